@@ -1,0 +1,130 @@
+/**
+ * The one door to libc. Every symbol ptd uses is declared here, opened once
+ * and lazily, and wrapped so that a -1 return becomes a SysError that names
+ * the call and its errno. Nothing in src/ calls Deno.dlopen.
+ */
+import { SYS } from "./constants.ts";
+import { SysError } from "./errno.ts";
+
+const symbols = {
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+  mmap: {
+    parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"],
+    result: "pointer",
+  },
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  mprotect: { parameters: ["pointer", "usize", "i32"], result: "i32" },
+  clone: {
+    parameters: ["pointer", "pointer", "i32", "pointer"],
+    result: "i32",
+  },
+  waitpid: {
+    parameters: ["i32", "buffer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  waitpid_now: {
+    name: "waitpid",
+    parameters: ["i32", "buffer", "i32"],
+    result: "i32",
+  },
+  kill: { parameters: ["i32", "i32"], result: "i32" },
+  pipe2: { parameters: ["buffer", "i32"], result: "i32" },
+  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
+  close: { parameters: ["i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  dup2: { parameters: ["i32", "i32"], result: "i32" },
+  mount: {
+    parameters: ["buffer", "buffer", "buffer", "u64", "buffer"],
+    result: "i32",
+  },
+  umount2: { parameters: ["buffer", "i32"], result: "i32" },
+  chdir: { parameters: ["buffer"], result: "i32" },
+  chroot: { parameters: ["buffer"], result: "i32" },
+  sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  prctl: {
+    parameters: ["i32", "u64", "u64", "u64", "u64"],
+    result: "i32",
+  },
+  signal: { parameters: ["i32", "pointer"], result: "pointer" },
+  sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  umask: { parameters: ["u32"], result: "u32" },
+  getuid: { parameters: [], result: "u32" },
+  getgid: { parameters: [], result: "u32" },
+  setsid: { parameters: [], result: "i32" },
+  syscall: {
+    name: "syscall",
+    parameters: ["i64", "i64", "i64", "i64", "i64", "i64"],
+    result: "i64",
+  },
+} as const;
+
+type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
+let lib: Libc | undefined;
+
+/** The libc symbol table, opened on first use. */
+export function libc(): Libc {
+  if (!lib) lib = Deno.dlopen("libc.so.6", symbols).symbols;
+  return lib;
+}
+
+/** The calling thread's errno, read right after a failed call. */
+export function errno(): number {
+  const p = libc().__errno_location();
+  return new Deno.UnsafePointerView(p!).getInt32();
+}
+
+function strerror(n: number): string {
+  const p = libc().strerror(n);
+  return p ? Deno.UnsafePointerView.getCString(p) : "unknown error";
+}
+
+/** Throws a SysError naming `call` when `ret` is -1, else returns it. */
+export function check<T extends number | bigint>(
+  call: string,
+  ret: T,
+  subject?: string,
+): T {
+  if (Number(ret) === -1) {
+    const e = errno();
+    throw new SysError(call, e, strerror(e), subject);
+  }
+  return ret;
+}
+
+/** A NUL-terminated copy of a string, for `buffer` parameters. */
+export function cstr(s: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(s);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** Like cstr, but null stays null (optional mount arguments). */
+export function cstrOrNull(s: string | null): Uint8Array<ArrayBuffer> | null {
+  return s === null ? null : cstr(s);
+}
+
+/** A raw syscall by number with up to five integer arguments. */
+export function rawSyscall(
+  name: keyof typeof SYS,
+  ...args: (number | bigint | Deno.PointerValue)[]
+): number {
+  const nr = SYS[name];
+  const a = args.map((v) =>
+    v === null
+      ? 0n
+      : typeof v === "object"
+      ? BigInt(Deno.UnsafePointer.value(v))
+      : BigInt(v)
+  );
+  while (a.length < 5) a.push(0n);
+  return Number(
+    check(name, libc().syscall(BigInt(nr), a[0], a[1], a[2], a[3], a[4])),
+  );
+}

@@ -1,0 +1,278 @@
+/**
+ * The calls `ptd init` makes to build a container, behind one interface: the
+ * real one goes to libc, the recording fake (fake.ts) lets the mount and
+ * credential sequence be unit-tested without privilege.
+ */
+import {
+  AF_INET,
+  CLOSE_RANGE_CLOEXEC,
+  IFF_UP,
+  O_CLOEXEC,
+  O_RDONLY,
+  PR_CAPBSET_DROP,
+  PR_SET_KEEPCAPS,
+  PR_SET_NO_NEW_PRIVS,
+  PR_SET_PDEATHSIG,
+  SIG_DFL,
+  SIOCGIFFLAGS,
+  SIOCSIFFLAGS,
+  SOCK_DGRAM,
+} from "./constants.ts";
+import { check, cstr, cstrOrNull, libc, rawSyscall } from "./libc.ts";
+
+const O_PATH = 0o10000000;
+const O_NOFOLLOW = 0o400000;
+const SIGPIPE = 13;
+const CAP_VERSION_3 = 0x20080522;
+
+/** What init asks of the kernel. Paths are as the calling process sees them. */
+export interface Syscalls {
+  mount(
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number,
+    data?: string | null,
+  ): void;
+  umount(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  chdir(path: string): void;
+  chroot(path: string): void;
+  sethostname(name: string): void;
+  /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
+  openPath(path: string): number;
+  /** Whether a path exists (without following a final symlink). */
+  exists(path: string): boolean;
+  isDirectory(path: string): boolean;
+  mkdirAll(path: string, mode: number): void;
+  /** Creates an empty file if nothing is at `path`. */
+  ensureFile(path: string): void;
+  symlink(target: string, path: string): void;
+  linkUp(name: string): void;
+  /** Mounts an overlay with the fuse-overlayfs helper (a FUSE daemon). */
+  fuseOverlay(data: string, target: string): void;
+  dropBoundingCap(cap: number): void;
+  setKeepCaps(on: boolean): void;
+  setgroups(gids: number[]): void;
+  setresgid(gid: number): void;
+  setresuid(uid: number): void;
+  /** Sets effective, permitted and inheritable to `caps` (bit numbers). */
+  capset(caps: number[]): void;
+  noNewPrivs(): void;
+  parentDeathSignal(sig: number): void;
+  /** Puts default signal dispositions and mask back, closes stray fds on exec. */
+  resetForExec(): void;
+  /** Makes `fd` the process's stdin. */
+  dupTo(fd: number, target: number): void;
+  openRead(path: string): number;
+  execve(path: string, argv: string[], env: string[]): never;
+}
+
+function cstrArray(items: string[]) {
+  const bufs = items.map(cstr);
+  const ptrs = new BigUint64Array(items.length + 1);
+  bufs.forEach((b, i) =>
+    ptrs[i] = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(b)))
+  );
+  return { bufs, ptrs: new Uint8Array(ptrs.buffer) };
+}
+
+function capMask(caps: number[]): [number, number] {
+  let lo = 0, hi = 0;
+  for (const c of caps) {
+    if (c < 32) lo |= 1 << c;
+    else hi |= 1 << (c - 32);
+  }
+  return [lo >>> 0, hi >>> 0];
+}
+
+/** The real kernel, through ffi/libc.ts. */
+export class RealSyscalls implements Syscalls {
+  mount(
+    source: string | null,
+    target: string,
+    fstype: string | null,
+    flags: number,
+    data: string | null = null,
+  ) {
+    check(
+      "mount",
+      libc().mount(
+        cstrOrNull(source),
+        cstr(target),
+        cstrOrNull(fstype),
+        BigInt(flags),
+        cstrOrNull(data),
+      ),
+      target,
+    );
+  }
+  umount(target: string, flags: number) {
+    check("umount2", libc().umount2(cstr(target), flags), target);
+  }
+  pivotRoot(newRoot: string, putOld: string) {
+    const a = cstr(newRoot), b = cstr(putOld);
+    rawSyscall(
+      "pivot_root",
+      Deno.UnsafePointer.of(a),
+      Deno.UnsafePointer.of(b),
+    );
+  }
+  chdir(path: string) {
+    check("chdir", libc().chdir(cstr(path)), path);
+  }
+  chroot(path: string) {
+    check("chroot", libc().chroot(cstr(path)), path);
+  }
+  sethostname(name: string) {
+    const b = cstr(name);
+    check("sethostname", libc().sethostname(b, BigInt(b.length - 1)));
+  }
+  openPath(path: string) {
+    return check(
+      "open",
+      libc().open(cstr(path), O_PATH | O_CLOEXEC | O_NOFOLLOW, 0),
+      path,
+    );
+  }
+  exists(path: string) {
+    try {
+      Deno.lstatSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  isDirectory(path: string) {
+    try {
+      return Deno.statSync(path).isDirectory;
+    } catch {
+      return false;
+    }
+  }
+  mkdirAll(path: string, mode: number) {
+    Deno.mkdirSync(path, { recursive: true, mode });
+  }
+  ensureFile(path: string) {
+    if (this.exists(path)) return;
+    Deno.writeFileSync(path, new Uint8Array(), { mode: 0o644 });
+  }
+  symlink(target: string, path: string) {
+    Deno.symlinkSync(target, path);
+  }
+  linkUp(name: string) {
+    const c = libc();
+    const sock = check("socket", c.socket(AF_INET, SOCK_DGRAM, 0));
+    try {
+      const ifr = new Uint8Array(40);
+      ifr.set(new TextEncoder().encode(name));
+      check(
+        "ioctl SIOCGIFFLAGS",
+        c.ioctl(sock, BigInt(SIOCGIFFLAGS), ifr),
+        name,
+      );
+      const view = new DataView(ifr.buffer);
+      view.setUint16(16, view.getUint16(16, true) | IFF_UP, true);
+      check(
+        "ioctl SIOCSIFFLAGS",
+        c.ioctl(sock, BigInt(SIOCSIFFLAGS), ifr),
+        name,
+      );
+    } finally {
+      c.close(sock);
+    }
+  }
+  fuseOverlay(data: string, target: string) {
+    let out: Deno.CommandOutput;
+    try {
+      // The daemon it leaves behind keeps inherited pipes open: wait for
+      // the exit status only, never for EOF.
+      out = new Deno.Command("fuse-overlayfs", {
+        args: ["-o", data, target],
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).outputSync();
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) {
+        throw new Error(
+          "fuse-overlayfs not found: install the Debian package fuse-overlayfs",
+        );
+      }
+      throw e;
+    }
+    if (!out.success) {
+      throw new Error(
+        `fuse-overlayfs failed (exit ${out.code}) mounting ${target}`,
+      );
+    }
+  }
+  dropBoundingCap(cap: number) {
+    check(
+      "prctl PR_CAPBSET_DROP",
+      libc().prctl(PR_CAPBSET_DROP, BigInt(cap), 0n, 0n, 0n),
+    );
+  }
+  setKeepCaps(on: boolean) {
+    check(
+      "prctl PR_SET_KEEPCAPS",
+      libc().prctl(PR_SET_KEEPCAPS, on ? 1n : 0n, 0n, 0n, 0n),
+    );
+  }
+  setgroups(gids: number[]) {
+    const list = new Uint32Array(gids.length || 1);
+    list.set(gids);
+    rawSyscall("setgroups", gids.length, Deno.UnsafePointer.of(list));
+  }
+  setresgid(gid: number) {
+    rawSyscall("setresgid", gid, gid, gid);
+  }
+  setresuid(uid: number) {
+    rawSyscall("setresuid", uid, uid, uid);
+  }
+  capset(caps: number[]) {
+    const header = new Uint32Array([CAP_VERSION_3, 0]);
+    const [lo, hi] = capMask(caps);
+    const data = new Uint32Array([lo, lo, lo, hi, hi, hi]);
+    rawSyscall(
+      "capset",
+      Deno.UnsafePointer.of(header),
+      Deno.UnsafePointer.of(data),
+    );
+  }
+  noNewPrivs() {
+    check(
+      "prctl PR_SET_NO_NEW_PRIVS",
+      libc().prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n),
+    );
+  }
+  parentDeathSignal(sig: number) {
+    check(
+      "prctl PR_SET_PDEATHSIG",
+      libc().prctl(PR_SET_PDEATHSIG, BigInt(sig), 0n, 0n, 0n),
+    );
+  }
+  resetForExec() {
+    const c = libc();
+    // Deno's runtime ignores SIGPIPE; an ignored disposition survives execve.
+    c.signal(SIGPIPE, Deno.UnsafePointer.create(BigInt(SIG_DFL)));
+    const empty = new Uint8Array(128);
+    c.sigprocmask(2, /* SIG_SETMASK */ empty, null);
+    rawSyscall("close_range", 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+  }
+  dupTo(fd: number, target: number) {
+    check("dup2", libc().dup2(fd, target));
+  }
+  openRead(path: string) {
+    return check(
+      "open",
+      libc().open(cstr(path), O_RDONLY | O_CLOEXEC, 0),
+      path,
+    );
+  }
+  execve(path: string, argv: string[], env: string[]): never {
+    const a = cstrArray(argv), e = cstrArray(env);
+    check("execve", libc().execve(cstr(path), a.ptrs, e.ptrs), path);
+    throw new Error("unreachable: execve returned");
+  }
+}

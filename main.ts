@@ -1,0 +1,17 @@
+/**
+ * ptd's single entry point. The hidden subcommands that run in the hot path
+ * (init inside the container, helpers in a user namespace) are dispatched
+ * before the CLI's command tree is loaded, to keep their start-up small.
+ */
+const [verb, ...rest] = Deno.args;
+
+if (verb === "init") {
+  const { initMain } = await import("./src/runtime/init.ts");
+  initMain(rest);
+} else if (verb === "storage-rm") {
+  const { removeMain } = await import("./src/storage/remove.ts");
+  Deno.exit(removeMain(rest));
+} else {
+  const { main } = await import("./src/cli/main.ts");
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,51 @@
+/** Small parsers shared by commands: repeatable flags, key=value lists, env files. */
+
+/** A commander collector for options that may be given many times. */
+export function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** "-e KEY=VAL" passes as is; "-e KEY" takes KEY from ptd's own environment. */
+export function parseEnv(items: string[]): string[] {
+  return items.flatMap((item) => {
+    if (item.includes("=")) return [item];
+    const v = Deno.env.get(item);
+    return v === undefined ? [] : [`${item}=${v}`];
+  });
+}
+
+/** Lines of an --env-file: KEY=VAL or KEY, blank lines and # comments skipped. */
+export function readEnvFile(path: string): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch {
+    throw new Error(`open ${path}: no such file or directory`);
+  }
+  const lines = text.split("\n").map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
+  return parseEnv(lines);
+}
+
+/** "k=v" items to a record (labels); a bare "k" gets "". */
+export function parseLabels(items: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items) {
+    const i = item.indexOf("=");
+    if (i < 0) out[item] = "";
+    else out[item.slice(0, i)] = item.slice(i + 1);
+  }
+  return out;
+}
+
+/** Env lists merged Docker's way: later KEY= entries replace earlier ones. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) {
+    for (const e of list) {
+      const i = e.indexOf("=");
+      map.set(i < 0 ? e : e.slice(0, i), e);
+    }
+  }
+  return [...map.values()];
+}

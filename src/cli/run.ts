@@ -1,0 +1,145 @@
+/** `ptd run`: Docker's flags, mapped onto createContainer + a foreground run. */
+import { Command } from "commander";
+import { runForeground } from "../container/foreground.ts";
+import { createContainer, rootfsSource } from "../container/create.ts";
+import { ContainerStore } from "../container/store.ts";
+import { storePaths } from "../storage/paths.ts";
+import {
+  collect,
+  mergeEnv,
+  parseEnv,
+  parseLabels,
+  readEnvFile,
+} from "./options.ts";
+
+interface RunFlags {
+  rm?: boolean;
+  rootfs?: boolean;
+  interactive?: boolean;
+  tty?: boolean;
+  name?: string;
+  env: string[];
+  envFile: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  entrypoint?: string;
+  label: string[];
+  capAdd: string[];
+  capDrop: string[];
+  privileged?: boolean;
+  securityOpt: string[];
+  readOnly?: boolean;
+  network?: string;
+  groupAdd: string[];
+}
+
+function securityOpts(items: string[]): { noNewPrivileges: boolean } {
+  let noNewPrivileges = false;
+  for (const o of items) {
+    if (
+      o === "no-new-privileges" || o === "no-new-privileges=true" ||
+      o === "no-new-privileges:true"
+    ) {
+      noNewPrivileges = true;
+    } else if (
+      o !== "no-new-privileges=false" && o !== "no-new-privileges:false"
+    ) {
+      throw new Error(`unsupported --security-opt ${JSON.stringify(o)}`);
+    }
+  }
+  return { noNewPrivileges };
+}
+
+/** Adds the options that `run` and `create` share. */
+export function addCreateOptions(cmd: Command): Command {
+  return cmd
+    .helpOption("--help", "display help for command")
+    .option(
+      "--rootfs",
+      "the first argument is a root file system directory, not an image",
+    )
+    .option("-i, --interactive", "keep stdin open")
+    .option("-t, --tty", "allocate a pseudo-TTY")
+    .option("--name <name>", "assign a name to the container")
+    .option("-e, --env <env>", "set environment variables", collect, [])
+    .option(
+      "--env-file <file>",
+      "read environment variables from a file",
+      collect,
+      [],
+    )
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .option("-u, --user <user>", "user[:group] to run as")
+    .option("-h, --hostname <name>", "container hostname")
+    .option("--entrypoint <cmd>", "override the image's entrypoint")
+    .option("-l, --label <label>", "set metadata (key=value)", collect, [])
+    .option("--cap-add <cap>", "add a Linux capability", collect, [])
+    .option("--cap-drop <cap>", "drop a Linux capability", collect, [])
+    .option("--privileged", "give extended privileges to the container")
+    .option(
+      "--security-opt <opt>",
+      "security options (no-new-privileges)",
+      collect,
+      [],
+    )
+    .option("--read-only", "mount the container's root file system read-only")
+    .option(
+      "--network <mode>",
+      "network mode: private (default), host",
+      "private",
+    )
+    .option("--group-add <group>", "additional groups to join", collect, [])
+    .argument("<image>", "image, or root file system directory with --rootfs")
+    .argument("[command...]", "command and arguments")
+    .passThroughOptions();
+}
+
+/** The `run` command. */
+export function runCommand(setCode: (code: number) => void): Command {
+  return addCreateOptions(
+    new Command("run")
+      .description("Run a command in a new container")
+      .option("--rm", "remove the container when it exits"),
+  ).action(async (image: string, command: string[], f: RunFlags) => {
+    if (f.tty) throw new Error("-t/--tty is not supported yet");
+    if (!f.rootfs) {
+      throw new Error(
+        `${image}: image support is not available yet; use --rootfs DIR`,
+      );
+    }
+    if (!["private", "host", "none"].includes(f.network ?? "private")) {
+      throw new Error(`unsupported --network ${JSON.stringify(f.network)}`);
+    }
+    const root = rootfsSource(image);
+    const store = new ContainerStore(storePaths());
+    const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
+    const c = await createContainer(store, root, {
+      name: f.name,
+      command,
+      entrypoint: f.entrypoint === undefined
+        ? undefined
+        : f.entrypoint === ""
+        ? []
+        : [f.entrypoint],
+      env,
+      workdir: f.workdir,
+      user: f.user,
+      hostname: f.hostname,
+      labels: parseLabels(f.label),
+      host: {
+        autoRemove: !!f.rm,
+        interactive: !!f.interactive,
+        tty: !!f.tty,
+        capAdd: f.capAdd,
+        capDrop: f.capDrop,
+        privileged: !!f.privileged,
+        ...securityOpts(f.securityOpt),
+        readOnly: !!f.readOnly,
+        network: f.network ?? "private",
+        groupAdd: f.groupAdd,
+      },
+    });
+    setCode(await runForeground(store, c));
+  });
+}

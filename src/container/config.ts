@@ -1,0 +1,66 @@
+/**
+ * The record of one container, as ptd keeps it on disk. Field names follow
+ * what `ptd inspect` shows (Docker's shape) where that costs nothing.
+ */
+
+/** What the user asked for: fixed when the container is created. */
+export interface ContainerConfig {
+  id: string;
+  name: string;
+  created: string;
+  /** The image reference as given, or the --rootfs directory. */
+  image: string;
+  imageId: string;
+  /** Read-only lower layers, top first (a --rootfs dir is one layer). */
+  layers: string[];
+  /** True when `image` is a --rootfs directory. */
+  rootfs: boolean;
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+  hostname: string;
+  labels: Record<string, string>;
+  host: HostConfig;
+}
+
+/** Settings of how the container runs on the host. */
+export interface HostConfig {
+  autoRemove: boolean;
+  interactive: boolean;
+  tty: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  noNewPrivileges: boolean;
+  readOnly: boolean;
+  /** "private" (own network namespace), "host" or "none". */
+  network: string;
+  groupAdd: string[];
+}
+
+/** What happens to the container over time. */
+export interface ContainerState {
+  status: "created" | "running" | "exited";
+  pid: number;
+  exitCode: number;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** The state of a container that was never started. */
+export function createdState(): ContainerState {
+  return {
+    status: "created",
+    pid: 0,
+    exitCode: 0,
+    startedAt: "0001-01-01T00:00:00Z",
+    finishedAt: "0001-01-01T00:00:00Z",
+  };
+}
+
+/** The command line the container runs: entrypoint then cmd. */
+export function commandOf(c: ContainerConfig): string[] {
+  return [...c.entrypoint, ...c.cmd];
+}

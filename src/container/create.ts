@@ -1,0 +1,105 @@
+/**
+ * Creating a container from run/create options: the library call behind
+ * `ptd run` and `ptd create`, usable without the CLI.
+ */
+import { normalizeCap } from "../runtime/caps.ts";
+import type { ContainerConfig, HostConfig } from "./config.ts";
+import type { ContainerStore } from "./store.ts";
+
+/** The root file system a container starts from: a directory or an image. */
+export interface RootSource {
+  /** The image reference as the user gave it, or the --rootfs directory. */
+  image: string;
+  imageId: string;
+  layers: string[];
+  rootfs: boolean;
+  /** The image's defaults (Docker's image config). */
+  entrypoint: string[];
+  cmd: string[];
+  env: string[];
+  workdir: string;
+  user: string;
+}
+
+/** What the user asked for with `run`/`create` flags. */
+export interface CreateOptions {
+  name?: string;
+  command: string[];
+  /** undefined: the image's; [] (from --entrypoint "") clears it. */
+  entrypoint?: string[];
+  env: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  labels: Record<string, string>;
+  host: HostConfig;
+}
+
+/** A --rootfs directory as a root source: absolute, existing, used read-only. */
+export function rootfsSource(dir: string): RootSource {
+  let real: string;
+  try {
+    real = Deno.realPathSync(dir);
+  } catch {
+    throw new Error(`--rootfs ${dir}: no such file or directory`);
+  }
+  if (!Deno.statSync(real).isDirectory) {
+    throw new Error(`--rootfs ${dir}: not a directory`);
+  }
+  return {
+    image: real,
+    imageId: "",
+    layers: [real],
+    rootfs: true,
+    entrypoint: [],
+    cmd: [],
+    env: [],
+    workdir: "/",
+    user: "",
+  };
+}
+
+/** Checks flags whose mistakes must fail before anything is created. */
+function validate(opts: CreateOptions) {
+  for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
+  if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
+    throw new Error(
+      `invalid working directory ${opts.workdir}: must be an absolute path`,
+    );
+  }
+}
+
+/** Stores a new container built from `root` and `opts`. */
+export async function createContainer(
+  store: ContainerStore,
+  root: RootSource,
+  opts: CreateOptions,
+): Promise<ContainerConfig> {
+  validate(opts);
+  const entrypoint = opts.entrypoint ?? root.entrypoint;
+  // Docker: an explicit entrypoint drops the image's Cmd.
+  const cmd = opts.command.length > 0
+    ? opts.command
+    : opts.entrypoint !== undefined
+    ? []
+    : root.cmd;
+  if (entrypoint.length + cmd.length === 0) {
+    throw new Error(
+      "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
+    );
+  }
+  return await store.create({
+    image: root.image,
+    imageId: root.imageId,
+    layers: root.layers,
+    rootfs: root.rootfs,
+    entrypoint,
+    cmd,
+    env: [...root.env, ...opts.env],
+    workdir: opts.workdir ?? root.workdir,
+    user: opts.user ?? root.user,
+    hostname: opts.hostname ?? "",
+    labels: opts.labels,
+    host: opts.host,
+  }, opts.name);
+}

@@ -1,0 +1,64 @@
+/**
+ * A foreground run: the CLI itself is the container's parent, relays signals
+ * to it, records its exit and removes it on --rm.
+ */
+import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
+import type { ContainerConfig } from "./config.ts";
+import { runtimeSpec } from "./spec.ts";
+import type { ContainerStore } from "./store.ts";
+
+const RELAYED: Deno.Signal[] = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+];
+const SIGNUM: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGUSR1: 10,
+  SIGUSR2: 12,
+  SIGTERM: 15,
+};
+
+/** Starts the container, waits for it, and returns its exit code. */
+export async function runForeground(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<number> {
+  let code: number;
+  try {
+    const spec = runtimeSpec(store, c);
+    const pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`);
+    const state = store.state(c.id);
+    store.setState(c.id, {
+      ...state,
+      status: "running",
+      pid,
+      startedAt: new Date().toISOString(),
+    });
+    const relays = RELAYED.map((sig) => {
+      const fn = () => signalProcess(pid, SIGNUM[sig]);
+      Deno.addSignalListener(sig, fn);
+      return () => Deno.removeSignalListener(sig, fn);
+    });
+    try {
+      code = await waitExit(pid);
+    } finally {
+      relays.forEach((off) => off());
+    }
+    store.setState(c.id, {
+      ...store.state(c.id),
+      status: "exited",
+      pid: 0,
+      exitCode: code,
+      finishedAt: new Date().toISOString(),
+    });
+  } finally {
+    if (c.host.autoRemove) await store.remove(c.id);
+  }
+  return code;
+}

@@ -1,0 +1,86 @@
+/**
+ * From a stored container to the runtime spec init reads, plus the small
+ * files ptd bind-mounts over /etc (hostname, hosts, resolv.conf).
+ */
+import { resolveCaps } from "../runtime/caps.ts";
+import type { RuntimeSpec } from "../runtime/spec.ts";
+import { ensureDir } from "../storage/paths.ts";
+import { commandOf, type ContainerConfig } from "./config.ts";
+import type { ContainerStore } from "./store.ts";
+
+/** The container's hostname: its own, or the first 12 hex digits of its id. */
+export function hostnameOf(c: ContainerConfig): string {
+  return c.hostname || c.id.slice(0, 12);
+}
+
+function hostResolvConf(): string {
+  try {
+    return Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    return "";
+  }
+}
+
+/** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container. */
+export function writeEtcFiles(dir: string, c: ContainerConfig) {
+  const host = hostnameOf(c);
+  const names = host === c.name ? host : `${host} ${c.name}`;
+  const files: Record<string, string> = {
+    "/etc/hostname": `${host}\n`,
+    "/etc/hosts": [
+      "127.0.0.1\tlocalhost",
+      "::1\tlocalhost ip6-localhost ip6-loopback",
+      `127.0.1.1\t${names}`,
+      "",
+    ].join("\n"),
+    "/etc/resolv.conf": hostResolvConf(),
+  };
+  const out: Record<string, string> = {};
+  for (const [dst, text] of Object.entries(files)) {
+    const path = `${dir}/${dst.slice("/etc/".length)}`;
+    Deno.writeTextFileSync(path, text);
+    out[dst] = path;
+  }
+  return out;
+}
+
+/** Prepares the runtime directory and returns the spec for `ptd init`. */
+export function runtimeSpec(
+  store: ContainerStore,
+  c: ContainerConfig,
+): RuntimeSpec {
+  const run = ensureDir(store.runDir(c.id));
+  const merged = ensureDir(`${run}/merged`);
+  const dir = store.dir(c.id);
+  return {
+    id: c.id,
+    rootfs: {
+      lower: c.layers,
+      upper: `${dir}/upper`,
+      work: `${dir}/work`,
+      merged,
+    },
+    hostname: hostnameOf(c),
+    etcFiles: writeEtcFiles(run, c),
+    mounts: [],
+    process: {
+      args: commandOf(c),
+      env: c.env,
+      cwd: c.workdir || "/",
+      user: c.user,
+      groups: c.host.groupAdd,
+      stdin: c.host.interactive,
+      capabilities: resolveCaps(
+        c.host.capAdd,
+        c.host.capDrop,
+        c.host.privileged,
+      ),
+      noNewPrivileges: c.host.noNewPrivileges,
+    },
+    rootless: store.paths.rootless,
+    privateNetwork: c.host.network !== "host",
+    privileged: c.host.privileged,
+    readonlyRootfs: c.host.readOnly,
+    dieWithParent: true,
+  };
+}

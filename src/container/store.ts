@@ -1,0 +1,124 @@
+/**
+ * Containers on disk: data/containers/ID/{config.json,state.json,upper,work}
+ * and runtime/ID/ for what a reboot may forget. Creation holds the store
+ * lock so that two commands never hand out the same name.
+ */
+import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
+import { ensureDir, type StorePaths } from "../storage/paths.ts";
+import { removeTrees } from "../storage/remove.ts";
+import type { ContainerConfig, ContainerState } from "./config.ts";
+import { createdState } from "./config.ts";
+import { randomName, validName } from "./names.ts";
+
+/** A user-facing error: printed as one line, exit 125. */
+export class NoSuchContainer extends Error {
+  constructor(ref: string) {
+    super(`no container with name or ID "${ref}" found: no such container`);
+  }
+}
+
+/** The container store of one user. */
+export class ContainerStore {
+  readonly root: string;
+  constructor(readonly paths: StorePaths) {
+    this.root = `${paths.data}/containers`;
+  }
+
+  /** Persistent directory of a container. */
+  dir(id: string): string {
+    return `${this.root}/${id}`;
+  }
+  /** Runtime directory of a container (spec, mount point, etc files). */
+  runDir(id: string): string {
+    return `${this.paths.runtime}/containers/${id}`;
+  }
+
+  /** Every container's config, oldest first. */
+  list(): ContainerConfig[] {
+    const out: ContainerConfig[] = [];
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(this.root)];
+    } catch {
+      return out;
+    }
+    for (const e of entries) {
+      if (!e.isDirectory) continue;
+      const c = readJson<ContainerConfig>(`${this.root}/${e.name}/config.json`);
+      if (c) out.push(c);
+    }
+    return out.sort((a, b) => a.created.localeCompare(b.created));
+  }
+
+  /** A container by name, full id or unique id prefix. */
+  find(ref: string): ContainerConfig {
+    const all = this.list();
+    const exact = all.find((c) => c.name === ref || c.id === ref);
+    if (exact) return exact;
+    const hits = all.filter((c) => ref.length > 0 && c.id.startsWith(ref));
+    if (hits.length === 1) return hits[0];
+    if (hits.length > 1) {
+      throw new Error(`more than one result for container "${ref}"`);
+    }
+    throw new NoSuchContainer(ref);
+  }
+
+  /** Stores a new container; fills in id and name, refuses a taken name. */
+  async create(
+    config: Omit<ContainerConfig, "id" | "name" | "created">,
+    name?: string,
+  ): Promise<ContainerConfig> {
+    ensureDir(this.root);
+    return await withLock(`${this.root}/.lock`, () => {
+      const names = new Set(this.list().map((c) => c.name));
+      if (name !== undefined) {
+        if (!validName(name)) {
+          throw new Error(
+            `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+          );
+        }
+        if (names.has(name)) {
+          throw new Error(
+            `the container name "${name}" is already in use. You have to remove that container to be able to reuse that name`,
+          );
+        }
+      }
+      const id = randomId();
+      const full: ContainerConfig = {
+        ...config,
+        id,
+        name: name ?? randomName((n) => names.has(n)),
+        created: new Date().toISOString(),
+      };
+      const dir = ensureDir(this.dir(id));
+      ensureDir(`${dir}/upper`, 0o755);
+      ensureDir(`${dir}/work`);
+      writeJsonAtomic(`${dir}/state.json`, createdState());
+      writeJsonAtomic(`${dir}/config.json`, full);
+      return full;
+    });
+  }
+
+  state(id: string): ContainerState {
+    return readJson<ContainerState>(`${this.dir(id)}/state.json`) ??
+      createdState();
+  }
+
+  setState(id: string, state: ContainerState): void {
+    writeJsonAtomic(`${this.dir(id)}/state.json`, state);
+  }
+
+  /** Removes every trace of a container. */
+  async remove(id: string): Promise<void> {
+    // overlay leaves work/work at mode 000; make it ours to delete.
+    try {
+      Deno.chmodSync(`${this.dir(id)}/work/work`, 0o700);
+    } catch { /* not there */ }
+    await removeTrees([this.runDir(id), this.dir(id)]);
+  }
+}
+
+function randomId(): string {
+  const b = crypto.getRandomValues(new Uint8Array(32));
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+}

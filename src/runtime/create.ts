@@ -1,0 +1,78 @@
+/**
+ * Starting a container process: clone the child into its namespaces, write
+ * its uid/gid maps, let it exec `ptd init SPEC`. The caller (CLI for a
+ * foreground run, monitor otherwise) is its parent and waits for it.
+ */
+import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
+import {
+  CLONE_NEWCGROUP,
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWNS,
+  CLONE_NEWPID,
+  CLONE_NEWUSER,
+  CLONE_NEWUTS,
+} from "../../ffi/constants.ts";
+import { libc } from "../../ffi/libc.ts";
+import { type IdMaps, idMapsFor, writeIdMaps } from "./idmap.ts";
+import { selfCommand } from "./self.ts";
+import type { RuntimeSpec } from "./spec.ts";
+
+let maps: IdMaps | undefined;
+let warned = false;
+
+/** The calling user's maps, with a one-line warning when there is no range. */
+export function userMaps(): IdMaps {
+  maps ??= idMapsFor(Deno.uid()!, Deno.gid()!);
+  if (maps.single && !warned) {
+    warned = true;
+    console.error(
+      "WARN: no /etc/subuid or /etc/subgid range for this user; using a single-id mapping (run `ptd doctor`)",
+    );
+  }
+  return maps;
+}
+
+/** Namespace flags for a spec. */
+export function cloneFlags(spec: RuntimeSpec): number {
+  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+    CLONE_NEWCGROUP;
+  if (spec.rootless) flags |= CLONE_NEWUSER;
+  if (spec.privateNetwork) flags |= CLONE_NEWNET;
+  return flags;
+}
+
+/** Writes the spec and starts `ptd init` in new namespaces; returns its pid. */
+export async function startInit(
+  spec: RuntimeSpec,
+  specPath: string,
+): Promise<number> {
+  Deno.writeTextFileSync(specPath, JSON.stringify(spec));
+  const self = selfCommand();
+  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  const child = cloneExec({
+    flags: cloneFlags(spec),
+    path: self.path,
+    argv: [self.path, ...self.args, "init", specPath],
+    env,
+  });
+  try {
+    if (spec.rootless) await writeIdMaps(child.pid, userMaps());
+  } catch (e) {
+    child.abort();
+    await waitStatus(child.pid);
+    throw e;
+  }
+  child.release();
+  return child.pid;
+}
+
+/** Waits for the container's first process; returns the shell-style code. */
+export async function waitExit(pid: number): Promise<number> {
+  return exitCode(await waitStatus(pid));
+}
+
+/** Sends a signal to a process; false when it is already gone. */
+export function signalProcess(pid: number, sig: number): boolean {
+  return libc().kill(pid, sig) === 0;
+}

@@ -1,0 +1,70 @@
+/**
+ * `ptd init`: the first program in the container's namespaces, as root of its
+ * user namespace. It builds the root file system, sets hostname, loopback,
+ * working directory and credentials, then execs the container's command and
+ * becomes it. Every module it needs is imported statically, so nothing is
+ * loaded from the host after pivot_root.
+ */
+import { libc } from "../../ffi/libc.ts";
+import { RealSyscalls, type Syscalls } from "../../ffi/syscalls.ts";
+import { buildRootfs } from "./rootfs.ts";
+import {
+  containerEnv,
+  execProcess,
+  type PathProbe,
+  realProbe,
+} from "./process.ts";
+import { EXIT_ENGINE, ExitError, type RuntimeSpec } from "./spec.ts";
+import { resolveUser } from "./user.ts";
+
+/** Reads a file of the container, "" when it is missing. */
+export type FileReader = (path: string) => string;
+
+const readOrEmpty: FileReader = (path) => {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+};
+
+/** The whole init sequence; returns only by throwing (execve replaces us). */
+export function runInit(
+  sys: Syscalls,
+  spec: RuntimeSpec,
+  probe: PathProbe,
+  read: FileReader,
+  lastCap: number,
+): never {
+  buildRootfs(sys, spec);
+  sys.sethostname(spec.hostname);
+  if (spec.privateNetwork) sys.linkUp("lo");
+  const proc = spec.process;
+  const user = resolveUser(
+    proc.user,
+    read("/etc/passwd"),
+    read("/etc/group"),
+    proc.groups,
+  );
+  const env = containerEnv(proc.env, user, spec.hostname);
+  sys.mkdirAll(proc.cwd, 0o755);
+  sys.chdir(proc.cwd);
+  return execProcess(sys, proc, user, env, probe, spec.dieWithParent, lastCap);
+}
+
+/** Entry point of the hidden `init` subcommand: `ptd init SPEC.json`. */
+export function initMain(args: string[]): never {
+  try {
+    const spec = JSON.parse(Deno.readTextFileSync(args[0])) as RuntimeSpec;
+    libc(); // open libc while the host's is still reachable
+    const lastCap = Number(
+      Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim(),
+    );
+    return runInit(new RealSyscalls(), spec, realProbe, readOrEmpty, lastCap);
+  } catch (e) {
+    const code = e instanceof ExitError ? e.code : EXIT_ENGINE;
+    const msg = e instanceof Error ? e.message : String(e);
+    console.error(`Error: ${msg}`);
+    Deno.exit(code);
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * The last steps of `ptd init`: find the executable, drop to the container's
+ * credentials and capabilities, and execve. Errors carry Docker's exit codes:
+ * 127 when the command does not exist, 126 when it cannot be run.
+ */
+import type { Syscalls } from "../../ffi/syscalls.ts";
+import { SysError } from "../../ffi/errno.ts";
+import { SIGKILL } from "../../ffi/constants.ts";
+import { capNumber } from "./caps.ts";
+import {
+  EXIT_CANNOT_INVOKE,
+  EXIT_NOT_FOUND,
+  ExitError,
+  type ProcessSpec,
+} from "./spec.ts";
+import type { ResolvedUser } from "./user.ts";
+
+/** Looks for the file system facts lookPath needs. */
+export interface PathProbe {
+  /** "file" (with its mode), "dir", or undefined when nothing is there. */
+  stat(path: string): { kind: "file" | "dir"; mode: number } | undefined;
+}
+
+/** The real probe: stat inside the current root. */
+export const realProbe: PathProbe = {
+  stat(path) {
+    try {
+      const s = Deno.statSync(path);
+      return { kind: s.isDirectory ? "dir" : "file", mode: s.mode ?? 0 };
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+/** The PATH value of an environment list, or Docker's default. */
+export function envPath(env: string[]): string {
+  const hit = env.find((e) => e.startsWith("PATH="));
+  return hit ? hit.slice(5) : DEFAULT_PATH;
+}
+
+/** Docker's default PATH inside a container. */
+export const DEFAULT_PATH =
+  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Resolves a command like execvp would, with Docker's error texts and codes. */
+export function lookPath(cmd: string, env: string[], probe: PathProbe): string {
+  const check = (p: string) => {
+    const s = probe.stat(p);
+    if (!s) return undefined;
+    if (s.kind === "dir" || (s.mode & 0o111) === 0) {
+      throw new ExitError(EXIT_CANNOT_INVOKE, `${cmd}: permission denied`);
+    }
+    return p;
+  };
+  if (cmd.includes("/")) {
+    const hit = check(cmd);
+    if (!hit) {
+      throw new ExitError(EXIT_NOT_FOUND, `${cmd}: no such file or directory`);
+    }
+    return hit;
+  }
+  let denied: ExitError | undefined;
+  for (const dir of envPath(env).split(":")) {
+    try {
+      const hit = check(`${dir || "."}/${cmd}`);
+      if (hit) return hit;
+    } catch (e) {
+      denied ??= e as ExitError;
+    }
+  }
+  if (denied) throw denied;
+  throw new ExitError(
+    EXIT_NOT_FOUND,
+    `${cmd}: executable file not found in $PATH`,
+  );
+}
+
+/** The container's environment with HOME and PATH filled in, Docker's way. */
+export function containerEnv(
+  env: string[],
+  user: ResolvedUser,
+  hostname: string,
+): string[] {
+  const out = [...env];
+  const has = (k: string) => out.some((e) => e.startsWith(`${k}=`));
+  if (!has("PATH")) out.unshift(`PATH=${DEFAULT_PATH}`);
+  if (!has("HOSTNAME")) out.push(`HOSTNAME=${hostname}`);
+  if (!has("HOME")) out.push(`HOME=${user.home}`);
+  return out;
+}
+
+/** Drops to the container's user and capability set; still able to execve. */
+export function applyCredentials(
+  sys: Syscalls,
+  proc: ProcessSpec,
+  user: ResolvedUser,
+  lastCap: number,
+) {
+  const keep = new Set(proc.capabilities.map(capNumber));
+  for (let c = 0; c <= lastCap; c++) if (!keep.has(c)) sys.dropBoundingCap(c);
+  sys.setKeepCaps(true);
+  sys.setgroups(user.groups);
+  sys.setresgid(user.gid);
+  sys.setresuid(user.uid);
+  sys.setKeepCaps(false);
+  // A non-root user keeps its bounding set but no effective capabilities
+  // after execve, as in Docker (no ambient set).
+  sys.capset([...keep]);
+  if (proc.noNewPrivileges) sys.noNewPrivs();
+}
+
+/** Maps an execve failure to Docker's exit codes. */
+export function execFailure(cmd: string, e: unknown): ExitError {
+  if (e instanceof SysError) {
+    const code = e.code === "ENOENT" ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
+    return new ExitError(code, `${cmd}: ${e.message}`);
+  }
+  return new ExitError(EXIT_CANNOT_INVOKE, `${cmd}: ${String(e)}`);
+}
+
+/** Sets stdin, resolves and execs the command. Returns only by throwing. */
+export function execProcess(
+  sys: Syscalls,
+  proc: ProcessSpec,
+  user: ResolvedUser,
+  env: string[],
+  probe: PathProbe,
+  dieWithParent: boolean,
+  lastCap: number,
+): never {
+  if (!proc.stdin) sys.dupTo(sys.openRead("/dev/null"), 0);
+  const path = lookPath(proc.args[0], env, probe);
+  applyCredentials(sys, proc, user, lastCap);
+  if (dieWithParent) sys.parentDeathSignal(SIGKILL);
+  sys.resetForExec();
+  try {
+    return sys.execve(path, proc.args, env);
+  } catch (e) {
+    throw execFailure(proc.args[0], e);
+  }
+}

@@ -1,0 +1,240 @@
+/**
+ * The mount sequence of `ptd init`, over the Syscalls interface so it can be
+ * unit-tested with the recording fake.
+ *
+ * Order matters. Host paths (bind sources) are opened as O_PATH fds first;
+ * then the root pivots with pivot_root(".", "."), so every later target is
+ * resolved by the kernel inside the container's root (an image's symlink
+ * cannot point a mount at the host); /proc and /sys are mounted while the old
+ * root is still attached, because the kernel only allows a new proc or sysfs
+ * in a user namespace when one is already fully visible; the old root is
+ * detached last.
+ */
+import type { Syscalls } from "../../ffi/syscalls.ts";
+import {
+  MNT_DETACH,
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_PRIVATE,
+  MS_RDONLY,
+  MS_REC,
+  MS_REMOUNT,
+  MS_STRICTATIME,
+} from "../../ffi/constants.ts";
+import { SysError } from "../../ffi/errno.ts";
+import type { MountSpec, OverlayRootfs, RuntimeSpec } from "./spec.ts";
+
+/** Device nodes every container gets, bound from the host (mknod is not allowed rootless). */
+export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
+
+const DEV_LINKS: [string, string][] = [
+  ["/proc/self/fd", "/dev/fd"],
+  ["/proc/self/fd/0", "/dev/stdin"],
+  ["/proc/self/fd/1", "/dev/stdout"],
+  ["/proc/self/fd/2", "/dev/stderr"],
+  ["pts/ptmx", "/dev/ptmx"],
+  ["/proc/kcore", "/dev/core"],
+];
+
+/** Docker's masked paths: hidden behind /dev/null or an empty read-only tmpfs. */
+export const MASKED_PATHS = [
+  "/proc/asound",
+  "/proc/acpi",
+  "/proc/interrupts",
+  "/proc/kcore",
+  "/proc/keys",
+  "/proc/latency_stats",
+  "/proc/timer_list",
+  "/proc/timer_stats",
+  "/proc/sched_debug",
+  "/proc/scsi",
+  "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+];
+
+/** Docker's read-only /proc paths. */
+export const READONLY_PATHS = [
+  "/proc/bus",
+  "/proc/fs",
+  "/proc/irq",
+  "/proc/sys",
+  "/proc/sysrq-trigger",
+];
+
+const NSN = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+
+function escapeOverlay(path: string): string {
+  return path.replace(/([\\,:])/g, "\\$1");
+}
+
+/** The overlay mount data for a rootfs. */
+export function overlayData(r: OverlayRootfs, rootless: boolean): string {
+  const lower = r.lower.map(escapeOverlay).join(":");
+  const opts = [
+    `lowerdir=${lower}`,
+    `upperdir=${escapeOverlay(r.upper)}`,
+    `workdir=${escapeOverlay(r.work)}`,
+  ];
+  if (rootless) opts.push("userxattr");
+  return opts.join(",");
+}
+
+/**
+ * Mounts the overlay root. Native overlay first; in a user namespace the
+ * kernel refuses a lower dir with locked submounts (EINVAL: "failed to clone
+ * lowerpath", e.g. --rootfs /), and then fuse-overlayfs, which reads the
+ * lower tree as a plain process, does the job.
+ *
+ * pivot_root re-roots every process whose root is the caller's, and a
+ * re-rooted fuse daemon deadlocks looking up paths through its own mount. So
+ * with fuse, init first chroots into a recursive bind of "/" (a root of its
+ * own) and only init is pivoted. Returns the path to pivot into.
+ */
+function mountOverlay(
+  sys: Syscalls,
+  r: OverlayRootfs,
+  rootless: boolean,
+): string {
+  try {
+    sys.mount("overlay", r.merged, "overlay", 0, overlayData(r, rootless));
+    return r.merged;
+  } catch (e) {
+    if (!rootless || !(e instanceof SysError) || e.code !== "EINVAL") throw e;
+  }
+  sys.fuseOverlay(overlayData(r, false), r.merged);
+  const ownRoot = `${r.merged}.root`;
+  sys.mkdirAll(ownRoot, 0o700);
+  sys.mount("/", ownRoot, null, MS_BIND | MS_REC);
+  sys.chroot(ownRoot);
+  return r.merged;
+}
+
+const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+
+/** Makes a bind target of the right kind (dir or file) inside the new root. */
+function ensureTarget(sys: Syscalls, target: string, dir: boolean) {
+  if (dir) {
+    sys.mkdirAll(target, 0o755);
+    return;
+  }
+  const parent = target.slice(0, target.lastIndexOf("/")) || "/";
+  sys.mkdirAll(parent, 0o755);
+  sys.ensureFile(target);
+}
+
+function bindFd(
+  sys: Syscalls,
+  fd: number,
+  target: string,
+  readonly: boolean,
+  extra = 0,
+) {
+  sys.mount(fdPath(fd), target, null, MS_BIND | MS_REC);
+  if (readonly) {
+    sys.mount(null, target, null, MS_BIND | MS_REMOUNT | MS_RDONLY | extra);
+  }
+}
+
+function mountDev(sys: Syscalls, spec: RuntimeSpec, devFds: number[]) {
+  sys.mkdirAll("/dev", 0o755);
+  sys.mount(
+    "tmpfs",
+    "/dev",
+    "tmpfs",
+    MS_NOSUID | MS_STRICTATIME,
+    "mode=755,size=65536k",
+  );
+  DEVICES.forEach((d, i) => {
+    sys.ensureFile(`/dev/${d}`);
+    sys.mount(fdPath(devFds[i]), `/dev/${d}`, null, MS_BIND);
+  });
+  for (const [target, link] of DEV_LINKS) sys.symlink(target, link);
+  sys.mkdirAll("/dev/pts", 0o755);
+  // gid=5 (tty) is only valid when gid 5 is mapped; a single mapping has only 0.
+  const ptsData = "newinstance,ptmxmode=0666,mode=0620" +
+    (spec.rootless ? "" : ",gid=5");
+  sys.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, ptsData);
+  sys.mkdirAll("/dev/shm", 0o1777);
+  sys.mount("shm", "/dev/shm", "tmpfs", NSN, "mode=1777,size=65536k");
+  sys.mkdirAll("/dev/mqueue", 0o755);
+  sys.mount("mqueue", "/dev/mqueue", "mqueue", NSN);
+}
+
+function mountSys(sys: Syscalls, spec: RuntimeSpec, sysFd: number) {
+  sys.mkdirAll("/sys", 0o755);
+  if (spec.privateNetwork) {
+    sys.mount("sysfs", "/sys", "sysfs", NSN | MS_RDONLY);
+    return;
+  }
+  // Without a network namespace of our own the kernel refuses a new sysfs:
+  // show the host's, read-only.
+  bindFd(sys, sysFd, "/sys", true, NSN);
+}
+
+function maskPaths(sys: Syscalls) {
+  for (const p of MASKED_PATHS) {
+    if (!sys.exists(p)) continue;
+    if (sys.isDirectory(p)) {
+      sys.mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k");
+    } else {
+      sys.mount("/dev/null", p, null, MS_BIND);
+    }
+  }
+  for (const p of READONLY_PATHS) {
+    if (!sys.exists(p)) continue;
+    sys.mount(p, p, null, MS_BIND | MS_REC);
+    sys.mount(null, p, null, MS_BIND | MS_REMOUNT | MS_RDONLY | NSN);
+  }
+}
+
+function mountUser(sys: Syscalls, m: MountSpec, fd: number | undefined) {
+  if (m.type === "tmpfs") {
+    sys.mkdirAll(m.destination, 0o755);
+    const flags = MS_NOSUID | MS_NODEV | (m.readonly ? MS_RDONLY : 0);
+    sys.mount("tmpfs", m.destination, "tmpfs", flags, m.data ?? null);
+    return;
+  }
+  ensureTarget(sys, m.destination, sys.isDirectory(fdPath(fd!)));
+  bindFd(sys, fd!, m.destination, m.readonly);
+}
+
+/**
+ * Builds the container's root and leaves the process in it, at "/".
+ * Runs inside the new mount namespace, as root of the user namespace.
+ */
+export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
+  sys.mount(null, "/", null, MS_REC | MS_PRIVATE);
+  const r = spec.rootfs;
+  const newRoot = mountOverlay(sys, r, spec.rootless);
+
+  const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
+  const sysFd = sys.openPath("/sys");
+  const etc = Object.entries(spec.etcFiles).map(([dst, src]) =>
+    [dst, sys.openPath(src)] as const
+  );
+  const userFds = spec.mounts.map((m) =>
+    m.type === "bind" ? sys.openPath(m.source) : undefined
+  );
+
+  sys.chdir(newRoot);
+  sys.pivotRoot(".", ".");
+
+  sys.mkdirAll("/proc", 0o555);
+  sys.mount("proc", "/proc", "proc", NSN);
+  mountDev(sys, spec, devFds);
+  mountSys(sys, spec, sysFd);
+  for (const [dst, fd] of etc) {
+    ensureTarget(sys, dst, false);
+    bindFd(sys, fd, dst, false);
+  }
+  spec.mounts.forEach((m, i) => mountUser(sys, m, userFds[i]));
+  if (!spec.privileged) maskPaths(sys);
+
+  sys.umount(".", MNT_DETACH);
+  sys.chdir("/");
+  if (spec.readonlyRootfs) {
+    sys.mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The runtime spec: everything `ptd init` needs to build a container, written
+ * as JSON by whoever creates the container (CLI or monitor) and read by init
+ * before it pivots away from the host. Plain data, no host objects.
+ */
+
+/** An overlay root: read-only lower layers (top first) plus a writable upper. */
+export interface OverlayRootfs {
+  lower: string[];
+  upper: string;
+  work: string;
+  /** The mount point, inside the container's private mount namespace. */
+  merged: string;
+}
+
+/** A mount the user asked for (volume, bind or tmpfs). */
+export interface MountSpec {
+  type: "bind" | "tmpfs";
+  /** Host path for binds (already resolved by the CLI); unused for tmpfs. */
+  source: string;
+  /** Absolute path inside the container. */
+  destination: string;
+  readonly: boolean;
+  /** Extra mount data for tmpfs, e.g. "size=64m,mode=1777". */
+  data?: string;
+}
+
+/** The process to exec inside the container. */
+export interface ProcessSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** "", "name", "uid", "uid:gid", "name:group": resolved in the rootfs. */
+  user: string;
+  /** Extra supplementary groups (--group-add). */
+  groups: string[];
+  /** Give the process stdin (otherwise /dev/null). */
+  stdin: boolean;
+  capabilities: string[];
+  noNewPrivileges: boolean;
+}
+
+/** The spec init reads. */
+export interface RuntimeSpec {
+  id: string;
+  rootfs: OverlayRootfs;
+  hostname: string;
+  /** Host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf. */
+  etcFiles: Record<string, string>;
+  mounts: MountSpec[];
+  process: ProcessSpec;
+  /** True inside a user namespace: no mknod, userxattr overlay, gid 5 maybe unmapped. */
+  rootless: boolean;
+  /** The container has its own network namespace (bring lo up, mount sysfs). */
+  privateNetwork: boolean;
+  privileged: boolean;
+  readonlyRootfs: boolean;
+  /** Kill the container when its parent (CLI or monitor) dies. */
+  dieWithParent: boolean;
+}
+
+/** Exit codes of Docker/Podman: engine error, cannot invoke, not found. */
+export const EXIT_ENGINE = 125;
+export const EXIT_CANNOT_INVOKE = 126;
+export const EXIT_NOT_FOUND = 127;
+
+/** An error that carries the exit code ptd should end with. */
+export class ExitError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+    this.name = "ExitError";
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Resolves Docker's --user forms (name, uid, uid:gid, name:group) against the
+ * container's own /etc/passwd and /etc/group, as read from inside its root.
+ */
+
+/** The credentials and home of the container's process. */
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  groups: number[];
+  home: string;
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+function parsePasswd(text: string): PasswdEntry[] {
+  return text.split("\n").flatMap((line) => {
+    const f = line.split(":");
+    if (f.length < 7) return [];
+    return [{ name: f[0], uid: Number(f[2]), gid: Number(f[3]), home: f[5] }];
+  });
+}
+
+function parseGroup(text: string) {
+  return text.split("\n").flatMap((line) => {
+    const f = line.split(":");
+    if (f.length < 4) return [];
+    return [{ name: f[0], gid: Number(f[2]), members: f[3].split(",") }];
+  });
+}
+
+const isId = (s: string) => /^\d+$/.test(s);
+
+/**
+ * Resolves `spec` ("" means root) with the container's passwd and group text.
+ * Numeric ids need no entry (Docker's rule); names must exist.
+ */
+export function resolveUser(
+  spec: string,
+  passwdText: string,
+  groupText: string,
+  extraGroups: string[] = [],
+): ResolvedUser {
+  const [userPart, groupPart] = spec === ""
+    ? ["0", undefined]
+    : spec.split(":", 2);
+  const passwd = parsePasswd(passwdText);
+  const groups = parseGroup(groupText);
+  const entry = isId(userPart)
+    ? passwd.find((p) => p.uid === Number(userPart))
+    : passwd.find((p) => p.name === userPart);
+  if (!entry && !isId(userPart)) {
+    throw new Error(
+      `unable to find user ${userPart}: no matching entries in passwd file`,
+    );
+  }
+  const uid = entry?.uid ?? Number(userPart);
+  const findGroup = (g: string) => {
+    if (isId(g)) return Number(g);
+    const hit = groups.find((e) => e.name === g);
+    if (!hit) {
+      throw new Error(
+        `unable to find group ${g}: no matching entries in group file`,
+      );
+    }
+    return hit.gid;
+  };
+  const gid = groupPart !== undefined ? findGroup(groupPart) : entry?.gid ?? 0;
+  const supplementary = groupPart === undefined && entry
+    ? groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid)
+    : [];
+  const all = [...new Set([...supplementary, ...extraGroups.map(findGroup)])]
+    .filter((g) => g !== gid);
+  return { uid, gid, groups: all, home: entry?.home ?? "/" };
+}

@@ -1,0 +1,31 @@
+/**
+ * Running a ptd helper inside a fresh user namespace with the user's maps,
+ * as its root: the only way a rootless user can chown to, or delete files
+ * owned by, its subordinate ids (layer unpacking, removing container dirs).
+ */
+import { CLONE_NEWUSER } from "../../ffi/constants.ts";
+import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
+import { userMaps } from "./create.ts";
+import { writeIdMaps } from "./idmap.ts";
+import { selfCommand } from "./self.ts";
+
+/** Runs `ptd ARGS...` as root of a new user namespace; returns its exit code. */
+export async function runInUserNamespace(args: string[]): Promise<number> {
+  const self = selfCommand();
+  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  const child = cloneExec({
+    flags: CLONE_NEWUSER,
+    path: self.path,
+    argv: [self.path, ...self.args, ...args],
+    env,
+  });
+  try {
+    await writeIdMaps(child.pid, userMaps());
+  } catch (e) {
+    child.abort();
+    await waitStatus(child.pid);
+    throw e;
+  }
+  child.release();
+  return exitCode(await waitStatus(child.pid));
+}
