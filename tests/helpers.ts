@@ -1,0 +1,86 @@
+/**
+ * Shared test plumbing: an isolated ptd store per test (PTD_ROOT and
+ * PTD_RUNROOT in a temp dir) and a way to run the CLI from source, exactly
+ * as a user would, capturing exit code, stdout and stderr.
+ */
+import { removeTrees } from "../src/storage/remove.ts";
+
+/** The repository root. */
+export const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** An isolated store and the environment that points ptd at it. */
+export interface Sandbox {
+  dir: string;
+  env: Record<string, string>;
+  /** Removes the store, including files owned by subordinate ids. */
+  cleanup(): Promise<void>;
+}
+
+/** Creates a fresh store under a temp dir. */
+export async function sandbox(): Promise<Sandbox> {
+  const dir = await Deno.makeTempDir({ prefix: "ptd-test-" });
+  const env = {
+    PTD_ROOT: `${dir}/data`,
+    PTD_RUNROOT: `${dir}/run`,
+    NO_COLOR: "1",
+  };
+  return {
+    dir,
+    env,
+    async cleanup() {
+      for (const sub of ["data/containers", "run"]) {
+        try {
+          for (const e of Deno.readDirSync(`${dir}/${sub}`)) {
+            Deno.chmodSync(`${dir}/${sub}/${e.name}`, 0o700);
+          }
+        } catch { /* not there */ }
+      }
+      await removeTrees([dir]);
+    },
+  };
+}
+
+/** What a finished ptd command left. */
+export interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `ptd ARGS` from source in the sandbox; `stdin` is fed if given. */
+export async function ptd(
+  sb: Sandbox,
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Result> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      `--config=${REPO}/deno.json`,
+      `${REPO}/main.ts`,
+      ...args,
+    ],
+    env: { ...sb.env, ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const child = cmd.spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  };
+}
+
+/** True when the tests run as an unprivileged user (the normal case). */
+export const ROOTLESS = Deno.uid() !== 0;
