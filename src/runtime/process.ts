@@ -110,13 +110,10 @@ export function applyCredentials(
   if (proc.noNewPrivileges) sys.noNewPrivs();
 }
 
-/** Maps an execve failure to Docker's exit codes. */
-export function execFailure(cmd: string, e: unknown): ExitError {
-  if (e instanceof SysError) {
-    const code = e.code === "ENOENT" ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
-    return new ExitError(code, `${cmd}: ${e.message}`);
-  }
-  return new ExitError(EXIT_CANNOT_INVOKE, `${cmd}: ${String(e)}`);
+/** Maps an execve failure to Docker's exit codes: ENOENT 127, else 126. */
+export function execFailure(cmd: string, e: SysError): ExitError {
+  const code = e.code === "ENOENT" ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
+  return new ExitError(code, `${cmd}: ${e.message}`);
 }
 
 /** Sets stdin, resolves and execs the command. Returns only by throwing. */
@@ -137,6 +134,6 @@ export function execProcess(
   try {
     return sys.execve(path, proc.args, env);
   } catch (e) {
-    throw execFailure(proc.args[0], e);
+    throw e instanceof SysError ? execFailure(proc.args[0], e) : e;
   }
 }

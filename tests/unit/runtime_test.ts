@@ -1,0 +1,262 @@
+import { assert, assertEquals, assertThrows } from "../assert.ts";
+import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
+import { SysError } from "../../ffi/errno.ts";
+import { runInit } from "../../src/runtime/init.ts";
+import { type PathProbe } from "../../src/runtime/process.ts";
+import { ExitError, type RuntimeSpec } from "../../src/runtime/spec.ts";
+import {
+  capNumber,
+  DEFAULT_CAPS,
+  resolveCaps,
+} from "../../src/runtime/caps.ts";
+import { resolveUser } from "../../src/runtime/user.ts";
+import { subRange, toHost } from "../../src/runtime/idmap.ts";
+
+function spec(over: Partial<RuntimeSpec> = {}): RuntimeSpec {
+  return {
+    id: "c0ffee",
+    rootfs: { lower: ["/l"], upper: "/u", work: "/w", merged: "/m" },
+    hostname: "box",
+    etcFiles: { "/etc/hosts": "/run/c/hosts" },
+    mounts: [],
+    process: {
+      args: ["sh", "-c", "true"],
+      env: ["A=1"],
+      cwd: "/work",
+      user: "",
+      groups: [],
+      stdin: false,
+      capabilities: DEFAULT_CAPS,
+      noNewPrivileges: false,
+    },
+    rootless: true,
+    privateNetwork: true,
+    privileged: false,
+    readonlyRootfs: false,
+    dieWithParent: true,
+    ...over,
+  };
+}
+
+const probe: PathProbe = {
+  stat: (p) => p === "/bin/sh" ? { kind: "file", mode: 0o755 } : undefined,
+};
+const passwd =
+  "root:x:0:0:root:/root:/bin/sh\nbob:x:1000:1000::/home/bob:/bin/sh\n";
+const group = "root:x:0:\nbob:x:1000:\nwheel:x:10:bob\n";
+const read = (p: string) =>
+  p === "/etc/passwd" ? passwd : p === "/etc/group" ? group : "";
+
+function init(sys: RecordingSyscalls, s: RuntimeSpec): FakeExec {
+  try {
+    runInit(sys, s, probe, read, 40);
+  } catch (e) {
+    if (e instanceof FakeExec) return e;
+    throw e;
+  }
+  throw new Error("init returned");
+}
+
+Deno.test("init: mounts in order, pivots before /proc, detaches the old root last", () => {
+  const sys = new RecordingSyscalls();
+  sys.dirs.add("/proc/sys");
+  sys.files.add("/proc/kcore");
+  const exec = init(sys, spec());
+  const t = sys.trace();
+  const at = (prefix: string) => t.findIndex((l) => l.startsWith(prefix));
+  assertEquals(t[0], `mount null / null ${0x4000 | 0x40000} null`);
+  assert(
+    t[1].startsWith(
+      "mount overlay /m overlay 0 lowerdir=/l,upperdir=/u,workdir=/w,userxattr",
+    ),
+  );
+  assert(at("open_path /dev/null") < at("pivot_root"));
+  assert(at("open_path /run/c/hosts") < at("pivot_root"));
+  assert(at("chdir /m") < at("pivot_root . ."));
+  assert(at("pivot_root") < at("mount proc /proc proc"));
+  assert(at("mount sysfs /sys sysfs") < at("umount . 2"));
+  assert(at("mount /proc/self/fd/") > at("mount tmpfs /dev tmpfs"));
+  assert(t.includes("mount /dev/null /proc/kcore null 4096 null"));
+  assert(at("mount /proc/sys /proc/sys") > 0);
+  assert(
+    t.some((l) =>
+      l.startsWith("mount devpts /dev/pts devpts") && !l.includes("gid=5")
+    ),
+  );
+  assert(at("umount . 2") < at("sethostname box"));
+  assertEquals(t.filter((l) => l === "link_up lo").length, 1);
+  // credentials after the rootfs, then exec
+  assert(at("mkdir /work") < at("chdir /work"));
+  assert(at("open_read /dev/null") < at("setresuid 0"));
+  assertEquals(
+    t.filter((l) => l.startsWith("capbset_drop")).length,
+    41 - DEFAULT_CAPS.length,
+  );
+  assert(
+    at("setgroups") < at("setresgid 0") &&
+      at("setresgid 0") < at("setresuid 0"),
+  );
+  assert(at("setresuid 0") < at("capset"));
+  assert(at("pdeathsig 9") < at("reset_for_exec"));
+  assertEquals(t[t.length - 1], "execve /bin/sh [sh,-c,true]");
+  assert(exec.env.includes("A=1") && exec.env.includes("HOME=/root"));
+  assert(exec.env.includes("HOSTNAME=box"));
+  assert(exec.env.some((e) => e.startsWith("PATH=")));
+});
+
+Deno.test("init: native overlay refused rootless -> fuse-overlayfs from a chroot of its own", () => {
+  const sys = new RecordingSyscalls();
+  sys.failures.push((c) =>
+    c.name === "mount" && c.args[2] === "overlay"
+      ? new SysError("mount", 22, "Invalid argument")
+      : undefined
+  );
+  init(sys, spec());
+  const t = sys.trace();
+  const fuse = t.findIndex((l) => l.startsWith("fuse_overlay lowerdir=/l"));
+  assert(fuse > 0 && !t[fuse].includes("userxattr"));
+  assertEquals(t.slice(fuse + 1, fuse + 6), [
+    "mkdir /m.root 700",
+    `mount / /m.root null ${0x1000 | 0x4000} null`,
+    "chroot /m.root",
+    "open_path /dev/null",
+    "open_path /dev/zero",
+  ]);
+});
+
+Deno.test("init: rootful keeps the overlay error, uses gid=5 for devpts", () => {
+  const sys = new RecordingSyscalls();
+  init(sys, spec({ rootless: false }));
+  assert(
+    sys.trace().some((l) =>
+      l.startsWith("mount devpts") && l.includes("gid=5")
+    ),
+  );
+  assert(!sys.trace()[1].includes("userxattr"));
+  const failing = new RecordingSyscalls();
+  failing.failures.push((c) =>
+    c.args[2] === "overlay"
+      ? new SysError("mount", 22, "Invalid argument")
+      : undefined
+  );
+  assertThrows(() => init(failing, spec({ rootless: false })), /EINVAL/);
+});
+
+Deno.test("init: host network binds /sys read-only, privileged skips masks, read-only root", () => {
+  const sys = new RecordingSyscalls();
+  sys.files.add("/proc/kcore");
+  init(
+    sys,
+    spec({ privateNetwork: false, privileged: true, readonlyRootfs: true }),
+  );
+  const t = sys.trace();
+  assert(!t.includes("link_up lo"));
+  assert(!t.some((l) => l.startsWith("mount sysfs")));
+  assert(
+    t.some((l) => l.startsWith("mount /proc/self/fd/") && l.includes(" /sys ")),
+  );
+  assert(!t.some((l) => l.startsWith("mount /dev/null /proc/kcore")));
+  assert(t.includes(`mount null / null ${0x1000 | 0x20 | 0x1} null`));
+});
+
+Deno.test("init: missing command is 127 before any credential change", () => {
+  const sys = new RecordingSyscalls();
+  const e = assertThrows(
+    () =>
+      runInit(
+        sys,
+        spec({ process: { ...spec().process, args: ["nope"] } }),
+        probe,
+        read,
+        40,
+      ),
+  ) as ExitError;
+  assertEquals(e.code, 127);
+  assertEquals(e.message, "nope: executable file not found in $PATH");
+  assert(!sys.trace().some((l) => l.startsWith("setresuid")));
+});
+
+Deno.test("init: a non-executable file is 126; a dir is 126", () => {
+  const p: PathProbe = {
+    stat: (x) =>
+      x === "/x" ? { kind: "file", mode: 0o644 } : { kind: "dir", mode: 0o755 },
+  };
+  for (const cmd of ["/x", "/etc"]) {
+    const e = assertThrows(
+      () =>
+        runInit(
+          new RecordingSyscalls(),
+          spec({ process: { ...spec().process, args: [cmd] } }),
+          p,
+          read,
+          40,
+        ),
+    ) as ExitError;
+    assertEquals(e.code, 126);
+  }
+});
+
+Deno.test("init: -u bob gets bob's ids, groups and home", () => {
+  const sys = new RecordingSyscalls();
+  const exec = init(sys, spec({ process: { ...spec().process, user: "bob" } }));
+  const t = sys.trace();
+  assert(
+    t.includes("setgroups [10]") && t.includes("setresgid 1000") &&
+      t.includes("setresuid 1000"),
+  );
+  assert(exec.env.includes("HOME=/home/bob"));
+});
+
+Deno.test("user: Docker's --user forms", () => {
+  assertEquals(resolveUser("", passwd, group), {
+    uid: 0,
+    gid: 0,
+    groups: [],
+    home: "/root",
+  });
+  assertEquals(resolveUser("1000", passwd, group).groups, [10]);
+  assertEquals(resolveUser("4242:4343", passwd, group), {
+    uid: 4242,
+    gid: 4343,
+    groups: [],
+    home: "/",
+  });
+  assertEquals(resolveUser("bob:wheel", passwd, group).gid, 10);
+  assertEquals(resolveUser("bob", passwd, group, ["root"]).groups, [10, 0]);
+  assertThrows(
+    () => resolveUser("alice", passwd, group),
+    /unable to find user alice/,
+  );
+  assertThrows(
+    () => resolveUser("bob:nogroup", passwd, group),
+    /unable to find group nogroup/,
+  );
+});
+
+Deno.test("caps: defaults, drop, add, ALL, privileged, bad names", () => {
+  assertEquals(resolveCaps([], [], false), DEFAULT_CAPS);
+  assert(!resolveCaps([], ["chown"], false).includes("CAP_CHOWN"));
+  assert(resolveCaps(["NET_ADMIN"], [], false).includes("CAP_NET_ADMIN"));
+  assertEquals(resolveCaps(["CAP_KILL"], ["ALL"], false), ["CAP_KILL"]);
+  assertEquals(resolveCaps([], [], true).length, 41);
+  assertEquals(capNumber("CAP_SYS_ADMIN"), 21);
+  assertThrows(
+    () => resolveCaps(["FLY"], [], false),
+    /unknown capability "FLY"/,
+  );
+});
+
+Deno.test("idmap: subuid ranges by name or uid, host id translation", () => {
+  const text = "alice:100000:65536\n1001:200000:1000\n";
+  assertEquals(subRange(text, "alice", 1000), { start: 100000, count: 65536 });
+  assertEquals(subRange(text, "nobody", 1001), { start: 200000, count: 1000 });
+  assertEquals(subRange(text, "carol", 5), undefined);
+  const ranges = [{ container: 0, host: 1000, size: 1 }, {
+    container: 1,
+    host: 100000,
+    size: 65536,
+  }];
+  assertEquals(toHost(ranges, 0), 1000);
+  assertEquals(toHost(ranges, 1000), 100999);
+  assertEquals(toHost(ranges, 70000), undefined);
+});
