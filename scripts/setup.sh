@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine for ptd (run as root, or with sudo):
+# the helpers rootless containers need, the peers the tests compare against,
+# and the pinned Deno from npm, installed as /usr/local/bin/deno.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "scripts/setup.sh: run as root (sudo scripts/setup.sh)" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+runtime="uidmap fuse-overlayfs slirp4netns passt iproute2"
+tests="busybox-static debootstrap docker-registry skopeo podman runc crun conmon \
+  hyperfine binutils curl apache2-utils openssl util-linux procps tmux bsdutils"
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null
+command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+
+(cd toolchain && npm install --no-audit --no-fund --loglevel=error)
+install -m 0755 toolchain/node_modules/deno/deno /usr/local/bin/deno
+
+# Rootless needs these devices usable by ordinary users (0600 on some hosts).
+for dev in /dev/fuse /dev/net/tun; do
+  [ -e "$dev" ] && chmod 0666 "$dev"
+done
+echo "ptd setup done: $(deno --version | head -1)"
