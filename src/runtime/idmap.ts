@@ -52,11 +52,18 @@ export function subRange(
   return undefined;
 }
 
-/** The maps for the calling user: own id as 0, subordinate range from 1. */
-export function idMapsFor(uid: number, gid: number): IdMaps {
-  const name = userName(uid);
-  const su = subRange(readText("/etc/subuid"), name, uid);
-  const sg = subRange(readText("/etc/subgid"), name, uid);
+/**
+ * The maps for a user: own id as 0, subordinate range from 1. `read` gives
+ * the text of /etc/passwd, /etc/subuid and /etc/subgid.
+ */
+export function idMapsFor(
+  uid: number,
+  gid: number,
+  read: (path: string) => string = readText,
+): IdMaps {
+  const name = userName(uid, read("/etc/passwd"));
+  const su = subRange(read("/etc/subuid"), name, uid);
+  const sg = subRange(read("/etc/subgid"), name, uid);
   if (!su || !sg) {
     return {
       uid: [{ container: 0, host: uid, size: 1 }],

@@ -343,3 +343,31 @@ Deno.test({
       assertStringIncludes(ro.stderr, "Read-only file system");
     }),
 });
+
+Deno.test({
+  name:
+    "run: /etc/hostname, /etc/hosts, /etc/resolv.conf and loopback up in its own network namespace",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withSandbox(async (sb) => {
+      const root = busyboxRoot(sb.dir);
+      const r = await ptd(sb, [
+        "run",
+        "--rm",
+        "--name",
+        "web1",
+        "--hostname",
+        "h1",
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        "cat /etc/hostname; grep -c 'h1 web1' /etc/hosts; test -f /etc/resolv.conf && echo resolv; ip -o link | grep -c ': lo:.*UP'; ip -o link | wc -l",
+      ]);
+      assertEquals(
+        r.stdout.split("\n").map((l) => l.trim()).join(" "),
+        "h1 1 resolv 1 1 ",
+        r.stderr,
+      );
+    }),
+});
