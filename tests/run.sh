@@ -27,8 +27,12 @@ as_root() {
   rm -rf "$src" && mkdir -p "$src"
   tar -C "$repo" --exclude=./toolchain/node_modules --exclude=./.git -cf - . | tar -C "$src" -xf -
   chown -R "$user:$user" "$src"
-  exec runuser -u "$user" -- env -i HOME="$home" USER="$user" LOGNAME="$user" \
-    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin PTD_TEST_CACHE="$cache" \
+  # Keep the environment (proxy and CA settings live there), but nothing
+  # that points at root's own directories.
+  exec runuser -u "$user" -- env -u XDG_RUNTIME_DIR -u XDG_DATA_HOME \
+    -u XDG_CONFIG_HOME -u XDG_CACHE_HOME -u DENO_DIR -u PTD_ROOT -u PTD_RUNROOT \
+    HOME="$home" USER="$user" LOGNAME="$user" PTD_TEST_CACHE="$cache" \
+    PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
     bash "$src/tests/run.sh" "$@"
 }
 
