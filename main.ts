@@ -8,6 +8,9 @@ const [verb, ...rest] = Deno.args;
 if (verb === "init") {
   const { initMain } = await import("./src/runtime/init.ts");
   initMain(rest);
+} else if (verb === "monitor") {
+  const { monitorMain } = await import("./src/container/monitor.ts");
+  Deno.exit(await monitorMain(rest));
 } else if (verb === "storage-rm") {
   const { removeMain } = await import("./src/storage/remove.ts");
   Deno.exit(removeMain(rest));

@@ -36,6 +36,7 @@ const symbols = {
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   dup2: { parameters: ["i32", "i32"], result: "i32" },
+  fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   mount: {
     parameters: ["buffer", "buffer", "buffer", "u64", "buffer"],
     result: "i32",

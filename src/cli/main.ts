@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import { doctorCommand } from "./doctor.ts";
 import { runCommand } from "./run.ts";
+import { containerCommands } from "./containers.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
 export const VERSION = "0.1.0";
@@ -20,9 +21,16 @@ function program(result: { code: number }): Command {
     .exitOverride()
     .configureOutput({ outputError: () => {} });
   const set = (code: number) => (result.code = code);
-  for (const cmd of [runCommand(set), doctorCommand(set)]) {
+  for (
+    const cmd of [
+      runCommand(set),
+      doctorCommand(set),
+      ...containerCommands(set),
+    ]
+  ) {
     // addCommand does not pass these on; every command must throw, not exit.
     p.addCommand(cmd.copyInheritedSettings(p));
+    for (const sub of cmd.commands) sub.copyInheritedSettings(cmd);
   }
   return p;
 }

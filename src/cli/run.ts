@@ -4,6 +4,9 @@ import { runForeground } from "../container/foreground.ts";
 import { createContainer, rootfsSource } from "../container/create.ts";
 import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
+import type { ContainerConfig } from "../container/config.ts";
+import { startContainer } from "../container/lifecycle.ts";
+import { parseRestart } from "../container/restart.ts";
 import {
   collect,
   mergeEnv,
@@ -32,6 +35,22 @@ interface RunFlags {
   readOnly?: boolean;
   network?: string;
   groupAdd: string[];
+  detach?: boolean;
+  restart: string;
+  stopSignal: string;
+  stopTimeout: string;
+  cidfile?: string;
+}
+
+function writeCidFile(path: string, id: string) {
+  try {
+    Deno.writeTextFileSync(path, id, { createNew: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.AlreadyExists) {
+      throw new Error(`container id file ${path} exists: remove it first`);
+    }
+    throw e;
+  }
 }
 
 function securityOpts(items: string[]): { noNewPrivileges: boolean } {
@@ -90,6 +109,18 @@ export function addCreateOptions(cmd: Command): Command {
       "private",
     )
     .option("--group-add <group>", "additional groups to join", collect, [])
+    .option(
+      "--restart <policy>",
+      "restart policy: no, on-failure[:N], always, unless-stopped",
+      "no",
+    )
+    .option(
+      "--stop-signal <signal>",
+      "signal that stops the container",
+      "SIGTERM",
+    )
+    .option("--stop-timeout <seconds>", "seconds to wait before SIGKILL", "10")
+    .option("--cidfile <file>", "write the container id to a file")
     .argument("<image>", "image, or root file system directory with --rootfs")
     .argument("[command...]", "command and arguments")
     .passThroughOptions();
@@ -101,45 +132,62 @@ export function runCommand(setCode: (code: number) => void): Command {
     new Command("run")
       .description("Run a command in a new container")
       .option("--rm", "remove the container when it exits"),
-  ).action(async (image: string, command: string[], f: RunFlags) => {
-    if (f.tty) throw new Error("-t/--tty is not supported yet");
-    if (!f.rootfs) {
-      throw new Error(
-        `${image}: image support is not available yet; use --rootfs DIR`,
-      );
-    }
-    if (!["private", "host", "none"].includes(f.network ?? "private")) {
-      throw new Error(`unsupported --network ${JSON.stringify(f.network)}`);
-    }
-    const root = rootfsSource(image);
-    const store = new ContainerStore(storePaths());
-    const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
-    const c = await createContainer(store, root, {
-      name: f.name,
-      command,
-      entrypoint: f.entrypoint === undefined
-        ? undefined
-        : f.entrypoint === ""
-        ? []
-        : [f.entrypoint],
-      env,
-      workdir: f.workdir,
-      user: f.user,
-      hostname: f.hostname,
-      labels: parseLabels(f.label),
-      host: {
-        autoRemove: !!f.rm,
-        interactive: !!f.interactive,
-        tty: !!f.tty,
-        capAdd: f.capAdd,
-        capDrop: f.capDrop,
-        privileged: !!f.privileged,
-        ...securityOpts(f.securityOpt),
-        readOnly: !!f.readOnly,
-        network: f.network ?? "private",
-        groupAdd: f.groupAdd,
-      },
+  ).option("-d, --detach", "run in the background and print the id")
+    .action(async (image: string, command: string[], f: RunFlags) => {
+      if (f.tty) throw new Error("-t/--tty is not supported yet");
+      const { store, c } = await createFromFlags(image, command, f);
+      if (!f.detach) return setCode(await runForeground(store, c));
+      await startContainer(store, c);
+      console.log(c.id);
     });
-    setCode(await runForeground(store, c));
+}
+
+/** Creates the container that `run`/`create` flags describe. */
+export async function createFromFlags(
+  image: string,
+  command: string[],
+  f: RunFlags,
+): Promise<{ store: ContainerStore; c: ContainerConfig }> {
+  if (!f.rootfs) {
+    throw new Error(
+      `${image}: image support is not available yet; use --rootfs DIR`,
+    );
+  }
+  if (!["private", "host", "none"].includes(f.network ?? "private")) {
+    throw new Error(`unsupported --network ${JSON.stringify(f.network)}`);
+  }
+  const root = rootfsSource(image);
+  const store = new ContainerStore(storePaths());
+  const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
+  const c = await createContainer(store, root, {
+    name: f.name,
+    command,
+    entrypoint: f.entrypoint === undefined
+      ? undefined
+      : f.entrypoint === ""
+      ? []
+      : [f.entrypoint],
+    env,
+    workdir: f.workdir,
+    user: f.user,
+    hostname: f.hostname,
+    labels: parseLabels(f.label),
+    host: {
+      autoRemove: !!f.rm,
+      interactive: !!f.interactive,
+      tty: !!f.tty,
+      capAdd: f.capAdd,
+      capDrop: f.capDrop,
+      privileged: !!f.privileged,
+      ...securityOpts(f.securityOpt),
+      readOnly: !!f.readOnly,
+      network: f.network ?? "private",
+      groupAdd: f.groupAdd,
+      restartPolicy: parseRestart(f.restart),
+      stopSignal: f.stopSignal,
+      stopTimeout: Number(f.stopTimeout),
+    },
   });
+  if (f.cidfile) writeCidFile(f.cidfile, c.id);
+  return { store, c };
 }

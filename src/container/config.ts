@@ -38,15 +38,36 @@ export interface HostConfig {
   /** "private" (own network namespace), "host" or "none". */
   network: string;
   groupAdd: string[];
+  restartPolicy: RestartPolicy;
+  /** Signal `stop` sends first, e.g. "SIGTERM". */
+  stopSignal: string;
+  /** Seconds `stop` waits before SIGKILL. */
+  stopTimeout: number;
+}
+
+/** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
+export interface RestartPolicy {
+  name: "no" | "on-failure" | "always" | "unless-stopped";
+  /** For on-failure: how many restarts at most; 0 is unlimited. */
+  maximumRetryCount: number;
 }
 
 /** What happens to the container over time. */
 export interface ContainerState {
-  status: "created" | "running" | "exited";
+  status: "created" | "running" | "restarting" | "exited";
   pid: number;
   exitCode: number;
   startedAt: string;
   finishedAt: string;
+  /** The monitor that owns the container, 0 when none. */
+  monitorPid?: number;
+  /** Its start time (/proc/PID/stat), so a reused pid is not taken for it. */
+  monitorStart?: string;
+  restartCount?: number;
+  /** Why the last start failed, if it did. */
+  error?: string;
+  /** Set by stop/kill: the restart policy must not bring it back. */
+  stoppedByUser?: boolean;
 }
 
 /** The state of a container that was never started. */

@@ -4,6 +4,7 @@
  */
 import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
 import type { ContainerConfig } from "./config.ts";
+import { parseSignal } from "./signals.ts";
 import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 
@@ -15,14 +16,6 @@ const RELAYED: Deno.Signal[] = [
   "SIGUSR1",
   "SIGUSR2",
 ];
-const SIGNUM: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGUSR1: 10,
-  SIGUSR2: 12,
-  SIGTERM: 15,
-};
 
 /** Starts the container, waits for it, and returns its exit code. */
 export async function runForeground(
@@ -41,7 +34,7 @@ export async function runForeground(
       startedAt: new Date().toISOString(),
     });
     const relays = RELAYED.map((sig) => {
-      const fn = () => signalProcess(pid, SIGNUM[sig]);
+      const fn = () => signalProcess(pid, parseSignal(sig));
       Deno.addSignalListener(sig, fn);
       return () => Deno.removeSignalListener(sig, fn);
     });

@@ -71,18 +71,7 @@ export class ContainerStore {
     ensureDir(this.root);
     return await withLock(`${this.root}/.lock`, () => {
       const names = new Set(this.list().map((c) => c.name));
-      if (name !== undefined) {
-        if (!validName(name)) {
-          throw new Error(
-            `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
-          );
-        }
-        if (names.has(name)) {
-          throw new Error(
-            `the container name "${name}" is already in use. You have to remove that container to be able to reuse that name`,
-          );
-        }
-      }
+      if (name !== undefined) checkName(name, names);
       const id = randomId();
       const full: ContainerConfig = {
         ...config,
@@ -108,6 +97,32 @@ export class ContainerStore {
     writeJsonAtomic(`${this.dir(id)}/state.json`, state);
   }
 
+  /**
+   * Read-modify-write of the state under the container's lock, so that the
+   * monitor and a `stop` or `ps` at the same moment never lose each other's
+   * fields. Returns the new state.
+   */
+  async updateState(
+    id: string,
+    fn: (s: ContainerState) => ContainerState,
+  ): Promise<ContainerState> {
+    return await withLock(`${this.dir(id)}/.lock`, () => {
+      const next = fn(this.state(id));
+      this.setState(id, next);
+      return next;
+    });
+  }
+
+  /** Gives a container a new name, refusing a taken or invalid one. */
+  async rename(id: string, name: string): Promise<void> {
+    await withLock(`${this.root}/.lock`, () => {
+      checkName(name, new Set(this.list().map((c) => c.name)));
+      const c = readJson<ContainerConfig>(`${this.dir(id)}/config.json`);
+      if (!c) throw new NoSuchContainer(id);
+      writeJsonAtomic(`${this.dir(id)}/config.json`, { ...c, name });
+    });
+  }
+
   /** Removes every trace of a container. */
   async remove(id: string): Promise<void> {
     // overlay leaves work/work at mode 000; make it ours to delete.
@@ -115,6 +130,19 @@ export class ContainerStore {
       Deno.chmodSync(`${this.dir(id)}/work/work`, 0o700);
     } catch { /* not there */ }
     await removeTrees([this.runDir(id), this.dir(id)]);
+  }
+}
+
+function checkName(name: string, taken: Set<string>) {
+  if (!validName(name)) {
+    throw new Error(
+      `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
+    );
+  }
+  if (taken.has(name)) {
+    throw new Error(
+      `the container name "${name}" is already in use. You have to remove that container to be able to reuse that name`,
+    );
   }
 }
 

@@ -5,6 +5,7 @@
  * becomes it. Every module it needs is imported statically, so nothing is
  * loaded from the host after pivot_root.
  */
+import { closeFd, dupOnto, setCloexec } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { RealSyscalls, type Syscalls } from "../../ffi/syscalls.ts";
 import { buildRootfs } from "./rootfs.ts";
@@ -52,11 +53,37 @@ export function runInit(
   return execProcess(sys, proc, user, env, probe, spec.dieWithParent, lastCap);
 }
 
+/**
+ * Takes over the descriptors the parent passed: stdio onto 0/1/2, and the
+ * error pipe close-on-exec, so that helpers init spawns (fuse-overlayfs stays
+ * as a daemon) never hold the monitor's pipes open.
+ */
+function adoptDescriptors(spec: RuntimeSpec) {
+  if (spec.errorFd !== undefined) setCloexec(spec.errorFd);
+  spec.stdio?.forEach((fd, target) => {
+    if (fd === target) return;
+    dupOnto(fd, target);
+    closeFd(fd);
+  });
+}
+
+function reportFailure(errorFd: number | undefined, code: number, msg: string) {
+  if (errorFd === undefined) {
+    console.error(`Error: ${msg}`);
+    return;
+  }
+  const line = new TextEncoder().encode(`${code} ${msg}`);
+  libc().write(errorFd, line, BigInt(line.length));
+}
+
 /** Entry point of the hidden `init` subcommand: `ptd init SPEC.json`. */
 export function initMain(args: string[]): never {
+  let errorFd: number | undefined;
   try {
     const spec = JSON.parse(Deno.readTextFileSync(args[0])) as RuntimeSpec;
     libc(); // open libc while the host's is still reachable
+    errorFd = spec.errorFd;
+    adoptDescriptors(spec);
     const lastCap = Number(
       Deno.readTextFileSync("/proc/sys/kernel/cap_last_cap").trim(),
     );
@@ -64,7 +91,7 @@ export function initMain(args: string[]): never {
   } catch (e) {
     const code = e instanceof ExitError ? e.code : EXIT_ENGINE;
     const msg = e instanceof Error ? e.message : String(e);
-    console.error(`Error: ${msg}`);
+    reportFailure(errorFd, code, msg);
     Deno.exit(code);
   }
 }

@@ -57,6 +57,16 @@ export interface RuntimeSpec {
   readonlyRootfs: boolean;
   /** Kill the container when its parent (CLI or monitor) dies. */
   dieWithParent: boolean;
+  /**
+   * Inherited descriptors init puts on 0, 1 and 2 (a monitor's pipes);
+   * absent, the parent's stdio is kept.
+   */
+  stdio?: [number, number, number];
+  /**
+   * An inherited descriptor on which init reports a failure to start, as
+   * "CODE message"; execve closes it, so EOF alone means the command started.
+   */
+  errorFd?: number;
 }
 
 /** Exit codes of Docker/Podman: engine error, cannot invoke, not found. */

@@ -1,0 +1,188 @@
+/**
+ * Container lifecycle operations behind start, stop, kill, rm, wait: the
+ * library calls, usable without the CLI. Running containers belong to their
+ * monitor; these functions talk to it through signals and state.json.
+ */
+import { signalProcess } from "../runtime/create.ts";
+import { selfCommand } from "../runtime/self.ts";
+import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
+import type { ContainerConfig } from "./config.ts";
+import { isActive, monitorAlive, reconcile } from "./liveness.ts";
+import { type Handshake, MONITOR_COMMAND } from "./monitor.ts";
+import { parseSignal } from "./signals.ts";
+import type { ContainerStore } from "./store.ts";
+
+const SIGKILL = 9;
+const POLL_MS = 50;
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const dec = new TextDecoder();
+  let text = "";
+  const reader = stream.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return text;
+      text += dec.decode(value, { stream: true });
+      const nl = text.indexOf("\n");
+      if (nl >= 0) return text.slice(0, nl);
+    }
+  } finally {
+    await reader.cancel();
+  }
+}
+
+/**
+ * Starts a created or exited container: spawns its monitor (detached, in
+ * its own session) and returns once the command runs. A command that cannot
+ * start throws an ExitError with Docker's code (125, 126, 127).
+ */
+export async function startContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<void> {
+  const s = await reconcile(store, c.id);
+  if (monitorAlive(s)) return; // already running: Docker's start is a no-op
+  const self = selfCommand();
+  const child = new Deno.Command(self.path, {
+    args: [...self.args, MONITOR_COMMAND, c.id],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  child.unref();
+  const line = await firstLine(child.stdout);
+  let h: Handshake;
+  try {
+    h = JSON.parse(line);
+  } catch {
+    throw new ExitError(EXIT_ENGINE, `monitor for ${c.name} failed to start`);
+  }
+  if (!h.ok) {
+    throw new ExitError(h.code ?? EXIT_ENGINE, h.message ?? "start failed");
+  }
+}
+
+/** Waits until the monitor is gone or `ms` passed; true when it is gone. */
+async function monitorGone(
+  store: ContainerStore,
+  id: string,
+  ms: number,
+): Promise<boolean> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = await reconcile(store, id);
+    if (!monitorAlive(s) || (!isActive(s) && s.status !== "created")) {
+      return true;
+    }
+    if (Date.now() >= end) return false;
+    await sleep(POLL_MS);
+  }
+}
+
+/** Marks the container stopped by the user: its restart policy stands down. */
+async function markStopped(store: ContainerStore, id: string) {
+  return await store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
+}
+
+/** Sends `signal` to the container's first process. */
+export async function killContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  signal: string | number = SIGKILL,
+): Promise<void> {
+  const sig = typeof signal === "number" ? signal : parseSignal(signal);
+  const s = await reconcile(store, c.id);
+  if (s.status !== "running" || !monitorAlive(s)) {
+    throw new Error(
+      `can only kill running containers. ${c.id} is in state ${s.status}: container state improper`,
+    );
+  }
+  if (sig === SIGKILL) await markStopped(store, c.id);
+  signalProcess(s.pid, sig);
+}
+
+/**
+ * Stops the container: its stop signal, then SIGKILL after `timeout`
+ * seconds. Waits until the monitor recorded the exit.
+ */
+export async function stopContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  timeout = c.host.stopTimeout,
+): Promise<void> {
+  const s = await markStopped(store, c.id);
+  if (!monitorAlive(s)) return;
+  if (s.pid) signalProcess(s.pid, parseSignal(c.host.stopSignal));
+  if (await monitorGone(store, c.id, timeout * 1000)) return;
+  const now = store.state(c.id);
+  if (now.pid) signalProcess(now.pid, SIGKILL);
+  if (!(await monitorGone(store, c.id, 10_000))) {
+    throw new Error(`container ${c.id} did not stop`);
+  }
+}
+
+/**
+ * Removes a container. A running one needs `force`: then its monitor is
+ * killed outright (the container dies with it) and the files go.
+ */
+export async function removeContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  force: boolean,
+): Promise<void> {
+  const s = await reconcile(store, c.id);
+  if (monitorAlive(s)) {
+    if (!force) {
+      throw new Error(
+        `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
+      );
+    }
+    await markStopped(store, c.id);
+    signalProcess(s.monitorPid!, SIGKILL);
+    if (s.pid) signalProcess(s.pid, SIGKILL);
+    if (!(await monitorGone(store, c.id, 10_000))) {
+      throw new Error(`container ${c.id} did not stop`);
+    }
+    await waitProcessGone(s.pid);
+  }
+  await store.remove(c.id);
+}
+
+async function waitProcessGone(pid: number) {
+  for (let i = 0; pid > 0 && i < 200; i++) {
+    if (!signalProcess(pid, 0)) return;
+    try {
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      if (/\) [ZX] /.test(stat)) return;
+    } catch {
+      return;
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+/**
+ * Waits until the container has exited for good (no restart pending) and
+ * returns its exit code; a container removed meanwhile (--rm) returns the
+ * last code seen.
+ */
+export async function waitContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<number> {
+  let last = store.state(c.id).exitCode;
+  for (;;) {
+    try {
+      Deno.statSync(`${store.dir(c.id)}/state.json`);
+    } catch {
+      return last;
+    }
+    const s = await reconcile(store, c.id);
+    last = s.exitCode;
+    if (s.status === "exited" && !monitorAlive(s)) return s.exitCode;
+    await sleep(POLL_MS * 2);
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * `ptd monitor ID`: the conmon-like process that owns one container. It runs
+ * in its own session, is the container's parent, pumps its stdout and stderr
+ * into the log, records pid, times and exit code, applies the restart policy
+ * and --rm. The CLI that spawned it reads one handshake line from its stdout
+ * (see startContainer) and leaves; the monitor lives on.
+ */
+import { closeFd, dupOnto, inheritablePipe, newSession } from "../../ffi/fd.ts";
+import { startInit, waitExit } from "../runtime/create.ts";
+import { EXIT_ENGINE } from "../runtime/spec.ts";
+import { storePaths } from "../storage/paths.ts";
+import type { ContainerConfig, RestartPolicy } from "./config.ts";
+import {
+  formatRecord,
+  LineSplitter,
+  type LogRecord,
+  type Stream,
+} from "./log.ts";
+import { processStart } from "./liveness.ts";
+import { runtimeSpec } from "./spec.ts";
+import { ContainerStore } from "./store.ts";
+
+/** The hidden subcommand that runs a monitor. */
+export const MONITOR_COMMAND = "monitor";
+
+/** What the monitor tells the CLI once the first start is decided. */
+export interface Handshake {
+  ok: boolean;
+  pid?: number;
+  code?: number;
+  message?: string;
+}
+
+/** How one run of the container ended. */
+interface RunResult {
+  started: boolean;
+  code: number;
+  error?: string;
+}
+
+/** Path of a container's log file. */
+export function logPath(store: ContainerStore, id: string): string {
+  return `${store.dir(id)}/ctr.log`;
+}
+
+/** The read end of a fresh inheritable pipe, as a close-on-exec Deno file. */
+function pipeToMonitor(): { file: Deno.FsFile; write: number } {
+  const [r, w] = inheritablePipe();
+  const file = Deno.openSync(`/proc/self/fd/${r}`, { read: true });
+  closeFd(r);
+  return { file, write: w };
+}
+
+async function pump(
+  f: Deno.FsFile,
+  stream: Stream,
+  emit: (r: LogRecord[]) => void,
+) {
+  const split = new LineSplitter(stream);
+  for await (const chunk of f.readable) emit(split.push(chunk));
+  emit(split.end());
+}
+
+/** Whether the policy brings the container back after exit `code`. */
+export function shouldRestart(
+  p: RestartPolicy,
+  code: number,
+  restarts: number,
+): boolean {
+  switch (p.name) {
+    case "always":
+    case "unless-stopped":
+      return true;
+    case "on-failure":
+      return code !== 0 &&
+        (p.maximumRetryCount === 0 || restarts < p.maximumRetryCount);
+    default:
+      return false;
+  }
+}
+
+/** Docker's back-off between restarts: 100 ms, doubling, at most 5 s. */
+function backoff(restarts: number): number {
+  return Math.min(100 * 2 ** restarts, 5000);
+}
+
+/** Runs the container once: start, log, wait; `started` once it runs. */
+async function runOnce(
+  store: ContainerStore,
+  c: ContainerConfig,
+  log: Deno.FsFile,
+  started: (pid: number) => void,
+): Promise<RunResult> {
+  const out = pipeToMonitor(), err = pipeToMonitor(), fail = pipeToMonitor();
+  const spec = runtimeSpec(store, c);
+  // The monitor's own stdin is /dev/null: the container gets it as is.
+  spec.stdio = [0, out.write, err.write];
+  spec.errorFd = fail.write;
+  let pid: number;
+  try {
+    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`);
+  } catch (e) {
+    for (const f of [out.file, err.file, fail.file]) f.close();
+    throw e;
+  } finally {
+    for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
+  }
+  const enc = new TextEncoder();
+  const emit = (recs: LogRecord[]) => {
+    for (const r of recs) log.writeSync(enc.encode(formatRecord(r)));
+  };
+  const pumps = Promise.all([
+    pump(out.file, "stdout", emit),
+    pump(err.file, "stderr", emit),
+  ]);
+  const failure = await new Response(fail.file.readable).text();
+  if (failure === "") {
+    await store.updateState(c.id, (s) => ({
+      ...s,
+      status: "running",
+      pid,
+      startedAt: new Date().toISOString(),
+      error: "",
+    }));
+    started(pid);
+  }
+  const code = await waitExit(pid);
+  await pumps;
+  if (failure === "") return { started: true, code };
+  const m = /^(\d+) (.*)$/s.exec(failure);
+  return {
+    started: false,
+    code: m ? Number(m[1]) : EXIT_ENGINE,
+    error: m ? m[2] : failure,
+  };
+}
+
+function reply(h: Handshake) {
+  try {
+    Deno.stdout.writeSync(new TextEncoder().encode(JSON.stringify(h) + "\n"));
+  } catch { /* the CLI is gone: nobody to tell */ }
+  // Let go of the CLI's pipe (fd 0 is /dev/null), so the CLI sees EOF.
+  dupOnto(0, 1);
+}
+
+/** The monitor's life: runs and restarts the container, then cleans up. */
+async function monitor(store: ContainerStore, c: ContainerConfig) {
+  await store.updateState(c.id, (s) => ({
+    ...s,
+    monitorPid: Deno.pid,
+    monitorStart: processStart(Deno.pid) ?? "",
+    stoppedByUser: false,
+    restartCount: 0,
+    error: "",
+  }));
+  const log = Deno.openSync(logPath(store, c.id), {
+    append: true,
+    create: true,
+  });
+  let answered = false;
+  const answer = (h: Handshake) => {
+    if (answered) return;
+    answered = true;
+    reply(h);
+  };
+  try {
+    for (let restarts = 0;; restarts++) {
+      let r: RunResult;
+      try {
+        r = await runOnce(store, c, log, (pid) => answer({ ok: true, pid }));
+      } catch (e) {
+        r = {
+          started: false,
+          code: EXIT_ENGINE,
+          error: e instanceof Error ? e.message : String(e),
+        };
+      }
+      const s = await store.updateState(c.id, (s) => ({
+        ...s,
+        status: "exited",
+        pid: 0,
+        exitCode: r.code,
+        finishedAt: new Date().toISOString(),
+        error: r.error ?? "",
+      }));
+      if (!r.started) answer({ ok: false, code: r.code, message: r.error });
+      if (
+        !r.started || s.stoppedByUser ||
+        !shouldRestart(c.host.restartPolicy, r.code, restarts)
+      ) break;
+      await store.updateState(c.id, (s) => ({
+        ...s,
+        status: "restarting",
+        restartCount: restarts + 1,
+      }));
+      await new Promise((ok) => setTimeout(ok, backoff(restarts)));
+      if (store.state(c.id).stoppedByUser) {
+        await store.updateState(c.id, (s) => ({ ...s, status: "exited" }));
+        break;
+      }
+    }
+  } finally {
+    answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
+    log.close();
+    await store.updateState(c.id, (s) => ({
+      ...s,
+      monitorPid: 0,
+      monitorStart: "",
+    }));
+  }
+  if (c.host.autoRemove) await store.remove(c.id);
+}
+
+/** Entry of `ptd monitor ID`. */
+export async function monitorMain(args: string[]): Promise<number> {
+  newSession();
+  // Hold no directory of the caller's busy.
+  Deno.chdir("/");
+  const store = new ContainerStore(storePaths());
+  const c = store.find(args[0]);
+  await monitor(store, c);
+  return 0;
+}

@@ -1,0 +1,27 @@
+/** Docker's --restart values, parsed and checked. */
+import type { RestartPolicy } from "./config.ts";
+
+/** "no", "on-failure", "on-failure:3", "always", "unless-stopped". */
+export function parseRestart(value: string): RestartPolicy {
+  const [name, count, ...extra] = value.split(":");
+  const bad = () =>
+    new Error(
+      `invalid restart policy ${
+        JSON.stringify(value)
+      }: use no, on-failure[:N], always or unless-stopped`,
+    );
+  if (extra.length > 0) throw bad();
+  if (name === "on-failure") {
+    if (count !== undefined && !/^\d+$/.test(count)) throw bad();
+    return { name, maximumRetryCount: Number(count ?? 0) };
+  }
+  if (count !== undefined) {
+    throw new Error(
+      `restart count can only be used with the on-failure policy: ${value}`,
+    );
+  }
+  if (name === "no" || name === "always" || name === "unless-stopped") {
+    return { name, maximumRetryCount: 0 };
+  }
+  throw bad();
+}

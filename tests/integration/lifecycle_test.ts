@@ -1,0 +1,338 @@
+/**
+ * Issue 4's "done when", rootless, the CLI from source: detached runs owned
+ * by a monitor, the lifecycle commands, and the truth after kill -9.
+ */
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../assert.ts";
+import { ptd, type Result, type Sandbox, sandbox } from "../helpers.ts";
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/** A sandbox whose containers are all force-removed at the end. */
+async function withSandbox(fn: (sb: Sandbox) => Promise<void>) {
+  const sb = await sandbox();
+  try {
+    await fn(sb);
+  } finally {
+    const ids = (await ptd(sb, ["ps", "-aq", "--no-trunc"])).stdout.split("\n")
+      .filter(Boolean);
+    if (ids.length > 0) await ptd(sb, ["rm", "-f", ...ids]);
+    await sb.cleanup();
+  }
+}
+
+function ok(r: Result): string {
+  assertEquals(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+async function runD(sb: Sandbox, ...args: string[]): Promise<string> {
+  return ok(await ptd(sb, ["run", "-d", ...args]));
+}
+
+async function inspect(sb: Sandbox, ref: string, format: string) {
+  return ok(await ptd(sb, ["inspect", "--format", format, ref]));
+}
+
+/** Polls `fn` until it returns true or `ms` pass. */
+async function until(fn: () => Promise<boolean>, ms = 15_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(100);
+  }
+  throw new Error("condition not met in time");
+}
+
+function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("run -d prints the full id once running; ps shows it Up; the CLI's exit does not stop it", async () => {
+  await withSandbox(async (sb) => {
+    const id = await runD(sb, "--name", "web", "--rootfs", "/", "sleep", "100");
+    assertMatch(id, /^[0-9a-f]{64}$/);
+    const ps = ok(await ptd(sb, ["ps"]));
+    const [header, row] = ps.split("\n");
+    assertMatch(
+      header,
+      /^CONTAINER ID +IMAGE +COMMAND +CREATED +STATUS +PORTS +NAMES$/,
+    );
+    assertMatch(
+      row,
+      new RegExp(`^${id.slice(0, 12)} .*"sleep 100" .* Up .*web$`),
+    );
+    const pid = Number(await inspect(sb, "web", "{{.State.Pid}}"));
+    assert(alive(pid));
+    assertEquals(
+      await inspect(sb, id.slice(0, 5), "{{.State.Status}} {{.State.Running}}"),
+      "running true",
+    );
+  });
+});
+
+Deno.test("run -d fails with 127 and one line when the command is missing; --rm leaves nothing", async () => {
+  await withSandbox(async (sb) => {
+    const r = await ptd(sb, [
+      "run",
+      "-d",
+      "--rm",
+      "--rootfs",
+      "/",
+      "nosuchcmd",
+    ]);
+    assertEquals(r.code, 127);
+    assertEquals(r.stdout, "");
+    assertEquals(
+      r.stderr,
+      "Error: nosuchcmd: executable file not found in $PATH\n",
+    );
+    await until(async () => ok(await ptd(sb, ["ps", "-aq"])) === "");
+  });
+});
+
+Deno.test("stop within the timeout; ps -a shows Exited (N); SIGKILL after -t", async () => {
+  await withSandbox(async (sb) => {
+    // A shell that exits 3 on SIGTERM, and one that ignores it (PID 1).
+    await runD(
+      sb,
+      "--name",
+      "polite",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "trap 'exit 3' TERM; while :; do sleep 0.1; done",
+    );
+    await runD(sb, "--name", "stubborn", "--rootfs", "/", "sleep", "100");
+    let t = Date.now();
+    assertEquals(ok(await ptd(sb, ["stop", "polite"])), "polite");
+    assert(Date.now() - t < 5000, "stop took too long");
+    t = Date.now();
+    ok(await ptd(sb, ["stop", "-t", "1", "stubborn"]));
+    const took = Date.now() - t;
+    assert(took >= 1000 && took < 5000, `stop -t 1 took ${took} ms`);
+    const ps = ok(
+      await ptd(sb, ["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
+    );
+    assertMatch(ps, /^stubborn Exited \(137\) .*ago$/m);
+    assertMatch(ps, /^polite Exited \(3\) .*ago$/m);
+    assertEquals(ok(await ptd(sb, ["ps", "-q"])), "");
+    assertEquals(ok(await ptd(sb, ["wait", "polite"])), "3");
+  });
+});
+
+Deno.test("--restart on-failure:3 restarts a failing command exactly 3 times", async () => {
+  await withSandbox(async (sb) => {
+    const r = await ptd(sb, [
+      "run",
+      "-d",
+      "--name",
+      "flaky",
+      "--restart",
+      "on-failure:3",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "echo try; exit 2",
+    ]);
+    ok(r);
+    assertEquals(ok(await ptd(sb, ["wait", "flaky"])), "2");
+    assertEquals(
+      await inspect(
+        sb,
+        "flaky",
+        "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}",
+      ),
+      "3 exited 2",
+    );
+    assertEquals(ok(await ptd(sb, ["logs", "flaky"])), "try\ntry\ntry\ntry");
+    const bad = await ptd(sb, [
+      "run",
+      "-d",
+      "--restart",
+      "sometimes",
+      "--rootfs",
+      "/",
+      "true",
+    ]);
+    assertEquals(bad.code, 125);
+    assertMatch(bad.stderr, /^Error: invalid restart policy/);
+  });
+});
+
+Deno.test("kill -9 of the monitor is survived by ps and rm -f", async () => {
+  await withSandbox(async (sb) => {
+    const id = await runD(sb, "--rootfs", "/", "sleep", "100");
+    const pid = Number(await inspect(sb, id, "{{.State.Pid}}"));
+    const state = JSON.parse(
+      Deno.readTextFileSync(`${sb.env.PTD_ROOT}/containers/${id}/state.json`),
+    );
+    Deno.kill(state.monitorPid, "SIGKILL");
+    await until(() => Promise.resolve(!alive(pid)));
+    const ps = ok(
+      await ptd(sb, ["ps", "-a", "--format", "{{.ID}} {{.State}} {{.Status}}"]),
+    );
+    assertMatch(ps, new RegExp(`^${id.slice(0, 12)} exited Exited \\(137\\)`));
+    assertEquals(ok(await ptd(sb, ["ps", "-q"])), "");
+    assertEquals(ok(await ptd(sb, ["rm", "-f", id])), id);
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+  });
+});
+
+Deno.test("rm refuses a running container, rm -f kills and removes it", async () => {
+  await withSandbox(async (sb) => {
+    const id = await runD(
+      sb,
+      "--name",
+      "busy",
+      "--rootfs",
+      "/",
+      "sleep",
+      "100",
+    );
+    const pid = Number(await inspect(sb, "busy", "{{.State.Pid}}"));
+    const r = await ptd(sb, ["rm", "busy"]);
+    assertEquals(r.code, 125);
+    assertMatch(r.stderr, /^Error: cannot remove container .* running/);
+    assertEquals(ok(await ptd(sb, ["rm", "-f", "busy"])), "busy");
+    assert(!alive(pid));
+    const gone = await ptd(sb, ["inspect", id]);
+    assertEquals(gone.code, 125);
+    assertStringIncludes(gone.stderr, "no such container");
+  });
+});
+
+Deno.test("20 containers started at once all come up with distinct names and ids", async () => {
+  await withSandbox(async (sb) => {
+    const ids = await Promise.all(
+      Array.from(
+        { length: 20 },
+        () => runD(sb, "--rootfs", "/", "sleep", "100"),
+      ),
+    );
+    assertEquals(new Set(ids).size, 20);
+    const rows = ok(
+      await ptd(sb, [
+        "ps",
+        "--no-trunc",
+        "--format",
+        "{{.ID}} {{.Names}} {{.State}}",
+      ]),
+    ).split("\n");
+    assertEquals(rows.length, 20);
+    assertEquals(new Set(rows.map((r) => r.split(" ")[1])).size, 20);
+    assert(rows.every((r) => r.endsWith(" running")));
+    assertEquals(new Set(rows.map((r) => r.split(" ")[0])), new Set(ids));
+  });
+});
+
+Deno.test("logs -f follows until the container exits; --tail, -t, stderr apart", async () => {
+  await withSandbox(async (sb) => {
+    await runD(
+      sb,
+      "--name",
+      "talk",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "for i in 1 2 3; do echo out $i; sleep 0.3; done; echo err >&2; printf partial",
+    );
+    const t = Date.now();
+    const f = await ptd(sb, ["logs", "-f", "talk"]);
+    assert(
+      Date.now() - t >= 500,
+      "logs -f returned before the container ended",
+    );
+    assertEquals(f.stdout, "out 1\nout 2\nout 3\npartial");
+    assertEquals(f.stderr, "err\n");
+    // --tail counts records of both streams, as Docker does.
+    const tail = await ptd(sb, ["logs", "--tail", "2", "talk"]);
+    assertEquals([tail.stdout, tail.stderr], ["partial", "err\n"]);
+    assertMatch(
+      ok(await ptd(sb, ["logs", "-t", "--tail", "1", "talk"])),
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z partial$/,
+    );
+    const log = ok(await ptd(sb, ["inspect", "-f", "{{.LogPath}}", "talk"]));
+    assertMatch(
+      Deno.readTextFileSync(log).split("\n")[0],
+      /^\S+Z stdout F out 1$/,
+    );
+    const logs = async (...a: string[]) =>
+      (await ptd(sb, ["logs", ...a, "talk"])).stdout;
+    assertEquals(await logs("--since", "1h"), f.stdout);
+    assertEquals(await logs("--until", "1h"), "");
+    assertEquals(await logs("--since", "2999-01-01T00:00:00Z"), "");
+  });
+});
+
+Deno.test("create, start -a, restart, kill -s, rename, filters, prune", async () => {
+  await withSandbox(async (sb) => {
+    const id = ok(
+      await ptd(sb, [
+        "create",
+        "--name",
+        "later",
+        "-l",
+        "tier=web",
+        "--rootfs",
+        "/",
+        "sh",
+        "-c",
+        "echo started; exit 4",
+      ]),
+    );
+    assertEquals(
+      ok(await ptd(sb, ["ps", "-a", "--format", "{{.Status}}"])),
+      "Created",
+    );
+    const a = await ptd(sb, ["start", "-a", "later"]);
+    assertEquals(a.code, 4);
+    assertEquals(a.stdout, "started\n");
+    ok(await ptd(sb, ["rename", "later", "renamed"]));
+    assertEquals(await inspect(sb, id, "{{.Name}}"), "renamed");
+    await runD(
+      sb,
+      "--name",
+      "svc",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "trap 'exit 7' USR1; while :; do sleep 0.1; done",
+    );
+    ok(await ptd(sb, ["kill", "-s", "USR1", "svc"]));
+    assertEquals(ok(await ptd(sb, ["wait", "svc"])), "7");
+    ok(await ptd(sb, ["restart", "svc"]));
+    assertEquals(await inspect(sb, "svc", "{{.State.Status}}"), "running");
+    const f = (x: string) =>
+      ptd(sb, ["ps", "-a", "--filter", x, "--format", "{{.Names}}"]);
+    assertEquals(ok(await f("label=tier=web")), "renamed");
+    assertEquals(ok(await f("status=running")), "svc");
+    assertEquals(ok(await f("name=ren")), "renamed");
+    assertEquals(ok(await f("ancestor=/")).split("\n").sort(), [
+      "renamed",
+      "svc",
+    ]);
+    const json = JSON.parse(ok(await ptd(sb, ["ps", "--format", "json"])));
+    assertEquals(json.Names, "svc");
+    assertEquals(ok(await ptd(sb, ["container", "prune"])), id);
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])).split("\n").length, 1);
+    const top = ok(await ptd(sb, ["top", "svc"]));
+    assertMatch(top, /^UID +PID +PPID/);
+    assertStringIncludes(top, "sleep");
+    const dup = await ptd(sb, ["rename", "svc", "svc"]);
+    assertEquals(dup.code, 125);
+  });
+});
