@@ -1,0 +1,121 @@
+import { assertEquals, assertThrows } from "../assert.ts";
+import { printFormatted, renderTemplate, table } from "../../src/cli/format.ts";
+import { parseTime } from "../../src/cli/containers.ts";
+import {
+  formatRecord,
+  LineSplitter,
+  logTime,
+  parseRecord,
+} from "../../src/container/log.ts";
+import { shouldRestart } from "../../src/container/monitor.ts";
+import { humanDuration, statusText } from "../../src/container/present.ts";
+import { parseRestart } from "../../src/container/restart.ts";
+import { parseSignal } from "../../src/container/signals.ts";
+import { createdState } from "../../src/container/config.ts";
+
+Deno.test("log: k8s-file records, full and partial lines", () => {
+  assertEquals(
+    logTime(new Date("2024-01-01T00:00:00.123Z")),
+    "2024-01-01T00:00:00.123000000Z",
+  );
+  const s = new LineSplitter("stdout");
+  const t = "2024-01-01T00:00:00.000000000Z";
+  assertEquals(s.push(new TextEncoder().encode("a\nb"), t).map(formatRecord), [
+    `${t} stdout F a\n`,
+  ]);
+  assertEquals(s.push(new TextEncoder().encode("c\n"), t)[0].text, "bc");
+  s.push(new TextEncoder().encode("prompt> "), t);
+  const [end] = s.end(t);
+  assertEquals(formatRecord(end), `${t} stdout P prompt> \n`);
+  assertEquals(parseRecord(`${t} stderr F x y`), {
+    time: t,
+    stream: "stderr",
+    partial: false,
+    text: "x y",
+  });
+  assertEquals(parseRecord("garbage"), undefined);
+});
+
+Deno.test("restart: Docker's policies and counts", () => {
+  assertEquals(parseRestart("on-failure:3"), {
+    name: "on-failure",
+    maximumRetryCount: 3,
+  });
+  assertEquals(parseRestart("always").name, "always");
+  assertThrows(() => parseRestart("always:2"));
+  assertThrows(() => parseRestart("sometimes"));
+  const p = parseRestart("on-failure:3");
+  assertEquals([0, 1, 2, 3].map((n) => shouldRestart(p, 1, n)), [
+    true,
+    true,
+    true,
+    false,
+  ]);
+  assertEquals(shouldRestart(p, 0, 0), false);
+  assertEquals(shouldRestart(parseRestart("no"), 1, 0), false);
+  assertEquals(shouldRestart(parseRestart("unless-stopped"), 0, 99), true);
+});
+
+Deno.test("signals by name and number", () => {
+  assertEquals(
+    ["SIGTERM", "term", "KILL", "9", "usr1"].map(parseSignal),
+    [15, 15, 9, 9, 10],
+  );
+  assertThrows(() => parseSignal("SIGNOPE"));
+});
+
+Deno.test("status texts and human durations match Docker's", () => {
+  assertEquals(humanDuration(500), "Less than a second");
+  assertEquals(humanDuration(3000), "3 seconds");
+  assertEquals(humanDuration(90_000), "About a minute");
+  assertEquals(humanDuration(3 * 3_600_000), "3 hours");
+  assertEquals(humanDuration(3 * 86_400_000), "3 days");
+  const now = Date.parse("2024-01-01T00:01:00Z");
+  assertEquals(statusText(createdState(), now), "Created");
+  assertEquals(
+    statusText({
+      ...createdState(),
+      status: "exited",
+      exitCode: 3,
+      finishedAt: "2024-01-01T00:00:58Z",
+    }, now),
+    "Exited (3) 2 seconds ago",
+  );
+  assertEquals(
+    statusText({
+      ...createdState(),
+      status: "running",
+      startedAt: "2024-01-01T00:00:57Z",
+    }, now),
+    "Up 3 seconds",
+  );
+});
+
+Deno.test("templates: fields, nesting, json, table header", () => {
+  const v = { Names: "web", State: { Status: "running", Pid: 7 }, L: ["a"] };
+  assertEquals(
+    renderTemplate("{{.Names}} {{ .State.Status }}\\t{{json .L}}", v),
+    'web running\t["a"]',
+  );
+  assertEquals(renderTemplate("{{.State}}", v), "map[Status:running Pid:7]");
+  assertThrows(() => renderTemplate("{{.Nope}}", v));
+  assertThrows(() => renderTemplate("{{if .Names}}x{{end}}", v));
+  assertEquals(table([["A", "BB"], ["ccc", "d"]]), "A     BB\nccc   d");
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (s: string) => lines.push(s);
+  try {
+    printFormatted("table {{.Names}}\\t{{.State.Status}}", [v]);
+  } finally {
+    console.log = log;
+  }
+  assertEquals(lines, ["NAMES   STATUS\nweb     running"]);
+});
+
+Deno.test("--since/--until take durations, Unix seconds and RFC 3339", () => {
+  const now = 1_700_000_000_000;
+  assertEquals(parseTime("1m30s", now), now - 90_000);
+  assertEquals(parseTime("1700000000", now), now);
+  assertEquals(parseTime("2024-01-01T00:00:00Z", now), 1704067200000);
+  assertThrows(() => parseTime("yesterday", now));
+});
