@@ -14,6 +14,9 @@ if (verb === "init") {
 } else if (verb === "storage-rm") {
   const { removeMain } = await import("./src/storage/remove.ts");
   Deno.exit(removeMain(rest));
+} else if (verb === "storage-unpack") {
+  const { unpackMain } = await import("./src/image/unpack.ts");
+  Deno.exit(await unpackMain(rest));
 } else {
   const { main } = await import("./src/cli/main.ts");
   Deno.exit(await main(Deno.args));

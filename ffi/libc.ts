@@ -63,6 +63,35 @@ const symbols = {
     parameters: ["i64", "i64", "i64", "i64", "i64", "i64"],
     result: "i64",
   },
+  openat: { parameters: ["i32", "buffer", "i32", "u32"], result: "i32" },
+  mkdirat: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  mknodat: { parameters: ["i32", "buffer", "u32", "u64"], result: "i32" },
+  symlinkat: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  linkat: {
+    parameters: ["i32", "buffer", "i32", "buffer", "i32"],
+    result: "i32",
+  },
+  unlinkat: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  fchown: { parameters: ["i32", "u32", "u32"], result: "i32" },
+  fchownat: {
+    parameters: ["i32", "buffer", "u32", "u32", "i32"],
+    result: "i32",
+  },
+  fchmod: { parameters: ["i32", "u32"], result: "i32" },
+  fchmodat: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
+  utimensat: {
+    parameters: ["i32", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+  futimens: { parameters: ["i32", "buffer"], result: "i32" },
+  fsetxattr: {
+    parameters: ["i32", "buffer", "buffer", "usize", "i32"],
+    result: "i32",
+  },
+  lgetxattr: {
+    parameters: ["buffer", "buffer", "buffer", "usize"],
+    result: "isize",
+  },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];

@@ -1,0 +1,454 @@
+/**
+ * Unpacking a layer tarball into the directory the overlay mounts as one
+ * lowerdir. Every entry name and link target is hostile: paths are resolved
+ * by the kernel beneath the layer's root fd (openat2 RESOLVE_BENEATH) and
+ * acted on with *at calls that never follow the final component, so a `..`,
+ * an absolute path or a symlink cannot lead a write out of the layer.
+ *
+ * Rootless, the unpacking runs in a helper (`ptd storage-unpack`) as root of
+ * a user namespace with the user's subordinate ids, so chown to the image's
+ * owners works; as real root it runs in-process. Either way it goes into a
+ * temporary sibling directory renamed into place at the end: a failure or a
+ * crash never leaves a half layer under the final name.
+ */
+import { createReadStream } from "node:fs";
+import { dirname, resolve } from "node:path";
+import type { Readable } from "node:stream";
+import zlib from "node:zlib";
+import tar, { type Header } from "tar-stream";
+import { SysError } from "../../ffi/errno.ts";
+import * as fs from "../../ffi/fs.ts";
+import { libc } from "../../ffi/libc.ts";
+import { runInUserNamespace } from "../runtime/userns.ts";
+
+/** The hidden subcommand that unpacks a layer inside the user namespace. */
+export const UNPACK_COMMAND = "storage-unpack";
+
+const PATH_MAX = 4096;
+const BENEATH = fs.RESOLVE_BENEATH | fs.RESOLVE_NO_MAGICLINKS;
+const DIR_PATH = fs.O_PATH | fs.O_DIRECTORY;
+const DIR_READ = fs.O_DIRECTORY | fs.O_NOFOLLOW;
+const WHITEOUT = ".wh.";
+const OPAQUE = ".wh..wh..opq";
+
+/** A refusal, worded for users; the entry's name is added by `explain`. */
+class LayerError extends Error {}
+
+function shorten(name: string): string {
+  return JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}...` : name);
+}
+
+/** The components of an entry path (`what` names it in a refusal). */
+function components(path: string, what = "path"): string[] {
+  if (new TextEncoder().encode(path).length >= PATH_MAX) {
+    throw new LayerError(`${what} longer than PATH_MAX`);
+  }
+  if (path.includes("\0")) throw new LayerError(`${what} contains a NUL byte`);
+  if (path.startsWith("/")) throw new LayerError(`${what} is absolute`);
+  const out: string[] = [];
+  for (const c of path.split("/")) {
+    if (c === "" || c === ".") continue;
+    if (c !== "..") out.push(c);
+    else if (out.pop() === undefined) {
+      throw new LayerError(`${what} escapes the layer (..)`);
+    }
+  }
+  return out;
+}
+
+/** A failure on entry `name` as one line that says what was refused. */
+function explain(e: unknown, name: string): Error {
+  let why = e instanceof Error ? e.message : String(e);
+  if (e instanceof SysError && e.code === "EXDEV") {
+    why = "path leads out of the layer through a symlink";
+  } else if (e instanceof SysError && e.code === "ELOOP") {
+    why = "path goes through a symlink";
+  }
+  return new LayerError(`layer entry ${shorten(name)}: ${why}`);
+}
+
+function isErrno(e: unknown, code: string): boolean {
+  return e instanceof SysError && e.code === code;
+}
+
+/** An entry's content, which must be drained before the next entry. */
+type Body = AsyncIterable<Uint8Array> & { resume(): unknown };
+
+interface Meta {
+  mode: number;
+  uid: number;
+  gid: number;
+  atime: number;
+  mtime: number;
+}
+
+function metaOf(h: Header): Meta {
+  const pax = (h.pax ?? {}) as Record<string, string | undefined>;
+  const mtime = pax.mtime
+    ? Number(pax.mtime)
+    : (h.mtime?.getTime() ?? 0) / 1000;
+  return {
+    mode: (h.mode ?? 0o644) & 0o7777,
+    uid: pax.uid ? Number(pax.uid) : h.uid ?? 0,
+    gid: pax.gid ? Number(pax.gid) : h.gid ?? 0,
+    atime: pax.atime ? Number(pax.atime) : mtime,
+    mtime,
+  };
+}
+
+/** Writes the entries of one layer under a root directory fd. */
+class LayerWriter {
+  /** Directory mtimes, set last: creating entries inside changes them. */
+  private dirTimes: [string[], number][] = [];
+  private warnedDevice = false;
+
+  constructor(
+    private readonly root: number,
+    private readonly userns: boolean,
+  ) {}
+
+  /** An fd of the directory at `comps`, made (0755, root) where missing. */
+  private dir(comps: string[], flags = DIR_PATH, create = true): number {
+    const path = comps.length ? comps.join("/") : ".";
+    try {
+      return fs.openat2(this.root, path, flags, BENEATH);
+    } catch (e) {
+      if (!create || comps.length === 0 || !isErrno(e, "ENOENT")) throw e;
+    }
+    const parent = this.dir(comps.slice(0, -1));
+    try {
+      fs.mkdirat(parent, comps[comps.length - 1], 0o755);
+    } catch (e) {
+      if (!isErrno(e, "EEXIST")) throw e;
+    } finally {
+      fs.close(parent);
+    }
+    return fs.openat2(this.root, path, flags, BENEATH);
+  }
+
+  /** Makes room for a new non-directory `name` in `dir`. */
+  private clear(dir: number, name: string): void {
+    try {
+      fs.unlinkat(dir, name);
+    } catch (e) {
+      if (isErrno(e, "ENOENT")) return;
+      if (!isErrno(e, "EISDIR")) throw e;
+      fs.unlinkat(dir, name, fs.AT_REMOVEDIR);
+    }
+  }
+
+  /** Owner, then mode (chown clears setuid bits), then times, by name. */
+  private finishNode(dir: number, name: string, m: Meta, chmod: boolean) {
+    fs.lchownat(dir, name, m.uid, m.gid);
+    if (chmod) fs.fchmodat(dir, name, m.mode);
+    fs.lutimensat(dir, name, m.atime, m.mtime);
+  }
+
+  /** Unpacks one entry; `body` is drained either way. */
+  async entry(h: Header, body: Body): Promise<void> {
+    try {
+      await this.place(h, body);
+    } catch (e) {
+      throw explain(e, h.name);
+    } finally {
+      body.resume();
+    }
+  }
+
+  private async place(h: Header, body: Body): Promise<void> {
+    const comps = components(h.name);
+    const m = metaOf(h);
+    if (comps.length === 0) {
+      if (h.type === "directory") this.directoryMeta(this.root, m, comps);
+      return;
+    }
+    const name = comps[comps.length - 1];
+    const parent = comps.slice(0, -1);
+    if (name.startsWith(WHITEOUT)) return this.whiteout(parent, name);
+    const dir = this.dir(parent);
+    try {
+      switch (h.type) {
+        case "file":
+        case "contiguous-file":
+          return await this.file(dir, name, m, body);
+        case "directory":
+          return this.directory(dir, name, m, comps);
+        case "symlink":
+          this.clear(dir, name);
+          fs.symlinkat(h.linkname ?? "", dir, name);
+          return this.finishNode(dir, name, m, false);
+        case "link":
+          return this.hardLink(dir, name, h.linkname ?? "");
+        case "fifo":
+          this.clear(dir, name);
+          fs.mknodat(dir, name, fs.S_IFIFO | 0o600, 0n);
+          return this.finishNode(dir, name, m, true);
+        case "character-device":
+        case "block-device":
+          return this.device(dir, name, h, m);
+        default:
+          throw new LayerError(`unsupported entry type ${h.type}`);
+      }
+    } finally {
+      fs.close(dir);
+    }
+  }
+
+  private async file(dir: number, name: string, m: Meta, body: Body) {
+    this.clear(dir, name);
+    const flags = fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW;
+    const fd = fs.openat(dir, name, flags, 0o600);
+    try {
+      for await (const chunk of body) fs.writeAll(fd, chunk);
+      fs.fchown(fd, m.uid, m.gid);
+      fs.fchmod(fd, m.mode);
+      fs.futimens(fd, m.atime, m.mtime);
+    } finally {
+      fs.close(fd);
+    }
+  }
+
+  private directory(dir: number, name: string, m: Meta, comps: string[]) {
+    let fd: number;
+    try {
+      fs.mkdirat(dir, name, 0o700);
+      fd = fs.openat(dir, name, DIR_READ);
+    } catch (e) {
+      if (!isErrno(e, "EEXIST")) throw e;
+      try {
+        fd = fs.openat(dir, name, DIR_READ); // a directory already: keep it
+      } catch {
+        this.clear(dir, name);
+        fs.mkdirat(dir, name, 0o700);
+        fd = fs.openat(dir, name, DIR_READ);
+      }
+    }
+    try {
+      this.directoryMeta(fd, m, comps);
+    } finally {
+      fs.close(fd);
+    }
+  }
+
+  private directoryMeta(fd: number, m: Meta, comps: string[]) {
+    fs.fchown(fd, m.uid, m.gid);
+    fs.fchmod(fd, m.mode);
+    this.dirTimes.push([comps, m.mtime]);
+  }
+
+  private hardLink(dir: number, name: string, target: string) {
+    const t = components(target, `link target ${shorten(target)}`);
+    if (t.length === 0) throw new LayerError("hard link to the layer root");
+    const tdir = this.dir(t.slice(0, -1), DIR_PATH, false);
+    try {
+      this.clear(dir, name);
+      fs.linkat(tdir, t[t.length - 1], dir, name);
+    } finally {
+      fs.close(tdir);
+    }
+  }
+
+  private device(dir: number, name: string, h: Header, m: Meta) {
+    if (this.userns) {
+      if (!this.warnedDevice) {
+        console.error(
+          `WARN: skipping device nodes in a layer (e.g. ${h.name}): they cannot be created rootless`,
+        );
+        this.warnedDevice = true;
+      }
+      return;
+    }
+    const kind = h.type === "block-device" ? fs.S_IFBLK : fs.S_IFCHR;
+    this.clear(dir, name);
+    const dev = fs.makedev(h.devmajor ?? 0, h.devminor ?? 0);
+    fs.mknodat(dir, name, kind | 0o600, dev);
+    this.finishNode(dir, name, m, true);
+  }
+
+  /** An OCI whiteout, in the form overlayfs reads. */
+  private whiteout(parent: string[], name: string) {
+    if (name === OPAQUE) {
+      const fd = this.dir(parent, fs.O_DIRECTORY);
+      try {
+        const ns = this.userns ? "user" : "trusted";
+        fs.fsetxattr(fd, `${ns}.overlay.opaque`, "y");
+      } finally {
+        fs.close(fd);
+      }
+      return;
+    }
+    if (name.startsWith(WHITEOUT + WHITEOUT)) return; // aufs metadata
+    const hidden = name.slice(WHITEOUT.length);
+    if (hidden === "." || hidden === "..") {
+      throw new LayerError("whiteout of . or ..");
+    }
+    const dir = this.dir(parent);
+    try {
+      this.clear(dir, hidden);
+      fs.mknodat(dir, hidden, fs.S_IFCHR, 0n);
+    } finally {
+      fs.close(dir);
+    }
+  }
+
+  /** Sets the deferred directory times, deepest first. */
+  finish(): void {
+    for (const [comps, mtime] of this.dirTimes.reverse()) {
+      if (comps.length === 0) {
+        fs.futimens(this.root, mtime, mtime);
+        continue;
+      }
+      const dir = this.dir(comps.slice(0, -1), DIR_PATH, false);
+      try {
+        fs.lutimensat(dir, comps[comps.length - 1], mtime, mtime);
+      } finally {
+        fs.close(dir);
+      }
+    }
+  }
+}
+
+function startsWith(head: Uint8Array, magic: number[]): boolean {
+  return magic.every((b, i) => head[i] === b);
+}
+
+/** The layer's tar stream: compression from the magic bytes, which the
+ * media type must not contradict. */
+function tarStream(blobPath: string, mediaType: string): Readable {
+  const head = new Uint8Array(4);
+  const f = Deno.openSync(blobPath);
+  try {
+    f.readSync(head);
+  } finally {
+    f.close();
+  }
+  const raw = createReadStream(blobPath);
+  let unzip: Readable & NodeJS.WritableStream | undefined;
+  if (startsWith(head, [0x1f, 0x8b])) unzip = zlib.createGunzip();
+  else if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) {
+    unzip = zlib.createZstdDecompress();
+  } else if (/gzip|zstd/.test(mediaType)) {
+    raw.destroy();
+    throw new Error(
+      `layer is not compressed as its media type ${mediaType} says`,
+    );
+  }
+  if (!unzip) return raw;
+  raw.on("error", (e) => unzip.destroy(e));
+  return raw.pipe(unzip);
+}
+
+async function extractInto(
+  blobPath: string,
+  mediaType: string,
+  dir: string,
+  userns: boolean,
+): Promise<void> {
+  const root = fs.openat(fs.AT_FDCWD, dir, DIR_READ);
+  const source = tarStream(blobPath, mediaType);
+  const extract = tar.extract();
+  source.on("error", (e) => extract.destroy(e));
+  source.pipe(extract);
+  try {
+    const writer = new LayerWriter(root, userns);
+    for await (const entry of extract) {
+      await writer.entry(entry.header, entry as Body);
+    }
+    writer.finish();
+  } catch (e) {
+    if (e instanceof LayerError) throw e;
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new Error(`invalid layer ${blobPath}: ${msg}`);
+  } finally {
+    source.destroy();
+    fs.close(root);
+  }
+}
+
+/**
+ * Unpacks in this process into a temporary sibling of `dest`, renamed into
+ * place at the end. `userns` says the caller is root of a user namespace
+ * (no device nodes, user.* overlay xattrs).
+ */
+async function unpackHere(
+  blobPath: string,
+  mediaType: string,
+  dest: string,
+  userns: boolean,
+): Promise<void> {
+  const tmp = `${dest}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+  Deno.mkdirSync(tmp, { mode: 0o700 });
+  // Modes from the archive must land as they are.
+  const umask = libc().umask(0);
+  try {
+    await extractInto(blobPath, mediaType, tmp, userns);
+  } catch (e) {
+    Deno.removeSync(tmp, { recursive: true });
+    throw e;
+  } finally {
+    libc().umask(umask);
+  }
+  try {
+    Deno.renameSync(tmp, dest);
+  } catch (e) {
+    Deno.removeSync(tmp, { recursive: true });
+    // A concurrent unpack of the same content won the race: same result.
+    if (!exists(dest)) throw e;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Entry of `ptd storage-unpack BLOB MEDIATYPE DEST ERRFILE` (in the user
+ * namespace): a failure's one-line message goes to ERRFILE. */
+export async function unpackMain(args: string[]): Promise<number> {
+  const [blob, mediaType, dest, errFile] = args;
+  try {
+    await unpackHere(blob, mediaType, dest, true);
+    return 0;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    Deno.writeTextFileSync(errFile, msg.split("\n")[0]);
+    return 1;
+  }
+}
+
+/**
+ * Unpacks the layer blob at `blobPath` (gzip, zstd or plain tar) into the
+ * new directory `dest`, atomically. Rootless it runs as root of a user
+ * namespace so the image's owners survive. Throws a one-line error on a
+ * hostile or broken archive, leaving nothing at `dest`.
+ */
+export async function unpackLayer(
+  blobPath: string,
+  mediaType: string,
+  dest: string,
+): Promise<void> {
+  if (Deno.uid() === 0) return unpackHere(blobPath, mediaType, dest, false);
+  const errFile = Deno.makeTempFileSync({
+    dir: dirname(resolve(dest)),
+    prefix: ".unpack-err-",
+  });
+  try {
+    const code = await runInUserNamespace([
+      UNPACK_COMMAND,
+      resolve(blobPath),
+      mediaType,
+      resolve(dest),
+      errFile,
+    ]);
+    if (code !== 0) {
+      const msg = Deno.readTextFileSync(errFile).trim();
+      throw new Error(msg || `unpacking ${blobPath} failed (exit ${code})`);
+    }
+  } finally {
+    Deno.removeSync(errFile);
+  }
+}
