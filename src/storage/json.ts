@@ -33,12 +33,14 @@ export function readJson<T>(path: string): T | undefined {
 }
 
 /**
- * Runs `fn` holding an exclusive lock on `lockPath` (created if missing), so
- * that read-modify-write sequences of concurrent ptd commands serialize.
+ * Runs `fn` holding a lock on `lockPath` (created if missing), so that
+ * read-modify-write sequences of concurrent ptd commands serialize. A shared
+ * lock (`exclusive` false) only keeps exclusive holders out.
  */
 export async function withLock<T>(
   lockPath: string,
   fn: () => T | Promise<T>,
+  exclusive = true,
 ): Promise<T> {
   const f = await Deno.open(lockPath, {
     create: true,
@@ -46,7 +48,7 @@ export async function withLock<T>(
     mode: 0o600,
   });
   try {
-    await f.lock(true);
+    await f.lock(exclusive);
     return await fn();
   } finally {
     f.close();

@@ -1,0 +1,285 @@
+/**
+ * A client of the OCI distribution API (what docker-registry, Docker Hub and
+ * quay.io speak): manifests, blobs, uploads. Authentication follows the
+ * registry's 401 challenge: Bearer (a token from the realm, with Basic
+ * credentials if the user has some) or Basic. TLS trusts the system roots
+ * plus the registry's certs.d CA; an insecure registry may also be plain http.
+ */
+import { type Credentials, credentialsFor, parseChallenge } from "./auth.ts";
+import { apiHost, caCertsFor, type Endpoint } from "./reference.ts";
+import { MANIFEST_ACCEPT } from "./oci.ts";
+import { digestOf } from "../storage/blobs.ts";
+
+/** How to reach registries: TLS and credential overrides from the CLI. */
+export interface RegistryOptions {
+  /** false: like an `insecure` registry (http allowed). */
+  tlsVerify?: boolean;
+  /** A directory of *.crt CA files replacing the certs.d lookup. */
+  certDir?: string;
+  /** Credentials to use instead of the auth files. */
+  credentials?: Credentials;
+}
+
+/** A registry error with the HTTP status, for callers that branch on 404. */
+export class RegistryError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+/** The registry could not be reached at all (connection, TLS, DNS). */
+export class Unreachable extends Error {}
+
+/** A fetched manifest: its exact bytes (digests are over them) and type. */
+export interface FetchedManifest {
+  bytes: Uint8Array<ArrayBuffer>;
+  mediaType: string;
+  digest: string;
+}
+
+function basicHeader(c: Credentials): string {
+  return `Basic ${btoa(`${c.username}:${c.password}`)}`;
+}
+
+/** Short text of a registry's error body: its errors[0].message if JSON. */
+async function errorText(res: Response): Promise<string> {
+  const body = await res.text().catch(() => "");
+  try {
+    const doc = JSON.parse(body) as { errors?: { message?: string }[] };
+    const msg = doc.errors?.[0]?.message;
+    if (msg) return msg;
+  } catch { /* not JSON */ }
+  return body.trim().split("\n")[0].slice(0, 200) || res.statusText;
+}
+
+/** A session with one repository at one endpoint. */
+export class RegistryClient {
+  readonly host: string;
+  readonly repository: string;
+  #scheme: "https" | "http" | undefined;
+  #insecure: boolean;
+  #client: Deno.HttpClient | undefined;
+  #auth: string | undefined;
+  #creds: Credentials | undefined;
+  #actions: string;
+
+  /** `push` asks tokens for pull and push rights on the repository. */
+  constructor(
+    endpoint: Endpoint,
+    opts: RegistryOptions = {},
+    push = false,
+  ) {
+    this.host = endpoint.host;
+    this.repository = endpoint.repository;
+    this.#insecure = endpoint.insecure || opts.tlsVerify === false;
+    const ca = caCertsFor(endpoint.host, opts.certDir);
+    this.#client = ca.length > 0
+      ? Deno.createHttpClient({ caCerts: ca })
+      : undefined;
+    this.#creds = opts.credentials ?? credentialsFor(endpoint.host);
+    this.#actions = push ? "pull,push" : "pull";
+  }
+
+  /** Releases the TLS client. */
+  close(): void {
+    this.#client?.close();
+  }
+
+  /** Base URL of the API, settling https vs http for insecure registries. */
+  async #base(): Promise<string> {
+    if (!this.#scheme) {
+      this.#scheme = "https";
+      if (this.#insecure) {
+        try {
+          const res = await fetch(`https://${apiHost(this.host)}/v2/`, {
+            client: this.#client,
+            signal: AbortSignal.timeout(10_000),
+          });
+          await res.body?.cancel();
+        } catch {
+          this.#scheme = "http";
+        }
+      }
+    }
+    return `${this.#scheme}://${apiHost(this.host)}/v2/`;
+  }
+
+  /** Sends a request, answering one auth challenge if the registry asks. */
+  async request(
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: BodyInit } = {},
+  ): Promise<Response> {
+    const url = path.startsWith("http") ? path : `${await this.#base()}${path}`;
+    const send = () => {
+      const headers = new Headers(init.headers);
+      if (this.#auth) headers.set("Authorization", this.#auth);
+      return fetch(url, {
+        method,
+        headers,
+        body: init.body,
+        client: this.#client,
+      }).catch((e) => {
+        throw new Unreachable(
+          `${method} ${url}: ${e instanceof Error ? e.message : e}`,
+        );
+      });
+    };
+    let res = await send();
+    if (res.status === 401 && !(init.body instanceof ReadableStream)) {
+      const header = res.headers.get("www-authenticate");
+      await res.body?.cancel();
+      if (!header) throw new RegistryError(`${url}: unauthorized`, 401);
+      this.#auth = await this.#authorize(header);
+      res = await send();
+    }
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw new RegistryError(
+        `authentication required for ${this.host}: ${
+          this.#creds ? "credentials refused" : "no credentials (ptd login)"
+        }`,
+        401,
+      );
+    }
+    return res;
+  }
+
+  async #authorize(header: string): Promise<string> {
+    const ch = parseChallenge(header);
+    if (ch.scheme === "basic") {
+      if (!this.#creds) {
+        throw new RegistryError(
+          `authentication required for ${this.host}: no credentials (ptd login)`,
+          401,
+        );
+      }
+      return basicHeader(this.#creds);
+    }
+    if (ch.scheme !== "bearer" || !ch.params.realm) {
+      throw new Error(`${this.host}: unsupported auth challenge ${header}`);
+    }
+    const url = new URL(ch.params.realm);
+    if (ch.params.service) url.searchParams.set("service", ch.params.service);
+    url.searchParams.set(
+      "scope",
+      `repository:${this.repository}:${this.#actions}`,
+    );
+    const headers: Record<string, string> = {};
+    if (this.#creds) headers.Authorization = basicHeader(this.#creds);
+    const res = await fetch(url, { headers, client: this.#client });
+    if (!res.ok) {
+      throw new RegistryError(
+        `${this.host}: token request failed: ${res.status} ${await errorText(
+          res,
+        )}`,
+        res.status,
+      );
+    }
+    const doc = await res.json() as { token?: string; access_token?: string };
+    const token = doc.token ?? doc.access_token;
+    if (!token) throw new Error(`${this.host}: token response has no token`);
+    return `Bearer ${token}`;
+  }
+
+  /** Throws the registry's error for a non-2xx response. */
+  async #check(res: Response, what: string): Promise<Response> {
+    if (res.ok) return res;
+    throw new RegistryError(
+      `${what}: ${res.status} ${await errorText(res)}`,
+      res.status,
+    );
+  }
+
+  /** Checks that the registry answers and the credentials work (login). */
+  async ping(): Promise<void> {
+    await this.#check(await this.request("GET", ""), `${this.host}`);
+  }
+
+  /**
+   * Fetches a manifest by tag or digest. A digest reference is verified
+   * against the bytes; a tag's digest is computed from them.
+   */
+  async manifest(tagOrDigest: string): Promise<FetchedManifest> {
+    const what = `${this.host}/${this.repository}:${tagOrDigest}`;
+    const res = await this.#check(
+      await this.request("GET", `${this.repository}/manifests/${tagOrDigest}`, {
+        headers: { Accept: MANIFEST_ACCEPT },
+      }),
+      `reading manifest ${what}`,
+    );
+    const bytes = new Uint8Array(await res.arrayBuffer());
+    const digest = digestOf(bytes);
+    if (tagOrDigest.startsWith("sha256:") && digest !== tagOrDigest) {
+      throw new Error(
+        `manifest ${what}: digest mismatch: got ${digest}`,
+      );
+    }
+    const declared = (JSON.parse(new TextDecoder().decode(bytes)) as {
+      mediaType?: string;
+    }).mediaType;
+    const header = res.headers.get("content-type")?.split(";")[0].trim();
+    return { bytes, mediaType: declared ?? header ?? "", digest };
+  }
+
+  /** Opens a blob for download; the caller verifies what it reads. */
+  async blob(digest: string): Promise<ReadableStream<Uint8Array>> {
+    const res = await this.#check(
+      await this.request("GET", `${this.repository}/blobs/${digest}`),
+      `fetching blob ${digest}`,
+    );
+    if (!res.body) throw new Error(`fetching blob ${digest}: empty body`);
+    return res.body;
+  }
+
+  /** True when the repository already holds the blob. */
+  async hasBlob(digest: string): Promise<boolean> {
+    const res = await this.request(
+      "HEAD",
+      `${this.repository}/blobs/${digest}`,
+    );
+    await res.body?.cancel();
+    if (res.status === 404) return false;
+    await this.#check(res, `checking blob ${digest}`);
+    return true;
+  }
+
+  /** Uploads a blob in one request (POST to start, PUT with the content). */
+  async uploadBlob(digest: string, file: string): Promise<void> {
+    const start = await this.#check(
+      await this.request("POST", `${this.repository}/blobs/uploads/`),
+      `starting upload of ${digest}`,
+    );
+    await start.body?.cancel();
+    const location = start.headers.get("location");
+    if (!location) throw new Error(`upload of ${digest}: no Location`);
+    const url = new URL(location, await this.#base());
+    url.searchParams.set("digest", digest);
+    const data = await Deno.open(file);
+    const size = (await data.stat()).size;
+    const res = await this.request("PUT", url.href, {
+      headers: {
+        "Content-Type": "application/octet-stream",
+        "Content-Length": String(size),
+      },
+      body: data.readable,
+    });
+    await this.#check(res, `uploading blob ${digest}`);
+    await res.body?.cancel();
+  }
+
+  /** Stores a manifest under a tag (or digest). */
+  async putManifest(
+    ref: string,
+    mediaType: string,
+    bytes: Uint8Array<ArrayBuffer>,
+  ): Promise<void> {
+    const res = await this.request(
+      "PUT",
+      `${this.repository}/manifests/${ref}`,
+      { headers: { "Content-Type": mediaType }, body: bytes },
+    );
+    await this.#check(res, `writing manifest ${ref}`);
+    await res.body?.cancel();
+  }
+}

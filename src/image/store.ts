@@ -1,0 +1,295 @@
+/**
+ * Images on disk: data/images/<id>.json (manifest, config, names, digests),
+ * with the blobs they reference under data/blobs and their unpacked layers
+ * under data/layers/<chain-id>. An image id is its config digest, as in
+ * Docker and Podman. Every change happens under images/.lock; a record is
+ * written only once everything it references is in place, so a failed pull
+ * leaves no half image, only unreferenced blobs that `prune` collects.
+ */
+import { BlobStore, digestHex } from "../storage/blobs.ts";
+import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
+import { ensureDir, type StorePaths } from "../storage/paths.ts";
+import { removeTrees } from "../storage/remove.ts";
+import { chainIds, type ImageConfig, type Manifest } from "./oci.ts";
+import {
+  formatReference,
+  loadRegistriesConf,
+  parseName,
+  type RegistriesConf,
+  resolveName,
+} from "./reference.ts";
+
+/** One stored image. */
+export interface ImageRecord {
+  /** Hex of the config digest. */
+  id: string;
+  /** Tags: "registry/repo:tag"; empty for a dangling image. */
+  names: string[];
+  /** "registry/repo@sha256:..." for each place the manifest came from. */
+  repoDigests: string[];
+  /** Digest of `manifest` as stored (the registry's manifest digest). */
+  digest: string;
+  manifestMediaType: string;
+  manifest: Manifest;
+  config: ImageConfig;
+  /** Bytes of the compressed layers and the config. */
+  size: number;
+  /** When ptd stored it. */
+  stored: string;
+}
+
+/** A user-facing error for a name or id nothing matches. */
+export class NoSuchImage extends Error {
+  constructor(ref: string) {
+    super(`${ref}: image not known`);
+  }
+}
+
+/** The image store of one user. */
+export class ImageStore {
+  readonly root: string;
+  readonly blobs: BlobStore;
+  readonly layersRoot: string;
+
+  constructor(readonly paths: StorePaths) {
+    this.root = `${paths.data}/images`;
+    this.blobs = new BlobStore(paths.data);
+    this.layersRoot = `${paths.data}/layers`;
+  }
+
+  /** Directory an unpacked layer lives in, by chain id. */
+  layerDir(chainId: string): string {
+    return `${this.layersRoot}/${digestHex(chainId)}`;
+  }
+
+  /** The lower dirs of an image, top layer first (overlay's order). */
+  lowerDirs(img: ImageRecord): string[] {
+    return chainIds(img.config.rootfs.diff_ids).map((c) => this.layerDir(c))
+      .reverse();
+  }
+
+  /** Every image, newest first. */
+  list(): ImageRecord[] {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = [...Deno.readDirSync(this.root)];
+    } catch {
+      return [];
+    }
+    const out: ImageRecord[] = [];
+    for (const e of entries) {
+      if (!e.isFile || !/^[a-f0-9]{64}\.json$/.test(e.name)) continue;
+      const r = readJson<ImageRecord>(`${this.root}/${e.name}`);
+      if (r) out.push(r);
+    }
+    return out.sort((a, b) =>
+      (b.config.created ?? b.stored).localeCompare(a.config.created ?? a.stored)
+    );
+  }
+
+  /** An image by id, or undefined. */
+  get(id: string): ImageRecord | undefined {
+    return readJson<ImageRecord>(`${this.root}/${id}.json`);
+  }
+
+  /**
+   * Finds an image by full name, short name (through registries.conf's
+   * search list, then any registry with a unique match), id or id prefix.
+   */
+  lookup(
+    ref: string,
+    conf: RegistriesConf = loadRegistriesConf(),
+  ): ImageRecord | undefined {
+    const all = this.list();
+    const hex = ref.startsWith("sha256:") ? ref.slice(7) : ref;
+    if (/^[a-f0-9]{3,64}$/.test(hex)) {
+      const hits = all.filter((i) => i.id.startsWith(hex));
+      if (hits.length === 1) return hits[0];
+    }
+    for (const pass of [exactNames, suffixNames]) {
+      const match = pass(ref, conf);
+      const hits = all.filter((i) =>
+        [...i.names, ...i.repoDigests].some(match)
+      );
+      if (hits.length > 0) return hits.length === 1 ? hits[0] : undefined;
+    }
+    return undefined;
+  }
+
+  /** Which of `img`'s names `ref` denotes (undefined for an id). */
+  nameFor(
+    ref: string,
+    img: ImageRecord,
+    conf: RegistriesConf = loadRegistriesConf(),
+  ): string | undefined {
+    return img.names.find(exactNames(ref, conf)) ??
+      img.names.find(suffixNames(ref, conf));
+  }
+
+  /** Like lookup, but throws NoSuchImage. */
+  find(ref: string): ImageRecord {
+    const img = this.lookup(ref);
+    if (!img) throw new NoSuchImage(ref);
+    return img;
+  }
+
+  /** Runs `fn` under the store lock. */
+  async locked<T>(fn: () => T | Promise<T>): Promise<T> {
+    ensureDir(this.root);
+    return await withLock(`${this.root}/.lock`, fn);
+  }
+
+  #write(img: ImageRecord) {
+    writeJsonAtomic(`${this.root}/${img.id}.json`, img);
+  }
+
+  /** Takes `names` away from every image but `keepId` (a tag names one image). */
+  #release(names: string[], keepId: string) {
+    for (const other of this.list()) {
+      if (other.id === keepId) continue;
+      const left = other.names.filter((n) => !names.includes(n));
+      if (left.length !== other.names.length) {
+        this.#write({ ...other, names: left });
+      }
+    }
+  }
+
+  /**
+   * Records an image whose blobs and layers are all stored, merging names
+   * and digests with an existing record of the same id.
+   */
+  async commit(img: ImageRecord): Promise<ImageRecord> {
+    return await this.locked(() => {
+      const old = this.get(img.id);
+      const merged: ImageRecord = {
+        ...img,
+        names: [...new Set([...(old?.names ?? []), ...img.names])],
+        repoDigests: [
+          ...new Set([...(old?.repoDigests ?? []), ...img.repoDigests]),
+        ],
+      };
+      this.#release(img.names, img.id);
+      this.#write(merged);
+      return merged;
+    });
+  }
+
+  /** Adds a name to an image (moving it off any other image). */
+  async tag(id: string, name: string): Promise<void> {
+    await this.locked(() => {
+      const img = this.get(id);
+      if (!img) throw new NoSuchImage(id);
+      this.#release([name], id);
+      if (!img.names.includes(name)) {
+        this.#write({ ...img, names: [...img.names, name] });
+      }
+    });
+  }
+
+  /** Removes a name; returns the image, which may now have none left. */
+  async untag(id: string, name: string): Promise<ImageRecord> {
+    return await this.locked(() => {
+      const img = this.get(id);
+      if (!img) throw new NoSuchImage(id);
+      const next = {
+        ...img,
+        names: img.names.filter((n) => n !== name),
+        repoDigests: img.repoDigests.filter((d) =>
+          img.names.some((n) => n !== name && d.startsWith(`${repoOf(n)}@`))
+        ),
+      };
+      this.#write(next);
+      return next;
+    });
+  }
+
+  /** Deletes an image record (blobs and layers go with `prune`). */
+  async delete(id: string): Promise<void> {
+    await this.locked(() => {
+      try {
+        Deno.removeSync(`${this.root}/${id}.json`);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    });
+  }
+
+  /**
+   * Runs a writer of blobs and layers (a pull, a load) holding the shared
+   * side of the garbage-collection lock: what it stored before committing
+   * its image is not garbage yet.
+   */
+  async writing<T>(fn: () => Promise<T>): Promise<T> {
+    return await this.#gcLock(false, fn);
+  }
+
+  async #gcLock<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
+    ensureDir(this.root);
+    return await withLock(`${this.root}/.gc.lock`, fn, exclusive);
+  }
+
+  /**
+   * Removes blobs and layer trees no image references (and temp files of
+   * interrupted writers). `keepLayers` are layer dirs containers still use.
+   * Waits for running pulls (see `writing`) to finish first.
+   */
+  async collectGarbage(
+    keepLayers: Set<string> = new Set(),
+  ): Promise<{ blobs: string[]; layers: string[] }> {
+    return await this.#gcLock(true, () =>
+      this.locked(async () => {
+        const blobsUsed = new Set<string>();
+        const layersUsed = new Set(keepLayers);
+        for (const img of this.list()) {
+          blobsUsed.add(img.digest);
+          blobsUsed.add(img.manifest.config.digest);
+          for (const l of img.manifest.layers) blobsUsed.add(l.digest);
+          for (const d of this.lowerDirs(img)) layersUsed.add(d);
+        }
+        const blobs = this.blobs.list().filter((d) => !blobsUsed.has(d));
+        this.blobs.remove(blobs);
+        this.blobs.removeTemps();
+        let layers: string[] = [];
+        try {
+          layers = [...Deno.readDirSync(this.layersRoot)]
+            .map((e) => `${this.layersRoot}/${e.name}`)
+            .filter((p) => !layersUsed.has(p));
+        } catch { /* no layers yet */ }
+        await removeTrees(layers);
+        return { blobs, layers };
+      }));
+  }
+}
+
+/** Matches the names `ref` resolves to through registries.conf. */
+function exactNames(ref: string, conf: RegistriesConf): (n: string) => boolean {
+  let names: string[];
+  try {
+    names = resolveName(ref, conf).map(formatReference);
+  } catch {
+    return () => false;
+  }
+  return (n) => names.includes(n);
+}
+
+/** Matches a short name at any registry ("busybox" -> "*\/busybox:latest"). */
+function suffixNames(
+  ref: string,
+  conf: RegistriesConf,
+): (n: string) => boolean {
+  let n: ReturnType<typeof parseName>;
+  try {
+    n = parseName(ref);
+  } catch {
+    return () => false;
+  }
+  if (n.registry || conf.aliases[n.repository]) return () => false;
+  const suffix = `/${n.repository}${
+    n.digest ? `@${n.digest}` : `:${n.tag ?? "latest"}`
+  }`;
+  return (name) => name.endsWith(suffix);
+}
+
+function repoOf(name: string): string {
+  return name.replace(/[:@][^/]*$/, "");
+}

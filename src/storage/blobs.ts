@@ -1,0 +1,185 @@
+/**
+ * Content-addressed blobs: <data>/blobs/sha256/<hex>. A blob is written to a
+ * temp file in blobs/tmp/ while its digest is computed, and renamed into
+ * place only when the digest matched, so a file under sha256/ is always the
+ * content its name says; a killed writer leaves only a temp file, which
+ * `prune` removes.
+ */
+import { createHash } from "node:crypto";
+import { ensureDir } from "./paths.ts";
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+/** sha256 of bytes, as "sha256:<hex>". */
+export function digestOf(data: Uint8Array | string): string {
+  return `sha256:${createHash("sha256").update(data).digest("hex")}`;
+}
+
+/** The hex part of a "sha256:<hex>" digest; throws on anything else. */
+export function digestHex(digest: string): string {
+  const m = DIGEST.exec(digest);
+  if (!m) throw new Error(`unsupported digest ${JSON.stringify(digest)}`);
+  return m[1];
+}
+
+/** Raised when content does not hash to the digest it was fetched as. */
+export class DigestMismatch extends Error {
+  constructor(what: string, want: string, got: string) {
+    super(`${what}: digest mismatch: want ${want}, got ${got}`);
+  }
+}
+
+/** A blob directory of one store. */
+export class BlobStore {
+  readonly root: string;
+  constructor(data: string) {
+    this.root = `${data}/blobs`;
+  }
+
+  /** Path of a blob (which may not exist). */
+  path(digest: string): string {
+    return `${this.root}/sha256/${digestHex(digest)}`;
+  }
+
+  /** True when the blob is stored. */
+  has(digest: string): boolean {
+    try {
+      return Deno.statSync(this.path(digest)).isFile;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Size in bytes of a stored blob. */
+  size(digest: string): number {
+    return Deno.statSync(this.path(digest)).size;
+  }
+
+  /** Every stored blob digest. */
+  list(): string[] {
+    try {
+      return [...Deno.readDirSync(`${this.root}/sha256`)]
+        .filter((e) => e.isFile && /^[a-f0-9]{64}$/.test(e.name))
+        .map((e) => `sha256:${e.name}`);
+    } catch {
+      return [];
+    }
+  }
+
+  /**
+   * Streams `source` into the store, verifying it hashes to `digest` (and
+   * is `size` bytes when given). `onChunk` sees each chunk as it is written,
+   * for progress and for hashing the uncompressed content alongside.
+   */
+  async put(
+    digest: string,
+    source: ReadableStream<Uint8Array>,
+    opts: {
+      size?: number;
+      onChunk?: (chunk: Uint8Array) => void;
+      /** A last check (e.g. of the uncompressed content) before the rename. */
+      beforeCommit?: () => Promise<void>;
+    } = {},
+  ): Promise<string> {
+    const final = this.path(digest);
+    const tmp = this.tempPath();
+    const hash = createHash("sha256");
+    let n = 0;
+    const f = await Deno.open(tmp, {
+      write: true,
+      createNew: true,
+      mode: 0o644,
+    });
+    try {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        n += chunk.length;
+        if (opts.size !== undefined && n > opts.size) {
+          throw new Error(
+            `${digest}: blob larger than its declared ${opts.size} bytes`,
+          );
+        }
+        opts.onChunk?.(chunk);
+        let off = 0;
+        while (off < chunk.length) off += await f.write(chunk.subarray(off));
+      }
+      const got = `sha256:${hash.digest("hex")}`;
+      if (got !== digest) throw new DigestMismatch("blob", digest, got);
+      if (opts.size !== undefined && n !== opts.size) {
+        throw new Error(`${digest}: blob is ${n} bytes, want ${opts.size}`);
+      }
+      await opts.beforeCommit?.();
+      await f.sync();
+    } catch (e) {
+      f.close();
+      await Deno.remove(tmp).catch(() => {});
+      throw e;
+    }
+    f.close();
+    ensureDir(`${this.root}/sha256`, 0o755);
+    await Deno.rename(tmp, final);
+    return final;
+  }
+
+  /** Stores bytes whose digest is computed here; returns the digest. */
+  async putBytes(data: Uint8Array): Promise<string> {
+    const digest = digestOf(data);
+    if (!this.has(digest)) {
+      await this.put(digest, ReadableStream.from([data]), {
+        size: data.length,
+      });
+    }
+    return digest;
+  }
+
+  /**
+   * Moves a finished temp file (from `tempPath`) into the store under the
+   * digest of its content; returns that digest.
+   */
+  async adopt(tmp: string): Promise<string> {
+    const hash = createHash("sha256");
+    const f = await Deno.open(tmp);
+    for await (const chunk of f.readable) hash.update(chunk);
+    const digest = `sha256:${hash.digest("hex")}`;
+    ensureDir(`${this.root}/sha256`, 0o755);
+    await Deno.rename(tmp, this.path(digest));
+    return digest;
+  }
+
+  /** Reads a stored blob, verifying it again (disk contents can rot). */
+  async read(digest: string): Promise<Uint8Array> {
+    const data = await Deno.readFile(this.path(digest));
+    const got = digestOf(data);
+    if (got !== digest) throw new DigestMismatch("stored blob", digest, got);
+    return data;
+  }
+
+  /** Removes blobs; missing ones are fine. */
+  remove(digests: Iterable<string>): void {
+    for (const d of digests) {
+      try {
+        Deno.removeSync(this.path(d));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+  }
+
+  /** Removes temp files that interrupted writers left; returns how many. */
+  removeTemps(): number {
+    let n = 0;
+    try {
+      for (const e of Deno.readDirSync(`${this.root}/tmp`)) {
+        Deno.removeSync(`${this.root}/tmp/${e.name}`, { recursive: true });
+        n++;
+      }
+    } catch { /* no temp dir */ }
+    return n;
+  }
+
+  /** A fresh temp path beside the blobs (same file system, so rename works). */
+  tempPath(): string {
+    ensureDir(`${this.root}/tmp`, 0o700);
+    return `${this.root}/tmp/${crypto.randomUUID()}`;
+  }
+}
