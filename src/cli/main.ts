@@ -7,6 +7,13 @@ import { Command, CommanderError } from "commander";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import { doctorCommand } from "./doctor.ts";
 import { runCommand } from "./run.ts";
+import { imageCommands } from "./images.ts";
+import {
+  loginCommand,
+  logoutCommand,
+  pullCommand,
+  pushCommand,
+} from "./pull.ts";
 import { containerCommands } from "./containers.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
@@ -26,6 +33,11 @@ function program(result: { code: number }): Command {
       runCommand(set),
       doctorCommand(set),
       ...containerCommands(set),
+      ...imageCommands(set),
+      pullCommand(set),
+      pushCommand(set),
+      loginCommand(set),
+      logoutCommand(set),
     ]
   ) {
     // addCommand does not pass these on; every command must throw, not exit.

@@ -4,6 +4,8 @@ import { runForeground } from "../container/foreground.ts";
 import { createContainer, rootfsSource } from "../container/create.ts";
 import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
+import { parsePullPolicy } from "../image/resolve.ts";
+import { imageRoot } from "./pull.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { startContainer } from "../container/lifecycle.ts";
 import { parseRestart } from "../container/restart.ts";
@@ -18,6 +20,7 @@ import {
 interface RunFlags {
   rm?: boolean;
   rootfs?: boolean;
+  pull: string;
   interactive?: boolean;
   tty?: boolean;
   name?: string;
@@ -121,6 +124,11 @@ export function addCreateOptions(cmd: Command): Command {
     )
     .option("--stop-timeout <seconds>", "seconds to wait before SIGKILL", "10")
     .option("--cidfile <file>", "write the container id to a file")
+    .option(
+      "--pull <policy>",
+      "pull the image: always, missing, never",
+      "missing",
+    )
     .argument("<image>", "image, or root file system directory with --rootfs")
     .argument("[command...]", "command and arguments")
     .passThroughOptions();
@@ -148,15 +156,12 @@ export async function createFromFlags(
   command: string[],
   f: RunFlags,
 ): Promise<{ store: ContainerStore; c: ContainerConfig }> {
-  if (!f.rootfs) {
-    throw new Error(
-      `${image}: image support is not available yet; use --rootfs DIR`,
-    );
-  }
   if (!["private", "host", "none"].includes(f.network ?? "private")) {
     throw new Error(`unsupported --network ${JSON.stringify(f.network)}`);
   }
-  const root = rootfsSource(image);
+  const root = f.rootfs
+    ? rootfsSource(image)
+    : await imageRoot(image, parsePullPolicy(f.pull));
   const store = new ContainerStore(storePaths());
   const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
   const c = await createContainer(store, root, {

@@ -30,6 +30,16 @@ export class RegistryError extends Error {
 /** The registry could not be reached at all (connection, TLS, DNS). */
 export class Unreachable extends Error {}
 
+/** An error and its causes in one line ("fetch failed" alone says nothing). */
+function causes(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e; c !== undefined && parts.length < 4;) {
+    parts.push(c instanceof Error ? c.message : String(c));
+    c = c instanceof Error ? c.cause : undefined;
+  }
+  return parts.join(": ").replace(/\s+/g, " ");
+}
+
 /** A fetched manifest: its exact bytes (digests are over them) and type. */
 export interface FetchedManifest {
   bytes: Uint8Array<ArrayBuffer>;
@@ -120,9 +130,7 @@ export class RegistryClient {
         body: init.body,
         client: this.#client,
       }).catch((e) => {
-        throw new Unreachable(
-          `${method} ${url}: ${e instanceof Error ? e.message : e}`,
-        );
+        throw new Unreachable(`${method} ${url}: ${causes(e)}`);
       });
     };
     let res = await send();

@@ -1,0 +1,253 @@
+/**
+ * Image commands: `images`, `tag`, `rmi`, `history` and the `image` group
+ * (`ls`, `inspect`, `prune`, `rm`, `tag`, `pull`, `push`, `history`).
+ */
+import { Command } from "commander";
+import { ContainerStore } from "../container/store.ts";
+import {
+  historyRows,
+  humanSize,
+  imageRows,
+  inspectImage,
+} from "../image/present.ts";
+import {
+  formatReference,
+  loadRegistriesConf,
+  resolveName,
+} from "../image/reference.ts";
+import { type ImageRecord, ImageStore } from "../image/store.ts";
+import { storePaths } from "../storage/paths.ts";
+import { humanDuration } from "../container/present.ts";
+import { printFormatted, table } from "./format.ts";
+import { pullCommand, pushCommand } from "./pull.ts";
+
+function stores() {
+  const paths = storePaths();
+  return {
+    images: new ImageStore(paths),
+    containers: new ContainerStore(paths),
+  };
+}
+
+const ago = (iso: string) =>
+  `${humanDuration(Date.now() - Date.parse(iso))} ago`;
+
+/** The `images` command (also `image ls`). */
+function imagesCommand(name: string): Command {
+  return new Command(name)
+    .description("List images")
+    .option("-q, --quiet", "show only image ids")
+    .option("-a, --all", "show all images (ptd keeps no intermediate ones)")
+    .option("--digests", "show digests")
+    .option("--no-trunc", "do not truncate ids")
+    .option("--format <format>", "json or a Go template")
+    .action(
+      (
+        f: {
+          quiet?: boolean;
+          digests?: boolean;
+          trunc: boolean;
+          format?: string;
+        },
+      ) => {
+        const { images } = stores();
+        const list = images.list();
+        const rows = imageRows(list);
+        if (!f.trunc) {
+          for (const [i, r] of rows.entries()) {
+            r.ID = `sha256:${list.find((x) => x.id.startsWith(r.ID))!.id}`;
+            rows[i] = r;
+          }
+        }
+        if (f.quiet) {
+          for (const id of new Set(rows.map((r) => r.ID))) console.log(id);
+          return;
+        }
+        if (f.format) {
+          printFormatted(f.format, rows);
+          return;
+        }
+        const head = [
+          "REPOSITORY",
+          "TAG",
+          ...(f.digests ? ["DIGEST"] : []),
+          "IMAGE ID",
+          "CREATED",
+          "SIZE",
+        ];
+        console.log(table([
+          head,
+          ...rows.map((r) => [
+            r.Repository,
+            r.Tag,
+            ...(f.digests ? [r.Digest] : []),
+            r.ID,
+            ago(r.CreatedAt),
+            r.Size,
+          ]),
+        ]));
+      },
+    );
+}
+
+/** Parses a target name for `tag`: registry/repo:tag, short names qualified. */
+function targetName(name: string): string {
+  const ref = resolveName(name, loadRegistriesConf())[0];
+  if (ref.digest) throw new Error(`${name}: cannot tag with a digest`);
+  return formatReference(ref);
+}
+
+function tagCommand(name: string): Command {
+  return new Command(name)
+    .description("Add names to an image")
+    .argument("<image>", "source image")
+    .argument("<target...>", "new names")
+    .action(async (source: string, targets: string[]) => {
+      const { images } = stores();
+      const img = images.find(source);
+      for (const t of targets) await images.tag(img.id, targetName(t));
+    });
+}
+
+/** Container names that use an image. */
+function usersOf(containers: ContainerStore, img: ImageRecord): string[] {
+  return containers.list().filter((c) => c.imageId === img.id).map((c) => c.id);
+}
+
+/** Layer dirs containers still need, whatever happens to their images. */
+function containerLayers(containers: ContainerStore): Set<string> {
+  return new Set(containers.list().flatMap((c) => c.layers));
+}
+
+function rmiCommand(name: string): Command {
+  return new Command(name)
+    .description("Remove images")
+    .argument("<images...>", "image names or ids")
+    .option("-f, --force", "remove even if containers use it")
+    .action(async (refs: string[], f: { force?: boolean }) => {
+      const { images, containers } = stores();
+      for (const ref of refs) {
+        const img = images.find(ref);
+        const asName = images.nameFor(ref, img);
+        // A name with others left only untags, as in Docker.
+        if (asName && img.names.length > 1) {
+          await images.untag(img.id, asName);
+          console.log(`Untagged: ${asName}`);
+          continue;
+        }
+        const users = usersOf(containers, img);
+        if (users.length > 0 && !f.force) {
+          throw new Error(
+            `image used by ${
+              users[0]
+            }: image is in use by a container (use -f to remove it anyway)`,
+          );
+        }
+        await images.delete(img.id);
+        for (const n of img.names) console.log(`Untagged: ${n}`);
+        console.log(`Deleted: sha256:${img.id}`);
+      }
+      await images.collectGarbage(containerLayers(containers));
+    });
+}
+
+function inspectCommand(): Command {
+  return new Command("inspect")
+    .description("Show details of images")
+    .argument("<images...>", "image names or ids")
+    .option("-f, --format <format>", "a Go template")
+    .action((refs: string[], f: { format?: string }) => {
+      const { images } = stores();
+      const docs = refs.map((r) => inspectImage(images.find(r)));
+      if (f.format) printFormatted(f.format, docs);
+      else console.log(JSON.stringify(docs, null, 4));
+    });
+}
+
+function historyCommand(): Command {
+  return new Command("history")
+    .description("Show the history of an image")
+    .argument("<image>", "image name or id")
+    .option("-q, --quiet", "show only ids")
+    .option("--no-trunc", "do not truncate the output")
+    .option(
+      "-H, --human [bool]",
+      "human-readable sizes and dates",
+      (v: string) => v !== "false",
+      true,
+    )
+    .option("--format <format>", "json or a Go template")
+    .action(
+      (
+        ref: string,
+        f: { quiet?: boolean; trunc: boolean; human: boolean; format?: string },
+      ) => {
+        const { images } = stores();
+        const rows = historyRows(images.find(ref));
+        if (f.quiet) {
+          for (const r of rows) console.log(r.ID);
+          return;
+        }
+        if (f.format) {
+          printFormatted(f.format, rows);
+          return;
+        }
+        const by = (s: string) =>
+          !f.trunc || s.length <= 45 ? s : `${s.slice(0, 44)}…`;
+        console.log(table([
+          ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+          ...rows.map((r) => [
+            r.ID,
+            !r.CreatedAt ? "" : f.human ? ago(r.CreatedAt) : r.CreatedAt,
+            by(r.CreatedBy),
+            f.human ? humanSize(r.Size) : String(r.Size),
+            r.Comment,
+          ]),
+        ]));
+      },
+    );
+}
+
+function pruneCommand(): Command {
+  return new Command("prune")
+    .description("Remove unused images, blobs and layers")
+    .option(
+      "-a, --all",
+      "remove every image no container uses, not only untagged ones",
+    )
+    .option("-f, --force", "do not ask for confirmation (ptd never asks)")
+    .action(async (f: { all?: boolean }) => {
+      const { images, containers } = stores();
+      const used = new Set(containers.list().map((c) => c.imageId));
+      for (const img of images.list()) {
+        if (used.has(img.id) || (!f.all && img.names.length > 0)) continue;
+        await images.delete(img.id);
+        console.log(img.id);
+      }
+      await images.collectGarbage(containerLayers(containers));
+    });
+}
+
+/** Top-level image commands and the `image` group. */
+export function imageCommands(setCode: (code: number) => void): Command[] {
+  const group = new Command("image").description("Manage images");
+  for (
+    const c of [
+      imagesCommand("ls").alias("list"),
+      inspectCommand(),
+      pruneCommand(),
+      rmiCommand("rm"),
+      tagCommand("tag"),
+      historyCommand(),
+      pullCommand(setCode),
+      pushCommand(setCode),
+    ]
+  ) group.addCommand(c);
+  return [
+    group,
+    imagesCommand("images"),
+    tagCommand("tag"),
+    rmiCommand("rmi"),
+    historyCommand(),
+  ];
+}

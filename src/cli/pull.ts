@@ -1,0 +1,262 @@
+/** `ptd pull`, `push`, `login`, `logout`: thin wrappers over src/image. */
+import { Command } from "commander";
+import { removeCredentials, saveCredentials } from "../image/auth.ts";
+import type { PullProgress } from "../image/pull.ts";
+import { pullImage } from "../image/pull.ts";
+import { humanSize } from "../image/present.ts";
+import { pushImage } from "../image/push.ts";
+import {
+  endpoints,
+  loadRegistriesConf,
+  parseName,
+  qualify,
+} from "../image/reference.ts";
+import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
+import { ImageStore } from "../image/store.ts";
+import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
+import type { RootSource } from "../container/create.ts";
+import { storePaths } from "../storage/paths.ts";
+
+interface TlsFlags {
+  tlsVerify: boolean;
+  certDir?: string;
+  creds?: string;
+}
+
+/** Adds --tls-verify, --cert-dir and --creds to a registry command. */
+export function addRegistryOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      "--tls-verify [bool]",
+      "require HTTPS and verify certificates",
+      (v: string) => v !== "false",
+      true,
+    )
+    .option("--cert-dir <dir>", "directory of CA certificates (*.crt)")
+    .option("--creds <user:password>", "credentials for the registry");
+}
+
+/** Registry options from the common flags. */
+export function registryOptions(f: TlsFlags): RegistryOptions {
+  let credentials;
+  if (f.creds !== undefined) {
+    const i = f.creds.indexOf(":");
+    if (i < 0) throw new Error("--creds: want USER:PASSWORD");
+    credentials = {
+      username: f.creds.slice(0, i),
+      password: f.creds.slice(i + 1),
+    };
+  }
+  return { tlsVerify: f.tlsVerify, certDir: f.certDir, credentials };
+}
+
+const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
+
+/**
+ * A pull progress display on stderr: on a terminal one live line per blob,
+ * otherwise Podman's quiet lines, one per finished step.
+ */
+export function pullReporter(
+  quiet: boolean,
+): ((p: PullProgress) => void) | undefined {
+  if (quiet) return undefined;
+  const err = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(s));
+  if (!Deno.stderr.isTerminal()) {
+    return (p) => {
+      if (p.kind === "trying") err(`Trying to pull ${p.ref}...\n`);
+      else if (p.kind === "resolved") err("Getting image source signatures\n");
+      else if (p.kind === "blob-done") {
+        err(
+          `Copying blob ${p.digest} ${
+            p.cached ? "skipped: already exists" : "done"
+          }\n`,
+        );
+      } else if (p.kind === "stored") {
+        err("Writing manifest to image destination\n");
+      }
+    };
+  }
+  const order: string[] = [];
+  const lines = new Map<string, string>();
+  let drawn = 0;
+  const redraw = () => {
+    // Move up over what was drawn and repaint every line in place.
+    let s = drawn > 0 ? `\x1b[${drawn}A` : "";
+    for (const d of order) s += `\r\x1b[2K${lines.get(d)}\n`;
+    drawn = order.length;
+    err(s);
+  };
+  let last = 0;
+  return (p) => {
+    if (p.kind === "trying") err(`Trying to pull ${p.ref}...\n`);
+    if (p.kind === "resolved") {
+      for (const b of p.blobs) {
+        order.push(b.digest);
+        lines.set(b.digest, `${short(b.digest)}: waiting`);
+      }
+    }
+    if (p.kind === "blob" && lines.has(p.digest)) {
+      const pct = p.size > 0 ? Math.floor((p.done / p.size) * 30) : 30;
+      lines.set(
+        p.digest,
+        `${short(p.digest)}: [${"=".repeat(pct)}${" ".repeat(30 - pct)}] ${
+          humanSize(p.done)
+        } / ${humanSize(p.size)}`,
+      );
+      if (Date.now() - last < 100) return;
+      last = Date.now();
+    }
+    if (p.kind === "blob-done" && lines.has(p.digest)) {
+      lines.set(
+        p.digest,
+        `${short(p.digest)}: ${p.cached ? "already exists" : "done"}`,
+      );
+    }
+    if (p.kind === "unpack") {
+      lines.set(p.digest, `${short(p.digest)}: unpacking`);
+    }
+    if (p.kind === "stored") {
+      for (const d of order) lines.set(d, `${short(d)}: done`);
+    }
+    redraw();
+  };
+}
+
+/**
+ * The image `run`/`create` start from, pulled first as `policy` says (with
+ * the progress display on stderr, as Podman does).
+ */
+export async function imageRoot(
+  name: string,
+  policy: PullPolicy,
+): Promise<RootSource> {
+  const store = new ImageStore(storePaths());
+  const img = await ensureImage(store, name, policy, {
+    onProgress: pullReporter(false),
+  });
+  return imageSource(store, name, img);
+}
+
+/** The `pull` command. */
+export function pullCommand(_setCode: (code: number) => void): Command {
+  return addRegistryOptions(
+    new Command("pull")
+      .description("Pull an image from a registry")
+      .argument("<image>", "image reference")
+      .option("-q, --quiet", "print only the image id"),
+  ).action(async (name: string, f: TlsFlags & { quiet?: boolean }) => {
+    const store = new ImageStore(storePaths());
+    const img = await pullImage(store, name, {
+      ...registryOptions(f),
+      onProgress: pullReporter(!!f.quiet),
+    });
+    console.log(img.id);
+  });
+}
+
+/** The `push` command. */
+export function pushCommand(_setCode: (code: number) => void): Command {
+  return addRegistryOptions(
+    new Command("push")
+      .description("Push an image to a registry")
+      .argument("<image>", "local image")
+      .argument("[destination]", "registry/repository:tag to push to")
+      .option("-q, --quiet", "print nothing on success"),
+  ).action(
+    async (
+      name: string,
+      dest: string | undefined,
+      f: TlsFlags & { quiet?: boolean },
+    ) => {
+      const store = new ImageStore(storePaths());
+      const say = (s: string) => f.quiet || console.error(s);
+      say("Getting image source signatures");
+      await pushImage(store, name, dest, {
+        ...registryOptions(f),
+        onProgress: (p) => {
+          if (p.kind === "blob") {
+            say(
+              `Copying blob ${p.digest} ${
+                p.skipped ? "skipped: already exists" : "done"
+              }`,
+            );
+          } else say("Writing manifest to image destination");
+        },
+      });
+    },
+  );
+}
+
+async function readStdin(): Promise<string> {
+  const text = await new Response(Deno.stdin.readable).text();
+  return text.replace(/\r?\n$/, "");
+}
+
+/** A registry host from what login/logout were given (a host or an image). */
+function registryHost(arg: string): string {
+  const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+  return host.includes(".") || host.includes(":") || host === "localhost"
+    ? host
+    : parseName(arg).registry ?? "docker.io";
+}
+
+/** The `login` command: checks the credentials, then stores them. */
+export function loginCommand(_setCode: (code: number) => void): Command {
+  return addRegistryOptions(
+    new Command("login")
+      .description("Log in to a registry")
+      .argument("[registry]", "registry host", "docker.io")
+      .option("-u, --username <name>", "user name")
+      .option("-p, --password <password>", "password")
+      .option("--password-stdin", "read the password from stdin"),
+  ).action(
+    async (
+      arg: string,
+      f: TlsFlags & {
+        username?: string;
+        password?: string;
+        passwordStdin?: boolean;
+      },
+    ) => {
+      const host = registryHost(arg);
+      if (!f.username) throw new Error("--username is required");
+      const password = f.passwordStdin ? await readStdin() : f.password;
+      if (password === undefined) {
+        throw new Error("--password or --password-stdin is required");
+      }
+      const creds = { username: f.username, password };
+      const ref = qualify({ repository: "ptd-login" }, host);
+      const [ep] = endpoints(ref, loadRegistriesConf(), true);
+      const client = new RegistryClient(ep, {
+        ...registryOptions(f),
+        credentials: creds,
+      });
+      try {
+        await client.ping();
+      } finally {
+        client.close();
+      }
+      await saveCredentials(host, creds);
+      console.log("Login Succeeded!");
+    },
+  );
+}
+
+/** The `logout` command. */
+export function logoutCommand(_setCode: (code: number) => void): Command {
+  return new Command("logout")
+    .description("Log out of a registry")
+    .argument("[registry]", "registry host", "docker.io")
+    .option("-a, --all", "log out of every registry")
+    .action(async (arg: string, f: { all?: boolean }) => {
+      const host = f.all ? undefined : registryHost(arg);
+      if (!(await removeCredentials(host))) {
+        throw new Error(`not logged into ${host}`);
+      }
+      console.log(
+        host
+          ? `Removed login credentials for ${host}`
+          : "Removed login credentials for all registries",
+      );
+    });
+}

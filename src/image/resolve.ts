@@ -1,0 +1,55 @@
+/**
+ * From an image name to what a container starts from: the local image
+ * (pulled first when the pull policy says so) as a RootSource — its layer
+ * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
+ */
+import type { RootSource } from "../container/create.ts";
+import { pullImage, type PullOptions } from "./pull.ts";
+import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";
+
+/** When `run`/`create` pull: Podman's --pull values. */
+export type PullPolicy = "always" | "missing" | "never";
+
+/** Parses a --pull value ("true"/"false" as Docker's older spelling). */
+export function parsePullPolicy(value: string): PullPolicy {
+  const v = value === "true" ? "always" : value === "false" ? "missing" : value;
+  if (v === "always" || v === "missing" || v === "never") return v;
+  throw new Error(
+    `invalid pull policy "${value}": want always, missing or never`,
+  );
+}
+
+/** The local image for `name`, pulling it as `policy` says. */
+export async function ensureImage(
+  store: ImageStore,
+  name: string,
+  policy: PullPolicy,
+  opts: PullOptions = {},
+): Promise<ImageRecord> {
+  if (policy !== "always") {
+    const img = store.lookup(name);
+    if (img) return img;
+    if (policy === "never") throw new NoSuchImage(name);
+  }
+  return await pullImage(store, name, opts);
+}
+
+/** An image as the root a container starts from. */
+export function imageSource(
+  store: ImageStore,
+  name: string,
+  img: ImageRecord,
+): RootSource {
+  const c = img.config.config ?? {};
+  return {
+    image: name,
+    imageId: img.id,
+    layers: store.lowerDirs(img),
+    rootfs: false,
+    entrypoint: c.Entrypoint ?? [],
+    cmd: c.Cmd ?? [],
+    env: c.Env ?? [],
+    workdir: c.WorkingDir || "/",
+    user: c.User ?? "",
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * A tiny real image for tests, built without any registry: one gzipped
+ * layer holding /bin/busybox (busybox-static) and a few applet symlinks,
+ * stored straight into a sandbox's image store as an OCI image.
+ */
+import { createHash } from "node:crypto";
+import { BlobStore } from "../src/storage/blobs.ts";
+import {
+  type ImageConfig,
+  type Manifest,
+  MediaType,
+} from "../src/image/oci.ts";
+import { type ImageRecord, ImageStore } from "../src/image/store.ts";
+import type { Sandbox } from "./helpers.ts";
+
+const APPLETS = [
+  "sh",
+  "ls",
+  "cat",
+  "echo",
+  "true",
+  "false",
+  "id",
+  "env",
+  "pwd",
+];
+
+async function sh(cmd: string, args: string[]): Promise<void> {
+  const out = await new Deno.Command(cmd, { args, stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(`${cmd}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** Writes the busybox layer (plain tar, root-owned) to `tarPath`. */
+export async function busyboxLayerTar(tarPath: string): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "ptd-bb-" });
+  try {
+    Deno.mkdirSync(`${root}/bin`);
+    Deno.mkdirSync(`${root}/tmp`, { mode: 0o1777 });
+    Deno.copyFileSync("/bin/busybox", `${root}/bin/busybox`);
+    Deno.chmodSync(`${root}/bin/busybox`, 0o755);
+    for (const a of APPLETS) Deno.symlinkSync("busybox", `${root}/bin/${a}`);
+    Deno.writeTextFileSync(`${root}/hello.txt`, "hello from the image\n");
+    await sh("tar", [
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--sort=name",
+      "--mtime=2024-01-01",
+      "-C",
+      root,
+      "-cf",
+      tarPath,
+      "bin",
+      "tmp",
+      "hello.txt",
+    ]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function fileDigest(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  const f = await Deno.open(path);
+  for await (const chunk of f.readable) hash.update(chunk);
+  return `sha256:${hash.digest("hex")}`;
+}
+
+/**
+ * Stores a busybox image named `name` in the sandbox's store (blobs and
+ * record, no unpacked layer: enough to push). Returns the record.
+ */
+export async function storeBusyboxImage(
+  sb: Sandbox,
+  name: string,
+  defaults: ImageConfig["config"] = { Cmd: ["sh"] },
+): Promise<ImageRecord> {
+  const paths = {
+    data: sb.env.PTD_ROOT,
+    runtime: sb.env.PTD_RUNROOT,
+    rootless: true,
+  };
+  const store = new ImageStore(paths);
+  const blobs = new BlobStore(paths.data);
+  const tar = blobs.tempPath();
+  await busyboxLayerTar(tar);
+  const diffId = await fileDigest(tar);
+  await sh("gzip", ["-n", tar]);
+  const layerDigest = await blobs.adopt(`${tar}.gz`);
+  const config: ImageConfig = {
+    created: "2024-01-01T00:00:00Z",
+    architecture: "amd64",
+    os: "linux",
+    config: { Env: ["PATH=/bin"], ...defaults },
+    rootfs: { type: "layers", diff_ids: [diffId] },
+    history: [{
+      created: "2024-01-01T00:00:00Z",
+      created_by: "ptd test: busybox layer",
+    }],
+  };
+  const configBytes = new TextEncoder().encode(JSON.stringify(config));
+  const configDigest = await blobs.putBytes(configBytes);
+  const manifest: Manifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: {
+      mediaType: MediaType.ociConfig,
+      digest: configDigest,
+      size: configBytes.length,
+    },
+    layers: [{
+      mediaType: MediaType.ociLayerGzip,
+      digest: layerDigest,
+      size: blobs.size(layerDigest),
+    }],
+  };
+  const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+  const digest = await blobs.putBytes(manifestBytes);
+  return await store.commit({
+    id: configDigest.slice(7),
+    names: [name],
+    repoDigests: [],
+    digest,
+    manifestMediaType: MediaType.ociManifest,
+    manifest,
+    config,
+    size: configBytes.length + manifest.layers[0].size,
+    stored: new Date().toISOString(),
+  });
+}

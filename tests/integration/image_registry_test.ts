@@ -1,0 +1,272 @@
+/**
+ * Pull and push against a real docker-registry on 127.0.0.1 (plain http):
+ * round trips readable by skopeo, pull by tag and by digest, a tampered
+ * blob refused, an interrupted pull leaving no image and nothing prune
+ * cannot find, and `ptd run IMAGE` pulling and running the image.
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { ptd } from "../helpers.ts";
+import {
+  files,
+  ok,
+  registryBlobPath,
+  sandboxFor,
+  startRegistry,
+  type TestRegistry,
+} from "../registry.ts";
+import { storeBusyboxImage } from "../busybox_image.ts";
+
+/** Pushes the busybox test image to `reg` as busybox:1; returns its digest. */
+async function seed(reg: TestRegistry): Promise<string> {
+  const sb = await sandboxFor(reg.host);
+  try {
+    await storeBusyboxImage(sb, "localhost/busybox:test");
+    await ok(sb, [
+      "push",
+      "localhost/busybox:test",
+      `${reg.host}/test/busybox:1`,
+    ]);
+    const out = await new Deno.Command("skopeo", {
+      args: [
+        "inspect",
+        "--tls-verify=false",
+        `docker://${reg.host}/test/busybox:1`,
+      ],
+      stdout: "piped",
+    }).output();
+    assert(out.success, "skopeo inspect failed");
+    return JSON.parse(new TextDecoder().decode(out.stdout)).Digest;
+  } finally {
+    await sb.cleanup();
+  }
+}
+
+Deno.test("push: skopeo reads and copies what ptd pushed; a second push skips blobs", async () => {
+  const reg = await startRegistry();
+  const sb = await sandboxFor(reg.host);
+  try {
+    await storeBusyboxImage(sb, "localhost/busybox:test");
+    const first = await ptd(sb, [
+      "push",
+      "localhost/busybox:test",
+      `${reg.host}/x/bb:1`,
+    ]);
+    assertEquals(first.code, 0, first.stderr);
+    assertMatch(first.stderr, /Copying blob sha256:[a-f0-9]{64} done/);
+    const again = await ptd(sb, [
+      "push",
+      "localhost/busybox:test",
+      `${reg.host}/x/bb:1`,
+    ]);
+    assertEquals(again.code, 0, again.stderr);
+    assertMatch(again.stderr, /skipped: already exists/);
+    const dest = `${sb.dir}/copy`;
+    const copy = await new Deno.Command("skopeo", {
+      args: [
+        "copy",
+        "--src-tls-verify=false",
+        `docker://${reg.host}/x/bb:1`,
+        `oci:${dest}:bb`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert(copy.success, new TextDecoder().decode(copy.stderr));
+    assert(files(`${dest}/blobs/sha256`).length >= 3);
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("pull by tag and by digest; images, inspect, history, rmi", async () => {
+  const reg = await startRegistry();
+  const digest = await seed(reg);
+  const sb = await sandboxFor(reg.host);
+  try {
+    const id = (await ok(sb, ["pull", "-q", `${reg.host}/test/busybox:1`]))
+      .trim();
+    assertMatch(id, /^[a-f0-9]{64}$/);
+    const listed = await ok(sb, ["images"]);
+    assertMatch(listed, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
+    assert(listed.includes(`${reg.host}/test/busybox`));
+    assert(listed.includes(id.slice(0, 12)));
+    assertEquals((await ok(sb, ["images", "-q"])).trim(), id.slice(0, 12));
+    assert((await ok(sb, ["images", "--digests"])).includes(digest));
+    const json = JSON.parse(
+      (await ok(sb, ["images", "--format", "json"])).trim(),
+    );
+    assertEquals(json.Tag, "1");
+
+    const byDigest = `${reg.host}/test/busybox@${digest}`;
+    assertEquals((await ok(sb, ["pull", "-q", byDigest])).trim(), id);
+    const [doc] = JSON.parse(await ok(sb, ["image", "inspect", byDigest]));
+    assertEquals(doc.Id, `sha256:${id}`);
+    assertEquals(doc.RepoDigests, [`${reg.host}/test/busybox@${digest}`]);
+    assertMatch(await ok(sb, ["history", id]), /ptd test: busybox layer/);
+
+    await ok(sb, ["tag", id, "localhost/mine:2"]);
+    assertEquals(
+      await ok(sb, ["rmi", "localhost/mine:2"]),
+      "Untagged: localhost/mine:2\n",
+    );
+    assertMatch(await ok(sb, ["rmi", id]), /Deleted: sha256:/);
+    assertEquals((await ok(sb, ["images", "-q"])).trim(), "");
+    assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
+    assertEquals(files(`${sb.env.PTD_ROOT}/layers`), []);
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("run IMAGE pulls when missing, uses the image's config; rmi refuses an image in use", async () => {
+  const reg = await startRegistry();
+  await seed(reg);
+  const sb = await sandboxFor(reg.host);
+  try {
+    const image = `${reg.host}/test/busybox:1`;
+    const never = await ptd(sb, [
+      "run",
+      "--rm",
+      "--pull",
+      "never",
+      image,
+      "true",
+    ]);
+    assertEquals(never.code, 125);
+    assertMatch(never.stderr, /^Error: .*image not known\n$/);
+    const r = await ptd(sb, ["run", "--rm", image, "cat", "/hello.txt"]);
+    assertEquals(r.code, 0, r.stderr);
+    assertEquals(r.stdout, "hello from the image\n");
+    const env = await ptd(sb, ["run", "--rm", "--pull", "never", image, "env"]);
+    assertMatch(env.stdout, /^PATH=\/bin$/m);
+    await ok(sb, ["run", "--name", "keep", image, "true"]);
+    const refused = await ptd(sb, ["rmi", image]);
+    assertEquals(refused.code, 125);
+    assertMatch(
+      refused.stderr,
+      /^Error: image used by [a-f0-9]+: image is in use/,
+    );
+    await ok(sb, ["rmi", "-f", image]);
+    // The container keeps its layers even though its image is gone.
+    assert(files(`${sb.env.PTD_ROOT}/layers`).length === 1);
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("a tampered blob is refused and leaves no image", async () => {
+  const reg = await startRegistry();
+  await seed(reg);
+  const sb = await sandboxFor(reg.host);
+  try {
+    const manifest = JSON.parse(
+      new TextDecoder().decode(
+        (await new Deno.Command("skopeo", {
+          args: [
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            `docker://${reg.host}/test/busybox:1`,
+          ],
+          stdout: "piped",
+        }).output()).stdout,
+      ),
+    );
+    const layer = registryBlobPath(reg, manifest.layers[0].digest);
+    const data = Deno.readFileSync(layer);
+    data[data.length - 100] ^= 0xff;
+    Deno.writeFileSync(layer, data);
+    const r = await ptd(sb, ["pull", `${reg.host}/test/busybox:1`]);
+    assertEquals(r.code, 125);
+    assertMatch(
+      r.stderr,
+      /^Error: blob: digest mismatch: want sha256:[a-f0-9]{64}, got sha256:[a-f0-9]{64}$/m,
+    );
+    assertEquals((await ok(sb, ["images", "-q"])).trim(), "");
+    assertEquals(files(`${sb.env.PTD_ROOT}/blobs/tmp`), []);
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+/**
+ * A TCP relay that trickles the registry's answers (so a pull is slow
+ * enough to interrupt) and drops every connection on `close`.
+ */
+function slowRelay(target: number) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns = new Set<Deno.Conn>();
+  let closed = false;
+  const pump = async (from: Deno.Conn, to: Deno.Conn, slow: boolean) => {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const n = await from.read(buf);
+        if (n === null) break;
+        let off = 0;
+        while (off < n) off += await to.write(buf.subarray(off, n));
+        if (slow) await new Promise((r) => setTimeout(r, 20));
+      }
+    } catch { /* closed */ }
+  };
+  (async () => {
+    for await (const c of listener) {
+      const s = await Deno.connect({ hostname: "127.0.0.1", port: target });
+      conns.add(c).add(s);
+      pump(c, s, false);
+      pump(s, c, true);
+    }
+  })().catch(() => {});
+  return {
+    host: `127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    close() {
+      if (closed) return;
+      closed = true;
+      listener.close();
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* already closed */ }
+      }
+    },
+  };
+}
+
+Deno.test("stopping the registry mid-pull leaves no image; prune finds the orphans", async () => {
+  const reg = await startRegistry();
+  await seed(reg);
+  const relay = slowRelay(Number(reg.host.split(":")[1]));
+  const sb = await sandboxFor(relay.host);
+  try {
+    const pulling = ptd(sb, ["pull", `${relay.host}/test/busybox:1`]);
+    const tmp = `${sb.env.PTD_ROOT}/blobs/tmp`;
+    const deadline = Date.now() + 20_000;
+    while (
+      Date.now() < deadline &&
+      !files(tmp).some((f) => Deno.statSync(`${tmp}/${f}`).size > 0)
+    ) await new Promise((r) => setTimeout(r, 20));
+    await reg.stop();
+    relay.close();
+    const r = await pulling;
+    assertEquals(r.code, 125, r.stderr);
+    assertMatch(r.stderr, /^Error: /m);
+    assertEquals((await ok(sb, ["images", "-q"])).trim(), "");
+    assertEquals(
+      files(`${sb.env.PTD_ROOT}/images`).filter((f) => f.endsWith(".json")),
+      [],
+    );
+    // Manifest and config made it; the half layer was thrown away.
+    assert(files(`${sb.env.PTD_ROOT}/blobs/sha256`).length > 0);
+    assertEquals(files(tmp), []);
+    await ok(sb, ["image", "prune"]);
+    assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
+  } finally {
+    relay.close();
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});

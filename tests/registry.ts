@@ -1,0 +1,227 @@
+/**
+ * A real distribution registry (`docker-registry`, the Debian package) for
+ * tests: started on 127.0.0.1 with a free port and its own storage dir,
+ * plain http by default, or TLS with a throwaway CA and htpasswd Basic auth.
+ * Also sandboxes whose registries.conf and auth.json are their own.
+ */
+import { assertEquals } from "./assert.ts";
+import { ptd, type Sandbox, sandbox } from "./helpers.ts";
+
+/** A running test registry. */
+export interface TestRegistry {
+  /** "127.0.0.1:PORT" — what image references name. */
+  host: string;
+  /** The registry's storage root (to tamper with blobs). */
+  storage: string;
+  /** PEM of the CA that signed the server certificate (TLS only). */
+  caCert?: string;
+  /** Stops the registry; the storage dir stays until `cleanup`. */
+  stop(): Promise<void>;
+  /** Stops it and removes its files. */
+  cleanup(): Promise<void>;
+}
+
+/** Options of `startRegistry`. */
+export interface RegistryOptions {
+  /** Serve TLS with a certificate for 127.0.0.1 signed by a new CA. */
+  tls?: boolean;
+  /** Require these credentials (htpasswd, bcrypt). */
+  user?: { username: string; password: string };
+}
+
+async function run(cmd: string, args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stderr: "piped" }).output();
+  if (!out.success) {
+    throw new Error(
+      `${cmd} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,
+    );
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Makes a CA and a server certificate for 127.0.0.1 in `dir`. */
+async function makeCerts(dir: string): Promise<void> {
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=ptd test CA",
+    "-keyout",
+    `${dir}/ca.key`,
+    "-out",
+    `${dir}/ca.crt`,
+  ]);
+  await run("openssl", [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/CN=127.0.0.1",
+    "-keyout",
+    `${dir}/server.key`,
+    "-out",
+    `${dir}/server.csr`,
+  ]);
+  Deno.writeTextFileSync(`${dir}/ext.cnf`, "subjectAltName=IP:127.0.0.1\n");
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    `${dir}/server.csr`,
+    "-CA",
+    `${dir}/ca.crt`,
+    "-CAkey",
+    `${dir}/ca.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-extfile",
+    `${dir}/ext.cnf`,
+    "-out",
+    `${dir}/server.crt`,
+  ]);
+}
+
+async function waitForPort(port: number, child: Deno.ChildProcess) {
+  const deadline = Date.now() + 10_000;
+  let exited = false;
+  child.status.then(() => (exited = true));
+  while (Date.now() < deadline && !exited) {
+    try {
+      const c = await Deno.connect({ hostname: "127.0.0.1", port });
+      c.close();
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  throw new Error(`docker-registry did not start on port ${port}`);
+}
+
+/** Starts a registry; call `cleanup()` when done. */
+export async function startRegistry(
+  opts: RegistryOptions = {},
+): Promise<TestRegistry> {
+  const dir = await Deno.makeTempDir({ prefix: "ptd-registry-" });
+  const port = freePort();
+  const lines = [
+    "version: 0.1",
+    "log:",
+    "  level: error",
+    "  accesslog:",
+    "    disabled: true",
+    "storage:",
+    "  filesystem:",
+    `    rootdirectory: ${dir}/storage`,
+    "  delete:",
+    "    enabled: true",
+    "http:",
+    `  addr: 127.0.0.1:${port}`,
+  ];
+  if (opts.tls) {
+    await makeCerts(dir);
+    lines.push(
+      "  tls:",
+      `    certificate: ${dir}/server.crt`,
+      `    key: ${dir}/server.key`,
+    );
+  }
+  if (opts.user) {
+    const entry = await run("htpasswd", [
+      "-Bbn",
+      opts.user.username,
+      opts.user.password,
+    ]);
+    Deno.writeTextFileSync(`${dir}/htpasswd`, entry);
+    lines.push(
+      "auth:",
+      "  htpasswd:",
+      "    realm: ptd-test",
+      `    path: ${dir}/htpasswd`,
+    );
+  }
+  Deno.writeTextFileSync(`${dir}/config.yml`, lines.join("\n") + "\n");
+  const child = new Deno.Command("docker-registry", {
+    args: ["serve", `${dir}/config.yml`],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    child.kill("SIGKILL");
+    await child.status;
+  };
+  try {
+    await waitForPort(port, child);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    storage: `${dir}/storage`,
+    caCert: opts.tls ? Deno.readTextFileSync(`${dir}/ca.crt`) : undefined,
+    stop,
+    async cleanup() {
+      await stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Path of a blob's data file in the registry's storage. */
+export function registryBlobPath(reg: TestRegistry, digest: string): string {
+  const hex = digest.replace(/^sha256:/, "");
+  return `${reg.storage}/docker/registry/v2/blobs/sha256/${
+    hex.slice(0, 2)
+  }/${hex}/data`;
+}
+
+/**
+ * A sandbox with its own registries.conf (marking `insecure` hosts plain
+ * http), auth.json and config dir (for certs.d), so the user's never count.
+ */
+export async function sandboxFor(...insecure: string[]): Promise<Sandbox> {
+  const sb = await sandbox();
+  const conf = `${sb.dir}/registries.conf`;
+  Deno.writeTextFileSync(
+    conf,
+    insecure.map((h) => `[[registry]]\nlocation = "${h}"\ninsecure = true\n`)
+      .join("\n"),
+  );
+  sb.env.CONTAINERS_REGISTRIES_CONF = conf;
+  sb.env.REGISTRY_AUTH_FILE = `${sb.dir}/auth.json`;
+  sb.env.XDG_CONFIG_HOME = `${sb.dir}/config`;
+  return sb;
+}
+
+/** Runs ptd and asserts success; returns stdout. */
+export async function ok(sb: Sandbox, args: string[]): Promise<string> {
+  const r = await ptd(sb, args);
+  assertEquals(r.code, 0, `ptd ${args.join(" ")}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** Names in a directory; none when it does not exist. */
+export function files(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((e) => e.name);
+  } catch {
+    return [];
+  }
+}
