@@ -1,0 +1,221 @@
+/**
+ * The measurements, each one ptd beside Podman in the same sandbox, same
+ * image, same flags. Both engines run with `--network none` (a loopback-only
+ * network namespace): Podman's rootless default starts slirp4netns per
+ * container, ptd's networking is measured on its own, not folded in here.
+ */
+import { hyperfine } from "./hyperfine.ts";
+import { parentOf, pssMB, treePssMB } from "./memory.ts";
+import type { Metric } from "./metric.ts";
+import { type Sandbox, sh } from "./sandbox.ts";
+import { summarize } from "./stats.ts";
+
+/** How much to measure. */
+export interface Plan {
+  runs: number;
+  warmup: number;
+  pullRuns: number;
+  idle: number;
+  many: number;
+}
+
+/** What the engines run: an image reference, or `--rootfs DIR`. */
+export type Image = string[];
+
+const NET = ["--network", "none"];
+
+/** Both engines' argv for the same subcommand. */
+function both(
+  sb: Sandbox,
+  f: (engine: string[], name: "ptd" | "podman") => string[],
+): Record<string, string> {
+  return {
+    ptd: f(sb.ptd, "ptd").join(" "),
+    podman: f(sb.podman, "podman").join(" "),
+  };
+}
+
+async function timed(
+  title: string,
+  commands: Record<string, string>,
+  opts: Parameters<typeof hyperfine>[1],
+  extra: Partial<Metric>,
+): Promise<Metric> {
+  console.log(`\n## ${title}`);
+  const t = await hyperfine(commands, opts);
+  return {
+    title,
+    unit: "ms",
+    ptd: summarize(t.ptd),
+    podman: summarize(t.podman),
+    ...extra,
+  };
+}
+
+/** 1: `run --rm IMAGE true`. */
+export function runRm(sb: Sandbox, image: Image, p: Plan): Promise<Metric> {
+  return timed(
+    "run --rm IMAGE true",
+    both(sb, (e) => [...e, "run", "--rm", ...NET, ...image, "true"]),
+    { runs: p.runs, warmup: p.warmup },
+    { target: { kind: "ratio", max: 0.3 } },
+  );
+}
+
+/** 2: `run -d` then `rm -f`, as one cycle. */
+export function detachCycle(
+  sb: Sandbox,
+  image: Image,
+  p: Plan,
+): Promise<Metric> {
+  return timed(
+    "run -d + rm -f cycle",
+    both(sb, (e, name) => {
+      const run = [...e, "run", "-d", ...NET, ...image, "sleep", "600"];
+      // Podman's rm -f stops with SIGTERM and a 10 s grace first, which a
+      // PID 1 sleep ignores; -t 0 gives Docker's meaning (SIGKILL now).
+      const rm = [...e, "rm", "-f", ...(name === "podman" ? ["-t", "0"] : [])];
+      return ["id=$(" + run.join(" ") + ")", "&&", ...rm, "$id", ">/dev/null"];
+    }),
+    { runs: p.runs, warmup: p.warmup, shell: true },
+    {
+      target: { kind: "ratio", max: 0.3 },
+      note: "Podman's `rm -f` is given `-t 0`: without it Podman waits its " +
+        "10 s stop timeout for a PID 1 that ignores SIGTERM.",
+    },
+  );
+}
+
+/** 3: pull + unpack of `ref` into an emptied store each run. */
+export function pull(sb: Sandbox, ref: string, p: Plan): Promise<Metric> {
+  const ptdStore = `${sb.dir}/pull/ptd`;
+  const podStore = `${sb.dir}/pull/podman`;
+  // Unpacked layers belong to subordinate ids: only the user namespace
+  // can delete them, and podman unshare enters the same one for both.
+  const empty = (d: string) => `podman unshare rm -rf ${d}`;
+  return timed(
+    "pull + unpack (Debian minbase)",
+    {
+      ptd: ["env", `PTD_ROOT=${ptdStore}`, ...sb.ptd, "pull", "-q", ref]
+        .join(" "),
+      podman: [
+        ...sb.podman,
+        "--root",
+        podStore,
+        "--runroot",
+        `${podStore}-run`,
+        "pull",
+        "-q",
+        ref,
+      ].join(" "),
+    },
+    {
+      runs: p.pullRuns,
+      warmup: 1,
+      prepare: [empty(ptdStore), empty(podStore)],
+    },
+    { target: { kind: "ratio", max: 0.5 } },
+  );
+}
+
+/** Starts `n` idle containers named `prefix-i`; returns their ids. */
+async function startIdle(
+  engine: string[],
+  image: Image,
+  prefix: string,
+  from: number,
+  n: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = from; i < from + n; i++) {
+    const name = `${prefix}-${i}`;
+    const id = await sh([
+      ...engine,
+      "run",
+      "-d",
+      "--name",
+      name,
+      ...NET,
+      ...image,
+      "sleep",
+      "3600",
+    ]);
+    ids.push(id.trim());
+  }
+  return ids;
+}
+
+async function pidOf(engine: string[], id: string): Promise<number> {
+  return Number(
+    (await sh([...engine, "inspect", "--format", "{{.State.Pid}}", id]))
+      .trim(),
+  );
+}
+
+/**
+ * 4 and 5: memory of `p.idle` idle containers per engine (the monitor alone,
+ * and everything that belongs to a container), then, with `p.many` running,
+ * `ps` and `inspect`. Every container is removed afterwards.
+ */
+export async function manyContainers(
+  sb: Sandbox,
+  image: Image,
+  p: Plan,
+): Promise<Metric[]> {
+  const mon: Record<string, number[]> = { ptd: [], podman: [] };
+  const total: Record<string, number[]> = { ptd: [], podman: [] };
+  const engines = { ptd: sb.ptd, podman: sb.podman };
+  for (const [name, engine] of Object.entries(engines)) {
+    console.log(`\nstarting ${p.idle} idle ${name} containers`);
+    const ids = await startIdle(engine, image, "bench", 0, p.idle);
+    // Let start-up garbage be collected and lazily touched pages settle.
+    await new Promise((r) => setTimeout(r, 3000));
+    for (const id of ids) {
+      // The container's process is a child of ptd's monitor, and of conmon.
+      const monitor = parentOf(await pidOf(engine, id));
+      mon[name].push(pssMB(monitor));
+      total[name].push(treePssMB(monitor));
+    }
+  }
+  const memory: Metric[] = [
+    {
+      title: `monitor PSS (${p.idle} idle containers)`,
+      unit: "MB",
+      ptd: summarize(mon.ptd),
+      podman: summarize(mon.podman),
+      target: { kind: "absolute", max: 10 },
+      note: "ptd's per-container monitor is a Deno process; Podman's is " +
+        "conmon (C). PSS from /proc/PID/smaps_rollup.",
+    },
+    {
+      title: "memory per container",
+      unit: "MB",
+      ptd: summarize(total.ptd),
+      podman: summarize(total.podman),
+      note: "PSS of the monitor (ptd) or conmon (Podman) and all their " +
+        "descendants. Podman's rootless pause process, shared by all its " +
+        "containers, is not included.",
+    },
+  ];
+  for (const [name, engine] of Object.entries(engines)) {
+    console.log(`\nstarting ${p.many - p.idle} more ${name} containers`);
+    await startIdle(engine, image, "bench", p.idle, p.many - p.idle);
+  }
+  const mid = `bench-${Math.floor(p.many / 2)}`;
+  const listing = [
+    await timed(
+      `ps with ${p.many} running`,
+      both(sb, (e) => [...e, "ps"]),
+      { runs: p.runs, warmup: p.warmup },
+      { target: { kind: "ratio", max: 0.5 } },
+    ),
+    await timed(
+      `inspect with ${p.many} running`,
+      both(sb, (e) => [...e, "inspect", mid]),
+      { runs: p.runs, warmup: p.warmup },
+      { target: { kind: "ratio", max: 0.5 } },
+    ),
+  ];
+  await sb.removeContainers();
+  return [...memory, ...listing];
+}
