@@ -51,7 +51,7 @@ export interface Result {
 export async function ptd(
   sb: Sandbox,
   args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
 ): Promise<Result> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
@@ -70,7 +70,11 @@ export async function ptd(
   const child = cmd.spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.write(
+      typeof opts.stdin === "string"
+        ? new TextEncoder().encode(opts.stdin)
+        : opts.stdin,
+    );
     await w.close();
   }
   const out = await child.output();

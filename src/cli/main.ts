@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from "commander";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
+import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { doctorCommand } from "./doctor.ts";
 import { runCommand } from "./run.ts";
 import { imageCommands } from "./images.ts";
@@ -38,6 +39,9 @@ function program(result: { code: number }): Command {
       pushCommand(set),
       loginCommand(set),
       logoutCommand(set),
+      saveCommand(),
+      loadCommand(),
+      importCommand(),
     ]
   ) {
     // addCommand does not pass these on; every command must throw, not exit.

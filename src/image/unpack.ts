@@ -11,6 +11,7 @@
  * temporary sibling directory renamed into place at the end: a failure or a
  * crash never leaves a half layer under the final name.
  */
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Readable } from "node:stream";
@@ -336,6 +337,16 @@ function tarStream(blobPath: string, mediaType: string): Readable {
   if (!unzip) return raw;
   raw.on("error", (e) => unzip.destroy(e));
   return raw.pipe(unzip);
+}
+
+/** The diff id of a layer blob: the sha256 of its uncompressed tar. */
+export async function diffIdOf(
+  blobPath: string,
+  mediaType: string,
+): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of tarStream(blobPath, mediaType)) hash.update(chunk);
+  return `sha256:${hash.digest("hex")}`;
 }
 
 async function extractInto(

@@ -1,0 +1,84 @@
+/**
+ * `save`, `load` and `import`: images to and from tar archives, as Podman
+ * spells them.
+ */
+import { Command, Option } from "commander";
+import {
+  type ArchiveFormat,
+  importRootfs,
+  loadArchive,
+  saveImages,
+} from "../image/archive.ts";
+import { ImageStore } from "../image/store.ts";
+import { storePaths } from "../storage/paths.ts";
+import { collect } from "./options.ts";
+
+const store = () => new ImageStore(storePaths());
+
+/** The `save` command. */
+export function saveCommand(): Command {
+  return new Command("save")
+    .description("Save images to an archive (stdout by default)")
+    .argument("<image...>", "images to save")
+    .option("-o, --output <file>", "write to a file, not stdout")
+    .addOption(
+      new Option("--format <format>", "archive format")
+        .choices(["docker-archive", "oci-archive"])
+        .default("docker-archive"),
+    )
+    .option("-q, --quiet", "print nothing (ptd prints no progress anyway)")
+    .action(
+      async (
+        images: string[],
+        f: { output?: string; format: ArchiveFormat },
+      ) => {
+        await saveImages(store(), images, f.format, f.output);
+      },
+    );
+}
+
+/** The `load` command. */
+export function loadCommand(): Command {
+  return new Command("load")
+    .description("Load images from a docker-archive or oci-archive")
+    .option("-i, --input <file>", "read from a file, not stdin")
+    .option("-q, --quiet", "print nothing on success")
+    .action(async (f: { input?: string; quiet?: boolean }) => {
+      const loaded = await loadArchive(store(), f.input);
+      if (f.quiet) return;
+      for (const img of loaded) {
+        const names = img.names.length ? img.names : [`sha256:${img.id}`];
+        for (const n of names) console.log(`Loaded image: ${n}`);
+      }
+    });
+}
+
+/** The `import` command. */
+export function importCommand(): Command {
+  return new Command("import")
+    .description("Make an image from a rootfs tarball ('-': stdin)")
+    .argument("<tarball>", "file, or - for stdin")
+    .argument("[reference]", "name of the new image")
+    .option(
+      "-c, --change <instruction>",
+      "apply CMD, ENTRYPOINT, ENV, WORKDIR or USER (repeatable)",
+      collect,
+      [],
+    )
+    .option("-m, --message <text>", "commit message for the history")
+    .option("-q, --quiet", "print only the image id")
+    .action(
+      async (
+        tarball: string,
+        reference: string | undefined,
+        f: { change: string[]; message?: string },
+      ) => {
+        const img = await importRootfs(store(), tarball, {
+          reference,
+          changes: f.change,
+          message: f.message,
+        });
+        console.log(img.id);
+      },
+    );
+}
