@@ -17,6 +17,9 @@ if (verb === "init") {
 } else if (verb === "storage-unpack") {
   const { unpackMain } = await import("./src/image/unpack.ts");
   Deno.exit(await unpackMain(rest));
+} else if (verb === "volume-copy") {
+  const { copyMain } = await import("./src/volume/copyup.ts");
+  Deno.exit(copyMain(rest));
 } else {
   const { main } = await import("./src/cli/main.ts");
   Deno.exit(await main(Deno.args));

@@ -23,6 +23,24 @@ export interface ContainerConfig {
   hostname: string;
   labels: Record<string, string>;
   host: HostConfig;
+  /** Volumes, binds and tmpfs mounts; absent in records older than them. */
+  mounts?: ContainerMount[];
+}
+
+/** A mount of the container: from -v, --mount, --tmpfs or an image VOLUME. */
+export interface ContainerMount {
+  type: "bind" | "volume" | "tmpfs";
+  /** The host path (bind), the volume's name (volume) or "" (tmpfs). */
+  source: string;
+  /** Absolute and clean, inside the container. */
+  destination: string;
+  readonly: boolean;
+  /** A volume named by ptd for this container alone: `rm -v` removes it. */
+  anonymous?: boolean;
+  /** Do not fill an empty volume from the image. */
+  noCopy?: boolean;
+  /** tmpfs mount data, e.g. "size=64m,mode=1777". */
+  data?: string;
 }
 
 /** Settings of how the container runs on the host. */

@@ -3,7 +3,10 @@
  * `ptd run` and `ptd create`, usable without the CLI.
  */
 import { normalizeCap } from "../runtime/caps.ts";
-import type { ContainerConfig, HostConfig } from "./config.ts";
+import { VolumeStore } from "../volume/store.ts";
+import { ensureVolumes, removeAnonymousVolumes } from "../volume/ops.ts";
+import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
+import { checkHostPaths, planMounts } from "./mounts.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** The root file system a container starts from: a directory or an image. */
@@ -19,6 +22,8 @@ export interface RootSource {
   env: string[];
   workdir: string;
   user: string;
+  /** The image's VOLUME paths: each gets an anonymous volume. */
+  volumes?: string[];
 }
 
 /** What the user asked for with `run`/`create` flags. */
@@ -33,6 +38,10 @@ export interface CreateOptions {
   hostname?: string;
   labels: Record<string, string>;
   host: HostConfig;
+  /** Parsed -v, --mount and --tmpfs flags (see mounts.ts). */
+  mounts?: ContainerMount[];
+  /** With --read-only: tmpfs on /tmp, /var/tmp, /run (Podman's default: true). */
+  readOnlyTmpfs?: boolean;
 }
 
 /** A --rootfs directory as a root source: absolute, existing, used read-only. */
@@ -88,7 +97,12 @@ export async function createContainer(
       "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
     );
   }
-  return await store.create({
+  const mounts = planMounts(opts.mounts ?? [], {
+    readOnlyTmpfs: opts.host.readOnly && (opts.readOnlyTmpfs ?? true),
+    imageVolumes: root.volumes ?? [],
+  });
+  checkHostPaths(mounts);
+  const c = await store.create({
     image: root.image,
     imageId: root.imageId,
     layers: root.layers,
@@ -101,5 +115,15 @@ export async function createContainer(
     hostname: opts.hostname ?? "",
     labels: opts.labels,
     host: opts.host,
+    mounts,
   }, opts.name);
+  const volumes = new VolumeStore(store.paths);
+  try {
+    await ensureVolumes(volumes, mounts, root.layers);
+  } catch (e) {
+    await store.remove(c.id);
+    await removeAnonymousVolumes(volumes, c);
+    throw e;
+  }
+  return c;
 }

@@ -7,6 +7,7 @@ import type { ContainerConfig } from "./config.ts";
 import { parseSignal } from "./signals.ts";
 import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
+import { removeStored } from "./volumes.ts";
 
 const RELAYED: Deno.Signal[] = [
   "SIGINT",
@@ -51,7 +52,7 @@ export async function runForeground(
       finishedAt: new Date().toISOString(),
     });
   } finally {
-    if (c.host.autoRemove) await store.remove(c.id);
+    if (c.host.autoRemove) await removeStored(store, c, true);
   }
   return code;
 }

@@ -19,6 +19,7 @@ import {
 import { processStart } from "./liveness.ts";
 import { runtimeSpec } from "./spec.ts";
 import { ContainerStore } from "./store.ts";
+import { removeStored } from "./volumes.ts";
 
 /** The hidden subcommand that runs a monitor. */
 export const MONITOR_COMMAND = "monitor";
@@ -208,7 +209,7 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
       monitorStart: "",
     }));
   }
-  if (c.host.autoRemove) await store.remove(c.id);
+  if (c.host.autoRemove) await removeStored(store, c, true);
 }
 
 /** Entry of `ptd monitor ID`. */

@@ -3,8 +3,9 @@
  * files ptd bind-mounts over /etc (hostname, hosts, resolv.conf).
  */
 import { resolveCaps } from "../runtime/caps.ts";
-import type { RuntimeSpec } from "../runtime/spec.ts";
+import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
+import { VolumeStore } from "../volume/store.ts";
 import { commandOf, type ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
 
@@ -44,6 +45,32 @@ export function writeEtcFiles(dir: string, c: ContainerConfig) {
   return out;
 }
 
+/**
+ * The container's mounts as init mounts them: volumes become binds of their
+ * data directory; a parent destination comes before what is mounted inside
+ * it, or it would hide it.
+ */
+export function mountSpecs(
+  volumes: VolumeStore,
+  c: ContainerConfig,
+): MountSpec[] {
+  const depth = (p: string) => p.split("/").length;
+  return [...(c.mounts ?? [])]
+    .sort((a, b) => depth(a.destination) - depth(b.destination))
+    .map((m) => {
+      const spec: MountSpec = {
+        type: m.type === "tmpfs" ? "tmpfs" : "bind",
+        source: m.type === "volume"
+          ? volumes.find(m.source).mountpoint
+          : m.source,
+        destination: m.destination,
+        readonly: m.readonly,
+      };
+      if (m.data) spec.data = m.data;
+      return spec;
+    });
+}
+
 /** Prepares the runtime directory and returns the spec for `ptd init`. */
 export function runtimeSpec(
   store: ContainerStore,
@@ -62,7 +89,7 @@ export function runtimeSpec(
     },
     hostname: hostnameOf(c),
     etcFiles: writeEtcFiles(run, c),
-    mounts: [],
+    mounts: mountSpecs(new VolumeStore(store.paths), c),
     process: {
       args: commandOf(c),
       env: c.env,

@@ -146,7 +146,8 @@ function checkName(name: string, taken: Set<string>) {
   }
 }
 
-function randomId(): string {
+/** 64 random hex digits: container ids and anonymous volume names. */
+export function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(32));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }

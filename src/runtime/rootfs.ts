@@ -225,11 +225,15 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.mount("proc", "/proc", "proc", NSN);
   mountDev(sys, spec, devFds);
   mountSys(sys, spec, sysFd);
+  spec.mounts.forEach((m, i) => mountUser(sys, m, userFds[i]));
+  // After the user's mounts, so a volume on /etc does not hide them; a file
+  // the user mounted on one of these paths wins, as in Docker.
+  const userDsts = new Set(spec.mounts.map((m) => m.destination));
   for (const [dst, fd] of etc) {
+    if (userDsts.has(dst)) continue;
     ensureTarget(sys, dst, false);
     bindFd(sys, fd, dst, false);
   }
-  spec.mounts.forEach((m, i) => mountUser(sys, m, userFds[i]));
   if (!spec.privileged) maskPaths(sys);
 
   sys.umount(".", MNT_DETACH);

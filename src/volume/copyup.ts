@@ -1,0 +1,116 @@
+/**
+ * Filling an empty volume from the image (Docker's behaviour): the content at
+ * the mount path is copied in with owners, modes and times kept. Rootless,
+ * the copy runs as root of a user namespace with the user's maps, the only
+ * place where chown to subordinate ids works and every layer file is
+ * readable.
+ *
+ * The path comes from the image or the user and the layers are image
+ * content: no component of the path may be a symlink in any layer (it could
+ * lead out to the host), and nothing inside the tree is ever followed.
+ */
+import { runInUserNamespace } from "../runtime/userns.ts";
+
+/** The hidden subcommand `ptd volume-copy DST PATH LAYER...` (layers top first). */
+export const COPY_COMMAND = "volume-copy";
+
+/** `<layer><path>` when it is a real directory reached without symlinks. */
+function layerDir(layer: string, path: string): string | undefined {
+  let cur = layer;
+  for (const part of path.split("/").filter((p) => p !== "")) {
+    cur = `${cur}/${part}`;
+    try {
+      const st = Deno.lstatSync(cur);
+      if (!st.isDirectory) return undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return cur;
+}
+
+/** Keeps owner, mode and times; an id outside the maps keeps ours. */
+function copyMeta(dst: string, st: Deno.FileInfo) {
+  try {
+    Deno.chownSync(dst, st.uid, st.gid);
+  } catch { /* unmapped owner (a host file seen as nobody) */ }
+  Deno.chmodSync(dst, st.mode! & 0o7777);
+  if (st.atime && st.mtime) Deno.utimeSync(dst, st.atime, st.mtime);
+}
+
+function removeEntry(path: string) {
+  try {
+    Deno.removeSync(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+}
+
+/** Copies the directory `src` onto `dst` (which exists), recursively. */
+function copyDir(src: string, dst: string) {
+  for (const e of Deno.readDirSync(src)) {
+    const from = `${src}/${e.name}`;
+    const to = `${dst}/${e.name}`;
+    const st = Deno.lstatSync(from);
+    // An overlay whiteout (char device 0:0) hides what lower layers have.
+    if (st.isCharDevice && st.rdev === 0) {
+      removeEntry(to);
+    } else if (st.isDirectory) {
+      let isDir = false;
+      try {
+        isDir = Deno.lstatSync(to).isDirectory;
+      } catch { /* missing */ }
+      if (!isDir) {
+        removeEntry(to);
+        Deno.mkdirSync(to);
+      }
+      copyDir(from, to);
+      copyMeta(to, st);
+    } else if (st.isSymlink) {
+      removeEntry(to);
+      Deno.symlinkSync(Deno.readLinkSync(from), to);
+    } else if (st.isFile) {
+      removeEntry(to);
+      Deno.copyFileSync(from, to);
+      copyMeta(to, st);
+    }
+    // Devices, fifos and sockets cannot be made rootless; they are skipped.
+  }
+}
+
+/**
+ * Entry of `ptd volume-copy DST PATH LAYER...`: merges PATH of the layers,
+ * bottom one first, into DST.
+ */
+export function copyMain(args: string[]): number {
+  const [dst, path, ...layers] = args;
+  for (const layer of [...layers].reverse()) {
+    const src = layerDir(layer, path);
+    if (src === undefined) continue;
+    copyDir(src, dst);
+    copyMeta(dst, Deno.statSync(src));
+  }
+  return 0;
+}
+
+function isEmpty(dir: string): boolean {
+  for (const _ of Deno.readDirSync(dir)) return false;
+  return true;
+}
+
+/**
+ * Fills the empty volume directory `dst` with what the image (its `layers`,
+ * top first) has at `path`; a non-empty volume is left alone.
+ */
+export async function fillFromImage(
+  dst: string,
+  path: string,
+  layers: string[],
+): Promise<void> {
+  if (!isEmpty(dst) || !layers.some((l) => layerDir(l, path))) return;
+  const args = [dst, path, ...layers];
+  const code = Deno.uid() === 0
+    ? copyMain(args)
+    : await runInUserNamespace([COPY_COMMAND, ...args]);
+  if (code !== 0) throw new Error(`cannot copy ${path} into volume ${dst}`);
+}
