@@ -10,6 +10,7 @@ import {
   type Sandbox,
   sandbox,
 } from "../helpers.ts";
+import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
 
 const APPLETS = "sh cat echo ls stat touch chown true".split(" ");
 
@@ -44,10 +45,10 @@ function ok(r: Result): string {
   return r.stdout;
 }
 
-function test(name: string, fn: (w: World) => Promise<void>) {
+function test(name: string, fn: (w: World) => Promise<void>, skip = false) {
   Deno.test({
     name,
-    ignore: !ROOTLESS,
+    ignore: !ROOTLESS || skip,
     fn: async () => {
       const sb = await sandbox();
       const root = makeRoot(sb);
@@ -249,3 +250,27 @@ test("bad mount input: one line, exit 125, nothing created", async (w) => {
     assertEquals(left.map((e) => e.name), [], dir);
   }
 });
+
+if (!minbaseTar()) console.error(`SKIP Debian volume test: ${MINBASE_MISSING}`);
+
+test("a Debian image's /etc fills a new volume with its owners", async (w) => {
+  await w.ok("import", minbaseTar()!, "debian-minbase");
+  const out = await w.ok(
+    "run",
+    "--rm",
+    "-v",
+    "etc:/etc",
+    "debian-minbase",
+    "stat",
+    "-c",
+    "%a %U:%G %n",
+    "/etc/shadow",
+    "/etc/debian_version",
+  );
+  assertEquals(out.split("\n").slice(0, 2), [
+    "640 root:shadow /etc/shadow",
+    "644 root:root /etc/debian_version",
+  ]);
+  // gid 42 (shadow) is a subordinate id on the host, not the user's.
+  assert(Deno.statSync(`${w.data("etc")}/shadow`).gid !== Deno.gid());
+}, !minbaseTar());
