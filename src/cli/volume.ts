@@ -1,6 +1,6 @@
 /** `ptd volume create|ls|inspect|rm|prune`: thin wrappers over src/volume. */
 import { Command } from "commander";
-import { ContainerStore } from "../container/store.ts";
+import { ContainerStore, randomId } from "../container/store.ts";
 import { validName } from "../container/names.ts";
 import { storePaths } from "../storage/paths.ts";
 import { pruneVolumes, removeVolumes } from "../volume/ops.ts";
@@ -44,7 +44,7 @@ export function volumeCommand(): Command {
         );
       }
       const v = await new VolumeStore(storePaths()).create(
-        name ?? crypto.randomUUID().replaceAll("-", ""),
+        name ?? randomId(),
         { labels: parseLabels(f.label) },
       );
       console.log(v.name);
