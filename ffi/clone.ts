@@ -18,9 +18,10 @@ import {
 import { check, libc } from "./libc.ts";
 
 const STACK_SIZE = 64 * 1024;
-let routine: Deno.PointerObject | undefined;
+const pages = new Map<Uint8Array, Deno.PointerObject>();
 
-function mapAnon(size: number, prot: number): Deno.PointerObject {
+/** Anonymous private memory, which a clone()d child gets a copy of. */
+export function mapAnon(size: number, prot: number): Deno.PointerObject {
   const p = libc().mmap(
     null,
     BigInt(size),
@@ -35,14 +36,15 @@ function mapAnon(size: number, prot: number): Deno.PointerObject {
   return p;
 }
 
-function routinePage(): Deno.PointerObject {
-  if (routine) return routine;
-  const code = childRoutine();
+/** An executable page holding `code` (one page per routine, kept). */
+export function routinePage(code: Uint8Array): Deno.PointerObject {
+  const known = pages.get(code);
+  if (known) return known;
   const page = mapAnon(4096, PROT_READ | PROT_WRITE);
   new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(page, code.length))
     .set(code);
   check("mprotect", libc().mprotect(page, 4096n, PROT_READ | PROT_EXEC));
-  routine = page;
+  pages.set(code, page);
   return page;
 }
 
@@ -119,7 +121,12 @@ export function cloneExec(req: CloneRequest): ClonedChild {
   const mem = layout(req, rfd);
   let pid: number;
   try {
-    pid = c.clone(routinePage(), mem.stackTop, req.flags | SIGCHLD, mem.arg);
+    pid = c.clone(
+      routinePage(childRoutine()),
+      mem.stackTop,
+      req.flags | SIGCHLD,
+      mem.arg,
+    );
     check("clone", pid);
   } catch (e) {
     c.close(wfd);

@@ -3,7 +3,8 @@
  * close-on-exec, so descriptors meant to be inherited (a monitor's stdio
  * pipes, init's error pipe) are made here, through libc.
  */
-import { check, libc } from "./libc.ts";
+import { O_CLOEXEC, O_RDONLY, O_RDWR } from "./constants.ts";
+import { check, cstr, libc } from "./libc.ts";
 
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
@@ -13,6 +14,40 @@ export function inheritablePipe(): [number, number] {
   const fds = new Int32Array(2);
   check("pipe2", libc().pipe2(new Uint8Array(fds.buffer), 0));
   return [fds[0], fds[1]];
+}
+
+/**
+ * A pipe read through Deno (close-on-exec, async reads) whose raw write end
+ * is for a child: inherited across execve unless `cloexec`.
+ */
+export function pipeFromChild(cloexec = false): {
+  file: Deno.FsFile;
+  write: number;
+} {
+  const [r, w] = inheritablePipe();
+  const file = Deno.openSync(`/proc/self/fd/${r}`, { read: true });
+  closeFd(r);
+  if (cloexec) setCloexec(w);
+  return { file, write: w };
+}
+
+const O_PATH = 0o10000000;
+const OPEN_MODES = { read: O_RDONLY, readwrite: O_RDWR, path: O_PATH };
+
+/**
+ * Opens `path` as a raw close-on-exec descriptor. "path" (O_PATH) reaches
+ * directories the caller may not read, e.g. a FUSE root that only its own
+ * user namespace may enter, for fchdir() from inside that namespace.
+ */
+export function openRaw(
+  path: string,
+  mode: keyof typeof OPEN_MODES = "read",
+): number {
+  return check(
+    "open",
+    libc().open(cstr(path), OPEN_MODES[mode] | O_CLOEXEC, 0),
+    path,
+  );
 }
 
 /** Closes a raw descriptor; an already closed one is fine. */

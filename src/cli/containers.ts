@@ -18,10 +18,10 @@ import { logPath } from "../container/monitor.ts";
 import { inspectDoc, psRow } from "../container/present.ts";
 import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
+import { execInContainer } from "../container/exec.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
+import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
 import { addCreateOptions, createFromFlags } from "./run.ts";
-import { removeAnonymousVolumes } from "../volume/ops.ts";
-import { VolumeStore } from "../volume/store.ts";
 
 type SetCode = (code: number) => void;
 
@@ -174,17 +174,12 @@ function rmCommand(setCode: SetCode): Command {
     .option("-f, --force", "kill and remove running containers")
     .option("-v, --volumes", "remove anonymous volumes too")
     .argument("<containers...>")
-    .action(
-      async (refs: string[], f: { force?: boolean; volumes?: boolean }) => {
-        await eachContainer(refs, setCode, async (s, c, ref) => {
-          await removeContainer(s, c, !!f.force);
-          if (f.volumes) {
-            await removeAnonymousVolumes(new VolumeStore(s.paths), c);
-          }
-          console.log(ref);
-        });
-      },
-    );
+    .action(async (refs: string[], f: { force?: boolean }) => {
+      await eachContainer(refs, setCode, async (s, c, ref) => {
+        await removeContainer(s, c, !!f.force);
+        console.log(ref);
+      });
+    });
 }
 
 interface PsFlags {
@@ -428,6 +423,51 @@ function topCommand(setCode: SetCode): Command {
     });
 }
 
+interface ExecFlags {
+  interactive?: boolean;
+  tty?: boolean;
+  detach?: boolean;
+  env: string[];
+  envFile: string[];
+  user?: string;
+  workdir?: string;
+}
+
+function execCommand(setCode: SetCode): Command {
+  return new Command("exec")
+    .description("Run a command in a running container")
+    .option("-i, --interactive", "keep stdin open")
+    .option("-t, --tty", "allocate a pseudo-TTY")
+    .option("-d, --detach", "run the command in the background")
+    .option("-e, --env <env>", "set environment variables", collect, [])
+    .option(
+      "--env-file <file>",
+      "read environment variables from a file",
+      collect,
+      [],
+    )
+    .option("-u, --user <user>", "user[:group] to run as")
+    .option("-w, --workdir <dir>", "working directory inside the container")
+    .argument("<container>")
+    .argument("<command...>")
+    .passThroughOptions()
+    .action(async (ref: string, command: string[], f: ExecFlags) => {
+      if (f.tty) throw new Error("-t/--tty is not supported yet");
+      const s = store();
+      const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
+      setCode(
+        await execInContainer(s, s.find(ref), {
+          command,
+          env,
+          user: f.user,
+          workdir: f.workdir,
+          interactive: !!f.interactive,
+          detach: !!f.detach,
+        }),
+      );
+    });
+}
+
 function containerCommand(setCode: SetCode): Command {
   return new Command("container")
     .description("Manage containers")
@@ -463,6 +503,7 @@ export function containerCommands(setCode: SetCode): Command[] {
     waitCommand,
     renameCommand,
     topCommand,
+    execCommand,
     containerCommand,
   ].map((make) => make(setCode));
 }

@@ -8,7 +8,6 @@ import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { doctorCommand } from "./doctor.ts";
 import { runCommand } from "./run.ts";
-import { volumeCommand } from "./volume.ts";
 import { imageCommands } from "./images.ts";
 import {
   loginCommand,
@@ -43,7 +42,6 @@ function program(result: { code: number }): Command {
       saveCommand(),
       loadCommand(),
       importCommand(),
-      volumeCommand(),
     ]
   ) {
     // addCommand does not pass these on; every command must throw, not exit.

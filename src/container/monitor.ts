@@ -5,7 +5,7 @@
  * and --rm. The CLI that spawned it reads one handshake line from its stdout
  * (see startContainer) and leaves; the monitor lives on.
  */
-import { closeFd, dupOnto, inheritablePipe, newSession } from "../../ffi/fd.ts";
+import { closeFd, dupOnto, newSession, pipeFromChild } from "../../ffi/fd.ts";
 import { startInit, waitExit } from "../runtime/create.ts";
 import { EXIT_ENGINE } from "../runtime/spec.ts";
 import { storePaths } from "../storage/paths.ts";
@@ -42,14 +42,6 @@ interface RunResult {
 /** Path of a container's log file. */
 export function logPath(store: ContainerStore, id: string): string {
   return `${store.dir(id)}/ctr.log`;
-}
-
-/** The read end of a fresh inheritable pipe, as a close-on-exec Deno file. */
-function pipeToMonitor(): { file: Deno.FsFile; write: number } {
-  const [r, w] = inheritablePipe();
-  const file = Deno.openSync(`/proc/self/fd/${r}`, { read: true });
-  closeFd(r);
-  return { file, write: w };
 }
 
 async function pump(
@@ -92,7 +84,7 @@ async function runOnce(
   log: Deno.FsFile,
   started: (pid: number) => void,
 ): Promise<RunResult> {
-  const out = pipeToMonitor(), err = pipeToMonitor(), fail = pipeToMonitor();
+  const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const spec = runtimeSpec(store, c);
   // The monitor's own stdin is /dev/null: the container gets it as is.
   spec.stdio = [0, out.write, err.write];

@@ -1,4 +1,5 @@
 /** Signal names and numbers as `kill -s`, `--stop-signal` and `stop` take them. */
+import { signalProcess } from "../runtime/create.ts";
 
 const NUMBERS: Record<string, number> = {
   HUP: 1,
@@ -41,4 +42,26 @@ export function parseSignal(sig: string): number {
   const n = NUMBERS[s];
   if (n === undefined) throw new Error(`invalid signal: ${sig}`);
   return n;
+}
+
+const RELAYED: Deno.Signal[] = [
+  "SIGINT",
+  "SIGTERM",
+  "SIGHUP",
+  "SIGQUIT",
+  "SIGUSR1",
+  "SIGUSR2",
+];
+
+/**
+ * Passes the signals a terminal or `kill` sends the CLI on to `pid`, the
+ * process it stands for; returns the function that stops relaying.
+ */
+export function relaySignals(pid: number): () => void {
+  const offs = RELAYED.map((sig) => {
+    const fn = () => signalProcess(pid, parseSignal(sig));
+    Deno.addSignalListener(sig, fn);
+    return () => Deno.removeSignalListener(sig, fn);
+  });
+  return () => offs.forEach((off) => off());
 }

@@ -51,6 +51,5 @@ export function imageSource(
     env: c.Env ?? [],
     workdir: c.WorkingDir || "/",
     user: c.User ?? "",
-    volumes: Object.keys(c.Volumes ?? {}),
   };
 }

@@ -336,3 +336,149 @@ Deno.test("create, start -a, restart, kill -s, rename, filters, prune", async ()
     assertEquals(dup.code, 125);
   });
 });
+
+Deno.test("exec: exit code, -e, -w, -u, -i, -d, missing command, stopped container", async () => {
+  await withSandbox(async (sb) => {
+    await runD(
+      sb,
+      "--name",
+      "box",
+      "-e",
+      "A=1",
+      "--rootfs",
+      "/",
+      "sleep",
+      "100",
+    );
+    const r = await ptd(sb, ["exec", "box", "sh", "-c", "echo $A; exit 5"]);
+    assertEquals([r.code, r.stdout], [5, "1\n"]);
+    // PID 1 is the container's sleep: exec joined its PID namespace.
+    assertEquals(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "box",
+          "sh",
+          "-c",
+          "tr '\\0' ' ' < /proc/1/cmdline",
+        ]),
+      ),
+      "sleep 100",
+    );
+    assertEquals(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "-e",
+          "A=2",
+          "-w",
+          "/etc",
+          "box",
+          "sh",
+          "-c",
+          "echo $A; pwd",
+        ]),
+      ),
+      "2\n/etc",
+    );
+    assertEquals(
+      ok(await ptd(sb, ["exec", "-u", "1000:1000", "box", "id", "-u"])),
+      "1000",
+    );
+    assertEquals(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "-u",
+          "1000",
+          "box",
+          "grep",
+          "CapEff",
+          "/proc/self/status",
+        ]),
+      ),
+      "CapEff:\t0000000000000000",
+    );
+    assertEquals(
+      ok(await ptd(sb, ["exec", "box", "grep", "CapBnd", "/proc/self/status"])),
+      "CapBnd:\t00000000a80425fb",
+    );
+    assertEquals(
+      ok(await ptd(sb, ["exec", "-i", "box", "cat"], { stdin: "in\n" })),
+      "in",
+    );
+    assertEquals(
+      ok(await ptd(sb, ["exec", "box", "cat"], { stdin: "in\n" })),
+      "",
+    );
+    assertEquals(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "-d",
+          "box",
+          "sh",
+          "-c",
+          "sleep 0.2; touch /done",
+        ]),
+      ),
+      "",
+    );
+    await until(async () =>
+      (await ptd(sb, ["exec", "box", "test", "-e", "/done"])).code === 0
+    );
+    const missing = await ptd(sb, ["exec", "box", "nosuchcmd"]);
+    assertEquals([missing.code, missing.stderr], [
+      127,
+      "Error: nosuchcmd: executable file not found in $PATH\n",
+    ]);
+    ok(await ptd(sb, ["stop", "-t", "0", "box"]));
+    const stopped = await ptd(sb, ["exec", "box", "true"]);
+    assertEquals(stopped.code, 125);
+    assertMatch(
+      stopped.stderr,
+      /^Error: can only create exec sessions on running containers/,
+    );
+  });
+});
+
+Deno.test("no ptd/deno process is reachable from inside while exec runs (CVE-2019-5736 class)", async () => {
+  await withSandbox(async (sb) => {
+    const deno = Deno.realPathSync(Deno.execPath());
+    // The container scans /proc and tries to open every ptd/deno exe for
+    // writing, while the host execs into it again and again.
+    const scan = `while :; do for p in /proc/[0-9]*; do
+      e=$(readlink $p/exe 2>/dev/null); [ "$e" = "${deno}" ] || continue
+      echo "found $p" >> /tmp/found
+      (: >> $p/exe) 2>/dev/null && echo "wrote $p" >> /tmp/found
+    done; done`;
+    await runD(sb, "--name", "victim", "--rootfs", "/", "sh", "-c", scan);
+    for (let i = 0; i < 5; i++) {
+      assertEquals(
+        ok(await ptd(sb, ["exec", "victim", "readlink", "/proc/self/exe"])),
+        "/usr/bin/readlink",
+      );
+    }
+    const found = await ptd(sb, ["exec", "victim", "cat", "/tmp/found"]);
+    assertEquals(found.stdout, "");
+    // The exe of every process the container can see, and writing to it.
+    const exes = ok(
+      await ptd(sb, [
+        "exec",
+        "victim",
+        "sh",
+        "-c",
+        "for p in /proc/[0-9]*; do readlink $p/exe; done; true",
+      ]),
+    );
+    assert(!exes.split("\n").includes(deno), exes);
+    const w = await ptd(sb, [
+      "exec",
+      "victim",
+      "sh",
+      "-c",
+      `: >> ${deno}.x 2>/dev/null; for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = "${deno}" ] && : >> $p/exe && echo wrote; done; true`,
+    ]);
+    assertEquals(w.stdout, "");
+  });
+});

@@ -1,5 +1,6 @@
 import { assertEquals, assertMatch } from "../assert.ts";
 import { ASM_X86_64, CODE_X86_64 } from "../../ffi/child_routine.ts";
+import { EXEC_ASM_X86_64, EXEC_CODE_X86_64 } from "../../ffi/exec_routine.ts";
 import { errnoName, SysError } from "../../ffi/errno.ts";
 import { exitCode } from "../../ffi/clone.ts";
 
@@ -31,6 +32,10 @@ async function assemble(asm: string): Promise<Uint8Array> {
 
 Deno.test("x86-64 clone child routine matches its assembly (binutils)", async () => {
   assertEquals([...await assemble(ASM_X86_64)], [...CODE_X86_64]);
+});
+
+Deno.test("x86-64 exec routine matches its assembly (binutils)", async () => {
+  assertEquals([...await assemble(EXEC_ASM_X86_64)], [...EXEC_CODE_X86_64]);
 });
 
 Deno.test("SysError names the call, subject and errno", () => {

@@ -1,0 +1,145 @@
+/**
+ * Entering a running container: clone() a child that runs the native exec
+ * routine (exec_routine.ts), which setns()es into the container's namespaces
+ * and starts the command as a sibling the caller waits for. No JavaScript
+ * ever runs in the child, and nothing of ptd runs in the container.
+ */
+import { mapAnon, routinePage } from "./clone.ts";
+import { PROT_READ, PROT_WRITE, SIGCHLD } from "./constants.ts";
+import { execRoutine } from "./exec_routine.ts";
+import { closeFd, pipeFromChild } from "./fd.ts";
+import { check, libc } from "./libc.ts";
+
+const STACK_SIZE = 64 * 1024;
+const BLOCK = 144;
+
+/** What to run in the container, and as whom. */
+export interface EnterRequest {
+  /** Namespace fds in setns order: user, mnt, the rest, pid last. */
+  nsFds: number[];
+  /** Where the command may be: tried in order, like execvp. */
+  paths: string[];
+  argv: string[];
+  env: string[];
+  cwd: string;
+  /** Supplementary groups; null leaves them (setgroups is denied). */
+  groups: number[] | null;
+  uid: number;
+  gid: number;
+  /** Capability numbers the process keeps in its bounding set. */
+  caps: number[];
+  lastCap: number;
+  noNewPrivs: boolean;
+  /** Descriptors for the command's 0, 1 and 2. */
+  stdio: [number, number, number];
+  /** A directory fd of the container's root, or -1. */
+  rootFd: number;
+}
+
+/** The started command, or the exit code that says why it did not start. */
+export type EnterResult = { pid: number } | { failure: number };
+
+/** Bump allocator over one mmap'd region the child inherits. */
+class Arena {
+  readonly base: Deno.PointerObject;
+  readonly view: DataView;
+  readonly addr: bigint;
+  private at = STACK_SIZE + BLOCK;
+  constructor(readonly size: number) {
+    this.base = mapAnon(size, PROT_READ | PROT_WRITE);
+    this.view = new DataView(
+      Deno.UnsafePointerView.getArrayBuffer(this.base, size),
+    );
+    this.addr = BigInt(Deno.UnsafePointer.value(this.base));
+  }
+  private take(n: number): number {
+    const off = (this.at + 7) & ~7;
+    this.at = off + n;
+    return off;
+  }
+  string(s: string): bigint {
+    const b = new TextEncoder().encode(s);
+    const off = this.take(b.length + 1);
+    new Uint8Array(this.view.buffer, off, b.length).set(b);
+    this.view.setUint8(off + b.length, 0);
+    return this.addr + BigInt(off);
+  }
+  strings(list: string[]): bigint {
+    const off = this.take(8 * (list.length + 1));
+    list.forEach((s, i) =>
+      this.view.setBigUint64(off + 8 * i, this.string(s), true)
+    );
+    this.view.setBigUint64(off + 8 * list.length, 0n, true);
+    return this.addr + BigInt(off);
+  }
+  ints(list: number[]): bigint {
+    const off = this.take(4 * list.length + 4);
+    list.forEach((v, i) => this.view.setInt32(off + 4 * i, v, true));
+    return this.addr + BigInt(off);
+  }
+  slot(index: number, v: bigint | number) {
+    this.view.setBigInt64(STACK_SIZE + 8 * index, BigInt(v), true);
+  }
+}
+
+function arenaSize(req: EnterRequest): number {
+  const strs = [...req.paths, ...req.argv, ...req.env, req.cwd];
+  const bytes = strs.reduce((n, s) => n + 4 * s.length + 16, 0);
+  const lists = 8 * (req.paths.length + req.argv.length + req.env.length + 3);
+  const ints = 4 * (req.nsFds.length + (req.groups?.length ?? 0)) + 32;
+  return STACK_SIZE + BLOCK + bytes + lists + ints;
+}
+
+/** Starts `req` inside the container whose namespaces `req.nsFds` are. */
+export async function enterExec(req: EnterRequest): Promise<EnterResult> {
+  const pidPipe = pipeFromChild(true), errPipe = pipeFromChild(true);
+  const mem = new Arena(arenaSize(req));
+  let keep = 0n;
+  for (const c of req.caps) keep |= 1n << BigInt(c);
+  mem.slot(0, mem.ints([...req.nsFds, -1]));
+  mem.slot(1, mem.strings(req.paths));
+  mem.slot(2, mem.strings(req.argv));
+  mem.slot(3, mem.strings(req.env));
+  mem.slot(4, mem.string(req.cwd));
+  mem.slot(5, mem.ints(req.groups ?? []));
+  mem.slot(6, req.groups === null ? -1 : req.groups.length);
+  mem.slot(7, req.uid);
+  mem.slot(8, req.gid);
+  mem.slot(9, keep);
+  mem.slot(10, req.lastCap);
+  mem.slot(11, pidPipe.write);
+  mem.slot(12, errPipe.write);
+  mem.slot(13, req.noNewPrivs ? 1 : 0);
+  req.stdio.forEach((fd, i) => mem.slot(14 + i, fd));
+  mem.slot(17, req.rootFd);
+  let child: number;
+  try {
+    child = libc().clone(
+      routinePage(execRoutine()),
+      Deno.UnsafePointer.create(mem.addr + BigInt(STACK_SIZE - 16)),
+      SIGCHLD,
+      Deno.UnsafePointer.create(mem.addr + BigInt(STACK_SIZE)),
+    );
+    check("clone", child);
+  } finally {
+    libc().munmap(mem.base, BigInt(mem.size));
+    closeFd(pidPipe.write);
+    closeFd(errPipe.write);
+  }
+  // The intermediate child exits at once: reap it, then read what it said.
+  await libc().waitpid(child, new Uint8Array(4), 0);
+  const pidBytes = new Uint8Array(
+    await new Response(pidPipe.file.readable).arrayBuffer(),
+  );
+  const failure = new Uint8Array(
+    await new Response(errPipe.file.readable).arrayBuffer(),
+  );
+  const pid = pidBytes.length === 4
+    ? new DataView(pidBytes.buffer).getInt32(0, true)
+    : 0;
+  if (failure.length > 0 || pid === 0) {
+    if (pid) await libc().waitpid(pid, new Uint8Array(4), 0);
+    return { failure: failure[0] ?? 125 };
+  }
+  return { pid };
+}

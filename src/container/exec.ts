@@ -1,0 +1,162 @@
+/**
+ * `exec`: a new process in a running container, entered with setns() from a
+ * native routine (ffi/enter.ts). The CLI is its parent and returns its exit
+ * code; nothing of ptd itself runs inside the container.
+ */
+import { enterExec } from "../../ffi/enter.ts";
+import { closeFd, openRaw } from "../../ffi/fd.ts";
+import { exitCode, waitStatus } from "../../ffi/clone.ts";
+import { capNumber, resolveCaps } from "../runtime/caps.ts";
+import { containerEnv, envPath } from "../runtime/process.ts";
+import {
+  EXIT_CANNOT_INVOKE,
+  EXIT_ENGINE,
+  EXIT_NOT_FOUND,
+  ExitError,
+} from "../runtime/spec.ts";
+import { resolveUser } from "../runtime/user.ts";
+import type { ContainerConfig } from "./config.ts";
+import { monitorAlive, reconcile } from "./liveness.ts";
+import { relaySignals } from "./signals.ts";
+import { hostnameOf } from "./spec.ts";
+import type { ContainerStore } from "./store.ts";
+
+/** What `exec` runs, and how. */
+export interface ExecOptions {
+  command: string[];
+  /** Added to the container's environment (later entries win). */
+  env: string[];
+  user?: string;
+  workdir?: string;
+  /** Give the process the caller's stdin (otherwise /dev/null). */
+  interactive: boolean;
+  /** Do not wait: stdio goes to /dev/null and 0 is returned at once. */
+  detach: boolean;
+}
+
+/** setns order: user first (it grants the rights for the rest), pid last. */
+const NAMESPACES = ["user", "mnt", "uts", "ipc", "net", "cgroup", "pid"];
+
+/** The container's namespace fds, skipping any it shares with us. */
+function namespaceFds(pid: number): number[] {
+  return NAMESPACES.filter((ns) =>
+    Deno.readLinkSync(`/proc/${pid}/ns/${ns}`) !==
+      Deno.readLinkSync(`/proc/self/ns/${ns}`)
+  ).map((ns) => openRaw(`/proc/${pid}/ns/${ns}`));
+}
+
+const readOrEmpty = (path: string) => {
+  try {
+    return Deno.readTextFileSync(path);
+  } catch {
+    return "";
+  }
+};
+
+/**
+ * A file of the container as its layers and upper dir hold it. The merged
+ * view is a mount only the container's user namespace may enter (FUSE), and
+ * the files ptd asks for (passwd, group) are plain ones, so the topmost copy
+ * is the one the container sees.
+ */
+function readContainerFile(
+  store: ContainerStore,
+  c: ContainerConfig,
+  path: string,
+): string {
+  for (const dir of [`${store.dir(c.id)}/upper`, ...c.layers]) {
+    const text = readOrEmpty(`${dir}${path}`);
+    if (text) return text;
+  }
+  return "";
+}
+
+/** Later KEY=... entries replace earlier ones. */
+function overlayEnv(base: string[], extra: string[]): string[] {
+  const key = (e: string) => e.split("=", 1)[0];
+  const keys = new Set(extra.map(key));
+  return [...base.filter((e) => !keys.has(key(e))), ...extra];
+}
+
+/** Runs `opts.command` in the running container `c`; returns its exit code. */
+export async function execInContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  opts: ExecOptions,
+): Promise<number> {
+  const s = await reconcile(store, c.id);
+  if (s.status !== "running" || !monitorAlive(s)) {
+    throw new Error(
+      `can only create exec sessions on running containers: container ${c.id} is ${s.status}: container state improper`,
+    );
+  }
+  const user = resolveUser(
+    opts.user ?? c.user,
+    readContainerFile(store, c, "/etc/passwd"),
+    readContainerFile(store, c, "/etc/group"),
+    c.host.groupAdd,
+  );
+  const env = containerEnv(overlayEnv(c.env, opts.env), user, hostnameOf(c));
+  const cmd = opts.command[0];
+  const paths = cmd.includes("/")
+    ? [cmd]
+    : envPath(env).split(":").map((d) => `${d || "."}/${cmd}`);
+  const devnull = openRaw("/dev/null", "readwrite");
+  const nsFds = namespaceFds(s.pid);
+  const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
+  let result;
+  try {
+    result = await enterExec({
+      nsFds,
+      paths,
+      argv: opts.command,
+      env,
+      cwd: opts.workdir ?? (c.workdir || "/"),
+      groups: readOrEmpty(`/proc/${s.pid}/setgroups`).trim() === "deny"
+        ? null
+        : user.groups,
+      uid: user.uid,
+      gid: user.gid,
+      caps: resolveCaps(c.host.capAdd, c.host.capDrop, c.host.privileged)
+        .map(capNumber),
+      lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
+      noNewPrivs: c.host.noNewPrivileges,
+      rootFd,
+      stdio: opts.detach
+        ? [devnull, devnull, devnull]
+        : [opts.interactive ? 0 : devnull, 1, 2],
+    });
+  } finally {
+    for (const fd of [devnull, rootFd, ...nsFds]) closeFd(fd);
+  }
+  if ("failure" in result) throw execError(result.failure, cmd, opts);
+  if (opts.detach) return 0;
+  const stop = relaySignals(result.pid);
+  try {
+    return exitCode(await waitStatus(result.pid));
+  } finally {
+    stop();
+  }
+}
+
+function execError(code: number, cmd: string, opts: ExecOptions): ExitError {
+  if (code === EXIT_NOT_FOUND) {
+    return new ExitError(
+      code,
+      cmd.includes("/")
+        ? `${cmd}: no such file or directory`
+        : `${cmd}: executable file not found in $PATH`,
+    );
+  }
+  if (code === EXIT_CANNOT_INVOKE) {
+    const where = opts.workdir ? ` (or working directory ${opts.workdir})` : "";
+    return new ExitError(
+      code,
+      `${cmd}${where}: permission denied or cannot be run`,
+    );
+  }
+  return new ExitError(
+    EXIT_ENGINE,
+    "cannot enter the container's namespaces",
+  );
+}
