@@ -30,7 +30,7 @@ import {
 } from "./oci.ts";
 import { formatReference, parseReference } from "./reference.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
-import { diffIdOf, unpackLayer } from "./unpack.ts";
+import { diffIdOf, layerTar, sniffCompression, unpackLayer } from "./unpack.ts";
 
 /** The archive formats of `save`. */
 export type ArchiveFormat = "docker-archive" | "oci-archive";
@@ -41,9 +41,21 @@ const json = (v: unknown) => enc.encode(JSON.stringify(v));
 
 /** Where an archive comes from: a file, or stdin when undefined. */
 function openInput(path: string | undefined): Readable {
-  return path === undefined
-    ? Readable.fromWeb(Deno.stdin.readable as never)
-    : createReadStream(path);
+  if (path === undefined) {
+    if (Deno.stdin.isTerminal()) {
+      throw new Error("no archive on stdin: pipe one in or give a file");
+    }
+    return Readable.fromWeb(Deno.stdin.readable as never);
+  }
+  try {
+    if (!Deno.statSync(path).isFile) throw new Error(`${path}: not a file`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`${path}: no such file`);
+    }
+    throw e;
+  }
+  return createReadStream(path);
 }
 
 /** The stream with gzip undone when it starts with gzip's magic. */
@@ -176,20 +188,11 @@ class Adopter {
   }
 }
 
-function magicMediaType(path: string): string {
-  const head = new Uint8Array(4);
-  const f = Deno.openSync(path);
-  try {
-    f.readSync(head);
-  } finally {
-    f.close();
-  }
-  if (head[0] === 0x1f && head[1] === 0x8b) return MediaType.ociLayerGzip;
-  if (head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f) {
-    return MediaType.ociLayerZstd;
-  }
-  return MediaType.ociLayer;
-}
+const LAYER_TYPES = {
+  gzip: MediaType.ociLayerGzip,
+  zstd: MediaType.ociLayerZstd,
+  none: MediaType.ociLayer,
+};
 
 /** A layer blob now in the store: its descriptor and diff id. */
 interface StoredLayer {
@@ -203,7 +206,7 @@ async function adoptLayer(
   adopter: Adopter,
   path: string,
 ): Promise<StoredLayer> {
-  const mediaType = magicMediaType(path);
+  const mediaType = LAYER_TYPES[sniffCompression(path)];
   const size = Deno.statSync(path).size;
   const digest = await adopter.adopt(path);
   const diffId = mediaType === MediaType.ociLayer
@@ -235,15 +238,6 @@ async function storeManifest(
   return bytes;
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Unpacks the layers of a stored manifest (once per chain id) and records
  * the image under `names`. Blobs must all be stored and verified.
@@ -268,9 +262,7 @@ async function commitImage(
   Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
   for (const [i, d] of (manifest.layers as Descriptor[]).entries()) {
     const dest = store.layerDir(chains[i]);
-    if (!exists(dest)) {
-      await unpackLayer(store.blobs.path(d.digest), d.mediaType, dest);
-    }
+    await unpackLayer(store.blobs.path(d.digest), d.mediaType, dest);
   }
   return await store.commit({
     id: digestHex(manifest.config.digest),
@@ -471,14 +463,11 @@ async function plainLayer(
   dir: string,
 ): Promise<string> {
   const path = store.blobs.path(d.digest);
-  if (layerCompression(d.mediaType) === "none") return path;
+  if (sniffCompression(path) === "none") return path;
   const out = `${dir}/${digestHex(d.digest)}.tar`;
-  const z = layerCompression(d.mediaType) === "zstd"
-    ? zlib.createZstdDecompress()
-    : zlib.createGunzip();
   const f = await Deno.open(out, { write: true, createNew: true });
   try {
-    for await (const chunk of createReadStream(path).pipe(z)) {
+    for await (const chunk of layerTar(path, d.mediaType)) {
       await writeAll(f, chunk);
     }
   } finally {
