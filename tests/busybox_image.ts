@@ -3,8 +3,7 @@
  * layer holding /bin/busybox (busybox-static) and a few applet symlinks,
  * stored straight into a sandbox's image store as an OCI image.
  */
-import { createHash } from "node:crypto";
-import { BlobStore } from "../src/storage/blobs.ts";
+import zlib from "node:zlib";
 import {
   type ImageConfig,
   type Manifest,
@@ -61,13 +60,6 @@ export async function busyboxLayerTar(tarPath: string): Promise<void> {
   }
 }
 
-async function fileDigest(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  const f = await Deno.open(path);
-  for await (const chunk of f.readable) hash.update(chunk);
-  return `sha256:${hash.digest("hex")}`;
-}
-
 /**
  * Stores a busybox image named `name` in the sandbox's store (blobs and
  * record, no unpacked layer: enough to push). Returns the record.
@@ -75,7 +67,10 @@ async function fileDigest(path: string): Promise<string> {
 export async function storeBusyboxImage(
   sb: Sandbox,
   name: string,
-  defaults: ImageConfig["config"] = { Cmd: ["sh"] },
+  opts: {
+    defaults?: ImageConfig["config"];
+    compression?: "gzip" | "zstd" | "none";
+  } = {},
 ): Promise<ImageRecord> {
   const paths = {
     data: sb.env.PTD_ROOT,
@@ -83,17 +78,31 @@ export async function storeBusyboxImage(
     rootless: true,
   };
   const store = new ImageStore(paths);
-  const blobs = new BlobStore(paths.data);
+  const blobs = store.blobs;
   const tar = blobs.tempPath();
   await busyboxLayerTar(tar);
-  const diffId = await fileDigest(tar);
-  await sh("gzip", ["-n", tar]);
-  const layerDigest = await blobs.adopt(`${tar}.gz`);
+  const diffId = await blobs.adopt(tar);
+  const compression = opts.compression ?? "gzip";
+  let layerDigest = diffId;
+  if (compression !== "none") {
+    const data = Deno.readFileSync(blobs.path(diffId));
+    layerDigest = await blobs.putBytes(
+      compression === "gzip"
+        ? zlib.gzipSync(data)
+        : zlib.zstdCompressSync(data),
+    );
+    blobs.remove([diffId]);
+  }
+  const layerType = {
+    gzip: MediaType.ociLayerGzip,
+    zstd: MediaType.ociLayerZstd,
+    none: MediaType.ociLayer,
+  }[compression];
   const config: ImageConfig = {
     created: "2024-01-01T00:00:00Z",
     architecture: "amd64",
     os: "linux",
-    config: { Env: ["PATH=/bin"], ...defaults },
+    config: { Env: ["PATH=/bin"], Cmd: ["sh"], ...opts.defaults },
     rootfs: { type: "layers", diff_ids: [diffId] },
     history: [{
       created: "2024-01-01T00:00:00Z",
@@ -111,7 +120,7 @@ export async function storeBusyboxImage(
       size: configBytes.length,
     },
     layers: [{
-      mediaType: MediaType.ociLayerGzip,
+      mediaType: layerType,
       digest: layerDigest,
       size: blobs.size(layerDigest),
     }],

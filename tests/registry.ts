@@ -4,6 +4,8 @@
  * plain http by default, or TLS with a throwaway CA and htpasswd Basic auth.
  * Also sandboxes whose registries.conf and auth.json are their own.
  */
+import { Buffer } from "node:buffer";
+import { createSign } from "node:crypto";
 import { assertEquals } from "./assert.ts";
 import { ptd, type Sandbox, sandbox } from "./helpers.ts";
 
@@ -27,6 +29,79 @@ export interface RegistryOptions {
   tls?: boolean;
   /** Require these credentials (htpasswd, bcrypt). */
   user?: { username: string; password: string };
+  /**
+   * Require Bearer tokens from a token server run here, which grants the
+   * asked-for access to these credentials and nothing to anyone else.
+   */
+  tokenUser?: { username: string; password: string };
+}
+
+const b64url = (b: Uint8Array | string) => Buffer.from(b).toString("base64url");
+
+/**
+ * A token server as distribution's token auth wants it: RS256 JWTs whose
+ * x5c header carries a certificate the registry trusts (rootcertbundle).
+ */
+async function startTokenServer(
+  dir: string,
+  user: { username: string; password: string },
+): Promise<{ realm: string; close(): Promise<void> }> {
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=ptd token signer",
+    "-keyout",
+    `${dir}/token.key`,
+    "-out",
+    `${dir}/token.crt`,
+  ]);
+  const key = Deno.readTextFileSync(`${dir}/token.key`);
+  const der = Deno.readTextFileSync(`${dir}/token.crt`)
+    .replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen: () => {},
+  }, (req) => {
+    const url = new URL(req.url);
+    const basic = `Basic ${btoa(`${user.username}:${user.password}`)}`;
+    const given = req.headers.get("authorization");
+    if (given !== null && given !== basic) {
+      return new Response("bad credentials", { status: 401 });
+    }
+    const granted = given === basic;
+    const access = (url.searchParams.get("scope") ?? "").split(" ")
+      .filter(Boolean).map((scope) => {
+        const [type, name, actions] = scope.split(":");
+        return { type, name, actions: granted ? actions.split(",") : [] };
+      });
+    const now = Math.floor(Date.now() / 1000);
+    const head = b64url(
+      JSON.stringify({ alg: "RS256", typ: "JWT", x5c: [der] }),
+    );
+    const claims = b64url(JSON.stringify({
+      iss: "ptd-test-issuer",
+      sub: granted ? user.username : "",
+      aud: url.searchParams.get("service"),
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: crypto.randomUUID(),
+      access,
+    }));
+    const sig = createSign("RSA-SHA256").update(`${head}.${claims}`).sign(key);
+    return Response.json({ token: `${head}.${claims}.${b64url(sig)}` });
+  });
+  return {
+    realm: `http://127.0.0.1:${server.addr.port}/token`,
+    close: () => server.shutdown(),
+  };
 }
 
 async function run(cmd: string, args: string[]): Promise<string> {
@@ -153,6 +228,19 @@ export async function startRegistry(
       `    path: ${dir}/htpasswd`,
     );
   }
+  const tokens = opts.tokenUser
+    ? await startTokenServer(dir, opts.tokenUser)
+    : undefined;
+  if (tokens) {
+    lines.push(
+      "auth:",
+      "  token:",
+      `    realm: ${tokens.realm}`,
+      "    service: ptd-test-registry",
+      "    issuer: ptd-test-issuer",
+      `    rootcertbundle: ${dir}/token.crt`,
+    );
+  }
   Deno.writeTextFileSync(`${dir}/config.yml`, lines.join("\n") + "\n");
   const child = new Deno.Command("docker-registry", {
     args: ["serve", `${dir}/config.yml`],
@@ -165,6 +253,7 @@ export async function startRegistry(
     stopped = true;
     child.kill("SIGKILL");
     await child.status;
+    await tokens?.close();
   };
   try {
     await waitForPort(port, child);

@@ -22,6 +22,8 @@ import { execInContainer } from "../container/exec.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
 import { addCreateOptions, createFromFlags } from "./run.ts";
+import { removeAnonymousVolumes } from "../volume/ops.ts";
+import { VolumeStore } from "../volume/store.ts";
 
 type SetCode = (code: number) => void;
 
@@ -174,12 +176,17 @@ function rmCommand(setCode: SetCode): Command {
     .option("-f, --force", "kill and remove running containers")
     .option("-v, --volumes", "remove anonymous volumes too")
     .argument("<containers...>")
-    .action(async (refs: string[], f: { force?: boolean }) => {
-      await eachContainer(refs, setCode, async (s, c, ref) => {
-        await removeContainer(s, c, !!f.force);
-        console.log(ref);
-      });
-    });
+    .action(
+      async (refs: string[], f: { force?: boolean; volumes?: boolean }) => {
+        await eachContainer(refs, setCode, async (s, c, ref) => {
+          await removeContainer(s, c, !!f.force);
+          if (f.volumes) {
+            await removeAnonymousVolumes(new VolumeStore(s.paths), c);
+          }
+          console.log(ref);
+        });
+      },
+    );
 }
 
 interface PsFlags {

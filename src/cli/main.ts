@@ -8,6 +8,7 @@ import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { doctorCommand } from "./doctor.ts";
 import { runCommand } from "./run.ts";
+import { volumeCommand } from "./volume.ts";
 import { imageCommands } from "./images.ts";
 import {
   loginCommand,
@@ -42,6 +43,7 @@ function program(result: { code: number }): Command {
       saveCommand(),
       loadCommand(),
       importCommand(),
+      volumeCommand(),
     ]
   ) {
     // addCommand does not pass these on; every command must throw, not exit.

@@ -49,3 +49,16 @@ export function mergeEnv(...lists: string[][]): string[] {
   }
   return [...map.values()];
 }
+
+/**
+ * A commander parser for `--flag [bool]`: Podman's boolean flags take an
+ * optional true/false, and anything else (an image name the flag swallowed)
+ * is an error rather than a silent "true".
+ */
+export function boolArg(flag: string): (value: string) => boolean {
+  return (value) => {
+    if (value === "true") return true;
+    if (value === "false") return false;
+    throw new Error(`${flag} takes true or false, not "${value}"`);
+  };
+}

@@ -9,7 +9,9 @@ import { imageRoot } from "./pull.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { startContainer } from "../container/lifecycle.ts";
 import { parseRestart } from "../container/restart.ts";
+import { parseMountFlags } from "../container/mounts.ts";
 import {
+  boolArg,
   collect,
   mergeEnv,
   parseEnv,
@@ -36,6 +38,10 @@ interface RunFlags {
   privileged?: boolean;
   securityOpt: string[];
   readOnly?: boolean;
+  readOnlyTmpfs: boolean;
+  volume: string[];
+  mount: string[];
+  tmpfs: string[];
   network?: string;
   groupAdd: string[];
   detach?: boolean;
@@ -107,6 +113,25 @@ export function addCreateOptions(cmd: Command): Command {
     )
     .option("--read-only", "mount the container's root file system read-only")
     .option(
+      "--read-only-tmpfs [bool]",
+      "with --read-only, tmpfs on /tmp, /var/tmp and /run",
+      boolArg("--read-only-tmpfs"),
+      true,
+    )
+    .option(
+      "-v, --volume <spec>",
+      "bind or volume mount: [SRC:]DST[:ro]",
+      collect,
+      [],
+    )
+    .option(
+      "--mount <spec>",
+      "mount: type=bind|volume|tmpfs,src=,dst=,ro",
+      collect,
+      [],
+    )
+    .option("--tmpfs <spec>", "tmpfs mount: DST[:size=,mode=]", collect, [])
+    .option(
       "--network <mode>",
       "network mode: private (default), host",
       "private",
@@ -177,6 +202,8 @@ export async function createFromFlags(
     user: f.user,
     hostname: f.hostname,
     labels: parseLabels(f.label),
+    mounts: parseMountFlags(f),
+    readOnlyTmpfs: f.readOnlyTmpfs,
     host: {
       autoRemove: !!f.rm,
       interactive: !!f.interactive,

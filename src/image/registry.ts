@@ -143,25 +143,24 @@ export class RegistryClient {
     }
     if (res.status === 401) {
       await res.body?.cancel();
-      throw new RegistryError(
-        `authentication required for ${this.host}: ${
-          this.#creds ? "credentials refused" : "no credentials (ptd login)"
-        }`,
-        401,
-      );
+      throw this.#unauthorized();
     }
     return res;
+  }
+
+  #unauthorized(): RegistryError {
+    return new RegistryError(
+      `authentication required for ${this.host}: ${
+        this.#creds ? "credentials refused" : "no credentials (ptd login)"
+      }`,
+      401,
+    );
   }
 
   async #authorize(header: string): Promise<string> {
     const ch = parseChallenge(header);
     if (ch.scheme === "basic") {
-      if (!this.#creds) {
-        throw new RegistryError(
-          `authentication required for ${this.host}: no credentials (ptd login)`,
-          401,
-        );
-      }
+      if (!this.#creds) throw this.#unauthorized();
       return basicHeader(this.#creds);
     }
     if (ch.scheme !== "bearer" || !ch.params.realm) {
@@ -176,6 +175,10 @@ export class RegistryClient {
     const headers: Record<string, string> = {};
     if (this.#creds) headers.Authorization = basicHeader(this.#creds);
     const res = await fetch(url, { headers, client: this.#client });
+    if (res.status === 401) {
+      await res.body?.cancel();
+      throw this.#unauthorized();
+    }
     if (!res.ok) {
       throw new RegistryError(
         `${this.host}: token request failed: ${res.status} ${await errorText(

@@ -51,5 +51,6 @@ export function imageSource(
     env: c.Env ?? [],
     workdir: c.WorkingDir || "/",
     user: c.User ?? "",
+    volumes: Object.keys(c.Volumes ?? {}),
   };
 }

@@ -309,32 +309,38 @@ class LayerWriter {
   }
 }
 
-function startsWith(head: Uint8Array, magic: number[]): boolean {
-  return magic.every((b, i) => head[i] === b);
-}
-
-/** The layer's tar stream: compression from the magic bytes, which the
- * media type must not contradict. */
-function tarStream(blobPath: string, mediaType: string): Readable {
+/** A blob's compression, from its magic bytes. */
+export function sniffCompression(path: string): "gzip" | "zstd" | "none" {
   const head = new Uint8Array(4);
-  const f = Deno.openSync(blobPath);
+  const f = Deno.openSync(path);
   try {
     f.readSync(head);
   } finally {
     f.close();
   }
-  const raw = createReadStream(blobPath);
-  let unzip: Readable & NodeJS.WritableStream | undefined;
-  if (startsWith(head, [0x1f, 0x8b])) unzip = zlib.createGunzip();
-  else if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd])) {
-    unzip = zlib.createZstdDecompress();
-  } else if (/gzip|zstd/.test(mediaType)) {
-    raw.destroy();
+  const is = (magic: number[]) => magic.every((b, i) => head[i] === b);
+  if (is([0x1f, 0x8b])) return "gzip";
+  if (is([0x28, 0xb5, 0x2f, 0xfd])) return "zstd";
+  return "none";
+}
+
+/**
+ * A layer blob's uncompressed tar stream. The compression comes from the
+ * magic bytes (Docker archives label gzip layers as plain tar), which the
+ * media type must not contradict.
+ */
+export function layerTar(blobPath: string, mediaType: string): Readable {
+  const compression = sniffCompression(blobPath);
+  if (compression === "none" && /gzip|zstd/.test(mediaType)) {
     throw new Error(
       `layer is not compressed as its media type ${mediaType} says`,
     );
   }
-  if (!unzip) return raw;
+  const raw = createReadStream(blobPath);
+  if (compression === "none") return raw;
+  const unzip = compression === "gzip"
+    ? zlib.createGunzip()
+    : zlib.createZstdDecompress();
   raw.on("error", (e) => unzip.destroy(e));
   return raw.pipe(unzip);
 }
@@ -345,7 +351,7 @@ export async function diffIdOf(
   mediaType: string,
 ): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of tarStream(blobPath, mediaType)) hash.update(chunk);
+  for await (const chunk of layerTar(blobPath, mediaType)) hash.update(chunk);
   return `sha256:${hash.digest("hex")}`;
 }
 
@@ -356,7 +362,7 @@ async function extractInto(
   userns: boolean,
 ): Promise<void> {
   const root = fs.openat(fs.AT_FDCWD, dir, DIR_READ);
-  const source = tarStream(blobPath, mediaType);
+  const source = layerTar(blobPath, mediaType);
   const extract = tar.extract();
   source.on("error", (e) => extract.destroy(e));
   source.pipe(extract);
@@ -433,7 +439,8 @@ export async function unpackMain(args: string[]): Promise<number> {
 
 /**
  * Unpacks the layer blob at `blobPath` (gzip, zstd or plain tar) into the
- * new directory `dest`, atomically. Rootless it runs as root of a user
+ * new directory `dest`, atomically; an existing `dest` is that layer already
+ * (layer dirs are named by content). Rootless it runs as root of a user
  * namespace so the image's owners survive. Throws a one-line error on a
  * hostile or broken archive, leaving nothing at `dest`.
  */
@@ -442,6 +449,7 @@ export async function unpackLayer(
   mediaType: string,
   dest: string,
 ): Promise<void> {
+  if (exists(dest)) return;
   if (Deno.uid() === 0) return unpackHere(blobPath, mediaType, dest, false);
   const errFile = Deno.makeTempFileSync({
     dir: dirname(resolve(dest)),

@@ -15,6 +15,20 @@ import {
   type TestRegistry,
 } from "../registry.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
+import { MediaType } from "../../src/image/oci.ts";
+import type { ImageRecord } from "../../src/image/store.ts";
+import { digestOf } from "../../src/storage/blobs.ts";
+
+/** Runs skopeo (a peer, to check what ptd wrote); returns its stdout. */
+async function skopeo(args: string[]): Promise<string> {
+  const out = await new Deno.Command("skopeo", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success, new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
 
 /** Pushes the busybox test image to `reg` as busybox:1; returns its digest. */
 async function seed(reg: TestRegistry): Promise<string> {
@@ -26,16 +40,12 @@ async function seed(reg: TestRegistry): Promise<string> {
       "localhost/busybox:test",
       `${reg.host}/test/busybox:1`,
     ]);
-    const out = await new Deno.Command("skopeo", {
-      args: [
-        "inspect",
-        "--tls-verify=false",
-        `docker://${reg.host}/test/busybox:1`,
-      ],
-      stdout: "piped",
-    }).output();
-    assert(out.success, "skopeo inspect failed");
-    return JSON.parse(new TextDecoder().decode(out.stdout)).Digest;
+    const out = await skopeo([
+      "inspect",
+      "--tls-verify=false",
+      `docker://${reg.host}/test/busybox:1`,
+    ]);
+    return JSON.parse(out).Digest;
   } finally {
     await sb.cleanup();
   }
@@ -61,17 +71,12 @@ Deno.test("push: skopeo reads and copies what ptd pushed; a second push skips bl
     assertEquals(again.code, 0, again.stderr);
     assertMatch(again.stderr, /skipped: already exists/);
     const dest = `${sb.dir}/copy`;
-    const copy = await new Deno.Command("skopeo", {
-      args: [
-        "copy",
-        "--src-tls-verify=false",
-        `docker://${reg.host}/x/bb:1`,
-        `oci:${dest}:bb`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert(copy.success, new TextDecoder().decode(copy.stderr));
+    await skopeo([
+      "copy",
+      "--src-tls-verify=false",
+      `docker://${reg.host}/x/bb:1`,
+      `oci:${dest}:bb`,
+    ]);
     assert(files(`${dest}/blobs/sha256`).length >= 3);
   } finally {
     await sb.cleanup();
@@ -163,17 +168,12 @@ Deno.test("a tampered blob is refused and leaves no image", async () => {
   const sb = await sandboxFor(reg.host);
   try {
     const manifest = JSON.parse(
-      new TextDecoder().decode(
-        (await new Deno.Command("skopeo", {
-          args: [
-            "inspect",
-            "--raw",
-            "--tls-verify=false",
-            `docker://${reg.host}/test/busybox:1`,
-          ],
-          stdout: "piped",
-        }).output()).stdout,
-      ),
+      await skopeo([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        `docker://${reg.host}/test/busybox:1`,
+      ]),
     );
     const layer = registryBlobPath(reg, manifest.layers[0].digest);
     const data = Deno.readFileSync(layer);
@@ -266,6 +266,92 @@ Deno.test("stopping the registry mid-pull leaves no image; prune finds the orpha
     assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
   } finally {
     relay.close();
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("zstd layers pull and run; plain layers are gzipped on push", async () => {
+  const reg = await startRegistry();
+  const src = await sandboxFor(reg.host);
+  try {
+    for (const compression of ["zstd", "none"] as const) {
+      await storeBusyboxImage(src, `localhost/bb:${compression}`, {
+        compression,
+      });
+      await ok(src, [
+        "push",
+        `localhost/bb:${compression}`,
+        `${reg.host}/c/bb:${compression}`,
+      ]);
+    }
+    const raw = await skopeo([
+      "inspect",
+      "--raw",
+      "--tls-verify=false",
+      `docker://${reg.host}/c/bb:none`,
+    ]);
+    assertEquals(JSON.parse(raw).layers[0].mediaType, MediaType.ociLayerGzip);
+    // A fresh store each, so each layer is unpacked from its own blob.
+    for (const tag of ["zstd", "none"]) {
+      const sb = await sandboxFor(reg.host);
+      try {
+        const r = await ptd(sb, [
+          "run",
+          "--rm",
+          `${reg.host}/c/bb:${tag}`,
+          "cat",
+          "/hello.txt",
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stdout, "hello from the image\n");
+      } finally {
+        await sb.cleanup();
+      }
+    }
+  } finally {
+    await src.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("an image index: the manifest for this platform is pulled", async () => {
+  const reg = await startRegistry();
+  const src = await sandboxFor(reg.host);
+  const sb = await sandboxFor(reg.host);
+  try {
+    const amd = await storeBusyboxImage(src, "localhost/bb:amd");
+    const arm = await storeBusyboxImage(src, "localhost/bb:arm", {
+      defaults: { Cmd: ["echo", "arm"] },
+    });
+    await ok(src, ["push", "localhost/bb:amd", `${reg.host}/m/bb:amd`]);
+    await ok(src, ["push", "localhost/bb:arm", `${reg.host}/m/bb:arm`]);
+    const entry = (img: ImageRecord, architecture: string) => ({
+      mediaType: MediaType.ociManifest,
+      digest: img.digest,
+      size: Deno.statSync(
+        `${src.env.PTD_ROOT}/blobs/sha256/${img.digest.slice(7)}`,
+      ).size,
+      platform: { os: "linux", architecture },
+    });
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [entry(arm, "arm64"), entry(amd, "amd64")],
+    });
+    const put = await fetch(`http://${reg.host}/v2/m/bb/manifests/multi`, {
+      method: "PUT",
+      headers: { "Content-Type": MediaType.ociIndex },
+      body: index,
+    });
+    await put.body?.cancel();
+    assertEquals(put.status, 201);
+    const id = (await ok(sb, ["pull", "-q", `${reg.host}/m/bb:multi`])).trim();
+    assertEquals(id, Deno.build.arch === "aarch64" ? arm.id : amd.id);
+    const [doc] = JSON.parse(await ok(sb, ["image", "inspect", id]));
+    assertEquals(doc.RepoDigests, [`${reg.host}/m/bb@${digestOf(index)}`]);
+  } finally {
+    await src.cleanup();
     await sb.cleanup();
     await reg.cleanup();
   }

@@ -1,6 +1,7 @@
 /**
- * A TLS registry with a test CA and htpasswd Basic auth: the CA is trusted
- * only through certs.d, credentials only through `ptd login` (auth.json).
+ * Authenticated registries: TLS with a test CA trusted only through certs.d
+ * and htpasswd Basic auth, and Bearer tokens from a token server; credentials
+ * only through `ptd login` (auth.json).
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { ptd, type Sandbox } from "../helpers.ts";
@@ -104,6 +105,48 @@ Deno.test("TLS + htpasswd: certs.d CA, login/logout, push and pull", async () =>
     assertMatch(after.stderr, /^Error: authentication required/m);
     const again = await ptd(sb, ["logout", reg.host]);
     assertEquals(again.code, 125);
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("Bearer tokens: login, push and pull through a token server", async () => {
+  const reg = await startRegistry({ tokenUser: USER });
+  const sb = await sandboxFor(reg.host);
+  const image = `${reg.host}/tok/busybox:1`;
+  try {
+    await storeBusyboxImage(sb, "localhost/busybox:test");
+    const anonymous = await ptd(sb, ["push", "localhost/busybox:test", image]);
+    assertEquals(anonymous.code, 125);
+    assertMatch(
+      anonymous.stderr,
+      /^Error: authentication required for .*: no credentials/m,
+    );
+    const wrong = await ptd(sb, [
+      "login",
+      "-u",
+      USER.username,
+      "-p",
+      "nope",
+      reg.host,
+    ]);
+    assertEquals(wrong.code, 125);
+    assertMatch(
+      wrong.stderr,
+      /^Error: authentication required for .*: credentials refused\n$/,
+    );
+    await ok(sb, ["login", "-u", USER.username, "-p", USER.password, reg.host]);
+    await ok(sb, ["push", "localhost/busybox:test", image]);
+    const fresh = await sandboxFor(reg.host);
+    try {
+      fresh.env.REGISTRY_AUTH_FILE = sb.env.REGISTRY_AUTH_FILE;
+      const r = await ptd(fresh, ["run", "--rm", image, "cat", "/hello.txt"]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, "hello from the image\n");
+    } finally {
+      await fresh.cleanup();
+    }
   } finally {
     await sb.cleanup();
     await reg.cleanup();
