@@ -41,9 +41,21 @@ const json = (v: unknown) => enc.encode(JSON.stringify(v));
 
 /** Where an archive comes from: a file, or stdin when undefined. */
 function openInput(path: string | undefined): Readable {
-  return path === undefined
-    ? Readable.fromWeb(Deno.stdin.readable as never)
-    : createReadStream(path);
+  if (path === undefined) {
+    if (Deno.stdin.isTerminal()) {
+      throw new Error("no archive on stdin: pipe one in or give a file");
+    }
+    return Readable.fromWeb(Deno.stdin.readable as never);
+  }
+  try {
+    if (!Deno.statSync(path).isFile) throw new Error(`${path}: not a file`);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`${path}: no such file`);
+    }
+    throw e;
+  }
+  return createReadStream(path);
 }
 
 /** The stream with gzip undone when it starts with gzip's magic. */

@@ -11,7 +11,7 @@ import {
   MINBASE_MISSING,
   minbaseTar,
 } from "../fixtures.ts";
-import { ptd, type Result, type Sandbox, sandbox } from "../helpers.ts";
+import { ptd, REPO, type Result, type Sandbox, sandbox } from "../helpers.ts";
 
 const FORMATS = ["docker-archive", "oci-archive"];
 const CMD = ["/bin/sh", "-c", "echo hello"];
@@ -44,6 +44,19 @@ async function withBusybox(fn: (sb: Sandbox) => Promise<void>) {
   }
 }
 
+/** The shell words that run ptd from source, for a pipeline test. */
+function ptdLine(): string {
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    `--config=${REPO}/deno.json`,
+    `${REPO}/main.ts`,
+  ]
+    .join(" ");
+}
+
 async function inspect(sb: Sandbox, ref: string) {
   return JSON.parse(ok(await ptd(sb, ["image", "inspect", ref]), "inspect"))[0];
 }
@@ -69,6 +82,21 @@ Deno.test("import, then save and load in both formats", async () => {
       assert.equal(after.Id, before.Id, format);
       assert.deepEqual(after.Config, before.Config, format);
     }
+    // Without -o the archive goes to stdout, and import reads stdin ("-").
+    const saved = await new Deno.Command("sh", {
+      args: ["-c", `${ptdLine()} save bb:test > ${sb.dir}/stdout.tar`],
+      env: sb.env,
+    }).output();
+    assert.equal(saved.code, 0, new TextDecoder().decode(saved.stderr));
+    ok(await ptd(sb, ["load", "-i", `${sb.dir}/stdout.tar`]), "load");
+    const layer = Deno.readFileSync(`${sb.dir}/busybox.tar`);
+    const id = ok(
+      await ptd(sb, ["import", "-", "bb:stdin"], { stdin: layer }),
+      "import -",
+    );
+    assert.equal(`sha256:${id.trim()}`, (await inspect(sb, "bb:stdin")).Id);
+    const missing = await ptd(sb, ["load", "-i", `${sb.dir}/nope.tar`]);
+    assert.equal(missing.stderr, `Error: ${sb.dir}/nope.tar: no such file\n`);
   });
 });
 
