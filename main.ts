@@ -3,7 +3,13 @@
  * (init inside the container, helpers in a user namespace) are dispatched
  * before the CLI's command tree is loaded, to keep their start-up small.
  */
+import { trace } from "./src/runtime/trace.ts";
+
 const [verb, ...rest] = Deno.args;
+// PTD_TRACE=1: when this process's runtime came up, and when our code began.
+const role = verb === "init" || verb === "monitor" ? verb : "cli";
+trace(`${role}-deno`, performance.timeOrigin);
+trace(`${role}-main`);
 
 if (verb === "init") {
   const { initMain } = await import("./src/runtime/init.ts");

@@ -15,7 +15,12 @@ import { REPO } from "../tests/helpers.ts";
 import { ociLayout, pushLayout } from "./images.ts";
 import type { Metric } from "./metric.ts";
 import { startRegistry } from "./registry.ts";
-import { type Host, hostLine, type Phase, renderResults } from "./report.ts";
+import {
+  type Breakdown,
+  type Host,
+  hostLine,
+  renderResults,
+} from "./report.ts";
 import { hybridCgroups, makeSandbox, type Sandbox, sh } from "./sandbox.ts";
 import {
   detachCycle,
@@ -33,7 +38,7 @@ interface Results {
   host: Host;
   how: string;
   metrics: Metric[];
-  phases: Phase[];
+  breakdowns: Breakdown[];
 }
 
 const FINDINGS = `${REPO}/bench/findings.md`;
@@ -79,7 +84,7 @@ async function render(out: string, r: Results): Promise<void> {
   const findings = await Deno.readTextFile(FINDINGS).catch(() => "");
   await Deno.writeTextFile(
     `${out}/RESULTS.md`,
-    renderResults(r.host, r.metrics, r.phases, findings.trim(), r.how),
+    renderResults(r.host, r.metrics, r.breakdowns, findings.trim(), r.how),
   );
   await Deno.writeTextFile(
     `${out}/results.svg`,
@@ -124,6 +129,34 @@ async function images(
   return { image: ["--rootfs", rootfs], minbase, mode: "rootfs" };
 }
 
+/** 6: ptd's traced phases for a foreground and a detached run. */
+async function breakdown(
+  sb: Sandbox,
+  image: Image,
+  plan: Plan,
+  file: string,
+): Promise<Breakdown[]> {
+  console.log("\n## first-run breakdown (PTD_TRACE=1)");
+  const run = [...sb.ptd, "run", "--network", "none"];
+  const commands: [string[], ((id: string) => Promise<unknown>)?][] = [
+    [[...run, "--rm", ...image, "true"]],
+    [
+      [...run, "-d", ...image, "sleep", "600"],
+      (id) => sh([...sb.ptd, "rm", "-f", id]),
+    ],
+  ];
+  const out: Breakdown[] = [];
+  for (const [argv, after] of commands) {
+    await tracedRuns(argv, plan.warmup, file, after);
+    const runs = await tracedRuns(argv, plan.runs, file, after);
+    out.push({
+      command: ["ptd", ...argv.slice(sb.ptd.length)].join(" "),
+      phases: phases(runs),
+    });
+  }
+  return out;
+}
+
 async function bench(plan: Plan, out: string): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "ptd-bench-" });
   await Deno.mkdir(`${dir}/registry`);
@@ -145,18 +178,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
       });
     }
     metrics.push(...await manyContainers(sb, image, plan));
-    console.log("\n## first-run breakdown (PTD_TRACE=1)");
-    const argv = [
-      ...sb.ptd,
-      "run",
-      "--rm",
-      "--network",
-      "none",
-      ...image,
-      "true",
-    ];
-    await tracedRuns(argv, plan.warmup, `${dir}/trace`);
-    const runs = await tracedRuns(argv, plan.runs, `${dir}/trace`);
+    const breakdowns = await breakdown(sb, image, plan, `${dir}/trace`);
     const how = `\`deno task bench\` as uid ${Deno.uid()}, ` +
       `${plan.runs} runs after ${plan.warmup} warm-ups ` +
       `(pulls: ${plan.pullRuns} runs), ${
@@ -170,7 +192,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
       host: await host(sb),
       how,
       metrics,
-      phases: phases(runs),
+      breakdowns,
     };
     await Deno.writeTextFile(
       `${out}/results.json`,

@@ -21,6 +21,12 @@ export interface Phase {
   ms: Summary;
 }
 
+/** The traced phases of one command. */
+export interface Breakdown {
+  command: string;
+  phases: Phase[];
+}
+
 function cell(s: Summary | undefined): string {
   return s ? `${fmt(s.median)} (${fmt(s.q1)}-${fmt(s.q3)})` : "not measured";
 }
@@ -37,7 +43,7 @@ export function hostLine(h: Host): string {
 export function renderResults(
   h: Host,
   metrics: Metric[],
-  phases: Phase[],
+  breakdowns: Breakdown[],
   findings: string,
   how: string,
 ): string {
@@ -52,9 +58,16 @@ export function renderResults(
   });
   const notes = metrics.filter((m) => m.note)
     .map((m) => `- **${m.title}**: ${m.note}`);
-  const phaseRows = phases.map((p) =>
-    `| ${p.name} | ${fmt(p.ms.median)} | ${fmt(p.ms.q1)}-${fmt(p.ms.q3)} |`
-  );
+  const tables = breakdowns.flatMap((b) => [
+    `\`${b.command}\`:`,
+    "",
+    "| step | median ms | IQR |",
+    "| --- | --- | --- |",
+    ...b.phases.map((p) =>
+      `| ${p.name} | ${fmt(p.ms.median)} | ${fmt(p.ms.q1)}-${fmt(p.ms.q3)} |`
+    ),
+    "",
+  ]);
   return [
     "# ptd vs Podman: benchmark results",
     "",
@@ -75,12 +88,13 @@ export function renderResults(
     ...(notes.length ? ["## Notes", "", ...notes, ""] : []),
     "## Where ptd's first run spends its time (PTD_TRACE=1)",
     "",
-    "Time from one traced point to the next, `ptd run --rm IMAGE true`.",
+    "Time from one traced point to the next. `spawn` and `exit` are the",
+    "bench's own marks around the command; `X-deno` is when process X's",
+    "Deno runtime came up (performance.timeOrigin), `X-main` when main.ts",
+    "began; a run -d's CLI exits after the monitor's `started` handshake, so",
+    "its `exit` can come before the monitor's last marks.",
     "",
-    "| phase | median ms | IQR |",
-    "| --- | --- | --- |",
-    ...phaseRows,
-    "",
+    ...tables,
     ...(findings
       ? ["## Why ptd misses where it misses", "", findings, ""]
       : []),

@@ -45,12 +45,14 @@ export function phases(runs: Mark[][]): Phase[] {
 
 /**
  * Runs `argv` `runs` times with the trace on; returns each run's marks,
- * bracketed by "spawn" and "exit" as this process saw them.
+ * bracketed by "spawn" and "exit" as this process saw them. `after` gets
+ * each run's stdout (a detached run's id) and undoes the run, untimed.
  */
 export async function tracedRuns(
   argv: string[],
   runs: number,
   file: string,
+  after?: (stdout: string) => Promise<unknown>,
 ): Promise<Mark[][]> {
   const all: Mark[][] = [];
   for (let i = 0; i < runs; i++) {
@@ -59,10 +61,11 @@ export async function tracedRuns(
     const out = await new Deno.Command(argv[0], {
       args: argv.slice(1),
       env: { PTD_TRACE: "1", PTD_TRACE_FILE: file },
-      stdout: "null",
+      stdout: "piped",
       stderr: "piped",
     }).output();
     const exit = performance.timeOrigin + performance.now();
+    await after?.(new TextDecoder().decode(out.stdout).trim());
     if (!out.success) {
       throw new Error(
         `${argv.join(" ")}: ${new TextDecoder().decode(out.stderr)}`,

@@ -17,6 +17,7 @@ import {
 } from "./process.ts";
 import { EXIT_ENGINE, ExitError, type RuntimeSpec } from "./spec.ts";
 import { resolveUser } from "./user.ts";
+import { trace } from "./trace.ts";
 
 /** Reads a file of the container, "" when it is missing. */
 export type FileReader = (path: string) => string;
@@ -38,6 +39,7 @@ export function runInit(
   lastCap: number,
 ): never {
   buildRootfs(sys, spec);
+  trace("init-mounted");
   sys.sethostname(spec.hostname);
   if (spec.privateNetwork) sys.linkUp("lo");
   const proc = spec.process;
@@ -50,6 +52,7 @@ export function runInit(
   const env = containerEnv(proc.env, user, spec.hostname);
   sys.mkdirAll(proc.cwd, 0o755);
   sys.chdir(proc.cwd);
+  trace("init-exec");
   return execProcess(sys, proc, user, env, probe, spec.dieWithParent, lastCap);
 }
 
