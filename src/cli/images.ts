@@ -10,11 +10,7 @@ import {
   imageRows,
   inspectImage,
 } from "../image/present.ts";
-import {
-  formatReference,
-  loadRegistriesConf,
-  resolveName,
-} from "../image/reference.ts";
+import { formatReference, parseName, qualify } from "../image/reference.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { storePaths } from "../storage/paths.ts";
 import { humanDuration } from "../container/present.ts";
@@ -92,9 +88,10 @@ function imagesCommand(name: string): Command {
 
 /** Parses a target name for `tag`: registry/repo:tag, short names qualified. */
 function targetName(name: string): string {
-  const ref = resolveName(name, loadRegistriesConf())[0];
-  if (ref.digest) throw new Error(`${name}: cannot tag with a digest`);
-  return formatReference(ref);
+  const n = parseName(name);
+  if (n.digest) throw new Error(`${name}: cannot tag with a digest`);
+  // Podman's rule: a local name without a registry lives under localhost/.
+  return formatReference(qualify(n, n.registry ?? "localhost"));
 }
 
 function tagCommand(name: string): Command {

@@ -62,12 +62,16 @@ export function pullReporter(
   if (quiet) return undefined;
   const err = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(s));
   if (!Deno.stderr.isTerminal()) {
+    const layers = new Set<string>();
     return (p) => {
       if (p.kind === "trying") err(`Trying to pull ${p.ref}...\n`);
-      else if (p.kind === "resolved") err("Getting image source signatures\n");
-      else if (p.kind === "blob-done") {
+      else if (p.kind === "resolved") {
+        for (const b of p.blobs) layers.add(b.digest);
+        err("Getting image source signatures\n");
+      } else if (p.kind === "blob-done") {
+        const what = layers.has(p.digest) ? "blob" : "config";
         err(
-          `Copying blob ${p.digest} ${
+          `Copying ${what} ${p.digest} ${
             p.cached ? "skipped: already exists" : "done"
           }\n`,
         );
@@ -176,7 +180,7 @@ export function pushCommand(_setCode: (code: number) => void): Command {
         onProgress: (p) => {
           if (p.kind === "blob") {
             say(
-              `Copying blob ${p.digest} ${
+              `Copying ${p.config ? "config" : "blob"} ${p.digest} ${
                 p.skipped ? "skipped: already exists" : "done"
               }`,
             );

@@ -25,7 +25,13 @@ import type { ImageRecord, ImageStore } from "./store.ts";
 
 /** What a push reports as it goes. */
 export type PushProgress =
-  | { kind: "blob"; digest: string; size: number; skipped: boolean }
+  | {
+    kind: "blob";
+    digest: string;
+    size: number;
+    skipped: boolean;
+    config: boolean;
+  }
   | { kind: "manifest"; digest: string };
 
 /** Options of a push. */
@@ -112,7 +118,13 @@ export async function pushImage(
       if (!skipped) {
         await client.uploadBlob(d.digest, store.blobs.path(d.digest));
       }
-      report({ kind: "blob", digest: d.digest, size: d.size, skipped });
+      report({
+        kind: "blob",
+        digest: d.digest,
+        size: d.size,
+        skipped,
+        config: d === manifest.config,
+      });
     }
     const digest = digestOf(bytes);
     await client.putManifest(
