@@ -1,6 +1,7 @@
 /** `ptd volume create|ls|inspect|rm|prune`: thin wrappers over src/volume. */
 import { Command } from "commander";
 import { ContainerStore, randomId } from "../container/store.ts";
+import { forceRemoveVolumes } from "../container/volume_rm.ts";
 import { validName } from "../container/names.ts";
 import { storePaths } from "../storage/paths.ts";
 import { pruneVolumes, removeVolumes } from "../volume/ops.ts";
@@ -78,11 +79,15 @@ export function volumeCommand(): Command {
   group.command("rm")
     .alias("remove")
     .description("Remove volumes")
-    .option("-f, --force", "remove even when containers use them")
+    .option("-f, --force", "remove the containers that use them first")
     .argument("<names...>")
     .action(async (names: string[], f: { force?: boolean }) => {
-      const { volumes, containers } = stores();
-      await removeVolumes(volumes, names, containers, !!f.force);
+      if (f.force) {
+        await forceRemoveVolumes(new ContainerStore(storePaths()), names);
+      } else {
+        const { volumes, containers } = stores();
+        await removeVolumes(volumes, names, containers);
+      }
       names.forEach((n) => console.log(n));
     });
   group.command("prune")

@@ -51,19 +51,18 @@ export function usersOf(name: string, containers: VolumeUser[]): string[] {
 }
 
 /**
- * Removes the named volumes; one in use by a container is refused unless
- * `force`. Every name is checked before anything is removed.
+ * Removes the named volumes; one in use by a container is refused. Every
+ * name is checked before anything is removed.
  */
 export async function removeVolumes(
   store: VolumeStore,
   names: string[],
   containers: VolumeUser[],
-  force: boolean,
 ): Promise<void> {
   for (const name of names) {
     store.find(name);
     const users = usersOf(name, containers);
-    if (users.length > 0 && !force) {
+    if (users.length > 0) {
       throw new Error(
         `volume ${name} is being used by the following container(s): ${
           users.join(", ")

@@ -186,8 +186,10 @@ test("volume create/ls/inspect/rm/prune; rm of an in-use volume is refused", asy
   assertEquals(r.stderr.trim().split("\n").length, 1);
   assertEquals(await w.ok("volume", "prune", "-f"), "made\n");
   assertEquals(await w.ok("volume", "ls", "-q"), "used\n");
+  // -f removes the container that uses it too, as Podman does.
   await w.ok("volume", "rm", "-f", "used");
   assertEquals(await w.ok("volume", "ls", "-q"), "");
+  assertEquals(await w.ok("ps", "-a", "-q"), "");
 });
 
 test("anonymous volumes go with run --rm; named ones stay", async (w) => {
