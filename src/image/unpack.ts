@@ -102,6 +102,7 @@ class LayerWriter {
   /** Directory mtimes, set last: creating entries inside changes them. */
   private dirTimes: [string[], number][] = [];
   private warnedDevice = false;
+  private warnedOwner = false;
 
   constructor(
     private readonly root: number,
@@ -138,9 +139,29 @@ class LayerWriter {
     }
   }
 
+  /**
+   * Gives an entry its owner through `set`. With a single-id map (no
+   * subordinate range) other ids do not exist in the namespace (EINVAL):
+   * like Podman's ignore_chown_errors, the entry then stays the user's,
+   * with one warning.
+   */
+  private chown(m: Meta, set: (uid: number, gid: number) => void) {
+    try {
+      set(m.uid, m.gid);
+    } catch (e) {
+      if (!this.userns || !isErrno(e, "EINVAL")) throw e;
+      if (!this.warnedOwner) {
+        console.error(
+          `WARN: uid ${m.uid}/gid ${m.gid} are not mapped (no /etc/subuid range?): layer files keep the user's ownership`,
+        );
+        this.warnedOwner = true;
+      }
+    }
+  }
+
   /** Owner, then mode (chown clears setuid bits), then times, by name. */
   private finishNode(dir: number, name: string, m: Meta, chmod: boolean) {
-    fs.lchownat(dir, name, m.uid, m.gid);
+    this.chown(m, (u, g) => fs.lchownat(dir, name, u, g));
     if (chmod) fs.fchmodat(dir, name, m.mode);
     fs.lutimensat(dir, name, m.atime, m.mtime);
   }
@@ -201,7 +222,7 @@ class LayerWriter {
     const fd = fs.openat(dir, name, flags, 0o600);
     try {
       for await (const chunk of body) fs.writeAll(fd, chunk);
-      fs.fchown(fd, m.uid, m.gid);
+      this.chown(m, (u, g) => fs.fchown(fd, u, g));
       fs.fchmod(fd, m.mode);
       fs.futimens(fd, m.atime, m.mtime);
     } finally {
@@ -232,7 +253,7 @@ class LayerWriter {
   }
 
   private directoryMeta(fd: number, m: Meta, comps: string[]) {
-    fs.fchown(fd, m.uid, m.gid);
+    this.chown(m, (u, g) => fs.fchown(fd, u, g));
     fs.fchmod(fd, m.mode);
     this.dirTimes.push([comps, m.mtime]);
   }
