@@ -1,0 +1,128 @@
+/**
+ * The network of one running container, as its parent (the CLI in a
+ * foreground run, the monitor otherwise) starts and stops it: called after
+ * the clone, before init is released, so the command starts with its
+ * interface up and its ports published. What was set up is recorded in the
+ * runtime directory for `inspect`.
+ */
+import { SLIRP_GATEWAY, SLIRP_IP } from "./etc.ts";
+import { stopHelper } from "./helper.ts";
+import { hasStack, type NetworkMode } from "./mode.ts";
+import { startPasta, stopPasta } from "./pasta.ts";
+import { type PortMapping, portsDoc } from "./ports.ts";
+import { startSlirp } from "./slirp.ts";
+
+/** What a running container's network looks like from the outside. */
+export interface NetworkInfo {
+  kind: NetworkMode["kind"];
+  ipAddress: string;
+  gateway: string;
+  prefixLen: number;
+  ports: PortMapping[];
+}
+
+/** A started network; `stop()` frees its ports (safe to call twice). */
+export interface NetworkHandle {
+  info: NetworkInfo;
+  stop(): Promise<void>;
+}
+
+/** How to network one container. */
+export interface NetworkOptions {
+  mode: NetworkMode;
+  /** Host ports already picked (see reservePorts). */
+  ports: PortMapping[];
+  /** The container's runtime directory: API socket, logs, network.json. */
+  runDir: string;
+}
+
+const INFO_FILE = "network.json";
+
+/** The host's first non-loopback IPv4 address: what pasta copies. */
+function hostAddress(): { ip: string; prefixLen: number } {
+  const nic = Deno.networkInterfaces().find((n) =>
+    n.family === "IPv4" && !n.address.startsWith("127.")
+  );
+  return {
+    ip: nic?.address ?? "",
+    prefixLen: Number(nic?.cidr.split("/")[1] ?? 0),
+  };
+}
+
+function infoFor(mode: NetworkMode, ports: PortMapping[]): NetworkInfo {
+  if (mode.kind === "slirp4netns") {
+    return {
+      kind: mode.kind,
+      ipAddress: SLIRP_IP,
+      gateway: SLIRP_GATEWAY,
+      prefixLen: 24,
+      ports,
+    };
+  }
+  if (mode.kind === "pasta") {
+    const { ip, prefixLen } = hostAddress();
+    return { kind: mode.kind, ipAddress: ip, gateway: "", prefixLen, ports };
+  }
+  return { kind: mode.kind, ipAddress: "", gateway: "", prefixLen: 0, ports };
+}
+
+/**
+ * Connects the network namespace of `pid` as `opts.mode` asks and publishes
+ * the ports. Throws PortInUseError when a host port was taken meanwhile.
+ */
+export async function startNetwork(
+  pid: number,
+  opts: NetworkOptions,
+): Promise<NetworkHandle> {
+  const { mode, ports, runDir } = opts;
+  let stopStack = () => Promise.resolve();
+  if (mode.kind === "slirp4netns") {
+    const h = await startSlirp(pid, mode, ports, runDir);
+    stopStack = () => stopHelper(h);
+  } else if (mode.kind === "pasta") {
+    const p = await startPasta(pid, mode, ports, runDir);
+    stopStack = () => stopPasta(p);
+  }
+  const info = infoFor(mode, hasStack(mode) ? ports : []);
+  const infoPath = `${runDir}/${INFO_FILE}`;
+  Deno.writeTextFileSync(infoPath, JSON.stringify(info));
+  let stopped: Promise<void> | undefined;
+  return {
+    info,
+    stop() {
+      stopped ??= stopStack().finally(() => {
+        try {
+          Deno.removeSync(infoPath);
+        } catch { /* the runtime dir is gone already */ }
+      });
+      return stopped;
+    },
+  };
+}
+
+/** The network of a running container, from its runtime directory. */
+export function readNetworkInfo(runDir: string): NetworkInfo | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(`${runDir}/${INFO_FILE}`));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Docker's NetworkSettings for `inspect`: the ports the container publishes
+ * and, while it runs, its address.
+ */
+export function networkSettings(
+  ports: PortMapping[],
+  runDir: string,
+): Record<string, unknown> {
+  const info = readNetworkInfo(runDir);
+  return {
+    IPAddress: info?.ipAddress ?? "",
+    IPPrefixLen: info?.prefixLen ?? 0,
+    Gateway: info?.gateway ?? "",
+    Ports: portsDoc(ports),
+    Networks: {},
+  };
+}

@@ -1,0 +1,150 @@
+/** The pure parts of networking: -p, --network, resolv.conf, /etc/hosts, PORTS. */
+import { assertEquals, assertThrows } from "../assert.ts";
+import { addHostLines, resolvConf } from "../../src/network/etc.ts";
+import { parseNetworkMode } from "../../src/network/mode.ts";
+import {
+  exposedMappings,
+  formatPorts,
+  parsePublish,
+  portInUse,
+  PortInUseError,
+  portLines,
+  type PortMapping,
+  portsDoc,
+  reservePorts,
+} from "../../src/network/ports.ts";
+
+const tcp = (
+  hostIp: string,
+  hostPort: number,
+  containerPort: number,
+): PortMapping => ({ hostIp, hostPort, containerPort, protocol: "tcp" });
+
+Deno.test("-p: every form Docker takes", () => {
+  assertEquals(parsePublish("80"), [tcp("", 0, 80)]);
+  assertEquals(parsePublish("8080:80"), [tcp("", 8080, 80)]);
+  assertEquals(parsePublish("127.0.0.1:18080:80"), [
+    tcp("127.0.0.1", 18080, 80),
+  ]);
+  assertEquals(parsePublish("127.0.0.1::80"), [tcp("127.0.0.1", 0, 80)]);
+  assertEquals(parsePublish("[::1]:8080:80"), [tcp("::1", 8080, 80)]);
+  assertEquals(parsePublish("53:53/udp"), [
+    { hostIp: "", hostPort: 53, containerPort: 53, protocol: "udp" },
+  ]);
+  assertEquals(parsePublish("8000-8001:80-81"), [
+    tcp("", 8000, 80),
+    tcp("", 8001, 81),
+  ]);
+  assertEquals(parsePublish("80-81"), [tcp("", 0, 80), tcp("", 0, 81)]);
+});
+
+Deno.test("-p: mistakes are one-line errors", () => {
+  for (
+    const bad of [
+      "",
+      "x",
+      "0",
+      "70000",
+      "80/sctp",
+      "1.2.3:80:80",
+      "300.1.1.1:80:80",
+      "8000-8002:80-81",
+      "81-80",
+      "a:b:c:d",
+    ]
+  ) {
+    assertThrows(() => parsePublish(bad), /-p /);
+  }
+});
+
+Deno.test("-P: the image's exposed ports on free host ports", () => {
+  assertEquals(exposedMappings(["80/tcp", "53/udp", "8080"]), [
+    tcp("", 0, 80),
+    { hostIp: "", hostPort: 0, containerPort: 53, protocol: "udp" },
+    tcp("", 0, 8080),
+  ]);
+});
+
+Deno.test("PORTS, port and inspect texts", () => {
+  const ports = [
+    tcp("127.0.0.1", 8000, 80),
+    tcp("127.0.0.1", 8001, 81),
+    { hostIp: "", hostPort: 5353, containerPort: 53, protocol: "udp" as const },
+  ];
+  assertEquals(
+    formatPorts(ports),
+    "127.0.0.1:8000-8001->80-81/tcp, 0.0.0.0:5353->53/udp",
+  );
+  assertEquals(formatPorts([]), "");
+  assertEquals(portLines([tcp("::1", 1, 2)]), ["2/tcp -> [::1]:1"]);
+  assertEquals(portsDoc([tcp("127.0.0.1", 8000, 80)]), {
+    "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8000" }],
+  });
+});
+
+Deno.test("--network: stacks, options, none and host", () => {
+  const slirp = { kind: "slirp4netns", allowHostLoopback: false, mtu: 0 };
+  assertEquals(parseNetworkMode("private"), slirp);
+  assertEquals(parseNetworkMode("slirp4netns"), slirp);
+  assertEquals(
+    parseNetworkMode("slirp4netns:allow_host_loopback=true,mtu=1500"),
+    { ...slirp, allowHostLoopback: true, mtu: 1500 },
+  );
+  assertEquals(parseNetworkMode("pasta").kind, "pasta");
+  assertEquals(parseNetworkMode("none").kind, "none");
+  assertEquals(parseNetworkMode("host").kind, "host");
+  assertThrows(() => parseNetworkMode("bridge"), /unsupported/);
+  assertThrows(() => parseNetworkMode("slirp4netns:foo=1"), /foo/);
+  assertThrows(() => parseNetworkMode("container:web"), /not supported/);
+});
+
+Deno.test("resolv.conf: the stack's resolver unless --dns says otherwise", () => {
+  const host =
+    "nameserver 10.255.255.53\nsearch example.org\noptions ndots:2\n";
+  const none = { servers: [], search: [], options: [] };
+  assertEquals(
+    resolvConf(parseNetworkMode("slirp4netns"), host, none),
+    "nameserver 10.0.2.3\nsearch example.org\noptions ndots:2\n",
+  );
+  assertEquals(
+    resolvConf(parseNetworkMode("host"), host, none),
+    host,
+  );
+  assertEquals(
+    resolvConf(parseNetworkMode("pasta"), host, {
+      servers: ["192.0.2.53"],
+      search: ["a.test", "b.test"],
+      options: ["timeout:1"],
+    }),
+    "nameserver 192.0.2.53\nsearch a.test b.test\noptions timeout:1\n",
+  );
+});
+
+Deno.test("--add-host: NAME:IP lines, mistakes refused", () => {
+  assertEquals(addHostLines(["db:10.0.0.5", "v6:fd00::1"]), [
+    "10.0.0.5\tdb",
+    "fd00::1\tv6",
+  ]);
+  assertThrows(() => addHostLines(["nocolon"]), /--add-host/);
+  assertThrows(() => addHostLines([":1.2.3.4"]), /--add-host/);
+});
+
+Deno.test("reservePorts: picks free ports, refuses a taken one", async () => {
+  const picked = await reservePorts([
+    tcp("127.0.0.1", 0, 80),
+    { hostIp: "127.0.0.1", hostPort: 0, containerPort: 53, protocol: "udp" },
+  ]);
+  assertEquals(picked.every((m) => m.hostPort > 0), true);
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    const port = (l.addr as Deno.NetAddr).port;
+    const err = await reservePorts([tcp("127.0.0.1", port, 80)]).then(
+      () => undefined,
+      (e) => e,
+    );
+    assertEquals(err instanceof PortInUseError, true);
+    assertEquals(portInUse(new Error(err.message)), true);
+  } finally {
+    l.close();
+  }
+});
