@@ -12,6 +12,7 @@ import { monitorAlive } from "./liveness.ts";
 import { logPath } from "./monitor.ts";
 import { hostnameOf } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
+import { inspectMounts, mountNames } from "./volumes.ts";
 
 /** Docker's (go-units) HumanDuration of `ms` milliseconds. */
 export function humanDuration(ms: number): string {
@@ -84,7 +85,7 @@ export function psRow(
     Status: statusText(s, now),
     Names: c.name,
     Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(","),
-    Mounts: "",
+    Mounts: mountNames(c),
     Networks: c.host.network,
   };
 }
@@ -121,7 +122,7 @@ export function inspectDoc(
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
     LogPath: logPath(store, c.id),
-    Mounts: [],
+    Mounts: inspectMounts(store, c),
     HostConfig: {
       AutoRemove: c.host.autoRemove,
       NetworkMode: c.host.network,

@@ -16,3 +16,34 @@ export async function removeStored(
   await store.remove(c.id);
   if (volumes) await removeAnonymousVolumes(new VolumeStore(store.paths), c);
 }
+
+/** The container's mounts in Docker's inspect shape (`Mounts`). */
+export function inspectMounts(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Record<string, unknown>[] {
+  const volumes = new VolumeStore(store.paths);
+  return (c.mounts ?? []).map((m) => {
+    const doc: Record<string, unknown> = {
+      Type: m.type,
+      Source: m.type === "volume"
+        ? volumes.get(m.source)?.mountpoint ?? ""
+        : m.source,
+      Destination: m.destination,
+      Mode: "",
+      RW: !m.readonly,
+      Propagation: m.type === "bind" ? "rprivate" : "",
+    };
+    if (m.type === "volume") {
+      doc.Name = m.source;
+      doc.Driver = "local";
+    }
+    return doc;
+  });
+}
+
+/** The `ps` Mounts column: volume names and bind sources, as Docker shows them. */
+export function mountNames(c: ContainerConfig): string {
+  return (c.mounts ?? []).filter((m) => m.type !== "tmpfs")
+    .map((m) => m.source).join(",");
+}

@@ -180,6 +180,13 @@ test("volume create/ls/inspect/rm/prune; rm of an in-use volume is refused", asy
   ]);
   const [inspected] = JSON.parse(await w.ok("volume", "inspect", "made"));
   assertEquals(inspected.Mountpoint, w.data("made"));
+  const [mount] = JSON.parse(
+    await w.ok("inspect", "--format", "{{json .Mounts}}", "user"),
+  );
+  assertEquals(
+    [mount.Type, mount.Name, mount.Source, mount.Destination, mount.RW],
+    ["volume", "used", w.data("used"), "/d", true],
+  );
   const r = await ptd(w.sb, ["volume", "rm", "used"]);
   assertEquals(r.code, 125);
   assertStringIncludes(r.stderr, "is being used");
