@@ -122,71 +122,67 @@ function startCommand(setCode: SetCode): Command {
     });
 }
 
-function stopCommand(setCode: SetCode): Command {
-  return new Command("stop")
-    .description("Stop one or more running containers")
-    .option("-t, --time <seconds>", "seconds to wait before killing")
+/** A command that acts on each named container and prints its name. */
+function perContainer<F>(
+  name: string,
+  description: string,
+  setCode: SetCode,
+  act: (s: ContainerStore, c: ContainerConfig, f: F) => Promise<void>,
+): Command {
+  return new Command(name)
+    .description(description)
     .argument("<containers...>")
-    .action(async (refs: string[], f: { time?: string }) => {
+    .action(async (refs: string[], f: F) => {
       await eachContainer(refs, setCode, async (s, c, ref) => {
-        await stopContainer(
-          s,
-          c,
-          f.time === undefined ? undefined : Number(f.time),
-        );
+        await act(s, c, f);
         console.log(ref);
       });
     });
+}
+
+const seconds = (t?: string) => t === undefined ? undefined : Number(t);
+
+function stopCommand(setCode: SetCode): Command {
+  return perContainer(
+    "stop",
+    "Stop one or more running containers",
+    setCode,
+    (s, c, f: { time?: string }) => stopContainer(s, c, seconds(f.time)),
+  ).option("-t, --time <seconds>", "seconds to wait before killing");
 }
 
 function killCommand(setCode: SetCode): Command {
-  return new Command("kill")
-    .description("Send a signal to one or more running containers")
-    .option("-s, --signal <signal>", "signal to send", "SIGKILL")
-    .argument("<containers...>")
-    .action(async (refs: string[], f: { signal: string }) => {
-      await eachContainer(refs, setCode, async (s, c, ref) => {
-        await killContainer(s, c, f.signal);
-        console.log(ref);
-      });
-    });
+  return perContainer(
+    "kill",
+    "Send a signal to one or more running containers",
+    setCode,
+    (s, c, f: { signal: string }) => killContainer(s, c, f.signal),
+  ).option("-s, --signal <signal>", "signal to send", "SIGKILL");
 }
 
 function restartCommand(setCode: SetCode): Command {
-  return new Command("restart")
-    .description("Restart one or more containers")
-    .option("-t, --time <seconds>", "seconds to wait before killing")
-    .argument("<containers...>")
-    .action(async (refs: string[], f: { time?: string }) => {
-      await eachContainer(refs, setCode, async (s, c, ref) => {
-        await stopContainer(
-          s,
-          c,
-          f.time === undefined ? undefined : Number(f.time),
-        );
-        await startContainer(s, c);
-        console.log(ref);
-      });
-    });
+  return perContainer(
+    "restart",
+    "Restart one or more containers",
+    setCode,
+    async (s, c, f: { time?: string }) => {
+      await stopContainer(s, c, seconds(f.time));
+      await startContainer(s, c);
+    },
+  ).option("-t, --time <seconds>", "seconds to wait before killing");
 }
 
 function rmCommand(setCode: SetCode): Command {
-  return new Command("rm")
-    .description("Remove one or more containers")
-    .option("-f, --force", "kill and remove running containers")
-    .option("-v, --volumes", "remove anonymous volumes too")
-    .argument("<containers...>")
-    .action(
-      async (refs: string[], f: { force?: boolean; volumes?: boolean }) => {
-        await eachContainer(refs, setCode, async (s, c, ref) => {
-          await removeContainer(s, c, !!f.force);
-          if (f.volumes) {
-            await removeAnonymousVolumes(new VolumeStore(s.paths), c);
-          }
-          console.log(ref);
-        });
-      },
-    );
+  return perContainer(
+    "rm",
+    "Remove one or more containers",
+    setCode,
+    async (s, c, f: { force?: boolean; volumes?: boolean }) => {
+      await removeContainer(s, c, !!f.force);
+      if (f.volumes) await removeAnonymousVolumes(new VolumeStore(s.paths), c);
+    },
+  ).option("-f, --force", "kill and remove running containers")
+    .option("-v, --volumes", "remove anonymous volumes too");
 }
 
 interface PsFlags {

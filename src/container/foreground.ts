@@ -2,21 +2,12 @@
  * A foreground run: the CLI itself is the container's parent, relays signals
  * to it, records its exit and removes it on --rm.
  */
-import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
+import { startInit, waitExit } from "../runtime/create.ts";
 import type { ContainerConfig } from "./config.ts";
-import { parseSignal } from "./signals.ts";
+import { relaySignals } from "./signals.ts";
 import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
-
-const RELAYED: Deno.Signal[] = [
-  "SIGINT",
-  "SIGTERM",
-  "SIGHUP",
-  "SIGQUIT",
-  "SIGUSR1",
-  "SIGUSR2",
-];
 
 /** Starts the container, waits for it, and returns its exit code. */
 export async function runForeground(
@@ -34,15 +25,11 @@ export async function runForeground(
       pid,
       startedAt: new Date().toISOString(),
     });
-    const relays = RELAYED.map((sig) => {
-      const fn = () => signalProcess(pid, parseSignal(sig));
-      Deno.addSignalListener(sig, fn);
-      return () => Deno.removeSignalListener(sig, fn);
-    });
+    const stopRelay = relaySignals(pid);
     try {
       code = await waitExit(pid);
     } finally {
-      relays.forEach((off) => off());
+      stopRelay();
     }
     store.setState(c.id, {
       ...store.state(c.id),
