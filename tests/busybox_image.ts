@@ -1,14 +1,10 @@
 /**
- * A tiny real image for tests, built without any registry: one gzipped
- * layer holding /bin/busybox (busybox-static) and a few applet symlinks,
- * stored straight into a sandbox's image store as an OCI image.
+ * A tiny real image for tests, built without any registry: one layer
+ * holding /bin/busybox (busybox-static), a few applet symlinks and a file,
+ * imported straight into a sandbox's image store.
  */
 import zlib from "node:zlib";
-import {
-  type ImageConfig,
-  type Manifest,
-  MediaType,
-} from "../src/image/oci.ts";
+import { importRootfs } from "../src/image/archive.ts";
 import { type ImageRecord, ImageStore } from "../src/image/store.ts";
 import type { Sandbox } from "./helpers.ts";
 
@@ -61,81 +57,36 @@ export async function busyboxLayerTar(tarPath: string): Promise<void> {
 }
 
 /**
- * Stores a busybox image named `name` in the sandbox's store (blobs and
- * record, no unpacked layer: enough to push). Returns the record.
+ * Stores a busybox image named `name` in the sandbox's store, through the
+ * library's `import` (so the layer is unpacked too). `changes` are
+ * Dockerfile-style defaults ("CMD [...]"); the layer is compressed as asked.
  */
 export async function storeBusyboxImage(
   sb: Sandbox,
   name: string,
-  opts: {
-    defaults?: ImageConfig["config"];
-    compression?: "gzip" | "zstd" | "none";
-  } = {},
+  opts: { changes?: string[]; compression?: "gzip" | "zstd" | "none" } = {},
 ): Promise<ImageRecord> {
-  const paths = {
+  const store = new ImageStore({
     data: sb.env.PTD_ROOT,
     runtime: sb.env.PTD_RUNROOT,
-    rootless: true,
-  };
-  const store = new ImageStore(paths);
-  const blobs = store.blobs;
-  const tar = blobs.tempPath();
-  await busyboxLayerTar(tar);
-  const diffId = await blobs.adopt(tar);
-  const compression = opts.compression ?? "gzip";
-  let layerDigest = diffId;
-  if (compression !== "none") {
-    const data = Deno.readFileSync(blobs.path(diffId));
-    layerDigest = await blobs.putBytes(
-      compression === "gzip"
-        ? zlib.gzipSync(data)
-        : zlib.zstdCompressSync(data),
-    );
-    blobs.remove([diffId]);
-  }
-  const layerType = {
-    gzip: MediaType.ociLayerGzip,
-    zstd: MediaType.ociLayerZstd,
-    none: MediaType.ociLayer,
-  }[compression];
-  const config: ImageConfig = {
-    created: "2024-01-01T00:00:00Z",
-    architecture: "amd64",
-    os: "linux",
-    config: { Env: ["PATH=/bin"], Cmd: ["sh"], ...opts.defaults },
-    rootfs: { type: "layers", diff_ids: [diffId] },
-    history: [{
-      created: "2024-01-01T00:00:00Z",
-      created_by: "ptd test: busybox layer",
-    }],
-  };
-  const configBytes = new TextEncoder().encode(JSON.stringify(config));
-  const configDigest = await blobs.putBytes(configBytes);
-  const manifest: Manifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: {
-      mediaType: MediaType.ociConfig,
-      digest: configDigest,
-      size: configBytes.length,
-    },
-    layers: [{
-      mediaType: layerType,
-      digest: layerDigest,
-      size: blobs.size(layerDigest),
-    }],
-  };
-  const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
-  const digest = await blobs.putBytes(manifestBytes);
-  return await store.commit({
-    id: configDigest.slice(7),
-    names: [name],
-    repoDigests: [],
-    digest,
-    manifestMediaType: MediaType.ociManifest,
-    manifest,
-    config,
-    size: configBytes.length + manifest.layers[0].size,
-    stored: new Date().toISOString(),
+    rootless: Deno.uid() !== 0,
   });
+  const tar = `${sb.dir}/busybox-layer.tar`;
+  await busyboxLayerTar(tar);
+  const data = Deno.readFileSync(tar);
+  const packed = {
+    gzip: () => zlib.gzipSync(data),
+    zstd: () => zlib.zstdCompressSync(data),
+    none: () => data,
+  }[opts.compression ?? "gzip"]();
+  Deno.writeFileSync(tar, packed);
+  try {
+    return await importRootfs(store, tar, {
+      reference: name,
+      changes: ["ENV PATH=/bin", 'CMD ["sh"]', ...(opts.changes ?? [])],
+      message: "ptd test: busybox layer",
+    });
+  } finally {
+    Deno.removeSync(tar);
+  }
 }

@@ -46,21 +46,7 @@ async function startTokenServer(
   dir: string,
   user: { username: string; password: string },
 ): Promise<{ realm: string; close(): Promise<void> }> {
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=ptd token signer",
-    "-keyout",
-    `${dir}/token.key`,
-    "-out",
-    `${dir}/token.crt`,
-  ]);
+  await selfSigned(dir, "token", "ptd token signer");
   const key = Deno.readTextFileSync(`${dir}/token.key`);
   const der = Deno.readTextFileSync(`${dir}/token.crt`)
     .replace(/-----[A-Z ]+-----/g, "").replace(/\s+/g, "");
@@ -121,8 +107,8 @@ function freePort(): number {
   return port;
 }
 
-/** Makes a CA and a server certificate for 127.0.0.1 in `dir`. */
-async function makeCerts(dir: string): Promise<void> {
+/** A self-signed certificate and its key: DIR/NAME.crt, DIR/NAME.key. */
+async function selfSigned(dir: string, name: string, cn: string) {
   await run("openssl", [
     "req",
     "-x509",
@@ -132,12 +118,17 @@ async function makeCerts(dir: string): Promise<void> {
     "-days",
     "2",
     "-subj",
-    "/CN=ptd test CA",
+    `/CN=${cn}`,
     "-keyout",
-    `${dir}/ca.key`,
+    `${dir}/${name}.key`,
     "-out",
-    `${dir}/ca.crt`,
+    `${dir}/${name}.crt`,
   ]);
+}
+
+/** Makes a CA and a server certificate for 127.0.0.1 in `dir`. */
+async function makeCerts(dir: string): Promise<void> {
+  await selfSigned(dir, "ca", "ptd test CA");
   await run("openssl", [
     "req",
     "-newkey",

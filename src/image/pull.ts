@@ -37,7 +37,7 @@ import {
   Unreachable,
 } from "./registry.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
-import { unpackLayer } from "./unpack.ts";
+import { diffIdOf, unpackLayer } from "./unpack.ts";
 
 /** What a pull reports as it goes, for progress displays. */
 export type PullProgress =
@@ -95,14 +95,6 @@ function diffIdHasher(mediaType: string) {
   };
 }
 
-/** Recomputes the diff id of a stored layer blob. */
-async function storedDiffId(path: string, mediaType: string): Promise<string> {
-  const h = diffIdHasher(mediaType);
-  const f = await Deno.open(path);
-  for await (const chunk of f.readable) h.feed(chunk);
-  return await h.finish();
-}
-
 async function fetchBlob(
   store: ImageStore,
   client: RegistryClient,
@@ -117,7 +109,7 @@ async function fetchBlob(
   };
   if (store.blobs.has(d.digest)) {
     if (diffId !== undefined) {
-      check(await storedDiffId(store.blobs.path(d.digest), d.mediaType));
+      check(await diffIdOf(store.blobs.path(d.digest), d.mediaType));
     }
     report({ kind: "blob-done", digest: d.digest, size: d.size, cached: true });
     return;

@@ -322,7 +322,7 @@ Deno.test("an image index: the manifest for this platform is pulled", async () =
   try {
     const amd = await storeBusyboxImage(src, "localhost/bb:amd");
     const arm = await storeBusyboxImage(src, "localhost/bb:arm", {
-      defaults: { Cmd: ["echo", "arm"] },
+      changes: ['CMD ["echo", "arm"]'],
     });
     await ok(src, ["push", "localhost/bb:amd", `${reg.host}/m/bb:amd`]);
     await ok(src, ["push", "localhost/bb:arm", `${reg.host}/m/bb:arm`]);

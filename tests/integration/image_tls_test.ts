@@ -22,6 +22,29 @@ function trustCa(sb: Sandbox, reg: TestRegistry) {
   Deno.writeTextFileSync(`${dir}/ca.crt`, reg.caCert!);
 }
 
+/** Pushing without credentials and logging in with a wrong password fail. */
+async function refusedWithout(sb: Sandbox, reg: TestRegistry, image: string) {
+  const anonymous = await ptd(sb, ["push", "localhost/busybox:test", image]);
+  assertEquals(anonymous.code, 125);
+  assertMatch(
+    anonymous.stderr,
+    /^Error: authentication required for 127\.0\.0\.1:\d+: no credentials/m,
+  );
+  const wrong = await ptd(sb, [
+    "login",
+    "-u",
+    USER.username,
+    "-p",
+    "nope",
+    reg.host,
+  ]);
+  assertEquals(wrong.code, 125);
+  assertMatch(
+    wrong.stderr,
+    /^Error: authentication required for .*: credentials refused\n$/,
+  );
+}
+
 Deno.test("TLS + htpasswd: certs.d CA, login/logout, push and pull", async () => {
   const reg = await startRegistry({ tls: true, user: USER });
   const sb = await sandboxFor();
@@ -41,23 +64,7 @@ Deno.test("TLS + htpasswd: certs.d CA, login/logout, push and pull", async () =>
     assertMatch(untrusted.stderr, /^Error: .*(certificate|UnknownIssuer)/i);
     trustCa(sb, reg);
 
-    const anonymous = await ptd(sb, ["push", "localhost/busybox:test", image]);
-    assertEquals(anonymous.code, 125);
-    assertMatch(
-      anonymous.stderr,
-      /^Error: authentication required for 127\.0\.0\.1:\d+: no credentials/m,
-    );
-
-    const wrong = await ptd(sb, [
-      "login",
-      "-u",
-      USER.username,
-      "-p",
-      "nope",
-      reg.host,
-    ]);
-    assertEquals(wrong.code, 125);
-    assertMatch(wrong.stderr, /credentials refused/);
+    await refusedWithout(sb, reg, image);
     assertEquals(files(sb.dir).includes("auth.json"), false);
 
     const login = await ptd(sb, [
@@ -117,25 +124,7 @@ Deno.test("Bearer tokens: login, push and pull through a token server", async ()
   const image = `${reg.host}/tok/busybox:1`;
   try {
     await storeBusyboxImage(sb, "localhost/busybox:test");
-    const anonymous = await ptd(sb, ["push", "localhost/busybox:test", image]);
-    assertEquals(anonymous.code, 125);
-    assertMatch(
-      anonymous.stderr,
-      /^Error: authentication required for .*: no credentials/m,
-    );
-    const wrong = await ptd(sb, [
-      "login",
-      "-u",
-      USER.username,
-      "-p",
-      "nope",
-      reg.host,
-    ]);
-    assertEquals(wrong.code, 125);
-    assertMatch(
-      wrong.stderr,
-      /^Error: authentication required for .*: credentials refused\n$/,
-    );
+    await refusedWithout(sb, reg, image);
     await ok(sb, ["login", "-u", USER.username, "-p", USER.password, reg.host]);
     await ok(sb, ["push", "localhost/busybox:test", image]);
     const fresh = await sandboxFor(reg.host);
