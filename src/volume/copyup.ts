@@ -9,6 +9,7 @@
  * content: no component of the path may be a symlink in any layer (it could
  * lead out to the host), and nothing inside the tree is ever followed.
  */
+import { lgetxattr } from "../../ffi/fs.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
 
 /** The hidden subcommand `ptd volume-copy DST PATH LAYER...` (layers top first). */
@@ -38,6 +39,25 @@ function copyMeta(dst: string, st: Deno.FileInfo) {
   if (st.atime && st.mtime) Deno.utimeSync(dst, st.atime, st.mtime);
 }
 
+/**
+ * An opaque directory (an OCI ".wh..wh..opq" unpacked for overlayfs) hides
+ * everything lower layers put in it. Rootless layers carry the user.*
+ * attribute, layers unpacked as real root the trusted.* one.
+ */
+function isOpaque(dir: string): boolean {
+  return ["user", "trusted"].some((ns) => {
+    try {
+      return lgetxattr(dir, `${ns}.overlay.opaque`) === "y";
+    } catch {
+      return false; // no xattr support, or trusted.* not readable here
+    }
+  });
+}
+
+function clearDir(dir: string) {
+  for (const e of Deno.readDirSync(dir)) removeEntry(`${dir}/${e.name}`);
+}
+
 function removeEntry(path: string) {
   try {
     Deno.removeSync(path, { recursive: true });
@@ -63,6 +83,8 @@ function copyDir(src: string, dst: string) {
       if (!isDir) {
         removeEntry(to);
         Deno.mkdirSync(to);
+      } else if (isOpaque(from)) {
+        clearDir(to);
       }
       copyDir(from, to);
       copyMeta(to, st);
@@ -87,6 +109,7 @@ export function copyMain(args: string[]): number {
   for (const layer of [...layers].reverse()) {
     const src = layerDir(layer, path);
     if (src === undefined) continue;
+    if (isOpaque(src)) clearDir(dst);
     copyDir(src, dst);
     copyMeta(dst, Deno.statSync(src));
   }
