@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { removeCredentials, saveCredentials } from "../image/auth.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { pullImage } from "../image/pull.ts";
+import { parsePlatform } from "../image/oci.ts";
 import { humanSize } from "../image/present.ts";
 import { pushImage } from "../image/push.ts";
 import {
@@ -141,18 +142,31 @@ export async function imageRoot(
   return imageSource(store, name, img);
 }
 
+interface PullFlags extends TlsFlags {
+  quiet?: boolean;
+  platform?: string;
+  os?: string;
+  arch?: string;
+  variant?: string;
+}
+
 /** The `pull` command. */
 export function pullCommand(_setCode: (code: number) => void): Command {
   return addRegistryOptions(
     new Command("pull")
       .description("Pull an image from a registry")
       .argument("<image>", "image reference")
-      .option("-q, --quiet", "print only the image id"),
-  ).action(async (name: string, f: TlsFlags & { quiet?: boolean }) => {
+      .option("-q, --quiet", "print only the image id")
+      .option("--platform <os/arch[/variant]>", "platform to pull")
+      .option("--os <os>", "operating system to pull")
+      .option("--arch <arch>", "architecture to pull")
+      .option("--variant <variant>", "architecture variant to pull"),
+  ).action(async (name: string, f: PullFlags) => {
     const store = new ImageStore(storePaths());
     const img = await pullImage(store, name, {
       ...registryOptions(f),
       onProgress: pullReporter(!!f.quiet),
+      platform: parsePlatform(f),
     });
     console.log(img.id);
   });

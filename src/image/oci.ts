@@ -129,6 +129,31 @@ export function hostPlatform(): Platform {
 }
 
 /**
+ * Parses Podman's platform flags: `--platform os/arch[/variant]`, or
+ * `--os`, `--arch`, `--variant` over this host's platform.
+ */
+export function parsePlatform(
+  flags: { platform?: string; os?: string; arch?: string; variant?: string },
+): Platform | undefined {
+  if (flags.platform !== undefined) {
+    const [os, architecture, variant, ...rest] = flags.platform.split("/");
+    if (!os || !architecture || rest.length > 0) {
+      throw new Error(
+        `invalid platform "${flags.platform}": want os/arch[/variant]`,
+      );
+    }
+    return variant ? { os, architecture, variant } : { os, architecture };
+  }
+  if (!flags.os && !flags.arch && !flags.variant) return undefined;
+  const host = hostPlatform();
+  const architecture = flags.arch ?? host.architecture;
+  const variant = flags.variant ??
+    (architecture === host.architecture ? host.variant : undefined);
+  const os = flags.os ?? host.os;
+  return variant ? { os, architecture, variant } : { os, architecture };
+}
+
+/**
  * The manifest of `index` for `want`: same os and architecture; a variant
  * must match when both sides name one (arm64's "v8" is also the default).
  */

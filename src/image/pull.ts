@@ -19,6 +19,7 @@ import {
   isManifest,
   layerCompression,
   type Manifest,
+  type Platform,
   selectPlatform,
 } from "./oci.ts";
 import {
@@ -53,6 +54,8 @@ export interface PullOptions extends RegistryOptions {
   onProgress?: (p: PullProgress) => void;
   /** Layers downloaded at once. */
   parallel?: number;
+  /** The platform to pick from an index (default: this host's). */
+  platform?: Platform;
 }
 
 function decompressor(mediaType: string): Transform | undefined {
@@ -155,6 +158,7 @@ function parseJson<T>(bytes: Uint8Array, what: string): T {
 async function platformManifest(
   client: RegistryClient,
   ref: Reference,
+  platform: Platform | undefined,
 ): Promise<{ top: FetchedManifest; image: FetchedManifest }> {
   const top = await client.manifest(ref.digest ?? ref.tag ?? "latest");
   if (isManifest(top.mediaType)) return { top, image: top };
@@ -166,7 +170,7 @@ async function platformManifest(
     );
   }
   const index = parseJson<Index>(top.bytes, "image index");
-  const chosen = selectPlatform(index);
+  const chosen = selectPlatform(index, platform);
   const image = await client.manifest(chosen.digest);
   if (!isManifest(image.mediaType)) {
     throw new Error(`${chosen.digest}: not an image manifest`);
@@ -181,7 +185,7 @@ async function pullFrom(
   opts: PullOptions,
 ): Promise<ImageRecord> {
   const report = opts.onProgress ?? (() => {});
-  const { top, image } = await platformManifest(client, ref);
+  const { top, image } = await platformManifest(client, ref, opts.platform);
   const manifest = parseJson<Manifest>(image.bytes, "image manifest");
   report({
     kind: "resolved",

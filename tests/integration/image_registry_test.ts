@@ -348,8 +348,19 @@ Deno.test("an image index: the manifest for this platform is pulled", async () =
     assertEquals(put.status, 201);
     const id = (await ok(sb, ["pull", "-q", `${reg.host}/m/bb:multi`])).trim();
     assertEquals(id, Deno.build.arch === "aarch64" ? arm.id : amd.id);
+    const other = Deno.build.arch === "aarch64" ? "amd64" : "arm64";
+    const forced = await ok(sb, [
+      "pull",
+      "-q",
+      "--platform",
+      `linux/${other}`,
+      `${reg.host}/m/bb:multi`,
+    ]);
+    assertEquals(forced.trim(), other === "arm64" ? arm.id : amd.id);
     const [doc] = JSON.parse(await ok(sb, ["image", "inspect", id]));
     assertEquals(doc.RepoDigests, [`${reg.host}/m/bb@${digestOf(index)}`]);
+    // The tag moved to the image pulled last; the first is now dangling.
+    assertMatch(await ok(sb, ["images"]), /<none>\s+<none>/);
   } finally {
     await src.cleanup();
     await sb.cleanup();

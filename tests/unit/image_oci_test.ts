@@ -6,6 +6,7 @@ import {
   type Index,
   layerCompression,
   MediaType,
+  parsePlatform,
   type Platform,
   selectPlatform,
 } from "../../src/image/oci.ts";
@@ -93,4 +94,22 @@ Deno.test("layer media types: gzip, zstd, plain; others refused", () => {
       ),
     /unsupported/,
   );
+});
+
+Deno.test("platform flags: --platform os/arch[/variant], or --os/--arch/--variant", () => {
+  assertEquals(parsePlatform({}), undefined);
+  assertEquals(parsePlatform({ platform: "linux/arm/v7" }), {
+    os: "linux",
+    architecture: "arm",
+    variant: "v7",
+  });
+  assertEquals(parsePlatform({ platform: "linux/amd64" }), {
+    os: "linux",
+    architecture: "amd64",
+  });
+  assertEquals(parsePlatform({ arch: "s390x" }), {
+    os: "linux",
+    architecture: "s390x",
+  });
+  assertThrows(() => parsePlatform({ platform: "linux" }), /invalid platform/);
 });
