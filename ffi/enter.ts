@@ -11,7 +11,7 @@ import { closeFd, pipeFromChild } from "./fd.ts";
 import { check, libc } from "./libc.ts";
 
 const STACK_SIZE = 64 * 1024;
-const BLOCK = 144;
+const BLOCK = 152;
 
 /** What to run in the container, and as whom. */
 export interface EnterRequest {
@@ -34,6 +34,8 @@ export interface EnterRequest {
   stdio: [number, number, number];
   /** A directory fd of the container's root, or -1. */
   rootFd: number;
+  /** stdin is a terminal: give the command a session with it as its own. */
+  tty: boolean;
 }
 
 /** The started command, or the exit code that says why it did not start. */
@@ -112,6 +114,7 @@ export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   mem.slot(13, req.noNewPrivs ? 1 : 0);
   req.stdio.forEach((fd, i) => mem.slot(14 + i, fd));
   mem.slot(17, req.rootFd);
+  mem.slot(18, req.tty ? 1 : 0);
   let child: number;
   try {
     child = libc().clone(

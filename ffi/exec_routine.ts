@@ -8,7 +8,8 @@
  * then the rest, pid last); fork a sibling (CLONE_PARENT, so the CLI is its
  * parent and waits for it) that is born in the container's PID namespace;
  * the intermediate writes the sibling's pid to the pid pipe and exits. The
- * sibling puts its stdio fds on 0/1/2, takes the container's root (fchdir to
+ * sibling puts its stdio fds on 0/1/2 (with a terminal: a new session whose
+ * controlling terminal is fd 0, TIOCSCTTY), takes the container's root (fchdir to
  * an fd of it and chroot: the mount namespace's own root may be the host's
  * copy, see rootfs.ts's fuse-overlayfs path), chdir()s, drops the bounding
  * capabilities the container does not have, sets groups (skipped when the
@@ -22,7 +23,8 @@
  * @48 group count, @56 uid, @64 gid, @72 capability bits to keep, @80 last
  * capability, @88 pid pipe fd, @96 error pipe fd, @104 no_new_privs,
  * @112..@128 stdin, stdout, stderr fds, @136 fd of the container's root
- * (-1: keep the namespace's).
+ * (-1: keep the namespace's), @144 nonzero: stdin is a terminal to make
+ * the controlling one.
  *
  * tests/unit/ffi_test.ts reassembles ASM with binutils and compares.
  */
@@ -79,6 +81,18 @@ export const EXEC_ASM_X86_64 = `.intel_syntax noprefix
   inc r12
   cmp r12, 3
   jne 4b
+  cmp qword ptr [rbx+144], 0
+  je 13f
+  mov eax, 112
+  syscall
+  xor edi, edi
+  mov esi, 0x540e
+  xor edx, edx
+  mov eax, 16
+  syscall
+  test rax, rax
+  jnz 21f
+13:
   mov rdi, [rbx+136]
   test rdi, rdi
   js 12f
@@ -243,7 +257,7 @@ export const EXEC_CODE_X86_64 = new Uint8Array([
   0xc0,
   0x0f,
   0x85,
-  0x8a,
+  0xb4,
   0x01,
   0x00,
   0x00,
@@ -280,7 +294,7 @@ export const EXEC_CODE_X86_64 = new Uint8Array([
   0xc0,
   0x0f,
   0x88,
-  0x65,
+  0x8f,
   0x01,
   0x00,
   0x00,
@@ -347,6 +361,48 @@ export const EXEC_CODE_X86_64 = new Uint8Array([
   0x03,
   0x75,
   0xe8,
+  0x48,
+  0x83,
+  0xbb,
+  0x90,
+  0x00,
+  0x00,
+  0x00,
+  0x00,
+  0x74,
+  0x20,
+  0xb8,
+  0x70,
+  0x00,
+  0x00,
+  0x00,
+  0x0f,
+  0x05,
+  0x31,
+  0xff,
+  0xbe,
+  0x0e,
+  0x54,
+  0x00,
+  0x00,
+  0x31,
+  0xd2,
+  0xb8,
+  0x10,
+  0x00,
+  0x00,
+  0x00,
+  0x0f,
+  0x05,
+  0x48,
+  0x85,
+  0xc0,
+  0x0f,
+  0x85,
+  0x2e,
+  0x01,
+  0x00,
+  0x00,
   0x48,
   0x8b,
   0xbb,

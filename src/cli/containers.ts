@@ -455,7 +455,6 @@ function execCommand(setCode: SetCode): Command {
     .argument("<command...>")
     .passThroughOptions()
     .action(async (ref: string, command: string[], f: ExecFlags) => {
-      if (f.tty) throw new Error("-t/--tty is not supported yet");
       const s = store();
       const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
       setCode(
@@ -466,6 +465,7 @@ function execCommand(setCode: SetCode): Command {
           workdir: f.workdir,
           interactive: !!f.interactive,
           detach: !!f.detach,
+          tty: !!f.tty,
         }),
       );
     });

@@ -5,6 +5,7 @@
  */
 import { enterExec } from "../../ffi/enter.ts";
 import { closeFd, openRaw } from "../../ffi/fd.ts";
+import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { exitCode, waitStatus } from "../../ffi/clone.ts";
 import { capNumber, resolveCaps } from "../runtime/caps.ts";
 import { containerEnv, envPath } from "../runtime/process.ts";
@@ -32,6 +33,8 @@ export interface ExecOptions {
   interactive: boolean;
   /** Do not wait: stdio goes to /dev/null and 0 is returned at once. */
   detach: boolean;
+  /** Run on a new pseudo-terminal relayed to ours (-t). */
+  tty: boolean;
 }
 
 /** setns order: user first (it grants the rights for the rest), pid last. */
@@ -102,6 +105,8 @@ export async function execInContainer(
     ? [cmd]
     : envPath(env).split(":").map((d) => `${d || "."}/${cmd}`);
   const devnull = openRaw("/dev/null", "readwrite");
+  const pty = opts.tty && !opts.detach ? openPty() : undefined;
+  if (pty) copyWindowSize(pty.master);
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
   let result;
@@ -122,21 +127,68 @@ export async function execInContainer(
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
       rootFd,
-      stdio: opts.detach
+      stdio: pty
+        ? [pty.slave, pty.slave, pty.slave]
+        : opts.detach
         ? [devnull, devnull, devnull]
         : [opts.interactive ? 0 : devnull, 1, 2],
+      tty: !!pty,
     });
   } finally {
     for (const fd of [devnull, rootFd, ...nsFds]) closeFd(fd);
+    if (pty) closeFd(pty.slave);
   }
-  if ("failure" in result) throw execError(result.failure, cmd, opts);
+  if ("failure" in result) {
+    if (pty) closeFd(pty.master);
+    throw execError(result.failure, cmd, opts);
+  }
   if (opts.detach) return 0;
   const stop = relaySignals(result.pid);
+  const endRelay = pty ? relayTerminal(pty.master, opts.interactive) : null;
   try {
     return exitCode(await waitStatus(result.pid));
   } finally {
     stop();
+    await endRelay?.();
   }
+}
+
+/** Gives the pty our terminal's size (a command may ask at once). */
+function copyWindowSize(master: number) {
+  try {
+    const { rows, columns } = Deno.consoleSize();
+    setWindowSize(master, rows, columns);
+  } catch { /* not a terminal: keep the default size */ }
+}
+
+/**
+ * Connects the pty master to the caller's terminal: output to stdout, stdin
+ * (raw, when it is a terminal) to the master, window size kept in step.
+ * Returns what ends it: waits briefly for the last output, restores the
+ * terminal.
+ */
+function relayTerminal(master: number, interactive: boolean) {
+  const resize = () => copyWindowSize(master);
+  Deno.addSignalListener("SIGWINCH", resize);
+  const raw = interactive && Deno.stdin.isTerminal();
+  if (raw) Deno.stdin.setRaw(true);
+  const output = (async () => {
+    const buf = new Uint8Array(65536);
+    for (let n; (n = await readFd(master, buf)) !== null;) {
+      Deno.stdout.writeSync(buf.subarray(0, n));
+    }
+  })();
+  if (interactive) {
+    (async () => {
+      for await (const chunk of Deno.stdin.readable) writeFd(master, chunk);
+    })().catch(() => {/* the command is gone: nowhere to write */});
+  }
+  return async () => {
+    // A background process may hold the pty open: do not wait for it.
+    await Promise.race([output, new Promise((ok) => setTimeout(ok, 300))]);
+    Deno.removeSignalListener("SIGWINCH", resize);
+    if (raw) Deno.stdin.setRaw(false);
+  };
 }
 
 function execError(code: number, cmd: string, opts: ExecOptions): ExitError {

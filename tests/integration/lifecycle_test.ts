@@ -8,7 +8,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
-import { ptd, type Result, type Sandbox, sandbox } from "../helpers.ts";
+import { ptd, REPO, type Result, type Sandbox, sandbox } from "../helpers.ts";
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
@@ -480,5 +480,38 @@ Deno.test("no ptd/deno process is reachable from inside while exec runs (CVE-201
       `: >> ${deno}.x 2>/dev/null; for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = "${deno}" ] && : >> $p/exe && echo wrote; done; true`,
     ]);
     assertEquals(w.stdout, "");
+  });
+});
+
+Deno.test("exec -it runs in a real pty (script): terminal, window size, exit code", async () => {
+  await withSandbox(async (sb) => {
+    await runD(sb, "--name", "term", "--rootfs", "/", "sleep", "100");
+    const self =
+      `${Deno.execPath()} run -A --quiet --config=${REPO}/deno.json ${REPO}/main.ts`;
+    const inner =
+      `${self} exec -it term sh -c 'test -t 0 && test -t 1 && echo is-a-tty; stty size; exit 6'`;
+    const out = await new Deno.Command("script", {
+      args: ["-qec", `stty rows 30 cols 100; ${inner}`, "/dev/null"],
+      env: sb.env,
+      stdin: "null",
+      stdout: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 6, text);
+    assertStringIncludes(text, "is-a-tty");
+    assertStringIncludes(text, "30 100");
+    // An interactive shell on the pty reads what is typed.
+    const typed = await new Deno.Command("script", {
+      args: ["-qec", `${self} exec -it term sh`, "/dev/null"],
+      env: sb.env,
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const w = typed.stdin.getWriter();
+    await w.write(new TextEncoder().encode("echo typed-$((6*7))\nexit 3\n"));
+    await w.close();
+    const res = await typed.output();
+    assertEquals(res.code, 3);
+    assertStringIncludes(new TextDecoder().decode(res.stdout), "typed-42");
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * Pseudo-terminals for `exec -t`: a master the CLI relays to the user's
+ * terminal, a slave that becomes the command's stdio and controlling tty.
+ */
+import { O_CLOEXEC, O_NOCTTY, O_RDWR } from "./constants.ts";
+import { check, cstr, libc } from "./libc.ts";
+
+const TIOCSPTLCK = 0x40045431;
+const TIOCGPTN = 0x80045430;
+const TIOCSWINSZ = 0x5414;
+
+/** A new pty pair as raw close-on-exec descriptors. */
+export function openPty(): { master: number; slave: number } {
+  const c = libc();
+  const master = check(
+    "open",
+    c.open(cstr("/dev/ptmx"), O_RDWR | O_NOCTTY | O_CLOEXEC, 0),
+    "/dev/ptmx",
+  );
+  const n = new Int32Array(1);
+  const buf = new Uint8Array(n.buffer);
+  check("ioctl TIOCSPTLCK", c.ioctl(master, BigInt(TIOCSPTLCK), buf));
+  check("ioctl TIOCGPTN", c.ioctl(master, BigInt(TIOCGPTN), buf));
+  const path = `/dev/pts/${n[0]}`;
+  const slave = check(
+    "open",
+    c.open(cstr(path), O_RDWR | O_NOCTTY | O_CLOEXEC, 0),
+    path,
+  );
+  return { master, slave };
+}
+
+/** Sets the window size the program on the pty sees. */
+export function setWindowSize(fd: number, rows: number, cols: number): void {
+  const ws = new Uint16Array([rows, cols, 0, 0]);
+  check(
+    "ioctl TIOCSWINSZ",
+    libc().ioctl(fd, BigInt(TIOCSWINSZ), new Uint8Array(ws.buffer)),
+  );
+}
+
+/** Reads from a raw fd without blocking the event loop; null at EOF or EIO. */
+export async function readFd(fd: number, buf: Uint8Array<ArrayBuffer>) {
+  const n = Number(await libc().read_wait(fd, buf, BigInt(buf.length)));
+  return n > 0 ? n : null;
+}
+
+/** Writes all of `data` to a raw fd. */
+export function writeFd(fd: number, data: Uint8Array<ArrayBuffer>): void {
+  for (let off = 0; off < data.length;) {
+    const n = Number(check(
+      "write",
+      libc().write(fd, data.subarray(off), BigInt(data.length - off)),
+    ));
+    off += n;
+  }
+}
