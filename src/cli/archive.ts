@@ -61,7 +61,7 @@ export function importCommand(): Command {
     .argument("[reference]", "name of the new image")
     .option(
       "-c, --change <instruction>",
-      "apply CMD, ENTRYPOINT, ENV, WORKDIR or USER (repeatable)",
+      "apply CMD, ENTRYPOINT, ENV, WORKDIR, USER or VOLUME (repeatable)",
       collect,
       [],
     )

@@ -625,11 +625,24 @@ export function applyChanges(
       case "USER":
         c.User = value;
         break;
+      case "VOLUME": {
+        const paths: unknown = value.startsWith("[")
+          ? JSON.parse(value)
+          : value.split(/\s+/);
+        if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string")) {
+          throw new Error(`invalid change ${JSON.stringify(change)}`);
+        }
+        c.Volumes = {
+          ...c.Volumes,
+          ...Object.fromEntries(paths.map((p) => [p, {}])),
+        };
+        break;
+      }
       default:
         throw new Error(
           `invalid change ${
             JSON.stringify(change)
-          }: ptd supports CMD, ENTRYPOINT, ENV, WORKDIR, USER`,
+          }: ptd supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, VOLUME`,
         );
     }
   }

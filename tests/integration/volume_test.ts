@@ -283,3 +283,25 @@ test("a Debian image's /etc fills a new volume with its owners", async (w) => {
   // gid 42 (shadow) is a subordinate id on the host, not the user's.
   assert(Deno.statSync(`${w.data("etc")}/shadow`).gid !== Deno.gid());
 }, !minbaseTar());
+
+test("an image's VOLUME is an anonymous volume, filled from the image, gone with rm -v", async (w) => {
+  const tar = `${w.sb.dir}/rootfs.tar`;
+  const pack = new Deno.Command("tar", {
+    args: ["--owner=0", "--group=0", "-C", w.root, "-cf", tar, "."],
+  }).outputSync();
+  assert(pack.success);
+  await w.ok("import", "--change", "VOLUME /etc", tar, "with-volume");
+  const motd = await w.ok(
+    "run",
+    "--name",
+    "v",
+    "with-volume",
+    "cat",
+    "/etc/motd",
+  );
+  assertEquals(motd, "from the image\n");
+  const [anon] = (await w.ok("volume", "ls", "-q")).trim().split("\n");
+  assert(/^[0-9a-f]{64}$/.test(anon), anon);
+  await w.ok("rm", "-v", "v");
+  assertEquals(await w.ok("volume", "ls", "-q"), "");
+});

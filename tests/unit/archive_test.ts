@@ -27,3 +27,12 @@ Deno.test("applyChanges: unsupported instructions are refused", () => {
   );
   assert.throws(() => applyChanges({}, ["CMD"]), /invalid change "CMD"/);
 });
+
+Deno.test("applyChanges: VOLUME in both forms adds to the image's volumes", () => {
+  const c = applyChanges({ Volumes: { "/a": {} } }, [
+    "VOLUME /b /c",
+    'VOLUME ["/d"]',
+  ]);
+  assert.deepEqual(Object.keys(c.Volumes!), ["/a", "/b", "/c", "/d"]);
+  assert.throws(() => applyChanges({}, ["VOLUME [1]"]), /invalid change/);
+});
