@@ -133,6 +133,27 @@ async function fetchBlob(
   report({ kind: "blob-done", digest: d.digest, size: d.size, cached: false });
 }
 
+/**
+ * Unpacks each layer of `manifest` (blobs already stored and verified)
+ * whose chain-id directory is missing. Shared by images, so a layer is
+ * unpacked once whatever number of images use it.
+ */
+export async function unpackLayers(
+  store: ImageStore,
+  manifest: Manifest,
+  diffIds: string[],
+  report: (p: PullProgress) => void = () => {},
+): Promise<void> {
+  const chains = chainIds(diffIds);
+  for (const [i, d] of manifest.layers.entries()) {
+    const dest = store.layerDir(chains[i]);
+    if (existsSync(dest)) continue;
+    report({ kind: "unpack", digest: d.digest });
+    Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
+    await unpackLayer(store.blobs.path(d.digest), d.mediaType, dest);
+  }
+}
+
 /** Runs `fn` over `items` with at most `n` at once. */
 async function inParallel<T>(
   items: T[],
@@ -214,14 +235,7 @@ async function pullFrom(
     opts.parallel ?? 3,
     (l) => fetchBlob(store, client, l.d, l.diffId, report),
   );
-  const chains = chainIds(diffIds);
-  for (const [i, { d }] of layers.entries()) {
-    const dest = store.layerDir(chains[i]);
-    if (existsSync(dest)) continue;
-    report({ kind: "unpack", digest: d.digest });
-    Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
-    await unpackLayer(store.blobs.path(d.digest), d.mediaType, dest);
-  }
+  await unpackLayers(store, manifest, diffIds, report);
   const size = manifest.config.size +
     manifest.layers.reduce((n, l) => n + l.size, 0);
   const img = await store.commit({

@@ -4,7 +4,7 @@
  * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
  */
 import type { RootSource } from "../container/create.ts";
-import { pullImage, type PullOptions } from "./pull.ts";
+import { pullImage, type PullOptions, unpackLayers } from "./pull.ts";
 import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";
 
 /** When `run`/`create` pull: Podman's --pull values. */
@@ -28,7 +28,14 @@ export async function ensureImage(
 ): Promise<ImageRecord> {
   if (policy !== "always") {
     const img = store.lookup(name);
-    if (img) return img;
+    if (img) {
+      // A layer tree removed behind ptd's back is unpacked again, not
+      // handed to overlay as a missing lower dir.
+      await store.writing(() =>
+        unpackLayers(store, img.manifest, img.config.rootfs.diff_ids)
+      );
+      return img;
+    }
     if (policy === "never") throw new NoSuchImage(name);
   }
   return await pullImage(store, name, opts);

@@ -18,6 +18,7 @@ import { storeBusyboxImage } from "../busybox_image.ts";
 import { MediaType } from "../../src/image/oci.ts";
 import type { ImageRecord } from "../../src/image/store.ts";
 import { digestOf } from "../../src/storage/blobs.ts";
+import { removeTrees } from "../../src/storage/remove.ts";
 
 /** Runs skopeo (a peer, to check what ptd wrote); returns its stdout. */
 async function skopeo(args: string[]): Promise<string> {
@@ -146,6 +147,17 @@ Deno.test("run IMAGE pulls when missing, uses the image's config; rmi refuses an
     assertEquals(r.stdout, "hello from the image\n");
     const env = await ptd(sb, ["run", "--rm", "--pull", "never", image, "env"]);
     assertMatch(env.stdout, /^PATH=\/bin$/m);
+    await removeTrees([`${sb.env.PTD_ROOT}/layers`]);
+    const again = await ptd(sb, [
+      "run",
+      "--rm",
+      "--pull",
+      "never",
+      image,
+      "cat",
+      "/hello.txt",
+    ]);
+    assertEquals(again.stdout, "hello from the image\n", again.stderr);
     await ok(sb, ["run", "--name", "keep", image, "true"]);
     const refused = await ptd(sb, ["rmi", image]);
     assertEquals(refused.code, 125);
