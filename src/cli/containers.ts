@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import type { ContainerConfig } from "../container/config.ts";
 import {
+  freezeContainer,
   killContainer,
   removeContainer,
   startContainer,
@@ -170,6 +171,17 @@ function restartCommand(setCode: SetCode): Command {
       await startContainer(s, c);
     },
   ).option("-t, --time <seconds>", "seconds to wait before killing");
+}
+
+function freezeCommand(setCode: SetCode, freeze: boolean): Command {
+  return perContainer(
+    freeze ? "pause" : "unpause",
+    freeze
+      ? "Pause all processes in one or more containers"
+      : "Unpause all processes in one or more containers",
+    setCode,
+    (s, c) => freezeContainer(s, c, freeze),
+  );
 }
 
 function rmCommand(setCode: SetCode): Command {
@@ -508,5 +520,8 @@ export function containerCommands(setCode: SetCode): Command[] {
     topCommand,
     execCommand,
     containerCommand,
-  ].map((make) => make(setCode));
+  ].map((make) => make(setCode)).concat(
+    freezeCommand(setCode, true),
+    freezeCommand(setCode, false),
+  );
 }

@@ -186,3 +186,33 @@ export async function waitContainer(
     await sleep(POLL_MS * 2);
   }
 }
+
+/**
+ * pause/unpause need the cgroup freezer on a cgroup of the container's own.
+ * A rootless user gets one only from a delegated cgroup v2 subtree; on a v1
+ * or hybrid host (a v1 freezer is root's) there is none, and ptd says so
+ * rather than pretend.
+ */
+export async function freezeContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  freeze: boolean,
+): Promise<never> {
+  const s = await reconcile(store, c.id);
+  const verb = freeze ? "pause" : "unpause";
+  if (s.status !== "running" || !monitorAlive(s)) {
+    throw new Error(
+      `${c.id} is not running, can't ${verb}: container state improper`,
+    );
+  }
+  let v2 = false;
+  try {
+    Deno.statSync("/sys/fs/cgroup/cgroup.controllers");
+    v2 = true;
+  } catch { /* v1 or hybrid */ }
+  throw new Error(
+    v2
+      ? `${verb} requires the cgroup freezer, but containers have no cgroup of their own without a delegated cgroup v2 subtree (systemd user@UID.service)`
+      : `${verb} requires the cgroup freezer, which rootless containers cannot use on a cgroup v1 or hybrid host: boot with cgroup v2 and a delegated subtree`,
+  );
+}

@@ -334,6 +334,11 @@ Deno.test("create, start -a, restart, kill -s, rename, filters, prune", async ()
     assertStringIncludes(top, "sleep");
     const dup = await ptd(sb, ["rename", "svc", "svc"]);
     assertEquals(dup.code, 125);
+    // No cgroup of its own rootless on this kind of host: a clear error.
+    const pause = await ptd(sb, ["pause", "svc"]);
+    assertEquals(pause.code, 125);
+    assertMatch(pause.stderr, /^Error: pause requires the cgroup freezer/);
+    assertEquals(await inspect(sb, "svc", "{{.State.Status}}"), "running");
   });
 });
 
