@@ -4,7 +4,7 @@
  */
 import { normalizeCap } from "../runtime/caps.ts";
 import { VolumeStore } from "../volume/store.ts";
-import { ensureVolumes, removeAnonymousVolumes } from "../volume/ops.ts";
+import { ensureVolumes } from "../volume/ops.ts";
 import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import type { ContainerStore } from "./store.ts";
@@ -117,12 +117,10 @@ export async function createContainer(
     host: opts.host,
     mounts,
   }, opts.name);
-  const volumes = new VolumeStore(store.paths);
   try {
-    await ensureVolumes(volumes, mounts, root.layers);
+    await ensureVolumes(new VolumeStore(store.paths), mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);
-    await removeAnonymousVolumes(volumes, c);
     throw e;
   }
   return c;

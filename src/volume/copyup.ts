@@ -17,7 +17,7 @@ export const COPY_COMMAND = "volume-copy";
 
 /** `<layer><path>` when it is a real directory reached without symlinks. */
 function layerDir(layer: string, path: string): string | undefined {
-  let cur = layer;
+  let cur = layer.replace(/\/+$/, ""); // a layer of "/" (--rootfs /)
   for (const part of path.split("/").filter((p) => p !== "")) {
     cur = `${cur}/${part}`;
     try {
@@ -66,9 +66,25 @@ function removeEntry(path: string) {
   }
 }
 
-/** Copies the directory `src` onto `dst` (which exists), recursively. */
-function copyDir(src: string, dst: string) {
-  for (const e of Deno.readDirSync(src)) {
+/** Runs `fn`; a permission error only adds `path` to `skipped`. */
+function unlessDenied(path: string, skipped: string[], fn: () => void) {
+  try {
+    fn();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+    skipped.push(path);
+  }
+}
+
+/**
+ * Copies the directory `src` onto `dst` (which exists), recursively. What
+ * the copier cannot read (a host file of an unmapped owner, with --rootfs /)
+ * is listed in `skipped` instead of failing the whole copy.
+ */
+function copyDir(src: string, dst: string, skipped: string[]) {
+  let entries: Deno.DirEntry[] = [];
+  unlessDenied(src, skipped, () => (entries = [...Deno.readDirSync(src)]));
+  for (const e of entries) {
     const from = `${src}/${e.name}`;
     const to = `${dst}/${e.name}`;
     const st = Deno.lstatSync(from);
@@ -86,15 +102,17 @@ function copyDir(src: string, dst: string) {
       } else if (isOpaque(from)) {
         clearDir(to);
       }
-      copyDir(from, to);
+      copyDir(from, to, skipped);
       copyMeta(to, st);
     } else if (st.isSymlink) {
       removeEntry(to);
       Deno.symlinkSync(Deno.readLinkSync(from), to);
     } else if (st.isFile) {
       removeEntry(to);
-      Deno.copyFileSync(from, to);
-      copyMeta(to, st);
+      unlessDenied(from, skipped, () => {
+        Deno.copyFileSync(from, to);
+        copyMeta(to, st);
+      });
     }
     // Devices, fifos and sockets cannot be made rootless; they are skipped.
   }
@@ -102,16 +120,29 @@ function copyDir(src: string, dst: string) {
 
 /**
  * Entry of `ptd volume-copy DST PATH LAYER...`: merges PATH of the layers,
- * bottom one first, into DST.
+ * bottom one first, into DST. Errors are one line, as everywhere in ptd.
  */
 export function copyMain(args: string[]): number {
   const [dst, path, ...layers] = args;
-  for (const layer of [...layers].reverse()) {
-    const src = layerDir(layer, path);
-    if (src === undefined) continue;
-    if (isOpaque(src)) clearDir(dst);
-    copyDir(src, dst);
-    copyMeta(dst, Deno.statSync(src));
+  const skipped: string[] = [];
+  try {
+    for (const layer of [...layers].reverse()) {
+      const src = layerDir(layer, path);
+      if (src === undefined) continue;
+      if (isOpaque(src)) clearDir(dst);
+      copyDir(src, dst, skipped);
+      copyMeta(dst, Deno.statSync(src));
+    }
+  } catch (e) {
+    console.error(`Error: ${e instanceof Error ? e.message : e}`);
+    return 1;
+  }
+  if (skipped.length > 0) {
+    console.error(
+      `WARN: ${skipped.length} unreadable entries under ${path} were not copied into the volume, e.g. ${
+        skipped[0]
+      }`,
+    );
   }
   return 0;
 }

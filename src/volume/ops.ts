@@ -28,19 +28,27 @@ const volumesOf = (c: VolumeUser) =>
 
 /**
  * Creates the volumes a new container mounts that do not exist yet, and
- * fills each empty one from the image's `layers` (top first).
+ * fills each empty one from the image's `layers` (top first). On failure
+ * the volumes this call created are removed again.
  */
 export async function ensureVolumes(
   store: VolumeStore,
   mounts: VolumeMount[],
   layers: string[],
 ): Promise<void> {
-  for (const m of volumesOf({ id: "", mounts })) {
-    const v = await store.create(m.source, {
-      anonymous: m.anonymous,
-      reuse: true,
-    });
-    if (!m.noCopy) await fillFromImage(v.mountpoint, m.destination, layers);
+  const created: string[] = [];
+  try {
+    for (const m of volumesOf({ id: "", mounts })) {
+      if (!store.get(m.source)) created.push(m.source);
+      const v = await store.create(m.source, {
+        anonymous: m.anonymous,
+        reuse: true,
+      });
+      if (!m.noCopy) await fillFromImage(v.mountpoint, m.destination, layers);
+    }
+  } catch (e) {
+    await store.remove(created.filter((n) => store.get(n)));
+    throw e;
   }
 }
 
