@@ -119,33 +119,63 @@ function containerLayers(containers: ContainerStore): Set<string> {
 function rmiCommand(name: string): Command {
   return new Command(name)
     .description("Remove images")
-    .argument("<images...>", "image names or ids")
-    .option("-f, --force", "remove even if containers use it")
-    .action(async (refs: string[], f: { force?: boolean }) => {
-      const { images, containers } = stores();
-      for (const ref of refs) {
-        const img = images.find(ref);
-        const asName = images.nameFor(ref, img);
-        // A name with others left only untags, as in Docker.
-        if (asName && img.names.length > 1) {
-          await images.untag(img.id, asName);
-          console.log(`Untagged: ${asName}`);
-          continue;
+    .argument("[images...]", "image names or ids")
+    .option("-a, --all", "remove every image")
+    .option("-f, --force", "remove even if containers use it or it has tags")
+    .action(
+      async (refs: string[], f: { all?: boolean; force?: boolean }) => {
+        const { images, containers } = stores();
+        if (f.all) refs = images.list().map((i) => i.id);
+        else if (refs.length === 0) {
+          throw new Error("image name or ID must be specified");
         }
-        const users = usersOf(containers, img);
-        if (users.length > 0 && !f.force) {
-          throw new Error(
-            `image used by ${
-              users[0]
-            }: image is in use by a container (use -f to remove it anyway)`,
-          );
+        try {
+          for (const ref of refs) {
+            await removeImage(images, containers, ref, {
+              force: !!f.force,
+              everyTag: !!f.all || !!f.force,
+            });
+          }
+        } finally {
+          await images.collectGarbage(containerLayers(containers));
         }
-        await images.delete(img.id);
-        for (const n of img.names) console.log(`Untagged: ${n}`);
-        console.log(`Deleted: sha256:${img.id}`);
-      }
-      await images.collectGarbage(containerLayers(containers));
-    });
+      },
+    );
+}
+
+/** One `rmi` argument: untag a name, or delete the image (Docker's rules). */
+async function removeImage(
+  images: ImageStore,
+  containers: ContainerStore,
+  ref: string,
+  opts: { force: boolean; everyTag: boolean },
+) {
+  const img = images.find(ref);
+  const asName = images.nameFor(ref, img);
+  // A name with others left only untags, as in Docker.
+  if (asName && img.names.length > 1) {
+    await images.untag(img.id, asName);
+    console.log(`Untagged: ${asName}`);
+    return;
+  }
+  if (!asName && img.names.length > 1 && !opts.everyTag) {
+    throw new Error(
+      `unable to delete image ${
+        img.id.slice(0, 12)
+      } by ID with more than one tag (${img.names.join(", ")}): use -f`,
+    );
+  }
+  const users = usersOf(containers, img);
+  if (users.length > 0 && !opts.force) {
+    throw new Error(
+      `image used by ${
+        users[0]
+      }: image is in use by a container (use -f to remove it anyway)`,
+    );
+  }
+  await images.delete(img.id);
+  for (const n of img.names) console.log(`Untagged: ${n}`);
+  console.log(`Deleted: sha256:${img.id}`);
 }
 
 function inspectCommand(): Command {

@@ -112,6 +112,12 @@ Deno.test("pull by tag and by digest; images, inspect, history, rmi", async () =
     assertMatch(await ok(sb, ["history", id]), /ptd test: busybox layer/);
 
     await ok(sb, ["tag", id, "localhost/mine:2"]);
+    const byId = await ptd(sb, ["rmi", id]);
+    assertEquals(byId.code, 125);
+    assertMatch(
+      byId.stderr,
+      /^Error: unable to delete image \w+ by ID with more than one tag/,
+    );
     assertEquals(
       await ok(sb, ["rmi", "localhost/mine:2"]),
       "Untagged: localhost/mine:2\n",
@@ -120,6 +126,14 @@ Deno.test("pull by tag and by digest; images, inspect, history, rmi", async () =
     assertEquals((await ok(sb, ["images", "-q"])).trim(), "");
     assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
     assertEquals(files(`${sb.env.PTD_ROOT}/layers`), []);
+
+    await ok(sb, ["pull", "-q", `${reg.host}/test/busybox:1`]);
+    await ok(sb, ["tag", `${reg.host}/test/busybox:1`, "again"]);
+    assertMatch(
+      await ok(sb, ["rmi", "-a"]),
+      /Untagged: localhost\/again:latest/,
+    );
+    assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
   } finally {
     await sb.cleanup();
     await reg.cleanup();
