@@ -393,3 +393,65 @@ Deno.test("an image index: the manifest for this platform is pulled", async () =
     await reg.cleanup();
   }
 });
+
+Deno.test("registries.conf: a mirror serves the image; short names try each search registry", async () => {
+  const reg = await startRegistry();
+  await seed(reg);
+  const down = await startRegistry();
+  await down.stop();
+  const sb = await sandboxFor();
+  try {
+    Deno.writeTextFileSync(
+      sb.env.CONTAINERS_REGISTRIES_CONF,
+      [
+        `unqualified-search-registries = ["${down.host}", "${reg.host}"]`,
+        `[[registry]]`,
+        `location = "${down.host}"`,
+        `insecure = true`,
+        `[[registry.mirror]]`,
+        `location = "${reg.host}"`,
+        `insecure = true`,
+        `[[registry]]`,
+        `location = "${reg.host}"`,
+        `insecure = true`,
+      ].join("\n"),
+    );
+    const viaMirror = await ok(sb, [
+      "pull",
+      "-q",
+      `${down.host}/test/busybox:1`,
+    ]);
+    const [doc] = JSON.parse(
+      await ok(sb, ["image", "inspect", viaMirror.trim()]),
+    );
+    assertEquals(doc.RepoTags, [`${down.host}/test/busybox:1`]);
+    const short = await ptd(sb, ["pull", "test/busybox:1"]);
+    assertEquals(short.code, 0, short.stderr);
+    // The mirror of the first search registry answers before the second.
+    assertMatch(
+      short.stderr,
+      new RegExp(`^Trying to pull ${down.host}/test/busybox:1`),
+    );
+    await ok(sb, ["rmi", "-a"]);
+    Deno.writeTextFileSync(
+      sb.env.CONTAINERS_REGISTRIES_CONF,
+      `unqualified-search-registries = ["${down.host}", "${reg.host}"]\n` +
+        `[[registry]]\nlocation = "${reg.host}"\ninsecure = true\n` +
+        `[[registry]]\nlocation = "${down.host}"\ninsecure = true\n`,
+    );
+    const fallthrough = await ptd(sb, ["pull", "test/busybox:1"]);
+    assertEquals(fallthrough.code, 0, fallthrough.stderr);
+    assertMatch(
+      fallthrough.stderr,
+      new RegExp(`Trying to pull ${reg.host}/test/busybox:1`),
+    );
+    assertMatch(
+      await ok(sb, ["images"]),
+      new RegExp(`${reg.host}/test/busybox\\s+1`),
+    );
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+    await down.cleanup();
+  }
+});
