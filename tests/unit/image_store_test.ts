@@ -1,0 +1,132 @@
+/** The image store: names, lookups, atomic blobs and garbage collection. */
+import { assert, assertEquals, assertRejects } from "../assert.ts";
+import { BlobStore, digestOf } from "../../src/storage/blobs.ts";
+import { MediaType } from "../../src/image/oci.ts";
+import { type ImageRecord, ImageStore } from "../../src/image/store.ts";
+import type { RegistriesConf } from "../../src/image/reference.ts";
+
+const CONF: RegistriesConf = {
+  search: ["docker.io"],
+  registries: [],
+  aliases: {},
+};
+
+function tempStore(): { store: ImageStore; dir: string } {
+  const dir = Deno.makeTempDirSync();
+  return {
+    dir,
+    store: new ImageStore({ data: dir, runtime: `${dir}/run`, rootless: true }),
+  };
+}
+
+async function addImage(
+  store: ImageStore,
+  names: string[],
+  content: string,
+): Promise<ImageRecord> {
+  const layer = await store.blobs.putBytes(new TextEncoder().encode(content));
+  const config = {
+    architecture: "amd64",
+    os: "linux",
+    rootfs: { type: "layers" as const, diff_ids: [layer] },
+  };
+  const configBytes = new TextEncoder().encode(JSON.stringify(config));
+  const configDigest = await store.blobs.putBytes(configBytes);
+  const manifest = {
+    schemaVersion: 2 as const,
+    mediaType: MediaType.ociManifest,
+    config: {
+      mediaType: MediaType.ociConfig,
+      digest: configDigest,
+      size: configBytes.length,
+    },
+    layers: [{ mediaType: MediaType.ociLayer, digest: layer, size: 1 }],
+  };
+  const digest = await store.blobs.putBytes(
+    new TextEncoder().encode(JSON.stringify(manifest)),
+  );
+  Deno.mkdirSync(store.lowerDirs({ config } as ImageRecord)[0], {
+    recursive: true,
+  });
+  return await store.commit({
+    id: configDigest.slice(7),
+    names,
+    repoDigests: [],
+    digest,
+    manifestMediaType: MediaType.ociManifest,
+    manifest,
+    config,
+    size: 1,
+    stored: new Date().toISOString(),
+  });
+}
+
+Deno.test("blobs: a wrong digest or size never lands under its name", async () => {
+  const { dir } = tempStore();
+  const blobs = new BlobStore(dir);
+  const data = new TextEncoder().encode("hello");
+  const wrong = digestOf("other");
+  await assertRejects(
+    () => blobs.put(wrong, ReadableStream.from([data])),
+    /digest mismatch/,
+  );
+  assertEquals(blobs.has(wrong), false);
+  const right = digestOf(data);
+  await assertRejects(
+    () => blobs.put(right, ReadableStream.from([data]), { size: 4 }),
+    /larger than its declared 4 bytes/,
+  );
+  assertEquals(blobs.has(right), false);
+  assertEquals([...Deno.readDirSync(`${dir}/blobs/tmp`)], []);
+  await blobs.put(right, ReadableStream.from([data]), { size: 5 });
+  assertEquals(new TextDecoder().decode(await blobs.read(right)), "hello");
+  Deno.writeTextFileSync(blobs.path(right), "rot");
+  await assertRejects(() => blobs.read(right), /stored blob: digest mismatch/);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("names: full, short, id prefix; a tag moves between images", async () => {
+  const { store, dir } = tempStore();
+  const a = await addImage(store, ["docker.io/library/busybox:latest"], "a");
+  const b = await addImage(store, ["quay.io/x/app:1"], "b");
+  assertEquals(store.lookup("busybox", CONF)?.id, a.id);
+  assertEquals(store.lookup("docker.io/library/busybox", CONF)?.id, a.id);
+  assertEquals(store.lookup(a.id.slice(0, 6), CONF)?.id, a.id);
+  assertEquals(store.lookup(`sha256:${b.id}`, CONF)?.id, b.id);
+  // Not in the search list, but the only image by that short name.
+  assertEquals(store.lookup("x/app:1", CONF)?.id, b.id);
+  assertEquals(store.lookup("x/app:2", CONF), undefined);
+
+  await store.tag(b.id, "docker.io/library/busybox:latest");
+  assertEquals(store.get(a.id)?.names, []);
+  assertEquals(store.lookup("busybox", CONF)?.id, b.id);
+  assertEquals(
+    store.nameFor("busybox", store.get(b.id)!, CONF),
+    "docker.io/library/busybox:latest",
+  );
+  const left = await store.untag(b.id, "quay.io/x/app:1");
+  assertEquals(left.names, ["docker.io/library/busybox:latest"]);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("garbage: blobs and layers of deleted images go, kept layers stay", async () => {
+  const { store, dir } = tempStore();
+  const a = await addImage(store, ["localhost/a:1"], "a");
+  const b = await addImage(store, ["localhost/b:1"], "b");
+  const orphan = await store.blobs.putBytes(new TextEncoder().encode("orphan"));
+  Deno.writeTextFileSync(store.blobs.tempPath(), "half a blob");
+  await store.delete(a.id);
+  const kept = store.lowerDirs(a)[0];
+  const first = await store.collectGarbage(new Set([kept]));
+  assert(first.blobs.includes(orphan));
+  assert(first.blobs.includes(a.digest));
+  assertEquals(first.layers, []);
+  assertEquals(
+    store.blobs.list().sort(),
+    [b.digest, b.manifest.config.digest, b.manifest.layers[0].digest].sort(),
+  );
+  assertEquals([...Deno.readDirSync(`${dir}/blobs/tmp`)], []);
+  const second = await store.collectGarbage();
+  assertEquals(second.layers, [kept]);
+  Deno.removeSync(dir, { recursive: true });
+});
