@@ -48,7 +48,21 @@ interface RunFlags {
   restart: string;
   stopSignal: string;
   stopTimeout: string;
+  logOpt: string[];
   cidfile?: string;
+}
+
+/** --log-opt values; only max-size (k, m, g suffixes) is supported. */
+function parseLogOpts(items: string[]): { logMaxSize?: number } {
+  const out: { logMaxSize?: number } = {};
+  for (const item of items) {
+    const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
+    if (!m) throw new Error(`unsupported --log-opt ${JSON.stringify(item)}`);
+    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+    out.logMaxSize = Number(m[1]) *
+      unit[m[2].toLowerCase() as keyof typeof unit];
+  }
+  return out;
 }
 
 function writeCidFile(path: string, id: string) {
@@ -149,6 +163,7 @@ export function addCreateOptions(cmd: Command): Command {
     )
     .option("--stop-timeout <seconds>", "seconds to wait before SIGKILL", "10")
     .option("--cidfile <file>", "write the container id to a file")
+    .option("--log-opt <opt>", "logging option: max-size=SIZE", collect, [])
     .option(
       "--pull <policy>",
       "pull the image: always, missing, never",
@@ -218,6 +233,7 @@ export async function createFromFlags(
       restartPolicy: parseRestart(f.restart),
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
+      ...parseLogOpts(f.logOpt),
     },
   });
   if (f.cidfile) writeCidFile(f.cidfile, c.id);

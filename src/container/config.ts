@@ -61,6 +61,8 @@ export interface HostConfig {
   stopSignal: string;
   /** Seconds `stop` waits before SIGKILL. */
   stopTimeout: number;
+  /** --log-opt max-size in bytes: the log rotates past it; absent, unbounded. */
+  logMaxSize?: number;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

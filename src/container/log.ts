@@ -66,15 +66,51 @@ export class LineSplitter {
   }
 }
 
-/** Reads every record of a log file ([] when there is none yet). */
-export function readLog(path: string): LogRecord[] {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(path);
-  } catch {
-    return [];
+/**
+ * The log as the monitor writes it. With a maximum size, the file is
+ * rotated to PATH.1 (one old file kept) before a write would pass it.
+ */
+export class LogWriter {
+  private file: Deno.FsFile;
+  private size: number;
+  private enc = new TextEncoder();
+  constructor(readonly path: string, readonly maxSize = 0) {
+    this.file = this.open();
+    this.size = this.file.statSync().size;
   }
-  return text.split("\n").flatMap((l) => parseRecord(l) ?? []);
+  private open() {
+    return Deno.openSync(this.path, { append: true, create: true });
+  }
+  /** Appends records, rotating first when one would pass the maximum. */
+  write(recs: LogRecord[]): void {
+    for (const r of recs) {
+      const data = this.enc.encode(formatRecord(r));
+      if (
+        this.maxSize > 0 && this.size > 0 &&
+        this.size + data.length > this.maxSize
+      ) {
+        this.file.close();
+        Deno.renameSync(this.path, `${this.path}.1`);
+        this.file = this.open();
+        this.size = 0;
+      }
+      for (let off = 0; off < data.length;) {
+        off += this.file.writeSync(data.subarray(off));
+      }
+      this.size += data.length;
+    }
+  }
+  close(): void {
+    this.file.close();
+  }
+}
+
+function readOrEmpty(path: string): Uint8Array {
+  try {
+    return Deno.readFileSync(path);
+  } catch {
+    return new Uint8Array();
+  }
 }
 
 /** Which records `logs` shows: --since/--until as times, --tail as a count. */
@@ -107,13 +143,12 @@ export async function* followLog(
   const dec = new TextDecoder();
   for (;;) {
     const alive = await more();
-    let data = new Uint8Array();
-    try {
-      data = Deno.readFileSync(path).subarray(offset);
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    offset += data.length;
+    const whole = readOrEmpty(path);
+    // Smaller than what was read before: the monitor rotated it.
+    if (whole.length < offset) offset = 0;
+    let data = whole.subarray(offset);
+    offset = whole.length;
+    if (first) data = new Uint8Array([...readOrEmpty(`${path}.1`), ...data]);
     const lines = (rest + dec.decode(data, { stream: true })).split("\n");
     rest = lines.pop()!;
     let recs = lines.flatMap((l) => parseRecord(l) ?? []).filter((r) =>

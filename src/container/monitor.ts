@@ -10,12 +10,7 @@ import { startInit, waitExit } from "../runtime/create.ts";
 import { EXIT_ENGINE } from "../runtime/spec.ts";
 import { storePaths } from "../storage/paths.ts";
 import type { ContainerConfig, RestartPolicy } from "./config.ts";
-import {
-  formatRecord,
-  LineSplitter,
-  type LogRecord,
-  type Stream,
-} from "./log.ts";
+import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
 import { processStart } from "./liveness.ts";
 import { runtimeSpec } from "./spec.ts";
 import { ContainerStore } from "./store.ts";
@@ -81,7 +76,7 @@ function backoff(restarts: number): number {
 async function runOnce(
   store: ContainerStore,
   c: ContainerConfig,
-  log: Deno.FsFile,
+  log: LogWriter,
   started: (pid: number) => void,
 ): Promise<RunResult> {
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
@@ -98,10 +93,7 @@ async function runOnce(
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
   }
-  const enc = new TextEncoder();
-  const emit = (recs: LogRecord[]) => {
-    for (const r of recs) log.writeSync(enc.encode(formatRecord(r)));
-  };
+  const emit = (recs: LogRecord[]) => log.write(recs);
   const pumps = Promise.all([
     pump(out.file, "stdout", emit),
     pump(err.file, "stderr", emit),
@@ -146,10 +138,7 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
     restartCount: 0,
     error: "",
   }));
-  const log = Deno.openSync(logPath(store, c.id), {
-    append: true,
-    create: true,
-  });
+  const log = new LogWriter(logPath(store, c.id), c.host.logMaxSize);
   let answered = false;
   const answer = (h: Handshake) => {
     if (answered) return;

@@ -520,3 +520,43 @@ Deno.test("exec -it runs in a real pty (script): terminal, window size, exit cod
     assertStringIncludes(new TextDecoder().decode(res.stdout), "typed-42");
   });
 });
+
+Deno.test("--log-opt max-size rotates the log, keeping one old file", async () => {
+  await withSandbox(async (sb) => {
+    await runD(
+      sb,
+      "--name",
+      "chatty",
+      "--log-opt",
+      "max-size=4k",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "i=1; while [ $i -le 300 ]; do echo line $i; i=$((i+1)); done",
+    );
+    assertEquals(ok(await ptd(sb, ["wait", "chatty"])), "0");
+    const log = await inspect(sb, "chatty", "{{.LogPath}}");
+    assert(Deno.statSync(log).size <= 4096);
+    assert(Deno.statSync(`${log}.1`).size <= 4096);
+    const lines = ok(await ptd(sb, ["logs", "chatty"])).split("\n");
+    assertEquals(lines.at(-1), "line 300");
+    assert(lines.length < 300 && lines.length > 50, `${lines.length} lines`);
+    assertEquals(
+      Number(lines[1].split(" ")[1]),
+      Number(lines[0].split(" ")[1]) + 1,
+    );
+    const bad = await ptd(sb, [
+      "create",
+      "--log-opt",
+      "color=blue",
+      "--rootfs",
+      "/",
+      "true",
+    ]);
+    assertEquals([bad.code, bad.stderr], [
+      125,
+      'Error: unsupported --log-opt "color=blue"\n',
+    ]);
+  });
+});
