@@ -88,3 +88,38 @@ export async function ptd(
 
 /** True when the tests run as an unprivileged user (the normal case). */
 export const ROOTLESS = Deno.uid() !== 0;
+
+/**
+ * A tiny root file system of our own (no submounts: native overlay), owned
+ * by the calling user: /bin/busybox with `extra` applets beside the basic
+ * ones.
+ */
+export function busyboxRoot(dir: string, extra: string[] = []): string {
+  const root = `${dir}/bbroot`;
+  for (const d of ["bin", "etc", "tmp"]) {
+    Deno.mkdirSync(`${root}/${d}`, { recursive: true });
+  }
+  Deno.copyFileSync("/bin/busybox", `${root}/bin/busybox`);
+  for (
+    const app of [
+      "sh",
+      "id",
+      "cat",
+      "ls",
+      "echo",
+      "chown",
+      "stat",
+      "touch",
+      "hostname",
+      ...extra,
+    ]
+  ) {
+    Deno.symlinkSync("busybox", `${root}/bin/${app}`);
+  }
+  Deno.writeTextFileSync(
+    `${root}/etc/passwd`,
+    "root:x:0:0:root:/root:/bin/sh\n",
+  );
+  Deno.writeTextFileSync(`${root}/etc/group`, "root:x:0:\n");
+  return root;
+}

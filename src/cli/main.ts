@@ -7,6 +7,7 @@ import { Command, CommanderError } from "commander";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { doctorCommand } from "./doctor.ts";
+import { portCommand } from "./port.ts";
 import { runCommand } from "./run.ts";
 import { volumeCommand } from "./volume.ts";
 import { imageCommands } from "./images.ts";
@@ -44,6 +45,7 @@ function program(result: { code: number }): Command {
       loadCommand(),
       importCommand(),
       volumeCommand(),
+      portCommand(),
     ]
   ) {
     // addCommand does not pass these on; every command must throw, not exit.

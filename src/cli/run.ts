@@ -10,6 +10,9 @@ import type { ContainerConfig } from "../container/config.ts";
 import { startContainer } from "../container/lifecycle.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseMountFlags } from "../container/mounts.ts";
+import { removeStored } from "../container/volumes.ts";
+import { parseNetworkMode } from "../network/mode.ts";
+import { parsePublish, portInUse } from "../network/ports.ts";
 import {
   boolArg,
   collect,
@@ -43,6 +46,12 @@ interface RunFlags {
   mount: string[];
   tmpfs: string[];
   network?: string;
+  publish: string[];
+  publishAll?: boolean;
+  addHost: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
   groupAdd: string[];
   detach?: boolean;
   restart: string;
@@ -147,9 +156,20 @@ export function addCreateOptions(cmd: Command): Command {
     .option("--tmpfs <spec>", "tmpfs mount: DST[:size=,mode=]", collect, [])
     .option(
       "--network <mode>",
-      "network mode: private (default), host",
+      "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
       "private",
     )
+    .option(
+      "-p, --publish <spec>",
+      "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
+      collect,
+      [],
+    )
+    .option("-P, --publish-all", "publish the image's exposed ports")
+    .option("--add-host <host:ip>", "add a line to /etc/hosts", collect, [])
+    .option("--dns <ip>", "DNS server for /etc/resolv.conf", collect, [])
+    .option("--dns-search <domain>", "DNS search domain", collect, [])
+    .option("--dns-option <opt>", "DNS resolver option", collect, [])
     .option("--group-add <group>", "additional groups to join", collect, [])
     .option(
       "--restart <policy>",
@@ -184,8 +204,15 @@ export function runCommand(setCode: (code: number) => void): Command {
     .action(async (image: string, command: string[], f: RunFlags) => {
       if (f.tty) throw new Error("-t/--tty is not supported yet");
       const { store, c } = await createFromFlags(image, command, f);
-      if (!f.detach) return setCode(await runForeground(store, c));
-      await startContainer(store, c);
+      try {
+        if (!f.detach) return setCode(await runForeground(store, c));
+        await startContainer(store, c);
+      } catch (e) {
+        // Taken between create and start: leave nothing behind, like a
+        // port found taken at create time.
+        if (portInUse(e)) await removeStored(store, c, true);
+        throw e;
+      }
       console.log(c.id);
     });
 }
@@ -196,9 +223,7 @@ export async function createFromFlags(
   command: string[],
   f: RunFlags,
 ): Promise<{ store: ContainerStore; c: ContainerConfig }> {
-  if (!["private", "host", "none"].includes(f.network ?? "private")) {
-    throw new Error(`unsupported --network ${JSON.stringify(f.network)}`);
-  }
+  parseNetworkMode(f.network ?? "private"); // fail before any pull
   const root = f.rootfs
     ? rootfsSource(image)
     : await imageRoot(image, parsePullPolicy(f.pull));
@@ -219,6 +244,7 @@ export async function createFromFlags(
     labels: parseLabels(f.label),
     mounts: parseMountFlags(f),
     readOnlyTmpfs: f.readOnlyTmpfs,
+    publishAll: !!f.publishAll,
     host: {
       autoRemove: !!f.rm,
       interactive: !!f.interactive,
@@ -229,6 +255,9 @@ export async function createFromFlags(
       ...securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
       network: f.network ?? "private",
+      ports: f.publish.flatMap(parsePublish),
+      dns: { servers: f.dns, search: f.dnsSearch, options: f.dnsOption },
+      addHosts: f.addHost,
       groupAdd: f.groupAdd,
       restartPolicy: parseRestart(f.restart),
       stopSignal: f.stopSignal,

@@ -2,6 +2,8 @@
  * The record of one container, as ptd keeps it on disk. Field names follow
  * what `ptd inspect` shows (Docker's shape) where that costs nothing.
  */
+import type { DnsConfig } from "../network/etc.ts";
+import type { PortMapping } from "../network/ports.ts";
 
 /** What the user asked for: fixed when the container is created. */
 export interface ContainerConfig {
@@ -22,6 +24,8 @@ export interface ContainerConfig {
   user: string;
   hostname: string;
   labels: Record<string, string>;
+  /** Ports the image exposes ("80/tcp"), published by -P. */
+  exposed?: string[];
   host: HostConfig;
   /** Volumes, binds and tmpfs mounts; absent in records older than them. */
   mounts?: ContainerMount[];
@@ -53,8 +57,17 @@ export interface HostConfig {
   privileged: boolean;
   noNewPrivileges: boolean;
   readOnly: boolean;
-  /** "private" (own network namespace), "host" or "none". */
+  /**
+   * A --network value: "private" (the default stack), "slirp4netns[:OPTS]",
+   * "pasta[:OPTS]", "host" or "none" (see src/network/mode.ts).
+   */
   network: string;
+  /** Published ports, host ports already picked at create time. */
+  ports?: PortMapping[];
+  /** --dns, --dns-search, --dns-option; empty lists keep the defaults. */
+  dns?: DnsConfig;
+  /** --add-host values, "NAME:IP". */
+  addHosts?: string[];
   groupAdd: string[];
   restartPolicy: RestartPolicy;
   /** Signal `stop` sends first, e.g. "SIGTERM". */

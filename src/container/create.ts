@@ -7,6 +7,7 @@ import { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
 import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
+import { resolveNetwork } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** The root file system a container starts from: a directory or an image. */
@@ -24,6 +25,8 @@ export interface RootSource {
   user: string;
   /** The image's VOLUME paths: each gets an anonymous volume. */
   volumes?: string[];
+  /** The image's ExposedPorts keys ("80/tcp"): what -P publishes. */
+  exposed?: string[];
 }
 
 /** What the user asked for with `run`/`create` flags. */
@@ -42,6 +45,8 @@ export interface CreateOptions {
   mounts?: ContainerMount[];
   /** With --read-only: tmpfs on /tmp, /var/tmp, /run (Podman's default: true). */
   readOnlyTmpfs?: boolean;
+  /** -P: publish every port the image exposes on a free host port. */
+  publishAll?: boolean;
 }
 
 /** A --rootfs directory as a root source: absolute, existing, used read-only. */
@@ -102,6 +107,10 @@ export async function createContainer(
     imageVolumes: root.volumes ?? [],
   });
   checkHostPaths(mounts);
+  const host = await resolveNetwork(
+    opts.host,
+    opts.publishAll ? root.exposed ?? [] : [],
+  );
   const c = await store.create({
     image: root.image,
     imageId: root.imageId,
@@ -114,7 +123,8 @@ export async function createContainer(
     user: opts.user ?? root.user,
     hostname: opts.hostname ?? "",
     labels: opts.labels,
-    host: opts.host,
+    exposed: root.exposed,
+    host,
     mounts,
   }, opts.name);
   try {

@@ -4,10 +4,11 @@
  */
 import { startInit, waitExit } from "../runtime/create.ts";
 import type { ContainerConfig } from "./config.ts";
+import { ContainerNetwork } from "./network.ts";
 import { relaySignals } from "./signals.ts";
 import { runtimeSpec } from "./spec.ts";
-import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
+import type { ContainerStore } from "./store.ts";
 
 /** Starts the container, waits for it, and returns its exit code. */
 export async function runForeground(
@@ -15,9 +16,14 @@ export async function runForeground(
   c: ContainerConfig,
 ): Promise<number> {
   let code: number;
+  const net = new ContainerNetwork(store, c);
   try {
     const spec = runtimeSpec(store, c);
-    const pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`);
+    const pid = await startInit(
+      spec,
+      `${store.runDir(c.id)}/spec.json`,
+      net.attach,
+    );
     const state = store.state(c.id);
     store.setState(c.id, {
       ...state,
@@ -30,6 +36,7 @@ export async function runForeground(
       code = await waitExit(pid);
     } finally {
       stopRelay();
+      await net.detach();
     }
     store.setState(c.id, {
       ...store.state(c.id),

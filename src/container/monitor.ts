@@ -5,13 +5,20 @@
  * and --rm. The CLI that spawned it reads one handshake line from its stdout
  * (see startContainer) and leaves; the monitor lives on.
  */
-import { closeFd, dupOnto, newSession, pipeFromChild } from "../../ffi/fd.ts";
+import {
+  closeFd,
+  dupOnto,
+  newSession,
+  pipeFromChild,
+  setCloexec,
+} from "../../ffi/fd.ts";
 import { startInit, waitExit } from "../runtime/create.ts";
 import { EXIT_ENGINE } from "../runtime/spec.ts";
 import { storePaths } from "../storage/paths.ts";
 import type { ContainerConfig, RestartPolicy } from "./config.ts";
 import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
 import { processStart } from "./liveness.ts";
+import { ContainerNetwork } from "./network.ts";
 import { runtimeSpec } from "./spec.ts";
 import { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
@@ -81,12 +88,17 @@ async function runOnce(
 ): Promise<RunResult> {
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const spec = runtimeSpec(store, c);
+  const net = new ContainerNetwork(store, c);
   // The monitor's own stdin is /dev/null: the container gets it as is.
   spec.stdio = [0, out.write, err.write];
   spec.errorFd = fail.write;
   let pid: number;
   try {
-    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`);
+    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
+      // The child has its copies; the network helpers must not hold them.
+      for (const fd of [out.write, err.write, fail.write]) setCloexec(fd);
+      return net.attach(pid);
+    });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     throw e;
@@ -110,6 +122,7 @@ async function runOnce(
     started(pid);
   }
   const code = await waitExit(pid);
+  await net.detach();
   await pumps;
   if (failure === "") return { started: true, code };
   const m = /^(\d+) (.*)$/s.exec(failure);

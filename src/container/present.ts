@@ -10,6 +10,7 @@ import {
 } from "./config.ts";
 import { monitorAlive } from "./liveness.ts";
 import { logPath } from "./monitor.ts";
+import { inspectNetwork, psPorts } from "./network.ts";
 import { hostnameOf } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { inspectMounts, mountNames } from "./volumes.ts";
@@ -80,7 +81,7 @@ export function psRow(
     Command: `"${cmd}"`,
     CreatedAt: c.created,
     RunningFor: `${since(c.created, now)} ago`,
-    Ports: "",
+    Ports: psPorts(c),
     State: s.status,
     Status: statusText(s, now),
     Names: c.name,
@@ -150,6 +151,6 @@ export function inspectDoc(
       StopSignal: c.host.stopSignal,
       StopTimeout: c.host.stopTimeout,
     },
-    NetworkSettings: { IPAddress: "", Ports: {}, Networks: {} },
+    NetworkSettings: inspectNetwork(store, c, running),
   };
 }

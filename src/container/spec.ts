@@ -2,6 +2,8 @@
  * From a stored container to the runtime spec init reads, plus the small
  * files ptd bind-mounts over /etc (hostname, hosts, resolv.conf).
  */
+import { addHostLines, resolvConf } from "../network/etc.ts";
+import { parseNetworkMode, privateNetwork } from "../network/mode.ts";
 import { resolveCaps } from "../runtime/caps.ts";
 import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
@@ -32,9 +34,14 @@ export function writeEtcFiles(dir: string, c: ContainerConfig) {
       "127.0.0.1\tlocalhost",
       "::1\tlocalhost ip6-localhost ip6-loopback",
       `127.0.1.1\t${names}`,
+      ...addHostLines(c.host.addHosts ?? []),
       "",
     ].join("\n"),
-    "/etc/resolv.conf": hostResolvConf(),
+    "/etc/resolv.conf": resolvConf(
+      parseNetworkMode(c.host.network),
+      hostResolvConf(),
+      c.host.dns ?? { servers: [], search: [], options: [] },
+    ),
   };
   const out: Record<string, string> = {};
   for (const [dst, text] of Object.entries(files)) {
@@ -105,7 +112,7 @@ export function runtimeSpec(
       noNewPrivileges: c.host.noNewPrivileges,
     },
     rootless: store.paths.rootless,
-    privateNetwork: c.host.network !== "host",
+    privateNetwork: privateNetwork(parseNetworkMode(c.host.network)),
     privileged: c.host.privileged,
     readonlyRootfs: c.host.readOnly,
     dieWithParent: true,

@@ -116,8 +116,10 @@ export function readNetworkInfo(runDir: string): NetworkInfo | undefined {
 export function networkSettings(
   ports: PortMapping[],
   runDir: string,
+  running: boolean,
 ): Record<string, unknown> {
-  const info = readNetworkInfo(runDir);
+  // A monitor killed outright leaves the file behind: trust it only live.
+  const info = running ? readNetworkInfo(runDir) : undefined;
   return {
     IPAddress: info?.ipAddress ?? "",
     IPPrefixLen: info?.prefixLen ?? 0,

@@ -42,10 +42,17 @@ export function cloneFlags(spec: RuntimeSpec): number {
   return flags;
 }
 
-/** Writes the spec and starts `ptd init` in new namespaces; returns its pid. */
+/**
+ * Writes the spec and starts `ptd init` in new namespaces; returns its pid.
+ * `beforeRelease` runs once the namespaces and maps exist but before init
+ * runs (the network is attached there, so the command starts with it); if
+ * it throws, the child is reaped. Descriptors the parent leaves inheritable
+ * are inherited by whatever the hook spawns.
+ */
 export async function startInit(
   spec: RuntimeSpec,
   specPath: string,
+  beforeRelease?: (pid: number) => Promise<void>,
 ): Promise<number> {
   Deno.writeTextFileSync(specPath, JSON.stringify(spec));
   const self = selfCommand();
@@ -58,6 +65,7 @@ export async function startInit(
   });
   try {
     if (spec.rootless) await writeIdMaps(child.pid, userMaps());
+    await beforeRelease?.(child.pid);
   } catch (e) {
     child.abort();
     await waitStatus(child.pid);

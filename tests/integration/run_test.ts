@@ -8,7 +8,13 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
-import { ptd, ROOTLESS, type Sandbox, sandbox } from "../helpers.ts";
+import {
+  busyboxRoot,
+  ptd,
+  ROOTLESS,
+  type Sandbox,
+  sandbox,
+} from "../helpers.ts";
 
 async function withSandbox(fn: (sb: Sandbox) => Promise<void>) {
   const sb = await sandbox();
@@ -27,36 +33,6 @@ function subStart(file: string): number {
     if (who === name || who === uid) return Number(start);
   }
   throw new Error(`no range in ${file}`);
-}
-
-/** A tiny root file system of our own (no submounts): native overlay. */
-function busyboxRoot(dir: string): string {
-  const root = `${dir}/bbroot`;
-  for (const d of ["bin", "etc", "tmp"]) {
-    Deno.mkdirSync(`${root}/${d}`, { recursive: true });
-  }
-  Deno.copyFileSync("/bin/busybox", `${root}/bin/busybox`);
-  for (
-    const app of [
-      "sh",
-      "id",
-      "cat",
-      "ls",
-      "echo",
-      "chown",
-      "stat",
-      "touch",
-      "hostname",
-    ]
-  ) {
-    Deno.symlinkSync("busybox", `${root}/bin/${app}`);
-  }
-  Deno.writeTextFileSync(
-    `${root}/etc/passwd`,
-    "root:x:0:0:root:/root:/bin/sh\n",
-  );
-  Deno.writeTextFileSync(`${root}/etc/group`, "root:x:0:\n");
-  return root;
 }
 
 Deno.test({
@@ -358,6 +334,8 @@ Deno.test({
         "web1",
         "--hostname",
         "h1",
+        "--network",
+        "none",
         "--rootfs",
         root,
         "sh",

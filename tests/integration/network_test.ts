@@ -1,0 +1,333 @@
+/**
+ * Issue 5's "done when", rootless as a new user would run it. All traffic
+ * stays on the host's 127.0.0.1 and inside the namespaces the tests create.
+ */
+import dgram from "node:dgram";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../assert.ts";
+import {
+  busyboxRoot,
+  ptd,
+  ROOTLESS,
+  type Sandbox,
+  sandbox,
+} from "../helpers.ts";
+
+const APPLETS = ["httpd", "nc", "wget", "ip", "head", "grep", "cut", "true"];
+const BODY = "hello from ptd\n";
+
+async function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
+  const sb = await sandbox();
+  try {
+    const root = busyboxRoot(sb.dir, APPLETS);
+    Deno.mkdirSync(`${root}/www`);
+    Deno.writeTextFileSync(`${root}/www/index.html`, BODY);
+    await fn(sb, root);
+  } finally {
+    // Whatever a failed test left running goes before its store does.
+    const ids = (await ptd(sb, ["ps", "-a", "-q"])).stdout.trim();
+    if (ids) await ptd(sb, ["rm", "-f", ...ids.split("\n")]);
+    await sb.cleanup();
+  }
+}
+
+/** A port nothing listens on right now. */
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+const UDP_ECHO = `
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5353))
+while True:
+    data, peer = s.recvfrom(2048)
+    s.sendto(data, peer)
+`;
+
+const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/** GETs a URL on 127.0.0.1, retrying while the server inside starts. */
+async function get(port: number): Promise<string> {
+  let last: unknown;
+  for (let i = 0; i < 50; i++) {
+    try {
+      const r = await fetch(`http://127.0.0.1:${port}/`);
+      return await r.text();
+    } catch (e) {
+      last = e;
+      await sleep(100);
+    }
+  }
+  throw last;
+}
+
+function httpd(root: string, publish: string[], name: string): string[] {
+  return [
+    "run",
+    "-d",
+    "--name",
+    name,
+    ...publish.flatMap((p) => ["-p", p]),
+    "--rootfs",
+    root,
+    "httpd",
+    "-f",
+    "-p",
+    "80",
+    "-h",
+    "/www",
+  ];
+}
+
+Deno.test({
+  name:
+    "network: -p publishes TCP; port, ps and inspect show it; rm -f frees the port at once",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const port = freePort();
+      const r = await ptd(sb, httpd(root, [`127.0.0.1:${port}:80`], "web"));
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(await get(port), BODY);
+
+      const p = await ptd(sb, ["port", "web"]);
+      assertEquals(p.stdout, `80/tcp -> 127.0.0.1:${port}\n`, p.stderr);
+      const ps = await ptd(sb, ["ps", "--format", "{{.Ports}}"]);
+      assertEquals(ps.stdout.trim(), `127.0.0.1:${port}->80/tcp`, ps.stderr);
+      const ins = await ptd(sb, ["inspect", "web"]);
+      const net = JSON.parse(ins.stdout)[0].NetworkSettings;
+      assertEquals(net.IPAddress, "10.0.2.100");
+      assertEquals(net.Ports, {
+        "80/tcp": [{ HostIp: "127.0.0.1", HostPort: String(port) }],
+      });
+
+      assertEquals((await ptd(sb, ["rm", "-f", "web"])).code, 0);
+      const again = await ptd(sb, httpd(root, [`127.0.0.1:${port}:80`], "w2"));
+      assertEquals(again.code, 0, again.stderr);
+      assertEquals(await get(port), BODY);
+    }),
+});
+
+Deno.test({
+  name:
+    "network: two containers publish different ports at once; -p CTR picks a free one",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const a = freePort();
+      assertEquals(
+        (await ptd(sb, httpd(root, [`127.0.0.1:${a}:80`], "a"))).code,
+        0,
+      );
+      const b = await ptd(sb, httpd(root, ["127.0.0.1::80"], "b"));
+      assertEquals(b.code, 0, b.stderr);
+      const line = (await ptd(sb, ["port", "b", "80"])).stdout.trim();
+      assertMatch(line, /^127\.0\.0\.1:\d+$/);
+      const bPort = Number(line.split(":")[1]);
+      assert(bPort !== a);
+      assertEquals(await get(a), BODY);
+      assertEquals(await get(bPort), BODY);
+    }),
+});
+
+Deno.test({
+  name: "network: a UDP port published the same way echoes",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb) => {
+      const port = freePort();
+      // busybox has no UDP server; the host's python3 (the host's root as
+      // the container's) is one. libslirp drops replies to the host's
+      // loopback unless it is allowed: see README.
+      const r = await ptd(sb, [
+        "run",
+        "-d",
+        "--network",
+        "slirp4netns:allow_host_loopback=true",
+        "-p",
+        `127.0.0.1:${port}:5353/udp`,
+        "--rootfs",
+        "/",
+        "python3",
+        "-c",
+        UDP_ECHO,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      const sock = dgram.createSocket("udp4");
+      try {
+        const reply = new Promise<string>((ok) =>
+          sock.on("message", (m) => ok(new TextDecoder().decode(m)))
+        );
+        let got: string | undefined;
+        reply.then((m) => (got = m));
+        for (let i = 0; i < 50 && got === undefined; i++) {
+          sock.send("ping\n", port, "127.0.0.1");
+          await sleep(100);
+        }
+        assertEquals(got, "ping\n");
+      } finally {
+        sock.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "network: a taken host port is a one-line error and leaves no container",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (l.addr as Deno.NetAddr).port;
+      const run = () =>
+        ptd(sb, [
+          "run",
+          "--rm",
+          "-p",
+          `127.0.0.1:${port}:80`,
+          "--rootfs",
+          root,
+          "true",
+        ]);
+      let r;
+      try {
+        r = await run();
+      } finally {
+        l.close();
+      }
+      assertEquals(r.code, 125);
+      assertEquals(
+        r.stderr,
+        `Error: cannot publish 127.0.0.1:${port}/tcp: address already in use\n`,
+      );
+      assertEquals((await ptd(sb, ["ps", "-a", "-q"])).stdout, "");
+      // A foreground run frees its port as it ends: the next one takes it.
+      for (let i = 0; i < 2; i++) {
+        const ok = await run();
+        assertEquals(ok.code, 0, ok.stderr);
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "network: the host's loopback is reachable only with allow_host_loopback",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const ac = new AbortController();
+      const server = Deno.serve(
+        { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen() {} },
+        () => new Response("host says hi"),
+      );
+      try {
+        const url = `http://10.0.2.2:${server.addr.port}/`;
+        const run = (network: string) =>
+          ptd(sb, [
+            "run",
+            "--rm",
+            "--network",
+            network,
+            "--rootfs",
+            root,
+            "wget",
+            "-q",
+            "-O",
+            "-",
+            url,
+          ]);
+        const denied = await run("slirp4netns");
+        assert(denied.code !== 0, denied.stdout);
+        const allowed = await run("slirp4netns:allow_host_loopback=true");
+        assertEquals(allowed.stdout, "host says hi", allowed.stderr);
+      } finally {
+        ac.abort();
+        await server.finished;
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "network: none has only lo; resolv.conf, --dns*, --add-host; pasta publishes too",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const none = await ptd(sb, [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        "ip -o link | cut -d: -f2",
+      ]);
+      assertEquals(none.stdout, " lo\n", none.stderr);
+
+      const etc = await ptd(sb, [
+        "run",
+        "--rm",
+        "--dns",
+        "192.0.2.53",
+        "--dns-search",
+        "example.test",
+        "--dns-option",
+        "ndots:1",
+        "--add-host",
+        "db:192.0.2.10",
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        "cat /etc/resolv.conf; grep db /etc/hosts; ip -o link | grep -c tap0",
+      ]);
+      assertEquals(
+        etc.stdout,
+        "nameserver 192.0.2.53\nsearch example.test\noptions ndots:1\n192.0.2.10\tdb\n1\n",
+        etc.stderr,
+      );
+      const dflt = await ptd(sb, [
+        "run",
+        "--rm",
+        "--rootfs",
+        root,
+        "head",
+        "-1",
+        "/etc/resolv.conf",
+      ]);
+      assertStringIncludes(dflt.stdout, "nameserver 10.0.2.3");
+
+      const port = freePort();
+      const r = await ptd(sb, [
+        "run",
+        "-d",
+        "--network",
+        "pasta",
+        ...httpd(root, [`127.0.0.1:${port}:80`], "p").slice(1),
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(await get(port), BODY);
+      assertEquals((await ptd(sb, ["rm", "-f", "p"])).code, 0);
+      // The watchdog takes pasta down with the container's monitor.
+      let free = false;
+      for (let i = 0; i < 50 && !free; i++) {
+        try {
+          Deno.listen({ hostname: "127.0.0.1", port }).close();
+          free = true;
+        } catch {
+          await sleep(100);
+        }
+      }
+      assert(free, "pasta still holds the port");
+    }),
+});
