@@ -229,8 +229,12 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   // After the user's mounts, so a volume on /etc does not hide them; a file
   // the user mounted on one of these paths wins, as in Docker.
   const userDsts = new Set(spec.mounts.map((m) => m.destination));
+  const readonlyOver = (p: string) =>
+    spec.mounts.some((m) => m.readonly && p.startsWith(`${m.destination}/`));
   for (const [dst, fd] of etc) {
     if (userDsts.has(dst)) continue;
+    // No mount point can be made in a read-only mount (-v vol:/etc:ro).
+    if (readonlyOver(dst) && !sys.exists(dst)) continue;
     ensureTarget(sys, dst, false);
     bindFd(sys, fd, dst, false);
   }

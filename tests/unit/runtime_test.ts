@@ -3,7 +3,11 @@ import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
 import { SysError } from "../../ffi/errno.ts";
 import { runInit } from "../../src/runtime/init.ts";
 import { type PathProbe } from "../../src/runtime/process.ts";
-import { ExitError, type RuntimeSpec } from "../../src/runtime/spec.ts";
+import {
+  ExitError,
+  type MountSpec,
+  type RuntimeSpec,
+} from "../../src/runtime/spec.ts";
 import {
   capNumber,
   DEFAULT_CAPS,
@@ -259,4 +263,42 @@ Deno.test("idmap: subuid ranges by name or uid, host id translation", () => {
   assertEquals(toHost(ranges, 0), 1000);
   assertEquals(toHost(ranges, 1000), 100999);
   assertEquals(toHost(ranges, 70000), undefined);
+});
+
+/** The bind targets init mounts for `mounts` beside ptd's /etc files. */
+function bindTargets(mounts: MountSpec[]): string[] {
+  const sys = new RecordingSyscalls();
+  sys.dirs.add("/host/vol");
+  sys.files.add("/etc/hostname");
+  init(
+    sys,
+    spec({
+      etcFiles: { "/etc/hosts": "/run/c/hosts", "/etc/hostname": "/run/c/h" },
+      mounts,
+    }),
+  );
+  return sys.trace().filter((l) => l.startsWith("mount /proc/self/fd/"))
+    .map((l) => l.split(" ")[2]);
+}
+
+const etcVolume: MountSpec = {
+  type: "bind",
+  source: "/host/vol",
+  destination: "/etc",
+  readonly: false,
+};
+
+Deno.test("init: ptd's /etc files go over a volume on /etc; a user's own file wins", () => {
+  const binds = bindTargets([etcVolume]);
+  assert(binds.indexOf("/etc") < binds.indexOf("/etc/hosts"));
+  assert(binds.includes("/etc/hostname"));
+  const own = { ...etcVolume, destination: "/etc/hosts" };
+  assertEquals(bindTargets([own]).filter((b) => b === "/etc/hosts").length, 1);
+});
+
+Deno.test("init: no mount point is made inside a read-only user mount", () => {
+  const binds = bindTargets([{ ...etcVolume, readonly: true }]);
+  // /etc/hostname exists there and is bound over; /etc/hosts does not.
+  assert(binds.includes("/etc/hostname"));
+  assert(!binds.includes("/etc/hosts"));
 });
