@@ -1,60 +1,16 @@
 /**
- * A tiny real image for tests, built without any registry: one layer
- * holding /bin/busybox (busybox-static), a few applet symlinks and a file,
- * imported straight into a sandbox's image store.
+ * A tiny real image for tests, built without any registry: the busybox
+ * layer of tests/fixtures.ts plus /hello.txt, imported straight into a
+ * sandbox's image store.
  */
 import zlib from "node:zlib";
 import { importRootfs } from "../src/image/archive.ts";
 import { type ImageRecord, ImageStore } from "../src/image/store.ts";
+import { busyboxEntries, makeTar } from "./fixtures.ts";
 import type { Sandbox } from "./helpers.ts";
 
-const APPLETS = [
-  "sh",
-  "ls",
-  "cat",
-  "echo",
-  "true",
-  "false",
-  "id",
-  "env",
-  "pwd",
-];
-
-async function sh(cmd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stderr: "piped" }).output();
-  if (!out.success) {
-    throw new Error(`${cmd}: ${new TextDecoder().decode(out.stderr)}`);
-  }
-}
-
-/** Writes the busybox layer (plain tar, root-owned) to `tarPath`. */
-export async function busyboxLayerTar(tarPath: string): Promise<void> {
-  const root = await Deno.makeTempDir({ prefix: "ptd-bb-" });
-  try {
-    Deno.mkdirSync(`${root}/bin`);
-    Deno.mkdirSync(`${root}/tmp`, { mode: 0o1777 });
-    Deno.copyFileSync("/bin/busybox", `${root}/bin/busybox`);
-    Deno.chmodSync(`${root}/bin/busybox`, 0o755);
-    for (const a of APPLETS) Deno.symlinkSync("busybox", `${root}/bin/${a}`);
-    Deno.writeTextFileSync(`${root}/hello.txt`, "hello from the image\n");
-    await sh("tar", [
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "--sort=name",
-      "--mtime=2024-01-01",
-      "-C",
-      root,
-      "-cf",
-      tarPath,
-      "bin",
-      "tmp",
-      "hello.txt",
-    ]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
+/** The image's PATH (busybox puts applets in all four directories). */
+export const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * Stores a busybox image named `name` in the sandbox's store, through the
@@ -72,8 +28,11 @@ export async function storeBusyboxImage(
     rootless: Deno.uid() !== 0,
   });
   const tar = `${sb.dir}/busybox-layer.tar`;
-  await busyboxLayerTar(tar);
-  const data = Deno.readFileSync(tar);
+  const data = await makeTar([...busyboxEntries(), {
+    name: "hello.txt",
+    mode: 0o644,
+    data: new TextEncoder().encode("hello from the image\n"),
+  }]);
   const packed = {
     gzip: () => zlib.gzipSync(data),
     zstd: () => zlib.zstdCompressSync(data),
@@ -83,7 +42,7 @@ export async function storeBusyboxImage(
   try {
     return await importRootfs(store, tar, {
       reference: name,
-      changes: ["ENV PATH=/bin", 'CMD ["sh"]', ...(opts.changes ?? [])],
+      changes: [`ENV PATH=${PATH}`, 'CMD ["sh"]', ...(opts.changes ?? [])],
       message: "ptd test: busybox layer",
     });
   } finally {
