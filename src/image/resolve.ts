@@ -59,5 +59,6 @@ export function imageSource(
     workdir: c.WorkingDir || "/",
     user: c.User ?? "",
     volumes: Object.keys(c.Volumes ?? {}),
+    exposed: Object.keys(c.ExposedPorts ?? {}),
   };
 }

@@ -1,7 +1,8 @@
 /** The image store: names, lookups, atomic blobs and garbage collection. */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { BlobStore, digestOf } from "../../src/storage/blobs.ts";
-import { MediaType } from "../../src/image/oci.ts";
+import { chainIds, MediaType } from "../../src/image/oci.ts";
+import { imageSource } from "../../src/image/resolve.ts";
 import { type ImageRecord, ImageStore } from "../../src/image/store.ts";
 import type { RegistriesConf } from "../../src/image/reference.ts";
 
@@ -128,5 +129,41 @@ Deno.test("garbage: blobs and layers of deleted images go, kept layers stay", as
   assertEquals([...Deno.readDirSync(`${dir}/blobs/tmp`)], []);
   const second = await store.collectGarbage();
   assertEquals(second.layers, [kept]);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("an image as a container root: layers top first, the config's defaults", async () => {
+  const { store, dir } = tempStore();
+  const img = await addImage(store, ["localhost/a:1"], "a");
+  img.config.rootfs.diff_ids.push(digestOf("second layer"));
+  img.config.config = {
+    Entrypoint: ["/init"],
+    Cmd: null,
+    Env: ["A=1"],
+    WorkingDir: "",
+    User: "app",
+    ExposedPorts: { "80/tcp": {} },
+    Volumes: { "/data": {} },
+  };
+  const root = imageSource(store, "a:1", img);
+  // Overlay wants the top layer first.
+  const [bottom, top] = chainIds(img.config.rootfs.diff_ids);
+  assertEquals(root.layers, [store.layerDir(top), store.layerDir(bottom)]);
+  assertEquals(
+    { ...root, layers: [] },
+    {
+      image: "a:1",
+      imageId: img.id,
+      layers: [],
+      rootfs: false,
+      entrypoint: ["/init"],
+      cmd: [],
+      env: ["A=1"],
+      workdir: "/",
+      user: "app",
+      volumes: ["/data"],
+      exposed: ["80/tcp"],
+    },
+  );
   Deno.removeSync(dir, { recursive: true });
 });
