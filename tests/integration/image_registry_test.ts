@@ -491,3 +491,29 @@ Deno.test("a Debian minbase image survives push and pull: setuid root passwd", {
     await reg.cleanup();
   }
 });
+
+Deno.test("a Docker schema 2 manifest (written by skopeo) is pulled and run", async () => {
+  const reg = await startRegistry();
+  await seed(reg);
+  const sb = await sandboxFor(reg.host);
+  try {
+    await skopeo([
+      "copy",
+      "--format",
+      "v2s2",
+      "--src-tls-verify=false",
+      "--dest-tls-verify=false",
+      `docker://${reg.host}/test/busybox:1`,
+      `docker://${reg.host}/test/busybox:v2s2`,
+    ]);
+    const image = `${reg.host}/test/busybox:v2s2`;
+    const id = (await ok(sb, ["pull", "-q", image])).trim();
+    const [doc] = JSON.parse(await ok(sb, ["image", "inspect", id]));
+    assertEquals(doc.ManifestType, MediaType.dockerManifest);
+    const r = await ptd(sb, ["run", "--rm", image, "cat", "/hello.txt"]);
+    assertEquals(r.stdout, "hello from the image\n", r.stderr);
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
