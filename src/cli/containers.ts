@@ -20,6 +20,7 @@ import { inspectDoc, psRow } from "../container/present.ts";
 import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
 import { execInContainer } from "../container/exec.ts";
+import { attachContainer } from "../container/attach.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
 import { addCreateOptions, createFromFlags } from "./run.ts";
@@ -483,6 +484,19 @@ function execCommand(setCode: SetCode): Command {
     });
 }
 
+function attachCommand(setCode: SetCode): Command {
+  return new Command("attach")
+    .description("Attach to a running container's output and input")
+    .option("--no-stdin", "do not attach stdin")
+    .argument("<container>")
+    .action(async (ref: string, f: { stdin: boolean }) => {
+      const s = store();
+      const c = s.find(ref);
+      const ended = await attachContainer(s, c, f.stdin && c.host.interactive);
+      setCode(ended ? await waitContainer(s, c) : 0);
+    });
+}
+
 function containerCommand(setCode: SetCode): Command {
   return new Command("container")
     .description("Manage containers")
@@ -519,6 +533,7 @@ export function containerCommands(setCode: SetCode): Command[] {
     renameCommand,
     topCommand,
     execCommand,
+    attachCommand,
     containerCommand,
   ].map((make) => make(setCode)).concat(
     freezeCommand(setCode, true),

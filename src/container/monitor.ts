@@ -8,6 +8,7 @@
 import {
   closeFd,
   dupOnto,
+  inheritablePipe,
   newSession,
   pipeFromChild,
   setCloexec,
@@ -17,6 +18,8 @@ import { EXIT_ENGINE } from "../runtime/spec.ts";
 import { storePaths } from "../storage/paths.ts";
 import type { ContainerConfig, RestartPolicy } from "./config.ts";
 import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
+import { AttachServer, STDERR, STDIN, STDIN_CLOSED, STDOUT } from "./attach.ts";
+import { writeFd } from "../../ffi/pty.ts";
 import { processStart } from "./liveness.ts";
 import { ContainerNetwork } from "./network.ts";
 import { runtimeSpec } from "./spec.ts";
@@ -50,10 +53,35 @@ async function pump(
   f: Deno.FsFile,
   stream: Stream,
   emit: (r: LogRecord[]) => void,
+  attach: AttachServer,
 ) {
   const split = new LineSplitter(stream);
-  for await (const chunk of f.readable) emit(split.push(chunk));
+  const kind = stream === "stdout" ? STDOUT : STDERR;
+  for await (const chunk of f.readable) {
+    attach.broadcast(kind, chunk);
+    emit(split.push(chunk));
+  }
   emit(split.end());
+}
+
+/**
+ * With -i, the container's stdin is a pipe fed by attached clients; the
+ * read end is the child's, and `close` ends it when a client's input does.
+ */
+function stdinPipe(c: ContainerConfig, attach: AttachServer) {
+  if (!c.host.interactive) return undefined;
+  const [read, write] = inheritablePipe();
+  setCloexec(write);
+  let open = true;
+  const close = () => {
+    if (open) closeFd(write);
+    open = false;
+  };
+  attach.input = (kind, data) => {
+    if (kind === STDIN_CLOSED) close();
+    else if (kind === STDIN && open) writeFd(write, data);
+  };
+  return { read, close };
 }
 
 /** Whether the policy brings the container back after exit `code`. */
@@ -84,13 +112,15 @@ async function runOnce(
   store: ContainerStore,
   c: ContainerConfig,
   log: LogWriter,
+  attach: AttachServer,
   started: (pid: number) => void,
 ): Promise<RunResult> {
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const spec = runtimeSpec(store, c);
   const net = new ContainerNetwork(store, c);
-  // The monitor's own stdin is /dev/null: the container gets it as is.
-  spec.stdio = [0, out.write, err.write];
+  const input = stdinPipe(c, attach);
+  // Without -i the monitor's own stdin, /dev/null, is the container's.
+  spec.stdio = [input?.read ?? 0, out.write, err.write];
   spec.errorFd = fail.write;
   let pid: number;
   try {
@@ -104,11 +134,12 @@ async function runOnce(
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
+    if (input) closeFd(input.read);
   }
   const emit = (recs: LogRecord[]) => log.write(recs);
   const pumps = Promise.all([
-    pump(out.file, "stdout", emit),
-    pump(err.file, "stderr", emit),
+    pump(out.file, "stdout", emit, attach),
+    pump(err.file, "stderr", emit, attach),
   ]);
   const failure = await new Response(fail.file.readable).text();
   if (failure === "") {
@@ -122,6 +153,7 @@ async function runOnce(
     started(pid);
   }
   const code = await waitExit(pid);
+  input?.close();
   await net.detach();
   await pumps;
   if (failure === "") return { started: true, code };
@@ -152,6 +184,7 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
     error: "",
   }));
   const log = new LogWriter(logPath(store, c.id), c.host.logMaxSize);
+  const attach = new AttachServer(store.runDir(c.id));
   let answered = false;
   const answer = (h: Handshake) => {
     if (answered) return;
@@ -162,7 +195,13 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
     for (let restarts = 0;; restarts++) {
       let r: RunResult;
       try {
-        r = await runOnce(store, c, log, (pid) => answer({ ok: true, pid }));
+        r = await runOnce(
+          store,
+          c,
+          log,
+          attach,
+          (pid) => answer({ ok: true, pid }),
+        );
       } catch (e) {
         r = {
           started: false,
@@ -197,6 +236,7 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
   } finally {
     answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
     log.close();
+    attach.close();
     await store.updateState(c.id, (s) => ({
       ...s,
       monitorPid: 0,

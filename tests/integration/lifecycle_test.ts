@@ -560,3 +560,34 @@ Deno.test("--log-opt max-size rotates the log, keeping one old file", async () =
     ]);
   });
 });
+
+Deno.test("attach: output and stdin of a -i container; ctrl-p ctrl-q detaches", async () => {
+  await withSandbox(async (sb) => {
+    await runD(
+      sb,
+      "-i",
+      "--name",
+      "reader",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "while read l; do echo got $l; done; exit 4",
+    );
+    const d = await ptd(sb, ["attach", "reader"], { stdin: "a\n\x10\x11" });
+    assertEquals(d.code, 0);
+    assertEquals(await inspect(sb, "reader", "{{.State.Status}}"), "running");
+    await until(async () =>
+      (await ptd(sb, ["logs", "reader"])).stdout === "got a\n"
+    );
+    // Input that ends closes the container's stdin: it exits, attach returns its code.
+    const a = await ptd(sb, ["attach", "reader"], { stdin: "b\n" });
+    assertEquals([a.code, a.stdout], [4, "got b\n"]);
+    const gone = await ptd(sb, ["attach", "reader"]);
+    assertEquals(gone.code, 125);
+    assertMatch(
+      gone.stderr,
+      /^Error: you cannot attach to a stopped container/,
+    );
+  });
+});

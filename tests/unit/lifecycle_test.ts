@@ -12,6 +12,14 @@ import { humanDuration, statusText } from "../../src/container/present.ts";
 import { parseRestart } from "../../src/container/restart.ts";
 import { parseSignal } from "../../src/container/signals.ts";
 import { createdState } from "../../src/container/config.ts";
+import {
+  DETACH_KEYS,
+  frame,
+  frames,
+  scanDetach,
+  STDIN_CLOSED,
+  STDOUT,
+} from "../../src/container/attach.ts";
 
 Deno.test("log: k8s-file records, full and partial lines", () => {
   assertEquals(
@@ -118,4 +126,27 @@ Deno.test("--since/--until take durations, Unix seconds and RFC 3339", () => {
   assertEquals(parseTime("1700000000", now), now);
   assertEquals(parseTime("2024-01-01T00:00:00Z", now), 1704067200000);
   assertThrows(() => parseTime("yesterday", now));
+});
+
+Deno.test("attach: frames survive any cut; detach keys across chunks", async () => {
+  const bytes = new Uint8Array([
+    ...frame(STDOUT, new TextEncoder().encode("hi")),
+    ...frame(STDIN_CLOSED),
+  ]);
+  const cut = new ReadableStream<Uint8Array>({
+    start(c) {
+      for (const b of bytes) c.enqueue(new Uint8Array([b]));
+      c.close();
+    },
+  });
+  const got = [];
+  for await (const [k, d] of frames(cut)) got.push([k, [...d]]);
+  assertEquals(got, [[STDOUT, [104, 105]], [STDIN_CLOSED, []]]);
+  const held = { n: 0 };
+  const a = scanDetach(new Uint8Array([1, 0x10]), DETACH_KEYS, held);
+  assertEquals([[...a.send], a.detach], [[1], false]);
+  const b = scanDetach(new Uint8Array([0x11, 2]), DETACH_KEYS, held);
+  assertEquals(b.detach, true);
+  const c = scanDetach(new Uint8Array([0x10, 3]), DETACH_KEYS, { n: 0 });
+  assertEquals([[...c.send], c.detach], [[0x10, 3], false]);
 });
