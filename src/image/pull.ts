@@ -7,6 +7,7 @@
  */
 import zlib from "node:zlib";
 import { existsSync } from "node:fs";
+import { once } from "node:events";
 import { createHash } from "node:crypto";
 import type { Transform } from "node:stream";
 import { DigestMismatch } from "../storage/blobs.ts";
@@ -71,7 +72,8 @@ function decompressor(mediaType: string): Transform | undefined {
 
 /**
  * Hashes a layer's uncompressed content as chunks are fed in; `finish`
- * resolves to the diff id. Backpressure comes from the download itself.
+ * resolves to the diff id. Feeding waits for the decompressor to drain, so
+ * a download faster than decompression does not pile up in memory.
  */
 function diffIdHasher(mediaType: string) {
   const hash = createHash("sha256");
@@ -86,9 +88,10 @@ function diffIdHasher(mediaType: string) {
   // A corrupt stream fails here long before `finish` awaits it.
   ended.catch(() => {});
   return {
-    feed(chunk: Uint8Array) {
-      if (z) z.write(chunk);
-      else hash.update(chunk);
+    async feed(chunk: Uint8Array) {
+      if (!z) hash.update(chunk);
+      // A broken stream never drains: its error (via `ended`) ends the wait.
+      else if (!z.write(chunk)) await Promise.race([once(z, "drain"), ended]);
     },
     async finish(): Promise<string> {
       z?.end();
@@ -121,8 +124,8 @@ async function fetchBlob(
   let done = 0;
   await store.blobs.put(d.digest, await client.blob(d.digest), {
     size: d.size,
-    onChunk: (c) => {
-      hasher?.feed(c);
+    onChunk: async (c) => {
+      await hasher?.feed(c);
       done += c.length;
       report({ kind: "blob", digest: d.digest, size: d.size, done });
     },

@@ -76,7 +76,7 @@ export class BlobStore {
     source: ReadableStream<Uint8Array>,
     opts: {
       size?: number;
-      onChunk?: (chunk: Uint8Array) => void;
+      onChunk?: (chunk: Uint8Array) => void | Promise<void>;
       /** A last check (e.g. of the uncompressed content) before the rename. */
       beforeCommit?: () => Promise<void>;
     } = {},
@@ -99,7 +99,7 @@ export class BlobStore {
             `${digest}: blob larger than its declared ${opts.size} bytes`,
           );
         }
-        opts.onChunk?.(chunk);
+        await opts.onChunk?.(chunk);
         let off = 0;
         while (off < chunk.length) off += await f.write(chunk.subarray(off));
       }
