@@ -7,6 +7,7 @@ import { ContainerStore } from "../container/store.ts";
 import {
   historyRows,
   humanSize,
+  type ImageRow,
   imageRows,
   inspectImage,
 } from "../image/present.ts";
@@ -29,9 +30,19 @@ const ago = (iso: string) =>
   `${humanDuration(Date.now() - Date.parse(iso))} ago`;
 
 /** The `images` command (also `image ls`). */
+/** Whether a row shows what `ref` names: a repository, with a tag if given. */
+function rowMatches(ref: string): (r: ImageRow) => boolean {
+  const n = parseName(ref);
+  const repo = n.registry
+    ? (r: string) => r === `${n.registry}/${n.repository}`
+    : (r: string) => r.endsWith(`/${n.repository}`);
+  return (r) => repo(r.Repository) && (n.tag === undefined || r.Tag === n.tag);
+}
+
 function imagesCommand(name: string): Command {
   return new Command(name)
     .description("List images")
+    .argument("[reference]", "only this repository[:tag]")
     .option("-q, --quiet", "show only image ids")
     .option("-a, --all", "show all images (ptd keeps no intermediate ones)")
     .option("--digests", "show digests")
@@ -39,6 +50,7 @@ function imagesCommand(name: string): Command {
     .option("--format <format>", "json or a Go template")
     .action(
       (
+        ref: string | undefined,
         f: {
           quiet?: boolean;
           digests?: boolean;
@@ -47,14 +59,8 @@ function imagesCommand(name: string): Command {
         },
       ) => {
         const { images } = stores();
-        const list = images.list();
-        const rows = imageRows(list);
-        if (!f.trunc) {
-          for (const [i, r] of rows.entries()) {
-            r.ID = `sha256:${list.find((x) => x.id.startsWith(r.ID))!.id}`;
-            rows[i] = r;
-          }
-        }
+        let rows = imageRows(images.list(), !f.trunc);
+        if (ref !== undefined) rows = rows.filter(rowMatches(ref));
         if (f.quiet) {
           for (const id of new Set(rows.map((r) => r.ID))) console.log(id);
           return;

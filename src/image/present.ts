@@ -40,8 +40,14 @@ export function createdOf(img: ImageRecord): string {
   return img.config.created ?? img.stored;
 }
 
-/** Rows of `ptd images`: one per name, one `<none>` row for a dangling image. */
-export function imageRows(images: ImageRecord[]): ImageRow[] {
+/**
+ * Rows of `ptd images`: one per name, one `<none>` row for a dangling
+ * image; ids short (12 hex digits) unless `fullIds`.
+ */
+export function imageRows(
+  images: ImageRecord[],
+  fullIds = false,
+): ImageRow[] {
   return images.flatMap((img) => {
     const names = img.names.length > 0 ? img.names : ["<none>"];
     return names.map((n) => {
@@ -50,7 +56,7 @@ export function imageRows(images: ImageRecord[]): ImageRow[] {
         d.startsWith(`${repository}@`)
       )?.split("@")[1] ?? "<none>";
       return {
-        ID: img.id.slice(0, 12),
+        ID: fullIds ? `sha256:${img.id}` : img.id.slice(0, 12),
         Repository: repository,
         Tag: tag,
         Digest: digest,

@@ -104,6 +104,11 @@ Deno.test("pull by tag and by digest; images, inspect, history, rmi", async () =
     assert(listed.includes(`${reg.host}/test/busybox`));
     assert(listed.includes(id.slice(0, 12)));
     assertEquals((await ok(sb, ["images", "-q"])).trim(), id.slice(0, 12));
+    assertEquals(
+      (await ok(sb, ["images", "-q", "--no-trunc", "busybox:1"])).trim(),
+      `sha256:${id}`,
+    );
+    assertEquals((await ok(sb, ["images", "-q", "busybox:2"])).trim(), "");
     assert((await ok(sb, ["images", "--digests"])).includes(digest));
     const json = JSON.parse(
       (await ok(sb, ["images", "--format", "json"])).trim(),
