@@ -21,6 +21,7 @@ import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
 import { execInContainer } from "../container/exec.ts";
 import { attachContainer } from "../container/attach.ts";
+import { copyFromContainer, copyToContainer } from "../container/cp.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
 import { addCreateOptions, createFromFlags } from "./run.ts";
@@ -497,6 +498,31 @@ function attachCommand(setCode: SetCode): Command {
     });
 }
 
+/** "NAME:PATH" -> the container part, or undefined for a host path. */
+function containerPath(arg: string): [string, string] | undefined {
+  const m = /^([^/:.][^/:]*):(.*)$/.exec(arg);
+  return m ? [m[1], m[2] || "/"] : undefined;
+}
+
+function cpCommand(setCode: SetCode): Command {
+  return new Command("cp")
+    .description("Copy files between a running container and the host")
+    .argument("<src>", "CONTAINER:PATH or a host path")
+    .argument("<dest>", "CONTAINER:PATH or a host path")
+    .action(async (src: string, dest: string) => {
+      const s = store();
+      const from = containerPath(src), to = containerPath(dest);
+      if (!from === !to) {
+        throw new Error(
+          "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
+        );
+      }
+      if (from) await copyFromContainer(s, s.find(from[0]), from[1], dest);
+      else await copyToContainer(s, s.find(to![0]), src, to![1]);
+      setCode(0);
+    });
+}
+
 function containerCommand(setCode: SetCode): Command {
   return new Command("container")
     .description("Manage containers")
@@ -534,6 +560,7 @@ export function containerCommands(setCode: SetCode): Command[] {
     topCommand,
     execCommand,
     attachCommand,
+    cpCommand,
     containerCommand,
   ].map((make) => make(setCode)).concat(
     freezeCommand(setCode, true),

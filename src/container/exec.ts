@@ -35,6 +35,11 @@ export interface ExecOptions {
   detach: boolean;
   /** Run on a new pseudo-terminal relayed to ours (-t). */
   tty: boolean;
+  /**
+   * Raw descriptors for the command's 0/1/2 instead of ours (cp's pipes);
+   * they are closed here once the command has them.
+   */
+  stdio?: [number, number, number];
 }
 
 /** setns order: user first (it grants the rights for the rest), pid last. */
@@ -127,15 +132,17 @@ export async function execInContainer(
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
       rootFd,
-      stdio: pty
-        ? [pty.slave, pty.slave, pty.slave]
-        : opts.detach
-        ? [devnull, devnull, devnull]
-        : [opts.interactive ? 0 : devnull, 1, 2],
+      stdio: opts.stdio ??
+        (pty
+          ? [pty.slave, pty.slave, pty.slave]
+          : opts.detach
+          ? [devnull, devnull, devnull]
+          : [opts.interactive ? 0 : devnull, 1, 2]),
       tty: !!pty,
     });
   } finally {
     for (const fd of [devnull, rootFd, ...nsFds]) closeFd(fd);
+    for (const fd of opts.stdio ?? []) if (fd > 2) closeFd(fd);
     if (pty) closeFd(pty.slave);
   }
   if ("failure" in result) {

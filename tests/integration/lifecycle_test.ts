@@ -591,3 +591,55 @@ Deno.test("attach: output and stdin of a -i container; ctrl-p ctrl-q detaches", 
     );
   });
 });
+
+Deno.test("cp both ways: directories and renames, modes kept, owners mapped", async () => {
+  await withSandbox(async (sb) => {
+    await runD(sb, "--name", "files", "--rootfs", "/", "sleep", "100");
+    const src = `${sb.dir}/src`;
+    Deno.mkdirSync(`${src}/sub`, { recursive: true });
+    Deno.writeTextFileSync(`${src}/a`, "one\n", { mode: 0o750 });
+    Deno.chmodSync(`${src}/a`, 0o750);
+    Deno.writeTextFileSync(`${src}/sub/b`, "two\n");
+    ok(await ptd(sb, ["cp", src, "files:/tmp/"]));
+    assertEquals(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "files",
+          "stat",
+          "-c",
+          "%a %u:%g %n",
+          "/tmp/src/a",
+          "/tmp/src/sub/b",
+        ]),
+      ),
+      "750 0:0 /tmp/src/a\n644 0:0 /tmp/src/sub/b",
+    );
+    ok(await ptd(sb, ["cp", `${src}/a`, "files:/tmp/renamed"]));
+    assertEquals(
+      ok(await ptd(sb, ["exec", "files", "cat", "/tmp/renamed"])),
+      "one",
+    );
+    ok(
+      await ptd(sb, [
+        "exec",
+        "files",
+        "sh",
+        "-c",
+        "mkdir /tmp/out && echo three > /tmp/out/c && chmod 604 /tmp/out/c",
+      ]),
+    );
+    const back = `${sb.dir}/back`;
+    Deno.mkdirSync(back);
+    ok(await ptd(sb, ["cp", "files:/tmp/out", back]));
+    const st = Deno.statSync(`${back}/out/c`);
+    assertEquals([st.mode! & 0o777, st.uid], [0o604, Deno.uid()]);
+    ok(await ptd(sb, ["cp", "files:/tmp/out/c", `${back}/named`]));
+    assertEquals(Deno.readTextFileSync(`${back}/named`), "three\n");
+    const missing = await ptd(sb, ["cp", "files:/nope", back]);
+    assertEquals([missing.code, missing.stderr], [
+      125,
+      "Error: files:/nope: no such file or directory\n",
+    ]);
+  });
+});
