@@ -210,6 +210,46 @@ async function readStdin(): Promise<string> {
   return text.replace(/\r?\n$/, "");
 }
 
+/**
+ * Asks for a login field on the terminal (a hidden one echoes nothing), as
+ * Podman does; without a terminal the flag is required.
+ */
+async function ask(label: string, hidden: boolean): Promise<string> {
+  if (!Deno.stdin.isTerminal()) {
+    throw new Error(
+      `${label.toLowerCase()} required: give --${label.toLowerCase()}${
+        hidden ? " or --password-stdin" : ""
+      }`,
+    );
+  }
+  const enc = new TextEncoder();
+  await Deno.stderr.write(enc.encode(`${label}: `));
+  const bytes: number[] = [];
+  const buf = new Uint8Array(1);
+  Deno.stdin.setRaw(true);
+  try {
+    for (;;) {
+      if ((await Deno.stdin.read(buf)) === null) break;
+      const c = buf[0];
+      if (c === 0x0d || c === 0x0a) break;
+      if (c === 0x03) throw new Error("login interrupted");
+      if (c === 0x7f || c === 0x08) {
+        if (bytes.length > 0) {
+          bytes.pop();
+          if (!hidden) await Deno.stderr.write(enc.encode("\b \b"));
+        }
+        continue;
+      }
+      bytes.push(c);
+      if (!hidden) await Deno.stderr.write(buf);
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    await Deno.stderr.write(enc.encode("\n"));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
+}
+
 /** A registry host from what login/logout were given (a host or an image). */
 function registryHost(arg: string): string {
   const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
@@ -237,12 +277,11 @@ export function loginCommand(_setCode: (code: number) => void): Command {
       },
     ) => {
       const host = registryHost(arg);
-      if (!f.username) throw new Error("--username is required");
-      const password = f.passwordStdin ? await readStdin() : f.password;
-      if (password === undefined) {
-        throw new Error("--password or --password-stdin is required");
-      }
-      const creds = { username: f.username, password };
+      const username = f.username ?? await ask("Username", false);
+      const password = f.passwordStdin
+        ? await readStdin()
+        : f.password ?? await ask("Password", true);
+      const creds = { username, password };
       const ref = qualify({ repository: "ptd-login" }, host);
       const [ep] = endpoints(ref, loadRegistriesConf(), true);
       const client = new RegistryClient(ep, {
