@@ -12,7 +12,8 @@ import {
   inspectImage,
 } from "../image/present.ts";
 import { formatReference, parseName, qualify } from "../image/reference.ts";
-import { type ImageRecord, ImageStore } from "../image/store.ts";
+import { ImageStore } from "../image/store.ts";
+import { type ImageUsers, pruneImages, removeImages } from "../image/remove.ts";
 import { storePaths } from "../storage/paths.ts";
 import { humanDuration } from "../container/present.ts";
 import { printFormatted, table } from "./format.ts";
@@ -112,14 +113,13 @@ function tagCommand(name: string): Command {
     });
 }
 
-/** Container names that use an image. */
-function usersOf(containers: ContainerStore, img: ImageRecord): string[] {
-  return containers.list().filter((c) => c.imageId === img.id).map((c) => c.id);
-}
-
-/** Layer dirs containers still need, whatever happens to their images. */
-function containerLayers(containers: ContainerStore): Set<string> {
-  return new Set(containers.list().flatMap((c) => c.layers));
+/** Image removal's view of the containers. */
+function imageUsers(containers: ContainerStore): ImageUsers {
+  return {
+    containersOf: (id) =>
+      containers.list().filter((c) => c.imageId === id).map((c) => c.id),
+    layersInUse: () => new Set(containers.list().flatMap((c) => c.layers)),
+  };
 }
 
 function rmiCommand(name: string): Command {
@@ -131,57 +131,17 @@ function rmiCommand(name: string): Command {
     .action(
       async (refs: string[], f: { all?: boolean; force?: boolean }) => {
         const { images, containers } = stores();
-        if (f.all) refs = images.list().map((i) => i.id);
-        else if (refs.length === 0) {
-          throw new Error("image name or ID must be specified");
-        }
-        try {
-          for (const ref of refs) {
-            await removeImage(images, containers, ref, {
-              force: !!f.force,
-              everyTag: !!f.all || !!f.force,
-            });
-          }
-        } finally {
-          await images.collectGarbage(containerLayers(containers));
-        }
+        await removeImages(images, refs, imageUsers(containers), {
+          ...f,
+          onRemoved: (r) =>
+            console.log(
+              r.kind === "untagged"
+                ? `Untagged: ${r.name}`
+                : `Deleted: sha256:${r.id}`,
+            ),
+        });
       },
     );
-}
-
-/** One `rmi` argument: untag a name, or delete the image (Docker's rules). */
-async function removeImage(
-  images: ImageStore,
-  containers: ContainerStore,
-  ref: string,
-  opts: { force: boolean; everyTag: boolean },
-) {
-  const img = images.find(ref);
-  const asName = images.nameFor(ref, img);
-  // A name with others left only untags, as in Docker.
-  if (asName && img.names.length > 1) {
-    await images.untag(img.id, asName);
-    console.log(`Untagged: ${asName}`);
-    return;
-  }
-  if (!asName && img.names.length > 1 && !opts.everyTag) {
-    throw new Error(
-      `unable to delete image ${
-        img.id.slice(0, 12)
-      } by ID with more than one tag (${img.names.join(", ")}): use -f`,
-    );
-  }
-  const users = usersOf(containers, img);
-  if (users.length > 0 && !opts.force) {
-    throw new Error(
-      `image used by ${
-        users[0]
-      }: image is in use by a container (use -f to remove it anyway)`,
-    );
-  }
-  await images.delete(img.id);
-  for (const n of img.names) console.log(`Untagged: ${n}`);
-  console.log(`Deleted: sha256:${img.id}`);
 }
 
 function inspectCommand(): Command {
@@ -251,13 +211,12 @@ function pruneCommand(): Command {
     .option("-f, --force", "do not ask for confirmation (ptd never asks)")
     .action(async (f: { all?: boolean }) => {
       const { images, containers } = stores();
-      const used = new Set(containers.list().map((c) => c.imageId));
-      for (const img of images.list()) {
-        if (used.has(img.id) || (!f.all && img.names.length > 0)) continue;
-        await images.delete(img.id);
-        console.log(img.id);
-      }
-      await images.collectGarbage(containerLayers(containers));
+      const removed = await pruneImages(
+        images,
+        imageUsers(containers),
+        !!f.all,
+      );
+      for (const img of removed) console.log(img.id);
     });
 }
 
