@@ -7,7 +7,7 @@
  */
 import { type Credentials, credentialsFor, parseChallenge } from "./auth.ts";
 import { apiHost, caCertsFor, type Endpoint } from "./reference.ts";
-import { MANIFEST_ACCEPT } from "./oci.ts";
+import { MANIFEST_ACCEPT, MediaType } from "./oci.ts";
 import { digestOf } from "../storage/blobs.ts";
 
 /** How to reach registries: TLS and credential overrides from the CLI. */
@@ -60,6 +60,23 @@ async function errorText(res: Response): Promise<string> {
     if (msg) return msg;
   } catch { /* not JSON */ }
   return body.trim().split("\n")[0].slice(0, 200) || res.statusText;
+}
+
+/**
+ * A manifest's media type: its own mediaType field, else (OCI lets it be
+ * left out) the registry's Content-Type, else what its shape says.
+ */
+export function manifestType(bytes: Uint8Array, header?: string): string {
+  let doc: { mediaType?: string; manifests?: unknown; config?: unknown };
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new Error("manifest is not valid JSON");
+  }
+  if (doc.mediaType) return doc.mediaType;
+  if (header && header !== "application/json") return header;
+  if (doc.manifests) return MediaType.ociIndex;
+  return doc.config ? MediaType.ociManifest : header ?? "";
 }
 
 /** A session with one repository at one endpoint. */
@@ -226,11 +243,8 @@ export class RegistryClient {
         `manifest ${what}: digest mismatch: got ${digest}`,
       );
     }
-    const declared = (JSON.parse(new TextDecoder().decode(bytes)) as {
-      mediaType?: string;
-    }).mediaType;
     const header = res.headers.get("content-type")?.split(";")[0].trim();
-    return { bytes, mediaType: declared ?? header ?? "", digest };
+    return { bytes, mediaType: manifestType(bytes, header), digest };
   }
 
   /** Opens a blob for download; the caller verifies what it reads. */

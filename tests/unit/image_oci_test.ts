@@ -11,6 +11,7 @@ import {
   selectPlatform,
 } from "../../src/image/oci.ts";
 import { digestOf } from "../../src/storage/blobs.ts";
+import { manifestType } from "../../src/image/registry.ts";
 
 function entry(
   n: number,
@@ -112,4 +113,31 @@ Deno.test("platform flags: --platform os/arch[/variant], or --os/--arch/--varian
     architecture: "s390x",
   });
   assertThrows(() => parsePlatform({ platform: "linux" }), /invalid platform/);
+});
+
+Deno.test("manifest type: the mediaType field, the Content-Type, or the shape", () => {
+  const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+  assertEquals(
+    manifestType(
+      enc({ mediaType: MediaType.dockerManifest }),
+      MediaType.ociManifest,
+    ),
+    MediaType.dockerManifest,
+  );
+  assertEquals(
+    manifestType(enc({ config: {} }), MediaType.dockerManifest),
+    MediaType.dockerManifest,
+  );
+  assertEquals(
+    manifestType(enc({ manifests: [] }), "application/json"),
+    MediaType.ociIndex,
+  );
+  assertEquals(
+    manifestType(enc({ config: {}, layers: [] })),
+    MediaType.ociManifest,
+  );
+  assertThrows(
+    () => manifestType(new TextEncoder().encode("{")),
+    /not valid JSON/,
+  );
 });
