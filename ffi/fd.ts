@@ -60,6 +60,11 @@ export function dupOnto(from: number, fd: number): void {
   check("dup2", libc().dup2(from, fd));
 }
 
+/** Clears close-on-exec: a child that execs keeps `fd`. */
+export function setInheritable(fd: number): void {
+  check("fcntl F_SETFD", libc().fcntl(fd, F_SETFD, 0));
+}
+
 /** Marks `fd` close-on-exec, so only the calling process keeps it. */
 export function setCloexec(fd: number): void {
   check("fcntl F_SETFD", libc().fcntl(fd, F_SETFD, FD_CLOEXEC));

@@ -30,6 +30,14 @@ export function openPty(): { master: number; slave: number } {
   return { master, slave };
 }
 
+const TIOCSCTTY = 0x540e;
+
+/** Starts a new session whose controlling terminal is `fd` (a pty slave). */
+export function takeControllingTerminal(fd: number): void {
+  check("setsid", libc().setsid());
+  check("ioctl TIOCSCTTY", libc().ioctl(fd, BigInt(TIOCSCTTY), null));
+}
+
 /** Sets the window size the program on the pty sees. */
 export function setWindowSize(fd: number, rows: number, cols: number): void {
   const ws = new Uint16Array([rows, cols, 0, 0]);

@@ -6,6 +6,7 @@
 import { Command } from "commander";
 import type { ContainerConfig } from "../container/config.ts";
 import {
+  attachContainer,
   freezeContainer,
   killContainer,
   removeContainer,
@@ -20,7 +21,6 @@ import { inspectDoc, psRow } from "../container/present.ts";
 import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
 import { execInContainer } from "../container/exec.ts";
-import { attachContainer } from "../container/attach.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
@@ -493,8 +493,7 @@ function attachCommand(setCode: SetCode): Command {
     .action(async (ref: string, f: { stdin: boolean }) => {
       const s = store();
       const c = s.find(ref);
-      const ended = await attachContainer(s, c, f.stdin && c.host.interactive);
-      setCode(ended ? await waitContainer(s, c) : 0);
+      setCode(await attachContainer(s, c, f.stdin && c.host.interactive));
     });
 }
 

@@ -7,7 +7,7 @@ import { storePaths } from "../storage/paths.ts";
 import { parsePullPolicy } from "../image/resolve.ts";
 import { imageRoot } from "./pull.ts";
 import type { ContainerConfig } from "../container/config.ts";
-import { startContainer } from "../container/lifecycle.ts";
+import { runAttached, startContainer } from "../container/lifecycle.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseMountFlags } from "../container/mounts.ts";
 import { removeStored } from "../container/volumes.ts";
@@ -202,9 +202,11 @@ export function runCommand(setCode: (code: number) => void): Command {
       .option("--rm", "remove the container when it exits"),
   ).option("-d, --detach", "run in the background and print the id")
     .action(async (image: string, command: string[], f: RunFlags) => {
-      if (f.tty) throw new Error("-t/--tty is not supported yet");
       const { store, c } = await createFromFlags(image, command, f);
       try {
+        if (f.tty && !f.detach) {
+          return setCode(await runAttached(store, c, !!f.interactive));
+        }
         if (!f.detach) return setCode(await runForeground(store, c));
         await startContainer(store, c);
       } catch (e) {

@@ -3,14 +3,20 @@
  * its input on a unix socket in the container's runtime directory; `ptd
  * attach` connects to it. Frames are [kind u8][length u32 BE][bytes]:
  * output kinds are 1 (stdout) and 2 (stderr); input kinds are 0 (stdin
- * bytes) and 3 (stdin closed).
+ * bytes), 3 (stdin closed) and 4 (terminal size: rows, cols as u16 BE);
+ * the last frame a client gets is 5 (exit code, one byte).
  */
 import { ensureDir } from "../storage/paths.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** Frame kinds. */
-export const STDIN = 0, STDOUT = 1, STDERR = 2, STDIN_CLOSED = 3;
+export const STDIN = 0,
+  STDOUT = 1,
+  STDERR = 2,
+  STDIN_CLOSED = 3,
+  RESIZE = 4,
+  EXIT = 5;
 
 /** Docker's default detach keys: ctrl-p, ctrl-q. */
 export const DETACH_KEYS = [0x10, 0x11];
@@ -64,6 +70,8 @@ function inDir<T>(dir: string, fn: () => T): T {
 export class AttachServer {
   private clients = new Set<Deno.UnixConn>();
   private listener: Deno.UnixListener;
+  /** The terminal size a -t container gets: from the CLI, then clients. */
+  size?: [number, number];
   /** Where input from clients goes (set per run of the container). */
   input: (kind: number, data: Uint8Array<ArrayBuffer>) => void = () => {};
 
@@ -79,11 +87,24 @@ export class AttachServer {
     this.accept();
   }
 
+  private connected = Promise.withResolvers<void>();
+
+  /** Resolves when the first client is there (or after `ms`). */
+  async firstClient(ms: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.connected.promise,
+      new Promise((ok) => timer = setTimeout(ok, ms)),
+    ]);
+    clearTimeout(timer);
+  }
+
   private async accept() {
     try {
       for await (const conn of this.listener) {
         this.clients.add(conn);
         this.serve(conn);
+        this.connected.resolve();
       }
     } catch { /* closed */ }
   }
@@ -98,11 +119,13 @@ export class AttachServer {
   }
 
   /** Sends output to every client; a client that fails is dropped. */
-  broadcast(kind: number, data: Uint8Array): void {
+  broadcast(kind: number, data: Uint8Array): Promise<unknown> {
     const f = frame(kind, data);
-    for (const conn of this.clients) {
-      conn.write(f).catch(() => this.drop(conn));
-    }
+    return Promise.all(
+      [...this.clients].map((conn) =>
+        conn.write(f).catch(() => this.drop(conn))
+      ),
+    );
   }
 
   private drop(conn: Deno.UnixConn) {
@@ -112,8 +135,9 @@ export class AttachServer {
     } catch { /* closed already */ }
   }
 
-  /** Ends every connection: the container is gone for good. */
-  close(): void {
+  /** Tells clients the exit code and ends every connection. */
+  async close(exitCode: number): Promise<void> {
+    await this.broadcast(EXIT, new Uint8Array([exitCode & 0xff]));
     this.listener.close();
     for (const conn of this.clients) this.drop(conn);
   }
@@ -146,27 +170,66 @@ export function scanDetach(
 }
 
 /**
- * `ptd attach`: relays the container's output here and, with `stdin`, our
- * input there until the container ends (true) or the detach keys are
- * typed (false).
+ * Connects to the container's monitor; `waitMs` allows for a monitor that
+ * is still starting.
  */
-export async function attachContainer(
+export async function openAttach(
   store: ContainerStore,
   c: ContainerConfig,
-  stdin: boolean,
-): Promise<boolean> {
-  let conn: Deno.UnixConn;
-  try {
-    conn = await inDir(
-      store.runDir(c.id),
-      () => Deno.connect({ transport: "unix", path: SOCKET }),
-    );
-  } catch {
-    throw new Error(
-      `you cannot attach to a stopped container, start it first: ${c.id}`,
-    );
+  waitMs = 0,
+): Promise<Deno.UnixConn> {
+  const end = Date.now() + waitMs;
+  for (;;) {
+    try {
+      return await inDir(
+        store.runDir(c.id),
+        () => Deno.connect({ transport: "unix", path: SOCKET }),
+      );
+    } catch {
+      if (Date.now() >= end) {
+        throw new Error(
+          `you cannot attach to a stopped container, start it first: ${c.id}`,
+        );
+      }
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
   }
+}
+
+/** Sends our terminal's size, now and whenever it changes; returns the undo. */
+function followSize(conn: Deno.UnixConn): () => void {
+  const send = () => {
+    try {
+      const { rows, columns } = Deno.consoleSize();
+      const b = new Uint8Array(4);
+      new DataView(b.buffer).setUint16(0, rows);
+      new DataView(b.buffer).setUint16(2, columns);
+      conn.write(frame(RESIZE, b)).catch(() => {});
+    } catch { /* not a terminal */ }
+  };
+  send();
+  Deno.addSignalListener("SIGWINCH", send);
+  return () => Deno.removeSignalListener("SIGWINCH", send);
+}
+
+/**
+ * Relays the container's output here and, with `stdin`, our input there
+ * (raw, for a -t container on a terminal) until the container ends (its
+ * exit code, when the monitor said it) or the detach keys are typed.
+ */
+export async function relayAttach(
+  conn: Deno.UnixConn,
+  c: ContainerConfig,
+  stdin: boolean,
+): Promise<{ detached: boolean; code?: number }> {
+  const raw = c.host.tty && stdin && Deno.stdin.isTerminal();
+  if (raw) Deno.stdin.setRaw(true);
+  const stopSize = c.host.tty ? followSize(conn) : () => {};
+  // Our terminal may hang up before the container's exit code arrives.
+  const ignore = () => {};
+  Deno.addSignalListener("SIGHUP", ignore);
   let detached = false;
+  let code: number | undefined;
   if (stdin) {
     (async () => {
       const held = { n: 0 };
@@ -184,10 +247,15 @@ export async function attachContainer(
   }
   try {
     for await (const [kind, data] of frames(conn.readable)) {
-      (kind === STDERR ? Deno.stderr : Deno.stdout).writeSync(data);
+      if (kind === EXIT) code = data[0];
+      else (kind === STDERR ? Deno.stderr : Deno.stdout).writeSync(data);
     }
   } catch (e) {
     if (!detached) throw e;
+  } finally {
+    stopSize();
+    Deno.removeSignalListener("SIGHUP", ignore);
+    if (raw) Deno.stdin.setRaw(false);
   }
-  return !detached;
+  return { detached, code };
 }

@@ -9,6 +9,7 @@ import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import type { ContainerConfig } from "./config.ts";
 import { isActive, monitorAlive, reconcile } from "./liveness.ts";
 import { type Handshake, MONITOR_COMMAND } from "./monitor.ts";
+import { openAttach, relayAttach } from "./attach.ts";
 import { parseSignal } from "./signals.ts";
 import type { ContainerStore } from "./store.ts";
 
@@ -36,24 +37,34 @@ async function firstLine(stream: ReadableStream<Uint8Array>): Promise<string> {
 
 /**
  * Starts a created or exited container: spawns its monitor (detached, in
- * its own session) and returns once the command runs. A command that cannot
+ * its own session) and returns once the command runs; `attach`, if given,
+ * connects a client first. A command that cannot
  * start throws an ExitError with Docker's code (125, 126, 127).
  */
 export async function startContainer(
   store: ContainerStore,
   c: ContainerConfig,
+  attach?: () => Promise<void>,
 ): Promise<void> {
   const s = await reconcile(store, c.id);
   if (monitorAlive(s)) return; // already running: Docker's start is a no-op
   const self = selfCommand();
   const child = new Deno.Command(self.path, {
-    args: [...self.args, MONITOR_COMMAND, c.id],
+    // --attached: the monitor starts the command once `attach` connected,
+    // so a client sees all of its output.
+    args: [
+      ...self.args,
+      MONITOR_COMMAND,
+      c.id,
+      ...(attach ? ["--attached"] : []),
+      ...terminalSize(c),
+    ],
     stdin: "null",
     stdout: "piped",
     stderr: "null",
   }).spawn();
   child.unref();
-  const line = await firstLine(child.stdout);
+  const [line] = await Promise.all([firstLine(child.stdout), attach?.()]);
   let h: Handshake;
   try {
     h = JSON.parse(line);
@@ -63,6 +74,54 @@ export async function startContainer(
   if (!h.ok) {
     throw new ExitError(h.code ?? EXIT_ENGINE, h.message ?? "start failed");
   }
+}
+
+/**
+ * A foreground run through the monitor (`run -t`): attached before the
+ * command starts, so nothing it prints is missed. Returns its exit code,
+ * or 0 when the detach keys were typed.
+ */
+export async function runAttached(
+  store: ContainerStore,
+  c: ContainerConfig,
+  stdin: boolean,
+): Promise<number> {
+  let conn: Deno.UnixConn | undefined;
+  try {
+    await startContainer(store, c, async () => {
+      conn = await openAttach(store, c, 10_000);
+    });
+  } catch (e) {
+    conn?.close();
+    throw e;
+  }
+  return await exitOfAttach(store, c, await relayAttach(conn!, c, stdin));
+}
+
+/** `ptd attach`: the container's exit code, or 0 when detached. */
+export async function attachContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  stdin: boolean,
+): Promise<number> {
+  const conn = await openAttach(store, c);
+  return await exitOfAttach(store, c, await relayAttach(conn, c, stdin));
+}
+
+async function exitOfAttach(
+  store: ContainerStore,
+  c: ContainerConfig,
+  r: { detached: boolean; code?: number },
+): Promise<number> {
+  if (r.detached) return 0;
+  return r.code ?? await waitContainer(store, c);
+}
+
+/** --size=ROWSxCOLS for a -t container started from a terminal. */
+function terminalSize(c: ContainerConfig): string[] {
+  if (!c.host.tty || !Deno.stdout.isTerminal()) return [];
+  const { rows, columns } = Deno.consoleSize();
+  return [`--size=${rows}x${columns}`];
 }
 
 /** Waits until the monitor is gone or `ms` passed; true when it is gone. */

@@ -12,14 +12,22 @@ import {
   newSession,
   pipeFromChild,
   setCloexec,
+  setInheritable,
 } from "../../ffi/fd.ts";
 import { startInit, waitExit } from "../runtime/create.ts";
 import { EXIT_ENGINE } from "../runtime/spec.ts";
 import { storePaths } from "../storage/paths.ts";
 import type { ContainerConfig, RestartPolicy } from "./config.ts";
 import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
-import { AttachServer, STDERR, STDIN, STDIN_CLOSED, STDOUT } from "./attach.ts";
-import { writeFd } from "../../ffi/pty.ts";
+import {
+  AttachServer,
+  RESIZE,
+  STDERR,
+  STDIN,
+  STDIN_CLOSED,
+  STDOUT,
+} from "./attach.ts";
+import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { processStart } from "./liveness.ts";
 import { ContainerNetwork } from "./network.ts";
 import { runtimeSpec } from "./spec.ts";
@@ -50,18 +58,42 @@ export function logPath(store: ContainerStore, id: string): string {
 }
 
 async function pump(
-  f: Deno.FsFile,
+  f: AsyncIterable<Uint8Array>,
   stream: Stream,
   emit: (r: LogRecord[]) => void,
   attach: AttachServer,
 ) {
   const split = new LineSplitter(stream);
   const kind = stream === "stdout" ? STDOUT : STDERR;
-  for await (const chunk of f.readable) {
+  for await (const chunk of f) {
     attach.broadcast(kind, chunk);
     emit(split.push(chunk));
   }
   emit(split.end());
+}
+
+/** A pty master as a stream; it ends (EIO) once no slave is open. */
+async function* masterStream(master: number) {
+  try {
+    const buf = new Uint8Array(65536);
+    for (let n; (n = await readFd(master, buf)) !== null;) {
+      yield buf.slice(0, n);
+    }
+  } finally {
+    closeFd(master);
+  }
+}
+
+/** With -t, attached clients type into the pty and set its size. */
+function terminalInput(master: number, attach: AttachServer) {
+  return (kind: number, data: Uint8Array<ArrayBuffer>) => {
+    if (kind === STDIN) writeFd(master, data);
+    if (kind === RESIZE && data.length === 4) {
+      const v = new DataView(data.buffer);
+      attach.size = [v.getUint16(0), v.getUint16(2)];
+      setWindowSize(master, ...attach.size);
+    }
+  };
 }
 
 /**
@@ -118,9 +150,20 @@ async function runOnce(
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const spec = runtimeSpec(store, c);
   const net = new ContainerNetwork(store, c);
-  const input = stdinPipe(c, attach);
-  // Without -i the monitor's own stdin, /dev/null, is the container's.
-  spec.stdio = [input?.read ?? 0, out.write, err.write];
+  const term = c.host.tty ? openPty() : undefined;
+  const input = term ? undefined : stdinPipe(c, attach);
+  if (term) {
+    setInheritable(term.slave);
+    spec.stdio = [term.slave, term.slave, term.slave];
+    spec.terminal = true;
+    // A terminal is stdin too, even without -i (Docker's -t).
+    spec.process.stdin = true;
+    attach.input = terminalInput(term.master, attach);
+    if (attach.size) setWindowSize(term.master, ...attach.size);
+  } else {
+    // Without -i the monitor's own stdin, /dev/null, is the container's.
+    spec.stdio = [input?.read ?? 0, out.write, err.write];
+  }
   spec.errorFd = fail.write;
   let pid: number;
   try {
@@ -131,15 +174,22 @@ async function runOnce(
     });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
+    if (term) closeFd(term.master);
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
     if (input) closeFd(input.read);
+    if (term) closeFd(term.slave);
   }
   const emit = (recs: LogRecord[]) => log.write(recs);
   const pumps = Promise.all([
-    pump(out.file, "stdout", emit, attach),
-    pump(err.file, "stderr", emit, attach),
+    pump(
+      term ? masterStream(term.master) : out.file.readable,
+      "stdout",
+      emit,
+      attach,
+    ),
+    pump(err.file.readable, "stderr", emit, attach),
   ]);
   const failure = await new Response(fail.file.readable).text();
   if (failure === "") {
@@ -174,7 +224,11 @@ function reply(h: Handshake) {
 }
 
 /** The monitor's life: runs and restarts the container, then cleans up. */
-async function monitor(store: ContainerStore, c: ContainerConfig) {
+async function monitor(
+  store: ContainerStore,
+  c: ContainerConfig,
+  options: { attached: boolean; size?: string },
+) {
   await store.updateState(c.id, (s) => ({
     ...s,
     monitorPid: Deno.pid,
@@ -185,6 +239,11 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
   }));
   const log = new LogWriter(logPath(store, c.id), c.host.logMaxSize);
   const attach = new AttachServer(store.runDir(c.id));
+  // A CLI that stays attached connects first; not for ever if it died.
+  if (options.attached) await attach.firstClient(10_000);
+  const size = /^(\d+)x(\d+)$/.exec(options.size ?? "");
+  if (size) attach.size = [Number(size[1]), Number(size[2])];
+  let lastCode = EXIT_ENGINE;
   let answered = false;
   const answer = (h: Handshake) => {
     if (answered) return;
@@ -217,6 +276,7 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
         finishedAt: new Date().toISOString(),
         error: r.error ?? "",
       }));
+      lastCode = r.code;
       if (!r.started) answer({ ok: false, code: r.code, message: r.error });
       if (
         !r.started || s.stoppedByUser ||
@@ -236,7 +296,7 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
   } finally {
     answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
     log.close();
-    attach.close();
+    await attach.close(lastCode);
     await store.updateState(c.id, (s) => ({
       ...s,
       monitorPid: 0,
@@ -246,13 +306,16 @@ async function monitor(store: ContainerStore, c: ContainerConfig) {
   if (c.host.autoRemove) await removeStored(store, c, true);
 }
 
-/** Entry of `ptd monitor ID`. */
+/** Entry of `ptd monitor ID [--attached] [--size=ROWSxCOLS]`. */
 export async function monitorMain(args: string[]): Promise<number> {
   newSession();
   // Hold no directory of the caller's busy.
   Deno.chdir("/");
   const store = new ContainerStore(storePaths());
   const c = store.find(args[0]);
-  await monitor(store, c);
+  await monitor(store, c, {
+    attached: args.includes("--attached"),
+    size: args.find((a) => a.startsWith("--size="))?.slice(7),
+  });
   return 0;
 }

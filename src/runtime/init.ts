@@ -6,6 +6,7 @@
  * loaded from the host after pivot_root.
  */
 import { closeFd, dupOnto, setCloexec } from "../../ffi/fd.ts";
+import { takeControllingTerminal } from "../../ffi/pty.ts";
 import { libc } from "../../ffi/libc.ts";
 import { RealSyscalls, type Syscalls } from "../../ffi/syscalls.ts";
 import { buildRootfs } from "./rootfs.ts";
@@ -63,11 +64,13 @@ export function runInit(
  */
 function adoptDescriptors(spec: RuntimeSpec) {
   if (spec.errorFd !== undefined) setCloexec(spec.errorFd);
-  spec.stdio?.forEach((fd, target) => {
-    if (fd === target) return;
-    dupOnto(fd, target);
-    closeFd(fd);
+  const fds = spec.stdio ?? [];
+  fds.forEach((fd, target) => {
+    if (fd !== target) dupOnto(fd, target);
   });
+  // One pty slave may stand for all three: close each original once.
+  for (const fd of new Set(fds)) if (fd > 2) closeFd(fd);
+  if (spec.terminal) takeControllingTerminal(0);
 }
 
 function reportFailure(errorFd: number | undefined, code: number, msg: string) {

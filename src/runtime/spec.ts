@@ -67,6 +67,8 @@ export interface RuntimeSpec {
    * "CODE message"; execve closes it, so EOF alone means the command started.
    */
   errorFd?: number;
+  /** stdin is a terminal: init makes it the controlling one of a new session. */
+  terminal?: boolean;
 }
 
 /** Exit codes of Docker/Podman: engine error, cannot invoke, not found. */

@@ -643,3 +643,54 @@ Deno.test("cp both ways: directories and renames, modes kept, owners mapped", as
     ]);
   });
 });
+
+Deno.test("run -t / -it in a real pty (script): terminal, size, typed input, exit code", async () => {
+  await withSandbox(async (sb) => {
+    const self =
+      `${Deno.execPath()} run -A --quiet --config=${REPO}/deno.json ${REPO}/main.ts`;
+    const t = await new Deno.Command("script", {
+      args: [
+        "-qec",
+        `stty rows 30 cols 100; ${self} run --rm -t --rootfs / sh -c 'test -t 0 && echo is-a-tty; stty size; exit 7'`,
+        "/dev/null",
+      ],
+      env: sb.env,
+      stdin: "null",
+      stdout: "piped",
+    }).output();
+    const text = new TextDecoder().decode(t.stdout);
+    assertEquals(t.code, 7, text);
+    assertStringIncludes(text, "is-a-tty");
+    assertStringIncludes(text, "30 100");
+    const it = new Deno.Command("script", {
+      args: [
+        "-qec",
+        `${self} run --rm -it --name shell --rootfs / sh`,
+        "/dev/null",
+      ],
+      env: sb.env,
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    const w = it.stdin.getWriter();
+    await w.write(new TextEncoder().encode("echo typed-$((6*7))\nexit 3\n"));
+    await w.close();
+    const res = await it.output();
+    assertEquals(res.code, 3);
+    assertStringIncludes(new TextDecoder().decode(res.stdout), "typed-42");
+    // -d -t: the log holds what the terminal showed.
+    await runD(
+      sb,
+      "-t",
+      "--name",
+      "ttylog",
+      "--rootfs",
+      "/",
+      "sh",
+      "-c",
+      "echo hello-tty",
+    );
+    assertEquals(ok(await ptd(sb, ["wait", "ttylog"])), "0");
+    assertEquals((await ptd(sb, ["logs", "ttylog"])).stdout, "hello-tty\r\n");
+  });
+});
