@@ -14,6 +14,7 @@ import {
   PROT_READ,
   PROT_WRITE,
   SIGCHLD,
+  SIGKILL,
 } from "./constants.ts";
 import { check, libc } from "./libc.ts";
 
@@ -141,6 +142,9 @@ export function cloneExec(req: CloneRequest): ClonedChild {
     if (done) return;
     done = true;
     if (go) c.write(wfd, new Uint8Array([1]), 1n);
+    // Until it execs, the child holds its own copy of the write end: closing
+    // ours is no EOF to it, so an aborted child must be killed.
+    else c.kill(pid, SIGKILL);
     c.close(wfd);
   };
   return { pid, release: () => finish(true), abort: () => finish(false) };

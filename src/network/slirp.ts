@@ -91,8 +91,16 @@ export async function startSlirp(
     }
     for (const m of ports) await addForward(h.child.pid, m);
   } catch (e) {
-    await stopHelper(h);
+    await stopSlirp(h, runDir);
     throw e;
   }
   return h;
+}
+
+/** Stops slirp4netns and removes the API socket it leaves behind. */
+export async function stopSlirp(h: Helper, runDir: string): Promise<void> {
+  await stopHelper(h);
+  try {
+    Deno.removeSync(`${runDir}/${API_SOCKET}`);
+  } catch { /* never bound */ }
 }

@@ -6,11 +6,10 @@
  * runtime directory for `inspect`.
  */
 import { SLIRP_GATEWAY, SLIRP_IP } from "./etc.ts";
-import { stopHelper } from "./helper.ts";
 import { hasStack, type NetworkMode } from "./mode.ts";
 import { startPasta, stopPasta } from "./pasta.ts";
 import { type PortMapping, portsDoc } from "./ports.ts";
-import { startSlirp } from "./slirp.ts";
+import { startSlirp, stopSlirp } from "./slirp.ts";
 
 /** What a running container's network looks like from the outside. */
 export interface NetworkInfo {
@@ -78,7 +77,7 @@ export async function startNetwork(
   let stopStack = () => Promise.resolve();
   if (mode.kind === "slirp4netns") {
     const h = await startSlirp(pid, mode, ports, runDir);
-    stopStack = () => stopHelper(h);
+    stopStack = () => stopSlirp(h, runDir);
   } else if (mode.kind === "pasta") {
     const p = await startPasta(pid, mode, ports, runDir);
     stopStack = () => stopPasta(p);

@@ -219,6 +219,33 @@ Deno.test({
 
 Deno.test({
   name:
+    "network: start with a port taken since create fails in one line, without hanging",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const port = freePort();
+      const c = await ptd(sb, httpd(root, [`127.0.0.1:${port}:80`], "c1"));
+      assertEquals(c.code, 0, c.stderr);
+      assertEquals((await ptd(sb, ["stop", "-t", "0", "c1"])).code, 0);
+      const l = Deno.listen({ hostname: "127.0.0.1", port });
+      let r;
+      try {
+        r = await ptd(sb, ["start", "c1"]);
+      } finally {
+        l.close();
+      }
+      assertEquals(r.code, 125);
+      assertEquals(
+        r.stderr,
+        `Error: cannot publish 127.0.0.1:${port}/tcp: address already in use\n`,
+      );
+      assertEquals((await ptd(sb, ["start", "c1"])).code, 0);
+      assertEquals(await get(port), BODY);
+    }),
+});
+
+Deno.test({
+  name:
     "network: the host's loopback is reachable only with allow_host_loopback",
   ignore: !ROOTLESS,
   fn: () =>
