@@ -10,6 +10,7 @@ import {
   freezeContainer,
   killContainer,
   removeContainer,
+  runAttached,
   startContainer,
   stopContainer,
   waitContainer,
@@ -98,31 +99,30 @@ function startCommand(setCode: SetCode): Command {
   return new Command("start")
     .description("Start one or more containers")
     .option("-a, --attach", "attach to the output and wait for the exit")
+    .option("-i, --interactive", "with -a, attach stdin too")
     .argument("<containers...>")
-    .action(async (refs: string[], f: { attach?: boolean }) => {
-      if (f.attach) {
-        if (refs.length > 1) {
-          throw new Error(
-            "you cannot start and attach multiple containers at once",
-          );
+    .action(
+      async (
+        refs: string[],
+        f: { attach?: boolean; interactive?: boolean },
+      ) => {
+        if (f.attach) {
+          if (refs.length > 1) {
+            throw new Error(
+              "you cannot start and attach multiple containers at once",
+            );
+          }
+          const s = store();
+          const c = s.find(refs[0]);
+          const stdin = !!f.interactive && c.host.interactive;
+          return setCode(await runAttached(s, c, stdin));
         }
-        const s = store();
-        const c = s.find(refs[0]);
-        const from = new Date().toISOString();
-        await startContainer(s, c);
-        await printLog(
-          s,
-          c,
-          { since: Date.parse(from) },
-          stillRunning(s, c.id),
-        );
-        return setCode(await waitContainer(s, c));
-      }
-      await eachContainer(refs, setCode, async (s, c, ref) => {
-        await startContainer(s, c);
-        console.log(ref);
-      });
-    });
+        await eachContainer(refs, setCode, async (s, c, ref) => {
+          await startContainer(s, c);
+          console.log(ref);
+        });
+      },
+    );
 }
 
 /** A command that acts on each named container and prints its name. */

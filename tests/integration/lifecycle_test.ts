@@ -694,3 +694,25 @@ Deno.test("run -t / -it in a real pty (script): terminal, size, typed input, exi
     assertEquals((await ptd(sb, ["logs", "ttylog"])).stdout, "hello-tty\r\n");
   });
 });
+
+Deno.test("start -a -i: attached from the first byte, stdin in, exit code out", async () => {
+  await withSandbox(async (sb) => {
+    ok(
+      await ptd(sb, [
+        "create",
+        "-i",
+        "--name",
+        "echoer",
+        "--rootfs",
+        "/",
+        "sh",
+        "-c",
+        "echo first; read l; echo got $l; exit 9",
+      ]),
+    );
+    const r = await ptd(sb, ["start", "-a", "-i", "echoer"], {
+      stdin: "line\n",
+    });
+    assertEquals([r.code, r.stdout], [9, "first\ngot line\n"]);
+  });
+});
