@@ -13,18 +13,36 @@ export interface HyperfineOptions {
   shell?: boolean;
 }
 
+/** Runs a command line through sh; throws with its stderr on failure. */
+async function once(line: string): Promise<void> {
+  const out = await new Deno.Command("sh", {
+    args: ["-c", line],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`${line}: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+}
+
 /**
  * Times each of `commands` (name -> command line); returns the times in
  * milliseconds per name. A failing command fails the bench: a timing of an
- * error is no timing.
+ * error is no timing. Each command first runs once untimed, so that a
+ * failure comes with its error message (hyperfine swallows it).
  */
 export async function hyperfine(
   commands: Record<string, string>,
   opts: HyperfineOptions,
 ): Promise<Record<string, number[]>> {
+  const names = Object.keys(commands);
+  for (const [i, n] of names.entries()) {
+    const prepare = opts.prepare?.[i];
+    if (prepare) await once(prepare);
+    await once(commands[n]);
+  }
   const json = await Deno.makeTempFile({ suffix: ".json" });
   try {
-    const names = Object.keys(commands);
     const args = [
       "--style",
       "basic",

@@ -212,6 +212,7 @@ async function asTestUser(args: string[], out: string): Promise<number> {
   await Deno.chmod(tmp, 0o777);
   const status = await new Deno.Command(`${REPO}/scripts/as-test-user.sh`, {
     args: ["deno", "run", "-A", "bench/main.ts", ...args, "--out", tmp],
+    env: { PTD_COPY_NAME: "ptd-bench-src" },
   }).spawn().status;
   if (status.success) {
     for (const f of ["RESULTS.md", "results.svg", "results.json"]) {

@@ -44,8 +44,9 @@ export function treePssMB(root: number): number {
   return processTree(root).reduce((sum, pid) => {
     try {
       return sum + pssMB(pid);
-    } catch {
-      return sum; // gone, or not ours to read
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return sum; // exited meanwhile
+      throw e;
     }
   }, 0);
 }

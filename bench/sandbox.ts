@@ -1,6 +1,6 @@
 /**
  * Where the bench runs both engines: one temp dir holds ptd's store, Podman's
- * storage and config (XDG_CONFIG_HOME: registries.conf, storage.conf,
+ * storage (--root, --runroot, --tmpdir) and config (registries.conf,
  * containers.conf) and a private XDG_RUNTIME_DIR, so nothing of the user's
  * own containers is read or touched, and cleanup can remove it all.
  */
@@ -12,8 +12,10 @@ export interface Sandbox {
   dir: string;
   /** argv of ptd, run from source exactly as bin/ptd runs it. */
   ptd: string[];
-  /** argv of podman; its configuration comes from the sandbox's files. */
+  /** argv of podman with its storage in the sandbox. */
   podman: string[];
+  /** argv of podman with its storage in `root` instead. */
+  podmanAt(root: string): string[];
   /** Removes every container of both engines. */
   removeContainers(): Promise<void>;
   /** Removes every container, stops Podman's pause process, deletes `dir`. */
@@ -60,11 +62,6 @@ export async function makeSandbox(
     `${cfg}/registries.conf`,
     `[[registry]]\nlocation = "${registry}"\ninsecure = true\n`,
   );
-  await Deno.writeTextFile(
-    `${cfg}/storage.conf`,
-    `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/podman/graph"\n` +
-      `runroot = "${dir}/podman/run"\n`,
-  );
   // No journald and no systemd user session on hosts like this one; runc
   // because crun cannot run rootless on hybrid cgroups.
   await Deno.writeTextFile(
@@ -77,7 +74,6 @@ export async function makeSandbox(
   // every file outright (ptd honours CONTAINERS_REGISTRIES_CONF too).
   const env = {
     CONTAINERS_REGISTRIES_CONF: `${cfg}/registries.conf`,
-    CONTAINERS_STORAGE_CONF: `${cfg}/storage.conf`,
     CONTAINERS_CONF: `${cfg}/containers.conf`,
     XDG_CONFIG_HOME: `${dir}/config`,
     XDG_RUNTIME_DIR: `${dir}/run`,
@@ -87,7 +83,30 @@ export async function makeSandbox(
   };
   for (const [k, v] of Object.entries(env)) Deno.env.set(k, v);
   const ptd = [`${REPO}/bin/ptd`];
-  const podman = ["podman"];
+  // Rootless Podman 4.3 ignores graphroot from CONTAINERS_STORAGE_CONF (it
+  // falls back to ~/.local/share/containers): only flags keep it out of the
+  // user's own storage. Overlay, as ptd uses.
+  const podmanAt = (root: string) => [
+    "podman",
+    "--root",
+    root,
+    "--runroot",
+    `${root}-run`,
+    "--tmpdir",
+    `${dir}/run/libpod/tmp`,
+    "--storage-driver",
+    "overlay",
+  ];
+  const podman = podmanAt(`${dir}/podman/graph`);
+  const info = await sh([
+    ...podman,
+    "info",
+    "--format",
+    "{{.Store.GraphRoot}}",
+  ]);
+  if (!info.trim().startsWith(dir)) {
+    throw new Error(`podman would use ${info.trim()}, not the bench's storage`);
+  }
   const removeContainers = async () => {
     const ids = (await sh([...ptd, "ps", "-aq"])).trim();
     if (ids) await sh([...ptd, "rm", "-f", ...ids.split(/\s+/)]);
@@ -97,6 +116,7 @@ export async function makeSandbox(
     dir,
     ptd,
     podman,
+    podmanAt,
     removeContainers,
     async cleanup() {
       await removeContainers().catch((e: Error) => console.error(e.message));

@@ -8,7 +8,7 @@ import { hyperfine } from "./hyperfine.ts";
 import { parentOf, pssMB, treePssMB } from "./memory.ts";
 import type { Metric } from "./metric.ts";
 import { type Sandbox, sh } from "./sandbox.ts";
-import { summarize } from "./stats.ts";
+import { fmt, summarize } from "./stats.ts";
 
 /** How much to measure. */
 export interface Plan {
@@ -92,30 +92,40 @@ export function pull(sb: Sandbox, ref: string, p: Plan): Promise<Metric> {
   const podStore = `${sb.dir}/pull/podman`;
   // Unpacked layers belong to subordinate ids: only the user namespace
   // can delete them, and podman unshare enters the same one for both.
-  const empty = (d: string) => `podman unshare rm -rf ${d}`;
+  const empty = (...d: string[]) =>
+    [...sb.podman, "unshare", "rm", "-rf", ...d].join(" ");
   return timed(
     "pull + unpack (Debian minbase)",
     {
       ptd: ["env", `PTD_ROOT=${ptdStore}`, ...sb.ptd, "pull", "-q", ref]
         .join(" "),
-      podman: [
-        ...sb.podman,
-        "--root",
-        podStore,
-        "--runroot",
-        `${podStore}-run`,
-        "pull",
-        "-q",
-        ref,
-      ].join(" "),
+      podman: [...sb.podmanAt(podStore), "pull", "-q", ref].join(" "),
     },
     {
       runs: p.pullRuns,
       warmup: 1,
-      prepare: [empty(ptdStore), empty(podStore)],
+      prepare: [empty(ptdStore), empty(podStore, `${podStore}-run`)],
     },
     { target: { kind: "ratio", max: 0.5 } },
   );
+}
+
+/** Lets start-up garbage be collected and lazily touched pages settle. */
+function settle(): Promise<void> {
+  return new Promise((r) => setTimeout(r, 3000));
+}
+
+/** PSS of a Deno process that does nothing: the floor for a Deno monitor. */
+async function idleDenoPss(dir: string): Promise<number> {
+  await Deno.writeTextFile(`${dir}/idle.ts`, "setTimeout(() => {}, 1e9);\n");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", `${dir}/idle.ts`],
+  }).spawn();
+  await settle();
+  const pss = pssMB(child.pid);
+  child.kill("SIGKILL");
+  await child.status;
+  return pss;
 }
 
 /** Starts `n` idle containers named `prefix-i`; returns their ids. */
@@ -165,11 +175,12 @@ export async function manyContainers(
   const mon: Record<string, number[]> = { ptd: [], podman: [] };
   const total: Record<string, number[]> = { ptd: [], podman: [] };
   const engines = { ptd: sb.ptd, podman: sb.podman };
+  const idleDeno = await idleDenoPss(sb.dir);
   for (const [name, engine] of Object.entries(engines)) {
     console.log(`\nstarting ${p.idle} idle ${name} containers`);
     const ids = await startIdle(engine, image, "bench", 0, p.idle);
     // Let start-up garbage be collected and lazily touched pages settle.
-    await new Promise((r) => setTimeout(r, 3000));
+    await settle();
     for (const id of ids) {
       // The container's process is a child of ptd's monitor, and of conmon.
       const monitor = parentOf(await pidOf(engine, id));
@@ -185,7 +196,9 @@ export async function manyContainers(
       podman: summarize(mon.podman),
       target: { kind: "absolute", max: 10 },
       note: "ptd's per-container monitor is a Deno process; Podman's is " +
-        "conmon (C). PSS from /proc/PID/smaps_rollup.",
+        "conmon (C). PSS from /proc/PID/smaps_rollup. For scale, an idle " +
+        `Deno (a script that only waits on a timer) measured here: ` +
+        `${fmt(idleDeno)} MB.`,
     },
     {
       title: "memory per container",

@@ -6,6 +6,8 @@
 # shared /, the Debian minbase fixture) so that what runs gets real rootless
 # namespaces. tests/run.sh and bench/main.ts use it.
 # Usage: scripts/as-test-user.sh CMD [ARG...]   (CMD runs in the copy's root)
+# The copy is ~ptdtest/ptd-src, or ~ptdtest/$PTD_COPY_NAME: a bench and a
+# test run at the same time must not replace each other's tree.
 set -uo pipefail
 [ "$(id -u)" = 0 ] || { echo "as-test-user.sh: run it as root" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +26,7 @@ if [ -x "$repo/tests/make-minbase.sh" ] && [ ! -s "$cache/minbase.tar" ]; then
   "$repo/tests/make-minbase.sh" "$cache/minbase.tar" || echo "WARN: no minbase rootfs" >&2
 fi
 home=$(getent passwd "$user" | cut -d: -f6)
-src="$home/ptd-src"
+src="$home/${PTD_COPY_NAME:-ptd-src}"
 rm -rf "$src" && mkdir -p "$src"
 tar -C "$repo" --exclude=./toolchain/node_modules --exclude=./.git -cf - . | tar -C "$src" -xf -
 chown -R "$user:$user" "$src"
