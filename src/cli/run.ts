@@ -11,6 +11,7 @@ import { runAttached, startContainer } from "../container/lifecycle.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseMountFlags } from "../container/mounts.ts";
 import { removeStored } from "../container/volumes.ts";
+import { trace } from "../runtime/trace.ts";
 import { parseNetworkMode } from "../network/mode.ts";
 import { parsePublish, portInUse } from "../network/ports.ts";
 import {
@@ -202,7 +203,9 @@ export function runCommand(setCode: (code: number) => void): Command {
       .option("--rm", "remove the container when it exits"),
   ).option("-d, --detach", "run in the background and print the id")
     .action(async (image: string, command: string[], f: RunFlags) => {
+      trace("cli-parsed");
       const { store, c } = await createFromFlags(image, command, f);
+      trace("cli-created");
       try {
         if (f.tty && !f.detach) {
           return setCode(await runAttached(store, c, !!f.interactive));

@@ -3,6 +3,7 @@
  * to it, records its exit and removes it on --rm.
  */
 import { startInit, waitExit } from "../runtime/create.ts";
+import { trace } from "../runtime/trace.ts";
 import type { ContainerConfig } from "./config.ts";
 import { ContainerNetwork } from "./network.ts";
 import { relaySignals } from "./signals.ts";
@@ -34,6 +35,7 @@ export async function runForeground(
     const stopRelay = relaySignals(pid);
     try {
       code = await waitExit(pid);
+      trace("exited");
     } finally {
       stopRelay();
       await net.detach();

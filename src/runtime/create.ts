@@ -17,6 +17,7 @@ import { libc } from "../../ffi/libc.ts";
 import { type IdMaps, idMapsFor, writeIdMaps } from "./idmap.ts";
 import { selfCommand } from "./self.ts";
 import type { RuntimeSpec } from "./spec.ts";
+import { trace } from "./trace.ts";
 
 let maps: IdMaps | undefined;
 let warned = false;
@@ -57,6 +58,7 @@ export async function startInit(
   Deno.writeTextFileSync(specPath, JSON.stringify(spec));
   const self = selfCommand();
   const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  trace("clone");
   const child = cloneExec({
     flags: cloneFlags(spec),
     path: self.path,
@@ -72,6 +74,7 @@ export async function startInit(
     throw e;
   }
   child.release();
+  trace("released");
   return child.pid;
 }
 
