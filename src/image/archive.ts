@@ -638,11 +638,18 @@ export function applyChanges(
         };
         break;
       }
+      case "EXPOSE": {
+        // Docker's keys: a bare port is TCP.
+        const key = (p: string) => p.includes("/") ? p : `${p}/tcp`;
+        const ports = value.split(/\s+/).map((p) => [key(p), {}]);
+        c.ExposedPorts = { ...c.ExposedPorts, ...Object.fromEntries(ports) };
+        break;
+      }
       default:
         throw new Error(
           `invalid change ${
             JSON.stringify(change)
-          }: ptd supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, VOLUME`,
+          }: ptd supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, VOLUME, EXPOSE`,
         );
     }
   }

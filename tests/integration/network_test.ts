@@ -9,6 +9,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
+import { storeBusyboxImage } from "../busybox_image.ts";
 import {
   busyboxRoot,
   ptd,
@@ -55,11 +56,11 @@ while True:
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 
 /** GETs a URL on 127.0.0.1, retrying while the server inside starts. */
-async function get(port: number): Promise<string> {
+async function get(port: number, path = "/"): Promise<string> {
   let last: unknown;
   for (let i = 0; i < 50; i++) {
     try {
-      const r = await fetch(`http://127.0.0.1:${port}/`);
+      const r = await fetch(`http://127.0.0.1:${port}${path}`);
       return await r.text();
     } catch (e) {
       last = e;
@@ -356,5 +357,24 @@ Deno.test({
         }
       }
       assert(free, "pasta still holds the port");
+    }),
+});
+
+Deno.test({
+  name: "network: -P publishes the image's EXPOSE ports on free host ports",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb) => {
+      await storeBusyboxImage(sb, "localhost/web:latest", {
+        changes: ["EXPOSE 80", 'CMD ["httpd", "-f", "-p", "80", "-h", "/"]'],
+      });
+      const r = await ptd(sb, ["run", "-d", "--name", "w", "-P", "web"]);
+      assertEquals(r.code, 0, r.stderr);
+      const line = (await ptd(sb, ["port", "w", "80/tcp"])).stdout.trim();
+      assertMatch(line, /^0\.0\.0\.0:\d+$/);
+      assertEquals(
+        await get(Number(line.split(":")[1]), "/hello.txt"),
+        "hello from the image\n",
+      );
     }),
 });
