@@ -7,7 +7,7 @@
 import { type Metric, metricRatio, targetMet, targetText } from "./metric.ts";
 import { fmt, type Summary } from "./stats.ts";
 
-const WIDTH = 960;
+const WIDTH = 1040;
 const LABEL_W = 300;
 const BAR_W = 420;
 const ROW_H = 62;

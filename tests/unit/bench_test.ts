@@ -88,7 +88,7 @@ Deno.test("chart: a bar per measured side, escaped titles, a verdict", () => {
     },
     { title: "pull", unit: "ms", note: "no fixture" },
   ], "host");
-  assertMatch(svg, /^<svg [^>]*viewBox="0 0 960 \d+"/);
+  assertMatch(svg, /^<svg [^>]*viewBox="0 0 1040 \d+"/);
   assertStringIncludes(svg, "ps &lt;100&gt; &amp; co");
   assertStringIncludes(svg, "0.500x");
   assertStringIncludes(svg, "target &lt;= 0.5x met");
