@@ -85,13 +85,18 @@ function diffIdHasher(mediaType: string) {
       z.on("error", (e: Error) => reject(new Error(`layer: ${e.message}`)));
     })
     : Promise.resolve();
-  // A corrupt stream fails here long before `finish` awaits it.
-  ended.catch(() => {});
+  // A corrupt stream fails long before `finish` awaits it; `quiet` is that
+  // failure swallowed, for waits that must not report it early.
+  const quiet = ended.catch(() => {});
   return {
     async feed(chunk: Uint8Array) {
       if (!z) hash.update(chunk);
-      // A broken stream never drains: its error (via `ended`) ends the wait.
-      else if (!z.write(chunk)) await Promise.race([once(z, "drain"), ended]);
+      // A broken stream never drains: its end (an error) ends the wait, and
+      // `finish` reports it only after the blob's own digest was checked,
+      // which names a tampered blob better than a decompression error.
+      else if (!z.write(chunk)) {
+        await Promise.race([once(z, "drain").catch(() => {}), quiet]);
+      }
     },
     async finish(): Promise<string> {
       z?.end();
