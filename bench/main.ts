@@ -90,6 +90,14 @@ async function render(out: string, r: Results): Promise<void> {
     `${out}/results.svg`,
     barChart(r.metrics, hostLine(r.host)),
   );
+  // Committed files: keep `deno fmt --check` of the repository clean.
+  await sh([
+    Deno.execPath(),
+    "fmt",
+    "--quiet",
+    `${out}/RESULTS.md`,
+    `${out}/results.json`,
+  ]);
   console.log(`wrote ${out}/RESULTS.md and ${out}/results.svg`);
 }
 
@@ -196,7 +204,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
     };
     await Deno.writeTextFile(
       `${out}/results.json`,
-      JSON.stringify(results, null, 1) + "\n",
+      JSON.stringify(results, null, 2) + "\n",
     );
     await render(out, results);
   } finally {
@@ -255,6 +263,13 @@ if (import.meta.main) {
       idle: Number(values.idle),
       many: Math.max(Number(values.many), Number(values.idle)),
     };
+    // Fail now, not after ten minutes of measuring.
+    try {
+      await Deno.remove(await Deno.makeTempFile({ dir: out }));
+    } catch {
+      console.error(`error: cannot write to ${out}; pass --out DIR`);
+      Deno.exit(2);
+    }
     await bench(plan, out);
   }
 }
