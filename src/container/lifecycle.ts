@@ -69,7 +69,10 @@ export async function startContainer(
   try {
     h = JSON.parse(line);
   } catch {
-    throw new ExitError(EXIT_ENGINE, `monitor for ${c.name} failed to start`);
+    throw new ExitError(
+      EXIT_ENGINE,
+      `monitor for ${c.name} failed${monitorError(store, c)}`,
+    );
   }
   if (!h.ok) {
     throw new ExitError(h.code ?? EXIT_ENGINE, h.message ?? "start failed");
@@ -122,6 +125,18 @@ function terminalSize(c: ContainerConfig): string[] {
   if (!c.host.tty || !Deno.stdout.isTerminal()) return [];
   const { rows, columns } = Deno.consoleSize();
   return [`--size=${rows}x${columns}`];
+}
+
+/** ": REASON" from the monitor's error file, or "" without one. */
+function monitorError(store: ContainerStore, c: ContainerConfig): string {
+  try {
+    const text = Deno.readTextFileSync(`${store.dir(c.id)}/monitor.err`);
+    // Stack lines are indented; the message line above them is not.
+    const last = text.split("\n").filter((l) => l && !l.startsWith(" "));
+    return last.length > 0 ? `: ${last.at(-1)}` : "";
+  } catch {
+    return "";
+  }
 }
 
 /** Waits until the monitor is gone or `ms` passed; true when it is gone. */

@@ -313,9 +313,24 @@ export async function monitorMain(args: string[]): Promise<number> {
   Deno.chdir("/");
   const store = new ContainerStore(storePaths());
   const c = store.find(args[0]);
-  await monitor(store, c, {
-    attached: args.includes("--attached"),
-    size: args.find((a) => a.startsWith("--size="))?.slice(7),
-  });
+  try {
+    await monitor(store, c, {
+      attached: args.includes("--attached"),
+      size: args.find((a) => a.startsWith("--size="))?.slice(7),
+    });
+  } catch (e) {
+    // stderr is /dev/null: leave the reason where inspect and a human look.
+    try {
+      const msg = e instanceof Error ? e.stack ?? e.message : String(e);
+      Deno.writeTextFileSync(`${store.dir(c.id)}/monitor.err`, `${msg}\n`, {
+        append: true,
+      });
+      await store.updateState(c.id, (s) => ({
+        ...s,
+        error: `monitor: ${e instanceof Error ? e.message : String(e)}`,
+      }));
+    } catch { /* the container is gone already (--rm) */ }
+    return 1;
+  }
   return 0;
 }

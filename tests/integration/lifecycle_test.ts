@@ -716,3 +716,22 @@ Deno.test("start -a -i: attached from the first byte, stdin in, exit code out", 
     assertEquals([r.code, r.stdout], [9, "first\ngot line\n"]);
   });
 });
+
+Deno.test("a monitor that fails says why: start's error line and State.Error", async () => {
+  await withSandbox(async (sb) => {
+    const id = ok(
+      await ptd(sb, ["create", "--name", "broken", "--rootfs", "/", "true"]),
+    );
+    // A file where the runtime directory must go makes the monitor fail.
+    Deno.mkdirSync(`${sb.env.PTD_RUNROOT}/containers`, { recursive: true });
+    Deno.writeTextFileSync(`${sb.env.PTD_RUNROOT}/containers/${id}`, "x");
+    const r = await ptd(sb, ["start", "broken"]);
+    assertEquals(r.code, 125);
+    assertMatch(
+      r.stderr,
+      /^Error: monitor for broken failed: AlreadyExists: .*\n$/,
+    );
+    assertMatch(await inspect(sb, "broken", "{{.State.Error}}"), /^monitor: /);
+    Deno.removeSync(`${sb.env.PTD_RUNROOT}/containers/${id}`);
+  });
+});
