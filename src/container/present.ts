@@ -81,7 +81,8 @@ export function psRow(
     Command: `"${cmd}"`,
     CreatedAt: c.created,
     RunningFor: `${since(c.created, now)} ago`,
-    Ports: psPorts(c),
+    // Docker lists the ports only while they are published.
+    Ports: s.status === "running" ? psPorts(c) : "",
     State: s.status,
     Status: statusText(s, now),
     Names: c.name,
