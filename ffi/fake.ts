@@ -75,6 +75,9 @@ export class RecordingSyscalls implements Syscalls {
     this.rec("open_path", path);
     return this.nextFd++;
   }
+  close(fd: number) {
+    this.rec("close", fd);
+  }
   exists(path: string) {
     return this.files.has(path) || this.dirs.has(path);
   }

@@ -41,6 +41,7 @@ export interface Syscalls {
   sethostname(name: string): void;
   /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
   openPath(path: string): number;
+  close(fd: number): void;
   /** Whether a path exists (without following a final symlink). */
   exists(path: string): boolean;
   isDirectory(path: string): boolean;
@@ -134,6 +135,9 @@ export class RealSyscalls implements Syscalls {
       libc().open(cstr(path), O_PATH | O_CLOEXEC | O_NOFOLLOW, 0),
       path,
     );
+  }
+  close(fd: number) {
+    check("close", libc().close(fd));
   }
   exists(path: string) {
     try {

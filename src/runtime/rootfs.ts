@@ -81,6 +81,8 @@ export function overlayData(r: OverlayRootfs, rootless: boolean): string {
   return opts.join(",");
 }
 
+const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
+
 /**
  * Mounts the overlay root. Native overlay first; in a user namespace the
  * kernel refuses a lower dir with locked submounts (EINVAL: "failed to clone
@@ -89,8 +91,11 @@ export function overlayData(r: OverlayRootfs, rootless: boolean): string {
  *
  * pivot_root re-roots every process whose root is the caller's, and a
  * re-rooted fuse daemon deadlocks looking up paths through its own mount. So
- * with fuse, init first chroots into a recursive bind of "/" (a root of its
- * own) and only init is pivoted. Returns the path to pivot into.
+ * the daemon is started from a recursive bind of "/" (a root of its own,
+ * where its mount lands), and init goes back to the namespace's root before
+ * pivoting: the overlay then becomes the namespace's root mount, with no
+ * host tree above it for a nested chroot to climb into. Returns the path to
+ * pivot into.
  */
 function mountOverlay(
   sys: Syscalls,
@@ -103,15 +108,17 @@ function mountOverlay(
   } catch (e) {
     if (!rootless || !(e instanceof SysError) || e.code !== "EINVAL") throw e;
   }
+  const nsRoot = sys.openPath("/");
+  const daemonRoot = `${r.merged}.root`;
+  sys.mkdirAll(daemonRoot, 0o700);
+  sys.mount("/", daemonRoot, null, MS_BIND | MS_REC);
+  sys.chroot(daemonRoot);
   sys.fuseOverlay(overlayData(r, false), r.merged);
-  const ownRoot = `${r.merged}.root`;
-  sys.mkdirAll(ownRoot, 0o700);
-  sys.mount("/", ownRoot, null, MS_BIND | MS_REC);
-  sys.chroot(ownRoot);
-  return r.merged;
+  sys.chdir(fdPath(nsRoot));
+  sys.chroot(".");
+  sys.close(nsRoot);
+  return `${daemonRoot}${r.merged}`;
 }
-
-const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
 
 /** Makes a bind target of the right kind (dir or file) inside the new root. */
 function ensureTarget(sys: Syscalls, target: string, dir: boolean) {

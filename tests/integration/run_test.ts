@@ -349,3 +349,47 @@ Deno.test({
       );
     }),
 });
+
+Deno.test({
+  name:
+    "run --rootfs / (fuse-overlayfs): a nested-chroot escape stays inside the container",
+  ignore: !ROOTLESS || !Deno.statSync("/usr/bin/python3").isFile,
+  fn: () =>
+    withSandbox(async (sb) => {
+      const marker = `ptd-escape-${crypto.randomUUID().slice(0, 8)}`;
+      const script = `${sb.dir}/escape.py`;
+      // The classic escape: chroot into a subdir while the cwd stays outside,
+      // climb with "..", and chroot there. CAP_SYS_CHROOT is a default cap.
+      Deno.writeTextFileSync(
+        script,
+        [
+          "import os",
+          'os.makedirs("/esc", exist_ok=True)',
+          'fd = os.open("/", os.O_RDONLY)',
+          'os.chroot("/esc")',
+          "os.fchdir(fd)",
+          'for _ in range(64): os.chdir("..")',
+          'os.chroot(".")',
+          `open("/tmp/${marker}", "w").write("x")`,
+        ].join("\n"),
+      );
+      Deno.chmodSync(sb.dir, 0o755);
+      const r = await ptd(sb, [
+        "run",
+        "--rm",
+        "--rootfs",
+        "/",
+        "python3",
+        script,
+      ]);
+      assertEquals(r.code, 0, r.stderr);
+      let escaped = true;
+      try {
+        Deno.lstatSync(`/tmp/${marker}`);
+        Deno.removeSync(`/tmp/${marker}`);
+      } catch {
+        escaped = false;
+      }
+      assertEquals(escaped, false);
+    }),
+});

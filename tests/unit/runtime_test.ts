@@ -119,13 +119,21 @@ Deno.test("init: native overlay refused rootless -> fuse-overlayfs from a chroot
   const t = sys.trace();
   const fuse = t.findIndex((l) => l.startsWith("fuse_overlay lowerdir=/l"));
   assert(fuse > 0 && !t[fuse].includes("userxattr"));
-  assertEquals(t.slice(fuse + 1, fuse + 6), [
+  const nsRoot = t.findIndex((l) => l === "open_path /");
+  assert(nsRoot > 0 && nsRoot < fuse);
+  assertEquals(t.slice(nsRoot + 1, fuse), [
     "mkdir /m.root 700",
     `mount / /m.root null ${0x1000 | 0x4000} null`,
     "chroot /m.root",
-    "open_path /dev/null",
-    "open_path /dev/zero",
   ]);
+  // back at the namespace's root before the pivot, into the daemon's mount
+  assertEquals(t.slice(fuse + 1, fuse + 4), [
+    "chdir /proc/self/fd/10",
+    "chroot .",
+    "close 10",
+  ]);
+  assert(t.includes("chdir /m.root/m"));
+  assert(t.indexOf("chdir /m.root/m") < t.indexOf("pivot_root . ."));
 });
 
 Deno.test("init: rootful keeps the overlay error, uses gid=5 for devpts", () => {
