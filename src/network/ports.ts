@@ -3,8 +3,6 @@
  * checking that asked-for ports are free before a container is created, and
  * the "127.0.0.1:8080->80/tcp" text of `ps` and `port`.
  */
-import dgram from "node:dgram";
-
 /** One host port forwarded to one container port. */
 export interface PortMapping {
   /** Host address to bind; "" for all addresses. */
@@ -119,7 +117,10 @@ function holdTcp(m: PortMapping): Held & { port: number } {
   return { port: (l.addr as Deno.NetAddr).port, close: () => l.close() };
 }
 
-function holdUdp(m: PortMapping): Promise<Held & { port: number }> {
+async function holdUdp(m: PortMapping): Promise<Held & { port: number }> {
+  // Loaded only when a UDP port is asked for: node compatibility costs every
+  // process that loads it ~50 ms of start-up, and the monitor imports this file.
+  const { default: dgram } = await import("node:dgram");
   const sock = dgram.createSocket(m.hostIp.includes(":") ? "udp6" : "udp4");
   return new Promise((ok, fail) => {
     sock.once("error", (e) => {
