@@ -9,6 +9,8 @@
  * reassembles ASM with binutils and compares, so nobody has to trust the hex.
  */
 
+import { hexBytes, routineFor } from "./routine.ts";
+
 /** Intel-syntax source of the x86-64 routine. */
 export const ASM_X86_64 = `
 .intel_syntax noprefix
@@ -32,69 +34,12 @@ export const ASM_X86_64 = `
 `;
 
 /** ASM_X86_64 assembled: read(fd) -> execve(path, argv, envp) -> exit(127). */
-export const CODE_X86_64 = new Uint8Array([
-  0x48,
-  0x89,
-  0xfb,
-  0x8b,
-  0x3b,
-  0x48,
-  0x8d,
-  0x74,
-  0x24,
-  0xf0,
-  0xba,
-  0x01,
-  0x00,
-  0x00,
-  0x00,
-  0x31,
-  0xc0,
-  0x0f,
-  0x05,
-  0x48,
-  0x83,
-  0xf8,
-  0x01,
-  0x75,
-  0x13,
-  0x48,
-  0x8b,
-  0x7b,
-  0x08,
-  0x48,
-  0x8b,
-  0x73,
-  0x10,
-  0x48,
-  0x8b,
-  0x53,
-  0x18,
-  0xb8,
-  0x3b,
-  0x00,
-  0x00,
-  0x00,
-  0x0f,
-  0x05,
-  0xbf,
-  0x7f,
-  0x00,
-  0x00,
-  0x00,
-  0xb8,
-  0xe7,
-  0x00,
-  0x00,
-  0x00,
-  0x0f,
-  0x05,
-]);
+export const CODE_X86_64 = hexBytes(`
+  4889fb8b3b488d7424f0ba0100000031c00f054883f8017513488b7b08488b73
+  10488b5318b83b0000000f05bf7f000000b8e70000000f05
+`);
 
-/** The routine for this machine, or a clear error where there is none yet. */
+/** The clone child routine for this machine. */
 export function childRoutine(): Uint8Array {
-  if (Deno.build.arch === "x86_64") return CODE_X86_64;
-  throw new Error(
-    `ptd: no clone child routine for ${Deno.build.arch} yet (only x86_64)`,
-  );
+  return routineFor("clone child routine", { x86_64: CODE_X86_64 });
 }
