@@ -86,6 +86,24 @@ export async function ptd(
   };
 }
 
+/**
+ * Runs `fn` in a fresh sandbox. Whatever containers it leaves (a failed
+ * test's too) are force-removed before the store goes.
+ */
+export async function withSandbox(
+  fn: (sb: Sandbox) => Promise<void>,
+): Promise<void> {
+  const sb = await sandbox();
+  try {
+    await fn(sb);
+  } finally {
+    const ids = (await ptd(sb, ["ps", "-aq", "--no-trunc"])).stdout.split("\n")
+      .filter(Boolean);
+    if (ids.length > 0) await ptd(sb, ["rm", "-f", ...ids]);
+    await sb.cleanup();
+  }
+}
+
 /** True when the tests run as an unprivileged user (the normal case). */
 export const ROOTLESS = Deno.uid() !== 0;
 

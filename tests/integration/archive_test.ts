@@ -11,7 +11,13 @@ import {
   MINBASE_MISSING,
   minbaseTar,
 } from "../fixtures.ts";
-import { ptd, REPO, type Result, type Sandbox, sandbox } from "../helpers.ts";
+import {
+  ptd,
+  REPO,
+  type Result,
+  type Sandbox,
+  withSandbox,
+} from "../helpers.ts";
 
 const FORMATS = ["docker-archive", "oci-archive"];
 const CMD = ["/bin/sh", "-c", "echo hello"];
@@ -22,9 +28,8 @@ function ok(r: Result, what: string): string {
 }
 
 /** An isolated store with the busybox fixture imported as bb:test. */
-async function withBusybox(fn: (sb: Sandbox) => Promise<void>) {
-  const sb = await sandbox();
-  try {
+function withBusybox(fn: (sb: Sandbox) => Promise<void>) {
+  return withSandbox(async (sb) => {
     const tar = await busyboxLayer(`${sb.dir}/busybox.tar`);
     ok(
       await ptd(sb, [
@@ -39,9 +44,7 @@ async function withBusybox(fn: (sb: Sandbox) => Promise<void>) {
       "import",
     );
     await fn(sb);
-  } finally {
-    await sb.cleanup();
-  }
+  });
 }
 
 /** The shell words that run ptd from source, for a pipeline test. */
@@ -100,9 +103,8 @@ Deno.test("import, then save and load in both formats", async () => {
   });
 });
 
-Deno.test("a tampered archive is refused and stores nothing", async () => {
-  const sb = await sandbox();
-  try {
+Deno.test("a tampered archive is refused and stores nothing", () =>
+  withSandbox(async (sb) => {
     const enc = new TextEncoder();
     const layer = await makeTar([{ name: "f", data: enc.encode("real") }]);
     const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
@@ -151,10 +153,7 @@ Deno.test("a tampered archive is refused and stores nothing", async () => {
     const junk = await ptd(sb, ["load"], { stdin: "not an archive at all" });
     assert.equal(junk.code, 125);
     assert.match(junk.stderr, /^Error: not a valid image archive/);
-  } finally {
-    await sb.cleanup();
-  }
-});
+  }));
 
 function hasPodman(): boolean {
   try {
@@ -257,9 +256,8 @@ if (!minbaseTar()) console.error(`SKIP minbase image test: ${MINBASE_MISSING}`);
 
 Deno.test("a Debian minbase image keeps setuid root /usr/bin/passwd", {
   ignore: !minbaseTar(),
-}, async () => {
-  const sb = await sandbox();
-  try {
+}, () =>
+  withSandbox(async (sb) => {
     ok(await ptd(sb, ["import", minbaseTar()!, "debian-minbase"]), "import");
     const out = ok(
       await ptd(sb, [
@@ -273,7 +271,4 @@ Deno.test("a Debian minbase image keeps setuid root /usr/bin/passwd", {
       "run",
     );
     assert.match(out, /^-rwsr-xr-x 1 root root \d+ .* \/usr\/bin\/passwd\n$/);
-  } finally {
-    await sb.cleanup();
-  }
-});
+  }));

@@ -8,22 +8,15 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
-import { ptd, REPO, type Result, type Sandbox, sandbox } from "../helpers.ts";
+import {
+  ptd,
+  REPO,
+  type Result,
+  type Sandbox,
+  withSandbox,
+} from "../helpers.ts";
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
-/** A sandbox whose containers are all force-removed at the end. */
-async function withSandbox(fn: (sb: Sandbox) => Promise<void>) {
-  const sb = await sandbox();
-  try {
-    await fn(sb);
-  } finally {
-    const ids = (await ptd(sb, ["ps", "-aq", "--no-trunc"])).stdout.split("\n")
-      .filter(Boolean);
-    if (ids.length > 0) await ptd(sb, ["rm", "-f", ...ids]);
-    await sb.cleanup();
-  }
-}
 
 function ok(r: Result): string {
   assertEquals(r.code, 0, `exit ${r.code}: ${r.stderr}`);

@@ -15,25 +15,19 @@ import {
   ptd,
   ROOTLESS,
   type Sandbox,
-  sandbox,
+  withSandbox,
 } from "../helpers.ts";
 
 const APPLETS = ["httpd", "nc", "wget", "ip", "head", "grep", "cut", "true"];
 const BODY = "hello from ptd\n";
 
-async function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
-  const sb = await sandbox();
-  try {
+function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
+  return withSandbox((sb) => {
     const root = busyboxRoot(sb.dir, APPLETS);
     Deno.mkdirSync(`${root}/www`);
     Deno.writeTextFileSync(`${root}/www/index.html`, BODY);
-    await fn(sb, root);
-  } finally {
-    // Whatever a failed test left running goes before its store does.
-    const ids = (await ptd(sb, ["ps", "-a", "-q"])).stdout.trim();
-    if (ids) await ptd(sb, ["rm", "-f", ...ids.split("\n")]);
-    await sb.cleanup();
-  }
+    return fn(sb, root);
+  });
 }
 
 /** A port nothing listens on right now. */

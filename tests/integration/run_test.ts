@@ -8,22 +8,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
-import {
-  busyboxRoot,
-  ptd,
-  ROOTLESS,
-  type Sandbox,
-  sandbox,
-} from "../helpers.ts";
-
-async function withSandbox(fn: (sb: Sandbox) => Promise<void>) {
-  const sb = await sandbox();
-  try {
-    await fn(sb);
-  } finally {
-    await sb.cleanup();
-  }
-}
+import { busyboxRoot, ptd, ROOTLESS, withSandbox } from "../helpers.ts";
 
 function subStart(file: string): number {
   const name = Deno.env.get("USER") ?? Deno.env.get("LOGNAME");
