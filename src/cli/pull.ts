@@ -15,7 +15,7 @@ import {
 import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
 import { ImageStore } from "../image/store.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
-import type { RootSource } from "../container/create.ts";
+import type { RootSource } from "../container/config.ts";
 import { storePaths } from "../storage/paths.ts";
 
 interface TlsFlags {

@@ -5,27 +5,34 @@
 import type { DnsConfig } from "../network/etc.ts";
 import type { PortMapping } from "../network/ports.ts";
 
-/** What the user asked for: fixed when the container is created. */
-export interface ContainerConfig {
-  id: string;
-  name: string;
-  created: string;
-  /** The image reference as given, or the --rootfs directory. */
+/** The root file system a container starts from: a directory or an image. */
+export interface RootSource {
+  /** The image reference as the user gave it, or the --rootfs directory. */
   image: string;
   imageId: string;
   /** Read-only lower layers, top first (a --rootfs dir is one layer). */
   layers: string[];
   /** True when `image` is a --rootfs directory. */
   rootfs: boolean;
+  /** The image's defaults (Docker's image config), or the user's overrides. */
   entrypoint: string[];
   cmd: string[];
   env: string[];
   workdir: string;
   user: string;
-  hostname: string;
-  labels: Record<string, string>;
+  /** The image's VOLUME paths: each gets an anonymous volume. */
+  volumes?: string[];
   /** Ports the image exposes ("80/tcp"), published by -P. */
   exposed?: string[];
+}
+
+/** What the user asked for: fixed when the container is created. */
+export interface ContainerConfig extends Omit<RootSource, "volumes"> {
+  id: string;
+  name: string;
+  created: string;
+  hostname: string;
+  labels: Record<string, string>;
   host: HostConfig;
   /** Volumes, binds and tmpfs mounts; absent in records older than them. */
   mounts?: ContainerMount[];

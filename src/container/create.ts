@@ -5,29 +5,15 @@
 import { normalizeCap } from "../runtime/caps.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
-import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
+import type {
+  ContainerConfig,
+  ContainerMount,
+  HostConfig,
+  RootSource,
+} from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
-
-/** The root file system a container starts from: a directory or an image. */
-export interface RootSource {
-  /** The image reference as the user gave it, or the --rootfs directory. */
-  image: string;
-  imageId: string;
-  layers: string[];
-  rootfs: boolean;
-  /** The image's defaults (Docker's image config). */
-  entrypoint: string[];
-  cmd: string[];
-  env: string[];
-  workdir: string;
-  user: string;
-  /** The image's VOLUME paths: each gets an anonymous volume. */
-  volumes?: string[];
-  /** The image's ExposedPorts keys ("80/tcp"): what -P publishes. */
-  exposed?: string[];
-}
 
 /** What the user asked for with `run`/`create` flags. */
 export interface CreateOptions {

@@ -3,7 +3,7 @@
  * (pulled first when the pull policy says so) as a RootSource — its layer
  * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
  */
-import type { RootSource } from "../container/create.ts";
+import type { RootSource } from "../container/config.ts";
 import { pullImage, type PullOptions, unpackLayers } from "./pull.ts";
 import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";
 
