@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-runtime="uidmap fuse-overlayfs slirp4netns passt iproute2"
+runtime="uidmap fuse-overlayfs slirp4netns passt iproute2 catatonit"
 tests="busybox-static debootstrap docker-registry skopeo podman runc crun conmon \
   hyperfine binutils curl apache2-utils openssl util-linux procps tmux bsdutils"
 apt-get update -qq

@@ -25,6 +25,7 @@ import {
 
 interface RunFlags {
   rm?: boolean;
+  init?: boolean;
   rootfs?: boolean;
   pull: string;
   interactive?: boolean;
@@ -136,6 +137,10 @@ export function addCreateOptions(cmd: Command): Command {
       [],
     )
     .option("--read-only", "mount the container's root file system read-only")
+    .option(
+      "--init",
+      "run an init (catatonit) as PID 1 that reaps and forwards signals",
+    )
     .option(
       "--read-only-tmpfs [bool]",
       "with --read-only, tmpfs on /tmp, /var/tmp and /run",
@@ -265,6 +270,7 @@ export async function createFromFlags(
       addHosts: f.addHost,
       groupAdd: f.groupAdd,
       restartPolicy: parseRestart(f.restart),
+      init: !!f.init,
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
       ...parseLogOpts(f.logOpt),

@@ -77,6 +77,8 @@ export interface HostConfig {
   addHosts?: string[];
   groupAdd: string[];
   restartPolicy: RestartPolicy;
+  /** --init: a reaper (catatonit) is PID 1 and runs the command. */
+  init?: boolean;
   /** Signal `stop` sends first, e.g. "SIGTERM". */
   stopSignal: string;
   /** Seconds `stop` waits before SIGKILL. */

@@ -13,6 +13,7 @@ import type {
 } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
+import { initBinary } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** What the user asked for with `run`/`create` flags. */
@@ -62,6 +63,7 @@ export function rootfsSource(dir: string): RootSource {
 /** Checks flags whose mistakes must fail before anything is created. */
 function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
+  if (opts.host.init) initBinary();
   if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
     throw new Error(
       `invalid working directory ${opts.workdir}: must be an absolute path`,

@@ -8,6 +8,7 @@ import { resolveCaps } from "../runtime/caps.ts";
 import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
+import { requireTool } from "../runtime/tools.ts";
 import { commandOf, type ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
 
@@ -78,6 +79,17 @@ export function mountSpecs(
     });
 }
 
+/** Where --init's reaper is mounted inside the container. */
+export const INIT_PATH = "/run/ptd-init";
+
+/**
+ * --init as in Podman: the host's catatonit, bound read-only into the
+ * container, is PID 1; it reaps orphans and passes signals to the command.
+ */
+export function initBinary(): string {
+  return requireTool("catatonit", "catatonit");
+}
+
 /** Prepares the runtime directory and returns the spec for `ptd init`. */
 export function runtimeSpec(
   store: ContainerStore,
@@ -86,6 +98,17 @@ export function runtimeSpec(
   const run = ensureDir(store.runDir(c.id));
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
+  const mounts = mountSpecs(new VolumeStore(store.paths), c);
+  let args = commandOf(c);
+  if (c.host.init) {
+    mounts.push({
+      type: "bind",
+      source: initBinary(),
+      destination: INIT_PATH,
+      readonly: true,
+    });
+    args = [INIT_PATH, "--", ...args];
+  }
   return {
     id: c.id,
     rootfs: {
@@ -96,9 +119,9 @@ export function runtimeSpec(
     },
     hostname: hostnameOf(c),
     etcFiles: writeEtcFiles(run, c),
-    mounts: mountSpecs(new VolumeStore(store.paths), c),
+    mounts,
     process: {
-      args: commandOf(c),
+      args,
       env: c.env,
       cwd: c.workdir || "/",
       user: c.user,

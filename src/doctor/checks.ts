@@ -6,6 +6,7 @@
 import { CLONE_NEWUSER } from "../../ffi/constants.ts";
 import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
 import { subRange, userName } from "../runtime/idmap.ts";
+import { which } from "../runtime/tools.ts";
 
 /** One finding: `fail` blocks rootless containers, `warn` limits them. */
 export interface Check {
@@ -200,15 +201,6 @@ export async function runChecks(host: Host): Promise<Check[]> {
     );
   }
   return checks;
-}
-
-function which(cmd: string): string | undefined {
-  for (const dir of (Deno.env.get("PATH") ?? "/usr/bin:/bin").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return `${dir}/${cmd}`;
-    } catch { /* next */ }
-  }
-  return undefined;
 }
 
 /** The real host. */

@@ -8,7 +8,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../assert.ts";
-import { busyboxRoot, ptd, ROOTLESS, withSandbox } from "../helpers.ts";
+import { busyboxRoot, ptd, REPO, ROOTLESS, withSandbox } from "../helpers.ts";
 
 function subStart(file: string): number {
   const name = Deno.env.get("USER") ?? Deno.env.get("LOGNAME");
@@ -376,5 +376,50 @@ Deno.test({
         escaped = false;
       }
       assertEquals(escaped, false);
+    }),
+});
+
+Deno.test({
+  name:
+    "run --init: catatonit is PID 1, exit codes pass, SIGTERM reaches the command",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withSandbox(async (sb) => {
+      const root = busyboxRoot(sb.dir, ["sleep", "tr"]);
+      const r = await ptd(sb, [
+        "run",
+        "--rm",
+        "--init",
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        "tr '\\0' ' ' < /proc/1/cmdline; echo; [ $$ != 1 ] && echo not-pid-1; exit 7",
+      ]);
+      assertEquals(r.code, 7, r.stderr);
+      assertStringIncludes(r.stdout, "/run/ptd-init -- sh -c");
+      assertStringIncludes(r.stdout, "not-pid-1");
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          "--quiet",
+          `${REPO}/main.ts`,
+          "run",
+          "--rm",
+          "--init",
+          "--rootfs",
+          root,
+          "sleep",
+          "30",
+        ],
+        env: sb.env,
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      await new Promise((ok) => setTimeout(ok, 2000));
+      child.kill("SIGTERM");
+      const st = await child.status;
+      assertEquals(st.code, 143);
     }),
 });
