@@ -238,10 +238,21 @@ async function waitProcessGone(pid: number) {
   }
 }
 
+/** The exit code a --rm container's monitor left, read once. */
+function takeExitFile(store: ContainerStore, id: string): number | undefined {
+  try {
+    const code = Number(Deno.readTextFileSync(store.exitFile(id)).trim());
+    Deno.removeSync(store.exitFile(id));
+    return code;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Waits until the container has exited for good (no restart pending) and
- * returns its exit code; a container removed meanwhile (--rm) returns the
- * last code seen.
+ * returns its exit code; for a container removed meanwhile (--rm), the code
+ * its monitor left in the exit file, else the last code seen.
  */
 export async function waitContainer(
   store: ContainerStore,
@@ -252,7 +263,7 @@ export async function waitContainer(
     try {
       Deno.statSync(`${store.dir(c.id)}/state.json`);
     } catch {
-      return last;
+      return takeExitFile(store, c.id) ?? last;
     }
     const s = await reconcile(store, c.id);
     last = s.exitCode;

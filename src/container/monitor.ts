@@ -16,7 +16,7 @@ import {
 } from "../../ffi/fd.ts";
 import { startInit, waitExit } from "../runtime/create.ts";
 import { EXIT_ENGINE } from "../runtime/spec.ts";
-import { storePaths } from "../storage/paths.ts";
+import { ensureDir, storePaths } from "../storage/paths.ts";
 import type { ContainerConfig, RestartPolicy } from "./config.ts";
 import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
 import {
@@ -303,7 +303,11 @@ async function monitor(
       monitorStart: "",
     }));
   }
-  if (c.host.autoRemove) await removeStored(store, c, true);
+  if (c.host.autoRemove) {
+    ensureDir(`${store.paths.runtime}/exits`);
+    Deno.writeTextFileSync(store.exitFile(c.id), `${lastCode}\n`);
+    await removeStored(store, c, true);
+  }
 }
 
 /** Entry of `ptd monitor ID [--attached] [--size=ROWSxCOLS]`. */

@@ -32,6 +32,14 @@ export class ContainerStore {
   runDir(id: string): string {
     return `${this.paths.runtime}/containers/${id}`;
   }
+  /**
+   * Where the monitor leaves the exit code of a --rm container, which
+   * outlives its record (conmon's exit file): a waiting CLI that missed the
+   * monitor's EXIT message still returns the right code.
+   */
+  exitFile(id: string): string {
+    return `${this.paths.runtime}/exits/${id}`;
+  }
 
   /** Every container's config, oldest first. */
   list(): ContainerConfig[] {

@@ -665,12 +665,27 @@ Deno.test("run -t / -it in a real pty (script): terminal, size, typed input, exi
       stdin: "piped",
       stdout: "piped",
     }).spawn();
+    // Type only once the shell shows its prompt: keys typed before the
+    // container is attached may be lost, as on a real terminal.
+    let seen = "";
+    const dec = new TextDecoder();
+    const reader = it.stdout.getReader();
+    const deadline = Date.now() + 30_000;
+    while (!seen.includes("# ") && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += dec.decode(value, { stream: true });
+    }
     const w = it.stdin.getWriter();
     await w.write(new TextEncoder().encode("echo typed-$((6*7))\nexit 3\n"));
     await w.close();
-    const res = await it.output();
-    assertEquals(res.code, 3);
-    assertStringIncludes(new TextDecoder().decode(res.stdout), "typed-42");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += dec.decode(value, { stream: true });
+    }
+    assertEquals((await it.status).code, 3, seen);
+    assertStringIncludes(seen, "typed-42");
     // -d -t: the log holds what the terminal showed.
     await runD(
       sb,
