@@ -97,6 +97,7 @@ async function render(out: string, r: Results): Promise<void> {
     "--quiet",
     `${out}/RESULTS.md`,
     `${out}/results.json`,
+    `${out}/results.svg`,
   ]);
   console.log(`wrote ${out}/RESULTS.md and ${out}/results.svg`);
 }
