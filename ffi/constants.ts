@@ -20,7 +20,6 @@ export const MS_REMOUNT = 0x20;
 export const MS_BIND = 0x1000;
 export const MS_REC = 0x4000;
 export const MS_PRIVATE = 0x40000;
-export const MS_SLAVE = 0x80000;
 export const MS_STRICTATIME = 0x1000000;
 export const MNT_DETACH = 0x2;
 
@@ -28,7 +27,6 @@ export const PROT_READ = 0x1;
 export const PROT_WRITE = 0x2;
 export const PROT_EXEC = 0x4;
 export const MAP_PRIVATE = 0x02;
-export const MAP_SHARED = 0x01;
 export const MAP_ANONYMOUS = 0x20;
 export const MAP_STACK = 0x20000;
 
@@ -42,10 +40,7 @@ export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_KEEPCAPS = 8;
 export const PR_CAPBSET_DROP = 24;
 export const PR_SET_NO_NEW_PRIVS = 38;
-export const PR_CAP_AMBIENT = 47;
-export const PR_CAP_AMBIENT_RAISE = 2;
 
-export const WNOHANG = 1;
 export const SIGKILL = 9;
 export const SIG_DFL = 0;
 export const CLOSE_RANGE_CLOEXEC = 1 << 2;

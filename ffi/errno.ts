@@ -42,12 +42,6 @@ export function errnoName(errno: number): string {
   return NAMES[errno] ?? `errno ${errno}`;
 }
 
-/** An errno value by its symbolic name, for callers that branch on one. */
-export function errnoByName(name: string): number {
-  for (const [k, v] of Object.entries(NAMES)) if (v === name) return Number(k);
-  throw new Error(`unknown errno name ${name}`);
-}
-
 /** A failed libc call: names the call, its subject and the errno. */
 export class SysError extends Error {
   constructor(

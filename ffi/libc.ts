@@ -24,11 +24,6 @@ const symbols = {
     result: "i32",
     nonblocking: true,
   },
-  waitpid_now: {
-    name: "waitpid",
-    parameters: ["i32", "buffer", "i32"],
-    result: "i32",
-  },
   kill: { parameters: ["i32", "i32"], result: "i32" },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
@@ -61,8 +56,6 @@ const symbols = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   umask: { parameters: ["u32"], result: "u32" },
-  getuid: { parameters: [], result: "u32" },
-  getgid: { parameters: [], result: "u32" },
   setsid: { parameters: [], result: "i32" },
   syscall: {
     name: "syscall",
