@@ -4,50 +4,12 @@
  * maps, then execs. This is the only way a multi-threaded Deno process can
  * start a process in a new user namespace (see DESIGN.md).
  */
+import { Arena, routinePage } from "./arena.ts";
 import { childRoutine } from "./child_routine.ts";
-import {
-  MAP_ANONYMOUS,
-  MAP_PRIVATE,
-  MAP_STACK,
-  O_CLOEXEC,
-  PROT_EXEC,
-  PROT_READ,
-  PROT_WRITE,
-  SIGCHLD,
-  SIGKILL,
-} from "./constants.ts";
+import { CLONE_PARENT, O_CLOEXEC, SIGCHLD, SIGKILL } from "./constants.ts";
+import { errnoName } from "./errno.ts";
+import { joinRoutine } from "./join_routine.ts";
 import { check, libc } from "./libc.ts";
-
-const STACK_SIZE = 64 * 1024;
-const pages = new Map<Uint8Array, Deno.PointerObject>();
-
-/** Anonymous private memory, which a clone()d child gets a copy of. */
-export function mapAnon(size: number, prot: number): Deno.PointerObject {
-  const p = libc().mmap(
-    null,
-    BigInt(size),
-    prot,
-    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-    -1,
-    0n,
-  );
-  if (p === null || Deno.UnsafePointer.value(p) === -1n) {
-    throw new Error("mmap failed");
-  }
-  return p;
-}
-
-/** An executable page holding `code` (one page per routine, kept). */
-export function routinePage(code: Uint8Array): Deno.PointerObject {
-  const known = pages.get(code);
-  if (known) return known;
-  const page = mapAnon(4096, PROT_READ | PROT_WRITE);
-  new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(page, code.length))
-    .set(code);
-  check("mprotect", libc().mprotect(page, 4096n, PROT_READ | PROT_EXEC));
-  pages.set(code, page);
-  return page;
-}
 
 /** What the child execs, and the namespaces it is born in. */
 export interface CloneRequest {
@@ -56,6 +18,13 @@ export interface CloneRequest {
   path: string;
   argv: string[];
   env: string[];
+  /**
+   * Namespace fds to enter first, in setns() order (an owning user
+   * namespace before what it owns). The child is then forked from inside
+   * them (join_routine.ts), still the caller's child, so `flags` should not
+   * ask for a new user namespace where one is joined.
+   */
+  join?: number[];
 }
 
 /** A child blocked before execve, waiting for release() or abort(). */
@@ -67,75 +36,82 @@ export interface ClonedChild {
   abort(): void;
 }
 
-/** Lays argv/env out in mmap'd memory the child inherits: pointers, then strings. */
-function layout(req: CloneRequest, fd: number) {
-  const enc = new TextEncoder();
-  const strings = [req.path, ...req.argv, ...req.env].map((s) => enc.encode(s));
-  const ptrBytes = 8 * (req.argv.length + 1 + req.env.length + 1);
-  const strBytes = strings.reduce((n, s) => n + s.length + 1, 0);
-  const size = STACK_SIZE + 32 + ptrBytes + strBytes;
-  const base = mapAnon(size, PROT_READ | PROT_WRITE);
-  const view = new DataView(Deno.UnsafePointerView.getArrayBuffer(base, size));
-  const addr = BigInt(Deno.UnsafePointer.value(base));
-  const block = STACK_SIZE;
-  let ptr = block + 32;
-  let str = ptr + ptrBytes;
-  const put = (s: Uint8Array): bigint => {
-    new Uint8Array(view.buffer, str, s.length).set(s);
-    view.setUint8(str + s.length, 0);
-    const at = addr + BigInt(str);
-    str += s.length + 1;
-    return at;
-  };
-  view.setInt32(block, fd, true);
-  view.setBigUint64(block + 8, put(strings[0]), true);
-  const list = (items: Uint8Array[]): bigint => {
-    const start = addr + BigInt(ptr);
-    for (const s of items) {
-      view.setBigUint64(ptr, put(s), true);
-      ptr += 8;
-    }
-    view.setBigUint64(ptr, 0n, true);
-    ptr += 8;
-    return start;
-  };
-  view.setBigUint64(
-    block + 16,
-    list(strings.slice(1, 1 + req.argv.length)),
-    true,
-  );
-  view.setBigUint64(block + 24, list(strings.slice(1 + req.argv.length)), true);
-  return {
-    base,
-    size,
-    stackTop: Deno.UnsafePointer.create(addr + BigInt(STACK_SIZE - 16)),
-    arg: Deno.UnsafePointer.create(addr + BigInt(block)),
-  };
+/** A close-on-exec pipe as raw fds: [read, write]. */
+function cloexecPipe(): [number, number] {
+  const fds = new Int32Array(2);
+  check("pipe2", libc().pipe2(new Uint8Array(fds.buffer), O_CLOEXEC));
+  return [fds[0], fds[1]];
 }
 
-/** Clones a child into new namespaces; it execs only once released. */
-export function cloneExec(req: CloneRequest): ClonedChild {
+/** The argument block both routines share: sync fd, path, argv, envp. */
+function childArena(req: CloneRequest, syncFd: number): Arena {
+  const join = req.join ?? [];
+  const mem = new Arena({
+    slots: 7,
+    strings: [req.path, ...req.argv, ...req.env],
+    lists: [req.argv.length, req.env.length],
+    ints: [join.length],
+  });
+  mem.slot(0, syncFd);
+  mem.slot(1, mem.string(req.path));
+  mem.slot(2, mem.strings(req.argv));
+  mem.slot(3, mem.strings(req.env));
+  mem.slot(4, mem.ints([...join, -1]));
+  return mem;
+}
+
+/**
+ * With `req.join`, the clone()d child is an intermediate: it reports the
+ * pid of the process it forked on `pidFd` and exits (with the errno when it
+ * could not enter or fork). Reaps it and returns that pid.
+ */
+async function joinedPid(mid: number, pidFd: number): Promise<number> {
+  const code = exitCode(await waitStatus(mid));
+  const buf = new Int32Array(1);
+  // The intermediate wrote before exiting, so this read cannot block.
+  const n = code === 0
+    ? Number(libc().read(pidFd, new Uint8Array(buf.buffer), 4n))
+    : 0;
+  if (n !== 4) {
+    throw new Error(
+      `cannot enter the namespaces to join: ${
+        code > 0 && code < 128 ? errnoName(code) : `exit ${code}`
+      }`,
+    );
+  }
+  return buf[0];
+}
+
+/**
+ * Clones a child into new namespaces (after entering `req.join`'s, if
+ * given); it execs only once released.
+ */
+export async function cloneExec(req: CloneRequest): Promise<ClonedChild> {
   const c = libc();
-  const fds = new Int32Array(2);
-  check("pipe2", c.pipe2(new Uint8Array(fds.buffer), O_CLOEXEC));
-  const [rfd, wfd] = fds;
-  const mem = layout(req, rfd);
+  const [rfd, wfd] = cloexecPipe();
+  const [pidRead, pidWrite] = req.join ? cloexecPipe() : [-1, -1];
+  const mem = childArena(req, rfd);
+  mem.slot(5, req.flags | CLONE_PARENT | SIGCHLD);
+  mem.slot(6, pidWrite);
   let pid: number;
   try {
     pid = c.clone(
-      routinePage(childRoutine()),
+      routinePage(req.join ? joinRoutine() : childRoutine()),
       mem.stackTop,
-      req.flags | SIGCHLD,
-      mem.arg,
+      req.join ? SIGCHLD : req.flags | SIGCHLD,
+      mem.block,
     );
     check("clone", pid);
+    if (pidWrite >= 0) c.close(pidWrite);
+    if (req.join) pid = await joinedPid(pid, pidRead);
   } catch (e) {
     c.close(wfd);
     throw e;
   } finally {
     // The child has its own copy of the pages; the parent's can go now.
-    c.munmap(mem.base, BigInt(mem.size));
+    mem.free();
     c.close(rfd);
+    if (pidRead >= 0) c.close(pidRead);
   }
   let done = false;
   const finish = (go: boolean) => {

@@ -3,6 +3,8 @@
  * syscall numbers are per architecture, which is why they sit in a table.
  */
 
+/** The new process is a sibling: the caller's parent is its parent. */
+export const CLONE_PARENT = 0x00008000;
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWCGROUP = 0x02000000;
 export const CLONE_NEWUTS = 0x04000000;

@@ -4,14 +4,11 @@
  * and starts the command as a sibling the caller waits for. No JavaScript
  * ever runs in the child, and nothing of ptd runs in the container.
  */
-import { mapAnon, routinePage } from "./clone.ts";
-import { PROT_READ, PROT_WRITE, SIGCHLD } from "./constants.ts";
+import { Arena, routinePage } from "./arena.ts";
+import { SIGCHLD } from "./constants.ts";
 import { execRoutine } from "./exec_routine.ts";
 import { closeFd, pipeFromChild } from "./fd.ts";
 import { check, libc } from "./libc.ts";
-
-const STACK_SIZE = 64 * 1024;
-const BLOCK = 152;
 
 /** What to run in the container, and as whom. */
 export interface EnterRequest {
@@ -41,61 +38,15 @@ export interface EnterRequest {
 /** The started command, or the exit code that says why it did not start. */
 export type EnterResult = { pid: number } | { failure: number };
 
-/** Bump allocator over one mmap'd region the child inherits. */
-class Arena {
-  readonly base: Deno.PointerObject;
-  readonly view: DataView;
-  readonly addr: bigint;
-  private at = STACK_SIZE + BLOCK;
-  constructor(readonly size: number) {
-    this.base = mapAnon(size, PROT_READ | PROT_WRITE);
-    this.view = new DataView(
-      Deno.UnsafePointerView.getArrayBuffer(this.base, size),
-    );
-    this.addr = BigInt(Deno.UnsafePointer.value(this.base));
-  }
-  private take(n: number): number {
-    const off = (this.at + 7) & ~7;
-    this.at = off + n;
-    return off;
-  }
-  string(s: string): bigint {
-    const b = new TextEncoder().encode(s);
-    const off = this.take(b.length + 1);
-    new Uint8Array(this.view.buffer, off, b.length).set(b);
-    this.view.setUint8(off + b.length, 0);
-    return this.addr + BigInt(off);
-  }
-  strings(list: string[]): bigint {
-    const off = this.take(8 * (list.length + 1));
-    list.forEach((s, i) =>
-      this.view.setBigUint64(off + 8 * i, this.string(s), true)
-    );
-    this.view.setBigUint64(off + 8 * list.length, 0n, true);
-    return this.addr + BigInt(off);
-  }
-  ints(list: number[]): bigint {
-    const off = this.take(4 * list.length + 4);
-    list.forEach((v, i) => this.view.setInt32(off + 4 * i, v, true));
-    return this.addr + BigInt(off);
-  }
-  slot(index: number, v: bigint | number) {
-    this.view.setBigInt64(STACK_SIZE + 8 * index, BigInt(v), true);
-  }
-}
-
-function arenaSize(req: EnterRequest): number {
-  const strs = [...req.paths, ...req.argv, ...req.env, req.cwd];
-  const bytes = strs.reduce((n, s) => n + 4 * s.length + 16, 0);
-  const lists = 8 * (req.paths.length + req.argv.length + req.env.length + 3);
-  const ints = 4 * (req.nsFds.length + (req.groups?.length ?? 0)) + 32;
-  return STACK_SIZE + BLOCK + bytes + lists + ints;
-}
-
 /** Starts `req` inside the container whose namespaces `req.nsFds` are. */
 export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   const pidPipe = pipeFromChild(true), errPipe = pipeFromChild(true);
-  const mem = new Arena(arenaSize(req));
+  const mem = new Arena({
+    slots: 19,
+    strings: [...req.paths, ...req.argv, ...req.env, req.cwd],
+    lists: [req.paths.length, req.argv.length, req.env.length],
+    ints: [req.nsFds.length, req.groups?.length ?? 0],
+  });
   let keep = 0n;
   for (const c of req.caps) keep |= 1n << BigInt(c);
   mem.slot(0, mem.ints([...req.nsFds, -1]));
@@ -119,13 +70,13 @@ export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   try {
     child = libc().clone(
       routinePage(execRoutine()),
-      Deno.UnsafePointer.create(mem.addr + BigInt(STACK_SIZE - 16)),
+      mem.stackTop,
       SIGCHLD,
-      Deno.UnsafePointer.create(mem.addr + BigInt(STACK_SIZE)),
+      mem.block,
     );
     check("clone", child);
   } finally {
-    libc().munmap(mem.base, BigInt(mem.size));
+    mem.free();
     closeFd(pidPipe.write);
     closeFd(errPipe.write);
   }

@@ -29,7 +29,7 @@
  * tests/unit/ffi_test.ts reassembles ASM with binutils and compares.
  */
 
-import { hexBytes, routineFor } from "./routine.ts";
+import { hexBytes, routineFor, setnsForkAsm } from "./routine.ts";
 
 /** Intel-syntax source of the x86-64 exec routine. */
 export const EXEC_ASM_X86_64 = `.intel_syntax noprefix
@@ -41,39 +41,15 @@ export const EXEC_ASM_X86_64 = `.intel_syntax noprefix
   xor r8d, r8d
   mov eax, 157
   syscall
-  mov r12, [rbx]
-1:
-  movsxd rdi, dword ptr [r12]
-  cmp rdi, -1
-  je 2f
-  xor esi, esi
-  mov eax, 308
-  syscall
-  test rax, rax
-  jnz 20f
-  add r12, 4
-  jmp 1b
-2:
-  mov edi, 0x8011
-  xor esi, esi
-  xor edx, edx
-  xor r10d, r10d
-  xor r8d, r8d
-  mov eax, 56
-  syscall
-  test rax, rax
-  js 20f
-  jz 3f
-  mov [rsp-8], eax
-  mov rdi, [rbx+88]
-  lea rsi, [rsp-8]
-  mov edx, 4
-  mov eax, 1
-  syscall
-  xor edi, edi
-  mov eax, 231
-  syscall
-3:
+${
+  setnsForkAsm({
+    fds: 0,
+    loadFlags: "mov edi, 0x8011",
+    pidPipe: 88,
+    fail: "20f",
+    child: "3f",
+  })
+}3:
   xor r12d, r12d
 4:
   mov rdi, [rbx+112+r12*8]

@@ -74,3 +74,21 @@ export function setCloexec(fd: number): void {
 export function newSession(): void {
   check("setsid", libc().setsid());
 }
+
+const NS_GET_USERNS = 0xb701;
+
+/**
+ * The user namespace that owns the namespace `fd` refers to, as a new
+ * close-on-exec descriptor (ioctl NS_GET_USERNS).
+ */
+export function namespaceOwner(fd: number): number {
+  return check(
+    "ioctl NS_GET_USERNS",
+    libc().ioctl(fd, BigInt(NS_GET_USERNS), null),
+  );
+}
+
+/** Which namespace `fd` refers to, e.g. "net:[4026531840]". */
+export function namespaceId(fd: number): string {
+  return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+}

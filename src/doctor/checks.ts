@@ -236,7 +236,7 @@ export function realHost(): Host {
     },
     async tryUserNamespace() {
       try {
-        const child = cloneExec({
+        const child = await cloneExec({
           flags: CLONE_NEWUSER,
           path: "/bin/true",
           argv: ["true"],

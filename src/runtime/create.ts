@@ -13,8 +13,10 @@ import {
   CLONE_NEWUSER,
   CLONE_NEWUTS,
 } from "../../ffi/constants.ts";
+import { closeFd } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { type IdMaps, idMapsFor, writeIdMaps } from "./idmap.ts";
+import { type JoinFds, joinFds } from "./netns.ts";
 import { selfCommand } from "./self.ts";
 import type { RuntimeSpec } from "./spec.ts";
 import { trace } from "./trace.ts";
@@ -34,13 +36,24 @@ export function userMaps(): IdMaps {
   return maps;
 }
 
-/** Namespace flags for a spec. */
-export function cloneFlags(spec: RuntimeSpec): number {
+/**
+ * Namespace flags for a spec. A joined network namespace is entered, not
+ * made; and a container that enters the user namespace owning it lives in
+ * that one, whose maps exist already.
+ */
+export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
     CLONE_NEWCGROUP;
-  if (spec.rootless) flags |= CLONE_NEWUSER;
-  if (spec.privateNetwork) flags |= CLONE_NEWNET;
+  if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
+  if (spec.privateNetwork && spec.joinNetns === undefined) {
+    flags |= CLONE_NEWNET;
+  }
   return flags;
+}
+
+/** Opens the namespaces to enter for `spec.joinNetns`, if any. */
+function joinFor(spec: RuntimeSpec): JoinFds | undefined {
+  return spec.joinNetns === undefined ? undefined : joinFds(spec.joinNetns);
 }
 
 /**
@@ -58,15 +71,30 @@ export async function startInit(
   Deno.writeTextFileSync(specPath, JSON.stringify(spec));
   const self = selfCommand();
   const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  const join = joinFor(spec);
+  const newUser = spec.rootless && !join?.user;
   trace("clone");
-  const child = cloneExec({
-    flags: cloneFlags(spec),
-    path: self.path,
-    argv: [self.path, ...self.args, "init", specPath],
-    env,
-  });
+  let child;
   try {
-    if (spec.rootless) await writeIdMaps(child.pid, userMaps());
+    child = await cloneExec({
+      flags: cloneFlags(spec, join?.user),
+      path: self.path,
+      argv: [self.path, ...self.args, "init", specPath],
+      env,
+      join: join?.fds,
+    });
+  } catch (e) {
+    if (!join) throw e;
+    throw new Error(
+      `cannot join network namespace ${spec.joinNetns}: ${
+        (e as Error).message
+      }`,
+    );
+  } finally {
+    for (const fd of join?.fds ?? []) closeFd(fd);
+  }
+  try {
+    if (newUser) await writeIdMaps(child.pid, userMaps());
     await beforeRelease?.(child.pid);
   } catch (e) {
     child.abort();

@@ -53,6 +53,11 @@ export interface RuntimeSpec {
   rootless: boolean;
   /** The container has its own network namespace (bring lo up, mount sysfs). */
   privateNetwork: boolean;
+  /**
+   * A network namespace file to join instead of making a new one
+   * (`--network container:`, `ns:`); the parent enters it, init never reads it.
+   */
+  joinNetns?: string;
   privileged: boolean;
   readonlyRootfs: boolean;
   /** Kill the container when its parent (CLI or monitor) dies. */

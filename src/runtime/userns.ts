@@ -13,7 +13,7 @@ import { selfCommand } from "./self.ts";
 export async function runInUserNamespace(args: string[]): Promise<number> {
   const self = selfCommand();
   const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
-  const child = cloneExec({
+  const child = await cloneExec({
     flags: CLONE_NEWUSER,
     path: self.path,
     argv: [self.path, ...self.args, ...args],

@@ -12,7 +12,7 @@ import { ROOTLESS } from "../helpers.ts";
 async function mapsSeenInside(maps: IdMaps): Promise<string> {
   const out = await Deno.makeTempFile();
   try {
-    const child = cloneExec({
+    const child = await cloneExec({
       flags: CLONE_NEWUSER,
       path: "/bin/sh",
       argv: [

@@ -1,6 +1,7 @@
 import { assertEquals, assertMatch } from "../assert.ts";
 import { ASM_X86_64, CODE_X86_64 } from "../../ffi/child_routine.ts";
 import { EXEC_ASM_X86_64, EXEC_CODE_X86_64 } from "../../ffi/exec_routine.ts";
+import { JOIN_ASM_X86_64, JOIN_CODE_X86_64 } from "../../ffi/join_routine.ts";
 import { errnoName, SysError } from "../../ffi/errno.ts";
 import { exitCode } from "../../ffi/clone.ts";
 
@@ -36,6 +37,10 @@ Deno.test("x86-64 clone child routine matches its assembly (binutils)", async ()
 
 Deno.test("x86-64 exec routine matches its assembly (binutils)", async () => {
   assertEquals([...await assemble(EXEC_ASM_X86_64)], [...EXEC_CODE_X86_64]);
+});
+
+Deno.test("x86-64 join routine matches its assembly (binutils)", async () => {
+  assertEquals([...await assemble(JOIN_ASM_X86_64)], [...JOIN_CODE_X86_64]);
 });
 
 Deno.test("SysError names the call, subject and errno", () => {

@@ -1,0 +1,68 @@
+/**
+ * Joining a network namespace that exists already (`--network container:`,
+ * `ns:`). A rootless caller holds no capability over it until it is inside
+ * the user namespace that owns it, so the namespaces to enter are that
+ * owner, then the network namespace itself.
+ */
+import { closeFd, namespaceId, namespaceOwner, openRaw } from "../../ffi/fd.ts";
+
+/** Namespace fds to setns() into, in order, and whether a user ns is one. */
+export interface JoinFds {
+  fds: number[];
+  /** The owner is another user namespace: the container lives in it. */
+  user: boolean;
+}
+
+function openNetns(path: string): number {
+  let fd: number;
+  try {
+    fd = openRaw(path);
+  } catch {
+    throw new Error(`network namespace ${path}: cannot be opened`);
+  }
+  if (!namespaceId(fd).startsWith("net:")) {
+    closeFd(fd);
+    throw new Error(`${path} is not a network namespace`);
+  }
+  return fd;
+}
+
+/** Which network namespace `path` is, e.g. "net:[4026531840]"; throws when none. */
+export function netnsId(path: string): string {
+  const fd = openNetns(path);
+  try {
+    return namespaceId(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Whether `path` is the network namespace ptd itself runs in. */
+export function isOwnNetns(path: string): boolean {
+  return netnsId(path) === Deno.readLinkSync("/proc/self/ns/net");
+}
+
+/**
+ * Opens what to enter to join the network namespace at `path`: its owning
+ * user namespace (unless that is ours: rootful, or the host's), then it.
+ * The caller closes the fds.
+ */
+export function joinFds(path: string): JoinFds {
+  const net = openNetns(path);
+  let owner: number;
+  try {
+    owner = namespaceOwner(net);
+  } catch (e) {
+    closeFd(net);
+    throw new Error(
+      `network namespace ${path}: its owner is out of reach (${
+        (e as Error).message
+      })`,
+    );
+  }
+  if (namespaceId(owner) === Deno.readLinkSync("/proc/self/ns/user")) {
+    closeFd(owner);
+    return { fds: [net], user: false };
+  }
+  return { fds: [owner, net], user: true };
+}
