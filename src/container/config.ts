@@ -66,7 +66,8 @@ export interface HostConfig {
   readOnly: boolean;
   /**
    * A --network value: "private" (the default stack), "slirp4netns[:OPTS]",
-   * "pasta[:OPTS]", "host" or "none" (see src/network/mode.ts).
+   * "pasta[:OPTS]", "host", "none", "container:NAME|ID" (found by name at
+   * each start) or "ns:PATH" (see src/network/mode.ts).
    */
   network: string;
   /** Published ports, host ports already picked at create time. */

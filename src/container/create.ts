@@ -96,6 +96,7 @@ export async function createContainer(
   });
   checkHostPaths(mounts);
   const host = await resolveNetwork(
+    store,
     opts.host,
     opts.publishAll ? root.exposed ?? [] : [],
   );

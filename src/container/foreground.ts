@@ -19,7 +19,7 @@ export async function runForeground(
   let code: number;
   const net = new ContainerNetwork(store, c);
   try {
-    const spec = runtimeSpec(store, c);
+    const spec = await runtimeSpec(store, c);
     const pid = await startInit(
       spec,
       `${store.runDir(c.id)}/spec.json`,

@@ -8,6 +8,7 @@ import { selfCommand } from "../runtime/self.ts";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import type { ContainerConfig } from "./config.ts";
 import { isActive, monitorAlive, reconcile } from "./liveness.ts";
+import { networkDependents } from "./network.ts";
 import { type Handshake, MONITOR_COMMAND } from "./monitor.ts";
 import { openAttach, relayAttach } from "./attach.ts";
 import { parseSignal } from "./signals.ts";
@@ -222,7 +223,22 @@ export async function removeContainer(
     }
     await waitProcessGone(s.pid);
   }
+  if (!force) await refuseIfShared(store, c);
   await store.remove(c.id);
+}
+
+/**
+ * A container whose network namespace a running one shares (container:)
+ * stays until that one stops, or -f: like Podman, though without --depend.
+ */
+async function refuseIfShared(store: ContainerStore, c: ContainerConfig) {
+  const deps = await networkDependents(store, c);
+  if (deps.length === 0) return;
+  throw new Error(
+    `cannot remove container ${c.name}: running container ${
+      deps.map((d) => d.name).join(", ")
+    } uses its network namespace (stop it first, or rm -f)`,
+  );
 }
 
 async function waitProcessGone(pid: number) {

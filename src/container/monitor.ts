@@ -147,8 +147,8 @@ async function runOnce(
   attach: AttachServer,
   started: (pid: number) => void,
 ): Promise<RunResult> {
+  const spec = await runtimeSpec(store, c);
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
-  const spec = runtimeSpec(store, c);
   const net = new ContainerNetwork(store, c);
   const term = c.host.tty ? openPty() : undefined;
   const input = term ? undefined : stdinPipe(c, attach);

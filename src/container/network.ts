@@ -3,7 +3,12 @@
  * and the views of it that ps, port and inspect show.
  */
 import { addHostLines } from "../network/etc.ts";
-import { hasStack, parseNetworkMode } from "../network/mode.ts";
+import {
+  hasStack,
+  joinsNetwork,
+  type NetworkMode,
+  parseNetworkMode,
+} from "../network/mode.ts";
 import {
   exposedMappings,
   formatPorts,
@@ -15,7 +20,9 @@ import {
   networkSettings,
   startNetwork,
 } from "../network/stack.ts";
+import { isOwnNetns, netnsId } from "../runtime/netns.ts";
 import type { ContainerConfig, HostConfig } from "./config.ts";
+import { isActive, monitorAlive, reconcile } from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** The ports a container publishes. */
@@ -23,13 +30,104 @@ export function portsOf(c: ContainerConfig): PortMapping[] {
   return c.host.ports ?? [];
 }
 
+/** The running container whose network `--network container:REF` joins. */
+export async function networkTarget(
+  store: ContainerStore,
+  ref: string,
+): Promise<{ c: ContainerConfig; pid: number }> {
+  const c = store.find(ref);
+  const s = await reconcile(store, c.id);
+  if (s.status !== "running" || !monitorAlive(s) || !(s.pid > 0)) {
+    throw new Error(`cannot join network of a non running container: ${ref}`);
+  }
+  return { c, pid: s.pid };
+}
+
+/**
+ * Refuses what cannot go with a joined namespace (Docker's messages: the
+ * other container owns the ports, resolver and hosts file) and checks that
+ * the namespace is there to join.
+ */
+async function checkJoin(
+  store: ContainerStore,
+  host: HostConfig,
+  mode: NetworkMode,
+  ports: PortMapping[],
+) {
+  if (mode.kind === "ns") {
+    netnsId(mode.target!);
+    return;
+  }
+  if (ports.length > 0) {
+    throw new Error(
+      "conflicting options: port publishing and the container type network mode",
+    );
+  }
+  const dns = host.dns;
+  if (dns && dns.servers.length + dns.search.length + dns.options.length > 0) {
+    throw new Error("conflicting options: dns and the network mode");
+  }
+  if ((host.addHosts ?? []).length > 0) {
+    throw new Error(
+      "conflicting options: custom host-to-IP mapping and the network mode",
+    );
+  }
+  await networkTarget(store, mode.target!);
+}
+
+/** Where a starting container's network namespace comes from, if it joins one. */
+export interface NetworkJoin {
+  /** The namespace file to enter; undefined when it is ptd's own (host). */
+  netns?: string;
+  /** container:NAME: the other's runtime dir, whose hosts and resolv.conf it shares. */
+  etcDir?: string;
+}
+
+/**
+ * For --network container:/ns:, what to join now (the other container must
+ * be running); undefined for a namespace of the container's own or the host.
+ */
+export async function networkJoin(
+  store: ContainerStore,
+  mode: NetworkMode,
+): Promise<NetworkJoin | undefined> {
+  if (!joinsNetwork(mode)) return undefined;
+  let path = mode.target!, etcDir;
+  if (mode.kind === "container") {
+    const t = await networkTarget(store, mode.target!);
+    path = `/proc/${t.pid}/ns/net`;
+    etcDir = store.runDir(t.c.id);
+  }
+  // The other container may use the host's network: then so does this one.
+  return { netns: isOwnNetns(path) ? undefined : path, etcDir };
+}
+
+/** Running containers that share `c`'s network (--network container:c). */
+export async function networkDependents(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<ContainerConfig[]> {
+  const names = (ref: string) =>
+    ref === c.name || (ref.length > 0 && c.id.startsWith(ref));
+  const out: ContainerConfig[] = [];
+  for (const d of store.list()) {
+    const [kind, ref = ""] = d.host.network.split(/:(.*)/s, 2);
+    if (d.id === c.id || kind !== "container" || !names(ref)) continue;
+    const s = await reconcile(store, d.id);
+    if (isActive(s) && monitorAlive(s)) out.push(d);
+  }
+  return out;
+}
+
 /**
  * Checks the network flags of a new container and picks its host ports:
  * `host.ports` as asked (host port 0: any free one) plus, for -P, the
  * image's `exposed` ports not published already. A taken host port throws
- * PortInUseError here, before anything is created.
+ * PortInUseError here, before anything is created; so does a container to
+ * join that is not running.
  */
 export async function resolveNetwork(
+  store: ContainerStore,
   host: HostConfig,
   exposed: string[],
 ): Promise<HostConfig> {
@@ -42,6 +140,7 @@ export async function resolveNetwork(
     ...asked,
     ...exposedMappings(exposed).filter((m) => !taken.has(key(m))),
   ];
+  if (joinsNetwork(mode)) await checkJoin(store, host, mode, wanted);
   if (wanted.length > 0 && !hasStack(mode)) {
     throw new Error(
       `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,

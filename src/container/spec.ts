@@ -10,6 +10,7 @@ import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { commandOf, type ContainerConfig } from "./config.ts";
+import { networkJoin } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** The container's hostname: its own, or the first 12 hex digits of its id. */
@@ -25,24 +26,43 @@ function hostResolvConf(): string {
   }
 }
 
-/** Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container. */
-export function writeEtcFiles(dir: string, c: ContainerConfig) {
+/**
+ * Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container.
+ * With `shareFrom`, the runtime dir of the container whose network it
+ * joined, hosts and resolv.conf are copies of that one's (Docker's
+ * container: mode); the hostname stays its own.
+ */
+export function writeEtcFiles(
+  dir: string,
+  c: ContainerConfig,
+  shareFrom?: string,
+) {
   const host = hostnameOf(c);
   const names = host === c.name ? host : `${host} ${c.name}`;
+  const shared = (name: string, own: () => string) => {
+    if (shareFrom === undefined) return own();
+    try {
+      return Deno.readTextFileSync(`${shareFrom}/${name}`);
+    } catch {
+      return own();
+    }
+  };
   const files: Record<string, string> = {
     "/etc/hostname": `${host}\n`,
-    "/etc/hosts": [
-      "127.0.0.1\tlocalhost",
-      "::1\tlocalhost ip6-localhost ip6-loopback",
-      `127.0.1.1\t${names}`,
-      ...addHostLines(c.host.addHosts ?? []),
-      "",
-    ].join("\n"),
-    "/etc/resolv.conf": resolvConf(
-      parseNetworkMode(c.host.network),
-      hostResolvConf(),
-      c.host.dns ?? { servers: [], search: [], options: [] },
-    ),
+    "/etc/hosts": shared("hosts", () =>
+      [
+        "127.0.0.1\tlocalhost",
+        "::1\tlocalhost ip6-localhost ip6-loopback",
+        `127.0.1.1\t${names}`,
+        ...addHostLines(c.host.addHosts ?? []),
+        "",
+      ].join("\n")),
+    "/etc/resolv.conf": shared("resolv.conf", () =>
+      resolvConf(
+        parseNetworkMode(c.host.network),
+        hostResolvConf(),
+        c.host.dns ?? { servers: [], search: [], options: [] },
+      )),
   };
   const out: Record<string, string> = {};
   for (const [dst, text] of Object.entries(files)) {
@@ -90,11 +110,17 @@ export function initBinary(): string {
   return requireTool("catatonit", "catatonit");
 }
 
-/** Prepares the runtime directory and returns the spec for `ptd init`. */
-export function runtimeSpec(
+/**
+ * Prepares the runtime directory and returns the spec for `ptd init`. A
+ * container that joins another's network finds it here, at each start: it
+ * must be running now.
+ */
+export async function runtimeSpec(
   store: ContainerStore,
   c: ContainerConfig,
-): RuntimeSpec {
+): Promise<RuntimeSpec> {
+  const mode = parseNetworkMode(c.host.network);
+  const join = await networkJoin(store, mode);
   const run = ensureDir(store.runDir(c.id));
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
@@ -118,7 +144,7 @@ export function runtimeSpec(
       merged,
     },
     hostname: hostnameOf(c),
-    etcFiles: writeEtcFiles(run, c),
+    etcFiles: writeEtcFiles(run, c, join?.etcDir),
     mounts,
     process: {
       args,
@@ -135,7 +161,8 @@ export function runtimeSpec(
       noNewPrivileges: c.host.noNewPrivileges,
     },
     rootless: store.paths.rootless,
-    privateNetwork: privateNetwork(parseNetworkMode(c.host.network)),
+    privateNetwork: join ? join.netns !== undefined : privateNetwork(mode),
+    joinNetns: join?.netns,
     privileged: c.host.privileged,
     readonlyRootfs: c.host.readOnly,
     dieWithParent: true,

@@ -10,9 +10,12 @@ export const DEFAULT_STACK = "slirp4netns";
 export interface NetworkMode {
   /**
    * slirp4netns/pasta: own namespace joined to the host by that stack;
-   * none: own namespace with only `lo`; host: the host's namespace.
+   * none: own namespace with only `lo`; host: the host's namespace;
+   * container/ns: the namespace of another container, or of a file.
    */
-  kind: "slirp4netns" | "pasta" | "none" | "host";
+  kind: "slirp4netns" | "pasta" | "none" | "host" | "container" | "ns";
+  /** container: the other container's name or id; ns: the file's path. */
+  target?: string;
   /** Let the container reach the host's 127.0.0.1 (off by default). */
   allowHostLoopback: boolean;
   /** MTU of the container's interface; 0 keeps the stack's default. */
@@ -36,7 +39,8 @@ function parseStackOptions(kind: "slirp4netns" | "pasta", opts: string) {
 
 /**
  * Parses `--network`: `slirp4netns[:allow_host_loopback=true,mtu=N]`,
- * `pasta[:...]`, `none`, `host`; `private` (and "") mean the default stack.
+ * `pasta[:...]`, `none`, `host`, `container:NAME|ID`, `ns:PATH`; `private`
+ * (and "") mean the default stack.
  */
 export function parseNetworkMode(value: string): NetworkMode {
   const [name, opts = ""] = value.split(/:(.*)/s, 2);
@@ -53,10 +57,17 @@ export function parseNetworkMode(value: string): NetworkMode {
       if (opts) break;
       return { kind: name, allowHostLoopback: false, mtu: 0 };
     case "container":
+      if (!opts) {
+        throw new Error(`--network container: needs a container name or id`);
+      }
+      return { kind: name, target: opts, allowHostLoopback: false, mtu: 0 };
     case "ns":
-      throw new Error(
-        `--network ${value}: joining another network namespace is not supported yet`,
-      );
+      if (!opts.startsWith("/")) {
+        throw new Error(
+          `--network ${value}: want ns:PATH with an absolute path`,
+        );
+      }
+      return { kind: name, target: opts, allowHostLoopback: false, mtu: 0 };
   }
   throw new Error(`unsupported --network ${JSON.stringify(value)}`);
 }
@@ -64,6 +75,11 @@ export function parseNetworkMode(value: string): NetworkMode {
 /** Whether the container gets a network namespace of its own. */
 export function privateNetwork(mode: NetworkMode): boolean {
   return mode.kind !== "host";
+}
+
+/** Whether the container enters a network namespace that exists already. */
+export function joinsNetwork(mode: NetworkMode): boolean {
+  return mode.kind === "container" || mode.kind === "ns";
 }
 
 /** Whether a user-mode stack runs beside the container. */

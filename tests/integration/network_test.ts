@@ -18,7 +18,17 @@ import {
   withSandbox,
 } from "../helpers.ts";
 
-const APPLETS = ["httpd", "nc", "wget", "ip", "head", "grep", "cut", "true"];
+const APPLETS = [
+  "httpd",
+  "nc",
+  "wget",
+  "ip",
+  "head",
+  "grep",
+  "cut",
+  "true",
+  "sleep",
+];
 const BODY = "hello from ptd\n";
 
 function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
@@ -370,5 +380,184 @@ Deno.test({
         await get(Number(line.split(":")[1]), "/hello.txt"),
         "hello from the image\n",
       );
+    }),
+});
+
+/**
+ * Starts container `name` with a web server on 127.0.0.1:8080 of its own
+ * network namespace: only a process inside that namespace reaches it.
+ */
+async function loopbackServer(sb: Sandbox, root: string, name: string) {
+  const r = await ptd(sb, [
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--rootfs",
+    root,
+    "httpd",
+    "-f",
+    "-p",
+    "127.0.0.1:8080",
+    "-h",
+    "/www",
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+}
+
+/** A shell line that GETs the loopback server, retrying while it starts. */
+const GET_LOOPBACK =
+  "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://127.0.0.1:8080/ && break; sleep 0.2; done";
+
+/** Runs `sh -c script` in a new container on --network `network`. */
+function runJoined(sb: Sandbox, root: string, network: string, script: string) {
+  return ptd(sb, [
+    "run",
+    "--rm",
+    "--network",
+    network,
+    "--hostname",
+    "bee",
+    "--rootfs",
+    root,
+    "sh",
+    "-c",
+    script,
+  ]);
+}
+
+/** Asserts a one-line ptd error with exit 125. */
+function assertRefused(r: { code: number; stderr: string }, re: RegExp) {
+  assertEquals(r.code, 125, r.stderr);
+  assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+  assertMatch(r.stderr, re);
+}
+
+Deno.test({
+  name:
+    "network: --network container:A shares A's namespace (its loopback, tap0), resolv.conf and hosts; the hostname is its own",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      await loopbackServer(sb, root, "a");
+      const r = await runJoined(
+        sb,
+        root,
+        "container:a",
+        `${GET_LOOPBACK}; grep -c tap0: /proc/net/dev; cat /etc/resolv.conf; hostname; grep -c ' a$' /etc/hosts`,
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, `${BODY}1\nnameserver 10.0.2.3\nbee\n1\n`);
+    }),
+});
+
+Deno.test({
+  name:
+    "network: --network ns:/proc/PID/ns/net joins a running container's namespace",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      await loopbackServer(sb, root, "a");
+      const pid = (await ptd(sb, ["inspect", "-f", "{{.State.Pid}}", "a"]))
+        .stdout.trim();
+      assertMatch(pid, /^[1-9]\d*$/);
+      const r = await runJoined(
+        sb,
+        root,
+        `ns:/proc/${pid}/ns/net`,
+        `${GET_LOOPBACK}; grep -c tap0: /proc/net/dev`,
+      );
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(r.stdout, `${BODY}1\n`);
+    }),
+});
+
+Deno.test({
+  name:
+    "network: container: of a stopped or missing container, -p or --dns with it, ns: of no namespace: one-line errors, no container",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      await loopbackServer(sb, root, "a");
+      const made = await ptd(sb, [
+        "create",
+        "--name",
+        "s",
+        "--rootfs",
+        root,
+        "true",
+      ]);
+      assertEquals(made.code, 0, made.stderr);
+      const join = (network: string, ...flags: string[]) =>
+        ptd(sb, [
+          "run",
+          "--network",
+          network,
+          ...flags,
+          "--rootfs",
+          root,
+          "true",
+        ]);
+      assertRefused(
+        await join("container:s"),
+        /cannot join network of a non running container: s/,
+      );
+      assertRefused(await join("container:nope"), /no container .*"nope"/);
+      assertRefused(
+        await join("container:a", "-p", "127.0.0.1::80"),
+        /conflicting options: port publishing and the container type network mode/,
+      );
+      assertRefused(
+        await join("container:a", "--dns", "10.0.0.1"),
+        /conflicting options: dns and the network mode/,
+      );
+      assertRefused(
+        await join("ns:/nonexistent/net"),
+        /network namespace \/nonexistent\/net: cannot be opened/,
+      );
+      const ps = await ptd(sb, ["ps", "-a", "--format", "{{.Names}}"]);
+      assertEquals(ps.stdout.trim().split("\n").sort(), ["a", "s"]);
+    }),
+});
+
+Deno.test({
+  name:
+    "network: rm of a container whose namespace a running one shares is refused without -f",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      await loopbackServer(sb, root, "a");
+      const b = await ptd(sb, [
+        "run",
+        "-d",
+        "--name",
+        "b",
+        "--network",
+        "container:a",
+        "--rootfs",
+        root,
+        "sleep",
+        "60",
+      ]);
+      assertEquals(b.code, 0, b.stderr);
+      const ins = JSON.parse((await ptd(sb, ["inspect", "b"])).stdout)[0];
+      assertEquals(ins.HostConfig.NetworkMode, "container:a");
+      assertEquals(ins.NetworkSettings.IPAddress, "");
+      assertEquals((await ptd(sb, ["stop", "-t", "1", "a"])).code, 0);
+      assertRefused(
+        await ptd(sb, ["rm", "a"]),
+        /cannot remove container a: running container b uses its network namespace/,
+      );
+      // The namespace outlives a: b still has its loopback.
+      const ex = await ptd(sb, [
+        "exec",
+        "b",
+        "grep",
+        "-c",
+        "lo:",
+        "/proc/net/dev",
+      ]);
+      assertEquals(ex.stdout, "1\n", ex.stderr);
+      assertEquals((await ptd(sb, ["rm", "-f", "a"])).code, 0);
     }),
 });

@@ -1,7 +1,22 @@
 /** The pure parts of networking: -p, --network, resolv.conf, /etc/hosts, PORTS. */
-import { assertEquals, assertThrows } from "../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertRejects,
+  assertThrows,
+} from "../assert.ts";
+import type { HostConfig } from "../../src/container/config.ts";
+import { resolveNetwork } from "../../src/container/network.ts";
+import { ContainerStore } from "../../src/container/store.ts";
 import { addHostLines, resolvConf } from "../../src/network/etc.ts";
-import { parseNetworkMode } from "../../src/network/mode.ts";
+import {
+  hasStack,
+  joinsNetwork,
+  type NetworkMode,
+  parseNetworkMode,
+  privateNetwork,
+} from "../../src/network/mode.ts";
 import {
   exposedMappings,
   formatPorts,
@@ -83,7 +98,11 @@ Deno.test("PORTS, port and inspect texts", () => {
 });
 
 Deno.test("--network: stacks, options, none and host", () => {
-  const slirp = { kind: "slirp4netns", allowHostLoopback: false, mtu: 0 };
+  const slirp: NetworkMode = {
+    kind: "slirp4netns",
+    allowHostLoopback: false,
+    mtu: 0,
+  };
   assertEquals(parseNetworkMode("private"), slirp);
   assertEquals(parseNetworkMode("slirp4netns"), slirp);
   assertEquals(
@@ -95,7 +114,77 @@ Deno.test("--network: stacks, options, none and host", () => {
   assertEquals(parseNetworkMode("host").kind, "host");
   assertThrows(() => parseNetworkMode("bridge"), /unsupported/);
   assertThrows(() => parseNetworkMode("slirp4netns:foo=1"), /foo/);
-  assertThrows(() => parseNetworkMode("container:web"), /not supported/);
+});
+
+Deno.test("--network container:NAME and ns:PATH join another namespace", () => {
+  const web = parseNetworkMode("container:web");
+  assertEquals(web, {
+    kind: "container",
+    target: "web",
+    allowHostLoopback: false,
+    mtu: 0,
+  });
+  const ns = parseNetworkMode("ns:/proc/42/ns/net");
+  assertEquals(ns.kind, "ns");
+  assertEquals(ns.target, "/proc/42/ns/net");
+  for (const m of [web, ns]) {
+    assert(joinsNetwork(m) && privateNetwork(m) && !hasStack(m));
+  }
+  for (const v of ["host", "none", "private"]) {
+    assert(!joinsNetwork(parseNetworkMode(v)));
+  }
+  assertThrows(() => parseNetworkMode("container"), /needs a container/);
+  assertThrows(() => parseNetworkMode("container:"), /needs a container/);
+  assertThrows(() => parseNetworkMode("ns:run/netns/x"), /absolute path/);
+  assertThrows(() => parseNetworkMode("ns"), /absolute path/);
+});
+
+/** resolveNetwork's checks of a joined network, on an empty store. */
+async function joinRefused(host: Partial<HostConfig>): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new ContainerStore({
+      data: dir,
+      runtime: dir,
+      rootless: true,
+    });
+    const e = await assertRejects(() =>
+      resolveNetwork(
+        store,
+        { network: "container:web", ...host } as HostConfig,
+        [],
+      )
+    );
+    return e.message;
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("--network container: refuses -p, --dns, --add-host; the other must exist", async () => {
+  assertEquals(
+    await joinRefused({ ports: [tcp("", 8080, 80)] }),
+    "conflicting options: port publishing and the container type network mode",
+  );
+  assertEquals(
+    await joinRefused({
+      dns: { servers: ["1.1.1.1"], search: [], options: [] },
+    }),
+    "conflicting options: dns and the network mode",
+  );
+  assertEquals(
+    await joinRefused({ addHosts: ["db:10.0.0.2"] }),
+    "conflicting options: custom host-to-IP mapping and the network mode",
+  );
+  assertMatch(await joinRefused({}), /no container with name or ID "web"/);
+  assertMatch(
+    await joinRefused({ network: "ns:/nonexistent/netns" }),
+    /network namespace \/nonexistent\/netns: cannot be opened/,
+  );
+  assertMatch(
+    await joinRefused({ network: "ns:/etc/hostname" }),
+    /\/etc\/hostname is not a network namespace/,
+  );
 });
 
 Deno.test("resolv.conf: the stack's resolver unless --dns says otherwise", () => {
