@@ -1,9 +1,9 @@
 /**
- * The container lifecycle commands: create, start, stop, kill, restart, rm,
- * ps, logs, inspect, wait, rename, top, container prune. Thin: parsing and
- * printing around src/container.
+ * The container lifecycle commands: start, stop, kill, restart, rm, ps,
+ * logs, inspect, wait, rename, top, exec, attach, cp, pause, unpause,
+ * container prune. Thin: parsing and printing around src/container. They
+ * are declared as specs (spec.ts), so that they run without commander.
  */
-import { Command } from "commander";
 import type { ContainerConfig } from "../container/config.ts";
 import {
   attachContainer,
@@ -25,11 +25,9 @@ import { execInContainer } from "../container/exec.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
-import { addCreateOptions, createFromFlags } from "./run.ts";
+import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
-
-type SetCode = (code: number) => void;
 
 const store = () => new ContainerStore(storePaths());
 
@@ -39,9 +37,8 @@ const store = () => new ContainerStore(storePaths());
  */
 async function eachContainer(
   refs: string[],
-  setCode: SetCode,
   fn: (s: ContainerStore, c: ContainerConfig, ref: string) => Promise<void>,
-) {
+): Promise<number> {
   const s = store();
   let failed = false;
   for (const ref of refs) {
@@ -52,19 +49,7 @@ async function eachContainer(
       console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  setCode(failed ? 125 : 0);
-}
-
-function createCommand(setCode: SetCode): Command {
-  return addCreateOptions(
-    new Command("create")
-      .description("Create a new container without starting it")
-      .option("--rm", "remove the container when it exits"),
-  ).action(async (image: string, command: string[], f) => {
-    const { c } = await createFromFlags(image, command, f);
-    console.log(c.id);
-    setCode(0);
-  });
+  return failed ? 125 : 0;
 }
 
 /** Prints the container's log records; returns when `more()` says stop. */
@@ -95,109 +80,116 @@ const stillRunning = (s: ContainerStore, id: string) => async () => {
   }
 };
 
-function startCommand(setCode: SetCode): Command {
-  return new Command("start")
-    .description("Start one or more containers")
-    .option("-a, --attach", "attach to the output and wait for the exit")
-    .option("-i, --interactive", "with -a, attach stdin too")
-    .argument("<containers...>")
-    .action(
-      async (
-        refs: string[],
-        f: { attach?: boolean; interactive?: boolean },
-      ) => {
-        if (f.attach) {
-          if (refs.length > 1) {
-            throw new Error(
-              "you cannot start and attach multiple containers at once",
-            );
-          }
-          const s = store();
-          const c = s.find(refs[0]);
-          const stdin = !!f.interactive && c.host.interactive;
-          return setCode(await runAttached(s, c, stdin));
-        }
-        await eachContainer(refs, setCode, async (s, c, ref) => {
-          await startContainer(s, c);
-          console.log(ref);
-        });
-      },
-    );
-}
+const startSpec: CommandSpec = {
+  name: "start",
+  description: "Start one or more containers",
+  options: [
+    {
+      flags: "-a, --attach",
+      description: "attach to the output and wait for the exit",
+    },
+    { flags: "-i, --interactive", description: "with -a, attach stdin too" },
+  ],
+  args: [["<containers...>"]],
+  action: async (
+    refs: string[],
+    f: { attach?: boolean; interactive?: boolean },
+  ) => {
+    if (f.attach) {
+      if (refs.length > 1) {
+        throw new Error(
+          "you cannot start and attach multiple containers at once",
+        );
+      }
+      const s = store();
+      const c = s.find(refs[0]);
+      const stdin = !!f.interactive && c.host.interactive;
+      return await runAttached(s, c, stdin);
+    }
+    return await eachContainer(refs, async (s, c, ref) => {
+      await startContainer(s, c);
+      console.log(ref);
+    });
+  },
+};
 
 /** A command that acts on each named container and prints its name. */
 function perContainer<F>(
   name: string,
   description: string,
-  setCode: SetCode,
+  options: OptionSpec[],
   act: (s: ContainerStore, c: ContainerConfig, f: F) => Promise<void>,
-): Command {
-  return new Command(name)
-    .description(description)
-    .argument("<containers...>")
-    .action(async (refs: string[], f: F) => {
-      await eachContainer(refs, setCode, async (s, c, ref) => {
+): CommandSpec {
+  return {
+    name,
+    description,
+    options,
+    args: [["<containers...>"]],
+    action: (refs: string[], f: F) =>
+      eachContainer(refs, async (s, c, ref) => {
         await act(s, c, f);
         console.log(ref);
-      });
-    });
+      }),
+  };
 }
 
 const seconds = (t?: string) => t === undefined ? undefined : Number(t);
 
-function stopCommand(setCode: SetCode): Command {
-  return perContainer(
-    "stop",
-    "Stop one or more running containers",
-    setCode,
-    (s, c, f: { time?: string }) => stopContainer(s, c, seconds(f.time)),
-  ).option("-t, --time <seconds>", "seconds to wait before killing");
-}
+const TIME: OptionSpec = {
+  flags: "-t, --time <seconds>",
+  description: "seconds to wait before killing",
+};
 
-function killCommand(setCode: SetCode): Command {
-  return perContainer(
-    "kill",
-    "Send a signal to one or more running containers",
-    setCode,
-    (s, c, f: { signal: string }) => killContainer(s, c, f.signal),
-  ).option("-s, --signal <signal>", "signal to send", "SIGKILL");
-}
+const stopSpec = perContainer(
+  "stop",
+  "Stop one or more running containers",
+  [TIME],
+  (s, c, f: { time?: string }) => stopContainer(s, c, seconds(f.time)),
+);
 
-function restartCommand(setCode: SetCode): Command {
-  return perContainer(
-    "restart",
-    "Restart one or more containers",
-    setCode,
-    async (s, c, f: { time?: string }) => {
-      await stopContainer(s, c, seconds(f.time));
-      await startContainer(s, c);
-    },
-  ).option("-t, --time <seconds>", "seconds to wait before killing");
-}
+const killSpec = perContainer(
+  "kill",
+  "Send a signal to one or more running containers",
+  [{
+    flags: "-s, --signal <signal>",
+    description: "signal to send",
+    default: "SIGKILL",
+  }],
+  (s, c, f: { signal: string }) => killContainer(s, c, f.signal),
+);
 
-function freezeCommand(setCode: SetCode, freeze: boolean): Command {
-  return perContainer(
+const restartSpec = perContainer(
+  "restart",
+  "Restart one or more containers",
+  [TIME],
+  async (s, c, f: { time?: string }) => {
+    await stopContainer(s, c, seconds(f.time));
+    await startContainer(s, c);
+  },
+);
+
+const freezeSpec = (freeze: boolean) =>
+  perContainer(
     freeze ? "pause" : "unpause",
     freeze
       ? "Pause all processes in one or more containers"
       : "Unpause all processes in one or more containers",
-    setCode,
+    [],
     (s, c) => freezeContainer(s, c, freeze),
   );
-}
 
-function rmCommand(setCode: SetCode): Command {
-  return perContainer(
-    "rm",
-    "Remove one or more containers",
-    setCode,
-    async (s, c, f: { force?: boolean; volumes?: boolean }) => {
-      await removeContainer(s, c, !!f.force);
-      if (f.volumes) await removeAnonymousVolumes(new VolumeStore(s.paths), c);
-    },
-  ).option("-f, --force", "kill and remove running containers")
-    .option("-v, --volumes", "remove anonymous volumes too");
-}
+const rmSpec = perContainer(
+  "rm",
+  "Remove one or more containers",
+  [
+    { flags: "-f, --force", description: "kill and remove running containers" },
+    { flags: "-v, --volumes", description: "remove anonymous volumes too" },
+  ],
+  async (s, c, f: { force?: boolean; volumes?: boolean }) => {
+    await removeContainer(s, c, !!f.force);
+    if (f.volumes) await removeAnonymousVolumes(new VolumeStore(s.paths), c);
+  },
+);
 
 interface PsFlags {
   all?: boolean;
@@ -235,67 +227,75 @@ function matches(filter: string, c: ContainerConfig, status: string): boolean {
   }
 }
 
-function psCommand(setCode: SetCode): Command {
-  return new Command("ps")
-    .description("List containers")
-    .option("-a, --all", "show all containers, not only running ones")
-    .option("-q, --quiet", "print only the ids")
-    .option("-n, --last <n>", "show the n last created containers")
-    .option("-l, --latest", "show the latest created container")
-    .option("--no-trunc", "do not truncate output")
-    .option(
-      "-f, --filter <filter>",
-      "filter output (name, status, label, ancestor, id)",
-      (v: string, p: string[]) => [...p, v],
-      [] as string[],
-    )
-    .option("--format <format>", "json or a Go template")
-    .action(async (f: PsFlags & { trunc?: boolean }) => {
-      const s = store();
-      const full = f.trunc === false;
-      const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
-      const rows = [];
-      for (const c of s.list()) {
-        const st = await reconcile(s, c.id);
-        const shown = f.all || n >= 0 || f.filter.length > 0 || isActive(st);
-        if (!shown || !f.filter.every((x) => matches(x, c, st.status))) {
-          continue;
-        }
-        rows.push(psRow(c, st, full));
+const psSpec: CommandSpec = {
+  name: "ps",
+  description: "List containers",
+  options: [
+    {
+      flags: "-a, --all",
+      description: "show all containers, not only running ones",
+    },
+    { flags: "-q, --quiet", description: "print only the ids" },
+    {
+      flags: "-n, --last <n>",
+      description: "show the n last created containers",
+    },
+    { flags: "-l, --latest", description: "show the latest created container" },
+    { flags: "--no-trunc", description: "do not truncate output" },
+    {
+      flags: "-f, --filter <filter>",
+      description: "filter output (name, status, label, ancestor, id)",
+      parse: collect,
+      default: [],
+    },
+    { flags: "--format <format>", description: "json or a Go template" },
+  ],
+  args: [],
+  action: async (f: PsFlags & { trunc?: boolean }) => {
+    const s = store();
+    const full = f.trunc === false;
+    const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
+    const rows = [];
+    for (const c of s.list()) {
+      const st = await reconcile(s, c.id);
+      const shown = f.all || n >= 0 || f.filter.length > 0 || isActive(st);
+      if (!shown || !f.filter.every((x) => matches(x, c, st.status))) {
+        continue;
       }
-      rows.reverse(); // newest first, as Docker lists them
-      if (n >= 0) rows.splice(n);
-      if (f.quiet) {
-        for (const r of rows) console.log(r.ID);
-      } else if (f.format) {
-        printFormatted(f.format, rows);
-      } else {
-        console.log(table([
-          [
-            "CONTAINER ID",
-            "IMAGE",
-            "COMMAND",
-            "CREATED",
-            "STATUS",
-            "PORTS",
-            "NAMES",
-          ],
-          ...rows.map((
-            r,
-          ) => [
-            r.ID,
-            r.Image,
-            r.Command,
-            r.RunningFor,
-            r.Status,
-            r.Ports,
-            r.Names,
-          ]),
-        ]));
-      }
-      setCode(0);
-    });
-}
+      rows.push(psRow(c, st, full));
+    }
+    rows.reverse(); // newest first, as Docker lists them
+    if (n >= 0) rows.splice(n);
+    if (f.quiet) {
+      for (const r of rows) console.log(r.ID);
+    } else if (f.format) {
+      printFormatted(f.format, rows);
+    } else {
+      console.log(table([
+        [
+          "CONTAINER ID",
+          "IMAGE",
+          "COMMAND",
+          "CREATED",
+          "STATUS",
+          "PORTS",
+          "NAMES",
+        ],
+        ...rows.map((
+          r,
+        ) => [
+          r.ID,
+          r.Image,
+          r.Command,
+          r.RunningFor,
+          r.Status,
+          r.Ports,
+          r.Names,
+        ]),
+      ]));
+    }
+  },
+};
 
 /** --since/--until: RFC 3339, Unix seconds, or a Go duration before now. */
 export function parseTime(value: string, now = Date.now()): number {
@@ -315,93 +315,99 @@ export function parseTime(value: string, now = Date.now()): number {
   return t;
 }
 
-function logsCommand(setCode: SetCode): Command {
-  return new Command("logs")
-    .description("Fetch the logs of a container")
-    .option("-f, --follow", "follow log output")
-    .option("-t, --timestamps", "show timestamps")
-    .option("-n, --tail <n>", "number of lines from the end", "all")
-    .option("--since <time>", "show logs since a time or duration")
-    .option("--until <time>", "show logs until a time or duration")
-    .argument("<container>")
-    .action(
-      async (
-        ref: string,
-        f: {
-          follow?: boolean;
-          timestamps?: boolean;
-          tail: string;
-          since?: string;
-          until?: string;
-        },
-      ) => {
-        const s = store();
+const logsSpec: CommandSpec = {
+  name: "logs",
+  description: "Fetch the logs of a container",
+  options: [
+    { flags: "-f, --follow", description: "follow log output" },
+    { flags: "-t, --timestamps", description: "show timestamps" },
+    {
+      flags: "-n, --tail <n>",
+      description: "number of lines from the end",
+      default: "all",
+    },
+    {
+      flags: "--since <time>",
+      description: "show logs since a time or duration",
+    },
+    {
+      flags: "--until <time>",
+      description: "show logs until a time or duration",
+    },
+  ],
+  args: [["<container>"]],
+  action: async (
+    ref: string,
+    f: {
+      follow?: boolean;
+      timestamps?: boolean;
+      tail: string;
+      since?: string;
+      until?: string;
+    },
+  ) => {
+    const s = store();
+    const c = s.find(ref);
+    const filter: LogFilter = {
+      since: f.since === undefined ? undefined : parseTime(f.since),
+      until: f.until === undefined ? undefined : parseTime(f.until),
+      tail: f.tail === "all" || Number(f.tail) < 0 ? undefined : Number(f.tail),
+    };
+    const more = f.follow
+      ? stillRunning(s, c.id)
+      : () => Promise.resolve(false);
+    await printLog(s, c, filter, more, f.timestamps);
+  },
+};
+
+const inspectSpec: CommandSpec = {
+  name: "inspect",
+  description: "Show details of containers",
+  options: [{ flags: "-f, --format <format>", description: "a Go template" }],
+  args: [["<containers...>"]],
+  action: async (refs: string[], f: { format?: string }) => {
+    const s = store();
+    const docs = [];
+    let failed = false;
+    for (const ref of refs) {
+      try {
         const c = s.find(ref);
-        const filter: LogFilter = {
-          since: f.since === undefined ? undefined : parseTime(f.since),
-          until: f.until === undefined ? undefined : parseTime(f.until),
-          tail: f.tail === "all" || Number(f.tail) < 0
-            ? undefined
-            : Number(f.tail),
-        };
-        const more = f.follow
-          ? stillRunning(s, c.id)
-          : () => Promise.resolve(false);
-        await printLog(s, c, filter, more, f.timestamps);
-        setCode(0);
-      },
-    );
-}
-
-function inspectCommand(setCode: SetCode): Command {
-  return new Command("inspect")
-    .description("Show details of containers")
-    .option("-f, --format <format>", "a Go template")
-    .argument("<containers...>")
-    .action(async (refs: string[], f: { format?: string }) => {
-      const s = store();
-      const docs = [];
-      let failed = false;
-      for (const ref of refs) {
-        try {
-          const c = s.find(ref);
-          docs.push(inspectDoc(s, c, await reconcile(s, c.id)));
-        } catch (e) {
-          failed = true;
-          console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
-        }
+        docs.push(inspectDoc(s, c, await reconcile(s, c.id)));
+      } catch (e) {
+        failed = true;
+        console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
       }
-      if (f.format) {
-        for (const d of docs) console.log(renderTemplate(f.format, d));
-      } else {
-        console.log(JSON.stringify(docs, null, 4));
-      }
-      setCode(failed ? 125 : 0);
-    });
-}
+    }
+    if (f.format) {
+      for (const d of docs) console.log(renderTemplate(f.format, d));
+    } else {
+      console.log(JSON.stringify(docs, null, 4));
+    }
+    return failed ? 125 : 0;
+  },
+};
 
-function waitCommand(setCode: SetCode): Command {
-  return new Command("wait")
-    .description("Wait for containers to stop; print their exit codes")
-    .argument("<containers...>")
-    .action(async (refs: string[]) => {
-      await eachContainer(refs, setCode, async (s, c) => {
-        console.log(await waitContainer(s, c));
-      });
-    });
-}
+const waitSpec: CommandSpec = {
+  name: "wait",
+  description: "Wait for containers to stop; print their exit codes",
+  options: [],
+  args: [["<containers...>"]],
+  action: (refs: string[]) =>
+    eachContainer(refs, async (s, c) => {
+      console.log(await waitContainer(s, c));
+    }),
+};
 
-function renameCommand(setCode: SetCode): Command {
-  return new Command("rename")
-    .description("Rename a container")
-    .argument("<container>")
-    .argument("<name>")
-    .action(async (ref: string, name: string) => {
-      const s = store();
-      await s.rename(s.find(ref).id, name);
-      setCode(0);
-    });
-}
+const renameSpec: CommandSpec = {
+  name: "rename",
+  description: "Rename a container",
+  options: [],
+  args: [["<container>"], ["<name>"]],
+  action: async (ref: string, name: string) => {
+    const s = store();
+    await s.rename(s.find(ref).id, name);
+  },
+};
 
 /** Pids of every process in the container's PID namespace. */
 function containerPids(pid: number): number[] {
@@ -418,27 +424,27 @@ function containerPids(pid: number): number[] {
   return out;
 }
 
-function topCommand(setCode: SetCode): Command {
-  return new Command("top")
-    .description("Show the processes of a container")
-    .argument("<container>")
-    .argument("[ps-options...]")
-    .action(async (ref: string, psArgs: string[]) => {
-      const s = store();
-      const c = s.find(ref);
-      const st = await reconcile(s, c.id);
-      if (st.status !== "running" || !monitorAlive(st)) {
-        throw new Error(`container ${c.id} is not running`);
-      }
-      const opts = psArgs.length > 0 ? psArgs : ["-f"];
-      const out = await new Deno.Command("ps", {
-        args: [...opts, "-p", containerPids(st.pid).join(",")],
-        stdout: "inherit",
-        stderr: "inherit",
-      }).output();
-      setCode(out.success ? 0 : 125);
-    });
-}
+const topSpec: CommandSpec = {
+  name: "top",
+  description: "Show the processes of a container",
+  options: [],
+  args: [["<container>"], ["[ps-options...]"]],
+  action: async (ref: string, psArgs: string[]) => {
+    const s = store();
+    const c = s.find(ref);
+    const st = await reconcile(s, c.id);
+    if (st.status !== "running" || !monitorAlive(st)) {
+      throw new Error(`container ${c.id} is not running`);
+    }
+    const opts = psArgs.length > 0 ? psArgs : ["-f"];
+    const out = await new Deno.Command("ps", {
+      args: [...opts, "-p", containerPids(st.pid).join(",")],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output();
+    return out.success ? 0 : 125;
+  },
+};
 
 interface ExecFlags {
   interactive?: boolean;
@@ -450,52 +456,59 @@ interface ExecFlags {
   workdir?: string;
 }
 
-function execCommand(setCode: SetCode): Command {
-  return new Command("exec")
-    .description("Run a command in a running container")
-    .option("-i, --interactive", "keep stdin open")
-    .option("-t, --tty", "allocate a pseudo-TTY")
-    .option("-d, --detach", "run the command in the background")
-    .option("-e, --env <env>", "set environment variables", collect, [])
-    .option(
-      "--env-file <file>",
-      "read environment variables from a file",
-      collect,
-      [],
-    )
-    .option("-u, --user <user>", "user[:group] to run as")
-    .option("-w, --workdir <dir>", "working directory inside the container")
-    .argument("<container>")
-    .argument("<command...>")
-    .passThroughOptions()
-    .action(async (ref: string, command: string[], f: ExecFlags) => {
-      const s = store();
-      const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
-      setCode(
-        await execInContainer(s, s.find(ref), {
-          command,
-          env,
-          user: f.user,
-          workdir: f.workdir,
-          interactive: !!f.interactive,
-          detach: !!f.detach,
-          tty: !!f.tty,
-        }),
-      );
+const execSpec: CommandSpec = {
+  name: "exec",
+  description: "Run a command in a running container",
+  options: [
+    { flags: "-i, --interactive", description: "keep stdin open" },
+    { flags: "-t, --tty", description: "allocate a pseudo-TTY" },
+    { flags: "-d, --detach", description: "run the command in the background" },
+    {
+      flags: "-e, --env <env>",
+      description: "set environment variables",
+      parse: collect,
+      default: [],
+    },
+    {
+      flags: "--env-file <file>",
+      description: "read environment variables from a file",
+      parse: collect,
+      default: [],
+    },
+    { flags: "-u, --user <user>", description: "user[:group] to run as" },
+    {
+      flags: "-w, --workdir <dir>",
+      description: "working directory inside the container",
+    },
+  ],
+  args: [["<container>"], ["<command...>"]],
+  passThrough: true,
+  action: (ref: string, command: string[], f: ExecFlags) => {
+    const s = store();
+    const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
+    return execInContainer(s, s.find(ref), {
+      command,
+      env,
+      user: f.user,
+      workdir: f.workdir,
+      interactive: !!f.interactive,
+      detach: !!f.detach,
+      tty: !!f.tty,
     });
-}
+  },
+};
 
-function attachCommand(setCode: SetCode): Command {
-  return new Command("attach")
-    .description("Attach to a running container's output and input")
-    .option("--no-stdin", "do not attach stdin")
-    .argument("<container>")
-    .action(async (ref: string, f: { stdin: boolean }) => {
-      const s = store();
-      const c = s.find(ref);
-      setCode(await attachContainer(s, c, f.stdin && c.host.interactive));
-    });
-}
+const attachSpec: CommandSpec = {
+  name: "attach",
+  description: "Attach to a running container's output and input",
+  options: [{ flags: "--no-stdin", description: "do not attach stdin" }],
+  args: [["<container>"]],
+  action: (ref: string, f: { stdin: boolean }) => {
+    const s = store();
+    const c = s.find(ref);
+    return attachContainer(s, c, f.stdin && c.host.interactive);
+  },
+};
 
 /** "NAME:PATH" -> the container part, or undefined for a host path. */
 function containerPath(arg: string): [string, string] | undefined {
@@ -503,66 +516,63 @@ function containerPath(arg: string): [string, string] | undefined {
   return m ? [m[1], m[2] || "/"] : undefined;
 }
 
-function cpCommand(setCode: SetCode): Command {
-  return new Command("cp")
-    .description("Copy files between a running container and the host")
-    .argument("<src>", "CONTAINER:PATH or a host path")
-    .argument("<dest>", "CONTAINER:PATH or a host path")
-    .action(async (src: string, dest: string) => {
-      const s = store();
-      const from = containerPath(src), to = containerPath(dest);
-      if (!from === !to) {
-        throw new Error(
-          "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
-        );
-      }
-      if (from) await copyFromContainer(s, s.find(from[0]), from[1], dest);
-      else await copyToContainer(s, s.find(to![0]), src, to![1]);
-      setCode(0);
-    });
-}
+const cpSpec: CommandSpec = {
+  name: "cp",
+  description: "Copy files between a running container and the host",
+  options: [],
+  args: [
+    ["<src>", "CONTAINER:PATH or a host path"],
+    ["<dest>", "CONTAINER:PATH or a host path"],
+  ],
+  action: async (src: string, dest: string) => {
+    const s = store();
+    const from = containerPath(src), to = containerPath(dest);
+    if (!from === !to) {
+      throw new Error(
+        "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
+      );
+    }
+    if (from) await copyFromContainer(s, s.find(from[0]), from[1], dest);
+    else await copyToContainer(s, s.find(to![0]), src, to![1]);
+  },
+};
 
-function containerCommand(setCode: SetCode): Command {
-  return new Command("container")
-    .description("Manage containers")
-    .addCommand(
-      new Command("prune")
-        .description("Remove all stopped containers")
-        .option("-f, --force", "do not ask for confirmation")
-        .action(async () => {
-          const s = store();
-          for (const c of s.list()) {
-            const st = await reconcile(s, c.id);
-            if (monitorAlive(st)) continue;
-            await removeContainer(s, c, false);
-            console.log(c.id);
-          }
-          setCode(0);
-        }),
-    );
-}
+/** `container prune`, under the `container` group. */
+export const containerPruneSpec: CommandSpec = {
+  name: "prune",
+  description: "Remove all stopped containers",
+  options: [{
+    flags: "-f, --force",
+    description: "do not ask for confirmation",
+  }],
+  args: [],
+  action: async () => {
+    const s = store();
+    for (const c of s.list()) {
+      const st = await reconcile(s, c.id);
+      if (monitorAlive(st)) continue;
+      await removeContainer(s, c, false);
+      console.log(c.id);
+    }
+  },
+};
 
-/** Every lifecycle command, for the CLI's command list. */
-export function containerCommands(setCode: SetCode): Command[] {
-  return [
-    createCommand,
-    startCommand,
-    stopCommand,
-    killCommand,
-    restartCommand,
-    rmCommand,
-    psCommand,
-    logsCommand,
-    inspectCommand,
-    waitCommand,
-    renameCommand,
-    topCommand,
-    execCommand,
-    attachCommand,
-    cpCommand,
-    containerCommand,
-  ].map((make) => make(setCode)).concat(
-    freezeCommand(setCode, true),
-    freezeCommand(setCode, false),
-  );
-}
+/** Every lifecycle command but `container prune`. */
+export const containerSpecs: CommandSpec[] = [
+  startSpec,
+  stopSpec,
+  killSpec,
+  restartSpec,
+  rmSpec,
+  psSpec,
+  logsSpec,
+  inspectSpec,
+  waitSpec,
+  renameSpec,
+  topSpec,
+  execSpec,
+  attachSpec,
+  cpSpec,
+  freezeSpec(true),
+  freezeSpec(false),
+];

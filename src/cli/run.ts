@@ -1,11 +1,10 @@
-/** `ptd run`: Docker's flags, mapped onto createContainer + a foreground run. */
-import { Command } from "commander";
+/** `ptd run` and `create`: Docker's flags, mapped onto createContainer. */
 import { runForeground } from "../container/foreground.ts";
 import { createContainer, rootfsSource } from "../container/create.ts";
 import { ContainerStore } from "../container/store.ts";
 import { storePaths } from "../storage/paths.ts";
 import { parsePullPolicy } from "../image/resolve.ts";
-import { imageRoot } from "./pull.ts";
+import { imageRoot } from "./progress.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { runAttached, startContainer } from "../container/lifecycle.ts";
 import { parseRestart } from "../container/restart.ts";
@@ -22,6 +21,7 @@ import {
   parseLabels,
   readEnvFile,
 } from "./options.ts";
+import type { CommandSpec, OptionSpec } from "./spec.ts";
 
 interface RunFlags {
   rm?: boolean;
@@ -104,131 +104,244 @@ function securityOpts(items: string[]): { noNewPrivileges: boolean } {
   return { noNewPrivileges };
 }
 
-/** Adds the options that `run` and `create` share. */
-export function addCreateOptions(cmd: Command): Command {
-  return cmd
-    .helpOption("--help", "display help for command")
-    .option(
-      "--rootfs",
+/** The options that `run` and `create` share. */
+const CREATE_OPTIONS: OptionSpec[] = [
+  {
+    flags: "--rootfs",
+    description:
       "the first argument is a root file system directory, not an image",
-    )
-    .option("-i, --interactive", "keep stdin open")
-    .option("-t, --tty", "allocate a pseudo-TTY")
-    .option("--name <name>", "assign a name to the container")
-    .option("-e, --env <env>", "set environment variables", collect, [])
-    .option(
-      "--env-file <file>",
-      "read environment variables from a file",
-      collect,
-      [],
-    )
-    .option("-w, --workdir <dir>", "working directory inside the container")
-    .option("-u, --user <user>", "user[:group] to run as")
-    .option("-h, --hostname <name>", "container hostname")
-    .option("--entrypoint <cmd>", "override the image's entrypoint")
-    .option("-l, --label <label>", "set metadata (key=value)", collect, [])
-    .option("--cap-add <cap>", "add a Linux capability", collect, [])
-    .option("--cap-drop <cap>", "drop a Linux capability", collect, [])
-    .option("--privileged", "give extended privileges to the container")
-    .option(
-      "--security-opt <opt>",
-      "security options (no-new-privileges)",
-      collect,
-      [],
-    )
-    .option("--read-only", "mount the container's root file system read-only")
-    .option(
-      "--init",
+  },
+  { flags: "-i, --interactive", description: "keep stdin open" },
+  { flags: "-t, --tty", description: "allocate a pseudo-TTY" },
+  { flags: "--name <name>", description: "assign a name to the container" },
+  {
+    flags: "-e, --env <env>",
+    description: "set environment variables",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--env-file <file>",
+    description: "read environment variables from a file",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "-w, --workdir <dir>",
+    description: "working directory inside the container",
+  },
+  { flags: "-u, --user <user>", description: "user[:group] to run as" },
+  { flags: "-h, --hostname <name>", description: "container hostname" },
+  {
+    flags: "--entrypoint <cmd>",
+    description: "override the image's entrypoint",
+  },
+  {
+    flags: "-l, --label <label>",
+    description: "set metadata (key=value)",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--cap-add <cap>",
+    description: "add a Linux capability",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--cap-drop <cap>",
+    description: "drop a Linux capability",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--privileged",
+    description: "give extended privileges to the container",
+  },
+  {
+    flags: "--security-opt <opt>",
+    description: "security options (no-new-privileges)",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--read-only",
+    description: "mount the container's root file system read-only",
+  },
+  {
+    flags: "--init",
+    description:
       "run an init (catatonit) as PID 1 that reaps and forwards signals",
-    )
-    .option(
-      "--read-only-tmpfs [bool]",
-      "with --read-only, tmpfs on /tmp, /var/tmp and /run",
-      boolArg("--read-only-tmpfs"),
-      true,
-    )
-    .option(
-      "-v, --volume <spec>",
-      "bind or volume mount: [SRC:]DST[:ro]",
-      collect,
-      [],
-    )
-    .option(
-      "--mount <spec>",
-      "mount: type=bind|volume|tmpfs,src=,dst=,ro",
-      collect,
-      [],
-    )
-    .option("--tmpfs <spec>", "tmpfs mount: DST[:size=,mode=]", collect, [])
-    .option(
-      "--network <mode>",
+  },
+  {
+    flags: "--read-only-tmpfs [bool]",
+    description: "with --read-only, tmpfs on /tmp, /var/tmp and /run",
+    parse: boolArg("--read-only-tmpfs"),
+    default: true,
+  },
+  {
+    flags: "-v, --volume <spec>",
+    description: "bind or volume mount: [SRC:]DST[:ro]",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--mount <spec>",
+    description: "mount: type=bind|volume|tmpfs,src=,dst=,ro",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--tmpfs <spec>",
+    description: "tmpfs mount: DST[:size=,mode=]",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--network <mode>",
+    description:
       "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
-      "private",
-    )
-    .option(
-      "-p, --publish <spec>",
-      "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
-      collect,
-      [],
-    )
-    .option("-P, --publish-all", "publish the image's exposed ports")
-    .option("--add-host <host:ip>", "add a line to /etc/hosts", collect, [])
-    .option("--dns <ip>", "DNS server for /etc/resolv.conf", collect, [])
-    .option("--dns-search <domain>", "DNS search domain", collect, [])
-    .option("--dns-option <opt>", "DNS resolver option", collect, [])
-    .option("--group-add <group>", "additional groups to join", collect, [])
-    .option(
-      "--restart <policy>",
-      "restart policy: no, on-failure[:N], always, unless-stopped",
-      "no",
-    )
-    .option(
-      "--stop-signal <signal>",
-      "signal that stops the container",
-      "SIGTERM",
-    )
-    .option("--stop-timeout <seconds>", "seconds to wait before SIGKILL", "10")
-    .option("--cidfile <file>", "write the container id to a file")
-    .option("--log-opt <opt>", "logging option: max-size=SIZE", collect, [])
-    .option(
-      "--pull <policy>",
-      "pull the image: always, missing, never",
-      "missing",
-    )
-    .argument("<image>", "image, or root file system directory with --rootfs")
-    .argument("[command...]", "command and arguments")
-    .passThroughOptions();
+    default: "private",
+  },
+  {
+    flags: "-p, --publish <spec>",
+    description: "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "-P, --publish-all",
+    description: "publish the image's exposed ports",
+  },
+  {
+    flags: "--add-host <host:ip>",
+    description: "add a line to /etc/hosts",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--dns <ip>",
+    description: "DNS server for /etc/resolv.conf",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--dns-search <domain>",
+    description: "DNS search domain",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--dns-option <opt>",
+    description: "DNS resolver option",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--group-add <group>",
+    description: "additional groups to join",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--restart <policy>",
+    description: "restart policy: no, on-failure[:N], always, unless-stopped",
+    default: "no",
+  },
+  {
+    flags: "--stop-signal <signal>",
+    description: "signal that stops the container",
+    default: "SIGTERM",
+  },
+  {
+    flags: "--stop-timeout <seconds>",
+    description: "seconds to wait before SIGKILL",
+    default: "10",
+  },
+  {
+    flags: "--cidfile <file>",
+    description: "write the container id to a file",
+  },
+  {
+    flags: "--log-opt <opt>",
+    description: "logging option: max-size=SIZE",
+    parse: collect,
+    default: [],
+  },
+  {
+    flags: "--pull <policy>",
+    description: "pull the image: always, missing, never",
+    default: "missing",
+  },
+];
+
+const RM: OptionSpec = {
+  flags: "--rm",
+  description: "remove the container when it exits",
+};
+
+/** `run` and `create` take IMAGE [COMMAND...]; options after IMAGE are the command's. */
+function createSpec(
+  name: string,
+  description: string,
+  options: OptionSpec[],
+  action: CommandSpec["action"],
+): CommandSpec {
+  return {
+    name,
+    description,
+    options,
+    args: [
+      ["<image>", "image, or root file system directory with --rootfs"],
+      ["[command...]", "command and arguments"],
+    ],
+    passThrough: true,
+    help: "--help",
+    action,
+  };
 }
 
-/** The `run` command. */
-export function runCommand(setCode: (code: number) => void): Command {
-  return addCreateOptions(
-    new Command("run")
-      .description("Run a command in a new container")
-      .option("--rm", "remove the container when it exits"),
-  ).option("-d, --detach", "run in the background and print the id")
-    .action(async (image: string, command: string[], f: RunFlags) => {
-      trace("cli-parsed");
-      const { store, c } = await createFromFlags(image, command, f);
-      trace("cli-created");
-      try {
-        if (f.tty && !f.detach) {
-          return setCode(await runAttached(store, c, !!f.interactive));
-        }
-        if (!f.detach) return setCode(await runForeground(store, c));
-        await startContainer(store, c);
-      } catch (e) {
-        // Taken between create and start: leave nothing behind, like a
-        // port found taken at create time.
-        if (portInUse(e)) await removeStored(store, c, true);
-        throw e;
+/** `ptd run`. */
+export const runSpec = createSpec(
+  "run",
+  "Run a command in a new container",
+  [RM, ...CREATE_OPTIONS, {
+    flags: "-d, --detach",
+    description: "run in the background and print the id",
+  }],
+  async (image: string, command: string[], f: RunFlags) => {
+    trace("cli-parsed");
+    const { store, c } = await createFromFlags(image, command, f);
+    trace("cli-created");
+    try {
+      if (f.tty && !f.detach) {
+        return await runAttached(store, c, !!f.interactive);
       }
-      console.log(c.id);
-    });
-}
+      if (!f.detach) return await runForeground(store, c);
+      await startContainer(store, c);
+    } catch (e) {
+      // Taken between create and start: leave nothing behind, like a
+      // port found taken at create time.
+      if (portInUse(e)) await removeStored(store, c, true);
+      throw e;
+    }
+    console.log(c.id);
+  },
+);
+
+/** `ptd create`. */
+export const createCommandSpec = createSpec(
+  "create",
+  "Create a new container without starting it",
+  [RM, ...CREATE_OPTIONS],
+  async (image: string, command: string[], f: RunFlags) => {
+    const { c } = await createFromFlags(image, command, f);
+    console.log(c.id);
+  },
+);
 
 /** Creates the container that `run`/`create` flags describe. */
-export async function createFromFlags(
+async function createFromFlags(
   image: string,
   command: string[],
   f: RunFlags,

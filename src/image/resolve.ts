@@ -4,7 +4,7 @@
  * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
  */
 import type { RootSource } from "../container/config.ts";
-import { pullImage, type PullOptions, unpackLayers } from "./pull.ts";
+import type { PullOptions } from "./pull.ts";
 import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";
 
 /** When `run`/`create` pull: Podman's --pull values. */
@@ -19,6 +19,14 @@ export function parsePullPolicy(value: string): PullPolicy {
   );
 }
 
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}
+
 /** The local image for `name`, pulling it as `policy` says. */
 export async function ensureImage(
   store: ImageStore,
@@ -28,9 +36,12 @@ export async function ensureImage(
 ): Promise<ImageRecord> {
   if (policy !== "always") {
     const img = store.lookup(name);
+    // A layer tree removed behind ptd's back is unpacked again, not handed
+    // to overlay as a missing lower dir. The pull code (and the Node layer
+    // its streams need) is loaded only then: most runs find every tree.
+    if (img && store.lowerDirs(img).every(isDirectory)) return img;
     if (img) {
-      // A layer tree removed behind ptd's back is unpacked again, not
-      // handed to overlay as a missing lower dir.
+      const { unpackLayers } = await import("./pull.ts");
       await store.writing(() =>
         unpackLayers(store, img.manifest, img.config.rootfs.diff_ids)
       );
@@ -38,6 +49,7 @@ export async function ensureImage(
     }
     if (policy === "never") throw new NoSuchImage(name);
   }
+  const { pullImage } = await import("./pull.ts");
   return await pullImage(store, name, opts);
 }
 

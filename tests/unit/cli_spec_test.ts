@@ -1,0 +1,115 @@
+import { assert, assertEquals } from "../assert.ts";
+import { containerSpecs } from "../../src/cli/containers.ts";
+import { toCommand } from "../../src/cli/program.ts";
+import { createCommandSpec, runSpec } from "../../src/cli/run.ts";
+import {
+  type CommandSpec,
+  parseFlags,
+  quickParse,
+} from "../../src/cli/spec.ts";
+
+const SPECS = [runSpec, createCommandSpec, ...containerSpecs];
+const spec = (name: string) => SPECS.find((s) => s.name === name)!;
+
+/** What commander hands the action for `argv`, or "error". */
+async function viaCommander(s: CommandSpec, argv: string[]) {
+  let got: unknown[] | "error" = "error";
+  const cmd = toCommand({ ...s, action: (...a) => void (got = a) }, () => {})
+    .exitOverride()
+    .configureOutput({ writeOut: () => {}, writeErr: () => {} });
+  try {
+    await cmd.parseAsync(argv, { from: "user" });
+  } catch {
+    got = "error";
+  }
+  return got;
+}
+
+// Lines quickParse must read itself, exactly as commander does.
+const QUICK: [string, string[]][] = [
+  ["run", ["--rm", "img", "true"]],
+  ["run", ["-it", "--rm", "img", "sh", "-c", "echo $HOME"]],
+  ["run", ["-d", "--name", "web", "-p", "127.0.0.1:8080:80", "img"]],
+  ["run", ["-p8080:80", "-e", "A=1", "-eB=2", "--env=C=3", "img", "--x"]],
+  ["run", ["--read-only-tmpfs", "false", "--read-only", "img"]],
+  ["run", ["--read-only-tmpfs", "--rm", "img"]],
+  ["run", ["--network", "none", "-v", "/a:/b:ro", "-v", "vol:/c", "img"]],
+  ["run", ["--rootfs", "/", "--", "-rm"]],
+  ["run", ["-h", "box", "-w", "/tmp", "-u", "1000:1000", "img", "id"]],
+  ["run", ["--name", "-weird", "img"]],
+  ["run", ["img", "-"]],
+  ["create", ["--rm", "-l", "a=b", "--label", "c", "img", "x"]],
+  ["ps", []],
+  ["ps", ["-aq"]],
+  ["ps", ["--no-trunc", "-f", "name=a", "--filter=status=running"]],
+  ["ps", ["-n", "3", "--format", "json"]],
+  ["rm", ["-f", "a", "b"]],
+  ["rm", ["a", "-fv"]],
+  ["inspect", ["-f", "{{.State.Status}}", "web"]],
+  ["inspect", ["web", "--format", "json"]],
+  ["stop", ["-t", "0", "web"]],
+  ["kill", ["web"]],
+  ["kill", ["-s", "TERM", "web", "db"]],
+  ["logs", ["-f", "-n", "10", "web"]],
+  ["exec", ["-i", "web", "sh", "-c", "ls -l"]],
+  ["exec", ["-e", "A=1", "-u", "0", "web", "ps", "-ef"]],
+  ["attach", ["--no-stdin", "web"]],
+  ["top", ["web", "--", "-eo", "pid"]],
+  ["cp", ["web:/etc/hosts", "."]],
+  ["start", ["-ai", "web"]],
+];
+
+// Lines left to commander: help, unknown options, wrong arguments.
+const COMMANDER: [string, string[]][] = [
+  ["run", ["--help"]],
+  ["run", []],
+  ["run", ["--bogus", "img"]],
+  ["run", ["--rm=true", "img"]],
+  ["run", ["--name"]],
+  ["run", ["--read-only-tmpfs", "maybe", "img"]],
+  ["ps", ["-h"]],
+  ["ps", ["extra"]],
+  ["ps", ["-ax"]],
+  ["rm", []],
+  ["inspect", ["-f"]],
+  ["rename", ["a"]],
+  ["exec", ["web"]],
+  ["stop", ["-1", "web"]],
+  ["top", ["web", "-eo", "pid"]],
+];
+
+Deno.test("cli: quickParse reads ordinary lines exactly as commander", async () => {
+  for (const [name, argv] of QUICK) {
+    const quick = quickParse(spec(name), argv);
+    assert(quick, `quickParse left ${name} ${argv.join(" ")} to commander`);
+    assertEquals<unknown>(
+      quick,
+      await viaCommander(spec(name), argv),
+      argv.join(" "),
+    );
+  }
+});
+
+Deno.test("cli: quickParse leaves help, errors and odd lines to commander", () => {
+  for (const [name, argv] of COMMANDER) {
+    assertEquals(quickParse(spec(name), argv), undefined, argv.join(" "));
+  }
+});
+
+Deno.test("cli: option flags are read as commander names them", () => {
+  assertEquals(parseFlags("-e, --env-file <file>"), {
+    short: "-e",
+    long: "--env-file",
+    key: "envFile",
+    value: "required",
+    negate: false,
+  });
+  assertEquals(parseFlags("--no-trunc"), {
+    short: undefined,
+    long: "--no-trunc",
+    key: "trunc",
+    value: "none",
+    negate: true,
+  });
+  assertEquals(parseFlags("--read-only-tmpfs [bool]").value, "optional");
+});
