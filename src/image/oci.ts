@@ -3,7 +3,7 @@
  * index and config shapes, chain ids, and picking the manifest for this
  * platform out of an index.
  */
-import { createHash } from "node:crypto";
+import { digestOf } from "../storage/blobs.ts";
 
 /** Media types ptd reads and writes. */
 export const MediaType = {
@@ -199,11 +199,7 @@ export function chainIds(diffIds: string[]): string[] {
   const out: string[] = [];
   for (const d of diffIds) {
     const prev = out[out.length - 1];
-    out.push(
-      prev === undefined
-        ? d
-        : `sha256:${createHash("sha256").update(`${prev} ${d}`).digest("hex")}`,
-    );
+    out.push(prev === undefined ? d : digestOf(`${prev} ${d}`));
   }
   return out;
 }
