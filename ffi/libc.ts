@@ -25,6 +25,20 @@ const symbols = {
     nonblocking: true,
   },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  posix_spawnp: {
+    parameters: ["buffer", "buffer", "buffer", "pointer", "buffer", "buffer"],
+    result: "i32",
+  },
+  posix_spawn_file_actions_init: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_destroy: { parameters: ["buffer"], result: "i32" },
+  posix_spawn_file_actions_addopen: {
+    parameters: ["buffer", "i32", "buffer", "i32", "u32"],
+    result: "i32",
+  },
+  posix_spawn_file_actions_adddup2: {
+    parameters: ["buffer", "i32", "i32"],
+    result: "i32",
+  },
   pipe2: { parameters: ["buffer", "i32"], result: "i32" },
   open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
@@ -94,12 +108,26 @@ const symbols = {
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];
-let lib: Libc | undefined;
+type Name = keyof typeof symbols;
 
-/** The libc symbol table, opened on first use. */
+const opened: Partial<Record<Name, unknown>> = {};
+
+// Deno builds a call stub for every symbol it is given, ~0.15 ms each: the
+// whole table would cost each ptd process ~10 ms, where a run touches a
+// fraction of it. So each symbol is bound on its first use. libc is already
+// loaded in the process, so dlopen finds it by name, without a file lookup
+// (init binds symbols after pivot_root too).
+const lazy = new Proxy({} as Libc, {
+  get(_, name: Name) {
+    return opened[name] ??= Deno.dlopen("libc.so.6", {
+      [name]: symbols[name],
+    } as Pick<typeof symbols, Name>).symbols[name];
+  },
+});
+
+/** The libc symbol table; each symbol is bound on first use. */
 export function libc(): Libc {
-  if (!lib) lib = Deno.dlopen("libc.so.6", symbols).symbols;
-  return lib;
+  return lazy;
 }
 
 /** The calling thread's errno, read right after a failed call. */

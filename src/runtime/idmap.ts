@@ -3,6 +3,7 @@
  * namespace, and the user's /etc/subuid and /etc/subgid range covers ids 1..N,
  * as Podman lays them out. The setuid helpers newuidmap/newgidmap write them.
  */
+import { NotOnPath, spawnWait } from "../../ffi/spawn.ts";
 
 /** One line of /proc/PID/uid_map: container id, host id, count. */
 export interface IdRange {
@@ -101,24 +102,19 @@ function flatten(ranges: IdRange[]): string[] {
 }
 
 async function helper(tool: string, pid: number, ranges: IdRange[]) {
-  let out: Deno.CommandOutput;
+  let out;
   try {
-    out = await new Deno.Command(tool, {
-      args: [String(pid), ...flatten(ranges)],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
+    out = await spawnWait([tool, String(pid), ...flatten(ranges)]);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
+    if (e instanceof NotOnPath) {
       throw new Error(
         `${tool} not found: install the Debian package uidmap (apt-get install uidmap)`,
       );
     }
     throw e;
   }
-  if (!out.success) {
-    const msg = new TextDecoder().decode(out.stderr).trim().split("\n")[0];
-    throw new Error(`${tool} failed: ${msg}`);
+  if (out.code !== 0) {
+    throw new Error(`${tool} failed: ${out.stderr.trim().split("\n")[0]}`);
   }
 }
 

@@ -87,7 +87,6 @@ export function initMain(args: string[]): never {
   let errorFd: number | undefined;
   try {
     const spec = JSON.parse(Deno.readTextFileSync(args[0])) as RuntimeSpec;
-    libc(); // open libc while the host's is still reachable
     errorFd = spec.errorFd;
     adoptDescriptors(spec);
     const lastCap = Number(
