@@ -76,6 +76,7 @@ export function newSession(): void {
 }
 
 const NS_GET_USERNS = 0xb701;
+const NS_GET_NSTYPE = 0xb703;
 
 /**
  * The user namespace that owns the namespace `fd` refers to, as a new
@@ -88,7 +89,11 @@ export function namespaceOwner(fd: number): number {
   );
 }
 
-/** Which namespace `fd` refers to, e.g. "net:[4026531840]". */
-export function namespaceId(fd: number): string {
-  return Deno.readLinkSync(`/proc/self/fd/${fd}`);
+/**
+ * The CLONE_NEW* type of the namespace `fd` refers to, or -1 when it is no
+ * namespace. Works on a bind mount of one too, whose /proc/self/fd link
+ * shows its path rather than "net:[...]".
+ */
+export function namespaceType(fd: number): number {
+  return libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
 }

@@ -4,7 +4,13 @@
  * the user namespace that owns it, so the namespaces to enter are that
  * owner, then the network namespace itself.
  */
-import { closeFd, namespaceId, namespaceOwner, openRaw } from "../../ffi/fd.ts";
+import { CLONE_NEWNET } from "../../ffi/constants.ts";
+import {
+  closeFd,
+  namespaceOwner,
+  namespaceType,
+  openRaw,
+} from "../../ffi/fd.ts";
 
 /** Namespace fds to setns() into, in order, and whether a user ns is one. */
 export interface JoinFds {
@@ -13,6 +19,14 @@ export interface JoinFds {
   user: boolean;
 }
 
+/** A namespace's identity: device and inode of its nsfs file. */
+function identity(path: string): string {
+  const st = Deno.statSync(path);
+  return `${st.dev}:${st.ino}`;
+}
+
+const fdIdentity = (fd: number) => identity(`/proc/self/fd/${fd}`);
+
 function openNetns(path: string): number {
   let fd: number;
   try {
@@ -20,18 +34,18 @@ function openNetns(path: string): number {
   } catch {
     throw new Error(`network namespace ${path}: cannot be opened`);
   }
-  if (!namespaceId(fd).startsWith("net:")) {
+  if (namespaceType(fd) !== CLONE_NEWNET) {
     closeFd(fd);
     throw new Error(`${path} is not a network namespace`);
   }
   return fd;
 }
 
-/** Which network namespace `path` is, e.g. "net:[4026531840]"; throws when none. */
+/** Which network namespace `path` is ("dev:ino"); throws when it is none. */
 export function netnsId(path: string): string {
   const fd = openNetns(path);
   try {
-    return namespaceId(fd);
+    return fdIdentity(fd);
   } finally {
     closeFd(fd);
   }
@@ -39,7 +53,7 @@ export function netnsId(path: string): string {
 
 /** Whether `path` is the network namespace ptd itself runs in. */
 export function isOwnNetns(path: string): boolean {
-  return netnsId(path) === Deno.readLinkSync("/proc/self/ns/net");
+  return netnsId(path) === identity("/proc/self/ns/net");
 }
 
 /**
@@ -60,7 +74,7 @@ export function joinFds(path: string): JoinFds {
       })`,
     );
   }
-  if (namespaceId(owner) === Deno.readLinkSync("/proc/self/ns/user")) {
+  if (fdIdentity(owner) === identity("/proc/self/ns/user")) {
     closeFd(owner);
     return { fds: [net], user: false };
   }
