@@ -119,11 +119,19 @@ const opened: Partial<Record<Name, unknown>> = {};
 // (init binds symbols after pivot_root too).
 const lazy = new Proxy({} as Libc, {
   get(_, name: Name) {
-    return opened[name] ??= Deno.dlopen("libc.so.6", {
-      [name]: symbols[name],
-    } as Pick<typeof symbols, Name>).symbols[name];
+    return opened[name] ??= bind(name);
   },
 });
+
+function bind(name: Name): unknown {
+  return Deno.dlopen("libc.so.6", {
+    [name]: symbols[name],
+  } as Pick<typeof symbols, Name>).symbols[name];
+}
+
+// dlopen itself may set errno: errno() must not bind anything between a
+// failed call and the read.
+opened.__errno_location = bind("__errno_location");
 
 /** The libc symbol table; each symbol is bound on first use. */
 export function libc(): Libc {
