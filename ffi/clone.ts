@@ -6,7 +6,13 @@
  */
 import { Arena, routinePage } from "./arena.ts";
 import { childRoutine } from "./child_routine.ts";
-import { CLONE_PARENT, O_CLOEXEC, SIGCHLD, SIGKILL } from "./constants.ts";
+import {
+  CLONE_PARENT,
+  CLONE_VM,
+  O_CLOEXEC,
+  SIGCHLD,
+  SIGKILL,
+} from "./constants.ts";
 import { errnoName } from "./errno.ts";
 import { joinRoutine } from "./join_routine.ts";
 import { check, libc } from "./libc.ts";
@@ -83,6 +89,17 @@ async function joinedPid(mid: number, pidFd: number): Promise<number> {
 }
 
 /**
+ * Frees the arena of a CLONE_VM child once it no longer runs on it: `execFd`
+ * is the read end of a pipe whose close-on-exec write end only the child
+ * holds, so EOF comes when it execs or dies.
+ */
+async function freeAfterExec(mem: Arena, execFd: number) {
+  await libc().read_wait(execFd, new Uint8Array(1), 1n);
+  libc().close(execFd);
+  mem.free();
+}
+
+/**
  * Clones a child into new namespaces (after entering `req.join`'s, if
  * given); it execs only once released.
  */
@@ -90,15 +107,20 @@ export async function cloneExec(req: CloneRequest): Promise<ClonedChild> {
   const c = libc();
   const [rfd, wfd] = cloexecPipe();
   const [pidRead, pidWrite] = req.join ? cloexecPipe() : [-1, -1];
+  // Without a join, the child shares our memory (CLONE_VM) until it execs:
+  // a clone that copies this large address space costs ~10 ms of page
+  // tables. A joining child must not share it: setns() into a user
+  // namespace refuses a caller whose memory another process shares.
+  const [execRead, execWrite] = req.join ? [-1, -1] : cloexecPipe();
   const mem = childArena(req, rfd);
   mem.slot(5, req.flags | CLONE_PARENT | SIGCHLD);
   mem.slot(6, pidWrite);
-  let pid: number;
+  let pid = -1;
   try {
     pid = c.clone(
       routinePage(req.join ? joinRoutine() : childRoutine()),
       mem.stackTop,
-      req.join ? SIGCHLD : req.flags | SIGCHLD,
+      req.join ? SIGCHLD : req.flags | CLONE_VM | SIGCHLD,
       mem.block,
     );
     check("clone", pid);
@@ -108,10 +130,15 @@ export async function cloneExec(req: CloneRequest): Promise<ClonedChild> {
     c.close(wfd);
     throw e;
   } finally {
-    // The child has its own copy of the pages; the parent's can go now.
-    mem.free();
     c.close(rfd);
     if (pidRead >= 0) c.close(pidRead);
+    if (execWrite >= 0) c.close(execWrite);
+    // A forked child has its own copy of the pages: ours can go now.
+    if (execRead >= 0 && pid > 0) freeAfterExec(mem, execRead);
+    else {
+      if (execRead >= 0) c.close(execRead);
+      mem.free();
+    }
   }
   let done = false;
   const finish = (go: boolean) => {

@@ -4,6 +4,7 @@
  */
 
 /** The new process is a sibling: the caller's parent is its parent. */
+export const CLONE_VM = 0x00000100;
 export const CLONE_PARENT = 0x00008000;
 export const CLONE_NEWNS = 0x00020000;
 export const CLONE_NEWCGROUP = 0x02000000;
