@@ -24,7 +24,13 @@ import { storePaths } from "../storage/paths.ts";
 import { execInContainer } from "../container/exec.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
-import { collect, mergeEnv, parseEnv, readEnvFile } from "./options.ts";
+import {
+  mergeEnv,
+  parseEnv,
+  PROCESS_OPTIONS,
+  readEnvFile,
+  repeatable,
+} from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
@@ -242,12 +248,10 @@ const psSpec: CommandSpec = {
     },
     { flags: "-l, --latest", description: "show the latest created container" },
     { flags: "--no-trunc", description: "do not truncate output" },
-    {
-      flags: "-f, --filter <filter>",
-      description: "filter output (name, status, label, ancestor, id)",
-      parse: collect,
-      default: [],
-    },
+    repeatable(
+      "-f, --filter <filter>",
+      "filter output (name, status, label, ancestor, id)",
+    ),
     { flags: "--format <format>", description: "json or a Go template" },
   ],
   args: [],
@@ -460,26 +464,13 @@ const execSpec: CommandSpec = {
   name: "exec",
   description: "Run a command in a running container",
   options: [
-    { flags: "-i, --interactive", description: "keep stdin open" },
-    { flags: "-t, --tty", description: "allocate a pseudo-TTY" },
+    PROCESS_OPTIONS.interactive,
+    PROCESS_OPTIONS.tty,
     { flags: "-d, --detach", description: "run the command in the background" },
-    {
-      flags: "-e, --env <env>",
-      description: "set environment variables",
-      parse: collect,
-      default: [],
-    },
-    {
-      flags: "--env-file <file>",
-      description: "read environment variables from a file",
-      parse: collect,
-      default: [],
-    },
-    { flags: "-u, --user <user>", description: "user[:group] to run as" },
-    {
-      flags: "-w, --workdir <dir>",
-      description: "working directory inside the container",
-    },
+    PROCESS_OPTIONS.env,
+    PROCESS_OPTIONS.envFile,
+    PROCESS_OPTIONS.user,
+    PROCESS_OPTIONS.workdir,
   ],
   args: [["<container>"], ["<command...>"]],
   passThrough: true,

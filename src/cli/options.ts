@@ -1,4 +1,8 @@
-/** Small parsers shared by commands: repeatable flags, key=value lists, env files. */
+/**
+ * What commands share: options that mean the same everywhere, repeatable
+ * flags, key=value lists, env files.
+ */
+import type { OptionSpec } from "./spec.ts";
 
 /** A commander collector for options that may be given many times. */
 export function collect(value: string, previous: string[]): string[] {
@@ -62,3 +66,24 @@ export function boolArg(flag: string): (value: string) => boolean {
     throw new Error(`${flag} takes true or false, not "${value}"`);
   };
 }
+
+/** An option that may be given many times; the values in order. */
+export function repeatable(flags: string, description: string): OptionSpec {
+  return { flags, description, parse: collect, default: [] };
+}
+
+/** The process options of `run`, `create` and `exec`. */
+export const PROCESS_OPTIONS = {
+  interactive: { flags: "-i, --interactive", description: "keep stdin open" },
+  tty: { flags: "-t, --tty", description: "allocate a pseudo-TTY" },
+  env: repeatable("-e, --env <env>", "set environment variables"),
+  envFile: repeatable(
+    "--env-file <file>",
+    "read environment variables from a file",
+  ),
+  workdir: {
+    flags: "-w, --workdir <dir>",
+    description: "working directory inside the container",
+  },
+  user: { flags: "-u, --user <user>", description: "user[:group] to run as" },
+} satisfies Record<string, OptionSpec>;

@@ -15,11 +15,12 @@ import { parseNetworkMode } from "../network/mode.ts";
 import { parsePublish, portInUse } from "../network/ports.ts";
 import {
   boolArg,
-  collect,
   mergeEnv,
   parseEnv,
   parseLabels,
+  PROCESS_OPTIONS,
   readEnvFile,
+  repeatable,
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 
@@ -111,59 +112,26 @@ const CREATE_OPTIONS: OptionSpec[] = [
     description:
       "the first argument is a root file system directory, not an image",
   },
-  { flags: "-i, --interactive", description: "keep stdin open" },
-  { flags: "-t, --tty", description: "allocate a pseudo-TTY" },
+  PROCESS_OPTIONS.interactive,
+  PROCESS_OPTIONS.tty,
   { flags: "--name <name>", description: "assign a name to the container" },
-  {
-    flags: "-e, --env <env>",
-    description: "set environment variables",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--env-file <file>",
-    description: "read environment variables from a file",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "-w, --workdir <dir>",
-    description: "working directory inside the container",
-  },
-  { flags: "-u, --user <user>", description: "user[:group] to run as" },
+  PROCESS_OPTIONS.env,
+  PROCESS_OPTIONS.envFile,
+  PROCESS_OPTIONS.workdir,
+  PROCESS_OPTIONS.user,
   { flags: "-h, --hostname <name>", description: "container hostname" },
   {
     flags: "--entrypoint <cmd>",
     description: "override the image's entrypoint",
   },
-  {
-    flags: "-l, --label <label>",
-    description: "set metadata (key=value)",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--cap-add <cap>",
-    description: "add a Linux capability",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--cap-drop <cap>",
-    description: "drop a Linux capability",
-    parse: collect,
-    default: [],
-  },
+  repeatable("-l, --label <label>", "set metadata (key=value)"),
+  repeatable("--cap-add <cap>", "add a Linux capability"),
+  repeatable("--cap-drop <cap>", "drop a Linux capability"),
   {
     flags: "--privileged",
     description: "give extended privileges to the container",
   },
-  {
-    flags: "--security-opt <opt>",
-    description: "security options (no-new-privileges)",
-    parse: collect,
-    default: [],
-  },
+  repeatable("--security-opt <opt>", "security options (no-new-privileges)"),
   {
     flags: "--read-only",
     description: "mount the container's root file system read-only",
@@ -179,70 +147,28 @@ const CREATE_OPTIONS: OptionSpec[] = [
     parse: boolArg("--read-only-tmpfs"),
     default: true,
   },
-  {
-    flags: "-v, --volume <spec>",
-    description: "bind or volume mount: [SRC:]DST[:ro]",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--mount <spec>",
-    description: "mount: type=bind|volume|tmpfs,src=,dst=,ro",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--tmpfs <spec>",
-    description: "tmpfs mount: DST[:size=,mode=]",
-    parse: collect,
-    default: [],
-  },
+  repeatable("-v, --volume <spec>", "bind or volume mount: [SRC:]DST[:ro]"),
+  repeatable("--mount <spec>", "mount: type=bind|volume|tmpfs,src=,dst=,ro"),
+  repeatable("--tmpfs <spec>", "tmpfs mount: DST[:size=,mode=]"),
   {
     flags: "--network <mode>",
     description:
       "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
     default: "private",
   },
-  {
-    flags: "-p, --publish <spec>",
-    description: "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
-    parse: collect,
-    default: [],
-  },
+  repeatable(
+    "-p, --publish <spec>",
+    "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
+  ),
   {
     flags: "-P, --publish-all",
     description: "publish the image's exposed ports",
   },
-  {
-    flags: "--add-host <host:ip>",
-    description: "add a line to /etc/hosts",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--dns <ip>",
-    description: "DNS server for /etc/resolv.conf",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--dns-search <domain>",
-    description: "DNS search domain",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--dns-option <opt>",
-    description: "DNS resolver option",
-    parse: collect,
-    default: [],
-  },
-  {
-    flags: "--group-add <group>",
-    description: "additional groups to join",
-    parse: collect,
-    default: [],
-  },
+  repeatable("--add-host <host:ip>", "add a line to /etc/hosts"),
+  repeatable("--dns <ip>", "DNS server for /etc/resolv.conf"),
+  repeatable("--dns-search <domain>", "DNS search domain"),
+  repeatable("--dns-option <opt>", "DNS resolver option"),
+  repeatable("--group-add <group>", "additional groups to join"),
   {
     flags: "--restart <policy>",
     description: "restart policy: no, on-failure[:N], always, unless-stopped",
@@ -262,12 +188,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--cidfile <file>",
     description: "write the container id to a file",
   },
-  {
-    flags: "--log-opt <opt>",
-    description: "logging option: max-size=SIZE",
-    parse: collect,
-    default: [],
-  },
+  repeatable("--log-opt <opt>", "logging option: max-size=SIZE"),
   {
     flags: "--pull <policy>",
     description: "pull the image: always, missing, never",
