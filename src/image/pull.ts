@@ -5,11 +5,7 @@
  * against its diff id on the way in — unpack the layers once per chain id,
  * and only then record the image. A failure at any step leaves no record.
  */
-import zlib from "node:zlib";
 import { existsSync } from "node:fs";
-import { once } from "node:events";
-import { createHash } from "node:crypto";
-import type { Transform } from "node:stream";
 import { DigestMismatch } from "../storage/blobs.ts";
 import {
   chainIds,
@@ -18,7 +14,6 @@ import {
   type Index,
   isIndex,
   isManifest,
-  layerCompression,
   type Manifest,
   type Platform,
   selectPlatform,
@@ -39,7 +34,7 @@ import {
   Unreachable,
 } from "./registry.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
-import { diffIdOf, unpackLayer } from "./unpack.ts";
+import { feedFile, type LayerSink, layerSink, unpackLayer } from "./unpack.ts";
 
 /** What a pull reports as it goes, for progress displays. */
 export type PullProgress =
@@ -59,92 +54,83 @@ export interface PullOptions extends RegistryOptions {
   platform?: Platform;
 }
 
-function decompressor(mediaType: string): Transform | undefined {
-  switch (layerCompression(mediaType)) {
-    case "gzip":
-      return zlib.createGunzip();
-    case "zstd":
-      return zlib.createZstdDecompress();
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Hashes a layer's uncompressed content as chunks are fed in; `finish`
- * resolves to the diff id. Feeding waits for the decompressor to drain, so
- * a download faster than decompression does not pile up in memory.
- */
-function diffIdHasher(mediaType: string) {
-  const hash = createHash("sha256");
-  const z = decompressor(mediaType);
-  const ended = z
-    ? new Promise<void>((resolve, reject) => {
-      z.on("data", (c: Uint8Array) => hash.update(c));
-      z.on("end", resolve);
-      z.on("error", (e: Error) => reject(new Error(`layer: ${e.message}`)));
-    })
-    : Promise.resolve();
-  // A corrupt stream fails long before `finish` awaits it; `quiet` is that
-  // failure swallowed, for waits that must not report it early.
-  const quiet = ended.catch(() => {});
-  return {
-    async feed(chunk: Uint8Array) {
-      if (!z) hash.update(chunk);
-      // A broken stream never drains: its end (an error) ends the wait, and
-      // `finish` reports it only after the blob's own digest was checked,
-      // which names a tampered blob better than a decompression error.
-      else if (!z.write(chunk)) {
-        await Promise.race([once(z, "drain").catch(() => {}), quiet]);
-      }
-    },
-    async finish(): Promise<string> {
-      z?.end();
-      await ended;
-      return `sha256:${hash.digest("hex")}`;
-    },
-  };
+/** A layer's bytes on their way in: where they go, and the diff id check. */
+interface LayerIn {
+  sink: LayerSink;
+  verify: () => Promise<void>;
 }
 
 async function fetchBlob(
   store: ImageStore,
   client: RegistryClient,
   d: Descriptor,
-  diffId: string | undefined,
   report: (p: PullProgress) => void,
+  layer?: LayerIn,
 ): Promise<void> {
-  const check = (got: string) => {
-    if (diffId !== undefined && got !== diffId) {
-      throw new DigestMismatch(`layer ${d.digest}`, diffId, got);
-    }
-  };
   if (store.blobs.has(d.digest)) {
-    if (diffId !== undefined) {
-      check(await diffIdOf(store.blobs.path(d.digest), d.mediaType));
+    if (layer) {
+      await feedFile(store.blobs.path(d.digest), layer.sink);
+      await layer.verify();
     }
     report({ kind: "blob-done", digest: d.digest, size: d.size, cached: true });
     return;
   }
-  const hasher = diffId === undefined ? undefined : diffIdHasher(d.mediaType);
   let done = 0;
   await store.blobs.put(d.digest, await client.blob(d.digest), {
     size: d.size,
-    onChunk: async (c) => {
-      await hasher?.feed(c);
+    onChunk: (c) => {
       done += c.length;
       report({ kind: "blob", digest: d.digest, size: d.size, done });
+      return layer?.sink.write(c);
     },
-    beforeCommit: async () => {
-      if (hasher) check(await hasher.finish());
-    },
+    // Only once the blob's own digest matched: a tampered blob is reported
+    // as that, never as the broken layer it makes.
+    beforeCommit: layer?.verify,
   });
   report({ kind: "blob-done", digest: d.digest, size: d.size, cached: false });
 }
 
 /**
+ * Fetches a layer blob (or reads the stored one) and, while its bytes go
+ * by, checks its diff id and unpacks it when its chain-id directory is
+ * missing: one decompression, during the download. The directory gets its
+ * final name only once digest and diff id both matched.
+ */
+async function fetchLayer(
+  store: ImageStore,
+  client: RegistryClient,
+  layer: { d: Descriptor; diffId: string; chainId: string },
+  report: (p: PullProgress) => void,
+): Promise<void> {
+  const { d, diffId } = layer;
+  const dest = store.layerDir(layer.chainId);
+  const unpack = !existsSync(dest);
+  if (unpack) {
+    report({ kind: "unpack", digest: d.digest });
+    Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
+  }
+  // Made first: the helper starts while the request is under way.
+  const sink = layerSink(d.mediaType, unpack ? dest : undefined, d.digest);
+  const verify = async () => {
+    const got = await sink.end();
+    if (got !== diffId) {
+      throw new DigestMismatch(`layer ${d.digest}`, diffId, got);
+    }
+  };
+  try {
+    await fetchBlob(store, client, d, report, { sink, verify });
+    await sink.commit();
+  } catch (e) {
+    await sink.abort();
+    throw e;
+  }
+}
+
+/**
  * Unpacks each layer of `manifest` (blobs already stored and verified)
- * whose chain-id directory is missing. Shared by images, so a layer is
- * unpacked once whatever number of images use it.
+ * whose chain-id directory is missing, checking it against its diff id.
+ * Shared by images, so a layer is unpacked once whatever number of images
+ * use it.
  */
 export async function unpackLayers(
   store: ImageStore,
@@ -158,7 +144,12 @@ export async function unpackLayers(
     if (existsSync(dest)) continue;
     report({ kind: "unpack", digest: d.digest });
     Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
-    await unpackLayer(store.blobs.path(d.digest), d.mediaType, dest);
+    await unpackLayer(
+      store.blobs.path(d.digest),
+      d.mediaType,
+      dest,
+      diffIds[i],
+    );
   }
 }
 
@@ -224,7 +215,7 @@ async function pullFrom(
   });
   await store.blobs.putBytes(top.bytes);
   await store.blobs.putBytes(image.bytes);
-  await fetchBlob(store, client, manifest.config, undefined, report);
+  await fetchBlob(store, client, manifest.config, report);
   const config = parseJson<ImageConfig>(
     await store.blobs.read(manifest.config.digest),
     "image config",
@@ -237,13 +228,17 @@ async function pullFrom(
       }: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`,
     );
   }
-  const layers = manifest.layers.map((d, i) => ({ d, diffId: diffIds[i] }));
+  const chains = chainIds(diffIds);
+  const layers = manifest.layers.map((d, i) => ({
+    d,
+    diffId: diffIds[i],
+    chainId: chains[i],
+  }));
   await inParallel(
     layers,
     opts.parallel ?? 3,
-    (l) => fetchBlob(store, client, l.d, l.diffId, report),
+    (l) => fetchLayer(store, client, l, report),
   );
-  await unpackLayers(store, manifest, diffIds, report);
   const size = manifest.config.size +
     manifest.layers.reduce((n, l) => n + l.size, 0);
   const img = await store.commit({
