@@ -539,12 +539,16 @@ export const containerPruneSpec: CommandSpec = {
   args: [],
   action: async () => {
     const s = store();
+    const stopped = [];
     for (const c of s.list()) {
-      const st = await reconcile(s, c.id);
-      if (monitorAlive(st)) continue;
+      if (!monitorAlive(await reconcile(s, c.id))) stopped.push(c.id);
+    }
+    // One that a running container's network depends on is reported, and
+    // the others still go.
+    return await eachContainer(stopped, async (s, c) => {
       await removeContainer(s, c, false);
       console.log(c.id);
-    }
+    });
   },
 };
 

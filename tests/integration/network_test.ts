@@ -321,7 +321,7 @@ Deno.test({
         root,
         "sh",
         "-c",
-        "cat /etc/resolv.conf; grep db /etc/hosts; ip -o link | grep -c tap0",
+        "cat /etc/resolv.conf; grep '^192.0.2.10' /etc/hosts; ip -o link | grep -c tap0",
       ]);
       assertEquals(
         etc.stdout,
@@ -558,6 +558,23 @@ Deno.test({
         "/proc/net/dev",
       ]);
       assertEquals(ex.stdout, "1\n", ex.stderr);
+      // prune reports a and removes the other stopped containers.
+      const c = await ptd(sb, [
+        "create",
+        "--name",
+        "c",
+        "--rootfs",
+        root,
+        "true",
+      ]);
+      assertEquals(c.code, 0, c.stderr);
+      const pruned = await ptd(sb, ["container", "prune", "-f"]);
+      assertEquals(pruned.code, 125);
+      assertEquals(pruned.stdout, `${c.stdout}`);
+      assertStringIncludes(
+        pruned.stderr,
+        "running container b uses its network",
+      );
       assertEquals((await ptd(sb, ["rm", "-f", "a"])).code, 0);
     }),
 });
