@@ -1,9 +1,10 @@
 /**
  * Pulling an image: resolve the name to candidate endpoints, fetch the
  * manifest (choosing this platform from an index), download config and
- * layers in parallel — every blob checked against its digest and every layer
- * against its diff id on the way in — unpack the layers once per chain id,
- * and only then record the image. A failure at any step leaves no record.
+ * layers in parallel, each layer unpacked (once per chain id) while it
+ * downloads — every blob checked against its digest and every layer against
+ * its diff id before its tree gets its final name — and only then record
+ * the image. A failure at any step leaves no record.
  */
 import { existsSync } from "node:fs";
 import { DigestMismatch } from "../storage/blobs.ts";
@@ -33,6 +34,7 @@ import {
   type RegistryOptions,
   Unreachable,
 } from "./registry.ts";
+import { trace } from "../runtime/trace.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
 import { feedFile, type LayerSink, layerSink, unpackLayer } from "./unpack.ts";
 
@@ -112,7 +114,9 @@ async function fetchLayer(
   // Made first: the helper starts while the request is under way.
   const sink = layerSink(d.mediaType, unpack ? dest : undefined, d.digest);
   const verify = async () => {
+    trace("pull-layer-fetched");
     const got = await sink.end();
+    trace("pull-layer-unpacked");
     if (got !== diffId) {
       throw new DigestMismatch(`layer ${d.digest}`, diffId, got);
     }
@@ -206,6 +210,7 @@ async function pullFrom(
 ): Promise<ImageRecord> {
   const report = opts.onProgress ?? (() => {});
   const { top, image } = await platformManifest(client, ref, opts.platform);
+  trace("pull-manifest");
   const manifest = parseJson<Manifest>(image.bytes, "image manifest");
   report({
     kind: "resolved",
@@ -252,6 +257,7 @@ async function pullFrom(
     size,
     stored: new Date().toISOString(),
   });
+  trace("pull-stored");
   report({ kind: "stored", id: img.id });
   return img;
 }

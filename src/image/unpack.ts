@@ -172,8 +172,68 @@ function moveIntoPlace(tmp: string, dest: string): void {
   }
 }
 
-/** The sink in this process (root, or the helper inside the namespace). */
-class LocalSink implements LayerSink {
+/**
+ * Where a layer's plain tar goes once decoded: nowhere (only the diff id is
+ * wanted), a temporary directory here, or the helper in the namespace.
+ */
+interface TarTarget {
+  /** Writes all of `tar`; throws the target's refusal or `tar`'s error. */
+  take(tar: Readable): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+const nowhere: TarTarget = {
+  take: async (tar) => {
+    for await (const _ of tar) { /* hashed on the way */ }
+  },
+  commit: () => Promise.resolve(),
+  abort: () => Promise.resolve(),
+};
+
+/** A temporary sibling of `dest` the tar is written into, in this process. */
+class TempLayer implements TarTarget {
+  #tmp: string | undefined;
+  #release = zeroUmask();
+
+  constructor(private readonly dest: string, private readonly userns: boolean) {
+    this.#tmp = `${dest}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    try {
+      Deno.mkdirSync(this.#tmp, { mode: 0o700 });
+    } catch (e) {
+      this.#release();
+      throw e;
+    }
+  }
+
+  take(tar: Readable): Promise<void> {
+    return writeLayer(tar, this.#tmp!, this.userns);
+  }
+
+  commit(): Promise<void> {
+    this.#release();
+    if (this.#tmp !== undefined) moveIntoPlace(this.#tmp, this.dest);
+    this.#tmp = undefined;
+    return Promise.resolve();
+  }
+
+  abort(): Promise<void> {
+    this.#release();
+    if (this.#tmp !== undefined) {
+      Deno.removeSync(this.#tmp, { recursive: true });
+    }
+    this.#tmp = undefined;
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A sink that decompresses (the compression sniffed from the first bytes)
+ * and hashes a layer blob in this process and hands the plain tar to a
+ * target. With `decode` off the bytes are a plain tar already, passed on
+ * unhashed (the helper's side of the pipe).
+ */
+class DecodingSink implements LayerSink {
   #head: Uint8Array[] = [];
   #z: Transform | undefined;
   #hash = createHash("sha256");
@@ -181,28 +241,30 @@ class LocalSink implements LayerSink {
   #failure: { error: unknown } | undefined;
   #failed: () => void = () => {};
   #stopped = new Promise<void>((r) => this.#failed = r);
-  #tmp: string | undefined;
-  #release: () => void = () => {};
 
-  /** `what` names the blob in errors; no `dest`: only the diff id. */
+  /** `what` names the blob in errors. */
   constructor(
     private readonly mediaType: string,
-    private readonly dest: string | undefined,
-    private readonly userns: boolean,
+    private readonly target: TarTarget,
     private readonly what: string,
+    private readonly decode = true,
   ) {
-    if (dest === undefined) return;
-    this.#tmp = `${dest}.tmp-${crypto.randomUUID().slice(0, 8)}`;
-    Deno.mkdirSync(this.#tmp, { mode: 0o700 });
-    this.#release = zeroUmask();
+    if (!decode) this.#begin(new PassThrough({ highWaterMark: CHUNK }));
   }
 
   #fail(error: unknown): void {
     if (this.#failure) return;
     this.#failure = { error };
-    // With an error, so that the tar reader behind it stops too.
+    // With an error, so that the target reading behind it stops too.
     this.#z?.destroy(error instanceof Error ? error : new Error(String(error)));
     this.#failed();
+  }
+
+  #begin(z: Transform): void {
+    this.#z = z;
+    if (this.decode) z.on("data", (c: Uint8Array) => this.#hash.update(c));
+    this.#done = this.target.take(z);
+    this.#done.catch((e) => this.#fail(e));
   }
 
   /** Starts decompressing once the magic bytes are in. */
@@ -214,21 +276,12 @@ class LocalSink implements LayerSink {
       at += c.length;
     }
     this.#head = [];
-    let z: Transform;
     try {
-      z = this.#z = decompressor(layerCompression(head, this.mediaType));
+      this.#begin(decompressor(layerCompression(head, this.mediaType)));
     } catch (e) {
       return this.#fail(e);
     }
-    z.on("data", (c: Uint8Array) => this.#hash.update(c));
-    this.#done = this.#tmp === undefined
-      ? new Promise((resolve, reject) => {
-        z.on("end", resolve);
-        z.on("error", reject);
-      })
-      : writeLayer(z, this.#tmp, this.userns);
-    this.#done.catch((e) => this.#fail(e));
-    z.write(head);
+    this.#z!.write(head);
   }
 
   async write(chunk: Uint8Array): Promise<void> {
@@ -253,27 +306,20 @@ class LocalSink implements LayerSink {
     await this.#done.catch(() => {});
     if (this.#failure) {
       const e = this.#failure.error;
-      if (e instanceof LayerError) throw e;
+      if (e instanceof LayerError || e instanceof HelperError) throw e;
       throw new Error(`invalid layer ${this.what}: ${oneLine(e)}`);
     }
     return `sha256:${this.#hash.digest("hex")}`;
   }
 
   commit(): Promise<void> {
-    this.#release();
-    if (this.#tmp !== undefined) moveIntoPlace(this.#tmp, this.dest!);
-    this.#tmp = undefined;
-    return Promise.resolve();
+    return this.target.commit();
   }
 
   async abort(): Promise<void> {
     this.#fail(new Error("aborted"));
     await this.#done.catch(() => {});
-    this.#release();
-    if (this.#tmp !== undefined) {
-      Deno.removeSync(this.#tmp, { recursive: true });
-    }
-    this.#tmp = undefined;
+    await this.target.abort();
   }
 }
 
@@ -315,22 +361,26 @@ class Lines {
   }
 }
 
+/** What the helper said went wrong, as it said it. */
+class HelperError extends Error {}
+
 /**
- * The sink of a rootless unpack: `ptd storage-unpack` in a user namespace,
- * fed through a pipe. It answers one line on a second pipe, "ok DIFFID" or
- * "error MESSAGE", then waits for the verdict on a third: "commit" renames
- * the layer into place (a failure there is a second "error" line); anything
- * else, or our death, throws it away.
+ * The target of a rootless unpack: `ptd storage-unpack` in a user
+ * namespace, fed the plain tar through a pipe; decompressing and hashing
+ * stay here, so the two processes share the work. It answers one line on a
+ * second pipe, "ok" or "error MESSAGE", once it has read the whole tar, then
+ * waits for the verdict on a third: "commit" renames the layer into place (a
+ * failure there is a second "error" line); anything else, or our death,
+ * throws it away.
  */
-class HelperSink implements LayerSink {
+class HelperLayer implements TarTarget {
   #data: Deno.FsFile;
   #verdict: Deno.FsFile;
   #result: Deno.FsFile;
   #lines: Lines;
-  #answer: Promise<string | undefined> | undefined;
   #exit: Promise<number>;
 
-  constructor(mediaType: string, dest: string, what: string) {
+  constructor(dest: string, what: string) {
     const data = pipeToChild(), verdict = pipeToChild();
     const result = pipeFromChild();
     this.#data = data.file;
@@ -339,7 +389,6 @@ class HelperSink implements LayerSink {
     this.#lines = new Lines(result.file);
     this.#exit = runInUserNamespace([
       UNPACK_COMMAND,
-      mediaType,
       resolve(dest),
       what,
       String(data.read),
@@ -352,33 +401,27 @@ class HelperSink implements LayerSink {
     for (const fd of [data.read, verdict.read, result.write]) closeFd(fd);
   }
 
-  #firstAnswer(): Promise<string | undefined> {
-    return this.#answer ??= this.#lines.next();
-  }
-
   /** The helper's error: `line` if it said one, else how it exited. */
   async #failure(line: string | undefined): Promise<Error> {
     closeQuietly(this.#data);
     closeQuietly(this.#verdict);
     const code = await this.#exit;
-    if (line?.startsWith("error ")) return new Error(line.slice(6));
-    return new Error(`unpack helper exited with ${code}`);
+    if (line?.startsWith("error ")) return new HelperError(line.slice(6));
+    return new HelperError(`unpack helper exited with ${code}`);
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    try {
-      await writeAll(this.#data, chunk);
-    } catch {
-      // It stopped reading, which it does only when it has gone.
-      throw await this.#failure(await this.#firstAnswer());
+  async take(tar: Readable): Promise<void> {
+    for await (const chunk of tar) {
+      try {
+        await writeAll(this.#data, chunk);
+      } catch {
+        // It stopped reading, which it does only when it has gone.
+        throw await this.#failure(await this.#lines.next());
+      }
     }
-  }
-
-  async end(): Promise<string> {
     closeQuietly(this.#data);
-    const line = await this.#firstAnswer();
-    if (line?.startsWith("ok sha256:")) return line.slice(3);
-    throw await this.#failure(line);
+    const line = await this.#lines.next();
+    if (line !== "ok") throw await this.#failure(line);
   }
 
   async commit(): Promise<void> {
@@ -449,10 +492,12 @@ export function layerSink(
   dest: string | undefined,
   what: string,
 ): LayerSink {
-  if (dest === undefined) return new LocalSink(mediaType, dest, false, what);
+  if (dest === undefined) return new DecodingSink(mediaType, nowhere, what);
   markTopDir(dirname(resolve(dest)));
-  if (Deno.uid() === 0) return new LocalSink(mediaType, dest, false, what);
-  return new HelperSink(mediaType, dest, what);
+  const target = Deno.uid() === 0
+    ? new TempLayer(dest, false)
+    : new HelperLayer(dest, what);
+  return new DecodingSink(mediaType, target, what);
 }
 
 /** Feeds the file at `path` into `sink` (then call `end`). */
@@ -501,29 +546,35 @@ function inherited(fd: string, write: boolean): Deno.FsFile {
 }
 
 /**
- * Entry of `ptd storage-unpack MEDIATYPE DEST WHAT DATAFD RESULTFD
- * VERDICTFD` in the user namespace: unpacks what arrives on DATAFD, answers
- * on RESULTFD and renames into DEST only on the parent's "commit".
+ * Entry of `ptd storage-unpack DEST WHAT DATAFD RESULTFD VERDICTFD` in the
+ * user namespace: unpacks the plain tar that arrives on DATAFD (all of it is
+ * read, even after a refusal: the parent is still checking the blob's
+ * digest), answers on RESULTFD and renames into DEST only on the parent's
+ * "commit".
  */
 export async function unpackMain(args: string[]): Promise<number> {
-  const [mediaType, dest, what, dataFd, resultFd, verdictFd] = args;
+  const [dest, what, dataFd, resultFd, verdictFd] = args;
   const result = inherited(resultFd, true);
   const say = (line: string) => {
     try {
       result.writeSync(new TextEncoder().encode(`${line}\n`));
     } catch { /* the parent has gone; its verdict (none) decides */ }
   };
-  let sink: LocalSink | undefined;
+  let sink: DecodingSink | undefined;
   try {
-    sink = new LocalSink(mediaType, dest, true, what);
+    const tar = "application/vnd.oci.image.layer.v1.tar";
+    sink = new DecodingSink(tar, new TempLayer(dest, true), what, false);
     const data = inherited(dataFd, false);
+    // One buffer for the reads, and a copy of just what came: cheaper than
+    // a fresh (zeroed) buffer per read, which a pipe fills only in part.
+    const buf = new Uint8Array(4 * CHUNK);
     for (;;) {
-      const buf = new Uint8Array(CHUNK);
       const n = await data.read(buf);
       if (n === null) break;
-      await sink.write(buf.subarray(0, n));
+      await sink.write(buf.slice(0, n));
     }
-    say(`ok ${await sink.end()}`);
+    await sink.end();
+    say("ok");
     const verdict = await new Response(inherited(verdictFd, false).readable)
       .text();
     if (verdict.trim() !== "commit") {
