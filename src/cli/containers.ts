@@ -1,7 +1,6 @@
 /**
- * The container lifecycle commands: start, stop, kill, restart, rm, ps,
- * logs, inspect, wait, rename, top, exec, attach, cp, pause, unpause,
- * container prune. Thin: parsing and printing around src/container. They
+ * The container lifecycle commands: start, stop, kill, restart, rm, logs,
+ * wait, rename, top, exec, attach, cp, pause, unpause, container prune. Thin: parsing and printing around src/container. They
  * are declared as specs (spec.ts), so that they run without commander.
  */
 import type { ContainerConfig } from "../container/config.ts";
@@ -15,15 +14,11 @@ import {
   stopContainer,
   waitContainer,
 } from "../container/lifecycle.ts";
-import { isActive, monitorAlive, reconcile } from "../container/liveness.ts";
+import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { followLog, type LogFilter } from "../container/log.ts";
-import { logPath } from "../container/monitor.ts";
-import { inspectDoc, psRow } from "../container/present.ts";
-import { ContainerStore } from "../container/store.ts";
-import { storePaths } from "../storage/paths.ts";
+import type { ContainerStore } from "../container/store.ts";
 import { execInContainer } from "../container/exec.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
-import { printFormatted, renderTemplate, table } from "./format.ts";
 import {
   mergeEnv,
   parseEnv,
@@ -32,31 +27,9 @@ import {
   repeatable,
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
+import { containerStore as store, eachContainer } from "./targets.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
-
-const store = () => new ContainerStore(storePaths());
-
-/**
- * Runs `fn` for each named container like Docker: a failure is reported
- * for that name and the others still go; the exit code is 125 if any failed.
- */
-async function eachContainer(
-  refs: string[],
-  fn: (s: ContainerStore, c: ContainerConfig, ref: string) => Promise<void>,
-): Promise<number> {
-  const s = store();
-  let failed = false;
-  for (const ref of refs) {
-    try {
-      await fn(s, s.find(ref), ref);
-    } catch (e) {
-      failed = true;
-      console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  return failed ? 125 : 0;
-}
 
 /** Prints the container's log records; returns when `more()` says stop. */
 async function printLog(
@@ -67,7 +40,7 @@ async function printLog(
   timestamps = false,
 ) {
   const enc = new TextEncoder();
-  for await (const r of followLog(logPath(s, c.id), filter, more)) {
+  for await (const r of followLog(s.logFile(c.id), filter, more)) {
     const text = `${timestamps ? `${r.time} ` : ""}${r.text}${
       r.partial ? "" : "\n"
     }`;
@@ -197,110 +170,6 @@ const rmSpec = perContainer(
   },
 );
 
-interface PsFlags {
-  all?: boolean;
-  quiet?: boolean;
-  last?: string;
-  latest?: boolean;
-  noTrunc?: boolean;
-  filter: string[];
-  format?: string;
-}
-
-function matches(filter: string, c: ContainerConfig, status: string): boolean {
-  const i = filter.indexOf("=");
-  if (i < 0) {
-    throw new Error(`invalid filter ${JSON.stringify(filter)}: use key=value`);
-  }
-  const key = filter.slice(0, i), value = filter.slice(i + 1);
-  switch (key) {
-    case "name":
-      return new RegExp(value).test(c.name);
-    case "id":
-      return c.id.startsWith(value);
-    case "status":
-      return status === value;
-    case "ancestor":
-      return c.image === value || c.imageId.startsWith(value);
-    case "label": {
-      const j = value.indexOf("=");
-      return j < 0
-        ? value in c.labels
-        : c.labels[value.slice(0, j)] === value.slice(j + 1);
-    }
-    default:
-      throw new Error(`invalid filter ${JSON.stringify(key)}`);
-  }
-}
-
-const psSpec: CommandSpec = {
-  name: "ps",
-  description: "List containers",
-  options: [
-    {
-      flags: "-a, --all",
-      description: "show all containers, not only running ones",
-    },
-    { flags: "-q, --quiet", description: "print only the ids" },
-    {
-      flags: "-n, --last <n>",
-      description: "show the n last created containers",
-    },
-    { flags: "-l, --latest", description: "show the latest created container" },
-    { flags: "--no-trunc", description: "do not truncate output" },
-    repeatable(
-      "-f, --filter <filter>",
-      "filter output (name, status, label, ancestor, id)",
-    ),
-    { flags: "--format <format>", description: "json or a Go template" },
-  ],
-  args: [],
-  action: async (f: PsFlags & { trunc?: boolean }) => {
-    const s = store();
-    const full = f.trunc === false;
-    const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
-    const rows = [];
-    for (const c of s.list()) {
-      const st = await reconcile(s, c.id);
-      const shown = f.all || n >= 0 || f.filter.length > 0 || isActive(st);
-      if (!shown || !f.filter.every((x) => matches(x, c, st.status))) {
-        continue;
-      }
-      rows.push(psRow(c, st, full));
-    }
-    rows.reverse(); // newest first, as Docker lists them
-    if (n >= 0) rows.splice(n);
-    if (f.quiet) {
-      for (const r of rows) console.log(r.ID);
-    } else if (f.format) {
-      printFormatted(f.format, rows);
-    } else {
-      console.log(table([
-        [
-          "CONTAINER ID",
-          "IMAGE",
-          "COMMAND",
-          "CREATED",
-          "STATUS",
-          "PORTS",
-          "NAMES",
-        ],
-        ...rows.map((
-          r,
-        ) => [
-          r.ID,
-          r.Image,
-          r.Command,
-          r.RunningFor,
-          r.Status,
-          r.Ports,
-          r.Names,
-        ]),
-      ]));
-    }
-  },
-};
-
 /** --since/--until: RFC 3339, Unix seconds, or a Go duration before now. */
 export function parseTime(value: string, now = Date.now()): number {
   if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
@@ -361,33 +230,6 @@ const logsSpec: CommandSpec = {
       ? stillRunning(s, c.id)
       : () => Promise.resolve(false);
     await printLog(s, c, filter, more, f.timestamps);
-  },
-};
-
-const inspectSpec: CommandSpec = {
-  name: "inspect",
-  description: "Show details of containers",
-  options: [{ flags: "-f, --format <format>", description: "a Go template" }],
-  args: [["<containers...>"]],
-  action: async (refs: string[], f: { format?: string }) => {
-    const s = store();
-    const docs = [];
-    let failed = false;
-    for (const ref of refs) {
-      try {
-        const c = s.find(ref);
-        docs.push(inspectDoc(s, c, await reconcile(s, c.id)));
-      } catch (e) {
-        failed = true;
-        console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-    if (f.format) {
-      for (const d of docs) console.log(renderTemplate(f.format, d));
-    } else {
-      console.log(JSON.stringify(docs, null, 4));
-    }
-    return failed ? 125 : 0;
   },
 };
 
@@ -552,16 +394,14 @@ export const containerPruneSpec: CommandSpec = {
   },
 };
 
-/** Every lifecycle command but `container prune`. */
-export const containerSpecs: CommandSpec[] = [
+/** Every lifecycle command but `container prune` and the listings. */
+export const specs: CommandSpec[] = [
   startSpec,
   stopSpec,
   killSpec,
   restartSpec,
   rmSpec,
-  psSpec,
   logsSpec,
-  inspectSpec,
   waitSpec,
   renameSpec,
   topSpec,

@@ -6,11 +6,48 @@
  * commander program.
  */
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
-import { containerSpecs } from "./containers.ts";
-import { createCommandSpec, runSpec } from "./run.ts";
-import { quickParse } from "./spec.ts";
+import { type CommandSpec, quickParse } from "./spec.ts";
 
-const QUICK = [runSpec, createCommandSpec, ...containerSpecs];
+const LIFECYCLE = "./containers.ts";
+/**
+ * The module that declares each hot command (as `specs`): a command loads
+ * only its own, e.g. `ps` none of the code that creates containers.
+ */
+export const QUICK: Record<string, string> = {
+  run: "./run.ts",
+  create: "./run.ts",
+  ps: "./listing.ts",
+  inspect: "./listing.ts",
+  ...Object.fromEntries(
+    [
+      "start",
+      "stop",
+      "kill",
+      "restart",
+      "rm",
+      "logs",
+      "wait",
+      "rename",
+      "top",
+      "exec",
+      "attach",
+      "cp",
+      "pause",
+      "unpause",
+    ].map((name) => [name, LIFECYCLE]),
+  ),
+};
+
+/** The spec of a hot command, or undefined for the others. */
+export async function quickSpec(
+  name: string | undefined,
+): Promise<CommandSpec | undefined> {
+  if (name === undefined || !Object.hasOwn(QUICK, name)) return undefined;
+  const { specs }: { specs: CommandSpec[] } = await import(
+    new URL(QUICK[name], import.meta.url).href
+  );
+  return specs.find((s) => s.name === name);
+}
 
 function oneLine(e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
@@ -33,7 +70,7 @@ async function viaCommander(args: string[]): Promise<number> {
 /** Runs the CLI with `args`; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    const spec = QUICK.find((s) => s.name === args[0]);
+    const spec = await quickSpec(args[0]);
     const parsed = spec && quickParse(spec, args.slice(1));
     if (!parsed) return await viaCommander(args);
     return (await spec.action(...parsed)) ?? 0;

@@ -4,7 +4,7 @@
  */
 import { Command } from "commander";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
-import { containerPruneSpec, containerSpecs } from "./containers.ts";
+import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";
 import { imageCommands } from "./images.ts";
 import { portCommand } from "./port.ts";
@@ -14,7 +14,8 @@ import {
   pullCommand,
   pushCommand,
 } from "./pull.ts";
-import { createCommandSpec, runSpec } from "./run.ts";
+import { specs as listing } from "./listing.ts";
+import { specs as creating } from "./run.ts";
 import type { CommandSpec } from "./spec.ts";
 import { volumeCommand } from "./volume.ts";
 
@@ -58,10 +59,8 @@ export function program(result: { code: number }): Command {
     .addCommand(toCommand(containerPruneSpec, set));
   for (
     const cmd of [
-      toCommand(runSpec, set),
+      ...[...creating, ...lifecycle, ...listing].map((s) => toCommand(s, set)),
       doctorCommand(set),
-      toCommand(createCommandSpec, set),
-      ...containerSpecs.map((s) => toCommand(s, set)),
       container,
       ...imageCommands(set),
       pullCommand(set),

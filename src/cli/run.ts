@@ -223,7 +223,7 @@ function createSpec(
 }
 
 /** `ptd run`. */
-export const runSpec = createSpec(
+const runSpec = createSpec(
   "run",
   "Run a command in a new container",
   [RM, ...CREATE_OPTIONS, {
@@ -251,7 +251,7 @@ export const runSpec = createSpec(
 );
 
 /** `ptd create`. */
-export const createCommandSpec = createSpec(
+const createCommandSpec = createSpec(
   "create",
   "Create a new container without starting it",
   [RM, ...CREATE_OPTIONS],
@@ -313,3 +313,6 @@ async function createFromFlags(
   if (f.cidfile) writeCidFile(f.cidfile, c.id);
   return { store, c };
 }
+
+/** `run` and `create`. */
+export const specs: CommandSpec[] = [runSpec, createCommandSpec];

@@ -124,6 +124,11 @@ export function createdState(): ContainerState {
   };
 }
 
+/** The container's hostname: its own, or the first 12 hex digits of its id. */
+export function hostnameOf(c: ContainerConfig): string {
+  return c.hostname || c.id.slice(0, 12);
+}
+
 /** The command line the container runs: entrypoint then cmd. */
 export function commandOf(c: ContainerConfig): string[] {
   return [...c.entrypoint, ...c.cmd];

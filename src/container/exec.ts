@@ -16,10 +16,9 @@ import {
   ExitError,
 } from "../runtime/spec.ts";
 import { resolveUser } from "../runtime/user.ts";
-import type { ContainerConfig } from "./config.ts";
+import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import { relaySignals } from "./signals.ts";
-import { hostnameOf } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** What `exec` runs, and how. */

@@ -52,11 +52,6 @@ interface RunResult {
   error?: string;
 }
 
-/** Path of a container's log file. */
-export function logPath(store: ContainerStore, id: string): string {
-  return `${store.dir(id)}/ctr.log`;
-}
-
 async function pump(
   f: AsyncIterable<Uint8Array>,
   stream: Stream,
@@ -237,7 +232,7 @@ async function monitor(
     restartCount: 0,
     error: "",
   }));
-  const log = new LogWriter(logPath(store, c.id), c.host.logMaxSize);
+  const log = new LogWriter(store.logFile(c.id), c.host.logMaxSize);
   const attach = new AttachServer(store.runDir(c.id));
   // A CLI that stays attached connects first; not for ever if it died.
   if (options.attached) await attach.firstClient(10_000);

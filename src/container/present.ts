@@ -7,11 +7,10 @@ import {
   commandOf,
   type ContainerConfig,
   type ContainerState,
+  hostnameOf,
 } from "./config.ts";
 import { monitorAlive } from "./liveness.ts";
-import { logPath } from "./monitor.ts";
 import { inspectNetwork, psPorts } from "./network.ts";
-import { hostnameOf } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { inspectMounts, mountNames } from "./volumes.ts";
 
@@ -123,7 +122,7 @@ export function inspectDoc(
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
-    LogPath: logPath(store, c.id),
+    LogPath: store.logFile(c.id),
     Mounts: inspectMounts(store, c),
     HostConfig: {
       AutoRemove: c.host.autoRemove,

@@ -9,14 +9,9 @@ import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
-import { commandOf, type ContainerConfig } from "./config.ts";
+import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
 import { networkJoin } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
-
-/** The container's hostname: its own, or the first 12 hex digits of its id. */
-export function hostnameOf(c: ContainerConfig): string {
-  return c.hostname || c.id.slice(0, 12);
-}
 
 function hostResolvConf(): string {
   try {

@@ -40,6 +40,10 @@ export class ContainerStore {
   exitFile(id: string): string {
     return `${this.paths.runtime}/exits/${id}`;
   }
+  /** The container's log (k8s-file records), kept with its files. */
+  logFile(id: string): string {
+    return `${this.dir(id)}/ctr.log`;
+  }
 
   /** Every container's config, oldest first. */
   list(): ContainerConfig[] {

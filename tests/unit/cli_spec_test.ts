@@ -1,14 +1,16 @@
 import { assert, assertEquals } from "../assert.ts";
-import { containerSpecs } from "../../src/cli/containers.ts";
+import { specs as lifecycle } from "../../src/cli/containers.ts";
+import { specs as listing } from "../../src/cli/listing.ts";
+import { QUICK, quickSpec } from "../../src/cli/main.ts";
 import { toCommand } from "../../src/cli/program.ts";
-import { createCommandSpec, runSpec } from "../../src/cli/run.ts";
+import { specs as creating } from "../../src/cli/run.ts";
 import {
   type CommandSpec,
   parseFlags,
   quickParse,
 } from "../../src/cli/spec.ts";
 
-const SPECS = [runSpec, createCommandSpec, ...containerSpecs];
+const SPECS = [...creating, ...lifecycle, ...listing];
 const spec = (name: string) => SPECS.find((s) => s.name === name)!;
 
 /** What commander hands the action for `argv`, or "error". */
@@ -26,7 +28,7 @@ async function viaCommander(s: CommandSpec, argv: string[]) {
 }
 
 // Lines quickParse must read itself, exactly as commander does.
-const QUICK: [string, string[]][] = [
+const QUICK_LINES: [string, string[]][] = [
   ["run", ["--rm", "img", "true"]],
   ["run", ["-it", "--rm", "img", "sh", "-c", "echo $HOME"]],
   ["run", ["-d", "--name", "web", "-p", "127.0.0.1:8080:80", "img"]],
@@ -79,7 +81,7 @@ const COMMANDER: [string, string[]][] = [
 ];
 
 Deno.test("cli: quickParse reads ordinary lines exactly as commander", async () => {
-  for (const [name, argv] of QUICK) {
+  for (const [name, argv] of QUICK_LINES) {
     const quick = quickParse(spec(name), argv);
     assert(quick, `quickParse left ${name} ${argv.join(" ")} to commander`);
     assertEquals<unknown>(
@@ -112,4 +114,11 @@ Deno.test("cli: option flags are read as commander names them", () => {
     negate: true,
   });
   assertEquals(parseFlags("--read-only-tmpfs [bool]").value, "optional");
+});
+
+Deno.test("cli: every hot command is found in the module that declares it", async () => {
+  assertEquals(Object.keys(QUICK).sort(), SPECS.map((s) => s.name).sort());
+  for (const s of SPECS) assertEquals(await quickSpec(s.name), s);
+  assertEquals(await quickSpec("pull"), undefined);
+  assertEquals(await quickSpec("constructor"), undefined);
 });
