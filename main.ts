@@ -3,6 +3,7 @@
  * (init inside the container, helpers in a user namespace) are dispatched
  * before the CLI's command tree is loaded, to keep their start-up small.
  */
+import { lazy } from "./src/runtime/lazy.ts";
 import { trace } from "./src/runtime/trace.ts";
 
 const [verb, ...rest] = Deno.args;
@@ -11,41 +12,36 @@ const role = verb === "init" || verb === "monitor" ? verb : "cli";
 trace(`${role}-deno`, performance.timeOrigin);
 trace(`${role}-main`);
 
-/**
- * Imports one of ptd's modules by a computed specifier. Deno loads the
- * graph behind every literal import(), dynamic ones included, before a
- * program starts: with literals here, init and the monitor would pay ~10 ms
- * to load the CLI's and the image code's modules they never run.
- * `deno task compile` embeds them with --include.
- */
-const load = (path: string) => import(new URL(path, import.meta.url).href);
+// Each role loads only its own modules (see lazy.ts for why not import()).
+const load = <T>(path: string) => lazy<T>(new URL(path, import.meta.url));
 
 if (verb === "init") {
-  const { initMain }: typeof import("./src/runtime/init.ts") = await load(
+  const { initMain } = await load<typeof import("./src/runtime/init.ts")>(
     "./src/runtime/init.ts",
   );
   initMain(rest);
 } else if (verb === "monitor") {
-  const { monitorMain }: typeof import("./src/container/monitor.ts") =
-    await load("./src/container/monitor.ts");
+  const { monitorMain } = await load<
+    typeof import("./src/container/monitor.ts")
+  >("./src/container/monitor.ts");
   Deno.exit(await monitorMain(rest));
 } else if (verb === "storage-rm") {
-  const { removeMain }: typeof import("./src/storage/remove.ts") = await load(
+  const { removeMain } = await load<typeof import("./src/storage/remove.ts")>(
     "./src/storage/remove.ts",
   );
   Deno.exit(removeMain(rest));
 } else if (verb === "storage-unpack") {
-  const { unpackMain }: typeof import("./src/image/unpack.ts") = await load(
+  const { unpackMain } = await load<typeof import("./src/image/unpack.ts")>(
     "./src/image/unpack.ts",
   );
   Deno.exit(await unpackMain(rest));
 } else if (verb === "volume-copy") {
-  const { copyMain }: typeof import("./src/volume/copyup.ts") = await load(
+  const { copyMain } = await load<typeof import("./src/volume/copyup.ts")>(
     "./src/volume/copyup.ts",
   );
   Deno.exit(copyMain(rest));
 } else {
-  const { main }: typeof import("./src/cli/main.ts") = await load(
+  const { main } = await load<typeof import("./src/cli/main.ts")>(
     "./src/cli/main.ts",
   );
   Deno.exit(await main(Deno.args));

@@ -5,6 +5,7 @@
  * loading commander (spec.ts says why); everything else goes through the
  * commander program.
  */
+import { lazy } from "../runtime/lazy.ts";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import { type CommandSpec, quickParse } from "./spec.ts";
 
@@ -43,8 +44,8 @@ export async function quickSpec(
   name: string | undefined,
 ): Promise<CommandSpec | undefined> {
   if (name === undefined || !Object.hasOwn(QUICK, name)) return undefined;
-  const { specs }: { specs: CommandSpec[] } = await import(
-    new URL(QUICK[name], import.meta.url).href
+  const { specs } = await lazy<{ specs: CommandSpec[] }>(
+    new URL(QUICK[name], import.meta.url),
   );
   return specs.find((s) => s.name === name);
 }
@@ -55,8 +56,9 @@ function oneLine(e: unknown): string {
 }
 
 async function viaCommander(args: string[]): Promise<number> {
-  const { CommanderError } = await import("commander");
-  const { program } = await import("./program.ts");
+  const { CommanderError, program } = await lazy<
+    typeof import("./program.ts")
+  >(new URL("./program.ts", import.meta.url));
   const result = { code: 0 };
   try {
     await program(result).parseAsync(args, { from: "user" });

@@ -3,6 +3,7 @@
  * commands that are not parsed by quickParse. Loaded only when needed.
  */
 import { Command } from "commander";
+export { CommanderError } from "commander";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";

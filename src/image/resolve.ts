@@ -4,6 +4,7 @@
  * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
  */
 import type { RootSource } from "../container/config.ts";
+import { lazy } from "../runtime/lazy.ts";
 import type { PullOptions } from "./pull.ts";
 import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";
 
@@ -18,6 +19,9 @@ export function parsePullPolicy(value: string): PullPolicy {
     `invalid pull policy "${value}": want always, missing or never`,
   );
 }
+
+const pullCode = () =>
+  lazy<typeof import("./pull.ts")>(new URL("./pull.ts", import.meta.url));
 
 function isDirectory(path: string): boolean {
   try {
@@ -41,7 +45,7 @@ export async function ensureImage(
     // its streams need) is loaded only then: most runs find every tree.
     if (img && store.lowerDirs(img).every(isDirectory)) return img;
     if (img) {
-      const { unpackLayers } = await import("./pull.ts");
+      const { unpackLayers } = await pullCode();
       await store.writing(() =>
         unpackLayers(store, img.manifest, img.config.rootfs.diff_ids)
       );
@@ -49,7 +53,7 @@ export async function ensureImage(
     }
     if (policy === "never") throw new NoSuchImage(name);
   }
-  const { pullImage } = await import("./pull.ts");
+  const { pullImage } = await pullCode();
   return await pullImage(store, name, opts);
 }
 
