@@ -29,7 +29,11 @@ function shorten(name: string): string {
 
 /** The components of an entry path (`what` names it in a refusal). */
 function components(path: string, what = "path"): string[] {
-  if (new TextEncoder().encode(path).length >= PATH_MAX) {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most names need no count.
+  if (
+    path.length * 3 >= PATH_MAX &&
+    new TextEncoder().encode(path).length >= PATH_MAX
+  ) {
     throw new LayerError(`${what} longer than PATH_MAX`);
   }
   if (path.includes("\0")) throw new LayerError(`${what} contains a NUL byte`);

@@ -108,13 +108,14 @@ async function fetchLayer(
   const dest = store.layerDir(layer.chainId);
   const unpack = !existsSync(dest);
   if (unpack) {
-    report({ kind: "unpack", digest: d.digest });
     Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
   }
   // Made first: the helper starts while the request is under way.
   const sink = layerSink(d.mediaType, unpack ? dest : undefined, d.digest);
   const verify = async () => {
     trace("pull-layer-fetched");
+    // What is left to wait for: the unpack catching up with the download.
+    if (unpack) report({ kind: "unpack", digest: d.digest });
     const got = await sink.end();
     trace("pull-layer-unpacked");
     if (got !== diffId) {

@@ -27,6 +27,7 @@ import {
 } from "../../ffi/fd.ts";
 import * as fs from "../../ffi/fs.ts";
 import { libc } from "../../ffi/libc.ts";
+import { trace } from "../runtime/trace.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
 import { writeAll } from "../storage/blobs.ts";
 import { LayerError, writeLayer } from "./layer_writer.ts";
@@ -553,6 +554,7 @@ function inherited(fd: string, write: boolean): Deno.FsFile {
  * "commit".
  */
 export async function unpackMain(args: string[]): Promise<number> {
+  trace("unpack-main");
   const [dest, what, dataFd, resultFd, verdictFd] = args;
   const result = inherited(resultFd, true);
   const say = (line: string) => {
@@ -574,6 +576,7 @@ export async function unpackMain(args: string[]): Promise<number> {
       await sink.write(buf.slice(0, n));
     }
     await sink.end();
+    trace("unpack-written");
     say("ok");
     const verdict = await new Response(inherited(verdictFd, false).readable)
       .text();

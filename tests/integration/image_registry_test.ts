@@ -224,6 +224,8 @@ Deno.test("a tampered blob is refused and leaves no image", async () => {
     );
     assertEquals((await ok(sb, ["images", "-q"])).trim(), "");
     assertEquals(files(`${sb.env.PTD_ROOT}/blobs/tmp`), []);
+    // The layer unpacked during the download was thrown away.
+    assertEquals(files(`${sb.env.PTD_ROOT}/layers`), []);
   } finally {
     await sb.cleanup();
     await reg.cleanup();
@@ -296,9 +298,11 @@ Deno.test("stopping the registry mid-pull leaves no image; prune finds the orpha
       files(`${sb.env.PTD_ROOT}/images`).filter((f) => f.endsWith(".json")),
       [],
     );
-    // Manifest and config made it; the half layer was thrown away.
+    // Manifest and config made it; the half layer was thrown away, blob
+    // and tree both.
     assert(files(`${sb.env.PTD_ROOT}/blobs/sha256`).length > 0);
     assertEquals(files(tmp), []);
+    assertEquals(files(`${sb.env.PTD_ROOT}/layers`), []);
     await ok(sb, ["image", "prune"]);
     assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
   } finally {

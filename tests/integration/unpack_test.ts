@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { lgetxattr } from "../../ffi/fs.ts";
-import { unpackLayer } from "../../src/image/unpack.ts";
+import { layerSink, unpackLayer } from "../../src/image/unpack.ts";
+import { digestOf } from "../../src/storage/blobs.ts";
 import {
   busyboxLayer,
   makeTar,
@@ -135,6 +136,39 @@ Deno.test("unpack keeps owners, modes, links, fifos, times, whiteouts", async (t
         checkTree(dest);
       });
     }
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("a layer sink unpacks as the bytes come; only commit names the tree", async () => {
+  const sb = await sandbox();
+  try {
+    const tar = await makeTar(ENTRIES);
+    const blob = zlib.gzipSync(tar);
+    const dir = `${sb.dir}/layers`;
+    Deno.mkdirSync(dir);
+    const names = () => [...Deno.readDirSync(dir)].map((e) => e.name);
+    // Two bytes first: the compression is sniffed only once four are in.
+    const feed = async (dest: string, upTo = blob.length) => {
+      const sink = layerSink(`${LAYER}+gzip`, `${dir}/${dest}`, dest);
+      await sink.write(blob.subarray(0, 2));
+      for (let at = 2; at < upTo; at += 1000) {
+        await sink.write(blob.subarray(at, Math.min(at + 1000, upTo)));
+      }
+      return sink;
+    };
+    const kept = await feed("kept");
+    assert.equal(await kept.end(), digestOf(tar));
+    assert.ok(!names().includes("kept"), "named before commit");
+    await kept.commit();
+    checkTree(`${dir}/kept`);
+    const verified = await feed("refused");
+    await verified.end();
+    await verified.abort();
+    const half = await feed("half", blob.length / 2);
+    await half.abort();
+    assert.deepEqual(names(), ["kept"]);
   } finally {
     await sb.cleanup();
   }
