@@ -17,7 +17,7 @@ import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { createReadStream } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { PassThrough, type Readable, type Transform } from "node:stream";
+import { PassThrough, type Readable, Transform } from "node:stream";
 import zlib from "node:zlib";
 import {
   closeFd,
@@ -263,9 +263,26 @@ class DecodingSink implements LayerSink {
 
   #begin(z: Transform): void {
     this.#z = z;
-    if (this.decode) z.on("data", (c: Uint8Array) => this.#hash.update(c));
-    this.#done = this.target.take(z);
+    this.#done = this.target.take(this.decode ? this.#hashed(z) : z);
     this.#done.catch((e) => this.#fail(e));
+  }
+
+  /**
+   * The tar, hashed as the target reads it. A stage of its own rather than
+   * a "data" listener, which would also take the chunks a target that has
+   * not begun to read yet never sees.
+   */
+  #hashed(z: Transform): Readable {
+    const hash = this.#hash;
+    const out = new Transform({
+      highWaterMark: CHUNK,
+      transform(chunk: Uint8Array, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
+    });
+    z.on("error", (e) => out.destroy(e));
+    return z.pipe(out);
   }
 
   /** Starts decompressing once the magic bytes are in. */
@@ -406,7 +423,12 @@ class HelperLayer implements TarTarget {
   async #failure(line: string | undefined): Promise<Error> {
     closeQuietly(this.#data);
     closeQuietly(this.#verdict);
-    const code = await this.#exit;
+    let code: number;
+    try {
+      code = await this.#exit;
+    } catch (e) {
+      return new HelperError(oneLine(e)); // it never started (id maps)
+    }
     if (line?.startsWith("error ")) return new HelperError(line.slice(6));
     return new HelperError(`unpack helper exited with ${code}`);
   }
