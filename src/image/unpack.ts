@@ -54,8 +54,8 @@ function compressionOf(head: Uint8Array): Compression {
   return "none";
 }
 
-/** A blob's compression, from its magic bytes. */
-export function sniffCompression(path: string): Compression {
+/** The first bytes of a file, where the magic numbers are. */
+function fileHead(path: string): Uint8Array {
   const head = new Uint8Array(4);
   const f = Deno.openSync(path);
   try {
@@ -63,7 +63,12 @@ export function sniffCompression(path: string): Compression {
   } finally {
     f.close();
   }
-  return compressionOf(head);
+  return head;
+}
+
+/** A blob's compression, from its magic bytes. */
+export function sniffCompression(path: string): Compression {
+  return compressionOf(fileHead(path));
 }
 
 /**
@@ -94,14 +99,7 @@ function decompressor(compression: Compression): Transform {
 
 /** A layer blob's uncompressed tar stream. */
 export function layerTar(blobPath: string, mediaType: string): Readable {
-  const head = new Uint8Array(4);
-  const f = Deno.openSync(blobPath);
-  try {
-    f.readSync(head);
-  } finally {
-    f.close();
-  }
-  const unzip = decompressor(layerCompression(head, mediaType));
+  const unzip = decompressor(layerCompression(fileHead(blobPath), mediaType));
   const raw = createReadStream(blobPath, { highWaterMark: CHUNK });
   raw.on("error", (e) => unzip.destroy(e));
   return raw.pipe(unzip);
