@@ -366,13 +366,19 @@ class Lines {
         this.#text = this.#text.slice(nl + 1);
         return line;
       }
-      if (this.#eof) return this.#text ? this.#text : undefined;
+      if (this.#eof) {
+        const last = this.#text || undefined;
+        this.#text = "";
+        return last;
+      }
       const buf = new Uint8Array(4096);
       const n = await this.f.read(buf).catch(() => null);
-      if (n === null) this.#eof = true;
-      else {this.#text += this.#decoder.decode(buf.subarray(0, n), {
-          stream: true,
-        });}
+      if (n === null) {
+        this.#eof = true;
+        continue;
+      }
+      const text = this.#decoder.decode(buf.subarray(0, n), { stream: true });
+      this.#text += text;
     }
   }
 }
