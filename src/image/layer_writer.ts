@@ -6,7 +6,7 @@
  * symlink cannot lead a write out of the layer.
  */
 import type { Readable } from "node:stream";
-import tar, { type Header } from "tar-stream";
+import tar, { type ExtractEvents, type Header } from "tar-stream";
 import { SysError } from "../../ffi/errno.ts";
 import * as fs from "../../ffi/fs.ts";
 
@@ -65,7 +65,13 @@ function isErrno(e: unknown, code: string): boolean {
 }
 
 /** An entry's content, which must be drained before the next entry. */
-type Body = AsyncIterable<Uint8Array> & { resume(): unknown };
+type Body = ExtractEvents["entry"][1];
+
+/** A regular file being written: its content arrives in `data` events. */
+interface OpenFile {
+  fd: number;
+  meta: Meta;
+}
 
 interface Meta {
   mode: number;
@@ -198,18 +204,46 @@ class LayerWriter {
     fs.lutimensat(dir, name, m.atime, m.mtime);
   }
 
-  /** Unpacks one entry; `body` is drained either way. */
-  async entry(h: Header, body: Body): Promise<void> {
+  /**
+   * Unpacks one entry; `done` is called once, when `body` has been written
+   * (or drained) or with the refusal. No promise per entry or per chunk: a
+   * layer has thousands of small entries.
+   */
+  entry(h: Header, body: Body, done: (e?: Error) => void): void {
+    let file: OpenFile | void;
+    const fail = (e: unknown) => {
+      if (file) fs.close(file.fd);
+      file = undefined;
+      done(explain(e, h.name));
+    };
     try {
-      await this.place(h, body);
+      file = this.place(h);
     } catch (e) {
-      throw explain(e, h.name);
-    } finally {
       body.resume();
+      return fail(e);
     }
+    body.on("data", (chunk) => {
+      if (!file) return;
+      try {
+        fs.writeAll(file.fd, chunk as Uint8Array);
+      } catch (e) {
+        fail(e);
+      }
+    });
+    body.on("end", () => {
+      if (!file) return done();
+      try {
+        this.finishFile(file);
+      } catch (e) {
+        return fail(e);
+      }
+      fs.close(file.fd);
+      done();
+    });
   }
 
-  private async place(h: Header, body: Body): Promise<void> {
+  /** Makes the entry, except a regular file's content: its fd is returned. */
+  private place(h: Header): OpenFile | void {
     const comps = components(h.name);
     const m = metaOf(h);
     if (comps.length === 0) {
@@ -223,7 +257,14 @@ class LayerWriter {
     switch (h.type) {
       case "file":
       case "contiguous-file":
-        return await this.file(dir, name, m, body);
+        return {
+          fd: this.fresh(
+            dir,
+            name,
+            () => fs.openat(dir, name, NEW_FILE, 0o600),
+          ),
+          meta: m,
+        };
       case "directory":
         return this.directory(dir, name, m, comps);
       case "symlink":
@@ -246,20 +287,11 @@ class LayerWriter {
     }
   }
 
-  private async file(dir: number, name: string, m: Meta, body: Body) {
-    const fd = this.fresh(
-      dir,
-      name,
-      () => fs.openat(dir, name, NEW_FILE, 0o600),
-    );
-    try {
-      for await (const chunk of body) fs.writeAll(fd, chunk);
-      this.chown(m, (u, g) => fs.fchown(fd, u, g));
-      fs.fchmod(fd, m.mode);
-      fs.futimens(fd, m.atime, m.mtime);
-    } finally {
-      fs.close(fd);
-    }
+  /** A written file's owner, then mode (chown clears setuid), then times. */
+  private finishFile({ fd, meta: m }: OpenFile) {
+    this.chown(m, (u, g) => fs.fchown(fd, u, g));
+    fs.fchmod(fd, m.mode);
+    fs.futimens(fd, m.atime, m.mtime);
   }
 
   private directory(dir: number, name: string, m: Meta, comps: string[]) {
@@ -374,14 +406,25 @@ export async function writeLayer(
   userns: boolean,
 ): Promise<void> {
   const root = fs.openat(fs.AT_FDCWD, dir, DIR_READ);
-  const extract = tar.extract();
-  source.on("error", (e) => extract.destroy(e));
-  source.pipe(extract);
   const writer = new LayerWriter(root, userns);
+  const extract = tar.extract();
   try {
-    for await (const entry of extract) {
-      await writer.entry(entry.header, entry as Body);
-    }
+    await new Promise<void>((resolve, reject) => {
+      let error: Error | undefined;
+      extract.on("entry", (header, body, next) => {
+        // Its errors are the extractor's, reported once, below.
+        body.on("error", () => {});
+        writer.entry(header, body, (e) => {
+          if (!e) return next();
+          error ??= e;
+          extract.destroy(e);
+        });
+      });
+      extract.on("error", (e: Error) => error ??= e);
+      extract.on("close", () => error ? reject(error) : resolve());
+      source.on("error", (e) => extract.destroy(e));
+      source.pipe(extract);
+    });
     writer.finish();
   } finally {
     writer.close();
