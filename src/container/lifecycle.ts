@@ -10,7 +10,7 @@ import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import type { ContainerConfig } from "./config.ts";
 import { isActive, monitorAlive, reconcile } from "./liveness.ts";
 import { networkDependents } from "./network.ts";
-import { type Handshake, MONITOR_COMMAND } from "./monitor.ts";
+import { type Handshake, MONITOR_COMMAND } from "./handshake.ts";
 import { openAttach, relayAttach } from "./attach.ts";
 import { parseSignal } from "./signals.ts";
 import type { ContainerStore } from "./store.ts";

@@ -33,17 +33,7 @@ import { ContainerNetwork } from "./network.ts";
 import { runtimeSpec } from "./spec.ts";
 import { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
-
-/** The hidden subcommand that runs a monitor. */
-export const MONITOR_COMMAND = "monitor";
-
-/** What the monitor tells the CLI once the first start is decided. */
-export interface Handshake {
-  ok: boolean;
-  pid?: number;
-  code?: number;
-  message?: string;
-}
+import type { Handshake } from "./handshake.ts";
 
 /** How one run of the container ended. */
 interface RunResult {
