@@ -19,13 +19,7 @@ import { followLog, type LogFilter } from "../container/log.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { execInContainer } from "../container/exec.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
-import {
-  mergeEnv,
-  parseEnv,
-  PROCESS_OPTIONS,
-  readEnvFile,
-  repeatable,
-} from "./options.ts";
+import { mergeEnv, parseEnv, PROCESS_OPTIONS, readEnvFile } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { containerStore as store, eachContainer } from "./targets.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
