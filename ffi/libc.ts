@@ -68,6 +68,17 @@ const symbols = {
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  recvfrom_wait: {
+    name: "recvfrom",
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+    nonblocking: true,
+  },
+  sendto: {
+    parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
+    result: "isize",
+  },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   umask: { parameters: ["u32"], result: "u32" },
   setsid: { parameters: [], result: "i32" },

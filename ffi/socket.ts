@@ -1,0 +1,69 @@
+/**
+ * IPv4 UDP through raw descriptors: a socket bound in one network namespace
+ * (the host's) and served by a process in another (a container's), which no
+ * Deno socket API can adopt.
+ */
+import { AF_INET, SOCK_DGRAM } from "./constants.ts";
+import { check, libc } from "./libc.ts";
+
+const SOCKADDR_IN = 16;
+
+/** A struct sockaddr_in for `ip:port`. */
+export function sockaddrIn(ip: string, port: number): Uint8Array<ArrayBuffer> {
+  const sa = new Uint8Array(SOCKADDR_IN);
+  const v = new DataView(sa.buffer);
+  v.setUint16(0, AF_INET, true);
+  v.setUint16(2, port);
+  ip.split(".").forEach((b, i) => (sa[4 + i] = Number(b)));
+  return sa;
+}
+
+/**
+ * A UDP socket bound to `ip:port`, inheritable (for a child to serve).
+ * Throws a SysError (EADDRINUSE when the port is taken).
+ */
+export function udpBound(ip: string, port: number): number {
+  const fd = check("socket", libc().socket(AF_INET, SOCK_DGRAM, 0));
+  const sa = sockaddrIn(ip, port);
+  try {
+    check("bind", libc().bind(fd, sa, SOCKADDR_IN), `${ip}:${port}`);
+  } catch (e) {
+    libc().close(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/**
+ * Waits (on a worker thread) for one datagram on `fd` into `buf`; returns
+ * its length and sender, or null once the socket fails (closed).
+ */
+export async function receiveFrom(
+  fd: number,
+  buf: Uint8Array<ArrayBuffer>,
+): Promise<{ n: number; from: Uint8Array<ArrayBuffer> } | null> {
+  const from = new Uint8Array(SOCKADDR_IN);
+  const len = new Uint32Array([SOCKADDR_IN]);
+  const n = Number(
+    await libc().recvfrom_wait(
+      fd,
+      buf,
+      BigInt(buf.length),
+      0,
+      from,
+      new Uint8Array(len.buffer),
+    ),
+  );
+  return n < 0 ? null : { n, from };
+}
+
+/** Sends one datagram from `fd` to the sockaddr `to`; false if it failed. */
+export function sendTo(
+  fd: number,
+  data: Uint8Array<ArrayBuffer>,
+  to: Uint8Array<ArrayBuffer>,
+): boolean {
+  return Number(
+    libc().sendto(fd, data, BigInt(data.length), 0, to, to.length),
+  ) === data.length;
+}
