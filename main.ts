@@ -35,6 +35,13 @@ if (verb === "init") {
     "./src/image/unpack.ts",
   );
   Deno.exit(await unpackMain(rest));
+} else if (verb === "udp-proxy") {
+  const { udpProxyMain } = await load<
+    typeof import("./src/network/udp_proxy.ts")
+  >(
+    "./src/network/udp_proxy.ts",
+  );
+  Deno.exit(await udpProxyMain(rest));
 } else if (verb === "volume-copy") {
   const { copyMain } = await load<typeof import("./src/volume/copyup.ts")>(
     "./src/volume/copyup.ts",

@@ -146,14 +146,6 @@ export async function resolveNetwork(
       `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,
     );
   }
-  if (
-    mode.kind === "slirp4netns" && !mode.allowHostLoopback &&
-    wanted.some((m) => m.protocol === "udp")
-  ) {
-    console.error(
-      "WARN: slirp4netns drops UDP replies to clients on the host's loopback unless --network slirp4netns:allow_host_loopback=true",
-    );
-  }
   return { ...host, ports: await reservePorts(wanted) };
 }
 

@@ -10,6 +10,7 @@ import { hasStack, type NetworkMode } from "./mode.ts";
 import { startPasta, stopPasta } from "./pasta.ts";
 import { type PortMapping, portsDoc } from "./ports.ts";
 import { startSlirp, stopSlirp } from "./slirp.ts";
+import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
 
 /** What a running container's network looks like from the outside. */
 export interface NetworkInfo {
@@ -76,8 +77,26 @@ export async function startNetwork(
   const { mode, ports, runDir } = opts;
   let stopStack = () => Promise.resolve();
   if (mode.kind === "slirp4netns") {
-    const h = await startSlirp(pid, mode, ports, runDir);
-    stopStack = () => stopSlirp(h, runDir);
+    // libslirp drops UDP replies to the host's loopback unless it may reach
+    // it: those ports go through the proxy.
+    const proxied = mode.allowHostLoopback
+      ? []
+      : ports.filter((m) => m.protocol === "udp");
+    const forwarded = ports.filter((m) => !proxied.includes(m));
+    const h = await startSlirp(pid, mode, forwarded, runDir);
+    let proxy: UdpProxy | undefined;
+    try {
+      if (proxied.length > 0) {
+        proxy = await startUdpProxy(pid, proxied, SLIRP_IP);
+      }
+    } catch (e) {
+      await stopSlirp(h, runDir);
+      throw e;
+    }
+    stopStack = async () => {
+      await proxy?.stop();
+      await stopSlirp(h, runDir);
+    };
   } else if (mode.kind === "pasta") {
     const p = await startPasta(pid, mode, ports, runDir);
     stopStack = () => stopPasta(p);

@@ -143,46 +143,62 @@ Deno.test({
     }),
 });
 
-Deno.test({
-  name: "network: a UDP port published the same way echoes",
-  ignore: !ROOTLESS,
-  fn: () =>
-    withRoot(async (sb) => {
-      const port = freePort();
-      // busybox has no UDP server; the host's python3 (the host's root as
-      // the container's) is one. libslirp drops replies to the host's
-      // loopback unless it is allowed: see README.
-      const r = await ptd(sb, [
-        "run",
-        "-d",
-        "--network",
-        "slirp4netns:allow_host_loopback=true",
-        "-p",
-        `127.0.0.1:${port}:5353/udp`,
-        "--rootfs",
-        "/",
-        "python3",
-        "-c",
-        UDP_ECHO,
-      ]);
-      assertEquals(r.code, 0, r.stderr);
-      const sock = dgram.createSocket("udp4");
-      try {
-        const reply = new Promise<string>((ok) =>
-          sock.on("message", (m) => ok(new TextDecoder().decode(m)))
-        );
-        let got: string | undefined;
-        reply.then((m) => (got = m));
-        for (let i = 0; i < 50 && got === undefined; i++) {
-          sock.send("ping\n", port, "127.0.0.1");
-          await sleep(100);
+for (
+  const [how, network] of [
+    ["through ptd's UDP proxy", "slirp4netns"],
+    ["through slirp4netns itself", "slirp4netns:allow_host_loopback=true"],
+  ]
+) {
+  Deno.test({
+    name:
+      `network: a UDP port published the same way echoes to a client on the host's loopback, ${how}`,
+    ignore: !ROOTLESS,
+    fn: () =>
+      withRoot(async (sb) => {
+        const port = freePort();
+        // busybox has no UDP server; the host's python3 (the host's root as
+        // the container's) is one.
+        const r = await ptd(sb, [
+          "run",
+          "-d",
+          "--network",
+          network,
+          "-p",
+          `127.0.0.1:${port}:5353/udp`,
+          "--rootfs",
+          "/",
+          "python3",
+          "-c",
+          UDP_ECHO,
+        ]);
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(r.stderr, "");
+        const sock = dgram.createSocket("udp4");
+        try {
+          const reply = new Promise<string>((ok) =>
+            sock.on("message", (m) => ok(new TextDecoder().decode(m)))
+          );
+          let got: string | undefined;
+          reply.then((m) => (got = m));
+          for (let i = 0; i < 50 && got === undefined; i++) {
+            sock.send("ping\n", port, "127.0.0.1");
+            await sleep(100);
+          }
+          assertEquals(got, "ping\n");
+        } finally {
+          sock.close();
         }
-        assertEquals(got, "ping\n");
-      } finally {
-        sock.close();
-      }
-    }),
-});
+        // rm -f frees the port at once, proxy and all.
+        assertEquals((await ptd(sb, ["rm", "-f", r.stdout.trim()])).code, 0);
+        const again = dgram.createSocket("udp4");
+        await new Promise<void>((ok, fail) => {
+          again.once("error", fail);
+          again.bind(port, "127.0.0.1", ok);
+        });
+        again.close();
+      }),
+  });
+}
 
 Deno.test({
   name:
