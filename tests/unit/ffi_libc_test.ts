@@ -1,6 +1,8 @@
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { NotOnPath, spawnWait } from "../../ffi/spawn.ts";
 import { libc } from "../../ffi/libc.ts";
+import { closeFd } from "../../ffi/fd.ts";
+import { receiveFrom, sendTo, sockaddrIn, udpBound } from "../../ffi/socket.ts";
 
 Deno.test("spawnWait: exit code, stderr captured, stdout discarded", async () => {
   assertEquals(
@@ -28,4 +30,31 @@ Deno.test("libc: symbols are bound on first use, once", () => {
   assertEquals(c.umask, c.umask);
   const old = c.umask(0o22);
   assertEquals(c.umask(old), 0o22);
+});
+
+Deno.test("socket: a raw UDP socket sends, and receives with the sender's address", async () => {
+  const { default: dgram } = await import("node:dgram");
+  const fd = udpBound("127.0.0.1", 0);
+  const peer = dgram.createSocket("udp4");
+  try {
+    await new Promise<void>((ok) => peer.bind(0, "127.0.0.1", () => ok()));
+    const peerAddr = sockaddrIn("127.0.0.1", peer.address().port);
+    const got = new Promise<{ text: string; port: number }>((ok) =>
+      peer.once(
+        "message",
+        (m, info) => ok({ text: new TextDecoder().decode(m), port: info.port }),
+      )
+    );
+    assert(sendTo(fd, new TextEncoder().encode("hi"), peerAddr));
+    const { text, port } = await got;
+    assertEquals(text, "hi");
+    peer.send("back", port, "127.0.0.1");
+    const buf = new Uint8Array(64);
+    const r = await receiveFrom(fd, buf);
+    assertEquals(new TextDecoder().decode(buf.subarray(0, r!.n)), "back");
+    assertEquals(r!.from, peerAddr);
+  } finally {
+    peer.close();
+    closeFd(fd);
+  }
 });
