@@ -33,6 +33,11 @@ export interface CloneRequest {
   join?: number[];
 }
 
+/** This process's environment as execve takes it: NAME=VALUE strings. */
+export function environ(): string[] {
+  return Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+}
+
 /** A child blocked before execve, waiting for release() or abort(). */
 export interface ClonedChild {
   pid: number;

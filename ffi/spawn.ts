@@ -6,7 +6,7 @@
  * first spawn of a run, against well under one here. No JavaScript runs in
  * the child: it only execs.
  */
-import { exitCode, waitStatus } from "./clone.ts";
+import { environ, exitCode, waitStatus } from "./clone.ts";
 import { O_RDWR } from "./constants.ts";
 import { closeFd, inheritablePipe, setCloexec } from "./fd.ts";
 import { cstr, libc } from "./libc.ts";
@@ -49,8 +49,7 @@ export interface Spawned {
  */
 export function spawn(argv: string[], pipe?: 1 | 2): Spawned {
   const c = libc();
-  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
-  const args = cstrings(argv), envp = cstrings(env);
+  const args = cstrings(argv), envp = cstrings(environ());
   const actions = new Uint8Array(FILE_ACTIONS_SIZE);
   // Both ends close-on-exec: the child gets the write end by dup2 only.
   const out = pipe === undefined ? undefined : inheritablePipe();

@@ -9,7 +9,12 @@
  * socket per client of its own in the container's namespace, which the
  * container's replies come back to.
  */
-import { type ClonedChild, cloneExec, waitStatus } from "../../ffi/clone.ts";
+import {
+  type ClonedChild,
+  cloneExec,
+  environ,
+  waitStatus,
+} from "../../ffi/clone.ts";
 import { SIGKILL } from "../../ffi/constants.ts";
 import { SysError } from "../../ffi/errno.ts";
 import { closeFd, inheritablePipe, setCloexec } from "../../ffi/fd.ts";
@@ -77,7 +82,7 @@ export async function startUdpProxy(
         String(alive),
         ...ports.map((m, i) => `${fds[i]}:${m.containerPort}`),
       ],
-      env: Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`),
+      env: environ(),
       join: join.fds,
     });
   } catch (e) {

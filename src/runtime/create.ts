@@ -3,7 +3,7 @@
  * its uid/gid maps, let it exec `ptd init SPEC`. The caller (CLI for a
  * foreground run, monitor otherwise) is its parent and waits for it.
  */
-import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
+import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
 import {
   CLONE_NEWCGROUP,
   CLONE_NEWIPC,
@@ -70,7 +70,6 @@ export async function startInit(
 ): Promise<number> {
   Deno.writeTextFileSync(specPath, JSON.stringify(spec));
   const self = selfCommand();
-  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
   const join = joinFor(spec);
   const newUser = spec.rootless && !join?.user;
   trace("clone");
@@ -80,7 +79,7 @@ export async function startInit(
       flags: cloneFlags(spec, join?.user),
       path: self.path,
       argv: [self.path, ...self.args, "init", specPath],
-      env,
+      env: environ(),
       join: join?.fds,
     });
   } catch (e) {

@@ -4,7 +4,7 @@
  * owned by, its subordinate ids (layer unpacking, removing container dirs).
  */
 import { CLONE_NEWUSER } from "../../ffi/constants.ts";
-import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
+import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
 import { userMaps } from "./create.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { selfCommand } from "./self.ts";
@@ -12,12 +12,11 @@ import { selfCommand } from "./self.ts";
 /** Runs `ptd ARGS...` as root of a new user namespace; returns its exit code. */
 export async function runInUserNamespace(args: string[]): Promise<number> {
   const self = selfCommand();
-  const env = Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
   const child = await cloneExec({
     flags: CLONE_NEWUSER,
     path: self.path,
     argv: [self.path, ...self.args, ...args],
-    env,
+    env: environ(),
   });
   try {
     await writeIdMaps(child.pid, userMaps());
