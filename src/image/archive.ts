@@ -259,7 +259,6 @@ async function commitImage(
     );
   }
   const chains = chainIds(diffIds);
-  Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
   for (const [i, d] of (manifest.layers as Descriptor[]).entries()) {
     const dest = store.layerDir(chains[i]);
     await unpackLayer(store.blobs.path(d.digest), d.mediaType, dest);

@@ -6,7 +6,6 @@
  * its diff id before its tree gets its final name — and only then record
  * the image. A failure at any step leaves no record.
  */
-import { existsSync } from "node:fs";
 import { DigestMismatch } from "../storage/blobs.ts";
 import {
   chainIds,
@@ -106,10 +105,7 @@ async function fetchLayer(
 ): Promise<void> {
   const { d, diffId } = layer;
   const dest = store.layerDir(layer.chainId);
-  const unpack = !existsSync(dest);
-  if (unpack) {
-    Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
-  }
+  const unpack = !store.hasLayer(layer.chainId);
   // Made first: the helper starts while the request is under way.
   const sink = layerSink(d.mediaType, unpack ? dest : undefined, d.digest);
   const verify = async () => {
@@ -145,10 +141,9 @@ export async function unpackLayers(
 ): Promise<void> {
   const chains = chainIds(diffIds);
   for (const [i, d] of manifest.layers.entries()) {
+    if (store.hasLayer(chains[i])) continue;
     const dest = store.layerDir(chains[i]);
-    if (existsSync(dest)) continue;
     report({ kind: "unpack", digest: d.digest });
-    Deno.mkdirSync(store.layersRoot, { recursive: true, mode: 0o700 });
     await unpackLayer(
       store.blobs.path(d.digest),
       d.mediaType,

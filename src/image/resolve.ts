@@ -23,14 +23,6 @@ export function parsePullPolicy(value: string): PullPolicy {
 const pullCode = () =>
   lazy<typeof import("./pull.ts")>(new URL("./pull.ts", import.meta.url));
 
-function isDirectory(path: string): boolean {
-  try {
-    return Deno.statSync(path).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
 /** The local image for `name`, pulling it as `policy` says. */
 export async function ensureImage(
   store: ImageStore,
@@ -43,7 +35,7 @@ export async function ensureImage(
     // A layer tree removed behind ptd's back is unpacked again, not handed
     // to overlay as a missing lower dir. The pull code (and the Node layer
     // its streams need) is loaded only then: most runs find every tree.
-    if (img && store.lowerDirs(img).every(isDirectory)) return img;
+    if (img && store.hasLayers(img)) return img;
     if (img) {
       const { unpackLayers } = await pullCode();
       await store.writing(() =>

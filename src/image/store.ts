@@ -62,6 +62,21 @@ export class ImageStore {
     return `${this.layersRoot}/${digestHex(chainId)}`;
   }
 
+  /** Whether the layer tree of `chainId` is unpacked. */
+  hasLayer(chainId: string): boolean {
+    try {
+      Deno.statSync(this.layerDir(chainId));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether every layer tree of an image is unpacked. */
+  hasLayers(img: ImageRecord): boolean {
+    return chainIds(img.config.rootfs.diff_ids).every((c) => this.hasLayer(c));
+  }
+
   /** The lower dirs of an image, top layer first (overlay's order). */
   lowerDirs(img: ImageRecord): string[] {
     return chainIds(img.config.rootfs.diff_ids).map((c) => this.layerDir(c))

@@ -510,8 +510,9 @@ function markTopDir(dir: string): void {
 
 /**
  * A sink for the layer blob of `mediaType`: with `dest`, it unpacks into a
- * temporary sibling of `dest` that `commit` renames into place (rootless,
- * in the user-namespace helper); without, it only computes the diff id.
+ * temporary sibling of `dest` (its parent made, private, where missing)
+ * that `commit` renames into place (rootless, in the user-namespace
+ * helper); without, it only computes the diff id.
  * `what` names the blob in errors.
  */
 export function layerSink(
@@ -520,7 +521,9 @@ export function layerSink(
   what: string,
 ): LayerSink {
   if (dest === undefined) return new DecodingSink(mediaType, nowhere, what);
-  markTopDir(dirname(resolve(dest)));
+  const parent = dirname(resolve(dest));
+  Deno.mkdirSync(parent, { recursive: true, mode: 0o700 });
+  markTopDir(parent);
   const target = Deno.uid() === 0
     ? new TempLayer(dest, false)
     : new HelperLayer(dest, what);
