@@ -30,6 +30,7 @@ import { libc } from "../../ffi/libc.ts";
 import { trace } from "../runtime/trace.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
 import { writeAll } from "../storage/blobs.ts";
+import { concatBytes } from "@noble/hashes/utils.js";
 import { LayerError, writeLayer } from "./layer_writer.ts";
 
 /** The hidden subcommand that unpacks a layer inside the user namespace. */
@@ -285,12 +286,7 @@ class DecodingSink implements LayerSink {
 
   /** Starts decompressing once the magic bytes are in. */
   #start(): void {
-    const head = new Uint8Array(this.#head.reduce((n, c) => n + c.length, 0));
-    let at = 0;
-    for (const c of this.#head) {
-      head.set(c, at);
-      at += c.length;
-    }
+    const head = concatBytes(...this.#head);
     this.#head = [];
     try {
       this.#begin(decompressor(layerCompression(head, this.mediaType)));

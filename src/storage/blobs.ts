@@ -6,7 +6,7 @@
  * `prune` removes.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { ensureDir } from "./paths.ts";
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
@@ -56,14 +56,7 @@ async function* batched(
   let parts: Uint8Array[] = [];
   let size = 0;
   const join = () => {
-    const out = parts.length === 1 ? parts[0] : new Uint8Array(size);
-    if (parts.length > 1) {
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-    }
+    const out = parts.length === 1 ? parts[0] : concatBytes(...parts);
     parts = [];
     size = 0;
     return out;
