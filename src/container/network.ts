@@ -107,12 +107,19 @@ export async function networkDependents(
   store: ContainerStore,
   c: ContainerConfig,
 ): Promise<ContainerConfig[]> {
-  const names = (ref: string) =>
-    ref === c.name || (ref.length > 0 && c.id.startsWith(ref));
+  // The reference means what it meant to `run`: the store's own lookup.
+  const names = (ref: string) => {
+    try {
+      return store.find(ref).id === c.id;
+    } catch {
+      return false;
+    }
+  };
   const out: ContainerConfig[] = [];
   for (const d of store.list()) {
-    const [kind, ref = ""] = d.host.network.split(/:(.*)/s, 2);
-    if (d.id === c.id || kind !== "container" || !names(ref)) continue;
+    const mode = parseNetworkMode(d.host.network);
+    if (d.id === c.id || mode.kind !== "container") continue;
+    if (!names(mode.target!)) continue;
     const s = await reconcile(store, d.id);
     if (isActive(s) && monitorAlive(s)) out.push(d);
   }
