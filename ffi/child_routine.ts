@@ -3,7 +3,13 @@
  * is MADV_DONTFORK, so JS never runs in a child). It waits for one byte on the
  * sync pipe, which the parent sends once the uid/gid maps are written, then
  * execve()s. Argument block: int fd @0, char* path @8, char** argv @16,
- * char** envp @24. Any failure ends the child with status 127.
+ * char** envp @24, int write end of the sync pipe @56. Any failure ends the
+ * child with status 127.
+ *
+ * The child must never outlive its parent, whenever the parent dies: it asks
+ * for SIGKILL at its parent's death (PR_SET_PDEATHSIG, kept across the
+ * execve of init), and closes its copy of the pipe's write end, so that a
+ * parent that died before that request still ends the wait with EOF.
  *
  * The assembly is the source; the bytes are what runs. tests/unit/ffi_test.ts
  * reassembles ASM with binutils and compares, so nobody has to trust the hex.
@@ -15,6 +21,13 @@ import { hexBytes, routineFor } from "./routine.ts";
 export const ASM_X86_64 = `
 .intel_syntax noprefix
   mov rbx, rdi
+  mov edi, 1
+  mov esi, 9
+  mov eax, 157
+  syscall
+  mov edi, [rbx+56]
+  mov eax, 3
+  syscall
   mov edi, [rbx]
   lea rsi, [rsp-16]
   mov edx, 1
@@ -33,10 +46,14 @@ export const ASM_X86_64 = `
   syscall
 `;
 
-/** ASM_X86_64 assembled: read(fd) -> execve(path, argv, envp) -> exit(127). */
+/**
+ * ASM_X86_64 assembled: prctl(PR_SET_PDEATHSIG, SIGKILL) -> close(write end)
+ * -> read(fd) -> execve(path, argv, envp) -> exit(127).
+ */
 export const CODE_X86_64 = hexBytes(`
-  4889fb8b3b488d7424f0ba0100000031c00f054883f8017513488b7b08488b73
-  10488b5318b83b0000000f05bf7f000000b8e70000000f05
+  4889fbbf01000000be09000000b89d0000000f058b7b38b8030000000f058b3b
+  488d7424f0ba0100000031c00f054883f8017513488b7b08488b7310488b5318
+  b83b0000000f05bf7f000000b8e70000000f05
 `);
 
 /** The clone child routine for this machine. */

@@ -54,11 +54,17 @@ function cloexecPipe(): [number, number] {
   return [fds[0], fds[1]];
 }
 
-/** The argument block both routines share: sync fd, path, argv, envp. */
-function childArena(req: CloneRequest, syncFd: number): Arena {
+/**
+ * The argument block both routines share: the sync pipe's ends, path, argv,
+ * envp (slots 5 and 6 are the join routine's).
+ */
+function childArena(
+  req: CloneRequest,
+  [syncFd, writeFd]: [number, number],
+): Arena {
   const join = req.join ?? [];
   const mem = new Arena({
-    slots: 7,
+    slots: 8,
     strings: [req.path, ...req.argv, ...req.env],
     lists: [req.argv.length, req.env.length],
     ints: [join.length],
@@ -68,6 +74,7 @@ function childArena(req: CloneRequest, syncFd: number): Arena {
   mem.slot(2, mem.strings(req.argv));
   mem.slot(3, mem.strings(req.env));
   mem.slot(4, mem.ints([...join, -1]));
+  mem.slot(7, writeFd);
   return mem;
 }
 
@@ -117,7 +124,7 @@ export async function cloneExec(req: CloneRequest): Promise<ClonedChild> {
   // tables. A joining child must not share it: setns() into a user
   // namespace refuses a caller whose memory another process shares.
   const [execRead, execWrite] = req.join ? [-1, -1] : cloexecPipe();
-  const mem = childArena(req, rfd);
+  const mem = childArena(req, [rfd, wfd]);
   mem.slot(5, req.flags | CLONE_PARENT | SIGCHLD);
   mem.slot(6, pidWrite);
   let pid = -1;
@@ -150,8 +157,8 @@ export async function cloneExec(req: CloneRequest): Promise<ClonedChild> {
     if (done) return;
     done = true;
     if (go) c.write(wfd, new Uint8Array([1]), 1n);
-    // Until it execs, the child holds its own copy of the write end: closing
-    // ours is no EOF to it, so an aborted child must be killed.
+    // The child closed its copy of the write end, so closing ours ends its
+    // wait; the kill makes sure it is gone before the caller reaps it.
     else c.kill(pid, SIGKILL);
     c.close(wfd);
   };

@@ -14,7 +14,8 @@
  *
  * Argument block (8-byte slots): @0 sync fd, @8 path, @16 argv, @24 envp
  * (the child routine's block), @32 int32* namespace fds, @40 clone flags
- * (with CLONE_PARENT and the exit signal), @48 pid pipe fd.
+ * (with CLONE_PARENT and the exit signal), @48 pid pipe fd, @56 the sync
+ * pipe's write end (the child routine closes it).
  *
  * tests/unit/ffi_test.ts reassembles JOIN_ASM_X86_64 with binutils and
  * compares.

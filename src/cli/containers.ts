@@ -14,7 +14,11 @@ import {
   stopContainer,
   waitContainer,
 } from "../container/lifecycle.ts";
-import { monitorAlive, reconcile } from "../container/liveness.ts";
+import {
+  monitorAlive,
+  reconcile,
+  reconcileKept,
+} from "../container/liveness.ts";
 import { followLog, type LogFilter } from "../container/log.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { execInContainer } from "../container/exec.ts";
@@ -377,7 +381,8 @@ export const containerPruneSpec: CommandSpec = {
     const s = store();
     const stopped = [];
     for (const c of s.list()) {
-      if (!monitorAlive(await reconcile(s, c.id))) stopped.push(c.id);
+      const st = await reconcileKept(s, c.id);
+      if (st && !monitorAlive(st)) stopped.push(c.id);
     }
     // One that a running container's network depends on is reported, and
     // the others still go.

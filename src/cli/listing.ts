@@ -1,6 +1,6 @@
 /** `ps` and `inspect`: what the user's containers are, as Docker shows it. */
 import type { ContainerConfig } from "../container/config.ts";
-import { isActive, reconcile } from "../container/liveness.ts";
+import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
 import { inspectDoc, psRow } from "../container/present.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { repeatable } from "./options.ts";
@@ -71,7 +71,8 @@ const psSpec: CommandSpec = {
     const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
     const rows = [];
     for (const c of s.list()) {
-      const st = await reconcile(s, c.id);
+      const st = await reconcileKept(s, c.id);
+      if (!st) continue;
       const shown = f.all || n >= 0 || f.filter.length > 0 || isActive(st);
       if (!shown || !f.filter.every((x) => matches(x, c, st.status))) {
         continue;

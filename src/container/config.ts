@@ -106,6 +106,11 @@ export interface ContainerState {
   monitorPid?: number;
   /** Its start time (/proc/PID/stat), so a reused pid is not taken for it. */
   monitorStart?: string;
+  /**
+   * The parent is a foreground `ptd run` (its user's shell waits on it), not
+   * a monitor: `rm -f` kills the container and lets the parent finish.
+   */
+  foreground?: boolean;
   restartCount?: number;
   /** Why the last start failed, if it did. */
   error?: string;

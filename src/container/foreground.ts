@@ -1,54 +1,86 @@
 /**
- * A foreground run: the CLI itself is the container's parent, relays signals
- * to it, records its exit and removes it on --rm.
+ * A foreground run (`ptd run` without -d or -t): the CLI itself hosts the
+ * container's supervision loop (supervisor.ts), the same one a monitor
+ * runs, so the container is logged, stopped, killed, exec'd into, attached
+ * to and removed from another shell exactly as a detached one. What the
+ * foreground adds: the container's output is relayed to the CLI's own,
+ * signals sent to the CLI go to the container, and a restart is handed to a
+ * detached monitor after the first exit, as Podman returns then restarts.
  */
-import { startInit, waitExit } from "../runtime/create.ts";
+import { signalProcess } from "../runtime/create.ts";
+import { EXIT_CANNOT_INVOKE, ExitError } from "../runtime/spec.ts";
 import { trace } from "../runtime/trace.ts";
 import type { ContainerConfig } from "./config.ts";
-import { ContainerNetwork } from "./network.ts";
+import type { Handshake } from "./handshake.ts";
+import { spawnMonitor } from "./lifecycle.ts";
+import type { Stream } from "./log.ts";
 import { relaySignals } from "./signals.ts";
-import { runtimeSpec } from "./spec.ts";
-import { removeStored } from "./volumes.ts";
 import type { ContainerStore } from "./store.ts";
+import { claim, supervise } from "./supervisor.ts";
 
-/** Starts the container, waits for it, and returns its exit code. */
+const SIGKILL = 9;
+
+/**
+ * Relays container output to our stdout/stderr. When a reader closes one
+ * (`ptd run ... | head`), Podman's attached run gives up with exit 126;
+ * the container cannot outlive us, its parent, so it is killed, and
+ * `broken` names the stream.
+ */
+function outputRelay(store: ContainerStore, c: ContainerConfig) {
+  const state: { broken?: string } = {};
+  const relay = async (stream: Stream, chunk: Uint8Array) => {
+    if (state.broken) return;
+    const out = stream === "stdout" ? Deno.stdout : Deno.stderr;
+    try {
+      for (let off = 0; off < chunk.length;) {
+        off += await out.write(chunk.subarray(off));
+      }
+    } catch (e) {
+      if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+      state.broken = stream;
+      const s = await store.updateState(c.id, (s) => ({
+        ...s,
+        stoppedByUser: true,
+      }));
+      if (s.pid) signalProcess(s.pid, SIGKILL);
+    }
+  };
+  return { state, relay };
+}
+
+/**
+ * Starts the created container `c` with this process as its parent, waits
+ * for its first run to end and returns its exit code.
+ */
 export async function runForeground(
   store: ContainerStore,
   c: ContainerConfig,
 ): Promise<number> {
+  await claim(store, c.id, true);
+  let stopSignals = () => {};
+  let failure: Handshake | undefined;
+  const out = outputRelay(store, c);
   let code: number;
-  const net = new ContainerNetwork(store, c);
   try {
-    const spec = await runtimeSpec(store, c);
-    const pid = await startInit(
-      spec,
-      `${store.runDir(c.id)}/spec.json`,
-      net.attach,
-    );
-    const state = store.state(c.id);
-    store.setState(c.id, {
-      ...state,
-      status: "running",
-      pid,
-      startedAt: new Date().toISOString(),
-    });
-    const stopRelay = relaySignals(pid);
-    try {
-      code = await waitExit(pid);
-      trace("exited");
-    } finally {
-      stopRelay();
-      await net.detach();
-    }
-    store.setState(c.id, {
-      ...store.state(c.id),
-      status: "exited",
-      pid: 0,
-      exitCode: code,
-      finishedAt: new Date().toISOString(),
+    code = await supervise(store, c, {
+      foreground: true,
+      relay: out.relay,
+      answer: (h) => {
+        if (h.ok) stopSignals = relaySignals(h.pid!);
+        else failure = h;
+      },
+      handOff: (restarts) => spawnMonitor(store, c, { restarts }),
     });
   } finally {
-    if (c.host.autoRemove) await removeStored(store, c, true);
+    stopSignals();
+  }
+  trace("exited");
+  if (failure) throw new ExitError(failure.code!, failure.message ?? "");
+  if (out.state.broken) {
+    throw new ExitError(
+      EXIT_CANNOT_INVOKE,
+      `attaching to container ${c.id}: write /dev/${out.state.broken}: broken pipe`,
+    );
   }
   return code;
 }

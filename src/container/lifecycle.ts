@@ -8,7 +8,12 @@ import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
 import type { ContainerConfig } from "./config.ts";
-import { isActive, monitorAlive, reconcile } from "./liveness.ts";
+import {
+  isActive,
+  monitorAlive,
+  reconcile,
+  reconcileKept,
+} from "./liveness.ts";
 import { networkDependents } from "./network.ts";
 import { type Handshake, MONITOR_COMMAND } from "./handshake.ts";
 import { openAttach, relayAttach } from "./attach.ts";
@@ -46,6 +51,20 @@ export async function startContainer(
 ): Promise<void> {
   const s = await reconcile(store, c.id);
   if (monitorAlive(s)) return; // already running: Docker's start is a no-op
+  await spawnMonitor(store, c, { attach });
+}
+
+/**
+ * Spawns the container's monitor and reads its handshake. `restarts`: the
+ * monitor takes over a container whose foreground run just ended, for
+ * that restart; it answers once it has claimed the container.
+ */
+export async function spawnMonitor(
+  store: ContainerStore,
+  c: ContainerConfig,
+  opts: { attach?: () => Promise<void>; restarts?: number },
+): Promise<void> {
+  const { attach, restarts } = opts;
   const self = selfCommand();
   // posix_spawn, not Deno.Command: a fork of this process costs ~10 ms.
   const child = spawn([
@@ -56,6 +75,7 @@ export async function startContainer(
     // --attached: the monitor starts the command once `attach` connected,
     // so a client sees all of its output.
     ...(attach ? ["--attached"] : []),
+    ...(restarts ? [`--restarts=${restarts}`] : []),
     ...terminalSize(c),
   ], 1);
   const [line] = await Promise.all([readText(child.output!, true), attach?.()]);
@@ -142,11 +162,31 @@ async function monitorGone(
   const end = Date.now() + ms;
   const pause = backoff();
   for (;;) {
-    const s = await reconcile(store, id);
-    if (!monitorAlive(s) || (!isActive(s) && s.status !== "created")) {
+    const s = await reconcileKept(store, id);
+    if (!s || !monitorAlive(s) || (!isActive(s) && s.status !== "created")) {
       return true;
     }
     if (Date.now() >= end) return false;
+    await pause();
+  }
+}
+
+/**
+ * Waits until a foreground run no longer holds the container (it released
+ * or removed it, or died), so that removing its files races none of its
+ * last writes; one that takes more than 10 s is killed.
+ */
+async function hostLetGo(store: ContainerStore, id: string, host: number) {
+  const end = Date.now() + 10_000;
+  const pause = backoff();
+  for (;;) {
+    // A removed container reads as a fresh state, naming no parent.
+    const s = store.state(id);
+    if (s.monitorPid !== host || !monitorAlive(s)) return;
+    if (Date.now() >= end) {
+      signalProcess(host, SIGKILL);
+      return;
+    }
     await pause();
   }
 }
@@ -210,9 +250,12 @@ export async function removeContainer(
       );
     }
     await markStopped(store, c.id);
-    signalProcess(s.monitorPid!, SIGKILL);
+    // A monitor goes with its container; a foreground `ptd run` records the
+    // container's end and returns its code.
+    if (!s.foreground) signalProcess(s.monitorPid!, SIGKILL);
     if (s.pid) signalProcess(s.pid, SIGKILL);
-    if (!(await monitorGone(store, c.id, 10_000))) {
+    if (s.foreground) await hostLetGo(store, c.id, s.monitorPid!);
+    else if (!(await monitorGone(store, c.id, 10_000))) {
       throw new Error(`container ${c.id} did not stop`);
     }
     await waitProcessGone(s.pid);
@@ -272,14 +315,16 @@ export async function waitContainer(
   let last = store.state(c.id).exitCode;
   const pause = backoff(POLL_MS * 2);
   for (;;) {
+    let s;
     try {
       Deno.statSync(`${store.dir(c.id)}/state.json`);
-    } catch {
-      return takeExitFile(store, c.id) ?? last;
-    }
-    const s = await reconcile(store, c.id);
+      s = await reconcileKept(store, c.id);
+    } catch { /* removed meanwhile */ }
+    if (!s) return takeExitFile(store, c.id) ?? last;
     last = s.exitCode;
-    if (s.status === "exited" && !monitorAlive(s)) return s.exitCode;
+    // A container never started has nothing to wait for (Podman: at once).
+    const ended = s.status === "exited" || s.status === "created";
+    if (ended && !monitorAlive(s)) return s.exitCode;
     await pause();
   }
 }

@@ -4,8 +4,10 @@
  * files say with /proc, keyed by pid and start time so a reused pid is never
  * taken for the monitor.
  */
-import type { ContainerState } from "./config.ts";
-import type { ContainerStore } from "./store.ts";
+import { lazy } from "../runtime/lazy.ts";
+import { readJson } from "../storage/json.ts";
+import type { ContainerConfig, ContainerState } from "./config.ts";
+import { type ContainerStore, NoSuchContainer } from "./store.ts";
 
 /** Field 22 of /proc/PID/stat (start time), undefined if gone or a zombie. */
 export function processStart(pid: number): string | undefined {
@@ -36,8 +38,11 @@ export function isActive(s: ContainerState): boolean {
 const KILLED = 137;
 
 /**
- * The container's state, corrected when its monitor died without recording
- * the end (the container dies with it: it has the parent-death signal).
+ * The container's state, corrected when its parent (monitor or foreground
+ * run) died without recording the end: the container died with it (it has
+ * the parent-death signal). A --rm container is then removed, as its parent
+ * would have done, and reported as no longer there (NoSuchContainer);
+ * its exit code stays in the exit file for `wait`.
  */
 export async function reconcile(
   store: ContainerStore,
@@ -45,8 +50,10 @@ export async function reconcile(
 ): Promise<ContainerState> {
   const s = store.state(id);
   if (!s.monitorPid || monitorAlive(s)) return s;
-  return await store.updateState(id, (cur) => {
+  let orphaned = false;
+  const now = await store.updateState(id, (cur) => {
     if (!cur.monitorPid || monitorAlive(cur)) return cur;
+    orphaned = true;
     return {
       ...cur,
       status: cur.status === "created" ? "created" : "exited",
@@ -57,4 +64,28 @@ export async function reconcile(
       monitorStart: "",
     };
   });
+  const c = orphaned
+    ? readJson<ContainerConfig>(`${store.dir(id)}/config.json`)
+    : undefined;
+  if (!c?.host.autoRemove) return now;
+  store.writeExitFile(id, now.exitCode);
+  // Loaded only here: ps and inspect need none of the removal code.
+  const { removeStored } = await lazy<typeof import("./volumes.ts")>(
+    new URL("./volumes.ts", import.meta.url),
+  );
+  await removeStored(store, c, true);
+  throw new NoSuchContainer(id);
+}
+
+/** reconcile, with undefined for a --rm container that it removed. */
+export async function reconcileKept(
+  store: ContainerStore,
+  id: string,
+): Promise<ContainerState | undefined> {
+  try {
+    return await reconcile(store, id);
+  } catch (e) {
+    if (e instanceof NoSuchContainer) return undefined;
+    throw e;
+  }
 }

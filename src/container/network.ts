@@ -22,7 +22,12 @@ import {
 } from "../network/stack.ts";
 import { isOwnNetns, netnsId } from "../runtime/netns.ts";
 import type { ContainerConfig, HostConfig } from "./config.ts";
-import { isActive, monitorAlive, reconcile } from "./liveness.ts";
+import {
+  isActive,
+  monitorAlive,
+  reconcile,
+  reconcileKept,
+} from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** The ports a container publishes. */
@@ -120,8 +125,8 @@ export async function networkDependents(
     const mode = parseNetworkMode(d.host.network);
     if (d.id === c.id || mode.kind !== "container") continue;
     if (!names(mode.target!)) continue;
-    const s = await reconcile(store, d.id);
-    if (isActive(s) && monitorAlive(s)) out.push(d);
+    const s = await reconcileKept(store, d.id);
+    if (s && isActive(s) && monitorAlive(s)) out.push(d);
   }
   return out;
 }

@@ -25,3 +25,24 @@ export function parseRestart(value: string): RestartPolicy {
   }
   throw bad();
 }
+
+/**
+ * Whether the policy brings the container back after exit `code`, when it
+ * has been restarted `restarts` times already.
+ */
+export function shouldRestart(
+  p: RestartPolicy,
+  code: number,
+  restarts: number,
+): boolean {
+  switch (p.name) {
+    case "always":
+    case "unless-stopped":
+      return true;
+    case "on-failure":
+      return code !== 0 &&
+        (p.maximumRetryCount === 0 || restarts < p.maximumRetryCount);
+    default:
+      return false;
+  }
+}

@@ -40,6 +40,11 @@ export class ContainerStore {
   exitFile(id: string): string {
     return `${this.paths.runtime}/exits/${id}`;
   }
+  /** Leaves `code` in the container's exit file. */
+  writeExitFile(id: string, code: number): void {
+    ensureDir(`${this.paths.runtime}/exits`);
+    Deno.writeTextFileSync(this.exitFile(id), `${code}\n`);
+  }
   /** The container's log (k8s-file records), kept with its files. */
   logFile(id: string): string {
     return `${this.dir(id)}/ctr.log`;

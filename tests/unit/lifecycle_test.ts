@@ -7,9 +7,8 @@ import {
   logTime,
   parseRecord,
 } from "../../src/container/log.ts";
-import { shouldRestart } from "../../src/container/monitor.ts";
 import { humanDuration, statusText } from "../../src/container/present.ts";
-import { parseRestart } from "../../src/container/restart.ts";
+import { parseRestart, shouldRestart } from "../../src/container/restart.ts";
 import { parseSignal } from "../../src/container/signals.ts";
 import { createdState } from "../../src/container/config.ts";
 import {

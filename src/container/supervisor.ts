@@ -1,0 +1,368 @@
+/**
+ * The supervision loop of one container, the same whichever process hosts
+ * it: the detached monitor (`run -d`, `start`) or a foreground `ptd run`.
+ * The host first claims the container (its pid and start time in
+ * state.json: that is how stop, kill, exec, rm and ps find the parent and
+ * tell whether it lives). The loop starts the container, pumps its output
+ * into the log and to attached clients, records every start and exit under
+ * the container's lock, applies the restart policy and --rm.
+ */
+import {
+  closeFd,
+  inheritablePipe,
+  pipeFromChild,
+  setCloexec,
+  setInheritable,
+} from "../../ffi/fd.ts";
+import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
+import { startInit, waitExit } from "../runtime/create.ts";
+import { EXIT_ENGINE } from "../runtime/spec.ts";
+import {
+  AttachServer,
+  RESIZE,
+  STDERR,
+  STDIN,
+  STDIN_CLOSED,
+  STDOUT,
+} from "./attach.ts";
+import type { ContainerConfig, ContainerState } from "./config.ts";
+import type { Handshake } from "./handshake.ts";
+import { processStart } from "./liveness.ts";
+import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
+import { ContainerNetwork } from "./network.ts";
+import { shouldRestart } from "./restart.ts";
+import { runtimeSpec } from "./spec.ts";
+import type { ContainerStore } from "./store.ts";
+import { removeStored } from "./volumes.ts";
+
+/** How the hosting process takes part in the loop. */
+export interface Supervision {
+  /**
+   * A foreground `ptd run` hosts it: the container's stdin is the host's
+   * own, its output is relayed to the host's too, and `rm -f` kills the
+   * container rather than the host.
+   */
+  foreground?: boolean;
+  /** Wait (up to 10 s) for an attach client before the first start. */
+  waitForClient?: boolean;
+  /** The terminal size of a -t container until a client sets one. */
+  size?: [number, number];
+  /** Where output goes besides the log and attach clients. */
+  relay?: (stream: Stream, chunk: Uint8Array) => Promise<void>;
+  /** Told once whether the first start worked. */
+  answer: (h: Handshake) => void;
+  /**
+   * Set, the loop does not restart the container itself: it passes the
+   * restart (1 for the first) to this and ends, as a foreground run hands
+   * its container to a detached monitor.
+   */
+  handOff?: (restarts: number) => Promise<void>;
+  /** Restarts done before this host took over: it begins with the next. */
+  restarts?: number;
+}
+
+/** How one run of the container ended. */
+interface RunResult {
+  started: boolean;
+  code: number;
+  error?: string;
+}
+
+/**
+ * Records this process as the container's parent, before anything is
+ * cloned: from here on its death means the container's (see reconcile).
+ */
+export async function claim(
+  store: ContainerStore,
+  id: string,
+  foreground: boolean,
+  resumed = false,
+): Promise<void> {
+  await store.updateState(id, (s) => ({
+    ...s,
+    monitorPid: Deno.pid,
+    monitorStart: processStart(Deno.pid) ?? "",
+    foreground,
+    stoppedByUser: false,
+    restartCount: resumed ? s.restartCount : 0,
+    error: "",
+  }));
+}
+
+/**
+ * A state update that tolerates the container's removal meanwhile (`rm -f`
+ * of a foreground run): undefined when it is gone.
+ */
+async function record(
+  store: ContainerStore,
+  id: string,
+  fn: (s: ContainerState) => ContainerState,
+): Promise<ContainerState | undefined> {
+  try {
+    return await store.updateState(id, fn);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+async function pump(
+  f: AsyncIterable<Uint8Array>,
+  stream: Stream,
+  emit: (r: LogRecord[]) => void,
+  attach: AttachServer,
+  relay?: Supervision["relay"],
+) {
+  const split = new LineSplitter(stream);
+  const kind = stream === "stdout" ? STDOUT : STDERR;
+  for await (const chunk of f) {
+    attach.broadcast(kind, chunk);
+    emit(split.push(chunk));
+    await relay?.(stream, chunk);
+  }
+  emit(split.end());
+}
+
+/** A pty master as a stream; it ends (EIO) once no slave is open. */
+async function* masterStream(master: number) {
+  try {
+    const buf = new Uint8Array(65536);
+    for (let n; (n = await readFd(master, buf)) !== null;) {
+      yield buf.slice(0, n);
+    }
+  } finally {
+    closeFd(master);
+  }
+}
+
+/** With -t, attached clients type into the pty and set its size. */
+function terminalInput(master: number, attach: AttachServer) {
+  return (kind: number, data: Uint8Array<ArrayBuffer>) => {
+    if (kind === STDIN) writeFd(master, data);
+    if (kind === RESIZE && data.length === 4) {
+      const v = new DataView(data.buffer);
+      attach.size = [v.getUint16(0), v.getUint16(2)];
+      setWindowSize(master, ...attach.size);
+    }
+  };
+}
+
+/**
+ * With -i, the container's stdin is a pipe fed by attached clients; the
+ * read end is the child's, and `close` ends it when a client's input does.
+ */
+function stdinPipe(c: ContainerConfig, attach: AttachServer) {
+  if (!c.host.interactive) return undefined;
+  const [read, write] = inheritablePipe();
+  setCloexec(write);
+  let open = true;
+  const close = () => {
+    if (open) closeFd(write);
+    open = false;
+  };
+  attach.input = (kind, data) => {
+    if (kind === STDIN_CLOSED) close();
+    else if (kind === STDIN && open) writeFd(write, data);
+  };
+  return { read, close };
+}
+
+/** Docker's back-off between restarts: 100 ms, doubling, at most 5 s. */
+function backoff(restarts: number): number {
+  return Math.min(100 * 2 ** restarts, 5000);
+}
+
+/** Runs the container once: start, log, wait; `started` once it runs. */
+async function runOnce(
+  store: ContainerStore,
+  c: ContainerConfig,
+  log: LogWriter,
+  attach: AttachServer,
+  sv: Supervision,
+): Promise<RunResult> {
+  const spec = await runtimeSpec(store, c);
+  const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
+  const net = new ContainerNetwork(store, c);
+  const term = c.host.tty ? openPty() : undefined;
+  // A foreground run's stdin is its own (fd 0, kept for -i); a monitor's fd
+  // 0 is /dev/null, and with -i a pipe from attach clients replaces it.
+  const input = term || sv.foreground ? undefined : stdinPipe(c, attach);
+  if (term) {
+    setInheritable(term.slave);
+    spec.stdio = [term.slave, term.slave, term.slave];
+    spec.terminal = true;
+    // A terminal is stdin too, even without -i (Docker's -t).
+    spec.process.stdin = true;
+    attach.input = terminalInput(term.master, attach);
+    if (attach.size) setWindowSize(term.master, ...attach.size);
+  } else {
+    spec.stdio = [input?.read ?? 0, out.write, err.write];
+  }
+  spec.errorFd = fail.write;
+  let pid: number;
+  try {
+    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
+      // The child has its copies; the network helpers must not hold them.
+      for (const fd of [out.write, err.write, fail.write]) setCloexec(fd);
+      return net.attach(pid);
+    });
+  } catch (e) {
+    for (const f of [out.file, err.file, fail.file]) f.close();
+    if (term) closeFd(term.master);
+    throw e;
+  } finally {
+    for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
+    if (input) closeFd(input.read);
+    if (term) closeFd(term.slave);
+  }
+  const emit = (recs: LogRecord[]) => log.write(recs);
+  const pumps = Promise.all([
+    pump(
+      term ? masterStream(term.master) : out.file.readable,
+      "stdout",
+      emit,
+      attach,
+      sv.relay,
+    ),
+    pump(err.file.readable, "stderr", emit, attach, sv.relay),
+  ]);
+  const failure = await new Response(fail.file.readable).text();
+  if (failure === "") {
+    await record(store, c.id, (s) => ({
+      ...s,
+      status: "running",
+      pid,
+      startedAt: new Date().toISOString(),
+      error: "",
+    }));
+    sv.answer({ ok: true, pid });
+  }
+  const code = await waitExit(pid);
+  input?.close();
+  await net.detach();
+  await pumps;
+  if (failure === "") return { started: true, code };
+  const m = /^(\d+) (.*)$/s.exec(failure);
+  return {
+    started: false,
+    code: m ? Number(m[1]) : EXIT_ENGINE,
+    error: m ? m[2] : failure,
+  };
+}
+
+/**
+ * The pause before restart number `n` (1 for the first): false when the
+ * user stopped the container meanwhile.
+ */
+async function restartPause(
+  store: ContainerStore,
+  id: string,
+  n: number,
+): Promise<boolean> {
+  await record(store, id, (s) => ({
+    ...s,
+    status: "restarting",
+    restartCount: n,
+  }));
+  await new Promise((ok) => setTimeout(ok, backoff(n - 1)));
+  const s = await record(
+    store,
+    id,
+    (s) => s.stoppedByUser ? { ...s, status: "exited" } : s,
+  );
+  return s !== undefined && !s.stoppedByUser;
+}
+
+/**
+ * Runs, restarts and finally releases the container the caller has claimed;
+ * returns the exit code of the last run (125 when it could not start, and
+ * the reason went to `sv.answer`).
+ */
+export async function supervise(
+  store: ContainerStore,
+  c: ContainerConfig,
+  sv: Supervision,
+): Promise<number> {
+  const told = sv.answer;
+  let answered = false;
+  sv = {
+    ...sv,
+    answer: (h) => {
+      if (!answered) told(h);
+      answered = true;
+    },
+  };
+  const log = new LogWriter(store.logFile(c.id), c.host.logMaxSize);
+  const attach = new AttachServer(store.runDir(c.id));
+  // A CLI that stays attached connects first; not for ever if it died.
+  if (sv.waitForClient) await attach.firstClient(10_000);
+  if (sv.size) attach.size = sv.size;
+  let restarts = sv.restarts ?? 0;
+  let lastCode = EXIT_ENGINE;
+  let handedOff = false, gone = false;
+  try {
+    let go = restarts === 0 || await restartPause(store, c.id, restarts);
+    while (go) {
+      let r: RunResult;
+      try {
+        r = await runOnce(store, c, log, attach, sv);
+      } catch (e) {
+        r = {
+          started: false,
+          code: EXIT_ENGINE,
+          error: e instanceof Error ? e.message : String(e),
+        };
+      }
+      lastCode = r.code;
+      const s = await record(store, c.id, (s) => ({
+        ...s,
+        status: "exited",
+        pid: 0,
+        exitCode: r.code,
+        finishedAt: new Date().toISOString(),
+        error: r.error ?? "",
+      }));
+      if (!r.started) {
+        sv.answer({ ok: false, code: r.code, message: r.error });
+      }
+      gone = s === undefined;
+      if (
+        !s || !r.started || s.stoppedByUser ||
+        !shouldRestart(c.host.restartPolicy, r.code, restarts)
+      ) break;
+      restarts++;
+      if (sv.handOff) {
+        await sv.handOff(restarts);
+        handedOff = true;
+        break;
+      }
+      go = await restartPause(store, c.id, restarts);
+    }
+  } finally {
+    sv.answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
+    log.close();
+    await attach.close(lastCode);
+    // After a hand-off the state names the next host: leave it be. A --rm
+    // container keeps naming us until it is removed, so that our death
+    // before that leaves the removal to the next command (reconcile).
+    if (!handedOff && !gone && !c.host.autoRemove) {
+      await record(
+        store,
+        c.id,
+        (s) =>
+          s.monitorPid === Deno.pid
+            ? { ...s, monitorPid: 0, monitorStart: "" }
+            : s,
+      );
+    }
+  }
+  if (c.host.autoRemove && !handedOff && !gone) {
+    if (!sv.foreground) {
+      // Nobody may be waiting on a detached --rm container: its code stays
+      // in an exit file for a later `wait` or an attached CLI.
+      store.writeExitFile(c.id, lastCode);
+    }
+    await removeStored(store, c, true);
+  }
+  return lastCode;
+}
