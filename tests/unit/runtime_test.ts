@@ -67,7 +67,11 @@ Deno.test("init: mounts in order, pivots before /proc, detaches the old root las
   sys.files.add("/proc/kcore");
   const exec = init(sys, spec());
   const t = sys.trace();
-  const at = (prefix: string) => t.findIndex((l) => l.startsWith(prefix));
+  const at = (prefix: string) => {
+    const i = t.findIndex((l) => l.startsWith(prefix));
+    assert(i >= 0, `no "${prefix}" in the trace`);
+    return i;
+  };
   assertEquals(t[0], `mount null / null ${0x4000 | 0x40000} null`);
   assert(
     t[1].startsWith(
@@ -91,7 +95,6 @@ Deno.test("init: mounts in order, pivots before /proc, detaches the old root las
   assertEquals(t.filter((l) => l === "link_up lo").length, 1);
   // credentials after the rootfs, then exec
   assert(at("mkdir /work") < at("chdir /work"));
-  assert(at("open_read /dev/null") < at("setresuid 0"));
   assertEquals(
     t.filter((l) => l.startsWith("capbset_drop")).length,
     41 - DEFAULT_CAPS.length,
@@ -101,11 +104,46 @@ Deno.test("init: mounts in order, pivots before /proc, detaches the old root las
       at("setresgid 0") < at("setresuid 0"),
   );
   assert(at("setresuid 0") < at("capset"));
-  assert(at("pdeathsig 9") < at("reset_for_exec"));
   assertEquals(t[t.length - 1], "execve /bin/sh [sh,-c,true]");
   assert(exec.env.includes("A=1") && exec.env.includes("HOME=/root"));
   assert(exec.env.includes("HOSTNAME=box"));
   assert(exec.env.some((e) => e.startsWith("PATH=")));
+});
+
+/** Runs init with `over`; the trace and the fd its /dev/null got, if any. */
+function execTail(
+  over: Partial<RuntimeSpec["process"]>,
+  dieWithParent: boolean,
+) {
+  const sys = new RecordingSyscalls();
+  let devNull: number | undefined;
+  const openRead = sys.openRead.bind(sys);
+  sys.openRead = (path) => {
+    const fd = openRead(path);
+    if (path === "/dev/null") devNull = fd;
+    return fd;
+  };
+  init(sys, spec({ process: { ...spec().process, ...over }, dieWithParent }));
+  return { t: sys.trace(), devNull };
+}
+
+Deno.test("init: stdin is /dev/null without -i; the parent-death signal is set after the credentials, just before exec", () => {
+  const { t, devNull } = execTail({}, true);
+  const open = t.indexOf("open_read /dev/null");
+  assert(open > 0 && devNull !== undefined);
+  assertEquals(t[open + 1], `dup2 ${devNull} 0`);
+  // setresuid clears the parent-death signal: it must come after it.
+  assertEquals(t.slice(t.findIndex((l) => l.startsWith("capset")) + 1), [
+    "pdeathsig 9",
+    "reset_for_exec",
+    "execve /bin/sh [sh,-c,true]",
+  ]);
+  assert(open < t.indexOf("setresuid 0"));
+
+  const kept = execTail({ stdin: true }, false);
+  assertEquals(kept.devNull, undefined);
+  assert(!kept.t.some((l) => / 0$/.test(l) && l.startsWith("dup2")));
+  assert(!kept.t.some((l) => l.startsWith("pdeathsig")));
 });
 
 Deno.test("init: native overlay refused rootless -> fuse-overlayfs from a chroot of its own", () => {
