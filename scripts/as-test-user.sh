@@ -30,11 +30,20 @@ src="$home/${PTD_COPY_NAME:-ptd-src}"
 rm -rf "$src" && mkdir -p "$src"
 tar -C "$repo" --exclude=./toolchain/node_modules --exclude=./.git -cf - . | tar -C "$src" -xf -
 chown -R "$user:$user" "$src"
+# The user's own runtime dir, fresh for each run of this copy, as logind
+# would give it (owner only, on tmpfs). Without one, skopeo and podman fall
+# back to /run/containers/UID, which is root's 0700 dir once root has run
+# podman on the machine, and die there.
+rundir=/run/ptd-test/${PTD_COPY_NAME:-ptd-src}
+mkdir -p /run/ptd-test && chmod 0755 /run/ptd-test
+rm -rf "$rundir" && mkdir -m 0700 "$rundir" && chown "$user:$user" "$rundir" ||
+  { echo "as-test-user.sh: cannot create $rundir" >&2; exit 2; }
 cd "$src"
 # Keep the environment (proxy and CA settings live there), but nothing
 # that points at root's own directories.
-exec runuser -u "$user" -- env -u XDG_RUNTIME_DIR -u XDG_DATA_HOME \
+exec runuser -u "$user" -- env -u XDG_DATA_HOME \
   -u XDG_CONFIG_HOME -u XDG_CACHE_HOME -u DENO_DIR -u PTD_ROOT -u PTD_RUNROOT \
   HOME="$home" USER="$user" LOGNAME="$user" PTD_TEST_CACHE="$cache" \
+  XDG_RUNTIME_DIR="$rundir" \
   PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
   "$@"

@@ -8,6 +8,14 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 [ "$(id -u)" = 0 ] && exec "$repo/scripts/as-test-user.sh" bash tests/run.sh "$@"
 
 cd "$repo"
+# skopeo and podman (peers in the tests) need a runtime dir of the user's
+# own: without one they read /run/containers/UID, root's after root has run
+# podman. Run as someone with no session, make a private one for this run.
+if [ ! -d "${XDG_RUNTIME_DIR:-}" ] || [ ! -O "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d /tmp/ptd-xdg-run.XXXXXX) || exit 2
+  export XDG_RUNTIME_DIR
+  trap 'rm -rf "$XDG_RUNTIME_DIR"' EXIT
+fi
 log=$(mktemp)
 NO_COLOR=1 deno test -A --quiet "${@:-tests/}" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

@@ -35,11 +35,13 @@ function listing(dir: string, prefix = ""): string[] {
   ).sort();
 }
 
-Deno.test("copy-up merges layers top over bottom, keeps modes, copies symlinks as links", () =>
+Deno.test("copy-up merges layers top over bottom, keeps modes and times, copies symlinks as links", () =>
   withDir((d) => {
     tree(`${d}/lower`, { "data/a": "lower", "data/b": "b", "data/sub/c": "c" });
     tree(`${d}/upper`, { "data/a": "upper" });
     Deno.chmodSync(`${d}/lower/data/b`, 0o640);
+    Deno.chmodSync(`${d}/lower/data/sub`, 0o710);
+    Deno.utimeSync(`${d}/lower/data/b`, 1000, 2000);
     Deno.symlinkSync("/etc/passwd", `${d}/lower/data/link`);
     Deno.mkdirSync(`${d}/vol`);
     assertEquals(
@@ -49,6 +51,8 @@ Deno.test("copy-up merges layers top over bottom, keeps modes, copies symlinks a
     assertEquals(listing(`${d}/vol`), ["a", "b", "link", "sub/c"]);
     assertEquals(Deno.readTextFileSync(`${d}/vol/a`), "upper");
     assertEquals(Deno.statSync(`${d}/vol/b`).mode! & 0o7777, 0o640);
+    assertEquals(Deno.statSync(`${d}/vol/sub`).mode! & 0o7777, 0o710);
+    assertEquals(Deno.statSync(`${d}/vol/b`).mtime?.getTime(), 2_000_000);
     assertEquals(Deno.readLinkSync(`${d}/vol/link`), "/etc/passwd");
   }));
 

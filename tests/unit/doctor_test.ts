@@ -66,3 +66,30 @@ Deno.test("doctor: each gap names the command that fixes it", async () => {
   assertEquals(c.overlay.status, "warn");
   assertEquals(c.cgroups.detail, "v1: rootless resource limits unavailable");
 });
+
+Deno.test("doctor: helpers that are not setuid root, no /dev/net/tun, a runtime dir not ours", async () => {
+  const base = fakeHost();
+  const file = (mode: number, uid: number) => ({ mode, uid }) as Deno.FileInfo;
+  const c = await byName(fakeHost({
+    stat: (p) =>
+      p === "/usr/bin/newgidmap"
+        ? file(0o100755, 0)
+        : p === "/usr/bin/newuidmap"
+        ? file(0o104755, 1000) // setuid, but not root's
+        : p === "/dev/net/tun"
+        ? undefined
+        : p === "/run/user/1000"
+        ? file(0o40700, 0)
+        : base.stat(p),
+  }));
+  assertEquals(c.newgidmap.fix, "sudo chmod u+s /usr/bin/newgidmap");
+  assertEquals(c.newuidmap.detail, "/usr/bin/newuidmap is not setuid root");
+  assertEquals(c["/dev/net/tun"].fix, "sudo modprobe tun");
+  assertEquals(c.XDG_RUNTIME_DIR.detail, "/run/user/1000 is not yours");
+  assertEquals((await byName(base)).XDG_RUNTIME_DIR.status, "ok");
+  const unset = await byName(fakeHost({ env: () => undefined }));
+  assertEquals(
+    unset.XDG_RUNTIME_DIR.detail,
+    "not set: runtime state goes to /tmp/ptd-run-1000",
+  );
+});

@@ -59,6 +59,7 @@ Deno.test("restart: Docker's policies and counts", () => {
     false,
   ]);
   assertEquals(shouldRestart(p, 0, 0), false);
+  assertEquals(shouldRestart(parseRestart("on-failure"), 1, 99), true);
   assertEquals(shouldRestart(parseRestart("no"), 1, 0), false);
   assertEquals(shouldRestart(parseRestart("unless-stopped"), 0, 99), true);
 });
@@ -145,7 +146,12 @@ Deno.test("attach: frames survive any cut; detach keys across chunks", async () 
   const a = scanDetach(new Uint8Array([1, 0x10]), DETACH_KEYS, held);
   assertEquals([[...a.send], a.detach], [[1], false]);
   const b = scanDetach(new Uint8Array([0x11, 2]), DETACH_KEYS, held);
-  assertEquals(b.detach, true);
+  assertEquals([[...b.send], b.detach], [[], true]);
+  // ctrl-p ctrl-p ctrl-q: the first ctrl-p goes through, the rest detaches
+  const again = scanDetach(new Uint8Array([0x10, 0x10, 0x11]), DETACH_KEYS, {
+    n: 0,
+  });
+  assertEquals([[...again.send], again.detach], [[0x10], true]);
   const c = scanDetach(new Uint8Array([0x10, 3]), DETACH_KEYS, { n: 0 });
   assertEquals([[...c.send], c.detach], [[0x10, 3], false]);
 });

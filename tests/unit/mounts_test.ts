@@ -136,6 +136,11 @@ Deno.test("planMounts: image volumes and read-only tmpfs fill only free places",
     "tmpfs /tmp",
     "tmpfs /var/tmp",
   ]);
+  // a writable root gets no tmpfs of ptd's
+  assertEquals(
+    planMounts(user, { readOnlyTmpfs: false, imageVolumes: [] }),
+    user,
+  );
   const anon = all[2];
   assert(anon.anonymous && /^[0-9a-f]{64}$/.test(anon.source));
   assertThrows(

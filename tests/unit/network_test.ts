@@ -6,6 +6,8 @@ import {
   assertRejects,
   assertThrows,
 } from "../assert.ts";
+import { closeFd } from "../../ffi/fd.ts";
+import { udpBound } from "../../ffi/socket.ts";
 import type { HostConfig } from "../../src/container/config.ts";
 import { resolveNetwork } from "../../src/container/network.ts";
 import { ContainerStore } from "../../src/container/store.ts";
@@ -91,6 +93,11 @@ Deno.test("PORTS, port and inspect texts", () => {
     "127.0.0.1:8000-8001->80-81/tcp, 0.0.0.0:5353->53/udp",
   );
   assertEquals(formatPorts([]), "");
+  // a run needs both sides consecutive
+  assertEquals(
+    formatPorts([tcp("", 8000, 80), tcp("", 8001, 90)]),
+    "0.0.0.0:8000->80/tcp, 0.0.0.0:8001->90/tcp",
+  );
   assertEquals(portLines([tcp("::1", 1, 2)]), ["2/tcp -> [::1]:1"]);
   assertEquals(portsDoc([tcp("127.0.0.1", 8000, 80)]), {
     "80/tcp": [{ HostIp: "127.0.0.1", HostPort: "8000" }],
@@ -112,6 +119,8 @@ Deno.test("--network: stacks, options, none and host", () => {
   assertEquals(parseNetworkMode("pasta").kind, "pasta");
   assertEquals(parseNetworkMode("none").kind, "none");
   assertEquals(parseNetworkMode("host").kind, "host");
+  assert(!privateNetwork(parseNetworkMode("host")));
+  assert(privateNetwork(parseNetworkMode("none")));
   assertThrows(() => parseNetworkMode("bridge"), /unsupported/);
   assertThrows(() => parseNetworkMode("slirp4netns:foo=1"), /foo/);
 });
@@ -200,6 +209,10 @@ Deno.test("resolv.conf: the stack's resolver unless --dns says otherwise", () =>
     host,
   );
   assertEquals(
+    resolvConf(parseNetworkMode("pasta"), host, none),
+    "nameserver 169.254.1.1\nsearch example.org\noptions ndots:2\n",
+  );
+  assertEquals(
     resolvConf(parseNetworkMode("pasta"), host, {
       servers: ["192.0.2.53"],
       search: ["a.test", "b.test"],
@@ -224,6 +237,10 @@ Deno.test("reservePorts: picks free ports, refuses a taken one", async () => {
     { hostIp: "127.0.0.1", hostPort: 0, containerPort: 53, protocol: "udp" },
   ]);
   assertEquals(picked.every((m) => m.hostPort > 0), true);
+  // reserved, then let go for the stack to bind
+  Deno.listen({ hostname: "127.0.0.1", port: picked[0].hostPort }).close();
+  await new Promise((tick) => setTimeout(tick, 0)); // node's UDP close is async
+  closeFd(udpBound("127.0.0.1", picked[1].hostPort));
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   try {
     const port = (l.addr as Deno.NetAddr).port;

@@ -15,6 +15,20 @@ import {
 } from "../../src/runtime/caps.ts";
 import { resolveUser } from "../../src/runtime/user.ts";
 import { subRange, toHost } from "../../src/runtime/idmap.ts";
+import { DEVICES } from "../../src/runtime/rootfs.ts";
+import {
+  MS_BIND,
+  MS_NODEV,
+  MS_NOEXEC,
+  MS_NOSUID,
+  MS_RDONLY,
+  MS_REMOUNT,
+} from "../../ffi/constants.ts";
+
+const NSN = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+/** The remount that makes a bind mount on `target` read-only. */
+const roRemount = (target: string) =>
+  `mount null ${target} null ${MS_BIND | MS_REMOUNT | MS_RDONLY | NSN} null`;
 
 function spec(over: Partial<RuntimeSpec> = {}): RuntimeSpec {
   return {
@@ -64,10 +78,15 @@ function init(sys: RecordingSyscalls, s: RuntimeSpec): FakeExec {
 Deno.test("init: mounts in order, pivots before /proc, detaches the old root last", () => {
   const sys = new RecordingSyscalls();
   sys.dirs.add("/proc/sys");
+  sys.dirs.add("/proc/acpi");
   sys.files.add("/proc/kcore");
   const exec = init(sys, spec());
   const t = sys.trace();
-  const at = (prefix: string) => t.findIndex((l) => l.startsWith(prefix));
+  const at = (prefix: string) => {
+    const i = t.findIndex((l) => l.startsWith(prefix));
+    assert(i >= 0, `no "${prefix}" in the trace`);
+    return i;
+  };
   assertEquals(t[0], `mount null / null ${0x4000 | 0x40000} null`);
   assert(
     t[1].startsWith(
@@ -79,9 +98,18 @@ Deno.test("init: mounts in order, pivots before /proc, detaches the old root las
   assert(at("chdir /m") < at("pivot_root . ."));
   assert(at("pivot_root") < at("mount proc /proc proc"));
   assert(at("mount sysfs /sys sysfs") < at("umount . 2"));
-  assert(at("mount /proc/self/fd/") > at("mount tmpfs /dev tmpfs"));
+  for (const d of DEVICES) {
+    const bind = t.findIndex((l) =>
+      l.startsWith("mount /proc/self/fd/") && l.includes(` /dev/${d} `)
+    );
+    assert(bind > at("mount tmpfs /dev tmpfs"), `/dev/${d} is not bound`);
+  }
+  assert(t.includes("symlink pts/ptmx /dev/ptmx"));
+  assert(at("mount shm /dev/shm tmpfs") < at("mount mqueue /dev/mqueue"));
+  assert(t.includes(`mount sysfs /sys sysfs ${NSN | MS_RDONLY} null`));
   assert(t.includes("mount /dev/null /proc/kcore null 4096 null"));
-  assert(at("mount /proc/sys /proc/sys") > 0);
+  assert(t.includes(`mount tmpfs /proc/acpi tmpfs ${MS_RDONLY} size=0k`));
+  assertEquals(t[at("mount /proc/sys /proc/sys") + 1], roRemount("/proc/sys"));
   assert(
     t.some((l) =>
       l.startsWith("mount devpts /dev/pts devpts") && !l.includes("gid=5")
@@ -91,21 +119,59 @@ Deno.test("init: mounts in order, pivots before /proc, detaches the old root las
   assertEquals(t.filter((l) => l === "link_up lo").length, 1);
   // credentials after the rootfs, then exec
   assert(at("mkdir /work") < at("chdir /work"));
-  assert(at("open_read /dev/null") < at("setresuid 0"));
   assertEquals(
     t.filter((l) => l.startsWith("capbset_drop")).length,
     41 - DEFAULT_CAPS.length,
   );
+  // keepcaps holds the capabilities across the uid change, for capset
   assert(
-    at("setgroups") < at("setresgid 0") &&
-      at("setresgid 0") < at("setresuid 0"),
+    at("keepcaps true") < at("setgroups") &&
+      at("setgroups") < at("setresgid 0") &&
+      at("setresgid 0") < at("setresuid 0") &&
+      at("setresuid 0") < at("keepcaps false"),
   );
-  assert(at("setresuid 0") < at("capset"));
-  assert(at("pdeathsig 9") < at("reset_for_exec"));
+  assert(at("keepcaps false") < at("capset"));
+  assert(!t.includes("no_new_privs"));
   assertEquals(t[t.length - 1], "execve /bin/sh [sh,-c,true]");
   assert(exec.env.includes("A=1") && exec.env.includes("HOME=/root"));
   assert(exec.env.includes("HOSTNAME=box"));
   assert(exec.env.some((e) => e.startsWith("PATH=")));
+});
+
+/** Runs init with `over`; the trace and the fd its /dev/null got, if any. */
+function execTail(
+  over: Partial<RuntimeSpec["process"]>,
+  dieWithParent: boolean,
+) {
+  const sys = new RecordingSyscalls();
+  let devNull: number | undefined;
+  const openRead = sys.openRead.bind(sys);
+  sys.openRead = (path) => {
+    const fd = openRead(path);
+    if (path === "/dev/null") devNull = fd;
+    return fd;
+  };
+  init(sys, spec({ process: { ...spec().process, ...over }, dieWithParent }));
+  return { t: sys.trace(), devNull };
+}
+
+Deno.test("init: stdin is /dev/null without -i; the parent-death signal is set after the credentials, just before exec", () => {
+  const { t, devNull } = execTail({}, true);
+  const open = t.indexOf("open_read /dev/null");
+  assert(open > 0 && devNull !== undefined);
+  assertEquals(t[open + 1], `dup2 ${devNull} 0`);
+  // setresuid clears the parent-death signal: it must come after it.
+  assertEquals(t.slice(t.findIndex((l) => l.startsWith("capset")) + 1), [
+    "pdeathsig 9",
+    "reset_for_exec",
+    "execve /bin/sh [sh,-c,true]",
+  ]);
+  assert(open < t.indexOf("setresuid 0"));
+
+  const kept = execTail({ stdin: true }, false);
+  assertEquals(kept.devNull, undefined);
+  assert(!kept.t.some((l) => / 0$/.test(l) && l.startsWith("dup2")));
+  assert(!kept.t.some((l) => l.startsWith("pdeathsig")));
 });
 
 Deno.test("init: native overlay refused rootless -> fuse-overlayfs from a chroot of its own", () => {
@@ -164,9 +230,11 @@ Deno.test("init: host network binds /sys read-only, privileged skips masks, read
   const t = sys.trace();
   assert(!t.includes("link_up lo"));
   assert(!t.some((l) => l.startsWith("mount sysfs")));
-  assert(
-    t.some((l) => l.startsWith("mount /proc/self/fd/") && l.includes(" /sys ")),
+  const sysBind = t.findIndex((l) =>
+    l.startsWith("mount /proc/self/fd/") && l.includes(" /sys ")
   );
+  assert(sysBind > 0);
+  assertEquals(t[sysBind + 1], roRemount("/sys"));
   assert(!t.some((l) => l.startsWith("mount /dev/null /proc/kcore")));
   assert(t.includes(`mount null / null ${0x1000 | 0x20 | 0x1} null`));
 });
@@ -186,6 +254,21 @@ Deno.test("init: missing command is 127 before any credential change", () => {
   assertEquals(e.code, 127);
   assertEquals(e.message, "nope: executable file not found in $PATH");
   assert(!sys.trace().some((l) => l.startsWith("setresuid")));
+});
+
+Deno.test("init: execve failing with ENOENT is 127, with anything else 126", () => {
+  for (const [errno, name, code] of [[2, "ENOENT", 127], [13, "EACCES", 126]]) {
+    const sys = new RecordingSyscalls();
+    sys.failures.push((c) =>
+      c.name === "execve"
+        ? new SysError("execve", errno as number, String(name))
+        : undefined
+    );
+    const e = assertThrows(() => init(sys, spec())) as ExitError;
+    assert(e instanceof ExitError);
+    assertEquals(e.code, code);
+    assert(e.message.startsWith("sh: "), e.message);
+  }
 });
 
 Deno.test("init: a non-executable file is 126; a dir is 126", () => {
@@ -210,8 +293,15 @@ Deno.test("init: a non-executable file is 126; a dir is 126", () => {
 
 Deno.test("init: -u bob gets bob's ids, groups and home", () => {
   const sys = new RecordingSyscalls();
-  const exec = init(sys, spec({ process: { ...spec().process, user: "bob" } }));
+  const exec = init(
+    sys,
+    spec({
+      process: { ...spec().process, user: "bob", noNewPrivileges: true },
+    }),
+  );
   const t = sys.trace();
+  const capset = t.findIndex((l) => l.startsWith("capset "));
+  assertEquals(t[capset + 1], "no_new_privs");
   assert(
     t.includes("setgroups [10]") && t.includes("setresgid 1000") &&
       t.includes("setresuid 1000"),
@@ -235,6 +325,8 @@ Deno.test("user: Docker's --user forms", () => {
   });
   assertEquals(resolveUser("bob:wheel", passwd, group).gid, 10);
   assertEquals(resolveUser("bob", passwd, group, ["root"]).groups, [10, 0]);
+  // the primary group is not repeated among the supplementary ones
+  assertEquals(resolveUser("bob", passwd, group, ["bob"]).groups, [10]);
   assertThrows(
     () => resolveUser("alice", passwd, group),
     /unable to find user alice/,
@@ -250,6 +342,7 @@ Deno.test("caps: defaults, drop, add, ALL, privileged, bad names", () => {
   assert(!resolveCaps([], ["chown"], false).includes("CAP_CHOWN"));
   assert(resolveCaps(["NET_ADMIN"], [], false).includes("CAP_NET_ADMIN"));
   assertEquals(resolveCaps(["CAP_KILL"], ["ALL"], false), ["CAP_KILL"]);
+  assertEquals(resolveCaps(["all"], [], false).length, 41);
   assertEquals(resolveCaps([], [], true).length, 41);
   assertEquals(capNumber("CAP_SYS_ADMIN"), 21);
   assertThrows(
@@ -259,7 +352,7 @@ Deno.test("caps: defaults, drop, add, ALL, privileged, bad names", () => {
 });
 
 Deno.test("idmap: subuid ranges by name or uid, host id translation", () => {
-  const text = "alice:100000:65536\n1001:200000:1000\n";
+  const text = "alice:1:0\nalice:100000:65536\n1001:200000:1000\n";
   assertEquals(subRange(text, "alice", 1000), { start: 100000, count: 65536 });
   assertEquals(subRange(text, "nobody", 1001), { start: 200000, count: 1000 });
   assertEquals(subRange(text, "carol", 5), undefined);
@@ -274,8 +367,10 @@ Deno.test("idmap: subuid ranges by name or uid, host id translation", () => {
 });
 
 /** The bind targets init mounts for `mounts` beside ptd's /etc files. */
-function bindTargets(mounts: MountSpec[]): string[] {
-  const sys = new RecordingSyscalls();
+function bindTargets(
+  mounts: MountSpec[],
+  sys = new RecordingSyscalls(),
+): string[] {
   sys.dirs.add("/host/vol");
   sys.files.add("/etc/hostname");
   init(
@@ -305,7 +400,15 @@ Deno.test("init: ptd's /etc files go over a volume on /etc; a user's own file wi
 });
 
 Deno.test("init: no mount point is made inside a read-only user mount", () => {
-  const binds = bindTargets([{ ...etcVolume, readonly: true }]);
+  const sys = new RecordingSyscalls();
+  const binds = bindTargets([{ ...etcVolume, readonly: true }], sys);
+  const vol = sys.trace().findIndex((l) =>
+    l.startsWith("mount /proc/self/fd/") && l.includes(" /etc ")
+  );
+  assertEquals(
+    sys.trace()[vol + 1],
+    `mount null /etc null ${MS_BIND | MS_REMOUNT | MS_RDONLY} null`,
+  );
   // /etc/hostname exists there and is bound over; /etc/hosts does not.
   assert(binds.includes("/etc/hostname"));
   assert(!binds.includes("/etc/hosts"));
