@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { lgetxattr } from "../../ffi/fs.ts";
 import { layerSink, unpackLayer } from "../../src/image/unpack.ts";
-import { upperChanges } from "../../src/storage/overlay_upper.ts";
+import { isOpaque, upperChanges } from "../../src/storage/overlay_upper.ts";
 import { digestOf } from "../../src/storage/blobs.ts";
 import {
   busyboxLayer,
@@ -331,6 +331,30 @@ Deno.test("an unpacked layer lists back as its tar's entries, .wh. names and all
     assert.ok(changes[6].info?.isDirectory);
     assert.equal(changes[6].info?.mode! & 0o7777, 0o700);
     assert.ok(changes[4].info?.isSymlink);
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("a layer's own overlay xattrs are never set: only .wh. names hide", async () => {
+  const sb = await sandbox();
+  try {
+    const y = enc.encode("y");
+    Deno.writeFileSync(
+      `${sb.dir}/l.tar`,
+      await makeTar([
+        {
+          name: "dir",
+          type: "directory",
+          mode: 0o755,
+          xattrs: { "user.overlay.opaque": y, "trusted.overlay.opaque": y },
+        },
+        file("dir/f", { xattrs: { "user.kept": y } }),
+      ]),
+    );
+    await unpackLayer(`${sb.dir}/l.tar`, LAYER, `${sb.dir}/dest`);
+    assert.equal(isOpaque(`${sb.dir}/dest/dir`), false);
+    assert.equal(lgetxattr(`${sb.dir}/dest/dir/f`, "user.kept"), "y");
   } finally {
     await sb.cleanup();
   }
