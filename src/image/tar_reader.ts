@@ -166,6 +166,10 @@ function decodeBlock(block: Uint8Array): [string, TarHeader] {
   }];
 }
 
+/** Pax records that replace a numeric header field of the same name. */
+type NumericPax = "size" | "uid" | "gid" | "mtime";
+const NUMERIC_PAX = new Set<string>(["size", "uid", "gid", "mtime"]);
+
 /** Applies pax records (global ones first, then the entry's own). */
 function applyPax(h: TarHeader, pax: Map<string, Uint8Array>): void {
   let atime: number | undefined;
@@ -181,29 +185,10 @@ function applyPax(h: TarHeader, pax: Map<string, Uint8Array>): void {
       if (!Number.isFinite(n)) throw new Error(`invalid pax ${key} ${value}`);
       return n;
     };
-    switch (key) {
-      case "path":
-        h.name = value;
-        break;
-      case "linkpath":
-        h.linkname = value;
-        break;
-      case "size":
-        h.size = num();
-        break;
-      case "uid":
-        h.uid = num();
-        break;
-      case "gid":
-        h.gid = num();
-        break;
-      case "mtime":
-        h.mtime = num();
-        break;
-      case "atime":
-        atime = num();
-        break;
-    }
+    if (key === "path") h.name = value;
+    else if (key === "linkpath") h.linkname = value;
+    else if (key === "atime") atime = num();
+    else if (NUMERIC_PAX.has(key)) h[key as NumericPax] = num();
   }
   h.atime = atime ?? h.mtime;
 }
