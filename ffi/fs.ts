@@ -200,9 +200,20 @@ export function futimens(fd: number, atime: number, mtime: number): void {
   check("futimens", libc().futimens(fd, timespecs(atime, mtime)));
 }
 
-/** fsetxattr(2) with a string value. */
-export function fsetxattr(fd: number, name: string, value: string): void {
-  const v = new TextEncoder().encode(value);
+/** An xattr value as bytes; a string is taken as UTF-8. */
+function xattrValue(value: string | Uint8Array): Uint8Array<ArrayBuffer> {
+  return typeof value === "string"
+    ? new TextEncoder().encode(value)
+    : new Uint8Array(value);
+}
+
+/** fsetxattr(2). */
+export function fsetxattr(
+  fd: number,
+  name: string,
+  value: string | Uint8Array,
+): void {
+  const v = xattrValue(value);
   check(
     "fsetxattr",
     libc().fsetxattr(fd, cstr(name), v, BigInt(v.length), 0),
@@ -210,12 +221,35 @@ export function fsetxattr(fd: number, name: string, value: string): void {
   );
 }
 
-/** An extended attribute of `path` (not following a final symlink), or
- * undefined when it is not set. */
-export function lgetxattr(path: string, name: string): string | undefined {
-  const buf = new Uint8Array(4096);
+/** lsetxattr(2): sets an xattr of `path` itself, never a symlink's target. */
+export function lsetxattr(
+  path: string,
+  name: string,
+  value: string | Uint8Array,
+): void {
+  const v = xattrValue(value);
+  check(
+    "lsetxattr",
+    libc().lsetxattr(cstr(path), cstr(name), v, BigInt(v.length), 0),
+    name,
+  );
+}
+
+/** The bytes of an extended attribute of `path` (not following a final
+ * symlink), or undefined when it is not set. */
+export function lgetxattrBytes(
+  path: string,
+  name: string,
+): Uint8Array | undefined {
+  const buf = new Uint8Array(65536); // XATTR_SIZE_MAX: any value fits
   const n = libc().lgetxattr(cstr(path), cstr(name), buf, BigInt(buf.length));
   if (n === -1n && errno() === ENODATA) return undefined;
   check("lgetxattr", n, path);
-  return new TextDecoder().decode(buf.subarray(0, Number(n)));
+  return buf.slice(0, Number(n));
+}
+
+/** An extended attribute of `path` as text (see lgetxattrBytes). */
+export function lgetxattr(path: string, name: string): string | undefined {
+  const bytes = lgetxattrBytes(path, name);
+  return bytes && new TextDecoder().decode(bytes);
 }

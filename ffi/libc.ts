@@ -112,6 +112,10 @@ const symbols = {
     parameters: ["i32", "buffer", "buffer", "usize", "i32"],
     result: "i32",
   },
+  lsetxattr: {
+    parameters: ["buffer", "buffer", "buffer", "usize", "i32"],
+    result: "i32",
+  },
   lgetxattr: {
     parameters: ["buffer", "buffer", "buffer", "usize"],
     result: "isize",

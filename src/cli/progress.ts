@@ -3,7 +3,7 @@
  * from pull.ts so that a `run` of an image already here loads none of the
  * registry code.
  */
-import type { RootSource } from "../container/config.ts";
+import type { RootSource } from "../storage/root_source.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { humanSize } from "../image/present.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";

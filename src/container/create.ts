@@ -5,12 +5,8 @@
 import { normalizeCap } from "../runtime/caps.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
-import type {
-  ContainerConfig,
-  ContainerMount,
-  HostConfig,
-  RootSource,
-} from "./config.ts";
+import type { RootSource } from "../storage/root_source.ts";
+import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";

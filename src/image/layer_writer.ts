@@ -6,17 +6,22 @@
  * symlink cannot lead a write out of the layer.
  */
 import type { Readable } from "node:stream";
-import tar, { type ExtractEvents, type Header } from "tar-stream";
 import { SysError } from "../../ffi/errno.ts";
 import * as fs from "../../ffi/fs.ts";
+import {
+  isOverlayXattr,
+  makeWhiteout,
+  markOpaque,
+  type TarMarker,
+  tarMarker,
+} from "../storage/overlay_upper.ts";
+import { type TarHeader, TarReader, type TarVisitor } from "./tar_reader.ts";
 
 const PATH_MAX = 4096;
 const BENEATH = fs.RESOLVE_BENEATH | fs.RESOLVE_NO_MAGICLINKS;
 const DIR_PATH = fs.O_PATH | fs.O_DIRECTORY;
 const DIR_READ = fs.O_DIRECTORY | fs.O_NOFOLLOW;
 const NEW_FILE = fs.O_WRONLY | fs.O_CREAT | fs.O_EXCL | fs.O_NOFOLLOW;
-const WHITEOUT = ".wh.";
-const OPAQUE = ".wh..wh..opq";
 /** Directory fds kept open: a tar lists a directory's entries together. */
 const DIR_CACHE = 32;
 
@@ -64,50 +69,42 @@ function isErrno(e: unknown, code: string): boolean {
   return e instanceof SysError && e.code === code;
 }
 
-/** An entry's content, which must be drained before the next entry. */
-type Body = ExtractEvents["entry"][1];
-
-/** A regular file being written: its content arrives in `data` events. */
+/** A regular file being written: its content arrives in `data` calls. */
 interface OpenFile {
   fd: number;
-  meta: Meta;
+  header: TarHeader;
 }
 
-interface Meta {
-  mode: number;
-  uid: number;
-  gid: number;
-  atime: number;
-  mtime: number;
+/** Where an entry goes: `name` in the directory `dir`, at path `parent`. */
+interface Slot {
+  parent: string[];
+  dir: number;
+  name: string;
 }
 
-function metaOf(h: Header): Meta {
-  const pax = (h.pax ?? {}) as Record<string, string | undefined>;
-  const mtime = pax.mtime
-    ? Number(pax.mtime)
-    : (h.mtime?.getTime() ?? 0) / 1000;
-  return {
-    mode: (h.mode ?? 0o644) & 0o7777,
-    uid: pax.uid ? Number(pax.uid) : h.uid ?? 0,
-    gid: pax.gid ? Number(pax.gid) : h.gid ?? 0,
-    atime: pax.atime ? Number(pax.atime) : mtime,
-    mtime,
-  };
+/** The permission bits of an entry. */
+function mode(h: TarHeader): number {
+  return h.mode & 0o7777;
 }
 
 /** Writes the entries of one layer under a root directory fd. */
-class LayerWriter {
+class LayerWriter implements TarVisitor {
   /** Directory mtimes, set last: creating entries inside changes them. */
   private dirTimes: [string[], number][] = [];
   /**
    * O_PATH fds of directories already resolved beneath the root, by path.
-   * An fd keeps naming the directory it was opened on, so the cache is
-   * emptied whenever an entry removes a directory: no later entry may
-   * reach a path through a directory that is gone or was replaced.
+   * An fd keeps naming the directory it was opened on, so when an entry
+   * removes a directory the fds of it and of everything below it are
+   * dropped: no later entry may reach a path through a directory that is
+   * gone or was replaced. The fds of its parents stay good.
    */
   private dirs = new Map<string, number>();
   private warnedDevice = false;
   private warnedOwner = false;
+  private warnedXattr = false;
+  /** The entry being written, and its file while its content comes. */
+  private current: TarHeader | undefined;
+  private file: OpenFile | undefined;
 
   constructor(
     private readonly root: number,
@@ -150,30 +147,45 @@ class LayerWriter {
     this.dirs.clear();
   }
 
-  /** Makes room for a new non-directory `name` in `dir`. */
-  private clear(dir: number, name: string): void {
+  /** Drops the cached fds of the directory `path` and of all below it. */
+  private forgetTree(path: string): void {
+    for (const [key, fd] of this.dirs) {
+      if (key === path || key.startsWith(`${path}/`)) {
+        fs.close(fd);
+        this.dirs.delete(key);
+      }
+    }
+  }
+
+  /**
+   * Makes room for a new non-directory at `at`. A directory in the way goes
+   * with all it holds, as in Podman (containers/storage removes it whole).
+   */
+  private clear({ parent, dir, name }: Slot): void {
     try {
       fs.unlinkat(dir, name);
     } catch (e) {
       if (isErrno(e, "ENOENT")) return;
       if (!isErrno(e, "EISDIR")) throw e;
-      fs.unlinkat(dir, name, fs.AT_REMOVEDIR);
-      this.forgetDirs();
+      this.forgetTree([...parent, name].join("/"));
+      // Through the fd, so nothing on the way is resolved again; the tree
+      // removal itself never follows a symlink.
+      Deno.removeSync(`/proc/self/fd/${dir}/${name}`, { recursive: true });
     }
   }
 
   /**
-   * Runs `create`, which makes a new non-directory `name` in `dir`; when
-   * something is in the way (an earlier entry), clears it and tries again.
-   * A fresh layer mostly has nothing there: no unlink per entry.
+   * Runs `create`, which makes a new non-directory at `at`; when something
+   * is in the way (an earlier entry), clears it and tries again. A fresh
+   * layer mostly has nothing there: no unlink per entry.
    */
-  private fresh<T>(dir: number, name: string, create: () => T): T {
+  private fresh<T>(at: Slot, create: () => T): T {
     try {
       return create();
     } catch (e) {
       if (!isErrno(e, "EEXIST")) throw e;
     }
-    this.clear(dir, name);
+    this.clear(at);
     return create();
   }
 
@@ -183,118 +195,142 @@ class LayerWriter {
    * like Podman's ignore_chown_errors, the entry then stays the user's,
    * with one warning.
    */
-  private chown(m: Meta, set: (uid: number, gid: number) => void) {
+  private chown(h: TarHeader, set: (uid: number, gid: number) => void) {
     try {
-      set(m.uid, m.gid);
+      set(h.uid, h.gid);
     } catch (e) {
       if (!this.userns || !isErrno(e, "EINVAL")) throw e;
       if (!this.warnedOwner) {
         console.error(
-          `WARN: uid ${m.uid}/gid ${m.gid} are not mapped (no /etc/subuid range?): layer files keep the user's ownership`,
+          `WARN: uid ${h.uid}/gid ${h.gid} are not mapped (no /etc/subuid range?): layer files keep the user's ownership`,
         );
         this.warnedOwner = true;
       }
     }
   }
 
-  /** Owner, then mode (chown clears setuid bits), then times, by name. */
-  private finishNode(dir: number, name: string, m: Meta, chmod: boolean) {
-    this.chown(m, (u, g) => fs.lchownat(dir, name, u, g));
-    if (chmod) fs.fchmodat(dir, name, m.mode);
-    fs.lutimensat(dir, name, m.atime, m.mtime);
+  /**
+   * Sets the entry's extended attributes through `set`, after its owner
+   * (chown drops a file capability). Those overlayfs interprets are never
+   * taken from a layer. Namespace root writing a file capability gets the
+   * kernel's v3 form, bound to the namespace's root: the capability holds
+   * in the container and means nothing to the host. What the file system
+   * cannot hold (no xattr support; rootless, `trusted.*` and other
+   * privileged names) is skipped with one warning, as Podman does.
+   */
+  private xattrs(h: TarHeader, set: (name: string, v: Uint8Array) => void) {
+    for (const [name, value] of h.xattrs) {
+      if (isOverlayXattr(name)) continue;
+      try {
+        set(name, value);
+      } catch (e) {
+        const skip = isErrno(e, "EOPNOTSUPP") ||
+          (this.userns && (isErrno(e, "EPERM") || isErrno(e, "EACCES")));
+        if (!skip) throw e;
+        if (!this.warnedXattr) {
+          console.error(
+            `WARN: cannot set xattr ${name} of ${h.name} (${
+              (e as SysError).code
+            }): such attributes are left out of the layer`,
+          );
+          this.warnedXattr = true;
+        }
+      }
+    }
   }
 
-  /**
-   * Unpacks one entry; `done` is called once, when `body` has been written
-   * (or drained) or with the refusal. No promise per entry or per chunk: a
-   * layer has thousands of small entries.
-   */
-  entry(h: Header, body: Body, done: (e?: Error) => void): void {
-    let file: OpenFile | void;
-    const fail = (e: unknown) => {
-      if (file) fs.close(file.fd);
-      file = undefined;
-      done(explain(e, h.name));
-    };
+  /** Owner, mode (chown clears setuid bits), xattrs, times, by name. */
+  private finishNode(at: Slot, h: TarHeader, chmod: boolean) {
+    const { dir, name } = at;
+    this.chown(h, (u, g) => fs.lchownat(dir, name, u, g));
+    if (chmod) fs.fchmodat(dir, name, mode(h));
+    this.xattrs(
+      h,
+      (x, v) => fs.lsetxattr(`/proc/self/fd/${dir}/${name}`, x, v),
+    );
+    fs.lutimensat(dir, name, h.atime, h.mtime);
+  }
+
+  /** Starts an entry: all of it but a regular file's content. */
+  entry(h: TarHeader): void {
+    this.current = h;
     try {
-      file = this.place(h);
+      this.file = this.place(h) ?? undefined;
     } catch (e) {
-      body.resume();
-      return fail(e);
+      throw explain(e, h.name);
     }
-    body.on("data", (chunk) => {
-      if (!file) return;
-      try {
-        fs.writeAll(file.fd, chunk as Uint8Array);
-      } catch (e) {
-        fail(e);
-      }
-    });
-    body.on("end", () => {
-      if (!file) return done();
-      try {
-        this.finishFile(file);
-      } catch (e) {
-        return fail(e);
-      }
+  }
+
+  /** The next bytes of the current entry's content. */
+  data(chunk: Uint8Array): void {
+    if (!this.file) return;
+    try {
+      fs.writeAll(this.file.fd, chunk);
+    } catch (e) {
+      throw explain(e, this.current?.name ?? "");
+    }
+  }
+
+  /** The current entry is complete. */
+  end(): void {
+    const file = this.file;
+    if (!file) return;
+    this.file = undefined;
+    try {
+      this.finishFile(file);
+    } catch (e) {
+      throw explain(e, file.header.name);
+    } finally {
       fs.close(file.fd);
-      done();
-    });
+    }
   }
 
   /** Makes the entry, except a regular file's content: its fd is returned. */
-  private place(h: Header): OpenFile | void {
+  private place(h: TarHeader): OpenFile | void {
     const comps = components(h.name);
-    const m = metaOf(h);
     if (comps.length === 0) {
-      if (h.type === "directory") this.directoryMeta(this.root, m, comps);
+      if (h.type === "directory") this.directoryMeta(this.root, h, comps);
       return;
     }
     const name = comps[comps.length - 1];
     const parent = comps.slice(0, -1);
-    if (name.startsWith(WHITEOUT)) return this.whiteout(parent, name);
+    const marker = tarMarker(name);
+    if (marker) return this.whiteout(parent, marker);
     const dir = this.parentDir(parent);
+    const at: Slot = { parent, dir, name };
     switch (h.type) {
-      case "file":
-      case "contiguous-file":
-        return {
-          fd: this.fresh(
-            dir,
-            name,
-            () => fs.openat(dir, name, NEW_FILE, 0o600),
-          ),
-          meta: m,
-        };
+      case "file": {
+        const fd = this.fresh(at, () => fs.openat(dir, name, NEW_FILE, 0o600));
+        return { fd, header: h };
+      }
       case "directory":
-        return this.directory(dir, name, m, comps);
+        return this.directory(at, h, comps);
       case "symlink":
-        this.fresh(dir, name, () => fs.symlinkat(h.linkname ?? "", dir, name));
-        return this.finishNode(dir, name, m, false);
+        this.fresh(at, () => fs.symlinkat(h.linkname, dir, name));
+        return this.finishNode(at, h, false);
       case "link":
-        return this.hardLink(dir, name, h.linkname ?? "");
+        return this.hardLink(at, h.linkname);
       case "fifo":
-        this.fresh(
-          dir,
-          name,
-          () => fs.mknodat(dir, name, fs.S_IFIFO | 0o600, 0n),
-        );
-        return this.finishNode(dir, name, m, true);
+        this.fresh(at, () => fs.mknodat(dir, name, fs.S_IFIFO | 0o600, 0n));
+        return this.finishNode(at, h, true);
       case "character-device":
       case "block-device":
-        return this.device(dir, name, h, m);
+        return this.device(at, h);
       default:
-        throw new LayerError(`unsupported entry type ${h.type}`);
+        throw new LayerError(`unsupported entry type (${h.type})`);
     }
   }
 
-  /** A written file's owner, then mode (chown clears setuid), then times. */
-  private finishFile({ fd, meta: m }: OpenFile) {
-    this.chown(m, (u, g) => fs.fchown(fd, u, g));
-    fs.fchmod(fd, m.mode);
-    fs.futimens(fd, m.atime, m.mtime);
+  /** A written file's owner, mode (chown clears setuid), xattrs, times. */
+  private finishFile({ fd, header: h }: OpenFile) {
+    this.chown(h, (u, g) => fs.fchown(fd, u, g));
+    fs.fchmod(fd, mode(h));
+    this.xattrs(h, (x, v) => fs.fsetxattr(fd, x, v));
+    fs.futimens(fd, h.atime, h.mtime);
   }
 
-  private directory(dir: number, name: string, m: Meta, comps: string[]) {
+  private directory(at: Slot, h: TarHeader, comps: string[]) {
+    const { dir, name } = at;
     let fd: number;
     try {
       fs.mkdirat(dir, name, 0o700);
@@ -304,36 +340,40 @@ class LayerWriter {
       try {
         fd = fs.openat(dir, name, DIR_READ); // a directory already: keep it
       } catch {
-        this.clear(dir, name);
+        this.clear(at);
         fs.mkdirat(dir, name, 0o700);
         fd = fs.openat(dir, name, DIR_READ);
       }
     }
     try {
-      this.directoryMeta(fd, m, comps);
+      this.directoryMeta(fd, h, comps);
     } finally {
       fs.close(fd);
     }
   }
 
-  private directoryMeta(fd: number, m: Meta, comps: string[]) {
-    this.chown(m, (u, g) => fs.fchown(fd, u, g));
-    fs.fchmod(fd, m.mode);
-    this.dirTimes.push([comps, m.mtime]);
+  private directoryMeta(fd: number, h: TarHeader, comps: string[]) {
+    this.chown(h, (u, g) => fs.fchown(fd, u, g));
+    fs.fchmod(fd, mode(h));
+    this.xattrs(h, (x, v) => fs.fsetxattr(fd, x, v));
+    this.dirTimes.push([comps, h.mtime]);
   }
 
-  private hardLink(dir: number, name: string, target: string) {
+  private hardLink(at: Slot, target: string) {
     const t = components(target, `link target ${shorten(target)}`);
     if (t.length === 0) throw new LayerError("hard link to the layer root");
     const tdir = this.dir(t.slice(0, -1), DIR_PATH, false);
     try {
-      this.fresh(dir, name, () => fs.linkat(tdir, t[t.length - 1], dir, name));
+      this.fresh(
+        at,
+        () => fs.linkat(tdir, t[t.length - 1], at.dir, at.name),
+      );
     } finally {
       fs.close(tdir);
     }
   }
 
-  private device(dir: number, name: string, h: Header, m: Meta) {
+  private device(at: Slot, h: TarHeader) {
     if (this.userns) {
       if (!this.warnedDevice) {
         console.error(
@@ -344,31 +384,25 @@ class LayerWriter {
       return;
     }
     const kind = h.type === "block-device" ? fs.S_IFBLK : fs.S_IFCHR;
-    const dev = fs.makedev(h.devmajor ?? 0, h.devminor ?? 0);
-    this.fresh(dir, name, () => fs.mknodat(dir, name, kind | 0o600, dev));
-    this.finishNode(dir, name, m, true);
+    const dev = fs.makedev(h.devmajor, h.devminor);
+    this.fresh(at, () => fs.mknodat(at.dir, at.name, kind | 0o600, dev));
+    this.finishNode(at, h, true);
   }
 
   /** An OCI whiteout, in the form overlayfs reads. */
-  private whiteout(parent: string[], name: string) {
-    if (name === OPAQUE) {
+  private whiteout(parent: string[], marker: TarMarker) {
+    if (marker.kind === "opaque") {
       const fd = this.dir(parent, fs.O_DIRECTORY);
       try {
-        const ns = this.userns ? "user" : "trusted";
-        fs.fsetxattr(fd, `${ns}.overlay.opaque`, "y");
+        markOpaque(fd, this.userns);
       } finally {
         fs.close(fd);
       }
-      return;
+    } else if (marker.kind === "whiteout") {
+      const dir = this.parentDir(parent);
+      this.clear({ parent, dir, name: marker.hidden });
+      makeWhiteout(dir, marker.hidden);
     }
-    if (name.startsWith(WHITEOUT + WHITEOUT)) return; // aufs metadata
-    const hidden = name.slice(WHITEOUT.length);
-    if (hidden === "." || hidden === "..") {
-      throw new LayerError("whiteout of . or ..");
-    }
-    const dir = this.parentDir(parent);
-    this.clear(dir, hidden);
-    fs.mknodat(dir, hidden, fs.S_IFCHR, 0n);
   }
 
   /** Sets the deferred directory times, deepest first; closes the cache. */
@@ -390,6 +424,8 @@ class LayerWriter {
 
   /** Closes what is still open after a failure. */
   close(): void {
+    if (this.file) fs.close(this.file.fd);
+    this.file = undefined;
     this.forgetDirs();
   }
 }
@@ -407,24 +443,10 @@ export async function writeLayer(
 ): Promise<void> {
   const root = fs.openat(fs.AT_FDCWD, dir, DIR_READ);
   const writer = new LayerWriter(root, userns);
-  const extract = tar.extract();
   try {
-    await new Promise<void>((resolve, reject) => {
-      let error: Error | undefined;
-      extract.on("entry", (header, body, next) => {
-        // Its errors are the extractor's, reported once, below.
-        body.on("error", () => {});
-        writer.entry(header, body, (e) => {
-          if (!e) return next();
-          error ??= e;
-          extract.destroy(e);
-        });
-      });
-      extract.on("error", (e: Error) => error ??= e);
-      extract.on("close", () => error ? reject(error) : resolve());
-      source.on("error", (e) => extract.destroy(e));
-      source.pipe(extract);
-    });
+    const reader = new TarReader(writer);
+    for await (const chunk of source) reader.write(chunk as Uint8Array);
+    reader.finish();
     writer.finish();
   } finally {
     writer.close();

@@ -3,7 +3,7 @@
  * (pulled first when the pull policy says so) as a RootSource — its layer
  * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
  */
-import type { RootSource } from "../container/config.ts";
+import type { RootSource } from "../storage/root_source.ts";
 import { lazy } from "../runtime/lazy.ts";
 import type { PullOptions } from "./pull.ts";
 import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";

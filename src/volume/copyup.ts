@@ -9,8 +9,8 @@
  * content: no component of the path may be a symlink in any layer (it could
  * lead out to the host), and nothing inside the tree is ever followed.
  */
-import { lgetxattr } from "../../ffi/fs.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
+import { isOpaque, isWhiteout } from "../storage/overlay_upper.ts";
 
 /** The hidden subcommand `ptd volume-copy DST PATH LAYER...` (layers top first). */
 export const COPY_COMMAND = "volume-copy";
@@ -37,21 +37,6 @@ function copyMeta(dst: string, st: Deno.FileInfo) {
   } catch { /* unmapped owner (a host file seen as nobody) */ }
   Deno.chmodSync(dst, st.mode! & 0o7777);
   if (st.atime && st.mtime) Deno.utimeSync(dst, st.atime, st.mtime);
-}
-
-/**
- * An opaque directory (an OCI ".wh..wh..opq" unpacked for overlayfs) hides
- * everything lower layers put in it. Rootless layers carry the user.*
- * attribute, layers unpacked as real root the trusted.* one.
- */
-function isOpaque(dir: string): boolean {
-  return ["user", "trusted"].some((ns) => {
-    try {
-      return lgetxattr(dir, `${ns}.overlay.opaque`) === "y";
-    } catch {
-      return false; // no xattr support, or trusted.* not readable here
-    }
-  });
 }
 
 function clearDir(dir: string) {
@@ -88,8 +73,9 @@ function copyDir(src: string, dst: string, skipped: string[]) {
     const from = `${src}/${e.name}`;
     const to = `${dst}/${e.name}`;
     const st = Deno.lstatSync(from);
-    // An overlay whiteout (char device 0:0) hides what lower layers have.
-    if (st.isCharDevice && st.rdev === 0) {
+    // A whiteout, or an opaque directory (below), hides what lower layers
+    // have.
+    if (isWhiteout(st)) {
       removeEntry(to);
     } else if (st.isDirectory) {
       let isDir = false;

@@ -103,6 +103,19 @@ Deno.test("import, then save and load in both formats", async () => {
   });
 });
 
+Deno.test("import: a tarball whose file replaces an earlier directory", () =>
+  withSandbox(async (sb) => {
+    const tar = await makeTar([
+      { name: "d/", type: "directory", mode: 0o755 },
+      { name: "d", data: new TextEncoder().encode("file now") },
+    ]);
+    Deno.writeFileSync(`${sb.dir}/rootfs.tar`, tar);
+    ok(await ptd(sb, ["import", `${sb.dir}/rootfs.tar`, "dfile"]), "import");
+    const [layer] = [...Deno.readDirSync(`${sb.env.PTD_ROOT}/layers`)];
+    const d = `${sb.env.PTD_ROOT}/layers/${layer.name}/d`;
+    assert.equal(Deno.readTextFileSync(d), "file now");
+  }));
+
 Deno.test("a tampered archive is refused and stores nothing", () =>
   withSandbox(async (sb) => {
     const enc = new TextEncoder();

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import zlib from "node:zlib";
 import { lgetxattr } from "../../ffi/fs.ts";
 import { layerSink, unpackLayer } from "../../src/image/unpack.ts";
+import { isOpaque, upperChanges } from "../../src/storage/overlay_upper.ts";
 import { digestOf } from "../../src/storage/blobs.ts";
 import {
   busyboxLayer,
@@ -135,6 +136,29 @@ Deno.test("unpack keeps owners, modes, links, fifos, times, whiteouts", async (t
         await unpackLayer(blob, mediaType, dest);
         checkTree(dest);
       });
+    }
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("a later entry replaces a directory with a file, as in Podman", async () => {
+  const sb = await sandbox();
+  try {
+    // The root's fd is cached when "d" is removed: it must stay usable.
+    const tar = await makeTar([
+      { name: "d/", type: "directory", mode: 0o755 },
+      file("d"),
+      { name: "full/", type: "directory", mode: 0o755 },
+      file("full/sub/deep"),
+      { name: "full/sub/sl", type: "symlink", linkname: "/" },
+      file("full"),
+      file("after/x"),
+    ]);
+    Deno.writeFileSync(`${sb.dir}/l.tar`, tar);
+    await unpackLayer(`${sb.dir}/l.tar`, LAYER, `${sb.dir}/dest`);
+    for (const name of ["d", "full", "after/x"]) {
+      assert.equal(Deno.readTextFileSync(`${sb.dir}/dest/${name}`), name);
     }
   } finally {
     await sb.cleanup();
@@ -272,6 +296,65 @@ Deno.test("whiteouts and opaque dirs act in an overlay mount", async () => {
       text,
       `${sb.dir}/merged:\nb\ndir\n\n${sb.dir}/merged/dir:\ny\n`,
     );
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("an unpacked layer lists back as its tar's entries, .wh. names and all", async () => {
+  const sb = await sandbox();
+  try {
+    const entries: TarEntry[] = [
+      { name: "a", type: "directory", mode: 0o755 },
+      file("a/.wh..wh..opq"),
+      file("a/.wh.gone"),
+      file("a/kept"),
+      { name: "a/sl", type: "symlink", linkname: "kept" },
+      file(".wh.top"),
+      { name: "z", type: "directory", mode: 0o700 },
+    ];
+    Deno.writeFileSync(`${sb.dir}/l.tar`, await makeTar(entries));
+    await unpackLayer(`${sb.dir}/l.tar`, LAYER, `${sb.dir}/upper`);
+    const changes = upperChanges(`${sb.dir}/upper`);
+    assert.deepEqual(
+      changes.map((c) => `${c.kind} ${c.path}`),
+      [
+        "node a",
+        "opaque a/.wh..wh..opq",
+        "whiteout a/.wh.gone",
+        "node a/kept",
+        "node a/sl",
+        "whiteout .wh.top",
+        "node z",
+      ],
+    );
+    assert.ok(changes[6].info?.isDirectory);
+    assert.equal(changes[6].info?.mode! & 0o7777, 0o700);
+    assert.ok(changes[4].info?.isSymlink);
+  } finally {
+    await sb.cleanup();
+  }
+});
+
+Deno.test("a layer's own overlay xattrs are never set: only .wh. names hide", async () => {
+  const sb = await sandbox();
+  try {
+    const y = enc.encode("y");
+    Deno.writeFileSync(
+      `${sb.dir}/l.tar`,
+      await makeTar([
+        {
+          name: "dir",
+          type: "directory",
+          mode: 0o755,
+          xattrs: { "user.overlay.opaque": y, "trusted.overlay.opaque": y },
+        },
+        file("dir/f", { xattrs: { "user.kept": y } }),
+      ]),
+    );
+    await unpackLayer(`${sb.dir}/l.tar`, LAYER, `${sb.dir}/dest`);
+    assert.equal(isOpaque(`${sb.dir}/dest/dir`), false);
+    assert.equal(lgetxattr(`${sb.dir}/dest/dir/f`, "user.kept"), "y");
   } finally {
     await sb.cleanup();
   }

@@ -67,3 +67,24 @@ Deno.test("makedev encodes like glibc", () => {
   assert.equal(fs.makedev(1, 3), 0x103n);
   assert.equal(fs.makedev(0x1234, 0x56789), 0x1000_5672_3489n);
 });
+
+Deno.test("xattrs: binary values round-trip; lsetxattr never follows", () => {
+  withRoot((root, dir) => {
+    const bytes = new Uint8Array([0xff, 0x00, 0x80, 0x0a]);
+    Deno.writeTextFileSync(`${dir}/f`, "");
+    fs.lsetxattr(`${dir}/f`, "user.bin", bytes);
+    assert.deepEqual(fs.lgetxattrBytes(`${dir}/f`, "user.bin"), bytes);
+    const fd = fs.openat(root, "f", fs.O_WRONLY);
+    try {
+      fs.fsetxattr(fd, "user.text", "y");
+    } finally {
+      fs.close(fd);
+    }
+    assert.equal(fs.lgetxattr(`${dir}/f`, "user.text"), "y");
+    assert.equal(fs.lgetxattrBytes(`${dir}/f`, "user.none"), undefined);
+    // user.* on a symlink itself is refused: the target is not touched.
+    Deno.symlinkSync("f", `${dir}/sl`);
+    assert.equal(code(() => fs.lsetxattr(`${dir}/sl`, "user.x", "1")), "EPERM");
+    assert.equal(fs.lgetxattr(`${dir}/f`, "user.x"), undefined);
+  });
+});
