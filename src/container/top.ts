@@ -212,7 +212,7 @@ export function descriptors(args: string[]): string[] | undefined {
 }
 
 /** Pids of every process in the PID namespace of `pid`. */
-export function containerPids(pid: number): number[] {
+function containerPids(pid: number): number[] {
   const ns = Deno.readLinkSync(`/proc/${pid}/ns/pid`);
   const out: number[] = [];
   for (const e of Deno.readDirSync("/proc")) {
@@ -319,10 +319,10 @@ async function psInContainer(
   args: string[],
 ): Promise<string[]> {
   const out = pipeFromChild(true), err = pipeFromChild(true);
-  const lines = (f: Deno.FsFile) =>
-    new Response(f.readable).text().then((t) =>
-      t.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1)
-    );
+  const lines = async (f: Deno.FsFile) => {
+    const text = await new Response(f.readable).text();
+    return text ? text.replace(/\n$/, "").split("\n") : [];
+  };
   const stdout = lines(out.file), stderr = lines(err.file);
   let code;
   try {
