@@ -45,6 +45,7 @@ export const PR_CAPBSET_DROP = 24;
 export const PR_SET_NO_NEW_PRIVS = 38;
 
 export const SIGKILL = 9;
+export const SIGPIPE = 13;
 export const SIG_DFL = 0;
 export const CLOSE_RANGE_CLOEXEC = 1 << 2;
 

@@ -97,3 +97,19 @@ export function namespaceOwner(fd: number): number {
 export function namespaceType(fd: number): number {
   return libc().ioctl(fd, BigInt(NS_GET_NSTYPE), null);
 }
+
+const POLLERR = 0x8;
+const POLLHUP = 0x10;
+
+/**
+ * Whether nobody reads `fd` any more: poll() reports POLLERR on a pipe's
+ * write end once every reader has closed it (POLLHUP on a socket whose peer
+ * has gone). Used to tell a write error on our own stdout from one on
+ * another pipe.
+ */
+export function readerGone(fd: number): boolean {
+  // struct pollfd { int fd; short events; short revents; }
+  const pfd = new Int32Array([fd, 0]);
+  if (libc().poll(new Uint8Array(pfd.buffer), 1n, 0) <= 0) return false;
+  return (new Int16Array(pfd.buffer)[3] & (POLLERR | POLLHUP)) !== 0;
+}

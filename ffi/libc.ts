@@ -25,6 +25,7 @@ const symbols = {
     nonblocking: true,
   },
   kill: { parameters: ["i32", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   posix_spawnp: {
     parameters: ["buffer", "buffer", "buffer", "pointer", "buffer", "buffer"],
     result: "i32",

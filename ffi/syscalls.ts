@@ -14,6 +14,7 @@ import {
   PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG,
   SIG_DFL,
+  SIGPIPE,
   SIOCGIFFLAGS,
   SIOCSIFFLAGS,
   SOCK_DGRAM,
@@ -22,7 +23,6 @@ import { check, cstr, cstrOrNull, libc, rawSyscall } from "./libc.ts";
 
 const O_PATH = 0o10000000;
 const O_NOFOLLOW = 0o400000;
-const SIGPIPE = 13;
 const CAP_VERSION_3 = 0x20080522;
 
 /** What init asks of the kernel. Paths are as the calling process sees them. */

@@ -47,13 +47,13 @@ export interface Result {
   stderr: string;
 }
 
-/** Runs `ptd ARGS` from source in the sandbox; `stdin` is fed if given. */
-export async function ptd(
+/** `ptd ARGS` from source in the sandbox, all three stdio streams piped. */
+export function ptdCommand(
   sb: Sandbox,
   args: string[],
-  opts: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
-): Promise<Result> {
-  const cmd = new Deno.Command(Deno.execPath(), {
+  opts: { stdin?: boolean; env?: Record<string, string> } = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "-A",
@@ -63,11 +63,22 @@ export async function ptd(
       ...args,
     ],
     env: { ...sb.env, ...opts.env },
-    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdin: opts.stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
   });
-  const child = cmd.spawn();
+}
+
+/** Runs `ptd ARGS` from source in the sandbox; `stdin` is fed if given. */
+export async function ptd(
+  sb: Sandbox,
+  args: string[],
+  opts: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
+): Promise<Result> {
+  const child = ptdCommand(sb, args, {
+    stdin: opts.stdin !== undefined,
+    env: opts.env,
+  }).spawn();
   if (opts.stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(

@@ -23,6 +23,7 @@ import { followLog, type LogFilter } from "../container/log.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { execInContainer } from "../container/exec.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
+import { containerTop } from "../container/top.ts";
 import { mergeEnv, parseEnv, PROCESS_OPTIONS, readEnvFile } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { containerStore as store, eachContainer } from "./targets.ts";
@@ -253,40 +254,19 @@ const renameSpec: CommandSpec = {
   },
 };
 
-/** Pids of every process in the container's PID namespace. */
-function containerPids(pid: number): number[] {
-  const ns = Deno.readLinkSync(`/proc/${pid}/ns/pid`);
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      if (Deno.readLinkSync(`/proc/${e.name}/ns/pid`) === ns) {
-        out.push(Number(e.name));
-      }
-    } catch { /* gone meanwhile, or not ours */ }
-  }
-  return out;
-}
-
 const topSpec: CommandSpec = {
   name: "top",
   description: "Show the processes of a container",
   options: [],
-  args: [["<container>"], ["[ps-options...]"]],
-  action: async (ref: string, psArgs: string[]) => {
+  args: [["<container>"], [
+    "[descriptors...]",
+    "format descriptors, or ps(1) options",
+  ]],
+  passThrough: true,
+  action: async (ref: string, args: string[]) => {
     const s = store();
-    const c = s.find(ref);
-    const st = await reconcile(s, c.id);
-    if (st.status !== "running" || !monitorAlive(st)) {
-      throw new Error(`container ${c.id} is not running`);
-    }
-    const opts = psArgs.length > 0 ? psArgs : ["-f"];
-    const out = await new Deno.Command("ps", {
-      args: [...opts, "-p", containerPids(st.pid).join(",")],
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output();
-    return out.success ? 0 : 125;
+    const lines = await containerTop(s, s.find(ref), args);
+    console.log(lines.join("\n"));
   },
 };
 

@@ -1,6 +1,7 @@
 /**
  * The CLI: speaks Docker/Podman. Parse errors and engine errors are one line
- * on stderr and exit 125; a container's own exit code is passed through. An
+ * on stderr and exit 125; a container's own exit code is passed through; a
+ * closed stdout ends the command by SIGPIPE (runtime/closed_output.ts). An
  * ordinary line of a hot command (run, ps, rm, inspect, ...) runs without
  * loading commander (spec.ts says why); everything else goes through the
  * commander program.
@@ -77,6 +78,10 @@ export async function main(args: string[]): Promise<number> {
     if (!parsed) return await viaCommander(args);
     return (await spec.action(...parsed)) ?? 0;
   } catch (e) {
+    const { endIfOutputClosed } = await lazy<
+      typeof import("../runtime/closed_output.ts")
+    >(new URL("../runtime/closed_output.ts", import.meta.url));
+    endIfOutputClosed(e);
     console.error(`Error: ${oneLine(e)}`);
     return e instanceof ExitError ? e.code : EXIT_ENGINE;
   }

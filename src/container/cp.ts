@@ -7,7 +7,7 @@
  */
 import { closeFd, inheritablePipe, pipeFromChild } from "../../ffi/fd.ts";
 import type { ContainerConfig } from "./config.ts";
-import { execInContainer } from "./exec.ts";
+import { execWithStdio as exec } from "./exec.ts";
 import type { ContainerStore } from "./store.ts";
 
 const split = (p: string) => {
@@ -38,22 +38,6 @@ function hostTar(
 ) {
   return new Deno.Command("tar", { args, stdin, stdout, stderr: "piped" })
     .spawn();
-}
-
-async function exec(
-  store: ContainerStore,
-  c: ContainerConfig,
-  command: string[],
-  stdio: [number, number, number],
-): Promise<number> {
-  return await execInContainer(store, c, {
-    command,
-    env: [],
-    interactive: false,
-    detach: false,
-    tty: false,
-    stdio,
-  });
 }
 
 /** Copies `src` out of the container to the host path `dest`. */

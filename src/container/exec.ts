@@ -66,7 +66,7 @@ const readOrEmpty = (path: string) => {
  * the files ptd asks for (passwd, group) are plain ones, so the topmost copy
  * is the one the container sees.
  */
-function readContainerFile(
+export function readContainerFile(
   store: ContainerStore,
   c: ContainerConfig,
   path: string,
@@ -83,6 +83,26 @@ function overlayEnv(base: string[], extra: string[]): string[] {
   const key = (e: string) => e.split("=", 1)[0];
   const keys = new Set(extra.map(key));
   return [...base.filter((e) => !keys.has(key(e))), ...extra];
+}
+
+/**
+ * Runs `command` in `c` as its default user, on the raw descriptors `stdio`
+ * (closed here, except 0-2); returns its exit code.
+ */
+export function execWithStdio(
+  store: ContainerStore,
+  c: ContainerConfig,
+  command: string[],
+  stdio: [number, number, number],
+): Promise<number> {
+  return execInContainer(store, c, {
+    command,
+    env: [],
+    interactive: false,
+    detach: false,
+    tty: false,
+    stdio,
+  });
 }
 
 /** Runs `opts.command` in the running container `c`; returns its exit code. */

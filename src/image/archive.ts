@@ -410,13 +410,29 @@ export async function loadArchive(
 class TarWriter {
   private pack = tar.pack();
   private done: Promise<void>;
+  /**
+   * The write that failed (stdout closed by its reader, say). Every later
+   * call reports it, not what tar-stream says of its destroyed pack.
+   */
+  private failure: unknown;
 
   constructor(file: Sink) {
     this.done = (async () => {
       for await (const chunk of this.pack) {
-        await writeAll(file, chunk as Uint8Array);
+        try {
+          await writeAll(file, chunk as Uint8Array);
+        } catch (e) {
+          this.failure = e;
+          throw e;
+        }
       }
     })();
+    // Reported by the next call, or by finish(): not an unhandled rejection.
+    this.done.catch(() => {});
+  }
+
+  private healthy(): void {
+    if (this.failure !== undefined) throw this.failure;
   }
 
   private header(name: string, size: number) {
@@ -424,10 +440,12 @@ class TarWriter {
   }
 
   addBytes(name: string, data: Uint8Array): void {
+    this.healthy();
     this.pack.entry(this.header(name, data.length), data);
   }
 
   addDir(name: string): void {
+    this.healthy();
     this.pack.entry({
       name,
       type: "directory",
@@ -437,11 +455,12 @@ class TarWriter {
   }
 
   async addFile(name: string, path: string): Promise<void> {
+    this.healthy();
     const size = Deno.statSync(path).size;
     await new Promise<void>((resolve, reject) => {
       const sink = this.pack.entry(
         this.header(name, size),
-        (e) => e ? reject(e) : resolve(),
+        (e) => e ? reject(this.failure ?? e) : resolve(),
       );
       const src = createReadStream(path);
       src.on("error", reject);
@@ -450,6 +469,7 @@ class TarWriter {
   }
 
   async finish(): Promise<void> {
+    this.healthy();
     this.pack.finalize();
     await this.done;
   }

@@ -323,7 +323,7 @@ Deno.test("create, start -a, restart, kill -s, rename, filters, prune", async ()
     assertEquals(ok(await ptd(sb, ["container", "prune"])), id);
     assertEquals(ok(await ptd(sb, ["ps", "-aq"])).split("\n").length, 1);
     const top = ok(await ptd(sb, ["top", "svc"]));
-    assertMatch(top, /^UID +PID +PPID/);
+    assertMatch(top, /^USER +PID +PPID +%CPU +ELAPSED +TTY +TIME +COMMAND\n/);
     assertStringIncludes(top, "sleep");
     const dup = await ptd(sb, ["rename", "svc", "svc"]);
     assertEquals(dup.code, 125);

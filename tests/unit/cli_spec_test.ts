@@ -57,6 +57,7 @@ const QUICK_LINES: [string, string[]][] = [
   ["exec", ["-e", "A=1", "-u", "0", "web", "ps", "-ef"]],
   ["attach", ["--no-stdin", "web"]],
   ["top", ["web", "--", "-eo", "pid"]],
+  ["top", ["web", "-eo", "pid"]],
   ["cp", ["web:/etc/hosts", "."]],
   ["start", ["-ai", "web"]],
 ];
@@ -77,7 +78,6 @@ const COMMANDER: [string, string[]][] = [
   ["rename", ["a"]],
   ["exec", ["web"]],
   ["stop", ["-1", "web"]],
-  ["top", ["web", "-eo", "pid"]],
 ];
 
 Deno.test("cli: quickParse reads ordinary lines exactly as commander", async () => {

@@ -1,0 +1,64 @@
+/**
+ * Podman as a peer for differential tests: its storage (vfs), run dir and
+ * rootless pause process kept inside a test's sandbox, runc as the runtime
+ * (this kind of host needs it).
+ */
+import assert from "node:assert/strict";
+import type { Sandbox } from "./helpers.ts";
+
+/** Whether the podman peer is installed. */
+export function hasPodman(): boolean {
+  try {
+    return new Deno.Command("podman", { args: ["--version"] }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+}
+
+/** Podman with its storage, run dir and pause process kept in the sandbox. */
+export function podman(
+  sb: Sandbox,
+  args: string[],
+): Promise<Deno.CommandOutput> {
+  const run = `${sb.dir}/podman-run`;
+  Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
+  return new Deno.Command("podman", {
+    args: [
+      "--root",
+      `${sb.dir}/podman-root`,
+      "--runroot",
+      `${run}/storage`,
+      "--storage-driver",
+      "vfs",
+      "--runtime",
+      "runc",
+      ...args,
+    ],
+    env: { XDG_RUNTIME_DIR: run },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+}
+
+/** Ends the sandbox's podman pause process (it would outlive the test). */
+export function stopPodmanPause(sb: Sandbox) {
+  try {
+    const pid = Number(
+      Deno.readTextFileSync(`${sb.dir}/podman-run/libpod/tmp/pause.pid`),
+    );
+    if (pid > 0) Deno.kill(pid, "SIGKILL");
+  } catch { /* no pause process */ }
+}
+
+/** Runs podman, which must succeed; returns its stdout. */
+export async function podmanOk(sb: Sandbox, args: string[]): Promise<string> {
+  const out = await podman(sb, args);
+  const text = new TextDecoder();
+  assert.equal(
+    out.code,
+    0,
+    `podman ${args.join(" ")}: ${text.decode(out.stderr)}`,
+  );
+  return text.decode(out.stdout);
+}
