@@ -152,3 +152,32 @@ export function busyboxRoot(dir: string, extra: string[] = []): string {
   Deno.writeTextFileSync(`${root}/etc/group`, "root:x:0:\n");
   return root;
 }
+
+/** Sleeps `ms` milliseconds. */
+export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
+
+/** The trimmed stdout of a command that must have succeeded. */
+export function ok(r: Result): string {
+  if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Polls `fn` until it returns true; throws after `ms`. */
+export async function until(fn: () => Promise<boolean>, ms = 15_000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await fn()) return;
+    await sleep(100);
+  }
+  throw new Error("condition not met in time");
+}
+
+/** Whether `pid` is a live process (not gone, not a zombie). */
+export function alive(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return !/\) [ZX] /.test(stat);
+  } catch {
+    return false;
+  }
+}

@@ -6,7 +6,6 @@
  * (see startContainer) and leaves; the monitor lives on.
  */
 import { dupOnto, newSession } from "../../ffi/fd.ts";
-import { EXIT_ENGINE } from "../runtime/spec.ts";
 import { storePaths } from "../storage/paths.ts";
 import type { Handshake } from "./handshake.ts";
 import { ContainerStore } from "./store.ts";
@@ -53,8 +52,8 @@ export async function monitorMain(args: string[]): Promise<number> {
       restarts,
     });
   } catch (e) {
-    answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
-    // stderr is /dev/null: leave the reason where inspect and a human look.
+    // stderr is /dev/null: leave the reason where inspect and a human look
+    // (a CLI still waiting for an answer reads it from there).
     try {
       const msg = e instanceof Error ? e.stack ?? e.message : String(e);
       Deno.writeTextFileSync(`${store.dir(c.id)}/monitor.err`, `${msg}\n`, {

@@ -9,19 +9,14 @@ import {
   assertStringIncludes,
 } from "../assert.ts";
 import {
+  alive,
+  ok,
   ptd,
   REPO,
-  type Result,
   type Sandbox,
+  until,
   withSandbox,
 } from "../helpers.ts";
-
-const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
-function ok(r: Result): string {
-  assertEquals(r.code, 0, `exit ${r.code}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 async function runD(sb: Sandbox, ...args: string[]): Promise<string> {
   return ok(await ptd(sb, ["run", "-d", ...args]));
@@ -29,25 +24,6 @@ async function runD(sb: Sandbox, ...args: string[]): Promise<string> {
 
 async function inspect(sb: Sandbox, ref: string, format: string) {
   return ok(await ptd(sb, ["inspect", "--format", format, ref]));
-}
-
-/** Polls `fn` until it returns true or `ms` pass. */
-async function until(fn: () => Promise<boolean>, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await fn()) return;
-    await sleep(100);
-  }
-  throw new Error("condition not met in time");
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    return !/\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("run -d prints the full id once running; ps shows it Up; the CLI's exit does not stop it", async () => {

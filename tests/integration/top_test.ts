@@ -9,6 +9,7 @@ import {
   ptd,
   type Result,
   type Sandbox,
+  until,
   withSandbox,
 } from "../helpers.ts";
 import { hasPodman, podmanOk, stopPodmanPause } from "../podman.ts";
@@ -38,14 +39,6 @@ const TWO = ["sh", "-c", "sleep 1000 & exec sleep 2000"];
 /** A table's cells: columns are two or more spaces apart. */
 const cells = (out: string) =>
   out.trimEnd().split("\n").map((l) => l.trim().split(/\s{2,}/));
-
-async function until(fn: () => Promise<boolean>) {
-  for (let i = 0; i < 100; i++) {
-    if (await fn()) return;
-    await new Promise((ok) => setTimeout(ok, 100));
-  }
-  throw new Error("condition not met in time");
-}
 
 /** Waits until `top` shows `n` processes. */
 const settle = (sb: Sandbox, ref: string, n: number) =>

@@ -1,0 +1,309 @@
+/**
+ * A foreground `ptd run` is a container like any other (issue 12): logged,
+ * restarted, stopped, killed, exec'd into and removed from another shell,
+ * and when its CLI dies by any signal the container dies and the next
+ * command records it and performs --rm. Rootless, the CLI from source.
+ */
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../assert.ts";
+import {
+  alive,
+  busyboxRoot,
+  ok,
+  ptd,
+  REPO,
+  type Sandbox,
+  sleep,
+  until,
+  withSandbox,
+} from "../helpers.ts";
+
+/** A `ptd run` in the background, as a second shell would see it. */
+function background(sb: Sandbox, args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--quiet",
+      `--config=${REPO}/deno.json`,
+      `${REPO}/main.ts`,
+      "run",
+      ...args,
+    ],
+    env: sb.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output = child.output();
+  return {
+    pid: child.pid,
+    /** Its exit code and output once it ended. */
+    async end() {
+      const out = await output;
+      return {
+        code: out.code,
+        stdout: new TextDecoder().decode(out.stdout),
+        stderr: new TextDecoder().decode(out.stderr),
+      };
+    },
+  };
+}
+
+const root = (sb: Sandbox) => busyboxRoot(sb.dir, ["sleep"]);
+
+/** Waits until the container runs and returns its first process's pid. */
+async function running(sb: Sandbox, name: string): Promise<number> {
+  let pid = 0;
+  await until(async () => {
+    const r = await ptd(sb, [
+      "inspect",
+      "--format",
+      "{{.State.Status}} {{.State.Pid}}",
+      name,
+    ]);
+    const [status, p] = r.stdout.trim().split(" ");
+    pid = Number(p);
+    return status === "running" && pid > 0;
+  });
+  return pid;
+}
+
+const status = async (sb: Sandbox, ref: string) =>
+  ok(await ptd(sb, ["inspect", "--format", "{{.State.Status}}", ref]));
+
+Deno.test("a foreground run is logged like a detached one", async () => {
+  await withSandbox(async (sb) => {
+    const r = await ptd(sb, [
+      "run",
+      "--name",
+      "x",
+      "--rootfs",
+      root(sb),
+      "sh",
+      "-c",
+      "echo hi; echo oops >&2",
+    ]);
+    assertEquals([r.code, r.stdout, r.stderr], [0, "hi\n", "oops\n"]);
+    const logs = await ptd(sb, ["logs", "x"]);
+    assertEquals([logs.stdout, logs.stderr], ["hi\n", "oops\n"]);
+  });
+});
+
+Deno.test("a foreground run with --restart returns the code, then restarts in the background", async () => {
+  await withSandbox(async (sb) => {
+    const r = await ptd(sb, [
+      "run",
+      "--name",
+      "x",
+      "--restart",
+      "on-failure:2",
+      "--rootfs",
+      root(sb),
+      "sh",
+      "-c",
+      "echo run; exit 3",
+    ]);
+    assertEquals([r.code, r.stdout], [3, "run\n"]);
+    await until(async () =>
+      (await ptd(sb, [
+        "inspect",
+        "--format",
+        "{{.RestartCount}} {{.State.Status}}",
+        "x",
+      ])).stdout.trim() === "2 exited"
+    );
+    assertEquals(ok(await ptd(sb, ["logs", "x"])), "run\nrun\nrun");
+    assertEquals(ok(await ptd(sb, ["wait", "x"])), "3");
+  });
+});
+
+Deno.test("from another shell: exec, rm, stop, kill and rm -f reach a foreground run", async () => {
+  await withSandbox(async (sb) => {
+    const rootfs = root(sb);
+    const fg = background(sb, [
+      "--name",
+      "x",
+      "--rootfs",
+      rootfs,
+      "sleep",
+      "300",
+    ]);
+    const pid = await running(sb, "x");
+    assertEquals(ok(await ptd(sb, ["exec", "x", "echo", "inside"])), "inside");
+    const rm = await ptd(sb, ["rm", "x"]);
+    assert(rm.code !== 0, "rm without -f must refuse a running container");
+    assertStringIncludes(rm.stderr, "cannot remove container");
+    assert(alive(pid));
+    assertEquals(ok(await ptd(sb, ["stop", "-t", "1", "x"])), "x");
+    assertEquals((await fg.end()).code, 137);
+    assertEquals(await status(sb, "x"), "exited");
+    assert(!alive(pid));
+
+    const fg2 = background(sb, [
+      "--name",
+      "y",
+      "--rootfs",
+      rootfs,
+      "sleep",
+      "300",
+    ]);
+    const pid2 = await running(sb, "y");
+    assertEquals(ok(await ptd(sb, ["kill", "y"])), "y");
+    assertEquals((await fg2.end()).code, 137);
+    await until(async () => await status(sb, "y") === "exited");
+    assert(!alive(pid2));
+
+    const fg3 = background(sb, [
+      "--rm",
+      "--name",
+      "z",
+      "--rootfs",
+      rootfs,
+      "sleep",
+      "300",
+    ]);
+    const pid3 = await running(sb, "z");
+    assertEquals(ok(await ptd(sb, ["rm", "-f", "z"])), "z");
+    assertEquals((await fg3.end()).code, 137);
+    assert(!alive(pid3));
+    const gone = await ptd(sb, ["inspect", "z"]);
+    assertStringIncludes(gone.stderr, "no such container");
+    assertEquals(
+      ok(await ptd(sb, ["ps", "-a", "--format", "{{.Names}}"])).split("\n")
+        .sort(),
+      ["x", "y"],
+    );
+  });
+});
+
+Deno.test("kill -9 of a foreground run: the container dies, ps shows it exited, --rm happens", async () => {
+  await withSandbox(async (sb) => {
+    const rootfs = root(sb);
+    const fg = background(sb, [
+      "--name",
+      "x",
+      "--rootfs",
+      rootfs,
+      "sleep",
+      "300",
+    ]);
+    const pid = await running(sb, "x");
+    Deno.kill(fg.pid, "SIGKILL");
+    await fg.end();
+    await until(() => Promise.resolve(!alive(pid)));
+    const ps = ok(
+      await ptd(sb, ["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
+    );
+    assertMatch(ps, /^x Exited \(137\)/);
+    assertEquals(ok(await ptd(sb, ["ps", "-q"])), "");
+
+    const rm = background(sb, [
+      "--rm",
+      "--name",
+      "r",
+      "--rootfs",
+      rootfs,
+      "sleep",
+      "300",
+    ]);
+    await running(sb, "r");
+    Deno.kill(rm.pid, "SIGKILL");
+    await rm.end();
+    // The first command after the death performs --rm; wait still learns the code.
+    assertEquals(ok(await ptd(sb, ["wait", "r"])), "137");
+    assertEquals(
+      ok(await ptd(sb, ["ps", "-a", "--format", "{{.Names}}"])),
+      "x",
+    );
+  });
+});
+
+/** Pids of live processes whose command line holds `marker`. */
+function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      if (cmd.includes(marker) && alive(Number(e.name))) {
+        out.push(Number(e.name));
+      }
+    } catch { /* gone, or not ours */ }
+  }
+  return out;
+}
+
+Deno.test("kill -9 of run --rm at any moment of its start leaves no process and no record", async () => {
+  await withSandbox(async (sb) => {
+    const rootfs = root(sb);
+    // The default network keeps the window between clone and release open
+    // while slirp4netns comes up; the kills fall across the whole start.
+    for (let i = 0; i < 12; i++) {
+      const fg = background(sb, [
+        "--rm",
+        "--rootfs",
+        rootfs,
+        "sleep",
+        `30${i}`,
+      ]);
+      await sleep(40 + i * 30);
+      Deno.kill(fg.pid, "SIGKILL");
+      await fg.end();
+    }
+    await until(
+      () => Promise.resolve(processesWith(sb.dir).length === 0),
+      5000,
+    );
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+    assertEquals(
+      [...Deno.readDirSync(`${sb.env.PTD_ROOT}/containers`)].filter((e) =>
+        e.isDirectory
+      ).length,
+      0,
+    );
+  });
+});
+
+Deno.test("a cloned child that is not yet released dies with its parent", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A parent that clones a child into new namespaces, never releases it,
+    // and is then killed.
+    const script = `${dir}/parent.ts`;
+    Deno.writeTextFileSync(
+      script,
+      `import { cloneExec, environ } from "${REPO}/ffi/clone.ts";
+import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from "${REPO}/ffi/constants.ts";
+const child = await cloneExec({
+  flags: CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
+  path: "/bin/sleep",
+  argv: ["/bin/sleep", "100"],
+  env: environ(),
+});
+console.log(child.pid);
+await new Promise(() => setInterval(() => {}, 1000));
+`,
+    );
+    const parent = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `--config=${REPO}/deno.json`, script],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = parent.stdout.getReader();
+    const { value } = await reader.read();
+    const pid = Number(new TextDecoder().decode(value).trim());
+    assert(pid > 0 && alive(pid), "the cloned child waits for its release");
+    parent.kill("SIGKILL");
+    await parent.status;
+    reader.releaseLock();
+    await parent.stdout.cancel();
+    await until(() => Promise.resolve(!alive(pid)), 5000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
