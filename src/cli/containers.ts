@@ -3,6 +3,7 @@
  * wait, rename, top, exec, attach, cp, pause, unpause, container prune. Thin: parsing and printing around src/container. They
  * are declared as specs (spec.ts), so that they run without commander.
  */
+import { conflict, invalid } from "../runtime/errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import {
   attachContainer,
@@ -70,7 +71,7 @@ const startSpec: CommandSpec = {
   ) => {
     if (f.attach) {
       if (refs.length > 1) {
-        throw new Error(
+        throw invalid(
           "you cannot start and attach multiple containers at once",
         );
       }
@@ -178,7 +179,7 @@ export function parseTime(value: string, now = Date.now()): number {
     return now - parts.reduce((t, p) => t + Number(p[1]) * units[p[2]], 0);
   }
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new Error(`invalid time ${JSON.stringify(value)}`);
+  if (Number.isNaN(t)) throw invalid(`invalid time ${JSON.stringify(value)}`);
   return t;
 }
 
@@ -274,7 +275,7 @@ const topSpec: CommandSpec = {
     const c = s.find(ref);
     const st = await reconcile(s, c.id);
     if (st.status !== "running" || !monitorAlive(st)) {
-      throw new Error(`container ${c.id} is not running`);
+      throw conflict(`container ${c.id} is not running`);
     }
     const opts = psArgs.length > 0 ? psArgs : ["-f"];
     const out = await new Deno.Command("ps", {
@@ -355,7 +356,7 @@ const cpSpec: CommandSpec = {
     const s = store();
     const from = containerPath(src), to = containerPath(dest);
     if (!from === !to) {
-      throw new Error(
+      throw invalid(
         "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
       );
     }

@@ -2,6 +2,7 @@
  * Image commands: `images`, `tag`, `rmi`, `history` and the `image` group
  * (`ls`, `inspect`, `prune`, `rm`, `tag`, `pull`, `push`, `history`).
  */
+import { invalid } from "../runtime/errors.ts";
 import { Command } from "commander";
 import { ContainerStore } from "../container/store.ts";
 import {
@@ -96,7 +97,7 @@ function imagesCommand(name: string): Command {
 /** Parses a target name for `tag`: registry/repo:tag, short names qualified. */
 function targetName(name: string): string {
   const n = parseName(name);
-  if (n.digest) throw new Error(`${name}: cannot tag with a digest`);
+  if (n.digest) throw invalid(`${name}: cannot tag with a digest`);
   // Podman's rule: a local name without a registry lives under localhost/.
   return formatReference(qualify(n, n.registry ?? "localhost"));
 }

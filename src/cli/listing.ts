@@ -1,4 +1,5 @@
 /** `ps` and `inspect`: what the user's containers are, as Docker shows it. */
+import { invalid } from "../runtime/errors.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { isActive, reconcile } from "../container/liveness.ts";
 import { inspectDoc, psRow } from "../container/present.ts";
@@ -20,7 +21,7 @@ interface PsFlags {
 function matches(filter: string, c: ContainerConfig, status: string): boolean {
   const i = filter.indexOf("=");
   if (i < 0) {
-    throw new Error(`invalid filter ${JSON.stringify(filter)}: use key=value`);
+    throw invalid(`invalid filter ${JSON.stringify(filter)}: use key=value`);
   }
   const key = filter.slice(0, i), value = filter.slice(i + 1);
   switch (key) {
@@ -39,7 +40,7 @@ function matches(filter: string, c: ContainerConfig, status: string): boolean {
         : c.labels[value.slice(0, j)] === value.slice(j + 1);
     }
     default:
-      throw new Error(`invalid filter ${JSON.stringify(key)}`);
+      throw invalid(`invalid filter ${JSON.stringify(key)}`);
   }
 }
 

@@ -1,4 +1,5 @@
 /** `ptd port NAME [PORT[/PROTO]]`: the container's published ports. */
+import { notFound } from "../runtime/errors.ts";
 import { Command } from "commander";
 import { portsOf } from "../container/network.ts";
 import { ContainerStore } from "../container/store.ts";
@@ -18,7 +19,7 @@ export function portCommand(): Command {
         ? portLines(ports)
         : portsFor(ports, port).map((l) => l.split(" -> ")[1]);
       if (port !== undefined && lines.length === 0) {
-        throw new Error(`no public port '${port}' published for ${c.name}`);
+        throw notFound(`no public port '${port}' published for ${c.name}`);
       }
       for (const l of lines) console.log(l);
     });

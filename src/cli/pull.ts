@@ -1,4 +1,5 @@
 /** `ptd pull`, `push`, `login`, `logout`: thin wrappers over src/image. */
+import { invalid, notFound } from "../runtime/errors.ts";
 import { Command } from "commander";
 import { removeCredentials, saveCredentials } from "../image/auth.ts";
 import { pullImage } from "../image/pull.ts";
@@ -39,7 +40,7 @@ export function registryOptions(f: TlsFlags): RegistryOptions {
   let credentials;
   if (f.creds !== undefined) {
     const i = f.creds.indexOf(":");
-    if (i < 0) throw new Error("--creds: want USER:PASSWORD");
+    if (i < 0) throw invalid("--creds: want USER:PASSWORD");
     credentials = {
       username: f.creds.slice(0, i),
       password: f.creds.slice(i + 1),
@@ -122,7 +123,7 @@ async function readStdin(): Promise<string> {
  */
 async function ask(label: string, hidden: boolean): Promise<string> {
   if (!Deno.stdin.isTerminal()) {
-    throw new Error(
+    throw invalid(
       `${label.toLowerCase()} required: give --${label.toLowerCase()}${
         hidden ? " or --password-stdin" : ""
       }`,
@@ -138,7 +139,7 @@ async function ask(label: string, hidden: boolean): Promise<string> {
       if ((await Deno.stdin.read(buf)) === null) break;
       const c = buf[0];
       if (c === 0x0d || c === 0x0a) break;
-      if (c === 0x03) throw new Error("login interrupted");
+      if (c === 0x03) throw invalid("login interrupted");
       if (c === 0x7f || c === 0x08) {
         if (bytes.length > 0) {
           bytes.pop();
@@ -214,7 +215,7 @@ export function logoutCommand(_setCode: (code: number) => void): Command {
     .action(async (arg: string, f: { all?: boolean }) => {
       const host = f.all ? undefined : registryHost(arg);
       if (!(await removeCredentials(host))) {
-        throw new Error(`not logged into ${host}`);
+        throw notFound(`not logged into ${host}`);
       }
       console.log(
         host

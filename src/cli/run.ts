@@ -1,4 +1,5 @@
 /** `ptd run` and `create`: Docker's flags, mapped onto createContainer. */
+import { conflict, invalid } from "../runtime/errors.ts";
 import { runForeground } from "../container/foreground.ts";
 import { createContainer, rootfsSource } from "../container/create.ts";
 import { ContainerStore } from "../container/store.ts";
@@ -12,7 +13,8 @@ import { parseMountFlags } from "../container/mounts.ts";
 import { removeStored } from "../container/volumes.ts";
 import { trace } from "../runtime/trace.ts";
 import { parseNetworkMode } from "../network/mode.ts";
-import { parsePublish, portInUse } from "../network/ports.ts";
+import { parsePublish } from "../network/ports.ts";
+import { isKind } from "../runtime/errors.ts";
 import {
   boolArg,
   mergeEnv,
@@ -69,7 +71,7 @@ function parseLogOpts(items: string[]): { logMaxSize?: number } {
   const out: { logMaxSize?: number } = {};
   for (const item of items) {
     const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
-    if (!m) throw new Error(`unsupported --log-opt ${JSON.stringify(item)}`);
+    if (!m) throw invalid(`unsupported --log-opt ${JSON.stringify(item)}`);
     const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
     out.logMaxSize = Number(m[1]) *
       unit[m[2].toLowerCase() as keyof typeof unit];
@@ -82,7 +84,7 @@ function writeCidFile(path: string, id: string) {
     Deno.writeTextFileSync(path, id, { createNew: true });
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) {
-      throw new Error(`container id file ${path} exists: remove it first`);
+      throw conflict(`container id file ${path} exists: remove it first`);
     }
     throw e;
   }
@@ -99,7 +101,7 @@ function securityOpts(items: string[]): { noNewPrivileges: boolean } {
     } else if (
       o !== "no-new-privileges=false" && o !== "no-new-privileges:false"
     ) {
-      throw new Error(`unsupported --security-opt ${JSON.stringify(o)}`);
+      throw invalid(`unsupported --security-opt ${JSON.stringify(o)}`);
     }
   }
   return { noNewPrivileges };
@@ -241,9 +243,9 @@ const runSpec = createSpec(
       if (!f.detach) return await runForeground(store, c);
       await startContainer(store, c);
     } catch (e) {
-      // Taken between create and start: leave nothing behind, like a
-      // port found taken at create time.
-      if (portInUse(e)) await removeStored(store, c, true);
+      // A port taken (or a network to join stopped) between create and
+      // start: leave nothing behind, as when found at create time.
+      if (isKind(e, "conflict")) await removeStored(store, c, true);
       throw e;
     }
     console.log(c.id);

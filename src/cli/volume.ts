@@ -1,4 +1,5 @@
 /** `ptd volume create|ls|inspect|rm|prune`: thin wrappers over src/volume. */
+import { invalid } from "../runtime/errors.ts";
 import { Command } from "commander";
 import { ContainerStore, randomId } from "../container/store.ts";
 import { forceRemoveVolumes } from "../container/volume_rm.ts";
@@ -40,7 +41,7 @@ export function volumeCommand(): Command {
     .argument("[name]", "volume name (random if omitted)")
     .action(async (name: string | undefined, f: { label: string[] }) => {
       if (name !== undefined && !validName(name)) {
-        throw new Error(
+        throw invalid(
           `invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
         );
       }

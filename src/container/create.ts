@@ -2,6 +2,7 @@
  * Creating a container from run/create options: the library call behind
  * `ptd run` and `ptd create`, usable without the CLI.
  */
+import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
@@ -42,10 +43,10 @@ export function rootfsSource(dir: string): RootSource {
   try {
     real = Deno.realPathSync(dir);
   } catch {
-    throw new Error(`--rootfs ${dir}: no such file or directory`);
+    throw invalid(`--rootfs ${dir}: no such file or directory`);
   }
   if (!Deno.statSync(real).isDirectory) {
-    throw new Error(`--rootfs ${dir}: not a directory`);
+    throw invalid(`--rootfs ${dir}: not a directory`);
   }
   return {
     image: real,
@@ -65,7 +66,7 @@ function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary();
   if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
-    throw new Error(
+    throw invalid(
       `invalid working directory ${opts.workdir}: must be an absolute path`,
     );
   }
@@ -86,7 +87,7 @@ export async function createContainer(
     ? []
     : root.cmd;
   if (entrypoint.length + cmd.length === 0) {
-    throw new Error(
+    throw invalid(
       "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
     );
   }

@@ -15,7 +15,12 @@ import {
   setInheritable,
 } from "../../ffi/fd.ts";
 import { startInit, waitExit } from "../runtime/create.ts";
-import { EXIT_ENGINE } from "../runtime/spec.ts";
+import {
+  asPtdError,
+  type ErrorData,
+  errorFromJson,
+  EXIT_ENGINE,
+} from "../runtime/errors.ts";
 import { ensureDir, storePaths } from "../storage/paths.ts";
 import type { ContainerConfig, RestartPolicy } from "./config.ts";
 import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
@@ -39,7 +44,7 @@ import type { Handshake } from "./handshake.ts";
 interface RunResult {
   started: boolean;
   code: number;
-  error?: string;
+  error?: ErrorData;
 }
 
 async function pump(
@@ -192,12 +197,8 @@ async function runOnce(
   await net.detach();
   await pumps;
   if (failure === "") return { started: true, code };
-  const m = /^(\d+) (.*)$/s.exec(failure);
-  return {
-    started: false,
-    code: m ? Number(m[1]) : EXIT_ENGINE,
-    error: m ? m[2] : failure,
-  };
+  const error = errorFromJson(failure).toData();
+  return { started: false, code: error.exitCode, error };
 }
 
 function reply(h: Handshake) {
@@ -247,11 +248,8 @@ async function monitor(
           (pid) => answer({ ok: true, pid }),
         );
       } catch (e) {
-        r = {
-          started: false,
-          code: EXIT_ENGINE,
-          error: e instanceof Error ? e.message : String(e),
-        };
+        const error = asPtdError(e).toData();
+        r = { started: false, code: error.exitCode, error };
       }
       const s = await store.updateState(c.id, (s) => ({
         ...s,
@@ -259,10 +257,10 @@ async function monitor(
         pid: 0,
         exitCode: r.code,
         finishedAt: new Date().toISOString(),
-        error: r.error ?? "",
+        error: r.error?.message ?? "",
       }));
       lastCode = r.code;
-      if (!r.started) answer({ ok: false, code: r.code, message: r.error });
+      if (!r.started) answer({ ok: false, error: r.error });
       if (
         !r.started || s.stoppedByUser ||
         !shouldRestart(c.host.restartPolicy, r.code, restarts)
@@ -279,7 +277,10 @@ async function monitor(
       }
     }
   } finally {
-    answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
+    answer({
+      ok: false,
+      error: { kind: "internal", message: "monitor failed", exitCode: 125 },
+    });
     log.close();
     await attach.close(lastCode);
     await store.updateState(c.id, (s) => ({

@@ -2,6 +2,7 @@
  * A container's network as its parent (foreground CLI or monitor) drives it,
  * and the views of it that ps, port and inspect show.
  */
+import { conflict, invalid } from "../runtime/errors.ts";
 import { addHostLines } from "../network/etc.ts";
 import {
   hasStack,
@@ -38,7 +39,7 @@ export async function networkTarget(
   const c = store.find(ref);
   const s = await reconcile(store, c.id);
   if (s.status !== "running" || !monitorAlive(s) || !(s.pid > 0)) {
-    throw new Error(`cannot join network of a non running container: ${ref}`);
+    throw conflict(`cannot join network of a non running container: ${ref}`);
   }
   return { c, pid: s.pid };
 }
@@ -59,16 +60,16 @@ async function checkJoin(
     return;
   }
   if (ports.length > 0) {
-    throw new Error(
+    throw invalid(
       "conflicting options: port publishing and the container type network mode",
     );
   }
   const dns = host.dns;
   if (dns && dns.servers.length + dns.search.length + dns.options.length > 0) {
-    throw new Error("conflicting options: dns and the network mode");
+    throw invalid("conflicting options: dns and the network mode");
   }
   if ((host.addHosts ?? []).length > 0) {
-    throw new Error(
+    throw invalid(
       "conflicting options: custom host-to-IP mapping and the network mode",
     );
   }
@@ -149,7 +150,7 @@ export async function resolveNetwork(
   ];
   if (joinsNetwork(mode)) await checkJoin(store, host, mode, wanted);
   if (wanted.length > 0 && !hasStack(mode)) {
-    throw new Error(
+    throw invalid(
       `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,
     );
   }

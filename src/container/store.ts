@@ -3,6 +3,7 @@
  * and runtime/ID/ for what a reboot may forget. Creation holds the store
  * lock so that two commands never hand out the same name.
  */
+import { conflict, invalid, PtdError } from "../runtime/errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
@@ -10,10 +11,13 @@ import type { ContainerConfig, ContainerState } from "./config.ts";
 import { createdState } from "./config.ts";
 import { randomName, validName } from "./names.ts";
 
-/** A user-facing error: printed as one line, exit 125. */
-export class NoSuchContainer extends Error {
+/** A container name or id nothing matches. */
+export class NoSuchContainer extends PtdError {
   constructor(ref: string) {
-    super(`no container with name or ID "${ref}" found: no such container`);
+    super(
+      "not-found",
+      `no container with name or ID "${ref}" found: no such container`,
+    );
   }
 }
 
@@ -70,7 +74,7 @@ export class ContainerStore {
     const hits = all.filter((c) => ref.length > 0 && c.id.startsWith(ref));
     if (hits.length === 1) return hits[0];
     if (hits.length > 1) {
-      throw new Error(`more than one result for container "${ref}"`);
+      throw conflict(`more than one result for container "${ref}"`);
     }
     throw new NoSuchContainer(ref);
   }
@@ -147,12 +151,12 @@ export class ContainerStore {
 
 function checkName(name: string, taken: Set<string>) {
   if (!validName(name)) {
-    throw new Error(
+    throw invalid(
       `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
     );
   }
   if (taken.has(name)) {
-    throw new Error(
+    throw conflict(
       `the container name "${name}" is already in use. You have to remove that container to be able to reuse that name`,
     );
   }

@@ -9,6 +9,7 @@ import {
 import type { HostConfig } from "../../src/container/config.ts";
 import { resolveNetwork } from "../../src/container/network.ts";
 import { ContainerStore } from "../../src/container/store.ts";
+import { PtdError } from "../../src/runtime/errors.ts";
 import { addHostLines, resolvConf } from "../../src/network/etc.ts";
 import {
   hasStack,
@@ -21,7 +22,6 @@ import {
   exposedMappings,
   formatPorts,
   parsePublish,
-  portInUse,
   PortInUseError,
   portLines,
   type PortMapping,
@@ -232,7 +232,9 @@ Deno.test("reservePorts: picks free ports, refuses a taken one", async () => {
       (e) => e,
     );
     assertEquals(err instanceof PortInUseError, true);
-    assertEquals(portInUse(new Error(err.message)), true);
+    // What the monitor's handshake carries to `run`, which then removes
+    // the container it made.
+    assertEquals(PtdError.fromData(err.toData()).kind, "conflict");
   } finally {
     l.close();
   }
