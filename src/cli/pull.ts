@@ -1,19 +1,13 @@
-/** `ptd pull`, `push`, `login`, `logout`: thin wrappers over src/image. */
-import { invalid, notFound } from "../runtime/errors.ts";
+/**
+ * `ptd pull`, `push`, `login`, `logout`: parsing, one call of
+ * src/engine/registry.ts, printing; login asks for what it was not given.
+ */
 import { Command } from "commander";
-import { removeCredentials, saveCredentials } from "../image/auth.ts";
-import { pullImage } from "../image/pull.ts";
+import { userEngine } from "../engine/engine.ts";
+import { login, logout, pull, push, registryHost } from "../engine/registry.ts";
 import { parsePlatform } from "../image/oci.ts";
-import { pushImage } from "../image/push.ts";
-import {
-  endpoints,
-  loadRegistriesConf,
-  parseName,
-  qualify,
-} from "../image/reference.ts";
-import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
-import { ImageStore } from "../image/store.ts";
-import { storePaths } from "../storage/paths.ts";
+import type { RegistryOptions } from "../image/registry.ts";
+import { invalid } from "../runtime/errors.ts";
 import { pullReporter } from "./progress.ts";
 
 interface TlsFlags {
@@ -69,8 +63,7 @@ export function pullCommand(_setCode: (code: number) => void): Command {
       .option("--arch <arch>", "architecture to pull")
       .option("--variant <variant>", "architecture variant to pull"),
   ).action(async (name: string, f: PullFlags) => {
-    const store = new ImageStore(storePaths());
-    const img = await pullImage(store, name, {
+    const img = await pull(userEngine(), name, {
       ...registryOptions(f),
       onProgress: pullReporter(!!f.quiet),
       platform: parsePlatform(f),
@@ -93,10 +86,9 @@ export function pushCommand(_setCode: (code: number) => void): Command {
       dest: string | undefined,
       f: TlsFlags & { quiet?: boolean },
     ) => {
-      const store = new ImageStore(storePaths());
       const say = (s: string) => f.quiet || console.error(s);
       say("Getting image source signatures");
-      await pushImage(store, name, dest, {
+      await push(userEngine(), name, dest, {
         ...registryOptions(f),
         onProgress: (p) => {
           if (p.kind === "blob") {
@@ -157,14 +149,6 @@ async function ask(label: string, hidden: boolean): Promise<string> {
   return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
-/** A registry host from what login/logout were given (a host or an image). */
-function registryHost(arg: string): string {
-  const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
-  return host.includes(".") || host.includes(":") || host === "localhost"
-    ? host
-    : parseName(arg).registry ?? "docker.io";
-}
-
 /** The `login` command: checks the credentials, then stores them. */
 export function loginCommand(_setCode: (code: number) => void): Command {
   return addRegistryOptions(
@@ -188,19 +172,8 @@ export function loginCommand(_setCode: (code: number) => void): Command {
       const password = f.passwordStdin
         ? await readStdin()
         : f.password ?? await ask("Password", true);
-      const creds = { username, password };
-      const ref = qualify({ repository: "ptd-login" }, host);
-      const [ep] = endpoints(ref, loadRegistriesConf(), true);
-      const client = new RegistryClient(ep, {
-        ...registryOptions(f),
-        credentials: creds,
-      });
-      try {
-        await client.ping();
-      } finally {
-        client.close();
-      }
-      await saveCredentials(host, creds);
+      const { credentials: _, ...opts } = registryOptions(f);
+      await login(host, { username, password }, opts);
       console.log("Login Succeeded!");
     },
   );
@@ -214,9 +187,7 @@ export function logoutCommand(_setCode: (code: number) => void): Command {
     .option("-a, --all", "log out of every registry")
     .action(async (arg: string, f: { all?: boolean }) => {
       const host = f.all ? undefined : registryHost(arg);
-      if (!(await removeCredentials(host))) {
-        throw notFound(`not logged into ${host}`);
-      }
+      await logout(host);
       console.log(
         host
           ? `Removed login credentials for ${host}`

@@ -4,7 +4,7 @@
  */
 import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
-import { VolumeStore } from "../volume/store.ts";
+import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
 import type {
   ContainerConfig,
@@ -75,6 +75,7 @@ function validate(opts: CreateOptions) {
 /** Stores a new container built from `root` and `opts`. */
 export async function createContainer(
   store: ContainerStore,
+  volumes: VolumeStore,
   root: RootSource,
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
@@ -118,7 +119,7 @@ export async function createContainer(
     mounts,
   }, opts.name);
   try {
-    await ensureVolumes(new VolumeStore(store.paths), mounts, root.layers);
+    await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);
     throw e;

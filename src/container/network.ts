@@ -4,12 +4,7 @@
  */
 import { conflict, invalid } from "../runtime/errors.ts";
 import { addHostLines } from "../network/etc.ts";
-import {
-  hasStack,
-  joinsNetwork,
-  type NetworkMode,
-  parseNetworkMode,
-} from "../network/mode.ts";
+import { hasStack, joinsNetwork, type NetworkMode } from "../network/mode.ts";
 import {
   exposedMappings,
   formatPorts,
@@ -118,7 +113,7 @@ export async function networkDependents(
   };
   const out: ContainerConfig[] = [];
   for (const d of store.list()) {
-    const mode = parseNetworkMode(d.host.network);
+    const mode = d.host.networkMode;
     if (d.id === c.id || mode.kind !== "container") continue;
     if (!names(mode.target!)) continue;
     const s = await reconcile(store, d.id);
@@ -139,7 +134,7 @@ export async function resolveNetwork(
   host: HostConfig,
   exposed: string[],
 ): Promise<HostConfig> {
-  const mode = parseNetworkMode(host.network);
+  const mode = host.networkMode;
   addHostLines(host.addHosts ?? []);
   const asked = host.ports ?? [];
   const key = (m: PortMapping) => `${m.containerPort}/${m.protocol}`;
@@ -184,7 +179,7 @@ export class ContainerNetwork {
   /** Connects the namespace of `pid` and publishes the ports. */
   attach = async (pid: number): Promise<void> => {
     this.#handle = await startNetwork(pid, {
-      mode: parseNetworkMode(this.c.host.network),
+      mode: this.c.host.networkMode,
       ports: portsOf(this.c),
       runDir: this.store.runDir(this.c.id),
     });

@@ -10,6 +10,7 @@ import { removeTrees } from "../storage/remove.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import { createdState } from "./config.ts";
 import { randomName, validName } from "./names.ts";
+import { parseNetworkMode } from "../network/mode.ts";
 
 /** A container name or id nothing matches. */
 export class NoSuchContainer extends PtdError {
@@ -61,7 +62,7 @@ export class ContainerStore {
     for (const e of entries) {
       if (!e.isDirectory) continue;
       const c = readJson<ContainerConfig>(`${this.root}/${e.name}/config.json`);
-      if (c) out.push(c);
+      if (c) out.push(upgrade(c));
     }
     return out.sort((a, b) => a.created.localeCompare(b.created));
   }
@@ -147,6 +148,12 @@ export class ContainerStore {
     } catch { /* not there */ }
     await removeTrees([this.runDir(id), this.dir(id)]);
   }
+}
+
+/** A record from before `networkMode` was stored gets it from its text. */
+function upgrade(c: ContainerConfig): ContainerConfig {
+  c.host.networkMode ??= parseNetworkMode(c.host.network);
+  return c;
 }
 
 function checkName(name: string, taken: Set<string>) {

@@ -10,6 +10,7 @@ import type { HostConfig } from "../../src/container/config.ts";
 import { resolveNetwork } from "../../src/container/network.ts";
 import { ContainerStore } from "../../src/container/store.ts";
 import { PtdError } from "../../src/runtime/errors.ts";
+import { networkSettings } from "../../src/engine/create.ts";
 import { addHostLines, resolvConf } from "../../src/network/etc.ts";
 import {
   hasStack,
@@ -140,7 +141,10 @@ Deno.test("--network container:NAME and ns:PATH join another namespace", () => {
 });
 
 /** resolveNetwork's checks of a joined network, on an empty store. */
-async function joinRefused(host: Partial<HostConfig>): Promise<string> {
+async function joinRefused(
+  host: Partial<HostConfig>,
+  network = "container:web",
+): Promise<string> {
   const dir = await Deno.makeTempDir();
   try {
     const store = new ContainerStore({
@@ -151,7 +155,7 @@ async function joinRefused(host: Partial<HostConfig>): Promise<string> {
     const e = await assertRejects(() =>
       resolveNetwork(
         store,
-        { network: "container:web", ...host } as HostConfig,
+        { ...networkSettings(network), ...host } as HostConfig,
         [],
       )
     );
@@ -178,11 +182,11 @@ Deno.test("--network container: refuses -p, --dns, --add-host; the other must ex
   );
   assertMatch(await joinRefused({}), /no container with name or ID "web"/);
   assertMatch(
-    await joinRefused({ network: "ns:/nonexistent/netns" }),
+    await joinRefused({}, "ns:/nonexistent/netns"),
     /network namespace \/nonexistent\/netns: cannot be opened/,
   );
   assertMatch(
-    await joinRefused({ network: "ns:/etc/hostname" }),
+    await joinRefused({}, "ns:/etc/hostname"),
     /\/etc\/hostname is not a network namespace/,
   );
 });
