@@ -18,6 +18,7 @@ import {
   type Sandbox,
   withSandbox,
 } from "../helpers.ts";
+import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
 
 const FORMATS = ["docker-archive", "oci-archive"];
 const CMD = ["/bin/sh", "-c", "echo hello"];
@@ -154,46 +155,6 @@ Deno.test("a tampered archive is refused and stores nothing", () =>
     assert.equal(junk.code, 125);
     assert.match(junk.stderr, /^Error: not a valid image archive/);
   }));
-
-function hasPodman(): boolean {
-  try {
-    return new Deno.Command("podman", { args: ["--version"] }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-}
-
-/** Podman with its storage, run dir and pause process kept in the sandbox. */
-function podman(sb: Sandbox, args: string[]): Promise<Deno.CommandOutput> {
-  const run = `${sb.dir}/podman-run`;
-  Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
-  return new Deno.Command("podman", {
-    args: [
-      "--root",
-      `${sb.dir}/podman-root`,
-      "--runroot",
-      `${run}/storage`,
-      "--storage-driver",
-      "vfs",
-      "--runtime",
-      "runc",
-      ...args,
-    ],
-    env: { XDG_RUNTIME_DIR: run },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-}
-
-function stopPodmanPause(sb: Sandbox) {
-  try {
-    const pid = Number(
-      Deno.readTextFileSync(`${sb.dir}/podman-run/libpod/tmp/pause.pid`),
-    );
-    if (pid > 0) Deno.kill(pid, "SIGKILL");
-  } catch { /* no pause process */ }
-}
 
 async function podmanOk(sb: Sandbox, args: string[]): Promise<string> {
   const out = await podman(sb, args);
