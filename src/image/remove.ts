@@ -44,7 +44,9 @@ async function removeOne(
     return;
   }
   if (!asName && img.names.length > 1 && !opts.all && !opts.force) {
-    throw conflict(
+    // The request must say which (a name, or -f): Podman's rmi ends with
+    // 125 here; its 2 is for an image in use, a conflict.
+    throw invalid(
       `unable to delete image ${
         img.id.slice(0, 12)
       } by ID with more than one tag (${img.names.join(", ")}): use -f`,
