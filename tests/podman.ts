@@ -20,6 +20,7 @@ export function hasPodman(): boolean {
 export function podman(
   sb: Sandbox,
   args: string[],
+  env: Record<string, string> = {},
 ): Promise<Deno.CommandOutput> {
   const run = `${sb.dir}/podman-run`;
   Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
@@ -35,7 +36,7 @@ export function podman(
       "runc",
       ...args,
     ],
-    env: { XDG_RUNTIME_DIR: run },
+    env: { XDG_RUNTIME_DIR: run, ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();

@@ -3,17 +3,10 @@
  * spells them.
  */
 import { Command, Option } from "commander";
-import {
-  type ArchiveFormat,
-  importRootfs,
-  loadArchive,
-  saveImages,
-} from "../image/archive.ts";
-import { ImageStore } from "../image/store.ts";
-import { storePaths } from "../storage/paths.ts";
+import type { ArchiveFormat } from "../image/archive.ts";
+import { userEngine } from "../engine/engine.ts";
+import { importImage, loadImages, saveArchive } from "../engine/archive.ts";
 import { collect } from "./options.ts";
-
-const store = () => new ImageStore(storePaths());
 
 /** The `save` command. */
 export function saveCommand(): Command {
@@ -32,7 +25,7 @@ export function saveCommand(): Command {
         images: string[],
         f: { output?: string; format: ArchiveFormat },
       ) => {
-        await saveImages(store(), images, f.format, f.output);
+        await saveArchive(userEngine(), images, f.format, f.output);
       },
     );
 }
@@ -44,7 +37,7 @@ export function loadCommand(): Command {
     .option("-i, --input <file>", "read from a file, not stdin")
     .option("-q, --quiet", "print nothing on success")
     .action(async (f: { input?: string; quiet?: boolean }) => {
-      const loaded = await loadArchive(store(), f.input);
+      const loaded = await loadImages(userEngine(), f.input);
       if (f.quiet) return;
       for (const img of loaded) {
         const names = img.names.length ? img.names : [`sha256:${img.id}`];
@@ -73,7 +66,7 @@ export function importCommand(): Command {
         reference: string | undefined,
         f: { change: string[]; message?: string },
       ) => {
-        const img = await importRootfs(store(), tarball, {
+        const img = await importImage(userEngine(), tarball, {
           reference,
           changes: f.change,
           message: f.message,

@@ -1,45 +1,23 @@
 /**
  * The container lifecycle commands: start, stop, kill, restart, rm, logs,
- * wait, rename, top, exec, attach, cp, pause, unpause, container prune. Thin: parsing and printing around src/container. They
- * are declared as specs (spec.ts), so that they run without commander.
+ * wait, rename, top, exec, attach, cp, pause, unpause, container prune.
+ * Each is parsing, one engine call per container (src/engine/lifecycle.ts)
+ * and printing. They are declared as specs (spec.ts), so that they run
+ * without commander.
  */
-import type { ContainerConfig } from "../container/config.ts";
-import {
-  attachContainer,
-  freezeContainer,
-  killContainer,
-  removeContainer,
-  runAttached,
-  startContainer,
-  stopContainer,
-  waitContainer,
-} from "../container/lifecycle.ts";
-import {
-  monitorAlive,
-  reconcile,
-  reconcileKept,
-} from "../container/liveness.ts";
-import { followLog, type LogFilter } from "../container/log.ts";
-import type { ContainerStore } from "../container/store.ts";
-import { execInContainer } from "../container/exec.ts";
-import { copyFromContainer, copyToContainer } from "../container/cp.ts";
-import { containerTop } from "../container/top.ts";
+import { userEngine } from "../engine/engine.ts";
+import * as engine from "../engine/lifecycle.ts";
+import type { Engine } from "../engine/engine.ts";
+import type { LogFilter, LogRecord } from "../container/log.ts";
+import { invalid, isKind } from "../runtime/errors.ts";
 import { mergeEnv, parseEnv, PROCESS_OPTIONS, readEnvFile } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
-import { containerStore as store, eachContainer } from "./targets.ts";
-import { removeAnonymousVolumes } from "../volume/ops.ts";
-import { VolumeStore } from "../volume/store.ts";
+import { eachRef, type ExitPolicy, REMOVAL, reportError } from "./targets.ts";
 
-/** Prints the container's log records; returns when `more()` says stop. */
-async function printLog(
-  s: ContainerStore,
-  c: ContainerConfig,
-  filter: LogFilter,
-  more: () => Promise<boolean>,
-  timestamps = false,
-) {
+/** Prints log records to stdout and stderr, as they were written. */
+async function printLog(records: AsyncIterable<LogRecord>, timestamps = false) {
   const enc = new TextEncoder();
-  for await (const r of followLog(s.logFile(c.id), filter, more)) {
+  for await (const r of records) {
     const text = `${timestamps ? `${r.time} ` : ""}${r.text}${
       r.partial ? "" : "\n"
     }`;
@@ -48,15 +26,16 @@ async function printLog(
   }
 }
 
-/** True while the container may still write to its log. */
-const stillRunning = (s: ContainerStore, id: string) => async () => {
+/** exec's failures: Podman ends with 255 when the container is not running. */
+async function execPolicy(run: () => Promise<number>): Promise<number> {
   try {
-    const st = await reconcile(s, id);
-    return monitorAlive(st);
-  } catch {
-    return false;
+    return await run();
+  } catch (err) {
+    if (!isKind(err, "conflict")) throw err;
+    reportError(err);
+    return 255;
   }
-};
+}
 
 const startSpec: CommandSpec = {
   name: "start",
@@ -75,17 +54,14 @@ const startSpec: CommandSpec = {
   ) => {
     if (f.attach) {
       if (refs.length > 1) {
-        throw new Error(
+        throw invalid(
           "you cannot start and attach multiple containers at once",
         );
       }
-      const s = store();
-      const c = s.find(refs[0]);
-      const stdin = !!f.interactive && c.host.interactive;
-      return await runAttached(s, c, stdin);
+      return await engine.startAttached(userEngine(), refs[0], !!f.interactive);
     }
-    return await eachContainer(refs, async (s, c, ref) => {
-      await startContainer(s, c);
+    return await eachRef(refs, async (e, ref) => {
+      await engine.startContainer(e, ref);
       console.log(ref);
     });
   },
@@ -96,7 +72,8 @@ function perContainer<F>(
   name: string,
   description: string,
   options: OptionSpec[],
-  act: (s: ContainerStore, c: ContainerConfig, f: F) => Promise<void>,
+  act: (e: Engine, ref: string, f: F) => Promise<void>,
+  policy?: (f: F) => ExitPolicy,
 ): CommandSpec {
   return {
     name,
@@ -104,10 +81,10 @@ function perContainer<F>(
     options,
     args: [["<containers...>"]],
     action: (refs: string[], f: F) =>
-      eachContainer(refs, async (s, c, ref) => {
-        await act(s, c, f);
+      eachRef(refs, async (e, ref) => {
+        await act(e, ref, f);
         console.log(ref);
-      }),
+      }, policy?.(f)),
   };
 }
 
@@ -122,7 +99,8 @@ const stopSpec = perContainer(
   "stop",
   "Stop one or more running containers",
   [TIME],
-  (s, c, f: { time?: string }) => stopContainer(s, c, seconds(f.time)),
+  (e, ref, f: { time?: string }) =>
+    engine.stopContainer(e, ref, seconds(f.time)),
 );
 
 const killSpec = perContainer(
@@ -133,17 +111,15 @@ const killSpec = perContainer(
     description: "signal to send",
     default: "SIGKILL",
   }],
-  (s, c, f: { signal: string }) => killContainer(s, c, f.signal),
+  (e, ref, f: { signal: string }) => engine.killContainer(e, ref, f.signal),
 );
 
 const restartSpec = perContainer(
   "restart",
   "Restart one or more containers",
   [TIME],
-  async (s, c, f: { time?: string }) => {
-    await stopContainer(s, c, seconds(f.time));
-    await startContainer(s, c);
-  },
+  (e, ref, f: { time?: string }) =>
+    engine.restartContainer(e, ref, seconds(f.time)),
 );
 
 const freezeSpec = (freeze: boolean) =>
@@ -153,8 +129,14 @@ const freezeSpec = (freeze: boolean) =>
       ? "Pause all processes in one or more containers"
       : "Unpause all processes in one or more containers",
     [],
-    (s, c) => freezeContainer(s, c, freeze),
+    (e, ref) => engine.pauseContainer(e, ref, freeze),
   );
+
+/** rm -f: a container that is not there is no failure (Podman: exit 0). */
+const forcedRemoval: ExitPolicy = (kinds) => {
+  const rest = kinds.filter((k) => k !== "not-found");
+  return rest.length === 0 ? 0 : REMOVAL(rest);
+};
 
 const rmSpec = perContainer(
   "rm",
@@ -163,10 +145,9 @@ const rmSpec = perContainer(
     { flags: "-f, --force", description: "kill and remove running containers" },
     { flags: "-v, --volumes", description: "remove anonymous volumes too" },
   ],
-  async (s, c, f: { force?: boolean; volumes?: boolean }) => {
-    await removeContainer(s, c, !!f.force);
-    if (f.volumes) await removeAnonymousVolumes(new VolumeStore(s.paths), c);
-  },
+  (e, ref, f: { force?: boolean; volumes?: boolean }) =>
+    engine.removeContainer(e, ref, f),
+  (f) => f.force ? forcedRemoval : REMOVAL,
 );
 
 /** --since/--until: RFC 3339, Unix seconds, or a Go duration before now. */
@@ -183,7 +164,7 @@ export function parseTime(value: string, now = Date.now()): number {
     return now - parts.reduce((t, p) => t + Number(p[1]) * units[p[2]], 0);
   }
   const t = Date.parse(value);
-  if (Number.isNaN(t)) throw new Error(`invalid time ${JSON.stringify(value)}`);
+  if (Number.isNaN(t)) throw invalid(`invalid time ${JSON.stringify(value)}`);
   return t;
 }
 
@@ -218,17 +199,13 @@ const logsSpec: CommandSpec = {
       until?: string;
     },
   ) => {
-    const s = store();
-    const c = s.find(ref);
     const filter: LogFilter = {
       since: f.since === undefined ? undefined : parseTime(f.since),
       until: f.until === undefined ? undefined : parseTime(f.until),
       tail: f.tail === "all" || Number(f.tail) < 0 ? undefined : Number(f.tail),
     };
-    const more = f.follow
-      ? stillRunning(s, c.id)
-      : () => Promise.resolve(false);
-    await printLog(s, c, filter, more, f.timestamps);
+    const records = engine.containerLogs(userEngine(), ref, filter, f.follow);
+    await printLog(records, f.timestamps);
   },
 };
 
@@ -238,8 +215,8 @@ const waitSpec: CommandSpec = {
   options: [],
   args: [["<containers...>"]],
   action: (refs: string[]) =>
-    eachContainer(refs, async (s, c) => {
-      console.log(await waitContainer(s, c));
+    eachRef(refs, async (e, ref) => {
+      console.log(await engine.waitContainer(e, ref));
     }),
 };
 
@@ -248,10 +225,8 @@ const renameSpec: CommandSpec = {
   description: "Rename a container",
   options: [],
   args: [["<container>"], ["<name>"]],
-  action: async (ref: string, name: string) => {
-    const s = store();
-    await s.rename(s.find(ref).id, name);
-  },
+  action: (ref: string, name: string) =>
+    engine.renameContainer(userEngine(), ref, name),
 };
 
 const topSpec: CommandSpec = {
@@ -264,8 +239,7 @@ const topSpec: CommandSpec = {
   ]],
   passThrough: true,
   action: async (ref: string, args: string[]) => {
-    const s = store();
-    const lines = await containerTop(s, s.find(ref), args);
+    const lines = await engine.topContainer(userEngine(), ref, args);
     console.log(lines.join("\n"));
   },
 };
@@ -295,17 +269,19 @@ const execSpec: CommandSpec = {
   args: [["<container>"], ["<command...>"]],
   passThrough: true,
   action: (ref: string, command: string[], f: ExecFlags) => {
-    const s = store();
     const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
-    return execInContainer(s, s.find(ref), {
-      command,
-      env,
-      user: f.user,
-      workdir: f.workdir,
-      interactive: !!f.interactive,
-      detach: !!f.detach,
-      tty: !!f.tty,
-    });
+    // Podman: exec in a container that is not running ends with 255.
+    return execPolicy(() =>
+      engine.execContainer(userEngine(), ref, {
+        command,
+        env,
+        user: f.user,
+        workdir: f.workdir,
+        interactive: !!f.interactive,
+        detach: !!f.detach,
+        tty: !!f.tty,
+      })
+    );
   },
 };
 
@@ -314,11 +290,8 @@ const attachSpec: CommandSpec = {
   description: "Attach to a running container's output and input",
   options: [{ flags: "--no-stdin", description: "do not attach stdin" }],
   args: [["<container>"]],
-  action: (ref: string, f: { stdin: boolean }) => {
-    const s = store();
-    const c = s.find(ref);
-    return attachContainer(s, c, f.stdin && c.host.interactive);
-  },
+  action: (ref: string, f: { stdin: boolean }) =>
+    engine.attachContainer(userEngine(), ref, f.stdin),
 };
 
 /** "NAME:PATH" -> the container part, or undefined for a host path. */
@@ -336,15 +309,15 @@ const cpSpec: CommandSpec = {
     ["<dest>", "CONTAINER:PATH or a host path"],
   ],
   action: async (src: string, dest: string) => {
-    const s = store();
+    const e = userEngine();
     const from = containerPath(src), to = containerPath(dest);
     if (!from === !to) {
-      throw new Error(
+      throw invalid(
         "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
       );
     }
-    if (from) await copyFromContainer(s, s.find(from[0]), from[1], dest);
-    else await copyToContainer(s, s.find(to![0]), src, to![1]);
+    if (from) await engine.copyFrom(e, from[0], from[1], dest);
+    else await engine.copyTo(e, to![0], src, to![1]);
   },
 };
 
@@ -358,18 +331,10 @@ export const containerPruneSpec: CommandSpec = {
   }],
   args: [],
   action: async () => {
-    const s = store();
-    const stopped = [];
-    for (const c of s.list()) {
-      const st = await reconcileKept(s, c.id);
-      if (st && !monitorAlive(st)) stopped.push(c.id);
-    }
-    // One that a running container's network depends on is reported, and
-    // the others still go.
-    return await eachContainer(stopped, async (s, c) => {
-      await removeContainer(s, c, false);
-      console.log(c.id);
-    });
+    const report = await engine.pruneContainers(userEngine());
+    for (const id of report.removed) console.log(id);
+    for (const { error } of report.errors) reportError(error);
+    return report.errors.length > 0 ? 125 : 0;
   },
 };
 

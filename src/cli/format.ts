@@ -3,6 +3,7 @@
  * template subset is what scripts use: `{{.Field}}`, `{{.A.B}}`, `{{json .}}`,
  * `{{json .Field}}`, a leading `table` for a header row, and `\t`/`\n`.
  */
+import { invalid } from "../runtime/errors.ts";
 
 /** Pads columns like Go's tabwriter with Docker's three-space gap. */
 export function table(rows: string[][]): string {
@@ -23,7 +24,7 @@ function lookup(value: unknown, path: string): unknown {
   let v = value;
   for (const key of path.split(".")) {
     if (v === null || typeof v !== "object" || !(key in v)) {
-      throw new Error(
+      throw invalid(
         `template: can't evaluate field ${key} in type ${typeof v}`,
       );
     }
@@ -46,7 +47,7 @@ function show(v: unknown): string {
 export function renderTemplate(template: string, value: unknown): string {
   const rest = template.replace(ACTION, "");
   if (rest.includes("{{")) {
-    throw new Error(`template: unsupported action in ${template}`);
+    throw invalid(`template: unsupported action in ${template}`);
   }
   return template.replace(/\\t/g, "\t").replace(/\\n/g, "\n").replace(
     ACTION,

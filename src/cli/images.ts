@@ -1,45 +1,28 @@
 /**
  * Image commands: `images`, `tag`, `rmi`, `history` and the `image` group
- * (`ls`, `inspect`, `prune`, `rm`, `tag`, `pull`, `push`, `history`).
+ * (`ls`, `inspect`, `prune`, `rm`, `tag`, `pull`, `push`, `history`):
+ * parsing, one call of src/engine/images.ts, printing.
  */
 import { Command } from "commander";
-import { ContainerStore } from "../container/store.ts";
-import {
-  historyRows,
-  humanSize,
-  type ImageRow,
-  imageRows,
-  inspectImage,
-} from "../image/present.ts";
-import { formatReference, parseName, qualify } from "../image/reference.ts";
-import { ImageStore } from "../image/store.ts";
-import { type ImageUsers, pruneImages, removeImages } from "../image/remove.ts";
-import { storePaths } from "../storage/paths.ts";
+import { humanSize } from "../image/present.ts";
 import { humanDuration } from "../container/present.ts";
+import { userEngine } from "../engine/engine.ts";
+import {
+  imageHistory,
+  inspectImageRef,
+  listImages,
+  pruneImages,
+  removeImages,
+  tagImage,
+} from "../engine/images.ts";
 import { printFormatted, table } from "./format.ts";
 import { pullCommand, pushCommand } from "./pull.ts";
-
-function stores() {
-  const paths = storePaths();
-  return {
-    images: new ImageStore(paths),
-    containers: new ContainerStore(paths),
-  };
-}
+import { REMOVAL, withPolicy } from "./targets.ts";
 
 const ago = (iso: string) =>
   `${humanDuration(Date.now() - Date.parse(iso))} ago`;
 
 /** The `images` command (also `image ls`). */
-/** Whether a row shows what `ref` names: a repository, with a tag if given. */
-function rowMatches(ref: string): (r: ImageRow) => boolean {
-  const n = parseName(ref);
-  const repo = n.registry
-    ? (r: string) => r === `${n.registry}/${n.repository}`
-    : (r: string) => r.endsWith(`/${n.repository}`);
-  return (r) => repo(r.Repository) && (n.tag === undefined || r.Tag === n.tag);
-}
-
 function imagesCommand(name: string): Command {
   return new Command(name)
     .description("List images")
@@ -59,9 +42,10 @@ function imagesCommand(name: string): Command {
           format?: string;
         },
       ) => {
-        const { images } = stores();
-        let rows = imageRows(images.list(), !f.trunc);
-        if (ref !== undefined) rows = rows.filter(rowMatches(ref));
+        const rows = listImages(userEngine(), {
+          reference: ref,
+          noTrunc: !f.trunc,
+        });
         if (f.quiet) {
           for (const id of new Set(rows.map((r) => r.ID))) console.log(id);
           return;
@@ -93,33 +77,14 @@ function imagesCommand(name: string): Command {
     );
 }
 
-/** Parses a target name for `tag`: registry/repo:tag, short names qualified. */
-function targetName(name: string): string {
-  const n = parseName(name);
-  if (n.digest) throw new Error(`${name}: cannot tag with a digest`);
-  // Podman's rule: a local name without a registry lives under localhost/.
-  return formatReference(qualify(n, n.registry ?? "localhost"));
-}
-
 function tagCommand(name: string): Command {
   return new Command(name)
     .description("Add names to an image")
     .argument("<image>", "source image")
     .argument("<target...>", "new names")
-    .action(async (source: string, targets: string[]) => {
-      const { images } = stores();
-      const img = images.find(source);
-      for (const t of targets) await images.tag(img.id, targetName(t));
-    });
-}
-
-/** Image removal's view of the containers. */
-function imageUsers(containers: ContainerStore): ImageUsers {
-  return {
-    containersOf: (id) =>
-      containers.list().filter((c) => c.imageId === id).map((c) => c.id),
-    layersInUse: () => new Set(containers.list().flatMap((c) => c.layers)),
-  };
+    .action((source: string, targets: string[]) =>
+      tagImage(userEngine(), source, targets)
+    );
 }
 
 function rmiCommand(name: string): Command {
@@ -130,16 +95,16 @@ function rmiCommand(name: string): Command {
     .option("-f, --force", "remove even if containers use it or it has tags")
     .action(
       async (refs: string[], f: { all?: boolean; force?: boolean }) => {
-        const { images, containers } = stores();
-        await removeImages(images, refs, imageUsers(containers), {
-          ...f,
-          onRemoved: (r) =>
-            console.log(
-              r.kind === "untagged"
-                ? `Untagged: ${r.name}`
-                : `Deleted: sha256:${r.id}`,
-            ),
-        });
+        await withPolicy(REMOVAL, () =>
+          removeImages(userEngine(), refs, {
+            ...f,
+            onRemoved: (r) =>
+              console.log(
+                r.kind === "untagged"
+                  ? `Untagged: ${r.name}`
+                  : `Deleted: sha256:${r.id}`,
+              ),
+          }));
       },
     );
 }
@@ -150,8 +115,8 @@ function inspectCommand(): Command {
     .argument("<images...>", "image names or ids")
     .option("-f, --format <format>", "a Go template")
     .action((refs: string[], f: { format?: string }) => {
-      const { images } = stores();
-      const docs = refs.map((r) => inspectImage(images.find(r)));
+      const e = userEngine();
+      const docs = refs.map((r) => inspectImageRef(e, r));
       if (f.format) printFormatted(f.format, docs);
       else console.log(JSON.stringify(docs, null, 4));
     });
@@ -175,8 +140,7 @@ function historyCommand(): Command {
         ref: string,
         f: { quiet?: boolean; trunc: boolean; human: boolean; format?: string },
       ) => {
-        const { images } = stores();
-        const rows = historyRows(images.find(ref));
+        const rows = imageHistory(userEngine(), ref);
         if (f.quiet) {
           for (const r of rows) console.log(r.ID);
           return;
@@ -210,13 +174,8 @@ function pruneCommand(): Command {
     )
     .option("-f, --force", "do not ask for confirmation (ptd never asks)")
     .action(async (f: { all?: boolean }) => {
-      const { images, containers } = stores();
-      const removed = await pruneImages(
-        images,
-        imageUsers(containers),
-        !!f.all,
-      );
-      for (const img of removed) console.log(img.id);
+      const removed = await pruneImages(userEngine(), !!f.all);
+      for (const id of removed) console.log(id);
     });
 }
 

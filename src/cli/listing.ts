@@ -1,46 +1,23 @@
 /** `ps` and `inspect`: what the user's containers are, as Docker shows it. */
-import type { ContainerConfig } from "../container/config.ts";
-import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
-import { inspectDoc, psRow } from "../container/present.ts";
+import { userEngine } from "../engine/engine.ts";
+import {
+  inspectContainer,
+  listContainers,
+  parseContainerFilter,
+} from "../engine/listing.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { repeatable } from "./options.ts";
 import type { CommandSpec } from "./spec.ts";
-import { containerStore as store, eachContainer } from "./targets.ts";
+import { eachRef } from "./targets.ts";
 
 interface PsFlags {
   all?: boolean;
   quiet?: boolean;
   last?: string;
   latest?: boolean;
-  noTrunc?: boolean;
+  trunc?: boolean;
   filter: string[];
   format?: string;
-}
-
-function matches(filter: string, c: ContainerConfig, status: string): boolean {
-  const i = filter.indexOf("=");
-  if (i < 0) {
-    throw new Error(`invalid filter ${JSON.stringify(filter)}: use key=value`);
-  }
-  const key = filter.slice(0, i), value = filter.slice(i + 1);
-  switch (key) {
-    case "name":
-      return new RegExp(value).test(c.name);
-    case "id":
-      return c.id.startsWith(value);
-    case "status":
-      return status === value;
-    case "ancestor":
-      return c.image === value || c.imageId.startsWith(value);
-    case "label": {
-      const j = value.indexOf("=");
-      return j < 0
-        ? value in c.labels
-        : c.labels[value.slice(0, j)] === value.slice(j + 1);
-    }
-    default:
-      throw new Error(`invalid filter ${JSON.stringify(key)}`);
-  }
 }
 
 const psSpec: CommandSpec = {
@@ -65,22 +42,14 @@ const psSpec: CommandSpec = {
     { flags: "--format <format>", description: "json or a Go template" },
   ],
   args: [],
-  action: async (f: PsFlags & { trunc?: boolean }) => {
-    const s = store();
-    const full = f.trunc === false;
+  action: async (f: PsFlags) => {
     const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
-    const rows = [];
-    for (const c of s.list()) {
-      const st = await reconcileKept(s, c.id);
-      if (!st) continue;
-      const shown = f.all || n >= 0 || f.filter.length > 0 || isActive(st);
-      if (!shown || !f.filter.every((x) => matches(x, c, st.status))) {
-        continue;
-      }
-      rows.push(psRow(c, st, full));
-    }
-    rows.reverse(); // newest first, as Docker lists them
-    if (n >= 0) rows.splice(n);
+    const rows = await listContainers(userEngine(), {
+      all: f.all,
+      last: n >= 0 ? n : undefined,
+      filters: f.filter.map(parseContainerFilter),
+      noTrunc: f.trunc === false,
+    });
     if (f.quiet) {
       for (const r of rows) console.log(r.ID);
     } else if (f.format) {
@@ -119,8 +88,8 @@ const inspectSpec: CommandSpec = {
   args: [["<containers...>"]],
   action: async (refs: string[], f: { format?: string }) => {
     const docs: unknown[] = [];
-    const code = await eachContainer(refs, async (s, c) => {
-      docs.push(inspectDoc(s, c, await reconcile(s, c.id)));
+    const code = await eachRef(refs, async (e, ref) => {
+      docs.push(await inspectContainer(e, ref));
     });
     if (f.format) {
       for (const d of docs) console.log(renderTemplate(f.format, d));

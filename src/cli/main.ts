@@ -1,13 +1,14 @@
 /**
  * The CLI: speaks Docker/Podman. Parse errors and engine errors are one line
- * on stderr and exit 125; a container's own exit code is passed through; a
- * closed stdout ends the command by SIGPIPE (runtime/closed_output.ts). An
+ * on stderr; a PtdError ends with its exit code, anything else with 125; a
+ * container's own exit code is passed through; a closed stdout ends the
+ * command by SIGPIPE (runtime/closed_output.ts). An
  * ordinary line of a hot command (run, ps, rm, inspect, ...) runs without
  * loading commander (spec.ts says why); everything else goes through the
  * commander program.
  */
 import { lazy } from "../runtime/lazy.ts";
-import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
+import { EXIT_ENGINE, PtdError } from "../runtime/errors.ts";
 import { type CommandSpec, quickParse } from "./spec.ts";
 
 const LIFECYCLE = "./containers.ts";
@@ -83,6 +84,6 @@ export async function main(args: string[]): Promise<number> {
     >(new URL("../runtime/closed_output.ts", import.meta.url));
     endIfOutputClosed(e);
     console.error(`Error: ${oneLine(e)}`);
-    return e instanceof ExitError ? e.code : EXIT_ENGINE;
+    return e instanceof PtdError ? e.exitCode : EXIT_ENGINE;
   }
 }

@@ -2,6 +2,7 @@
  * What commands share: options that mean the same everywhere, repeatable
  * flags, key=value lists, env files.
  */
+import { invalid } from "../runtime/errors.ts";
 import type { OptionSpec } from "./spec.ts";
 
 /** A commander collector for options that may be given many times. */
@@ -24,7 +25,7 @@ export function readEnvFile(path: string): string[] {
   try {
     text = Deno.readTextFileSync(path);
   } catch {
-    throw new Error(`open ${path}: no such file or directory`);
+    throw invalid(`open ${path}: no such file or directory`);
   }
   const lines = text.split("\n").map((l) => l.trim())
     .filter((l) => l && !l.startsWith("#"));
@@ -63,7 +64,7 @@ export function boolArg(flag: string): (value: string) => boolean {
   return (value) => {
     if (value === "true") return true;
     if (value === "false") return false;
-    throw new Error(`${flag} takes true or false, not "${value}"`);
+    throw invalid(`${flag} takes true or false, not "${value}"`);
   };
 }
 

@@ -1,9 +1,7 @@
 /** `ptd port NAME [PORT[/PROTO]]`: the container's published ports. */
 import { Command } from "commander";
-import { portsOf } from "../container/network.ts";
-import { ContainerStore } from "../container/store.ts";
-import { portLines, portsFor } from "../network/ports.ts";
-import { storePaths } from "../storage/paths.ts";
+import { userEngine } from "../engine/engine.ts";
+import { containerPorts } from "../engine/lifecycle.ts";
 
 /** The `port` command. */
 export function portCommand(): Command {
@@ -12,14 +10,6 @@ export function portCommand(): Command {
     .argument("<container>", "name or id")
     .argument("[port]", "only this container port, e.g. 80/tcp")
     .action((ref: string, port?: string) => {
-      const c = new ContainerStore(storePaths()).find(ref);
-      const ports = portsOf(c);
-      const lines = port === undefined
-        ? portLines(ports)
-        : portsFor(ports, port).map((l) => l.split(" -> ")[1]);
-      if (port !== undefined && lines.length === 0) {
-        throw new Error(`no public port '${port}' published for ${c.name}`);
-      }
-      for (const l of lines) console.log(l);
+      for (const l of containerPorts(userEngine(), ref, port)) console.log(l);
     });
 }

@@ -1,14 +1,9 @@
 /**
- * Pull progress on stderr, and the image a `run` starts from. Kept apart
- * from pull.ts so that a `run` of an image already here loads none of the
- * registry code.
+ * Pull progress on stderr. Kept apart from pull.ts so that a `run` of an
+ * image already here loads none of the registry code.
  */
-import type { RootSource } from "../storage/root_source.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { humanSize } from "../image/present.ts";
-import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
-import { ImageStore } from "../image/store.ts";
-import { storePaths } from "../storage/paths.ts";
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 
@@ -84,19 +79,4 @@ export function pullReporter(
     }
     redraw();
   };
-}
-
-/**
- * The image `run`/`create` start from, pulled first as `policy` says (with
- * the progress display on stderr, as Podman does).
- */
-export async function imageRoot(
-  name: string,
-  policy: PullPolicy,
-): Promise<RootSource> {
-  const store = new ImageStore(storePaths());
-  const img = await ensureImage(store, name, policy, {
-    onProgress: pullReporter(false),
-  });
-  return imageSource(store, name, img);
 }

@@ -1,18 +1,13 @@
-/** `ptd pull`, `push`, `login`, `logout`: thin wrappers over src/image. */
+/**
+ * `ptd pull`, `push`, `login`, `logout`: parsing, one call of
+ * src/engine/registry.ts, printing; login asks for what it was not given.
+ */
 import { Command } from "commander";
-import { removeCredentials, saveCredentials } from "../image/auth.ts";
-import { pullImage } from "../image/pull.ts";
+import { userEngine } from "../engine/engine.ts";
+import { login, logout, pull, push, registryHost } from "../engine/registry.ts";
 import { parsePlatform } from "../image/oci.ts";
-import { pushImage } from "../image/push.ts";
-import {
-  endpoints,
-  loadRegistriesConf,
-  parseName,
-  qualify,
-} from "../image/reference.ts";
-import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
-import { ImageStore } from "../image/store.ts";
-import { storePaths } from "../storage/paths.ts";
+import type { RegistryOptions } from "../image/registry.ts";
+import { invalid } from "../runtime/errors.ts";
 import { pullReporter } from "./progress.ts";
 
 interface TlsFlags {
@@ -39,7 +34,7 @@ export function registryOptions(f: TlsFlags): RegistryOptions {
   let credentials;
   if (f.creds !== undefined) {
     const i = f.creds.indexOf(":");
-    if (i < 0) throw new Error("--creds: want USER:PASSWORD");
+    if (i < 0) throw invalid("--creds: want USER:PASSWORD");
     credentials = {
       username: f.creds.slice(0, i),
       password: f.creds.slice(i + 1),
@@ -68,8 +63,7 @@ export function pullCommand(_setCode: (code: number) => void): Command {
       .option("--arch <arch>", "architecture to pull")
       .option("--variant <variant>", "architecture variant to pull"),
   ).action(async (name: string, f: PullFlags) => {
-    const store = new ImageStore(storePaths());
-    const img = await pullImage(store, name, {
+    const img = await pull(userEngine(), name, {
       ...registryOptions(f),
       onProgress: pullReporter(!!f.quiet),
       platform: parsePlatform(f),
@@ -92,10 +86,9 @@ export function pushCommand(_setCode: (code: number) => void): Command {
       dest: string | undefined,
       f: TlsFlags & { quiet?: boolean },
     ) => {
-      const store = new ImageStore(storePaths());
       const say = (s: string) => f.quiet || console.error(s);
       say("Getting image source signatures");
-      await pushImage(store, name, dest, {
+      await push(userEngine(), name, dest, {
         ...registryOptions(f),
         onProgress: (p) => {
           if (p.kind === "blob") {
@@ -122,7 +115,7 @@ async function readStdin(): Promise<string> {
  */
 async function ask(label: string, hidden: boolean): Promise<string> {
   if (!Deno.stdin.isTerminal()) {
-    throw new Error(
+    throw invalid(
       `${label.toLowerCase()} required: give --${label.toLowerCase()}${
         hidden ? " or --password-stdin" : ""
       }`,
@@ -138,7 +131,7 @@ async function ask(label: string, hidden: boolean): Promise<string> {
       if ((await Deno.stdin.read(buf)) === null) break;
       const c = buf[0];
       if (c === 0x0d || c === 0x0a) break;
-      if (c === 0x03) throw new Error("login interrupted");
+      if (c === 0x03) throw invalid("login interrupted");
       if (c === 0x7f || c === 0x08) {
         if (bytes.length > 0) {
           bytes.pop();
@@ -154,14 +147,6 @@ async function ask(label: string, hidden: boolean): Promise<string> {
     await Deno.stderr.write(enc.encode("\n"));
   }
   return new TextDecoder().decode(new Uint8Array(bytes));
-}
-
-/** A registry host from what login/logout were given (a host or an image). */
-function registryHost(arg: string): string {
-  const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
-  return host.includes(".") || host.includes(":") || host === "localhost"
-    ? host
-    : parseName(arg).registry ?? "docker.io";
 }
 
 /** The `login` command: checks the credentials, then stores them. */
@@ -187,19 +172,8 @@ export function loginCommand(_setCode: (code: number) => void): Command {
       const password = f.passwordStdin
         ? await readStdin()
         : f.password ?? await ask("Password", true);
-      const creds = { username, password };
-      const ref = qualify({ repository: "ptd-login" }, host);
-      const [ep] = endpoints(ref, loadRegistriesConf(), true);
-      const client = new RegistryClient(ep, {
-        ...registryOptions(f),
-        credentials: creds,
-      });
-      try {
-        await client.ping();
-      } finally {
-        client.close();
-      }
-      await saveCredentials(host, creds);
+      const { credentials: _, ...opts } = registryOptions(f);
+      await login(host, { username, password }, opts);
       console.log("Login Succeeded!");
     },
   );
@@ -213,9 +187,7 @@ export function logoutCommand(_setCode: (code: number) => void): Command {
     .option("-a, --all", "log out of every registry")
     .action(async (arg: string, f: { all?: boolean }) => {
       const host = f.all ? undefined : registryHost(arg);
-      if (!(await removeCredentials(host))) {
-        throw new Error(`not logged into ${host}`);
-      }
+      await logout(host);
       console.log(
         host
           ? `Removed login credentials for ${host}`

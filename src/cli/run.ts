@@ -1,18 +1,22 @@
-/** `ptd run` and `create`: Docker's flags, mapped onto createContainer. */
-import { runForeground } from "../container/foreground.ts";
-import { createContainer, rootfsSource } from "../container/create.ts";
-import { ContainerStore } from "../container/store.ts";
-import { storePaths } from "../storage/paths.ts";
-import { parsePullPolicy } from "../image/resolve.ts";
-import { imageRoot } from "./progress.ts";
+/**
+ * `ptd run` and `create`: Docker's flags made into the engine's create
+ * request (src/engine/create.ts), then one engine call each.
+ */
 import type { ContainerConfig } from "../container/config.ts";
-import { runAttached, startContainer } from "../container/lifecycle.ts";
-import { parseRestart } from "../container/restart.ts";
 import { parseMountFlags } from "../container/mounts.ts";
-import { removeStored } from "../container/volumes.ts";
+import { parseRestart } from "../container/restart.ts";
+import { type Engine, userEngine } from "../engine/engine.ts";
+import {
+  createContainer,
+  type CreateRequest,
+  networkSettings,
+  runContainer,
+} from "../engine/create.ts";
+import { parsePullPolicy } from "../image/resolve.ts";
+import { parsePublish } from "../network/ports.ts";
+import { conflict, invalid } from "../runtime/errors.ts";
 import { trace } from "../runtime/trace.ts";
-import { parseNetworkMode } from "../network/mode.ts";
-import { parsePublish, portInUse } from "../network/ports.ts";
+import { pullReporter } from "./progress.ts";
 import {
   boolArg,
   mergeEnv,
@@ -69,7 +73,7 @@ function parseLogOpts(items: string[]): { logMaxSize?: number } {
   const out: { logMaxSize?: number } = {};
   for (const item of items) {
     const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
-    if (!m) throw new Error(`unsupported --log-opt ${JSON.stringify(item)}`);
+    if (!m) throw invalid(`unsupported --log-opt ${JSON.stringify(item)}`);
     const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
     out.logMaxSize = Number(m[1]) *
       unit[m[2].toLowerCase() as keyof typeof unit];
@@ -82,7 +86,7 @@ function writeCidFile(path: string, id: string) {
     Deno.writeTextFileSync(path, id, { createNew: true });
   } catch (e) {
     if (e instanceof Deno.errors.AlreadyExists) {
-      throw new Error(`container id file ${path} exists: remove it first`);
+      throw conflict(`container id file ${path} exists: remove it first`);
     }
     throw e;
   }
@@ -99,7 +103,7 @@ function securityOpts(items: string[]): { noNewPrivileges: boolean } {
     } else if (
       o !== "no-new-privileges=false" && o !== "no-new-privileges:false"
     ) {
-      throw new Error(`unsupported --security-opt ${JSON.stringify(o)}`);
+      throw invalid(`unsupported --security-opt ${JSON.stringify(o)}`);
     }
   }
   return { noNewPrivileges };
@@ -232,21 +236,20 @@ const runSpec = createSpec(
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
-    const { store, c } = await createFromFlags(image, command, f);
+    const e = userEngine();
+    const c = await createFromFlags(e, image, command, f);
     trace("cli-created");
-    try {
-      if (f.tty && !f.detach) {
-        return await runAttached(store, c, !!f.interactive);
-      }
-      if (!f.detach) return await runForeground(store, c);
-      await startContainer(store, c);
-    } catch (e) {
-      // Taken between create and start: leave nothing behind, like a
-      // port found taken at create time.
-      if (portInUse(e)) await removeStored(store, c, true);
-      throw e;
-    }
-    console.log(c.id);
+    const code = await runContainer(
+      e,
+      c,
+      f.detach
+        ? { kind: "detach" }
+        : f.tty
+        ? { kind: "attach", stdin: !!f.interactive }
+        : { kind: "foreground" },
+    );
+    if (f.detach) console.log(c.id);
+    return code;
   },
 );
 
@@ -256,24 +259,21 @@ const createCommandSpec = createSpec(
   "Create a new container without starting it",
   [RM, ...CREATE_OPTIONS],
   async (image: string, command: string[], f: RunFlags) => {
-    const { c } = await createFromFlags(image, command, f);
+    const c = await createFromFlags(userEngine(), image, command, f);
     console.log(c.id);
   },
 );
 
-/** Creates the container that `run`/`create` flags describe. */
-async function createFromFlags(
+/** The engine's request for what `run`/`create` flags describe. */
+function createRequest(
   image: string,
   command: string[],
   f: RunFlags,
-): Promise<{ store: ContainerStore; c: ContainerConfig }> {
-  parseNetworkMode(f.network ?? "private"); // fail before any pull
-  const root = f.rootfs
-    ? rootfsSource(image)
-    : await imageRoot(image, parsePullPolicy(f.pull));
-  const store = new ContainerStore(storePaths());
-  const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
-  const c = await createContainer(store, root, {
+): CreateRequest {
+  return {
+    image,
+    rootfs: f.rootfs,
+    pull: parsePullPolicy(f.pull),
     name: f.name,
     command,
     entrypoint: f.entrypoint === undefined
@@ -281,7 +281,7 @@ async function createFromFlags(
       : f.entrypoint === ""
       ? []
       : [f.entrypoint],
-    env,
+    env: mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile)),
     workdir: f.workdir,
     user: f.user,
     hostname: f.hostname,
@@ -298,7 +298,7 @@ async function createFromFlags(
       privileged: !!f.privileged,
       ...securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
-      network: f.network ?? "private",
+      ...networkSettings(f.network),
       ports: f.publish.flatMap(parsePublish),
       dns: { servers: f.dns, search: f.dnsSearch, options: f.dnsOption },
       addHosts: f.addHost,
@@ -309,9 +309,21 @@ async function createFromFlags(
       stopTimeout: Number(f.stopTimeout),
       ...parseLogOpts(f.logOpt),
     },
-  });
+  };
+}
+
+/** Creates the container that `run`/`create` flags describe. */
+async function createFromFlags(
+  e: Engine,
+  image: string,
+  command: string[],
+  f: RunFlags,
+): Promise<ContainerConfig> {
+  // Every flag is parsed before any pull.
+  const req = createRequest(image, command, f);
+  const c = await createContainer(e, req, pullReporter(false));
   if (f.cidfile) writeCidFile(f.cidfile, c.id);
-  return { store, c };
+  return c;
 }
 
 /** `run` and `create`. */

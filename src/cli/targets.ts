@@ -1,28 +1,61 @@
-/** Which containers a command acts on, and how it reports each failure. */
-import type { ContainerConfig } from "../container/config.ts";
-import { ContainerStore } from "../container/store.ts";
-import { storePaths } from "../storage/paths.ts";
+/** Which objects a command acts on, and how it reports each failure. */
+import type { ErrorKind } from "../runtime/errors.ts";
+import { PtdError } from "../runtime/errors.ts";
+import { type Engine, userEngine } from "../engine/engine.ts";
 
-/** The user's container store. */
-export const containerStore = () => new ContainerStore(storePaths());
+/** The exit code of a command whose acts failed with errors of `kinds`. */
+export type ExitPolicy = (kinds: ErrorKind[]) => number;
+
+/** Most commands: 125 whatever went wrong. */
+const ENGINE_ERROR: ExitPolicy = () => 125;
 
 /**
- * Runs `fn` for each named container like Docker: a failure is reported
- * for that name and the others still go; the exit code is 125 if any failed.
+ * Podman's `rm`, `rmi` and `volume rm`: 1 when something named was not
+ * found, else 2 when one was in use (a conflict), else 125.
  */
-export async function eachContainer(
+export const REMOVAL: ExitPolicy = (kinds) =>
+  kinds.includes("not-found") ? 1 : kinds.includes("conflict") ? 2 : 125;
+
+/** Prints one failure as Podman does: one line on stderr. */
+export function reportError(e: unknown) {
+  console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+const kindOf = (e: unknown): ErrorKind =>
+  e instanceof PtdError ? e.kind : "internal";
+
+/**
+ * Runs `fn` for each named object like Docker: a failure is reported for
+ * that name and the others still go; the exit code is 0 when all went,
+ * else what `policy` makes of the kinds of the failures.
+ */
+export async function eachRef(
   refs: string[],
-  fn: (s: ContainerStore, c: ContainerConfig, ref: string) => Promise<void>,
+  fn: (e: Engine, ref: string) => Promise<void>,
+  policy: ExitPolicy = ENGINE_ERROR,
 ): Promise<number> {
-  const s = containerStore();
-  let failed = false;
+  const e = userEngine();
+  const kinds: ErrorKind[] = [];
   for (const ref of refs) {
     try {
-      await fn(s, s.find(ref), ref);
-    } catch (e) {
-      failed = true;
-      console.error(`Error: ${e instanceof Error ? e.message : String(e)}`);
+      await fn(e, ref);
+    } catch (err) {
+      kinds.push(kindOf(err));
+      reportError(err);
     }
   }
-  return failed ? 125 : 0;
+  return kinds.length === 0 ? 0 : policy(kinds);
+}
+
+/** A command's single failure, its exit code decided by `policy`. */
+export async function withPolicy<T>(
+  policy: ExitPolicy,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof PtdError)) throw err;
+    throw new PtdError(err.kind, err.message, policy([err.kind]));
+  }
 }

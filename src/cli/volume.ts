@@ -1,35 +1,19 @@
-/** `ptd volume create|ls|inspect|rm|prune`: thin wrappers over src/volume. */
+/**
+ * `ptd volume create|ls|inspect|rm|prune`: parsing, one call of
+ * src/engine/volumes.ts, printing.
+ */
 import { Command } from "commander";
-import { ContainerStore, randomId } from "../container/store.ts";
-import { forceRemoveVolumes } from "../container/volume_rm.ts";
-import { validName } from "../container/names.ts";
-import { storePaths } from "../storage/paths.ts";
-import { pruneVolumes, removeVolumes } from "../volume/ops.ts";
-import { type VolumeRecord, VolumeStore } from "../volume/store.ts";
+import { userEngine } from "../engine/engine.ts";
+import {
+  createVolume,
+  inspectVolume,
+  listVolumes,
+  pruneVolumesUnused,
+  removeVolumesByName,
+} from "../engine/volumes.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
 import { collect, parseLabels } from "./options.ts";
-
-/** Docker's and Podman's JSON shape of a volume. */
-function inspectShape(v: VolumeRecord) {
-  return {
-    Name: v.name,
-    Driver: v.driver,
-    Mountpoint: v.mountpoint,
-    CreatedAt: v.created,
-    Labels: v.labels,
-    Scope: "local",
-    Options: {},
-    Anonymous: v.anonymous,
-  };
-}
-
-function stores() {
-  const paths = storePaths();
-  return {
-    volumes: new VolumeStore(paths),
-    containers: new ContainerStore(paths).list(),
-  };
-}
+import { REMOVAL, withPolicy } from "./targets.ts";
 
 /** The `volume` command group. */
 export function volumeCommand(): Command {
@@ -39,16 +23,9 @@ export function volumeCommand(): Command {
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
     .argument("[name]", "volume name (random if omitted)")
     .action(async (name: string | undefined, f: { label: string[] }) => {
-      if (name !== undefined && !validName(name)) {
-        throw new Error(
-          `invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
-        );
-      }
-      const v = await new VolumeStore(storePaths()).create(
-        name ?? randomId(),
-        { labels: parseLabels(f.label) },
+      console.log(
+        await createVolume(userEngine(), name, parseLabels(f.label)),
       );
-      console.log(v.name);
     });
   group.command("ls")
     .alias("list")
@@ -56,12 +33,12 @@ export function volumeCommand(): Command {
     .option("-q, --quiet", "print only volume names")
     .option("--format <format>", "json, or a template such as {{.Name}}")
     .action((f: { quiet?: boolean; format?: string }) => {
-      const vs = new VolumeStore(storePaths()).list();
-      if (f.quiet) return vs.forEach((v) => console.log(v.name));
-      if (f.format) return printFormatted(f.format, vs.map(inspectShape));
+      const vs = listVolumes(userEngine());
+      if (f.quiet) return vs.forEach((v) => console.log(v.Name));
+      if (f.format) return printFormatted(f.format, vs);
       console.log(table([
         ["DRIVER", "VOLUME NAME"],
-        ...vs.map((v) => [v.driver, v.name]),
+        ...vs.map((v) => [v.Driver, v.Name]),
       ]));
     });
   group.command("inspect")
@@ -69,8 +46,8 @@ export function volumeCommand(): Command {
     .argument("<names...>")
     .option("--format <format>", "json, or a template such as {{.Mountpoint}}")
     .action((names: string[], f: { format?: string }) => {
-      const store = new VolumeStore(storePaths());
-      const vs = names.map((n) => inspectShape(store.find(n)));
+      const e = userEngine();
+      const vs = names.map((n) => inspectVolume(e, n));
       if (!f.format || f.format === "json") {
         return console.log(JSON.stringify(vs, null, 2));
       }
@@ -82,13 +59,11 @@ export function volumeCommand(): Command {
     .option("-f, --force", "remove the containers that use them first")
     .argument("<names...>")
     .action(async (names: string[], f: { force?: boolean }) => {
-      if (f.force) {
-        await forceRemoveVolumes(new ContainerStore(storePaths()), names);
-      } else {
-        const { volumes, containers } = stores();
-        await removeVolumes(volumes, names, containers);
-      }
-      names.forEach((n) => console.log(n));
+      const gone = await withPolicy(
+        REMOVAL,
+        () => removeVolumesByName(userEngine(), names, !!f.force),
+      );
+      gone.forEach((n) => console.log(n));
     });
   group.command("prune")
     .description("Remove every volume no container uses")
@@ -97,9 +72,7 @@ export function volumeCommand(): Command {
       if (!f.force && !confirm("Remove all volumes not used by a container?")) {
         return;
       }
-      const { volumes, containers } = stores();
-      const gone = await pruneVolumes(volumes, containers);
-      gone.forEach((v) => console.log(v.name));
+      (await pruneVolumesUnused(userEngine())).forEach((n) => console.log(n));
     });
   return group;
 }

@@ -6,6 +6,7 @@
  * bytes), 3 (stdin closed) and 4 (terminal size: rows, cols as u16 BE);
  * the last frame a client gets is 5 (exit code, one byte).
  */
+import { conflict } from "../runtime/errors.ts";
 import { ensureDir } from "../storage/paths.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
@@ -187,7 +188,7 @@ export async function openAttach(
       );
     } catch {
       if (Date.now() >= end) {
-        throw new Error(
+        throw conflict(
           `you cannot attach to a stopped container, start it first: ${c.id}`,
         );
       }

@@ -3,6 +3,7 @@
  * what `ptd inspect` shows (Docker's shape) where that costs nothing.
  */
 import type { DnsConfig } from "../network/etc.ts";
+import type { NetworkMode } from "../network/mode.ts";
 import type { PortMapping } from "../network/ports.ts";
 import type { RootSource } from "../storage/root_source.ts";
 
@@ -47,9 +48,12 @@ export interface HostConfig {
   /**
    * A --network value: "private" (the default stack), "slirp4netns[:OPTS]",
    * "pasta[:OPTS]", "host", "none", "container:NAME|ID" (found by name at
-   * each start) or "ns:PATH" (see src/network/mode.ts).
+   * each start) or "ns:PATH" (see src/network/mode.ts). As given, for
+   * inspect: what ptd acts on is `networkMode`.
    */
   network: string;
+  /** `network` parsed, once, when the container was created. */
+  networkMode: NetworkMode;
   /** Published ports, host ports already picked at create time. */
   ports?: PortMapping[];
   /** --dns, --dns-search, --dns-option; empty lists keep the defaults. */

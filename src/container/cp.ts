@@ -5,6 +5,7 @@
  * host's tar on our side. Modes are kept; files going in belong to the
  * container's root, files coming out to the calling user.
  */
+import { notFound } from "../runtime/errors.ts";
 import { closeFd, inheritablePipe, pipeFromChild } from "../../ffi/fd.ts";
 import type { ContainerConfig } from "./config.ts";
 import { execWithStdio as exec } from "./exec.ts";
@@ -48,7 +49,7 @@ export async function copyFromContainer(
   dest: string,
 ): Promise<void> {
   if (await exec(store, c, ["test", "-e", src], [0, 1, 2]) !== 0) {
-    throw new Error(`${c.name}:${src}: no such file or directory`);
+    throw notFound(`${c.name}:${src}: no such file or directory`);
   }
   const s = split(src);
   let destIsDir = false;

@@ -2,8 +2,9 @@
  * Creating a container from run/create options: the library call behind
  * `ptd run` and `ptd create`, usable without the CLI.
  */
+import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
-import { VolumeStore } from "../volume/store.ts";
+import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
 import type { RootSource } from "../storage/root_source.ts";
 import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
@@ -38,10 +39,10 @@ export function rootfsSource(dir: string): RootSource {
   try {
     real = Deno.realPathSync(dir);
   } catch {
-    throw new Error(`--rootfs ${dir}: no such file or directory`);
+    throw invalid(`--rootfs ${dir}: no such file or directory`);
   }
   if (!Deno.statSync(real).isDirectory) {
-    throw new Error(`--rootfs ${dir}: not a directory`);
+    throw invalid(`--rootfs ${dir}: not a directory`);
   }
   return {
     image: real,
@@ -61,7 +62,7 @@ function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary();
   if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
-    throw new Error(
+    throw invalid(
       `invalid working directory ${opts.workdir}: must be an absolute path`,
     );
   }
@@ -70,6 +71,7 @@ function validate(opts: CreateOptions) {
 /** Stores a new container built from `root` and `opts`. */
 export async function createContainer(
   store: ContainerStore,
+  volumes: VolumeStore,
   root: RootSource,
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
@@ -82,7 +84,7 @@ export async function createContainer(
     ? []
     : root.cmd;
   if (entrypoint.length + cmd.length === 0) {
-    throw new Error(
+    throw invalid(
       "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
     );
   }
@@ -113,7 +115,7 @@ export async function createContainer(
     mounts,
   }, opts.name);
   try {
-    await ensureVolumes(new VolumeStore(store.paths), mounts, root.layers);
+    await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);
     throw e;

@@ -3,18 +3,18 @@
  * native routine (ffi/enter.ts). The CLI is its parent and returns its exit
  * code; nothing of ptd itself runs inside the container.
  */
+import {
+  conflict,
+  EXIT_CANNOT_INVOKE,
+  EXIT_NOT_FOUND,
+  PtdError,
+} from "../runtime/errors.ts";
 import { enterExec } from "../../ffi/enter.ts";
 import { closeFd, openRaw } from "../../ffi/fd.ts";
 import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { exitCode, waitStatus } from "../../ffi/clone.ts";
 import { capNumber, resolveCaps } from "../runtime/caps.ts";
 import { containerEnv, envPath } from "../runtime/process.ts";
-import {
-  EXIT_CANNOT_INVOKE,
-  EXIT_ENGINE,
-  EXIT_NOT_FOUND,
-  ExitError,
-} from "../runtime/spec.ts";
 import { resolveUser } from "../runtime/user.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
@@ -113,7 +113,7 @@ export async function execInContainer(
 ): Promise<number> {
   const s = await reconcile(store, c.id);
   if (s.status !== "running" || !monitorAlive(s)) {
-    throw new Error(
+    throw conflict(
       `can only create exec sessions on running containers: container ${c.id} is ${s.status}: container state improper`,
     );
   }
@@ -217,10 +217,10 @@ function relayTerminal(master: number, interactive: boolean) {
   };
 }
 
-function execError(code: number, cmd: string, opts: ExecOptions): ExitError {
+function execError(code: number, cmd: string, opts: ExecOptions): PtdError {
   if (code === EXIT_NOT_FOUND) {
-    return new ExitError(
-      code,
+    return new PtdError(
+      "command-not-found",
       cmd.includes("/")
         ? `${cmd}: no such file or directory`
         : `${cmd}: executable file not found in $PATH`,
@@ -228,13 +228,10 @@ function execError(code: number, cmd: string, opts: ExecOptions): ExitError {
   }
   if (code === EXIT_CANNOT_INVOKE) {
     const where = opts.workdir ? ` (or working directory ${opts.workdir})` : "";
-    return new ExitError(
-      code,
+    return new PtdError(
+      "cannot-invoke",
       `${cmd}${where}: permission denied or cannot be run`,
     );
   }
-  return new ExitError(
-    EXIT_ENGINE,
-    "cannot enter the container's namespaces",
-  );
+  return new PtdError("internal", "cannot enter the container's namespaces");
 }

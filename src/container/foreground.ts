@@ -8,7 +8,7 @@
  * detached monitor after the first exit, as Podman returns then restarts.
  */
 import { signalProcess } from "../runtime/create.ts";
-import { EXIT_CANNOT_INVOKE, ExitError } from "../runtime/spec.ts";
+import { PtdError } from "../runtime/errors.ts";
 import { trace } from "../runtime/trace.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
@@ -75,10 +75,10 @@ export async function runForeground(
     stopSignals();
   }
   trace("exited");
-  if (failure) throw new ExitError(failure.code!, failure.message ?? "");
+  if (failure) throw PtdError.fromData(failure.error);
   if (out.state.broken) {
-    throw new ExitError(
-      EXIT_CANNOT_INVOKE,
+    throw new PtdError(
+      "cannot-invoke",
       `attaching to container ${c.id}: write /dev/${out.state.broken}: broken pipe`,
     );
   }

@@ -6,10 +6,15 @@
 /** The hidden subcommand that runs a monitor. */
 export const MONITOR_COMMAND = "monitor";
 
-/** What the monitor tells the CLI once the first start is decided. */
+import type { ErrorData } from "../runtime/errors.ts";
+
+/**
+ * What the monitor tells the CLI once the first start is decided, as one
+ * JSON line: `{"ok":true,"pid":N}`, or `{"ok":false,"error":{"kind":...,
+ * "message":...,"exitCode":N}}` (PtdError.toData()).
+ */
 export interface Handshake {
   ok: boolean;
   pid?: number;
-  code?: number;
-  message?: string;
+  error?: ErrorData;
 }

@@ -3,10 +3,11 @@
  * library calls, usable without the CLI. Running containers belong to their
  * monitor; these functions talk to it through signals and state.json.
  */
+import { conflict } from "../runtime/errors.ts";
 import { readText, spawn } from "../../ffi/spawn.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
-import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
+import { PtdError } from "../runtime/errors.ts";
 import type { ContainerConfig } from "./config.ts";
 import {
   isActive,
@@ -41,8 +42,8 @@ function backoff(cap = POLL_MS): () => Promise<unknown> {
 /**
  * Starts a created or exited container: spawns its monitor (detached, in
  * its own session) and returns once the command runs; `attach`, if given,
- * connects a client first. A command that cannot
- * start throws an ExitError with Docker's code (125, 126, 127).
+ * connects a client first. A command that cannot start throws the monitor's
+ * PtdError (Docker's codes: 125, 126, 127).
  */
 export async function startContainer(
   store: ContainerStore,
@@ -83,14 +84,12 @@ export async function spawnMonitor(
   try {
     h = JSON.parse(line);
   } catch {
-    throw new ExitError(
-      EXIT_ENGINE,
+    throw new PtdError(
+      "internal",
       `monitor for ${c.name} failed${monitorError(store, c)}`,
     );
   }
-  if (!h.ok) {
-    throw new ExitError(h.code ?? EXIT_ENGINE, h.message ?? "start failed");
-  }
+  if (!h.ok) throw PtdError.fromData(h.error);
 }
 
 /**
@@ -205,7 +204,7 @@ export async function killContainer(
   const sig = typeof signal === "number" ? signal : parseSignal(signal);
   const s = await reconcile(store, c.id);
   if (s.status !== "running" || !monitorAlive(s)) {
-    throw new Error(
+    throw conflict(
       `can only kill running containers. ${c.id} is in state ${s.status}: container state improper`,
     );
   }
@@ -245,7 +244,7 @@ export async function removeContainer(
   const s = await reconcile(store, c.id);
   if (monitorAlive(s)) {
     if (!force) {
-      throw new Error(
+      throw conflict(
         `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
       );
     }
@@ -271,7 +270,7 @@ export async function removeContainer(
 async function refuseIfShared(store: ContainerStore, c: ContainerConfig) {
   const deps = await networkDependents(store, c);
   if (deps.length === 0) return;
-  throw new Error(
+  throw conflict(
     `cannot remove container ${c.name}: running container ${
       deps.map((d) => d.name).join(", ")
     } uses its network namespace (stop it first, or rm -f)`,
@@ -343,7 +342,7 @@ export async function freezeContainer(
   const s = await reconcile(store, c.id);
   const verb = freeze ? "pause" : "unpause";
   if (s.status !== "running" || !monitorAlive(s)) {
-    throw new Error(
+    throw conflict(
       `${c.id} is not running, can't ${verb}: container state improper`,
     );
   }

@@ -4,6 +4,7 @@
  * is pure; `planMounts` adds the implicit mounts and `checkHostPaths` looks
  * at the host, so that every mistake is reported before anything is created.
  */
+import { invalid } from "../runtime/errors.ts";
 import type { ContainerMount } from "./config.ts";
 import { validName } from "./names.ts";
 import { randomId } from "./store.ts";
@@ -29,7 +30,7 @@ export const READ_ONLY_TMPFS = ["/tmp", "/var/tmp", "/run"];
  */
 export function cleanDestination(path: string, what: string): string {
   if (!path.startsWith("/")) {
-    throw new Error(`${what}: destination ${path} must be an absolute path`);
+    throw invalid(`${what}: destination ${path} must be an absolute path`);
   }
   const parts: string[] = [];
   for (const p of path.split("/")) {
@@ -39,17 +40,17 @@ export function cleanDestination(path: string, what: string): string {
   }
   const clean = `/${parts.join("/")}`;
   if (clean === "/") {
-    throw new Error(`${what}: destination cannot be "/"`);
+    throw invalid(`${what}: destination cannot be "/"`);
   }
   if (parts[0] === "proc") {
-    throw new Error(`${what}: cannot mount on ${clean}: inside /proc`);
+    throw invalid(`${what}: cannot mount on ${clean}: inside /proc`);
   }
   return clean;
 }
 
 function checkVolumeName(name: string, what: string): string {
   if (!validName(name)) {
-    throw new Error(
+    throw invalid(
       `${what}: "${name}" is not a valid volume name: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed; a host directory needs an absolute path`,
     );
   }
@@ -59,7 +60,7 @@ function checkVolumeName(name: string, what: string): string {
 /** A host path for a bind: absolute (relative ones are refused, as documented). */
 function hostSource(path: string, what: string): string {
   if (!path.startsWith("/")) {
-    throw new Error(
+    throw invalid(
       `${what}: relative host path "${path}": must be an absolute path`,
     );
   }
@@ -79,15 +80,15 @@ export function parseVolumeFlag(spec: string): ContainerMount {
     [dst, opts] = parts;
   } else if (parts.length === 2 || parts.length === 3) {
     [src, dst, opts = ""] = parts;
-    if (src === "") throw new Error(`${what}: empty source`);
+    if (src === "") throw invalid(`${what}: empty source`);
   } else {
-    throw new Error(`${what}: too many colons`);
+    throw invalid(`${what}: too many colons`);
   }
   let readonly = false;
   let noCopy = false;
   for (const o of opts === "" ? [] : opts.split(",")) {
     if (!VOLUME_OPTIONS.has(o)) {
-      throw new Error(`${what}: unknown mount option "${o}"`);
+      throw invalid(`${what}: unknown mount option "${o}"`);
     }
     // z/Z relabel for SELinux; there is no SELinux policy to satisfy here.
     if (o === "ro") readonly = true;
@@ -95,7 +96,7 @@ export function parseVolumeFlag(spec: string): ContainerMount {
   }
   const destination = cleanDestination(dst, what);
   if (src.startsWith("/")) {
-    if (noCopy) throw new Error(`${what}: nocopy applies to volumes only`);
+    if (noCopy) throw invalid(`${what}: nocopy applies to volumes only`);
     return sourced("bind", src, destination, readonly, false, what);
   }
   if (src.startsWith(".") || src.includes("/")) hostSource(src, what);
@@ -125,7 +126,7 @@ function sourced(
 function boolValue(key: string, value: string | undefined, what: string) {
   if (value === undefined || value === "true" || value === "1") return true;
   if (value === "false" || value === "0") return false;
-  throw new Error(`${what}: invalid value for ${key}: "${value}"`);
+  throw invalid(`${what}: invalid value for ${key}: "${value}"`);
 }
 
 /** Docker's `--mount type=bind|volume|tmpfs,src=,dst=,ro,...`. */
@@ -144,7 +145,7 @@ export function parseMountFlag(spec: string): ContainerMount {
     const key = i < 0 ? item : item.slice(0, i);
     const value = i < 0 ? undefined : item.slice(i + 1);
     const need = () => {
-      if (!value) throw new Error(`${what}: ${key} needs a value`);
+      if (!value) throw invalid(`${what}: ${key} needs a value`);
       return value;
     };
     switch (key) {
@@ -177,24 +178,24 @@ export function parseMountFlag(spec: string): ContainerMount {
         typed.push("tmpfs");
         break;
       default:
-        throw new Error(`${what}: unknown mount option "${key}"`);
+        throw invalid(`${what}: unknown mount option "${key}"`);
     }
   }
   if (!["bind", "volume", "tmpfs"].includes(type)) {
-    throw new Error(`${what}: unknown mount type "${type}"`);
+    throw invalid(`${what}: unknown mount type "${type}"`);
   }
   const foreign = typed.find((t) => t !== type);
   if (foreign) {
-    throw new Error(`${what}: ${foreign} options do not apply to type ${type}`);
+    throw invalid(`${what}: ${foreign} options do not apply to type ${type}`);
   }
-  if (dst === "") throw new Error(`${what}: target is required`);
+  if (dst === "") throw invalid(`${what}: target is required`);
   const destination = cleanDestination(dst, what);
   if (type === "tmpfs") {
-    if (src !== "") throw new Error(`${what}: a tmpfs has no source`);
+    if (src !== "") throw invalid(`${what}: a tmpfs has no source`);
     return tmpfsMount(destination, readonly, tmpfs);
   }
   if (type === "bind" && src === "") {
-    throw new Error(`${what}: a bind needs a source`);
+    throw invalid(`${what}: a bind needs a source`);
   }
   return sourced(
     type as "bind" | "volume",
@@ -208,7 +209,7 @@ export function parseMountFlag(spec: string): ContainerMount {
 
 function tmpfsOption(key: string, value: string, what: string): string {
   if (!TMPFS_VALUES[key].test(value)) {
-    throw new Error(`${what}: invalid ${key} "${value}"`);
+    throw invalid(`${what}: invalid ${key} "${value}"`);
   }
   return `${key}=${value}`;
 }
@@ -243,7 +244,7 @@ export function parseTmpfsFlag(spec: string): ContainerMount {
     } else if (eq > 0 && o.slice(0, eq) in TMPFS_VALUES) {
       data.push(tmpfsOption(o.slice(0, eq), o.slice(eq + 1), what));
     } else {
-      throw new Error(`${what}: unknown mount option "${o}"`);
+      throw invalid(`${what}: unknown mount option "${o}"`);
     }
   }
   return tmpfsMount(cleanDestination(dst, what), readonly, data);
@@ -285,7 +286,7 @@ export function planMounts(
   const taken = new Set<string>();
   for (const m of user) {
     if (taken.has(m.destination)) {
-      throw new Error(`duplicate mount destination ${m.destination}`);
+      throw invalid(`duplicate mount destination ${m.destination}`);
     }
     taken.add(m.destination);
   }
@@ -320,7 +321,7 @@ export function checkHostPaths(mounts: ContainerMount[]): void {
     try {
       Deno.statSync(m.source);
     } catch {
-      throw new Error(
+      throw invalid(
         `bind mount source ${m.source}: no such file or directory`,
       );
     }

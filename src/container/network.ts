@@ -2,13 +2,9 @@
  * A container's network as its parent (foreground CLI or monitor) drives it,
  * and the views of it that ps, port and inspect show.
  */
+import { conflict, invalid } from "../runtime/errors.ts";
 import { addHostLines } from "../network/etc.ts";
-import {
-  hasStack,
-  joinsNetwork,
-  type NetworkMode,
-  parseNetworkMode,
-} from "../network/mode.ts";
+import { hasStack, joinsNetwork, type NetworkMode } from "../network/mode.ts";
 import {
   exposedMappings,
   formatPorts,
@@ -43,7 +39,7 @@ export async function networkTarget(
   const c = store.find(ref);
   const s = await reconcile(store, c.id);
   if (s.status !== "running" || !monitorAlive(s) || !(s.pid > 0)) {
-    throw new Error(`cannot join network of a non running container: ${ref}`);
+    throw conflict(`cannot join network of a non running container: ${ref}`);
   }
   return { c, pid: s.pid };
 }
@@ -64,16 +60,16 @@ async function checkJoin(
     return;
   }
   if (ports.length > 0) {
-    throw new Error(
+    throw invalid(
       "conflicting options: port publishing and the container type network mode",
     );
   }
   const dns = host.dns;
   if (dns && dns.servers.length + dns.search.length + dns.options.length > 0) {
-    throw new Error("conflicting options: dns and the network mode");
+    throw invalid("conflicting options: dns and the network mode");
   }
   if ((host.addHosts ?? []).length > 0) {
-    throw new Error(
+    throw invalid(
       "conflicting options: custom host-to-IP mapping and the network mode",
     );
   }
@@ -122,7 +118,7 @@ export async function networkDependents(
   };
   const out: ContainerConfig[] = [];
   for (const d of store.list()) {
-    const mode = parseNetworkMode(d.host.network);
+    const mode = d.host.networkMode;
     if (d.id === c.id || mode.kind !== "container") continue;
     if (!names(mode.target!)) continue;
     const s = await reconcileKept(store, d.id);
@@ -143,7 +139,7 @@ export async function resolveNetwork(
   host: HostConfig,
   exposed: string[],
 ): Promise<HostConfig> {
-  const mode = parseNetworkMode(host.network);
+  const mode = host.networkMode;
   addHostLines(host.addHosts ?? []);
   const asked = host.ports ?? [];
   const key = (m: PortMapping) => `${m.containerPort}/${m.protocol}`;
@@ -154,7 +150,7 @@ export async function resolveNetwork(
   ];
   if (joinsNetwork(mode)) await checkJoin(store, host, mode, wanted);
   if (wanted.length > 0 && !hasStack(mode)) {
-    throw new Error(
+    throw invalid(
       `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,
     );
   }
@@ -188,7 +184,7 @@ export class ContainerNetwork {
   /** Connects the namespace of `pid` and publishes the ports. */
   attach = async (pid: number): Promise<void> => {
     this.#handle = await startNetwork(pid, {
-      mode: parseNetworkMode(this.c.host.network),
+      mode: this.c.host.networkMode,
       ports: portsOf(this.c),
       runDir: this.store.runDir(this.c.id),
     });

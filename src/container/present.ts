@@ -12,6 +12,7 @@ import {
 import { monitorAlive } from "./liveness.ts";
 import { inspectNetwork, psPorts } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
+import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, mountNames } from "./volumes.ts";
 
 /** Docker's (go-units) HumanDuration of `ms` milliseconds. */
@@ -94,6 +95,7 @@ export function psRow(
 /** The container as `inspect` shows it: Docker's field names and shape. */
 export function inspectDoc(
   store: ContainerStore,
+  volumes: VolumeStore,
   c: ContainerConfig,
   s: ContainerState,
 ): Record<string, unknown> {
@@ -123,7 +125,7 @@ export function inspectDoc(
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
     LogPath: store.logFile(c.id),
-    Mounts: inspectMounts(store, c),
+    Mounts: inspectMounts(volumes, c),
     HostConfig: {
       AutoRemove: c.host.autoRemove,
       NetworkMode: c.host.network,

@@ -1,4 +1,5 @@
 /** Docker's --restart values, parsed and checked. */
+import { invalid } from "../runtime/errors.ts";
 import type { RestartPolicy } from "./config.ts";
 
 /** "no", "on-failure", "on-failure:3", "always", "unless-stopped". */
@@ -16,7 +17,7 @@ export function parseRestart(value: string): RestartPolicy {
     return { name, maximumRetryCount: Number(count ?? 0) };
   }
   if (count !== undefined) {
-    throw new Error(
+    throw invalid(
       `restart count can only be used with the on-failure policy: ${value}`,
     );
   }

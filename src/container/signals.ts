@@ -1,4 +1,5 @@
 /** Signal names and numbers as `kill -s`, `--stop-signal` and `stop` take them. */
+import { invalid } from "../runtime/errors.ts";
 import { signalProcess } from "../runtime/create.ts";
 
 const NUMBERS: Record<string, number> = {
@@ -40,7 +41,7 @@ export function parseSignal(sig: string): number {
   const s = sig.trim().toUpperCase().replace(/^SIG/, "");
   if (/^\d+$/.test(s) && Number(s) >= 1 && Number(s) <= 64) return Number(s);
   const n = NUMBERS[s];
-  if (n === undefined) throw new Error(`invalid signal: ${sig}`);
+  if (n === undefined) throw invalid(`invalid signal: ${sig}`);
   return n;
 }
 

@@ -3,7 +3,7 @@
  * files ptd bind-mounts over /etc (hostname, hosts, resolv.conf).
  */
 import { addHostLines, resolvConf } from "../network/etc.ts";
-import { parseNetworkMode, privateNetwork } from "../network/mode.ts";
+import { privateNetwork } from "../network/mode.ts";
 import { resolveCaps } from "../runtime/caps.ts";
 import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
@@ -54,7 +54,7 @@ export function writeEtcFiles(
       ].join("\n")),
     "/etc/resolv.conf": shared("resolv.conf", () =>
       resolvConf(
-        parseNetworkMode(c.host.network),
+        c.host.networkMode,
         hostResolvConf(),
         c.host.dns ?? { servers: [], search: [], options: [] },
       )),
@@ -114,7 +114,7 @@ export async function runtimeSpec(
   store: ContainerStore,
   c: ContainerConfig,
 ): Promise<RuntimeSpec> {
-  const mode = parseNetworkMode(c.host.network);
+  const mode = c.host.networkMode;
   const join = await networkJoin(store, mode);
   const run = ensureDir(store.runDir(c.id));
   const merged = ensureDir(`${run}/merged`);

@@ -3,17 +3,22 @@
  * and runtime/ID/ for what a reboot may forget. Creation holds the store
  * lock so that two commands never hand out the same name.
  */
+import { conflict, invalid, PtdError } from "../runtime/errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import { createdState } from "./config.ts";
 import { randomName, validName } from "./names.ts";
+import { parseNetworkMode } from "../network/mode.ts";
 
-/** A user-facing error: printed as one line, exit 125. */
-export class NoSuchContainer extends Error {
+/** A container name or id nothing matches. */
+export class NoSuchContainer extends PtdError {
   constructor(ref: string) {
-    super(`no container with name or ID "${ref}" found: no such container`);
+    super(
+      "not-found",
+      `no container with name or ID "${ref}" found: no such container`,
+    );
   }
 }
 
@@ -62,7 +67,7 @@ export class ContainerStore {
     for (const e of entries) {
       if (!e.isDirectory) continue;
       const c = readJson<ContainerConfig>(`${this.root}/${e.name}/config.json`);
-      if (c) out.push(c);
+      if (c) out.push(upgrade(c));
     }
     return out.sort((a, b) => a.created.localeCompare(b.created));
   }
@@ -75,7 +80,7 @@ export class ContainerStore {
     const hits = all.filter((c) => ref.length > 0 && c.id.startsWith(ref));
     if (hits.length === 1) return hits[0];
     if (hits.length > 1) {
-      throw new Error(`more than one result for container "${ref}"`);
+      throw conflict(`more than one result for container "${ref}"`);
     }
     throw new NoSuchContainer(ref);
   }
@@ -150,14 +155,20 @@ export class ContainerStore {
   }
 }
 
+/** A record from before `networkMode` was stored gets it from its text. */
+function upgrade(c: ContainerConfig): ContainerConfig {
+  c.host.networkMode ??= parseNetworkMode(c.host.network);
+  return c;
+}
+
 function checkName(name: string, taken: Set<string>) {
   if (!validName(name)) {
-    throw new Error(
+    throw invalid(
       `invalid container name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
     );
   }
   if (taken.has(name)) {
-    throw new Error(
+    throw conflict(
       `the container name "${name}" is already in use. You have to remove that container to be able to reuse that name`,
     );
   }

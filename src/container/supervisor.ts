@@ -16,7 +16,12 @@ import {
 } from "../../ffi/fd.ts";
 import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { startInit, waitExit } from "../runtime/create.ts";
-import { EXIT_ENGINE } from "../runtime/spec.ts";
+import {
+  asPtdError,
+  type ErrorData,
+  errorFromJson,
+  EXIT_ENGINE,
+} from "../runtime/errors.ts";
 import {
   AttachServer,
   RESIZE,
@@ -65,7 +70,7 @@ export interface Supervision {
 interface RunResult {
   started: boolean;
   code: number;
-  error?: string;
+  error?: ErrorData;
 }
 
 /**
@@ -242,12 +247,8 @@ async function runOnce(
   await net.detach();
   await pumps;
   if (failure === "") return { started: true, code };
-  const m = /^(\d+) (.*)$/s.exec(failure);
-  return {
-    started: false,
-    code: m ? Number(m[1]) : EXIT_ENGINE,
-    error: m ? m[2] : failure,
-  };
+  const error = errorFromJson(failure).toData();
+  return { started: false, code: error.exitCode, error };
 }
 
 /**
@@ -307,11 +308,8 @@ export async function supervise(
       try {
         r = await runOnce(store, c, log, attach, sv);
       } catch (e) {
-        r = {
-          started: false,
-          code: EXIT_ENGINE,
-          error: e instanceof Error ? e.message : String(e),
-        };
+        const error = asPtdError(e).toData();
+        r = { started: false, code: error.exitCode, error };
       }
       lastCode = r.code;
       const s = await record(store, c.id, (s) => ({
@@ -320,11 +318,9 @@ export async function supervise(
         pid: 0,
         exitCode: r.code,
         finishedAt: new Date().toISOString(),
-        error: r.error ?? "",
+        error: r.error?.message ?? "",
       }));
-      if (!r.started) {
-        sv.answer({ ok: false, code: r.code, message: r.error });
-      }
+      if (!r.started) sv.answer({ ok: false, error: r.error });
       gone = s === undefined;
       if (
         !s || !r.started || s.stoppedByUser ||
@@ -339,7 +335,10 @@ export async function supervise(
       go = await restartPause(store, c.id, restarts);
     }
   } finally {
-    sv.answer({ ok: false, code: EXIT_ENGINE, message: "monitor failed" });
+    sv.answer({
+      ok: false,
+      error: { kind: "internal", message: "monitor failed", exitCode: 125 },
+    });
     log.close();
     await attach.close(lastCode);
     // After a hand-off the state names the next host: leave it be. A --rm

@@ -8,7 +8,7 @@
  */
 import { pipeFromChild } from "../../ffi/fd.ts";
 import { ALL_CAPS } from "../runtime/caps.ts";
-import { EXIT_ENGINE, ExitError } from "../runtime/spec.ts";
+import { conflict, PtdError } from "../runtime/errors.ts";
 import type { ContainerConfig } from "./config.ts";
 import { execWithStdio, readContainerFile } from "./exec.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
@@ -332,14 +332,14 @@ async function psInContainer(
       err.write,
     ]);
   } catch (e) {
-    throw new ExitError(
-      EXIT_ENGINE,
+    throw new PtdError(
+      "internal",
       `executing ps(1) in the container: ${(e as Error).message}`,
     );
   }
   if (code !== 0) {
-    throw new ExitError(
-      EXIT_ENGINE,
+    throw new PtdError(
+      "internal",
       `executing ps(1) in the container: runtime failed with exit status: ${code} and output: ${
         (await stderr).join(" ")
       }`,
@@ -360,7 +360,7 @@ export async function containerTop(
 ): Promise<string[]> {
   const st = await reconcile(store, c.id);
   if (st.status !== "running" || !monitorAlive(st)) {
-    throw new Error("top can only be used on running containers");
+    throw conflict("top can only be used on running containers");
   }
   const words = descriptors(args);
   return words

@@ -3,16 +3,16 @@
  * (killed if running), so no container is left pointing at a missing volume.
  */
 import { removeVolumes, usersOf } from "../volume/ops.ts";
-import { VolumeStore } from "../volume/store.ts";
+import type { VolumeStore } from "../volume/store.ts";
 import { removeContainer } from "./lifecycle.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** Removes the named volumes and every container that uses one of them. */
 export async function forceRemoveVolumes(
   store: ContainerStore,
+  volumes: VolumeStore,
   names: string[],
 ): Promise<void> {
-  const volumes = new VolumeStore(store.paths);
   for (const n of names) volumes.find(n);
   const all = store.list();
   for (const c of all) {

@@ -19,10 +19,9 @@ export async function removeStored(
 
 /** The container's mounts in Docker's inspect shape (`Mounts`). */
 export function inspectMounts(
-  store: ContainerStore,
+  volumes: VolumeStore,
   c: ContainerConfig,
 ): Record<string, unknown>[] {
-  const volumes = new VolumeStore(store.paths);
   return (c.mounts ?? []).map((m) => {
     const doc: Record<string, unknown> = {
       Type: m.type,

@@ -10,6 +10,7 @@
  * layer against its diff id, and an image is recorded only once its blobs
  * and layers are in place.
  */
+import { invalid, notFound } from "../runtime/errors.ts";
 import { createReadStream } from "node:fs";
 import { Readable } from "node:stream";
 import zlib from "node:zlib";
@@ -43,15 +44,15 @@ const json = (v: unknown) => enc.encode(JSON.stringify(v));
 function openInput(path: string | undefined): Readable {
   if (path === undefined) {
     if (Deno.stdin.isTerminal()) {
-      throw new Error("no archive on stdin: pipe one in or give a file");
+      throw invalid("no archive on stdin: pipe one in or give a file");
     }
     return Readable.fromWeb(Deno.stdin.readable as never);
   }
   try {
-    if (!Deno.statSync(path).isFile) throw new Error(`${path}: not a file`);
+    if (!Deno.statSync(path).isFile) throw invalid(`${path}: not a file`);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`${path}: no such file`);
+      throw notFound(`${path}: no such file`);
     }
     throw e;
   }
@@ -110,7 +111,7 @@ class Members {
         entry.resume();
       }
     } catch (e) {
-      throw new Error(`not a valid image archive: ${(e as Error).message}`);
+      throw invalid(`not a valid image archive: ${(e as Error).message}`);
     }
     return m;
   }
@@ -132,7 +133,7 @@ class Members {
   /** The temp file of member `name`; throws when the archive lacks it. */
   path(name: string): string {
     const p = this.resolve(name);
-    if (!p) throw new Error(`image archive has no ${JSON.stringify(name)}`);
+    if (!p) throw invalid(`image archive has no ${JSON.stringify(name)}`);
     return p;
   }
 
@@ -141,7 +142,7 @@ class Members {
       return JSON.parse(await Deno.readTextFile(this.path(name))) as T;
     } catch (e) {
       if (e instanceof SyntaxError) {
-        throw new Error(`image archive: ${name} is not valid JSON`);
+        throw invalid(`image archive: ${name} is not valid JSON`);
       }
       throw e;
     }
@@ -254,7 +255,7 @@ async function commitImage(
   ) as ImageConfig;
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== manifest.layers.length) {
-    throw new Error(
+    throw invalid(
       `image archive: config lists ${diffIds.length} layers, manifest ${manifest.layers.length}`,
     );
   }
@@ -294,7 +295,7 @@ async function loadDocker(
 ): Promise<ImageRecord[]> {
   const items = await members.json<DockerManifestItem[]>("manifest.json");
   if (!Array.isArray(items)) {
-    throw new Error("image archive: bad manifest.json");
+    throw invalid("image archive: bad manifest.json");
   }
   const adopter = new Adopter(store);
   const out: ImageRecord[] = [];
@@ -302,7 +303,7 @@ async function loadDocker(
     const config = await members.json<ImageConfig>(item.Config);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== item.Layers.length) {
-      throw new Error(
+      throw invalid(
         `image archive: config lists ${diffIds.length} layers, manifest.json ${item.Layers.length}`,
       );
     }
@@ -399,7 +400,7 @@ export async function loadArchive(
       if (members.has("oci-layout") && members.has("index.json")) {
         return loadOci(store, members);
       }
-      throw new Error(
+      throw invalid(
         "not an image archive: no manifest.json (docker-archive) or oci-layout (oci-archive)",
       );
     })
@@ -587,7 +588,7 @@ export async function saveImages(
     return [img, name ? [name] : []];
   });
   if (out === undefined && Deno.stdout.isTerminal()) {
-    throw new Error("refusing to write an archive to a terminal: use -o FILE");
+    throw invalid("refusing to write an archive to a terminal: use -o FILE");
   }
   const tmp = out === undefined
     ? undefined
@@ -622,7 +623,7 @@ export function applyChanges(
   const c: ContainerDefaults = { ...base, Env: [...(base.Env ?? [])] };
   for (const change of changes) {
     const m = /^\s*(\w+)\s+(.*)$/s.exec(change);
-    if (!m) throw new Error(`invalid change ${JSON.stringify(change)}`);
+    if (!m) throw invalid(`invalid change ${JSON.stringify(change)}`);
     const [, word, rest] = m;
     const value = rest.trim();
     switch (word.toUpperCase()) {
@@ -649,7 +650,7 @@ export function applyChanges(
           ? JSON.parse(value)
           : value.split(/\s+/);
         if (!Array.isArray(paths) || paths.some((p) => typeof p !== "string")) {
-          throw new Error(`invalid change ${JSON.stringify(change)}`);
+          throw invalid(`invalid change ${JSON.stringify(change)}`);
         }
         c.Volumes = {
           ...c.Volumes,
@@ -665,7 +666,7 @@ export function applyChanges(
         break;
       }
       default:
-        throw new Error(
+        throw invalid(
           `invalid change ${
             JSON.stringify(change)
           }: ptd supports CMD, ENTRYPOINT, ENV, WORKDIR, USER, VOLUME, EXPOSE`,

@@ -3,6 +3,7 @@
  * index and config shapes, chain ids, and picking the manifest for this
  * platform out of an index.
  */
+import { invalid, notFound } from "../runtime/errors.ts";
 import { digestOf } from "../storage/blobs.ts";
 
 /** Media types ptd reads and writes. */
@@ -138,7 +139,7 @@ export function parsePlatform(
   if (flags.platform !== undefined) {
     const [os, architecture, variant, ...rest] = flags.platform.split("/");
     if (!os || !architecture || rest.length > 0) {
-      throw new Error(
+      throw invalid(
         `invalid platform "${flags.platform}": want os/arch[/variant]`,
       );
     }
@@ -181,7 +182,7 @@ export function selectPlatform(
     );
     const w = [want.os, want.architecture, want.variant].filter(Boolean)
       .join("/");
-    throw new Error(
+    throw notFound(
       `no image found in manifest list for architecture ${w} (have ${
         have.join(", ")
       })`,

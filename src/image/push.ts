@@ -4,6 +4,7 @@
  * skipped, then the config and the manifest go up. The manifest pushed is
  * the stored one when nothing had to change, so digests survive a round trip.
  */
+import { invalid } from "../runtime/errors.ts";
 import zlib from "node:zlib";
 import { pipeline } from "node:stream/promises";
 import { createReadStream, createWriteStream } from "node:fs";
@@ -106,7 +107,7 @@ export async function pushImage(
   const target = dest ?? source;
   const ref = parseReference(target);
   if (!dest && !img.names.includes(`${repoName(ref)}:${ref.tag}`)) {
-    throw new Error(`${source}: give a destination (registry/repository:tag)`);
+    throw invalid(`${source}: give a destination (registry/repository:tag)`);
   }
   const report = opts.onProgress ?? (() => {});
   const { manifest, mediaType, bytes } = await manifestToPush(store, img);

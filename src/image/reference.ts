@@ -5,6 +5,7 @@
  * registries.conf says: search registries for short names, per-registry
  * `insecure` (plain http), `blocked`, mirrors and prefix rewrites.
  */
+import { invalid } from "../runtime/errors.ts";
 import { parse as parseToml } from "smol-toml";
 
 /** Docker Hub's canonical name. */
@@ -134,7 +135,7 @@ type Table = Record<string, unknown>;
 
 function str(v: unknown, what: string): string {
   if (typeof v !== "string") {
-    throw new Error(`registries.conf: ${what} must be a string`);
+    throw invalid(`registries.conf: ${what} must be a string`);
   }
   return v;
 }
@@ -146,7 +147,7 @@ export function parseRegistriesConf(text: string): RegistriesConf {
     doc = parseToml(text) as Table;
   } catch (e) {
     const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    throw new Error(`registries.conf: ${msg}`);
+    throw invalid(`registries.conf: ${msg}`);
   }
   const search = ((doc["unqualified-search-registries"] ?? []) as unknown[])
     .map((s) => str(s, "unqualified-search-registries entries"));
@@ -262,7 +263,7 @@ export function endpoints(
   const name = repoName(ref);
   if (!r) return [endpointAt(ref.registry, `/${ref.repository}`, false, false)];
   if (r.blocked) {
-    throw new Error(`registry ${r.prefix} is blocked in registries.conf`);
+    throw invalid(`registry ${r.prefix} is blocked in registries.conf`);
   }
   const rest = name.slice(r.prefix.length);
   const own = endpointAt(r.location, rest, r.insecure, false);

@@ -4,6 +4,7 @@
  * image a container uses needs force, and what no image references any
  * more (blobs, layer trees) is collected — except layers containers use.
  */
+import { conflict, invalid } from "../runtime/errors.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
 
 /** What the container side tells image removal. */
@@ -43,7 +44,9 @@ async function removeOne(
     return;
   }
   if (!asName && img.names.length > 1 && !opts.all && !opts.force) {
-    throw new Error(
+    // The request must say which (a name, or -f): Podman's rmi ends with
+    // 125 here; its 2 is for an image in use, a conflict.
+    throw invalid(
       `unable to delete image ${
         img.id.slice(0, 12)
       } by ID with more than one tag (${img.names.join(", ")}): use -f`,
@@ -51,7 +54,7 @@ async function removeOne(
   }
   const containers = users.containersOf(img.id);
   if (containers.length > 0 && !opts.force) {
-    throw new Error(
+    throw conflict(
       `image used by ${
         containers[0]
       }: image is in use by a container (use -f to remove it anyway)`,
@@ -74,7 +77,7 @@ export async function removeImages(
 ): Promise<void> {
   const targets = opts.all ? store.list().map((i) => i.id) : refs;
   if (targets.length === 0 && !opts.all) {
-    throw new Error("image name or ID must be specified");
+    throw invalid("image name or ID must be specified");
   }
   try {
     for (const ref of targets) await removeOne(store, ref, users, opts);

@@ -3,6 +3,7 @@
  * (pulled first when the pull policy says so) as a RootSource — its layer
  * directories and the config's Entrypoint, Cmd, Env, WorkingDir and User.
  */
+import { invalid } from "../runtime/errors.ts";
 import type { RootSource } from "../storage/root_source.ts";
 import { lazy } from "../runtime/lazy.ts";
 import type { PullOptions } from "./pull.ts";
@@ -15,7 +16,7 @@ export type PullPolicy = "always" | "missing" | "never";
 export function parsePullPolicy(value: string): PullPolicy {
   const v = value === "true" ? "always" : value === "false" ? "missing" : value;
   if (v === "always" || v === "missing" || v === "never") return v;
-  throw new Error(
+  throw invalid(
     `invalid pull policy "${value}": want always, missing or never`,
   );
 }

@@ -6,6 +6,7 @@
  * written only once everything it references is in place, so a failed pull
  * leaves no half image, only unreferenced blobs that `prune` collects.
  */
+import { PtdError } from "../runtime/errors.ts";
 import { BlobStore, digestHex } from "../storage/blobs.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
@@ -39,9 +40,9 @@ export interface ImageRecord {
 }
 
 /** A user-facing error for a name or id nothing matches. */
-export class NoSuchImage extends Error {
+export class NoSuchImage extends PtdError {
   constructor(ref: string) {
-    super(`${ref}: image not known`);
+    super("not-found", `${ref}: image not known`);
   }
 }
 

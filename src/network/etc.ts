@@ -3,6 +3,7 @@
  * network mode and the --dns, --dns-search, --dns-option and --add-host
  * flags.
  */
+import { invalid } from "../runtime/errors.ts";
 import type { NetworkMode } from "./mode.ts";
 
 /** Addresses the user-mode stacks answer on inside the container. */
@@ -62,7 +63,7 @@ export function parseAddHost(item: string): { name: string; ip: string } {
   const i = item.indexOf(":");
   const name = item.slice(0, i), ip = item.slice(i + 1);
   if (i <= 0 || !/^[0-9a-fA-F.:]+$/.test(ip) || /\s/.test(name)) {
-    throw new Error(`invalid --add-host ${JSON.stringify(item)}: want NAME:IP`);
+    throw invalid(`invalid --add-host ${JSON.stringify(item)}: want NAME:IP`);
   }
   return { name, ip };
 }

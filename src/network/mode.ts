@@ -2,6 +2,7 @@
  * `--network` values: which network a container gets and how the user-mode
  * stacks are tuned.
  */
+import { invalid } from "../runtime/errors.ts";
 
 /** The user-mode stack a rootless container gets when nothing is asked. */
 export const DEFAULT_STACK = "slirp4netns";
@@ -31,7 +32,7 @@ function parseStackOptions(kind: "slirp4netns" | "pasta", opts: string) {
     } else if (key === "mtu" && /^\d+$/.test(value)) {
       mode.mtu = Number(value);
     } else {
-      throw new Error(`unsupported ${kind} option ${JSON.stringify(o)}`);
+      throw invalid(`unsupported ${kind} option ${JSON.stringify(o)}`);
     }
   }
   return mode;
@@ -58,18 +59,18 @@ export function parseNetworkMode(value: string): NetworkMode {
       return { kind: name, allowHostLoopback: false, mtu: 0 };
     case "container":
       if (!opts) {
-        throw new Error(`--network container: needs a container name or id`);
+        throw invalid(`--network container: needs a container name or id`);
       }
       return { kind: name, target: opts, allowHostLoopback: false, mtu: 0 };
     case "ns":
       if (!opts.startsWith("/")) {
-        throw new Error(
+        throw invalid(
           `--network ${value}: want ns:PATH with an absolute path`,
         );
       }
       return { kind: name, target: opts, allowHostLoopback: false, mtu: 0 };
   }
-  throw new Error(`unsupported --network ${JSON.stringify(value)}`);
+  throw invalid(`unsupported --network ${JSON.stringify(value)}`);
 }
 
 /** Whether the container gets a network namespace of its own. */

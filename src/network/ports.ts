@@ -3,6 +3,7 @@
  * checking that asked-for ports are free before a container is created, and
  * the "127.0.0.1:8080->80/tcp" text of `ps` and `port`.
  */
+import { invalid, PtdError } from "../runtime/errors.ts";
 /** One host port forwarded to one container port. */
 export interface PortMapping {
   /** Host address to bind; "" for all addresses. */
@@ -13,26 +14,20 @@ export interface PortMapping {
   protocol: "tcp" | "udp";
 }
 
-/** A host port that something else already holds. */
-export class PortInUseError extends Error {
+/**
+ * A host port that something else already holds: a conflict, which is all
+ * of it that crosses from the monitor to the CLI.
+ */
+export class PortInUseError extends PtdError {
   constructor(m: PortMapping) {
     super(
+      "conflict",
       `cannot publish ${
         hostAddr(m)
       }:${m.hostPort}/${m.protocol}: address already in use`,
     );
     this.name = "PortInUseError";
   }
-}
-
-/**
- * Whether an error says a host port was taken: a PortInUseError, or its
- * message relayed by the monitor's handshake.
- */
-export function portInUse(e: unknown): boolean {
-  return e instanceof PortInUseError ||
-    (e instanceof Error &&
-      /^cannot publish .*: address already in use$/.test(e.message));
 }
 
 /** The address a mapping binds on the host ("0.0.0.0" for all). */
@@ -50,7 +45,7 @@ function parseRange(text: string, what: string, spec: string): number[] {
   const lo = m ? Number(m[1]) : NaN;
   const hi = m?.[2] ? Number(m[2]) : lo;
   if (!m || lo < 1 || hi > 65535 || hi < lo) {
-    throw new Error(
+    throw invalid(
       `invalid ${what} port ${JSON.stringify(text)} in -p ${spec}`,
     );
   }
@@ -61,7 +56,7 @@ function parseIp(ip: string, spec: string): string {
   const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
   if (v4 && v4.slice(1).every((b) => Number(b) <= 255)) return ip;
   if (/^[0-9a-fA-F:]+$/.test(ip) && ip.includes(":")) return ip;
-  throw new Error(`invalid IP address ${JSON.stringify(ip)} in -p ${spec}`);
+  throw invalid(`invalid IP address ${JSON.stringify(ip)} in -p ${spec}`);
 }
 
 /**
@@ -73,7 +68,7 @@ export function parsePublish(spec: string): PortMapping[] {
   const slash = spec.lastIndexOf("/");
   const proto = slash < 0 ? "tcp" : spec.slice(slash + 1);
   if (proto !== "tcp" && proto !== "udp") {
-    throw new Error(`invalid protocol ${JSON.stringify(proto)} in -p ${spec}`);
+    throw invalid(`invalid protocol ${JSON.stringify(proto)} in -p ${spec}`);
   }
   let rest = slash < 0 ? spec : spec.slice(0, slash);
   let hostIp = "";
@@ -85,14 +80,14 @@ export function parsePublish(spec: string): PortMapping[] {
   const parts = rest.split(":");
   if (parts.length === 3 && !v6) hostIp = parseIp(parts.shift()!, spec);
   if (parts.length > 2 || (v6 && parts.length !== 2)) {
-    throw new Error(`invalid -p ${spec}: want [[IP:]HOST:]CTR[/tcp|/udp]`);
+    throw invalid(`invalid -p ${spec}: want [[IP:]HOST:]CTR[/tcp|/udp]`);
   }
   const ctr = parseRange(parts.at(-1)!, "container", spec);
   const host = parts.length === 2 && parts[0] !== ""
     ? parseRange(parts[0], "host", spec)
     : ctr.map(() => 0);
   if (host.length !== ctr.length) {
-    throw new Error(
+    throw invalid(
       `invalid -p ${spec}: host and container port ranges differ in length`,
     );
   }

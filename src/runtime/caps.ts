@@ -1,4 +1,5 @@
 /** Linux capabilities by name, Docker's default set, and --cap-add/--cap-drop. */
+import { invalid } from "./errors.ts";
 
 const NAMES = [
   "CHOWN",
@@ -70,7 +71,7 @@ export function normalizeCap(name: string): string {
   const up = name.trim().toUpperCase();
   const full = up.startsWith("CAP_") ? up : `CAP_${up}`;
   if (full !== "CAP_ALL" && !ALL_CAPS.includes(full)) {
-    throw new Error(`unknown capability ${JSON.stringify(name)}`);
+    throw invalid(`unknown capability ${JSON.stringify(name)}`);
   }
   return full;
 }

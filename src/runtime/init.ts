@@ -16,7 +16,8 @@ import {
   type PathProbe,
   realProbe,
 } from "./process.ts";
-import { EXIT_ENGINE, ExitError, type RuntimeSpec } from "./spec.ts";
+import { asPtdError, type PtdError } from "./errors.ts";
+import type { RuntimeSpec } from "./spec.ts";
 import { resolveUser } from "./user.ts";
 import { trace } from "./trace.ts";
 
@@ -73,12 +74,16 @@ function adoptDescriptors(spec: RuntimeSpec) {
   if (spec.terminal) takeControllingTerminal(0);
 }
 
-function reportFailure(errorFd: number | undefined, code: number, msg: string) {
+/**
+ * Tells why the container did not start: on the error fd as the JSON of
+ * `toData()` (the monitor reads it with errorFromJson), else on stderr.
+ */
+function reportFailure(errorFd: number | undefined, err: PtdError) {
   if (errorFd === undefined) {
-    console.error(`Error: ${msg}`);
+    console.error(`Error: ${err.message}`);
     return;
   }
-  const line = new TextEncoder().encode(`${code} ${msg}`);
+  const line = new TextEncoder().encode(JSON.stringify(err.toData()));
   libc().write(errorFd, line, BigInt(line.length));
 }
 
@@ -94,9 +99,8 @@ export function initMain(args: string[]): never {
     );
     return runInit(new RealSyscalls(), spec, realProbe, readOrEmpty, lastCap);
   } catch (e) {
-    const code = e instanceof ExitError ? e.code : EXIT_ENGINE;
-    const msg = e instanceof Error ? e.message : String(e);
-    reportFailure(errorFd, code, msg);
-    Deno.exit(code);
+    const err = asPtdError(e);
+    reportFailure(errorFd, err);
+    Deno.exit(err.exitCode);
   }
 }

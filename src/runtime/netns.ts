@@ -4,6 +4,7 @@
  * the user namespace that owns it, so the namespaces to enter are that
  * owner, then the network namespace itself.
  */
+import { invalid } from "./errors.ts";
 import { CLONE_NEWNET } from "../../ffi/constants.ts";
 import {
   closeFd,
@@ -32,11 +33,11 @@ function openNetns(path: string): number {
   try {
     fd = openRaw(path);
   } catch {
-    throw new Error(`network namespace ${path}: cannot be opened`);
+    throw invalid(`network namespace ${path}: cannot be opened`);
   }
   if (namespaceType(fd) !== CLONE_NEWNET) {
     closeFd(fd);
-    throw new Error(`${path} is not a network namespace`);
+    throw invalid(`${path} is not a network namespace`);
   }
   return fd;
 }

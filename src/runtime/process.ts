@@ -7,12 +7,8 @@ import type { Syscalls } from "../../ffi/syscalls.ts";
 import { SysError } from "../../ffi/errno.ts";
 import { SIGKILL } from "../../ffi/constants.ts";
 import { capNumber } from "./caps.ts";
-import {
-  EXIT_CANNOT_INVOKE,
-  EXIT_NOT_FOUND,
-  ExitError,
-  type ProcessSpec,
-} from "./spec.ts";
+import { PtdError } from "./errors.ts";
+import type { ProcessSpec } from "./spec.ts";
 import type { ResolvedUser } from "./user.ts";
 
 /** Looks for the file system facts lookPath needs. */
@@ -49,29 +45,32 @@ export function lookPath(cmd: string, env: string[], probe: PathProbe): string {
     const s = probe.stat(p);
     if (!s) return undefined;
     if (s.kind === "dir" || (s.mode & 0o111) === 0) {
-      throw new ExitError(EXIT_CANNOT_INVOKE, `${cmd}: permission denied`);
+      throw new PtdError("cannot-invoke", `${cmd}: permission denied`);
     }
     return p;
   };
   if (cmd.includes("/")) {
     const hit = check(cmd);
     if (!hit) {
-      throw new ExitError(EXIT_NOT_FOUND, `${cmd}: no such file or directory`);
+      throw new PtdError(
+        "command-not-found",
+        `${cmd}: no such file or directory`,
+      );
     }
     return hit;
   }
-  let denied: ExitError | undefined;
+  let denied: PtdError | undefined;
   for (const dir of envPath(env).split(":")) {
     try {
       const hit = check(`${dir || "."}/${cmd}`);
       if (hit) return hit;
     } catch (e) {
-      denied ??= e as ExitError;
+      denied ??= e as PtdError;
     }
   }
   if (denied) throw denied;
-  throw new ExitError(
-    EXIT_NOT_FOUND,
+  throw new PtdError(
+    "command-not-found",
     `${cmd}: executable file not found in $PATH`,
   );
 }
@@ -111,9 +110,9 @@ export function applyCredentials(
 }
 
 /** Maps an execve failure to Docker's exit codes: ENOENT 127, else 126. */
-export function execFailure(cmd: string, e: SysError): ExitError {
-  const code = e.code === "ENOENT" ? EXIT_NOT_FOUND : EXIT_CANNOT_INVOKE;
-  return new ExitError(code, `${cmd}: ${e.message}`);
+export function execFailure(cmd: string, e: SysError): PtdError {
+  const kind = e.code === "ENOENT" ? "command-not-found" : "cannot-invoke";
+  return new PtdError(kind, `${cmd}: ${e.message}`);
 }
 
 /** Sets stdin, resolves and execs the command. Returns only by throwing. */

@@ -69,22 +69,10 @@ export interface RuntimeSpec {
   stdio?: [number, number, number];
   /**
    * An inherited descriptor on which init reports a failure to start, as
-   * "CODE message"; execve closes it, so EOF alone means the command started.
+   * the JSON of PtdError.toData() (errors.ts); execve closes it, so EOF
+   * alone means the command started.
    */
   errorFd?: number;
   /** stdin is a terminal: init makes it the controlling one of a new session. */
   terminal?: boolean;
-}
-
-/** Exit codes of Docker/Podman: engine error, cannot invoke, not found. */
-export const EXIT_ENGINE = 125;
-export const EXIT_CANNOT_INVOKE = 126;
-export const EXIT_NOT_FOUND = 127;
-
-/** An error that carries the exit code ptd should end with. */
-export class ExitError extends Error {
-  constructor(readonly code: number, message: string) {
-    super(message);
-    this.name = "ExitError";
-  }
 }

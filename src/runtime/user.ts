@@ -2,6 +2,7 @@
  * Resolves Docker's --user forms (name, uid, uid:gid, name:group) against the
  * container's own /etc/passwd and /etc/group, as read from inside its root.
  */
+import { invalid } from "./errors.ts";
 
 /** The credentials and home of the container's process. */
 export interface ResolvedUser {
@@ -55,7 +56,7 @@ export function resolveUser(
     ? passwd.find((p) => p.uid === Number(userPart))
     : passwd.find((p) => p.name === userPart);
   if (!entry && !isId(userPart)) {
-    throw new Error(
+    throw invalid(
       `unable to find user ${userPart}: no matching entries in passwd file`,
     );
   }
@@ -64,7 +65,7 @@ export function resolveUser(
     if (isId(g)) return Number(g);
     const hit = groups.find((e) => e.name === g);
     if (!hit) {
-      throw new Error(
+      throw invalid(
         `unable to find group ${g}: no matching entries in group file`,
       );
     }

@@ -5,6 +5,7 @@
  * content its name says; a killed writer leaves only a temp file, which
  * `prune` removes.
  */
+import { invalid } from "../runtime/errors.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { ensureDir } from "./paths.ts";
@@ -30,7 +31,7 @@ export async function streamHash() {
 /** The hex part of a "sha256:<hex>" digest; throws on anything else. */
 export function digestHex(digest: string): string {
   const m = DIGEST.exec(digest);
-  if (!m) throw new Error(`unsupported digest ${JSON.stringify(digest)}`);
+  if (!m) throw invalid(`unsupported digest ${JSON.stringify(digest)}`);
   return m[1];
 }
 

@@ -4,6 +4,7 @@
  * Containers are seen only through the fields read here, so this folder does
  * not depend on the container store.
  */
+import { conflict } from "../runtime/errors.ts";
 import { fillFromImage } from "./copyup.ts";
 import type { VolumeRecord, VolumeStore } from "./store.ts";
 
@@ -71,7 +72,7 @@ export async function removeVolumes(
     store.find(name);
     const users = usersOf(name, containers);
     if (users.length > 0) {
-      throw new Error(
+      throw conflict(
         `volume ${name} is being used by the following container(s): ${
           users.join(", ")
         }: volume is being used`,

@@ -3,6 +3,7 @@
  * what `volume inspect` shows; _data is what containers mount. Creation and
  * removal hold the store lock, so two commands never create one name twice.
  */
+import { conflict, PtdError } from "../runtime/errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
@@ -19,10 +20,10 @@ export interface VolumeRecord {
   anonymous: boolean;
 }
 
-/** A user-facing error: printed as one line, exit 125. */
-export class NoSuchVolume extends Error {
+/** A volume name nothing matches. */
+export class NoSuchVolume extends PtdError {
   constructor(name: string) {
-    super(`no volume with name "${name}" found: no such volume`);
+    super("not-found", `no volume with name "${name}" found: no such volume`);
   }
 }
 
@@ -82,7 +83,7 @@ export class VolumeStore {
       const old = this.get(name);
       if (old && opts.reuse) return old;
       if (old) {
-        throw new Error(
+        throw conflict(
           `volume with name ${name} already exists: volume already exists`,
         );
       }

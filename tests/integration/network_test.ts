@@ -442,9 +442,13 @@ function runJoined(sb: Sandbox, root: string, network: string, script: string) {
   ]);
 }
 
-/** Asserts a one-line ptd error with exit 125. */
-function assertRefused(r: { code: number; stderr: string }, re: RegExp) {
-  assertEquals(r.code, 125, r.stderr);
+/** Asserts a one-line ptd error with exit `code` (125: ptd's own errors). */
+function assertRefused(
+  r: { code: number; stderr: string },
+  re: RegExp,
+  code = 125,
+) {
+  assertEquals(r.code, code, r.stderr);
   assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
   assertMatch(r.stderr, re);
 }
@@ -563,6 +567,7 @@ Deno.test({
       assertRefused(
         await ptd(sb, ["rm", "a"]),
         /cannot remove container a: running container b uses its network namespace/,
+        2, // rm's code for a container in use
       );
       // The namespace outlives a: b still has its loopback.
       const ex = await ptd(sb, [

@@ -11,6 +11,8 @@ import { udpBound } from "../../ffi/socket.ts";
 import type { HostConfig } from "../../src/container/config.ts";
 import { resolveNetwork } from "../../src/container/network.ts";
 import { ContainerStore } from "../../src/container/store.ts";
+import { PtdError } from "../../src/runtime/errors.ts";
+import { networkSettings } from "../../src/engine/create.ts";
 import { addHostLines, resolvConf } from "../../src/network/etc.ts";
 import {
   hasStack,
@@ -23,7 +25,6 @@ import {
   exposedMappings,
   formatPorts,
   parsePublish,
-  portInUse,
   PortInUseError,
   portLines,
   type PortMapping,
@@ -149,7 +150,10 @@ Deno.test("--network container:NAME and ns:PATH join another namespace", () => {
 });
 
 /** resolveNetwork's checks of a joined network, on an empty store. */
-async function joinRefused(host: Partial<HostConfig>): Promise<string> {
+async function joinRefused(
+  host: Partial<HostConfig>,
+  network = "container:web",
+): Promise<string> {
   const dir = await Deno.makeTempDir();
   try {
     const store = new ContainerStore({
@@ -160,7 +164,7 @@ async function joinRefused(host: Partial<HostConfig>): Promise<string> {
     const e = await assertRejects(() =>
       resolveNetwork(
         store,
-        { network: "container:web", ...host } as HostConfig,
+        { ...networkSettings(network), ...host } as HostConfig,
         [],
       )
     );
@@ -187,11 +191,11 @@ Deno.test("--network container: refuses -p, --dns, --add-host; the other must ex
   );
   assertMatch(await joinRefused({}), /no container with name or ID "web"/);
   assertMatch(
-    await joinRefused({ network: "ns:/nonexistent/netns" }),
+    await joinRefused({}, "ns:/nonexistent/netns"),
     /network namespace \/nonexistent\/netns: cannot be opened/,
   );
   assertMatch(
-    await joinRefused({ network: "ns:/etc/hostname" }),
+    await joinRefused({}, "ns:/etc/hostname"),
     /\/etc\/hostname is not a network namespace/,
   );
 });
@@ -249,7 +253,9 @@ Deno.test("reservePorts: picks free ports, refuses a taken one", async () => {
       (e) => e,
     );
     assertEquals(err instanceof PortInUseError, true);
-    assertEquals(portInUse(new Error(err.message)), true);
+    // What the monitor's handshake carries to `run`, which then removes
+    // the container it made.
+    assertEquals(PtdError.fromData(err.toData()).kind, "conflict");
   } finally {
     l.close();
   }

@@ -3,11 +3,8 @@ import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
 import { SysError } from "../../ffi/errno.ts";
 import { runInit } from "../../src/runtime/init.ts";
 import { type PathProbe } from "../../src/runtime/process.ts";
-import {
-  ExitError,
-  type MountSpec,
-  type RuntimeSpec,
-} from "../../src/runtime/spec.ts";
+import type { MountSpec, RuntimeSpec } from "../../src/runtime/spec.ts";
+import { PtdError } from "../../src/runtime/errors.ts";
 import {
   capNumber,
   DEFAULT_CAPS,
@@ -250,8 +247,9 @@ Deno.test("init: missing command is 127 before any credential change", () => {
         read,
         40,
       ),
-  ) as ExitError;
-  assertEquals(e.code, 127);
+  ) as PtdError;
+  assertEquals(e.kind, "command-not-found");
+  assertEquals(e.exitCode, 127);
   assertEquals(e.message, "nope: executable file not found in $PATH");
   assert(!sys.trace().some((l) => l.startsWith("setresuid")));
 });
@@ -264,9 +262,9 @@ Deno.test("init: execve failing with ENOENT is 127, with anything else 126", () 
         ? new SysError("execve", errno as number, String(name))
         : undefined
     );
-    const e = assertThrows(() => init(sys, spec())) as ExitError;
-    assert(e instanceof ExitError);
-    assertEquals(e.code, code);
+    const e = assertThrows(() => init(sys, spec())) as PtdError;
+    assert(e instanceof PtdError);
+    assertEquals(e.exitCode, code);
     assert(e.message.startsWith("sh: "), e.message);
   }
 });
@@ -286,8 +284,9 @@ Deno.test("init: a non-executable file is 126; a dir is 126", () => {
           read,
           40,
         ),
-    ) as ExitError;
-    assertEquals(e.code, 126);
+    ) as PtdError;
+    assertEquals(e.kind, "cannot-invoke");
+    assertEquals(e.exitCode, 126);
   }
 });
 

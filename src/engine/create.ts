@@ -1,0 +1,100 @@
+/**
+ * The engine's `create` and `run`: a request (the container's settings,
+ * parsed once, plus where its root comes from), the image resolved and
+ * pulled as the pull policy says, the container stored, then started in
+ * the way the front end asks.
+ */
+import type { ContainerConfig, HostConfig } from "../container/config.ts";
+import {
+  createContainer as storeContainer,
+  type CreateOptions,
+  rootfsSource,
+} from "../container/create.ts";
+import { runForeground } from "../container/foreground.ts";
+import { runAttached, startContainer } from "../container/lifecycle.ts";
+import { removeStored } from "../container/volumes.ts";
+import type { PullProgress } from "../image/pull.ts";
+import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
+import { ImageStore } from "../image/store.ts";
+import { parseNetworkMode } from "../network/mode.ts";
+import { isKind } from "../runtime/errors.ts";
+import { VolumeStore } from "../volume/store.ts";
+import type { Engine } from "./engine.ts";
+import { containerStore } from "./listing.ts";
+
+/**
+ * The network settings of a request from a `--network` value. The one
+ * place the value is parsed: the parsed mode is stored with the container
+ * and is what everything after reads; the text stays for inspect.
+ */
+export function networkSettings(
+  value = "private",
+): Pick<HostConfig, "network" | "networkMode"> {
+  return { network: value, networkMode: parseNetworkMode(value) };
+}
+
+/** A container to create: its settings and where its root comes from. */
+export interface CreateRequest extends CreateOptions {
+  /** An image reference, or with `rootfs` a root directory. */
+  image: string;
+  rootfs?: boolean;
+  /** When to pull the image (default: missing). */
+  pull?: PullPolicy;
+}
+
+/**
+ * Creates the container `req` describes; `onProgress` hears of a pull.
+ * Nothing is left behind when it fails.
+ */
+export async function createContainer(
+  e: Engine,
+  req: CreateRequest,
+  onProgress?: (p: PullProgress) => void,
+): Promise<ContainerConfig> {
+  let root;
+  if (req.rootfs) root = rootfsSource(req.image);
+  else {
+    const images = e.store(ImageStore);
+    const img = await ensureImage(images, req.image, req.pull ?? "missing", {
+      onProgress,
+    });
+    root = imageSource(images, req.image, img);
+  }
+  return await storeContainer(
+    containerStore(e),
+    e.store(VolumeStore),
+    root,
+    req,
+  );
+}
+
+/** How `runContainer` starts a container. */
+export type RunMode =
+  /** In the background, under its monitor; returns 0 once it runs. */
+  | { kind: "detach" }
+  /** This process is its parent; returns its exit code. */
+  | { kind: "foreground" }
+  /** Under its monitor, attached (-t); returns its exit code. */
+  | { kind: "attach"; stdin: boolean };
+
+/**
+ * Starts a container `createContainer` made for a `run`. A conflict on the
+ * way (a host port taken, or the container whose network it joins gone,
+ * since it was created) removes it: a run leaves nothing behind then.
+ */
+export async function runContainer(
+  e: Engine,
+  c: ContainerConfig,
+  how: RunMode,
+): Promise<number> {
+  const store = containerStore(e);
+  try {
+    if (how.kind === "attach") return await runAttached(store, c, how.stdin);
+    if (how.kind === "foreground") return await runForeground(store, c);
+    await startContainer(store, c);
+    return 0;
+  } catch (err) {
+    if (isKind(err, "conflict")) await removeStored(store, c, true);
+    throw err;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * The engine's container lifecycle: start, stop, kill, restart, rm, wait,
+ * rename, pause, logs, exec, attach, cp, top, port and prune, each on one
+ * container named by `ref` (a front end loops over several and reports
+ * each failure its way). The work is src/container's; here a reference
+ * becomes a container of the engine's store.
+ */
+import type { ContainerConfig } from "../container/config.ts";
+import { copyFromContainer, copyToContainer } from "../container/cp.ts";
+import { execInContainer, type ExecOptions } from "../container/exec.ts";
+import * as life from "../container/lifecycle.ts";
+import {
+  monitorAlive,
+  reconcile,
+  reconcileKept,
+} from "../container/liveness.ts";
+import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
+import { portsOf } from "../container/network.ts";
+import { containerTop } from "../container/top.ts";
+import type { ContainerStore } from "../container/store.ts";
+import { portLines, portsFor } from "../network/ports.ts";
+import { notFound } from "../runtime/errors.ts";
+import { removeAnonymousVolumes } from "../volume/ops.ts";
+import { VolumeStore } from "../volume/store.ts";
+import type { Engine, PruneReport } from "./engine.ts";
+import { containerStore } from "./listing.ts";
+
+/** The store and the container `ref` names in it. */
+function target(e: Engine, ref: string): [ContainerStore, ContainerConfig] {
+  const s = containerStore(e);
+  return [s, s.find(ref)];
+}
+
+/** Starts a created or exited container; a running one is left as it is. */
+export async function startContainer(e: Engine, ref: string): Promise<void> {
+  await life.startContainer(...target(e, ref));
+}
+
+/**
+ * Starts the container with this process attached to its output (and its
+ * input with `stdin`, if it was created with -i); returns its exit code,
+ * or 0 when the user detached.
+ */
+export async function startAttached(
+  e: Engine,
+  ref: string,
+  stdin: boolean,
+): Promise<number> {
+  const [s, c] = target(e, ref);
+  return await life.runAttached(s, c, stdin && c.host.interactive);
+}
+
+/** Stop signal, then SIGKILL after `timeout` seconds (its own by default). */
+export async function stopContainer(
+  e: Engine,
+  ref: string,
+  timeout?: number,
+): Promise<void> {
+  await life.stopContainer(...target(e, ref), timeout);
+}
+
+/** Sends `signal` (a name or number) to a running container. */
+export async function killContainer(
+  e: Engine,
+  ref: string,
+  signal: string | number,
+): Promise<void> {
+  await life.killContainer(...target(e, ref), signal);
+}
+
+/** Stops the container if it runs, then starts it. */
+export async function restartContainer(
+  e: Engine,
+  ref: string,
+  timeout?: number,
+): Promise<void> {
+  const [s, c] = target(e, ref);
+  await life.stopContainer(s, c, timeout);
+  await life.startContainer(s, c);
+}
+
+/** How `removeContainer` goes about it. */
+export interface RemoveOptions {
+  /** Kill a running container first. */
+  force?: boolean;
+  /** Remove its anonymous volumes too. */
+  volumes?: boolean;
+}
+
+/**
+ * Removes a container: a running one is a conflict without `force`, and
+ * so is one whose network namespace a running container shares.
+ */
+export async function removeContainer(
+  e: Engine,
+  ref: string,
+  opts: RemoveOptions = {},
+): Promise<void> {
+  const [s, c] = target(e, ref);
+  await life.removeContainer(s, c, !!opts.force);
+  if (opts.volumes) await removeAnonymousVolumes(e.store(VolumeStore), c);
+}
+
+/**
+ * Waits until the container exited for good and returns its exit code; one
+ * that was never started has nothing to wait for (Podman: its code, 0).
+ */
+export async function waitContainer(e: Engine, ref: string): Promise<number> {
+  const [s, c] = target(e, ref);
+  return await life.waitContainer(s, c);
+}
+
+/** Gives the container a new name. */
+export async function renameContainer(
+  e: Engine,
+  ref: string,
+  name: string,
+): Promise<void> {
+  const [s, c] = target(e, ref);
+  await s.rename(c.id, name);
+}
+
+/** pause (`freeze`) or unpause: needs a cgroup of the container's own. */
+export async function pauseContainer(
+  e: Engine,
+  ref: string,
+  freeze: boolean,
+): Promise<never> {
+  return await life.freezeContainer(...target(e, ref), freeze);
+}
+
+/** The container's log records; with `follow`, until it stops running. */
+export function containerLogs(
+  e: Engine,
+  ref: string,
+  filter: LogFilter,
+  follow = false,
+): AsyncIterable<LogRecord> {
+  const [s, c] = target(e, ref);
+  const more = follow ? stillRunning(s, c.id) : () => Promise.resolve(false);
+  return followLog(s.logFile(c.id), filter, more);
+}
+
+/** True while the container may still write to its log. */
+const stillRunning = (s: ContainerStore, id: string) => async () => {
+  try {
+    return monitorAlive(await reconcile(s, id));
+  } catch {
+    return false;
+  }
+};
+
+/** Runs a command in the running container; returns its exit code. */
+export async function execContainer(
+  e: Engine,
+  ref: string,
+  opts: ExecOptions,
+): Promise<number> {
+  return await execInContainer(...target(e, ref), opts);
+}
+
+/** Attaches to a running container; its exit code, or 0 when detached. */
+export async function attachContainer(
+  e: Engine,
+  ref: string,
+  stdin: boolean,
+): Promise<number> {
+  const [s, c] = target(e, ref);
+  return await life.attachContainer(s, c, stdin && c.host.interactive);
+}
+
+/** Copies `path` out of the container to `hostDest`. */
+export async function copyFrom(
+  e: Engine,
+  ref: string,
+  path: string,
+  hostDest: string,
+): Promise<void> {
+  await copyFromContainer(...target(e, ref), path, hostDest);
+}
+
+/** Copies `hostSrc` into the container at `path`. */
+export async function copyTo(
+  e: Engine,
+  ref: string,
+  hostSrc: string,
+  path: string,
+): Promise<void> {
+  await copyToContainer(...target(e, ref), hostSrc, path);
+}
+
+/**
+ * `top`: the container's processes as table lines, with Podman's
+ * descriptors or, for anything else, ps(1) run inside the container.
+ */
+export async function topContainer(
+  e: Engine,
+  ref: string,
+  args: string[],
+): Promise<string[]> {
+  const [s, c] = target(e, ref);
+  return await containerTop(s, c, args);
+}
+
+/**
+ * The container's published ports as `port` prints them ("80/tcp ->
+ * 0.0.0.0:8080"); with `port` (e.g. "80/tcp"), only the host side of it.
+ */
+export function containerPorts(
+  e: Engine,
+  ref: string,
+  port?: string,
+): string[] {
+  const c = containerStore(e).find(ref);
+  const ports = portsOf(c);
+  if (port === undefined) return portLines(ports);
+  const lines = portsFor(ports, port).map((l) => l.split(" -> ")[1]);
+  if (lines.length === 0) {
+    throw notFound(`no public port '${port}' published for ${c.name}`);
+  }
+  return lines;
+}
+
+/**
+ * `container prune`: removes every container that is not running. One that
+ * a running container's network depends on is reported, the others go.
+ */
+export async function pruneContainers(
+  e: Engine,
+): Promise<PruneReport<string>> {
+  const s = containerStore(e);
+  const report: PruneReport<string> = { removed: [], errors: [] };
+  for (const c of s.list()) {
+    const st = await reconcileKept(s, c.id);
+    if (!st || monitorAlive(st)) continue;
+    try {
+      await life.removeContainer(s, c, false);
+      report.removed.push(c.id);
+    } catch (error) {
+      report.errors.push({ id: c.id, error });
+    }
+  }
+  return report;
+}

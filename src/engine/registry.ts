@@ -1,0 +1,76 @@
+/**
+ * The engine's registry side: pull, push, login and logout. A front end
+ * passes progress callbacks and, for login, the credentials it obtained
+ * (the CLI asks on the terminal); the engine checks and stores them.
+ */
+import {
+  type Credentials,
+  removeCredentials,
+  saveCredentials,
+} from "../image/auth.ts";
+import { pullImage, type PullOptions } from "../image/pull.ts";
+import { pushImage, type PushOptions } from "../image/push.ts";
+import {
+  endpoints,
+  loadRegistriesConf,
+  parseName,
+  qualify,
+} from "../image/reference.ts";
+import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
+import { type ImageRecord, ImageStore } from "../image/store.ts";
+import { notFound } from "../runtime/errors.ts";
+import type { Engine } from "./engine.ts";
+
+/** Pulls `name` into the store. */
+export async function pull(
+  e: Engine,
+  name: string,
+  opts: PullOptions = {},
+): Promise<ImageRecord> {
+  return await pullImage(e.store(ImageStore), name, opts);
+}
+
+/** Pushes local image `name` to `dest` (default: its own name). */
+export async function push(
+  e: Engine,
+  name: string,
+  dest: string | undefined,
+  opts: PushOptions = {},
+): Promise<void> {
+  await pushImage(e.store(ImageStore), name, dest, opts);
+}
+
+/** A registry host from what login/logout were given (a host or an image). */
+export function registryHost(arg: string): string {
+  const host = arg.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
+  return host.includes(".") || host.includes(":") || host === "localhost"
+    ? host
+    : parseName(arg).registry ?? "docker.io";
+}
+
+/**
+ * Checks `creds` against the registry `host` (as registries.conf maps it)
+ * and stores them for later pulls and pushes.
+ */
+export async function login(
+  host: string,
+  creds: Credentials,
+  opts: Omit<RegistryOptions, "credentials"> = {},
+): Promise<void> {
+  const ref = qualify({ repository: "ptd-login" }, host);
+  const [ep] = endpoints(ref, loadRegistriesConf(), true);
+  const client = new RegistryClient(ep, { ...opts, credentials: creds });
+  try {
+    await client.ping();
+  } finally {
+    client.close();
+  }
+  await saveCredentials(host, creds);
+}
+
+/** Forgets the credentials for `host`, or for every registry. */
+export async function logout(host?: string): Promise<void> {
+  if (!(await removeCredentials(host))) {
+    throw notFound(`not logged into ${host}`);
+  }
+}
