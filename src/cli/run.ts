@@ -2,15 +2,14 @@
  * `ptd run` and `create`: Docker's flags made into the engine's create
  * request (src/engine/create.ts), then one engine call each.
  */
-import type { ContainerConfig } from "../container/config.ts";
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
-import { type Engine, userEngine } from "../engine/engine.ts";
+import { userEngine } from "../engine/engine.ts";
 import {
   createContainer,
   type CreateRequest,
   networkSettings,
-  runContainer,
+  runNewContainer,
 } from "../engine/create.ts";
 import { parsePullPolicy } from "../image/resolve.ts";
 import { parsePublish } from "../network/ports.ts";
@@ -236,19 +235,25 @@ const runSpec = createSpec(
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
-    const e = userEngine();
-    const c = await createFromFlags(e, image, command, f);
-    trace("cli-created");
-    const code = await runContainer(
-      e,
-      c,
+    let id = "";
+    const code = await runNewContainer(
+      userEngine(),
+      createRequest(image, command, f),
       f.detach
         ? { kind: "detach" }
         : f.tty
         ? { kind: "attach", stdin: !!f.interactive }
         : { kind: "foreground" },
+      {
+        onProgress: pullReporter(false),
+        created: (c) => {
+          trace("cli-created");
+          if (f.cidfile) writeCidFile(f.cidfile, c.id);
+          id = c.id;
+        },
+      },
     );
-    if (f.detach) console.log(c.id);
+    if (f.detach) console.log(id);
     return code;
   },
 );
@@ -259,7 +264,12 @@ const createCommandSpec = createSpec(
   "Create a new container without starting it",
   [RM, ...CREATE_OPTIONS],
   async (image: string, command: string[], f: RunFlags) => {
-    const c = await createFromFlags(userEngine(), image, command, f);
+    const c = await createContainer(
+      userEngine(),
+      createRequest(image, command, f),
+      pullReporter(false),
+    );
+    if (f.cidfile) writeCidFile(f.cidfile, c.id);
     console.log(c.id);
   },
 );
@@ -310,20 +320,6 @@ function createRequest(
       ...parseLogOpts(f.logOpt),
     },
   };
-}
-
-/** Creates the container that `run`/`create` flags describe. */
-async function createFromFlags(
-  e: Engine,
-  image: string,
-  command: string[],
-  f: RunFlags,
-): Promise<ContainerConfig> {
-  // Every flag is parsed before any pull.
-  const req = createRequest(image, command, f);
-  const c = await createContainer(e, req, pullReporter(false));
-  if (f.cidfile) writeCidFile(f.cidfile, c.id);
-  return c;
 }
 
 /** `run` and `create`. */

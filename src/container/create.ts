@@ -2,6 +2,7 @@
  * Creating a container from run/create options: the library call behind
  * `ptd run` and `ptd create`, usable without the CLI.
  */
+import { ownClaim } from "./liveness.ts";
 import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import type { VolumeStore } from "../volume/store.ts";
@@ -31,6 +32,12 @@ export interface CreateOptions {
   readOnlyTmpfs?: boolean;
   /** -P: publish every port the image exposes on a free host port. */
   publishAll?: boolean;
+  /**
+   * Created to be run by this process (`run`): it is recorded as the
+   * container's parent from the start, so that its death before the
+   * container's host claims it leaves a --rm container to be removed.
+   */
+  parent?: boolean;
 }
 
 /** A --rootfs directory as a root source: absolute, existing, used read-only. */
@@ -98,22 +105,26 @@ export async function createContainer(
     opts.host,
     opts.publishAll ? root.exposed ?? [] : [],
   );
-  const c = await store.create({
-    image: root.image,
-    imageId: root.imageId,
-    layers: root.layers,
-    rootfs: root.rootfs,
-    entrypoint,
-    cmd,
-    env: [...root.env, ...opts.env],
-    workdir: opts.workdir ?? root.workdir,
-    user: opts.user ?? root.user,
-    hostname: opts.hostname ?? "",
-    labels: opts.labels,
-    exposed: root.exposed,
-    host,
-    mounts,
-  }, opts.name);
+  const c = await store.create(
+    {
+      image: root.image,
+      imageId: root.imageId,
+      layers: root.layers,
+      rootfs: root.rootfs,
+      entrypoint,
+      cmd,
+      env: [...root.env, ...opts.env],
+      workdir: opts.workdir ?? root.workdir,
+      user: opts.user ?? root.user,
+      hostname: opts.hostname ?? "",
+      labels: opts.labels,
+      exposed: root.exposed,
+      host,
+      mounts,
+    },
+    opts.name,
+    opts.parent ? ownClaim(true) : {},
+  );
   try {
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {

@@ -51,7 +51,9 @@ export async function startContainer(
   attach?: () => Promise<void>,
 ): Promise<void> {
   const s = await reconcile(store, c.id);
-  if (monitorAlive(s)) return; // already running: Docker's start is a no-op
+  // Already running: Docker's start is a no-op. We ourselves are recorded as
+  // the parent of a container this `run` created, until its monitor claims it.
+  if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;
   await spawnMonitor(store, c, { attach });
 }
 

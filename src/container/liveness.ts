@@ -24,6 +24,17 @@ export function processStart(pid: number): string | undefined {
   return fields[19];
 }
 
+/** This process as a container's parent, as state.json records one. */
+export function ownClaim(
+  foreground: boolean,
+): Pick<ContainerState, "monitorPid" | "monitorStart" | "foreground"> {
+  return {
+    monitorPid: Deno.pid,
+    monitorStart: processStart(Deno.pid) ?? "",
+    foreground,
+  };
+}
+
 /** Whether the container's monitor is the live process the state names. */
 export function monitorAlive(s: ContainerState): boolean {
   return !!s.monitorPid && processStart(s.monitorPid) === s.monitorStart;

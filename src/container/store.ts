@@ -85,10 +85,14 @@ export class ContainerStore {
     throw new NoSuchContainer(ref);
   }
 
-  /** Stores a new container; fills in id and name, refuses a taken name. */
+  /**
+   * Stores a new container; fills in id and name, refuses a taken name.
+   * `state` goes over the created state (a parent recorded from the start).
+   */
   async create(
     config: Omit<ContainerConfig, "id" | "name" | "created">,
     name?: string,
+    state: Partial<ContainerState> = {},
   ): Promise<ContainerConfig> {
     ensureDir(this.root);
     return await withLock(`${this.root}/.lock`, () => {
@@ -104,7 +108,7 @@ export class ContainerStore {
       const dir = ensureDir(this.dir(id));
       ensureDir(`${dir}/upper`, 0o755);
       ensureDir(`${dir}/work`);
-      writeJsonAtomic(`${dir}/state.json`, createdState());
+      writeJsonAtomic(`${dir}/state.json`, { ...createdState(), ...state });
       writeJsonAtomic(`${dir}/config.json`, full);
       return full;
     });

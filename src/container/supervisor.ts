@@ -32,7 +32,7 @@ import {
 } from "./attach.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
-import { processStart } from "./liveness.ts";
+import { ownClaim } from "./liveness.ts";
 import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
 import { ContainerNetwork } from "./network.ts";
 import { shouldRestart } from "./restart.ts";
@@ -83,11 +83,16 @@ export async function claim(
   foreground: boolean,
   resumed = false,
 ): Promise<void> {
+  // A `run` that created the container is recorded as its parent already:
+  // one locked write less on the hot path.
+  const now = store.state(id);
+  const fresh = !now.stoppedByUser && !now.error && !now.restartCount;
+  if (now.monitorPid === Deno.pid && now.foreground === foreground && fresh) {
+    return;
+  }
   await store.updateState(id, (s) => ({
     ...s,
-    monitorPid: Deno.pid,
-    monitorStart: processStart(Deno.pid) ?? "",
-    foreground,
+    ...ownClaim(foreground),
     stoppedByUser: false,
     restartCount: resumed ? s.restartCount : 0,
     error: "",

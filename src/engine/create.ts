@@ -68,6 +68,29 @@ export async function createContainer(
   );
 }
 
+/**
+ * `run`: creates the container `req` describes, with this process as its
+ * parent from the start (CreateOptions.parent), and starts it as `how`
+ * says; `created` hears of it first (a cidfile, the id -d prints).
+ */
+export async function runNewContainer(
+  e: Engine,
+  req: CreateRequest,
+  how: RunMode,
+  hooks: {
+    onProgress?: (p: PullProgress) => void;
+    created?: (c: ContainerConfig) => void;
+  } = {},
+): Promise<number> {
+  const c = await createContainer(
+    e,
+    { ...req, parent: true },
+    hooks.onProgress,
+  );
+  hooks.created?.(c);
+  return await runContainer(e, c, how);
+}
+
 /** How `runContainer` starts a container. */
 export type RunMode =
   /** In the background, under its monitor; returns 0 once it runs. */

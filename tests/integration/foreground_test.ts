@@ -15,6 +15,7 @@ import {
   busyboxRoot,
   ok,
   ptd,
+  ptdCommand,
   REPO,
   type Sandbox,
   sleep,
@@ -24,32 +25,22 @@ import {
 
 /** A `ptd run` in the background, as a second shell would see it. */
 function background(sb: Sandbox, args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      `${REPO}/main.ts`,
-      "run",
-      ...args,
-    ],
-    env: sb.env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = ptdCommand(sb, ["run", ...args]).spawn();
   const output = child.output();
   return {
-    pid: child.pid,
-    /** Its exit code and output once it ended. */
+    /**
+     * Its exit code once it ended; a CLI killed by a signal (not ended by
+     * itself) fails the test.
+     */
     async end() {
       const out = await output;
-      return {
-        code: out.code,
-        stdout: new TextDecoder().decode(out.stdout),
-        stderr: new TextDecoder().decode(out.stderr),
-      };
+      assertEquals(out.signal, null, "the CLI was killed");
+      return out.code;
+    },
+    /** Kills it with SIGKILL and waits for the end. */
+    async kill9() {
+      child.kill("SIGKILL");
+      await output;
     },
   };
 }
@@ -71,6 +62,28 @@ async function running(sb: Sandbox, name: string): Promise<number> {
     return status === "running" && pid > 0;
   });
   return pid;
+}
+
+/**
+ * A foreground `run --name NAME [extra] --rootfs ROOTFS sleep 300` in the background,
+ * once its container runs, with the pid of the container's process.
+ */
+async function sleeper(
+  sb: Sandbox,
+  rootfs: string,
+  name: string,
+  ...extra: string[]
+) {
+  const fg = background(sb, [
+    "--name",
+    name,
+    ...extra,
+    "--rootfs",
+    rootfs,
+    "sleep",
+    "300",
+  ]);
+  return { fg, pid: await running(sb, name) };
 }
 
 const status = async (sb: Sandbox, ref: string) =>
@@ -125,51 +138,26 @@ Deno.test("a foreground run with --restart returns the code, then restarts in th
 Deno.test("from another shell: exec, rm, stop, kill and rm -f reach a foreground run", async () => {
   await withSandbox(async (sb) => {
     const rootfs = root(sb);
-    const fg = background(sb, [
-      "--name",
-      "x",
-      "--rootfs",
-      rootfs,
-      "sleep",
-      "300",
-    ]);
-    const pid = await running(sb, "x");
+    const { fg, pid } = await sleeper(sb, rootfs, "x");
     assertEquals(ok(await ptd(sb, ["exec", "x", "echo", "inside"])), "inside");
     const rm = await ptd(sb, ["rm", "x"]);
     assert(rm.code !== 0, "rm without -f must refuse a running container");
     assertStringIncludes(rm.stderr, "cannot remove container");
     assert(alive(pid));
     assertEquals(ok(await ptd(sb, ["stop", "-t", "1", "x"])), "x");
-    assertEquals((await fg.end()).code, 137);
+    assertEquals(await fg.end(), 137);
     assertEquals(await status(sb, "x"), "exited");
     assert(!alive(pid));
 
-    const fg2 = background(sb, [
-      "--name",
-      "y",
-      "--rootfs",
-      rootfs,
-      "sleep",
-      "300",
-    ]);
-    const pid2 = await running(sb, "y");
+    const { fg: fg2, pid: pid2 } = await sleeper(sb, rootfs, "y");
     assertEquals(ok(await ptd(sb, ["kill", "y"])), "y");
-    assertEquals((await fg2.end()).code, 137);
+    assertEquals(await fg2.end(), 137);
     await until(async () => await status(sb, "y") === "exited");
     assert(!alive(pid2));
 
-    const fg3 = background(sb, [
-      "--rm",
-      "--name",
-      "z",
-      "--rootfs",
-      rootfs,
-      "sleep",
-      "300",
-    ]);
-    const pid3 = await running(sb, "z");
+    const { fg: fg3, pid: pid3 } = await sleeper(sb, rootfs, "z", "--rm");
     assertEquals(ok(await ptd(sb, ["rm", "-f", "z"])), "z");
-    assertEquals((await fg3.end()).code, 137);
+    assertEquals(await fg3.end(), 137);
     assert(!alive(pid3));
     const gone = await ptd(sb, ["inspect", "z"]);
     assertStringIncludes(gone.stderr, "no such container");
@@ -184,17 +172,8 @@ Deno.test("from another shell: exec, rm, stop, kill and rm -f reach a foreground
 Deno.test("kill -9 of a foreground run: the container dies, ps shows it exited, --rm happens", async () => {
   await withSandbox(async (sb) => {
     const rootfs = root(sb);
-    const fg = background(sb, [
-      "--name",
-      "x",
-      "--rootfs",
-      rootfs,
-      "sleep",
-      "300",
-    ]);
-    const pid = await running(sb, "x");
-    Deno.kill(fg.pid, "SIGKILL");
-    await fg.end();
+    const { fg, pid } = await sleeper(sb, rootfs, "x");
+    await fg.kill9();
     await until(() => Promise.resolve(!alive(pid)));
     const ps = ok(
       await ptd(sb, ["ps", "-a", "--format", "{{.Names}} {{.Status}}"]),
@@ -202,18 +181,8 @@ Deno.test("kill -9 of a foreground run: the container dies, ps shows it exited, 
     assertMatch(ps, /^x Exited \(137\)/);
     assertEquals(ok(await ptd(sb, ["ps", "-q"])), "");
 
-    const rm = background(sb, [
-      "--rm",
-      "--name",
-      "r",
-      "--rootfs",
-      rootfs,
-      "sleep",
-      "300",
-    ]);
-    await running(sb, "r");
-    Deno.kill(rm.pid, "SIGKILL");
-    await rm.end();
+    const { fg: rm } = await sleeper(sb, rootfs, "r", "--rm");
+    await rm.kill9();
     // The first command after the death performs --rm; wait still learns the code.
     assertEquals(ok(await ptd(sb, ["wait", "r"])), "137");
     assertEquals(
@@ -252,8 +221,7 @@ Deno.test("kill -9 of run --rm at any moment of its start leaves no process and 
         `30${i}`,
       ]);
       await sleep(40 + i * 30);
-      Deno.kill(fg.pid, "SIGKILL");
-      await fg.end();
+      await fg.kill9();
     }
     await until(
       () => Promise.resolve(processesWith(sb.dir).length === 0),
