@@ -65,7 +65,8 @@ export class ContainerStore {
       return out;
     }
     for (const e of entries) {
-      if (!e.isDirectory) continue;
+      // Dot directories are records being built or removed (sweep()).
+      if (!e.isDirectory || e.name.startsWith(".")) continue;
       const c = readJson<ContainerConfig>(`${this.root}/${e.name}/config.json`);
       if (c) out.push(upgrade(c));
     }
@@ -95,7 +96,8 @@ export class ContainerStore {
     state: Partial<ContainerState> = {},
   ): Promise<ContainerConfig> {
     ensureDir(this.root);
-    return await withLock(`${this.root}/.lock`, () => {
+    return await withLock(`${this.root}/.lock`, async () => {
+      await this.sweep();
       const names = new Set(this.list().map((c) => c.name));
       if (name !== undefined) checkName(name, names);
       const id = randomId();
@@ -105,13 +107,34 @@ export class ContainerStore {
         name: name ?? randomName((n) => names.has(n)),
         created: new Date().toISOString(),
       };
-      const dir = ensureDir(this.dir(id));
+      // Built under a temporary name and renamed into place: a kill at any
+      // moment leaves a whole record, or a `.new-` directory for sweep().
+      const dir = ensureDir(`${this.root}/${NEW}${id}`);
       ensureDir(`${dir}/upper`, 0o755);
       ensureDir(`${dir}/work`);
       writeJsonAtomic(`${dir}/state.json`, { ...createdState(), ...state });
       writeJsonAtomic(`${dir}/config.json`, full);
+      Deno.renameSync(dir, this.dir(id));
       return full;
     });
+  }
+
+  /**
+   * Removes what a killed create or remove left behind. Called holding the
+   * store lock, which every create holds throughout: a `.new-` directory
+   * then belongs to a dead process. A `.rm-` one may still be going away
+   * under a live `rm`; removing what is left of it twice is harmless.
+   */
+  private async sweep(): Promise<void> {
+    const left: string[] = [];
+    for (const e of Deno.readDirSync(this.root)) {
+      if (e.isDirectory && (e.name.startsWith(NEW) || e.name.startsWith(RM))) {
+        left.push(`${this.root}/${e.name}`);
+      }
+    }
+    if (left.length === 0) return;
+    for (const dir of left) openWork(dir);
+    await removeTrees(left).catch(() => {/* another sweep got there */});
   }
 
   state(id: string): ContainerState {
@@ -151,12 +174,29 @@ export class ContainerStore {
 
   /** Removes every trace of a container. */
   async remove(id: string): Promise<void> {
-    // overlay leaves work/work at mode 000; make it ours to delete.
+    // Out of sight at once: a removal killed half-way leaves no record that
+    // lists as a container without its config, only a `.rm-` directory.
+    const trash = `${this.root}/${RM}${id}`;
+    const trees = [this.runDir(id)];
     try {
-      Deno.chmodSync(`${this.dir(id)}/work/work`, 0o700);
-    } catch { /* not there */ }
-    await removeTrees([this.runDir(id), this.dir(id)]);
+      Deno.renameSync(this.dir(id), trash);
+      openWork(trash);
+      trees.push(trash);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    await removeTrees(trees);
   }
+}
+
+/** Prefixes of a container directory being built, and being removed. */
+const NEW = ".new-", RM = ".rm-";
+
+/** overlay leaves work/work at mode 000: make it ours to delete. */
+function openWork(dir: string) {
+  try {
+    Deno.chmodSync(`${dir}/work/work`, 0o700);
+  } catch { /* not there */ }
 }
 
 /** A record from before `networkMode` was stored gets it from its text. */

@@ -228,32 +228,50 @@ Deno.test("kill -9 of run --rm at any moment of its start leaves no process and 
       5000,
     );
     assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
-    assertEquals(
-      [...Deno.readDirSync(`${sb.env.PTD_ROOT}/containers`)].filter((e) =>
-        e.isDirectory
-      ).length,
-      0,
-    );
+    // What a kill in the middle of creating or removing a record left is
+    // swept by the next create.
+    const id = ok(await ptd(sb, ["create", "--rootfs", rootfs, "true"]));
+    assertEquals(ok(await ptd(sb, ["rm", id])), id);
+    const dirs = [...Deno.readDirSync(`${sb.env.PTD_ROOT}/containers`)]
+      .filter((e) => e.isDirectory).map((e) => e.name);
+    assertEquals(dirs, []);
   });
 });
 
-Deno.test("a cloned child that is not yet released dies with its parent", async () => {
+Deno.test("a record half built or half removed is never listed, and the next create sweeps it", async () => {
+  await withSandbox(async (sb) => {
+    const rootfs = root(sb);
+    const id = ok(await ptd(sb, ["create", "--rootfs", rootfs, "true"]));
+    const dir = `${sb.env.PTD_ROOT}/containers`;
+    // As a create and an rm killed half-way leave them.
+    Deno.mkdirSync(`${dir}/.new-${"a".repeat(64)}/upper`, { recursive: true });
+    Deno.renameSync(`${dir}/${id}`, `${dir}/.rm-${id}`);
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+    const next = ok(await ptd(sb, ["create", "--rootfs", rootfs, "true"]));
+    const dirs = [...Deno.readDirSync(dir)].filter((e) => e.isDirectory);
+    assertEquals(dirs.map((e) => e.name), [next]);
+  });
+});
+
+Deno.test("a cloned child dies with its parent, released or not", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    // A parent that clones a child into new namespaces, never releases it,
-    // and is then killed.
+    // A parent that clones two children into new namespaces, releases the
+    // second (it execs a program that asks for nothing), and is killed.
     const script = `${dir}/parent.ts`;
     Deno.writeTextFileSync(
       script,
       `import { cloneExec, environ } from "${REPO}/ffi/clone.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from "${REPO}/ffi/constants.ts";
-const child = await cloneExec({
+const clone = () => cloneExec({
   flags: CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
   path: "/bin/sleep",
   argv: ["/bin/sleep", "100"],
   env: environ(),
 });
-console.log(child.pid);
+const waiting = await clone(), released = await clone();
+released.release();
+console.log(waiting.pid, released.pid);
 await new Promise(() => setInterval(() => {}, 1000));
 `,
     );
@@ -264,13 +282,14 @@ await new Promise(() => setInterval(() => {}, 1000));
     }).spawn();
     const reader = parent.stdout.getReader();
     const { value } = await reader.read();
-    const pid = Number(new TextDecoder().decode(value).trim());
-    assert(pid > 0 && alive(pid), "the cloned child waits for its release");
+    const pids = new TextDecoder().decode(value).trim().split(" ").map(Number);
+    assertEquals(pids.length, 2);
+    assert(pids.every(alive), "both children live while their parent does");
     parent.kill("SIGKILL");
     await parent.status;
     reader.releaseLock();
     await parent.stdout.cancel();
-    await until(() => Promise.resolve(!alive(pid)), 5000);
+    await until(() => Promise.resolve(!pids.some(alive)), 5000);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
