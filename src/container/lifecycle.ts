@@ -1,13 +1,13 @@
 /**
  * Container lifecycle operations behind start, stop, kill, rm, wait: the
- * library calls, usable without the CLI. Running containers belong to their
- * monitor; these functions talk to it through signals and state.json.
+ * library calls, usable without the CLI. A running container belongs to its
+ * parent (its monitor, or a foreground `ptd run`: supervisor.ts); these
+ * functions talk to it through signals and state.json.
  */
-import { conflict } from "../runtime/errors.ts";
 import { readText, spawn } from "../../ffi/spawn.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
-import { PtdError } from "../runtime/errors.ts";
+import { conflict, PtdError } from "../runtime/errors.ts";
 import type { ContainerConfig } from "./config.ts";
 import {
   isActive,
