@@ -22,6 +22,9 @@ export async function sandbox(): Promise<Sandbox> {
   const env = {
     PTD_ROOT: `${dir}/data`,
     PTD_RUNROOT: `${dir}/run`,
+    // The host's containers.conf (Podman's package ships one that narrows
+    // the capability set) stays out of tests that do not ask for it.
+    CONTAINERS_CONF: "/dev/null",
     NO_COLOR: "1",
   };
   return {

@@ -1,14 +1,9 @@
-/** `ps` and `inspect`: what the user's containers are, as Docker shows it. */
+/** `ps`: what the user's containers are, as Docker shows it. */
 import { userEngine } from "../engine/engine.ts";
-import {
-  inspectContainer,
-  listContainers,
-  parseContainerFilter,
-} from "../engine/listing.ts";
-import { printFormatted, renderTemplate, table } from "./format.ts";
+import { listContainers, parseContainerFilter } from "../engine/listing.ts";
+import { printFormatted, table } from "./format.ts";
 import { repeatable } from "./options.ts";
 import type { CommandSpec } from "./spec.ts";
-import { eachRef } from "./targets.ts";
 
 interface PsFlags {
   all?: boolean;
@@ -81,24 +76,5 @@ const psSpec: CommandSpec = {
   },
 };
 
-const inspectSpec: CommandSpec = {
-  name: "inspect",
-  description: "Show details of containers",
-  options: [{ flags: "-f, --format <format>", description: "a Go template" }],
-  args: [["<containers...>"]],
-  action: async (refs: string[], f: { format?: string }) => {
-    const docs: unknown[] = [];
-    const code = await eachRef(refs, async (e, ref) => {
-      docs.push(await inspectContainer(e, ref));
-    });
-    if (f.format) {
-      for (const d of docs) console.log(renderTemplate(f.format, d));
-    } else {
-      console.log(JSON.stringify(docs, null, 4));
-    }
-    return code;
-  },
-};
-
 /** The listing commands. */
-export const specs: CommandSpec[] = [psSpec, inspectSpec];
+export const specs: CommandSpec[] = [psSpec];

@@ -9,6 +9,7 @@
  */
 import { lazy } from "../runtime/lazy.ts";
 import { EXIT_ENGINE, PtdError } from "../runtime/errors.ts";
+import { applyGlobals, splitGlobals } from "./globals.ts";
 import { type CommandSpec, quickParse } from "./spec.ts";
 
 const LIFECYCLE = "./containers.ts";
@@ -20,7 +21,7 @@ export const QUICK: Record<string, string> = {
   run: "./run.ts",
   create: "./run.ts",
   ps: "./listing.ts",
-  inspect: "./listing.ts",
+  inspect: "./inspect.ts",
   ...Object.fromEntries(
     [
       "start",
@@ -74,9 +75,13 @@ async function viaCommander(args: string[]): Promise<number> {
 /** Runs the CLI with `args`; returns the process exit code. */
 export async function main(args: string[]): Promise<number> {
   try {
-    const spec = await quickSpec(args[0]);
-    const parsed = spec && quickParse(spec, args.slice(1));
+    const globals = splitGlobals(args);
+    if (!globals) return await viaCommander(args);
+    const { flags, rest } = globals;
+    const spec = await quickSpec(rest[0]);
+    const parsed = spec && quickParse(spec, rest.slice(1));
     if (!parsed) return await viaCommander(args);
+    await applyGlobals(flags);
     return (await spec.action(...parsed)) ?? 0;
   } catch (e) {
     const { endIfOutputClosed } = await lazy<

@@ -4,10 +4,14 @@
  */
 import { Command } from "commander";
 export { CommanderError } from "commander";
+import { PtdError } from "../runtime/errors.ts";
+import { PTD_VERSION } from "../engine/system.ts";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";
+import { applyGlobals, GLOBAL_OPTIONS } from "./globals.ts";
 import { imageCommands } from "./images.ts";
+import { inspectSpec, specs as inspecting } from "./inspect.ts";
 import { portCommand } from "./port.ts";
 import {
   loginCommand,
@@ -18,10 +22,113 @@ import {
 import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
 import type { CommandSpec } from "./spec.ts";
+import { existsSpec, systemCommands } from "./system.ts";
 import { volumeCommand } from "./volume.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
-export const VERSION = "0.1.0";
+export const VERSION = PTD_VERSION;
+
+/**
+ * Podman's one-line descriptions of the commands ptd has, in its words, for
+ * `ptd --help` to list them as `podman --help` does.
+ */
+const PODMAN_HELP: Record<string, string> = {
+  attach: "Attach to a running container",
+  container: "Manage containers",
+  cp: "Copy files/folders between a container and the local filesystem",
+  create: "Create but do not start a container",
+  exec: "Run a process in a running container",
+  history: "Show history of a specified image",
+  image: "Manage images",
+  images: "List images in local storage",
+  import: "Import a tarball to create a filesystem image",
+  info: "Display podman system information",
+  inspect: "Display the configuration of object denoted by ID",
+  kill: "Kill one or more running containers with a specific signal",
+  load: "Load image(s) from a tar archive",
+  login: "Login to a container registry",
+  logout: "Logout of a container registry",
+  logs: "Fetch the logs of one or more containers",
+  pause: "Pause all the processes in one or more containers",
+  port: "List port mappings or a specific mapping for the container",
+  ps: "List containers",
+  pull: "Pull an image from a registry",
+  push: "Push an image to a specified destination",
+  rename: "Rename an existing container",
+  restart: "Restart one or more containers",
+  rm: "Remove one or more containers",
+  rmi: "Removes one or more images from local storage",
+  run: "Run a command in a new container",
+  save: "Save image(s) to an archive",
+  start: "Start one or more containers",
+  stop: "Stop one or more containers",
+  system: "Manage podman",
+  tag: "Add an additional name to a local image",
+  top: "Display the running processes of a container",
+  unpause: "Unpause the processes in one or more containers",
+  version: "Display the Podman version information",
+  volume: "Manage volumes",
+  wait: "Block on one or more containers",
+};
+
+/**
+ * Podman's commands ptd does not have: each is refused in one line with
+ * exit 125, `--help` included, rather than passing for an unknown command.
+ */
+const MISSING = [
+  "auto-update",
+  "build",
+  "commit",
+  "events",
+  "generate",
+  "healthcheck",
+  "init",
+  "kube",
+  "machine",
+  "manifest",
+  "mount",
+  "network",
+  "play",
+  "pod",
+  "secret",
+  "stats",
+  "unmount",
+  "unshare",
+  "untag",
+  "update",
+];
+
+function missingCommand(name: string): Command {
+  return new Command(name)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument("[args...]")
+    .action(() => {
+      throw new PtdError("invalid", `ptd does not implement \`${name}\``);
+    });
+}
+
+/**
+ * The `container` group: Podman's `container VERB` spellings of the
+ * container commands, built from the same specs as the top-level ones.
+ */
+function containerGroup(set: (code: number) => void): Command {
+  const group = new Command("container").description("Manage containers")
+    .enablePositionalOptions();
+  const ps = listing.find((s) => s.name === "ps")!;
+  for (
+    const spec of [
+      ...creating,
+      ...lifecycle,
+      containerPruneSpec,
+      inspectSpec("inspect", "container"),
+      existsSpec("container"),
+    ]
+  ) group.addCommand(toCommand(spec, set));
+  group.addCommand(toCommand(ps, set).name("ls").aliases(["list", "ps"]));
+  group.addCommand(portCommand());
+  return group;
+}
 
 /** A commander command built from a spec; its exit code goes to `setCode`. */
 export function toCommand(
@@ -49,21 +156,36 @@ export function toCommand(
 /** Builds the command tree; each action stores its exit code in `result`. */
 export function program(result: { code: number }): Command {
   const p = new Command("ptd")
-    .description("Daemonless, rootless containers")
+    .description("Manage pods, containers and images")
     .version(`ptd version ${VERSION}`, "-v, --version")
     .enablePositionalOptions()
     .exitOverride()
-    .configureOutput({ outputError: () => {} });
+    .configureOutput({ outputError: () => {} })
+    .configureHelp({ sortSubcommands: true });
+  for (const o of GLOBAL_OPTIONS) p.option(o.flags, o.description);
+  p.hook("preAction", (root) => applyGlobals(root.opts()));
   const set = (code: number) => (result.code = code);
-  const container = new Command("container")
-    .description("Manage containers")
-    .addCommand(toCommand(containerPruneSpec, set));
+  const images = imageCommands(set);
+  const imageGroup = images.find((c) => c.name() === "image")!;
+  for (
+    const c of [
+      loadCommand(),
+      saveCommand(),
+      importCommand(),
+      toCommand(existsSpec("image"), set),
+    ]
+  ) imageGroup.addCommand(c);
+  const volumes = volumeCommand();
+  volumes.addCommand(toCommand(existsSpec("volume"), set));
   for (
     const cmd of [
-      ...[...creating, ...lifecycle, ...listing].map((s) => toCommand(s, set)),
+      ...[...creating, ...lifecycle, ...listing, ...inspecting].map((s) =>
+        toCommand(s, set)
+      ),
       doctorCommand(set),
-      container,
-      ...imageCommands(set),
+      containerGroup(set),
+      ...images,
+      ...systemCommands(set),
       pullCommand(set),
       pushCommand(set),
       loginCommand(set),
@@ -71,13 +193,20 @@ export function program(result: { code: number }): Command {
       saveCommand(),
       loadCommand(),
       importCommand(),
-      volumeCommand(),
+      volumes,
       portCommand(),
     ]
   ) {
+    const help = PODMAN_HELP[cmd.name()];
+    if (help) cmd.description(help);
     // addCommand does not pass these on; every command must throw, not exit.
     p.addCommand(cmd.copyInheritedSettings(p));
     for (const sub of cmd.commands) sub.copyInheritedSettings(cmd);
+  }
+  for (const name of MISSING) {
+    // After copyInheritedSettings, which would give it --help back.
+    const cmd = missingCommand(name).copyInheritedSettings(p).helpOption(false);
+    p.addCommand(cmd, { hidden: true });
   }
   return p;
 }

@@ -4,6 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
+import { loadContainersConf } from "../config/containers_conf.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
   createContainer as storeContainer,
@@ -19,6 +20,7 @@ import { ImageStore } from "../image/store.ts";
 import { parseNetworkMode } from "../network/mode.ts";
 import { isKind } from "../runtime/errors.ts";
 import { VolumeStore } from "../volume/store.ts";
+import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
 import { containerStore } from "./listing.ts";
 
@@ -60,11 +62,12 @@ export async function createContainer(
     });
     root = imageSource(images, req.image, img);
   }
+  const [full, source] = withConfDefaults(req, root, loadContainersConf());
   return await storeContainer(
     containerStore(e),
     e.store(VolumeStore),
-    root,
-    req,
+    source,
+    full,
   );
 }
 

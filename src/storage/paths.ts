@@ -37,6 +37,30 @@ export function storePaths(): StorePaths {
   return { data, runtime, rootless };
 }
 
+/**
+ * Points this process, and every process it starts (monitor, helpers), at
+ * another store: `--root` and `--runroot` travel as the PTD_ROOT/PTD_RUNROOT
+ * a child inherits, since a monitor reads its paths from there.
+ */
+export function useStoreRoots(roots: { data?: string; runtime?: string }) {
+  const abs = (p: string) => p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+  if (roots.data) Deno.env.set("PTD_ROOT", abs(roots.data));
+  if (roots.runtime) Deno.env.set("PTD_RUNROOT", abs(roots.runtime));
+}
+
+/**
+ * The storage drivers ptd has. "overlay" is what every store uses: native
+ * overlayfs with userxattr, fuse-overlayfs where the kernel refuses it.
+ * There is no copying driver (vfs) yet, so asking for one is an error, not
+ * a silent overlay.
+ */
+export const STORAGE_DRIVERS = ["overlay"];
+
+/** Whether ptd's store can work with the storage driver `name`. */
+export function supportsDriver(name: string): boolean {
+  return STORAGE_DRIVERS.includes(name);
+}
+
 /** Creates a directory (and parents) private to the user, if missing. */
 export function ensureDir(path: string, mode = 0o700): string {
   Deno.mkdirSync(path, { recursive: true, mode });

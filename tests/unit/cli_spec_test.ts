@@ -1,6 +1,8 @@
 import { assert, assertEquals } from "../assert.ts";
 import { specs as lifecycle } from "../../src/cli/containers.ts";
 import { specs as listing } from "../../src/cli/listing.ts";
+import { specs as inspecting } from "../../src/cli/inspect.ts";
+import { GLOBAL_OPTIONS, splitGlobals } from "../../src/cli/globals.ts";
 import { QUICK, quickSpec } from "../../src/cli/main.ts";
 import { toCommand } from "../../src/cli/program.ts";
 import { specs as creating } from "../../src/cli/run.ts";
@@ -10,7 +12,7 @@ import {
   quickParse,
 } from "../../src/cli/spec.ts";
 
-const SPECS = [...creating, ...lifecycle, ...listing];
+const SPECS = [...creating, ...lifecycle, ...listing, ...inspecting];
 const spec = (name: string) => SPECS.find((s) => s.name === name)!;
 
 /** What commander hands the action for `argv`, or "error". */
@@ -49,6 +51,7 @@ const QUICK_LINES: [string, string[]][] = [
   ["rm", ["a", "-fv"]],
   ["inspect", ["-f", "{{.State.Status}}", "web"]],
   ["inspect", ["web", "--format", "json"]],
+  ["inspect", ["--type", "volume", "web"]],
   ["stop", ["-t", "0", "web"]],
   ["kill", ["web"]],
   ["kill", ["-s", "TERM", "web", "db"]],
@@ -121,4 +124,48 @@ Deno.test("cli: every hot command is found in the module that declares it", asyn
   for (const s of SPECS) assertEquals(await quickSpec(s.name), s);
   assertEquals(await quickSpec("pull"), undefined);
   assertEquals(await quickSpec("constructor"), undefined);
+});
+
+Deno.test("cli: global options before the command, as commander reads them", async () => {
+  const { Command } = await import("commander");
+  const lines: [string[], string[]][] = [
+    [["--root", "/r", "ps", "-a"], ["ps", "-a"]],
+    [["--runroot=/x", "--storage-driver", "overlay", "run", "--rm", "i"], [
+      "run",
+      "--rm",
+      "i",
+    ]],
+    [["--log-level", "debug", "--noout", "-r", "--tmpdir", "/t", "ps"], [
+      "ps",
+    ]],
+    [["-c", "conn", "--url", "u", "--cgroup-manager", "systemd", "ps"], ["ps"]],
+    [["--events-backend", "none", "inspect", "--root", "x"], [
+      "inspect",
+      "--root",
+      "x",
+    ]],
+    [["ps"], ["ps"]],
+  ];
+  for (const [argv, rest] of lines) {
+    const quick = splitGlobals(argv);
+    assert(quick, argv.join(" "));
+    assertEquals(quick.rest, rest);
+    let seen: unknown;
+    const p = new Command("ptd").enablePositionalOptions().exitOverride();
+    for (const o of GLOBAL_OPTIONS) p.option(o.flags, o.description);
+    p.addCommand(
+      new Command(rest[0]).allowUnknownOption().allowExcessArguments()
+        .passThroughOptions().argument("[a...]").action(() => {
+          seen = p.opts();
+        }),
+    );
+    await p.parseAsync(argv, { from: "user" });
+    assertEquals<unknown>(quick.flags, seen, argv.join(" "));
+  }
+  // Help, the version and unknown options are commander's.
+  for (
+    const argv of [["--help", "ps"], ["-v"], ["--bogus", "ps"], ["--root"]]
+  ) {
+    assertEquals(splitGlobals(argv), undefined, argv.join(" "));
+  }
 });

@@ -1,0 +1,163 @@
+/**
+ * Podman's global options, given before the command (`ptd --root X ps`).
+ * Declared once as data: main.ts strips them with quickParse before it looks
+ * for a hot command, and program.ts gives them to commander's root command.
+ * Those that name Podman's service (--url, --connection, --remote) get the
+ * error a script would see from Podman with no service to reach: ptd is
+ * local only.
+ */
+import { invalid, PtdError } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
+import { supportsDriver, useStoreRoots } from "../storage/paths.ts";
+import { type CommandSpec, type OptionSpec, quickParse } from "./spec.ts";
+
+/** The global options, as commander is told them. */
+export const GLOBAL_OPTIONS: OptionSpec[] = [
+  {
+    flags: "--cgroup-manager <manager>",
+    description: 'Cgroup manager to use ("cgroupfs"|"systemd")',
+  },
+  {
+    flags: "-c, --connection <name>",
+    description: "Connection to use for remote Podman service",
+  },
+  {
+    flags: "--events-backend <backend>",
+    description: 'Events backend to use ("file"|"journald"|"none")',
+  },
+  {
+    flags: "--log-level <level>",
+    description:
+      "Log messages above specified level (trace, debug, info, warn, warning, error, fatal, panic)",
+  },
+  { flags: "--noout", description: "do not output to stdout" },
+  { flags: "-r, --remote", description: "Access remote Podman service" },
+  {
+    flags: "--root <path>",
+    description:
+      "Path to the root directory in which data, including images, is stored",
+  },
+  {
+    flags: "--runroot <path>",
+    description:
+      "Path to the 'run directory' where all state information is stored",
+  },
+  {
+    flags: "--storage-driver <driver>",
+    description:
+      "Select which storage driver is used to manage storage of images and containers",
+  },
+  {
+    flags: "--tmpdir <path>",
+    description: "Path to the tmp directory for libpod state content",
+  },
+  { flags: "--url <url>", description: "URL to access Podman service" },
+];
+
+/** The global options as an options object (commander's keys). */
+export interface GlobalFlags {
+  cgroupManager?: string;
+  connection?: string;
+  eventsBackend?: string;
+  logLevel?: string;
+  noout?: boolean;
+  remote?: boolean;
+  root?: string;
+  runroot?: string;
+  storageDriver?: string;
+  tmpdir?: string;
+  url?: string;
+}
+
+const GLOBALS: CommandSpec = {
+  name: "ptd",
+  description: "",
+  options: GLOBAL_OPTIONS,
+  args: [["[command...]"]],
+  passThrough: true,
+  action: () => {},
+};
+
+/**
+ * Splits `argv` into the global options before the command and the rest
+ * (the command and its arguments); undefined when something there is not
+ * a plain global option (help, -v, a typo), which commander then reads.
+ */
+export function splitGlobals(
+  argv: string[],
+): { flags: GlobalFlags; rest: string[] } | undefined {
+  if (argv.length === 0 || argv[0][0] !== "-") return { flags: {}, rest: argv };
+  const parsed = quickParse(GLOBALS, argv);
+  return parsed && {
+    rest: parsed[0] as string[],
+    flags: parsed[1] as GlobalFlags,
+  };
+}
+
+const LOG_LEVELS = [
+  "trace",
+  "debug",
+  "info",
+  "warn",
+  "warning",
+  "error",
+  "fatal",
+  "panic",
+];
+
+/**
+ * Checks the global options and makes them hold for this process and its
+ * children. --log-level, --events-backend, --cgroup-manager and --tmpdir are
+ * checked as Podman checks them and otherwise change nothing: ptd logs only
+ * errors, records no events, places no cgroups by manager and keeps no
+ * libpod state of its own.
+ */
+export async function applyGlobals(f: GlobalFlags): Promise<void> {
+  if (f.remote || f.url !== undefined) {
+    throw invalid(
+      "unable to connect to Podman socket: ptd is local only and has no service to connect to",
+    );
+  }
+  if (f.connection !== undefined) {
+    throw invalid(
+      `failed to resolve active destination: "${f.connection}" service destination not found`,
+    );
+  }
+  if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel)) {
+    throw new PtdError(
+      "invalid",
+      `Log Level "${f.logLevel}" is not supported, choose from: ${
+        LOG_LEVELS.join(", ")
+      }`,
+      1,
+    );
+  }
+  if (
+    f.eventsBackend !== undefined &&
+    !["file", "journald", "none"].includes(f.eventsBackend)
+  ) {
+    throw invalid(
+      `configuring runtime: "${f.eventsBackend}" is not a valid events backend: invalid argument`,
+    );
+  }
+  if (
+    f.cgroupManager !== undefined &&
+    !["cgroupfs", "systemd"].includes(f.cgroupManager)
+  ) {
+    throw invalid(
+      "configuring runtime: cgroup manager must be one of cgroupfs and systemd: invalid argument",
+    );
+  }
+  if (f.storageDriver !== undefined && !supportsDriver(f.storageDriver)) {
+    throw invalid(
+      `storage driver "${f.storageDriver}" is not supported: ptd stores images and containers with "overlay" only`,
+    );
+  }
+  useStoreRoots({ data: f.root, runtime: f.runroot });
+  if (f.noout) {
+    const { discardStdout } = await lazy<
+      typeof import("../runtime/quiet.ts")
+    >(new URL("../runtime/quiet.ts", import.meta.url));
+    discardStdout();
+  }
+}

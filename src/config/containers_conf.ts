@@ -1,0 +1,170 @@
+/**
+ * containers.conf, read where Podman reads it, for the keys of its
+ * [containers] table that ptd has. Files later in the order override the
+ * keys they set: /usr/share/containers/containers.conf, then
+ * /etc/containers/containers.conf, then (rootless) the user's
+ * $XDG_CONFIG_HOME/containers/containers.conf, each followed by the
+ * *.conf files of its containers.conf.d directory in name order.
+ * $CONTAINERS_CONF names the one file to read instead of all of them.
+ */
+import { parse as parseToml } from "smol-toml";
+import { invalid } from "../runtime/errors.ts";
+
+/** The defaults containers.conf gives a new container. */
+export interface ContainersConf {
+  /** KEY=VALUE entries under the image's own. */
+  env: string[];
+  dnsServers: string[];
+  dnsSearches: string[];
+  dnsOptions: string[];
+  baseHostsFile?: string;
+  /** The capability set instead of the built-in default, CAP_ names. */
+  defaultCapabilities?: string[];
+  /** "nofile=1024:2048" entries. */
+  defaultUlimits: string[];
+  logDriver?: string;
+  /** Bytes; negative (the default -1) is unbounded. */
+  logSizeMax?: number;
+  pidsLimit?: number;
+  initPath?: string;
+  tz?: string;
+  /** -v entries every container gets. */
+  volumes: string[];
+}
+
+type Table = Record<string, unknown>;
+
+const LISTS = {
+  env: "env",
+  dnsServers: "dns_servers",
+  dnsSearches: "dns_searches",
+  dnsOptions: "dns_options",
+  defaultUlimits: "default_ulimits",
+  volumes: "volumes",
+} as const;
+
+const STRINGS = {
+  baseHostsFile: "base_hosts_file",
+  logDriver: "log_driver",
+  initPath: "init_path",
+  tz: "tz",
+} as const;
+
+const NUMBERS = {
+  logSizeMax: "log_size_max",
+  pidsLimit: "pids_limit",
+} as const;
+
+function strings(v: unknown, key: string, file: string): string[] {
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+    throw invalid(`${file}: ${key} must be a list of strings`);
+  }
+  return v as string[];
+}
+
+/** Applies the [containers] table of one file's text onto `conf`. */
+export function mergeContainersConf(
+  conf: ContainersConf,
+  text: string,
+  file = "containers.conf",
+): ContainersConf {
+  let doc: Table;
+  try {
+    doc = parseToml(text) as Table;
+  } catch (e) {
+    const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+    throw invalid(`${file}: ${msg}`);
+  }
+  const t = (doc.containers ?? {}) as Table;
+  const out: ContainersConf = { ...conf };
+  for (const [field, key] of Object.entries(LISTS)) {
+    if (key in t) out[field as keyof typeof LISTS] = strings(t[key], key, file);
+  }
+  for (const [field, key] of Object.entries(STRINGS)) {
+    if (!(key in t)) continue;
+    if (typeof t[key] !== "string") {
+      throw invalid(`${file}: ${key} must be a string`);
+    }
+    out[field as keyof typeof STRINGS] = t[key] as string;
+  }
+  for (const [field, key] of Object.entries(NUMBERS)) {
+    if (!(key in t)) continue;
+    const n = t[key];
+    if (typeof n !== "number" && typeof n !== "bigint") {
+      throw invalid(`${file}: ${key} must be a number`);
+    }
+    out[field as keyof typeof NUMBERS] = Number(n);
+  }
+  if ("default_capabilities" in t) {
+    out.defaultCapabilities = strings(
+      t.default_capabilities,
+      "default_capabilities",
+      file,
+    ).map((c) =>
+      c.toUpperCase().startsWith("CAP_")
+        ? c.toUpperCase()
+        : `CAP_${c.toUpperCase()}`
+    );
+  }
+  return out;
+}
+
+/** An empty configuration: ptd's built-in defaults hold. */
+export function emptyContainersConf(): ContainersConf {
+  return {
+    env: [],
+    dnsServers: [],
+    dnsSearches: [],
+    dnsOptions: [],
+    defaultUlimits: [],
+    volumes: [],
+  };
+}
+
+function dropIns(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)]
+      .filter((e) => e.isFile && e.name.endsWith(".conf"))
+      .map((e) => `${dir}/${e.name}`).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The files Podman reads, in order, for `env` (Deno.env.get by default). */
+export function containersConfFiles(
+  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  rootless = (Deno.uid() ?? 0) !== 0,
+): string[] {
+  const forced = env("CONTAINERS_CONF");
+  if (forced) return [forced];
+  const home = env("XDG_CONFIG_HOME") || `${env("HOME") ?? "/"}/.config`;
+  const mains = [
+    "/usr/share/containers/containers.conf",
+    "/etc/containers/containers.conf",
+    ...(rootless ? [`${home}/containers/containers.conf`] : []),
+  ];
+  return mains.flatMap((f) => [f, ...dropIns(`${f}.d`)]);
+}
+
+/**
+ * containers.conf as the files say; a missing file is skipped, except the
+ * one $CONTAINERS_CONF names, which must be there.
+ */
+export function loadContainersConf(
+  files: string[] = containersConfFiles(),
+): ContainersConf {
+  const forced = Deno.env.get("CONTAINERS_CONF");
+  let conf = emptyContainersConf();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(file);
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound && file !== forced) continue;
+      throw invalid(`reading ${file}: ${(e as Error).message}`);
+    }
+    conf = mergeContainersConf(conf, text, file);
+  }
+  return conf;
+}

@@ -1,0 +1,68 @@
+/**
+ * Containers, images and volumes as one kind of thing: whether one exists,
+ * and inspect by type (`inspect --type`). Loads only the read side of each
+ * area, since `inspect` is a hot command.
+ */
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
+import type { Engine } from "./engine.ts";
+import { inspectImageRef } from "./images.ts";
+import { inspectContainer } from "./listing.ts";
+import { inspectVolume } from "./volumes.ts";
+
+/** The kinds of object `exists` and `inspect --type` know. */
+export type ObjectType = "container" | "image" | "volume";
+
+const INSPECT: Record<ObjectType, (e: Engine, ref: string) => unknown> = {
+  container: inspectContainer,
+  image: inspectImageRef,
+  volume: inspectVolume,
+};
+
+/** Whether a container, image or volume `ref` exists. */
+export async function objectExists(
+  e: Engine,
+  type: ObjectType,
+  ref: string,
+): Promise<boolean> {
+  try {
+    await INSPECT[type](e, ref);
+    return true;
+  } catch (err) {
+    if (isKind(err, "not-found")) return false;
+    throw err;
+  }
+}
+
+/** The types `inspect --type` takes. */
+export const INSPECT_TYPES = ["container", "image", "volume", "all"] as const;
+
+/** `type` if inspect knows it, else Podman's error. */
+export function checkInspectType(type: string): string {
+  if (!(INSPECT_TYPES as readonly string[]).includes(type)) {
+    throw invalid(
+      `invalid type "${type}": must be "image", "container", "pod", "network", "volume", or "all"`,
+    );
+  }
+  return type;
+}
+
+/**
+ * The inspect document of `ref` as an object of `type`; with "all" the
+ * first that matches, containers first (Podman's order).
+ */
+export async function inspectObject(
+  e: Engine,
+  type: string,
+  ref: string,
+): Promise<unknown> {
+  checkInspectType(type);
+  if (type !== "all") return await INSPECT[type as ObjectType](e, ref);
+  for (const t of ["container", "image", "volume"] as const) {
+    try {
+      return await INSPECT[t](e, ref);
+    } catch (err) {
+      if (!isKind(err, "not-found")) throw err;
+    }
+  }
+  throw notFound(`no such object: "${ref}"`);
+}

@@ -1,0 +1,239 @@
+/**
+ * Global options and the system commands against Podman: exit codes, the
+ * errors scripts match on, and the key structure of version and info.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
+
+const text = new TextDecoder();
+
+/** Podman without the sandbox's store flags (a remote request refuses them). */
+async function bare(sb: Sandbox, args: string[]) {
+  const run = `${sb.dir}/podman-run`;
+  Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
+  const out = await new Deno.Command("podman", {
+    args,
+    env: { XDG_RUNTIME_DIR: run },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, stderr: text.decode(out.stderr) };
+}
+
+async function both(sb: Sandbox, args: string[]) {
+  const p = await podman(sb, args);
+  return {
+    podman: {
+      code: p.code,
+      stdout: text.decode(p.stdout),
+      stderr: text.decode(p.stderr),
+    },
+    ptd: await ptd(sb, args),
+  };
+}
+
+/** Every key path of a JSON value, "a.b.c". */
+function paths(v: unknown, prefix = ""): string[] {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return [prefix];
+  return Object.entries(v).flatMap(([k, x]) =>
+    paths(x, prefix ? `${prefix}.${k}` : k)
+  );
+}
+
+Deno.test({
+  name: "system: exists, inspect --type and global option errors as Podman's",
+  ignore: !hasPodman(),
+  fn: () =>
+    withSandbox(async (sb) => {
+      try {
+        for (const args of [["volume", "create", "vol"]]) {
+          const r = await both(sb, args);
+          assertEquals([r.ptd.code, r.podman.code], [0, 0]);
+        }
+        const cases: [string[], number, string?][] = [
+          [["container", "exists", "missing"], 1],
+          [["image", "exists", "missing"], 1],
+          [["volume", "exists", "missing"], 1],
+          [["volume", "exists", "vol"], 0],
+          [
+            ["inspect", "--type", "bogus", "x"],
+            125,
+            'invalid type "bogus": must be "image", "container", "pod", "network", "volume", or "all"',
+          ],
+          [
+            ["inspect", "--type", "volume", "missing"],
+            125,
+            "inspecting object",
+          ],
+          [["inspect", "missing"], 125, 'no such object: "missing"'],
+          [
+            ["--log-level", "bogus", "ps"],
+            1,
+            'Log Level "bogus" is not supported',
+          ],
+          [
+            ["--events-backend", "x", "ps"],
+            125,
+            'configuring runtime: "x" is not a valid events backend',
+          ],
+          [
+            ["--cgroup-manager", "x", "ps"],
+            125,
+            "cgroup manager must be one of cgroupfs and systemd",
+          ],
+        ];
+        for (const [args, code, says] of cases) {
+          const r = await both(sb, args);
+          const line = args.join(" ");
+          assertEquals([r.ptd.code, r.podman.code], [code, code], line);
+          if (code <= 1 && !says) {
+            assertEquals([r.ptd.stdout, r.ptd.stderr], ["", ""], line);
+          }
+          if (says) {
+            assertStringIncludes(r.podman.stderr, says, line);
+            assertStringIncludes(r.ptd.stderr, says, line);
+          }
+        }
+        const conn = ["--connection", "foo", "ps"];
+        const p = await bare(sb, conn), t = await ptd(sb, conn);
+        assertEquals([t.code, p.code], [125, 125]);
+        const says = '"foo" service destination not found';
+        assertStringIncludes(p.stderr, says);
+        assertStringIncludes(t.stderr, says);
+        for (const args of [["--remote", "ps"], ["--url", "unix:///x", "ps"]]) {
+          const p = await bare(sb, args), t = await ptd(sb, args);
+          assertEquals([t.code, p.code], [125, 125], args.join(" "));
+          assertStringIncludes(t.stderr, "unable to connect to Podman socket");
+        }
+      } finally {
+        stopPodmanPause(sb);
+      }
+    }),
+});
+
+Deno.test({
+  name: "system: version and info have Podman's structure",
+  ignore: !hasPodman(),
+  fn: () =>
+    withSandbox(async (sb) => {
+      try {
+        const v = await both(sb, ["version", "--format", "json"]);
+        assertEquals(
+          paths(JSON.parse(v.ptd.stdout)).sort(),
+          paths(JSON.parse(v.podman.stdout)).sort(),
+        );
+        const tmpl = ["version", "--format", "{{.Client.OsArch}}"];
+        const o = await both(sb, tmpl);
+        assertEquals(o.ptd.stdout, o.podman.stdout);
+        const plain = await both(sb, ["version"]);
+        const labels = (s: string) => s.split("\n").map((l) => l.split(":")[0]);
+        assertEquals(labels(plain.ptd.stdout), labels(plain.podman.stdout));
+        const i = await both(sb, ["info", "--format", "json"]);
+        const mine = new Set(paths(JSON.parse(i.ptd.stdout)));
+        const theirs = paths(JSON.parse(i.podman.stdout));
+        for (
+          const key of [
+            "host.arch",
+            "host.os",
+            "host.kernel",
+            "host.hostname",
+            "host.cpus",
+            "host.memTotal",
+            "host.security.rootless",
+            "store.graphRoot",
+            "store.runRoot",
+            "store.graphDriverName",
+            "store.containerStore.number",
+            "store.containerStore.running",
+            "store.imageStore.number",
+            "store.volumePath",
+            "version.Version",
+            "version.APIVersion",
+            "version.OsArch",
+          ]
+        ) {
+          assert(theirs.includes(key), `podman has ${key}`);
+          assert(mine.has(key), `ptd has ${key}`);
+        }
+        for (const key of mine) {
+          if (key.startsWith("registries.")) continue;
+          assert(
+            theirs.includes(key) || theirs.some((k) => k.startsWith(`${key}.`)),
+            `${key} is not one of Podman's`,
+          );
+        }
+        const fields = "{{.Host.Arch}} {{.Store.ContainerStore.Number}}";
+        const f = await both(sb, ["info", "--format", fields]);
+        assertEquals(f.ptd.stdout, f.podman.stdout);
+      } finally {
+        stopPodmanPause(sb);
+      }
+    }),
+});
+
+Deno.test("system: --root and --runroot before the command choose the store", () =>
+  withSandbox(async (sb) => {
+    const root = `${sb.dir}/other`, run = `${sb.dir}/other-run`;
+    const g = ["--root", root, "--runroot", run];
+    ok(await ptd(sb, [...g, "volume", "create", "elsewhere"]));
+    assertEquals(ok(await ptd(sb, [...g, "volume", "ls", "-q"])), "elsewhere");
+    assertEquals(ok(await ptd(sb, ["volume", "ls", "-q"])), "");
+    Deno.statSync(`${root}/volumes/elsewhere`);
+    assertEquals(
+      ok(await ptd(sb, [...g, "info", "--format", "{{.Store.GraphRoot}}"])),
+      root,
+    );
+    // The fast path too (ps is parsed without commander).
+    assertEquals((await ptd(sb, [...g, "ps", "-a"])).code, 0);
+    const noout = await ptd(sb, ["--noout", ...g, "volume", "ls"]);
+    assertEquals([noout.code, noout.stdout], [0, ""]);
+    const vfs = await ptd(sb, ["--storage-driver", "vfs", "ps"]);
+    assertEquals(vfs.code, 125);
+    assertStringIncludes(vfs.stderr, 'storage driver "vfs" is not supported');
+    assertEquals(
+      (await ptd(sb, ["--storage-driver", "overlay", "ps"])).code,
+      0,
+    );
+  }));
+
+Deno.test("system: a command ptd lacks says so in one line, --help too", () =>
+  withSandbox(async (sb) => {
+    for (
+      const args of [["build", "--help"], ["pod", "ps"], ["network", "ls"]]
+    ) {
+      const r = await ptd(sb, args);
+      assertEquals([r.code, r.stdout], [125, ""], args.join(" "));
+      assertEquals(r.stderr, `Error: ptd does not implement \`${args[0]}\`\n`);
+    }
+    const help = ok(await ptd(sb, ["--help"]));
+    assertStringIncludes(help, "Display the Podman version information");
+    assertStringIncludes(help, "Removes one or more images from local storage");
+    assert(!/^\s+build\b/m.test(help), "build is not listed");
+  }));
+
+Deno.test("system: the container, image and volume spellings", () =>
+  withSandbox(async (sb) => {
+    ok(await ptd(sb, ["volume", "create", "v1"]));
+    for (
+      const args of [
+        ["container", "ls", "-a"],
+        ["container", "list"],
+        ["container", "ps", "-q"],
+        ["image", "ls"],
+        ["image", "list"],
+        ["container", "inspect", "--help"],
+        ["image", "load", "--help"],
+        ["image", "save", "--help"],
+      ]
+    ) assertEquals((await ptd(sb, args)).code, 0, args.join(" "));
+    const vol = await ptd(sb, ["container", "inspect", "v1"]);
+    assertEquals(vol.code, 125);
+    const df = ok(await ptd(sb, ["system", "df"]));
+    assertStringIncludes(df, "Local Volumes");
+    ok(await ptd(sb, ["system", "prune", "-f", "--volumes"]));
+    assertEquals((await ptd(sb, ["volume", "exists", "v1"])).code, 1);
+    ok(await ptd(sb, ["volume", "create", "v2"]));
+    ok(await ptd(sb, ["system", "reset", "-f"]));
+    assertEquals((await ptd(sb, ["volume", "exists", "v2"])).code, 1);
+  }));
