@@ -178,7 +178,7 @@ Deno.test("rm refuses a running container, rm -f kills and removes it", async ()
     assert(!alive(pid));
     const gone = await ptd(sb, ["inspect", id]);
     assertEquals(gone.code, 125);
-    assertStringIncludes(gone.stderr, "no such container");
+    assertStringIncludes(gone.stderr, "no such object");
   });
 });
 
