@@ -80,8 +80,6 @@ export interface PsQuery {
   /** Only the `last` newest (any state); `ps -l` is 1. */
   last?: number;
   filters?: ContainerFilter[];
-  /** Full ids and commands. */
-  noTrunc?: boolean;
 }
 
 /** `ps`: rows newest first, as Docker lists them. */
@@ -95,7 +93,7 @@ export async function listContainers(
     const shown = q.all || q.last !== undefined || filters.length > 0 ||
       isActive(state);
     if (shown && filters.every((f) => matches(f, c, state.status))) {
-      rows.push(psRow(c, state, !!q.noTrunc));
+      rows.push(psRow(c, state));
     }
   }
   rows.reverse();

@@ -6,12 +6,13 @@ import { validName } from "../container/names.ts";
 import { randomId } from "../container/store.ts";
 import { forceRemoveVolumes } from "../container/volume_rm.ts";
 import { invalid } from "../runtime/errors.ts";
+import { goMap, goStruct, goTimeString } from "../runtime/gomap.ts";
 import { pruneVolumes, removeVolumes } from "../volume/ops.ts";
 import { type VolumeRecord, VolumeStore } from "../volume/store.ts";
 import type { Engine } from "./engine.ts";
 import { containerStore } from "./listing.ts";
 
-/** A volume as Docker's and Podman's inspect (and ls --format) show it. */
+/** A volume as Podman's inspect and `volume ls --format json` show it. */
 export interface VolumeInspect {
   Name: string;
   Driver: string;
@@ -20,20 +21,50 @@ export interface VolumeInspect {
   Labels: Record<string, string>;
   Scope: "local";
   Options: Record<string, string>;
-  Anonymous: boolean;
+  MountCount: number;
+  /** Still empty: the first container fills it from its image. */
+  NeedsCopyUp: boolean;
+  /** Still empty: the first container chowns it (absent once used). */
+  NeedsChown?: true;
+  /** Only for a volume named by ptd for one container. */
+  Anonymous?: true;
+}
+
+function isEmpty(dir: string): boolean {
+  try {
+    for (const _ of Deno.readDirSync(dir)) return false;
+  } catch { /* gone: nothing to copy into either */ }
+  return true;
 }
 
 function inspectShape(v: VolumeRecord): VolumeInspect {
+  const fresh = isEmpty(v.mountpoint);
   return {
     Name: v.name,
     Driver: v.driver,
     Mountpoint: v.mountpoint,
     CreatedAt: v.created,
-    Labels: v.labels,
+    Labels: goMap(v.labels),
     Scope: "local",
-    Options: {},
-    Anonymous: v.anonymous,
+    Options: goMap({}),
+    MountCount: 0,
+    NeedsCopyUp: fresh,
+    ...(fresh ? { NeedsChown: true } : {}),
+    ...(v.anonymous ? { Anonymous: true } : {}),
   };
+}
+
+/**
+ * What a `volume ls --format` template sees: Podman's VolumeListReport
+ * (times as Go prints them, every flag present).
+ */
+export function volumeListView(v: VolumeInspect): Record<string, unknown> {
+  return goStruct({
+    ...v,
+    CreatedAt: goTimeString(v.CreatedAt),
+    NeedsChown: v.NeedsChown ?? false,
+    Anonymous: v.Anonymous ?? false,
+  }, "*entities.VolumeListReport");
 }
 
 /** Creates a volume (a random name when none is given); returns its name. */

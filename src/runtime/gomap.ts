@@ -4,7 +4,8 @@
  * `map[k:v]` with sorted keys) or a struct (a missing field is an error,
  * printed as `{v1 v2}`), and a struct's Go type name for error messages.
  * Presenters mark their objects; the marks are symbols, so JSON output
- * does not see them. A leaf module, usable from every layer.
+ * does not see them. Also how Go prints times and durations. A leaf
+ * module, usable from every layer.
  */
 
 /** Marks a Go map. */
@@ -31,4 +32,22 @@ export function goTimeString(iso: string): string {
   if (!m) return iso;
   const frac = (m[3] ?? "").replace(/0+$/, "").replace(/^\.$/, "");
   return `${m[1]} ${m[2]}${frac} +0000 UTC`;
+}
+
+/** go-units' HumanDuration of `ms`: "5 seconds", "About an hour"... */
+export function humanDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 1) return "Less than a second";
+  if (s === 1) return "1 second";
+  if (s < 60) return `${s} seconds`;
+  const m = Math.floor(s / 60);
+  if (m === 1) return "About a minute";
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(m / 60);
+  if (h === 1) return "About an hour";
+  if (h < 48) return `${h} hours`;
+  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
+  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
+  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
+  return `${Math.floor(h / 24 / 365)} years`;
 }

@@ -4,12 +4,16 @@
  * LINE` printed for a volume "tv" with the labels a=1, b=two, "c d"="x y"
  * (Podman 4.3, Go 1.19), errors included.
  */
-import { assertEquals, assertThrows } from "../assert.ts";
-import { parseFormat } from "../../src/cli/template/exec.ts";
-import { ExecError } from "../../src/cli/template/exec.ts";
+import { assertEquals, assertRejects, assertThrows } from "../assert.ts";
+import { ExecError, parseFormat } from "../../src/cli/template/exec.ts";
 import { goJson, GoTime, withTimes } from "../../src/cli/template/value.ts";
 import { goMap, goStruct } from "../../src/runtime/gomap.ts";
-import { isJson, printReport, tabwrite } from "../../src/cli/format.ts";
+import {
+  headers,
+  isJson,
+  renderReport,
+  tabwrite,
+} from "../../src/cli/format.ts";
 
 const VOLUME = {
   Name: "tv",
@@ -159,4 +163,159 @@ Deno.test("templates print what Podman's Go templates print", () => {
   for (const [format, want] of PODMAN) {
     assertEquals(run(format), want, format);
   }
+});
+
+Deno.test("tabwrite aligns as Podman's tabwriter (minwidth 12, padding 2)", () => {
+  // Podman's own output for `ps -a --format "table {{.ID}} {{.Names}} {{.Image}}|"`.
+  assertEquals(
+    tabwrite(
+      "CONTAINER ID\tNAMES\tIMAGE|\n085e8b490f39\trun1\tlocalhost/bb:test|\n" +
+        "37ae691f0c32\tmade\t|\n",
+    ),
+    "CONTAINER ID  NAMES       IMAGE|\n085e8b490f39  run1        localhost/bb:test|\n" +
+      "37ae691f0c32  made        |\n",
+  );
+  // A column is aligned only over the block of lines that have it.
+  assertEquals(
+    tabwrite("a\tb\tc\nxx\nlonger-cell\td\n"),
+    "a           b           c\nxx\nlonger-cell  d\n",
+  );
+});
+
+Deno.test("table formats: headers from field names, <no value> for the rest", async () => {
+  const view = (n: string) =>
+    goStruct(
+      {
+        ID: n,
+        Names: n.toUpperCase(),
+        Since: "now",
+        Label: (k: string) => `L-${k}`,
+      },
+      "containers.psReporter",
+    );
+  const report = {
+    name: "ps",
+    indent: "  ",
+    headers: headers("ID Names CreatedAt", { ID: "container id" }),
+    view,
+  };
+  assertEquals(
+    await renderReport(
+      "table {{.ID}} {{.Names}} {{.Since}}",
+      ["a", "b"],
+      report,
+    ),
+    "CONTAINER ID  NAMES       <no value>\na             A           now\nb             B           now\n",
+  );
+  assertEquals(
+    await renderReport("table {{.ID}}", ["a"], report, true),
+    "a\n",
+  );
+  assertEquals(
+    await renderReport('{{.ID}}\\t{{.Names}} {{.Label "x"}}', ["a"], report),
+    "a\tA L-x\n",
+  );
+  assertEquals(headers("ImageID NeedsCopyUp ParentId ID"), {
+    ImageID: "IMAGE ID",
+    NeedsCopyUp: "NEEDS COPY UP",
+    ParentId: "PARENT ID",
+    ID: "ID",
+  });
+  await assertRejects(
+    () => renderReport("{{.Nope}}", ["a"], report),
+    /^template: ps:1:13: executing "ps" at <\.Nope>: can't evaluate field Nope in type containers\.psReporter$/,
+  );
+  await assertRejects(
+    () => renderReport("{{nope}}", ["a"], report),
+    /^template: ps:1: function "nope" not defined$/,
+  );
+});
+
+Deno.test("--format json: arrays, json and {{json .}}, Podman's indents", async () => {
+  for (
+    const f of ["json", " json ", "{{json .}}", "{{ json . }}", "{{json}}"]
+  ) {
+    assertEquals(isJson(f), true, f);
+  }
+  assertEquals(isJson("{{json .Names}}"), false);
+  const report = {
+    name: "ls",
+    indent: "  ",
+    jsoniter: true,
+    view: (x: unknown) => x,
+  };
+  assertEquals(await renderReport("json", [], report), "[]\n");
+  // As Podman's `ps --format json` and `volume ls --format json` print them.
+  assertEquals(
+    await renderReport("json", [{
+      Labels: goMap({ b: "2", a: "1" }),
+      Namespaces: {},
+      Networks: [],
+      Size: null,
+    }], report),
+    '[\n  {\n    "Labels": {\n      "a": "1",\n      "b": "2"\n    },\n    "Namespaces": {\n      \n    },\n' +
+      '    "Networks": [],\n    "Size": null\n  }\n]\n',
+  );
+  assertEquals(goJson({ a: "<&>", n: 1.5 }), '{"a":"<&>","n":1.5}');
+  assertEquals(
+    goJson(goMap({ b: 1, a: [] }), "     "),
+    '{\n     "a": [],\n     "b": 1\n}',
+  );
+});
+
+Deno.test("inspect documents: times are time.Time", () => {
+  const doc = withTimes({
+    Created: "2026-12-06T06:14:09.611215212Z",
+    Name: "x",
+    L: goMap({ a: "b" }),
+  });
+  const t = parseFormat("inspect", "{{.Created}}|{{json .Created}}|{{.L}}");
+  assertEquals(
+    t.execute([doc]),
+    '2026-12-06 06:14:09.611215212 +0000 UTC|"2026-12-06T06:14:09.611215212Z"|map[a:b]\n',
+  );
+  assertEquals(
+    String(new GoTime("2026-12-06T06:14:09Z")),
+    "2026-12-06 06:14:09 +0000 UTC",
+  );
+  assertEquals(
+    String(new GoTime("2026-12-06T06:14:09.100Z")),
+    "2026-12-06 06:14:09.1 +0000 UTC",
+  );
+});
+
+Deno.test("templates: trim markers across lines, variables in scope, else with", () => {
+  const run1 = (f: string, v: unknown) => parseFormat("t", f).execute([v]);
+  assertEquals(
+    run1("{{range .A -}}\n  {{.}}\n{{- end}}", { A: ["x", "y"] }),
+    "xy\n",
+  );
+  assertEquals(
+    run1("{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}", {}),
+    "2\n",
+  );
+  assertEquals(run1("{{with $y := .A}}{{$y}}{{end}}", { A: "v" }), "v\n");
+  assertEquals(
+    run1("{{with .B}}b{{else with .A}}{{.}}{{end}}", { A: "a", B: "" }),
+    "a\n",
+  );
+  assertEquals(
+    run1("{{range $i, $e := .M}}{{$i}}={{$e}} {{end}}", {
+      M: goMap({ z: 1, a: 2 }),
+    }),
+    "a=2 z=1 \n",
+  );
+  assertEquals(
+    run1("{{.M}} {{.S}} {{.N}}", { M: goMap({}), S: [], N: null }),
+    "map[] [] <nil>\n",
+  );
+  assertEquals(
+    run1('{{eq .M.missing "x"}} {{.M.missing}}', { M: goMap({}) }),
+    "false <no value>\n",
+  );
+  assertThrows(
+    () => run1("{{.A.B}}", { A: goStruct({}, "T") }),
+    /can't evaluate field B in type T$/,
+  );
+  assertThrows(() => run1("{{if}}{{end}}", {}), /missing value for if$/);
 });
