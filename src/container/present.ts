@@ -225,7 +225,6 @@ export function inspectDoc(
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
-    LogPath: store.logFile(c.id),
     Mounts: inspectMounts(volumes, c),
     Dependencies: [],
     NetworkSettings: inspectNetwork(store, c, running),
@@ -250,7 +249,7 @@ export function inspectDoc(
       // Podman 4.3 shows the entrypoint as one string.
       Entrypoint: c.entrypoint.join(" "),
       OnBuild: null,
-      Labels: goMap(c.labels),
+      Labels: goMap(Object.keys(c.labels).length > 0 ? c.labels : null),
       Annotations: goMap({}),
       StopSignal: signalNumber(c.host.stopSignal),
       StopTimeout: c.host.stopTimeout,
@@ -259,7 +258,17 @@ export function inspectDoc(
       Binds: (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) =>
         `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`
       ),
-      NetworkMode: c.host.network,
+      LogConfig: {
+        Type: "k8s-file",
+        Config: null,
+        Path: store.logFile(c.id),
+        Tag: "",
+        Size: "0B",
+      },
+      // ptd's default stack is slirp4netns, which Podman names.
+      NetworkMode: c.host.network === "private"
+        ? "slirp4netns"
+        : c.host.network,
       PortBindings: inspectNetwork(store, c, false).Ports,
       RestartPolicy: {
         Name: c.host.restartPolicy.name,

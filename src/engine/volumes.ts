@@ -22,9 +22,8 @@ export interface VolumeInspect {
   Scope: "local";
   Options: Record<string, string>;
   MountCount: number;
-  /** Still empty: the first container fills it from its image. */
   NeedsCopyUp: boolean;
-  /** Still empty: the first container chowns it (absent once used). */
+  /** Absent once a container uses it. */
   NeedsChown?: true;
   /** Only for a volume named by ptd for one container. */
   Anonymous?: true;
@@ -37,8 +36,22 @@ function isEmpty(dir: string): boolean {
   return true;
 }
 
-function inspectShape(v: VolumeRecord): VolumeInspect {
-  const fresh = isEmpty(v.mountpoint);
+/** The names of the volumes some container mounts. */
+function usedVolumes(e: Engine): Set<string> {
+  return new Set(
+    containerStore(e).list().flatMap((c) =>
+      (c.mounts ?? []).filter((m) => m.type === "volume").map((m) => m.source)
+    ),
+  );
+}
+
+/**
+ * A volume's inspect document. Podman clears NeedsCopyUp when a first
+ * container fills the volume and NeedsChown when one first mounts it;
+ * ptd keeps no such flags, so an empty volume needs its copy-up, and one
+ * that no container mounts its chown.
+ */
+function inspectShape(v: VolumeRecord, used: Set<string>): VolumeInspect {
   return {
     Name: v.name,
     Driver: v.driver,
@@ -48,8 +61,8 @@ function inspectShape(v: VolumeRecord): VolumeInspect {
     Scope: "local",
     Options: goMap({}),
     MountCount: 0,
-    NeedsCopyUp: fresh,
-    ...(fresh ? { NeedsChown: true } : {}),
+    NeedsCopyUp: isEmpty(v.mountpoint),
+    ...(used.has(v.name) ? {} : { NeedsChown: true }),
     ...(v.anonymous ? { Anonymous: true } : {}),
   };
 }
@@ -84,12 +97,13 @@ export async function createVolume(
 
 /** Every volume. */
 export function listVolumes(e: Engine): VolumeInspect[] {
-  return e.store(VolumeStore).list().map(inspectShape);
+  const used = usedVolumes(e);
+  return e.store(VolumeStore).list().map((v) => inspectShape(v, used));
 }
 
 /** One volume (not-found when there is none of that name). */
 export function inspectVolume(e: Engine, name: string): VolumeInspect {
-  return inspectShape(e.store(VolumeStore).find(name));
+  return inspectShape(e.store(VolumeStore).find(name), usedVolumes(e));
 }
 
 /**

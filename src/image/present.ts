@@ -135,6 +135,16 @@ export function imageView(
   }, "images.imageReporter");
 }
 
+/** `o` without its empty fields, as Go's omitempty writes a struct. */
+function omitEmpty(o: object): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(o).filter(([, v]) =>
+      v !== "" && v !== null && v !== undefined &&
+      !(typeof v === "object" && Object.keys(v).length === 0)
+    ),
+  );
+}
+
 /** The `image inspect` document, in Podman's shape. */
 export function inspectImage(img: ImageRecord): Record<string, unknown> {
   const c = img.config;
@@ -147,7 +157,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     Parent: "",
     Comment: history.at(-1)?.comment ?? "",
     Created: createdOf(img),
-    Config: c.config ?? {},
+    Config: omitEmpty(c.config ?? {}),
     Version: "",
     Author: c.author ?? "",
     Architecture: c.architecture,
@@ -157,7 +167,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     VirtualSize: img.size,
     GraphDriver: { Name: "overlay", Data: null },
     RootFS: { Type: "layers", Layers: c.rootfs.diff_ids },
-    Labels: c.config?.Labels ?? null,
+    Labels: goMap(c.config?.Labels),
     Annotations: goMap({}),
     ManifestType: img.manifestMediaType,
     User: c.config?.User ?? "",
@@ -173,7 +183,8 @@ export interface HistoryRow {
   created: string;
   CreatedBy: string;
   size: number;
-  comment: string;
+  /** Absent when empty, as in Podman. */
+  comment?: string;
   /** RFC 3339 to the second. */
   Created: string;
 }
@@ -192,7 +203,7 @@ export function historyRows(img: ImageRecord): HistoryRow[] {
     created: h.created ?? "",
     CreatedBy: h.created_by ?? "",
     size: h.empty_layer ? 0 : layers[li++] ?? 0,
-    comment: h.comment ?? "",
+    ...(h.comment ? { comment: h.comment } : {}),
     Created: h.created ? h.created.replace(/\.\d+Z$/, "Z") : "",
   })).reverse();
   if (rows.length > 0) rows[0].id = img.id;
@@ -220,7 +231,7 @@ export function historyView(
     Created: o.human ? since : r.created,
     CreatedBy: by,
     Size: o.human ? humanSize(r.size) : r.size,
-    Comment: r.comment,
+    Comment: r.comment ?? "",
     CreatedAt: r.created ? goTimeString(r.Created) : "",
     CreatedSince: since,
     Tags: [],

@@ -139,8 +139,9 @@ export function networkSettings(
 ): Record<string, unknown> {
   // A monitor killed outright leaves the file behind: trust it only live.
   const info = running ? readNetworkInfo(runDir) : undefined;
-  // Podman's keys and order; Networks (no named networks here) is empty.
-  return {
+  // Podman's keys and order. Networks (no named networks here) is an
+  // empty map to a template and absent from JSON, as in Podman.
+  const doc = {
     EndpointID: "",
     Gateway: info?.gateway ?? "",
     IPAddress: info?.ipAddress ?? "",
@@ -156,6 +157,6 @@ export function networkSettings(
     LinkLocalIPv6PrefixLen: 0,
     Ports: goMap(portsDoc(ports)),
     SandboxKey: "",
-    Networks: goMap({}),
   };
+  return Object.defineProperty(doc, "Networks", { value: goMap({}) });
 }

@@ -13,9 +13,14 @@ export const GO_MAP: unique symbol = Symbol.for("ptd.goMap");
 /** A struct's Go type name, as Podman's template errors print it. */
 export const GO_TYPE: unique symbol = Symbol.for("ptd.goType");
 
-/** A copy of `m` marked as a Go map (an empty one for null/undefined). */
+/**
+ * A copy of `m` marked as a Go map; null or undefined make a nil map
+ * (printed `map[]`, JSON null).
+ */
 export function goMap<T extends object>(m: T | null | undefined): T {
-  return Object.defineProperty({ ...(m ?? {}) }, GO_MAP, { value: true }) as T;
+  return Object.defineProperty({ ...(m ?? {}) }, GO_MAP, {
+    value: m ? "map" : "nil",
+  }) as T;
 }
 
 /** `o` marked as a value of the Go struct type `name`. */

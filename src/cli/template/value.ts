@@ -182,6 +182,9 @@ export function goJson(
   if (v !== null && typeof v === "object" && "toJSON" in v) {
     v = (v as { toJSON(): unknown }).toJSON();
   }
+  if (v !== null && typeof v === "object" && (v as Obj)[GO_MAP] === "nil") {
+    return "null";
+  }
   switch (kindOf(v)) {
     case "invalid":
     case "nil":
@@ -231,7 +234,10 @@ export function withTimes(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(withTimes);
   if (v === null || typeof v !== "object") return v;
   const out: Record<string | symbol, unknown> = {};
-  for (const k of Object.keys(v)) out[k] = withTimes((v as Obj)[k]);
+  // Own non-enumerable fields too: fields a template sees, JSON does not.
+  for (const k of Object.getOwnPropertyNames(v)) {
+    out[k] = withTimes((v as Obj)[k]);
+  }
   for (const k of Object.getOwnPropertySymbols(v)) out[k] = (v as Obj)[k];
   return out;
 }
