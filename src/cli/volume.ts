@@ -39,7 +39,7 @@ export function volumeCommand(): Command {
     .alias("list")
     .description("List volumes")
     .option("-q, --quiet", "print only volume names")
-    .option("--format <format>", "json, or a template such as {{.Name}}")
+    .option("--format <format>", "json, or a Go template such as {{.Name}}")
     .action((f: { quiet?: boolean; format?: string }) => {
       const vs = listVolumes(userEngine());
       if (f.quiet) return vs.forEach((v) => console.log(v.Name));
@@ -60,7 +60,10 @@ export function volumeCommand(): Command {
   group.command("inspect")
     .description("Show volumes as JSON")
     .argument("<names...>")
-    .option("--format <format>", "json, or a template such as {{.Mountpoint}}")
+    .option(
+      "-f, --format <format>",
+      "json, or a Go template such as {{.Mountpoint}}",
+    )
     .action((names: string[], f: { format?: string }) => {
       const e = userEngine();
       return printInspect(f.format, names.map((n) => inspectVolume(e, n)));

@@ -62,8 +62,12 @@ function matches(f: ContainerFilter, c: ContainerConfig, status: string) {
       return c.id.startsWith(f.value);
     case "status":
       return status === f.value;
-    case "ancestor":
-      return c.image === f.value || c.imageId.startsWith(f.value);
+    case "ancestor": {
+      // c.image is the image's full name: a short one matches its end.
+      const names = [f.value, `${f.value}:latest`];
+      return names.some((n) => c.image === n || c.image.endsWith(`/${n}`)) ||
+        c.imageId.startsWith(f.value);
+    }
     case "label": {
       const j = f.value.indexOf("=");
       return j < 0
