@@ -117,7 +117,7 @@ export async function printInspect(
   docs: unknown[],
 ): Promise<void> {
   const { withTimes } = await valueModule();
-  await printReport(format ?? "json", docs, {
+  await printReport(format || "json", docs, {
     name: "inspect",
     indent: "     ",
     errorPrefix: "inspecting object: printing inspect output: ",

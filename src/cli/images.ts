@@ -79,7 +79,7 @@ function imagesCommand(name: string): Command {
           for (const i of new Set(rows.map(id))) console.log(i);
           return;
         }
-        if (f.format) {
+        if (f.format !== undefined) {
           // JSON lists each image once; a template sees one row per name.
           const report = imagesReport(noTrunc);
           return isJson(f.format)
@@ -171,7 +171,7 @@ function historyCommand(): Command {
           headers: HISTORY_HEADERS,
           view: (r) => historyView(r, o),
         };
-        if (f.format) return printReport(f.format, rows, report);
+        if (f.format !== undefined) return printReport(f.format, rows, report);
         const columns = ["ID", "Created", "CreatedBy", "Size", "Comment"];
         console.log(table([
           columns.map((c) => HISTORY_HEADERS[c]),

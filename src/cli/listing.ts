@@ -53,7 +53,7 @@ const psSpec: CommandSpec = {
     const noTrunc = f.trunc === false;
     if (f.quiet) {
       for (const r of rows) console.log(noTrunc ? r.Id : r.Id.slice(0, 12));
-    } else if (f.format) {
+    } else if (f.format !== undefined) {
       await printReport(f.format, rows, {
         name: "ps",
         indent: "  ",

@@ -43,7 +43,7 @@ export function volumeCommand(): Command {
     .action((f: { quiet?: boolean; format?: string }) => {
       const vs = listVolumes(userEngine());
       if (f.quiet) return vs.forEach((v) => console.log(v.Name));
-      if (f.format) {
+      if (f.format !== undefined) {
         return printReport(f.format, vs, {
           name: "ls",
           indent: "  ",

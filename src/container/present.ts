@@ -202,7 +202,8 @@ export function inspectDoc(
     Id: c.id,
     Created: c.created,
     Path: cmd[0],
-    Args: cmd.slice(1),
+    // Podman repeats a lone command as its argument.
+    Args: cmd.length > 1 ? cmd.slice(1) : cmd,
     State: goStruct({
       Status: s.status,
       Running: running,

@@ -51,6 +51,8 @@ const TEXT: string[][] = [
     "{{.StartedAt}} {{.ExitedAt}} {{.Pid}}",
   ],
   ["ps", "-a", "--format", "table {{.ID}}\\t{{.Names}}\\t{{.Pod}}"],
+  ["ps", "-a", "--format", "table {{.Names}}\\n"],
+  ["ps", "-a", "--format", ""],
   ["ps", "-a"],
   ["ps", "-a", "--format", "{{.Foo}}"],
   ["ps", "-a", "--format", "{{range .Bad}}"],
@@ -103,7 +105,8 @@ const TEXT: string[][] = [
     "inspect",
     "--format",
     "{{.ImageName}}|{{.Config.StopSignal}}|{{.HostConfig.NetworkMode}}|" +
-    "{{.State.ExitCode}}|{{.State.FinishedAt}}|{{.Created}}|{{.State.Pid}}",
+    "{{.State.ExitCode}}|{{.State.FinishedAt}}|{{.Created}}|{{.State.Pid}}|" +
+    "{{.Path}} {{.Args}}",
     "made",
     "done",
   ],
@@ -134,6 +137,7 @@ const JSON_LINES: string[][] = [
   ["volume", "ls", "--format", "json"],
   ["volume", "inspect", "lab"],
   ["inspect", "run1"],
+  ["inspect", "--format", "", "made"],
   ["image", "inspect", "bb:test"],
 ];
 

@@ -365,18 +365,16 @@ export class Template {
 const RANGE = /\{\{\s*range\s*\.\s*\}\}[\s\S]*\{\{\s*-?\s*end\s*-?\s*\}\}/;
 
 /**
- * Podman's report.Formatter.Parse: `table` turns spaces into column breaks,
- * otherwise the escapes \\t and \\n become what they say (and when that
- * breaks the template, as in {{printf "\\n"}}, the text is parsed as
- * given); a newline ends each item, and the template ranges over the list.
+ * Podman's report.Formatter.Parse: the escapes \\t and \\n become what they
+ * say (and when that breaks the template, as in {{printf "\\n"}}, the text
+ * is parsed as given), `table` also turns spaces into column breaks, a
+ * newline ends each item, and the template ranges over the list.
  */
 export function parseFormat(name: string, format: string): Template {
+  const escaped = format.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
   let text = format.startsWith("table ")
-    ? format.replace(/^table /, "").replaceAll("\\t", "\t").replaceAll(
-      " ",
-      "\t",
-    )
-    : format.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
+    ? escaped.replace(/^table /, "").replaceAll(" ", "\t")
+    : escaped;
   if (!text.endsWith("\n")) text += "\n";
   const ranged = (s: string) => RANGE.test(s) ? s : `{{range .}}${s}{{end -}}`;
   try {
