@@ -212,7 +212,8 @@ export function inspectDoc(
       OOMKilled: false,
       Dead: false,
       Pid: running ? s.pid : 0,
-      ConmonPid: running ? s.monitorPid ?? 0 : 0,
+      // Podman leaves a zero ConmonPid out.
+      ...(running && s.monitorPid ? { ConmonPid: s.monitorPid } : {}),
       ExitCode: s.exitCode,
       Error: s.error ?? "",
       StartedAt: time(s.startedAt),
