@@ -131,6 +131,8 @@ export function isJson(format: string): boolean {
 }
 
 type TemplateModule = typeof import("./template/exec.ts");
+const templateModule = () =>
+  lazy<TemplateModule>(new URL("./template/exec.ts", import.meta.url));
 
 /**
  * The text of `items` under a --format: a JSON array, or a template
@@ -144,9 +146,7 @@ export async function renderReport<T>(
   noHeading = false,
 ): Promise<string> {
   if (isJson(format)) return `${await jsonText(items, report)}\n`;
-  const { ExecError, parseFormat, TemplateError } = await lazy<TemplateModule>(
-    new URL("./template/exec.ts", import.meta.url),
-  );
+  const { ExecError, parseFormat, TemplateError } = await templateModule();
   const isTable = format.startsWith("table ");
   try {
     const t = parseFormat(report.name, format);
@@ -159,6 +159,24 @@ export async function renderReport<T>(
     if (!(e instanceof TemplateError)) throw e;
     const prefix = e instanceof ExecError ? report.errorPrefix ?? "" : "";
     throw invalid(`${prefix}${e.message}`);
+  }
+}
+
+/**
+ * The text of a template over one object, as Podman's `version` and `info`
+ * run it (no {{range .}}); errors as renderReport's.
+ */
+export async function renderTemplate(
+  name: string,
+  format: string,
+  value: unknown,
+): Promise<string> {
+  const { parseFormat, TemplateError } = await templateModule();
+  try {
+    return parseFormat(name, format, false).execute(value);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw invalid(e.message);
   }
 }
 

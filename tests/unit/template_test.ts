@@ -12,6 +12,7 @@ import {
   headers,
   isJson,
   renderReport,
+  renderTemplate,
   tabwrite,
 } from "../../src/cli/format.ts";
 
@@ -318,4 +319,25 @@ Deno.test("templates: trim markers across lines, variables in scope, else with",
     /can't evaluate field B in type T$/,
   );
   assertThrows(() => run1("{{if}}{{end}}", {}), /missing value for if$/);
+});
+
+Deno.test("one object (version, info): no range, Podman's escapes", async () => {
+  const v = {
+    Client: goStruct(
+      { Version: "4.3.1", OsArch: "linux/amd64" },
+      "define.Version",
+    ),
+  };
+  assertEquals(
+    await renderTemplate("version", "{{.Client.OsArch}}", v),
+    "linux/amd64\n",
+  );
+  assertEquals(
+    await renderTemplate("version", "{{.Client.Version}}\\t.", v),
+    "4.3.1\t.\n",
+  );
+  await assertRejects(
+    () => renderTemplate("version", "{{.Client.Nope}}", v),
+    /^template: version:1:9: executing "version" at <\.Client\.Nope>: can't evaluate field Nope in type define\.Version$/,
+  );
 });

@@ -368,19 +368,25 @@ const RANGE = /\{\{\s*range\s*\.\s*\}\}[\s\S]*\{\{\s*-?\s*end\s*-?\s*\}\}/;
  * Podman's report.Formatter.Parse: the escapes \\t and \\n become what they
  * say (and when that breaks the template, as in {{printf "\\n"}}, the text
  * is parsed as given), `table` also turns spaces into column breaks, a
- * newline ends each item, and the template ranges over the list.
+ * newline ends each item, and the template ranges over the list (unless
+ * not `ranged`: Podman's version and info run it on one object).
  */
-export function parseFormat(name: string, format: string): Template {
+export function parseFormat(
+  name: string,
+  format: string,
+  ranged = true,
+): Template {
   const escaped = format.replaceAll("\\t", "\t").replaceAll("\\n", "\n");
   let text = format.startsWith("table ")
     ? escaped.replace(/^table /, "").replaceAll(" ", "\t")
     : escaped;
   if (!text.endsWith("\n")) text += "\n";
-  const ranged = (s: string) => RANGE.test(s) ? s : `{{range .}}${s}{{end -}}`;
+  const wrap = (s: string) =>
+    !ranged || RANGE.test(s) ? s : `{{range .}}${s}{{end -}}`;
   try {
-    return new Template(name, ranged(text));
+    return new Template(name, wrap(text));
   } catch (e) {
     if (!(e instanceof TemplateError)) throw e;
-    return new Template(name, ranged(format));
+    return new Template(name, wrap(format));
   }
 }
