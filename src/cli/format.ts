@@ -180,6 +180,12 @@ export async function renderTemplate(
   }
 }
 
+function write(text: string) {
+  const out = new TextEncoder().encode(text);
+  // A pipe takes a large write in parts.
+  for (let i = 0; i < out.length;) i += Deno.stdout.writeSync(out.subarray(i));
+}
+
 /** Prints what renderReport makes of `items`. */
 export async function printReport<T>(
   format: string,
@@ -187,9 +193,14 @@ export async function printReport<T>(
   report: Report<T>,
   noHeading = false,
 ): Promise<void> {
-  const out = new TextEncoder().encode(
-    await renderReport(format, items, report, noHeading),
-  );
-  // A pipe takes a large write in parts.
-  for (let i = 0; i < out.length;) i += Deno.stdout.writeSync(out.subarray(i));
+  write(await renderReport(format, items, report, noHeading));
+}
+
+/** Prints what renderTemplate makes of `value`. */
+export async function printTemplate(
+  name: string,
+  format: string,
+  value: unknown,
+): Promise<void> {
+  write(await renderTemplate(name, format, value));
 }
