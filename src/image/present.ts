@@ -135,14 +135,35 @@ export function imageView(
   }, "images.imageReporter");
 }
 
-/** `o` without its empty fields, as Go's omitempty writes a struct. */
-function omitEmpty(o: object): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(o).filter(([, v]) =>
-      v !== "" && v !== null && v !== undefined &&
-      !(typeof v === "object" && Object.keys(v).length === 0)
-    ),
-  );
+/** The fields of OCI's ImageConfig, with what Go has when one is unset. */
+const CONFIG_FIELDS: [string, () => unknown][] = [
+  ["User", () => ""],
+  ["ExposedPorts", () => goMap(null)],
+  ["Env", () => []],
+  ["Entrypoint", () => []],
+  ["Cmd", () => []],
+  ["Volumes", () => goMap(null)],
+  ["WorkingDir", () => ""],
+  ["Labels", () => goMap(null)],
+  ["StopSignal", () => ""],
+];
+
+/**
+ * The image's config as Podman shows it: JSON leaves empty fields out
+ * (omitempty), while a template still finds every field of the struct.
+ */
+function configDoc(config: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const given = config as Record<string, unknown>;
+  for (const [k, zero] of CONFIG_FIELDS) {
+    const v = given[k];
+    const empty = v === "" || v === null || v === undefined ||
+      (typeof v === "object" && Object.keys(v).length === 0);
+    const maps = k === "Labels" || k === "ExposedPorts" || k === "Volumes";
+    const value = empty ? zero() : maps ? goMap(v as object) : v;
+    Object.defineProperty(out, k, { value, enumerable: !empty });
+  }
+  return out;
 }
 
 /** The `image inspect` document, in Podman's shape. */
@@ -157,7 +178,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     Parent: "",
     Comment: history.at(-1)?.comment ?? "",
     Created: createdOf(img),
-    Config: omitEmpty(c.config ?? {}),
+    Config: configDoc(c.config ?? {}),
     Version: "",
     Author: c.author ?? "",
     Architecture: c.architecture,

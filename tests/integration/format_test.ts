@@ -122,7 +122,8 @@ const TEXT: string[][] = [
     "image",
     "inspect",
     "--format",
-    "{{.Id}} {{.RepoTags}} {{.Labels}} {{.Os}} {{len .RootFS.Layers}}",
+    "{{.Id}} {{.RepoTags}} {{.Labels}} {{.Os}} {{len .RootFS.Layers}} " +
+    "{{.Config.Labels}} {{.Config.Cmd}} {{.Config.Volumes}} {{.Config.User}}|",
     "bb:test",
   ],
 ];
