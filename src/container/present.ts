@@ -279,10 +279,24 @@ export function inspectDoc(
       AutoRemove: c.host.autoRemove,
       CapAdd: c.host.capAdd,
       CapDrop: c.host.capDrop,
+      Dns: c.host.dns?.servers ?? [],
+      DnsOptions: c.host.dns?.options ?? [],
+      DnsSearch: c.host.dns?.search ?? [],
+      ExtraHosts: c.host.addHosts ?? [],
       GroupAdd: c.host.groupAdd,
+      PidMode: "private",
       Privileged: c.host.privileged,
       ReadonlyRootfs: c.host.readOnly,
+      SecurityOpt: c.host.noNewPrivileges ? ["no-new-privileges"] : [],
+      Tmpfs: goMap(Object.fromEntries(
+        (c.mounts ?? []).filter((m) => m.type === "tmpfs").map((
+          m,
+        ) => [m.destination, m.data ?? ""]),
+      )),
+      UTSMode: "private",
       UsernsMode: "",
+      ...(c.host.init ? { Init: true } : {}),
+      ConsoleSize: [0, 0],
     },
   };
 }

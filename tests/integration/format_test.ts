@@ -98,7 +98,9 @@ const TEXT: string[][] = [
     "--format",
     "{{.Name}} {{.State.Status}} {{.State.Running}} {{.Config.Labels}} " +
     "{{.HostConfig.UsernsMode}}|{{.NetworkSettings.Networks}} {{.RestartCount}} " +
-    "{{.Config.Cmd}} {{.Path}} {{.Args}} {{.ImageName}} {{.Image}}",
+    "{{.Config.Cmd}} {{.Path}} {{.Args}} {{.ImageName}} {{.Image}} " +
+    "{{.HostConfig.Dns}} {{.HostConfig.Tmpfs}} {{.HostConfig.PidMode}} " +
+    "{{.HostConfig.UTSMode}} {{.HostConfig.ExtraHosts}} {{.HostConfig.SecurityOpt}}",
     "run1",
   ],
   [
