@@ -21,12 +21,12 @@ export interface VolumeInspect {
   Labels: Record<string, string>;
   Scope: "local";
   Options: Record<string, string>;
+  /** Only for a volume named by ptd for one container. */
+  Anonymous?: true;
   MountCount: number;
   NeedsCopyUp: boolean;
   /** Absent once a container uses it. */
   NeedsChown?: true;
-  /** Only for a volume named by ptd for one container. */
-  Anonymous?: true;
 }
 
 function isEmpty(dir: string): boolean {
@@ -60,10 +60,10 @@ function inspectShape(v: VolumeRecord, used: Set<string>): VolumeInspect {
     Labels: goMap(v.labels),
     Scope: "local",
     Options: goMap({}),
+    ...(v.anonymous ? { Anonymous: true } : {}),
     MountCount: 0,
     NeedsCopyUp: isEmpty(v.mountpoint),
     ...(used.has(v.name) ? {} : { NeedsChown: true }),
-    ...(v.anonymous ? { Anonymous: true } : {}),
   };
 }
 
