@@ -1,84 +1,206 @@
 /**
- * Output the Docker way: aligned tables, and --format Go templates. The
- * template subset is what scripts use: `{{.Field}}`, `{{.A.B}}`, `{{json .}}`,
- * `{{json .Field}}`, a leading `table` for a header row, and `\t`/`\n`.
+ * Output the Podman way: tables through Go's tabwriter with Podman's
+ * settings, `--format json` arrays, and --format Go templates evaluated as
+ * Podman's report package does (the template module loads only when a
+ * format is a template: `ps` is a hot command).
  */
+import { lazy } from "../runtime/lazy.ts";
 import { invalid } from "../runtime/errors.ts";
+import { goMap } from "../runtime/gomap.ts";
 
-/** Pads columns like Go's tabwriter with Docker's three-space gap. */
-export function table(rows: string[][]): string {
+/**
+ * Go's text/tabwriter with Podman's settings (minwidth 12, padding 2,
+ * spaces): cells end at a tab, a line's last cell is not aligned, and a
+ * column's width holds over a block of consecutive lines that have it.
+ */
+export function tabwrite(text: string): string {
+  const lines = text.split("\n").map((l) => l.split("\t"));
   const widths: number[] = [];
-  for (const r of rows) {
-    r.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
-  }
-  return rows.map((r) =>
-    r.map((cell, i) => i === r.length - 1 ? cell : cell.padEnd(widths[i] + 3))
-      .join("").trimEnd()
-  ).join("\n");
-}
-
-const ACTION = /\{\{\s*(json\s+)?\.([\w.]*)\s*\}\}/g;
-
-function lookup(value: unknown, path: string): unknown {
-  if (path === "") return value;
-  let v = value;
-  for (const key of path.split(".")) {
-    if (v === null || typeof v !== "object" || !(key in v)) {
-      throw invalid(
-        `template: can't evaluate field ${key} in type ${typeof v}`,
-      );
+  let out = "";
+  const width = (s: string) => [...s].length;
+  const write = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const cells = lines[i];
+      out += cells.map((c, j) =>
+        j < cells.length - 1 && j < widths.length
+          ? c + " ".repeat(Math.max(0, widths[j] - width(c)))
+          : c
+      ).join("") + (i < lines.length - 1 ? "\n" : "");
     }
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
+  };
+  const format = (line0: number, line1: number) => {
+    const column = widths.length;
+    for (let at = line0; at < line1; at++) {
+      if (column >= lines[at].length - 1) continue;
+      write(line0, at);
+      line0 = at;
+      let w = 12;
+      for (; at < line1 && column < lines[at].length - 1; at++) {
+        w = Math.max(w, width(lines[at][column]) + 2);
+      }
+      widths.push(w);
+      format(line0, at);
+      widths.pop();
+      line0 = at;
+    }
+    write(line0, line1);
+  };
+  format(0, lines.length);
+  return out;
 }
 
-function show(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(show).join(" ")}]`;
-  if (v !== null && typeof v === "object") {
-    return `map[${
-      Object.entries(v).map(([k, x]) => `${k}:${show(x)}`).join(" ")
-    }]`;
-  }
-  return String(v);
-}
-
-/** Renders one template action list against `value`. */
-export function renderTemplate(template: string, value: unknown): string {
-  const rest = template.replace(ACTION, "");
-  if (rest.includes("{{")) {
-    throw invalid(`template: unsupported action in ${template}`);
-  }
-  return template.replace(/\\t/g, "\t").replace(/\\n/g, "\n").replace(
-    ACTION,
-    (_, json, path) => {
-      const v = lookup(value, path);
-      return json ? JSON.stringify(v) : show(v);
-    },
-  );
+/** Rows of cells as a Podman table (no trailing newline). */
+export function table(rows: string[][]): string {
+  return tabwrite(rows.map((r) => r.join("\t")).join("\n"));
 }
 
 /**
- * Prints `items` with a --format: "json" (one object per line), a template,
- * or "table TEMPLATE" (a header row from the field names, then aligned rows).
+ * A table's header names by field, as Podman's report.Headers makes them:
+ * each field name split at its words and upper-cased ("ImageID" is
+ * "IMAGE ID"), unless `overrides` names it.
  */
-export function printFormatted(format: string, items: unknown[]): void {
-  if (format === "json") {
-    for (const i of items) console.log(JSON.stringify(i));
-    return;
+export function headers(
+  fields: string,
+  overrides: Record<string, string> = {},
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of fields.split(" ")) {
+    out[f] = f.replace(/([a-z])([A-Z])/g, "$1 $2")
+      .replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").toUpperCase();
   }
-  const isTable = /^table\s/.test(format);
-  const tmpl = isTable ? format.replace(/^table\s+/, "") : format;
-  const lines = items.map((i) => renderTemplate(tmpl, i));
-  if (!isTable) {
-    for (const l of lines) console.log(l);
-    return;
+  for (const [f, h] of Object.entries(overrides)) out[f] = h.toUpperCase();
+  return out;
+}
+
+/** How a command prints its objects, as Podman's code for it does. */
+export interface Report<T> {
+  /** The template's name in Go's errors (ps, images, inspect...). */
+  name: string;
+  /** Go's MarshalIndent indent of `--format json`; "" is one line. */
+  indent: string;
+  /** json-iterator's quirk: an empty object spans two lines. */
+  jsoniter?: boolean;
+  /** The table's header names by field (Podman's report.Headers). */
+  headers?: Record<string, string>;
+  /** Said before an execution error (Podman's inspect wraps them). */
+  errorPrefix?: string;
+  /** The value a template sees for one object. */
+  view: (item: T) => unknown;
+}
+
+type ValueModule = typeof import("./template/value.ts");
+const valueModule = () =>
+  lazy<ValueModule>(new URL("./template/value.ts", import.meta.url));
+
+type JsonStyle = Pick<Report<unknown>, "indent" | "jsoniter">;
+
+async function jsonText(items: unknown[], style: JsonStyle): Promise<string> {
+  const { goJson } = await valueModule();
+  return goJson(items, style.indent, "", style.jsoniter);
+}
+
+/** Prints `items` as a JSON array the way Podman's code for them does. */
+export async function printJson(
+  items: unknown[],
+  style: JsonStyle,
+): Promise<void> {
+  console.log(await jsonText(items, style));
+}
+
+/**
+ * `inspect` of containers, images or volumes: a JSON array (Podman's
+ * five-space indent) unless --format is a template, which sees each
+ * document with its times as Go's time.Time.
+ */
+export async function printInspect(
+  format: string | undefined,
+  docs: unknown[],
+): Promise<void> {
+  const { withTimes } = await valueModule();
+  await printReport(format || "json", docs, {
+    name: "inspect",
+    indent: "     ",
+    errorPrefix: "inspecting object: printing inspect output: ",
+    view: withTimes,
+  });
+}
+
+/** Whether --format asks for JSON: `json` or `{{json .}}`, as Podman's IsJSON. */
+export function isJson(format: string): boolean {
+  return /^\s*(json|\{\{\s*json\s*\.?\s*\}\})\s*$/.test(format);
+}
+
+type TemplateModule = typeof import("./template/exec.ts");
+const templateModule = () =>
+  lazy<TemplateModule>(new URL("./template/exec.ts", import.meta.url));
+
+/**
+ * The text of `items` under a --format: a JSON array, or a template
+ * executed for each item (`table` adds the header row, unless `noHeading`,
+ * and aligns the columns). A template that cannot run is a one-line error.
+ */
+export async function renderReport<T>(
+  format: string,
+  items: T[],
+  report: Report<T>,
+  noHeading = false,
+): Promise<string> {
+  if (isJson(format)) return `${await jsonText(items, report)}\n`;
+  const { ExecError, parseFormat, TemplateError } = await templateModule();
+  const isTable = format.startsWith("table ");
+  try {
+    const t = parseFormat(report.name, format);
+    let out = isTable && !noHeading && report.headers
+      ? t.execute([goMap(report.headers)])
+      : "";
+    out += t.execute(items.map(report.view));
+    return isTable ? tabwrite(out) : out;
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    const prefix = e instanceof ExecError ? report.errorPrefix ?? "" : "";
+    throw invalid(`${prefix}${e.message}`);
   }
-  const header = tmpl.replace(
-    ACTION,
-    (_, _j, path: string) =>
-      path.split(".").pop()!.replace(/([a-z])([A-Z])/g, "$1 $2").toUpperCase(),
-  ).replace(/\\t/g, "\t");
-  const out = table([header, ...lines].map((l) => l.split("\t")));
-  if (out) console.log(out);
+}
+
+/**
+ * The text of a template over one object, as Podman's `version` and `info`
+ * run it (no {{range .}}); errors as renderReport's.
+ */
+export async function renderTemplate(
+  name: string,
+  format: string,
+  value: unknown,
+): Promise<string> {
+  const { parseFormat, TemplateError } = await templateModule();
+  try {
+    return parseFormat(name, format, false).execute(value);
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw invalid(e.message);
+  }
+}
+
+function write(text: string) {
+  const out = new TextEncoder().encode(text);
+  // A pipe takes a large write in parts.
+  for (let i = 0; i < out.length;) i += Deno.stdout.writeSync(out.subarray(i));
+}
+
+/** Prints what renderReport makes of `items`. */
+export async function printReport<T>(
+  format: string,
+  items: T[],
+  report: Report<T>,
+  noHeading = false,
+): Promise<void> {
+  write(await renderReport(format, items, report, noHeading));
+}
+
+/** Prints what renderTemplate makes of `value`. */
+export async function printTemplate(
+  name: string,
+  format: string,
+  value: unknown,
+): Promise<void> {
+  write(await renderTemplate(name, format, value));
 }

@@ -4,8 +4,12 @@
  * parsing, one call of src/engine/images.ts, printing.
  */
 import { Command } from "commander";
-import { humanSize } from "../image/present.ts";
-import { humanDuration } from "../container/present.ts";
+import {
+  type HistoryRow,
+  historyView,
+  type ImageRow,
+  imageView,
+} from "../image/present.ts";
 import { userEngine } from "../engine/engine.ts";
 import {
   imageHistory,
@@ -15,12 +19,37 @@ import {
   removeImages,
   tagImage,
 } from "../engine/images.ts";
-import { printFormatted, table } from "./format.ts";
+import {
+  headers,
+  isJson,
+  printInspect,
+  printJson,
+  printReport,
+  type Report,
+  table,
+} from "./format.ts";
 import { pullCommand, pushCommand } from "./pull.ts";
 import { REMOVAL, withPolicy } from "./targets.ts";
 
-const ago = (iso: string) =>
-  `${humanDuration(Date.now() - Date.parse(iso))} ago`;
+/** `images` table headers: Podman's, from imageReporter's fields. */
+const IMAGE_HEADERS = headers(
+  "Repository Tag Containers Created Dangling Digest History ID Labels " +
+    "Names ParentId ReadOnly RepoDigests RepoTags SharedSize Size " +
+    "VirtualSize",
+  { ID: "image id", ReadOnly: "r/o" },
+);
+
+/** The columns of Podman's default `images` table. */
+const IMAGE_COLUMNS = ["Repository", "Tag", "ID", "Created", "Size"];
+
+function imagesReport(noTrunc: boolean): Report<ImageRow> {
+  return {
+    name: "images",
+    indent: "    ",
+    headers: IMAGE_HEADERS,
+    view: (r) => imageView(r, noTrunc),
+  };
+}
 
 /** The `images` command (also `image ls`). */
 function imagesCommand(name: string): Command {
@@ -42,36 +71,28 @@ function imagesCommand(name: string): Command {
           format?: string;
         },
       ) => {
-        const rows = listImages(userEngine(), {
-          reference: ref,
-          noTrunc: !f.trunc,
-        });
+        const rows = listImages(userEngine(), { reference: ref });
+        const noTrunc = !f.trunc;
+        const id = (r: ImageRow) =>
+          noTrunc ? `sha256:${r.image.Id}` : r.image.Id.slice(0, 12);
         if (f.quiet) {
-          for (const id of new Set(rows.map((r) => r.ID))) console.log(id);
+          for (const i of new Set(rows.map(id))) console.log(i);
           return;
         }
-        if (f.format) {
-          printFormatted(f.format, rows);
-          return;
+        if (f.format !== undefined) {
+          // JSON lists each image once; a template sees one row per name.
+          const report = imagesReport(noTrunc);
+          return isJson(f.format)
+            ? printJson([...new Set(rows.map((r) => r.image))], report)
+            : printReport(f.format, rows, report);
         }
-        const head = [
-          "REPOSITORY",
-          "TAG",
-          ...(f.digests ? ["DIGEST"] : []),
-          "IMAGE ID",
-          "CREATED",
-          "SIZE",
-        ];
+        const columns = f.digests
+          ? [...IMAGE_COLUMNS.slice(0, 2), "Digest", ...IMAGE_COLUMNS.slice(2)]
+          : IMAGE_COLUMNS;
+        const views = rows.map((r) => imageView(r, noTrunc));
         console.log(table([
-          head,
-          ...rows.map((r) => [
-            r.Repository,
-            r.Tag,
-            ...(f.digests ? [r.Digest] : []),
-            r.ID,
-            ago(r.CreatedAt),
-            r.Size,
-          ]),
+          columns.map((c) => IMAGE_HEADERS[c]),
+          ...views.map((v) => columns.map((c) => String(v[c]))),
         ]));
       },
     );
@@ -116,9 +137,7 @@ function inspectCommand(): Command {
     .option("-f, --format <format>", "a Go template")
     .action((refs: string[], f: { format?: string }) => {
       const e = userEngine();
-      const docs = refs.map((r) => inspectImageRef(e, r));
-      if (f.format) printFormatted(f.format, docs);
-      else console.log(JSON.stringify(docs, null, 4));
+      return printInspect(f.format, refs.map((r) => inspectImageRef(e, r)));
     });
 }
 
@@ -141,29 +160,31 @@ function historyCommand(): Command {
         f: { quiet?: boolean; trunc: boolean; human: boolean; format?: string },
       ) => {
         const rows = imageHistory(userEngine(), ref);
+        const o = { noTrunc: !f.trunc, human: f.human };
         if (f.quiet) {
-          for (const r of rows) console.log(r.ID);
+          for (const r of rows) console.log(historyView(r, o).ID);
           return;
         }
-        if (f.format) {
-          printFormatted(f.format, rows);
-          return;
-        }
-        const by = (s: string) =>
-          !f.trunc || s.length <= 45 ? s : `${s.slice(0, 44)}…`;
+        const report: Report<HistoryRow> = {
+          name: "history",
+          indent: "",
+          headers: HISTORY_HEADERS,
+          view: (r) => historyView(r, o),
+        };
+        if (f.format !== undefined) return printReport(f.format, rows, report);
+        const columns = ["ID", "Created", "CreatedBy", "Size", "Comment"];
         console.log(table([
-          ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-          ...rows.map((r) => [
-            r.ID,
-            !r.CreatedAt ? "" : f.human ? ago(r.CreatedAt) : r.CreatedAt,
-            by(r.CreatedBy),
-            f.human ? humanSize(r.Size) : String(r.Size),
-            r.Comment,
-          ]),
+          columns.map((c) => HISTORY_HEADERS[c]),
+          ...rows.map((r) => historyView(r, o)).map((v) =>
+            columns.map((c) => String(v[c]))
+          ),
         ]));
       },
     );
 }
+
+/** `history` table headers: Podman's, from historyReporter's fields. */
+const HISTORY_HEADERS = headers("ID Created CreatedBy Size Comment Tags");
 
 function pruneCommand(): Command {
   return new Command("prune")

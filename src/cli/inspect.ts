@@ -5,7 +5,7 @@
  */
 import { checkInspectType, inspectObject } from "../engine/objects.ts";
 import { PtdError } from "../runtime/errors.ts";
-import { renderTemplate } from "./format.ts";
+import { printInspect } from "./format.ts";
 import type { CommandSpec } from "./spec.ts";
 import { eachRef } from "./targets.ts";
 
@@ -36,11 +36,7 @@ export function inspectSpec(name: string, type?: "container"): CommandSpec {
           throw new PtdError(err.kind, `inspecting object: ${err.message}`);
         }
       });
-      if (f.format && f.format !== "json") {
-        for (const d of docs) console.log(renderTemplate(f.format, d));
-      } else {
-        console.log(JSON.stringify(docs, null, 4));
-      }
+      await printInspect(f.format, docs);
       return code;
     },
   };

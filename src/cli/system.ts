@@ -5,7 +5,7 @@
  */
 import { Command } from "commander";
 import { humanSize } from "../image/present.ts";
-import { humanDuration } from "../container/present.ts";
+import { humanDuration } from "../runtime/gomap.ts";
 import { userEngine } from "../engine/engine.ts";
 import { objectExists, type ObjectType } from "../engine/objects.ts";
 import {
@@ -15,7 +15,13 @@ import {
   systemInfo,
   versionInfo,
 } from "../engine/system.ts";
-import { printFormatted, renderTemplate, table } from "./format.ts";
+import {
+  headers,
+  isJson,
+  printReport,
+  printTemplate,
+  table,
+} from "./format.ts";
 import type { CommandSpec } from "./spec.ts";
 import { reportError } from "./targets.ts";
 
@@ -29,7 +35,10 @@ export function versionCommand(): Command {
     )
     .action((f: { format?: string }) => {
       const v = versionInfo();
-      if (f.format) return printFormatted(f.format, [{ Client: v }]);
+      if (f.format && isJson(f.format)) {
+        return console.log(JSON.stringify({ Client: v }));
+      }
+      if (f.format) return printTemplate("version", f.format, { Client: v });
       console.log(table([
         ["Client:", "ptd"],
         ["Version:", v.Version],
@@ -111,7 +120,7 @@ function infoCommand(): Command {
     .action(async (f: { format?: string }) => {
       const doc = await systemInfo(userEngine());
       if (f.format === "json") console.log(JSON.stringify(doc, null, 2));
-      else if (f.format) console.log(renderTemplate(f.format, goFields(doc)));
+      else if (f.format) await printTemplate("info", f.format, goFields(doc));
       else console.log(toYaml(doc).replace(/^\n/, ""));
     });
 }
@@ -135,7 +144,14 @@ function dfCommand(): Command {
           percent(s.Reclaimable, s.Size)
         }%)`,
       }));
-      if (f.format) return printFormatted(f.format, rows);
+      if (f.format) {
+        return printReport(f.format, rows, {
+          name: "df",
+          indent: "    ",
+          headers: headers("Type Total Active Size Reclaimable"),
+          view: (r) => r,
+        });
+      }
       if (!f.verbose) {
         return console.log(table([
           ["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"],

@@ -10,10 +10,18 @@ import {
   listVolumes,
   pruneVolumesUnused,
   removeVolumesByName,
+  volumeListView,
 } from "../engine/volumes.ts";
-import { printFormatted, renderTemplate, table } from "./format.ts";
+import { headers, printInspect, printReport, table } from "./format.ts";
 import { collect, parseLabels } from "./options.ts";
 import { REMOVAL, withPolicy } from "./targets.ts";
+
+/** `volume ls` table headers: Podman's, from VolumeListReport's fields. */
+const VOLUME_HEADERS = headers(
+  "Name Driver Mountpoint Scope Labels CreatedAt Options Anonymous " +
+    "MountCount NeedsCopyUp NeedsChown",
+  { Name: "volume name" },
+);
 
 /** The `volume` command group. */
 export function volumeCommand(): Command {
@@ -31,27 +39,34 @@ export function volumeCommand(): Command {
     .alias("list")
     .description("List volumes")
     .option("-q, --quiet", "print only volume names")
-    .option("--format <format>", "json, or a template such as {{.Name}}")
+    .option("--format <format>", "json, or a Go template such as {{.Name}}")
     .action((f: { quiet?: boolean; format?: string }) => {
       const vs = listVolumes(userEngine());
       if (f.quiet) return vs.forEach((v) => console.log(v.Name));
-      if (f.format) return printFormatted(f.format, vs);
+      if (f.format !== undefined) {
+        return printReport(f.format, vs, {
+          name: "ls",
+          indent: "  ",
+          jsoniter: true,
+          headers: VOLUME_HEADERS,
+          view: volumeListView,
+        });
+      }
       console.log(table([
-        ["DRIVER", "VOLUME NAME"],
+        [VOLUME_HEADERS.Driver, VOLUME_HEADERS.Name],
         ...vs.map((v) => [v.Driver, v.Name]),
       ]));
     });
   group.command("inspect")
     .description("Show volumes as JSON")
     .argument("<names...>")
-    .option("--format <format>", "json, or a template such as {{.Mountpoint}}")
+    .option(
+      "-f, --format <format>",
+      "json, or a Go template such as {{.Mountpoint}}",
+    )
     .action((names: string[], f: { format?: string }) => {
       const e = userEngine();
-      const vs = names.map((n) => inspectVolume(e, n));
-      if (!f.format || f.format === "json") {
-        return console.log(JSON.stringify(vs, null, 2));
-      }
-      for (const v of vs) console.log(renderTemplate(f.format, v));
+      return printInspect(f.format, names.map((n) => inspectVolume(e, n)));
     });
   group.command("rm")
     .alias("remove")

@@ -7,7 +7,6 @@ import { addHostLines } from "../network/etc.ts";
 import { hasStack, joinsNetwork, type NetworkMode } from "../network/mode.ts";
 import {
   exposedMappings,
-  formatPorts,
   type PortMapping,
   reservePorts,
 } from "../network/ports.ts";
@@ -155,11 +154,6 @@ export async function resolveNetwork(
     );
   }
   return { ...host, ports: await reservePorts(wanted) };
-}
-
-/** The PORTS column of `ps`: "127.0.0.1:8080->80/tcp, ...". */
-export function psPorts(c: ContainerConfig): string {
-  return formatPorts(portsOf(c));
 }
 
 /** `inspect`'s NetworkSettings: ports, and the address while it runs. */

@@ -10,86 +10,182 @@ import {
   hostnameOf,
 } from "./config.ts";
 import { monitorAlive } from "./liveness.ts";
-import { inspectNetwork, psPorts } from "./network.ts";
+import { inspectNetwork, portsOf } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
-import { inspectMounts, mountNames } from "./volumes.ts";
-
-/** Docker's (go-units) HumanDuration of `ms` milliseconds. */
-export function humanDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  if (s < 1) return "Less than a second";
-  if (s === 1) return "1 second";
-  if (s < 60) return `${s} seconds`;
-  const m = Math.floor(s / 60);
-  if (m === 1) return "About a minute";
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(m / 60);
-  if (h === 1) return "About an hour";
-  if (h < 48) return `${h} hours`;
-  if (h < 24 * 7 * 2) return `${Math.floor(h / 24)} days`;
-  if (h < 24 * 30 * 2) return `${Math.floor(h / 24 / 7)} weeks`;
-  if (h < 24 * 365 * 2) return `${Math.floor(h / 24 / 30)} months`;
-  return `${Math.floor(h / 24 / 365)} years`;
-}
+import { inspectMounts, userVolumes } from "./volumes.ts";
+import { formatPorts, portRuns } from "../network/ports.ts";
+import {
+  goMap,
+  goStruct,
+  goTimeString,
+  humanDuration,
+} from "../runtime/gomap.ts";
+import { parseSignal } from "./signals.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
 
-/** The STATUS column: Created, Up 3 seconds, Exited (0) 2 seconds ago. */
+/** Go's zero time in Unix seconds: what Podman says for "never". */
+const NEVER = -62135596800;
+/** Go's zero time in RFC 3339. */
+const ZERO_TIME = "0001-01-01T00:00:00Z";
+
+const unix = (iso: string) => iso ? Math.floor(Date.parse(iso) / 1000) : NEVER;
+
+/**
+ * The STATUS column, as Podman's ps says it: "Up 3 seconds ago", "Exited
+ * (0) 2 seconds ago", otherwise the state with a capital ("Created").
+ */
 export function statusText(s: ContainerState, now = Date.now()): string {
   switch (s.status) {
     case "running":
-      return `Up ${since(s.startedAt, now)}`;
-    case "restarting":
-      return `Restarting (${s.exitCode}) ${since(s.finishedAt, now)} ago`;
+      return `Up ${since(s.startedAt, now)} ago`;
     case "exited":
       return `Exited (${s.exitCode}) ${since(s.finishedAt, now)} ago`;
     default:
-      return "Created";
+      return s.status[0].toUpperCase() + s.status.slice(1);
   }
 }
 
-/** One `ps` row, with Docker's --format field names. */
-export interface PsRow {
-  ID: string;
-  Image: string;
-  Command: string;
-  CreatedAt: string;
-  RunningFor: string;
-  Ports: string;
-  State: string;
-  Status: string;
-  Names: string;
-  Labels: string;
-  Mounts: string;
-  Networks: string;
+/** A published port as Podman's JSON has it (runs folded into a range). */
+export interface PsPort {
+  host_ip: string;
+  container_port: number;
+  host_port: number;
+  range: number;
+  protocol: string;
 }
 
-/** The `ps` row of a container; `full` keeps ids and commands untruncated. */
+/** One `ps` entry: Podman's ListContainer, as `ps --format json` prints it. */
+export interface PsRow {
+  AutoRemove: boolean;
+  Command: string[];
+  /** How long ago it was created ("5 seconds ago"). */
+  CreatedAt: string;
+  Exited: boolean;
+  /** Unix seconds, NEVER when it has not exited. */
+  ExitedAt: number;
+  ExitCode: number;
+  Id: string;
+  Image: string;
+  ImageID: string;
+  IsInfra: boolean;
+  Labels: Record<string, string> | null;
+  Mounts: string[];
+  Names: string[];
+  Namespaces: Record<string, string>;
+  Networks: string[];
+  Pid: number;
+  Pod: string;
+  PodName: string;
+  Ports: PsPort[] | null;
+  Size: null;
+  StartedAt: number;
+  State: string;
+  Status: string;
+  /** Unix seconds. */
+  Created: number;
+}
+
+/** The `ps` entry of a container. */
 export function psRow(
   c: ContainerConfig,
   s: ContainerState,
-  full: boolean,
   now = Date.now(),
 ): PsRow {
-  let cmd = commandOf(c).join(" ");
-  if (!full && cmd.length > 20) cmd = `${cmd.slice(0, 19)}…`;
+  const running = s.status === "running";
+  const ports = portRuns(portsOf(c)).map((r) => ({
+    host_ip: r[0].hostIp,
+    container_port: r[0].containerPort,
+    host_port: r[0].hostPort,
+    range: r.length,
+    protocol: r[0].protocol,
+  }));
   return {
-    ID: full ? c.id : c.id.slice(0, 12),
-    Image: c.image,
-    Command: `"${cmd}"`,
-    CreatedAt: c.created,
-    RunningFor: `${since(c.created, now)} ago`,
-    // Docker lists the ports only while they are published.
-    Ports: s.status === "running" ? psPorts(c) : "",
+    AutoRemove: c.host.autoRemove,
+    Command: commandOf(c),
+    CreatedAt: `${since(c.created, now)} ago`,
+    Exited: s.status === "exited",
+    ExitedAt: s.status === "exited" ? unix(s.finishedAt) : NEVER,
+    ExitCode: s.exitCode,
+    Id: c.id,
+    Image: c.rootfs ? "" : c.image,
+    ImageID: c.imageId,
+    IsInfra: false,
+    Labels: Object.keys(c.labels).length > 0 ? c.labels : null,
+    Mounts: userVolumes(c),
+    Names: [c.name],
+    Namespaces: {},
+    Networks: [],
+    Pid: running ? s.pid : 0,
+    Pod: "",
+    PodName: "",
+    Ports: ports.length > 0 ? ports : null,
+    Size: null,
+    StartedAt: s.startedAt ? unix(s.startedAt) : NEVER,
     State: s.status,
     Status: statusText(s, now),
-    Names: c.name,
-    Labels: Object.entries(c.labels).map(([k, v]) => `${k}=${v}`).join(","),
-    Mounts: mountNames(c),
-    Networks: c.host.network,
+    Created: unix(c.created),
   };
+}
+
+/**
+ * What a `ps --format` template sees: Podman's psReporter, the entry's
+ * fields with its methods' values (short ids unless `noTrunc`, the
+ * command as one string, times as Go prints them).
+ */
+export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
+  const id = (x: string) => noTrunc ? x : x.slice(0, 12);
+  const cmd = r.Command.join(" ");
+  const created = goTimeString(new Date(r.Created * 1000).toISOString());
+  const ns = goStruct({
+    Cgroup: "",
+    IPC: "",
+    MNT: "",
+    NET: "",
+    PIDNS: "",
+    User: "",
+    UTS: "",
+  }, "entities.ListContainerNamespaces");
+  return goStruct({
+    AutoRemove: r.AutoRemove,
+    Command: noTrunc || cmd.length <= 17 ? cmd : `${cmd.slice(0, 17)}...`,
+    Created: created,
+    CreatedAt: created,
+    CreatedHuman: r.CreatedAt,
+    Exited: r.Exited,
+    ExitedAt: r.ExitedAt,
+    ExitCode: r.ExitCode,
+    ID: id(r.Id),
+    Image: r.Image,
+    ImageID: id(r.ImageID),
+    IsInfra: r.IsInfra,
+    Labels: goMap(r.Labels),
+    Mounts: r.Mounts,
+    Names: r.Names[0],
+    Namespaces: ns,
+    Networks: r.Networks.join(","),
+    Pid: r.Pid,
+    Pod: id(r.Pod),
+    PodName: r.PodName,
+    Ports: formatPorts(
+      (r.Ports ?? []).flatMap((p) =>
+        [...Array(p.range).keys()].map((i) => ({
+          hostIp: p.host_ip,
+          hostPort: p.host_port + i,
+          containerPort: p.container_port + i,
+          protocol: p.protocol as "tcp" | "udp",
+        }))
+      ),
+    ),
+    RunningFor: r.CreatedAt,
+    Size: "",
+    StartedAt: r.StartedAt,
+    State: r.Status,
+    Status: r.Status,
+    ...ns,
+  }, "containers.psReporter");
 }
 
 /** The container as `inspect` shows it: Docker's field names and shape. */
@@ -101,12 +197,14 @@ export function inspectDoc(
 ): Record<string, unknown> {
   const cmd = commandOf(c);
   const running = s.status === "running" && monitorAlive(s);
+  const time = (iso: string) => iso || ZERO_TIME;
   return {
     Id: c.id,
     Created: c.created,
     Path: cmd[0],
-    Args: cmd.slice(1),
-    State: {
+    // Podman repeats a lone command as its argument.
+    Args: cmd.length > 1 ? cmd.slice(1) : cmd,
+    State: goStruct({
       Status: s.status,
       Running: running,
       Paused: false,
@@ -114,45 +212,100 @@ export function inspectDoc(
       OOMKilled: false,
       Dead: false,
       Pid: running ? s.pid : 0,
+      // Podman leaves a zero ConmonPid out.
+      ...(running && s.monitorPid ? { ConmonPid: s.monitorPid } : {}),
       ExitCode: s.exitCode,
       Error: s.error ?? "",
-      StartedAt: s.startedAt,
-      FinishedAt: s.finishedAt,
-    },
-    Image: c.imageId || c.image,
-    ImageName: c.image,
+      StartedAt: time(s.startedAt),
+      FinishedAt: time(s.finishedAt),
+      Health: { Status: "", FailingStreak: 0, Log: null },
+    }, "define.InspectContainerState"),
+    Image: c.imageId,
+    ImageName: c.rootfs ? "" : c.image,
+    Rootfs: c.rootfs ? c.image : "",
+    Pod: "",
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
-    LogPath: store.logFile(c.id),
     Mounts: inspectMounts(volumes, c),
+    Dependencies: [],
+    NetworkSettings: inspectNetwork(store, c, running),
+    Namespace: "",
+    IsInfra: false,
+    IsService: false,
+    Config: {
+      Hostname: hostnameOf(c),
+      Domainname: "",
+      User: c.user,
+      AttachStdin: false,
+      AttachStdout: false,
+      AttachStderr: false,
+      Tty: c.host.tty,
+      OpenStdin: c.host.interactive,
+      StdinOnce: false,
+      Env: c.env,
+      Cmd: c.cmd,
+      Image: c.rootfs ? "" : c.image,
+      Volumes: null,
+      WorkingDir: c.workdir,
+      // Podman 4.3 shows the entrypoint as one string.
+      Entrypoint: c.entrypoint.join(" "),
+      OnBuild: null,
+      Labels: goMap(Object.keys(c.labels).length > 0 ? c.labels : null),
+      Annotations: goMap({}),
+      StopSignal: signalNumber(c.host.stopSignal),
+      StopTimeout: c.host.stopTimeout,
+    },
     HostConfig: {
-      AutoRemove: c.host.autoRemove,
-      NetworkMode: c.host.network,
-      Privileged: c.host.privileged,
-      ReadonlyRootfs: c.host.readOnly,
-      CapAdd: c.host.capAdd,
-      CapDrop: c.host.capDrop,
-      GroupAdd: c.host.groupAdd,
+      Binds: (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) =>
+        `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`
+      ),
+      LogConfig: {
+        Type: "k8s-file",
+        Config: null,
+        Path: store.logFile(c.id),
+        Tag: "",
+        Size: "0B",
+      },
+      // ptd's default stack is slirp4netns, which Podman names.
+      NetworkMode: c.host.network === "private"
+        ? "slirp4netns"
+        : c.host.network,
+      PortBindings: inspectNetwork(store, c, false).Ports,
       RestartPolicy: {
         Name: c.host.restartPolicy.name,
         MaximumRetryCount: c.host.restartPolicy.maximumRetryCount,
       },
+      AutoRemove: c.host.autoRemove,
+      CapAdd: c.host.capAdd,
+      CapDrop: c.host.capDrop,
+      Dns: c.host.dns?.servers ?? [],
+      DnsOptions: c.host.dns?.options ?? [],
+      DnsSearch: c.host.dns?.search ?? [],
+      ExtraHosts: c.host.addHosts ?? [],
+      GroupAdd: c.host.groupAdd,
+      PidMode: "private",
+      Privileged: c.host.privileged,
+      ReadonlyRootfs: c.host.readOnly,
+      SecurityOpt: c.host.noNewPrivileges ? ["no-new-privileges"] : [],
+      Tmpfs: goMap(Object.fromEntries(
+        (c.mounts ?? []).filter((m) => m.type === "tmpfs").map((
+          m,
+        ) => [m.destination, m.data ?? ""]),
+      )),
+      UTSMode: "private",
+      UsernsMode: "",
+      ...(c.host.init ? { Init: true } : {}),
+      ConsoleSize: [0, 0],
     },
-    Config: {
-      Hostname: hostnameOf(c),
-      User: c.user,
-      Env: c.env,
-      Cmd: c.cmd,
-      Entrypoint: c.entrypoint,
-      Image: c.image,
-      WorkingDir: c.workdir,
-      Labels: c.labels,
-      Tty: c.host.tty,
-      OpenStdin: c.host.interactive,
-      StopSignal: c.host.stopSignal,
-      StopTimeout: c.host.stopTimeout,
-    },
-    NetworkSettings: inspectNetwork(store, c, running),
   };
+}
+
+/** A signal's number, 0 for one ptd does not know (inspect says so). */
+function signalNumber(name: string): number {
+  try {
+    return parseSignal(name);
+  } catch {
+    return 0;
+  }
 }

@@ -41,8 +41,8 @@ export function inspectMounts(
   });
 }
 
-/** The `ps` Mounts column: volume names and bind sources, as Docker shows them. */
-export function mountNames(c: ContainerConfig): string {
+/** `ps`'s Mounts: where volumes and binds are mounted, as Podman lists them. */
+export function userVolumes(c: ContainerConfig): string[] {
   return (c.mounts ?? []).filter((m) => m.type !== "tmpfs")
-    .map((m) => m.source).join(",");
+    .map((m) => m.destination);
 }

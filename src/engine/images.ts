@@ -9,6 +9,7 @@ import {
   historyRows,
   type ImageRow,
   imageRows,
+  imageSummary,
   inspectImage,
 } from "../image/present.ts";
 import { formatReference, parseName, qualify } from "../image/reference.ts";
@@ -37,13 +38,17 @@ function rowMatches(ref: string): (r: ImageRow) => boolean {
 export interface ImageQuery {
   /** Only this repository[:tag]. */
   reference?: string;
-  /** Full ids (sha256:...). */
-  noTrunc?: boolean;
 }
 
 /** `images`: one row per name, a `<none>` row for a dangling image. */
 export function listImages(e: Engine, q: ImageQuery = {}): ImageRow[] {
-  const rows = imageRows(images(e).list(), !!q.noTrunc);
+  const users = new Map<string, number>();
+  for (const c of e.store(ContainerStore).list()) {
+    users.set(c.imageId, (users.get(c.imageId) ?? 0) + 1);
+  }
+  const rows = imageRows(
+    images(e).list().map((i) => imageSummary(i, users.get(i.id) ?? 0)),
+  );
   return q.reference === undefined
     ? rows
     : rows.filter(rowMatches(q.reference));

@@ -62,8 +62,12 @@ function matches(f: ContainerFilter, c: ContainerConfig, status: string) {
       return c.id.startsWith(f.value);
     case "status":
       return status === f.value;
-    case "ancestor":
-      return c.image === f.value || c.imageId.startsWith(f.value);
+    case "ancestor": {
+      // c.image is the image's full name: a short one matches its end.
+      const names = [f.value, `${f.value}:latest`];
+      return names.some((n) => c.image === n || c.image.endsWith(`/${n}`)) ||
+        c.imageId.startsWith(f.value);
+    }
     case "label": {
       const j = f.value.indexOf("=");
       return j < 0
@@ -80,8 +84,6 @@ export interface PsQuery {
   /** Only the `last` newest (any state); `ps -l` is 1. */
   last?: number;
   filters?: ContainerFilter[];
-  /** Full ids and commands. */
-  noTrunc?: boolean;
 }
 
 /** `ps`: rows newest first, as Docker lists them. */
@@ -95,7 +97,7 @@ export async function listContainers(
     const shown = q.all || q.last !== undefined || filters.length > 0 ||
       isActive(state);
     if (shown && filters.every((f) => matches(f, c, state.status))) {
-      rows.push(psRow(c, state, !!q.noTrunc));
+      rows.push(psRow(c, state));
     }
   }
   rows.reverse();

@@ -58,7 +58,8 @@ export function imageSource(
 ): RootSource {
   const c = img.config.config ?? {};
   return {
-    image: name,
+    // Podman records the image's full name (with its tag), not a short one.
+    image: store.nameFor(name, img) ?? name,
     imageId: img.id,
     layers: store.lowerDirs(img),
     rootfs: false,

@@ -171,18 +171,23 @@ function sameRun(a: PortMapping, b: PortMapping): boolean {
     b.hostPort === a.hostPort + 1 && b.containerPort === a.containerPort + 1;
 }
 
-/**
- * The PORTS column of `ps`, Docker's way: "127.0.0.1:8080->80/tcp", runs of
- * consecutive ports folded into ranges, entries joined by ", ".
- */
-export function formatPorts(mappings: PortMapping[]): string {
+/** Mappings with consecutive ports folded into runs (Podman's ranges). */
+export function portRuns(mappings: PortMapping[]): PortMapping[][] {
   const runs: PortMapping[][] = [];
   for (const m of mappings) {
     const last = runs.at(-1);
     if (last && sameRun(last.at(-1)!, m)) last.push(m);
     else runs.push([m]);
   }
-  return runs.map((r) => {
+  return runs;
+}
+
+/**
+ * The PORTS column of `ps`, Docker's way: "127.0.0.1:8080->80/tcp", runs of
+ * consecutive ports folded into ranges, entries joined by ", ".
+ */
+export function formatPorts(mappings: PortMapping[]): string {
+  return portRuns(mappings).map((r) => {
     const a = r[0], b = r.at(-1)!;
     const span = (x: number, y: number) => x === y ? `${x}` : `${x}-${y}`;
     return `${showAddr(a)}:${span(a.hostPort, b.hostPort)}->${

@@ -5,6 +5,7 @@
  * interface up and its ports published. What was set up is recorded in the
  * runtime directory for `inspect`.
  */
+import { goMap } from "../runtime/gomap.ts";
 import { SLIRP_GATEWAY, SLIRP_IP } from "./etc.ts";
 import { hasStack, type NetworkMode } from "./mode.ts";
 import { startPasta, stopPasta } from "./pasta.ts";
@@ -138,11 +139,24 @@ export function networkSettings(
 ): Record<string, unknown> {
   // A monitor killed outright leaves the file behind: trust it only live.
   const info = running ? readNetworkInfo(runDir) : undefined;
-  return {
+  // Podman's keys and order. Networks (no named networks here) is an
+  // empty map to a template and absent from JSON, as in Podman.
+  const doc = {
+    EndpointID: "",
+    Gateway: info?.gateway ?? "",
     IPAddress: info?.ipAddress ?? "",
     IPPrefixLen: info?.prefixLen ?? 0,
-    Gateway: info?.gateway ?? "",
-    Ports: portsDoc(ports),
-    Networks: {},
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: "",
+    Bridge: "",
+    SandboxID: "",
+    HairpinMode: false,
+    LinkLocalIPv6Address: "",
+    LinkLocalIPv6PrefixLen: 0,
+    Ports: goMap(portsDoc(ports)),
+    SandboxKey: "",
   };
+  return Object.defineProperty(doc, "Networks", { value: goMap({}) });
 }

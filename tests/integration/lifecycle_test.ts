@@ -38,7 +38,7 @@ Deno.test("run -d prints the full id once running; ps shows it Up; the CLI's exi
     );
     assertMatch(
       row,
-      new RegExp(`^${id.slice(0, 12)} .*"sleep 100" .* Up .*web$`),
+      new RegExp(`^${id.slice(0, 12)} .* sleep 100 .* Up .*web$`),
     );
     const pid = Number(await inspect(sb, "web", "{{.State.Pid}}"));
     assert(alive(pid));
@@ -152,7 +152,11 @@ Deno.test("kill -9 of the monitor is survived by ps and rm -f", async () => {
     const ps = ok(
       await ptd(sb, ["ps", "-a", "--format", "{{.ID}} {{.State}} {{.Status}}"]),
     );
-    assertMatch(ps, new RegExp(`^${id.slice(0, 12)} exited Exited \\(137\\)`));
+    // Podman's .State is the status text too.
+    assertMatch(
+      ps,
+      new RegExp(`^${id.slice(0, 12)} Exited \\(137\\) .* Exited \\(137\\)`),
+    );
     assertEquals(ok(await ptd(sb, ["ps", "-q"])), "");
     assertEquals(ok(await ptd(sb, ["rm", "-f", id])), id);
     assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
@@ -201,7 +205,7 @@ Deno.test("20 containers started at once all come up with distinct names and ids
     ).split("\n");
     assertEquals(rows.length, 20);
     assertEquals(new Set(rows.map((r) => r.split(" ")[1])).size, 20);
-    assert(rows.every((r) => r.endsWith(" running")));
+    assert(rows.every((r) => / Up .* ago$/.test(r)));
     assertEquals(new Set(rows.map((r) => r.split(" ")[0])), new Set(ids));
   });
 });
@@ -233,7 +237,14 @@ Deno.test("logs -f follows until the container exits; --tail, -t, stderr apart",
       ok(await ptd(sb, ["logs", "-t", "--tail", "1", "talk"])),
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z partial$/,
     );
-    const log = ok(await ptd(sb, ["inspect", "-f", "{{.LogPath}}", "talk"]));
+    const log = ok(
+      await ptd(sb, [
+        "inspect",
+        "-f",
+        "{{.HostConfig.LogConfig.Path}}",
+        "talk",
+      ]),
+    );
     assertMatch(
       Deno.readTextFileSync(log).split("\n")[0],
       /^\S+Z stdout F out 1$/,
@@ -295,7 +306,7 @@ Deno.test("create, start -a, restart, kill -s, rename, filters, prune", async ()
       "svc",
     ]);
     const json = JSON.parse(ok(await ptd(sb, ["ps", "--format", "json"])));
-    assertEquals(json.Names, "svc");
+    assertEquals(json.map((c: { Names: string[] }) => c.Names), [["svc"]]);
     assertEquals(ok(await ptd(sb, ["container", "prune"])), id);
     assertEquals(ok(await ptd(sb, ["ps", "-aq"])).split("\n").length, 1);
     const top = ok(await ptd(sb, ["top", "svc"]));
@@ -505,7 +516,7 @@ Deno.test("--log-opt max-size rotates the log, keeping one old file", async () =
       "i=1; while [ $i -le 300 ]; do echo line $i; i=$((i+1)); done",
     );
     assertEquals(ok(await ptd(sb, ["wait", "chatty"])), "0");
-    const log = await inspect(sb, "chatty", "{{.LogPath}}");
+    const log = await inspect(sb, "chatty", "{{.HostConfig.LogConfig.Path}}");
     assert(Deno.statSync(log).size <= 4096);
     assert(Deno.statSync(`${log}.1`).size <= 4096);
     const lines = ok(await ptd(sb, ["logs", "chatty"])).split("\n");

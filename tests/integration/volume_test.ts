@@ -172,7 +172,7 @@ test("volume create/ls/inspect/rm/prune; rm of an in-use volume is refused", asy
   const header = (await w.ok("volume", "ls")).split("\n")[0];
   assertEquals(header.split(/\s{2,}/), ["DRIVER", "VOLUME NAME"]);
   const json = await w.ok("volume", "ls", "--format", "json");
-  const first = JSON.parse(json.split("\n")[0]);
+  const [first] = JSON.parse(json);
   assertEquals([first.Name, first.Driver, first.Labels], [
     "made",
     "local",

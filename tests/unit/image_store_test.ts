@@ -152,7 +152,8 @@ Deno.test("an image as a container root: layers top first, the config's defaults
   assertEquals(
     { ...root, layers: [] },
     {
-      image: "a:1",
+      // The image's full name, as Podman's ImageName.
+      image: "localhost/a:1",
       imageId: img.id,
       layers: [],
       rootfs: false,
