@@ -124,6 +124,9 @@ export class RecordingSyscalls implements Syscalls {
   noNewPrivs() {
     this.rec("no_new_privs");
   }
+  setrlimit(resource: number, soft: number, hard: number) {
+    this.rec("setrlimit", resource, soft, hard);
+  }
   parentDeathSignal(sig: number) {
     this.rec("pdeathsig", sig);
   }

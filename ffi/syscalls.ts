@@ -60,6 +60,8 @@ export interface Syscalls {
   /** Sets effective, permitted and inheritable to `caps` (bit numbers). */
   capset(caps: number[]): void;
   noNewPrivs(): void;
+  /** setrlimit(2); -1 stands for RLIM_INFINITY. */
+  setrlimit(resource: number, soft: number, hard: number): void;
   parentDeathSignal(sig: number): void;
   /** Puts default signal dispositions and mask back, closes stray fds on exec. */
   resetForExec(): void;
@@ -248,6 +250,14 @@ export class RealSyscalls implements Syscalls {
     check(
       "prctl PR_SET_NO_NEW_PRIVS",
       libc().prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n),
+    );
+  }
+  setrlimit(resource: number, soft: number, hard: number) {
+    const lim = (n: number) => n < 0 ? 0xffffffffffffffffn : BigInt(n);
+    const buf = new BigUint64Array([lim(soft), lim(hard)]);
+    check(
+      "setrlimit",
+      libc().setrlimit(resource, new Uint8Array(buf.buffer)),
     );
   }
   parentDeathSignal(sig: number) {

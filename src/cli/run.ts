@@ -4,6 +4,9 @@
  */
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
+import { parseShmSize, parseUlimit } from "../container/limits.ts";
+import { parseIpc, parseUserns } from "../container/namespaces.ts";
+import type { Stream } from "../container/log.ts";
 import { userEngine } from "../engine/engine.ts";
 import {
   createContainer,
@@ -41,6 +44,21 @@ interface RunFlags {
   user?: string;
   hostname?: string;
   entrypoint?: string;
+  attach: string[];
+  userns?: string;
+  uidmap: string[];
+  gidmap: string[];
+  ipc?: string;
+  net?: string;
+  tz?: string;
+  timeout?: string;
+  replace?: boolean;
+  envHost?: boolean;
+  hostuser: string[];
+  ulimit: string[];
+  shmSize?: string;
+  detachKeys?: string;
+  passwd: boolean;
   label: string[];
   capAdd: string[];
   capDrop: string[];
@@ -78,6 +96,45 @@ function parseLogOpts(items: string[]): { logMaxSize?: number } {
       unit[m[2].toLowerCase() as keyof typeof unit];
   }
   return out;
+}
+
+/** --entrypoint: a JSON array of strings is the command line, else one word. */
+function parseEntrypoint(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === "") return [];
+  if (value.startsWith("[")) {
+    try {
+      const list = JSON.parse(value);
+      if (Array.isArray(list) && list.every((x) => typeof x === "string")) {
+        return list;
+      }
+    } catch { /* not JSON: the word itself, as Podman takes it */ }
+  }
+  return [value];
+}
+
+/** -a/--attach: the output streams a foreground run relays; all when none. */
+function parseAttach(items: string[]): Stream[] | undefined {
+  for (const item of items) {
+    if (!["stdin", "stdout", "stderr"].includes(item.toLowerCase())) {
+      throw invalid(
+        `invalid stream "${item}" for --attach - must be one of stdin, stdout, or stderr: invalid argument`,
+      );
+    }
+  }
+  if (items.length === 0) return undefined;
+  return items.map((i) => i.toLowerCase())
+    .filter((i): i is Stream => i !== "stdin");
+}
+
+/** --timeout: whole seconds, as Podman's unsigned flag. */
+function parseTimeout(value: string): number {
+  if (!/^\d+$/.test(value)) {
+    throw invalid(
+      `invalid argument "${value}" for "--timeout" flag: strconv.ParseUint: parsing "${value}": invalid syntax`,
+    );
+  }
+  return Number(value);
 }
 
 function writeCidFile(path: string, id: string) {
@@ -157,8 +214,51 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--network <mode>",
     description:
       "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
-    default: "private",
   },
+  { flags: "--net <mode>", description: "the same as --network" },
+  {
+    flags: "--ipc <mode>",
+    description: "IPC namespace: shareable (default), private, host, none",
+  },
+  {
+    flags: "--userns <mode>",
+    description: "user namespace: host (default), keep-id[:uid=N,gid=N], nomap",
+  },
+  repeatable(
+    "--uidmap <map>",
+    "UID map CONTAINER:HOST:SIZE, HOST counted in your own ids (0 is you)",
+  ),
+  repeatable("--gidmap <map>", "GID map CONTAINER:HOST:SIZE"),
+  repeatable("--ulimit <limit>", "resource limit: NAME=SOFT[:HARD]"),
+  { flags: "--shm-size <size>", description: "size of /dev/shm (64m)" },
+  {
+    flags: "--tz <zone>",
+    description: "time zone of the container, or local for the host's",
+  },
+  {
+    flags: "--timeout <seconds>",
+    description: "kill the container after this many seconds",
+  },
+  {
+    flags: "--env-host",
+    description: "use the host's environment in the container",
+  },
+  repeatable("--hostuser <name>", "add a host user to /etc/passwd"),
+  {
+    flags: "--passwd [bool]",
+    description: "add an /etc/passwd entry for a numeric --user",
+    parse: boolArg("--passwd"),
+    default: true,
+  },
+  {
+    flags: "--replace",
+    description: "replace a container of the same name",
+  },
+  {
+    flags: "--detach-keys <keys>",
+    description: "key sequence that detaches from the container",
+  },
+  repeatable("-a, --attach <stream>", "attach to STDIN, STDOUT or STDERR"),
   repeatable(
     "-p, --publish <spec>",
     "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
@@ -243,7 +343,7 @@ const runSpec = createSpec(
         ? { kind: "detach" }
         : f.tty
         ? { kind: "attach", stdin: !!f.interactive }
-        : { kind: "foreground" },
+        : { kind: "foreground", streams: parseAttach(f.attach) },
       {
         onProgress: pullReporter(false),
         created: (c) => {
@@ -286,12 +386,11 @@ function createRequest(
     pull: parsePullPolicy(f.pull),
     name: f.name,
     command,
-    entrypoint: f.entrypoint === undefined
-      ? undefined
-      : f.entrypoint === ""
-      ? []
-      : [f.entrypoint],
+    entrypoint: parseEntrypoint(f.entrypoint),
     env: mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile)),
+    envHost: !!f.envHost,
+    hostUsers: f.hostuser,
+    replace: !!f.replace,
     workdir: f.workdir,
     user: f.user,
     hostname: f.hostname,
@@ -308,7 +407,17 @@ function createRequest(
       privileged: !!f.privileged,
       ...securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
-      ...networkSettings(f.network),
+      ...networkSettings(f.network ?? f.net),
+      ipc: f.ipc === undefined ? undefined : parseIpc(f.ipc),
+      userns: f.userns === undefined && f.uidmap.length + f.gidmap.length === 0
+        ? undefined
+        : parseUserns(f.userns ?? "", f.uidmap, f.gidmap),
+      ulimits: f.ulimit.length > 0 ? f.ulimit.map(parseUlimit) : undefined,
+      shmSize: f.shmSize === undefined ? undefined : parseShmSize(f.shmSize),
+      tz: f.tz,
+      timeout: f.timeout === undefined ? undefined : parseTimeout(f.timeout),
+      passwd: f.passwd,
+      detachKeys: f.detachKeys,
       ports: f.publish.flatMap(parsePublish),
       dns: { servers: f.dns, search: f.dnsSearch, options: f.dnsOption },
       addHosts: f.addHost,

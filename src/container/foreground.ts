@@ -26,10 +26,14 @@ const SIGKILL = 9;
  * the container cannot outlive us, its parent, so it is killed, and
  * `broken` names the stream.
  */
-function outputRelay(store: ContainerStore, c: ContainerConfig) {
+function outputRelay(
+  store: ContainerStore,
+  c: ContainerConfig,
+  streams?: Stream[],
+) {
   const state: { broken?: string } = {};
   const relay = async (stream: Stream, chunk: Uint8Array) => {
-    if (state.broken) return;
+    if (state.broken || (streams && !streams.includes(stream))) return;
     const out = stream === "stdout" ? Deno.stdout : Deno.stderr;
     try {
       for (let off = 0; off < chunk.length;) {
@@ -50,16 +54,18 @@ function outputRelay(store: ContainerStore, c: ContainerConfig) {
 
 /**
  * Starts the created container `c` with this process as its parent, waits
- * for its first run to end and returns its exit code.
+ * for its first run to end and returns its exit code; with `streams`
+ * (-a), only those of its output are relayed.
  */
 export async function runForeground(
   store: ContainerStore,
   c: ContainerConfig,
+  streams?: Stream[],
 ): Promise<number> {
   await claim(store, c.id, true);
   let stopSignals = () => {};
   let failure: Handshake | undefined;
-  const out = outputRelay(store, c);
+  const out = outputRelay(store, c, streams);
   let code: number;
   try {
     code = await supervise(store, c, {

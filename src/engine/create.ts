@@ -11,7 +11,13 @@ import {
   rootfsSource,
 } from "../container/create.ts";
 import { runForeground } from "../container/foreground.ts";
-import { runAttached, startContainer } from "../container/lifecycle.ts";
+import type { Stream } from "../container/log.ts";
+import {
+  removeContainer,
+  runAttached,
+  startContainer,
+} from "../container/lifecycle.ts";
+import type { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
@@ -40,6 +46,20 @@ export interface CreateRequest extends CreateOptions {
   rootfs?: boolean;
   /** When to pull the image (default: missing). */
   pull?: PullPolicy;
+  /** --replace: a container of the same name is removed first, even running. */
+  replace?: boolean;
+}
+
+/** --replace: removes the container called `name`, if there is one. */
+async function replaceNamed(store: ContainerStore, name: string) {
+  let old;
+  try {
+    old = store.find(name);
+  } catch (e) {
+    if (isKind(e, "not-found")) return;
+    throw e;
+  }
+  if (old.name === name) await removeContainer(store, old, true);
 }
 
 /**
@@ -60,6 +80,7 @@ export async function createContainer(
     });
     root = imageSource(images, req.image, img);
   }
+  if (req.replace && req.name) await replaceNamed(containerStore(e), req.name);
   return await storeContainer(
     containerStore(e),
     e.store(VolumeStore),
@@ -95,8 +116,8 @@ export async function runNewContainer(
 export type RunMode =
   /** In the background, under its monitor; returns 0 once it runs. */
   | { kind: "detach" }
-  /** This process is its parent; returns its exit code. */
-  | { kind: "foreground" }
+  /** This process is its parent; returns its exit code; -a picks streams. */
+  | { kind: "foreground"; streams?: Stream[] }
   /** Under its monitor, attached (-t); returns its exit code. */
   | { kind: "attach"; stdin: boolean };
 
@@ -113,7 +134,9 @@ export async function runContainer(
   const store = containerStore(e);
   try {
     if (how.kind === "attach") return await runAttached(store, c, how.stdin);
-    if (how.kind === "foreground") return await runForeground(store, c);
+    if (how.kind === "foreground") {
+      return await runForeground(store, c, how.streams);
+    }
     await startContainer(store, c);
     return 0;
   } catch (err) {

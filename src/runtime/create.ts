@@ -42,8 +42,8 @@ export function userMaps(): IdMaps {
  * that one, whose maps exist already.
  */
 export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
-  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-    CLONE_NEWCGROUP;
+  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWCGROUP;
+  if (spec.ipc !== "host") flags |= CLONE_NEWIPC;
   if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
   if (spec.privateNetwork && spec.joinNetns === undefined) {
     flags |= CLONE_NEWNET;
@@ -93,7 +93,12 @@ export async function startInit(
     for (const fd of join?.fds ?? []) closeFd(fd);
   }
   try {
-    if (newUser) await writeIdMaps(child.pid, userMaps());
+    if (newUser) {
+      await writeIdMaps(
+        child.pid,
+        spec.idMaps ? { ...spec.idMaps, single: false } : userMaps(),
+      );
+    }
     await beforeRelease?.(child.pid);
   } catch (e) {
     child.abort();
