@@ -346,6 +346,7 @@ const runSpec = createSpec(
         : { kind: "foreground", streams: parseAttach(f.attach) },
       {
         onProgress: pullReporter(false),
+        replaced: (name) => console.log(name),
         created: (c) => {
           trace("cli-created");
           if (f.cidfile) writeCidFile(f.cidfile, c.id);
@@ -367,7 +368,7 @@ const createCommandSpec = createSpec(
     const c = await createContainer(
       userEngine(),
       createRequest(image, command, f),
-      pullReporter(false),
+      { onProgress: pullReporter(false), replaced: (n) => console.log(n) },
     );
     if (f.cidfile) writeCidFile(f.cidfile, c.id);
     console.log(c.id);

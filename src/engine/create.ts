@@ -50,8 +50,15 @@ export interface CreateRequest extends CreateOptions {
   replace?: boolean;
 }
 
-/** --replace: removes the container called `name`, if there is one. */
-async function replaceNamed(store: ContainerStore, name: string) {
+/**
+ * --replace: removes the container called `name`, if there is one, and
+ * tells `replaced` (Podman prints its name).
+ */
+async function replaceNamed(
+  store: ContainerStore,
+  name: string,
+  replaced?: (name: string) => void,
+) {
   let old;
   try {
     old = store.find(name);
@@ -59,18 +66,28 @@ async function replaceNamed(store: ContainerStore, name: string) {
     if (isKind(e, "not-found")) return;
     throw e;
   }
-  if (old.name === name) await removeContainer(store, old, true);
+  if (old.name !== name) return;
+  await removeContainer(store, old, true);
+  replaced?.(name);
+}
+
+/** What a front end hears of while a container is created. */
+export interface CreateHooks {
+  onProgress?: (p: PullProgress) => void;
+  /** --replace removed the container of that name. */
+  replaced?: (name: string) => void;
 }
 
 /**
- * Creates the container `req` describes; `onProgress` hears of a pull.
- * Nothing is left behind when it fails.
+ * Creates the container `req` describes; `hooks` hear of a pull and of a
+ * replaced container. Nothing is left behind when it fails.
  */
 export async function createContainer(
   e: Engine,
   req: CreateRequest,
-  onProgress?: (p: PullProgress) => void,
+  hooks: CreateHooks = {},
 ): Promise<ContainerConfig> {
+  const { onProgress } = hooks;
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {
@@ -80,7 +97,9 @@ export async function createContainer(
     });
     root = imageSource(images, req.image, img);
   }
-  if (req.replace && req.name) await replaceNamed(containerStore(e), req.name);
+  if (req.replace && req.name) {
+    await replaceNamed(containerStore(e), req.name, hooks.replaced);
+  }
   return await storeContainer(
     containerStore(e),
     e.store(VolumeStore),
@@ -98,16 +117,9 @@ export async function runNewContainer(
   e: Engine,
   req: CreateRequest,
   how: RunMode,
-  hooks: {
-    onProgress?: (p: PullProgress) => void;
-    created?: (c: ContainerConfig) => void;
-  } = {},
+  hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
-  const c = await createContainer(
-    e,
-    { ...req, parent: true },
-    hooks.onProgress,
-  );
+  const c = await createContainer(e, { ...req, parent: true }, hooks);
   hooks.created?.(c);
   return await runContainer(e, c, how);
 }
