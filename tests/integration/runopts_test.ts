@@ -69,7 +69,7 @@ const CASES: Case[] = [
     cmd: "date +%Z; stat -c %u /etc/localtime",
   },
   { opts: ["--timeout", "1"], cmd: ["sleep", "20"], code: 255 },
-  { opts: ["-a", "stdout"], cmd: "echo out; echo err >&2" },
+  { opts: ["-a", "stderr"], cmd: "echo out; echo err >&2" },
   { opts: ["--detach-keys", "ctrl-a,x"], cmd: "true" },
   {
     opts: ["--ulimit", "nofile=1024:99999999"],
