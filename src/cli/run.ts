@@ -5,6 +5,7 @@
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
+import { parseDevice } from "../container/devices.ts";
 import { parseIpc, parseUserns } from "../container/namespaces.ts";
 import type { Stream } from "../container/log.ts";
 import { userEngine } from "../engine/engine.ts";
@@ -59,6 +60,7 @@ interface RunFlags {
   shmSize?: string;
   detachKeys?: string;
   passwd: boolean;
+  device: string[];
   label: string[];
   capAdd: string[];
   capDrop: string[];
@@ -230,6 +232,10 @@ const CREATE_OPTIONS: OptionSpec[] = [
   ),
   repeatable("--gidmap <map>", "GID map CONTAINER:HOST:SIZE"),
   repeatable("--ulimit <limit>", "resource limit: NAME=SOFT[:HARD]"),
+  repeatable(
+    "--device <dev>",
+    "add a host device: HOST[:CONTAINER][:MODE], bound from the host",
+  ),
   { flags: "--shm-size <size>", description: "size of /dev/shm (64m)" },
   {
     flags: "--tz <zone>",
@@ -419,6 +425,7 @@ function createRequest(
       timeout: f.timeout === undefined ? undefined : parseTimeout(f.timeout),
       passwd: f.passwd,
       detachKeys: f.detachKeys,
+      devices: f.device.length > 0 ? f.device.flatMap(parseDevice) : undefined,
       ports: f.publish.flatMap(parsePublish),
       dns: { servers: f.dns, search: f.dnsSearch, options: f.dnsOption },
       addHosts: f.addHost,

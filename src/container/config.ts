@@ -6,6 +6,7 @@ import type { DnsConfig } from "../network/etc.ts";
 import type { NetworkMode } from "../network/mode.ts";
 import type { PortMapping } from "../network/ports.ts";
 import type { RootSource } from "../storage/root_source.ts";
+import type { DeviceMapping } from "./devices.ts";
 import type { Ulimit } from "./limits.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
 
@@ -89,6 +90,8 @@ export interface HostConfig {
   /** Lines for the container's /etc/passwd and /etc/group (--hostuser, keep-id). */
   passwdEntries?: string[];
   groupEntries?: string[];
+  /** --device: host device nodes bound into the container. */
+  devices?: DeviceMapping[];
   /** --detach-keys: the sequence that detaches from the container. */
   detachKeys?: string;
 }

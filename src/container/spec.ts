@@ -163,6 +163,9 @@ export async function runtimeSpec(
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
   const mounts = mountSpecs(new VolumeStore(store.paths), c);
+  for (const d of c.host.devices ?? []) {
+    mounts.push({ type: "bind", readonly: false, ...d });
+  }
   let args = commandOf(c);
   if (c.host.init) {
     mounts.push({

@@ -72,6 +72,28 @@ const CASES: Case[] = [
   { opts: ["-a", "stderr"], cmd: "echo out; echo err >&2" },
   { opts: ["--detach-keys", "ctrl-a,x"], cmd: "true" },
   {
+    opts: ["--device", "/dev/null:/dev/mynull"],
+    cmd: "ls -l /dev/mynull | awk '{print $1, $5, $6}'; echo x > /dev/mynull",
+  },
+  {
+    opts: ["--device", "/etc/passwd"],
+    cmd: "true",
+    code: 125,
+    says: "/etc/passwd is not a valid device: not a device node",
+  },
+  {
+    opts: ["--device", "/dev/null:/dev/n:rx"],
+    cmd: "true",
+    code: 125,
+    says: "invalid device mode: rx",
+  },
+  {
+    opts: ["--device", "/dev/nosuch"],
+    cmd: "true",
+    code: 125,
+    says: "stat /dev/nosuch: no such file or directory",
+  },
+  {
     opts: ["--ulimit", "nofile=1024:99999999"],
     cmd: "true",
     code: 126,
