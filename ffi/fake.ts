@@ -130,8 +130,8 @@ export class RecordingSyscalls implements Syscalls {
   parentDeathSignal(sig: number) {
     this.rec("pdeathsig", sig);
   }
-  resetForExec() {
-    this.rec("reset_for_exec");
+  resetForExec(keep = 0) {
+    this.rec("reset_for_exec", ...(keep ? [keep] : []));
   }
   dupTo(fd: number, target: number) {
     this.rec("dup2", fd, target);

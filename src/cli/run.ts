@@ -61,6 +61,7 @@ interface RunFlags {
   detachKeys?: string;
   passwd: boolean;
   device: string[];
+  preserveFds?: string;
   label: string[];
   capAdd: string[];
   capDrop: string[];
@@ -129,11 +130,12 @@ function parseAttach(items: string[]): Stream[] | undefined {
     .filter((i): i is Stream => i !== "stdin");
 }
 
-/** --timeout: whole seconds, as Podman's unsigned flag. */
-function parseTimeout(value: string): number {
+/** An unsigned flag (--timeout, --preserve-fds) with Podman's error. */
+function parseCount(value: string | undefined, flag: string) {
+  if (value === undefined) return undefined;
   if (!/^\d+$/.test(value)) {
     throw invalid(
-      `invalid argument "${value}" for "--timeout" flag: strconv.ParseUint: parsing "${value}": invalid syntax`,
+      `invalid argument "${value}" for "${flag}" flag: strconv.ParseUint: parsing "${value}": invalid syntax`,
     );
   }
   return Number(value);
@@ -338,9 +340,17 @@ const runSpec = createSpec(
   [RM, ...CREATE_OPTIONS, {
     flags: "-d, --detach",
     description: "run in the background and print the id",
+  }, {
+    flags: "--preserve-fds <n>",
+    description: "pass descriptors 3 to 3+N-1 on to the command",
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
+    if (f.detach && f.preserveFds) {
+      throw invalid(
+        "--preserve-fds: descriptors go only to a container run in the foreground",
+      );
+    }
     let id = "";
     const code = await runNewContainer(
       userEngine(),
@@ -349,7 +359,11 @@ const runSpec = createSpec(
         ? { kind: "detach" }
         : f.tty
         ? { kind: "attach", stdin: !!f.interactive }
-        : { kind: "foreground", streams: parseAttach(f.attach) },
+        : {
+          kind: "foreground",
+          streams: parseAttach(f.attach),
+          preserveFds: parseCount(f.preserveFds, "--preserve-fds"),
+        },
       {
         onProgress: pullReporter(false),
         replaced: (name) => console.log(name),
@@ -422,7 +436,7 @@ function createRequest(
       ulimits: f.ulimit.length > 0 ? f.ulimit.map(parseUlimit) : undefined,
       shmSize: f.shmSize === undefined ? undefined : parseShmSize(f.shmSize),
       tz: f.tz,
-      timeout: f.timeout === undefined ? undefined : parseTimeout(f.timeout),
+      timeout: parseCount(f.timeout, "--timeout"),
       passwd: f.passwd,
       detachKeys: f.detachKeys,
       devices: f.device.length > 0 ? f.device.flatMap(parseDevice) : undefined,

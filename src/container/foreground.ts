@@ -8,7 +8,8 @@
  * detached monitor after the first exit, as Podman returns then restarts.
  */
 import { signalProcess } from "../runtime/create.ts";
-import { PtdError } from "../runtime/errors.ts";
+import { invalid, PtdError } from "../runtime/errors.ts";
+import { isInherited } from "../../ffi/fd.ts";
 import { trace } from "../runtime/trace.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
@@ -52,25 +53,47 @@ function outputRelay(
   return { state, relay };
 }
 
+/** How a foreground run treats the host's descriptors. */
+export interface ForegroundOptions {
+  /** -a: only these of the container's output streams are relayed. */
+  streams?: Stream[];
+  /** --preserve-fds: descriptors 3..3+N-1 of this process go to the command. */
+  preserveFds?: number;
+}
+
+/**
+ * Checks that --preserve-fds has descriptors to pass: open ones this
+ * process inherited (Podman's error otherwise).
+ */
+export function checkPreservedFds(n: number) {
+  for (let fd = 3; fd < 3 + n; fd++) {
+    if (!isInherited(fd)) {
+      throw invalid(
+        `file descriptor ${fd} is not available - the preserve-fds option requires that file descriptors must be passed`,
+      );
+    }
+  }
+}
+
 /**
  * Starts the created container `c` with this process as its parent, waits
- * for its first run to end and returns its exit code; with `streams`
- * (-a), only those of its output are relayed.
+ * for its first run to end and returns its exit code.
  */
 export async function runForeground(
   store: ContainerStore,
   c: ContainerConfig,
-  streams?: Stream[],
+  opts: ForegroundOptions = {},
 ): Promise<number> {
   await claim(store, c.id, true);
   let stopSignals = () => {};
   let failure: Handshake | undefined;
-  const out = outputRelay(store, c, streams);
+  const out = outputRelay(store, c, opts.streams);
   let code: number;
   try {
     code = await supervise(store, c, {
       foreground: true,
       relay: out.relay,
+      preserveFds: opts.preserveFds,
       answer: (h) => {
         if (h.ok) stopSignals = relaySignals(h.pid!);
         else failure = h;

@@ -65,6 +65,8 @@ export interface Supervision {
   handOff?: (restarts: number) => Promise<void>;
   /** Restarts done before this host took over: it begins with the next. */
   restarts?: number;
+  /** --preserve-fds: this host's descriptors 3..3+N-1 go to the command. */
+  preserveFds?: number;
 }
 
 /** How one run of the container ended. */
@@ -226,6 +228,7 @@ async function runOnce(
     spec.stdio = [input?.read ?? 0, out.write, err.write];
   }
   spec.errorFd = fail.write;
+  if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
   let pid: number;
   try {
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {

@@ -10,8 +10,11 @@ import {
   type CreateOptions,
   rootfsSource,
 } from "../container/create.ts";
-import { runForeground } from "../container/foreground.ts";
-import type { Stream } from "../container/log.ts";
+import {
+  checkPreservedFds,
+  type ForegroundOptions,
+  runForeground,
+} from "../container/foreground.ts";
 import {
   removeContainer,
   runAttached,
@@ -119,6 +122,9 @@ export async function runNewContainer(
   how: RunMode,
   hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
+  if (how.kind === "foreground" && how.preserveFds) {
+    checkPreservedFds(how.preserveFds);
+  }
   const c = await createContainer(e, { ...req, parent: true }, hooks);
   hooks.created?.(c);
   return await runContainer(e, c, how);
@@ -128,8 +134,8 @@ export async function runNewContainer(
 export type RunMode =
   /** In the background, under its monitor; returns 0 once it runs. */
   | { kind: "detach" }
-  /** This process is its parent; returns its exit code; -a picks streams. */
-  | { kind: "foreground"; streams?: Stream[] }
+  /** This process is its parent; returns its exit code. */
+  | ({ kind: "foreground" } & ForegroundOptions)
   /** Under its monitor, attached (-t); returns its exit code. */
   | { kind: "attach"; stdin: boolean };
 
@@ -146,9 +152,7 @@ export async function runContainer(
   const store = containerStore(e);
   try {
     if (how.kind === "attach") return await runAttached(store, c, how.stdin);
-    if (how.kind === "foreground") {
-      return await runForeground(store, c, how.streams);
-    }
+    if (how.kind === "foreground") return await runForeground(store, c, how);
     await startContainer(store, c);
     return 0;
   } catch (err) {

@@ -150,7 +150,7 @@ export function execProcess(
   setLimits(sys, proc.rlimits ?? []);
   applyCredentials(sys, proc, user, lastCap);
   if (dieWithParent) sys.parentDeathSignal(SIGKILL);
-  sys.resetForExec();
+  sys.resetForExec(proc.preserveFds);
   try {
     return sys.execve(path, proc.args, env);
   } catch (e) {

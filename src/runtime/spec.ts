@@ -49,6 +49,8 @@ export interface ProcessSpec {
   groupEntries?: string[];
   /** A numeric user unknown to /etc/passwd gets an entry (--passwd). */
   passwd?: boolean;
+  /** --preserve-fds: descriptors 3..3+N-1, inherited, stay open. */
+  preserveFds?: number;
 }
 
 /** /dev/shm's size when none is asked: Podman's "65536k", read as decimal. */

@@ -5,7 +5,13 @@
  * the root (Podman writes /etc files into a --rootfs directory).
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { busyboxRoot, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  busyboxRoot,
+  ptd,
+  REPO,
+  type Sandbox,
+  withSandbox,
+} from "../helpers.ts";
 import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
 
 interface Case {
@@ -74,6 +80,13 @@ const CASES: Case[] = [
   {
     opts: ["--device", "/dev/null:/dev/mynull"],
     cmd: "ls -l /dev/mynull | awk '{print $1, $5, $6}'; echo x > /dev/mynull",
+  },
+  {
+    opts: ["--preserve-fds", "1"],
+    cmd: "true",
+    code: 125,
+    says:
+      "file descriptor 3 is not available - the preserve-fds option requires that file descriptors must be passed",
   },
   {
     opts: ["--device", "/etc/passwd"],
@@ -261,5 +274,35 @@ Deno.test("run --replace: a container of that name goes first", {
       await engines.podman(["rm", "-f", "-a"]);
       stopPodmanPause(sb);
     }
+  });
+});
+
+Deno.test("run --preserve-fds: the command gets descriptor 3 of ours", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, APPLETS);
+    Deno.writeTextFileSync(`${sb.dir}/fd3`, "hello-fd\n");
+    const args = ["run", "-A", "--quiet", `--config=${REPO}/deno.json`];
+    const run = ["run", "--rm", "--preserve-fds", "1", "--rootfs", root];
+    // The shell opens fd 3 without close-on-exec, as a user's shell would.
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `exec "$@" 3<${sb.dir}/fd3`,
+        "sh",
+        Deno.execPath(),
+        ...args,
+        `${REPO}/main.ts`,
+        ...run,
+        "sh",
+        "-c",
+        "cat <&3",
+      ],
+      env: sb.env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    assertEquals(out.code, 0, dec.decode(out.stderr));
+    assertEquals(dec.decode(out.stdout), "hello-fd\n");
   });
 });
