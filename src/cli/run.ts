@@ -6,7 +6,11 @@ import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
-import { parseIpc, parseUserns } from "../container/namespaces.ts";
+import {
+  checkSubidName,
+  parseIpc,
+  parseUserns,
+} from "../container/namespaces.ts";
 import type { Stream } from "../container/log.ts";
 import { userEngine } from "../engine/engine.ts";
 import {
@@ -62,6 +66,8 @@ interface RunFlags {
   passwd: boolean;
   device: string[];
   preserveFds?: string;
+  subuidname?: string;
+  subgidname?: string;
   label: string[];
   capAdd: string[];
   capDrop: string[];
@@ -233,6 +239,14 @@ const CREATE_OPTIONS: OptionSpec[] = [
     "UID map CONTAINER:HOST:SIZE, HOST counted in your own ids (0 is you)",
   ),
   repeatable("--gidmap <map>", "GID map CONTAINER:HOST:SIZE"),
+  {
+    flags: "--subuidname <name>",
+    description: "UID map from a name's /etc/subuid ranges",
+  },
+  {
+    flags: "--subgidname <name>",
+    description: "GID map from a name's /etc/subgid ranges",
+  },
   repeatable("--ulimit <limit>", "resource limit: NAME=SOFT[:HARD]"),
   repeatable(
     "--device <dev>",
@@ -401,6 +415,8 @@ function createRequest(
   command: string[],
   f: RunFlags,
 ): CreateRequest {
+  if (f.subuidname !== undefined) checkSubidName(f.subuidname, "/etc/subuid");
+  if (f.subgidname !== undefined) checkSubidName(f.subgidname, "/etc/subgid");
   return {
     image,
     rootfs: f.rootfs,

@@ -8,6 +8,7 @@ import {
   type IdRange,
   keepIdRanges,
   mapSize,
+  subRanges,
 } from "../runtime/idmap.ts";
 
 /** A parsed --ipc: the container's IPC namespace and /dev/shm. */
@@ -114,6 +115,30 @@ export function parseUserns(
   throw invalid(`unrecognized namespace mode ${value} passed`);
 }
 
+const NOT_MAPPED =
+  "a user namespace without your own uid and gid in it is not supported: map host id 0 (you) too";
+
+/**
+ * --subuidname/--subgidname: a map made of another name's subordinate
+ * ranges. Rootless, that never has the user itself in it, which ptd needs
+ * (see usernsMaps); a name without ranges gets Podman's error.
+ */
+export function checkSubidName(
+  name: string,
+  file: "/etc/subuid" | "/etc/subgid",
+) {
+  let text = "";
+  try {
+    text = Deno.readTextFileSync(file);
+  } catch { /* no file: no ranges */ }
+  if (subRanges(text, name, -1).length === 0) {
+    throw invalid(
+      `no ${file.slice(5)} ranges found for user "${name}" in ${file}`,
+    );
+  }
+  throw invalid(NOT_MAPPED);
+}
+
 /**
  * The host maps for a --userns over `base`, the user's own maps (0 the
  * user, 1.. its subordinate ids); undefined where base itself is meant.
@@ -128,9 +153,7 @@ export function usernsMaps(
   if (!mapsUser(wanted.uid) || !mapsUser(wanted.gid)) {
     // The container's storage and spec are the user's own files: a
     // namespace without the user in it could not read them.
-    throw invalid(
-      "a user namespace without your own uid and gid in it is not supported: map host id 0 (you) too",
-    );
+    throw invalid(NOT_MAPPED);
   }
   try {
     return {

@@ -11,6 +11,7 @@ import {
 } from "./config.ts";
 import { monitorAlive } from "./liveness.ts";
 import { inspectNetwork, psPorts } from "./network.ts";
+import { DEFAULT_SHM_SIZE } from "./limits.ts";
 import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, mountNames } from "./volumes.ts";
@@ -134,6 +135,18 @@ export function inspectDoc(
       CapAdd: c.host.capAdd,
       CapDrop: c.host.capDrop,
       GroupAdd: c.host.groupAdd,
+      // Podman's spellings: "" for the user's own map, "private" for another.
+      UsernsMode: !c.host.userns || c.host.userns.kind === "host"
+        ? ""
+        : "private",
+      // Podman 4.3 shows "shareable" whatever --ipc said (none included).
+      IpcMode: c.host.ipc === "host" ? "host" : "shareable",
+      ShmSize: c.host.shmSize ?? DEFAULT_SHM_SIZE,
+      Ulimits: (c.host.ulimits ?? []).map((u) => ({
+        Name: `RLIMIT_${u.name.toUpperCase()}`,
+        Soft: u.soft,
+        Hard: u.hard,
+      })),
       RestartPolicy: {
         Name: c.host.restartPolicy.name,
         MaximumRetryCount: c.host.restartPolicy.maximumRetryCount,

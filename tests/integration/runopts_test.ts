@@ -89,6 +89,12 @@ const CASES: Case[] = [
       "file descriptor 3 is not available - the preserve-fds option requires that file descriptors must be passed",
   },
   {
+    opts: ["--subuidname", "nosuchuser"],
+    cmd: "true",
+    code: 125,
+    says: 'no subuid ranges found for user "nosuchuser" in /etc/subuid',
+  },
+  {
     opts: ["--device", "/etc/passwd"],
     cmd: "true",
     code: 125,
@@ -304,5 +310,36 @@ Deno.test("run --preserve-fds: the command gets descriptor 3 of ours", async () 
     const dec = new TextDecoder();
     assertEquals(out.code, 0, dec.decode(out.stderr));
     assertEquals(dec.decode(out.stdout), "hello-fd\n");
+  });
+});
+
+Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    const opts = [
+      ["--name", "plain"],
+      ["--name", "kept", "--userns", "keep-id", "--shm-size", "1m"],
+      ["--name", "none", "--ipc", "none"],
+    ];
+    try {
+      const seen: Record<string, unknown[]> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+        seen[name] = [];
+        for (const o of opts) {
+          const made = await run(["create", ...o, "--rootfs", root, "true"]);
+          assertEquals(made.code, 0, `${name}: ${made.stderr}`);
+          const doc = JSON.parse((await run(["inspect", o[1]])).stdout)[0];
+          const h = doc.HostConfig;
+          seen[name].push([h.UsernsMode, h.IpcMode, h.ShmSize]);
+        }
+      }
+      assertEquals(seen.ptd, seen.podman);
+    } finally {
+      await engines.podman(["rm", "-f", "-a"]);
+      stopPodmanPause(sb);
+    }
   });
 });
