@@ -5,14 +5,8 @@
  * the root (Podman writes /etc files into a --rootfs directory).
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import {
-  busyboxRoot,
-  ptd,
-  REPO,
-  type Sandbox,
-  withSandbox,
-} from "../helpers.ts";
-import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
+import { busyboxRoot, REPO, type Sandbox, withSandbox } from "../helpers.ts";
+import { bothEngines, hasPodman, stopPodmanPause } from "../podman.ts";
 
 interface Case {
   /** Options before --rootfs. */
@@ -81,125 +75,70 @@ const CASES: Case[] = [
     opts: ["--device", "/dev/null:/dev/mynull"],
     cmd: "ls -l /dev/mynull | awk '{print $1, $5, $6}'; echo x > /dev/mynull",
   },
-  {
-    opts: ["--preserve-fds", "1"],
-    cmd: "true",
-    code: 125,
-    says:
-      "file descriptor 3 is not available - the preserve-fds option requires that file descriptors must be passed",
-  },
-  {
-    opts: ["--subuidname", "nosuchuser"],
-    cmd: "true",
-    code: 125,
-    says: 'no subuid ranges found for user "nosuchuser" in /etc/subuid',
-  },
-  {
-    opts: ["--device", "/etc/passwd"],
-    cmd: "true",
-    code: 125,
-    says: "/etc/passwd is not a valid device: not a device node",
-  },
-  {
-    opts: ["--device", "/dev/null:/dev/n:rx"],
-    cmd: "true",
-    code: 125,
-    says: "invalid device mode: rx",
-  },
-  {
-    opts: ["--device", "/dev/nosuch"],
-    cmd: "true",
-    code: 125,
-    says: "stat /dev/nosuch: no such file or directory",
-  },
-  {
-    opts: ["--ulimit", "nofile=1024:99999999"],
-    cmd: "true",
-    code: 126,
-    says: "error setting rlimit type 7: operation not permitted",
-  },
-  {
-    opts: ["--ulimit", "bogus=1"],
-    cmd: "true",
-    code: 125,
-    says:
-      'ulimit option "bogus=1" requires name=SOFT:HARD, failed to be parsed: invalid ulimit type: bogus',
-  },
-  {
-    opts: ["--shm-size", "x"],
-    cmd: "true",
-    code: 125,
-    says: "unable to translate --shm-size: invalid size: 'x'",
-  },
-  {
-    opts: ["--ipc", "bogus"],
-    cmd: "true",
-    code: 125,
-    says: "unrecognized namespace mode bogus passed",
-  },
-  {
-    opts: ["--userns", "bogus"],
-    cmd: "true",
-    code: 125,
-    says: "unrecognized namespace mode bogus passed",
-  },
-  {
-    opts: ["--tz", "Nowhere/Else"],
-    cmd: "true",
-    code: 125,
-    says: "stat /usr/share/zoneinfo/Nowhere/Else: no such file or directory",
-  },
-  {
-    opts: ["--detach-keys", "bogus"],
-    cmd: "true",
-    code: 126,
-    says: "invalid detach keys: Unknown character: 'bogus'",
-  },
-  {
-    opts: ["-a", "bogus"],
-    cmd: "true",
-    code: 125,
-    says: 'invalid stream "bogus" for --attach',
-  },
-  {
-    opts: ["--add-host", "gw:host-gateway"],
-    cmd: "true",
-    code: 125,
-    says: 'invalid IP address in add-host: "host-gateway"',
-  },
-  {
-    opts: ["--add-host", "nocolon"],
-    cmd: "true",
-    code: 125,
-    says: 'bad format for add-host: "nocolon"',
-  },
-  {
-    opts: ["--hostuser", "nosuchuser"],
-    cmd: "true",
-    code: 126,
-    says: "unknown user nosuchuser",
-  },
 ];
 
-type Runner = (
-  args: string[],
-) => Promise<{ code: number; stdout: string; stderr: string }>;
+/** Bad values: Podman's exit code, and its error text. */
+const REFUSED: [string[], number, string][] = [
+  [
+    ["--preserve-fds", "1"],
+    125,
+    "file descriptor 3 is not available - the preserve-fds option requires that file descriptors must be passed",
+  ],
+  [
+    ["--subuidname", "nosuchuser"],
+    125,
+    'no subuid ranges found for user "nosuchuser" in /etc/subuid',
+  ],
+  [
+    ["--device", "/etc/passwd"],
+    125,
+    "/etc/passwd is not a valid device: not a device node",
+  ],
+  [["--device", "/dev/null:/dev/n:rx"], 125, "invalid device mode: rx"],
+  [
+    ["--device", "/dev/nosuch"],
+    125,
+    "stat /dev/nosuch: no such file or directory",
+  ],
+  [
+    ["--ulimit", "nofile=1024:99999999"],
+    126,
+    "error setting rlimit type 7: operation not permitted",
+  ],
+  [
+    ["--ulimit", "bogus=1"],
+    125,
+    'ulimit option "bogus=1" requires name=SOFT:HARD, failed to be parsed: invalid ulimit type: bogus',
+  ],
+  [
+    ["--shm-size", "x"],
+    125,
+    "unable to translate --shm-size: invalid size: 'x'",
+  ],
+  [["--ipc", "bogus"], 125, "unrecognized namespace mode bogus passed"],
+  [["--userns", "bogus"], 125, "unrecognized namespace mode bogus passed"],
+  [
+    ["--tz", "Nowhere/Else"],
+    125,
+    "stat /usr/share/zoneinfo/Nowhere/Else: no such file or directory",
+  ],
+  [
+    ["--detach-keys", "bogus"],
+    126,
+    "invalid detach keys: Unknown character: 'bogus'",
+  ],
+  [["-a", "bogus"], 125, 'invalid stream "bogus" for --attach'],
+  [
+    ["--add-host", "gw:host-gateway"],
+    125,
+    'invalid IP address in add-host: "host-gateway"',
+  ],
+  [["--add-host", "nocolon"], 125, 'bad format for add-host: "nocolon"'],
+  [["--hostuser", "nosuchuser"], 126, "unknown user nosuchuser"],
+];
 
-function runners(sb: Sandbox): Record<string, Runner> {
-  const env = { RUNOPTS_PROBE: "from-the-host" };
-  const dec = new TextDecoder();
-  return {
-    podman: async (args) => {
-      const out = await podman(sb, args, env);
-      return {
-        code: out.code,
-        stdout: dec.decode(out.stdout),
-        stderr: dec.decode(out.stderr),
-      };
-    },
-    ptd: (args) => ptd(sb, args, { env }),
-  };
-}
+const runners = (sb: Sandbox) =>
+  bothEngines(sb, { RUNOPTS_PROBE: "from-the-host" });
 
 Deno.test("run options: what the container sees is what Podman's sees", {
   ignore: !hasPodman(),
@@ -211,7 +150,13 @@ Deno.test("run options: what the container sees is what Podman's sees", {
       roots[name] = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
     }
     try {
-      for (const c of CASES) {
+      const refused = REFUSED.map(([opts, code, says]): Case => ({
+        opts,
+        cmd: "true",
+        code,
+        says,
+      }));
+      for (const c of [...CASES, ...refused]) {
         const out: Record<string, string> = {};
         for (const [name, run] of Object.entries(engines)) {
           const cmd = typeof c.cmd === "string" ? ["sh", "-c", c.cmd] : c.cmd;
@@ -241,23 +186,10 @@ Deno.test("run --replace: a container of that name goes first", {
     try {
       for (const [name, run] of Object.entries(engines)) {
         const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
-        const first = await run([
-          "create",
-          "--name",
-          "r",
-          "--rootfs",
-          root,
-          "true",
-        ]);
+        const create = ["create", "--name", "r", "--rootfs", root, "true"];
+        const first = await run(create);
         assertEquals(first.code, 0, first.stderr);
-        const taken = await run([
-          "create",
-          "--name",
-          "r",
-          "--rootfs",
-          root,
-          "true",
-        ]);
+        const taken = await run(create);
         assertEquals(taken.code, 125, `${name}: ${taken.stderr}`);
         const again = await run([
           "run",
