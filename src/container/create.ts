@@ -15,7 +15,7 @@ import { initBinary } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
-import { usernsMaps } from "./namespaces.ts";
+import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
@@ -90,6 +90,21 @@ function checkDetachKeys(keys: string) {
   }
 }
 
+/** --ipc container:NAME needs that container (Podman's error otherwise). */
+function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
+  const target = ipcTarget(mode);
+  if (target === undefined) return;
+  try {
+    store.find(target);
+  } catch (e) {
+    throw invalid(
+      `looking up container to share ipc namespace with: ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
 /** Checks flags whose mistakes must fail before anything is created. */
 function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
@@ -143,6 +158,7 @@ export async function createContainer(
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
   validate(opts);
+  checkIpcTarget(store, opts.host.ipc);
   if (store.paths.rootless) usernsMaps(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
   // Docker: an explicit entrypoint drops the image's Cmd.

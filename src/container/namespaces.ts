@@ -11,21 +11,32 @@ import {
   subRanges,
 } from "../runtime/idmap.ts";
 
-/** A parsed --ipc: the container's IPC namespace and /dev/shm. */
-export type IpcMode = "private" | "shareable" | "host" | "none";
+/**
+ * A parsed --ipc: the container's IPC namespace and /dev/shm; for
+ * container:NAME, those of another container (found at each start).
+ */
+export type IpcMode =
+  | "private"
+  | "shareable"
+  | "host"
+  | "none"
+  | `container:${string}`;
 
-/** Parses --ipc: private, shareable (the default), host or none. */
+/** Parses --ipc: private, shareable (the default), host, none, container:NAME. */
 export function parseIpc(value: string): IpcMode {
   if (value === "") return "shareable";
   if (["private", "shareable", "host", "none"].includes(value)) {
     return value as IpcMode;
   }
-  if (value.startsWith("container:")) {
-    throw invalid(
-      `--ipc ${value}: joining another container's IPC namespace is not supported`,
-    );
+  if (value.startsWith("container:") && value.length > 10) {
+    return value as IpcMode;
   }
   throw invalid(`unrecognized namespace mode ${value} passed`);
+}
+
+/** The container whose IPC namespace --ipc container:NAME joins, if any. */
+export function ipcTarget(mode: IpcMode | undefined): string | undefined {
+  return mode?.startsWith("container:") ? mode.slice(10) : undefined;
 }
 
 /** A parsed --userns (with --uidmap and --gidmap). */

@@ -16,10 +16,10 @@ import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
-import { networkJoin } from "./network.ts";
+import { networkJoin, networkTarget } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
-import { usernsMaps } from "./namespaces.ts";
+import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
 import { userMaps } from "../runtime/create.ts";
 
@@ -177,6 +177,10 @@ export async function runtimeSpec(
     args = [INIT_PATH, "--", ...args];
   }
   const etcFiles = writeEtcFiles(run, c, join?.etcDir);
+  const ipcFrom = ipcTarget(c.host.ipc);
+  const ipcPid = ipcFrom === undefined
+    ? undefined
+    : (await networkTarget(store, ipcFrom, "IPC namespace")).pid;
   if (c.host.tz) {
     // A copy, so that it is root's inside, as Podman writes it.
     etcFiles["/etc/localtime"] = `${run}/localtime`;
@@ -216,6 +220,7 @@ export async function runtimeSpec(
       ? usernsMaps(h.userns, userMaps())
       : undefined,
     ipc: h.ipc === "host" || h.ipc === "none" ? h.ipc : "private",
+    joinIpc: ipcPid === undefined ? undefined : `/proc/${ipcPid}/ns/ipc`,
     shmSize: h.shmSize ?? DEFAULT_SHM_SIZE,
     rootless: store.paths.rootless,
     privateNetwork: join ? join.netns !== undefined : privateNetwork(mode),

@@ -43,7 +43,7 @@ export function userMaps(): IdMaps {
  */
 export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWCGROUP;
-  if (spec.ipc !== "host") flags |= CLONE_NEWIPC;
+  if (spec.ipc !== "host" && spec.joinIpc === undefined) flags |= CLONE_NEWIPC;
   if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
   if (spec.privateNetwork && spec.joinNetns === undefined) {
     flags |= CLONE_NEWNET;
@@ -51,9 +51,10 @@ export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   return flags;
 }
 
-/** Opens the namespaces to enter for `spec.joinNetns`, if any. */
+/** Opens the namespaces to enter for `spec.joinNetns` and `joinIpc`, if any. */
 function joinFor(spec: RuntimeSpec): JoinFds | undefined {
-  return spec.joinNetns === undefined ? undefined : joinFds(spec.joinNetns);
+  if (spec.joinNetns === undefined && spec.joinIpc === undefined) return;
+  return joinFds(spec.joinNetns, spec.joinIpc);
 }
 
 /**
@@ -85,7 +86,7 @@ export async function startInit(
   } catch (e) {
     if (!join) throw e;
     throw new Error(
-      `cannot join network namespace ${spec.joinNetns}: ${
+      `cannot join namespace ${spec.joinNetns ?? spec.joinIpc}: ${
         (e as Error).message
       }`,
     );

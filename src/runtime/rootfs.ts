@@ -149,7 +149,11 @@ function bindFd(
   }
 }
 
-/** /dev/shm and /dev/mqueue as --ipc says; `hostIpc` holds the host's for host. */
+/**
+ * /dev/shm and /dev/mqueue as --ipc says; `hostIpc` holds the host's for
+ * host. A joined IPC namespace shares SysV IPC and message queues, not
+ * /dev/shm: the kernel binds no mount of another mount namespace.
+ */
 function mountIpc(sys: Syscalls, spec: RuntimeSpec, hostIpc: number[]) {
   if (spec.ipc === "none") return;
   sys.mkdirAll("/dev/shm", 0o1777);
@@ -162,6 +166,12 @@ function mountIpc(sys: Syscalls, spec: RuntimeSpec, hostIpc: number[]) {
   const size = spec.shmSize ?? DEFAULT_SHM_SIZE;
   sys.mount("shm", "/dev/shm", "tmpfs", NSN, `mode=1777,size=${size}`);
   sys.mount("mqueue", "/dev/mqueue", "mqueue", NSN);
+}
+
+/** What mountIpc binds, opened while the host's tree is still in view. */
+function ipcSources(sys: Syscalls, spec: RuntimeSpec): number[] {
+  if (spec.ipc !== "host") return [];
+  return ["/dev/shm", "/dev/mqueue"].map((p) => sys.openPath(p));
 }
 
 function mountDev(sys: Syscalls, spec: RuntimeSpec, devFds: number[]) {
@@ -234,9 +244,7 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
 
   const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
   const sysFd = sys.openPath("/sys");
-  const hostIpc = spec.ipc === "host"
-    ? ["/dev/shm", "/dev/mqueue"].map((p) => sys.openPath(p))
-    : [];
+  const hostIpc = ipcSources(sys, spec);
   const etc = Object.entries(spec.etcFiles).map(([dst, src]) =>
     [dst, sys.openPath(src)] as const
   );

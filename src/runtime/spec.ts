@@ -82,6 +82,11 @@ export interface RuntimeSpec {
   idMaps?: { uid: IdRange[]; gid: IdRange[] };
   /** host: the host's IPC namespace and /dev/shm; none: no /dev/shm. */
   ipc?: "private" | "host" | "none";
+  /**
+   * --ipc container:: the IPC namespace file to join, entered like
+   * `joinNetns` (with its owning user namespace).
+   */
+  joinIpc?: string;
   /** Bytes of /dev/shm. */
   shmSize?: number;
   privileged: boolean;

@@ -4,7 +4,7 @@
  * exit codes and errors of bad values. Each engine gets its own copy of
  * the root (Podman writes /etc files into a --rootfs directory).
  */
-import { assertEquals, assertStringIncludes } from "../assert.ts";
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { busyboxRoot, REPO, type Sandbox, withSandbox } from "../helpers.ts";
 import { bothEngines, hasPodman, stopPodmanPause } from "../podman.ts";
 
@@ -269,6 +269,54 @@ Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
         }
       }
       assertEquals(seen.ptd, seen.podman);
+    } finally {
+      await engines.podman(["rm", "-f", "-a"]);
+      stopPodmanPause(sb);
+    }
+  });
+});
+
+Deno.test("run --ipc container:NAME shares that container's IPC namespace", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    try {
+      for (const [name, run] of Object.entries(engines)) {
+        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+        const ipc = "readlink /proc/self/ns/ipc";
+        const src = await run([
+          "run",
+          "-d",
+          "--name",
+          "isrc",
+          "--rootfs",
+          root,
+          "sleep",
+          "1000",
+        ]);
+        assertEquals(src.code, 0, `${name}: ${src.stderr}`);
+        const own = await run(["exec", "isrc", "sh", "-c", ipc]);
+        const opts = ["--rm", "--rootfs", root, "sh", "-c", ipc];
+        const joined = await run(["run", "--ipc", "container:isrc", ...opts]);
+        assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
+        assertEquals(joined.stdout, own.stdout, name);
+        const apart = await run(["run", ...opts]);
+        assert(apart.stdout !== own.stdout, name);
+        const missing = await run([
+          "run",
+          "--ipc",
+          "container:nosuch",
+          ...opts,
+        ]);
+        assertEquals(missing.code, 125, name);
+        assertStringIncludes(
+          missing.stderr,
+          'looking up container to share ipc namespace with: no container with name or ID "nosuch" found',
+        );
+        await run(["kill", "isrc"]);
+        await run(["rm", "-f", "isrc"]);
+      }
     } finally {
       await engines.podman(["rm", "-f", "-a"]);
       stopPodmanPause(sb);
