@@ -228,11 +228,12 @@ const CREATE_OPTIONS: OptionSpec[] = [
   { flags: "--net <mode>", description: "the same as --network" },
   {
     flags: "--ipc <mode>",
-    description: "IPC namespace: shareable (default), private, host, none",
+    description:
+      "IPC namespace: shareable (default), private, host, none, container:NAME",
   },
   {
     flags: "--userns <mode>",
-    description: "user namespace: host (default), keep-id[:uid=N,gid=N], nomap",
+    description: "user namespace: host (default), keep-id[:uid=N,gid=N]",
   },
   repeatable(
     "--uidmap <map>",
