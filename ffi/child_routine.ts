@@ -11,6 +11,13 @@
  * execve of init), and closes its copy of the pipe's write end, so that a
  * parent that died before that request still ends the wait with EOF.
  *
+ * Before execve it becomes uid and gid 0 of its namespace: with the user's
+ * own map it is that already, but a map where the user is not root
+ * (--userns keep-id, nomap, --uidmap) would leave init an ordinary user
+ * without capabilities after execve. Where 0 is not mapped the calls fail
+ * and change nothing. A change of uid clears the parent-death signal, so
+ * it is asked for again after them.
+ *
  * The assembly is the source; the bytes are what runs. tests/unit/ffi_test.ts
  * reassembles ASM with binutils and compares, so nobody has to trust the hex.
  */
@@ -35,6 +42,20 @@ export const ASM_X86_64 = `
   syscall
   cmp rax, 1
   jne 1f
+  xor edi, edi
+  xor esi, esi
+  xor edx, edx
+  mov eax, 119
+  syscall
+  xor edi, edi
+  xor esi, esi
+  xor edx, edx
+  mov eax, 117
+  syscall
+  mov edi, 1
+  mov esi, 9
+  mov eax, 157
+  syscall
   mov rdi, [rbx+8]
   mov rsi, [rbx+16]
   mov rdx, [rbx+24]
@@ -48,12 +69,14 @@ export const ASM_X86_64 = `
 
 /**
  * ASM_X86_64 assembled: prctl(PR_SET_PDEATHSIG, SIGKILL) -> close(write end)
- * -> read(fd) -> execve(path, argv, envp) -> exit(127).
+ * -> read(fd) -> setresgid(0, 0, 0) -> setresuid(0, 0, 0) -> prctl again
+ * -> execve(path, argv, envp) -> exit(127).
  */
 export const CODE_X86_64 = hexBytes(`
   4889fbbf01000000be09000000b89d0000000f058b7b38b8030000000f058b3b
-  488d7424f0ba0100000031c00f054883f8017513488b7b08488b7310488b5318
-  b83b0000000f05bf7f000000b8e70000000f05
+  488d7424f0ba0100000031c00f054883f801753e31ff31f631d2b8770000000f
+  0531ff31f631d2b8750000000f05bf01000000be09000000b89d0000000f0548
+  8b7b08488b7310488b5318b83b0000000f05bf7f000000b8e70000000f05
 `);
 
 /** The clone child routine for this machine. */

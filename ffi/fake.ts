@@ -124,11 +124,14 @@ export class RecordingSyscalls implements Syscalls {
   noNewPrivs() {
     this.rec("no_new_privs");
   }
+  setrlimit(resource: number, soft: number, hard: number) {
+    this.rec("setrlimit", resource, soft, hard);
+  }
   parentDeathSignal(sig: number) {
     this.rec("pdeathsig", sig);
   }
-  resetForExec() {
-    this.rec("reset_for_exec");
+  resetForExec(keep = 0) {
+    this.rec("reset_for_exec", ...(keep ? [keep] : []));
   }
   dupTo(fd: number, target: number) {
     this.rec("dup2", fd, target);

@@ -6,6 +6,7 @@
 import { O_CLOEXEC, O_RDONLY, O_RDWR } from "./constants.ts";
 import { check, cstr, libc } from "./libc.ts";
 
+const F_GETFD = 1;
 const F_SETFD = 2;
 const FD_CLOEXEC = 1;
 
@@ -63,6 +64,15 @@ export function dupOnto(from: number, fd: number): void {
 /** Clears close-on-exec: a child that execs keeps `fd`. */
 export function setInheritable(fd: number): void {
   check("fcntl F_SETFD", libc().fcntl(fd, F_SETFD, 0));
+}
+
+/**
+ * Whether `fd` is open and survives execve: one the caller was given by
+ * its own parent, since Deno opens its own close-on-exec.
+ */
+export function isInherited(fd: number): boolean {
+  const flags = libc().fcntl(fd, F_GETFD, 0);
+  return flags >= 0 && (flags & FD_CLOEXEC) === 0;
 }
 
 /** Marks `fd` close-on-exec, so only the calling process keeps it. */

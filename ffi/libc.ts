@@ -65,6 +65,7 @@ const symbols = {
     parameters: ["i32", "u64", "u64", "u64", "u64"],
     result: "i32",
   },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   signal: { parameters: ["i32", "pointer"], result: "pointer" },
   sigprocmask: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   execve: { parameters: ["buffer", "buffer", "buffer"], result: "i32" },

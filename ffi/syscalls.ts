@@ -60,9 +60,14 @@ export interface Syscalls {
   /** Sets effective, permitted and inheritable to `caps` (bit numbers). */
   capset(caps: number[]): void;
   noNewPrivs(): void;
+  /** setrlimit(2); -1 stands for RLIM_INFINITY. */
+  setrlimit(resource: number, soft: number, hard: number): void;
   parentDeathSignal(sig: number): void;
-  /** Puts default signal dispositions and mask back, closes stray fds on exec. */
-  resetForExec(): void;
+  /**
+   * Puts default signal dispositions and mask back, closes stray fds on
+   * exec: all from 3, or past the `keep` descriptors from 3 (--preserve-fds).
+   */
+  resetForExec(keep?: number): void;
   /** Makes `fd` the process's stdin. */
   dupTo(fd: number, target: number): void;
   openRead(path: string): number;
@@ -250,19 +255,27 @@ export class RealSyscalls implements Syscalls {
       libc().prctl(PR_SET_NO_NEW_PRIVS, 1n, 0n, 0n, 0n),
     );
   }
+  setrlimit(resource: number, soft: number, hard: number) {
+    const lim = (n: number) => n < 0 ? 0xffffffffffffffffn : BigInt(n);
+    const buf = new BigUint64Array([lim(soft), lim(hard)]);
+    check(
+      "setrlimit",
+      libc().setrlimit(resource, new Uint8Array(buf.buffer)),
+    );
+  }
   parentDeathSignal(sig: number) {
     check(
       "prctl PR_SET_PDEATHSIG",
       libc().prctl(PR_SET_PDEATHSIG, BigInt(sig), 0n, 0n, 0n),
     );
   }
-  resetForExec() {
+  resetForExec(keep = 0) {
     const c = libc();
     // Deno's runtime ignores SIGPIPE; an ignored disposition survives execve.
     c.signal(SIGPIPE, Deno.UnsafePointer.create(BigInt(SIG_DFL)));
     const empty = new Uint8Array(128);
     c.sigprocmask(2, /* SIG_SETMASK */ empty, null);
-    rawSyscall("close_range", 3, 0xffffffff, CLOSE_RANGE_CLOEXEC);
+    rawSyscall("close_range", 3 + keep, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   }
   dupTo(fd: number, target: number) {
     check("dup2", libc().dup2(fd, target));

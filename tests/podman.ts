@@ -4,7 +4,7 @@
  * (this kind of host needs it).
  */
 import assert from "node:assert/strict";
-import type { Sandbox } from "./helpers.ts";
+import { ptd, type Result, type Sandbox } from "./helpers.ts";
 
 /** Whether the podman peer is installed. */
 export function hasPodman(): boolean {
@@ -62,4 +62,29 @@ export async function podmanOk(sb: Sandbox, args: string[]): Promise<string> {
     `podman ${args.join(" ")}: ${text.decode(out.stderr)}`,
   );
   return text.decode(out.stdout);
+}
+
+/** One command line run against an engine. */
+export type Runner = (args: string[]) => Promise<Result>;
+
+/**
+ * Podman and ptd side by side in the sandbox, both with `env` added to
+ * their environment, for differential tests.
+ */
+export function bothEngines(
+  sb: Sandbox,
+  env: Record<string, string> = {},
+): { podman: Runner; ptd: Runner } {
+  const dec = new TextDecoder();
+  return {
+    podman: async (args) => {
+      const out = await podman(sb, args, env);
+      return {
+        code: out.code,
+        stdout: dec.decode(out.stdout),
+        stderr: dec.decode(out.stderr),
+      };
+    },
+    ptd: (args) => ptd(sb, args, { env }),
+  };
 }

@@ -5,6 +5,8 @@
 import { invalid } from "../runtime/errors.ts";
 import type { OptionSpec } from "./spec.ts";
 
+export { mergeEnv } from "../container/env.ts";
+
 /** A commander collector for options that may be given many times. */
 export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
@@ -41,18 +43,6 @@ export function parseLabels(items: string[]): Record<string, string> {
     else out[item.slice(0, i)] = item.slice(i + 1);
   }
   return out;
-}
-
-/** Env lists merged Docker's way: later KEY= entries replace earlier ones. */
-export function mergeEnv(...lists: string[][]): string[] {
-  const map = new Map<string, string>();
-  for (const list of lists) {
-    for (const e of list) {
-      const i = e.indexOf("=");
-      map.set(i < 0 ? e : e.slice(0, i), e);
-    }
-  }
-  return [...map.values()];
 }
 
 /**

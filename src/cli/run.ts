@@ -4,6 +4,14 @@
  */
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
+import { parseShmSize, parseUlimit } from "../container/limits.ts";
+import { parseDevice } from "../container/devices.ts";
+import {
+  checkSubidName,
+  parseIpc,
+  parseUserns,
+} from "../container/namespaces.ts";
+import type { Stream } from "../container/log.ts";
 import { userEngine } from "../engine/engine.ts";
 import {
   createContainer,
@@ -41,6 +49,25 @@ interface RunFlags {
   user?: string;
   hostname?: string;
   entrypoint?: string;
+  attach: string[];
+  userns?: string;
+  uidmap: string[];
+  gidmap: string[];
+  ipc?: string;
+  net?: string;
+  tz?: string;
+  timeout?: string;
+  replace?: boolean;
+  envHost?: boolean;
+  hostuser: string[];
+  ulimit: string[];
+  shmSize?: string;
+  detachKeys?: string;
+  passwd: boolean;
+  device: string[];
+  preserveFds?: string;
+  subuidname?: string;
+  subgidname?: string;
   label: string[];
   capAdd: string[];
   capDrop: string[];
@@ -78,6 +105,46 @@ function parseLogOpts(items: string[]): { logMaxSize?: number } {
       unit[m[2].toLowerCase() as keyof typeof unit];
   }
   return out;
+}
+
+/** --entrypoint: a JSON array of strings is the command line, else one word. */
+function parseEntrypoint(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === "") return [];
+  if (value.startsWith("[")) {
+    try {
+      const list = JSON.parse(value);
+      if (Array.isArray(list) && list.every((x) => typeof x === "string")) {
+        return list;
+      }
+    } catch { /* not JSON: the word itself, as Podman takes it */ }
+  }
+  return [value];
+}
+
+/** -a/--attach: the output streams a foreground run relays; all when none. */
+function parseAttach(items: string[]): Stream[] | undefined {
+  for (const item of items) {
+    if (!["stdin", "stdout", "stderr"].includes(item.toLowerCase())) {
+      throw invalid(
+        `invalid stream "${item}" for --attach - must be one of stdin, stdout, or stderr: invalid argument`,
+      );
+    }
+  }
+  if (items.length === 0) return undefined;
+  return items.map((i) => i.toLowerCase())
+    .filter((i): i is Stream => i !== "stdin");
+}
+
+/** An unsigned flag (--timeout, --preserve-fds) with Podman's error. */
+function parseCount(value: string | undefined, flag: string) {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) {
+    throw invalid(
+      `invalid argument "${value}" for "${flag}" flag: strconv.ParseUint: parsing "${value}": invalid syntax`,
+    );
+  }
+  return Number(value);
 }
 
 function writeCidFile(path: string, id: string) {
@@ -157,8 +224,64 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--network <mode>",
     description:
       "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
-    default: "private",
   },
+  { flags: "--net <mode>", description: "the same as --network" },
+  {
+    flags: "--ipc <mode>",
+    description:
+      "IPC namespace: shareable (default), private, host, none, container:NAME",
+  },
+  {
+    flags: "--userns <mode>",
+    description: "user namespace: host (default), keep-id[:uid=N,gid=N]",
+  },
+  repeatable(
+    "--uidmap <map>",
+    "UID map CONTAINER:HOST:SIZE, HOST counted in your own ids (0 is you)",
+  ),
+  repeatable("--gidmap <map>", "GID map CONTAINER:HOST:SIZE"),
+  {
+    flags: "--subuidname <name>",
+    description: "UID map from a name's /etc/subuid ranges",
+  },
+  {
+    flags: "--subgidname <name>",
+    description: "GID map from a name's /etc/subgid ranges",
+  },
+  repeatable("--ulimit <limit>", "resource limit: NAME=SOFT[:HARD]"),
+  repeatable(
+    "--device <dev>",
+    "add a host device: HOST[:CONTAINER][:MODE], bound from the host",
+  ),
+  { flags: "--shm-size <size>", description: "size of /dev/shm (64m)" },
+  {
+    flags: "--tz <zone>",
+    description: "time zone of the container, or local for the host's",
+  },
+  {
+    flags: "--timeout <seconds>",
+    description: "kill the container after this many seconds",
+  },
+  {
+    flags: "--env-host",
+    description: "use the host's environment in the container",
+  },
+  repeatable("--hostuser <name>", "add a host user to /etc/passwd"),
+  {
+    flags: "--passwd [bool]",
+    description: "add an /etc/passwd entry for a numeric --user",
+    parse: boolArg("--passwd"),
+    default: true,
+  },
+  {
+    flags: "--replace",
+    description: "replace a container of the same name",
+  },
+  {
+    flags: "--detach-keys <keys>",
+    description: "key sequence that detaches from the container",
+  },
+  repeatable("-a, --attach <stream>", "attach to STDIN, STDOUT or STDERR"),
   repeatable(
     "-p, --publish <spec>",
     "publish a port: [[IP:]HOST:]CTR[/tcp|/udp], ranges A-B",
@@ -232,9 +355,17 @@ const runSpec = createSpec(
   [RM, ...CREATE_OPTIONS, {
     flags: "-d, --detach",
     description: "run in the background and print the id",
+  }, {
+    flags: "--preserve-fds <n>",
+    description: "pass descriptors 3 to 3+N-1 on to the command",
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
+    if (f.detach && f.preserveFds) {
+      throw invalid(
+        "--preserve-fds: descriptors go only to a container run in the foreground",
+      );
+    }
     let id = "";
     const code = await runNewContainer(
       userEngine(),
@@ -243,9 +374,14 @@ const runSpec = createSpec(
         ? { kind: "detach" }
         : f.tty
         ? { kind: "attach", stdin: !!f.interactive }
-        : { kind: "foreground" },
+        : {
+          kind: "foreground",
+          streams: parseAttach(f.attach),
+          preserveFds: parseCount(f.preserveFds, "--preserve-fds"),
+        },
       {
         onProgress: pullReporter(false),
+        replaced: (name) => console.log(name),
         created: (c) => {
           trace("cli-created");
           if (f.cidfile) writeCidFile(f.cidfile, c.id);
@@ -267,7 +403,7 @@ const createCommandSpec = createSpec(
     const c = await createContainer(
       userEngine(),
       createRequest(image, command, f),
-      pullReporter(false),
+      { onProgress: pullReporter(false), replaced: (n) => console.log(n) },
     );
     if (f.cidfile) writeCidFile(f.cidfile, c.id);
     console.log(c.id);
@@ -280,18 +416,19 @@ function createRequest(
   command: string[],
   f: RunFlags,
 ): CreateRequest {
+  if (f.subuidname !== undefined) checkSubidName(f.subuidname, "/etc/subuid");
+  if (f.subgidname !== undefined) checkSubidName(f.subgidname, "/etc/subgid");
   return {
     image,
     rootfs: f.rootfs,
     pull: parsePullPolicy(f.pull),
     name: f.name,
     command,
-    entrypoint: f.entrypoint === undefined
-      ? undefined
-      : f.entrypoint === ""
-      ? []
-      : [f.entrypoint],
+    entrypoint: parseEntrypoint(f.entrypoint),
     env: mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile)),
+    envHost: !!f.envHost,
+    hostUsers: f.hostuser,
+    replace: !!f.replace,
     workdir: f.workdir,
     user: f.user,
     hostname: f.hostname,
@@ -308,7 +445,18 @@ function createRequest(
       privileged: !!f.privileged,
       ...securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
-      ...networkSettings(f.network),
+      ...networkSettings(f.network ?? f.net),
+      ipc: f.ipc === undefined ? undefined : parseIpc(f.ipc),
+      userns: f.userns === undefined && f.uidmap.length + f.gidmap.length === 0
+        ? undefined
+        : parseUserns(f.userns ?? "", f.uidmap, f.gidmap),
+      ulimits: f.ulimit.length > 0 ? f.ulimit.map(parseUlimit) : undefined,
+      shmSize: f.shmSize === undefined ? undefined : parseShmSize(f.shmSize),
+      tz: f.tz,
+      timeout: parseCount(f.timeout, "--timeout"),
+      passwd: f.passwd,
+      detachKeys: f.detachKeys,
+      devices: f.device.length > 0 ? f.device.flatMap(parseDevice) : undefined,
       ports: f.publish.flatMap(parsePublish),
       dns: { servers: f.dns, search: f.dnsSearch, options: f.dnsOption },
       addHosts: f.addHost,

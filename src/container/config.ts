@@ -6,6 +6,9 @@ import type { DnsConfig } from "../network/etc.ts";
 import type { NetworkMode } from "../network/mode.ts";
 import type { PortMapping } from "../network/ports.ts";
 import type { RootSource } from "../storage/root_source.ts";
+import type { DeviceMapping } from "./devices.ts";
+import type { Ulimit } from "./limits.ts";
+import type { IpcMode, UsernsMode } from "./namespaces.ts";
 
 /** What the user asked for: fixed when the container is created. */
 export interface ContainerConfig extends Omit<RootSource, "volumes"> {
@@ -70,6 +73,27 @@ export interface HostConfig {
   stopTimeout: number;
   /** --log-opt max-size in bytes: the log rotates past it; absent, unbounded. */
   logMaxSize?: number;
+  /** --ulimit: limits init sets before it execs the command. */
+  ulimits?: Ulimit[];
+  /** --shm-size in bytes; absent, Podman's default. */
+  shmSize?: number;
+  /** --ipc; absent, a namespace of its own (shareable). */
+  ipc?: IpcMode;
+  /** --tz: a zone under /usr/share/zoneinfo, or "local" for the host's. */
+  tz?: string;
+  /** --userns, --uidmap, --gidmap; absent, the user's own map. */
+  userns?: UsernsMode;
+  /** --timeout: seconds the command may run before it is killed; 0: no limit. */
+  timeout?: number;
+  /** --passwd: a numeric user gets an /etc/passwd entry (default true). */
+  passwd?: boolean;
+  /** Lines for the container's /etc/passwd and /etc/group (--hostuser, keep-id). */
+  passwdEntries?: string[];
+  groupEntries?: string[];
+  /** --device: host device nodes bound into the container. */
+  devices?: DeviceMapping[];
+  /** --detach-keys: the sequence that detaches from the container. */
+  detachKeys?: string;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

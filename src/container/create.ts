@@ -3,7 +3,7 @@
  * `ptd run` and `ptd create`, usable without the CLI.
  */
 import { ownClaim } from "./liveness.ts";
-import { invalid } from "../runtime/errors.ts";
+import { invalid, PtdError } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
@@ -13,6 +13,11 @@ import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
+import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
+import { zoneFile } from "./timezone.ts";
+import { ipcTarget, usernsMaps } from "./namespaces.ts";
+import { userMaps } from "../runtime/create.ts";
+import { hostUserEntries, keepIdEntries } from "./users.ts";
 
 /** What the user asked for with `run`/`create` flags. */
 export interface CreateOptions {
@@ -30,6 +35,12 @@ export interface CreateOptions {
   mounts?: ContainerMount[];
   /** With --read-only: tmpfs on /tmp, /var/tmp, /run (Podman's default: true). */
   readOnlyTmpfs?: boolean;
+  /** Environment every container starts from (default: TERM=xterm). */
+  defaultEnv?: string[];
+  /** --env-host: the caller's whole environment, under the image's. */
+  envHost?: boolean;
+  /** --hostuser: host users to add to the container's /etc/passwd. */
+  hostUsers?: string[];
   /** -P: publish every port the image exposes on a free host port. */
   publishAll?: boolean;
   /**
@@ -64,15 +75,79 @@ export function rootfsSource(dir: string): RootSource {
   };
 }
 
+/**
+ * --detach-keys as Podman reads them: comma-separated single characters or
+ * ctrl-X; "" turns detaching off.
+ */
+function checkDetachKeys(keys: string) {
+  if (keys === "") return;
+  for (const k of keys.split(",")) {
+    if (k.length === 1 || /^ctrl-[a-z@\[\\\]^_]$/.test(k)) continue;
+    throw new PtdError(
+      "cannot-invoke",
+      `invalid detach keys: Unknown character: '${k}'`,
+    );
+  }
+}
+
+/** --ipc container:NAME needs that container (Podman's error otherwise). */
+function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
+  const target = ipcTarget(mode);
+  if (target === undefined) return;
+  try {
+    store.find(target);
+  } catch (e) {
+    throw invalid(
+      `looking up container to share ipc namespace with: ${
+        (e as Error).message
+      }`,
+    );
+  }
+}
+
 /** Checks flags whose mistakes must fail before anything is created. */
 function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary();
+  if (opts.host.tz) zoneFile(opts.host.tz);
+  if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
+  if (opts.host.ipc === "host") {
+    try {
+      Deno.statSync("/dev/mqueue");
+    } catch {
+      throw invalid("statfs /dev/mqueue: no such file or directory");
+    }
+  }
   if (opts.workdir !== undefined && !opts.workdir.startsWith("/")) {
     throw invalid(
       `invalid working directory ${opts.workdir}: must be an absolute path`,
     );
   }
+}
+
+/**
+ * The users a container gets from the host: --hostuser entries, and with
+ * keep-id the caller's own, as whom the command runs unless -u says.
+ */
+function userSettings(
+  opts: CreateOptions,
+  home: string,
+): { host: Partial<HostConfig>; user?: string } {
+  const added = hostUserEntries(opts.hostUsers ?? [], home);
+  const ns = opts.host.userns;
+  let user: string | undefined;
+  if (ns?.kind === "keep-id") {
+    const inside = { uid: ns.uid ?? Deno.uid()!, gid: ns.gid ?? Deno.gid()! };
+    const own = keepIdEntries(inside, home);
+    added.passwd.push(own.passwd);
+    added.group.push(own.group);
+    user = `${inside.uid}:${inside.gid}`;
+  }
+  if (added.passwd.length === 0) return { host: {}, user };
+  return {
+    host: { passwdEntries: added.passwd, groupEntries: added.group },
+    user,
+  };
 }
 
 /** Stores a new container built from `root` and `opts`. */
@@ -83,6 +158,8 @@ export async function createContainer(
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
   validate(opts);
+  checkIpcTarget(store, opts.host.ipc);
+  if (store.paths.rootless) usernsMaps(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
   // Docker: an explicit entrypoint drops the image's Cmd.
   const cmd = opts.command.length > 0
@@ -100,9 +177,11 @@ export async function createContainer(
     imageVolumes: root.volumes ?? [],
   });
   checkHostPaths(mounts);
+  const workdir = opts.workdir ?? root.workdir;
+  const users = userSettings(opts, workdir || "/");
   const host = await resolveNetwork(
     store,
-    opts.host,
+    { ...opts.host, ...users.host },
     opts.publishAll ? root.exposed ?? [] : [],
   );
   const c = await store.create(
@@ -113,9 +192,14 @@ export async function createContainer(
       rootfs: root.rootfs,
       entrypoint,
       cmd,
-      env: [...root.env, ...opts.env],
-      workdir: opts.workdir ?? root.workdir,
-      user: opts.user ?? root.user,
+      env: mergeEnv(
+        opts.defaultEnv ?? DEFAULT_ENV,
+        root.env,
+        opts.envHost ? hostEnv() : [],
+        opts.env,
+      ),
+      workdir,
+      user: opts.user ?? users.user ?? root.user,
       hostname: opts.hostname ?? "",
       labels: opts.labels,
       exposed: root.exposed,

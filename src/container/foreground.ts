@@ -8,7 +8,8 @@
  * detached monitor after the first exit, as Podman returns then restarts.
  */
 import { signalProcess } from "../runtime/create.ts";
-import { PtdError } from "../runtime/errors.ts";
+import { invalid, PtdError } from "../runtime/errors.ts";
+import { isInherited } from "../../ffi/fd.ts";
 import { trace } from "../runtime/trace.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
@@ -26,10 +27,14 @@ const SIGKILL = 9;
  * the container cannot outlive us, its parent, so it is killed, and
  * `broken` names the stream.
  */
-function outputRelay(store: ContainerStore, c: ContainerConfig) {
+function outputRelay(
+  store: ContainerStore,
+  c: ContainerConfig,
+  streams?: Stream[],
+) {
   const state: { broken?: string } = {};
   const relay = async (stream: Stream, chunk: Uint8Array) => {
-    if (state.broken) return;
+    if (state.broken || (streams && !streams.includes(stream))) return;
     const out = stream === "stdout" ? Deno.stdout : Deno.stderr;
     try {
       for (let off = 0; off < chunk.length;) {
@@ -48,6 +53,28 @@ function outputRelay(store: ContainerStore, c: ContainerConfig) {
   return { state, relay };
 }
 
+/** How a foreground run treats the host's descriptors. */
+export interface ForegroundOptions {
+  /** -a: only these of the container's output streams are relayed. */
+  streams?: Stream[];
+  /** --preserve-fds: descriptors 3..3+N-1 of this process go to the command. */
+  preserveFds?: number;
+}
+
+/**
+ * Checks that --preserve-fds has descriptors to pass: open ones this
+ * process inherited (Podman's error otherwise).
+ */
+export function checkPreservedFds(n: number) {
+  for (let fd = 3; fd < 3 + n; fd++) {
+    if (!isInherited(fd)) {
+      throw invalid(
+        `file descriptor ${fd} is not available - the preserve-fds option requires that file descriptors must be passed`,
+      );
+    }
+  }
+}
+
 /**
  * Starts the created container `c` with this process as its parent, waits
  * for its first run to end and returns its exit code.
@@ -55,16 +82,18 @@ function outputRelay(store: ContainerStore, c: ContainerConfig) {
 export async function runForeground(
   store: ContainerStore,
   c: ContainerConfig,
+  opts: ForegroundOptions = {},
 ): Promise<number> {
   await claim(store, c.id, true);
   let stopSignals = () => {};
   let failure: Handshake | undefined;
-  const out = outputRelay(store, c);
+  const out = outputRelay(store, c, opts.streams);
   let code: number;
   try {
     code = await supervise(store, c, {
       foreground: true,
       relay: out.relay,
+      preserveFds: opts.preserveFds,
       answer: (h) => {
         if (h.ok) stopSignals = relaySignals(h.pid!);
         else failure = h;

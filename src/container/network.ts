@@ -30,15 +30,19 @@ export function portsOf(c: ContainerConfig): PortMapping[] {
   return c.host.ports ?? [];
 }
 
-/** The running container whose network `--network container:REF` joins. */
+/**
+ * The running container whose network `--network container:REF` joins (or
+ * whose `what`, e.g. IPC namespace for --ipc container:).
+ */
 export async function networkTarget(
   store: ContainerStore,
   ref: string,
+  what = "network",
 ): Promise<{ c: ContainerConfig; pid: number }> {
   const c = store.find(ref);
   const s = await reconcile(store, c.id);
   if (s.status !== "running" || !monitorAlive(s) || !(s.pid > 0)) {
-    throw conflict(`cannot join network of a non running container: ${ref}`);
+    throw conflict(`cannot join ${what} of a non running container: ${ref}`);
   }
   return { c, pid: s.pid };
 }

@@ -11,6 +11,7 @@ import {
 } from "./config.ts";
 import { monitorAlive } from "./liveness.ts";
 import { inspectNetwork, portsOf } from "./network.ts";
+import { DEFAULT_SHM_SIZE } from "./limits.ts";
 import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
@@ -272,6 +273,14 @@ export function inspectDoc(
         ? "slirp4netns"
         : c.host.network,
       PortBindings: inspectNetwork(store, c, false).Ports,
+      // Podman 4.3 shows "shareable" whatever --ipc said (none included).
+      IpcMode: c.host.ipc === "host" ? "host" : "shareable",
+      ShmSize: c.host.shmSize ?? DEFAULT_SHM_SIZE,
+      Ulimits: (c.host.ulimits ?? []).map((u) => ({
+        Name: `RLIMIT_${u.name.toUpperCase()}`,
+        Soft: u.soft,
+        Hard: u.hard,
+      })),
       RestartPolicy: {
         Name: c.host.restartPolicy.name,
         MaximumRetryCount: c.host.restartPolicy.maximumRetryCount,
@@ -294,7 +303,10 @@ export function inspectDoc(
         ) => [m.destination, m.data ?? ""]),
       )),
       UTSMode: "private",
-      UsernsMode: "",
+      // Podman's spellings: "" for the user's own map, "private" for another.
+      UsernsMode: !c.host.userns || c.host.userns.kind === "host"
+        ? ""
+        : "private",
       ...(c.host.init ? { Init: true } : {}),
       ConsoleSize: [0, 0],
     },

@@ -2,7 +2,13 @@
  * From a stored container to the runtime spec init reads, plus the small
  * files ptd bind-mounts over /etc (hostname, hosts, resolv.conf).
  */
-import { addHostLines, resolvConf } from "../network/etc.ts";
+import {
+  hostAddress,
+  hostsFile,
+  resolvConf,
+  SLIRP_IP,
+} from "../network/etc.ts";
+import type { NetworkMode } from "../network/mode.ts";
 import { privateNetwork } from "../network/mode.ts";
 import { resolveCaps } from "../runtime/caps.ts";
 import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
@@ -10,19 +16,62 @@ import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
-import { networkJoin } from "./network.ts";
+import { networkJoin, networkTarget } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
+import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
+import { ipcTarget, usernsMaps } from "./namespaces.ts";
+import { zoneFile } from "./timezone.ts";
+import { userMaps } from "../runtime/create.ts";
 
-function hostResolvConf(): string {
+function hostFile(path: string): string {
   try {
-    return Deno.readTextFileSync("/etc/resolv.conf");
+    return Deno.readTextFileSync(path);
   } catch {
     return "";
   }
 }
 
+/** The container's own address, as its /etc/hosts names it. */
+function ownAddress(mode: NetworkMode, hostIp?: string): string | undefined {
+  if (mode.kind === "host") return undefined;
+  if (mode.kind === "slirp4netns") return SLIRP_IP;
+  if (mode.kind === "pasta") return hostIp;
+  return "127.0.0.1";
+}
+
+/** The container's /etc/hosts, laid out as Podman does. */
+function hosts(c: ContainerConfig, names: string[]): string {
+  const hostIp = hostAddress();
+  const ip = ownAddress(c.host.networkMode, hostIp);
+  return hostsFile({
+    addHosts: c.host.addHosts ?? [],
+    base: hostFile("/etc/hosts"),
+    hostIp,
+    self: ip === undefined ? undefined : { ip, names },
+  });
+}
+
 /**
- * Writes /etc/hostname, /etc/hosts and /etc/resolv.conf for the container.
+ * /run/.containerenv, by which programs know they run in a container:
+ * empty, as Podman leaves it, except for a privileged container, which is
+ * told what it is.
+ */
+function containerEnvFile(c: ContainerConfig): string {
+  if (!c.host.privileged) return "";
+  return [
+    `engine="ptd"`,
+    `name="${c.name}"`,
+    `id="${c.id}"`,
+    `image="${c.image}"`,
+    `imageid="${c.imageId}"`,
+    `rootless=${Deno.uid() === 0 ? 0 : 1}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Writes /etc/hostname, /etc/hosts, /etc/resolv.conf and /run/.containerenv
+ * for the container.
  * With `shareFrom`, the runtime dir of the container whose network it
  * joined, hosts and resolv.conf are copies of that one's (Docker's
  * container: mode); the hostname stays its own.
@@ -33,7 +82,7 @@ export function writeEtcFiles(
   shareFrom?: string,
 ) {
   const host = hostnameOf(c);
-  const names = host === c.name ? host : `${host} ${c.name}`;
+  const names = host === c.name ? [host] : [host, c.name];
   const shared = (name: string, own: () => string) => {
     if (shareFrom === undefined) return own();
     try {
@@ -44,24 +93,18 @@ export function writeEtcFiles(
   };
   const files: Record<string, string> = {
     "/etc/hostname": `${host}\n`,
-    "/etc/hosts": shared("hosts", () =>
-      [
-        "127.0.0.1\tlocalhost",
-        "::1\tlocalhost ip6-localhost ip6-loopback",
-        `127.0.1.1\t${names}`,
-        ...addHostLines(c.host.addHosts ?? []),
-        "",
-      ].join("\n")),
+    "/etc/hosts": shared("hosts", () => hosts(c, names)),
+    "/run/.containerenv": containerEnvFile(c),
     "/etc/resolv.conf": shared("resolv.conf", () =>
       resolvConf(
         c.host.networkMode,
-        hostResolvConf(),
+        hostFile("/etc/resolv.conf"),
         c.host.dns ?? { servers: [], search: [], options: [] },
       )),
   };
   const out: Record<string, string> = {};
   for (const [dst, text] of Object.entries(files)) {
-    const path = `${dir}/${dst.slice("/etc/".length)}`;
+    const path = `${dir}/${dst.slice(dst.lastIndexOf("/") + 1)}`;
     Deno.writeTextFileSync(path, text);
     out[dst] = path;
   }
@@ -120,6 +163,9 @@ export async function runtimeSpec(
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
   const mounts = mountSpecs(new VolumeStore(store.paths), c);
+  for (const d of c.host.devices ?? []) {
+    mounts.push({ type: "bind", readonly: false, ...d });
+  }
   let args = commandOf(c);
   if (c.host.init) {
     mounts.push({
@@ -130,6 +176,17 @@ export async function runtimeSpec(
     });
     args = [INIT_PATH, "--", ...args];
   }
+  const etcFiles = writeEtcFiles(run, c, join?.etcDir);
+  const ipcFrom = ipcTarget(c.host.ipc);
+  const ipcPid = ipcFrom === undefined
+    ? undefined
+    : (await networkTarget(store, ipcFrom, "IPC namespace")).pid;
+  if (c.host.tz) {
+    // A copy, so that it is root's inside, as Podman writes it.
+    etcFiles["/etc/localtime"] = `${run}/localtime`;
+    Deno.copyFileSync(zoneFile(c.host.tz), etcFiles["/etc/localtime"]);
+  }
+  const h = c.host;
   return {
     id: c.id,
     rootfs: {
@@ -139,7 +196,7 @@ export async function runtimeSpec(
       merged,
     },
     hostname: hostnameOf(c),
-    etcFiles: writeEtcFiles(run, c, join?.etcDir),
+    etcFiles,
     mounts,
     process: {
       args,
@@ -154,7 +211,17 @@ export async function runtimeSpec(
         c.host.privileged,
       ),
       noNewPrivileges: c.host.noNewPrivileges,
+      rlimits: h.ulimits?.map((u) => [RLIMITS[u.name], u.soft, u.hard]),
+      passwdEntries: h.passwdEntries,
+      groupEntries: h.groupEntries,
+      passwd: h.passwd ?? true,
     },
+    idMaps: store.paths.rootless && h.userns
+      ? usernsMaps(h.userns, userMaps())
+      : undefined,
+    ipc: h.ipc === "host" || h.ipc === "none" ? h.ipc : "private",
+    joinIpc: ipcPid === undefined ? undefined : `/proc/${ipcPid}/ns/ipc`,
+    shmSize: h.shmSize ?? DEFAULT_SHM_SIZE,
     rootless: store.paths.rootless,
     privateNetwork: join ? join.netns !== undefined : privateNetwork(mode),
     joinNetns: join?.netns,

@@ -14,8 +14,9 @@ import {
   setCloexec,
   setInheritable,
 } from "../../ffi/fd.ts";
+import { SIGKILL } from "../../ffi/constants.ts";
 import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
-import { startInit, waitExit } from "../runtime/create.ts";
+import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
 import {
   asPtdError,
   type ErrorData,
@@ -64,6 +65,8 @@ export interface Supervision {
   handOff?: (restarts: number) => Promise<void>;
   /** Restarts done before this host took over: it begins with the next. */
   restarts?: number;
+  /** --preserve-fds: this host's descriptors 3..3+N-1 go to the command. */
+  preserveFds?: number;
 }
 
 /** How one run of the container ended. */
@@ -182,6 +185,22 @@ function backoff(restarts: number): number {
   return Math.min(100 * 2 ** restarts, 5000);
 }
 
+/** What a container killed by --timeout exits with, as under Podman's conmon. */
+const EXIT_TIMEOUT = 255;
+
+/** --timeout: SIGKILL to `pid` after `seconds`; none for 0 or absent. */
+function killAfter(pid: number, seconds = 0) {
+  if (!(seconds > 0)) return undefined;
+  const timer = {
+    fired: false,
+    id: setTimeout(() => {
+      timer.fired = true;
+      signalProcess(pid, SIGKILL);
+    }, seconds * 1000),
+  };
+  return timer;
+}
+
 /** Runs the container once: start, log, wait; `started` once it runs. */
 async function runOnce(
   store: ContainerStore,
@@ -209,6 +228,7 @@ async function runOnce(
     spec.stdio = [input?.read ?? 0, out.write, err.write];
   }
   spec.errorFd = fail.write;
+  if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
   let pid: number;
   try {
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
@@ -247,7 +267,12 @@ async function runOnce(
     }));
     sv.answer({ ok: true, pid });
   }
-  const code = await waitExit(pid);
+  const timer = killAfter(pid, c.host.timeout);
+  let code = await waitExit(pid);
+  if (timer) {
+    clearTimeout(timer.id);
+    if (timer.fired) code = EXIT_TIMEOUT;
+  }
   input?.close();
   await net.detach();
   await pumps;

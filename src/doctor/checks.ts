@@ -5,7 +5,7 @@
  */
 import { CLONE_NEWUSER } from "../../ffi/constants.ts";
 import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
-import { subRange, userName } from "../runtime/idmap.ts";
+import { subRanges, userName } from "../runtime/idmap.ts";
 import { which } from "../runtime/tools.ts";
 
 /** One finding: `fail` blocks rootless containers, `warn` limits them. */
@@ -64,8 +64,8 @@ function helperCheck(host: Host, tool: string): Check {
 
 function rangeCheck(host: Host, file: string, flag: string): Check {
   const text = host.read(file) ?? "";
-  const r = subRange(text, host.user, host.uid);
-  if (!r) {
+  const rs = subRanges(text, host.user, host.uid);
+  if (rs.length === 0) {
     return {
       name: file,
       status: "fail",
@@ -73,7 +73,10 @@ function rangeCheck(host: Host, file: string, flag: string): Check {
       fix: `sudo usermod ${flag} 100000-165535 ${host.user}`,
     };
   }
-  return ok(file, `${host.user}: ${r.start}+${r.count}`);
+  return ok(
+    file,
+    `${host.user}: ${rs.map((r) => `${r.start}+${r.count}`).join(", ")}`,
+  );
 }
 
 function kernelAtLeast(release: string, major: number, minor: number): boolean {

@@ -11,8 +11,17 @@ import {
   type CreateOptions,
   rootfsSource,
 } from "../container/create.ts";
-import { runForeground } from "../container/foreground.ts";
-import { runAttached, startContainer } from "../container/lifecycle.ts";
+import {
+  checkPreservedFds,
+  type ForegroundOptions,
+  runForeground,
+} from "../container/foreground.ts";
+import {
+  removeContainer,
+  runAttached,
+  startContainer,
+} from "../container/lifecycle.ts";
+import type { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
@@ -42,17 +51,48 @@ export interface CreateRequest extends CreateOptions {
   rootfs?: boolean;
   /** When to pull the image (default: missing). */
   pull?: PullPolicy;
+  /** --replace: a container of the same name is removed first, even running. */
+  replace?: boolean;
 }
 
 /**
- * Creates the container `req` describes; `onProgress` hears of a pull.
- * Nothing is left behind when it fails.
+ * --replace: removes the container called `name`, if there is one, and
+ * tells `replaced` (Podman prints its name).
+ */
+async function replaceNamed(
+  store: ContainerStore,
+  name: string,
+  replaced?: (name: string) => void,
+) {
+  let old;
+  try {
+    old = store.find(name);
+  } catch (e) {
+    if (isKind(e, "not-found")) return;
+    throw e;
+  }
+  if (old.name !== name) return;
+  await removeContainer(store, old, true);
+  replaced?.(name);
+}
+
+/** What a front end hears of while a container is created. */
+export interface CreateHooks {
+  onProgress?: (p: PullProgress) => void;
+  /** --replace removed the container of that name. */
+  replaced?: (name: string) => void;
+}
+
+/**
+ * Creates the container `req` describes; `hooks` hear of a pull and of a
+ * replaced container. Nothing is left behind when it fails.
  */
 export async function createContainer(
   e: Engine,
   req: CreateRequest,
-  onProgress?: (p: PullProgress) => void,
+  hooks: CreateHooks = {},
 ): Promise<ContainerConfig> {
+  const { onProgress } = hooks;
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {
@@ -61,6 +101,9 @@ export async function createContainer(
       onProgress,
     });
     root = imageSource(images, req.image, img);
+  }
+  if (req.replace && req.name) {
+    await replaceNamed(containerStore(e), req.name, hooks.replaced);
   }
   const [full, source] = withConfDefaults(req, root, loadContainersConf());
   return await storeContainer(
@@ -80,16 +123,12 @@ export async function runNewContainer(
   e: Engine,
   req: CreateRequest,
   how: RunMode,
-  hooks: {
-    onProgress?: (p: PullProgress) => void;
-    created?: (c: ContainerConfig) => void;
-  } = {},
+  hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
-  const c = await createContainer(
-    e,
-    { ...req, parent: true },
-    hooks.onProgress,
-  );
+  if (how.kind === "foreground" && how.preserveFds) {
+    checkPreservedFds(how.preserveFds);
+  }
+  const c = await createContainer(e, { ...req, parent: true }, hooks);
   hooks.created?.(c);
   return await runContainer(e, c, how);
 }
@@ -99,7 +138,7 @@ export type RunMode =
   /** In the background, under its monitor; returns 0 once it runs. */
   | { kind: "detach" }
   /** This process is its parent; returns its exit code. */
-  | { kind: "foreground" }
+  | ({ kind: "foreground" } & ForegroundOptions)
   /** Under its monitor, attached (-t); returns its exit code. */
   | { kind: "attach"; stdin: boolean };
 
@@ -116,7 +155,7 @@ export async function runContainer(
   const store = containerStore(e);
   try {
     if (how.kind === "attach") return await runAttached(store, c, how.stdin);
-    if (how.kind === "foreground") return await runForeground(store, c);
+    if (how.kind === "foreground") return await runForeground(store, c, how);
     await startContainer(store, c);
     return 0;
   } catch (err) {

@@ -2,17 +2,16 @@
  * containers.conf's defaults applied to a create request, so that every
  * front end gets them without passing anything: the request's own settings
  * win, the configuration fills what they leave open. Keys ptd has no
- * setting for yet (default_ulimits, pids_limit, tz, volumes, init_path,
- * base_hosts_file, log_driver) are read and kept in ContainersConf for the
- * options that will take them.
+ * setting for yet (pids_limit, volumes, init_path, base_hosts_file,
+ * log_driver) are read and kept in ContainersConf for the options that will
+ * take them.
  */
 import type { ContainersConf } from "../config/containers_conf.ts";
 import type { CreateOptions } from "../container/create.ts";
 import { joinsNetwork } from "../network/mode.ts";
 import { DEFAULT_CAPS } from "../runtime/caps.ts";
+import { parseUlimit } from "../container/limits.ts";
 import type { RootSource } from "../storage/root_source.ts";
-
-const key = (e: string) => e.split("=", 1)[0];
 
 /** `req` and `root` with the configuration's defaults filled in. */
 export function withConfDefaults<T extends CreateOptions>(
@@ -21,9 +20,17 @@ export function withConfDefaults<T extends CreateOptions>(
   conf: ContainersConf,
 ): [T, RootSource] {
   const host = { ...req.host };
-  // Podman's order: containers.conf env under the image's, under --env.
-  const set = new Set([...root.env, ...req.env].map(key));
-  const env = [...conf.env.filter((e) => !set.has(key(e))), ...root.env];
+  // A configured `env` replaces the built-in one (TERM=xterm); the image's
+  // and the request's go over it.
+  const defaultEnv = conf.env.length > 0 ? conf.env : req.defaultEnv;
+  // The request's --ulimit over the configured defaults, by name.
+  const asked = new Set((host.ulimits ?? []).map((u) => u.name));
+  const ulimits = [
+    ...conf.defaultUlimits.map(parseUlimit).filter((u) => !asked.has(u.name)),
+    ...(host.ulimits ?? []),
+  ];
+  if (ulimits.length > 0) host.ulimits = ulimits;
+  host.tz ??= conf.tz || undefined;
   const dns = host.dns ?? { servers: [], search: [], options: [] };
   if (!joinsNetwork(host.networkMode) && host.network !== "host") {
     host.dns = {
@@ -52,5 +59,5 @@ export function withConfDefaults<T extends CreateOptions>(
       ...host.capAdd,
     ];
   }
-  return [{ ...req, host }, { ...root, env }];
+  return [{ ...req, host, defaultEnv }, root];
 }

@@ -58,17 +58,74 @@ export function resolvConf(
   ].join("\n");
 }
 
-/** Checks one --add-host value, "NAME:IP" (IPv6 allowed after the first colon). */
+/**
+ * Checks one --add-host value, "NAME:IP" (IPv6 allowed after the first
+ * colon), with Podman 4.3's errors: it knows no `host-gateway` yet.
+ */
 export function parseAddHost(item: string): { name: string; ip: string } {
   const i = item.indexOf(":");
+  if (i <= 0) {
+    throw invalid(`bad format for add-host: "${item}"`);
+  }
   const name = item.slice(0, i), ip = item.slice(i + 1);
-  if (i <= 0 || !/^[0-9a-fA-F.:]+$/.test(ip) || /\s/.test(name)) {
-    throw invalid(`invalid --add-host ${JSON.stringify(item)}: want NAME:IP`);
+  if (!isIp(ip) || /\s/.test(name)) {
+    throw invalid(`invalid IP address in add-host: "${ip}"`);
   }
   return { name, ip };
+}
+
+function isIp(text: string): boolean {
+  const v4 = text.split(".");
+  if (v4.length === 4) {
+    return v4.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+  }
+  return text.includes(":") && /^[0-9a-fA-F:.]+$/.test(text);
 }
 
 /** /etc/hosts lines for the --add-host values. */
 export function addHostLines(items: string[]): string[] {
   return items.map(parseAddHost).map(({ name, ip }) => `${ip}\t${name}`);
+}
+
+/** What /etc/hosts is made of. */
+export interface HostsParams {
+  /** --add-host values: first, so they win over everything else. */
+  addHosts: string[];
+  /** The base file's text (the host's /etc/hosts, as Podman's default). */
+  base: string;
+  /** The address of host.containers.internal; none with the host's network. */
+  hostIp?: string;
+  /** The container's own line: its address and names; none with the host's. */
+  self?: { ip: string; names: string[] };
+}
+
+/**
+ * The container's /etc/hosts in Podman's layout: --add-host entries, the
+ * base file's entries, localhost if the base lacks it, then
+ * host.containers.internal and the container's own names.
+ */
+export function hostsFile(p: HostsParams): string {
+  const base = p.base.split("\n")
+    .map((l) => l.replace(/#.*/, "").trim().split(/\s+/))
+    .filter((f) => f.length > 1)
+    .map((f) => `${f[0]}\t${f.slice(1).join(" ")}`);
+  const names = (l: string) => l.split("\t")[1].split(" ");
+  const lines = [...addHostLines(p.addHosts), ...base];
+  if (!lines.some((l) => names(l).includes("localhost"))) {
+    lines.push("127.0.0.1\tlocalhost", "::1\tlocalhost");
+  }
+  const taken = (n: string) => lines.some((l) => names(l).includes(n));
+  if (p.hostIp && !taken("host.containers.internal")) {
+    lines.push(`${p.hostIp}\thost.containers.internal`);
+  }
+  const own = p.self?.names.filter((n) => !taken(n)) ?? [];
+  if (own.length > 0) lines.push(`${p.self!.ip}\t${own.join(" ")}`);
+  return lines.map((l) => `${l}\n`).join("");
+}
+
+/** The host's first IPv4 address other than loopback, as Podman picks it. */
+export function hostAddress(): string | undefined {
+  return Deno.networkInterfaces().find((i) =>
+    i.family === "IPv4" && !i.address.startsWith("127.")
+  )?.address;
 }

@@ -42,8 +42,8 @@ export function userMaps(): IdMaps {
  * that one, whose maps exist already.
  */
 export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
-  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
-    CLONE_NEWCGROUP;
+  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWCGROUP;
+  if (spec.ipc !== "host" && spec.joinIpc === undefined) flags |= CLONE_NEWIPC;
   if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
   if (spec.privateNetwork && spec.joinNetns === undefined) {
     flags |= CLONE_NEWNET;
@@ -51,9 +51,10 @@ export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   return flags;
 }
 
-/** Opens the namespaces to enter for `spec.joinNetns`, if any. */
+/** Opens the namespaces to enter for `spec.joinNetns` and `joinIpc`, if any. */
 function joinFor(spec: RuntimeSpec): JoinFds | undefined {
-  return spec.joinNetns === undefined ? undefined : joinFds(spec.joinNetns);
+  if (spec.joinNetns === undefined && spec.joinIpc === undefined) return;
+  return joinFds(spec.joinNetns, spec.joinIpc);
 }
 
 /**
@@ -85,7 +86,7 @@ export async function startInit(
   } catch (e) {
     if (!join) throw e;
     throw new Error(
-      `cannot join network namespace ${spec.joinNetns}: ${
+      `cannot join namespace ${spec.joinNetns ?? spec.joinIpc}: ${
         (e as Error).message
       }`,
     );
@@ -93,7 +94,12 @@ export async function startInit(
     for (const fd of join?.fds ?? []) closeFd(fd);
   }
   try {
-    if (newUser) await writeIdMaps(child.pid, userMaps());
+    if (newUser) {
+      await writeIdMaps(
+        child.pid,
+        spec.idMaps ? { ...spec.idMaps, single: false } : userMaps(),
+      );
+    }
     await beforeRelease?.(child.pid);
   } catch (e) {
     child.abort();

@@ -36,26 +36,42 @@ export function userName(uid: number, passwd = readText("/etc/passwd")) {
   return undefined;
 }
 
-/** The first subordinate range of a user in a subuid/subgid file's text. */
-export function subRange(
+/** Every subordinate range of a user in a subuid/subgid file's text. */
+export function subRanges(
   text: string,
   name: string | undefined,
   id: number,
-): { start: number; count: number } | undefined {
+): { start: number; count: number }[] {
+  const out = [];
   for (const line of text.split("\n")) {
     const [who, start, count] = line.trim().split(":");
     if (who !== name && who !== String(id)) continue;
     const s = Number(start), c = Number(count);
     if (Number.isInteger(s) && Number.isInteger(c) && c > 0) {
-      return { start: s, count: c };
+      out.push({ start: s, count: c });
     }
   }
-  return undefined;
+  return out;
+}
+
+/** Own id as 0, then every subordinate range one after the other from 1. */
+function rangesFrom(
+  own: number,
+  subs: { start: number; count: number }[],
+): IdRange[] {
+  const out = [{ container: 0, host: own, size: 1 }];
+  let next = 1;
+  for (const r of subs) {
+    out.push({ container: next, host: r.start, size: r.count });
+    next += r.count;
+  }
+  return out;
 }
 
 /**
- * The maps for a user: own id as 0, subordinate range from 1. `read` gives
- * the text of /etc/passwd, /etc/subuid and /etc/subgid.
+ * The maps for a user: own id as 0, subordinate ranges from 1 (all of
+ * them: newuidmap takes several). `read` gives the text of /etc/passwd,
+ * /etc/subuid and /etc/subgid.
  */
 export function idMapsFor(
   uid: number,
@@ -63,28 +79,70 @@ export function idMapsFor(
   read: (path: string) => string = readText,
 ): IdMaps {
   const name = userName(uid, read("/etc/passwd"));
-  const su = subRange(read("/etc/subuid"), name, uid);
-  const sg = subRange(read("/etc/subgid"), name, uid);
-  if (!su || !sg) {
+  const su = subRanges(read("/etc/subuid"), name, uid);
+  const sg = subRanges(read("/etc/subgid"), name, uid);
+  if (su.length === 0 || sg.length === 0) {
     return {
       uid: [{ container: 0, host: uid, size: 1 }],
       gid: [{ container: 0, host: gid, size: 1 }],
       single: true,
     };
   }
-  return {
-    uid: [{ container: 0, host: uid, size: 1 }, {
-      container: 1,
-      host: su.start,
-      size: su.count,
-    }],
-    gid: [{ container: 0, host: gid, size: 1 }, {
-      container: 1,
-      host: sg.start,
-      size: sg.count,
-    }],
-    single: false,
-  };
+  return { uid: rangesFrom(uid, su), gid: rangesFrom(gid, sg), single: false };
+}
+
+/** How many ids a user's maps cover. */
+export function mapSize(ranges: IdRange[]): number {
+  return ranges.reduce((n, r) => n + r.size, 0);
+}
+
+/**
+ * Ranges over the user's own id space (0 is the user, 1.. the subordinate
+ * ids, as Podman numbers them for --uidmap) turned into host ranges
+ * through `base`, split where base's ranges end. An id outside it fails.
+ */
+export function compose(wanted: IdRange[], base: IdRange[]): IdRange[] {
+  const out: IdRange[] = [];
+  for (const w of wanted) {
+    let done = 0;
+    while (done < w.size) {
+      const id = w.host + done;
+      const b = base.find((r) =>
+        id >= r.container && id < r.container + r.size
+      );
+      if (!b) {
+        throw new Error(
+          `id ${id} is not among the ${mapSize(base)} ids this user may map`,
+        );
+      }
+      const n = Math.min(w.size - done, b.container + b.size - id);
+      out.push({
+        container: w.container + done,
+        host: b.host + id - b.container,
+        size: n,
+      });
+      done += n;
+    }
+  }
+  return out;
+}
+
+/**
+ * Podman's keep-id layout over the user's id space: container ids below
+ * `inside` are subordinate ids, `inside` is the user, the rest follow.
+ */
+export function keepIdRanges(inside: number, total: number): IdRange[] {
+  const out = [];
+  if (inside > 0) out.push({ container: 0, host: 1, size: inside });
+  out.push({ container: inside, host: 0, size: 1 });
+  if (total - 1 - inside > 0) {
+    out.push({
+      container: inside + 1,
+      host: inside + 1,
+      size: total - 1 - inside,
+    });
+  }
+  return out;
 }
 
 /** Maps a container uid to the host uid it is stored as, or undefined. */

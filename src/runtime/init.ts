@@ -18,7 +18,7 @@ import {
 } from "./process.ts";
 import { asPtdError, type PtdError } from "./errors.ts";
 import type { RuntimeSpec } from "./spec.ts";
-import { resolveUser } from "./user.ts";
+import { resolveUser, withUserEntries } from "./user.ts";
 import { trace } from "./trace.ts";
 
 /** Reads a file of the container, "" when it is missing. */
@@ -32,6 +32,43 @@ const readOrEmpty: FileReader = (path) => {
   }
 };
 
+/** Writes a file of the container. */
+export type FileWriter = (path: string, text: string) => void;
+
+const writeFile: FileWriter = (path, text) =>
+  Deno.writeTextFileSync(path, text);
+
+/**
+ * The user and group entries Podman adds, written into the container's
+ * files; a read-only root keeps its files as they are.
+ */
+function addUserEntries(
+  proc: RuntimeSpec["process"],
+  read: FileReader,
+  write: FileWriter,
+) {
+  const numeric = !!proc.passwd && /^\d/.test(proc.user);
+  if (!numeric && !proc.passwdEntries?.length && !proc.groupEntries?.length) {
+    return;
+  }
+  const changed = withUserEntries(
+    proc.user,
+    { passwd: read("/etc/passwd"), group: read("/etc/group") },
+    {
+      passwd: proc.passwdEntries ?? [],
+      group: proc.groupEntries ?? [],
+      numeric: !!proc.passwd,
+      home: proc.cwd,
+    },
+  );
+  for (const [name, text] of Object.entries(changed)) {
+    if (text === undefined) continue;
+    try {
+      write(`/etc/${name}`, text);
+    } catch { /* read-only: the numeric ids work without an entry */ }
+  }
+}
+
 /** The whole init sequence; returns only by throwing (execve replaces us). */
 export function runInit(
   sys: Syscalls,
@@ -39,12 +76,14 @@ export function runInit(
   probe: PathProbe,
   read: FileReader,
   lastCap: number,
+  write: FileWriter = writeFile,
 ): never {
   buildRootfs(sys, spec);
   trace("init-mounted");
   sys.sethostname(spec.hostname);
   if (spec.privateNetwork) sys.linkUp("lo");
   const proc = spec.process;
+  addUserEntries(proc, read, write);
   const user = resolveUser(
     proc.user,
     read("/etc/passwd"),

@@ -5,7 +5,7 @@
  * owner, then the network namespace itself.
  */
 import { invalid } from "./errors.ts";
-import { CLONE_NEWNET } from "../../ffi/constants.ts";
+import { CLONE_NEWIPC, CLONE_NEWNET } from "../../ffi/constants.ts";
 import {
   closeFd,
   namespaceOwner,
@@ -57,27 +57,50 @@ export function isOwnNetns(path: string): boolean {
   return netnsId(path) === identity("/proc/self/ns/net");
 }
 
+/** Opens the IPC namespace at `path` (--ipc container:). */
+function openIpcns(path: string): number {
+  let fd: number;
+  try {
+    fd = openRaw(path);
+  } catch {
+    throw invalid(`IPC namespace ${path}: cannot be opened`);
+  }
+  if (namespaceType(fd) !== CLONE_NEWIPC) {
+    closeFd(fd);
+    throw invalid(`${path} is not an IPC namespace`);
+  }
+  return fd;
+}
+
 /**
- * Opens what to enter to join the network namespace at `path`: its owning
- * user namespace (unless that is ours: rootful, or the host's), then it.
- * The caller closes the fds.
+ * Opens what to enter to join the network namespace at `net` and the IPC
+ * namespace at `ipc` (either may be absent): the user namespace owning
+ * them (unless that is ours: rootful, or the host's), then them. The
+ * caller closes the fds.
  */
-export function joinFds(path: string): JoinFds {
-  const net = openNetns(path);
+export function joinFds(net?: string, ipc?: string): JoinFds {
+  const fds: number[] = [];
+  try {
+    if (net !== undefined) fds.push(openNetns(net));
+    if (ipc !== undefined) fds.push(openIpcns(ipc));
+  } catch (e) {
+    fds.forEach(closeFd);
+    throw e;
+  }
   let owner: number;
   try {
-    owner = namespaceOwner(net);
+    owner = namespaceOwner(fds[0]);
   } catch (e) {
-    closeFd(net);
+    fds.forEach(closeFd);
     throw new Error(
-      `network namespace ${path}: its owner is out of reach (${
+      `namespace ${net ?? ipc}: its owner is out of reach (${
         (e as Error).message
       })`,
     );
   }
   if (fdIdentity(owner) === identity("/proc/self/ns/user")) {
     closeFd(owner);
-    return { fds: [net], user: false };
+    return { fds, user: false };
   }
-  return { fds: [owner, net], user: true };
+  return { fds: [owner, ...fds], user: true };
 }

@@ -115,6 +115,26 @@ export function execFailure(cmd: string, e: SysError): PtdError {
   return new PtdError(kind, `${cmd}: ${e.message}`);
 }
 
+/**
+ * --ulimit, before the user changes: a rootless container may lower a hard
+ * limit, never raise it past its own (Podman's error then, exit 126).
+ */
+function setLimits(sys: Syscalls, limits: [number, number, number][]) {
+  for (const [resource, soft, hard] of limits) {
+    try {
+      sys.setrlimit(resource, soft, hard);
+    } catch (e) {
+      if (!(e instanceof SysError)) throw e;
+      throw new PtdError(
+        "cannot-invoke",
+        `error setting rlimits for ready process: error setting rlimit type ${resource}: ${
+          e.message.replace(/^.*\((.*)\)$/, "$1").toLowerCase()
+        }`,
+      );
+    }
+  }
+}
+
 /** Sets stdin, resolves and execs the command. Returns only by throwing. */
 export function execProcess(
   sys: Syscalls,
@@ -127,9 +147,10 @@ export function execProcess(
 ): never {
   if (!proc.stdin) sys.dupTo(sys.openRead("/dev/null"), 0);
   const path = lookPath(proc.args[0], env, probe);
+  setLimits(sys, proc.rlimits ?? []);
   applyCredentials(sys, proc, user, lastCap);
   if (dieWithParent) sys.parentDeathSignal(SIGKILL);
-  sys.resetForExec();
+  sys.resetForExec(proc.preserveFds);
   try {
     return sys.execve(path, proc.args, env);
   } catch (e) {

@@ -24,7 +24,12 @@ import {
   MS_STRICTATIME,
 } from "../../ffi/constants.ts";
 import { SysError } from "../../ffi/errno.ts";
-import type { MountSpec, OverlayRootfs, RuntimeSpec } from "./spec.ts";
+import {
+  DEFAULT_SHM_SIZE,
+  type MountSpec,
+  type OverlayRootfs,
+  type RuntimeSpec,
+} from "./spec.ts";
 
 /** Device nodes every container gets, bound from the host (mknod is not allowed rootless). */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -144,6 +149,31 @@ function bindFd(
   }
 }
 
+/**
+ * /dev/shm and /dev/mqueue as --ipc says; `hostIpc` holds the host's for
+ * host. A joined IPC namespace shares SysV IPC and message queues, not
+ * /dev/shm: the kernel binds no mount of another mount namespace.
+ */
+function mountIpc(sys: Syscalls, spec: RuntimeSpec, hostIpc: number[]) {
+  if (spec.ipc === "none") return;
+  sys.mkdirAll("/dev/shm", 0o1777);
+  sys.mkdirAll("/dev/mqueue", 0o755);
+  if (spec.ipc === "host") {
+    bindFd(sys, hostIpc[0], "/dev/shm", false);
+    bindFd(sys, hostIpc[1], "/dev/mqueue", false);
+    return;
+  }
+  const size = spec.shmSize ?? DEFAULT_SHM_SIZE;
+  sys.mount("shm", "/dev/shm", "tmpfs", NSN, `mode=1777,size=${size}`);
+  sys.mount("mqueue", "/dev/mqueue", "mqueue", NSN);
+}
+
+/** What mountIpc binds, opened while the host's tree is still in view. */
+function ipcSources(sys: Syscalls, spec: RuntimeSpec): number[] {
+  if (spec.ipc !== "host") return [];
+  return ["/dev/shm", "/dev/mqueue"].map((p) => sys.openPath(p));
+}
+
 function mountDev(sys: Syscalls, spec: RuntimeSpec, devFds: number[]) {
   sys.mkdirAll("/dev", 0o755);
   sys.mount(
@@ -163,10 +193,6 @@ function mountDev(sys: Syscalls, spec: RuntimeSpec, devFds: number[]) {
   const ptsData = "newinstance,ptmxmode=0666,mode=0620" +
     (spec.rootless ? "" : ",gid=5");
   sys.mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, ptsData);
-  sys.mkdirAll("/dev/shm", 0o1777);
-  sys.mount("shm", "/dev/shm", "tmpfs", NSN, "mode=1777,size=65536k");
-  sys.mkdirAll("/dev/mqueue", 0o755);
-  sys.mount("mqueue", "/dev/mqueue", "mqueue", NSN);
 }
 
 function mountSys(sys: Syscalls, spec: RuntimeSpec, sysFd: number) {
@@ -218,6 +244,7 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
 
   const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
   const sysFd = sys.openPath("/sys");
+  const hostIpc = ipcSources(sys, spec);
   const etc = Object.entries(spec.etcFiles).map(([dst, src]) =>
     [dst, sys.openPath(src)] as const
   );
@@ -231,6 +258,7 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.mkdirAll("/proc", 0o555);
   sys.mount("proc", "/proc", "proc", NSN);
   mountDev(sys, spec, devFds);
+  mountIpc(sys, spec, hostIpc);
   mountSys(sys, spec, sysFd);
   spec.mounts.forEach((m, i) => mountUser(sys, m, userFds[i]));
   // After the user's mounts, so a volume on /etc does not hide them; a file

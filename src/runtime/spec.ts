@@ -3,6 +3,7 @@
  * as JSON by whoever creates the container (CLI or monitor) and read by init
  * before it pivots away from the host. Plain data, no host objects.
  */
+import type { IdRange } from "./idmap.ts";
 
 /** An overlay root: read-only lower layers (top first) plus a writable upper. */
 export interface OverlayRootfs {
@@ -38,7 +39,22 @@ export interface ProcessSpec {
   stdin: boolean;
   capabilities: string[];
   noNewPrivileges: boolean;
+  /** setrlimit before exec: RLIMIT_* number, soft, hard (-1: unlimited). */
+  rlimits?: [number, number, number][];
+  /**
+   * /etc/passwd and /etc/group lines init appends when their id is not
+   * there yet (--hostuser, keep-id's user).
+   */
+  passwdEntries?: string[];
+  groupEntries?: string[];
+  /** A numeric user unknown to /etc/passwd gets an entry (--passwd). */
+  passwd?: boolean;
+  /** --preserve-fds: descriptors 3..3+N-1, inherited, stay open. */
+  preserveFds?: number;
 }
+
+/** /dev/shm's size when none is asked: Podman's "65536k", read as decimal. */
+export const DEFAULT_SHM_SIZE = 65536000;
 
 /** The spec init reads. */
 export interface RuntimeSpec {
@@ -58,6 +74,21 @@ export interface RuntimeSpec {
    * (`--network container:`, `ns:`); the parent enters it, init never reads it.
    */
   joinNetns?: string;
+  /**
+   * uid and gid maps of a new user namespace, over host ids; absent, the
+   * user's own (its id as root, the subordinate ranges after it). The
+   * parent writes them; init never reads them.
+   */
+  idMaps?: { uid: IdRange[]; gid: IdRange[] };
+  /** host: the host's IPC namespace and /dev/shm; none: no /dev/shm. */
+  ipc?: "private" | "host" | "none";
+  /**
+   * --ipc container:: the IPC namespace file to join, entered like
+   * `joinNetns` (with its owning user namespace).
+   */
+  joinIpc?: string;
+  /** Bytes of /dev/shm. */
+  shmSize?: number;
   privileged: boolean;
   readonlyRootfs: boolean;
   /** Kill the container when its parent (CLI or monitor) dies. */

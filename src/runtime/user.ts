@@ -79,3 +79,44 @@ export function resolveUser(
     .filter((g) => g !== gid);
   return { uid, gid, groups: all, home: entry?.home ?? "/" };
 }
+
+/**
+ * The container's /etc/passwd and /etc/group with the lines Podman adds:
+ * `entries` (--hostuser, keep-id's user) whose uid or name is not there
+ * yet, and with `numeric` an entry for a numeric --user the file lacks.
+ * Undefined where nothing changes.
+ */
+export function withUserEntries(
+  spec: string,
+  text: { passwd: string; group: string },
+  add: { passwd: string[]; group: string[]; numeric: boolean; home: string },
+): { passwd?: string; group?: string } {
+  const lines = [...add.passwd];
+  const groupLines = [...add.group];
+  const [user, group = "0"] = spec.split(":", 2);
+  if (add.numeric && isId(user) && isId(group)) {
+    lines.push(`${user}:*:${user}:${group}:container user:${add.home}:/bin/sh`);
+    groupLines.push(`${group}:x:${group}:${user}`);
+  }
+  const append = (current: string, extra: string[], idField: number) => {
+    const have = current.split("\n").map((l) => l.split(":"));
+    const fresh: string[] = [];
+    for (const l of extra) {
+      const f = l.split(":");
+      if (have.some((h) => h[0] === f[0] || h[idField] === f[idField])) {
+        continue;
+      }
+      have.push(f);
+      fresh.push(l);
+    }
+    if (fresh.length === 0) return undefined;
+    const base = current === "" || current.endsWith("\n")
+      ? current
+      : `${current}\n`;
+    return base + fresh.map((l) => `${l}\n`).join("");
+  };
+  return {
+    passwd: append(text.passwd, lines, 2),
+    group: append(text.group, groupLines, 2),
+  };
+}

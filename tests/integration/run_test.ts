@@ -222,7 +222,12 @@ Deno.test({
         "-c",
         "echo $FOO; pwd; id -u; id -g; echo $HOME",
       ]);
-      assertEquals(env.stdout, "bar\n/tmp/wd\n1000\n1000\n/\n", env.stderr);
+      // Podman's passwd entry for a numeric user has the workdir as home.
+      assertEquals(
+        env.stdout,
+        "bar\n/tmp/wd\n1000\n1000\n/tmp/wd\n",
+        env.stderr,
+      );
     }),
 });
 

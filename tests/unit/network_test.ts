@@ -231,8 +231,16 @@ Deno.test("--add-host: NAME:IP lines, mistakes refused", () => {
     "10.0.0.5\tdb",
     "fd00::1\tv6",
   ]);
-  assertThrows(() => addHostLines(["nocolon"]), /--add-host/);
-  assertThrows(() => addHostLines([":1.2.3.4"]), /--add-host/);
+  assertThrows(
+    () => addHostLines(["nocolon"]),
+    /bad format for add-host: "nocolon"/,
+  );
+  assertThrows(() => addHostLines([":1.2.3.4"]), /bad format for add-host/);
+  // Podman 4.3 knows no host-gateway: an address is wanted.
+  assertThrows(
+    () => addHostLines(["gw:host-gateway"]),
+    /invalid IP address in add-host: "host-gateway"/,
+  );
 });
 
 Deno.test("reservePorts: picks free ports, refuses a taken one", async () => {

@@ -10,8 +10,8 @@ import {
   DEFAULT_CAPS,
   resolveCaps,
 } from "../../src/runtime/caps.ts";
-import { resolveUser } from "../../src/runtime/user.ts";
-import { subRange, toHost } from "../../src/runtime/idmap.ts";
+import { resolveUser, withUserEntries } from "../../src/runtime/user.ts";
+import { idMapsFor, subRanges, toHost } from "../../src/runtime/idmap.ts";
 import { DEVICES } from "../../src/runtime/rootfs.ts";
 import {
   MS_BIND,
@@ -352,9 +352,13 @@ Deno.test("caps: defaults, drop, add, ALL, privileged, bad names", () => {
 
 Deno.test("idmap: subuid ranges by name or uid, host id translation", () => {
   const text = "alice:1:0\nalice:100000:65536\n1001:200000:1000\n";
-  assertEquals(subRange(text, "alice", 1000), { start: 100000, count: 65536 });
-  assertEquals(subRange(text, "nobody", 1001), { start: 200000, count: 1000 });
-  assertEquals(subRange(text, "carol", 5), undefined);
+  assertEquals(subRanges(text, "alice", 1000), [
+    { start: 100000, count: 65536 },
+  ]);
+  assertEquals(subRanges(text, "nobody", 1001), [
+    { start: 200000, count: 1000 },
+  ]);
+  assertEquals(subRanges(text, "carol", 5), []);
   const ranges = [{ container: 0, host: 1000, size: 1 }, {
     container: 1,
     host: 100000,
@@ -411,4 +415,87 @@ Deno.test("init: no mount point is made inside a read-only user mount", () => {
   // /etc/hostname exists there and is bound over; /etc/hosts does not.
   assert(binds.includes("/etc/hostname"));
   assert(!binds.includes("/etc/hosts"));
+});
+
+Deno.test("idmap: every subordinate range is mapped, one after the other", () => {
+  const files: Record<string, string> = {
+    "/etc/passwd": "bob:x:1000:1000::/home/bob:/bin/sh\n",
+    "/etc/subuid": "bob:100000:1000\nbob:300000:65536\n",
+    "/etc/subgid": "bob:100000:65536\n",
+  };
+  const maps = idMapsFor(1000, 1000, (p) => files[p] ?? "");
+  assertEquals(maps.uid, [
+    { container: 0, host: 1000, size: 1 },
+    { container: 1, host: 100000, size: 1000 },
+    { container: 1001, host: 300000, size: 65536 },
+  ]);
+  // -u 60000 lands in the second range, past the first one's end.
+  assertEquals(toHost(maps.uid, 60000), 300000 + 60000 - 1001);
+  assertEquals(maps.gid.length, 2);
+});
+
+Deno.test("init: --ulimit is set before the user changes; EPERM is Podman's 126", () => {
+  const sys = new RecordingSyscalls();
+  const s = spec();
+  s.process.rlimits = [[7, 1024, 2048]];
+  s.process.user = "1000";
+  init(sys, s);
+  const t = sys.trace();
+  const at = (p: string) => t.findIndex((l) => l.startsWith(p));
+  assert(at("setrlimit 7 1024 2048") >= 0, t.join("\n"));
+  assert(at("setrlimit") < at("setresuid"));
+  const failing = new RecordingSyscalls();
+  failing.failures.push((c) =>
+    c.name === "setrlimit"
+      ? new SysError("setrlimit", 1, "Operation not permitted")
+      : undefined
+  );
+  const e = assertThrows(() => init(failing, s)) as PtdError;
+  assertEquals(e.exitCode, 126);
+  assertEquals(
+    e.message,
+    "error setting rlimits for ready process: error setting rlimit type 7: operation not permitted",
+  );
+});
+
+Deno.test("init: /dev/shm as --shm-size and --ipc say", () => {
+  const shm = (over: Partial<RuntimeSpec>) => {
+    const sys = new RecordingSyscalls();
+    init(sys, spec(over));
+    return sys.trace().filter((l) => l.includes("/dev/shm"));
+  };
+  assert(shm({}).some((l) => l.includes("size=65536000")));
+  assert(shm({ shmSize: 1048576 }).some((l) => l.includes("size=1048576")));
+  assertEquals(shm({ ipc: "none" }), []);
+  assert(!shm({ ipc: "host" }).some((l) => l.includes("tmpfs")));
+  assert(
+    shm({ ipc: "host" }).some((l) => l.startsWith("mount /proc/self/fd/")),
+  );
+});
+
+Deno.test("user entries: numeric users, --hostuser lines, never twice", () => {
+  const text = {
+    passwd: "root:x:0:0:root:/root:/bin/sh\n",
+    group: "root:x:0:\n",
+  };
+  const add = { passwd: [], group: [], numeric: true, home: "/" };
+  assertEquals(withUserEntries("1234:55", text, add), {
+    passwd: `${text.passwd}1234:*:1234:55:container user:/:/bin/sh\n`,
+    group: "root:x:0:\n55:x:55:1234\n",
+  });
+  assertEquals(withUserEntries("0", text, add), {
+    passwd: undefined,
+    group: undefined,
+  });
+  assertEquals(
+    withUserEntries("1234", text, { ...add, numeric: false }),
+    { passwd: undefined, group: undefined },
+  );
+  const own = withUserEntries("1001:1001", text, {
+    ...add,
+    passwd: ["me:*:1001:1001::/:/bin/sh"],
+    group: ["me:x:1001:me"],
+  });
+  assertEquals(own.passwd, `${text.passwd}me:*:1001:1001::/:/bin/sh\n`);
+  assertEquals(own.group, "root:x:0:\nme:x:1001:me\n");
 });

@@ -1,0 +1,25 @@
+/**
+ * The container's environment as Podman layers it: its defaults, the
+ * image's, the host's with --env-host, then the user's; a later KEY=
+ * replaces an earlier one.
+ */
+
+/** What every container gets unless something later says otherwise. */
+export const DEFAULT_ENV = ["TERM=xterm"];
+
+/** Env lists merged Docker's way: later KEY= entries replace earlier ones. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) {
+    for (const e of list) {
+      const i = e.indexOf("=");
+      map.set(i < 0 ? e : e.slice(0, i), e);
+    }
+  }
+  return [...map.values()];
+}
+
+/** The host's environment, for --env-host. */
+export function hostEnv(): string[] {
+  return Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+}

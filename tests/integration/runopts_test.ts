@@ -1,0 +1,325 @@
+/**
+ * The run/create options Podman users reach for, side by side with Podman
+ * (rootless, runc): what the container sees of them from inside, and the
+ * exit codes and errors of bad values. Each engine gets its own copy of
+ * the root (Podman writes /etc files into a --rootfs directory).
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { busyboxRoot, REPO, type Sandbox, withSandbox } from "../helpers.ts";
+import { bothEngines, hasPodman, stopPodmanPause } from "../podman.ts";
+
+interface Case {
+  /** Options before --rootfs. */
+  opts: string[];
+  /** The command after the root; a string runs under sh -c. */
+  cmd: string | string[];
+  code?: number;
+  /** Both say this on stderr (for a failure). */
+  says?: string;
+  /** Only compare exit codes (and `says`), not the output. */
+  codeOnly?: boolean;
+}
+
+const APPLETS = [
+  "awk",
+  "cut",
+  "date",
+  "df",
+  "grep",
+  "head",
+  "readlink",
+  "sleep",
+  "tail",
+  "true",
+];
+
+/** Columns 1 and 3 of a uid/gid map: host ids differ (Podman nests). */
+const MAP = "awk '{print $1, $3}' /proc/self/uid_map /proc/self/gid_map";
+
+const CASES: Case[] = [
+  { opts: [], cmd: "echo $TERM; echo ${container:-unset}" },
+  { opts: ["-e", "TERM=vt100"], cmd: "echo $TERM" },
+  { opts: [], cmd: "stat -c '%s %a %u' /run/.containerenv" },
+  { opts: ["--env-host"], cmd: "echo $RUNOPTS_PROBE" },
+  { opts: ["--entrypoint", '["sh","-c"]'], cmd: ["echo hi $0"] },
+  { opts: ["--net", "none"], cmd: "tail -1 /etc/hosts | cut -f1" },
+  { opts: [], cmd: "grep -c host.containers.internal /etc/hosts" },
+  { opts: ["--add-host", "db:10.0.0.5"], cmd: "head -1 /etc/hosts" },
+  // Before the next: Podman writes its entries into a --rootfs directory.
+  { opts: ["-u", "1234", "--passwd=false"], cmd: "tail -1 /etc/passwd" },
+  {
+    opts: ["-u", "1234:55"],
+    cmd: "id -u; id -g; tail -1 /etc/passwd; tail -1 /etc/group; echo $HOME",
+  },
+  { opts: ["--userns", "keep-id"], cmd: `id -u; id -g; ${MAP}` },
+  { opts: ["--userns", "keep-id:uid=5,gid=6"], cmd: `id -u; id -g; ${MAP}` },
+  { opts: ["--userns", "host"], cmd: `id -u; ${MAP}` },
+  {
+    opts: ["--uidmap", "0:0:1", "--uidmap", "1:1:1000"],
+    cmd: `id -u; ${MAP}`,
+  },
+  { opts: ["--ulimit", "nofile=1024:2048"], cmd: "ulimit -n; ulimit -Hn" },
+  { opts: ["--ulimit", "nproc=100"], cmd: "ulimit -u; ulimit -Hu" },
+  { opts: [], cmd: "df -k /dev/shm | tail -1 | awk '{print $2}'" },
+  { opts: ["--shm-size", "1m"], cmd: "df -k /dev/shm | tail -1" },
+  { opts: ["--ipc", "none"], cmd: "ls /dev/shm", code: 1, codeOnly: true },
+  { opts: ["--ipc", "private"], cmd: "test -d /dev/shm && echo shm" },
+  {
+    opts: ["--tz", "Europe/Paris"],
+    cmd: "date +%Z; stat -c %u /etc/localtime",
+  },
+  { opts: ["--timeout", "1"], cmd: ["sleep", "20"], code: 255 },
+  { opts: ["-a", "stderr"], cmd: "echo out; echo err >&2" },
+  { opts: ["--detach-keys", "ctrl-a,x"], cmd: "true" },
+  {
+    opts: ["--device", "/dev/null:/dev/mynull"],
+    cmd: "ls -l /dev/mynull | awk '{print $1, $5, $6}'; echo x > /dev/mynull",
+  },
+];
+
+/** Bad values: Podman's exit code, and its error text. */
+const REFUSED: [string[], number, string][] = [
+  [
+    ["--preserve-fds", "1"],
+    125,
+    "file descriptor 3 is not available - the preserve-fds option requires that file descriptors must be passed",
+  ],
+  [
+    ["--subuidname", "nosuchuser"],
+    125,
+    'no subuid ranges found for user "nosuchuser" in /etc/subuid',
+  ],
+  [
+    ["--device", "/etc/passwd"],
+    125,
+    "/etc/passwd is not a valid device: not a device node",
+  ],
+  [["--device", "/dev/null:/dev/n:rx"], 125, "invalid device mode: rx"],
+  [
+    ["--device", "/dev/nosuch"],
+    125,
+    "stat /dev/nosuch: no such file or directory",
+  ],
+  [
+    ["--ulimit", "nofile=1024:99999999"],
+    126,
+    "error setting rlimit type 7: operation not permitted",
+  ],
+  [
+    ["--ulimit", "bogus=1"],
+    125,
+    'ulimit option "bogus=1" requires name=SOFT:HARD, failed to be parsed: invalid ulimit type: bogus',
+  ],
+  [
+    ["--shm-size", "x"],
+    125,
+    "unable to translate --shm-size: invalid size: 'x'",
+  ],
+  [["--ipc", "bogus"], 125, "unrecognized namespace mode bogus passed"],
+  [["--userns", "bogus"], 125, "unrecognized namespace mode bogus passed"],
+  [
+    ["--tz", "Nowhere/Else"],
+    125,
+    "stat /usr/share/zoneinfo/Nowhere/Else: no such file or directory",
+  ],
+  [
+    ["--detach-keys", "bogus"],
+    126,
+    "invalid detach keys: Unknown character: 'bogus'",
+  ],
+  [["-a", "bogus"], 125, 'invalid stream "bogus" for --attach'],
+  [
+    ["--add-host", "gw:host-gateway"],
+    125,
+    'invalid IP address in add-host: "host-gateway"',
+  ],
+  [["--add-host", "nocolon"], 125, 'bad format for add-host: "nocolon"'],
+  [["--hostuser", "nosuchuser"], 126, "unknown user nosuchuser"],
+];
+
+const runners = (sb: Sandbox) =>
+  bothEngines(sb, { RUNOPTS_PROBE: "from-the-host" });
+
+Deno.test("run options: what the container sees is what Podman's sees", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    const roots: Record<string, string> = {};
+    for (const name of Object.keys(engines)) {
+      roots[name] = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+    }
+    try {
+      const refused = REFUSED.map(([opts, code, says]): Case => ({
+        opts,
+        cmd: "true",
+        code,
+        says,
+      }));
+      for (const c of [...CASES, ...refused]) {
+        const out: Record<string, string> = {};
+        for (const [name, run] of Object.entries(engines)) {
+          const cmd = typeof c.cmd === "string" ? ["sh", "-c", c.cmd] : c.cmd;
+          const args = ["run", "--rm", ...c.opts, "--rootfs", roots[name]];
+          const r = await run([...args, ...cmd]);
+          const what = `${name} ${[...c.opts, ...cmd].join(" ")}: ${r.stderr}`;
+          assertEquals(r.code, c.code ?? 0, what);
+          if (c.says) assertStringIncludes(r.stderr, c.says, what);
+          out[name] = r.stdout;
+        }
+        if (!c.codeOnly) {
+          assertEquals(out.ptd, out.podman, `${c.opts.join(" ")} ${c.cmd}`);
+        }
+      }
+    } finally {
+      await engines.podman(["rm", "-f", "-a"]);
+      stopPodmanPause(sb);
+    }
+  });
+});
+
+Deno.test("run --replace: a container of that name goes first", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    try {
+      for (const [name, run] of Object.entries(engines)) {
+        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+        const create = ["create", "--name", "r", "--rootfs", root, "true"];
+        const first = await run(create);
+        assertEquals(first.code, 0, first.stderr);
+        const taken = await run(create);
+        assertEquals(taken.code, 125, `${name}: ${taken.stderr}`);
+        const again = await run([
+          "run",
+          "--replace",
+          "--name",
+          "r",
+          "--rootfs",
+          root,
+          "sh",
+          "-c",
+          "echo replaced",
+        ]);
+        assertEquals(again.code, 0, `${name}: ${again.stderr}`);
+        // Podman names the container it replaced.
+        assertEquals(again.stdout, "r\nreplaced\n");
+        const ids = await run(["ps", "-aq", "--filter", "name=r"]);
+        assertEquals(ids.stdout.trim().split("\n").length, 1, name);
+      }
+    } finally {
+      await engines.podman(["rm", "-f", "-a"]);
+      stopPodmanPause(sb);
+    }
+  });
+});
+
+Deno.test("run --preserve-fds: the command gets descriptor 3 of ours", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, APPLETS);
+    Deno.writeTextFileSync(`${sb.dir}/fd3`, "hello-fd\n");
+    const args = ["run", "-A", "--quiet", `--config=${REPO}/deno.json`];
+    const run = ["run", "--rm", "--preserve-fds", "1", "--rootfs", root];
+    // The shell opens fd 3 without close-on-exec, as a user's shell would.
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `exec "$@" 3<${sb.dir}/fd3`,
+        "sh",
+        Deno.execPath(),
+        ...args,
+        `${REPO}/main.ts`,
+        ...run,
+        "sh",
+        "-c",
+        "cat <&3",
+      ],
+      env: sb.env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    assertEquals(out.code, 0, dec.decode(out.stderr));
+    assertEquals(dec.decode(out.stdout), "hello-fd\n");
+  });
+});
+
+Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    const opts = [
+      ["--name", "plain"],
+      ["--name", "kept", "--userns", "keep-id", "--shm-size", "1m"],
+      ["--name", "none", "--ipc", "none"],
+    ];
+    try {
+      const seen: Record<string, unknown[]> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+        seen[name] = [];
+        for (const o of opts) {
+          const made = await run(["create", ...o, "--rootfs", root, "true"]);
+          assertEquals(made.code, 0, `${name}: ${made.stderr}`);
+          const doc = JSON.parse((await run(["inspect", o[1]])).stdout)[0];
+          const h = doc.HostConfig;
+          seen[name].push([h.UsernsMode, h.IpcMode, h.ShmSize]);
+        }
+      }
+      assertEquals(seen.ptd, seen.podman);
+    } finally {
+      await engines.podman(["rm", "-f", "-a"]);
+      stopPodmanPause(sb);
+    }
+  });
+});
+
+Deno.test("run --ipc container:NAME shares that container's IPC namespace", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    try {
+      for (const [name, run] of Object.entries(engines)) {
+        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+        const ipc = "readlink /proc/self/ns/ipc";
+        const src = await run([
+          "run",
+          "-d",
+          "--name",
+          "isrc",
+          "--rootfs",
+          root,
+          "sleep",
+          "1000",
+        ]);
+        assertEquals(src.code, 0, `${name}: ${src.stderr}`);
+        const own = await run(["exec", "isrc", "sh", "-c", ipc]);
+        const opts = ["--rm", "--rootfs", root, "sh", "-c", ipc];
+        const joined = await run(["run", "--ipc", "container:isrc", ...opts]);
+        assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
+        assertEquals(joined.stdout, own.stdout, name);
+        const apart = await run(["run", ...opts]);
+        assert(apart.stdout !== own.stdout, name);
+        const missing = await run([
+          "run",
+          "--ipc",
+          "container:nosuch",
+          ...opts,
+        ]);
+        assertEquals(missing.code, 125, name);
+        assertStringIncludes(
+          missing.stderr,
+          'looking up container to share ipc namespace with: no container with name or ID "nosuch" found',
+        );
+        await run(["kill", "isrc"]);
+        await run(["rm", "-f", "isrc"]);
+      }
+    } finally {
+      await engines.podman(["rm", "-f", "-a"]);
+      stopPodmanPause(sb);
+    }
+  });
+});
