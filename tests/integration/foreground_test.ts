@@ -255,13 +255,18 @@ Deno.test("a record half built or half removed is never listed, and the next cre
 Deno.test("a cloned child dies with its parent, released or not", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    // A parent that clones two children into new namespaces, releases the
-    // second (it execs a program that asks for nothing), and is killed.
+    // A parent that clones three children into new namespaces and is
+    // killed: one waits for its release; one is released and execs a
+    // program that asks for nothing; one is released under a keep-id map,
+    // where the routine's change to uid 0 clears the parent-death signal
+    // unless it asks again.
     const script = `${dir}/parent.ts`;
     Deno.writeTextFileSync(
       script,
       `import { cloneExec, environ } from "${REPO}/ffi/clone.ts";
 import { CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWUSER } from "${REPO}/ffi/constants.ts";
+import { compose, keepIdRanges, mapSize, writeIdMaps } from "${REPO}/src/runtime/idmap.ts";
+import { userMaps } from "${REPO}/src/runtime/create.ts";
 const clone = () => cloneExec({
   flags: CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
   path: "/bin/sleep",
@@ -270,7 +275,15 @@ const clone = () => cloneExec({
 });
 const waiting = await clone(), released = await clone();
 released.release();
-console.log(waiting.pid, released.pid);
+const keepId = await clone();
+const base = userMaps();
+await writeIdMaps(keepId.pid, {
+  uid: compose(keepIdRanges(1000, mapSize(base.uid)), base.uid),
+  gid: compose(keepIdRanges(1000, mapSize(base.gid)), base.gid),
+  single: false,
+});
+keepId.release();
+console.log(waiting.pid, released.pid, keepId.pid);
 await new Promise(() => setInterval(() => {}, 1000));
 `,
     );
@@ -282,7 +295,7 @@ await new Promise(() => setInterval(() => {}, 1000));
     const reader = parent.stdout.getReader();
     const { value } = await reader.read();
     const pids = new TextDecoder().decode(value).trim().split(" ").map(Number);
-    assertEquals(pids.length, 2);
+    assertEquals(pids.length, 3);
     assert(pids.every(alive), "both children live while their parent does");
     parent.kill("SIGKILL");
     await parent.status;
