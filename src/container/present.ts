@@ -36,11 +36,11 @@ export function humanDuration(ms: number): string {
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
 
-/** The STATUS column: Created, Up 3 seconds, Exited (0) 2 seconds ago. */
+/** The STATUS column: Created, Up 3 seconds ago, Exited (0) 2 seconds ago. */
 export function statusText(s: ContainerState, now = Date.now()): string {
   switch (s.status) {
     case "running":
-      return `Up ${since(s.startedAt, now)}`;
+      return `Up ${since(s.startedAt, now)} ago`;
     case "restarting":
       return `Restarting (${s.exitCode}) ${since(s.finishedAt, now)} ago`;
     case "exited":
@@ -73,12 +73,13 @@ export function psRow(
   full: boolean,
   now = Date.now(),
 ): PsRow {
+  // Podman's COMMAND: unquoted, cut to 17 characters and "...".
   let cmd = commandOf(c).join(" ");
-  if (!full && cmd.length > 20) cmd = `${cmd.slice(0, 19)}…`;
+  if (!full && cmd.length > 17) cmd = `${cmd.slice(0, 17)}...`;
   return {
     ID: full ? c.id : c.id.slice(0, 12),
     Image: c.image,
-    Command: `"${cmd}"`,
+    Command: cmd,
     CreatedAt: c.created,
     RunningFor: `${since(c.created, now)} ago`,
     // Docker lists the ports only while they are published.

@@ -23,7 +23,12 @@ import { notFound } from "../runtime/errors.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { Engine, PruneReport } from "./engine.ts";
-import { containerStore } from "./listing.ts";
+import { containerStore, type Listed } from "./listing.ts";
+import {
+  selectContainers,
+  type Selection,
+  withDependents,
+} from "./selection.ts";
 
 /** The store and the container `ref` names in it. */
 function target(e: Engine, ref: string): [ContainerStore, ContainerConfig] {
@@ -85,6 +90,8 @@ export interface RemoveOptions {
   force?: boolean;
   /** Remove its anonymous volumes too. */
   volumes?: boolean;
+  /** With `force`: stop it first, killing it after this many seconds. */
+  time?: number;
 }
 
 /**
@@ -97,6 +104,9 @@ export async function removeContainer(
   opts: RemoveOptions = {},
 ): Promise<void> {
   const [s, c] = target(e, ref);
+  if (opts.force && opts.time !== undefined) {
+    await life.stopContainer(s, c, opts.time);
+  }
   await life.removeContainer(s, c, !!opts.force);
   if (opts.volumes) await removeAnonymousVolumes(e.store(VolumeStore), c);
 }
@@ -241,4 +251,45 @@ export async function pruneContainers(
     }
   }
   return report;
+}
+
+/** How one container of a bulk verb fared. */
+export interface Outcome {
+  /** The container as the user named it (its id for --all and the like). */
+  input: string;
+  /** Why it failed; undefined when it went. */
+  error?: unknown;
+}
+
+/** Containers --all of kill and pause reach: the running ones. */
+export const running = (x: Listed) => x.state.status === "running";
+
+/**
+ * A bulk verb: selects the containers (every name looked up first, as
+ * Podman; a missing one fails the whole command unless `ignore`), then
+ * acts on each in turn, telling `report` how each fared; the others still
+ * go when one fails. `scope` narrows --all.
+ */
+export async function eachSelected(
+  e: Engine,
+  sel: Selection,
+  act: (e: Engine, id: string) => Promise<void>,
+  report: (o: Outcome) => void,
+  opts: { scope?: (x: Listed) => boolean; depend?: boolean } = {},
+): Promise<Outcome[]> {
+  let targets = await selectContainers(e, sel, opts.scope);
+  if (opts.depend) targets = withDependents(e, targets);
+  const out: Outcome[] = [];
+  for (const t of targets) {
+    let o: Outcome;
+    try {
+      await act(e, t.c.id);
+      o = { input: t.input };
+    } catch (error) {
+      o = { input: t.input, error };
+    }
+    report(o);
+    out.push(o);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { printFormatted, renderTemplate, table } from "../../src/cli/format.ts";
-import { parseTime } from "../../src/cli/containers.ts";
+import { parseTime } from "../../src/engine/filters.ts";
 import {
   formatRecord,
   LineSplitter,
@@ -95,7 +95,7 @@ Deno.test("status texts and human durations match Docker's", () => {
       status: "running",
       startedAt: "2024-01-01T00:00:57Z",
     }, now),
-    "Up 3 seconds",
+    "Up 3 seconds ago",
   );
 });
 
