@@ -20,6 +20,7 @@ import {
   readEnvFile,
   repeatable,
 } from "./options.ts";
+import { askToContinue } from "./confirm.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import {
   eachRef,
@@ -475,16 +476,22 @@ const cpSpec: CommandSpec = {
 export const containerPruneSpec: CommandSpec = {
   name: "prune",
   description: "Remove all stopped containers",
-  options: [{
-    flags: "-f, --force",
-    description: "do not ask for confirmation",
-  }],
+  options: [
+    repeatable(
+      "--filter <filter>",
+      "only the containers these select (label=KEY=VALUE, until=TIME)",
+    ),
+    { flags: "-f, --force", description: "do not ask for confirmation" },
+  ],
   args: [],
-  action: async () => {
-    const report = await engine.pruneContainers(userEngine());
+  action: async (f: { filter: string[]; force?: boolean }) => {
+    if (
+      !f.force &&
+      !askToContinue("WARNING! This will remove all non running containers.")
+    ) return 0;
+    const report = await engine.pruneContainers(userEngine(), f.filter);
     for (const id of report.removed) console.log(id);
-    for (const { error } of report.errors) reportError(error);
-    return report.errors.length > 0 ? 125 : 0;
+    return reportFailures(report.errors.map((x) => x.error));
   },
 };
 

@@ -17,6 +17,8 @@ import {
 } from "../engine/images.ts";
 import { printFormatted, table } from "./format.ts";
 import { pullCommand, pushCommand } from "./pull.ts";
+import { askToContinue } from "./confirm.ts";
+import { collect } from "./options.ts";
 import { REMOVAL, withPolicy } from "./targets.ts";
 
 const ago = (iso: string) =>
@@ -30,8 +32,20 @@ function imagesCommand(name: string): Command {
     .option("-q, --quiet", "show only image ids")
     .option("-a, --all", "show all images (ptd keeps no intermediate ones)")
     .option("--digests", "show digests")
-    .option("--no-trunc", "do not truncate ids")
+    .option(
+      "-f, --filter <filter>",
+      "filter output (before, since, dangling, label, reference, ...)",
+      collect,
+      [],
+    )
     .option("--format <format>", "json or a Go template")
+    .option("--no-trunc", "do not truncate ids")
+    .option("-n, --noheading", "do not print column headings")
+    .option(
+      "--sort <key>",
+      "sort by created, id, repository, size, tag",
+      "created",
+    )
     .action(
       (
         ref: string | undefined,
@@ -40,11 +54,16 @@ function imagesCommand(name: string): Command {
           digests?: boolean;
           trunc: boolean;
           format?: string;
+          filter: string[];
+          noheading?: boolean;
+          sort: string;
         },
       ) => {
         const rows = listImages(userEngine(), {
           reference: ref,
           noTrunc: !f.trunc,
+          filters: f.filter,
+          sort: f.sort,
         });
         if (f.quiet) {
           for (const id of new Set(rows.map((r) => r.ID))) console.log(id);
@@ -62,17 +81,16 @@ function imagesCommand(name: string): Command {
           "CREATED",
           "SIZE",
         ];
-        console.log(table([
-          head,
-          ...rows.map((r) => [
-            r.Repository,
-            r.Tag,
-            ...(f.digests ? [r.Digest] : []),
-            r.ID,
-            ago(r.CreatedAt),
-            r.Size,
-          ]),
-        ]));
+        const body = rows.map((r) => [
+          r.Repository,
+          r.Tag,
+          ...(f.digests ? [r.Digest] : []),
+          r.ID,
+          ago(r.CreatedAt),
+          r.Size,
+        ]);
+        const out = table(f.noheading ? body : [head, ...body]);
+        if (out) console.log(out);
       },
     );
 }
@@ -172,9 +190,23 @@ function pruneCommand(): Command {
       "-a, --all",
       "remove every image no container uses, not only untagged ones",
     )
-    .option("-f, --force", "do not ask for confirmation (ptd never asks)")
-    .action(async (f: { all?: boolean }) => {
-      const removed = await pruneImages(userEngine(), !!f.all);
+    .option(
+      "--external",
+      "remove images even when external containers use them (ptd has none)",
+    )
+    .option(
+      "--filter <filter>",
+      "only the images these select (label=KEY=VALUE, until=TIME, ...)",
+      collect,
+      [],
+    )
+    .option("-f, --force", "do not ask for confirmation")
+    .action(async (f: { all?: boolean; force?: boolean; filter: string[] }) => {
+      const warning = f.all
+        ? "WARNING! This command removes all images without at least one container associated with them."
+        : "WARNING! This command removes all dangling images.";
+      if (!f.force && !askToContinue(warning)) return;
+      const removed = await pruneImages(userEngine(), !!f.all, f.filter);
       for (const id of removed) console.log(id);
     });
 }

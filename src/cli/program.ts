@@ -71,7 +71,7 @@ export function program(result: { code: number }): Command {
       saveCommand(),
       loadCommand(),
       importCommand(),
-      volumeCommand(),
+      volumeCommand(set),
       portCommand(),
     ]
   ) {

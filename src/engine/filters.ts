@@ -10,20 +10,30 @@ import { invalid } from "../runtime/errors.ts";
 /** Filters by key, each with its values in the order given. */
 export type Filters = Map<string, string[]>;
 
-/**
- * Parses `--filter` arguments, refusing a key not in `keys` with Podman's
- * message (`bogus is an invalid filter`).
- */
+/** What a kind of object's filters accept, and Podman's words for the rest. */
+export interface FilterSyntax {
+  keys: readonly string[];
+  /** The message for a key not in `keys`. */
+  unknown: (key: string) => string;
+  /** The message for an argument without "=". */
+  malformed: (text: string) => string;
+}
+
+/** The message Podman's common filter parser gives for "key" alone. */
+export const FORM_ERROR = (text: string) =>
+  `filter input must be in the form of filter=value: ${text} is invalid`;
+
+/** Parses `--filter` arguments; a bad one fails in Podman's words. */
 export function parseFilters(
   args: readonly string[],
-  keys: readonly string[],
+  syntax: FilterSyntax,
 ): Filters {
   const out: Filters = new Map();
   for (const text of args) {
     const i = text.indexOf("=");
-    if (i < 0) throw invalid(`invalid filter ${JSON.stringify(text)}`);
+    if (i < 0) throw invalid(syntax.malformed(text));
     const key = text.slice(0, i);
-    if (!keys.includes(key)) throw invalid(`${key} is an invalid filter`);
+    if (!syntax.keys.includes(key)) throw invalid(syntax.unknown(key));
     out.set(key, [...out.get(key) ?? [], text.slice(i + 1)]);
   }
   return out;

@@ -9,11 +9,7 @@ import type { ContainerConfig } from "../container/config.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
-import {
-  monitorAlive,
-  reconcile,
-  reconcileKept,
-} from "../container/liveness.ts";
+import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
 import { portsOf } from "../container/network.ts";
 import { containerTop } from "../container/top.ts";
@@ -23,7 +19,12 @@ import { notFound } from "../runtime/errors.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { Engine, PruneReport } from "./engine.ts";
-import { containerStore, type Listed } from "./listing.ts";
+import {
+  containerStore,
+  filterContainers,
+  type Listed,
+  parsePruneFilters,
+} from "./listing.ts";
 import {
   selectContainers,
   type Selection,
@@ -232,17 +233,19 @@ export function containerPorts(
 }
 
 /**
- * `container prune`: removes every container that is not running. One that
- * a running container's network depends on is reported, the others go.
+ * `container prune`: removes every container that is not running (of
+ * those `filters`, label= and until=, select). One that a running
+ * container's network depends on is reported, the others go.
  */
 export async function pruneContainers(
   e: Engine,
+  filters: string[] = [],
 ): Promise<PruneReport<string>> {
   const s = containerStore(e);
   const report: PruneReport<string> = { removed: [], errors: [] };
-  for (const c of s.list()) {
-    const st = await reconcileKept(s, c.id);
-    if (!st || monitorAlive(st)) continue;
+  const chosen = await filterContainers(e, parsePruneFilters(filters));
+  for (const { c, state } of chosen) {
+    if (monitorAlive(state)) continue;
     try {
       await life.removeContainer(s, c, false);
       report.removed.push(c.id);

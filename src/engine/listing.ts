@@ -14,6 +14,7 @@ import type { Engine } from "./engine.ts";
 import {
   compileFilters,
   type Filters,
+  FORM_ERROR,
   labelsMatch,
   type Matcher,
   parseFilters,
@@ -163,7 +164,20 @@ function containerMatchers(e: Engine): Record<string, Matcher<Listed>> {
 
 /** Parses `--filter` arguments for containers (Podman's keys). */
 export function parseContainerFilters(args: readonly string[]): Filters {
-  return parseFilters(args, CONTAINER_FILTER_KEYS);
+  return parseFilters(args, {
+    keys: CONTAINER_FILTER_KEYS,
+    unknown: (key) => `${key} is an invalid filter`,
+    malformed: (text) => `invalid filter ${JSON.stringify(text)}`,
+  });
+}
+
+/** `container prune --filter`: only label= and until= (Podman's keys). */
+export function parsePruneFilters(args: readonly string[]): Filters {
+  return parseFilters(args, {
+    keys: ["label", "until"],
+    unknown: (key) => `${key} is an invalid filter`,
+    malformed: FORM_ERROR,
+  });
 }
 
 /** The containers `filters` select, oldest first. */
