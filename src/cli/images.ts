@@ -57,6 +57,7 @@ function imagesCommand(name: string): Command {
           filter: string[];
           noheading?: boolean;
           sort: string;
+          all?: boolean;
         },
       ) => {
         const rows = listImages(userEngine(), {
@@ -64,6 +65,7 @@ function imagesCommand(name: string): Command {
           noTrunc: !f.trunc,
           filters: f.filter,
           sort: f.sort,
+          all: f.all,
         });
         if (f.quiet) {
           for (const id of new Set(rows.map((r) => r.ID))) console.log(id);

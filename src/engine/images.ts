@@ -134,7 +134,14 @@ function imageMatchers(e: Engine): Record<string, Matcher<ImageRecord>> {
     vs: string[],
   ) => {
     const want = vs.map((v) => parseBool(key, v));
-    return (img: ImageRecord) => want.every((w) => of(img) === w);
+    if (want.some((w) => w !== want[0])) {
+      throw invalid(
+        `specifying ${
+          JSON.stringify(key)
+        } filter more than once with different values is not supported`,
+      );
+    }
+    return (img: ImageRecord) => of(img) === want[0];
   };
   return {
     before: (vs) => {
@@ -206,11 +213,17 @@ export interface ImageQuery {
   filters?: string[];
   /** An `images --sort` key; created (newest first) by default. */
   sort?: string;
+  /** Intermediate images too (without, Podman adds intermediate=false). */
+  all?: boolean;
 }
 
 /** `images`: one row per name, a `<none>` row for a dangling image. */
 export function listImages(e: Engine, q: ImageQuery = {}): ImageRow[] {
-  const listed = images(e).list().filter(imageFilter(e, q.filters))
+  const filters = [
+    ...q.all ? [] : ["intermediate=false"],
+    ...q.filters ?? [],
+  ];
+  const listed = images(e).list().filter(imageFilter(e, filters))
     .flatMap((img) =>
       imageRows([img], !!q.noTrunc).map((row) => ({ img, row }))
     ).sort(IMAGE_ORDERS[parseImageSort(q.sort ?? "created")]);

@@ -261,16 +261,24 @@ async function sizeOf(e: Engine, c: ContainerConfig) {
   };
 }
 
+/** A row beside the container it shows, for sorting. */
+type Shown = { x: Listed; row: SizedPsRow };
+
+/** Go's string order (bytes), not the locale's. */
+const cmp = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
+
 /** Podman's orders for `--sort`; stable, so ties stay in creation order. */
-const ORDERS: Record<PsSort, (a: SizedPsRow, b: SizedPsRow) => number> = {
-  command: (a, b) => a.Command.localeCompare(b.Command),
-  created: (a, b) => Date.parse(a.CreatedAt) - Date.parse(b.CreatedAt),
-  id: (a, b) => a.ID.localeCompare(b.ID),
-  image: (a, b) => a.Image.localeCompare(b.Image),
-  names: (a, b) => a.Names.localeCompare(b.Names),
-  runningfor: (a, b) => Date.parse(b.CreatedAt) - Date.parse(a.CreatedAt),
-  size: (a, b) => (a.Size?.rwSize ?? 0) - (b.Size?.rwSize ?? 0),
-  status: (a, b) => a.Status.localeCompare(b.Status),
+const ORDERS: Record<PsSort, (a: Shown, b: Shown) => number> = {
+  command: (a, b) => cmp(a.row.Command, b.row.Command),
+  created: (a, b) => byCreated(a.x, b.x),
+  id: (a, b) => cmp(a.x.c.id, b.x.c.id),
+  image: (a, b) => cmp(a.row.Image, b.row.Image),
+  names: (a, b) => cmp(a.row.Names, b.row.Names),
+  // Podman: by start, those never started first.
+  runningfor: (a, b) =>
+    cmp(a.x.state.startedAt ?? "", b.x.state.startedAt ?? ""),
+  size: (a, b) => (a.row.Size?.rwSize ?? 0) - (b.row.Size?.rwSize ?? 0),
+  status: (a, b) => cmp(a.row.Status, b.row.Status),
 };
 
 /** `ps`: rows oldest first (or in `sort` order), as Podman lists them. */
@@ -285,13 +293,13 @@ export async function listContainers(
     listed = listed.filter((x) => isActive(x.state));
   }
   if (last !== undefined) listed = listed.slice(-last);
-  const rows: SizedPsRow[] = [];
-  for (const { c, state } of listed) {
-    const row: SizedPsRow = psRow(c, state, !!q.noTrunc);
-    if (q.size) row.Size = await sizeOf(e, c);
-    rows.push(row);
+  const shown: Shown[] = [];
+  for (const x of listed) {
+    const row: SizedPsRow = psRow(x.c, x.state, !!q.noTrunc);
+    if (q.size) row.Size = await sizeOf(e, x.c);
+    shown.push({ x, row });
   }
-  return rows.sort(ORDERS[q.sort ?? "created"]);
+  return shown.sort(ORDERS[q.sort ?? "created"]).map((s) => s.row);
 }
 
 /** The inspect document of one container (Docker's shape). */

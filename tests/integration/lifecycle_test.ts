@@ -38,7 +38,7 @@ Deno.test("run -d prints the full id once running; ps shows it Up; the CLI's exi
     );
     assertMatch(
       row,
-      new RegExp(`^${id.slice(0, 12)} .*"sleep 100" .* Up .*web$`),
+      new RegExp(`^${id.slice(0, 12)} .* sleep 100 .* Up .*web$`),
     );
     const pid = Number(await inspect(sb, "web", "{{.State.Pid}}"));
     assert(alive(pid));
