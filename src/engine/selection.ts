@@ -108,7 +108,8 @@ export async function selectContainers(
 
 /**
  * `rm --depend`: the containers that share the network namespace of a
- * target come before it, theirs before them, each once.
+ * target come before it, theirs before them, each once; all named by id,
+ * as Podman prints them then.
  */
 export function withDependents(e: Engine, targets: Target[]): Target[] {
   const store = containerStore(e);
@@ -130,7 +131,7 @@ export function withDependents(e: Engine, targets: Target[]): Target[] {
     for (const d of all) {
       if (d.id !== t.c.id && dependsOn(d, t.c)) visit({ input: d.id, c: d });
     }
-    out.push(t);
+    out.push({ input: t.c.id, c: t.c });
   };
   targets.forEach(visit);
   return out;

@@ -310,6 +310,18 @@ const IMAGES: Step[] = [
   },
 ];
 
+/** rm --depend: a container sharing another's network goes first. */
+const DEPEND: Step[] = [
+  {
+    args: ["rm", "--depend", "base"],
+    code: 2,
+    says: "cannot be removed without force",
+    out: "list",
+  },
+  { args: ["rm", "-f", "-t", "0", "--depend", "base"], code: 0, out: "list" },
+  { args: ["ps", "-aq"], code: 0, out: "list" },
+];
+
 type Runner = (
   args: string[],
   stdin?: string,
@@ -423,6 +435,29 @@ Deno.test("bulk flags, filters, sorting and prunes: as Podman", {
         }
       }
       await compare(engines, [...LISTING, ...IMAGES, ...BULK, ...VOLUMES]);
+      for (const run of Object.values(engines)) {
+        await run([
+          "run",
+          "-d",
+          "--name",
+          "base",
+          "--rootfs",
+          root,
+          "sleep",
+          "1000",
+        ]);
+        await run([
+          "create",
+          "--name",
+          "dep",
+          "--network",
+          "container:base",
+          "--rootfs",
+          root,
+          "true",
+        ]);
+      }
+      await compare(engines, DEPEND);
     } finally {
       await engines.podman(["rm", "-f", "-a"]);
       stopPodmanPause(sb);
