@@ -4,7 +4,7 @@
  * (this kind of host needs it).
  */
 import assert from "node:assert/strict";
-import type { Sandbox } from "./helpers.ts";
+import { ptd, type Result, type Sandbox } from "./helpers.ts";
 
 /** Whether the podman peer is installed. */
 export function hasPodman(): boolean {
@@ -73,4 +73,29 @@ export async function podmanOk(sb: Sandbox, args: string[]): Promise<string> {
     `podman ${args.join(" ")}: ${text.decode(out.stderr)}`,
   );
   return text.decode(out.stdout);
+}
+
+/** One engine's command line runner: arguments and stdin to its result. */
+export type Runner = (args: string[], stdin?: string) => Promise<Result>;
+
+/**
+ * The two engines of a differential test, by name, on the same sandbox
+ * and environment: podman (see `podman`) and ptd from source.
+ */
+export function bothEngines(
+  sb: Sandbox,
+  env: Record<string, string> = {},
+): Record<"podman" | "ptd", Runner> {
+  const dec = new TextDecoder();
+  return {
+    podman: async (args, stdin) => {
+      const out = await podman(sb, args, env, stdin);
+      return {
+        code: out.code,
+        stdout: dec.decode(out.stdout),
+        stderr: dec.decode(out.stderr),
+      };
+    },
+    ptd: (args, stdin) => ptd(sb, args, { env, stdin }),
+  };
 }

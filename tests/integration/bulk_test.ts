@@ -6,8 +6,13 @@
  * same once ids are read as names, and errors must say the same thing.
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { busyboxRoot, ptd, type Sandbox, withSandbox } from "../helpers.ts";
-import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
+import { busyboxRoot, withSandbox } from "../helpers.ts";
+import {
+  bothEngines,
+  hasPodman,
+  type Runner,
+  stopPodmanPause,
+} from "../podman.ts";
 
 interface Step {
   args: string[];
@@ -22,6 +27,17 @@ interface Step {
   /** Fed to stdin (else none). */
   stdin?: string;
 }
+
+/** A step that must fail with 125 and say `says`. */
+const fails = (args: string[], says: string): Step => ({
+  args,
+  code: 125,
+  says,
+});
+
+/** Steps that must succeed and list the same, one per value. */
+const listings = (values: string[], args: (v: string) => string[]) =>
+  values.map((v): Step => ({ args: args(v), code: 0, out: "list" }));
 
 const names = (...args: string[]) => [...args, "--format", "{{.Names}}"];
 const ps = (...filters: string[]) =>
@@ -39,13 +55,11 @@ const LISTING: Step[] = [
   { args: names("ps", "--last", "0"), code: 0, out: "list" },
   { args: ["ps", "-a", "-q", "--external"], code: 0, out: "list" },
   { args: ["ps", "-a", "--noheading"], code: 0, out: "count" },
-  {
-    args: ["ps", "--sort", "bogus"],
-    code: 125,
-    says:
-      'invalid argument "bogus" for "--sort" flag: "bogus" is not a valid value.  Choose from: "command, created, id, image, names, runningfor, size, status"',
-  },
-  ...[
+  fails(
+    ["ps", "--sort", "bogus"],
+    'invalid argument "bogus" for "--sort" flag: "bogus" is not a valid value.  Choose from: "command, created, id, image, names, runningfor, size, status"',
+  ),
+  ...listings([
     "name=run",
     "name=^ma",
     "id=.",
@@ -68,26 +82,17 @@ const LISTING: Step[] = [
     "health=healthy",
     "pod=x",
     "until=1h",
-  ].map((f): Step => ({ args: ps(f), code: 0, out: "list" })),
+  ], (f) => ps(f)),
   { args: ps("name=run1", "status=exited"), code: 0, out: "list" },
   { args: ps("name=run1", "name=made"), code: 0, out: "list" },
-  { args: ps("bogus=1"), code: 125, says: "bogus is an invalid filter" },
-  { args: ps("name"), code: 125, says: 'invalid filter "name"' },
-  {
-    args: ps("status=bogus"),
-    code: 125,
-    says: "unknown container state: bogus: invalid argument",
-  },
-  {
-    args: ps("exited=abc"),
-    code: 125,
-    says: 'strconv.ParseInt: parsing "abc": invalid syntax',
-  },
-  {
-    args: ps("before=missing"),
-    code: 125,
-    says: 'no container with name or ID "missing" found: no such container',
-  },
+  fails(ps("bogus=1"), "bogus is an invalid filter"),
+  fails(ps("name"), 'invalid filter "name"'),
+  fails(ps("status=bogus"), "unknown container state: bogus: invalid argument"),
+  fails(ps("exited=abc"), 'strconv.ParseInt: parsing "abc": invalid syntax'),
+  fails(
+    ps("before=missing"),
+    'no container with name or ID "missing" found: no such container',
+  ),
 ];
 
 /** The bulk verbs, in an order where each step's state is known. */
@@ -108,48 +113,27 @@ const BULK: Step[] = [
     says: '"gone1" found',
     out: "list",
   },
-  {
-    args: ["rm", "-t", "0", "made"],
-    code: 125,
-    says: "--force option must be specified to use the --time option",
-  },
-  {
-    args: ["stop"],
-    code: 125,
-    says: "you must provide at least one name or id",
-  },
-  {
-    args: ["kill"],
-    code: 125,
-    says: "you must provide at least one name or id",
-  },
-  {
-    args: ["stop", "-a", "made"],
-    code: 125,
-    says: "no arguments are needed with --all",
-  },
-  {
-    args: ["stop", "-a", "-l"],
-    code: 125,
-    says: "--all and --latest cannot be used together",
-  },
-  { args: ["start"], code: 125, says: "start requires at least one argument" },
-  {
-    args: ["start", "--all", "made"],
-    code: 125,
-    says:
-      "either start all containers or the container(s) provided in the arguments",
-  },
-  {
-    args: ["rm", "--cidfile", "/nonexistent"],
-    code: 125,
-    says: "reading CIDFile: open /nonexistent: no such file or directory",
-  },
-  {
-    args: ["stop", "-t", "-1", "run1"],
-    code: 125,
-    says: 'strconv.ParseUint: parsing "-1": invalid syntax',
-  },
+  fails(
+    ["rm", "-t", "0", "made"],
+    "--force option must be specified to use the --time option",
+  ),
+  fails(["stop"], "you must provide at least one name or id"),
+  fails(["kill"], "you must provide at least one name or id"),
+  fails(["stop", "-a", "made"], "no arguments are needed with --all"),
+  fails(["stop", "-a", "-l"], "--all and --latest cannot be used together"),
+  fails(["start"], "start requires at least one argument"),
+  fails(
+    ["start", "--all", "made"],
+    "either start all containers or the container(s) provided in the arguments",
+  ),
+  fails(
+    ["rm", "--cidfile", "/nonexistent"],
+    "reading CIDFile: open /nonexistent: no such file or directory",
+  ),
+  fails(
+    ["stop", "-t", "-1", "run1"],
+    'strconv.ParseUint: parsing "-1": invalid syntax',
+  ),
   {
     args: ["kill", "made", "run1"],
     code: 125,
@@ -178,7 +162,7 @@ const BULK: Step[] = [
 const VOLUMES: Step[] = [
   { args: ["volume", "create", "--label", "k=v", "v2"], code: 0 },
   { args: ["volume", "create", "v3"], code: 0 },
-  ...[
+  ...listings([
     "name=v",
     "name=^v[23]",
     "label=k",
@@ -189,37 +173,28 @@ const VOLUMES: Step[] = [
     "dangling=true",
     "dangling=false",
     "until=1h",
-  ].map((f): Step => ({
-    args: ["volume", "ls", "-q", "--filter", f],
-    code: 0,
-    out: "list",
-  })),
+  ], (f) => ["volume", "ls", "-q", "--filter", f]),
   {
     args: ["volume", "ls", "--noheading", "--format", "{{.Name}}"],
     code: 0,
     out: "list",
   },
-  {
-    args: ["volume", "ls", "--filter", "bogus=1"],
-    code: 125,
-    says: '"bogus" is an invalid volume filter',
-  },
-  {
-    args: ["volume", "ls", "--filter", "name"],
-    code: 125,
-    says: "filter input must be in the form of filter=value: name is invalid",
-  },
-  {
-    args: ["volume", "ls", "--filter", "dangling=maybe"],
-    code: 125,
-    says:
-      '"maybe" is not a valid value for the "dangling" filter - must be true or false',
-  },
-  {
-    args: ["volume", "rm", "-a", "x"],
-    code: 125,
-    says: "choose either one or more volumes or all",
-  },
+  fails(
+    ["volume", "ls", "--filter", "bogus=1"],
+    '"bogus" is an invalid volume filter',
+  ),
+  fails(
+    ["volume", "ls", "--filter", "name"],
+    "filter input must be in the form of filter=value: name is invalid",
+  ),
+  fails(
+    ["volume", "ls", "--filter", "dangling=maybe"],
+    '"maybe" is not a valid value for the "dangling" filter - must be true or false',
+  ),
+  fails(
+    ["volume", "rm", "-a", "x"],
+    "choose either one or more volumes or all",
+  ),
   { args: ["volume", "prune"], code: 125, says: "EOF", out: "list" },
   { args: ["volume", "prune"], code: 0, stdin: "n\n", out: "list" },
   {
@@ -233,18 +208,17 @@ const VOLUMES: Step[] = [
   { args: ["volume", "prune"], code: 0, out: "list" },
   { args: ["container", "prune"], code: 0, stdin: "n\n", out: "list" },
   { args: ["container", "prune"], code: 0, stdin: "y\n", out: "list" },
-  {
-    args: ["container", "prune", "-f", "--filter", "name=x"],
-    code: 125,
-    says: "name is an invalid filter",
-  },
+  fails(
+    ["container", "prune", "-f", "--filter", "name=x"],
+    "name is an invalid filter",
+  ),
   { args: ["image", "prune"], code: 0, stdin: "n\n", out: "list" },
   { args: ["image", "prune", "-a"], code: 0, stdin: "\n", out: "list" },
 ];
 
 /** Images: filters and sorting (the image is imported from a tar). */
 const IMAGES: Step[] = [
-  ...[
+  ...listings([
     "reference=bb",
     "reference=bb:1",
     "reference=*/bb*",
@@ -257,11 +231,7 @@ const IMAGES: Step[] = [
     "label=x",
     "id=abc",
     "until=1h",
-  ].map((f): Step => ({
-    args: ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f],
-    code: 0,
-    out: "list",
-  })),
+  ], (f) => ["images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", f]),
   {
     args: ["images", "--format", "{{.Tag}}", "--sort", "tag"],
     code: 0,
@@ -274,40 +244,27 @@ const IMAGES: Step[] = [
     code: 0,
     out: "count",
   },
-  {
-    args: ["images", "--filter", "intermediate=true"],
-    code: 125,
-    says:
-      'specifying "intermediate" filter more than once with different values is not supported',
-  },
-  {
-    args: ["images", "--sort", "bogus"],
-    code: 125,
-    says:
-      // Podman lists the keys in Go's random map order.
-      '"bogus" is not a valid field for sorting. Choose from: ',
-  },
-  {
-    args: ["images", "--filter", "bogus=1"],
-    code: 125,
-    says: 'unsupported image filter "bogus"',
-  },
-  {
-    args: ["images", "--filter", "digest=sha256:abc"],
-    code: 125,
-    says: 'unsupported image filter "digest"',
-  },
-  {
-    args: ["images", "--filter", "dangling=maybe"],
-    code: 125,
-    says: 'strconv.ParseBool: parsing "maybe": invalid syntax',
-  },
-  {
-    args: ["images", "--filter", "before=missing"],
-    code: 125,
-    says:
-      'could not find local image for filter filter "before"="missing": missing: image not known',
-  },
+  fails(
+    ["images", "--filter", "intermediate=true"],
+    'specifying "intermediate" filter more than once with different values is not supported',
+  ),
+  fails(
+    ["images", "--sort", "bogus"], // Podman lists the keys in Go's random map order.
+    '"bogus" is not a valid field for sorting. Choose from: ',
+  ),
+  fails(["images", "--filter", "bogus=1"], 'unsupported image filter "bogus"'),
+  fails(
+    ["images", "--filter", "digest=sha256:abc"],
+    'unsupported image filter "digest"',
+  ),
+  fails(
+    ["images", "--filter", "dangling=maybe"],
+    'strconv.ParseBool: parsing "maybe": invalid syntax',
+  ),
+  fails(
+    ["images", "--filter", "before=missing"],
+    'could not find local image for filter filter "before"="missing": missing: image not known',
+  ),
 ];
 
 /** rm --depend: a container sharing another's network goes first. */
@@ -321,26 +278,6 @@ const DEPEND: Step[] = [
   { args: ["rm", "-f", "-t", "0", "--depend", "base"], code: 0, out: "list" },
   { args: ["ps", "-aq"], code: 0, out: "list" },
 ];
-
-type Runner = (
-  args: string[],
-  stdin?: string,
-) => Promise<{ code: number; stdout: string; stderr: string }>;
-
-function runners(sb: Sandbox): Record<string, Runner> {
-  const dec = new TextDecoder();
-  return {
-    podman: async (args, stdin) => {
-      const out = await podman(sb, args, {}, stdin);
-      return {
-        code: out.code,
-        stdout: dec.decode(out.stdout),
-        stderr: dec.decode(out.stderr),
-      };
-    },
-    ptd: (args, stdin) => ptd(sb, args, { stdin }),
-  };
-}
 
 /** stdout with each engine's ids (full or short) read as the names. */
 function byName(text: string, ids: Map<string, string>): string[] {
@@ -398,7 +335,7 @@ Deno.test("bulk flags, filters, sorting and prunes: as Podman", {
     const t = new Deno.Command("tar", { args: ["-C", root, "-cf", tar, "."] })
       .outputSync();
     assertEquals(t.code, 0);
-    const engines = runners(sb);
+    const engines = bothEngines(sb);
     try {
       for (const [name, run] of Object.entries(engines)) {
         for (

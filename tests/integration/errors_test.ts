@@ -5,8 +5,13 @@
  * named volume, one created and never started, one exited.
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { busyboxRoot, ptd, type Sandbox, withSandbox } from "../helpers.ts";
-import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
+import { busyboxRoot, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  bothEngines,
+  hasPodman,
+  type Runner,
+  stopPodmanPause,
+} from "../podman.ts";
 
 interface Case {
   args: string[];
@@ -120,25 +125,10 @@ const runCases = (root: string): Case[] => [
   },
 ];
 
-type Runner = (
-  args: string[],
-) => Promise<{ code: number; stdout: string; stderr: string }>;
-
 function runners(sb: Sandbox): Record<string, Runner> {
   const env = { REGISTRY_AUTH_FILE: `${sb.dir}/auth.json` };
   Deno.writeTextFileSync(env.REGISTRY_AUTH_FILE, '{"auths":{}}\n');
-  const dec = new TextDecoder();
-  return {
-    podman: async (args) => {
-      const out = await podman(sb, args, env);
-      return {
-        code: out.code,
-        stdout: dec.decode(out.stdout),
-        stderr: dec.decode(out.stderr),
-      };
-    },
-    ptd: (args) => ptd(sb, args, { env }),
-  };
+  return bothEngines(sb, env);
 }
 
 Deno.test("bad command lines: Podman's exit codes and errors", {
