@@ -19,6 +19,7 @@ import {
   PROCESS_OPTIONS,
   readEnvFile,
   repeatable,
+  uintArg,
 } from "./options.ts";
 import { askToContinue } from "./confirm.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
@@ -186,24 +187,10 @@ function perContainer<F extends SelectFlags>(
   };
 }
 
-/** `-t`: Podman's uint, refused as it refuses it. */
-function parseSeconds(value: string): number {
-  if (!/^\d+$/.test(value)) {
-    throw invalid(
-      `invalid argument ${
-        JSON.stringify(value)
-      } for "-t, --time" flag: strconv.ParseUint: parsing ${
-        JSON.stringify(value)
-      }: invalid syntax`,
-    );
-  }
-  return Number(value);
-}
-
 const TIME: OptionSpec = {
   flags: "-t, --time <seconds>",
   description: "seconds to wait for stop before killing the container",
-  parse: parseSeconds,
+  parse: uintArg("-t, --time"),
 };
 
 const stopSpec = perContainer(

@@ -16,7 +16,7 @@ import {
 import { invalid } from "../runtime/errors.ts";
 import { askToContinue } from "./confirm.ts";
 import { printFormatted, renderTemplate, table } from "./format.ts";
-import { collect, parseLabels } from "./options.ts";
+import { collect, parseLabels, uintArg } from "./options.ts";
 import { REMOVAL, reportFailures, withPolicy } from "./targets.ts";
 
 /** The `volume` command group. */
@@ -82,6 +82,7 @@ export function volumeCommand(setCode: (code: number) => void): Command {
     .option(
       "-t, --time <seconds>",
       "seconds to wait for running containers to stop (ptd kills them)",
+      uintArg("-t, --time"),
     )
     .argument("[names...]")
     .action(async (names: string[], f: { all?: boolean; force?: boolean }) => {
