@@ -47,6 +47,8 @@ const ps = (...filters: string[]) =>
 const LISTING: Step[] = [
   { args: names("ps", "-a"), code: 0, out: "list" },
   { args: names("ps"), code: 0, out: "list" },
+  { args: names("ps", "--filter", "name=made"), code: 0, out: "list" },
+  { args: names("ps", "--filter", "status=exited"), code: 0, out: "list" },
   { args: ["ps", "-a", "--format", "{{.Command}}"], code: 0, out: "list" },
   { args: names("ps", "-a", "--sort", "names"), code: 0, out: "list" },
   { args: names("ps", "-a", "--sort", "runningfor"), code: 0, out: "list" },
