@@ -347,8 +347,11 @@ export async function freezeContainer(
   const s = await reconcile(store, c.id);
   const verb = freeze ? "pause" : "unpause";
   if (s.status !== "running" || !monitorAlive(s)) {
+    // Podman's words: pause names the state, unpause the container.
     throw conflict(
-      `${c.id} is not running, can't ${verb}: container state improper`,
+      `${JSON.stringify(freeze ? s.status : c.id)} is not ${
+        freeze ? "running" : "paused"
+      }, can't ${verb}: container state improper`,
     );
   }
   let v2 = false;

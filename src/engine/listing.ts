@@ -289,7 +289,8 @@ export async function listContainers(
   const filters = q.filters ?? new Map();
   const last = q.last !== undefined && q.last > 0 ? q.last : undefined;
   let listed = await filterContainers(e, filters);
-  if (!q.all && last === undefined && filters.size === 0) {
+  // Podman: without -a, only running containers, unless status= says.
+  if (!q.all && last === undefined && !filters.has("status")) {
     listed = listed.filter((x) => isActive(x.state));
   }
   if (last !== undefined) listed = listed.slice(-last);

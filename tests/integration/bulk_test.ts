@@ -119,6 +119,8 @@ const BULK: Step[] = [
     ["rm", "-t", "0", "made"],
     "--force option must be specified to use the --time option",
   ),
+  fails(["pause", "made"], '"created" is not running, can\'t pause'),
+  fails(["pause"], "you must provide at least one name or id"),
   fails(["stop"], "you must provide at least one name or id"),
   fails(["kill"], "you must provide at least one name or id"),
   fails(["stop", "-a", "made"], "no arguments are needed with --all"),
