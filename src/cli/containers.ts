@@ -158,7 +158,11 @@ const startSpec: CommandSpec = {
   },
 };
 
-/** A bulk verb: acts on each selected container and prints its name. */
+/**
+ * A bulk verb: acts on each selected container and prints its name. `how`
+ * gives the verb's exit policy, --all scope and --depend from its flags,
+ * and checks them before any container is looked up (Podman's order).
+ */
 function perContainer<F extends SelectFlags>(
   name: string,
   description: string,
@@ -223,7 +227,10 @@ const killSpec = perContainer(
   ],
   (e, id, f: SelectFlags & { signal: string }) =>
     engine.killContainer(e, id, f.signal),
-  () => ({ scope: engine.running }),
+  (f) => {
+    engine.checkSignal(f.signal);
+    return { scope: engine.running };
+  },
 );
 
 const restartSpec = perContainer(

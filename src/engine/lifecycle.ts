@@ -12,6 +12,7 @@ import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
 import { portsOf } from "../container/network.ts";
+import { parseSignal } from "../container/signals.ts";
 import { containerTop } from "../container/top.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { portLines, portsFor } from "../network/ports.ts";
@@ -72,6 +73,11 @@ export async function killContainer(
   signal: string | number,
 ): Promise<void> {
   await life.killContainer(...target(e, ref), signal);
+}
+
+/** Fails (invalid) unless `signal` names a signal: `kill` checks first. */
+export function checkSignal(signal: string): void {
+  parseSignal(signal);
 }
 
 /** Stops the container if it runs, then starts it. */

@@ -121,6 +121,7 @@ const BULK: Step[] = [
   ),
   fails(["pause", "made"], '"created" is not running, can\'t pause'),
   fails(["pause"], "you must provide at least one name or id"),
+  fails(["kill", "-s", "BOGUS", "missing"], "invalid signal: BOGUS"),
   fails(["stop"], "you must provide at least one name or id"),
   fails(["kill"], "you must provide at least one name or id"),
   fails(["stop", "-a", "made"], "no arguments are needed with --all"),
