@@ -124,10 +124,10 @@ function containerMatchers(e: Engine): Record<string, Matcher<Listed>> {
       return (x) =>
         x.state.status === "exited" && codes.includes(x.state.exitCode);
     },
+    // Podman 4.3: the image's full name or full id; no tag means latest.
     ancestor: (vs) => (x) =>
       vs.some((v) =>
-        v === x.c.image || v === x.c.imageId ||
-        (x.c.imageId !== "" && v.length >= 3 && x.c.imageId.startsWith(v)) ||
+        v === x.c.image || (v !== "" && v === x.c.imageId) ||
         `${v}:latest` === x.c.image
       ),
     before: (vs) => {

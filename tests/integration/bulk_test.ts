@@ -84,6 +84,9 @@ const LISTING: Step[] = [
     "health=healthy",
     "pod=x",
     "until=1h",
+    "ancestor=localhost/bb:1",
+    "ancestor=localhost/bb",
+    "ancestor=bb",
   ], (f) => ps(f)),
   { args: ps("name=run1", "status=exited"), code: 0, out: "list" },
   { args: ps("name=run1", "name=made"), code: 0, out: "list" },
@@ -370,6 +373,7 @@ Deno.test("bulk flags, filters, sorting and prunes: as Podman", {
               "true",
             ],
             ["run", "--name", "done", "--rootfs", root, "true"],
+            ["create", "--name", "fromimg", "localhost/bb:1", "true"],
           ]
         ) {
           const r = await run(args);
