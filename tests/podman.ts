@@ -16,15 +16,19 @@ export function hasPodman(): boolean {
   }
 }
 
-/** Podman with its storage, run dir and pause process kept in the sandbox. */
-export function podman(
+/**
+ * Podman with its storage, run dir and pause process kept in the sandbox;
+ * `stdin`, if given, is what it reads (else nothing: /dev/null).
+ */
+export async function podman(
   sb: Sandbox,
   args: string[],
   env: Record<string, string> = {},
+  stdin?: string,
 ): Promise<Deno.CommandOutput> {
   const run = `${sb.dir}/podman-run`;
   Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
-  return new Deno.Command("podman", {
+  const child = new Deno.Command("podman", {
     args: [
       "--root",
       `${sb.dir}/podman-root`,
@@ -37,9 +41,16 @@ export function podman(
       ...args,
     ],
     env: { XDG_RUNTIME_DIR: run, ...env },
+    stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  return await child.output();
 }
 
 /** Ends the sandbox's podman pause process (it would outlive the test). */
@@ -64,27 +75,27 @@ export async function podmanOk(sb: Sandbox, args: string[]): Promise<string> {
   return text.decode(out.stdout);
 }
 
-/** One command line run against an engine. */
-export type Runner = (args: string[]) => Promise<Result>;
+/** One engine's command line runner: arguments and stdin to its result. */
+export type Runner = (args: string[], stdin?: string) => Promise<Result>;
 
 /**
- * Podman and ptd side by side in the sandbox, both with `env` added to
- * their environment, for differential tests.
+ * The two engines of a differential test, by name, on the same sandbox
+ * and environment: podman (see `podman`) and ptd from source.
  */
 export function bothEngines(
   sb: Sandbox,
   env: Record<string, string> = {},
-): { podman: Runner; ptd: Runner } {
+): Record<"podman" | "ptd", Runner> {
   const dec = new TextDecoder();
   return {
-    podman: async (args) => {
-      const out = await podman(sb, args, env);
+    podman: async (args, stdin) => {
+      const out = await podman(sb, args, env, stdin);
       return {
         code: out.code,
         stdout: dec.decode(out.stdout),
         stderr: dec.decode(out.stderr),
       };
     },
-    ptd: (args) => ptd(sb, args, { env }),
+    ptd: (args, stdin) => ptd(sb, args, { env, stdin }),
   };
 }

@@ -8,11 +8,30 @@
 import { userEngine } from "../engine/engine.ts";
 import * as engine from "../engine/lifecycle.ts";
 import type { Engine } from "../engine/engine.ts";
+import type { Listed } from "../engine/listing.ts";
+import type { Selection } from "../engine/selection.ts";
 import type { LogFilter, LogRecord } from "../container/log.ts";
+import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
-import { mergeEnv, parseEnv, PROCESS_OPTIONS, readEnvFile } from "./options.ts";
+import {
+  mergeEnv,
+  parseEnv,
+  PROCESS_OPTIONS,
+  readEnvFile,
+  repeatable,
+  uintArg,
+} from "./options.ts";
+import { askToContinue } from "./confirm.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
-import { eachRef, type ExitPolicy, REMOVAL, reportError } from "./targets.ts";
+import {
+  eachRef,
+  ENGINE_ERROR,
+  type ExitPolicy,
+  REMOVAL,
+  reportError,
+  reportFailures,
+  withPolicy,
+} from "./targets.ts";
 
 /** Prints log records to stdout and stderr, as they were written. */
 async function printLog(records: AsyncIterable<LogRecord>, timestamps = false) {
@@ -37,89 +56,199 @@ async function execPolicy(run: () => Promise<number>): Promise<number> {
   }
 }
 
+/** The selection flags of the bulk verbs, as Podman spells them. */
+const SELECT = {
+  all: (what: string): OptionSpec => ({
+    flags: "-a, --all",
+    description: what,
+  }),
+  cidfile: repeatable(
+    "--cidfile <file>",
+    "read the container ID from the file",
+  ),
+  filter: repeatable(
+    "-f, --filter <filter>",
+    "filter the containers (Podman's ps keys)",
+  ),
+  ignore: {
+    flags: "-i, --ignore",
+    description: "ignore errors when a named container is missing",
+  },
+  latest: {
+    flags: "-l, --latest",
+    description: "act on the latest container ptd is aware of",
+  },
+} satisfies Record<string, OptionSpec | ((what: string) => OptionSpec)>;
+
+/** The flags SELECT declares, as the action gets them. */
+interface SelectFlags {
+  all?: boolean;
+  cidfile?: string[];
+  filter?: string[];
+  ignore?: boolean;
+  latest?: boolean;
+}
+
+const selection = (refs: string[], f: SelectFlags): Selection => ({
+  refs,
+  cidfiles: f.cidfile,
+  all: f.all,
+  latest: f.latest,
+  filters: f.filter,
+  ignore: f.ignore,
+});
+
+/**
+ * Acts on the selected containers and prints each one that went, as given;
+ * the failures follow, one line each (Podman's order), and decide the exit
+ * code by `policy`.
+ */
+async function actOnSelected(
+  sel: Selection,
+  act: (e: Engine, id: string) => Promise<void>,
+  policy: ExitPolicy = ENGINE_ERROR,
+  opts: Parameters<typeof engine.eachSelected>[4] = {},
+): Promise<number> {
+  const outcomes = await withPolicy(policy, () =>
+    engine.eachSelected(
+      userEngine(),
+      sel,
+      act,
+      (o) => o.error === undefined && console.log(o.input),
+      opts,
+    ));
+  return reportFailures(outcomes.map((o) => o.error), policy);
+}
+
 const startSpec: CommandSpec = {
   name: "start",
   description: "Start one or more containers",
   options: [
+    { flags: "--all", description: "start all containers" },
     {
       flags: "-a, --attach",
       description: "attach to the output and wait for the exit",
     },
+    SELECT.filter,
     { flags: "-i, --interactive", description: "with -a, attach stdin too" },
+    SELECT.latest,
   ],
-  args: [["<containers...>"]],
+  args: [["[containers...]"]],
   action: async (
     refs: string[],
-    f: { attach?: boolean; interactive?: boolean },
+    f: SelectFlags & { attach?: boolean; interactive?: boolean },
   ) => {
+    if (f.all && refs.length > 0) {
+      throw invalid(
+        "either start all containers or the container(s) provided in the arguments",
+      );
+    }
+    if (!f.all && !f.latest && refs.length === 0 && !f.filter?.length) {
+      throw invalid("start requires at least one argument");
+    }
     if (f.attach) {
-      if (refs.length > 1) {
+      if (refs.length > 1 || f.all) {
         throw invalid(
           "you cannot start and attach multiple containers at once",
         );
       }
       return await engine.startAttached(userEngine(), refs[0], !!f.interactive);
     }
-    return await eachRef(refs, async (e, ref) => {
-      await engine.startContainer(e, ref);
-      console.log(ref);
-    });
+    return await actOnSelected(selection(refs, f), engine.startContainer);
   },
 };
 
-/** A command that acts on each named container and prints its name. */
-function perContainer<F>(
+/**
+ * A bulk verb: acts on each selected container and prints its name. `how`
+ * gives the verb's exit policy, --all scope and --depend from its flags,
+ * and checks them before any container is looked up (Podman's order).
+ */
+function perContainer<F extends SelectFlags>(
   name: string,
   description: string,
   options: OptionSpec[],
-  act: (e: Engine, ref: string, f: F) => Promise<void>,
-  policy?: (f: F) => ExitPolicy,
+  act: (e: Engine, id: string, f: F) => Promise<void>,
+  how: (f: F) => {
+    policy?: ExitPolicy;
+    scope?: (x: Listed) => boolean;
+    depend?: boolean;
+  } = () => ({}),
 ): CommandSpec {
   return {
     name,
     description,
     options,
-    args: [["<containers...>"]],
-    action: (refs: string[], f: F) =>
-      eachRef(refs, async (e, ref) => {
-        await act(e, ref, f);
-        console.log(ref);
-      }, policy?.(f)),
+    args: [["[containers...]"]],
+    action: (refs: string[], f: F) => {
+      const { policy, ...opts } = how(f);
+      return actOnSelected(
+        selection(refs, f),
+        (e, id) => act(e, id, f),
+        policy,
+        opts,
+      );
+    },
   };
 }
 
-const seconds = (t?: string) => t === undefined ? undefined : Number(t);
-
 const TIME: OptionSpec = {
   flags: "-t, --time <seconds>",
-  description: "seconds to wait before killing",
+  description: "seconds to wait for stop before killing the container",
+  parse: uintArg("-t, --time"),
 };
 
 const stopSpec = perContainer(
   "stop",
   "Stop one or more running containers",
-  [TIME],
-  (e, ref, f: { time?: string }) =>
-    engine.stopContainer(e, ref, seconds(f.time)),
+  [
+    SELECT.all("stop all running containers"),
+    SELECT.cidfile,
+    SELECT.filter,
+    SELECT.ignore,
+    SELECT.latest,
+    TIME,
+  ],
+  (e, id, f: SelectFlags & { time?: number }) =>
+    engine.stopContainer(e, id, f.time),
 );
 
 const killSpec = perContainer(
   "kill",
   "Send a signal to one or more running containers",
-  [{
-    flags: "-s, --signal <signal>",
-    description: "signal to send",
-    default: "SIGKILL",
-  }],
-  (e, ref, f: { signal: string }) => engine.killContainer(e, ref, f.signal),
+  [
+    SELECT.all("signal all running containers"),
+    SELECT.cidfile,
+    SELECT.latest,
+    {
+      flags: "-s, --signal <signal>",
+      description: "signal to send",
+      default: "SIGKILL",
+    },
+  ],
+  (e, id, f: SelectFlags & { signal: string }) =>
+    engine.killContainer(e, id, f.signal),
+  (f) => {
+    engine.checkSignal(f.signal);
+    return { scope: engine.running };
+  },
 );
 
 const restartSpec = perContainer(
   "restart",
   "Restart one or more containers",
-  [TIME],
-  (e, ref, f: { time?: string }) =>
-    engine.restartContainer(e, ref, seconds(f.time)),
+  [
+    SELECT.all("restart all containers"),
+    SELECT.cidfile,
+    SELECT.filter,
+    SELECT.latest,
+    { flags: "--running", description: "restart only running containers" },
+    TIME,
+  ],
+  (e, id, f: SelectFlags & { time?: number; running?: boolean }) =>
+    engine.restartContainer(e, id, f.time),
+  (f) => ({
+    scope: f.running ? engine.running : undefined,
+  }),
 );
 
 const freezeSpec = (freeze: boolean) =>
@@ -128,45 +257,61 @@ const freezeSpec = (freeze: boolean) =>
     freeze
       ? "Pause all processes in one or more containers"
       : "Unpause all processes in one or more containers",
-    [],
-    (e, ref) => engine.pauseContainer(e, ref, freeze),
+    [
+      SELECT.all(
+        freeze
+          ? "pause all running containers"
+          : "unpause all paused containers",
+      ),
+      SELECT.cidfile,
+      SELECT.filter,
+      SELECT.latest,
+    ],
+    (e, id) => engine.pauseContainer(e, id, freeze),
+    // ptd pauses nothing yet: no container is paused for unpause --all.
+    () => ({ scope: freeze ? engine.running : () => false }),
   );
 
-/** rm -f: a container that is not there is no failure (Podman: exit 0). */
-const forcedRemoval: ExitPolicy = (kinds) => {
-  const rest = kinds.filter((k) => k !== "not-found");
-  return rest.length === 0 ? 0 : REMOVAL(rest);
-};
+interface RmFlags extends SelectFlags {
+  force?: boolean;
+  volumes?: boolean;
+  depend?: boolean;
+  time?: number;
+}
 
-const rmSpec = perContainer(
+const rmBulk = perContainer(
   "rm",
   "Remove one or more containers",
   [
+    SELECT.all("remove all containers"),
+    SELECT.cidfile,
+    {
+      flags: "--depend",
+      description: "remove the containers that depend on it too",
+    },
+    { ...SELECT.filter, flags: "--filter <filter>" },
     { flags: "-f, --force", description: "kill and remove running containers" },
+    SELECT.ignore,
+    SELECT.latest,
+    TIME,
     { flags: "-v, --volumes", description: "remove anonymous volumes too" },
   ],
-  (e, ref, f: { force?: boolean; volumes?: boolean }) =>
-    engine.removeContainer(e, ref, f),
-  (f) => f.force ? forcedRemoval : REMOVAL,
+  (e, id, f: RmFlags) => engine.removeContainer(e, id, f),
+  (f) => ({ policy: REMOVAL, depend: f.depend }),
 );
 
-/** --since/--until: RFC 3339, Unix seconds, or a Go duration before now. */
-export function parseTime(value: string, now = Date.now()): number {
-  if (/^\d+(\.\d+)?$/.test(value)) return Number(value) * 1000;
-  const units: Record<string, number> = {
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-  };
-  const parts = [...value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)];
-  if (parts.length > 0 && parts.map((p) => p[0]).join("") === value) {
-    return now - parts.reduce((t, p) => t + Number(p[1]) * units[p[2]], 0);
-  }
-  const t = Date.parse(value);
-  if (Number.isNaN(t)) throw invalid(`invalid time ${JSON.stringify(value)}`);
-  return t;
-}
+const rmSpec: CommandSpec = {
+  ...rmBulk,
+  // -f: a container that is not there is no failure (Podman: exit 0).
+  action: (refs: string[], f: RmFlags) => {
+    if (f.time !== undefined && !f.force) {
+      throw invalid(
+        "--force option must be specified to use the --time option",
+      );
+    }
+    return rmBulk.action(refs, { ...f, ignore: f.ignore || f.force });
+  },
+};
 
 const logsSpec: CommandSpec = {
   name: "logs",
@@ -325,16 +470,22 @@ const cpSpec: CommandSpec = {
 export const containerPruneSpec: CommandSpec = {
   name: "prune",
   description: "Remove all stopped containers",
-  options: [{
-    flags: "-f, --force",
-    description: "do not ask for confirmation",
-  }],
+  options: [
+    repeatable(
+      "--filter <filter>",
+      "only the containers these select (label=KEY=VALUE, until=TIME)",
+    ),
+    { flags: "-f, --force", description: "do not ask for confirmation" },
+  ],
   args: [],
-  action: async () => {
-    const report = await engine.pruneContainers(userEngine());
+  action: async (f: { filter: string[]; force?: boolean }) => {
+    if (
+      !f.force &&
+      !askToContinue("WARNING! This will remove all non running containers.")
+    ) return 0;
+    const report = await engine.pruneContainers(userEngine(), f.filter);
     for (const id of report.removed) console.log(id);
-    for (const { error } of report.errors) reportError(error);
-    return report.errors.length > 0 ? 125 : 0;
+    return reportFailures(report.errors.map((x) => x.error));
   },
 };
 

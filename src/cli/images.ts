@@ -29,6 +29,8 @@ import {
   table,
 } from "./format.ts";
 import { pullCommand, pushCommand } from "./pull.ts";
+import { askToContinue } from "./confirm.ts";
+import { collect } from "./options.ts";
 import { REMOVAL, withPolicy } from "./targets.ts";
 
 /** `images` table headers: Podman's, from imageReporter's fields. */
@@ -59,8 +61,20 @@ function imagesCommand(name: string): Command {
     .option("-q, --quiet", "show only image ids")
     .option("-a, --all", "show all images (ptd keeps no intermediate ones)")
     .option("--digests", "show digests")
-    .option("--no-trunc", "do not truncate ids")
+    .option(
+      "-f, --filter <filter>",
+      "filter output (before, since, dangling, label, reference, ...)",
+      collect,
+      [],
+    )
     .option("--format <format>", "json or a Go template")
+    .option("--no-trunc", "do not truncate ids")
+    .option("-n, --noheading", "do not print column headings")
+    .option(
+      "--sort <key>",
+      "sort by created, id, repository, size, tag",
+      "created",
+    )
     .action(
       (
         ref: string | undefined,
@@ -69,9 +83,18 @@ function imagesCommand(name: string): Command {
           digests?: boolean;
           trunc: boolean;
           format?: string;
+          filter: string[];
+          noheading?: boolean;
+          sort: string;
+          all?: boolean;
         },
       ) => {
-        const rows = listImages(userEngine(), { reference: ref });
+        const rows = listImages(userEngine(), {
+          reference: ref,
+          filters: f.filter,
+          sort: f.sort,
+          all: f.all,
+        });
         const noTrunc = !f.trunc;
         const id = (r: ImageRow) =>
           noTrunc ? `sha256:${r.image.Id}` : r.image.Id.slice(0, 12);
@@ -90,10 +113,11 @@ function imagesCommand(name: string): Command {
           ? [...IMAGE_COLUMNS.slice(0, 2), "Digest", ...IMAGE_COLUMNS.slice(2)]
           : IMAGE_COLUMNS;
         const views = rows.map((r) => imageView(r, noTrunc));
-        console.log(table([
-          columns.map((c) => IMAGE_HEADERS[c]),
-          ...views.map((v) => columns.map((c) => String(v[c]))),
-        ]));
+        const body = views.map((v) => columns.map((c) => String(v[c])));
+        const out = table(
+          f.noheading ? body : [columns.map((c) => IMAGE_HEADERS[c]), ...body],
+        );
+        if (out) console.log(out);
       },
     );
 }
@@ -193,9 +217,23 @@ function pruneCommand(): Command {
       "-a, --all",
       "remove every image no container uses, not only untagged ones",
     )
-    .option("-f, --force", "do not ask for confirmation (ptd never asks)")
-    .action(async (f: { all?: boolean }) => {
-      const removed = await pruneImages(userEngine(), !!f.all);
+    .option(
+      "--external",
+      "remove images even when external containers use them (ptd has none)",
+    )
+    .option(
+      "--filter <filter>",
+      "only the images these select (label=KEY=VALUE, until=TIME, ...)",
+      collect,
+      [],
+    )
+    .option("-f, --force", "do not ask for confirmation")
+    .action(async (f: { all?: boolean; force?: boolean; filter: string[] }) => {
+      const warning = f.all
+        ? "WARNING! This command removes all images without at least one container associated with them."
+        : "WARNING! This command removes all dangling images.";
+      if (!f.force && !askToContinue(warning)) return;
+      const removed = await pruneImages(userEngine(), !!f.all, f.filter);
       for (const id of removed) console.log(id);
     });
 }

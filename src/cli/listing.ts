@@ -1,6 +1,12 @@
 /** `ps`: what the user's containers are, as Docker shows it. */
 import { userEngine } from "../engine/engine.ts";
-import { listContainers, parseContainerFilter } from "../engine/listing.ts";
+import {
+  listContainers,
+  parseContainerFilters,
+  parsePsSort,
+  PS_SORT_KEYS,
+  type PsSort,
+} from "../engine/listing.ts";
 import { psView } from "../container/present.ts";
 import { headers, printReport, table } from "./format.ts";
 import { repeatable } from "./options.ts";
@@ -12,6 +18,9 @@ interface PsFlags {
   last?: string;
   latest?: boolean;
   trunc?: boolean;
+  noheading?: boolean;
+  size?: boolean;
+  sort?: string;
   filter: string[];
   format?: string;
 }
@@ -24,26 +33,39 @@ const psSpec: CommandSpec = {
       flags: "-a, --all",
       description: "show all containers, not only running ones",
     },
-    { flags: "-q, --quiet", description: "print only the ids" },
+    {
+      flags: "--external",
+      description: "show containers in storage not controlled by ptd (none)",
+    },
+    repeatable(
+      "-f, --filter <filter>",
+      "filter output (Podman's keys: name, id, label, status, exited, ...)",
+    ),
+    { flags: "--format <format>", description: "json or a Go template" },
     {
       flags: "-n, --last <n>",
       description: "show the n last created containers",
     },
     { flags: "-l, --latest", description: "show the latest created container" },
     { flags: "--no-trunc", description: "do not truncate output" },
-    repeatable(
-      "-f, --filter <filter>",
-      "filter output (name, status, label, ancestor, id)",
-    ),
-    { flags: "--format <format>", description: "json or a Go template" },
+    { flags: "--noheading", description: "do not print headers" },
+    { flags: "-q, --quiet", description: "print only the ids" },
+    { flags: "-s, --size", description: "display the total file sizes" },
+    {
+      flags: "--sort <key>",
+      description: `sort by: ${PS_SORT_KEYS.join(", ")}`,
+      parse: parsePsSort,
+    },
   ],
   args: [],
   action: async (f: PsFlags) => {
     const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
     const rows = await listContainers(userEngine(), {
       all: f.all,
-      last: n >= 0 ? n : undefined,
-      filters: f.filter.map(parseContainerFilter),
+      last: n > 0 ? n : undefined,
+      filters: parseContainerFilters(f.filter),
+      sort: f.sort as PsSort | undefined,
+      size: f.size,
     });
     const noTrunc = f.trunc === false;
     if (f.quiet) {
@@ -58,10 +80,12 @@ const psSpec: CommandSpec = {
       });
     } else {
       const views = rows.map((r) => psView(r, noTrunc));
-      console.log(table([
-        PS_COLUMNS.map((c) => PS_HEADERS[c]),
-        ...views.map((v) => PS_COLUMNS.map((c) => String(v[c]))),
-      ]));
+      const columns = [...PS_COLUMNS, ...(f.size ? ["Size"] : [])];
+      const body = views.map((v) => columns.map((c) => String(v[c])));
+      const out = table(
+        f.noheading ? body : [columns.map((c) => PS_HEADERS[c]), ...body],
+      );
+      if (out) console.log(out);
     }
   },
 };

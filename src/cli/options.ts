@@ -58,6 +58,19 @@ export function boolArg(flag: string): (value: string) => boolean {
   };
 }
 
+/** A parser for a Podman uint flag (`-t, --time`), refused in its words. */
+export function uintArg(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^\d+$/.test(value)) {
+      throw invalid(
+        `invalid argument ${JSON.stringify(value)} for "${flag}" flag: ` +
+          `strconv.ParseUint: parsing ${JSON.stringify(value)}: invalid syntax`,
+      );
+    }
+    return Number(value);
+  };
+}
+
 /** An option that may be given many times; the values in order. */
 export function repeatable(flags: string, description: string): OptionSpec {
   return { flags, description, parse: collect, default: [] };

@@ -175,7 +175,7 @@ export function program(result: { code: number }): Command {
       toCommand(existsSpec("image"), set),
     ]
   ) imageGroup.addCommand(c);
-  const volumes = volumeCommand();
+  const volumes = volumeCommand(set);
   volumes.addCommand(toCommand(existsSpec("volume"), set));
   for (
     const cmd of [

@@ -7,7 +7,7 @@ import { type Engine, userEngine } from "../engine/engine.ts";
 export type ExitPolicy = (kinds: ErrorKind[]) => number;
 
 /** Most commands: 125 whatever went wrong. */
-const ENGINE_ERROR: ExitPolicy = () => 125;
+export const ENGINE_ERROR: ExitPolicy = () => 125;
 
 /**
  * Podman's `rm`, `rmi` and `volume rm`: 1 when something named was not
@@ -45,6 +45,19 @@ export async function eachRef(
     }
   }
   return kinds.length === 0 ? 0 : policy(kinds);
+}
+
+/**
+ * Reports the failures among `errors` (undefined: that one went), after
+ * the successes as Podman prints them, and returns the exit code.
+ */
+export function reportFailures(
+  errors: unknown[],
+  policy: ExitPolicy = ENGINE_ERROR,
+): number {
+  const failed = errors.filter((e) => e !== undefined);
+  failed.forEach(reportError);
+  return failed.length === 0 ? 0 : policy(failed.map(kindOf));
 }
 
 /** A command's single failure, its exit code decided by `policy`. */

@@ -8,13 +8,17 @@ import {
   createVolume,
   inspectVolume,
   listVolumes,
+  prunableVolumes,
   pruneVolumesUnused,
+  removeAllVolumes,
   removeVolumesByName,
   volumeListView,
 } from "../engine/volumes.ts";
+import { invalid } from "../runtime/errors.ts";
+import { askToContinue } from "./confirm.ts";
 import { headers, printInspect, printReport, table } from "./format.ts";
-import { collect, parseLabels } from "./options.ts";
-import { REMOVAL, withPolicy } from "./targets.ts";
+import { collect, parseLabels, uintArg } from "./options.ts";
+import { REMOVAL, reportFailures, withPolicy } from "./targets.ts";
 
 /** `volume ls` table headers: Podman's, from VolumeListReport's fields. */
 const VOLUME_HEADERS = headers(
@@ -24,7 +28,7 @@ const VOLUME_HEADERS = headers(
 );
 
 /** The `volume` command group. */
-export function volumeCommand(): Command {
+export function volumeCommand(setCode: (code: number) => void): Command {
   const group = new Command("volume").description("Manage volumes");
   group.command("create")
     .description("Create a volume")
@@ -38,25 +42,44 @@ export function volumeCommand(): Command {
   group.command("ls")
     .alias("list")
     .description("List volumes")
-    .option("-q, --quiet", "print only volume names")
+    .option(
+      "-f, --filter <filter>",
+      "filter output (name, label, driver, dangling, until, ...)",
+      collect,
+      [],
+    )
     .option("--format <format>", "json, or a Go template such as {{.Name}}")
-    .action((f: { quiet?: boolean; format?: string }) => {
-      const vs = listVolumes(userEngine());
-      if (f.quiet) return vs.forEach((v) => console.log(v.Name));
-      if (f.format !== undefined) {
-        return printReport(f.format, vs, {
-          name: "ls",
-          indent: "  ",
-          jsoniter: true,
-          headers: VOLUME_HEADERS,
-          view: volumeListView,
-        });
-      }
-      console.log(table([
-        [VOLUME_HEADERS.Driver, VOLUME_HEADERS.Name],
-        ...vs.map((v) => [v.Driver, v.Name]),
-      ]));
-    });
+    .option("--noheading", "do not print headers")
+    .option("-q, --quiet", "print only volume names")
+    .action(
+      (
+        f: {
+          quiet?: boolean;
+          format?: string;
+          filter: string[];
+          noheading?: boolean;
+        },
+      ) => {
+        const vs = listVolumes(userEngine(), f.filter);
+        if (f.quiet) return vs.forEach((v) => console.log(v.Name));
+        if (f.format !== undefined) {
+          return printReport(f.format, vs, {
+            name: "ls",
+            indent: "  ",
+            jsoniter: true,
+            headers: VOLUME_HEADERS,
+            view: volumeListView,
+          });
+        }
+        const body = vs.map((v) => [v.Driver, v.Name]);
+        const out = table(
+          f.noheading
+            ? body
+            : [[VOLUME_HEADERS.Driver, VOLUME_HEADERS.Name], ...body],
+        );
+        if (out) console.log(out);
+      },
+    );
   group.command("inspect")
     .description("Show volumes as JSON")
     .argument("<names...>")
@@ -71,9 +94,25 @@ export function volumeCommand(): Command {
   group.command("rm")
     .alias("remove")
     .description("Remove volumes")
+    .option("-a, --all", "remove all volumes")
     .option("-f, --force", "remove the containers that use them first")
-    .argument("<names...>")
-    .action(async (names: string[], f: { force?: boolean }) => {
+    .option(
+      "-t, --time <seconds>",
+      "seconds to wait for running containers to stop (ptd kills them)",
+      uintArg("-t, --time"),
+    )
+    .argument("[names...]")
+    .action(async (names: string[], f: { all?: boolean; force?: boolean }) => {
+      if (!f.all === (names.length === 0)) {
+        throw invalid("choose either one or more volumes or all");
+      }
+      if (f.all) {
+        const report = await removeAllVolumes(userEngine(), !!f.force);
+        report.removed.forEach((n) => console.log(n));
+        return setCode(
+          reportFailures(report.errors.map((x) => x.error), REMOVAL),
+        );
+      }
       const gone = await withPolicy(
         REMOVAL,
         () => removeVolumesByName(userEngine(), names, !!f.force),
@@ -82,12 +121,25 @@ export function volumeCommand(): Command {
     });
   group.command("prune")
     .description("Remove every volume no container uses")
+    .option(
+      "--filter <filter>",
+      "only the volumes these select (label=KEY=VALUE, ...)",
+      collect,
+      [],
+    )
     .option("-f, --force", "do not ask for confirmation")
-    .action(async (f: { force?: boolean }) => {
-      if (!f.force && !confirm("Remove all volumes not used by a container?")) {
-        return;
+    .action(async (f: { force?: boolean; filter: string[] }) => {
+      const e = userEngine();
+      if (!f.force) {
+        const names = prunableVolumes(e, f.filter);
+        const warning =
+          "WARNING! This will remove all volumes not used by at least one container. The following volumes will be removed:";
+        if (names.length === 0) {
+          return console.log(`${warning}\nNo dangling volumes found`);
+        }
+        if (!askToContinue([warning, ...names].join("\n"))) return;
       }
-      (await pruneVolumesUnused(userEngine())).forEach((n) => console.log(n));
+      (await pruneVolumesUnused(e, f.filter)).forEach((n) => console.log(n));
     });
   return group;
 }

@@ -197,7 +197,7 @@ async function markStopped(store: ContainerStore, id: string) {
   return await store.updateState(id, (s) => ({ ...s, stoppedByUser: true }));
 }
 
-/** Sends `signal` to the container's first process. */
+/** Sends `signal` to the container's first process; waits out a SIGKILL. */
 export async function killContainer(
   store: ContainerStore,
   c: ContainerConfig,
@@ -212,6 +212,9 @@ export async function killContainer(
   }
   if (sig === SIGKILL) await markStopped(store, c.id);
   signalProcess(s.pid, sig);
+  // Podman waits for a SIGKILLed container's end: `kill` then `ps` (or
+  // `kill -a` again) sees it exited.
+  if (sig === SIGKILL) await monitorGone(store, c.id, 10_000);
 }
 
 /**
@@ -344,8 +347,11 @@ export async function freezeContainer(
   const s = await reconcile(store, c.id);
   const verb = freeze ? "pause" : "unpause";
   if (s.status !== "running" || !monitorAlive(s)) {
+    // Podman's words: pause names the state, unpause the container.
     throw conflict(
-      `${c.id} is not running, can't ${verb}: container state improper`,
+      `${JSON.stringify(freeze ? s.status : c.id)} is not ${
+        freeze ? "running" : "paused"
+      }, can't ${verb}: container state improper`,
     );
   }
   let v2 = false;

@@ -16,6 +16,7 @@ import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
 import { formatPorts, portRuns } from "../network/ports.ts";
+import { humanSize } from "../image/present.ts";
 import {
   goMap,
   goStruct,
@@ -81,7 +82,8 @@ export interface PsRow {
   Pod: string;
   PodName: string;
   Ports: PsPort[] | null;
-  Size: null;
+  /** With `ps -s`: bytes the container wrote, and its image's. */
+  Size: { rwSize: number; rootFsSize: number } | null;
   StartedAt: number;
   State: string;
   Status: string;
@@ -181,7 +183,9 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
       ),
     ),
     RunningFor: r.CreatedAt,
-    Size: "",
+    Size: r.Size
+      ? `${humanSize(r.Size.rwSize)} (virtual ${humanSize(r.Size.rootFsSize)})`
+      : "",
     StartedAt: r.StartedAt,
     State: r.Status,
     Status: r.Status,

@@ -5,6 +5,7 @@
  */
 import { ContainerStore } from "../container/store.ts";
 import {
+  createdOf,
   type HistoryRow,
   historyRows,
   type ImageRow,
@@ -19,9 +20,17 @@ import {
   type Removed,
   removeImages as removeFromStore,
 } from "../image/remove.ts";
-import { ImageStore } from "../image/store.ts";
+import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
+import {
+  compileFilters,
+  type FilterSyntax,
+  labelsMatch,
+  type Matcher,
+  parseFilters,
+  parseTime,
+} from "./filters.ts";
 
 const images = (e: Engine) => e.store(ImageStore);
 
@@ -34,10 +43,178 @@ function rowMatches(ref: string): (r: ImageRow) => boolean {
   return (r) => repo(r.Repository) && (n.tag === undefined || r.Tag === n.tag);
 }
 
+/** `images --filter` as Podman 4.3 reads it (no `digest` yet). */
+const IMAGE_FILTERS: FilterSyntax = {
+  unknown: (key) => `unsupported image filter ${JSON.stringify(key)}`,
+  malformed: (text) =>
+    `invalid image filter ${
+      JSON.stringify(text)
+    }: must be in the format "filter=value or filter!=value"`,
+  keys: [
+    "before",
+    "dangling",
+    "id",
+    "intermediate",
+    "label",
+    "readonly",
+    "reference",
+    "since",
+    "until",
+  ],
+};
+
+/** Go's strconv.ParseBool, with Podman's (oddly worded) message. */
+function parseBool(key: string, value: string): boolean {
+  if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
+  throw invalid(
+    `non-boolean value ${JSON.stringify(key)} for ${value} filter: ` +
+      `strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
+  );
+}
+
+/** Go's path.Match: `*` and `?` stop at "/", `[...]` classes. */
+export function globMatch(pattern: string, text: string): boolean {
+  const re = pattern.replace(
+    /\\(.)|(\[!?[^\]]*\])|([*?])|([.+^${}()|\\/])/g,
+    (_, esc, cls, wild, lit) =>
+      esc !== undefined
+        ? `\\${esc}`
+        : cls !== undefined
+        ? cls.replace(/^\[!/, "[^")
+        : wild !== undefined
+        ? wild === "*" ? "[^/]*" : "[^/]"
+        : `\\${lit}`,
+  );
+  try {
+    return new RegExp(`^${re}$`).test(text);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The spellings `reference=` is matched against for one name: the full
+ * name, without registry, without path, each with and without its tag
+ * (Podman's libimage).
+ */
+function referenceCandidates(name: string): string[] {
+  const { repository, tag } = splitTag(name);
+  const slash = repository.indexOf("/");
+  const path = slash < 0 ? repository : repository.slice(slash + 1);
+  const base = repository.slice(repository.lastIndexOf("/") + 1);
+  const suffix = tag === undefined ? "" : `:${tag}`;
+  return [name, path, base + suffix, repository, path + suffix, base];
+}
+
+function splitTag(name: string): { repository: string; tag?: string } {
+  const i = name.lastIndexOf(":");
+  return i > name.lastIndexOf("/")
+    ? { repository: name.slice(0, i), tag: name.slice(i + 1) }
+    : { repository: name };
+}
+
+const createdMs = (img: ImageRecord) => Date.parse(createdOf(img));
+
+/** The matchers of `images --filter`; before/since name an image. */
+function imageMatchers(e: Engine): Record<string, Matcher<ImageRecord>> {
+  const refTime = (key: string) => (vs: string[]) =>
+    vs.map((v) => {
+      try {
+        return createdMs(images(e).find(v));
+      } catch (err) {
+        throw invalid(
+          `could not find local image for filter filter "${key}"="${v}": ${
+            err instanceof Error ? err.message : err
+          }`,
+        );
+      }
+    });
+  const bool = (key: string, of: (img: ImageRecord) => boolean) =>
+  (
+    vs: string[],
+  ) => {
+    const want = vs.map((v) => parseBool(key, v));
+    if (want.some((w) => w !== want[0])) {
+      throw invalid(
+        `specifying ${
+          JSON.stringify(key)
+        } filter more than once with different values is not supported`,
+      );
+    }
+    return (img: ImageRecord) => of(img) === want[0];
+  };
+  return {
+    before: (vs) => {
+      const times = refTime("before")(vs);
+      return (img) => times.some((t) => createdMs(img) < t);
+    },
+    since: (vs) => {
+      const times = refTime("since")(vs);
+      return (img) => times.some((t) => createdMs(img) > t);
+    },
+    until: (vs) => {
+      const times = vs.map((v) => parseTime(v));
+      return (img) => times.some((t) => createdMs(img) < t);
+    },
+    dangling: bool("dangling", (img) => img.names.length === 0),
+    // ptd keeps no intermediate (build) images, and no read-only stores.
+    intermediate: bool("intermediate", () => false),
+    readonly: bool("readonly", () => false),
+    id: (vs) => (img) => vs.includes(img.id),
+    label: (vs) => (img) => labelsMatch(vs, img.config.config?.Labels ?? {}),
+    reference: (vs) => (img) =>
+      img.names.some((n) =>
+        referenceCandidates(n).some((c) => vs.some((v) => globMatch(v, c)))
+      ),
+  };
+}
+
+/** The predicate of `--filter` arguments for images; bad ones fail now. */
+function imageFilter(e: Engine, filters: string[] = []) {
+  return compileFilters(
+    parseFilters(filters, IMAGE_FILTERS),
+    imageMatchers(e),
+  );
+}
+
+/** The keys `images --sort` knows: Podman's. */
+const IMAGE_SORT_KEYS = ["created", "id", "repository", "size", "tag"];
+
+/** Checks an `images --sort` key, with Podman's message. */
+export function parseImageSort(value: string): string {
+  if (!IMAGE_SORT_KEYS.includes(value)) {
+    throw invalid(
+      `"${value}" is not a valid field for sorting. Choose from: ${
+        IMAGE_SORT_KEYS.join(", ")
+      }`,
+    );
+  }
+  return value;
+}
+
+/** Go's string order (bytes), not the locale's. */
+const cmp = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
+
+/** Podman's orders: newest first by default. */
+const IMAGE_ORDERS: Record<string, (a: ImageRow, b: ImageRow) => number> = {
+  created: (a, b) => b.image.Created - a.image.Created,
+  id: (a, b) => cmp(a.image.Id, b.image.Id),
+  repository: (a, b) => cmp(a.Repository, b.Repository),
+  size: (a, b) => a.image.Size - b.image.Size,
+  tag: (a, b) => cmp(a.Tag, b.Tag),
+};
+
 /** What `images` asks for. */
 export interface ImageQuery {
   /** Only this repository[:tag]. */
   reference?: string;
+  /** `--filter KEY=VALUE` (Podman's keys). */
+  filters?: string[];
+  /** An `images --sort` key; created (newest first) by default. */
+  sort?: string;
+  /** Intermediate images too (without, Podman adds intermediate=false). */
+  all?: boolean;
 }
 
 /** `images`: one row per name, a `<none>` row for a dangling image. */
@@ -46,9 +223,14 @@ export function listImages(e: Engine, q: ImageQuery = {}): ImageRow[] {
   for (const c of e.store(ContainerStore).list()) {
     users.set(c.imageId, (users.get(c.imageId) ?? 0) + 1);
   }
+  const filters = [
+    ...q.all ? [] : ["intermediate=false"],
+    ...q.filters ?? [],
+  ];
   const rows = imageRows(
-    images(e).list().map((i) => imageSummary(i, users.get(i.id) ?? 0)),
-  );
+    images(e).list().filter(imageFilter(e, filters))
+      .map((i) => imageSummary(i, users.get(i.id) ?? 0)),
+  ).sort(IMAGE_ORDERS[parseImageSort(q.sort ?? "created")]);
   return q.reference === undefined
     ? rows
     : rows.filter(rowMatches(q.reference));
@@ -118,9 +300,14 @@ export async function removeImages(
 
 /**
  * `image prune`: dangling images (with `all`, every one no container
- * uses), then every blob and layer nothing references; returns the ids.
+ * uses) of those `filters` select, then every blob and layer nothing references; returns the ids.
  */
-export async function pruneImages(e: Engine, all = false): Promise<string[]> {
-  const gone = await pruneStore(images(e), imageUsers(e), all);
+export async function pruneImages(
+  e: Engine,
+  all = false,
+  filters: string[] = [],
+): Promise<string[]> {
+  const chosen = imageFilter(e, filters);
+  const gone = await pruneStore(images(e), imageUsers(e), all, chosen);
   return gone.map((img) => img.id);
 }

@@ -9,13 +9,10 @@ import type { ContainerConfig } from "../container/config.ts";
 import { copyFromContainer, copyToContainer } from "../container/cp.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
-import {
-  monitorAlive,
-  reconcile,
-  reconcileKept,
-} from "../container/liveness.ts";
+import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
 import { portsOf } from "../container/network.ts";
+import { parseSignal } from "../container/signals.ts";
 import { containerTop } from "../container/top.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { portLines, portsFor } from "../network/ports.ts";
@@ -23,7 +20,17 @@ import { notFound } from "../runtime/errors.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { Engine, PruneReport } from "./engine.ts";
-import { containerStore } from "./listing.ts";
+import {
+  containerStore,
+  filterContainers,
+  type Listed,
+  parsePruneFilters,
+} from "./listing.ts";
+import {
+  selectContainers,
+  type Selection,
+  withDependents,
+} from "./selection.ts";
 
 /** The store and the container `ref` names in it. */
 function target(e: Engine, ref: string): [ContainerStore, ContainerConfig] {
@@ -68,6 +75,11 @@ export async function killContainer(
   await life.killContainer(...target(e, ref), signal);
 }
 
+/** Fails (invalid) unless `signal` names a signal: `kill` checks first. */
+export function checkSignal(signal: string): void {
+  parseSignal(signal);
+}
+
 /** Stops the container if it runs, then starts it. */
 export async function restartContainer(
   e: Engine,
@@ -85,6 +97,8 @@ export interface RemoveOptions {
   force?: boolean;
   /** Remove its anonymous volumes too. */
   volumes?: boolean;
+  /** With `force`: stop it first, killing it after this many seconds. */
+  time?: number;
 }
 
 /**
@@ -97,6 +111,9 @@ export async function removeContainer(
   opts: RemoveOptions = {},
 ): Promise<void> {
   const [s, c] = target(e, ref);
+  if (opts.force && opts.time !== undefined) {
+    await life.stopContainer(s, c, opts.time);
+  }
   await life.removeContainer(s, c, !!opts.force);
   if (opts.volumes) await removeAnonymousVolumes(e.store(VolumeStore), c);
 }
@@ -222,17 +239,19 @@ export function containerPorts(
 }
 
 /**
- * `container prune`: removes every container that is not running. One that
- * a running container's network depends on is reported, the others go.
+ * `container prune`: removes every container that is not running (of
+ * those `filters`, label= and until=, select). One that a running
+ * container's network depends on is reported, the others go.
  */
 export async function pruneContainers(
   e: Engine,
+  filters: string[] = [],
 ): Promise<PruneReport<string>> {
   const s = containerStore(e);
   const report: PruneReport<string> = { removed: [], errors: [] };
-  for (const c of s.list()) {
-    const st = await reconcileKept(s, c.id);
-    if (!st || monitorAlive(st)) continue;
+  const chosen = await filterContainers(e, parsePruneFilters(filters));
+  for (const { c, state } of chosen) {
+    if (monitorAlive(state)) continue;
     try {
       await life.removeContainer(s, c, false);
       report.removed.push(c.id);
@@ -241,4 +260,45 @@ export async function pruneContainers(
     }
   }
   return report;
+}
+
+/** How one container of a bulk verb fared. */
+export interface Outcome {
+  /** The container as the user named it (its id for --all and the like). */
+  input: string;
+  /** Why it failed; undefined when it went. */
+  error?: unknown;
+}
+
+/** Containers --all of kill and pause reach: the running ones. */
+export const running = (x: Listed) => x.state.status === "running";
+
+/**
+ * A bulk verb: selects the containers (every name looked up first, as
+ * Podman; a missing one fails the whole command unless `ignore`), then
+ * acts on each in turn, telling `report` how each fared; the others still
+ * go when one fails. `scope` narrows --all.
+ */
+export async function eachSelected(
+  e: Engine,
+  sel: Selection,
+  act: (e: Engine, id: string) => Promise<void>,
+  report: (o: Outcome) => void,
+  opts: { scope?: (x: Listed) => boolean; depend?: boolean } = {},
+): Promise<Outcome[]> {
+  let targets = await selectContainers(e, sel, opts.scope);
+  if (opts.depend) targets = withDependents(e, targets);
+  const out: Outcome[] = [];
+  for (const t of targets) {
+    let o: Outcome;
+    try {
+      await act(e, t.c.id);
+      o = { input: t.input };
+    } catch (error) {
+      o = { input: t.input, error };
+    }
+    report(o);
+    out.push(o);
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 /**
  * The engine's read side for containers: finding them, `ps` rows with
- * Docker's filters and order, and inspect documents. Loads none of the code
+ * Podman's filters and order, and inspect documents. Loads none of the code
  * that starts, stops or creates containers.
  */
 import type { ContainerConfig, ContainerState } from "../container/config.ts";
@@ -8,8 +8,18 @@ import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
 import { inspectDoc, type PsRow, psRow } from "../container/present.ts";
 import { ContainerStore } from "../container/store.ts";
 import { invalid } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { Engine } from "./engine.ts";
+import {
+  compileFilters,
+  type Filters,
+  FORM_ERROR,
+  labelsMatch,
+  type Matcher,
+  parseFilters,
+  parseTime,
+} from "./filters.ts";
 
 /** The engine's container store. */
 export const containerStore = (e: Engine): ContainerStore =>
@@ -20,10 +30,14 @@ export function findContainer(e: Engine, ref: string): ContainerConfig {
   return containerStore(e).find(ref);
 }
 
+/** A container with its state as the processes alive say. */
+export interface Listed {
+  c: ContainerConfig;
+  state: ContainerState;
+}
+
 /** Every container with its state as the processes alive say, oldest first. */
-export async function containersWithState(
-  e: Engine,
-): Promise<{ c: ContainerConfig; state: ContainerState }[]> {
+export async function containersWithState(e: Engine): Promise<Listed[]> {
   const s = containerStore(e);
   const out = [];
   for (const c of s.list()) {
@@ -31,78 +45,255 @@ export async function containersWithState(
     const state = await reconcileKept(s, c.id);
     if (state) out.push({ c, state });
   }
-  return out;
+  return out.sort(byCreated);
 }
 
-/** The keys `ps --filter` knows. */
-const FILTER_KEYS = ["name", "id", "status", "ancestor", "label"] as const;
+const byCreated = (a: Listed, b: Listed) =>
+  Date.parse(a.c.created) - Date.parse(b.c.created);
 
-/** One `ps` filter: KEY=VALUE. */
-export interface ContainerFilter {
-  key: typeof FILTER_KEYS[number];
-  value: string;
+/** The keys `ps --filter` (and the bulk verbs' --filter) know: Podman's. */
+export const CONTAINER_FILTER_KEYS = [
+  "ancestor",
+  "before",
+  "exited",
+  "health",
+  "id",
+  "label",
+  "name",
+  "network",
+  "pod",
+  "restart-policy",
+  "since",
+  "status",
+  "until",
+  "volume",
+] as const;
+
+/** The states `status=` accepts (Podman's); ptd has no paused ones yet. */
+const STATES = [
+  "created",
+  "running",
+  "paused",
+  "stopped",
+  "exited",
+  "unknown",
+  "removing",
+];
+
+/** Go's regexp is unanchored: `name=web` matches "myweb1". */
+const anyRegex = (values: string[]) => {
+  const res = values.map((v) => new RegExp(v));
+  return (s: string) => res.some((r) => r.test(s));
+};
+
+/** The matchers of `ps --filter`, given every container (before/since). */
+function containerMatchers(e: Engine): Record<string, Matcher<Listed>> {
+  const createdOf = (ref: string) =>
+    Date.parse(containerStore(e).find(ref).created);
+  const created = (x: Listed) => Date.parse(x.c.created);
+  return {
+    id: (vs) => {
+      const m = anyRegex(vs);
+      return (x) => m(x.c.id);
+    },
+    name: (vs) => {
+      const m = anyRegex(vs);
+      return (x) => m(x.c.name);
+    },
+    label: (vs) => (x) => labelsMatch(vs, x.c.labels),
+    status: (vs) => {
+      for (const v of vs) {
+        if (!STATES.includes(v)) {
+          throw invalid(`unknown container state: ${v}: invalid argument`);
+        }
+      }
+      const want = vs.map((v) => v === "stopped" ? "exited" : v);
+      return (x) => want.includes(x.state.status);
+    },
+    exited: (vs) => {
+      const codes = vs.map((v) => {
+        if (!/^[+-]?\d+$/.test(v)) {
+          throw invalid(
+            `exited code out of range '\\x00': strconv.ParseInt: parsing ${
+              JSON.stringify(v)
+            }: invalid syntax`,
+          );
+        }
+        return Number(v);
+      });
+      return (x) =>
+        x.state.status === "exited" && codes.includes(x.state.exitCode);
+    },
+    // Podman 4.3: the image's full name or full id; no tag means latest.
+    ancestor: (vs) => (x) =>
+      vs.some((v) =>
+        v === x.c.image || (v !== "" && v === x.c.imageId) ||
+        `${v}:latest` === x.c.image
+      ),
+    before: (vs) => {
+      const times = vs.map(createdOf);
+      return (x) => times.some((t) => created(x) < t);
+    },
+    since: (vs) => {
+      const times = vs.map(createdOf);
+      return (x) => times.some((t) => created(x) > t);
+    },
+    until: (vs) => {
+      const times = vs.map((v) => parseTime(v));
+      return (x) => times.some((t) => created(x) < t);
+    },
+    volume: (vs) => (x) =>
+      vs.some((v) => {
+        const [source, dest] = v.split(/:(.*)/s);
+        return (x.c.mounts ?? []).some((m) =>
+          m.type !== "tmpfs" && m.source === source &&
+          (!dest || m.destination === dest)
+        );
+      }),
+    "restart-policy": (vs) => (x) => {
+      const name = x.c.host.restartPolicy.name;
+      // A container without a policy has none, not "no" (Podman's rule).
+      return name !== "no" && vs.includes(name);
+    },
+    // ptd has no named networks, health checks or pods yet: nothing is in one.
+    network: () => () => false,
+    health: () => () => false,
+    pod: () => () => false,
+  };
 }
 
-/** Parses a `--filter KEY=VALUE` (Podman's messages for a bad one). */
-export function parseContainerFilter(text: string): ContainerFilter {
-  const i = text.indexOf("=");
-  if (i < 0) {
-    throw invalid(`invalid filter ${JSON.stringify(text)}: use key=value`);
+/** Parses `--filter` arguments for containers (Podman's keys). */
+export function parseContainerFilters(args: readonly string[]): Filters {
+  return parseFilters(args, {
+    keys: CONTAINER_FILTER_KEYS,
+    unknown: (key) => `${key} is an invalid filter`,
+    malformed: (text) => `invalid filter ${JSON.stringify(text)}`,
+  });
+}
+
+/** `container prune --filter`: only label= and until= (Podman's keys). */
+export function parsePruneFilters(args: readonly string[]): Filters {
+  return parseFilters(args, {
+    keys: ["label", "until"],
+    unknown: (key) => `${key} is an invalid filter`,
+    malformed: FORM_ERROR,
+  });
+}
+
+/** The containers `filters` select, oldest first. */
+export async function filterContainers(
+  e: Engine,
+  filters: Filters,
+): Promise<Listed[]> {
+  const keep = compileFilters(filters, containerMatchers(e));
+  return (await containersWithState(e)).filter(keep);
+}
+
+/** The keys `ps --sort` knows: Podman's. */
+export const PS_SORT_KEYS = [
+  "command",
+  "created",
+  "id",
+  "image",
+  "names",
+  "runningfor",
+  "size",
+  "status",
+] as const;
+
+/** A `ps --sort` key. */
+export type PsSort = typeof PS_SORT_KEYS[number];
+
+/** Checks a `--sort` value with Podman's message for a bad one. */
+export function parsePsSort(value: string): PsSort {
+  if (!(PS_SORT_KEYS as readonly string[]).includes(value)) {
+    throw invalid(
+      `invalid argument ${JSON.stringify(value)} for "--sort" flag: ${
+        JSON.stringify(value)
+      } is not a valid value.  Choose from: "${PS_SORT_KEYS.join(", ")}"`,
+    );
   }
-  const key = text.slice(0, i) as ContainerFilter["key"];
-  if (!FILTER_KEYS.includes(key)) throw invalid(`${key} is an invalid filter`);
-  return { key, value: text.slice(i + 1) };
-}
-
-function matches(f: ContainerFilter, c: ContainerConfig, status: string) {
-  switch (f.key) {
-    case "name":
-      return new RegExp(f.value).test(c.name);
-    case "id":
-      return c.id.startsWith(f.value);
-    case "status":
-      return status === f.value;
-    case "ancestor": {
-      // c.image is the image's full name: a short one matches its end.
-      const names = [f.value, `${f.value}:latest`];
-      return names.some((n) => c.image === n || c.image.endsWith(`/${n}`)) ||
-        c.imageId.startsWith(f.value);
-    }
-    case "label": {
-      const j = f.value.indexOf("=");
-      return j < 0
-        ? f.value in c.labels
-        : c.labels[f.value.slice(0, j)] === f.value.slice(j + 1);
-    }
-  }
+  return value as PsSort;
 }
 
 /** What `ps` asks for. */
 export interface PsQuery {
   /** Stopped containers too. */
   all?: boolean;
-  /** Only the `last` newest (any state); `ps -l` is 1. */
+  /** Only the `last` newest (any state); `ps -l` is 1; 0 or less: all. */
   last?: number;
-  filters?: ContainerFilter[];
+  /** Parsed with `parseContainerFilters`. */
+  filters?: Filters;
+  /** The order; creation (oldest first) by default, as Podman. */
+  sort?: PsSort;
+  /** The bytes each container wrote, and its image's. */
+  size?: boolean;
 }
 
-/** `ps`: rows newest first, as Docker lists them. */
+/** Bytes of the files under `dir` (not following links). */
+function treeSize(dir: string): number {
+  let total = 0;
+  try {
+    for (const entry of Deno.readDirSync(dir)) {
+      const path = `${dir}/${entry.name}`;
+      total += entry.isDirectory ? treeSize(path) : Deno.lstatSync(path).size;
+    }
+  } catch { /* gone meanwhile, or unreadable: counts nothing */ }
+  return total;
+}
+
+/** `ps -s`: what the container wrote, and its image; loads the images. */
+async function sizeOf(e: Engine, c: ContainerConfig) {
+  const { ImageStore } = await lazy<typeof import("../image/store.ts")>(
+    new URL("../image/store.ts", import.meta.url),
+  );
+  const img = c.imageId ? e.store(ImageStore).get(c.imageId) : undefined;
+  return {
+    rwSize: treeSize(`${containerStore(e).dir(c.id)}/upper`),
+    rootFsSize: img?.size ?? 0,
+  };
+}
+
+/** A row beside the container it shows, for sorting. */
+type Shown = { x: Listed; row: PsRow };
+
+/** Go's string order (bytes), not the locale's. */
+const cmp = (a: string, b: string) => a < b ? -1 : a > b ? 1 : 0;
+
+/** Podman's orders for `--sort`; stable, so ties stay in creation order. */
+const ORDERS: Record<PsSort, (a: Shown, b: Shown) => number> = {
+  command: (a, b) => cmp(a.row.Command.join(" "), b.row.Command.join(" ")),
+  created: (a, b) => byCreated(a.x, b.x),
+  id: (a, b) => cmp(a.x.c.id, b.x.c.id),
+  image: (a, b) => cmp(a.row.Image, b.row.Image),
+  names: (a, b) => cmp(a.row.Names[0], b.row.Names[0]),
+  // Podman: by start, those never started first.
+  runningfor: (a, b) =>
+    cmp(a.x.state.startedAt ?? "", b.x.state.startedAt ?? ""),
+  size: (a, b) => (a.row.Size?.rwSize ?? 0) - (b.row.Size?.rwSize ?? 0),
+  status: (a, b) => cmp(a.row.Status, b.row.Status),
+};
+
+/** `ps`: rows oldest first (or in `sort` order), as Podman lists them. */
 export async function listContainers(
   e: Engine,
   q: PsQuery = {},
 ): Promise<PsRow[]> {
-  const filters = q.filters ?? [];
-  const rows = [];
-  for (const { c, state } of await containersWithState(e)) {
-    const shown = q.all || q.last !== undefined || filters.length > 0 ||
-      isActive(state);
-    if (shown && filters.every((f) => matches(f, c, state.status))) {
-      rows.push(psRow(c, state));
-    }
+  const filters = q.filters ?? new Map();
+  const last = q.last !== undefined && q.last > 0 ? q.last : undefined;
+  let listed = await filterContainers(e, filters);
+  // Podman: without -a, only running containers, unless status= says.
+  if (!q.all && last === undefined && !filters.has("status")) {
+    listed = listed.filter((x) => isActive(x.state));
   }
-  rows.reverse();
-  if (q.last !== undefined && q.last >= 0) rows.splice(q.last);
-  return rows;
+  if (last !== undefined) listed = listed.slice(-last);
+  const shown: Shown[] = [];
+  for (const x of listed) {
+    const row: PsRow = psRow(x.c, x.state);
+    if (q.size) row.Size = await sizeOf(e, x.c);
+    shown.push({ x, row });
+  }
+  return shown.sort(ORDERS[q.sort ?? "created"]).map((s) => s.row);
 }
 
 /** The inspect document of one container (Docker's shape). */

@@ -7,9 +7,18 @@ import { randomId } from "../container/store.ts";
 import { forceRemoveVolumes } from "../container/volume_rm.ts";
 import { invalid } from "../runtime/errors.ts";
 import { goMap, goStruct, goTimeString } from "../runtime/gomap.ts";
-import { pruneVolumes, removeVolumes } from "../volume/ops.ts";
+import { pruneVolumes, removeVolumes, usersOf } from "../volume/ops.ts";
 import { type VolumeRecord, VolumeStore } from "../volume/store.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine, PruneReport } from "./engine.ts";
+import {
+  compileFilters,
+  type FilterSyntax,
+  FORM_ERROR,
+  labelsMatch,
+  type Matcher,
+  parseFilters,
+  parseTime,
+} from "./filters.ts";
 import { containerStore } from "./listing.ts";
 
 /** A volume as Podman's inspect and `volume ls --format json` show it. */
@@ -95,10 +104,61 @@ export async function createVolume(
   return v.name;
 }
 
-/** Every volume. */
-export function listVolumes(e: Engine): VolumeInspect[] {
+/** `volume ls|prune --filter` as Podman reads it. */
+const VOLUME_FILTERS: FilterSyntax = {
+  keys: ["dangling", "driver", "label", "name", "opt", "scope", "until"],
+  unknown: (key) => `${JSON.stringify(key)} is an invalid volume filter`,
+  malformed: FORM_ERROR,
+};
+
+/** The matchers of the volume filters; dangling asks the containers. */
+function volumeMatchers(e: Engine): Record<string, Matcher<VolumeRecord>> {
+  const inUse = usedVolumes(e);
+  const used = (v: VolumeRecord) => inUse.has(v.name);
+  return {
+    name: (vs) => {
+      const res = vs.map((v) => new RegExp(v));
+      return (v) => res.some((r) => r.test(v.name));
+    },
+    label: (vs) => (v) => labelsMatch(vs, v.labels),
+    driver: (vs) => (v) => vs.includes(v.driver),
+    scope: (vs) => () => vs.includes("local"),
+    // ptd's volumes take no driver options: none has the one asked for.
+    opt: () => () => false,
+    dangling: (vs) => {
+      const want = vs.map((x) => {
+        if (x !== "true" && x !== "false") {
+          throw invalid(
+            `"${x}" is not a valid value for the "dangling" filter - must be true or false`,
+          );
+        }
+        return x === "true";
+      });
+      return (v) => want.every((w) => used(v) !== w);
+    },
+    until: (vs) => {
+      const times = vs.map((x) => parseTime(x));
+      return (v) => times.some((t) => Date.parse(v.created) < t);
+    },
+  };
+}
+
+/** The volumes `filters` (`--filter KEY=VALUE`) select. */
+function filteredVolumes(e: Engine, filters: string[]): VolumeRecord[] {
+  const keep = compileFilters(
+    parseFilters(filters, VOLUME_FILTERS),
+    volumeMatchers(e),
+  );
+  return e.store(VolumeStore).list().filter(keep);
+}
+
+/** Every volume `filters` select. */
+export function listVolumes(
+  e: Engine,
+  filters: string[] = [],
+): VolumeInspect[] {
   const used = usedVolumes(e);
-  return e.store(VolumeStore).list().map((v) => inspectShape(v, used));
+  return filteredVolumes(e, filters).map((v) => inspectShape(v, used));
 }
 
 /** One volume (not-found when there is none of that name). */
@@ -127,11 +187,48 @@ export async function removeVolumesByName(
   return present;
 }
 
-/** Removes every volume no container uses; returns their names. */
-export async function pruneVolumesUnused(e: Engine): Promise<string[]> {
+/**
+ * `volume rm --all`: each volume in turn, as Podman; one in use is a
+ * conflict (the others still go) unless `force`, which removes the
+ * containers that use it first.
+ */
+export async function removeAllVolumes(
+  e: Engine,
+  force = false,
+): Promise<PruneReport<string>> {
+  const report: PruneReport<string> = { removed: [], errors: [] };
+  for (const v of e.store(VolumeStore).list()) {
+    try {
+      await removeVolumesByName(e, [v.name], force);
+      report.removed.push(v.name);
+    } catch (error) {
+      report.errors.push({ id: v.name, error });
+    }
+  }
+  return report;
+}
+
+/** The names of the volumes `volume prune` would remove. */
+export function prunableVolumes(e: Engine, filters: string[] = []): string[] {
+  const containers = containerStore(e).list();
+  return filteredVolumes(e, filters)
+    .filter((v) => usersOf(v.name, containers).length === 0)
+    .map((v) => v.name);
+}
+
+/**
+ * Removes every volume no container uses (of those `filters` select);
+ * returns their names.
+ */
+export async function pruneVolumesUnused(
+  e: Engine,
+  filters: string[] = [],
+): Promise<string[]> {
+  const chosen = new Set(filteredVolumes(e, filters).map((v) => v.name));
   const gone = await pruneVolumes(
     e.store(VolumeStore),
     containerStore(e).list(),
+    (v) => chosen.has(v.name),
   );
   return gone.map((v) => v.name);
 }

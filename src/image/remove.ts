@@ -88,16 +88,18 @@ export async function removeImages(
 
 /**
  * `image prune`: removes dangling images (every unused one with `all`)
- * and everything no image references; returns the removed images.
+ * that are `chosen`, and everything no image references; returns the
+ * removed images.
  */
 export async function pruneImages(
   store: ImageStore,
   users: ImageUsers,
   all = false,
+  chosen: (img: ImageRecord) => boolean = () => true,
 ): Promise<ImageRecord[]> {
   const removed: ImageRecord[] = [];
   for (const img of store.list()) {
-    if (users.containersOf(img.id).length > 0) continue;
+    if (!chosen(img) || users.containersOf(img.id).length > 0) continue;
     if (!all && img.names.length > 0) continue;
     await store.delete(img.id);
     removed.push(img);

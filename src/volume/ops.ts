@@ -82,13 +82,14 @@ export async function removeVolumes(
   await store.remove(names);
 }
 
-/** Removes every volume no container uses; returns what went. */
+/** Removes every `chosen` volume no container uses; returns what went. */
 export async function pruneVolumes(
   store: VolumeStore,
   containers: VolumeUser[],
+  chosen: (v: VolumeRecord) => boolean = () => true,
 ): Promise<VolumeRecord[]> {
   const unused = store.list().filter((v) =>
-    usersOf(v.name, containers).length === 0
+    chosen(v) && usersOf(v.name, containers).length === 0
   );
   await store.remove(unused.map((v) => v.name));
   return unused;

@@ -6,7 +6,12 @@
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { busyboxRoot, type Sandbox, withSandbox } from "../helpers.ts";
-import { bothEngines, hasPodman, stopPodmanPause } from "../podman.ts";
+import {
+  bothEngines,
+  hasPodman,
+  type Runner,
+  stopPodmanPause,
+} from "../podman.ts";
 
 interface Case {
   args: string[];
@@ -120,7 +125,7 @@ const runCases = (root: string): Case[] => [
   },
 ];
 
-function runners(sb: Sandbox) {
+function runners(sb: Sandbox): Record<string, Runner> {
   const env = { REGISTRY_AUTH_FILE: `${sb.dir}/auth.json` };
   Deno.writeTextFileSync(env.REGISTRY_AUTH_FILE, '{"auths":{}}\n');
   return bothEngines(sb, env);

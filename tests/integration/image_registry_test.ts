@@ -303,7 +303,7 @@ Deno.test("stopping the registry mid-pull leaves no image; prune finds the orpha
     assert(files(`${sb.env.PTD_ROOT}/blobs/sha256`).length > 0);
     assertEquals(files(tmp), []);
     assertEquals(files(`${sb.env.PTD_ROOT}/layers`), []);
-    await ok(sb, ["image", "prune"]);
+    await ok(sb, ["image", "prune", "-f"]);
     assertEquals(files(`${sb.env.PTD_ROOT}/blobs/sha256`), []);
   } finally {
     relay.close();

@@ -307,7 +307,7 @@ Deno.test("create, start -a, restart, kill -s, rename, filters, prune", async ()
     ]);
     const json = JSON.parse(ok(await ptd(sb, ["ps", "--format", "json"])));
     assertEquals(json.map((c: { Names: string[] }) => c.Names), [["svc"]]);
-    assertEquals(ok(await ptd(sb, ["container", "prune"])), id);
+    assertEquals(ok(await ptd(sb, ["container", "prune", "-f"])), id);
     assertEquals(ok(await ptd(sb, ["ps", "-aq"])).split("\n").length, 1);
     const top = ok(await ptd(sb, ["top", "svc"]));
     assertMatch(top, /^USER +PID +PPID +%CPU +ELAPSED +TTY +TIME +COMMAND\n/);

@@ -63,6 +63,13 @@ const QUICK_LINES: [string, string[]][] = [
   ["top", ["web", "-eo", "pid"]],
   ["cp", ["web:/etc/hosts", "."]],
   ["start", ["-ai", "web"]],
+  ["start", ["--all", "--filter", "name=x"]],
+  ["rm", ["-t", "0", "--all", "--force", "--ignore"]],
+  ["rm", ["--depend", "--cidfile", "f", "--cidfile=g", "-l"]],
+  ["rm", []],
+  ["stop", ["-ai", "-t", "3"]],
+  ["pause", ["-a", "--filter", "label=x"]],
+  ["ps", ["--sort", "names", "--noheading", "-s", "--external", "-l"]],
 ];
 
 // Lines left to commander: help, unknown options, wrong arguments.
@@ -76,7 +83,8 @@ const COMMANDER: [string, string[]][] = [
   ["ps", ["-h"]],
   ["ps", ["extra"]],
   ["ps", ["-ax"]],
-  ["rm", []],
+  ["rm", ["-t"]],
+  ["ps", ["--sort"]],
   ["inspect", ["-f"]],
   ["rename", ["a"]],
   ["exec", ["web"]],

@@ -1,4 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
+import { DEFAULT_ENV, mergeEnv } from "../../src/container/env.ts";
 import {
   containersConfFiles,
   emptyContainersConf,
@@ -150,7 +151,15 @@ default_capabilities = ["CHOWN", "NET_ADMIN", "KILL"]
 `,
   );
   const [req, root] = withConfDefaults(request(), ROOT, conf);
-  assertEquals(root.env, ["A=conf", "PATH=/bin", "B=image"]);
+  // Podman's order: the configured env under the image's, under --env; it
+  // replaces the built-in one (TERM=xterm).
+  assertEquals(root, ROOT);
+  assertEquals(mergeEnv(req.defaultEnv ?? DEFAULT_ENV, root.env, req.env), [
+    "A=conf",
+    "B=image",
+    "C=user",
+    "PATH=/bin",
+  ]);
   assertEquals(req.host.dns, {
     servers: ["1.1.1.1"],
     search: [],
@@ -184,4 +193,26 @@ default_capabilities = ["CHOWN", "NET_ADMIN", "KILL"]
     [],
     ROOT.env,
   ]);
+});
+
+Deno.test("containers.conf default_ulimits and tz go under the request's own", () => {
+  const conf = mergeContainersConf(
+    emptyContainersConf(),
+    `[containers]
+default_ulimits = ["nofile=100:200", "nproc=50:60"]
+tz = "UTC"
+`,
+  );
+  const [req] = withConfDefaults(
+    request({ ulimits: [{ name: "nproc", soft: 5, hard: 6 }] }),
+    ROOT,
+    conf,
+  );
+  assertEquals(req.host.ulimits, [
+    { name: "nofile", soft: 100, hard: 200 },
+    { name: "nproc", soft: 5, hard: 6 },
+  ]);
+  assertEquals(req.host.tz, "UTC");
+  const [own] = withConfDefaults(request({ tz: "local" }), ROOT, conf);
+  assertEquals(own.host.tz, "local");
 });

@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
-import { parseTime } from "../../src/cli/containers.ts";
+import { parseTime } from "../../src/engine/filters.ts";
 import {
   formatRecord,
   LineSplitter,
