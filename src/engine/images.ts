@@ -63,7 +63,7 @@ export function imageHistory(e: Engine, ref: string): HistoryRow[] {
 }
 
 /** A name to tag with: short names live under localhost/ (Podman's rule). */
-function targetName(name: string): string {
+export function targetName(name: string): string {
   const n = parseName(name);
   if (n.digest) throw invalid(`${name}: cannot tag with a digest`);
   return formatReference(qualify(n, n.registry ?? "localhost"));

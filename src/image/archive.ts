@@ -171,10 +171,22 @@ async function writeAll(f: Sink, chunk: Uint8Array): Promise<void> {
 }
 
 /** Moves a temp file into the blob store; it must hash to `want`. Each temp
- * file moves once; later calls return the digest it got. */
+ * file moves once; later calls return the digest it got (images of one
+ * archive share layer files). */
 class Adopter {
   private done = new Map<string, string>();
+  private layers = new Map<string, StoredLayer>();
   constructor(private readonly store: ImageStore) {}
+
+  /** Moves a layer file of unknown compression into the store, once. */
+  async layer(path: string): Promise<StoredLayer> {
+    let l = this.layers.get(path);
+    if (l === undefined) {
+      l = await adoptLayer(this.store, this, path);
+      this.layers.set(path, l);
+    }
+    return l;
+  }
 
   async adopt(path: string, want?: string): Promise<string> {
     let got = this.done.get(path);
@@ -216,13 +228,15 @@ async function adoptLayer(
   return { desc: { mediaType, digest, size }, diffId };
 }
 
-/** Stores an OCI manifest for `config` and `layers`; returns its bytes. */
+/**
+ * Stores an OCI manifest for the config `configBytes` (kept byte for byte:
+ * its digest is the image id) and `layers`; returns the manifest's bytes.
+ */
 async function storeManifest(
   store: ImageStore,
-  config: ImageConfig,
+  configBytes: Uint8Array,
   layers: Descriptor[],
 ): Promise<Uint8Array> {
-  const configBytes = json(config);
   const configDigest = await store.blobs.putBytes(configBytes);
   const manifest: Manifest = {
     schemaVersion: 2,
@@ -300,6 +314,8 @@ async function loadDocker(
   const adopter = new Adopter(store);
   const out: ImageRecord[] = [];
   for (const item of items) {
+    const configPath = members.path(item.Config);
+    const configBytes = await Deno.readFile(configPath);
     const config = await members.json<ImageConfig>(item.Config);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== item.Layers.length) {
@@ -309,15 +325,13 @@ async function loadDocker(
     }
     const layers: Descriptor[] = [];
     for (const [i, name] of item.Layers.entries()) {
-      const l = await adoptLayer(store, adopter, members.path(name));
+      const l = await adopter.layer(members.path(name));
       if (l.diffId !== diffIds[i]) {
         throw new DigestMismatch(`layer ${name}`, diffIds[i], l.diffId);
       }
       layers.push(l.desc);
     }
-    // The config is stored as the archive has it: its digest is the id.
-    await adopter.adopt(members.path(item.Config));
-    const manifest = await storeManifest(store, config, layers);
+    const manifest = await storeManifest(store, configBytes, layers);
     const names = (item.RepoTags ?? []).map(qualified);
     out.push(await commitImage(store, manifest, MediaType.ociManifest, names));
   }
@@ -573,20 +587,40 @@ async function saveOci(
 }
 
 /**
+ * The images `refs` name, each once with the names it is saved under. As in
+ * Podman, without `multi` the first image is saved and the other refs are
+ * only more names for it.
+ */
+function savedImages(
+  store: ImageStore,
+  refs: string[],
+  multi: boolean,
+): [ImageRecord, string[]][] {
+  const byId = new Map<string, [ImageRecord, string[]]>();
+  for (const r of refs) {
+    const found = store.find(r);
+    const img = multi ? found : byId.values().next().value?.[0] ?? found;
+    const entry = byId.get(img.id) ?? [img, []];
+    byId.set(img.id, entry);
+    const name = store.nameFor(r, found);
+    if (name && !entry[1].includes(name)) entry[1].push(name);
+  }
+  return [...byId.values()];
+}
+
+/**
  * Writes `refs` (names or ids) to `out` (stdout when undefined) in
- * `format`. A file is written under a temp name and renamed when complete.
+ * `format`, several images only with `multi` (Podman's -m). A file is
+ * written under a temp name and renamed when complete.
  */
 export async function saveImages(
   store: ImageStore,
   refs: string[],
   format: ArchiveFormat,
   out: string | undefined,
+  multi = false,
 ): Promise<void> {
-  const images = refs.map((r): [ImageRecord, string[]] => {
-    const img = store.find(r);
-    const name = store.nameFor(r, img);
-    return [img, name ? [name] : []];
-  });
+  const images = savedImages(store, refs, multi);
   if (out === undefined && Deno.stdout.isTerminal()) {
     throw invalid("refusing to write an archive to a terminal: use -o FILE");
   }
@@ -699,7 +733,7 @@ function envPairs(value: string): string[] {
 
 /** Options of `import`. */
 export interface ImportOptions {
-  /** The name to give the image (none: a dangling image). */
+  /** The name to give the image, fully qualified (none: dangling). */
   reference?: string;
   changes?: string[];
   message?: string;
@@ -728,7 +762,7 @@ export async function importRootfs(
     } finally {
       f.close();
     }
-    const layer = await adoptLayer(store, new Adopter(store), tmp);
+    const layer = await new Adopter(store).layer(tmp);
     const created = new Date().toISOString();
     const config: ImageConfig = {
       created,
@@ -742,8 +776,8 @@ export async function importRootfs(
         ...(opts.message ? { comment: opts.message } : {}),
       }],
     };
-    const manifest = await storeManifest(store, config, [layer.desc]);
-    const names = opts.reference ? [qualified(opts.reference)] : [];
+    const manifest = await storeManifest(store, json(config), [layer.desc]);
+    const names = opts.reference ? [opts.reference] : [];
     return await commitImage(store, manifest, MediaType.ociManifest, names);
   });
 }
