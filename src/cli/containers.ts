@@ -302,7 +302,7 @@ function containerPath(arg: string): [string, string] | undefined {
 
 const cpSpec: CommandSpec = {
   name: "cp",
-  description: "Copy files between a running container and the host",
+  description: "Copy files/folders between a container and the local filesystem",
   options: [],
   args: [
     ["<src>", "CONTAINER:PATH or a host path"],

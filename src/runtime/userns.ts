@@ -9,11 +9,18 @@ import { userMaps } from "./create.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { selfCommand } from "./self.ts";
 
-/** Runs `ptd ARGS...` as root of a new user namespace; returns its exit code. */
-export async function runInUserNamespace(args: string[]): Promise<number> {
+/**
+ * Runs `ptd ARGS...` as root of a new user namespace (and of the other new
+ * namespaces `flags` asks for, e.g. a mount namespace of its own); returns
+ * its exit code.
+ */
+export async function runInUserNamespace(
+  args: string[],
+  flags = 0,
+): Promise<number> {
   const self = selfCommand();
   const child = await cloneExec({
-    flags: CLONE_NEWUSER,
+    flags: CLONE_NEWUSER | flags,
     path: self.path,
     argv: [self.path, ...self.args, ...args],
     env: environ(),
