@@ -302,7 +302,8 @@ function containerPath(arg: string): [string, string] | undefined {
 
 const cpSpec: CommandSpec = {
   name: "cp",
-  description: "Copy files/folders between a container and the local filesystem",
+  description:
+    "Copy files/folders between a container and the local filesystem",
   options: [],
   args: [
     ["<src>", "CONTAINER:PATH or a host path"],

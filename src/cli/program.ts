@@ -5,6 +5,7 @@
 import { Command } from "commander";
 export { CommanderError } from "commander";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
+import { diffCommand, exportCommand } from "./changes.ts";
 import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";
 import { imageCommands } from "./images.ts";
@@ -71,6 +72,8 @@ export function program(result: { code: number }): Command {
       saveCommand(),
       loadCommand(),
       importCommand(),
+      diffCommand(),
+      exportCommand(),
       volumeCommand(),
       portCommand(),
     ]
