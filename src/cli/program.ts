@@ -15,6 +15,7 @@ import {
   logoutCommand,
   pullCommand,
   pushCommand,
+  searchCommand,
 } from "./pull.ts";
 import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
@@ -69,6 +70,7 @@ export function program(result: { code: number }): Command {
       pushCommand(set),
       loginCommand(set),
       logoutCommand(set),
+      searchCommand(),
       saveCommand(),
       loadCommand(),
       importCommand(),

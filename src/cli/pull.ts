@@ -4,7 +4,16 @@
  */
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
-import { login, logout, pull, push, registryHost } from "../engine/registry.ts";
+import {
+  login,
+  logout,
+  pull,
+  push,
+  registryHost,
+  search,
+} from "../engine/registry.ts";
+import type { SearchResult } from "../image/search.ts";
+import { printFormatted } from "./format.ts";
 import { parsePlatform } from "../image/oci.ts";
 import type { RegistryOptions } from "../image/registry.ts";
 import { invalid } from "../runtime/errors.ts";
@@ -14,11 +23,13 @@ interface TlsFlags {
   tlsVerify: boolean;
   certDir?: string;
   creds?: string;
+  authfile?: string;
 }
 
-/** Adds --tls-verify, --cert-dir and --creds to a registry command. */
+/** Adds --tls-verify, --cert-dir, --creds and --authfile to a registry command. */
 export function addRegistryOptions(cmd: Command): Command {
   return cmd
+    .option("--authfile <path>", "path of the authentication file")
     .option(
       "--tls-verify [bool]",
       "require HTTPS and verify certificates",
@@ -40,7 +51,12 @@ export function registryOptions(f: TlsFlags): RegistryOptions {
       password: f.creds.slice(i + 1),
     };
   }
-  return { tlsVerify: f.tlsVerify, certDir: f.certDir, credentials };
+  return {
+    tlsVerify: f.tlsVerify,
+    certDir: f.certDir,
+    credentials,
+    authFile: f.authfile,
+  };
 }
 
 interface PullFlags extends TlsFlags {
@@ -185,13 +201,78 @@ export function logoutCommand(_setCode: (code: number) => void): Command {
     .description("Log out of a registry")
     .argument("[registry]", "registry host", "docker.io")
     .option("-a, --all", "log out of every registry")
-    .action(async (arg: string, f: { all?: boolean }) => {
+    .option("--authfile <path>", "path of the authentication file")
+    .action(async (arg: string, f: { all?: boolean; authfile?: string }) => {
       const host = f.all ? undefined : registryHost(arg);
-      await logout(host);
+      await logout(host, f.authfile);
       console.log(
         host
           ? `Removed login credentials for ${host}`
           : "Removed login credentials for all registries",
       );
     });
+}
+
+/** Podman's search table: two-space gaps, the last column unpadded. */
+function searchTable(head: string[], rows: string[][]): string[] {
+  const w = Math.max(head[0].length, ...rows.map((r) => r[0].length)) + 2;
+  return [head, ...rows].map(([a, b]) => a.padEnd(w) + b);
+}
+
+/** What `search` prints for `rows`, as Podman prints it. */
+function searchOutput(
+  rows: SearchResult[],
+  f: { format?: string; listTags?: boolean },
+): string[] {
+  if (rows.length === 0) return [];
+  if (f.format === "json") {
+    if (!f.listTags) return [JSON.stringify(rows, null, 4)];
+    const byName = new Map<string, string[]>();
+    for (const r of rows) {
+      byName.set(r.Name, [...byName.get(r.Name) ?? [], r.Tag]);
+    }
+    const docs = [...byName].map(([Name, Tags]) => ({ Name, Tags }));
+    return [JSON.stringify(docs, null, 4)];
+  }
+  // Podman prints its table for --list-tags whatever the template says.
+  if (f.format !== undefined && !f.listTags) {
+    printFormatted(f.format, rows);
+    return [];
+  }
+  return f.listTags
+    ? searchTable(["NAME", "TAG"], rows.map((r) => [r.Name, r.Tag]))
+    : searchTable(
+      ["NAME", "DESCRIPTION"],
+      rows.map((r) => [r.Name, r.Description]),
+    );
+}
+
+/** The `search` command. */
+export function searchCommand(): Command {
+  return addRegistryOptions(
+    new Command("search")
+      .description("Search a registry for an image")
+      .argument("<term>", "HOST/TERM, or a term for the search registries")
+      .option("--format <format>", "json, or a Go template")
+      .option("--limit <n>", "at most this many results", (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw invalid(`invalid limit ${v}`);
+        return n;
+      })
+      .option("--list-tags", "list the tags of the repository named")
+      .option("--no-trunc", "accepted: descriptions are never shortened")
+      .option("--filter <filter>", "accepted: registries have no stars"),
+  ).action(
+    async (
+      term: string,
+      f: TlsFlags & { format?: string; limit?: number; listTags?: boolean },
+    ) => {
+      const rows = await search(term, {
+        ...registryOptions(f),
+        limit: f.limit,
+        listTags: f.listTags,
+      });
+      for (const line of searchOutput(rows, f)) console.log(line);
+    },
+  );
 }

@@ -13,6 +13,7 @@ import {
 import { runForeground } from "../container/foreground.ts";
 import { runAttached, startContainer } from "../container/lifecycle.ts";
 import { removeStored } from "../container/volumes.ts";
+import { checkAuthFile } from "../image/auth.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
@@ -40,6 +41,8 @@ export interface CreateRequest extends CreateOptions {
   rootfs?: boolean;
   /** When to pull the image (default: missing). */
   pull?: PullPolicy;
+  /** The auth file a pull reads (--authfile). */
+  authFile?: string;
 }
 
 /**
@@ -55,8 +58,10 @@ export async function createContainer(
   if (req.rootfs) root = rootfsSource(req.image);
   else {
     const images = e.store(ImageStore);
+    checkAuthFile(req.authFile);
     const img = await ensureImage(images, req.image, req.pull ?? "missing", {
       onProgress,
+      authFile: req.authFile,
     });
     root = imageSource(images, req.image, img);
   }

@@ -4,6 +4,7 @@
  * (the CLI asks on the terminal); the engine checks and stores them.
  */
 import {
+  checkAuthFile,
   type Credentials,
   removeCredentials,
   saveCredentials,
@@ -17,6 +18,11 @@ import {
   qualify,
 } from "../image/reference.ts";
 import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
+import {
+  type SearchOptions,
+  searchRegistries,
+  type SearchResult,
+} from "../image/search.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
@@ -27,6 +33,7 @@ export async function pull(
   name: string,
   opts: PullOptions = {},
 ): Promise<ImageRecord> {
+  checkAuthFile(opts.authFile);
   return await pullImage(e.store(ImageStore), name, opts);
 }
 
@@ -37,6 +44,7 @@ export async function push(
   dest: string | undefined,
   opts: PushOptions = {},
 ): Promise<void> {
+  checkAuthFile(opts.authFile);
   await pushImage(e.store(ImageStore), name, dest, opts);
 }
 
@@ -65,12 +73,25 @@ export async function login(
   } finally {
     client.close();
   }
-  await saveCredentials(host, creds);
+  await saveCredentials(host, creds, opts.authFile);
 }
 
-/** Forgets the credentials for `host`, or for every registry. */
-export async function logout(host?: string): Promise<void> {
-  if (!(await removeCredentials(host))) {
+/**
+ * Forgets the credentials for `host`, or for every registry, in the user's
+ * auth.json or `authFile`.
+ */
+export async function logout(host?: string, authFile?: string): Promise<void> {
+  checkAuthFile(authFile, "checking authfile: ");
+  if (!(await removeCredentials(host, authFile))) {
     throw notFound(`not logged into ${host}`);
   }
+}
+
+/** `search`: repositories (or with `listTags`, tags) matching `term`. */
+export async function search(
+  term: string,
+  opts: SearchOptions = {},
+): Promise<SearchResult[]> {
+  checkAuthFile(opts.authFile);
+  return await searchRegistries(term, opts);
 }
