@@ -8,6 +8,7 @@ import {
   login,
   logout,
   pull,
+  pullAllTags,
   push,
   registryHost,
   search,
@@ -61,6 +62,7 @@ export function registryOptions(f: TlsFlags): RegistryOptions {
 
 interface PullFlags extends TlsFlags {
   quiet?: boolean;
+  allTags?: boolean;
   platform?: string;
   os?: string;
   arch?: string;
@@ -74,17 +76,21 @@ export function pullCommand(_setCode: (code: number) => void): Command {
       .description("Pull an image from a registry")
       .argument("<image>", "image reference")
       .option("-q, --quiet", "print only the image id")
+      .option("-a, --all-tags", "pull every tagged image of the repository")
       .option("--platform <os/arch[/variant]>", "platform to pull")
       .option("--os <os>", "operating system to pull")
       .option("--arch <arch>", "architecture to pull")
       .option("--variant <variant>", "architecture variant to pull"),
   ).action(async (name: string, f: PullFlags) => {
-    const img = await pull(userEngine(), name, {
+    const opts = {
       ...registryOptions(f),
       onProgress: pullReporter(!!f.quiet),
       platform: parsePlatform(f),
-    });
-    console.log(img.id);
+    };
+    const images = f.allTags
+      ? await pullAllTags(userEngine(), name, opts)
+      : [await pull(userEngine(), name, opts)];
+    for (const img of images) console.log(img.id);
   });
 }
 

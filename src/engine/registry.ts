@@ -16,15 +16,17 @@ import {
   loadRegistriesConf,
   parseName,
   qualify,
+  resolveName,
 } from "../image/reference.ts";
 import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
 import {
+  repositoryTags,
   type SearchOptions,
   searchRegistries,
   type SearchResult,
 } from "../image/search.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
-import { notFound } from "../runtime/errors.ts";
+import { invalid, notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
 
 /** Pulls `name` into the store. */
@@ -35,6 +37,28 @@ export async function pull(
 ): Promise<ImageRecord> {
   checkAuthFile(opts.authFile);
   return await pullImage(e.store(ImageStore), name, opts);
+}
+
+/**
+ * `pull --all-tags`: every tag of the repository `name` names (a tag in
+ * it is ignored, as Podman does), in the order the registry lists them.
+ */
+export async function pullAllTags(
+  e: Engine,
+  name: string,
+  opts: PullOptions = {},
+): Promise<ImageRecord[]> {
+  checkAuthFile(opts.authFile);
+  const n = parseName(name);
+  if (n.digest) {
+    throw invalid(`${name}: a digest cannot be used with --all-tags`);
+  }
+  const [ref] = resolveName(name, loadRegistriesConf());
+  const out: ImageRecord[] = [];
+  for (const tag of await repositoryTags(ref.registry, ref.repository, opts)) {
+    out.push(await pull(e, `${ref.registry}/${ref.repository}:${tag}`, opts));
+  }
+  return out;
 }
 
 /** Pushes local image `name` to `dest` (default: its own name). */

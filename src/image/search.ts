@@ -44,6 +44,20 @@ function client(host: string, repository: string, opts: RegistryOptions) {
   return new RegistryClient({ ...ep, repository }, opts);
 }
 
+/** The tags of `repository` at the registry `host`, as it lists them. */
+export async function repositoryTags(
+  host: string,
+  repository: string,
+  opts: RegistryOptions = {},
+): Promise<string[]> {
+  const c = client(host, repository, opts);
+  try {
+    return await c.tags();
+  } finally {
+    c.close();
+  }
+}
+
 const row = (host: string, name: string, tag = ""): SearchResult => ({
   Index: host,
   Name: `${host}/${name}`,
@@ -67,13 +81,8 @@ export async function searchRegistries(
         throw invalid(`reference "" must be a docker reference`);
       }
       const repo = parseName(`${host}/${rest}`).repository;
-      const c = client(host, repo, opts);
-      try {
-        const tags = (await c.tags()).slice(0, limit);
-        out.push(...tags.map((t) => row(host, repo, t)));
-      } finally {
-        c.close();
-      }
+      const tags = (await repositoryTags(host, repo, opts)).slice(0, limit);
+      out.push(...tags.map((t) => row(host, repo, t)));
       continue;
     }
     const c = client(host, "", opts);
