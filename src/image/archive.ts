@@ -30,7 +30,7 @@ import {
   selectPlatform,
 } from "./oci.ts";
 import { formatReference, parseReference } from "./reference.ts";
-import type { ImageRecord, ImageStore } from "./store.ts";
+import { type ImageRecord, imageSize, type ImageStore } from "./store.ts";
 import { diffIdOf, layerTar, sniffCompression, unpackLayer } from "./unpack.ts";
 
 /** The archive formats of `save`. */
@@ -207,10 +207,11 @@ const LAYER_TYPES = {
   none: MediaType.ociLayer,
 };
 
-/** A layer blob now in the store: its descriptor and diff id. */
+/** A layer blob now in the store: its descriptor, diff id and tar size. */
 interface StoredLayer {
   desc: Descriptor;
   diffId: string;
+  tarSize: number;
 }
 
 /** Moves a layer file of unknown compression into the store. */
@@ -222,10 +223,10 @@ async function adoptLayer(
   const mediaType = LAYER_TYPES[sniffCompression(path)];
   const size = Deno.statSync(path).size;
   const digest = await adopter.adopt(path);
-  const diffId = mediaType === MediaType.ociLayer
-    ? digest
+  const { diffId, size: tarSize } = mediaType === MediaType.ociLayer
+    ? { diffId: digest, size }
     : await diffIdOf(store.blobs.path(digest), mediaType);
-  return { desc: { mediaType, digest, size }, diffId };
+  return { desc: { mediaType, digest, size }, diffId, tarSize };
 }
 
 /**
@@ -255,13 +256,14 @@ async function storeManifest(
 
 /**
  * Unpacks the layers of a stored manifest (once per chain id) and records
- * the image under `names`. Blobs must all be stored and verified.
+ * the image under `names`; `tarSizes` are its layers' uncompressed sizes. Blobs must all be stored and verified.
  */
 async function commitImage(
   store: ImageStore,
   manifestBytes: Uint8Array,
   mediaType: string,
   names: string[],
+  tarSizes: number[],
 ): Promise<ImageRecord> {
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
   const config = JSON.parse(
@@ -286,8 +288,7 @@ async function commitImage(
     manifestMediaType: mediaType,
     manifest,
     config,
-    size: manifest.config.size +
-      manifest.layers.reduce((n: number, l: Descriptor) => n + l.size, 0),
+    size: imageSize(manifest.config.size, tarSizes),
     stored: new Date().toISOString(),
   });
 }
@@ -323,17 +324,29 @@ async function loadDocker(
         `image archive: config lists ${diffIds.length} layers, manifest.json ${item.Layers.length}`,
       );
     }
-    const layers: Descriptor[] = [];
+    const layers: StoredLayer[] = [];
     for (const [i, name] of item.Layers.entries()) {
       const l = await adopter.layer(members.path(name));
       if (l.diffId !== diffIds[i]) {
         throw new DigestMismatch(`layer ${name}`, diffIds[i], l.diffId);
       }
-      layers.push(l.desc);
+      layers.push(l);
     }
-    const manifest = await storeManifest(store, configBytes, layers);
+    const manifest = await storeManifest(
+      store,
+      configBytes,
+      layers.map((l) => l.desc),
+    );
     const names = (item.RepoTags ?? []).map(qualified);
-    out.push(await commitImage(store, manifest, MediaType.ociManifest, names));
+    out.push(
+      await commitImage(
+        store,
+        manifest,
+        MediaType.ociManifest,
+        names,
+        layers.map((l) => l.tarSize),
+      ),
+    );
   }
   return out;
 }
@@ -360,11 +373,13 @@ async function loadOci(
     }
     const manifest = parse<Manifest>(bytes);
     const config = parse<ImageConfig>(await blob(manifest.config));
+    const tarSizes: number[] = [];
     for (const [i, l] of manifest.layers.entries()) {
       await blob(l);
-      const diffId = layerCompression(l.mediaType) === "none"
-        ? l.digest
+      const { diffId, size } = layerCompression(l.mediaType) === "none"
+        ? { diffId: l.digest, size: l.size }
         : await diffIdOf(store.blobs.path(l.digest), l.mediaType);
+      tarSizes.push(size);
       const want = config.rootfs?.diff_ids?.[i];
       if (diffId !== want) {
         throw new DigestMismatch(`layer ${l.digest}`, String(want), diffId);
@@ -379,6 +394,7 @@ async function loadOci(
         bytes,
         desc.mediaType ?? manifest.mediaType ?? MediaType.ociManifest,
         names,
+        tarSizes,
       ),
     );
   }
@@ -778,6 +794,8 @@ export async function importRootfs(
     };
     const manifest = await storeManifest(store, json(config), [layer.desc]);
     const names = opts.reference ? [opts.reference] : [];
-    return await commitImage(store, manifest, MediaType.ociManifest, names);
+    return await commitImage(store, manifest, MediaType.ociManifest, names, [
+      layer.tarSize,
+    ]);
   });
 }
