@@ -16,15 +16,19 @@ export function hasPodman(): boolean {
   }
 }
 
-/** Podman with its storage, run dir and pause process kept in the sandbox. */
-export function podman(
+/**
+ * Podman with its storage, run dir and pause process kept in the sandbox;
+ * `stdin` is fed to it when given.
+ */
+export async function podman(
   sb: Sandbox,
   args: string[],
   env: Record<string, string> = {},
+  stdin?: Uint8Array,
 ): Promise<Deno.CommandOutput> {
   const run = `${sb.dir}/podman-run`;
   Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
-  return new Deno.Command("podman", {
+  const child = new Deno.Command("podman", {
     args: [
       "--root",
       `${sb.dir}/podman-root`,
@@ -37,9 +41,16 @@ export function podman(
       ...args,
     ],
     env: { XDG_RUNTIME_DIR: run, ...env },
+    stdin: stdin ? "piped" : "inherit",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (stdin) {
+    const w = child.stdin.getWriter();
+    await w.write(stdin);
+    await w.close();
+  }
+  return await child.output();
 }
 
 /** Ends the sandbox's podman pause process (it would outlive the test). */

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { busyboxLayer } from "../fixtures.ts";
-import { ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import { ptd, ptdCommand, type Sandbox, withSandbox } from "../helpers.ts";
 import { hasPodman, podman, podmanOk, stopPodmanPause } from "../podman.ts";
 
 const dec = new TextDecoder();
@@ -45,9 +45,7 @@ function withBoth(fn: (sb: Sandbox, run: Run) => Promise<void>) {
         const r = await ptd(sb, args, stdin ? { stdin } : {});
         return { code: r.code, stdout: r.stdout, stderr: r.stderr };
       }
-      const r = stdin
-        ? await podmanStdin(sb, args, stdin)
-        : await podman(sb, args);
+      const r = await podman(sb, args, {}, stdin);
       return {
         code: r.code,
         stdout: dec.decode(r.stdout),
@@ -73,31 +71,6 @@ type Run = (
   stdin?: Uint8Array,
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-async function podmanStdin(sb: Sandbox, args: string[], stdin: Uint8Array) {
-  const run = `${sb.dir}/podman-run`;
-  const p = new Deno.Command("podman", {
-    args: [
-      "--root",
-      `${sb.dir}/podman-root`,
-      "--runroot",
-      `${run}/storage`,
-      "--storage-driver",
-      "vfs",
-      "--runtime",
-      "runc",
-      ...args,
-    ],
-    env: { XDG_RUNTIME_DIR: run },
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = p.stdin.getWriter();
-  await w.write(stdin);
-  await w.close();
-  return await p.output();
-}
-
 /** The tar `cp c1:PATH -` gives, as a listing; both engines must agree. */
 async function tree(sb: Sandbox, engine: "ptd" | "podman", path: string) {
   const args = ["cp", `c1:${path}`, "-"];
@@ -108,20 +81,7 @@ async function tree(sb: Sandbox, engine: "ptd" | "podman", path: string) {
 }
 
 async function ptdBytes(sb: Sandbox, args: string[]): Promise<Uint8Array> {
-  const { REPO } = await import("../helpers.ts");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      `${REPO}/main.ts`,
-      ...args,
-    ],
-    env: sb.env,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  const out = await ptdCommand(sb, args).output();
   assert.equal(out.code, 0, dec.decode(out.stderr));
   return out.stdout;
 }
