@@ -26,7 +26,7 @@ import { RealSyscalls } from "../../ffi/syscalls.ts";
 import { asPtdError, errorFromJson, PtdError } from "../runtime/errors.ts";
 import { overlayData } from "../runtime/rootfs.ts";
 import type { OverlayRootfs } from "../runtime/spec.ts";
-import { runInUserNamespace } from "../runtime/userns.ts";
+import { runInUserNamespace, runInUserNamespaceOf } from "../runtime/userns.ts";
 import type { ContainerConfig } from "./config.ts";
 import { type ByteSink, landTree, packTree, writeAll } from "./cp_tree.ts";
 import type { ContainerStore } from "./store.ts";
@@ -115,17 +115,26 @@ export async function cpMain(args: string[]): Promise<number> {
   }
 }
 
-/** The root spec of `c`: its live root when it runs, else its overlay. */
-function rootSpec(
-  store: ContainerStore,
-  c: ContainerConfig,
-): { spec: RootSpec; flags: number; fd?: number } {
+/**
+ * How the helper reaches `c`'s root: a running container's live root (an
+ * fd of /proc/PID/root) from inside its own user namespace, else its
+ * overlay, mounted in a user and mount namespace of the helper's own.
+ */
+function rootSpec(store: ContainerStore, c: ContainerConfig): {
+  spec: RootSpec;
+  run: (args: string[]) => Promise<number>;
+  fd?: number;
+} {
   const s = store.state(c.id);
   if (s.status === "running" && s.pid > 0) {
     try {
       const fd = openRaw(`/proc/${s.pid}/root`, "path");
       setInheritable(fd);
-      return { spec: { fd }, flags: 0, fd };
+      return {
+        spec: { fd },
+        run: (args) => runInUserNamespaceOf(s.pid, args),
+        fd,
+      };
     } catch { /* gone meanwhile: it is stopped */ }
   }
   const dir = store.dir(c.id);
@@ -133,7 +142,7 @@ function rootSpec(
     spec: {
       overlay: { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work` },
     },
-    flags: CLONE_NEWNS,
+    run: (args) => runInUserNamespace(args, CLONE_NEWNS),
   };
 }
 
@@ -150,9 +159,8 @@ async function helper(
   io: () => Promise<void>,
 ): Promise<void> {
   const root = rootSpec(store, c);
-  const err = pipeFromChild(true);
-  setInheritable(err.write);
-  const exit = runInUserNamespace([
+  const err = pipeFromChild();
+  const exit = root.run([
     CP_COMMAND,
     args.mode,
     JSON.stringify(root.spec),
@@ -161,8 +169,8 @@ async function helper(
     String(dataFd),
     String(err.write),
     ...(args.stdin ? ["stdin"] : []),
-  ], root.flags);
-  // The clone happened before runInUserNamespace's first await.
+  ]);
+  // The helper was cloned before `run` first awaited: it has its copies.
   for (const fd of [dataFd, err.write, root.fd]) {
     if (fd !== undefined) closeFd(fd);
   }
