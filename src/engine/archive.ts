@@ -9,7 +9,6 @@ import {
 import type { ImageRecord } from "../image/store.ts";
 import { ImageStore } from "../image/store.ts";
 import type { Engine } from "./engine.ts";
-import { targetName } from "./images.ts";
 
 /**
  * Writes images to `out` (stdout when undefined) as `format`; several
@@ -42,9 +41,5 @@ export async function importImage(
   path: string,
   opts: ImportOptions = {},
 ): Promise<ImageRecord> {
-  const reference = opts.reference && targetName(opts.reference);
-  return await importRootfs(e.store(ImageStore), path, {
-    ...opts,
-    reference,
-  });
+  return await importRootfs(e.store(ImageStore), path, opts);
 }

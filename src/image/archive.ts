@@ -29,7 +29,7 @@ import {
   MediaType,
   selectPlatform,
 } from "./oci.ts";
-import { formatReference, parseReference } from "./reference.ts";
+import { formatReference, localName, parseReference } from "./reference.ts";
 import { type ImageRecord, imageSize, type ImageStore } from "./store.ts";
 import { diffIdOf, layerTar, sniffCompression, unpackLayer } from "./unpack.ts";
 
@@ -749,7 +749,7 @@ function envPairs(value: string): string[] {
 
 /** Options of `import`. */
 export interface ImportOptions {
-  /** The name to give the image, fully qualified (none: dangling). */
+  /** The name to give the image, as `tag` takes it (none: dangling). */
   reference?: string;
   changes?: string[];
   message?: string;
@@ -793,7 +793,7 @@ export async function importRootfs(
       }],
     };
     const manifest = await storeManifest(store, json(config), [layer.desc]);
-    const names = opts.reference ? [opts.reference] : [];
+    const names = opts.reference ? [localName(opts.reference)] : [];
     return await commitImage(store, manifest, MediaType.ociManifest, names, [
       layer.tarSize,
     ]);
