@@ -18,6 +18,7 @@ import {
   inheritablePipe,
   openRaw,
   pipeFromChild,
+  readerGone,
   setCloexec,
   setInheritable,
 } from "../../ffi/fd.ts";
@@ -72,8 +73,9 @@ function inherited(fd: number, write: boolean): Deno.FsFile {
 
 /**
  * Entry of `ptd storage-cp MODE ROOTSPEC WHERE PATH DATAFD ERRFD [stdin]`
- * in the user namespace: MODE "out" writes the tar of PATH to DATAFD, "in"
- * lands the tar read from DATAFD at PATH. A failure is reported on ERRFD as
+ * in the user namespace: MODE "out" writes the tar of PATH to DATAFD
+ * ("export": all of the root, as `export` has it), "in" lands the tar read
+ * from DATAFD at PATH. A failure is reported on ERRFD as
  * an error's JSON.
  */
 export async function cpMain(args: string[]): Promise<number> {
@@ -82,10 +84,14 @@ export async function cpMain(args: string[]): Promise<number> {
   let root: { fd: number; release(): void } | undefined;
   try {
     root = openRoot(JSON.parse(spec));
-    const data = inherited(Number(dataFd), mode === "out");
+    const data = inherited(Number(dataFd), mode !== "in");
     try {
-      if (mode === "out") await packTree(root.fd, path, data, { where });
-      else {
+      if (mode !== "in") {
+        await packTree(root.fd, path, data, {
+          where,
+          whole: mode === "export",
+        });
+      } else {
         await landTree(
           Readable.fromWeb(data.readable as never),
           root.fd,
@@ -154,7 +160,7 @@ function rootSpec(store: ContainerStore, c: ContainerConfig): {
 async function helper(
   store: ContainerStore,
   c: ContainerConfig,
-  args: { mode: "out" | "in"; path: string; stdin?: boolean },
+  args: { mode: "out" | "in" | "export"; path: string; stdin?: boolean },
   dataFd: number,
   io: () => Promise<void>,
 ): Promise<void> {
@@ -178,8 +184,11 @@ async function helper(
   const code = await exit;
   const report = await new Response(err.file.readable).text();
   const ioError = await moved;
-  // Our side's refusal comes first: the helper only saw the pipe close.
-  if (ioError instanceof PtdError) throw ioError;
+  // Our side's refusal, or our stdout's reader gone, comes first: the
+  // helper only saw the pipe close.
+  if (ioError instanceof PtdError || (ioError && readerGone(1))) {
+    throw ioError;
+  }
   if (code !== 0) {
     throw errorFromJson(report || `cp helper exited with ${code}`);
   }
@@ -298,7 +307,7 @@ export async function exportContainer(
   out: ByteSink,
 ): Promise<void> {
   const p = pipe("read");
-  await helper(store, c, { mode: "out", path: "/." }, p.child, async () => {
+  await helper(store, c, { mode: "export", path: "/" }, p.child, async () => {
     for await (const chunk of p.file.readable) await writeAll(out, chunk);
   });
 }

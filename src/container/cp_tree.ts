@@ -55,6 +55,11 @@ export interface PackOptions {
   owner?: { uid: number; gid: number };
   /** Says where `path` was looked for, in a not-found error. */
   where: string;
+  /**
+   * The whole tree as `export` writes it: no entry for the top directory
+   * itself, directory names ending in "/".
+   */
+  whole?: boolean;
 }
 
 /**
@@ -125,7 +130,10 @@ export async function packTree(
   // `fd` is an O_PATH fd of the node itself; `name` its entry name.
   const node = async (fd: number, name: string, st: Deno.FileInfo) => {
     if (st.isDirectory) {
-      await entry({ ...header(name, st), type: "directory" });
+      if (!opts.whole) await entry({ ...header(name, st), type: "directory" });
+      else if (name !== ".") {
+        await entry({ ...header(`${name}/`, st), type: "directory" });
+      }
       const names = [...Deno.readDirSync(fdPath(fd))].map((e) => e.name)
         .sort();
       for (const n of names) {
@@ -153,7 +161,7 @@ export async function packTree(
   };
   try {
     const st = Deno.statSync(fdPath(top));
-    const name = content !== undefined && st.isDirectory
+    const name = opts.whole || (content !== undefined && st.isDirectory)
       ? "."
       : Deno.readLinkSync(fdPath(top)).split("/").pop() || ".";
     await node(top, name, st);
