@@ -12,7 +12,8 @@
  */
 import { resolve } from "node:path";
 import { Readable } from "node:stream";
-import { CLONE_NEWNS } from "../../ffi/constants.ts";
+import { CLONE_NEWNS, MNT_DETACH } from "../../ffi/constants.ts";
+import { SysError } from "../../ffi/errno.ts";
 import {
   closeFd,
   inheritablePipe,
@@ -24,7 +25,12 @@ import {
 } from "../../ffi/fd.ts";
 import * as fs from "../../ffi/fs.ts";
 import { RealSyscalls } from "../../ffi/syscalls.ts";
-import { asPtdError, errorFromJson, PtdError } from "../runtime/errors.ts";
+import {
+  asPtdError,
+  errorFromJson,
+  invalid,
+  PtdError,
+} from "../runtime/errors.ts";
 import { overlayData } from "../runtime/rootfs.ts";
 import type { OverlayRootfs } from "../runtime/spec.ts";
 import { runInUserNamespace, runInUserNamespaceOf } from "../runtime/userns.ts";
@@ -44,20 +50,28 @@ type RootSpec = { fd: number } | { overlay: Omit<OverlayRootfs, "merged"> };
 function openRoot(spec: RootSpec): { fd: number; release(): void } {
   if ("fd" in spec) return { fd: spec.fd, release: () => fs.close(spec.fd) };
   const merged = Deno.makeTempDirSync({ prefix: "ptd-cp-" });
-  new RealSyscalls().mount(
-    "overlay",
-    merged,
-    "overlay",
-    0,
-    overlayData({ ...spec.overlay, merged }, true),
-  );
+  const sys = new RealSyscalls();
+  const r = { ...spec.overlay, merged };
+  try {
+    sys.mount("overlay", merged, "overlay", 0, overlayData(r, true));
+  } catch (e) {
+    Deno.removeSync(merged);
+    // A lower dir with submounts (--rootfs /) takes fuse-overlayfs, which
+    // would look up its own mount point through "/" and hang.
+    if (e instanceof SysError && e.code === "EINVAL") {
+      throw invalid(
+        "this container's root has mounts below it (--rootfs /): copy while it runs",
+      );
+    }
+    throw e;
+  }
   const fd = fs.openat(fs.AT_FDCWD, merged, fs.O_PATH | fs.O_DIRECTORY);
   return {
     fd,
     release() {
       fs.close(fd);
       try {
-        new RealSyscalls().umount(merged, 2 /* MNT_DETACH */);
+        sys.umount(merged, MNT_DETACH);
         Deno.removeSync(merged);
       } catch { /* the namespace goes with us anyway */ }
     },
