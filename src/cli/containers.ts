@@ -10,7 +10,13 @@ import * as engine from "../engine/lifecycle.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { LogFilter, LogRecord } from "../container/log.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
-import { mergeEnv, parseEnv, PROCESS_OPTIONS, readEnvFile } from "./options.ts";
+import {
+  boolArg,
+  mergeEnv,
+  parseEnv,
+  PROCESS_OPTIONS,
+  readEnvFile,
+} from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 import { eachRef, type ExitPolicy, REMOVAL, reportError } from "./targets.ts";
 
@@ -304,10 +310,23 @@ const cpSpec: CommandSpec = {
   name: "cp",
   description:
     "Copy files/folders between a container and the local filesystem",
-  options: [],
+  options: [
+    {
+      flags: "-a, --archive [bool]",
+      description:
+        "accepted: copied files get the container's primary uid/gid, as in Podman",
+      parse: boolArg("--archive"),
+      default: true,
+    },
+    {
+      flags: "--overwrite",
+      description:
+        "accepted: directories and non-directories replace each other",
+    },
+  ],
   args: [
-    ["<src>", "CONTAINER:PATH or a host path"],
-    ["<dest>", "CONTAINER:PATH or a host path"],
+    ["<src>", "CONTAINER:PATH or a host path; - is a tar on stdin"],
+    ["<dest>", "CONTAINER:PATH or a host path; - is a tar to stdout"],
   ],
   action: async (src: string, dest: string) => {
     const e = userEngine();

@@ -273,8 +273,18 @@ export async function copyFromContainer(
 }
 
 /**
+ * The owner of what `cp` puts in `c`: its primary user and group when they
+ * are numeric, else its root. (Podman does so with --archive=false too.)
+ */
+function primaryOwner(c: ContainerConfig): { uid: number; gid: number } {
+  const m = /^(\d+)(?::(\d+))?$/.exec(c.user);
+  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : ROOT_OWNER;
+}
+
+/**
  * Copies the host path `src` into the container at `dest`, owned by the
- * container's root; `src` "-" is a tar on stdin, landed with its owners.
+ * container's primary user; `src` "-" is a tar on stdin, landed with its
+ * owners.
  */
 export async function copyToContainer(
   store: ContainerStore,
@@ -301,7 +311,7 @@ export async function copyToContainer(
         const root = hostRoot();
         try {
           await packTree(root, hostPath(src), sink, {
-            owner: ROOT_OWNER,
+            owner: primaryOwner(c),
             where: "the host",
           });
         } finally {

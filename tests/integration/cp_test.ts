@@ -117,6 +117,29 @@ Deno.test("cp into and out of a stopped container lands as podman's", {
       /^tmp\/idx\.html -rw-r----- 0\/0$/m,
     );
 
+    // Files going in belong to the container's primary user.
+    for (const e of ["ptd", "podman"] as const) {
+      const r = await run(e, [
+        "create",
+        "--name",
+        "cu",
+        "-u",
+        "1000:1000",
+        "bb",
+        "/bin/sh",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((await run(e, ["cp", `${h}/f`, "cu:/tmp/"])).code, 0);
+    }
+    const owned = async (e: "ptd" | "podman") =>
+      await listing(
+        e === "ptd"
+          ? await ptdBytes(sb, ["cp", "cu:/tmp/f", "-"])
+          : (await podman(sb, ["cp", "cu:/tmp/f", "-"])).stdout,
+      );
+    assert.equal(await owned("ptd"), "f -rw-r----- 1000/1000");
+    assert.equal(await owned("podman"), await owned("ptd"));
+
     // Out again, to the host: file, new name, dir, dir content.
     for (const e of ["ptd", "podman"] as const) {
       const o = `${sb.dir}/out-${e}`;
