@@ -636,7 +636,17 @@ export async function saveImages(
   out: string | undefined,
   multi = false,
 ): Promise<void> {
-  const images = savedImages(store, refs, multi);
+  if (multi && format !== "docker-archive") {
+    throw invalid(
+      `unsupported format "${format}" for saving multiple images (only docker-archive)`,
+    );
+  }
+  // Podman's oci-archive holds the first image under its first name only.
+  const images = savedImages(
+    store,
+    format === "docker-archive" ? refs : refs.slice(0, 1),
+    multi,
+  );
   if (out === undefined && Deno.stdout.isTerminal()) {
     throw invalid("refusing to write an archive to a terminal: use -o FILE");
   }
