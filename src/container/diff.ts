@@ -26,6 +26,29 @@ function existsBelow(lowers: string[], path: string): boolean {
   });
 }
 
+/**
+ * What every container's start puts in its upper dir (mount points, the
+ * files ptd writes): Podman's list, left out of a container's diff.
+ */
+const INIT_PATHS = new Set([
+  "/dev",
+  "/etc/hostname",
+  "/etc/hosts",
+  "/etc/resolv.conf",
+  "/proc",
+  "/run",
+  "/run/notify",
+  "/run/.containerenv",
+  "/run/secrets",
+  "/sys",
+  "/etc/mtab",
+]);
+
+/** A container's changes: its upper dir over its layers (top first). */
+export function containerChanges(upper: string, lowers: string[]): Change[] {
+  return overlayChanges(upper, lowers).filter((c) => !INIT_PATHS.has(c.path));
+}
+
 /** The changes of `upper` over `lowers` (top first). */
 export function overlayChanges(upper: string, lowers: string[]): Change[] {
   const out: Change[] = [];

@@ -1,6 +1,10 @@
 /** The engine's file-system views of a container: `diff` and `export`. */
 import { exportContainer as exportTree } from "../container/cp.ts";
-import { type Change, overlayChanges } from "../container/diff.ts";
+import {
+  type Change,
+  containerChanges,
+  overlayChanges,
+} from "../container/diff.ts";
 import { ContainerStore } from "../container/store.ts";
 import { ImageStore } from "../image/store.ts";
 import { isKind, notFound } from "../runtime/errors.ts";
@@ -14,7 +18,7 @@ export function diffObject(e: Engine, ref: string): Change[] {
   const containers = e.store(ContainerStore);
   try {
     const c = containers.find(ref);
-    return overlayChanges(`${containers.dir(c.id)}/upper`, c.layers);
+    return containerChanges(`${containers.dir(c.id)}/upper`, c.layers);
   } catch (err) {
     if (!isKind(err, "not-found")) throw err;
   }

@@ -269,3 +269,31 @@ Deno.test("a multi-image archive of podman's loads whole, ids kept", {
       stopPodmanPause(sb);
     }
   }));
+
+Deno.test("diff of a container that ran: its changes, not its mount points", {
+  ignore: !hasPodman(),
+}, () =>
+  withBoth(async (_sb, run) => {
+    const sorted = (t: string) => t.split("\n").filter(Boolean).sort();
+    const out: Record<string, string[]> = {};
+    for (const e of ["ptd", "podman"] as const) {
+      const r = await run(e, [
+        "run",
+        "--name",
+        "r2",
+        "bb",
+        "/bin/sh",
+        "-c",
+        "echo x > /tmp/new; rm /etc/passwd",
+      ]);
+      assert.equal(r.code, 0, `${e}: ${r.stderr}`);
+      out[e] = sorted((await run(e, ["diff", "r2"])).stdout);
+    }
+    assert.deepEqual(out.ptd, [
+      "A /tmp/new",
+      "C /etc",
+      "C /tmp",
+      "D /etc/passwd",
+    ]);
+    assert.deepEqual(out.ptd, out.podman);
+  }));
