@@ -12,7 +12,7 @@ export function diffCommand(): Command {
     .option("--format <format>", "change the output format (json)")
     .action((ref: string, f: { format?: string }) => {
       if (f.format !== undefined && f.format !== "json") {
-        throw invalid(`format ${JSON.stringify(f.format)} is not supported`);
+        throw invalid("only supported value for '--format' is 'json'");
       }
       const changes = diffObject(userEngine(), ref);
       if (f.format === undefined) {
