@@ -331,12 +331,14 @@ const cpSpec: CommandSpec = {
   action: async (src: string, dest: string) => {
     const e = userEngine();
     const from = containerPath(src), to = containerPath(dest);
-    if (!from === !to) {
+    if (!from && !to) {
       throw invalid(
-        "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
+        "copying on the host is not supported: src or dest must be CONTAINER:PATH",
       );
     }
-    if (from) await engine.copyFrom(e, from[0], from[1], dest);
+    if (from && to) {
+      await engine.copyBetween(e, from[0], from[1], to[0], to[1]);
+    } else if (from) await engine.copyFrom(e, from[0], from[1], dest);
     else await engine.copyTo(e, to![0], src, to![1]);
   },
 };

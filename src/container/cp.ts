@@ -86,14 +86,16 @@ function inherited(fd: number, write: boolean): Deno.FsFile {
 }
 
 /**
- * Entry of `ptd storage-cp MODE ROOTSPEC WHERE PATH DATAFD ERRFD [stdin]`
+ * Entry of `ptd storage-cp MODE ROOTSPEC WHERE PATH DATAFD ERRFD [OWNER]`
  * in the user namespace: MODE "out" writes the tar of PATH to DATAFD
  * ("export": all of the root, as `export` has it), "in" lands the tar read
- * from DATAFD at PATH. A failure is reported on ERRFD as
+ * from DATAFD at PATH, every entry owned by OWNER ("UID:GID") when given,
+ * else as the tar has it (a tar from stdin, into PATH, a directory). A
+ * failure is reported on ERRFD as
  * an error's JSON.
  */
 export async function cpMain(args: string[]): Promise<number> {
-  const [mode, spec, where, path, dataFd, errFd, stdin] = args;
+  const [mode, spec, where, path, dataFd, errFd, owner] = args;
   const err = inherited(Number(errFd), true);
   let root: { fd: number; release(): void } | undefined;
   try {
@@ -112,8 +114,11 @@ export async function cpMain(args: string[]): Promise<number> {
           path,
           {
             userns: true,
-            owner: "keep", // the host's side made them the container root's
-            stdin: !!stdin,
+            owner: owner === undefined ? "keep" : {
+              uid: Number(owner.split(":")[0]),
+              gid: Number(owner.split(":")[1]),
+            },
+            stdin: owner === undefined,
             where,
           },
         );
@@ -174,7 +179,12 @@ function rootSpec(store: ContainerStore, c: ContainerConfig): {
 async function helper(
   store: ContainerStore,
   c: ContainerConfig,
-  args: { mode: "out" | "in" | "export"; path: string; stdin?: boolean },
+  args: {
+    mode: "out" | "in" | "export";
+    path: string;
+    /** Lands every entry as this owner; none: a tar from stdin. */
+    owner?: { uid: number; gid: number };
+  },
   dataFd: number,
   io: () => Promise<void>,
 ): Promise<void> {
@@ -188,7 +198,7 @@ async function helper(
     args.path,
     String(dataFd),
     String(err.write),
-    ...(args.stdin ? ["stdin"] : []),
+    ...(args.owner ? [`${args.owner.uid}:${args.owner.gid}`] : []),
   ]);
   // The helper was cloned before `run` first awaited: it has its copies.
   for (const fd of [dataFd, err.write, root.fd]) {
@@ -298,7 +308,7 @@ export async function copyToContainer(
   await helper(
     store,
     c,
-    { mode: "in", path: dest, stdin },
+    { mode: "in", path: dest, owner: stdin ? undefined : primaryOwner(c) },
     p.child,
     async () => {
       try {
@@ -310,10 +320,7 @@ export async function copyToContainer(
         }
         const root = hostRoot();
         try {
-          await packTree(root, hostPath(src), sink, {
-            owner: primaryOwner(c),
-            where: "the host",
-          });
+          await packTree(root, hostPath(src), sink, { where: "the host" });
         } finally {
           fs.close(root);
         }
@@ -323,6 +330,39 @@ export async function copyToContainer(
     },
   );
 }
+
+/**
+ * Copies `src` of the container `from` to `dest` in the container `to`:
+ * one helper writes the tar, the other lands it, through a pipe between
+ * them.
+ */
+export async function copyBetweenContainers(
+  store: ContainerStore,
+  from: ContainerConfig,
+  src: string,
+  to: ContainerConfig,
+  dest: string,
+): Promise<void> {
+  const [r, w] = inheritablePipe();
+  // The writer must not hold the read end: it would never see the lander
+  // go. Each helper is cloned before `helper` returns its promise.
+  setCloexec(r);
+  const out = helper(store, from, { mode: "out", path: src }, w, noIo);
+  setInheritable(r);
+  const into = helper(
+    store,
+    to,
+    { mode: "in", path: dest, owner: primaryOwner(to) },
+    r,
+    noIo,
+  );
+  const [a, b] = await Promise.allSettled([out, into]);
+  // The lander's refusal says more than the writer's broken pipe.
+  if (b.status === "rejected") throw b.reason;
+  if (a.status === "rejected") throw a.reason;
+}
+
+const noIo = () => Promise.resolve();
 
 /** The merged file system of the container as a tar, to `out`. */
 export async function exportContainer(

@@ -51,8 +51,6 @@ export async function writeAll(
 
 /** Options of `packTree`. */
 export interface PackOptions {
-  /** Give every entry this owner (files going into a container). */
-  owner?: { uid: number; gid: number };
   /** Says where `path` was looked for, in a not-found error. */
   where: string;
   /**
@@ -94,8 +92,8 @@ export async function packTree(
   const header = (name: string, st: Deno.FileInfo) => ({
     name,
     mode: st.mode! & 0o7777,
-    uid: opts.owner?.uid ?? st.uid!,
-    gid: opts.owner?.gid ?? st.gid!,
+    uid: st.uid!,
+    gid: st.gid!,
     mtime: st.mtime ?? new Date(0),
   });
   const entry = (h: Partial<tar.Header>, body?: Buffer) =>

@@ -72,8 +72,13 @@ type Run = (
 ) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** The tar `cp c1:PATH -` gives, as a listing; both engines must agree. */
-async function tree(sb: Sandbox, engine: "ptd" | "podman", path: string) {
-  const args = ["cp", `c1:${path}`, "-"];
+async function tree(
+  sb: Sandbox,
+  engine: "ptd" | "podman",
+  path: string,
+  ctr = "c1",
+) {
+  const args = ["cp", `${ctr}:${path}`, "-"];
   const out = engine === "ptd"
     ? (await ptdBytes(sb, args))
     : (await podman(sb, args)).stdout;
@@ -139,6 +144,17 @@ Deno.test("cp into and out of a stopped container lands as podman's", {
       );
     assert.equal(await owned("ptd"), "f -rw-r----- 1000/1000");
     assert.equal(await owned("podman"), await owned("ptd"));
+
+    // From one container to another.
+    for (const e of ["ptd", "podman"] as const) {
+      const r = await run(e, ["cp", "c1:/tmp/d", "cu:/tmp/fromc1"]);
+      assert.equal(r.code, 0, `${e}: ${r.stderr}`);
+    }
+    assert.match(await tree(sb, "ptd", "/tmp/fromc1", "cu"), /fromc1\/sub\/g/);
+    assert.equal(
+      await tree(sb, "ptd", "/tmp/fromc1", "cu"),
+      await tree(sb, "podman", "/tmp/fromc1", "cu"),
+    );
 
     // Out again, to the host: file, new name, dir, dir content.
     for (const e of ["ptd", "podman"] as const) {
