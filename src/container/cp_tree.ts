@@ -272,6 +272,9 @@ export async function landTree(
         if (land.name !== undefined) rename = renamer(h.name, land.name);
       }
       const name = rename ? rename(h.name) : h.name;
+      // A directory's content into one that exists: that directory keeps
+      // its own owner and mode, as in Podman.
+      if (/^(\.\/?)*$/.test(name)) return;
       const linkname = h.type === "link" && rename
         ? rename(h.linkname)
         : h.linkname;

@@ -13,6 +13,7 @@ const dec = new TextDecoder();
 /** A host tree to copy: a file, a nested dir, a file with mode 0640. */
 function hostTree(dir: string) {
   Deno.mkdirSync(`${dir}/d/sub`, { recursive: true });
+  Deno.chmodSync(`${dir}/d`, 0o700);
   Deno.writeTextFileSync(`${dir}/f`, "a\n");
   Deno.chmodSync(`${dir}/f`, 0o640);
   Deno.writeTextFileSync(`${dir}/d/sub/g`, "b\n");
@@ -102,6 +103,7 @@ Deno.test("cp into and out of a stopped container lands as podman's", {
       [`${h}/d`, "c1:/tmp/"],
       [`${h}/d`, "c1:/tmp/newd"],
       [`${h}/d/.`, "c1:/tmp/dd"],
+      [`${h}/d/.`, "c1:/tmp/"], // /tmp keeps its own mode and owner
       [`${h}/f`, "c1:/nonexist/x"],
       [`${h}/f`, "c1:/tmp/nodir/"],
       [`${h}/d`, "c1:/tmp/f"],
