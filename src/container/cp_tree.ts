@@ -159,7 +159,11 @@ export async function packTree(
   };
   try {
     const st = Deno.statSync(fdPath(top));
-    const name = opts.whole || (content !== undefined && st.isDirectory)
+    const rootSt = Deno.statSync(fdPath(root));
+    // The root itself has no name of its own (its host path is ours).
+    const isRoot = st.dev === rootSt.dev && st.ino === rootSt.ino;
+    const name = opts.whole || isRoot ||
+        (content !== undefined && st.isDirectory)
       ? "."
       : Deno.readLinkSync(fdPath(top)).split("/").pop() || ".";
     await node(top, name, st);
