@@ -35,6 +35,11 @@ if (verb === "init") {
     "./src/image/unpack.ts",
   );
   Deno.exit(await unpackMain(rest));
+} else if (verb === "storage-cp") {
+  const { cpMain } = await load<typeof import("./src/container/cp.ts")>(
+    "./src/container/cp.ts",
+  );
+  Deno.exit(await cpMain(rest));
 } else if (verb === "udp-proxy") {
   const { udpProxyMain } = await load<
     typeof import("./src/network/udp_proxy.ts")

@@ -23,6 +23,11 @@ export const AT_REMOVEDIR = 0x200;
 
 /** Fail with EXDEV when resolution would leave the starting directory. */
 export const RESOLVE_BENEATH = 0x08;
+/**
+ * Resolve as if the starting directory were the root: `..`, absolute paths
+ * and absolute symlinks stay inside it (a container's root, seen from out).
+ */
+export const RESOLVE_IN_ROOT = 0x10;
 /** Never follow /proc magic links (/proc/self/fd/N and friends). */
 export const RESOLVE_NO_MAGICLINKS = 0x02;
 

@@ -24,7 +24,7 @@ export async function podman(
   sb: Sandbox,
   args: string[],
   env: Record<string, string> = {},
-  stdin?: string,
+  stdin?: string | Uint8Array,
 ): Promise<Deno.CommandOutput> {
   const run = `${sb.dir}/podman-run`;
   Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
@@ -47,7 +47,9 @@ export async function podman(
   }).spawn();
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(stdin));
+    await w.write(
+      typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
+    );
     await w.close();
   }
   return await child.output();

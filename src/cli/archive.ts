@@ -19,13 +19,29 @@ export function saveCommand(): Command {
         .choices(["docker-archive", "oci-archive"])
         .default("docker-archive"),
     )
+    .option(
+      "-m, --multi-image-archive",
+      "save every image named (docker-archive), not one image with more tags",
+    )
+    .option("--uncompressed", "accepted: ptd never compresses a layer")
+    .option("--compress", "accepted: docker-archive layers are plain tars")
     .option("-q, --quiet", "print nothing (ptd prints no progress anyway)")
     .action(
       async (
         images: string[],
-        f: { output?: string; format: ArchiveFormat },
+        f: {
+          output?: string;
+          format: ArchiveFormat;
+          multiImageArchive?: boolean;
+        },
       ) => {
-        await saveArchive(userEngine(), images, f.format, f.output);
+        await saveArchive(
+          userEngine(),
+          images,
+          f.format,
+          f.output,
+          !!f.multiImageArchive,
+        );
       },
     );
 }
@@ -71,7 +87,7 @@ export function importCommand(): Command {
           changes: f.change,
           message: f.message,
         });
-        console.log(img.id);
+        console.log(`sha256:${img.id}`);
       },
     );
 }

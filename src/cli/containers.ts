@@ -14,6 +14,7 @@ import type { LogFilter, LogRecord } from "../container/log.ts";
 import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
 import {
+  boolArg,
   mergeEnv,
   parseEnv,
   PROCESS_OPTIONS,
@@ -447,21 +448,37 @@ function containerPath(arg: string): [string, string] | undefined {
 
 const cpSpec: CommandSpec = {
   name: "cp",
-  description: "Copy files between a running container and the host",
-  options: [],
+  description:
+    "Copy files/folders between a container and the local filesystem",
+  options: [
+    {
+      flags: "-a, --archive [bool]",
+      description:
+        "accepted: copied files get the container's primary uid/gid, as in Podman",
+      parse: boolArg("--archive"),
+      default: true,
+    },
+    {
+      flags: "--overwrite",
+      description:
+        "accepted: directories and non-directories replace each other",
+    },
+  ],
   args: [
-    ["<src>", "CONTAINER:PATH or a host path"],
-    ["<dest>", "CONTAINER:PATH or a host path"],
+    ["<src>", "CONTAINER:PATH or a host path; - is a tar on stdin"],
+    ["<dest>", "CONTAINER:PATH or a host path; - is a tar to stdout"],
   ],
   action: async (src: string, dest: string) => {
     const e = userEngine();
     const from = containerPath(src), to = containerPath(dest);
-    if (!from === !to) {
+    if (!from && !to) {
       throw invalid(
-        "copying between containers, or on the host, is not supported: one of src and dest must be CONTAINER:PATH",
+        "copying on the host is not supported: src or dest must be CONTAINER:PATH",
       );
     }
-    if (from) await engine.copyFrom(e, from[0], from[1], dest);
+    if (from && to) {
+      await engine.copyBetween(e, from[0], from[1], to[0], to[1]);
+    } else if (from) await engine.copyFrom(e, from[0], from[1], dest);
     else await engine.copyTo(e, to![0], src, to![1]);
   },
 };

@@ -7,6 +7,7 @@ export { CommanderError } from "commander";
 import { PtdError } from "../runtime/errors.ts";
 import { PTD_VERSION } from "../engine/system.ts";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
+import { diffCommand, exportCommand } from "./changes.ts";
 import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";
 import { applyGlobals, GLOBAL_OPTIONS } from "./globals.ts";
@@ -18,6 +19,7 @@ import {
   logoutCommand,
   pullCommand,
   pushCommand,
+  searchCommand,
 } from "./pull.ts";
 import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
@@ -190,10 +192,13 @@ export function program(result: { code: number }): Command {
       pushCommand(set),
       loginCommand(set),
       logoutCommand(set),
+      searchCommand(),
       saveCommand(),
       loadCommand(),
       importCommand(),
       volumes,
+      diffCommand(),
+      exportCommand(),
       portCommand(),
     ]
   ) {

@@ -4,7 +4,17 @@
  */
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
-import { login, logout, pull, push, registryHost } from "../engine/registry.ts";
+import {
+  login,
+  logout,
+  pull,
+  pullAllTags,
+  push,
+  registryHost,
+  search,
+} from "../engine/registry.ts";
+import type { SearchResult } from "../image/search.ts";
+import { headers, printReport } from "./format.ts";
 import { parsePlatform } from "../image/oci.ts";
 import type { RegistryOptions } from "../image/registry.ts";
 import { invalid } from "../runtime/errors.ts";
@@ -14,11 +24,13 @@ interface TlsFlags {
   tlsVerify: boolean;
   certDir?: string;
   creds?: string;
+  authfile?: string;
 }
 
-/** Adds --tls-verify, --cert-dir and --creds to a registry command. */
+/** Adds --tls-verify, --cert-dir, --creds and --authfile to a registry command. */
 export function addRegistryOptions(cmd: Command): Command {
   return cmd
+    .option("--authfile <path>", "path of the authentication file")
     .option(
       "--tls-verify [bool]",
       "require HTTPS and verify certificates",
@@ -40,11 +52,17 @@ export function registryOptions(f: TlsFlags): RegistryOptions {
       password: f.creds.slice(i + 1),
     };
   }
-  return { tlsVerify: f.tlsVerify, certDir: f.certDir, credentials };
+  return {
+    tlsVerify: f.tlsVerify,
+    certDir: f.certDir,
+    credentials,
+    authFile: f.authfile,
+  };
 }
 
 interface PullFlags extends TlsFlags {
   quiet?: boolean;
+  allTags?: boolean;
   platform?: string;
   os?: string;
   arch?: string;
@@ -58,17 +76,21 @@ export function pullCommand(_setCode: (code: number) => void): Command {
       .description("Pull an image from a registry")
       .argument("<image>", "image reference")
       .option("-q, --quiet", "print only the image id")
+      .option("-a, --all-tags", "pull every tagged image of the repository")
       .option("--platform <os/arch[/variant]>", "platform to pull")
       .option("--os <os>", "operating system to pull")
       .option("--arch <arch>", "architecture to pull")
       .option("--variant <variant>", "architecture variant to pull"),
   ).action(async (name: string, f: PullFlags) => {
-    const img = await pull(userEngine(), name, {
+    const opts = {
       ...registryOptions(f),
       onProgress: pullReporter(!!f.quiet),
       platform: parsePlatform(f),
-    });
-    console.log(img.id);
+    };
+    const images = f.allTags
+      ? await pullAllTags(userEngine(), name, opts)
+      : [await pull(userEngine(), name, opts)];
+    for (const img of images) console.log(img.id);
   });
 }
 
@@ -185,13 +207,83 @@ export function logoutCommand(_setCode: (code: number) => void): Command {
     .description("Log out of a registry")
     .argument("[registry]", "registry host", "docker.io")
     .option("-a, --all", "log out of every registry")
-    .action(async (arg: string, f: { all?: boolean }) => {
+    .option("--authfile <path>", "path of the authentication file")
+    .action(async (arg: string, f: { all?: boolean; authfile?: string }) => {
       const host = f.all ? undefined : registryHost(arg);
-      await logout(host);
+      await logout(host, f.authfile);
       console.log(
         host
           ? `Removed login credentials for ${host}`
           : "Removed login credentials for all registries",
       );
     });
+}
+
+/** Podman's search table: two-space gaps, the last column unpadded. */
+function searchTable(head: string[], rows: string[][]): string[] {
+  const w = Math.max(head[0].length, ...rows.map((r) => r[0].length)) + 2;
+  return [head, ...rows].map(([a, b]) => a.padEnd(w) + b);
+}
+
+/** What `search` prints for `rows`, as Podman prints it. */
+async function searchOutput(
+  rows: SearchResult[],
+  f: { format?: string; listTags?: boolean },
+): Promise<string[]> {
+  if (rows.length === 0) return [];
+  if (f.format === "json") {
+    if (!f.listTags) return [JSON.stringify(rows, null, 4)];
+    const byName = new Map<string, string[]>();
+    for (const r of rows) {
+      byName.set(r.Name, [...byName.get(r.Name) ?? [], r.Tag]);
+    }
+    const docs = [...byName].map(([Name, Tags]) => ({ Name, Tags }));
+    return [JSON.stringify(docs, null, 4)];
+  }
+  // Podman prints its table for --list-tags whatever the template says.
+  if (f.format !== undefined && !f.listTags) {
+    await printReport(f.format, rows, {
+      name: "search",
+      indent: "    ",
+      headers: headers("Index Name Description Stars Official Automated Tag"),
+      view: (r) => r,
+    });
+    return [];
+  }
+  return f.listTags
+    ? searchTable(["NAME", "TAG"], rows.map((r) => [r.Name, r.Tag]))
+    : searchTable(
+      ["NAME", "DESCRIPTION"],
+      rows.map((r) => [r.Name, r.Description]),
+    );
+}
+
+/** The `search` command. */
+export function searchCommand(): Command {
+  return addRegistryOptions(
+    new Command("search")
+      .description("Search a registry for an image")
+      .argument("<term>", "HOST/TERM, or a term for the search registries")
+      .option("--format <format>", "json, or a Go template")
+      .option("--limit <n>", "at most this many results", (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0) throw invalid(`invalid limit ${v}`);
+        return n;
+      })
+      .option("--list-tags", "list the tags of the repository named")
+      .option("--no-trunc", "accepted: descriptions are never shortened")
+      .option("--filter <filter>", "accepted: registries have no stars"),
+  ).action(
+    async (
+      term: string,
+      f: TlsFlags & { format?: string; limit?: number; listTags?: boolean },
+    ) => {
+      const rows = await search(term, {
+        ...registryOptions(f),
+        limit: f.limit,
+        listTags: f.listTags,
+      });
+      for (const line of await searchOutput(rows, f)) console.log(line);
+    },
+  );
 }

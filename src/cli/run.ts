@@ -40,6 +40,7 @@ interface RunFlags {
   init?: boolean;
   rootfs?: boolean;
   pull: string;
+  authfile?: string;
   interactive?: boolean;
   tty?: boolean;
   name?: string;
@@ -320,6 +321,10 @@ const CREATE_OPTIONS: OptionSpec[] = [
     description: "pull the image: always, missing, never",
     default: "missing",
   },
+  {
+    flags: "--authfile <path>",
+    description: "path of the authentication file",
+  },
 ];
 
 const RM: OptionSpec = {
@@ -422,6 +427,7 @@ function createRequest(
     image,
     rootfs: f.rootfs,
     pull: parsePullPolicy(f.pull),
+    authFile: f.authfile,
     name: f.name,
     command,
     entrypoint: parseEntrypoint(f.entrypoint),

@@ -10,14 +10,18 @@ import type { ImageRecord } from "../image/store.ts";
 import { ImageStore } from "../image/store.ts";
 import type { Engine } from "./engine.ts";
 
-/** Writes images to `out` (stdout when undefined) as `format`. */
+/**
+ * Writes images to `out` (stdout when undefined) as `format`; several
+ * images only with `multi`, else the other refs name the first (Podman).
+ */
 export async function saveArchive(
   e: Engine,
   refs: string[],
   format: ArchiveFormat,
   out?: string,
+  multi = false,
 ): Promise<void> {
-  await saveImages(e.store(ImageStore), refs, format, out);
+  await saveImages(e.store(ImageStore), refs, format, out, multi);
 }
 
 /** Loads the images of an archive at `path` (stdin when undefined). */
@@ -28,7 +32,10 @@ export async function loadImages(
   return await loadArchive(e.store(ImageStore), path);
 }
 
-/** Makes a one-layer image from a rootfs tarball (`-`: stdin). */
+/**
+ * Makes a one-layer image from a rootfs tarball (`-`: stdin), named as
+ * `tag` names (a short name goes under localhost/).
+ */
 export async function importImage(
   e: Engine,
   path: string,

@@ -23,6 +23,7 @@ import {
 } from "../container/lifecycle.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
+import { checkAuthFile } from "../image/auth.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
@@ -53,6 +54,8 @@ export interface CreateRequest extends CreateOptions {
   pull?: PullPolicy;
   /** --replace: a container of the same name is removed first, even running. */
   replace?: boolean;
+  /** The auth file a pull reads (--authfile). */
+  authFile?: string;
 }
 
 /**
@@ -97,8 +100,10 @@ export async function createContainer(
   if (req.rootfs) root = rootfsSource(req.image);
   else {
     const images = e.store(ImageStore);
+    checkAuthFile(req.authFile);
     const img = await ensureImage(images, req.image, req.pull ?? "missing", {
       onProgress,
+      authFile: req.authFile,
     });
     root = imageSource(images, req.image, img);
   }

@@ -13,7 +13,7 @@ import {
   imageSummary,
   inspectImage,
 } from "../image/present.ts";
-import { formatReference, parseName, qualify } from "../image/reference.ts";
+import { localName, parseName } from "../image/reference.ts";
 import {
   type ImageUsers,
   pruneImages as pruneStore,
@@ -249,13 +249,6 @@ export function imageHistory(e: Engine, ref: string): HistoryRow[] {
   return historyRows(images(e).find(ref));
 }
 
-/** A name to tag with: short names live under localhost/ (Podman's rule). */
-function targetName(name: string): string {
-  const n = parseName(name);
-  if (n.digest) throw invalid(`${name}: cannot tag with a digest`);
-  return formatReference(qualify(n, n.registry ?? "localhost"));
-}
-
 /** Adds `targets` as names of image `source`. */
 export async function tagImage(
   e: Engine,
@@ -263,7 +256,7 @@ export async function tagImage(
   targets: string[],
 ): Promise<void> {
   const img = images(e).find(source);
-  for (const t of targets) await images(e).tag(img.id, targetName(t));
+  for (const t of targets) await images(e).tag(img.id, localName(t));
 }
 
 /** Which containers use which images and layers. */

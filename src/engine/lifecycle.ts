@@ -6,7 +6,11 @@
  * becomes a container of the engine's store.
  */
 import type { ContainerConfig } from "../container/config.ts";
-import { copyFromContainer, copyToContainer } from "../container/cp.ts";
+import {
+  copyBetweenContainers,
+  copyFromContainer,
+  copyToContainer,
+} from "../container/cp.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
@@ -204,6 +208,18 @@ export async function copyTo(
   path: string,
 ): Promise<void> {
   await copyToContainer(...target(e, ref), hostSrc, path);
+}
+
+/** Copies `src` of container `from` to `dest` in container `to`. */
+export async function copyBetween(
+  e: Engine,
+  from: string,
+  src: string,
+  to: string,
+  dest: string,
+): Promise<void> {
+  const s = containerStore(e);
+  await copyBetweenContainers(s, s.find(from), src, s.find(to), dest);
 }
 
 /**

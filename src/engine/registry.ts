@@ -4,6 +4,7 @@
  * (the CLI asks on the terminal); the engine checks and stores them.
  */
 import {
+  checkAuthFile,
   type Credentials,
   removeCredentials,
   saveCredentials,
@@ -15,10 +16,17 @@ import {
   loadRegistriesConf,
   parseName,
   qualify,
+  resolveName,
 } from "../image/reference.ts";
 import { RegistryClient, type RegistryOptions } from "../image/registry.ts";
+import {
+  repositoryTags,
+  type SearchOptions,
+  searchRegistries,
+  type SearchResult,
+} from "../image/search.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
-import { notFound } from "../runtime/errors.ts";
+import { invalid, notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
 
 /** Pulls `name` into the store. */
@@ -27,7 +35,30 @@ export async function pull(
   name: string,
   opts: PullOptions = {},
 ): Promise<ImageRecord> {
+  checkAuthFile(opts.authFile);
   return await pullImage(e.store(ImageStore), name, opts);
+}
+
+/**
+ * `pull --all-tags`: every tag of the repository `name` names (a tag in
+ * it is ignored, as Podman does), in the order the registry lists them.
+ */
+export async function pullAllTags(
+  e: Engine,
+  name: string,
+  opts: PullOptions = {},
+): Promise<ImageRecord[]> {
+  checkAuthFile(opts.authFile);
+  const n = parseName(name);
+  if (n.digest) {
+    throw invalid(`${name}: a digest cannot be used with --all-tags`);
+  }
+  const [ref] = resolveName(name, loadRegistriesConf());
+  const out: ImageRecord[] = [];
+  for (const tag of await repositoryTags(ref.registry, ref.repository, opts)) {
+    out.push(await pull(e, `${ref.registry}/${ref.repository}:${tag}`, opts));
+  }
+  return out;
 }
 
 /** Pushes local image `name` to `dest` (default: its own name). */
@@ -37,6 +68,7 @@ export async function push(
   dest: string | undefined,
   opts: PushOptions = {},
 ): Promise<void> {
+  checkAuthFile(opts.authFile);
   await pushImage(e.store(ImageStore), name, dest, opts);
 }
 
@@ -65,12 +97,25 @@ export async function login(
   } finally {
     client.close();
   }
-  await saveCredentials(host, creds);
+  await saveCredentials(host, creds, opts.authFile);
 }
 
-/** Forgets the credentials for `host`, or for every registry. */
-export async function logout(host?: string): Promise<void> {
-  if (!(await removeCredentials(host))) {
+/**
+ * Forgets the credentials for `host`, or for every registry, in the user's
+ * auth.json or `authFile`.
+ */
+export async function logout(host?: string, authFile?: string): Promise<void> {
+  checkAuthFile(authFile, "checking authfile: ");
+  if (!(await removeCredentials(host, authFile))) {
     throw notFound(`not logged into ${host}`);
   }
+}
+
+/** `search`: repositories (or with `listTags`, tags) matching `term`. */
+export async function search(
+  term: string,
+  opts: SearchOptions = {},
+): Promise<SearchResult[]> {
+  checkAuthFile(opts.authFile);
+  return await searchRegistries(term, opts);
 }

@@ -29,8 +29,8 @@ import {
   MediaType,
   selectPlatform,
 } from "./oci.ts";
-import { formatReference, parseReference } from "./reference.ts";
-import type { ImageRecord, ImageStore } from "./store.ts";
+import { formatReference, localName, parseReference } from "./reference.ts";
+import { type ImageRecord, imageSize, type ImageStore } from "./store.ts";
 import { diffIdOf, layerTar, sniffCompression, unpackLayer } from "./unpack.ts";
 
 /** The archive formats of `save`. */
@@ -171,10 +171,22 @@ async function writeAll(f: Sink, chunk: Uint8Array): Promise<void> {
 }
 
 /** Moves a temp file into the blob store; it must hash to `want`. Each temp
- * file moves once; later calls return the digest it got. */
+ * file moves once; later calls return the digest it got (images of one
+ * archive share layer files). */
 class Adopter {
   private done = new Map<string, string>();
+  private layers = new Map<string, StoredLayer>();
   constructor(private readonly store: ImageStore) {}
+
+  /** Moves a layer file of unknown compression into the store, once. */
+  async layer(path: string): Promise<StoredLayer> {
+    let l = this.layers.get(path);
+    if (l === undefined) {
+      l = await adoptLayer(this.store, this, path);
+      this.layers.set(path, l);
+    }
+    return l;
+  }
 
   async adopt(path: string, want?: string): Promise<string> {
     let got = this.done.get(path);
@@ -195,10 +207,11 @@ const LAYER_TYPES = {
   none: MediaType.ociLayer,
 };
 
-/** A layer blob now in the store: its descriptor and diff id. */
+/** A layer blob now in the store: its descriptor, diff id and tar size. */
 interface StoredLayer {
   desc: Descriptor;
   diffId: string;
+  tarSize: number;
 }
 
 /** Moves a layer file of unknown compression into the store. */
@@ -210,19 +223,21 @@ async function adoptLayer(
   const mediaType = LAYER_TYPES[sniffCompression(path)];
   const size = Deno.statSync(path).size;
   const digest = await adopter.adopt(path);
-  const diffId = mediaType === MediaType.ociLayer
-    ? digest
+  const { diffId, size: tarSize } = mediaType === MediaType.ociLayer
+    ? { diffId: digest, size }
     : await diffIdOf(store.blobs.path(digest), mediaType);
-  return { desc: { mediaType, digest, size }, diffId };
+  return { desc: { mediaType, digest, size }, diffId, tarSize };
 }
 
-/** Stores an OCI manifest for `config` and `layers`; returns its bytes. */
+/**
+ * Stores an OCI manifest for the config `configBytes` (kept byte for byte:
+ * its digest is the image id) and `layers`; returns the manifest's bytes.
+ */
 async function storeManifest(
   store: ImageStore,
-  config: ImageConfig,
+  configBytes: Uint8Array,
   layers: Descriptor[],
 ): Promise<Uint8Array> {
-  const configBytes = json(config);
   const configDigest = await store.blobs.putBytes(configBytes);
   const manifest: Manifest = {
     schemaVersion: 2,
@@ -241,13 +256,14 @@ async function storeManifest(
 
 /**
  * Unpacks the layers of a stored manifest (once per chain id) and records
- * the image under `names`. Blobs must all be stored and verified.
+ * the image under `names`; `tarSizes` are its layers' uncompressed sizes. Blobs must all be stored and verified.
  */
 async function commitImage(
   store: ImageStore,
   manifestBytes: Uint8Array,
   mediaType: string,
   names: string[],
+  tarSizes: number[],
 ): Promise<ImageRecord> {
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
   const config = JSON.parse(
@@ -272,8 +288,7 @@ async function commitImage(
     manifestMediaType: mediaType,
     manifest,
     config,
-    size: manifest.config.size +
-      manifest.layers.reduce((n: number, l: Descriptor) => n + l.size, 0),
+    size: imageSize(manifest.config.size, tarSizes),
     stored: new Date().toISOString(),
   });
 }
@@ -300,6 +315,8 @@ async function loadDocker(
   const adopter = new Adopter(store);
   const out: ImageRecord[] = [];
   for (const item of items) {
+    const configPath = members.path(item.Config);
+    const configBytes = await Deno.readFile(configPath);
     const config = await members.json<ImageConfig>(item.Config);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== item.Layers.length) {
@@ -307,19 +324,29 @@ async function loadDocker(
         `image archive: config lists ${diffIds.length} layers, manifest.json ${item.Layers.length}`,
       );
     }
-    const layers: Descriptor[] = [];
+    const layers: StoredLayer[] = [];
     for (const [i, name] of item.Layers.entries()) {
-      const l = await adoptLayer(store, adopter, members.path(name));
+      const l = await adopter.layer(members.path(name));
       if (l.diffId !== diffIds[i]) {
         throw new DigestMismatch(`layer ${name}`, diffIds[i], l.diffId);
       }
-      layers.push(l.desc);
+      layers.push(l);
     }
-    // The config is stored as the archive has it: its digest is the id.
-    await adopter.adopt(members.path(item.Config));
-    const manifest = await storeManifest(store, config, layers);
+    const manifest = await storeManifest(
+      store,
+      configBytes,
+      layers.map((l) => l.desc),
+    );
     const names = (item.RepoTags ?? []).map(qualified);
-    out.push(await commitImage(store, manifest, MediaType.ociManifest, names));
+    out.push(
+      await commitImage(
+        store,
+        manifest,
+        MediaType.ociManifest,
+        names,
+        layers.map((l) => l.tarSize),
+      ),
+    );
   }
   return out;
 }
@@ -346,11 +373,13 @@ async function loadOci(
     }
     const manifest = parse<Manifest>(bytes);
     const config = parse<ImageConfig>(await blob(manifest.config));
+    const tarSizes: number[] = [];
     for (const [i, l] of manifest.layers.entries()) {
       await blob(l);
-      const diffId = layerCompression(l.mediaType) === "none"
-        ? l.digest
+      const { diffId, size } = layerCompression(l.mediaType) === "none"
+        ? { diffId: l.digest, size: l.size }
         : await diffIdOf(store.blobs.path(l.digest), l.mediaType);
+      tarSizes.push(size);
       const want = config.rootfs?.diff_ids?.[i];
       if (diffId !== want) {
         throw new DigestMismatch(`layer ${l.digest}`, String(want), diffId);
@@ -365,6 +394,7 @@ async function loadOci(
         bytes,
         desc.mediaType ?? manifest.mediaType ?? MediaType.ociManifest,
         names,
+        tarSizes,
       ),
     );
   }
@@ -573,20 +603,50 @@ async function saveOci(
 }
 
 /**
+ * The images `refs` name, each once with the names it is saved under. As in
+ * Podman, without `multi` the first image is saved and the other refs are
+ * only more names for it.
+ */
+function savedImages(
+  store: ImageStore,
+  refs: string[],
+  multi: boolean,
+): [ImageRecord, string[]][] {
+  const byId = new Map<string, [ImageRecord, string[]]>();
+  for (const r of refs) {
+    const found = store.find(r);
+    const img = multi ? found : byId.values().next().value?.[0] ?? found;
+    const entry = byId.get(img.id) ?? [img, []];
+    byId.set(img.id, entry);
+    const name = store.nameFor(r, found);
+    if (name && !entry[1].includes(name)) entry[1].push(name);
+  }
+  return [...byId.values()];
+}
+
+/**
  * Writes `refs` (names or ids) to `out` (stdout when undefined) in
- * `format`. A file is written under a temp name and renamed when complete.
+ * `format`, several images only with `multi` (Podman's -m). A file is
+ * written under a temp name and renamed when complete.
  */
 export async function saveImages(
   store: ImageStore,
   refs: string[],
   format: ArchiveFormat,
   out: string | undefined,
+  multi = false,
 ): Promise<void> {
-  const images = refs.map((r): [ImageRecord, string[]] => {
-    const img = store.find(r);
-    const name = store.nameFor(r, img);
-    return [img, name ? [name] : []];
-  });
+  if (multi && format !== "docker-archive") {
+    throw invalid(
+      `unsupported format "${format}" for saving multiple images (only docker-archive)`,
+    );
+  }
+  // Podman's oci-archive holds the first image under its first name only.
+  const images = savedImages(
+    store,
+    format === "docker-archive" ? refs : refs.slice(0, 1),
+    multi,
+  );
   if (out === undefined && Deno.stdout.isTerminal()) {
     throw invalid("refusing to write an archive to a terminal: use -o FILE");
   }
@@ -699,7 +759,7 @@ function envPairs(value: string): string[] {
 
 /** Options of `import`. */
 export interface ImportOptions {
-  /** The name to give the image (none: a dangling image). */
+  /** The name to give the image, as `tag` takes it (none: dangling). */
   reference?: string;
   changes?: string[];
   message?: string;
@@ -728,7 +788,7 @@ export async function importRootfs(
     } finally {
       f.close();
     }
-    const layer = await adoptLayer(store, new Adopter(store), tmp);
+    const layer = await new Adopter(store).layer(tmp);
     const created = new Date().toISOString();
     const config: ImageConfig = {
       created,
@@ -742,8 +802,10 @@ export async function importRootfs(
         ...(opts.message ? { comment: opts.message } : {}),
       }],
     };
-    const manifest = await storeManifest(store, config, [layer.desc]);
-    const names = opts.reference ? [qualified(opts.reference)] : [];
-    return await commitImage(store, manifest, MediaType.ociManifest, names);
+    const manifest = await storeManifest(store, json(config), [layer.desc]);
+    const names = opts.reference ? [localName(opts.reference)] : [];
+    return await commitImage(store, manifest, MediaType.ociManifest, names, [
+      layer.tarSize,
+    ]);
   });
 }

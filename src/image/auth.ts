@@ -4,6 +4,7 @@
  * from ~/.config/containers/auth.json and Docker's ~/.docker/config.json;
  * and the WWW-Authenticate challenges registries answer with.
  */
+import { invalid } from "../runtime/errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir } from "../storage/paths.ts";
 
@@ -22,9 +23,12 @@ function home(): string {
   return Deno.env.get("HOME") ?? "/";
 }
 
-/** The auth.json that `ptd login` writes. */
-export function authFilePath(): string {
-  const forced = Deno.env.get("REGISTRY_AUTH_FILE");
+/**
+ * The auth.json that `ptd login` writes: `authFile` (--authfile) when
+ * given, as Podman's.
+ */
+export function authFilePath(authFile?: string): string {
+  const forced = authFile ?? Deno.env.get("REGISTRY_AUTH_FILE");
   if (forced) return forced;
   const run = Deno.env.get("XDG_RUNTIME_DIR");
   if (run) return `${run}/containers/auth.json`;
@@ -33,7 +37,8 @@ export function authFilePath(): string {
 }
 
 /** Every file credentials are read from, most specific first. */
-function authFilesToRead(): string[] {
+function authFilesToRead(authFile?: string): string[] {
+  if (authFile !== undefined) return [authFile];
   const config = Deno.env.get("XDG_CONFIG_HOME") || `${home()}/.config`;
   const docker = Deno.env.get("DOCKER_CONFIG") || `${home()}/.docker`;
   const files = [authFilePath()];
@@ -62,9 +67,29 @@ function decodeAuth(auth: string): Credentials | undefined {
   return { username: text.slice(0, i), password: text.slice(i + 1) };
 }
 
-/** Stored credentials for a registry host, if any file has them. */
-export function credentialsFor(host: string): Credentials | undefined {
-  for (const file of authFilesToRead()) {
+/**
+ * An --authfile must exist for every command but `login` (Podman's check,
+ * in its words; `prefix` is logout's "checking authfile: ").
+ */
+export function checkAuthFile(authFile: string | undefined, prefix = ""): void {
+  if (authFile === undefined) return;
+  try {
+    Deno.statSync(authFile);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw invalid(`${prefix}stat ${authFile}: no such file or directory`);
+  }
+}
+
+/**
+ * Stored credentials for a registry host, if any file has them; only
+ * `authFile` is read when given.
+ */
+export function credentialsFor(
+  host: string,
+  authFile?: string,
+): Credentials | undefined {
+  for (const file of authFilesToRead(authFile)) {
     let doc: AuthFile | undefined;
     try {
       doc = readJson<AuthFile>(file);
@@ -82,8 +107,9 @@ export function credentialsFor(host: string): Credentials | undefined {
 
 async function updateAuthFile(
   fn: (doc: AuthFile) => boolean,
+  authFile?: string,
 ): Promise<boolean> {
-  const path = authFilePath();
+  const path = authFilePath(authFile);
   ensureDir(path.slice(0, path.lastIndexOf("/")));
   return await withLock(`${path}.lock`, () => {
     const doc = readJson<AuthFile>(path) ?? {};
@@ -94,21 +120,28 @@ async function updateAuthFile(
   });
 }
 
-/** Records credentials for `host` in auth.json. */
+/** Records credentials for `host` in auth.json (or `authFile`). */
 export async function saveCredentials(
   host: string,
   creds: Credentials,
+  authFile?: string,
 ): Promise<void> {
   await updateAuthFile((doc) => {
     doc.auths![host] = {
       auth: btoa(`${creds.username}:${creds.password}`),
     };
     return true;
-  });
+  }, authFile);
 }
 
-/** Forgets `host` (or every registry when undefined); false if none stored. */
-export async function removeCredentials(host?: string): Promise<boolean> {
+/**
+ * Forgets `host` (or every registry when undefined) in auth.json (or
+ * `authFile`); false if none stored.
+ */
+export async function removeCredentials(
+  host?: string,
+  authFile?: string,
+): Promise<boolean> {
   return await updateAuthFile((doc) => {
     if (host === undefined) {
       const had = Object.keys(doc.auths!).length > 0;
@@ -118,7 +151,7 @@ export async function removeCredentials(host?: string): Promise<boolean> {
     const keys = authKeys(host).filter((k) => k in doc.auths!);
     for (const k of keys) delete doc.auths![k];
     return keys.length > 0;
-  });
+  }, authFile);
 }
 
 /** One parsed WWW-Authenticate challenge. */

@@ -87,8 +87,16 @@ function mode(h: TarHeader): number {
   return h.mode & 0o7777;
 }
 
+/** How a tree that is not a layer (`cp`) is written. */
+export interface TreeOptions {
+  /** Caller is root of a user namespace (see writeLayer). */
+  userns: boolean;
+  /** Owners: as the tar has them, one for every entry, or left as made. */
+  owner: "keep" | "skip" | { uid: number; gid: number };
+}
+
 /** Writes the entries of one layer under a root directory fd. */
-class LayerWriter implements TarVisitor {
+export class LayerWriter implements TarVisitor {
   /** Directory mtimes, set last: creating entries inside changes them. */
   private dirTimes: [string[], number][] = [];
   /**
@@ -106,9 +114,14 @@ class LayerWriter implements TarVisitor {
   private current: TarHeader | undefined;
   private file: OpenFile | undefined;
 
+  /**
+   * `tree` makes it a plain tree's writer: `.wh.` names are ordinary files
+   * and owners follow `tree.owner`. Without it, a layer's.
+   */
   constructor(
     private readonly root: number,
     private readonly userns: boolean,
+    private readonly tree?: TreeOptions,
   ) {}
 
   /** An fd of the directory at `comps`, made (0755, root) where missing. */
@@ -196,8 +209,11 @@ class LayerWriter implements TarVisitor {
    * with one warning.
    */
   private chown(h: TarHeader, set: (uid: number, gid: number) => void) {
+    const owner = this.tree?.owner ?? "keep";
+    if (owner === "skip") return;
     try {
-      set(h.uid, h.gid);
+      if (owner === "keep") set(h.uid, h.gid);
+      else set(owner.uid, owner.gid);
     } catch (e) {
       if (!this.userns || !isErrno(e, "EINVAL")) throw e;
       if (!this.warnedOwner) {
@@ -294,7 +310,7 @@ class LayerWriter implements TarVisitor {
     }
     const name = comps[comps.length - 1];
     const parent = comps.slice(0, -1);
-    const marker = tarMarker(name);
+    const marker = this.tree ? undefined : tarMarker(name);
     if (marker) return this.whiteout(parent, marker);
     const dir = this.parentDir(parent);
     const at: Slot = { parent, dir, name };

@@ -34,7 +34,7 @@ import {
   Unreachable,
 } from "./registry.ts";
 import { trace } from "../runtime/trace.ts";
-import type { ImageRecord, ImageStore } from "./store.ts";
+import { type ImageRecord, imageSize, type ImageStore } from "./store.ts";
 import { feedFile, type LayerSink, layerSink, unpackLayer } from "./unpack.ts";
 
 /** What a pull reports as it goes, for progress displays. */
@@ -95,14 +95,15 @@ async function fetchBlob(
  * Fetches a layer blob (or reads the stored one) and, while its bytes go
  * by, checks its diff id and unpacks it when its chain-id directory is
  * missing: one decompression, during the download. The directory gets its
- * final name only once digest and diff id both matched.
+ * final name only once digest and diff id both matched. Returns the size of
+ * the uncompressed tar.
  */
 async function fetchLayer(
   store: ImageStore,
   client: RegistryClient,
   layer: { d: Descriptor; diffId: string; chainId: string },
   report: (p: PullProgress) => void,
-): Promise<void> {
+): Promise<number> {
   const { d, diffId } = layer;
   const dest = store.layerDir(layer.chainId);
   const unpack = !store.hasLayer(layer.chainId);
@@ -121,6 +122,7 @@ async function fetchLayer(
   try {
     await fetchBlob(store, client, d, report, { sink, verify });
     await sink.commit();
+    return sink.size;
   } catch (e) {
     await sink.abort();
     throw e;
@@ -235,13 +237,14 @@ async function pullFrom(
     diffId: diffIds[i],
     chainId: chains[i],
   }));
+  const tarSizes: number[] = [];
   await inParallel(
-    layers,
+    layers.map((l, i) => ({ ...l, i })),
     opts.parallel ?? 3,
-    (l) => fetchLayer(store, client, l, report),
+    async (l) =>
+      void (tarSizes[l.i] = await fetchLayer(store, client, l, report)),
   );
-  const size = manifest.config.size +
-    manifest.layers.reduce((n, l) => n + l.size, 0);
+  const size = imageSize(manifest.config.size, tarSizes);
   const img = await store.commit({
     id: manifest.config.digest.slice("sha256:".length),
     names: ref.tag ? [`${repoName(ref)}:${ref.tag}`] : [],

@@ -84,6 +84,16 @@ export function qualify(name: ParsedName, registry: string): Reference {
   return { registry: reg, repository, tag, digest: name.digest };
 }
 
+/**
+ * A name for a local image (tag, import, commit): a short name lives under
+ * localhost/, as Podman has it. Refuses a digest.
+ */
+export function localName(name: string): string {
+  const n = parseName(name);
+  if (n.digest) throw invalid(`${name}: cannot tag with a digest`);
+  return formatReference(qualify(n, n.registry ?? "localhost"));
+}
+
 /** Parses a reference whose registry is explicit, or Docker Hub's. */
 export function parseReference(input: string): Reference {
   const n = parseName(input);

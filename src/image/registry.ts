@@ -18,6 +18,8 @@ export interface RegistryOptions {
   certDir?: string;
   /** Credentials to use instead of the auth files. */
   credentials?: Credentials;
+  /** The one auth file to read (--authfile). */
+  authFile?: string;
 }
 
 /** A registry error with the HTTP status, for callers that branch on 404. */
@@ -103,7 +105,8 @@ export class RegistryClient {
     this.#client = ca.length > 0
       ? Deno.createHttpClient({ caCerts: ca })
       : undefined;
-    this.#creds = opts.credentials ?? credentialsFor(endpoint.host);
+    this.#creds = opts.credentials ??
+      credentialsFor(endpoint.host, opts.authFile);
     this.#actions = push ? "pull,push" : "pull";
   }
 
@@ -185,9 +188,12 @@ export class RegistryClient {
     }
     const url = new URL(ch.params.realm);
     if (ch.params.service) url.searchParams.set("service", ch.params.service);
+    // A client of no repository reads the catalog (search).
     url.searchParams.set(
       "scope",
-      `repository:${this.repository}:${this.#actions}`,
+      this.repository
+        ? `repository:${this.repository}:${this.#actions}`
+        : "registry:catalog:*",
     );
     const headers: Record<string, string> = {};
     if (this.#creds) headers.Authorization = basicHeader(this.#creds);
@@ -217,6 +223,26 @@ export class RegistryClient {
       `${what}: ${res.status} ${await errorText(res)}`,
       res.status,
     );
+  }
+
+  /** The repositories the registry lists (/v2/_catalog), if it does. */
+  async catalog(): Promise<string[]> {
+    const res = await this.#check(
+      await this.request("GET", "_catalog?n=1000"),
+      `${this.host} does not list its repositories`,
+    );
+    const doc = await res.json() as { repositories?: string[] };
+    return doc.repositories ?? [];
+  }
+
+  /** The tags of the client's repository. */
+  async tags(): Promise<string[]> {
+    const res = await this.#check(
+      await this.request("GET", `${this.repository}/tags/list`),
+      `listing the tags of ${this.host}/${this.repository}`,
+    );
+    const doc = await res.json() as { tags?: string[] | null };
+    return doc.tags ?? [];
   }
 
   /** Checks that the registry answers and the credentials work (login). */

@@ -33,10 +33,18 @@ export interface ImageRecord {
   manifestMediaType: string;
   manifest: Manifest;
   config: ImageConfig;
-  /** Bytes of the compressed layers and the config. */
+  /** Bytes of the uncompressed layers and the config (see imageSize). */
   size: number;
   /** When ptd stored it. */
   stored: string;
+}
+
+/**
+ * An image's size as Podman reports it, whatever way it came (pulled
+ * compressed, loaded plain): its config and its layers' uncompressed tars.
+ */
+export function imageSize(configSize: number, tarSizes: number[]): number {
+  return tarSizes.reduce((n, s) => n + s, configSize);
 }
 
 /** A user-facing error for a name or id nothing matches. */

@@ -106,14 +106,18 @@ export function layerTar(blobPath: string, mediaType: string): Readable {
   return raw.pipe(unzip);
 }
 
-/** The diff id of a layer blob: the sha256 of its uncompressed tar. */
+/**
+ * The diff id of a layer blob (the sha256 of its uncompressed tar) and the
+ * size of that tar.
+ */
 export async function diffIdOf(
   blobPath: string,
   mediaType: string,
-): Promise<string> {
+): Promise<{ diffId: string; size: number }> {
   const sink = layerSink(mediaType, undefined, blobPath);
   await feedFile(blobPath, sink);
-  return await sink.end();
+  const diffId = await sink.end();
+  return { diffId, size: sink.size };
 }
 
 /**
@@ -127,6 +131,8 @@ export interface LayerSink {
   write(chunk: Uint8Array): Promise<void>;
   /** The blob is complete: resolves to the diff id once all is written. */
   end(): Promise<string>;
+  /** Bytes of the uncompressed tar, all of them once `end` resolved. */
+  readonly size: number;
   /** Moves the verified layer to its final name (after `end`). */
   commit(): Promise<void>;
   /** Throws the unpacked content away; fine at any point, and after errors. */
@@ -237,6 +243,7 @@ class DecodingSink implements LayerSink {
   #head: Uint8Array[] = [];
   #z: Transform | undefined;
   #hash = createHash("sha256");
+  #size = 0;
   #done: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
   #failed: () => void = () => {};
@@ -272,11 +279,11 @@ class DecodingSink implements LayerSink {
    * not begun to read yet never sees.
    */
   #hashed(z: Transform): Readable {
-    const hash = this.#hash;
     const out = new Transform({
       highWaterMark: CHUNK,
-      transform(chunk: Uint8Array, _encoding, done) {
-        hash.update(chunk);
+      transform: (chunk: Uint8Array, _encoding, done) => {
+        this.#hash.update(chunk);
+        this.#size += chunk.length;
         done(null, chunk);
       },
     });
@@ -322,6 +329,10 @@ class DecodingSink implements LayerSink {
       throw new Error(`invalid layer ${this.what}: ${oneLine(e)}`);
     }
     return `sha256:${this.#hash.digest("hex")}`;
+  }
+
+  get size(): number {
+    return this.#size;
   }
 
   commit(): Promise<void> {

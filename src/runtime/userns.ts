@@ -5,15 +5,23 @@
  */
 import { CLONE_NEWUSER } from "../../ffi/constants.ts";
 import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
+import { closeFd, openRaw } from "../../ffi/fd.ts";
 import { userMaps } from "./create.ts";
 import { writeIdMaps } from "./idmap.ts";
 import { selfCommand } from "./self.ts";
 
-/** Runs `ptd ARGS...` as root of a new user namespace; returns its exit code. */
-export async function runInUserNamespace(args: string[]): Promise<number> {
+/**
+ * Runs `ptd ARGS...` as root of a new user namespace (and of the other new
+ * namespaces `flags` asks for, e.g. a mount namespace of its own); returns
+ * its exit code.
+ */
+export async function runInUserNamespace(
+  args: string[],
+  flags = 0,
+): Promise<number> {
   const self = selfCommand();
   const child = await cloneExec({
-    flags: CLONE_NEWUSER,
+    flags: CLONE_NEWUSER | flags,
     path: self.path,
     argv: [self.path, ...self.args, ...args],
     env: environ(),
@@ -24,6 +32,35 @@ export async function runInUserNamespace(args: string[]): Promise<number> {
     child.abort();
     await waitStatus(child.pid);
     throw e;
+  }
+  child.release();
+  return exitCode(await waitStatus(child.pid));
+}
+
+/**
+ * Runs `ptd ARGS...` in the user namespace of the running process `pid`
+ * (a container's), as its root: the one place its files, owners and FUSE
+ * mounts are reachable as the container itself sees them. The child is
+ * cloned before this returns its promise (descriptors meant for it may
+ * be closed right after the call).
+ */
+export async function runInUserNamespaceOf(
+  pid: number,
+  args: string[],
+): Promise<number> {
+  const self = selfCommand();
+  const user = openRaw(`/proc/${pid}/ns/user`);
+  let child;
+  try {
+    child = await cloneExec({
+      flags: 0,
+      path: self.path,
+      argv: [self.path, ...self.args, ...args],
+      env: environ(),
+      join: [user],
+    });
+  } finally {
+    closeFd(user);
   }
   child.release();
   return exitCode(await waitStatus(child.pid));

@@ -80,7 +80,7 @@ Deno.test("import, then save and load in both formats", async () => {
       const loaded = await ptd(sb, ["load"], { stdin: Deno.readFileSync(out) });
       assert.equal(
         ok(loaded, "load"),
-        "Loaded image: docker.io/library/bb:test\n",
+        "Loaded image: localhost/bb:test\n",
       );
       const after = await inspect(sb, "bb:test");
       assert.equal(after.Id, before.Id, format);
@@ -175,7 +175,7 @@ Deno.test("podman loads what ptd saves, ptd loads what podman saves", {
   await withBusybox(async (sb) => {
     try {
       const id = (await inspect(sb, "bb:test")).Id;
-      const name = "docker.io/library/bb:test";
+      const name = "localhost/bb:test";
       for (const format of FORMATS) {
         const ours = `${sb.dir}/ptd-${format}.tar`;
         ok(

@@ -619,7 +619,7 @@ Deno.test("cp both ways: directories and renames, modes kept, owners mapped", as
     const missing = await ptd(sb, ["cp", "files:/nope", back]);
     assertEquals([missing.code, missing.stderr], [
       125,
-      "Error: files:/nope: no such file or directory\n",
+      'Error: "/nope" could not be found on container files: no such file or directory\n',
     ]);
   });
 });
