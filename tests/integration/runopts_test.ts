@@ -136,6 +136,11 @@ const REFUSED: [string[], number, string][] = [
   [["--userns", "auto"], 126, ""],
   [["--userns", "auto:bogus=1"], 125, 'unknown option specified: "bogus"'],
   [
+    ["--userns", "auto:gidmapping=1:2"],
+    125,
+    'failed to create ParseUIDMap UID=[1:2]: initializing ID mappings: UID setting is malformed expected ["uint32:uint32:uint32"]: ["1:2"]',
+  ],
+  [
     ["--userns", "auto:size=x"],
     125,
     'strconv.ParseUint: parsing "x": invalid syntax',
