@@ -234,7 +234,8 @@ const CREATE_OPTIONS: OptionSpec[] = [
   },
   {
     flags: "--userns <mode>",
-    description: "user namespace: host (default), keep-id[:uid=N,gid=N]",
+    description:
+      "user namespace: host (default), keep-id[:uid=N,gid=N], nomap, auto, ns:PATH",
   },
   repeatable(
     "--uidmap <map>",

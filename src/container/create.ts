@@ -15,7 +15,7 @@ import { initBinary } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
-import { ipcTarget, usernsMaps } from "./namespaces.ts";
+import { checkUserns, ipcTarget } from "./namespaces.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
@@ -159,7 +159,7 @@ export async function createContainer(
 ): Promise<ContainerConfig> {
   validate(opts);
   checkIpcTarget(store, opts.host.ipc);
-  if (store.paths.rootless) usernsMaps(opts.host.userns, userMaps());
+  if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
   // Docker: an explicit entrypoint drops the image's Cmd.
   const cmd = opts.command.length > 0

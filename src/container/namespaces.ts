@@ -44,9 +44,11 @@ export interface UsernsMode {
   /**
    * host/private: the user's own map (its id is root, the subordinate
    * ranges follow); keep-id: the user's id is itself (or `uid`) inside;
-   * nomap: only the subordinate ranges; custom: --uidmap/--gidmap.
+   * nomap: only the subordinate ranges; custom: --uidmap/--gidmap;
+   * ns: the user namespace at `path`.
    */
-  kind: "host" | "keep-id" | "nomap" | "custom";
+  kind: "host" | "keep-id" | "nomap" | "custom" | "ns";
+  path?: string;
   /** keep-id: the container ids the user's uid and gid become. */
   uid?: number;
   gid?: number;
@@ -68,6 +70,42 @@ function keepIdOptions(opts: string): { uid?: number; gid?: number } {
   return out;
 }
 
+/** Checks auto's options as Podman does: size, uidmapping, gidmapping. */
+function checkAutoOptions(opts: string) {
+  for (const o of opts.split(",")) {
+    const [k, v = ""] = o.split("=", 2);
+    if (k === "size") {
+      if (!/^\d+$/.test(v)) {
+        throw invalid(`strconv.ParseUint: parsing "${v}": invalid syntax`);
+      }
+    } else if (k === "uidmapping" || k === "gidmapping") {
+      parseIdMap(v, `--userns ${k}`);
+    } else {
+      throw invalid(`unknown option specified: "${k}"`);
+    }
+  }
+}
+
+/**
+ * ns:PATH: the path must exist (Podman's error, at create); joining it
+ * fails at start, as rootless Podman's does here.
+ */
+function joinedUserns(path: string): UsernsMode {
+  try {
+    Deno.statSync(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no such file or directory"
+      : e instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : (e as Error).message;
+    throw invalid(
+      `cannot find specified user namespace path: stat ${path}: ${why}`,
+    );
+  }
+  return { kind: "ns", path };
+}
+
 /** One --uidmap/--gidmap value, "CONTAINER:HOST:SIZE". */
 export function parseIdMap(value: string, flag: string): IdRange {
   const parts = value.split(":");
@@ -82,7 +120,8 @@ export function parseIdMap(value: string, flag: string): IdRange {
 
 /**
  * Parses --userns with --uidmap/--gidmap (a gid map defaults to the uid
- * map, as in Podman). `auto` and `ns:` need what a rootless user lacks here.
+ * map, as in Podman). `auto` needs what a rootless user lacks here: its
+ * options are checked, then it is refused.
  */
 export function parseUserns(
   value: string,
@@ -114,20 +153,25 @@ export function parseUserns(
     case "keep-id":
       return { kind: "keep-id", ...(opts ? keepIdOptions(opts) : {}) };
     case "auto":
+      if (opts) checkAutoOptions(opts);
       throw new PtdError(
         "cannot-invoke",
         "--userns auto: no subordinate ids are set aside for automatic user namespaces",
       );
     case "ns":
-      throw invalid(
-        `--userns ${value}: joining a user namespace is not supported`,
-      );
+      if (opts) return joinedUserns(opts);
+      if (opts === "") {
+        throw invalid(
+          "invalid config provided: namespace mode path requires a value",
+        );
+      }
+      break;
   }
   throw invalid(`unrecognized namespace mode ${value} passed`);
 }
 
 const NOT_MAPPED =
-  "a user namespace without your own uid and gid in it is not supported: map host id 0 (you) too";
+  "a user namespace without your own uid and gid cannot open the container's files: map host id 0 (you) too";
 
 /**
  * --subuidname/--subgidname: a map made of another name's subordinate
@@ -150,24 +194,14 @@ export function checkSubidName(
   throw invalid(NOT_MAPPED);
 }
 
-/**
- * The host maps for a --userns over `base`, the user's own maps (0 the
- * user, 1.. its subordinate ids); undefined where base itself is meant.
- */
-export function usernsMaps(
-  mode: UsernsMode | undefined,
-  base: { uid: IdRange[]; gid: IdRange[] },
-): { uid: IdRange[]; gid: IdRange[] } | undefined {
-  if (!mode || mode.kind === "host") return undefined;
+type Maps = { uid: IdRange[]; gid: IdRange[] };
+
+/** A --userns's ranges over the user's id space, and as host ranges. */
+function composed(mode: UsernsMode, base: Maps): Maps & { wanted: Maps } {
   const wanted = wantedRanges(mode, base);
-  const mapsUser = (r: IdRange[]) => r.some((x) => x.host === 0);
-  if (!mapsUser(wanted.uid) || !mapsUser(wanted.gid)) {
-    // The container's storage and spec are the user's own files: a
-    // namespace without the user in it could not read them.
-    throw invalid(NOT_MAPPED);
-  }
   try {
     return {
+      wanted,
       uid: compose(wanted.uid, base.uid),
       gid: compose(wanted.gid, base.gid),
     };
@@ -176,11 +210,45 @@ export function usernsMaps(
   }
 }
 
+/**
+ * What create checks of a --userns (Podman's create takes the rest and
+ * its start fails): the ranges are among the user's ids.
+ */
+export function checkUserns(mode: UsernsMode | undefined, base: Maps) {
+  if (mode && mode.kind !== "host" && mode.kind !== "ns") composed(mode, base);
+}
+
+/**
+ * The host maps for a --userns over `base`, the user's own maps (0 the
+ * user, 1.. its subordinate ids); undefined where base itself is meant.
+ * What cannot start fails with 126, as rootless Podman's start does.
+ */
+export function usernsMaps(
+  mode: UsernsMode | undefined,
+  base: Maps,
+): Maps | undefined {
+  if (!mode || mode.kind === "host") return undefined;
+  if (mode.kind === "ns") {
+    // Rootless Podman's runtime cannot join it either, from inside
+    // Podman's own user namespace.
+    throw new PtdError(
+      "cannot-invoke",
+      `cannot join user namespace ${mode.path}: a rootless container keeps its own user namespace`,
+    );
+  }
+  const { wanted, uid, gid } = composed(mode, base);
+  const mapsUser = (r: IdRange[]) => r.some((x) => x.host === 0);
+  if (!mapsUser(wanted.uid) || !mapsUser(wanted.gid)) {
+    // The container's storage and spec are the user's own files: a
+    // namespace without the user in it cannot open them (Podman's start
+    // fails the same way on a --rootfs directory).
+    throw new PtdError("cannot-invoke", `${NOT_MAPPED}: permission denied`);
+  }
+  return { uid, gid };
+}
+
 /** A --userns's ranges over the user's own id space. */
-function wantedRanges(
-  mode: UsernsMode,
-  base: { uid: IdRange[]; gid: IdRange[] },
-): { uid: IdRange[]; gid: IdRange[] } {
+function wantedRanges(mode: UsernsMode, base: Maps): Maps {
   if (mode.kind === "nomap") {
     const all = (
       r: IdRange[],

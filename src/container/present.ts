@@ -24,6 +24,7 @@ import {
   humanDuration,
 } from "../runtime/gomap.ts";
 import { parseSignal } from "./signals.ts";
+import type { UsernsMode } from "./namespaces.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -307,14 +308,18 @@ export function inspectDoc(
         ) => [m.destination, m.data ?? ""]),
       )),
       UTSMode: "private",
-      // Podman's spellings: "" for the user's own map, "private" for another.
-      UsernsMode: !c.host.userns || c.host.userns.kind === "host"
-        ? ""
-        : "private",
+      // Podman's spellings: "" for the user's own map, "private" for
+      // another, ns:PATH for a joined one.
+      UsernsMode: usernsMode(c.host.userns),
       ...(c.host.init ? { Init: true } : {}),
       ConsoleSize: [0, 0],
     },
   };
+}
+
+function usernsMode(mode: UsernsMode | undefined): string {
+  if (!mode || mode.kind === "host") return "";
+  return mode.kind === "ns" ? `ns:${mode.path}` : "private";
 }
 
 /** A signal's number, 0 for one ptd does not know (inspect says so). */

@@ -118,6 +118,34 @@ const REFUSED: [string[], number, string][] = [
   [["--ipc", "bogus"], 125, "unrecognized namespace mode bogus passed"],
   [["--userns", "bogus"], 125, "unrecognized namespace mode bogus passed"],
   [
+    ["--userns", "ns:"],
+    125,
+    "invalid config provided: namespace mode path requires a value",
+  ],
+  [
+    ["--userns", "ns:/nonexistent"],
+    125,
+    "cannot find specified user namespace path: stat /nonexistent: no such file or directory",
+  ],
+  // Rootless, neither joins another user namespace (Podman's runtime
+  // fails from inside Podman's own), nor opens a --rootfs directory from
+  // a namespace without the user in it.
+  [["--userns", "ns:/etc/passwd"], 126, ""],
+  [["--userns", "nomap"], 126, "permission denied"],
+  [["--uidmap", "0:1:1000"], 126, "permission denied"],
+  [["--userns", "auto"], 126, ""],
+  [["--userns", "auto:bogus=1"], 125, 'unknown option specified: "bogus"'],
+  [
+    ["--userns", "auto:gidmapping=1:2"],
+    125,
+    'failed to create ParseUIDMap UID=[1:2]: initializing ID mappings: UID setting is malformed expected ["uint32:uint32:uint32"]: ["1:2"]',
+  ],
+  [
+    ["--userns", "auto:size=x"],
+    125,
+    'strconv.ParseUint: parsing "x": invalid syntax',
+  ],
+  [
     ["--tz", "Nowhere/Else"],
     125,
     "stat /usr/share/zoneinfo/Nowhere/Else: no such file or directory",
@@ -254,6 +282,8 @@ Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
       ["--name", "plain"],
       ["--name", "kept", "--userns", "keep-id", "--shm-size", "1m"],
       ["--name", "none", "--ipc", "none"],
+      ["--name", "joined", "--userns", "ns:/etc/passwd"],
+      ["--name", "nomapped", "--userns", "nomap"],
     ];
     try {
       const seen: Record<string, unknown[]> = {};

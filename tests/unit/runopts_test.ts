@@ -2,6 +2,7 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { parseShmSize, parseUlimit } from "../../src/container/limits.ts";
 import {
+  checkUserns,
   parseIpc,
   parseUserns,
   usernsMaps,
@@ -85,7 +86,21 @@ Deno.test("--userns keep-id: Podman's layout, over host ids", () => {
   assertEquals(usernsMaps({ kind: "host" }, BASE), undefined);
   assertThrows(
     () => usernsMaps({ kind: "nomap" }, BASE),
-    /without your own uid and gid/,
+    /without your own uid and gid.*: permission denied$/,
+  );
+});
+
+Deno.test("--userns at create: the ranges are checked, the rest waits for start", () => {
+  checkUserns({ kind: "nomap" }, BASE);
+  checkUserns({ kind: "ns", path: "/proc/self/ns/user" }, BASE);
+  const wide = [{ container: 0, host: 0, size: 70000 }];
+  assertThrows(
+    () => checkUserns({ kind: "custom", uidmap: wide, gidmap: wide }, BASE),
+    /^--userns: id 65537 is not among the 65537 ids this user may map$/,
+  );
+  assertThrows(
+    () => usernsMaps({ kind: "ns", path: "/proc/self/ns/user" }, BASE),
+    /^cannot join user namespace \/proc\/self\/ns\/user/,
   );
 });
 
