@@ -227,6 +227,26 @@ Deno.test("system: the container, image and volume spellings", () =>
         ["image", "save", "--help"],
       ]
     ) assertEquals((await ptd(sb, args)).code, 0, args.join(" "));
+    // A spelling runs the top-level command: same exit code, same error.
+    for (
+      const [verb, ...args] of [
+        ["container", "diff", "missing"],
+        ["container", "export", "-o", `${sb.dir}/x.tar`, "missing"],
+        ["image", "diff", "missing"],
+        ["image", "search", "--limit", "x", "busybox"],
+      ]
+    ) {
+      const [spelled, top] = [
+        await ptd(sb, [verb, ...args]),
+        await ptd(sb, args),
+      ];
+      assertEquals(
+        [spelled.code, spelled.stderr],
+        [top.code, top.stderr],
+        `${verb} ${args.join(" ")}`,
+      );
+      assert(top.stderr.startsWith("Error: "), top.stderr);
+    }
     const vol = await ptd(sb, ["container", "inspect", "v1"]);
     assertEquals(vol.code, 125);
     const df = ok(await ptd(sb, ["system", "df"]));
