@@ -117,7 +117,7 @@ function bindArgs(
 }
 
 /**
- * `argv` with Podman's bool flags (declared `-a, --archive [=bool]`) made
+ * A copy of `argv` with Podman's bool flags (declared `-a, --archive [=bool]`) made
  * explicit: such a flag takes a value only inline (`--archive=false`), so a
  * bare one becomes `--archive=true` rather than swallowing the next
  * argument as its value. Stops at `--` and, for a pass-through command, at
@@ -132,7 +132,7 @@ export function inlineBools(cmd: CommandSpec, argv: string[]): string[] {
       if (flag) long.set(flag, f.long!);
     }
   }
-  if (long.size === 0) return argv;
+  if (long.size === 0) return [...argv];
   const end = argv.findIndex((a) =>
     a === "--" || (cmd.passThrough && !a.startsWith("-"))
   );
