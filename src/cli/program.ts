@@ -129,11 +129,7 @@ function containerGroup(set: (code: number) => void): Command {
   ) group.addCommand(toCommand(spec, set));
   group.addCommand(toCommand(ps, set).name("ls").aliases(["list", "ps"]));
   group.addCommand(portCommand());
-  group.addCommand(
-    diffCommand().description(
-      "Inspect changes to the container's file systems",
-    ),
-  );
+  group.addCommand(diffCommand("container"));
   group.addCommand(exportCommand());
   return group;
 }
@@ -183,7 +179,7 @@ export function program(result: { code: number }): Command {
       saveCommand(),
       importCommand(),
       toCommand(existsSpec("image"), set),
-      diffCommand().description("Inspect changes to the image's file systems"),
+      diffCommand("image"),
       searchCommand(),
     ]
   ) imageGroup.addCommand(c);

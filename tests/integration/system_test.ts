@@ -54,6 +54,16 @@ Deno.test({
         }
         const cases: [string[], number, string?][] = [
           [["container", "exists", "missing"], 1],
+          [
+            ["container", "diff", "missing"],
+            125,
+            "missing not found: container not known",
+          ],
+          [
+            ["image", "diff", "missing"],
+            125,
+            "missing not found: missing: image not known",
+          ],
           [["image", "exists", "missing"], 1],
           [["volume", "exists", "missing"], 1],
           [["volume", "exists", "vol"], 0],
@@ -231,9 +241,7 @@ Deno.test("system: the container, image and volume spellings", () =>
     // A spelling runs the top-level command: same exit code, same error.
     for (
       const [verb, ...args] of [
-        ["container", "diff", "missing"],
         ["container", "export", "-o", `${sb.dir}/x.tar`, "missing"],
-        ["image", "diff", "missing"],
         ["image", "search", "--limit", "x", "busybox"],
       ]
     ) {
