@@ -4,17 +4,21 @@ import { userEngine } from "../engine/engine.ts";
 import { diffObject, exportContainer } from "../engine/changes.ts";
 import { invalid } from "../runtime/errors.ts";
 
-/** The `diff` command. */
-export function diffCommand(): Command {
+/** The `diff` command; `container diff` or `image diff` with `only`. */
+export function diffCommand(only?: "container" | "image"): Command {
   return new Command("diff")
-    .description("Display the changes to the object's file system")
-    .argument("<container|image>", "name or id")
+    .description(
+      only
+        ? `Inspect changes to the ${only}'s file systems`
+        : "Display the changes to the object's file system",
+    )
+    .argument(only ? `<${only}>` : "<container|image>", "name or id")
     .option("--format <format>", "change the output format (json)")
     .action((ref: string, f: { format?: string }) => {
       if (f.format !== undefined && f.format !== "json") {
         throw invalid("only supported value for '--format' is 'json'");
       }
-      const changes = diffObject(userEngine(), ref);
+      const changes = diffObject(userEngine(), ref, only);
       if (f.format === undefined) {
         for (const c of changes) console.log(`${c.kind} ${c.path}`);
         return;

@@ -452,7 +452,7 @@ const cpSpec: CommandSpec = {
     "Copy files/folders between a container and the local filesystem",
   options: [
     {
-      flags: "-a, --archive [bool]",
+      flags: "-a, --archive [=bool]",
       description:
         "accepted: copied files get the container's primary uid/gid, as in Podman",
       parse: boolArg("--archive"),

@@ -23,7 +23,7 @@ import {
 } from "./pull.ts";
 import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
-import type { CommandSpec } from "./spec.ts";
+import { type CommandSpec, inlineBools } from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
 import { volumeCommand } from "./volume.ts";
 
@@ -129,6 +129,8 @@ function containerGroup(set: (code: number) => void): Command {
   ) group.addCommand(toCommand(spec, set));
   group.addCommand(toCommand(ps, set).name("ls").aliases(["list", "ps"]));
   group.addCommand(portCommand());
+  group.addCommand(diffCommand("container"));
+  group.addCommand(exportCommand());
   return group;
 }
 
@@ -149,6 +151,8 @@ export function toCommand(
     cmd.argument(syntax, description);
   }
   if (spec.passThrough) cmd.passThroughOptions();
+  const parseOptions = cmd.parseOptions.bind(cmd);
+  cmd.parseOptions = (argv) => parseOptions(inlineBools(spec, argv));
   // commander passes the Command itself last; actions take args and options.
   return cmd.action(async (...args: unknown[]) =>
     setCode((await spec.action(...args.slice(0, -1))) ?? 0)
@@ -175,6 +179,8 @@ export function program(result: { code: number }): Command {
       saveCommand(),
       importCommand(),
       toCommand(existsSpec("image"), set),
+      diffCommand("image"),
+      searchCommand(),
     ]
   ) imageGroup.addCommand(c);
   const volumes = volumeCommand(set);

@@ -117,6 +117,31 @@ function bindArgs(
 }
 
 /**
+ * A copy of `argv` with Podman's bool flags (declared `-a, --archive [=bool]`) made
+ * explicit: such a flag takes a value only inline (`--archive=false`), so a
+ * bare one becomes `--archive=true` rather than swallowing the next
+ * argument as its value. Stops at `--` and, for a pass-through command, at
+ * the first positional (the rest belongs to the container's command).
+ */
+export function inlineBools(cmd: CommandSpec, argv: string[]): string[] {
+  const long = new Map<string, string>();
+  for (const o of cmd.options) {
+    if (!o.flags.includes("[=")) continue;
+    const f = parseFlags(o.flags);
+    for (const flag of [f.short, f.long]) {
+      if (flag) long.set(flag, f.long!);
+    }
+  }
+  if (long.size === 0) return [...argv];
+  const end = argv.findIndex((a) =>
+    a === "--" || (cmd.passThrough && !a.startsWith("-"))
+  );
+  return argv.map((a, i) =>
+    (end < 0 || i < end) && long.has(a) ? `${long.get(a)}=true` : a
+  );
+}
+
+/**
  * Reads `argv` (what follows the command's name) as commander would, or
  * returns undefined to leave the line to commander. A parse function that
  * throws leaves it to commander too, which reports the error.
@@ -141,7 +166,7 @@ export function quickParse(
   };
   const isOption = (a: string) => a.length > 1 && a[0] === "-";
   const positionals: string[] = [];
-  const args = [...argv];
+  const args = inlineBools(cmd, argv);
   try {
     while (args.length > 0) {
       const a = args.shift()!;

@@ -67,6 +67,15 @@ export interface HostConfig {
   restartPolicy: RestartPolicy;
   /** --init: a reaper (catatonit) is PID 1 and runs the command. */
   init?: boolean;
+  /** containers.conf init_path: the reaper --init binds; absent, catatonit. */
+  initPath?: string;
+  /**
+   * containers.conf base_hosts_file: the file whose entries start
+   * /etc/hosts, or "none"; absent, the host's /etc/hosts.
+   */
+  baseHostsFile?: string;
+  /** k8s-file (absent), json-file (its alias), none or passthrough. */
+  logDriver?: string;
   /** Signal `stop` sends first, e.g. "SIGTERM". */
   stopSignal: string;
   /** Seconds `stop` waits before SIGKILL. */

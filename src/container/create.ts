@@ -12,6 +12,7 @@ import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
+import { checkLogDriver } from "./log_driver.ts";
 import type { ContainerStore } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
@@ -108,7 +109,13 @@ function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
 /** Checks flags whose mistakes must fail before anything is created. */
 function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
-  if (opts.host.init) initBinary();
+  if (opts.host.init) initBinary(opts.host.initPath);
+  checkLogDriver(opts.host.logDriver);
+  if (opts.host.baseHostsFile === "image") {
+    throw invalid(
+      'base_hosts_file "image": ptd does not read the image\'s /etc/hosts',
+    );
+  }
   if (opts.host.tz) zoneFile(opts.host.tz);
   if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {

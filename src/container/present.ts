@@ -12,6 +12,7 @@ import {
 import { monitorAlive } from "./liveness.ts";
 import { inspectNetwork, portsOf } from "./network.ts";
 import { DEFAULT_SHM_SIZE } from "./limits.ts";
+import { keepsLog } from "./log_driver.ts";
 import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
@@ -267,9 +268,9 @@ export function inspectDoc(
         `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`
       ),
       LogConfig: {
-        Type: "k8s-file",
+        Type: c.host.logDriver ?? "k8s-file",
         Config: null,
-        Path: store.logFile(c.id),
+        Path: keepsLog(c) ? store.logFile(c.id) : "",
         Tag: "",
         Size: "0B",
       },

@@ -15,6 +15,7 @@ import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
+import { invalid, PtdError } from "../runtime/errors.ts";
 import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
 import type { ContainerStore } from "./store.ts";
@@ -23,11 +24,38 @@ import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
 import { userMaps } from "../runtime/create.ts";
 
+/** A file error in Go's words, as Podman's messages quote them. */
+function errnoText(e: unknown): string {
+  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.PermissionDenied) return "permission denied";
+  return (e as Error).message;
+}
+
 function hostFile(path: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch {
     return "";
+  }
+}
+
+/**
+ * The text whose entries start the container's /etc/hosts: containers.conf's
+ * base_hosts_file, none for "none", the host's /etc/hosts by default. A
+ * configured file that cannot be read fails the start, as in Podman.
+ */
+function baseHosts(c: ContainerConfig): string {
+  const file = c.host.baseHostsFile;
+  if (file === "none") return "";
+  if (!file) return hostFile("/etc/hosts");
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (e) {
+    throw new PtdError(
+      "command-not-found",
+      `creating hosts file for container ${c.id}: failed to create new ` +
+        `hosts file: open ${file}: ${errnoText(e)}`,
+    );
   }
 }
 
@@ -45,7 +73,7 @@ function hosts(c: ContainerConfig, names: string[]): string {
   const ip = ownAddress(c.host.networkMode, hostIp);
   return hostsFile({
     addHosts: c.host.addHosts ?? [],
-    base: hostFile("/etc/hosts"),
+    base: baseHosts(c),
     hostIp,
     self: ip === undefined ? undefined : { ip, names },
   });
@@ -144,8 +172,18 @@ export const INIT_PATH = "/run/ptd-init";
  * --init as in Podman: the host's catatonit, bound read-only into the
  * container, is PID 1; it reaps orphans and passes signals to the command.
  */
-export function initBinary(): string {
-  return requireTool("catatonit", "catatonit");
+export function initBinary(path?: string): string {
+  if (path === undefined) return requireTool("catatonit", "catatonit");
+  try {
+    Deno.statSync(path);
+  } catch (e) {
+    throw invalid(
+      `container-init binary not found on the host: stat ${path}: ${
+        errnoText(e)
+      }`,
+    );
+  }
+  return path;
 }
 
 /**
@@ -170,7 +208,7 @@ export async function runtimeSpec(
   if (c.host.init) {
     mounts.push({
       type: "bind",
-      source: initBinary(),
+      source: initBinary(c.host.initPath),
       destination: INIT_PATH,
       readonly: true,
     });

@@ -40,6 +40,7 @@ import { shouldRestart } from "./restart.ts";
 import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
+import { keepsLog } from "./log_driver.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -323,7 +324,11 @@ export async function supervise(
       answered = true;
     },
   };
-  const log = new LogWriter(store.logFile(c.id), c.host.logMaxSize);
+  // Without a log, the output still goes to attached clients; the writer
+  // discards it (and never rotates /dev/null).
+  const log = keepsLog(c)
+    ? new LogWriter(store.logFile(c.id), c.host.logMaxSize)
+    : new LogWriter("/dev/null");
   const attach = new AttachServer(store.runDir(c.id));
   // A CLI that stays attached connects first; not for ever if it died.
   if (sv.waitForClient) await attach.firstClient(10_000);

@@ -13,18 +13,33 @@ import type { Engine } from "./engine.ts";
 /**
  * `diff` of a container (its upper dir over its layers) or, when no
  * container has that name, of an image (its top layer over its parents).
+ * With `only` (`container diff`, `image diff`), of that kind alone, missing
+ * in Podman's words for it.
  */
-export function diffObject(e: Engine, ref: string): Change[] {
+export function diffObject(
+  e: Engine,
+  ref: string,
+  only?: "container" | "image",
+): Change[] {
   const containers = e.store(ContainerStore);
-  try {
-    const c = containers.find(ref);
-    return containerChanges(`${containers.dir(c.id)}/upper`, c.layers);
-  } catch (err) {
-    if (!isKind(err, "not-found")) throw err;
+  if (only !== "image") {
+    try {
+      const c = containers.find(ref);
+      return containerChanges(`${containers.dir(c.id)}/upper`, c.layers);
+    } catch (err) {
+      if (!isKind(err, "not-found")) throw err;
+      if (only) throw notFound(`${ref} not found: container not known`);
+    }
   }
   const images = e.store(ImageStore);
   const img = images.lookup(ref);
-  if (!img) throw notFound(`${ref} not found: layer not known`);
+  if (!img) {
+    throw notFound(
+      only
+        ? `${ref} not found: ${ref}: image not known`
+        : `${ref} not found: layer not known`,
+    );
+  }
   const [top, ...below] = images.lowerDirs(img);
   return top === undefined ? [] : overlayChanges(top, below);
 }

@@ -1,16 +1,18 @@
 /**
  * containers.conf's defaults applied to a create request, so that every
  * front end gets them without passing anything: the request's own settings
- * win, the configuration fills what they leave open. Keys ptd has no
- * setting for yet (pids_limit, volumes, init_path, base_hosts_file,
- * log_driver) are read and kept in ContainersConf for the options that will
- * take them.
+ * win, the configuration fills what they leave open.
+ *
+ * pids_limit is read and not applied: ptd sets no cgroup limits, and
+ * rootless Podman on a cgroup v1 host (these hosts) ignores it silently too
+ * (its inspect shows PidsLimit 0); a refusal would break every container.
  */
 import type { ContainersConf } from "../config/containers_conf.ts";
 import type { CreateOptions } from "../container/create.ts";
 import { joinsNetwork } from "../network/mode.ts";
 import { DEFAULT_CAPS } from "../runtime/caps.ts";
 import { parseUlimit } from "../container/limits.ts";
+import { parseVolumeFlag } from "../container/mounts.ts";
 import type { RootSource } from "../storage/root_source.ts";
 
 /** `req` and `root` with the configuration's defaults filled in. */
@@ -31,6 +33,9 @@ export function withConfDefaults<T extends CreateOptions>(
   ];
   if (ulimits.length > 0) host.ulimits = ulimits;
   host.tz ??= conf.tz || undefined;
+  if (host.init) host.initPath ??= conf.initPath || undefined;
+  host.baseHostsFile ??= conf.baseHostsFile || undefined;
+  host.logDriver ??= conf.logDriver || undefined;
   const dns = host.dns ?? { servers: [], search: [], options: [] };
   if (!joinsNetwork(host.networkMode) && host.network !== "host") {
     host.dns = {
@@ -59,5 +64,11 @@ export function withConfDefaults<T extends CreateOptions>(
       ...host.capAdd,
     ];
   }
-  return [{ ...req, host, defaultEnv }, root];
+  // Configured volumes under the request's own, by destination.
+  const own = new Set((req.mounts ?? []).map((m) => m.destination));
+  const mounts = [
+    ...conf.volumes.map(parseVolumeFlag).filter((m) => !own.has(m.destination)),
+    ...(req.mounts ?? []),
+  ];
+  return [{ ...req, host, defaultEnv, mounts }, root];
 }

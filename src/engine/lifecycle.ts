@@ -15,6 +15,7 @@ import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
+import { checkKeepsLog } from "../container/log_driver.ts";
 import { portsOf } from "../container/network.ts";
 import { parseSignal } from "../container/signals.ts";
 import { containerTop } from "../container/top.ts";
@@ -158,6 +159,7 @@ export function containerLogs(
   follow = false,
 ): AsyncIterable<LogRecord> {
   const [s, c] = target(e, ref);
+  checkKeepsLog(c);
   const more = follow ? stillRunning(s, c.id) : () => Promise.resolve(false);
   return followLog(s.logFile(c.id), filter, more);
 }

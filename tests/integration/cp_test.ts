@@ -210,6 +210,30 @@ Deno.test("cp into and out of a stopped container lands as podman's", {
     assert.deepEqual(await json("ptd"), await json("podman"));
   }));
 
+Deno.test("cp -a is a bool flag: it takes no value but an inline one", {
+  ignore: !hasPodman(),
+}, () =>
+  withBoth(async (sb, run) => {
+    const h = `${sb.dir}/h`;
+    const cases: string[][] = [
+      ["cp", "-a", `${h}/f`, "c1:/tmp/a1"],
+      ["cp", "--archive", `${h}/f`, "c1:/tmp/a2"],
+      ["cp", "--archive=false", `${h}/f`, "c1:/tmp/a3"],
+      ["container", "cp", "-a", `${h}/f`, "c1:/tmp/a4"],
+      ["cp", "--archive=bogus", `${h}/f`, "c1:/tmp/a5"],
+    ];
+    for (const args of cases) {
+      const a = await run("ptd", args);
+      const b = await run("podman", args);
+      assert.equal(a.code, b.code, `${args.join(" ")}: ${a.stderr}`);
+    }
+    assert.match(await tree(sb, "ptd", "/tmp"), /^tmp\/a4 /m);
+    assert.equal(
+      await tree(sb, "ptd", "/tmp"),
+      await tree(sb, "podman", "/tmp"),
+    );
+  }));
+
 Deno.test("cp resolves a running container's symlinks inside its root", () =>
   withSandbox(async (sb) => {
     const tar = await busyboxLayer(`${sb.dir}/bb.tar`);

@@ -4,7 +4,8 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
-import { hasPodman, podman, stopPodmanPause } from "../podman.ts";
+import { bothEngines, hasPodman, podman, stopPodmanPause } from "../podman.ts";
+import { busyboxLayer } from "../fixtures.ts";
 
 const text = new TextDecoder();
 
@@ -53,6 +54,16 @@ Deno.test({
         }
         const cases: [string[], number, string?][] = [
           [["container", "exists", "missing"], 1],
+          [
+            ["container", "diff", "missing"],
+            125,
+            "missing not found: container not known",
+          ],
+          [
+            ["image", "diff", "missing"],
+            125,
+            "missing not found: missing: image not known",
+          ],
           [["image", "exists", "missing"], 1],
           [["volume", "exists", "missing"], 1],
           [["volume", "exists", "vol"], 0],
@@ -227,6 +238,24 @@ Deno.test("system: the container, image and volume spellings", () =>
         ["image", "save", "--help"],
       ]
     ) assertEquals((await ptd(sb, args)).code, 0, args.join(" "));
+    // A spelling runs the top-level command: same exit code, same error.
+    for (
+      const [verb, ...args] of [
+        ["container", "export", "-o", `${sb.dir}/x.tar`, "missing"],
+        ["image", "search", "--limit", "x", "busybox"],
+      ]
+    ) {
+      const [spelled, top] = [
+        await ptd(sb, [verb, ...args]),
+        await ptd(sb, args),
+      ];
+      assertEquals(
+        [spelled.code, spelled.stderr],
+        [top.code, top.stderr],
+        `${verb} ${args.join(" ")}`,
+      );
+      assert(top.stderr.startsWith("Error: "), top.stderr);
+    }
     const vol = await ptd(sb, ["container", "inspect", "v1"]);
     assertEquals(vol.code, 125);
     const df = ok(await ptd(sb, ["system", "df"]));
@@ -237,3 +266,110 @@ Deno.test("system: the container, image and volume spellings", () =>
     ok(await ptd(sb, ["system", "reset", "-f"]));
     assertEquals((await ptd(sb, ["volume", "exists", "v2"])).code, 1);
   }));
+
+Deno.test({
+  name: "system: containers.conf init_path, base_hosts_file, volumes and " +
+    "log_driver applied as Podman applies them",
+  ignore: !hasPodman(),
+  fn: () =>
+    withSandbox(async (sb) => {
+      const tar = await busyboxLayer(`${sb.dir}/bb.tar`);
+      Deno.writeTextFileSync(`${sb.dir}/hosts`, "1.2.3.4 basehost\n");
+      Deno.mkdirSync(`${sb.dir}/vol`);
+      Deno.writeTextFileSync(`${sb.dir}/vol/f`, "volfile\n");
+      /** Both engines under a containers.conf of `lines` ([containers]). */
+      const under = (name: string, ...lines: string[]) => {
+        const file = `${sb.dir}/${name}.conf`;
+        Deno.writeTextFileSync(file, ["[containers]", ...lines, ""].join("\n"));
+        return bothEngines(sb, { CONTAINERS_CONF: file });
+      };
+      const plain = bothEngines(sb);
+      try {
+        for (const run of Object.values(plain)) {
+          assertEquals((await run(["import", tar, "bb"])).code, 0);
+        }
+        const same = async (
+          engines: ReturnType<typeof bothEngines>,
+          args: string[],
+          check: (r: { code: number; stdout: string; stderr: string }) => void,
+        ) => {
+          const [p, t] = [await engines.podman(args), await engines.ptd(args)];
+          assertEquals(t.code, p.code, `${args.join(" ")}: ${t.stderr}`);
+          check(p);
+          check(t);
+          return [p, t];
+        };
+        const noInit = under("init", 'init_path = "/nonexistent/catatonit"');
+        const [p, t] = await same(
+          noInit,
+          ["run", "--rm", "--init", "bb", "true"],
+          (r) => assertEquals(r.code, 125),
+        );
+        assertEquals(t.stderr, p.stderr);
+        assertStringIncludes(t.stderr, "stat /nonexistent/catatonit");
+        await same(noInit, ["run", "--rm", "bb", "true"], (r) =>
+          assertEquals(r.code, 0));
+
+        const hosts = ["run", "--rm", "bb", "cat", "/etc/hosts"];
+        await same(
+          under("bh", `base_hosts_file = "${sb.dir}/hosts"`),
+          hosts,
+          (r) =>
+            assertEquals(r.stdout.split("\n")[0], "1.2.3.4\tbasehost"),
+        );
+        await same(under("none", 'base_hosts_file = "none"'), hosts, (r) => {
+          assertEquals(r.stdout.split("\n").slice(0, 2), [
+            "127.0.0.1\tlocalhost",
+            "::1\tlocalhost",
+          ]);
+          assert(!r.stdout.includes("basehost"), r.stdout);
+        });
+        await same(
+          under("gone", `base_hosts_file = "${sb.dir}/gone"`),
+          hosts,
+          (r) =>
+            assertStringIncludes(
+              r.stderr,
+              `failed to create new hosts file: open ${sb.dir}/gone: no such file or directory`,
+            ),
+        );
+
+        const vols = under("vols", `volumes = ["${sb.dir}/vol:/mnt:ro"]`);
+        await same(vols, ["run", "--rm", "bb", "cat", "/mnt/f"], (r) =>
+          assertEquals(r.stdout, "volfile\n"));
+        await same(vols, ["run", "--rm", "bb", "touch", "/mnt/g"], (r) =>
+          assert(r.code !== 0));
+        await same(
+          under("badvol", 'volumes = ["bad"]'),
+          ["create", "bb", "true"],
+          (r) =>
+            assertEquals(r.code, 125),
+        );
+
+        const none = under("lognone", 'log_driver = "none"');
+        await same(none, ["run", "--name", "ln", "bb", "echo", "hi"], (r) =>
+          assertEquals(r.stdout, "hi\n"));
+        const [pl, tl] = await same(none, ["logs", "ln"], (r) =>
+          assertEquals(r.code, 125));
+        assertEquals(tl.stderr, pl.stderr);
+        await same(
+          none,
+          ["inspect", "--format", "{{.HostConfig.LogConfig.Type}}", "ln"],
+          (r) =>
+            assertEquals(r.stdout, "none\n"),
+        );
+        const journal = under("journal", 'log_driver = "journald"');
+        await same(journal, ["create", "bb", "true"], (r) =>
+          assertStringIncludes(r.stderr, "failed to initialize journal"));
+        const [pb, tb] = await same(
+          under("bogus", 'log_driver = "bogus"'),
+          ["create", "bb", "true"],
+          (r) =>
+            assertEquals(r.code, 125),
+        );
+        assertEquals(tb.stderr, pb.stderr);
+      } finally {
+        stopPodmanPause(sb);
+      }
+    }),
+});

@@ -62,6 +62,8 @@ const QUICK_LINES: [string, string[]][] = [
   ["top", ["web", "--", "-eo", "pid"]],
   ["top", ["web", "-eo", "pid"]],
   ["cp", ["web:/etc/hosts", "."]],
+  ["cp", ["-a", "/src", "web:/dst"]],
+  ["cp", ["--archive=false", "/src", "web:/dst"]],
   ["start", ["-ai", "web"]],
   ["start", ["--all", "--filter", "name=x"]],
   ["rm", ["-t", "0", "--all", "--force", "--ignore"]],

@@ -7,6 +7,8 @@ import {
   mergeContainersConf,
 } from "../../src/config/containers_conf.ts";
 import { withConfDefaults } from "../../src/engine/defaults.ts";
+import { checkLogDriver } from "../../src/container/log_driver.ts";
+import { parseVolumeFlag } from "../../src/container/mounts.ts";
 import { networkSettings } from "../../src/engine/create.ts";
 import type { CreateOptions } from "../../src/container/create.ts";
 import type { RootSource } from "../../src/storage/root_source.ts";
@@ -215,4 +217,56 @@ tz = "UTC"
   assertEquals(req.host.tz, "UTC");
   const [own] = withConfDefaults(request({ tz: "local" }), ROOT, conf);
   assertEquals(own.host.tz, "local");
+});
+
+Deno.test("containers.conf volumes, init_path, base_hosts_file and log_driver", () => {
+  const conf = mergeContainersConf(
+    emptyContainersConf(),
+    `[containers]
+volumes = ["/srv/a:/a:ro", "/srv/b:/b"]
+init_path = "/opt/init"
+base_hosts_file = "none"
+log_driver = "none"
+pids_limit = 5
+`,
+  );
+  const [req] = withConfDefaults(
+    { ...request({ init: true }), mounts: [parseVolumeFlag("/mine:/b")] },
+    ROOT,
+    conf,
+  );
+  // The request's -v over the configured one of the same destination.
+  assertEquals(
+    req.mounts?.map((m) => `${m.source}:${m.destination}:${m.readonly}`),
+    ["/srv/a:/a:true", "/mine:/b:false"],
+  );
+  assertEquals(
+    [req.host.initPath, req.host.baseHostsFile, req.host.logDriver],
+    ["/opt/init", "none", "none"],
+  );
+  // init_path only matters with --init; the request's driver wins.
+  const [own] = withConfDefaults(
+    request({ logDriver: "k8s-file" }),
+    ROOT,
+    conf,
+  );
+  assertEquals([own.host.initPath, own.host.logDriver], [
+    undefined,
+    "k8s-file",
+  ]);
+  assertThrows(
+    () => withConfDefaults(request(), ROOT, { ...conf, volumes: ["bad"] }),
+    /must be an absolute path/,
+  );
+});
+
+Deno.test("log drivers: Podman's, journald only with a journal", () => {
+  for (const d of [undefined, "k8s-file", "json-file", "none", "passthrough"]) {
+    checkLogDriver(d);
+  }
+  assertThrows(
+    () => checkLogDriver("bogus"),
+    /^running container create option: invalid log driver: invalid argument$/,
+  );
+  assertThrows(() => checkLogDriver("journald"), /journal/);
 });
