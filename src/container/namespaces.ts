@@ -79,7 +79,12 @@ function checkAutoOptions(opts: string) {
         throw invalid(`strconv.ParseUint: parsing "${v}": invalid syntax`);
       }
     } else if (k === "uidmapping" || k === "gidmapping") {
-      parseIdMap(v, `--userns ${k}`);
+      // Podman's parser says UID for both.
+      if (!/^\d+:\d+:\d+$/.test(v)) {
+        throw invalid(
+          `failed to create ParseUIDMap UID=[${v}]: initializing ID mappings: UID setting is malformed expected ["uint32:uint32:uint32"]: ["${v}"]`,
+        );
+      }
     } else {
       throw invalid(`unknown option specified: "${k}"`);
     }
