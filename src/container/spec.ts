@@ -149,6 +149,14 @@ export function initBinary(): string {
 }
 
 /**
+ * The directory of a vfs container's root copy, in its own directory (so
+ * `rm` removes it); made on first use.
+ */
+export function vfsRoot(store: ContainerStore, c: ContainerConfig): string {
+  return ensureDir(`${store.dir(c.id)}/rootfs`, 0o755);
+}
+
+/**
  * Prepares the runtime directory and returns the spec for `ptd init`. A
  * container that joins another's network finds it here, at each start: it
  * must be running now.
@@ -189,12 +197,9 @@ export async function runtimeSpec(
   const h = c.host;
   return {
     id: c.id,
-    rootfs: {
-      lower: c.layers,
-      upper: `${dir}/upper`,
-      work: `${dir}/work`,
-      merged,
-    },
+    rootfs: c.storageDriver === "vfs"
+      ? { copy: vfsRoot(store, c), merged }
+      : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
     hostname: hostnameOf(c),
     etcFiles,
     mounts,

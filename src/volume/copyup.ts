@@ -125,7 +125,7 @@ export function copyMain(args: string[]): number {
   }
   if (skipped.length > 0) {
     console.error(
-      `WARN: ${skipped.length} unreadable entries under ${path} were not copied into the volume, e.g. ${
+      `WARN: ${skipped.length} unreadable entries under ${path} were not copied into ${dst}, e.g. ${
         skipped[0]
       }`,
     );

@@ -1,0 +1,118 @@
+/**
+ * The vfs storage driver as a user runs it: each container's root is a
+ * private copy of its layers (owners kept, whiteouts honoured) in its own
+ * directory, what the container writes stays there across starts, `rm`
+ * takes it away, and the store keeps the driver it was first used with.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { busyboxEntries, makeTar } from "../fixtures.ts";
+import { busyboxRoot, ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+
+const enc = new TextEncoder();
+const VFS = ["--storage-driver", "vfs"];
+
+/**
+ * Loads `twolayer`: busybox with /gone and /owned (1000:1001, 0640), then a
+ * layer that deletes /gone (a whiteout) and adds /added.
+ */
+async function loadTwoLayers(sb: Sandbox, global: string[]) {
+  const lower = await makeTar([
+    ...busyboxEntries(),
+    { name: "gone", data: enc.encode("lower\n") },
+    { name: "owned", mode: 0o640, uid: 1000, gid: 1001, data: enc.encode("") },
+  ]);
+  const upper = await makeTar([
+    { name: ".wh.gone", data: enc.encode("") },
+    { name: "added", data: enc.encode("upper\n") },
+  ]);
+  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const config = {
+    architecture: "amd64",
+    os: "linux",
+    config: { Env: ["PATH=/bin:/sbin:/usr/bin:/usr/sbin"], Cmd: ["sh"] },
+    rootfs: {
+      type: "layers",
+      diff_ids: [lower, upper].map((l) => `sha256:${sha(l)}`),
+    },
+  };
+  const archive = await makeTar([
+    { name: "config.json", data: enc.encode(JSON.stringify(config)) },
+    { name: "lower.tar", data: lower },
+    { name: "upper.tar", data: upper },
+    {
+      name: "manifest.json",
+      data: enc.encode(JSON.stringify([{
+        Config: "config.json",
+        RepoTags: ["twolayer:latest"],
+        Layers: ["lower.tar", "upper.tar"],
+      }])),
+    },
+  ]);
+  Deno.writeFileSync(`${sb.dir}/twolayer.tar`, archive);
+  ok(await ptd(sb, [...global, "load", "-i", `${sb.dir}/twolayer.tar`]));
+}
+
+Deno.test("vfs: the root is the container's own copy of its layers", () =>
+  withSandbox(async (sb) => {
+    await loadTwoLayers(sb, VFS);
+    const script = "stat -c %u:%g:%a /owned; cat /added; " +
+      "test -e /gone || echo gone; echo run >> /kept; cat /kept";
+    const out = ok(
+      await ptd(sb, [
+        ...VFS,
+        "run",
+        "--name",
+        "c",
+        "twolayer",
+        "sh",
+        "-c",
+        script,
+      ]),
+    );
+    assert.equal(out, "1000:1001:640\nupper\ngone\nrun");
+    const id = ok(await ptd(sb, ["inspect", "--format", "{{.Id}}", "c"]));
+    const dir = `${sb.env.PTD_ROOT}/containers/${id}`;
+    // The write landed in the copy, not in an overlay upper.
+    assert.equal(Deno.readTextFileSync(`${dir}/rootfs/kept`), "run\n");
+    assert.deepEqual([...Deno.readDirSync(`${dir}/upper`)], []);
+    // The store remembers its driver: no flag needed from now on.
+    assert.equal(
+      ok(await ptd(sb, ["info", "--format", "{{.Store.GraphDriverName}}"])),
+      "vfs",
+    );
+    ok(await ptd(sb, ["start", "c"]));
+    ok(await ptd(sb, ["wait", "c"]));
+    assert.equal(Deno.readTextFileSync(`${dir}/rootfs/kept`), "run\nrun\n");
+    ok(await ptd(sb, ["rm", "c"]));
+    assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
+    // An overlay request on this vfs store is refused, as Podman does.
+    const other = await ptd(sb, ["--storage-driver", "overlay", "ps"]);
+    assert.equal(other.code, 125);
+    assert.match(
+      other.stderr,
+      /database storage graph driver "vfs" does not match our storage graph driver "overlay"/,
+    );
+  }));
+
+Deno.test("vfs: --rootfs runs on a copy and leaves the directory alone", () =>
+  withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir);
+    const out = await ptd(sb, [
+      ...VFS,
+      "run",
+      "--name",
+      "r",
+      "--rootfs",
+      root,
+      "sh",
+      "-c",
+      "echo x > /new && cat /new",
+    ]);
+    assert.equal(ok(out), "x");
+    assert.throws(() => Deno.statSync(`${root}/new`), Deno.errors.NotFound);
+    const id = ok(await ptd(sb, ["inspect", "--format", "{{.Id}}", "r"]));
+    const copy = `${sb.env.PTD_ROOT}/containers/${id}/rootfs`;
+    assert.equal(Deno.readTextFileSync(`${copy}/new`), "x\n");
+    assert.equal(Deno.readTextFileSync(`${copy}/etc/group`), "root:x:0:\n");
+  }));
