@@ -36,19 +36,18 @@ async function loadTwoLayers(sb: Sandbox, global: string[]) {
       diff_ids: [lower, upper].map((l) => `sha256:${sha(l)}`),
     },
   };
-  const archive = await makeTar([
-    { name: "config.json", data: enc.encode(JSON.stringify(config)) },
-    { name: "lower.tar", data: lower },
-    { name: "upper.tar", data: upper },
-    {
-      name: "manifest.json",
-      data: enc.encode(JSON.stringify([{
-        Config: "config.json",
-        RepoTags: ["twolayer:latest"],
-        Layers: ["lower.tar", "upper.tar"],
-      }])),
-    },
-  ]);
+  const manifest = [{
+    Config: "config.json",
+    RepoTags: ["twolayer:latest"],
+    Layers: ["lower.tar", "upper.tar"],
+  }];
+  const files: [string, Uint8Array][] = [
+    ["config.json", enc.encode(JSON.stringify(config))],
+    ["lower.tar", lower],
+    ["upper.tar", upper],
+    ["manifest.json", enc.encode(JSON.stringify(manifest))],
+  ];
+  const archive = await makeTar(files.map(([name, data]) => ({ name, data })));
   Deno.writeFileSync(`${sb.dir}/twolayer.tar`, archive);
   ok(await ptd(sb, [...global, "load", "-i", `${sb.dir}/twolayer.tar`]));
 }
@@ -98,21 +97,35 @@ Deno.test("vfs: the root is the container's own copy of its layers", () =>
 Deno.test("vfs: --rootfs runs on a copy and leaves the directory alone", () =>
   withSandbox(async (sb) => {
     const root = busyboxRoot(sb.dir);
-    const out = await ptd(sb, [
-      ...VFS,
-      "run",
-      "--name",
-      "r",
-      "--rootfs",
-      root,
-      "sh",
-      "-c",
-      "echo x > /new && cat /new",
-    ]);
+    const script = "echo x > /new && cat /new";
+    const run = ["run", "--name", "r", "--rootfs", root];
+    const out = await ptd(sb, [...VFS, ...run, "sh", "-c", script]);
     assert.equal(ok(out), "x");
     assert.throws(() => Deno.statSync(`${root}/new`), Deno.errors.NotFound);
     const id = ok(await ptd(sb, ["inspect", "--format", "{{.Id}}", "r"]));
     const copy = `${sb.env.PTD_ROOT}/containers/${id}/rootfs`;
     assert.equal(Deno.readTextFileSync(`${copy}/new`), "x\n");
     assert.equal(Deno.readTextFileSync(`${copy}/etc/group`), "root:x:0:\n");
+  }));
+
+Deno.test("vfs: storage.conf's driver makes a new store vfs for good", () =>
+  withSandbox(async (sb) => {
+    const conf = `${sb.dir}/config/containers/storage.conf`;
+    Deno.mkdirSync(`${sb.dir}/config/containers`, { recursive: true });
+    Deno.writeTextFileSync(
+      conf,
+      '[storage.options]\ndriver = "overlay"\n\n[storage]\ndriver = "vfs"\n',
+    );
+    const env = { XDG_CONFIG_HOME: `${sb.dir}/config` };
+    const root = busyboxRoot(sb.dir);
+    const run = ["run", "--name", "r", "--rootfs", root, "sh", "-c", "exit"];
+    ok(await ptd(sb, run, { env }));
+    const id = ok(await ptd(sb, ["inspect", "--format", "{{.Id}}", "r"]));
+    Deno.statSync(`${sb.env.PTD_ROOT}/containers/${id}/rootfs/etc/passwd`);
+    // The store keeps it once the file no longer says so.
+    Deno.removeSync(conf);
+    assert.equal(
+      ok(await ptd(sb, ["info", "--format", "{{.Store.GraphDriverName}}"])),
+      "vfs",
+    );
   }));
