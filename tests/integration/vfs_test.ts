@@ -13,14 +13,16 @@ const enc = new TextEncoder();
 const VFS = ["--storage-driver", "vfs"];
 
 /**
- * Loads `twolayer`: busybox with /gone and /owned (1000:1001, 0640), then a
- * layer that deletes /gone (a whiteout) and adds /added.
+ * Loads `twolayer`: busybox with /gone and /owned (1000:1001, 0640, hard
+ * linked as /link), then a layer that deletes /gone (a whiteout) and adds
+ * /added.
  */
 async function loadTwoLayers(sb: Sandbox, global: string[]) {
   const lower = await makeTar([
     ...busyboxEntries(),
     { name: "gone", data: enc.encode("lower\n") },
     { name: "owned", mode: 0o640, uid: 1000, gid: 1001, data: enc.encode("") },
+    { name: "link", type: "link", linkname: "owned" },
   ]);
   const upper = await makeTar([
     { name: ".wh.gone", data: enc.encode("") },
@@ -55,7 +57,7 @@ async function loadTwoLayers(sb: Sandbox, global: string[]) {
 Deno.test("vfs: the root is the container's own copy of its layers", () =>
   withSandbox(async (sb) => {
     await loadTwoLayers(sb, VFS);
-    const script = "stat -c %u:%g:%a /owned; cat /added; " +
+    const script = "stat -c %u:%g:%a:%h /owned; cat /added; " +
       "test -e /gone || echo gone; echo run >> /kept; cat /kept";
     const out = ok(
       await ptd(sb, [
@@ -69,7 +71,7 @@ Deno.test("vfs: the root is the container's own copy of its layers", () =>
         script,
       ]),
     );
-    assert.equal(out, "1000:1001:640\nupper\ngone\nrun");
+    assert.equal(out, "1000:1001:640:2\nupper\ngone\nrun");
     const id = ok(await ptd(sb, ["inspect", "--format", "{{.Id}}", "c"]));
     const dir = `${sb.env.PTD_ROOT}/containers/${id}`;
     // The write landed in the copy, not in an overlay upper.
