@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { lgetxattrBytes } from "../../ffi/fs.ts";
 import { busyboxEntries, makeTar } from "../fixtures.ts";
 import { busyboxRoot, ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
 
@@ -15,7 +16,7 @@ const VFS = ["--storage-driver", "vfs"];
 /**
  * Loads `twolayer`: busybox with /gone and /owned (1000:1001, 0640, hard
  * linked as /link), then a layer that deletes /gone (a whiteout) and adds
- * /added.
+ * /added (with an xattr).
  */
 async function loadTwoLayers(sb: Sandbox, global: string[]) {
   const lower = await makeTar([
@@ -26,7 +27,11 @@ async function loadTwoLayers(sb: Sandbox, global: string[]) {
   ]);
   const upper = await makeTar([
     { name: ".wh.gone", data: enc.encode("") },
-    { name: "added", data: enc.encode("upper\n") },
+    {
+      name: "added",
+      data: enc.encode("upper\n"),
+      xattrs: { "user.ptd": enc.encode("kept") },
+    },
   ]);
   const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
   const config = {
@@ -76,6 +81,10 @@ Deno.test("vfs: the root is the container's own copy of its layers", () =>
     const dir = `${sb.env.PTD_ROOT}/containers/${id}`;
     // The write landed in the copy, not in an overlay upper.
     assert.equal(Deno.readTextFileSync(`${dir}/rootfs/kept`), "run\n");
+    assert.deepEqual(
+      lgetxattrBytes(`${dir}/rootfs/added`, "user.ptd"),
+      enc.encode("kept"),
+    );
     assert.deepEqual([...Deno.readDirSync(`${dir}/upper`)], []);
     // The store remembers its driver: no flag needed from now on.
     assert.equal(
