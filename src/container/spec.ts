@@ -17,7 +17,7 @@ import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
-import type { ContainerStore } from "./store.ts";
+import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
@@ -146,14 +146,6 @@ export const INIT_PATH = "/run/ptd-init";
  */
 export function initBinary(): string {
   return requireTool("catatonit", "catatonit");
-}
-
-/**
- * The directory of a vfs container's root copy, in its own directory (so
- * `rm` removes it); made on first use.
- */
-export function vfsRoot(store: ContainerStore, c: ContainerConfig): string {
-  return ensureDir(`${store.dir(c.id)}/rootfs`, 0o755);
 }
 
 /**

@@ -94,6 +94,11 @@ Deno.test("vfs: the root is the container's own copy of its layers", () =>
     ok(await ptd(sb, ["start", "c"]));
     ok(await ptd(sb, ["wait", "c"]));
     assert.equal(Deno.readTextFileSync(`${dir}/rootfs/kept`), "run\nrun\n");
+    // cp of the stopped container reads and writes its copy.
+    ok(await ptd(sb, ["cp", "c:/kept", `${sb.dir}/kept`]));
+    assert.equal(Deno.readTextFileSync(`${sb.dir}/kept`), "run\nrun\n");
+    ok(await ptd(sb, ["cp", `${sb.dir}/kept`, "c:/copied"]));
+    assert.equal(Deno.readTextFileSync(`${dir}/rootfs/copied`), "run\nrun\n");
     ok(await ptd(sb, ["rm", "c"]));
     assert.throws(() => Deno.statSync(dir), Deno.errors.NotFound);
     // An overlay request on this vfs store is refused, as Podman does.
