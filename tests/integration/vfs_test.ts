@@ -8,7 +8,14 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { lgetxattrBytes } from "../../ffi/fs.ts";
 import { busyboxEntries, makeTar } from "../fixtures.ts";
-import { busyboxRoot, ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  busyboxRoot,
+  ok,
+  ptd,
+  type Sandbox,
+  until,
+  withSandbox,
+} from "../helpers.ts";
 
 const enc = new TextEncoder();
 const VFS = ["--storage-driver", "vfs"];
@@ -143,5 +150,21 @@ Deno.test("vfs: storage.conf's driver makes a new store vfs for good", () =>
     assert.equal(
       ok(await ptd(sb, ["info", "--format", "{{.Store.GraphDriverName}}"])),
       "vfs",
+    );
+  }));
+
+Deno.test("vfs: exec -u finds a user the container added", () =>
+  withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, ["sleep", "grep"]);
+    const script = "echo bob:x:4242:4242::/:/bin/sh >> /etc/passwd; sleep 60";
+    const run = ["run", "-d", "--name", "e", "--rootfs", root];
+    ok(await ptd(sb, [...VFS, ...run, "sh", "-c", script]));
+    await until(async () =>
+      (await ptd(sb, ["exec", "e", "grep", "-q", "bob", "/etc/passwd"]))
+        .code === 0
+    );
+    assert.equal(
+      ok(await ptd(sb, ["exec", "-u", "bob", "e", "id", "-u"])),
+      "4242",
     );
   }));
