@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { lgetxattrBytes } from "../../ffi/fs.ts";
-import { busyboxEntries, makeTar } from "../fixtures.ts";
+import {
+  busyboxEntries,
+  makeTar,
+  MINBASE_MISSING,
+  minbaseTar,
+} from "../fixtures.ts";
 import {
   busyboxRoot,
   ok,
@@ -171,4 +176,24 @@ Deno.test("vfs: exec -u finds a user the container added", () =>
       ok(await ptd(sb, ["exec", "-u", "bob", "e", "id", "-u"])),
       "4242",
     );
+  }));
+
+if (!minbaseTar()) console.error(`SKIP vfs minbase test: ${MINBASE_MISSING}`);
+
+Deno.test("vfs: a Debian minbase root keeps its owners and setuid bits", {
+  ignore: !minbaseTar(),
+}, () =>
+  withSandbox(async (sb) => {
+    ok(await ptd(sb, [...VFS, "import", minbaseTar()!, "minbase"]));
+    const script = "stat -c '%U:%G:%a' /usr/bin/passwd /etc/shadow /var/mail";
+    const out = await ptd(sb, [
+      ...VFS,
+      "run",
+      "--rm",
+      "minbase",
+      "sh",
+      "-c",
+      script,
+    ]);
+    assert.equal(ok(out), "root:root:4755\nroot:shadow:640\nroot:mail:2775");
   }));
