@@ -85,9 +85,14 @@ function unlessDenied(path: string, skipped: string[], fn: () => void) {
   }
 }
 
-/** One layer's copy: what could not be read, the copies of linked files. */
+/** One layer's copy: what could not be read, the copies of linked files, its file system. */
 interface LayerCopy {
   skipped: string[];
+  /**
+   * The layer's file system: a directory on another one is a mount point
+   * (--rootfs /: /proc, /sys) and stays empty, as overlay shows it.
+   */
+  dev: number;
   /** Copied path by the source's "dev:ino", for files with several links. */
   links: Map<string, string>;
 }
@@ -132,7 +137,7 @@ function copyDir(src: string, dst: string, c: LayerCopy) {
       } else if (isOpaque(from)) {
         clearDir(to);
       }
-      copyDir(from, to, c);
+      if (st.dev === c.dev) copyDir(from, to, c);
       copyMeta(from, to, st);
     } else if (st.isSymlink) {
       removeEntry(to);
@@ -162,8 +167,9 @@ export function copyMain(args: string[]): number {
       const src = layerDir(layer, path);
       if (src === undefined) continue;
       if (isOpaque(src)) clearDir(dst);
-      copyDir(src, dst, { skipped, links: new Map() });
-      copyMeta(src, dst, Deno.statSync(src));
+      const st = Deno.statSync(src);
+      copyDir(src, dst, { skipped, links: new Map(), dev: st.dev });
+      copyMeta(src, dst, st);
     }
   } catch (e) {
     console.error(`Error: ${e instanceof Error ? e.message : e}`);
