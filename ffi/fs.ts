@@ -253,6 +253,15 @@ export function lgetxattrBytes(
   return buf.slice(0, Number(n));
 }
 
+/** The names of the extended attributes of `path` itself (llistxattr(2)). */
+export function llistxattr(path: string): string[] {
+  const buf = new Uint8Array(65536); // XATTR_LIST_MAX
+  const n = libc().llistxattr(cstr(path), buf, BigInt(buf.length));
+  check("llistxattr", n, path);
+  return new TextDecoder().decode(buf.subarray(0, Number(n))).split("\0")
+    .filter(Boolean);
+}
+
 /** An extended attribute of `path` as text (see lgetxattrBytes). */
 export function lgetxattr(path: string, name: string): string | undefined {
   const bytes = lgetxattrBytes(path, name);

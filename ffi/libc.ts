@@ -122,6 +122,7 @@ const symbols = {
     parameters: ["buffer", "buffer", "buffer", "usize"],
     result: "isize",
   },
+  llistxattr: { parameters: ["buffer", "buffer", "usize"], result: "isize" },
 } as const;
 
 type Libc = Deno.DynamicLibrary<typeof symbols>["symbols"];

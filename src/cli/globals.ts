@@ -8,7 +8,7 @@
  */
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { supportsDriver, useStoreRoots } from "../storage/paths.ts";
+import { storePaths, useStoreRoots } from "../storage/paths.ts";
 import { type CommandSpec, type OptionSpec, quickParse } from "./spec.ts";
 
 /** The global options, as commander is told them. */
@@ -148,12 +148,13 @@ export async function applyGlobals(f: GlobalFlags): Promise<void> {
       "configuring runtime: cgroup manager must be one of cgroupfs and systemd: invalid argument",
     );
   }
-  if (f.storageDriver !== undefined && !supportsDriver(f.storageDriver)) {
-    throw invalid(
-      `storage driver "${f.storageDriver}" is not supported: ptd stores images and containers with "overlay" only`,
-    );
-  }
   useStoreRoots({ data: f.root, runtime: f.runroot });
+  if (f.storageDriver !== undefined) {
+    const { selectDriver } = await lazy<
+      typeof import("../storage/driver.ts")
+    >(new URL("../storage/driver.ts", import.meta.url));
+    selectDriver(f.storageDriver, storePaths().data);
+  }
   if (f.noout) {
     const { discardStdout } = await lazy<
       typeof import("../runtime/quiet.ts")

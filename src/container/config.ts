@@ -18,6 +18,8 @@ export interface ContainerConfig extends Omit<RootSource, "volumes"> {
   hostname: string;
   labels: Record<string, string>;
   host: HostConfig;
+  /** "vfs": the root is a full copy of the layers (vfsRoot); absent: overlay. */
+  storageDriver?: "vfs";
   /** Volumes, binds and tmpfs mounts; absent in records older than them. */
   mounts?: ContainerMount[];
 }

@@ -36,19 +36,26 @@ import type { OverlayRootfs } from "../runtime/spec.ts";
 import { runInUserNamespace, runInUserNamespaceOf } from "../runtime/userns.ts";
 import type { ContainerConfig } from "./config.ts";
 import { type ByteSink, landTree, packTree, writeAll } from "./cp_tree.ts";
-import type { ContainerStore } from "./store.ts";
+import { type ContainerStore, vfsRoot } from "./store.ts";
 
 /** The hidden subcommand of the container's side. */
 export const CP_COMMAND = "storage-cp";
 
 const ROOT_OWNER = { uid: 0, gid: 0 };
 
-/** The container's root as the helper gets it: an fd, or its overlay. */
-type RootSpec = { fd: number } | { overlay: Omit<OverlayRootfs, "merged"> };
+/** The container's root as the helper gets it: an fd, a vfs copy, or its overlay. */
+type RootSpec =
+  | { fd: number }
+  | { copy: string }
+  | { overlay: Omit<OverlayRootfs, "merged"> };
 
 /** A root fd in the helper, and how to let it go. */
 function openRoot(spec: RootSpec): { fd: number; release(): void } {
-  if ("fd" in spec) return { fd: spec.fd, release: () => fs.close(spec.fd) };
+  const fdOf = (fd: number) => ({ fd, release: () => fs.close(fd) });
+  if ("fd" in spec) return fdOf(spec.fd);
+  if ("copy" in spec) {
+    return fdOf(fs.openat(fs.AT_FDCWD, spec.copy, fs.O_PATH | fs.O_DIRECTORY));
+  }
   const merged = Deno.makeTempDirSync({ prefix: "ptd-cp-" });
   const sys = new RealSyscalls();
   const r = { ...spec.overlay, merged };
@@ -164,7 +171,7 @@ function rootSpec(store: ContainerStore, c: ContainerConfig): {
   }
   const dir = store.dir(c.id);
   return {
-    spec: {
+    spec: c.storageDriver === "vfs" ? { copy: vfsRoot(store, c) } : {
       overlay: { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work` },
     },
     run: (args) => runInUserNamespace(args, CLONE_NEWNS),

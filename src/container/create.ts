@@ -7,13 +7,15 @@ import { invalid, PtdError } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
+import { fillFromImage } from "../volume/copyup.ts";
+import { storeDriver } from "../storage/driver.ts";
 import type { RootSource } from "../storage/root_source.ts";
 import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
 import { checkLogDriver } from "./log_driver.ts";
-import type { ContainerStore } from "./store.ts";
+import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkUserns, ipcTarget } from "./namespaces.ts";
@@ -191,12 +193,14 @@ export async function createContainer(
     { ...opts.host, ...users.host },
     opts.publishAll ? root.exposed ?? [] : [],
   );
+  const vfs = storeDriver(store.paths.data) === "vfs";
   const c = await store.create(
     {
       image: root.image,
       imageId: root.imageId,
       layers: root.layers,
       rootfs: root.rootfs,
+      ...(vfs ? { storageDriver: "vfs" as const } : {}),
       entrypoint,
       cmd,
       env: mergeEnv(
@@ -217,6 +221,9 @@ export async function createContainer(
     opts.parent ? ownClaim(true) : {},
   );
   try {
+    // vfs: the container's root is its own copy of the layers, made once,
+    // as root of the user namespace (owners and whiteouts as the layers say).
+    if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);

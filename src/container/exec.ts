@@ -19,7 +19,7 @@ import { resolveUser } from "../runtime/user.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import { relaySignals } from "./signals.ts";
-import type { ContainerStore } from "./store.ts";
+import { type ContainerStore, vfsRoot } from "./store.ts";
 
 /** What `exec` runs, and how. */
 export interface ExecOptions {
@@ -71,7 +71,10 @@ export function readContainerFile(
   c: ContainerConfig,
   path: string,
 ): string {
-  for (const dir of [`${store.dir(c.id)}/upper`, ...c.layers]) {
+  const dirs = c.storageDriver === "vfs"
+    ? [vfsRoot(store, c)]
+    : [`${store.dir(c.id)}/upper`, ...c.layers];
+  for (const dir of dirs) {
     const text = readOrEmpty(`${dir}${path}`);
     if (text) return text;
   }

@@ -18,7 +18,7 @@ import { requireTool } from "../runtime/tools.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
-import type { ContainerStore } from "./store.ts";
+import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
@@ -227,12 +227,9 @@ export async function runtimeSpec(
   const h = c.host;
   return {
     id: c.id,
-    rootfs: {
-      lower: c.layers,
-      upper: `${dir}/upper`,
-      work: `${dir}/work`,
-      merged,
-    },
+    rootfs: c.storageDriver === "vfs"
+      ? { copy: vfsRoot(store, c), merged }
+      : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
     hostname: hostnameOf(c),
     etcFiles,
     mounts,

@@ -223,3 +223,11 @@ export function randomId(): string {
   const b = crypto.getRandomValues(new Uint8Array(32));
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
+
+/**
+ * The directory of a vfs container's root copy, in its own directory (so
+ * `rm` removes it); made on first use.
+ */
+export function vfsRoot(store: ContainerStore, c: ContainerConfig): string {
+  return ensureDir(`${store.dir(c.id)}/rootfs`, 0o755);
+}

@@ -7,7 +7,7 @@ import {
 } from "../container/diff.ts";
 import { ContainerStore } from "../container/store.ts";
 import { ImageStore } from "../image/store.ts";
-import { isKind, notFound } from "../runtime/errors.ts";
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
 
 /**
@@ -25,6 +25,12 @@ export function diffObject(
   if (only !== "image") {
     try {
       const c = containers.find(ref);
+      if (c.storageDriver === "vfs") {
+        // Its root is a whole copy, with no record of what changed in it.
+        throw invalid(
+          `diff of container ${ref}: not implemented for the vfs storage driver`,
+        );
+      }
       return containerChanges(`${containers.dir(c.id)}/upper`, c.layers);
     } catch (err) {
       if (!isKind(err, "not-found")) throw err;

@@ -9,6 +9,7 @@ import { ImageStore } from "../image/store.ts";
 import { DEFAULT_CAPS } from "../runtime/caps.ts";
 import { isKind } from "../runtime/errors.ts";
 import { idMapsFor, type IdRange } from "../runtime/idmap.ts";
+import { storeDriver } from "../storage/driver.ts";
 import { removeTrees } from "../storage/remove.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { Engine } from "./engine.ts";
@@ -173,7 +174,7 @@ export async function systemInfo(e: Engine): Promise<Record<string, unknown>> {
         running,
         stopped: states.length - running,
       },
-      graphDriverName: "overlay",
+      graphDriverName: storeDriver(e.paths.data),
       graphOptions: {},
       graphRoot: e.paths.data,
       graphStatus: {},

@@ -25,6 +25,7 @@ import {
 } from "../../ffi/constants.ts";
 import { SysError } from "../../ffi/errno.ts";
 import {
+  type CopyRootfs,
   DEFAULT_SHM_SIZE,
   type MountSpec,
   type OverlayRootfs,
@@ -123,6 +124,12 @@ function mountOverlay(
   sys.chroot(".");
   sys.close(nsRoot);
   return `${daemonRoot}${r.merged}`;
+}
+
+/** Binds a vfs copy on its mount point: pivot_root wants a mount there. */
+function bindCopy(sys: Syscalls, r: CopyRootfs): string {
+  sys.mount(r.copy, r.merged, null, MS_BIND | MS_REC);
+  return r.merged;
 }
 
 /** Makes a bind target of the right kind (dir or file) inside the new root. */
@@ -240,7 +247,9 @@ function mountUser(sys: Syscalls, m: MountSpec, fd: number | undefined) {
 export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.mount(null, "/", null, MS_REC | MS_PRIVATE);
   const r = spec.rootfs;
-  const newRoot = mountOverlay(sys, r, spec.rootless);
+  const newRoot = "copy" in r
+    ? bindCopy(sys, r)
+    : mountOverlay(sys, r, spec.rootless);
 
   const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
   const sysFd = sys.openPath("/sys");

@@ -14,6 +14,15 @@ export interface OverlayRootfs {
   merged: string;
 }
 
+/**
+ * A root that is a private directory of its own (the vfs driver's full copy
+ * of the layers): bound onto `merged`, not mounted as an overlay.
+ */
+export interface CopyRootfs {
+  copy: string;
+  merged: string;
+}
+
 /** A mount the user asked for (volume, bind or tmpfs). */
 export interface MountSpec {
   type: "bind" | "tmpfs";
@@ -59,7 +68,7 @@ export const DEFAULT_SHM_SIZE = 65536000;
 /** The spec init reads. */
 export interface RuntimeSpec {
   id: string;
-  rootfs: OverlayRootfs;
+  rootfs: OverlayRootfs | CopyRootfs;
   hostname: string;
   /** Host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf. */
   etcFiles: Record<string, string>;

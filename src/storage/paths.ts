@@ -49,12 +49,11 @@ export function useStoreRoots(roots: { data?: string; runtime?: string }) {
 }
 
 /**
- * The storage drivers ptd has. "overlay" is what every store uses: native
- * overlayfs with userxattr, fuse-overlayfs where the kernel refuses it.
- * There is no copying driver (vfs) yet, so asking for one is an error, not
- * a silent overlay.
+ * The storage drivers ptd has: "overlay" (native overlayfs with userxattr,
+ * fuse-overlayfs where the kernel refuses it) and "vfs" (a private full
+ * copy of the layers as each container's root).
  */
-export const STORAGE_DRIVERS = ["overlay"];
+export const STORAGE_DRIVERS = ["overlay", "vfs"];
 
 /** Whether ptd's store can work with the storage driver `name`. */
 export function supportsDriver(name: string): boolean {

@@ -10,7 +10,12 @@
  * lead out to the host), and nothing inside the tree is ever followed.
  */
 import { runInUserNamespace } from "../runtime/userns.ts";
-import { isOpaque, isWhiteout } from "../storage/overlay_upper.ts";
+import * as fs from "../../ffi/fs.ts";
+import {
+  isOpaque,
+  isOverlayXattr,
+  isWhiteout,
+} from "../storage/overlay_upper.ts";
 
 /** The hidden subcommand `ptd volume-copy DST PATH LAYER...` (layers top first). */
 export const COPY_COMMAND = "volume-copy";
@@ -30,12 +35,31 @@ function layerDir(layer: string, path: string): string | undefined {
   return cur;
 }
 
-/** Keeps owner, mode and times; an id outside the maps keeps ours. */
-function copyMeta(dst: string, st: Deno.FileInfo) {
+/**
+ * The xattrs of `src` onto `dst` (after chown, which clears file
+ * capabilities), but never overlay's own: what this copy means is already
+ * applied. One the copier may not read or set here (trusted.*) is left.
+ */
+function copyXattrs(src: string, dst: string) {
+  let names: string[] = [];
+  try {
+    names = fs.llistxattr(src);
+  } catch { /* no xattr support */ }
+  for (const name of names.filter((n) => !isOverlayXattr(n))) {
+    try {
+      const value = fs.lgetxattrBytes(src, name);
+      if (value !== undefined) fs.lsetxattr(dst, name, value);
+    } catch { /* not ours to read or set */ }
+  }
+}
+
+/** Keeps owner, mode, xattrs and times; an id outside the maps keeps ours. */
+function copyMeta(src: string, dst: string, st: Deno.FileInfo) {
   try {
     Deno.chownSync(dst, st.uid, st.gid);
   } catch { /* unmapped owner (a host file seen as nobody) */ }
   Deno.chmodSync(dst, st.mode! & 0o7777);
+  copyXattrs(src, dst);
   if (st.atime && st.mtime) Deno.utimeSync(dst, st.atime, st.mtime);
 }
 
@@ -61,14 +85,39 @@ function unlessDenied(path: string, skipped: string[], fn: () => void) {
   }
 }
 
+/** One layer's copy: what could not be read, the copies of linked files, its file system. */
+interface LayerCopy {
+  skipped: string[];
+  /**
+   * The layer's file system: a directory on another one is a mount point
+   * (--rootfs /: /proc, /sys) and stays empty, as overlay shows it.
+   */
+  dev: number;
+  /** Copied path by the source's "dev:ino", for files with several links. */
+  links: Map<string, string>;
+}
+
+/** Links `to` to the copy of another name of the file `st`, if there is one. */
+function linkCopied(c: LayerCopy, st: Deno.FileInfo, to: string): boolean {
+  const first = c.links.get(`${st.dev}:${st.ino}`);
+  if (first === undefined) return false;
+  try {
+    Deno.linkSync(first, to);
+    return true;
+  } catch {
+    return false; // not linkable here: a copy of its own then
+  }
+}
+
 /**
- * Copies the directory `src` onto `dst` (which exists), recursively. What
- * the copier cannot read (a host file of an unmapped owner, with --rootfs /)
- * is listed in `skipped` instead of failing the whole copy.
+ * Copies the directory `src` onto `dst` (which exists), recursively; hard
+ * links stay links. What the copier cannot read (a host file of an unmapped
+ * owner, with --rootfs /) is listed in `skipped` instead of failing the
+ * whole copy.
  */
-function copyDir(src: string, dst: string, skipped: string[]) {
+function copyDir(src: string, dst: string, c: LayerCopy) {
   let entries: Deno.DirEntry[] = [];
-  unlessDenied(src, skipped, () => (entries = [...Deno.readDirSync(src)]));
+  unlessDenied(src, c.skipped, () => (entries = [...Deno.readDirSync(src)]));
   for (const e of entries) {
     const from = `${src}/${e.name}`;
     const to = `${dst}/${e.name}`;
@@ -88,16 +137,18 @@ function copyDir(src: string, dst: string, skipped: string[]) {
       } else if (isOpaque(from)) {
         clearDir(to);
       }
-      copyDir(from, to, skipped);
-      copyMeta(to, st);
+      if (st.dev === c.dev) copyDir(from, to, c);
+      copyMeta(from, to, st);
     } else if (st.isSymlink) {
       removeEntry(to);
       Deno.symlinkSync(Deno.readLinkSync(from), to);
     } else if (st.isFile) {
       removeEntry(to);
-      unlessDenied(from, skipped, () => {
+      if (st.nlink! > 1 && linkCopied(c, st, to)) continue;
+      unlessDenied(from, c.skipped, () => {
         Deno.copyFileSync(from, to);
-        copyMeta(to, st);
+        copyMeta(from, to, st);
+        if (st.nlink! > 1) c.links.set(`${st.dev}:${st.ino}`, to);
       });
     }
     // Devices, fifos and sockets cannot be made rootless; they are skipped.
@@ -116,8 +167,9 @@ export function copyMain(args: string[]): number {
       const src = layerDir(layer, path);
       if (src === undefined) continue;
       if (isOpaque(src)) clearDir(dst);
-      copyDir(src, dst, skipped);
-      copyMeta(dst, Deno.statSync(src));
+      const st = Deno.statSync(src);
+      copyDir(src, dst, { skipped, links: new Map(), dev: st.dev });
+      copyMeta(src, dst, st);
     }
   } catch (e) {
     console.error(`Error: ${e instanceof Error ? e.message : e}`);
@@ -125,7 +177,7 @@ export function copyMain(args: string[]): number {
   }
   if (skipped.length > 0) {
     console.error(
-      `WARN: ${skipped.length} unreadable entries under ${path} were not copied into the volume, e.g. ${
+      `WARN: ${skipped.length} unreadable entries under ${path} were not copied into ${dst}, e.g. ${
         skipped[0]
       }`,
     );

@@ -199,13 +199,18 @@ Deno.test("system: --root and --runroot before the command choose the store", ()
     assertEquals((await ptd(sb, [...g, "ps", "-a"])).code, 0);
     const noout = await ptd(sb, ["--noout", ...g, "volume", "ls"]);
     assertEquals([noout.code, noout.stdout], [0, ""]);
-    const vfs = await ptd(sb, ["--storage-driver", "vfs", "ps"]);
-    assertEquals(vfs.code, 125);
-    assertStringIncludes(vfs.stderr, 'storage driver "vfs" is not supported');
+    const unknown = await ptd(sb, ["--storage-driver", "zfs2", "ps"]);
+    assertEquals(unknown.code, 125);
+    assertStringIncludes(unknown.stderr, "zfs2");
+    assertStringIncludes(unknown.stderr, "driver not supported");
     assertEquals(
       (await ptd(sb, ["--storage-driver", "overlay", "ps"])).code,
       0,
     );
+    // The store is overlay now: Podman refuses to switch it.
+    const vfs = await ptd(sb, ["--storage-driver", "vfs", "ps"]);
+    assertEquals(vfs.code, 125);
+    assertStringIncludes(vfs.stderr, "database configuration mismatch");
   }));
 
 Deno.test("system: a command ptd lacks says so in one line, --help too", () =>
