@@ -9,6 +9,9 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { invalid } from "../runtime/errors.ts";
+import { containersConfFiles } from "./conf_files.ts";
+
+export { containersConfFiles };
 
 /** The defaults containers.conf gives a new container. */
 export interface ContainersConf {
@@ -119,32 +122,6 @@ export function emptyContainersConf(): ContainersConf {
     defaultUlimits: [],
     volumes: [],
   };
-}
-
-function dropIns(dir: string): string[] {
-  try {
-    return [...Deno.readDirSync(dir)]
-      .filter((e) => e.isFile && e.name.endsWith(".conf"))
-      .map((e) => `${dir}/${e.name}`).sort();
-  } catch {
-    return [];
-  }
-}
-
-/** The files Podman reads, in order, for `env` (Deno.env.get by default). */
-export function containersConfFiles(
-  env: (name: string) => string | undefined = (n) => Deno.env.get(n),
-  rootless = (Deno.uid() ?? 0) !== 0,
-): string[] {
-  const forced = env("CONTAINERS_CONF");
-  if (forced) return [forced];
-  const home = env("XDG_CONFIG_HOME") || `${env("HOME") ?? "/"}/.config`;
-  const mains = [
-    "/usr/share/containers/containers.conf",
-    "/etc/containers/containers.conf",
-    ...(rootless ? [`${home}/containers/containers.conf`] : []),
-  ];
-  return mains.flatMap((f) => [f, ...dropIns(`${f}.d`)]);
 }
 
 /**

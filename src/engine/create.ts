@@ -4,7 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
-import { loadContainersConf } from "../config/containers_conf.ts";
+import { cachedContainersConf } from "../config/conf_cache.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
   createContainer as storeContainer,
@@ -110,7 +110,11 @@ export async function createContainer(
   if (req.replace && req.name) {
     await replaceNamed(containerStore(e), req.name, hooks.replaced);
   }
-  const [full, source] = withConfDefaults(req, root, loadContainersConf());
+  const [full, source] = withConfDefaults(
+    req,
+    root,
+    await cachedContainersConf(`${e.paths.runtime}/containers-conf.json`),
+  );
   return await storeContainer(
     containerStore(e),
     e.store(VolumeStore),

@@ -1,4 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
+import { cachedContainersConf } from "../../src/config/conf_cache.ts";
 import { DEFAULT_ENV, mergeEnv } from "../../src/container/env.ts";
 import {
   containersConfFiles,
@@ -269,4 +270,23 @@ Deno.test("log drivers: Podman's, journald only with a journal", () => {
     /^running container create option: invalid log driver: invalid argument$/,
   );
   assertThrows(() => checkLogDriver("journald"), /journal/);
+});
+
+Deno.test("containers.conf is parsed again only when a file changes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = `${dir}/a.conf`, cache = `${dir}/cache.json`;
+    Deno.writeTextFileSync(file, `[containers]\nenv = ["A=1"]\n`);
+    assertEquals((await cachedContainersConf(cache, [file])).env, ["A=1"]);
+    // The kept result is what a second call returns, unparsed...
+    const kept = JSON.parse(Deno.readTextFileSync(cache));
+    kept.conf.env = ["KEPT=1"];
+    Deno.writeTextFileSync(cache, JSON.stringify(kept));
+    assertEquals((await cachedContainersConf(cache, [file])).env, ["KEPT=1"]);
+    // ...until the file changes.
+    Deno.writeTextFileSync(file, `[containers]\nenv = ["A=22"]\n`);
+    assertEquals((await cachedContainersConf(cache, [file])).env, ["A=22"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
