@@ -6,11 +6,6 @@
  * becomes a container of the engine's store.
  */
 import type { ContainerConfig } from "../container/config.ts";
-import {
-  copyBetweenContainers,
-  copyFromContainer,
-  copyToContainer,
-} from "../container/cp.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
@@ -24,6 +19,7 @@ import { portLines, portsFor } from "../network/ports.ts";
 import { notFound } from "../runtime/errors.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
+import { lazy } from "../runtime/lazy.ts";
 import type { Engine, PruneReport } from "./engine.ts";
 import {
   containerStore,
@@ -192,6 +188,15 @@ export async function attachContainer(
   return await life.attachContainer(s, c, stdin && c.host.interactive);
 }
 
+/**
+ * The copy code, loaded only by cp: it brings tar-stream and Deno's Node
+ * layer (~40 ms), which every other lifecycle command would pay for.
+ */
+const cpModule = () =>
+  lazy<typeof import("../container/cp.ts")>(
+    new URL("../container/cp.ts", import.meta.url),
+  );
+
 /** Copies `path` out of the container to `hostDest`. */
 export async function copyFrom(
   e: Engine,
@@ -199,6 +204,7 @@ export async function copyFrom(
   path: string,
   hostDest: string,
 ): Promise<void> {
+  const { copyFromContainer } = await cpModule();
   await copyFromContainer(...target(e, ref), path, hostDest);
 }
 
@@ -209,6 +215,7 @@ export async function copyTo(
   hostSrc: string,
   path: string,
 ): Promise<void> {
+  const { copyToContainer } = await cpModule();
   await copyToContainer(...target(e, ref), hostSrc, path);
 }
 
@@ -221,6 +228,7 @@ export async function copyBetween(
   dest: string,
 ): Promise<void> {
   const s = containerStore(e);
+  const { copyBetweenContainers } = await cpModule();
   await copyBetweenContainers(s, s.find(from), src, s.find(to), dest);
 }
 
