@@ -101,3 +101,20 @@ export function bothEngines(
     ptd: (args, stdin) => ptd(sb, args, { env, stdin }),
   };
 }
+
+/**
+ * Runs `fn` for a differential test with `engines` on `sb`; what podman
+ * leaves (containers, its pause process) is gone afterwards, pass or fail.
+ */
+export async function sideBySide<T>(
+  sb: Sandbox,
+  engines: Record<"podman" | "ptd", Runner>,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } finally {
+    await engines.podman(["rm", "-f", "-a"]);
+    stopPodmanPause(sb);
+  }
+}

@@ -7,12 +7,7 @@
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { busyboxRoot, withSandbox } from "../helpers.ts";
-import {
-  bothEngines,
-  hasPodman,
-  type Runner,
-  stopPodmanPause,
-} from "../podman.ts";
+import { bothEngines, hasPodman, type Runner, sideBySide } from "../podman.ts";
 
 interface Step {
   args: string[];
@@ -344,7 +339,7 @@ Deno.test("bulk flags, filters, sorting and prunes: as Podman", {
       .outputSync();
     assertEquals(t.code, 0);
     const engines = bothEngines(sb);
-    try {
+    await sideBySide(sb, engines, async () => {
       for (const [name, run] of Object.entries(engines)) {
         for (
           const args of [
@@ -404,9 +399,6 @@ Deno.test("bulk flags, filters, sorting and prunes: as Podman", {
         ]);
       }
       await compare(engines, DEPEND);
-    } finally {
-      await engines.podman(["rm", "-f", "-a"]);
-      stopPodmanPause(sb);
-    }
+    });
   });
 });

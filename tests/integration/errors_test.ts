@@ -6,12 +6,7 @@
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { busyboxRoot, type Sandbox, withSandbox } from "../helpers.ts";
-import {
-  bothEngines,
-  hasPodman,
-  type Runner,
-  stopPodmanPause,
-} from "../podman.ts";
+import { bothEngines, hasPodman, type Runner, sideBySide } from "../podman.ts";
 
 interface Case {
   args: string[];
@@ -137,7 +132,7 @@ Deno.test("bad command lines: Podman's exit codes and errors", {
   await withSandbox(async (sb) => {
     const root = busyboxRoot(sb.dir, ["sleep", "true"]);
     const engines = runners(sb);
-    try {
+    await sideBySide(sb, engines, async () => {
       for (const [name, run] of Object.entries(engines)) {
         for (
           const args of [
@@ -165,9 +160,6 @@ Deno.test("bad command lines: Podman's exit codes and errors", {
           }
         }
       }
-    } finally {
-      await engines.podman(["rm", "-f", "-a"]);
-      stopPodmanPause(sb);
-    }
+    });
   });
 });

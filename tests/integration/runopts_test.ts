@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { busyboxRoot, REPO, type Sandbox, withSandbox } from "../helpers.ts";
-import { bothEngines, hasPodman, stopPodmanPause } from "../podman.ts";
+import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 interface Case {
   /** Options before --rootfs. */
@@ -177,7 +177,7 @@ Deno.test("run options: what the container sees is what Podman's sees", {
     for (const name of Object.keys(engines)) {
       roots[name] = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
     }
-    try {
+    await sideBySide(sb, engines, async () => {
       const refused = REFUSED.map(([opts, code, says]): Case => ({
         opts,
         cmd: "true",
@@ -199,10 +199,7 @@ Deno.test("run options: what the container sees is what Podman's sees", {
           assertEquals(out.ptd, out.podman, `${c.opts.join(" ")} ${c.cmd}`);
         }
       }
-    } finally {
-      await engines.podman(["rm", "-f", "-a"]);
-      stopPodmanPause(sb);
-    }
+    });
   });
 });
 
@@ -211,7 +208,7 @@ Deno.test("run --replace: a container of that name goes first", {
 }, async () => {
   await withSandbox(async (sb) => {
     const engines = runners(sb);
-    try {
+    await sideBySide(sb, engines, async () => {
       for (const [name, run] of Object.entries(engines)) {
         const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
         const create = ["create", "--name", "r", "--rootfs", root, "true"];
@@ -236,10 +233,7 @@ Deno.test("run --replace: a container of that name goes first", {
         const ids = await run(["ps", "-aq", "--filter", "name=r"]);
         assertEquals(ids.stdout.trim().split("\n").length, 1, name);
       }
-    } finally {
-      await engines.podman(["rm", "-f", "-a"]);
-      stopPodmanPause(sb);
-    }
+    });
   });
 });
 
@@ -285,7 +279,7 @@ Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
       ["--name", "joined", "--userns", "ns:/etc/passwd"],
       ["--name", "nomapped", "--userns", "nomap"],
     ];
-    try {
+    await sideBySide(sb, engines, async () => {
       const seen: Record<string, unknown[]> = {};
       for (const [name, run] of Object.entries(engines)) {
         const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
@@ -299,10 +293,7 @@ Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
         }
       }
       assertEquals(seen.ptd, seen.podman);
-    } finally {
-      await engines.podman(["rm", "-f", "-a"]);
-      stopPodmanPause(sb);
-    }
+    });
   });
 });
 
@@ -311,7 +302,7 @@ Deno.test("run --ipc container:NAME shares that container's IPC namespace", {
 }, async () => {
   await withSandbox(async (sb) => {
     const engines = runners(sb);
-    try {
+    await sideBySide(sb, engines, async () => {
       for (const [name, run] of Object.entries(engines)) {
         const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
         const ipc = "readlink /proc/self/ns/ipc";
@@ -347,9 +338,6 @@ Deno.test("run --ipc container:NAME shares that container's IPC namespace", {
         await run(["kill", "isrc"]);
         await run(["rm", "-f", "isrc"]);
       }
-    } finally {
-      await engines.podman(["rm", "-f", "-a"]);
-      stopPodmanPause(sb);
-    }
+    });
   });
 });
