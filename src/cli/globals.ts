@@ -6,6 +6,7 @@
  * error a script would see from Podman with no service to reach: ptd is
  * local only.
  */
+import { BACKEND_ENV } from "../events/record.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { storePaths, useStoreRoots } from "../storage/paths.ts";
@@ -108,9 +109,10 @@ const LOG_LEVELS = [
 /**
  * Checks the global options and makes them hold for this process and its
  * children. --log-level, --events-backend, --cgroup-manager and --tmpdir are
- * checked as Podman checks them and otherwise change nothing: ptd logs only
- * errors, records no events, places no cgroups by manager and keeps no
- * libpod state of its own.
+ * checked as Podman checks them; --events-backend file or none holds for
+ * this command and the monitors it starts (journald is refused: ptd keeps
+ * events in a file); the others change nothing: ptd logs only errors,
+ * places no cgroups by manager and keeps no libpod state of its own.
  */
 export async function applyGlobals(f: GlobalFlags): Promise<void> {
   if (f.remote || f.url !== undefined) {
@@ -140,6 +142,13 @@ export async function applyGlobals(f: GlobalFlags): Promise<void> {
       `configuring runtime: "${f.eventsBackend}" is not a valid events backend: invalid argument`,
     );
   }
+  if (f.eventsBackend === "journald") {
+    throw invalid(
+      "--events-backend journald: ptd keeps events in a file only (file or none)",
+    );
+  }
+  // The monitors this command starts write their events the same way.
+  if (f.eventsBackend) Deno.env.set(BACKEND_ENV, f.eventsBackend);
   if (
     f.cgroupManager !== undefined &&
     !["cgroupfs", "systemd"].includes(f.cgroupManager)

@@ -10,6 +10,8 @@ import { importCommand, loadCommand, saveCommand } from "./archive.ts";
 import { diffCommand, exportCommand } from "./changes.ts";
 import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";
+import { eventsSpec } from "./events.ts";
+import { healthcheckRunSpec } from "./healthcheck.ts";
 import { applyGlobals, GLOBAL_OPTIONS } from "./globals.ts";
 import { imageCommands } from "./images.ts";
 import { inspectSpec, specs as inspecting } from "./inspect.ts";
@@ -39,7 +41,9 @@ const PODMAN_HELP: Record<string, string> = {
   container: "Manage containers",
   cp: "Copy files/folders between a container and the local filesystem",
   create: "Create but do not start a container",
+  events: "Show podman events",
   exec: "Run a process in a running container",
+  healthcheck: "Manage health checks on containers",
   history: "Show history of a specified image",
   image: "Manage images",
   images: "List images in local storage",
@@ -81,9 +85,7 @@ const MISSING = [
   "auto-update",
   "build",
   "commit",
-  "events",
   "generate",
-  "healthcheck",
   "init",
   "kube",
   "machine",
@@ -183,6 +185,9 @@ export function program(result: { code: number }): Command {
       searchCommand(),
     ]
   ) imageGroup.addCommand(c);
+  const health = new Command("healthcheck").addCommand(
+    toCommand(healthcheckRunSpec, set),
+  );
   const volumes = volumeCommand(set);
   volumes.addCommand(toCommand(existsSpec("volume"), set));
   for (
@@ -191,6 +196,8 @@ export function program(result: { code: number }): Command {
         toCommand(s, set)
       ),
       doctorCommand(set),
+      toCommand(eventsSpec, set),
+      health,
       containerGroup(set),
       ...images,
       ...systemCommands(set),

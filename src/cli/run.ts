@@ -4,6 +4,7 @@
  */
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
+import { parseHealthFlags } from "../container/health_config.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
 import {
@@ -93,6 +94,13 @@ interface RunFlags {
   stopTimeout: string;
   logOpt: string[];
   cidfile?: string;
+  healthCmd?: string;
+  healthInterval?: string;
+  healthRetries?: string;
+  healthStartPeriod?: string;
+  healthTimeout?: string;
+  healthcheck?: boolean;
+  healthOnFailure?: string;
 }
 
 /** --log-opt values; only max-size (k, m, g suffixes) is supported. */
@@ -326,6 +334,32 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--authfile <path>",
     description: "path of the authentication file",
   },
+  {
+    flags: "--health-cmd <command>",
+    description:
+      'health check: a shell line, a JSON array, or "NONE" to disable the image\'s',
+  },
+  {
+    flags: "--health-interval <interval>",
+    description: 'time between checks ("disable": only healthcheck run)',
+  },
+  {
+    flags: "--health-retries <n>",
+    description: "failures in a row that make the container unhealthy",
+  },
+  {
+    flags: "--health-start-period <period>",
+    description: "time to start up, during which failures do not count",
+  },
+  {
+    flags: "--health-timeout <timeout>",
+    description: "time a check may take before it counts as failed",
+  },
+  {
+    flags: "--health-on-failure <action>",
+    description: "on turning unhealthy: none, kill, restart or stop",
+  },
+  { flags: "--no-healthcheck", description: "disable any health check" },
 ];
 
 const RM: OptionSpec = {
@@ -473,6 +507,7 @@ function createRequest(
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
       ...parseLogOpts(f.logOpt),
+      ...parseHealthFlags(f),
     },
   };
 }

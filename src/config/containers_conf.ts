@@ -33,6 +33,10 @@ export interface ContainersConf {
   tz?: string;
   /** -v entries every container gets. */
   volumes: string[];
+  /** [engine] events_logger: file, journald or none. */
+  eventsLogger?: string;
+  /** [engine] events_logfile_max_size, in bytes. */
+  eventsMaxSize?: number;
 }
 
 type Table = Record<string, unknown>;
@@ -108,6 +112,27 @@ export function mergeContainersConf(
         ? c.toUpperCase()
         : `CAP_${c.toUpperCase()}`
     );
+  }
+  Object.assign(out, engineEvents((doc.engine ?? {}) as Table, file));
+  return out;
+}
+
+/** The events keys of the [engine] table: a size is bytes or "1m"-style. */
+function engineEvents(t: Table, file: string): Partial<ContainersConf> {
+  const out: Partial<ContainersConf> = {};
+  if ("events_logger" in t) {
+    if (typeof t.events_logger !== "string") {
+      throw invalid(`${file}: events_logger must be a string`);
+    }
+    out.eventsLogger = t.events_logger;
+  }
+  if ("events_logfile_max_size" in t) {
+    const v = String(t.events_logfile_max_size);
+    const m = /^(\d+)\s*([kmg]?)i?b?$/i.exec(v);
+    if (!m) throw invalid(`${file}: events_logfile_max_size: bad size ${v}`);
+    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+    out.eventsMaxSize = Number(m[1]) *
+      unit[m[2].toLowerCase() as keyof typeof unit];
   }
   return out;
 }

@@ -7,6 +7,11 @@ import type { NetworkMode } from "../network/mode.ts";
 import type { PortMapping } from "../network/ports.ts";
 import type { RootSource } from "../storage/root_source.ts";
 import type { DeviceMapping } from "./devices.ts";
+import type {
+  HealthAction,
+  HealthConfig,
+  HealthState,
+} from "./health_config.ts";
 import type { Ulimit } from "./limits.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
 
@@ -105,6 +110,10 @@ export interface HostConfig {
   devices?: DeviceMapping[];
   /** --detach-keys: the sequence that detaches from the container. */
   detachKeys?: string;
+  /** The health check its parent runs (--health-*, or the image's). */
+  healthcheck?: HealthConfig;
+  /** --health-on-failure; absent: none. */
+  healthOnFailure?: HealthAction;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
@@ -135,6 +144,10 @@ export interface ContainerState {
   error?: string;
   /** Set by stop/kill: the restart policy must not bring it back. */
   stoppedByUser?: boolean;
+  /** The health check's results (health.ts). */
+  health?: HealthState;
+  /** --health-on-failure=restart stopped it: start it again, whatever the policy. */
+  healthRestart?: boolean;
 }
 
 /** The state of a container that was never started. */

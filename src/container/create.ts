@@ -3,6 +3,7 @@
  * `ptd run` and `ptd create`, usable without the CLI.
  */
 import { ownClaim } from "./liveness.ts";
+import { emitContainerEvent } from "../events/emit.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import type { VolumeStore } from "../volume/store.ts";
@@ -15,6 +16,7 @@ import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
 import { checkLogDriver } from "./log_driver.ts";
+import { chooseHealthcheck } from "./health_config.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
@@ -214,7 +216,10 @@ export async function createContainer(
       hostname: opts.hostname ?? "",
       labels: opts.labels,
       exposed: root.exposed,
-      host,
+      host: {
+        ...host,
+        healthcheck: chooseHealthcheck(opts.host.healthcheck, root.healthcheck),
+      },
       mounts,
     },
     opts.name,
@@ -229,5 +234,6 @@ export async function createContainer(
     await store.remove(c.id);
     throw e;
   }
+  await emitContainerEvent(c, "create");
   return c;
 }

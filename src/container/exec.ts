@@ -39,6 +39,8 @@ export interface ExecOptions {
    * they are closed here once the command has them.
    */
   stdio?: [number, number, number];
+  /** Told the command's pid once it runs (a health check's timeout needs it). */
+  started?: (pid: number) => void;
 }
 
 /** setns order: user first (it grants the rights for the rest), pid last. */
@@ -97,6 +99,7 @@ export function execWithStdio(
   c: ContainerConfig,
   command: string[],
   stdio: [number, number, number],
+  started?: (pid: number) => void,
 ): Promise<number> {
   return execInContainer(store, c, {
     command,
@@ -105,6 +108,7 @@ export function execWithStdio(
     detach: false,
     tty: false,
     stdio,
+    started,
   });
 }
 
@@ -172,7 +176,10 @@ export async function execInContainer(
     throw execError(result.failure, cmd, opts);
   }
   if (opts.detach) return 0;
-  const stop = relaySignals(result.pid);
+  opts.started?.(result.pid);
+  // Signals to us are the user's for the command only when it has our stdio
+  // (not cp's pipes, not a monitor's health check).
+  const stop = opts.stdio ? () => {} : relaySignals(result.pid);
   const endRelay = pty ? relayTerminal(pty.master, opts.interactive) : null;
   try {
     return exitCode(await waitStatus(result.pid));

@@ -8,6 +8,7 @@ import { readText, spawn } from "../../ffi/spawn.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
+import { emitContainerEvent } from "../events/emit.ts";
 import type { ContainerConfig } from "./config.ts";
 import {
   isActive,
@@ -113,6 +114,7 @@ export async function runAttached(
     conn?.close();
     throw e;
   }
+  await emitContainerEvent(c, "attach");
   return await exitOfAttach(store, c, await relayAttach(conn!, c, stdin));
 }
 
@@ -123,6 +125,7 @@ export async function attachContainer(
   stdin: boolean,
 ): Promise<number> {
   const conn = await openAttach(store, c);
+  await emitContainerEvent(c, "attach");
   return await exitOfAttach(store, c, await relayAttach(conn, c, stdin));
 }
 
@@ -212,6 +215,7 @@ export async function killContainer(
   }
   if (sig === SIGKILL) await markStopped(store, c.id);
   signalProcess(s.pid, sig);
+  await emitContainerEvent(c, "kill");
   // Podman waits for a SIGKILLed container's end: `kill` then `ps` (or
   // `kill -a` again) sees it exited.
   if (sig === SIGKILL) await monitorGone(store, c.id, 10_000);
@@ -229,6 +233,7 @@ export async function stopContainer(
   const s = await markStopped(store, c.id);
   if (!monitorAlive(s)) return;
   if (s.pid) signalProcess(s.pid, parseSignal(c.host.stopSignal));
+  await emitContainerEvent(c, "stop");
   if (await monitorGone(store, c.id, timeout * 1000)) return;
   const now = store.state(c.id);
   if (now.pid) signalProcess(now.pid, SIGKILL);
@@ -266,6 +271,7 @@ export async function removeContainer(
   }
   if (!force) await refuseIfShared(store, c);
   await store.remove(c.id);
+  await emitContainerEvent(c, "remove");
 }
 
 /**

@@ -38,13 +38,16 @@ const ZERO_TIME = "0001-01-01T00:00:00Z";
 const unix = (iso: string) => iso ? Math.floor(Date.parse(iso) / 1000) : NEVER;
 
 /**
- * The STATUS column, as Podman's ps says it: "Up 3 seconds ago", "Exited
- * (0) 2 seconds ago", otherwise the state with a capital ("Created").
+ * The STATUS column, as Podman's ps says it: "Up 3 seconds ago" (with
+ * " (healthy)" and the like when it has a health check), "Exited (0) 2
+ * seconds ago", otherwise the state with a capital ("Created").
  */
 export function statusText(s: ContainerState, now = Date.now()): string {
   switch (s.status) {
     case "running":
-      return `Up ${since(s.startedAt, now)} ago`;
+      return `Up ${since(s.startedAt, now)} ago${
+        s.health?.Status ? ` (${s.health.Status})` : ""
+      }`;
     case "exited":
       return `Exited (${s.exitCode}) ${since(s.finishedAt, now)} ago`;
     default:
@@ -225,7 +228,7 @@ export function inspectDoc(
       Error: s.error ?? "",
       StartedAt: time(s.startedAt),
       FinishedAt: time(s.finishedAt),
-      Health: { Status: "", FailingStreak: 0, Log: null },
+      Health: s.health ?? { Status: "", FailingStreak: 0, Log: null },
     }, "define.InspectContainerState"),
     Image: c.imageId,
     ImageName: c.rootfs ? "" : c.image,
@@ -262,6 +265,8 @@ export function inspectDoc(
       Annotations: goMap({}),
       StopSignal: signalNumber(c.host.stopSignal),
       StopTimeout: c.host.stopTimeout,
+      ...(c.host.healthcheck ? { Healthcheck: c.host.healthcheck } : {}),
+      HealthcheckOnFailureAction: c.host.healthOnFailure ?? "none",
     },
     HostConfig: {
       Binds: (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) =>

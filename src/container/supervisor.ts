@@ -41,6 +41,9 @@ import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
 import { keepsLog } from "./log_driver.ts";
+import { hasHealthcheck } from "./health_config.ts";
+import { emitContainerEvent } from "../events/emit.ts";
+import { lazy } from "../runtime/lazy.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -258,6 +261,7 @@ async function runOnce(
     pump(err.file.readable, "stderr", emit, attach, sv.relay),
   ]);
   const failure = await new Response(fail.file.readable).text();
+  let endChecks: (() => void) | undefined;
   if (failure === "") {
     await record(store, c.id, (s) => ({
       ...s,
@@ -266,20 +270,41 @@ async function runOnce(
       startedAt: new Date().toISOString(),
       error: "",
     }));
+    await emitContainerEvent(c, "init");
+    await emitContainerEvent(c, "start");
+    if (sv.foreground) await emitContainerEvent(c, "attach");
+    endChecks = await healthWatch(store, c);
     sv.answer({ ok: true, pid });
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
+  endChecks?.();
   if (timer) {
     clearTimeout(timer.id);
     if (timer.fired) code = EXIT_TIMEOUT;
   }
+  if (failure === "") await emitContainerEvent(c, "died", { exitCode: code });
   input?.close();
   await net.detach();
   await pumps;
   if (failure === "") return { started: true, code };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };
+}
+
+/**
+ * Checks the container's health while it runs, if it has a check: the
+ * health code loads only then. Returns what ends the checks.
+ */
+async function healthWatch(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<(() => void) | undefined> {
+  if (!hasHealthcheck(c.host.healthcheck)) return undefined;
+  const { watchHealth } = await lazy<typeof import("./health.ts")>(
+    new URL("./health.ts", import.meta.url),
+  );
+  return await watchHealth(store, c);
 }
 
 /**
@@ -347,20 +372,25 @@ export async function supervise(
         r = { started: false, code: error.exitCode, error };
       }
       lastCode = r.code;
-      const s = await record(store, c.id, (s) => ({
-        ...s,
-        status: "exited",
-        pid: 0,
-        exitCode: r.code,
-        finishedAt: new Date().toISOString(),
-        error: r.error?.message ?? "",
-      }));
+      let healthRestart = false;
+      const s = await record(store, c.id, (s) => {
+        healthRestart = !!s.healthRestart && !s.stoppedByUser;
+        return {
+          ...s,
+          status: "exited",
+          pid: 0,
+          exitCode: r.code,
+          finishedAt: new Date().toISOString(),
+          error: r.error?.message ?? "",
+          healthRestart: false,
+        };
+      });
       if (!r.started) sv.answer({ ok: false, error: r.error });
       gone = s === undefined;
-      if (
-        !s || !r.started || s.stoppedByUser ||
-        !shouldRestart(c.host.restartPolicy, r.code, restarts)
-      ) break;
+      // --health-on-failure=restart brings it back whatever the policy says.
+      const again = healthRestart ||
+        shouldRestart(c.host.restartPolicy, r.code, restarts);
+      if (!s || !r.started || s.stoppedByUser || !again) break;
       restarts++;
       if (sv.handOff) {
         await sv.handOff(restarts);

@@ -3,6 +3,7 @@
  * a container's anonymous volumes with it; named volumes always outlive it.
  */
 import { removeAnonymousVolumes } from "../volume/ops.ts";
+import { emitContainerEvent } from "../events/emit.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
@@ -14,6 +15,7 @@ export async function removeStored(
   volumes: boolean,
 ): Promise<void> {
   await store.remove(c.id);
+  await emitContainerEvent(c, "remove");
   if (volumes) await removeAnonymousVolumes(new VolumeStore(store.paths), c);
 }
 

@@ -9,6 +9,7 @@ import {
 import type { ImageRecord } from "../image/store.ts";
 import { ImageStore } from "../image/store.ts";
 import type { Engine } from "./engine.ts";
+import { emitEvent } from "../events/emit.ts";
 
 /**
  * Writes images to `out` (stdout when undefined) as `format`; several
@@ -21,7 +22,12 @@ export async function saveArchive(
   out?: string,
   multi = false,
 ): Promise<void> {
-  await saveImages(e.store(ImageStore), refs, format, out, multi);
+  const store = e.store(ImageStore);
+  await saveImages(store, refs, format, out, multi);
+  const ids = new Set(refs.map((r) => store.find(r).id));
+  for (const id of ids) {
+    await emitEvent({ type: "image", action: "save", id, name: out ?? "" });
+  }
 }
 
 /** Loads the images of an archive at `path` (stdin when undefined). */
@@ -29,7 +35,14 @@ export async function loadImages(
   e: Engine,
   path?: string,
 ): Promise<ImageRecord[]> {
-  return await loadArchive(e.store(ImageStore), path);
+  const loaded = await loadArchive(e.store(ImageStore), path);
+  // Podman 4.3's name for it.
+  await emitEvent({
+    type: "image",
+    action: "loadfromarchive",
+    name: path ?? "",
+  });
+  return loaded;
 }
 
 /**
@@ -41,5 +54,15 @@ export async function importImage(
   path: string,
   opts: ImportOptions = {},
 ): Promise<ImageRecord> {
-  return await importRootfs(e.store(ImageStore), path, opts);
+  const img = await importRootfs(e.store(ImageStore), path, opts);
+  // Podman 4.3 tells of the name given, not of the import itself.
+  if (opts.reference) {
+    await emitEvent({
+      type: "image",
+      action: "tag",
+      id: img.id,
+      name: opts.reference,
+    });
+  }
+  return img;
 }

@@ -32,6 +32,7 @@ import { isKind } from "../runtime/errors.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
+import { emitEvent } from "../events/emit.ts";
 import { containerStore } from "./listing.ts";
 
 /**
@@ -105,6 +106,8 @@ export async function createContainer(
       onProgress,
       authFile: req.authFile,
     });
+    // Podman tells of a pull even when the image was there already.
+    await emitEvent({ type: "image", action: "pull", name: req.image });
     root = imageSource(images, req.image, img);
   }
   if (req.replace && req.name) {

@@ -22,6 +22,7 @@ import {
 } from "../image/remove.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { invalid } from "../runtime/errors.ts";
+import { emitEvent } from "../events/emit.ts";
 import type { Engine } from "./engine.ts";
 import {
   compileFilters,
@@ -256,7 +257,10 @@ export async function tagImage(
   targets: string[],
 ): Promise<void> {
   const img = images(e).find(source);
-  for (const t of targets) await images(e).tag(img.id, localName(t));
+  for (const t of targets) {
+    await images(e).tag(img.id, localName(t));
+    await emitEvent({ type: "image", action: "tag", id: img.id, name: t });
+  }
 }
 
 /** Which containers use which images and layers. */

@@ -20,6 +20,7 @@ import { notFound } from "../runtime/errors.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { emitContainerEvent } from "../events/emit.ts";
 import type { Engine, PruneReport } from "./engine.ts";
 import {
   containerStore,
@@ -88,6 +89,7 @@ export async function restartContainer(
   timeout?: number,
 ): Promise<void> {
   const [s, c] = target(e, ref);
+  await emitContainerEvent(c, "restart");
   await life.stopContainer(s, c, timeout);
   await life.startContainer(s, c);
 }
@@ -136,6 +138,7 @@ export async function renameContainer(
 ): Promise<void> {
   const [s, c] = target(e, ref);
   await s.rename(c.id, name);
+  await emitContainerEvent({ ...c, name }, "rename");
 }
 
 /** pause (`freeze`) or unpause: needs a cgroup of the container's own. */
@@ -175,7 +178,17 @@ export async function execContainer(
   ref: string,
   opts: ExecOptions,
 ): Promise<number> {
-  return await execInContainer(...target(e, ref), opts);
+  const [s, c] = target(e, ref);
+  const code = await execInContainer(s, c, {
+    ...opts,
+    started: async (pid) => {
+      opts.started?.(pid);
+      await emitContainerEvent(c, "exec");
+    },
+  });
+  if (opts.detach) await emitContainerEvent(c, "exec");
+  else await emitContainerEvent(c, "exec_died", { exitCode: code });
+  return code;
 }
 
 /** Attaches to a running container; its exit code, or 0 when detached. */

@@ -155,9 +155,11 @@ function containerMatchers(e: Engine): Record<string, Matcher<Listed>> {
       // A container without a policy has none, not "no" (Podman's rule).
       return name !== "no" && vs.includes(name);
     },
-    // ptd has no named networks, health checks or pods yet: nothing is in one.
+    // A running container's check status (Podman's: none matches nothing).
+    health: (vs) => (x) =>
+      x.state.status === "running" && vs.includes(x.state.health?.Status ?? ""),
+    // ptd has no named networks or pods yet: nothing is in one.
     network: () => () => false,
-    health: () => () => false,
     pod: () => () => false,
   };
 }

@@ -28,6 +28,7 @@ import {
 import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { invalid, notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
+import { emitEvent } from "../events/emit.ts";
 
 /** Pulls `name` into the store. */
 export async function pull(
@@ -36,7 +37,9 @@ export async function pull(
   opts: PullOptions = {},
 ): Promise<ImageRecord> {
   checkAuthFile(opts.authFile);
-  return await pullImage(e.store(ImageStore), name, opts);
+  const img = await pullImage(e.store(ImageStore), name, opts);
+  await emitEvent({ type: "image", action: "pull", name });
+  return img;
 }
 
 /**
@@ -69,7 +72,14 @@ export async function push(
   opts: PushOptions = {},
 ): Promise<void> {
   checkAuthFile(opts.authFile);
-  await pushImage(e.store(ImageStore), name, dest, opts);
+  const store = e.store(ImageStore);
+  await pushImage(store, name, dest, opts);
+  await emitEvent({
+    type: "image",
+    action: "push",
+    id: store.find(name).id,
+    name: dest ?? name,
+  });
 }
 
 /** A registry host from what login/logout were given (a host or an image). */

@@ -5,6 +5,7 @@
  */
 import { invalid, notFound } from "../runtime/errors.ts";
 import { digestOf } from "../storage/blobs.ts";
+import type { HealthConfig } from "../storage/root_source.ts";
 
 /** Media types ptd reads and writes. */
 export const MediaType = {
@@ -73,6 +74,7 @@ export interface ContainerDefaults {
   ExposedPorts?: Record<string, unknown>;
   Volumes?: Record<string, unknown> | null;
   StopSignal?: string;
+  Healthcheck?: HealthConfig | null;
 }
 
 /** One history entry of an image config. */

@@ -4,6 +4,7 @@
  * image a container uses needs force, and what no image references any
  * more (blobs, layer trees) is collected — except layers containers use.
  */
+import { emitEvent } from "../events/emit.ts";
 import { conflict, invalid } from "../runtime/errors.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
 
@@ -40,6 +41,12 @@ async function removeOne(
   const asName = store.nameFor(ref, img);
   if (asName && img.names.length > 1) {
     await store.untag(img.id, asName);
+    await emitEvent({
+      type: "image",
+      action: "untag",
+      id: img.id,
+      name: asName,
+    });
     report({ kind: "untagged", name: asName });
     return;
   }
@@ -61,7 +68,16 @@ async function removeOne(
     );
   }
   await store.delete(img.id);
-  for (const name of img.names) report({ kind: "untagged", name });
+  for (const name of img.names) {
+    await emitEvent({ type: "image", action: "untag", id: img.id, name });
+    report({ kind: "untagged", name });
+  }
+  await emitEvent({
+    type: "image",
+    action: "remove",
+    id: img.id,
+    name: asName,
+  });
   report({ kind: "deleted", id: img.id });
 }
 

@@ -23,4 +23,19 @@ export interface RootSource {
   volumes?: string[];
   /** Ports the image exposes ("80/tcp"), published by -P. */
   exposed?: string[];
+  /** The image's HEALTHCHECK. */
+  healthcheck?: HealthConfig;
+}
+
+/**
+ * A health check as images and Podman's inspect spell it (Docker's
+ * Schema2HealthConfig): the test ("CMD" and argv, "CMD-SHELL" and a shell
+ * line, or "NONE"), times in nanoseconds, 0 or absent for the default.
+ */
+export interface HealthConfig {
+  Test: string[];
+  StartPeriod?: number;
+  Interval?: number;
+  Timeout?: number;
+  Retries?: number;
 }

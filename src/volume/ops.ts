@@ -4,6 +4,7 @@
  * Containers are seen only through the fields read here, so this folder does
  * not depend on the container store.
  */
+import { emitEvent } from "../events/emit.ts";
 import { conflict } from "../runtime/errors.ts";
 import { fillFromImage } from "./copyup.ts";
 import type { VolumeRecord, VolumeStore } from "./store.ts";
@@ -92,6 +93,9 @@ export async function pruneVolumes(
     chosen(v) && usersOf(v.name, containers).length === 0
   );
   await store.remove(unused.map((v) => v.name));
+  for (const v of unused) {
+    await emitEvent({ type: "volume", action: "prune", name: v.name });
+  }
   return unused;
 }
 

@@ -3,6 +3,7 @@
  * what `volume inspect` shows; _data is what containers mount. Creation and
  * removal hold the store lock, so two commands never create one name twice.
  */
+import { emitEvent } from "../events/emit.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
@@ -79,7 +80,8 @@ export class VolumeStore {
     } = {},
   ): Promise<VolumeRecord> {
     ensureDir(this.root);
-    return await withLock(`${this.root}/.lock`, () => {
+    let made = false;
+    const v = await withLock(`${this.root}/.lock`, () => {
       const old = this.get(name);
       if (old && opts.reuse) return old;
       if (old) {
@@ -97,8 +99,11 @@ export class VolumeStore {
         anonymous: !!opts.anonymous,
       };
       writeJsonAtomic(this.recordPath(name), v);
+      made = true;
       return v;
     });
+    if (made) await emitEvent({ type: "volume", action: "create", name });
+    return v;
   }
 
   /**
@@ -112,5 +117,8 @@ export class VolumeStore {
       for (const n of names) Deno.removeSync(this.recordPath(n));
       await removeTrees(names.map((n) => `${this.root}/${n}`));
     });
+    for (const name of names) {
+      await emitEvent({ type: "volume", action: "remove", name });
+    }
   }
 }
