@@ -266,6 +266,9 @@ export async function removeContainer(
     if (s.foreground) await hostLetGo(store, c.id, s.monitorPid!);
     else if (!(await monitorGone(store, c.id, 10_000))) {
       throw new Error(`container ${c.id} did not stop`);
+    } else if (s.pid) {
+      // Its monitor, killed with it, cannot tell of its end.
+      await emitContainerEvent(c, "died", { exitCode: 137 });
     }
     await waitProcessGone(s.pid);
   }

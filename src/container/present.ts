@@ -228,7 +228,9 @@ export function inspectDoc(
       Error: s.error ?? "",
       StartedAt: time(s.startedAt),
       FinishedAt: time(s.finishedAt),
-      Health: s.health ?? { Status: "", FailingStreak: 0, Log: null },
+      Health: s.health
+        ? { ...s.health, Log: s.health.Log.length > 0 ? s.health.Log : null }
+        : { Status: "", FailingStreak: 0, Log: null },
     }, "define.InspectContainerState"),
     Image: c.imageId,
     ImageName: c.rootfs ? "" : c.image,
