@@ -263,6 +263,9 @@ async function runOnce(
   const failure = await new Response(fail.file.readable).text();
   let endChecks: (() => void) | undefined;
   if (failure === "") {
+    // Told before it shows as running, as its end is before it shows exited.
+    await emitContainerEvent(c, "init");
+    await emitContainerEvent(c, "start");
     await record(store, c.id, (s) => ({
       ...s,
       status: "running",
@@ -270,8 +273,6 @@ async function runOnce(
       startedAt: new Date().toISOString(),
       error: "",
     }));
-    await emitContainerEvent(c, "init");
-    await emitContainerEvent(c, "start");
     if (sv.foreground) await emitContainerEvent(c, "attach");
     endChecks = await healthWatch(store, c);
     sv.answer({ ok: true, pid });

@@ -1,0 +1,242 @@
+/**
+ * Health checks run by a container's own parent, with no systemd: a
+ * failing check turns the container unhealthy and --health-on-failure
+ * restarts it, a check past its timeout is killed with all it started,
+ * the image's HEALTHCHECK applies, and `healthcheck run` answers as
+ * Podman's does.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { storeBusyboxImage } from "../busybox_image.ts";
+import { busyboxEntries, makeTar } from "../fixtures.ts";
+import { ok, ptd, type Sandbox, until, withSandbox } from "../helpers.ts";
+import { bothEngines, hasPodman, podmanOk, sideBySide } from "../podman.ts";
+
+const IMAGE = "localhost/bb:latest";
+
+const inspect = async (sb: Sandbox, name: string, format: string) =>
+  ok(await ptd(sb, ["inspect", name, "--format", format]));
+
+Deno.test("health: a failing check turns unhealthy after its retries, and on-failure=restart restarts it", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    ok(
+      await ptd(sb, [
+        "run",
+        "-d",
+        "--name",
+        "sick",
+        "--stop-timeout",
+        "1",
+        "--health-cmd",
+        "echo out; echo err >&2; exit 2",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "2",
+        "--health-on-failure",
+        "restart",
+        IMAGE,
+        "sleep",
+        "100",
+      ]),
+    );
+    const first = await inspect(sb, "sick", "{{.State.StartedAt}}");
+    assertStringIncludes(ok(await ptd(sb, ["ps"])), "(starting)");
+    // Restarted: running again, from a later start.
+    await until(async () =>
+      /^[1-9]\d* running$/.test(
+        await inspect(sb, "sick", "{{.RestartCount}} {{.State.Status}}"),
+      ), 20_000);
+    assert(await inspect(sb, "sick", "{{.State.StartedAt}}") !== first);
+    const events = ok(
+      await ptd(sb, [
+        "events",
+        "--stream=false",
+        "--filter",
+        "container=sick",
+        "--format",
+        "{{.Status}} {{.HealthStatus}}",
+      ]),
+    ).split("\n").map((e) => e.trimEnd());
+    const turned = events.indexOf("health_status unhealthy");
+    // Two failures in a row: the second one turns it.
+    assertEquals(events.slice(turned - 3, turned + 2), [
+      "exec_died",
+      "health_status starting",
+      "exec_died",
+      "health_status unhealthy",
+      "restart",
+    ]);
+    assertEquals(
+      events.slice(turned + 2).filter((e) => /^(died|init|start)$/.test(e))
+        .slice(0, 3),
+      ["died", "init", "start"],
+      events.join("|"),
+    );
+    const log = JSON.parse(
+      await inspect(sb, "sick", "{{json .State.Health.Log}}"),
+    );
+    assertEquals(log[0].ExitCode, 1);
+    assertEquals(log[0].Output, "out\nerr");
+  });
+});
+
+/** Processes of ours whose command line is `cmd`. */
+function processesRunning(cmd: string): number[] {
+  const out = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const line = Deno.readTextFileSync(`/proc/${e.name}/cmdline`)
+        .replaceAll("\0", " ").trim();
+      if (line === cmd) out.push(Number(e.name));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+Deno.test("health: a check past its timeout fails and leaves no process", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    ok(
+      await ptd(sb, [
+        "run",
+        "-d",
+        "--name",
+        "slow",
+        "--health-cmd",
+        "sleep 3741 & sleep 3742",
+        "--health-interval",
+        "disable",
+        "--health-timeout",
+        "1s",
+        IMAGE,
+        "sleep",
+        "100",
+      ]),
+    );
+    const started = Date.now();
+    const r = await ptd(sb, ["healthcheck", "run", "slow"]);
+    assertEquals([r.code, r.stdout], [1, "unhealthy\n"]);
+    assert(Date.now() - started < 10_000);
+    assertEquals(processesRunning("sleep 3741"), []);
+    assertEquals(processesRunning("sleep 3742"), []);
+    const health = JSON.parse(
+      await inspect(sb, "slow", "{{json .State.Health}}"),
+    );
+    assertEquals(health.Status, "starting");
+    assertEquals(health.FailingStreak, 1);
+    assertEquals(health.Log[0].ExitCode, -1);
+    assertEquals(
+      health.Log[0].Output,
+      "healthcheck command exceeded timeout of 1s",
+    );
+  });
+});
+
+Deno.test("health: the image's HEALTHCHECK applies unless overridden; ps and inspect show it", async () => {
+  await withSandbox(async (sb) => {
+    const img = await storeBusyboxImage(sb, IMAGE);
+    // An image built with HEALTHCHECK CMD true (ptd builds none yet).
+    const record = `${sb.env.PTD_ROOT}/images/${img.id}.json`;
+    const doc = JSON.parse(Deno.readTextFileSync(record));
+    doc.config.config.Healthcheck = { Test: ["CMD-SHELL", "echo fine"] };
+    Deno.writeTextFileSync(record, JSON.stringify(doc));
+    ok(await ptd(sb, ["run", "-d", "--name", "img", IMAGE, "sleep", "100"]));
+    ok(
+      await ptd(sb, [
+        "run",
+        "-d",
+        "--name",
+        "off",
+        "--no-healthcheck",
+        IMAGE,
+        "sleep",
+        "100",
+      ]),
+    );
+    assertEquals(
+      await inspect(sb, "img", "{{json .Config.Healthcheck}}"),
+      '{"Test":["CMD-SHELL","echo fine"],"Interval":30000000000,"Timeout":30000000000}',
+    );
+    assertEquals(
+      await inspect(sb, "off", "{{json .Config.Healthcheck}}"),
+      '{"Test":["NONE"]}',
+    );
+    const r = await ptd(sb, ["healthcheck", "run", "img"]);
+    assertEquals([r.code, r.stdout], [0, ""]);
+    assertEquals(
+      await inspect(
+        sb,
+        "img",
+        "{{.State.Health.Status}} {{.State.Health.FailingStreak}}",
+      ),
+      "healthy 0",
+    );
+    assertStringIncludes(ok(await ptd(sb, ["ps"])), "(healthy)");
+    assertEquals(
+      ok(
+        await ptd(sb, [
+          "ps",
+          "--filter",
+          "health=healthy",
+          "--format",
+          "{{.Names}}",
+        ]),
+      ),
+      "img",
+    );
+    assertEquals((await ptd(sb, ["healthcheck", "run", "off"])).code, 125);
+  });
+});
+
+Deno.test("health: healthcheck run answers as Podman's", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const tar = `${sb.dir}/bb.tar`;
+    Deno.writeFileSync(tar, await makeTar(busyboxEntries()));
+    await podmanOk(sb, ["import", "-q", tar, IMAGE]);
+    const engines = bothEngines(sb);
+    await sideBySide(sb, engines, async () => {
+      for (const run of Object.values(engines)) {
+        const check = (name: string, cmd: string) =>
+          run([
+            "run",
+            "-d",
+            "--name",
+            name,
+            "--health-cmd",
+            cmd,
+            IMAGE,
+            "sleep",
+            "100",
+          ]);
+        await check("good", "true");
+        await check("bad", "exit 3");
+        await run(["run", "-d", "--name", "plain", IMAGE, "sleep", "100"]);
+        await run([
+          "create",
+          "--name",
+          "made",
+          "--health-cmd",
+          "true",
+          IMAGE,
+          "true",
+        ]);
+      }
+      for (const name of ["good", "bad", "plain", "made", "missing"]) {
+        const [p, t] = await Promise.all([
+          engines.podman(["healthcheck", "run", name]),
+          engines.ptd(["healthcheck", "run", name]),
+        ]);
+        assertEquals([t.code, t.stdout], [p.code, p.stdout], name);
+        const said = (s: string) =>
+          s.replace(/[0-9a-f]{64}/g, "ID").split("\n").filter((l) =>
+            l.startsWith("Error:")
+          );
+        assertEquals(said(t.stderr), said(p.stderr), name);
+      }
+    });
+  });
+});
