@@ -8,6 +8,7 @@ import { importRootfs } from "../src/image/archive.ts";
 import { type ImageRecord, ImageStore } from "../src/image/store.ts";
 import { busyboxEntries, makeTar } from "./fixtures.ts";
 import type { Sandbox } from "./helpers.ts";
+import { podmanOk } from "./podman.ts";
 
 /** The image's PATH (busybox puts applets in all four directories). */
 export const PATH = "/usr/sbin:/usr/bin:/sbin:/bin";
@@ -48,4 +49,16 @@ export async function storeBusyboxImage(
   } finally {
     Deno.removeSync(tar);
   }
+}
+
+/**
+ * The busybox image under `name` in both ptd's store and Podman's (the
+ * sandbox's, see tests/podman.ts), for differential tests.
+ */
+export async function storeBusyboxForBoth(sb: Sandbox, name: string) {
+  await storeBusyboxImage(sb, name);
+  const tar = `${sb.dir}/busybox-rootfs.tar`;
+  Deno.writeFileSync(tar, await makeTar(busyboxEntries()));
+  await podmanOk(sb, ["import", "-q", tar, name]);
+  Deno.removeSync(tar);
 }

@@ -4,7 +4,10 @@
  */
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
-import { parseHealthFlags } from "../container/health_config.ts";
+import {
+  type HealthFlags,
+  parseHealthFlags,
+} from "../container/health_config.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
 import {
@@ -36,7 +39,7 @@ import {
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
 
-interface RunFlags {
+interface RunFlags extends HealthFlags {
   rm?: boolean;
   init?: boolean;
   rootfs?: boolean;
@@ -94,13 +97,6 @@ interface RunFlags {
   stopTimeout: string;
   logOpt: string[];
   cidfile?: string;
-  healthCmd?: string;
-  healthInterval?: string;
-  healthRetries?: string;
-  healthStartPeriod?: string;
-  healthTimeout?: string;
-  healthcheck?: boolean;
-  healthOnFailure?: string;
 }
 
 /** --log-opt values; only max-size (k, m, g suffixes) is supported. */

@@ -4,10 +4,9 @@
  * writes, and the same lines as Podman 4.3's for the same acts.
  */
 import { assert, assertEquals } from "../assert.ts";
-import { storeBusyboxImage } from "../busybox_image.ts";
-import { busyboxEntries, makeTar } from "../fixtures.ts";
+import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
 import { ok, ptd, ptdCommand, withSandbox } from "../helpers.ts";
-import { bothEngines, hasPodman, podmanOk, sideBySide } from "../podman.ts";
+import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 import type { EventRecord } from "../../src/events/record.ts";
 
 const IMAGE = "localhost/bb:latest";
@@ -149,10 +148,7 @@ Deno.test("events: a stream follows the events another process writes", async ()
 Deno.test("events: the same lines as Podman's for the same acts", async () => {
   if (!hasPodman()) return;
   await withSandbox(async (sb) => {
-    await storeBusyboxImage(sb, IMAGE);
-    const tar = `${sb.dir}/bb.tar`;
-    Deno.writeFileSync(tar, await makeTar(busyboxEntries()));
-    await podmanOk(sb, ["import", "-q", tar, IMAGE]);
+    await storeBusyboxForBoth(sb, IMAGE);
     const engines = bothEngines(sb);
     await sideBySide(sb, engines, async () => {
       const out: Record<string, string[]> = {};

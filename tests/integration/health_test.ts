@@ -6,12 +6,26 @@
  * Podman's does.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { storeBusyboxImage } from "../busybox_image.ts";
-import { busyboxEntries, makeTar } from "../fixtures.ts";
+import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
 import { ok, ptd, type Sandbox, until, withSandbox } from "../helpers.ts";
-import { bothEngines, hasPodman, podmanOk, sideBySide } from "../podman.ts";
+import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 const IMAGE = "localhost/bb:latest";
+
+/** `run -d --name NAME FLAGS IMAGE sleep 100`, which must work. */
+const runSleeper = async (sb: Sandbox, name: string, flags: string[] = []) =>
+  ok(
+    await ptd(sb, [
+      "run",
+      "-d",
+      "--name",
+      name,
+      ...flags,
+      IMAGE,
+      "sleep",
+      "100",
+    ]),
+  );
 
 const inspect = async (sb: Sandbox, name: string, format: string) =>
   ok(await ptd(sb, ["inspect", name, "--format", format]));
@@ -19,27 +33,18 @@ const inspect = async (sb: Sandbox, name: string, format: string) =>
 Deno.test("health: a failing check turns unhealthy after its retries, and on-failure=restart restarts it", async () => {
   await withSandbox(async (sb) => {
     await storeBusyboxImage(sb, IMAGE);
-    ok(
-      await ptd(sb, [
-        "run",
-        "-d",
-        "--name",
-        "sick",
-        "--stop-timeout",
-        "1",
-        "--health-cmd",
-        "echo out; echo err >&2; exit 2",
-        "--health-interval",
-        "1s",
-        "--health-retries",
-        "2",
-        "--health-on-failure",
-        "restart",
-        IMAGE,
-        "sleep",
-        "100",
-      ]),
-    );
+    await runSleeper(sb, "sick", [
+      "--stop-timeout",
+      "1",
+      "--health-cmd",
+      "echo out; echo err >&2; exit 2",
+      "--health-interval",
+      "1s",
+      "--health-retries",
+      "2",
+      "--health-on-failure",
+      "restart",
+    ]);
     const first = await inspect(sb, "sick", "{{.State.StartedAt}}");
     assertStringIncludes(ok(await ptd(sb, ["ps"])), "(starting)");
     // Restarted: running again, from a later start.
@@ -98,23 +103,14 @@ function processesRunning(cmd: string): number[] {
 Deno.test("health: a check past its timeout fails and leaves no process", async () => {
   await withSandbox(async (sb) => {
     await storeBusyboxImage(sb, IMAGE);
-    ok(
-      await ptd(sb, [
-        "run",
-        "-d",
-        "--name",
-        "slow",
-        "--health-cmd",
-        "sleep 3741 & sleep 3742",
-        "--health-interval",
-        "disable",
-        "--health-timeout",
-        "1s",
-        IMAGE,
-        "sleep",
-        "100",
-      ]),
-    );
+    await runSleeper(sb, "slow", [
+      "--health-cmd",
+      "sleep 3741 & sleep 3742",
+      "--health-interval",
+      "disable",
+      "--health-timeout",
+      "1s",
+    ]);
     const started = Date.now();
     const r = await ptd(sb, ["healthcheck", "run", "slow"]);
     assertEquals([r.code, r.stdout], [1, "unhealthy\n"]);
@@ -142,19 +138,8 @@ Deno.test("health: the image's HEALTHCHECK applies unless overridden; ps and ins
     const doc = JSON.parse(Deno.readTextFileSync(record));
     doc.config.config.Healthcheck = { Test: ["CMD-SHELL", "echo fine"] };
     Deno.writeTextFileSync(record, JSON.stringify(doc));
-    ok(await ptd(sb, ["run", "-d", "--name", "img", IMAGE, "sleep", "100"]));
-    ok(
-      await ptd(sb, [
-        "run",
-        "-d",
-        "--name",
-        "off",
-        "--no-healthcheck",
-        IMAGE,
-        "sleep",
-        "100",
-      ]),
-    );
+    await runSleeper(sb, "img");
+    await runSleeper(sb, "off", ["--no-healthcheck"]);
     assertEquals(
       await inspect(sb, "img", "{{json .Config.Healthcheck}}"),
       '{"Test":["CMD-SHELL","echo fine"],"Interval":30000000000,"Timeout":30000000000}',
@@ -193,10 +178,7 @@ Deno.test("health: the image's HEALTHCHECK applies unless overridden; ps and ins
 Deno.test("health: healthcheck run answers as Podman's", async () => {
   if (!hasPodman()) return;
   await withSandbox(async (sb) => {
-    await storeBusyboxImage(sb, IMAGE);
-    const tar = `${sb.dir}/bb.tar`;
-    Deno.writeFileSync(tar, await makeTar(busyboxEntries()));
-    await podmanOk(sb, ["import", "-q", tar, IMAGE]);
+    await storeBusyboxForBoth(sb, IMAGE);
     const engines = bothEngines(sb);
     await sideBySide(sb, engines, async () => {
       for (const run of Object.values(engines)) {

@@ -14,7 +14,7 @@ import { networkSettings } from "../../src/engine/create.ts";
 import type { CreateOptions } from "../../src/container/create.ts";
 import type { RootSource } from "../../src/storage/root_source.ts";
 
-Deno.test("containers.conf: the [containers] keys ptd has", () => {
+Deno.test("containers.conf: the [containers] keys ptd has, and [engine]'s events ones", () => {
   const c = mergeContainersConf(
     emptyContainersConf(),
     `[containers]
@@ -33,6 +33,7 @@ tz = "UTC"
 volumes = ["/srv:/srv:ro"]
 [engine]
 events_logger = "file"
+events_logfile_max_size = "2m"
 `,
   );
   assertEquals(c, {
@@ -49,6 +50,8 @@ events_logger = "file"
     initPath: "/usr/libexec/catatonit",
     tz: "UTC",
     volumes: ["/srv:/srv:ro"],
+    eventsLogger: "file",
+    eventsMaxSize: 2 * 1024 * 1024,
   });
 });
 

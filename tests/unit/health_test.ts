@@ -59,36 +59,39 @@ Deno.test("health: --health-* flags with Podman's defaults", () => {
 });
 
 Deno.test("health: bad flags in Podman's words", () => {
-  const fails = (f: Parameters<typeof parseHealthFlags>[0], msg: string) =>
-    assertEquals(assertThrows(() => parseHealthFlags(f)).message, msg);
-  fails(
-    { healthOnFailure: "bad" },
-    'invalid on-failure action "bad" for health check: supported actions are none,kill,restart,stop',
-  );
-  fails(
-    { healthCmd: "true", healthInterval: "bad" },
-    'invalid healthcheck-interval: time: invalid duration "bad"',
-  );
-  fails(
-    { healthCmd: "true", healthRetries: "0" },
-    "healthcheck-retries must be greater than 0",
-  );
-  fails(
-    { healthCmd: "true", healthTimeout: "0" },
-    "healthcheck-timeout must be at least 1 second",
-  );
-  fails(
-    { healthCmd: "true", healthStartPeriod: "-1s" },
-    "healthcheck-start-period must be 0 seconds or greater",
-  );
-  fails(
-    { healthcheck: false, healthCmd: "true" },
-    "cannot specify both --no-healthcheck and --health-cmd",
-  );
-  fails(
-    { healthCmd: "[]" },
-    "must define a healthcheck command for all healthchecks",
-  );
+  const cases: [Parameters<typeof parseHealthFlags>[0], string][] = [
+    [
+      { healthOnFailure: "bad" },
+      'invalid on-failure action "bad" for health check: supported actions are none,kill,restart,stop',
+    ],
+    [
+      { healthCmd: "true", healthInterval: "bad" },
+      'invalid healthcheck-interval: time: invalid duration "bad"',
+    ],
+    [
+      { healthCmd: "true", healthRetries: "0" },
+      "healthcheck-retries must be greater than 0",
+    ],
+    [
+      { healthCmd: "true", healthTimeout: "0" },
+      "healthcheck-timeout must be at least 1 second",
+    ],
+    [
+      { healthCmd: "true", healthStartPeriod: "-1s" },
+      "healthcheck-start-period must be 0 seconds or greater",
+    ],
+    [
+      { healthcheck: false, healthCmd: "true" },
+      "cannot specify both --no-healthcheck and --health-cmd",
+    ],
+    [
+      { healthCmd: "[]" },
+      "must define a healthcheck command for all healthchecks",
+    ],
+  ];
+  for (const [flags, msg] of cases) {
+    assertEquals(assertThrows(() => parseHealthFlags(flags)).message, msg);
+  }
 });
 
 Deno.test("health: the image's check gets Podman's default times", () => {
