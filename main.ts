@@ -25,6 +25,11 @@ if (verb === "init") {
     typeof import("./src/container/monitor.ts")
   >("./src/container/monitor.ts");
   Deno.exit(await monitorMain(rest));
+} else if (verb === "health-check") {
+  const { healthMain } = await load<typeof import("./src/container/health.ts")>(
+    "./src/container/health.ts",
+  );
+  Deno.exit(await healthMain(rest));
 } else if (verb === "storage-rm") {
   const { removeMain } = await load<typeof import("./src/storage/remove.ts")>(
     "./src/storage/remove.ts",

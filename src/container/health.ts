@@ -1,12 +1,12 @@
 /**
- * Running a container's health check, with no systemd timer: its parent
- * (the monitor, or a foreground run) checks every interval while the
- * container runs, and `ptd healthcheck run` checks once. A check is an
- * exec (exec.ts) with its output caught; one that outlives its timeout is
- * killed with every process it started. The results (Podman's
- * State.Health) go into state.json; a check that leaves the container
- * unhealthy applies --health-on-failure. Loaded only for a container that
- * has a check.
+ * Running a container's health check once: `ptd healthcheck run`, and
+ * the short-lived `ptd health-check ID` its parent starts every interval
+ * (health_timer.ts), as Podman's systemd timer runs its healthcheck run, so
+ * the long-lived parent never holds this code nor the garbage of a check.
+ * A check is an exec (exec.ts) with its output caught; one that outlives
+ * its timeout is killed with every process it started. The results
+ * (Podman's State.Health) go into state.json; a check that leaves the
+ * container unhealthy applies --health-on-failure.
  */
 import { openRaw, pipeFromChild } from "../../ffi/fd.ts";
 import { emitContainerEvent } from "../events/emit.ts";
@@ -19,10 +19,12 @@ import {
   healthCommand,
   type HealthLog,
   type HealthState,
+  startingHealth,
 } from "./health_config.ts";
 import { processStart } from "./liveness.ts";
 import { parseSignal } from "./signals.ts";
-import type { ContainerStore } from "./store.ts";
+import { ContainerStore } from "./store.ts";
+import { storePaths } from "../storage/paths.ts";
 
 const SIGSTOP = 19;
 const SIGKILL = 9;
@@ -31,11 +33,6 @@ const KEEP_LOGS = 5;
 const MAX_OUTPUT = 500;
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
-
-/** The state of a container whose check has not answered yet. */
-export function startingHealth(old?: HealthState): HealthState {
-  return { Status: "starting", FailingStreak: 0, Log: old?.Log ?? [] };
-}
 
 /** pid -> its children, from /proc (host pids). */
 function childrenMap(): Map<number, number[]> {
@@ -149,17 +146,11 @@ function nextHealth(
   startedAt: string,
 ): HealthState {
   const h = c.host.healthcheck!;
-  const now = startingHealth(old);
-  if (old) {
-    Object.assign(now, {
-      Status: old.Status,
-      FailingStreak: old.FailingStreak,
-    });
-  }
-  now.Log = [...now.Log, run.log].slice(-KEEP_LOGS);
+  const was = old ?? startingHealth();
+  const now = { ...was, Log: [...was.Log, run.log].slice(-KEEP_LOGS) };
   if (run.passed) return { ...now, Status: "healthy", FailingStreak: 0 };
-  const inStart = (Date.parse(run.log.Start.replace(/(\.\d{3})\d+/, "$1")) -
-    Date.parse(startedAt)) < (h.StartPeriod ?? 0) / 1e6;
+  const inStart = Date.now() - Date.parse(startedAt) <
+    (h.StartPeriod ?? 0) / 1e6;
   if (inStart) return now;
   const streak = now.FailingStreak + 1;
   return {
@@ -207,16 +198,16 @@ async function onFailure(store: ContainerStore, c: ContainerConfig) {
 /**
  * Runs the check once, records the result and tells of it (exec_died and
  * health_status events), then applies --health-on-failure if the container
- * is unhealthy; returns whether this check passed. `cancelled`, true once
- * the container ended, drops the result of a check cut short by that.
+ * is unhealthy; returns whether this check passed. A check cut short by
+ * the container's end is not recorded.
  */
 export async function checkHealth(
   store: ContainerStore,
   c: ContainerConfig,
-  cancelled: () => boolean = () => false,
 ): Promise<boolean> {
+  const pid = store.state(c.id).pid;
   const run = await runCheck(store, c);
-  if (cancelled()) return run.passed;
+  if (store.state(c.id).pid !== pid) return run.passed;
   let health: HealthState | undefined;
   await store.updateState(c.id, (s) => {
     health = nextHealth(s.health, run, c, s.startedAt);
@@ -230,32 +221,11 @@ export async function checkHealth(
   return run.passed;
 }
 
-/**
- * Checks the container every interval from now on (the first after one
- * interval, as Docker and Podman do), never two at once; the returned
- * function ends it when the container exits. Its health starts over as
- * "starting" at every start.
- */
-export async function watchHealth(
-  store: ContainerStore,
-  c: ContainerConfig,
-): Promise<() => void> {
-  await store.updateState(c.id, (s) => ({
-    ...s,
-    health: startingHealth(s.health),
-  }));
-  const interval = (c.host.healthcheck?.Interval ?? 0) / 1e6;
-  let over = false;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const tick = async () => {
-    try {
-      await checkHealth(store, c, () => over);
-    } catch { /* removed meanwhile: nothing to record */ }
-    if (!over) timer = setTimeout(tick, interval);
-  };
-  if (interval > 0) timer = setTimeout(tick, interval);
-  return () => {
-    over = true;
-    clearTimeout(timer);
-  };
+/** Entry of `ptd health-check ID`: one check, recorded; always exits 0. */
+export async function healthMain(args: string[]): Promise<number> {
+  const store = new ContainerStore(storePaths());
+  try {
+    await checkHealth(store, store.find(args[0]));
+  } catch { /* removed meanwhile: nothing to record */ }
+  return 0;
 }

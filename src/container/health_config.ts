@@ -222,3 +222,8 @@ export function healthCommand(h: HealthConfig): string[] {
   if (kind === "CMD") return rest;
   return h.Test;
 }
+
+/** The state of a container whose check has not answered yet. */
+export function startingHealth(old?: HealthState): HealthState {
+  return { Status: "starting", FailingStreak: 0, Log: old?.Log ?? [] };
+}

@@ -302,8 +302,8 @@ async function healthWatch(
   c: ContainerConfig,
 ): Promise<(() => void) | undefined> {
   if (!hasHealthcheck(c.host.healthcheck)) return undefined;
-  const { watchHealth } = await lazy<typeof import("./health.ts")>(
-    new URL("./health.ts", import.meta.url),
+  const { watchHealth } = await lazy<typeof import("./health_timer.ts")>(
+    new URL("./health_timer.ts", import.meta.url),
   );
   return await watchHealth(store, c);
 }

@@ -70,6 +70,6 @@ export function imageSource(
     user: c.User ?? "",
     volumes: Object.keys(c.Volumes ?? {}),
     exposed: Object.keys(c.ExposedPorts ?? {}),
-    healthcheck: c.Healthcheck ?? undefined,
+    ...(c.Healthcheck ? { healthcheck: c.Healthcheck } : {}),
   };
 }

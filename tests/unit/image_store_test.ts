@@ -144,6 +144,7 @@ Deno.test("an image as a container root: layers top first, the config's defaults
     User: "app",
     ExposedPorts: { "80/tcp": {} },
     Volumes: { "/data": {} },
+    Healthcheck: { Test: ["CMD", "/check"], Interval: 5e9 },
   };
   const root = imageSource(store, "a:1", img);
   // Overlay wants the top layer first.
@@ -164,6 +165,7 @@ Deno.test("an image as a container root: layers top first, the config's defaults
       user: "app",
       volumes: ["/data"],
       exposed: ["80/tcp"],
+      healthcheck: { Test: ["CMD", "/check"], Interval: 5e9 },
     },
   );
   Deno.removeSync(dir, { recursive: true });
