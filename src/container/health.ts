@@ -53,7 +53,7 @@ function childrenMap(): Map<number, number[]> {
  * new one appears, so none can fork or be re-parented out of reach while
  * the tree is collected; then all are killed.
  */
-export function killTree(root: number): void {
+function killTree(root: number): void {
   const seen = new Set<number>();
   for (let round = 0; round < 10; round++) {
     const kids = childrenMap();

@@ -14,8 +14,8 @@ import type { ContainerConfig } from "./config.ts";
 import { startingHealth } from "./health_config.ts";
 import type { ContainerStore } from "./store.ts";
 
-/** The hidden subcommand that runs one check. */
-export const HEALTH_CHECK_COMMAND = "health-check";
+/** The hidden subcommand that runs one check (main.ts). */
+const HEALTH_CHECK_COMMAND = "health-check";
 
 const SIGKILL = 9;
 

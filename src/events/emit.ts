@@ -22,7 +22,7 @@ import {
 export type EventsBackend = "file" | "none" | "journald";
 
 /** Podman's default events_logfile_max_size: 1 MiB. */
-export const DEFAULT_MAX_SIZE = 1024 * 1024;
+const DEFAULT_MAX_SIZE = 1024 * 1024;
 
 /** The events file of the store whose runtime directory is `runtime`. */
 export function eventsFile(runtime = storePaths().runtime): string {
