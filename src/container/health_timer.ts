@@ -4,11 +4,11 @@
  * `ptd health-check ID` (health.ts) and waits for it, so checks never
  * overlap and the parent, which lives as long as the container, loads
  * none of the check's code and keeps none of its garbage. The container's
- * end ends the timer and a check still running.
+ * end ends the timer; a check still running dies with the container's PID
+ * namespace, and its process then ends.
  */
 import { waitStatus } from "../../ffi/clone.ts";
 import { spawn } from "../../ffi/spawn.ts";
-import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import type { ContainerConfig } from "./config.ts";
 import { startingHealth } from "./health_config.ts";
@@ -16,8 +16,6 @@ import type { ContainerStore } from "./store.ts";
 
 /** The hidden subcommand that runs one check (main.ts). */
 const HEALTH_CHECK_COMMAND = "health-check";
-
-const SIGKILL = 9;
 
 /**
  * Starts over as "starting" and checks every interval from now on (the
@@ -34,21 +32,23 @@ export async function watchHealth(
   }));
   const interval = (c.host.healthcheck?.Interval ?? 0) / 1e6;
   const self = selfCommand();
-  let over = false, checking = 0;
+  let over = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const tick = async () => {
     try {
-      checking = spawn([self.path, ...self.args, HEALTH_CHECK_COMMAND, c.id])
-        .pid;
-      await waitStatus(checking);
+      const check = spawn([
+        self.path,
+        ...self.args,
+        HEALTH_CHECK_COMMAND,
+        c.id,
+      ]);
+      await waitStatus(check.pid);
     } catch { /* could not start one: try again next time */ }
-    checking = 0;
     if (!over) timer = setTimeout(tick, interval);
   };
   if (interval > 0) timer = setTimeout(tick, interval);
   return () => {
     over = true;
     clearTimeout(timer);
-    if (checking) signalProcess(checking, SIGKILL);
   };
 }

@@ -86,19 +86,25 @@ Deno.test("health: a failing check turns unhealthy after its retries, and on-fai
   });
 });
 
-/** Processes of ours whose command line is `cmd`. */
-function processesRunning(cmd: string): number[] {
+/** Live processes whose command line passes `test`. */
+function processesMatching(test: (cmd: string) => boolean): number[] {
   const out = [];
   for (const e of Deno.readDirSync("/proc")) {
     if (!/^\d+$/.test(e.name)) continue;
     try {
+      const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+      if (/\) [ZX] /.test(stat)) continue;
       const line = Deno.readTextFileSync(`/proc/${e.name}/cmdline`)
         .replaceAll("\0", " ").trim();
-      if (line === cmd) out.push(Number(e.name));
+      if (test(line)) out.push(Number(e.name));
     } catch { /* gone */ }
   }
   return out;
 }
+
+/** Live processes whose command line is `cmd`. */
+const processesRunning = (cmd: string) =>
+  processesMatching((line) => line === cmd);
 
 Deno.test("health: a check past its timeout fails and leaves no process", async () => {
   await withSandbox(async (sb) => {
@@ -126,6 +132,35 @@ Deno.test("health: a check past its timeout fails and leaves no process", async 
     assertEquals(
       health.Log[0].Output,
       "healthcheck command exceeded timeout of 1s",
+    );
+  });
+});
+
+Deno.test("health: a container that ends ends its checks, leaving nothing running", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const id = ok(
+      await ptd(sb, [
+        "run",
+        "-d",
+        "--health-cmd",
+        "sleep 3743",
+        "--health-interval",
+        "1s",
+        IMAGE,
+        "sleep",
+        "2",
+      ]),
+    );
+    // A check is under way (its own process, and the command in the container)...
+    await until(async () => processesRunning("sleep 3743").length > 0);
+    const checker = (cmd: string) => cmd.endsWith(`health-check ${id}`);
+    assert(processesMatching(checker).length > 0);
+    // ...when the container ends: both go with it.
+    assertEquals(ok(await ptd(sb, ["wait", id])), "0");
+    await until(async () =>
+      processesRunning("sleep 3743").length === 0 &&
+      processesMatching(checker).length === 0
     );
   });
 });
