@@ -183,8 +183,8 @@ async function stopFor(
 async function onFailure(store: ContainerStore, c: ContainerConfig) {
   switch (c.host.healthOnFailure) {
     case "kill":
-      await stopFor(store, c, { stoppedByUser: true }, SIGKILL);
-      return emitContainerEvent(c, "kill");
+      await emitContainerEvent(c, "kill");
+      return stopFor(store, c, { stoppedByUser: true }, SIGKILL);
     case "stop":
       await emitContainerEvent(c, "stop");
       return stopFor(store, c, { stoppedByUser: true });

@@ -214,8 +214,9 @@ export async function killContainer(
     );
   }
   if (sig === SIGKILL) await markStopped(store, c.id);
-  signalProcess(s.pid, sig);
+  // Told before the signal, so before the end it may cause (died).
   await emitContainerEvent(c, "kill");
+  signalProcess(s.pid, sig);
   // Podman waits for a SIGKILLed container's end: `kill` then `ps` (or
   // `kill -a` again) sees it exited.
   if (sig === SIGKILL) await monitorGone(store, c.id, 10_000);
@@ -232,8 +233,8 @@ export async function stopContainer(
 ): Promise<void> {
   const s = await markStopped(store, c.id);
   if (!monitorAlive(s)) return;
-  if (s.pid) signalProcess(s.pid, parseSignal(c.host.stopSignal));
   await emitContainerEvent(c, "stop");
+  if (s.pid) signalProcess(s.pid, parseSignal(c.host.stopSignal));
   if (await monitorGone(store, c.id, timeout * 1000)) return;
   const now = store.state(c.id);
   if (now.pid) signalProcess(now.pid, SIGKILL);

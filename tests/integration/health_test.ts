@@ -86,6 +86,46 @@ Deno.test("health: a failing check turns unhealthy after its retries, and on-fai
   });
 });
 
+Deno.test("health: on-failure=kill and stop end the container for good, whatever its restart policy", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    for (const action of ["kill", "stop"]) {
+      await runSleeper(sb, action, [
+        "--restart",
+        "always",
+        "--stop-timeout",
+        "1",
+        "--health-cmd",
+        "exit 1",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        "--health-on-failure",
+        action,
+      ]);
+    }
+    for (const action of ["kill", "stop"]) {
+      assertEquals(ok(await ptd(sb, ["wait", action])), "137");
+      assertEquals(
+        await inspect(sb, action, "{{.State.Status}} {{.RestartCount}}"),
+        "exited 0",
+      );
+      const events = ok(
+        await ptd(sb, [
+          "events",
+          "--stream=false",
+          "--filter",
+          `container=${action}`,
+          "--format",
+          "{{.Status}}",
+        ]),
+      ).split("\n");
+      assertEquals(events.slice(-2), [action, "died"]);
+    }
+  });
+});
+
 /** Live processes whose command line passes `test`. */
 function processesMatching(test: (cmd: string) => boolean): number[] {
   const out = [];
