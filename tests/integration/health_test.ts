@@ -7,7 +7,14 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
-import { ok, ptd, type Sandbox, until, withSandbox } from "../helpers.ts";
+import {
+  ok,
+  ptd,
+  type Sandbox,
+  sleep,
+  until,
+  withSandbox,
+} from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 const IMAGE = "localhost/bb:latest";
@@ -106,10 +113,18 @@ Deno.test("health: on-failure=kill and stop end the container for good, whatever
       ]);
     }
     for (const action of ["kill", "stop"]) {
-      assertEquals(ok(await ptd(sb, ["wait", action])), "137");
+      // Not `wait`: it would wait for ever on a container brought back.
+      await until(async () =>
+        (await inspect(sb, action, "{{.State.Status}}")) === "exited"
+      );
+      await sleep(1500);
       assertEquals(
-        await inspect(sb, action, "{{.State.Status}} {{.RestartCount}}"),
-        "exited 0",
+        await inspect(
+          sb,
+          action,
+          "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}",
+        ),
+        "exited 137 0",
       );
       const events = ok(
         await ptd(sb, [
