@@ -118,8 +118,14 @@ export class RecordingSyscalls implements Syscalls {
   setresuid(uid: number) {
     this.rec("setresuid", uid);
   }
-  capset(caps: number[]) {
-    this.rec("capset", caps);
+  capset(caps: number[], inheritable: number[]) {
+    this.rec("capset", caps, inheritable);
+  }
+  raiseAmbient(cap: number) {
+    this.rec("ambient_raise", cap);
+  }
+  seccomp(filter: Uint8Array, flags: number) {
+    this.rec("seccomp", filter.length / 8, flags);
   }
   noNewPrivs() {
     this.rec("no_new_privs");

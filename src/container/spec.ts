@@ -23,6 +23,7 @@ import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
 import { userMaps } from "../runtime/create.ts";
+import { storedSeccomp, userCapabilities } from "./confine.ts";
 
 /** A file error in Go's words, as Podman's messages quote them. */
 function errnoText(e: unknown): string {
@@ -245,7 +246,9 @@ export async function runtimeSpec(
         c.host.capDrop,
         c.host.privileged,
       ),
+      userCapabilities: userCapabilities(c.host),
       noNewPrivileges: c.host.noNewPrivileges,
+      seccomp: storedSeccomp(store, c)?.toBase64(),
       rlimits: h.ulimits?.map((u) => [RLIMITS[u.name], u.soft, u.hard]),
       passwdEntries: h.passwdEntries,
       groupEntries: h.groupEntries,
