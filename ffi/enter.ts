@@ -33,6 +33,11 @@ export interface EnterRequest {
   rootFd: number;
   /** stdin is a terminal: give the command a session with it as its own. */
   tty: boolean;
+  /**
+   * The container's seccomp program: 4 bytes of seccomp(2) flags, then the
+   * sock_filter entries; absent, no filter.
+   */
+  seccomp?: Uint8Array;
 }
 
 /** The started command, or the exit code that says why it did not start. */
@@ -42,10 +47,11 @@ export type EnterResult = { pid: number } | { failure: number };
 export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   const pidPipe = pipeFromChild(true), errPipe = pipeFromChild(true);
   const mem = new Arena({
-    slots: 19,
+    slots: 21,
     strings: [...req.paths, ...req.argv, ...req.env, req.cwd],
     lists: [req.paths.length, req.argv.length, req.env.length],
     ints: [req.nsFds.length, req.groups?.length ?? 0],
+    filter: req.seccomp?.length,
   });
   let keep = 0n;
   for (const c of req.caps) keep |= 1n << BigInt(c);
@@ -66,6 +72,16 @@ export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   req.stdio.forEach((fd, i) => mem.slot(14 + i, fd));
   mem.slot(17, req.rootFd);
   mem.slot(18, req.tty ? 1 : 0);
+  if (req.seccomp) {
+    mem.slot(19, mem.sockFprog(req.seccomp.subarray(4)));
+    mem.slot(
+      20,
+      new DataView(req.seccomp.buffer, req.seccomp.byteOffset).getUint32(
+        0,
+        true,
+      ),
+    );
+  }
   let child: number;
   try {
     child = libc().clone(

@@ -12,7 +12,9 @@
  * controlling terminal is fd 0, TIOCSCTTY), takes the container's root (fchdir to
  * an fd of it and chroot: the mount namespace's own root may be the host's
  * copy, see rootfs.ts's fuse-overlayfs path), chdir()s, drops the bounding
- * capabilities the container does not have, sets groups (skipped when the
+ * capabilities the container does not have, loads the container's seccomp
+ * filter (while it is still root of the user namespace, as a filter without
+ * no_new_privs needs), sets groups (skipped when the
  * count is negative: a single-id map denies setgroups), gid, uid,
  * no_new_privs, then tries execve() on each candidate path: 127 when none
  * exists, 126 when one cannot be run, 125 when the namespaces cannot be
@@ -24,7 +26,8 @@
  * capability, @88 pid pipe fd, @96 error pipe fd, @104 no_new_privs,
  * @112..@128 stdin, stdout, stderr fds, @136 fd of the container's root
  * (-1: keep the namespace's), @144 nonzero: stdin is a terminal to make
- * the controlling one.
+ * the controlling one, @152 struct sock_fprog* of the seccomp filter (0:
+ * none), @160 its seccomp(2) flags.
  *
  * tests/unit/ffi_test.ts reassembles ASM with binutils and compares.
  */
@@ -110,6 +113,16 @@ ${
   inc r12
   jmp 5b
 7:
+  mov rdx, [rbx+152]
+  test rdx, rdx
+  jz 14f
+  mov edi, 1
+  mov rsi, [rbx+160]
+  mov eax, 317
+  syscall
+  test rax, rax
+  jnz 21f
+14:
   mov rdi, [rbx+48]
   test rdi, rdi
   js 8f
@@ -181,23 +194,24 @@ ${
 /** EXEC_ASM_X86_64 assembled. */
 export const EXEC_CODE_X86_64 = hexBytes(`
   4889fbbf04000000be0000000031d24531d24531c0b89d0000000f054c8b2349
-  633c244883ffff741831f6b8340100000f054885c00f85b40100004983c404eb
-  debf1180000031f631d24531d24531c0b8380000000f054885c00f888f010000
+  633c244883ffff741831f6b8340100000f054885c00f85dc0100004983c404eb
+  debf1180000031f631d24531d24531c0b8380000000f054885c00f88b7010000
   7422894424f8488b7b58488d7424f8ba04000000b8010000000f0531ffb8e700
   00000f054531e44a8b7ce3704489e6b8210000000f0549ffc44983fc0375e848
   83bb90000000007420b8700000000f0531ffbe0e54000031d2b8100000000f05
-  4885c00f852e010000488bbb880000004885ff782cb8510000000f054885c00f
-  851201000066c74424f02e00488d7c24f0b8a10000000f054885c00f85f60000
-  00488b7b20b8500000000f054885c00f85e20000004531e44c3b6350772f488b
+  4885c00f8556010000488bbb880000004885ff782cb8510000000f054885c00f
+  853a01000066c74424f02e00488d7c24f0b8a10000000f054885c00f851e0100
+  00488b7b20b8500000000f054885c00f850a0100004531e44c3b6350772f488b
   43484c0fa3e07220bf180000004c89e631d24531d24531c0b89d0000000f0548
-  85c00f85af00000049ffc4ebcb488b7b304885ff7814488b7328b8740000000f
-  054885c00f858d000000488b7b404889fe4889fab8770000000f054885c07577
-  488b7b384889fe4889fab8750000000f054885c0756148837b6800741ebf2600
-  0000be0100000031d24531d24531c0b89d0000000f054885c0753c4c8b630841
-  bd7f000000498b3c244885ff742f488b7310488b5318b83b0000000f054883f8
-  fe740641bd7e0000004983c408ebd641bd7d000000eb0641bd7e00000044886c
-  24f8488b7b60488d7424f8ba01000000b8010000000f054489efb8e70000000f
-  05
+  85c00f85d700000049ffc4ebcb488b93980000004885d2741cbf01000000488b
+  b3a0000000b83d0100000f054885c00f85aa000000488b7b304885ff7814488b
+  7328b8740000000f054885c00f858d000000488b7b404889fe4889fab8770000
+  000f054885c07577488b7b384889fe4889fab8750000000f054885c075614883
+  7b6800741ebf26000000be0100000031d24531d24531c0b89d0000000f054885
+  c0753c4c8b630841bd7f000000498b3c244885ff742f488b7310488b5318b83b
+  0000000f054883f8fe740641bd7e0000004983c408ebd641bd7d000000eb0641
+  bd7e00000044886c24f8488b7b60488d7424f8ba01000000b8010000000f0544
+  89efb8e70000000f05
 `);
 
 /** The exec routine for this machine. */

@@ -20,6 +20,7 @@ import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import { relaySignals } from "./signals.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
+import { storedSeccomp } from "./confine.ts";
 
 /** What `exec` runs, and how. */
 export interface ExecOptions {
@@ -153,6 +154,7 @@ export async function execInContainer(
         .map(capNumber),
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
+      seccomp: storedSeccomp(store, c),
       rootFd,
       stdio: opts.stdio ??
         (pty
