@@ -1,0 +1,221 @@
+/**
+ * Confinement as Podman's, seen from inside rootless containers: capability
+ * sets, no_new_privs and seccomp mode side by side with Podman (runc), the
+ * default profile's errnos (exec included), a profile of one's own, and
+ * nothing of ptd left open in the container's process.
+ */
+import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
+import { busyboxRoot, ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
+
+const STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status";
+
+const CASES = [
+  [],
+  ["--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE"],
+  ["-u", "1000"],
+  ["-u", "1000", "--cap-add", "NET_BIND_SERVICE"],
+  ["--privileged"],
+  ["--security-opt", "no-new-privileges"],
+  ["--security-opt", "seccomp=unconfined"],
+];
+
+Deno.test("capability sets, no_new_privs and seccomp mode are Podman's", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = bothEngines(sb);
+    const roots = {
+      podman: busyboxRoot(`${sb.dir}/podman`, ["grep"]),
+      ptd: busyboxRoot(`${sb.dir}/ptd`, ["grep"]),
+    };
+    await sideBySide(sb, engines, async () => {
+      for (const opts of CASES) {
+        const out: Record<string, string> = {};
+        for (const name of ["podman", "ptd"] as const) {
+          const args = ["run", "--rm", ...opts, "--rootfs", roots[name]];
+          out[name] = ok(await engines[name]([...args, "sh", "-c", STATUS]));
+        }
+        assertEquals(out.ptd, out.podman, opts.join(" "));
+        if (opts.length === 0) assertStringIncludes(out.ptd, "Seccomp:\t2");
+      }
+    });
+  });
+});
+
+/**
+ * A static program that makes syscall `nr` (first argument `arg0`, the rest
+ * 0) and exits with its errno, 0 on success.
+ */
+async function syscallProgram(path: string, nr: number, arg0 = 0) {
+  const asm = `.intel_syntax noprefix
+.globl _start
+_start:
+  mov eax, ${nr}
+  mov rdi, ${arg0}
+  xor esi, esi
+  xor edx, edx
+  xor r10d, r10d
+  xor r8d, r8d
+  xor r9d, r9d
+  syscall
+  xor edi, edi
+  test rax, rax
+  jns 1f
+  mov rdi, rax
+  neg rdi
+1:
+  mov eax, 60
+  syscall
+`;
+  await Deno.writeTextFile(`${path}.s`, asm);
+  for (
+    const [cmd, args] of [
+      ["as", ["--64", "-o", `${path}.o`, `${path}.s`]],
+      ["ld", ["-static", "-o", path, `${path}.o`]],
+    ] as const
+  ) {
+    const out = await new Deno.Command(cmd, { args: [...args] }).output();
+    assert(out.success, new TextDecoder().decode(out.stderr));
+  }
+  await Deno.remove(`${path}.s`);
+  await Deno.remove(`${path}.o`);
+}
+
+/** x86-64 numbers and what the default profile answers (errno, 0: allowed). */
+const CALLS: [string, number, number, number][] = [
+  // name, number, first argument, errno under the default profile
+  ["getpid", 39, 0, 0],
+  ["kexec_load", 246, 0, 1], // EPERM: the profile's errnoRet
+  ["vmsplice", 278, -1, 1], // EPERM; unconfined, EBADF
+  ["add_key", 248, 0, 38], // not in the profile: its default, ENOSYS
+];
+
+async function seccompRoot(sb: Sandbox): Promise<string> {
+  const root = busyboxRoot(sb.dir, ["grep", "mkdir", "sleep", "ls"]);
+  for (const [name, nr, arg0] of CALLS) {
+    await syscallProgram(`${root}/bin/sc-${name}`, nr, arg0);
+  }
+  return root;
+}
+
+/** Each call's exit code (its errno) in `run` or `exec`. */
+async function errnos(sb: Sandbox, args: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const [name] of CALLS) {
+    out.push((await ptd(sb, [...args, `/bin/sc-${name}`])).code);
+  }
+  return out;
+}
+
+Deno.test(
+  "the default profile answers with its errnos, in exec too; unconfined lifts it",
+  {
+    ignore: Deno.build.arch !== "x86_64",
+  },
+  async () => {
+    await withSandbox(async (sb) => {
+      const root = await seccompRoot(sb);
+      const expected = CALLS.map((c) => c[3]);
+      assertEquals(
+        await errnos(sb, ["run", "--rm", "--rootfs", root]),
+        expected,
+      );
+      ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--name",
+          "c",
+          "--rootfs",
+          root,
+          "sleep",
+          "60",
+        ]),
+      );
+      assertEquals(await errnos(sb, ["exec", "c"]), expected);
+      const status = ok(
+        await ptd(sb, ["exec", "c", "grep", "Seccomp:", "/proc/self/status"]),
+      );
+      assertEquals(status, "Seccomp:\t2");
+      const free = await errnos(sb, [
+        "run",
+        "--rm",
+        "--security-opt",
+        "seccomp=unconfined",
+        "--rootfs",
+        root,
+      ]);
+      assertEquals(free[0], 0);
+      assertEquals(free[2], 9, "unconfined vmsplice reaches the kernel: EBADF");
+      assert(free[3] !== 38, "unconfined add_key reaches the kernel");
+    });
+  },
+);
+
+Deno.test("a profile of one's own: denied mkdir fails with its errno", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, ["mkdir"]);
+    const profile = `${sb.dir}/no-mkdir.json`;
+    await Deno.writeTextFile(
+      profile,
+      JSON.stringify({
+        defaultAction: "SCMP_ACT_ALLOW",
+        syscalls: [{
+          names: ["mkdir", "mkdirat"],
+          action: "SCMP_ACT_ERRNO",
+          errnoRet: 5,
+        }],
+      }),
+    );
+    const run = ["run", "--rm", "--rootfs", root, "mkdir", "/tmp/d"];
+    ok(await ptd(sb, run));
+    const denied = await ptd(sb, [
+      ...run.slice(0, 2),
+      "--security-opt",
+      `seccomp=${profile}`,
+      ...run.slice(2),
+    ]);
+    assertEquals(denied.code, 1);
+    assertStringIncludes(denied.stderr, "I/O error");
+    const missing = await ptd(sb, [
+      "run",
+      "--rm",
+      "--security-opt",
+      `seccomp=${sb.dir}/none.json`,
+      "--rootfs",
+      root,
+      "true",
+    ]);
+    assertEquals(missing.code, 125);
+    assertStringIncludes(missing.stderr, "opening seccomp profile failed");
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+  });
+});
+
+Deno.test("no descriptor of ptd is open in the container, in exec either", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, ["sleep"]);
+    // ls's own directory fd is 3.
+    const fds = ok(
+      await ptd(sb, ["run", "--rm", "--rootfs", root, "ls", "/proc/self/fd"]),
+    );
+    assertEquals(fds.split(/\s+/), ["0", "1", "2", "3"]);
+    ok(
+      await ptd(sb, [
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "--rootfs",
+        root,
+        "sleep",
+        "60",
+      ]),
+    );
+    const inExec = ok(await ptd(sb, ["exec", "c", "ls", "/proc/self/fd"]));
+    assertEquals(inExec.split(/\s+/), ["0", "1", "2", "3"]);
+    const init = ok(await ptd(sb, ["exec", "c", "ls", "/proc/1/fd"]));
+    assertEquals(init.split(/\s+/), ["0", "1", "2"]);
+  });
+});
