@@ -20,24 +20,37 @@ const CASES = [
   ["--security-opt", "seccomp=unconfined"],
 ];
 
+/**
+ * containers.conf for both engines: none (the built-in defaults, Docker's
+ * capability set) and the one Podman's package ships (a narrower set).
+ */
+const CONFS = ["/dev/null", "/usr/share/containers/containers.conf"];
+
 Deno.test("capability sets, no_new_privs and seccomp mode are Podman's", {
   ignore: !hasPodman(),
 }, async () => {
   await withSandbox(async (sb) => {
-    const engines = bothEngines(sb);
     const roots = {
       podman: busyboxRoot(`${sb.dir}/podman`, ["grep"]),
       ptd: busyboxRoot(`${sb.dir}/ptd`, ["grep"]),
     };
-    await sideBySide(sb, engines, async () => {
-      for (const opts of CASES) {
-        const out: Record<string, string> = {};
-        for (const name of ["podman", "ptd"] as const) {
-          const args = ["run", "--rm", ...opts, "--rootfs", roots[name]];
-          out[name] = ok(await engines[name]([...args, "sh", "-c", STATUS]));
+    const byConf = CONFS.map((conf) =>
+      bothEngines(sb, { CONTAINERS_CONF: conf })
+    );
+    await sideBySide(sb, byConf[0], async () => {
+      for (const [i, engines] of byConf.entries()) {
+        for (const opts of CASES) {
+          const out: Record<string, string> = {};
+          for (const name of ["podman", "ptd"] as const) {
+            const args = ["run", "--rm", ...opts, "--rootfs", roots[name]];
+            const cmd = [...args, "sh", "-c", STATUS];
+            out[name] = ok(await engines[name](cmd));
+            // Podman 4.3 now and then loses a short container's output.
+            if (out[name] === "") out[name] = ok(await engines[name](cmd));
+          }
+          assertEquals(out.ptd, out.podman, `${CONFS[i]} ${opts.join(" ")}`);
+          if (opts.length === 0) assertStringIncludes(out.ptd, "Seccomp:\t2");
         }
-        assertEquals(out.ptd, out.podman, opts.join(" "));
-        if (opts.length === 0) assertStringIncludes(out.ptd, "Seccomp:\t2");
       }
     });
   });
@@ -92,7 +105,7 @@ const CALLS: [string, number, number, number][] = [
 ];
 
 async function seccompRoot(sb: Sandbox): Promise<string> {
-  const root = busyboxRoot(sb.dir, ["grep", "mkdir", "sleep", "ls"]);
+  const root = busyboxRoot(sb.dir, ["grep", "mkdir", "sleep"]);
   for (const [name, nr, arg0] of CALLS) {
     await syscallProgram(`${root}/bin/sc-${name}`, nr, arg0);
   }
@@ -177,7 +190,7 @@ Deno.test("a profile of one's own: denied mkdir fails with its errno", async () 
       ...run.slice(2),
     ]);
     assertEquals(denied.code, 1);
-    assertStringIncludes(denied.stderr, "I/O error");
+    assertStringIncludes(denied.stderr, "Input/output error");
     const missing = await ptd(sb, [
       "run",
       "--rm",
