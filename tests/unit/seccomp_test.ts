@@ -12,6 +12,9 @@ import {
 } from "../../src/security/seccomp.ts";
 import { DEFAULT_CAPS } from "../../src/runtime/caps.ts";
 import { syscallHeaders } from "./syscall_headers.ts";
+import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
+import { execProcess } from "../../src/runtime/process.ts";
+import type { ProcessSpec } from "../../src/runtime/spec.ts";
 
 const AUDIT_X86_64 = 0xc000003e, AUDIT_I386 = 0x40000003;
 const ALLOW = 0x7fff0000, KILL_PROCESS = 0x80000000;
@@ -235,28 +238,94 @@ Deno.test("the syscall tables are the kernel headers'", {
   }
 });
 
-Deno.test("a compiled program is cached by profile and capabilities", async () => {
+Deno.test("a compiled program is cached by profile digest and capabilities", async () => {
   const dir = Deno.makeTempDirSync();
+  const programs = () =>
+    [...Deno.readDirSync(`${dir}/seccomp`)].map((e) => e.name)
+      .filter((n) => n.endsWith(".bpf"));
   try {
     const profile = `${dir}/p.json`;
     Deno.writeTextFileSync(profile, defaultText);
     const first = await seccompProgram(dir, profile, DEFAULT_CAPS);
-    const cached = [...Deno.readDirSync(`${dir}/seccomp`)].map((e) => e.name);
-    assert.equal(cached.length, 1);
-    // What the cache holds is what is used.
-    const file = `${dir}/seccomp/${cached[0]}`;
-    Deno.writeFileSync(file, new Uint8Array([1, 2, 3]));
+    assert.equal(programs().length, 1);
+    // What the cache holds is what is used, through the file's link too.
+    Deno.writeFileSync(`${dir}/seccomp/${programs()[0]}`, new Uint8Array([1]));
     assert.deepEqual(
       await seccompProgram(dir, profile, DEFAULT_CAPS),
-      new Uint8Array([1, 2, 3]),
+      new Uint8Array([1]),
     );
+    // The same text elsewhere is the same program: the digest is the key.
+    Deno.writeTextFileSync(`${dir}/q.json`, defaultText);
+    assert.deepEqual(
+      await seccompProgram(dir, `${dir}/q.json`, DEFAULT_CAPS),
+      new Uint8Array([1]),
+    );
+    assert.equal(programs().length, 1);
     const more = await seccompProgram(dir, profile, [
       ...DEFAULT_CAPS,
       "CAP_SYS_ADMIN",
     ]);
     assert.notDeepEqual(more, first);
-    assert.equal([...Deno.readDirSync(`${dir}/seccomp`)].length, 2);
+    assert.equal(programs().length, 2);
+    // A rewritten profile is compiled again.
+    Deno.writeTextFileSync(profile, defaultText.replace("kexec_load", "x"));
+    const changed = await seccompProgram(dir, profile, DEFAULT_CAPS);
+    assert.notDeepEqual(changed, new Uint8Array([1]));
+    assert.equal(programs().length, 3);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+/** The calls init makes from the credentials to execve, for `proc`. */
+function execTrace(over: Partial<ProcessSpec>, uid = 0): string[] {
+  const sys = new RecordingSyscalls();
+  const proc: ProcessSpec = {
+    args: ["/bin/true"],
+    env: [],
+    cwd: "/",
+    user: "",
+    groups: [],
+    stdin: true,
+    capabilities: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"],
+    noNewPrivileges: false,
+    seccomp: new Uint8Array([2, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0xff, 0x7f])
+      .toBase64(),
+    ...over,
+  };
+  const user = { uid, gid: uid, groups: [], home: "/" };
+  const probe = { stat: () => ({ kind: "file" as const, mode: 0o755 }) };
+  assert.throws(
+    () => execProcess(sys, proc, user, [], probe, false, 40),
+    FakeExec,
+  );
+  return sys.trace();
+}
+
+Deno.test("init: the filter goes on before the credentials, or last with no_new_privs", () => {
+  const t = execTrace({});
+  assert(t.includes("seccomp 1 2"), t.join("\n"));
+  assert(t.indexOf("seccomp 1 2") < t.indexOf("setresuid 0"));
+  const nnp = execTrace({ noNewPrivileges: true });
+  assert.deepEqual(nnp.slice(-4), [
+    "no_new_privs",
+    "reset_for_exec",
+    "seccomp 1 2",
+    "execve /bin/true [/bin/true]",
+  ]);
+  assert(
+    !execTrace({ seccomp: undefined }).some((l) => l.startsWith("seccomp")),
+  );
+});
+
+Deno.test("init: Podman's capability sets for root and for another user", () => {
+  // Root: the bounding set effective and permitted, nothing inheritable.
+  assert(execTrace({}).includes("capset [0,10] []"));
+  // Another user: only what --cap-add gave, ambient too.
+  const user = execTrace({ userCapabilities: ["CAP_NET_BIND_SERVICE"] }, 1000);
+  assert(user.includes("capset [10] [10]"));
+  assert(user.includes("ambient_raise 10"));
+  const none = execTrace({}, 1000);
+  assert(none.includes("capset [] []"));
+  assert(!none.some((l) => l.startsWith("ambient_raise")));
 });
