@@ -62,8 +62,14 @@ export class RecordingSyscalls implements Syscalls {
   pivotRoot(newRoot: string, putOld: string) {
     this.rec("pivot_root", newRoot, putOld);
   }
+  /** What getcwd answers; chdir sets it (a test may spoil it after). */
+  cwd = "/";
   chdir(path: string) {
     this.rec("chdir", path);
+    this.cwd = path;
+  }
+  getcwd() {
+    return this.cwd;
   }
   chroot(path: string) {
     this.rec("chroot", path);

@@ -40,6 +40,8 @@ export interface Syscalls {
   umount(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;
   chdir(path: string): void;
+  /** The working directory; "" when it lies outside the root. */
+  getcwd(): string;
   chroot(path: string): void;
   sethostname(name: string): void;
   /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
@@ -139,6 +141,13 @@ export class RealSyscalls implements Syscalls {
   }
   chdir(path: string) {
     check("chdir", libc().chdir(cstr(path)), path);
+  }
+  getcwd() {
+    try {
+      return Deno.cwd();
+    } catch {
+      return "";
+    }
   }
   chroot(path: string) {
     check("chroot", libc().chroot(cstr(path)), path);

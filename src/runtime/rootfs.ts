@@ -285,6 +285,10 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   if (!spec.privileged) maskPaths(sys);
 
   sys.umount(".", MNT_DETACH);
+  // Each host path opened above is a way out of the root while it is open
+  // (a working directory of /proc/self/fd/N: runc's CVE-2024-21626).
+  const opened = [...devFds, sysFd, ...hostIpc, ...etc.map(([, fd]) => fd)];
+  for (const fd of [...opened, ...userFds]) if (fd !== undefined) sys.close(fd);
   sys.chdir("/");
   if (spec.readonlyRootfs) {
     sys.mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);

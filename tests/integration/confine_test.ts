@@ -232,3 +232,30 @@ Deno.test("no descriptor of ptd is open in the container, in exec either", async
     assertEquals(init.split(/\s+/), ["0", "1", "2"]);
   });
 });
+
+Deno.test("a working directory through /proc/self/fd never leads out of the root", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir);
+    // Whatever descriptor init holds, none may be entered: either the
+    // directory cannot be made or the container is refused, and a container
+    // that starts is in its own root (busybox's pwd -P prints nothing for a
+    // directory outside it).
+    for (let n = 3; n <= 40; n++) {
+      const r = await ptd(sb, [
+        "run",
+        "--rm",
+        "-w",
+        `/proc/self/fd/${n}`,
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        'case "$(pwd -P)" in /*) echo inside;; *) echo outside;; esac',
+      ]);
+      assert(
+        r.code !== 0 || r.stdout.endsWith("inside\n"),
+        `fd ${n}: ${r.stdout} ${r.stderr}`,
+      );
+    }
+  });
+});

@@ -12,9 +12,6 @@ import {
 } from "../../src/security/seccomp.ts";
 import { DEFAULT_CAPS } from "../../src/runtime/caps.ts";
 import { syscallHeaders } from "./syscall_headers.ts";
-import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
-import { execProcess } from "../../src/runtime/process.ts";
-import type { ProcessSpec } from "../../src/runtime/spec.ts";
 
 const AUDIT_X86_64 = 0xc000003e, AUDIT_I386 = 0x40000003;
 const ALLOW = 0x7fff0000, KILL_PROCESS = 0x80000000;
@@ -275,57 +272,4 @@ Deno.test("a compiled program is cached by profile digest and capabilities", asy
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
-});
-
-/** The calls init makes from the credentials to execve, for `proc`. */
-function execTrace(over: Partial<ProcessSpec>, uid = 0): string[] {
-  const sys = new RecordingSyscalls();
-  const proc: ProcessSpec = {
-    args: ["/bin/true"],
-    env: [],
-    cwd: "/",
-    user: "",
-    groups: [],
-    stdin: true,
-    capabilities: ["CAP_CHOWN", "CAP_NET_BIND_SERVICE"],
-    noNewPrivileges: false,
-    seccomp: new Uint8Array([2, 0, 0, 0, 6, 0, 0, 0, 0, 0, 0xff, 0x7f])
-      .toBase64(),
-    ...over,
-  };
-  const user = { uid, gid: uid, groups: [], home: "/" };
-  const probe = { stat: () => ({ kind: "file" as const, mode: 0o755 }) };
-  assert.throws(
-    () => execProcess(sys, proc, user, [], probe, false, 40),
-    FakeExec,
-  );
-  return sys.trace();
-}
-
-Deno.test("init: the filter goes on before the credentials, or last with no_new_privs", () => {
-  const t = execTrace({});
-  assert(t.includes("seccomp 1 2"), t.join("\n"));
-  assert(t.indexOf("seccomp 1 2") < t.indexOf("setresuid 0"));
-  const nnp = execTrace({ noNewPrivileges: true });
-  assert.deepEqual(nnp.slice(-4), [
-    "no_new_privs",
-    "reset_for_exec",
-    "seccomp 1 2",
-    "execve /bin/true [/bin/true]",
-  ]);
-  assert(
-    !execTrace({ seccomp: undefined }).some((l) => l.startsWith("seccomp")),
-  );
-});
-
-Deno.test("init: Podman's capability sets for root and for another user", () => {
-  // Root: the bounding set effective and permitted, nothing inheritable.
-  assert(execTrace({}).includes("capset [0,10] []"));
-  // Another user: only what --cap-add gave, ambient too.
-  const user = execTrace({ userCapabilities: ["CAP_NET_BIND_SERVICE"] }, 1000);
-  assert(user.includes("capset [10] [10]"));
-  assert(user.includes("ambient_raise 10"));
-  const none = execTrace({}, 1000);
-  assert(none.includes("capset [] []"));
-  assert(!none.some((l) => l.startsWith("ambient_raise")));
 });
