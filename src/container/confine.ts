@@ -56,3 +56,32 @@ export function userCapabilities(host: HostConfig): string[] {
   const adds = host.capAdd.map(normalizeCap);
   return adds.includes("CAP_ALL") ? [...ALL_CAPS] : adds;
 }
+
+/** Directories of /dev Podman does not look into for devices. */
+const NOT_DEVICES = ["pts", "shm", "fd", "mqueue", ".lxc", ".lxd-mounts"];
+
+/**
+ * The host's device nodes a rootless privileged container gets, bound from
+ * the host as Podman binds them: every character and block device under
+ * /dev, except the console, the terminals and those ptd gives every
+ * container (`own`).
+ */
+export function privilegedDevices(own: string[], dir = "/dev"): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) {
+      if (!NOT_DEVICES.includes(e.name)) {
+        out.push(...privilegedDevices(own, path));
+      }
+      continue;
+    }
+    if (e.isSymlink || e.name === "console" || e.name === "ptmx") continue;
+    if (path.startsWith("/dev/tty") || own.includes(path)) continue;
+    try {
+      const st = Deno.lstatSync(path);
+      if (st.isCharDevice || st.isBlockDevice) out.push(path);
+    } catch { /* gone meanwhile */ }
+  }
+  return out;
+}

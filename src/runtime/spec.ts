@@ -110,6 +110,10 @@ export interface RuntimeSpec {
   /** Bytes of /dev/shm. */
   shmSize?: number;
   privileged: boolean;
+  /** --security-opt mask=: paths masked besides the defaults. */
+  mask?: string[];
+  /** --security-opt unmask=: default masked paths left alone ("ALL"). */
+  unmask?: string[];
   readonlyRootfs: boolean;
   /** Kill the container when its parent (CLI or monitor) dies. */
   dieWithParent: boolean;

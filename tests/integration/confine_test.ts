@@ -56,6 +56,55 @@ Deno.test("capability sets, no_new_privs and seccomp mode are Podman's", {
   });
 });
 
+/** Devices, /sys and masked or read-only paths, as the container sees them. */
+const VIEW = [
+  "ls -R /dev | grep -vx core", // ptd links /dev/core whether or not runc would
+  "grep -E ' /(sys|proc/keys|proc/sys|sys/firmware|etc/passwd) ' /proc/self/mountinfo | cut -d' ' -f5,6 | sort",
+].join("; ");
+
+Deno.test("--privileged and mask=/unmask= show what Podman's show", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = bothEngines(sb, { CONTAINERS_CONF: "/dev/null" });
+    const roots = {
+      podman: busyboxRoot(`${sb.dir}/podman`, ["grep", "sort", "cut"]),
+      ptd: busyboxRoot(`${sb.dir}/ptd`, ["grep", "sort", "cut"]),
+    };
+    await sideBySide(sb, engines, async () => {
+      for (
+        const opts of [
+          ["--privileged"],
+          [
+            "--security-opt",
+            "unmask=/proc/k*",
+            "--security-opt",
+            "mask=/etc/passwd",
+          ],
+          ["--security-opt", "unmask=ALL"],
+        ]
+      ) {
+        const out: Record<string, string> = {};
+        for (const name of ["podman", "ptd"] as const) {
+          const cmd = [
+            "run",
+            "--rm",
+            ...opts,
+            "--rootfs",
+            roots[name],
+            "sh",
+            "-c",
+            VIEW,
+          ];
+          out[name] = ok(await engines[name](cmd));
+          if (out[name] === "") out[name] = ok(await engines[name](cmd));
+        }
+        assertEquals(out.ptd, out.podman, opts.join(" "));
+      }
+    });
+  });
+});
+
 /**
  * A static program that makes syscall `nr` (first argument `arg0`, the rest
  * 0) and exits with its errno, 0 on success.

@@ -10,6 +10,7 @@ import { execProcess } from "../../src/runtime/process.ts";
 import type { ProcessSpec, RuntimeSpec } from "../../src/runtime/spec.ts";
 import { DEFAULT_CAPS } from "../../src/runtime/caps.ts";
 import { PtdError } from "../../src/runtime/errors.ts";
+import { containerMasks } from "../../src/runtime/masks.ts";
 
 /** The calls init makes from the credentials to execve, for `proc`. */
 function execTrace(over: Partial<ProcessSpec>, uid = 0): string[] {
@@ -130,4 +131,37 @@ Deno.test("init: a working directory outside the root is refused", () => {
       /outside of container mount namespace root/.test(e.message),
   );
   assert(!sys.trace().some((l) => l.startsWith("execve")));
+});
+
+Deno.test("mask= and unmask= as Podman applies them", () => {
+  const defaults = {
+    masked: ["/proc/kcore", "/proc/keys", "/sys/firmware"],
+    readonly: ["/proc/sys"],
+  };
+  const masks = (o: Partial<Parameters<typeof containerMasks>[1]>) =>
+    containerMasks(defaults, { privileged: false, ...o });
+  assert.deepEqual(masks({}), defaults);
+  assert.deepEqual(masks({ unmask: ["/proc/k*"], mask: ["/etc/x"] }), {
+    masked: ["/sys/firmware", "/etc/x"],
+    readonly: ["/proc/sys"],
+  });
+  assert.deepEqual(masks({ unmask: ["ALL"] }), { masked: [], readonly: [] });
+  assert.deepEqual(masks({ privileged: true }), { masked: [], readonly: [] });
+  assert.deepEqual(masks({ privileged: true, mask: ["/etc/x"] }), {
+    masked: ["/etc/x"],
+    readonly: [],
+  });
+});
+
+Deno.test("init masks what the container's masks say", () => {
+  const sys = new RecordingSyscalls();
+  for (const p of ["/proc/kcore", "/proc/keys", "/etc/x"]) sys.files.add(p);
+  const s = { ...spec(), unmask: ["/proc/kcore"], mask: ["/etc/x"] };
+  s.process = { ...s.process, cwd: "/" };
+  const probe = { stat: () => ({ kind: "file" as const, mode: 0o755 }) };
+  assert.throws(() => runInit(sys, s, probe, () => "", 40), FakeExec);
+  const t = sys.trace();
+  assert(t.some((l) => l.startsWith("mount /dev/null /proc/keys ")));
+  assert(t.some((l) => l.startsWith("mount /dev/null /etc/x ")));
+  assert(!t.some((l) => l.startsWith("mount /dev/null /proc/kcore ")));
 });
