@@ -308,3 +308,45 @@ Deno.test("a working directory through /proc/self/fd never leads out of the root
     }
   });
 });
+
+Deno.test("cp racing a symlink swap inside the container never reaches the host", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, ["mkdir", "mv", "ln", "rm", "sleep"]);
+    const host = `${sb.dir}/host`;
+    await Deno.mkdir(host);
+    await Deno.writeTextFile(`${host}/f`, "HOSTSECRET\n");
+    // /x/d is a directory of the container one moment, a link to the
+    // host's directory (absolute, and climbing) the next.
+    const swap = [
+      "mkdir -p /x/real && echo inside > /x/real/f",
+      `while :; do mv /x/real /x/d; mv /x/d /x/real; ln -s ${host} /x/d; rm /x/d; ln -s ../../../../../../../..${host} /x/d; rm /x/d; done`,
+    ].join("; ");
+    ok(
+      await ptd(sb, [
+        "run",
+        "-d",
+        "--name",
+        "c",
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        swap,
+      ]),
+    );
+    await Deno.writeTextFile(`${sb.dir}/evil`, "EVIL\n");
+    let copied = 0;
+    for (let i = 0; i < 25; i++) {
+      const out = `${sb.dir}/out-${i}`;
+      const read = await ptd(sb, ["cp", "c:/x/d/f", out]);
+      if (read.code === 0) {
+        copied++;
+        assertEquals(await Deno.readTextFile(out), "inside\n");
+      }
+      await ptd(sb, ["cp", `${sb.dir}/evil`, "c:/x/d/g"]);
+    }
+    assertEquals([...Deno.readDirSync(host)].map((e) => e.name), ["f"]);
+    assertEquals(await Deno.readTextFile(`${host}/f`), "HOSTSECRET\n");
+    assert(copied > 0, "the race never let a copy through at all");
+  });
+});
