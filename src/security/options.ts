@@ -102,3 +102,22 @@ export function parseSecurityOpts(
   }
   return out;
 }
+
+/** One option's values as given, in `KEY=VALUE` form. */
+function given(items: string[], key: string): string[] {
+  return items.filter((o) => o.startsWith(`${key}=`) || o.startsWith(`${key}:`))
+    .map((o) => `${key}=${o.slice(key.length + 1)}`);
+}
+
+/** What inspect's HostConfig.SecurityOpt shows, in Podman's order. */
+export function inspectSecurityOpt(
+  host: { noNewPrivileges: boolean; securityOpt?: string[] },
+): string[] {
+  const items = host.securityOpt ?? [];
+  return [
+    ...(host.noNewPrivileges ? ["no-new-privileges"] : []),
+    ...given(items, "label"),
+    ...given(items, "seccomp").slice(-1),
+    ...given(items, "apparmor"),
+  ];
+}
