@@ -101,6 +101,32 @@ Deno.test("--privileged and mask=/unmask= show what Podman's show", {
         }
         assertEquals(out.ptd, out.podman, opts.join(" "));
       }
+      const opts = [
+        "--security-opt",
+        "seccomp=unconfined",
+        "--security-opt",
+        "label=disable",
+        "--security-opt",
+        "no-new-privileges",
+      ];
+      const shown: Record<string, string> = {};
+      for (const name of ["podman", "ptd"] as const) {
+        const run = engines[name];
+        ok(
+          await run([
+            "create",
+            "--name",
+            "s",
+            ...opts,
+            "--rootfs",
+            roots[name],
+            "true",
+          ]),
+        );
+        const format = "{{json .HostConfig.SecurityOpt}}";
+        shown[name] = ok(await run(["inspect", "--format", format, "s"]));
+      }
+      assertEquals(shown.ptd, shown.podman);
     });
   });
 });
@@ -240,6 +266,15 @@ Deno.test("a profile of one's own: denied mkdir fails with its errno", async () 
     ]);
     assertEquals(denied.code, 1);
     assertStringIncludes(denied.stderr, "Input/output error");
+    // containers.conf's seccomp_profile makes it every container's.
+    const conf = `${sb.dir}/containers.conf`;
+    await Deno.writeTextFile(
+      conf,
+      `[containers]\nseccomp_profile = "${profile}"\n`,
+    );
+    const configured = await ptd(sb, run, { env: { CONTAINERS_CONF: conf } });
+    assertEquals(configured.code, 1);
+    assertStringIncludes(configured.stderr, "Input/output error");
     const missing = await ptd(sb, [
       "run",
       "--rm",
