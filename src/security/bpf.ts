@@ -126,29 +126,19 @@ function compare(p: Program, a: ArgRule, bits: 32 | 64, fail: string) {
       p.op(LD_ABS, lo);
       p.op(JEQ, half(a.value, false), fail);
       break;
-    case "SCMP_CMP_GT":
-    case "SCMP_CMP_GE": {
+    default: {
+      // GT, GE, LT, LE: the high half decides unless equal, then the low.
+      const greater = a.op === "SCMP_CMP_GT" || a.op === "SCMP_CMP_GE";
       if (wide) {
         p.op(LD_ABS, hi);
-        p.op(JGT, half(a.value, true), ok);
-        p.op(JEQ, half(a.value, true), undefined, fail);
+        p.op(JGT, half(a.value, true), greater ? ok : fail);
+        p.op(JEQ, half(a.value, true), undefined, greater ? fail : ok);
       }
       p.op(LD_ABS, lo);
-      const code = a.op === "SCMP_CMP_GT" ? JGT : JGE;
-      p.op(code, half(a.value, false), undefined, fail);
-      break;
-    }
-    case "SCMP_CMP_LT":
-    case "SCMP_CMP_LE": {
-      if (wide) {
-        p.op(LD_ABS, hi);
-        p.op(JGT, half(a.value, true), fail);
-        p.op(JEQ, half(a.value, true), undefined, ok);
-      }
-      p.op(LD_ABS, lo);
-      const code = a.op === "SCMP_CMP_LT" ? JGE : JGT;
-      p.op(code, half(a.value, false), fail);
-      break;
+      const strict = a.op === "SCMP_CMP_GT" || a.op === "SCMP_CMP_LE";
+      const code = strict ? JGT : JGE;
+      if (greater) p.op(code, half(a.value, false), undefined, fail);
+      else p.op(code, half(a.value, false), fail);
     }
   }
   p.at(ok);

@@ -187,6 +187,11 @@ async function seccompRoot(sb: Sandbox): Promise<string> {
   return root;
 }
 
+/** Starts container "c" on `root` running `cmd` (by default a long sleep). */
+async function startC(sb: Sandbox, root: string, cmd = ["sleep", "60"]) {
+  ok(await ptd(sb, ["run", "-d", "--name", "c", "--rootfs", root, ...cmd]));
+}
+
 /** Each call's exit code (its errno) in `run` or `exec`. */
 async function errnos(sb: Sandbox, args: string[]): Promise<number[]> {
   const out: number[] = [];
@@ -209,18 +214,7 @@ Deno.test(
         await errnos(sb, ["run", "--rm", "--rootfs", root]),
         expected,
       );
-      ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "c",
-          "--rootfs",
-          root,
-          "sleep",
-          "60",
-        ]),
-      );
+      await startC(sb, root);
       assertEquals(await errnos(sb, ["exec", "c"]), expected);
       const status = ok(
         await ptd(sb, ["exec", "c", "grep", "Seccomp:", "/proc/self/status"]),
@@ -298,18 +292,7 @@ Deno.test("no descriptor of ptd is open in the container, in exec either", async
       await ptd(sb, ["run", "--rm", "--rootfs", root, "ls", "/proc/self/fd"]),
     );
     assertEquals(fds.split(/\s+/), ["0", "1", "2", "3"]);
-    ok(
-      await ptd(sb, [
-        "run",
-        "-d",
-        "--name",
-        "c",
-        "--rootfs",
-        root,
-        "sleep",
-        "60",
-      ]),
-    );
+    await startC(sb, root);
     const inExec = ok(await ptd(sb, ["exec", "c", "ls", "/proc/self/fd"]));
     assertEquals(inExec.split(/\s+/), ["0", "1", "2", "3"]);
     const init = ok(await ptd(sb, ["exec", "c", "ls", "/proc/1/fd"]));
@@ -356,19 +339,7 @@ Deno.test("cp racing a symlink swap inside the container never reaches the host"
       "mkdir -p /x/real && echo inside > /x/real/f",
       `while :; do mv /x/real /x/d; mv /x/d /x/real; ln -s ${host} /x/d; rm /x/d; ln -s ../../../../../../../..${host} /x/d; rm /x/d; done`,
     ].join("; ");
-    ok(
-      await ptd(sb, [
-        "run",
-        "-d",
-        "--name",
-        "c",
-        "--rootfs",
-        root,
-        "sh",
-        "-c",
-        swap,
-      ]),
-    );
+    await startC(sb, root, ["sh", "-c", swap]);
     await Deno.writeTextFile(`${sb.dir}/evil`, "EVIL\n");
     let copied = 0;
     for (let i = 0; i < 25; i++) {

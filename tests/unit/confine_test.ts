@@ -8,8 +8,8 @@ import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
 import { runInit } from "../../src/runtime/init.ts";
 import { execProcess } from "../../src/runtime/process.ts";
 import type { ProcessSpec, RuntimeSpec } from "../../src/runtime/spec.ts";
-import { DEFAULT_CAPS } from "../../src/runtime/caps.ts";
 import { PtdError } from "../../src/runtime/errors.ts";
+import { spec } from "./init_spec.ts";
 import { containerMasks } from "../../src/runtime/masks.ts";
 
 /** The calls init makes from the credentials to execve, for `proc`. */
@@ -65,37 +65,21 @@ Deno.test("init: Podman's capability sets for root and for another user", () => 
   assert(!none.some((l) => l.startsWith("ambient_raise")));
 });
 
-function spec(): RuntimeSpec {
-  return {
-    id: "c0ffee",
-    rootfs: { lower: ["/l"], upper: "/u", work: "/w", merged: "/m" },
-    hostname: "box",
-    etcFiles: { "/etc/hosts": "/run/c/hosts" },
+/** A spec with host descriptors to leave behind, entering fd 12 as cwd. */
+function leaky(): RuntimeSpec {
+  const s = spec({
     mounts: [
       { type: "bind", source: "/data", destination: "/d", readonly: false },
     ],
-    process: {
-      args: ["/bin/sh"],
-      env: [],
-      cwd: "/proc/self/fd/12",
-      user: "",
-      groups: [],
-      stdin: false,
-      capabilities: DEFAULT_CAPS,
-      noNewPrivileges: false,
-    },
-    rootless: true,
-    privateNetwork: true,
     ipc: "host",
-    privileged: false,
-    readonlyRootfs: false,
-    dieWithParent: true,
-  };
+  });
+  s.process = { ...s.process, args: ["/bin/sh"], cwd: "/proc/self/fd/12" };
+  return s;
 }
 
 function runWith(sys: RecordingSyscalls) {
   const probe = { stat: () => ({ kind: "file" as const, mode: 0o755 }) };
-  return () => runInit(sys, spec(), probe, () => "", 40);
+  return () => runInit(sys, leaky(), probe, () => "", 40);
 }
 
 Deno.test("init: every host descriptor it opened is closed before the working directory is entered", () => {
@@ -156,8 +140,8 @@ Deno.test("mask= and unmask= as Podman applies them", () => {
 Deno.test("init masks what the container's masks say", () => {
   const sys = new RecordingSyscalls();
   for (const p of ["/proc/kcore", "/proc/keys", "/etc/x"]) sys.files.add(p);
-  const s = { ...spec(), unmask: ["/proc/kcore"], mask: ["/etc/x"] };
-  s.process = { ...s.process, cwd: "/" };
+  const s = spec({ unmask: ["/proc/kcore"], mask: ["/etc/x"] });
+  s.process = { ...s.process, args: ["/bin/sh"], cwd: "/" };
   const probe = { stat: () => ({ kind: "file" as const, mode: 0o755 }) };
   assert.throws(() => runInit(sys, s, probe, () => "", 40), FakeExec);
   const t = sys.trace();
