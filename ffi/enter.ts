@@ -25,6 +25,11 @@ export interface EnterRequest {
   gid: number;
   /** Capability numbers the process keeps in its bounding set. */
   caps: number[];
+  /**
+   * Capability numbers a user other than root keeps in its effective,
+   * permitted, inheritable and ambient sets (--cap-add).
+   */
+  ambient?: number[];
   lastCap: number;
   noNewPrivs: boolean;
   /** Descriptors for the command's 0, 1 and 2. */
@@ -47,7 +52,7 @@ export type EnterResult = { pid: number } | { failure: number };
 export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   const pidPipe = pipeFromChild(true), errPipe = pipeFromChild(true);
   const mem = new Arena({
-    slots: 21,
+    slots: 22,
     strings: [...req.paths, ...req.argv, ...req.env, req.cwd],
     lists: [req.paths.length, req.argv.length, req.env.length],
     ints: [req.nsFds.length, req.groups?.length ?? 0],
@@ -72,6 +77,9 @@ export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   req.stdio.forEach((fd, i) => mem.slot(14 + i, fd));
   mem.slot(17, req.rootFd);
   mem.slot(18, req.tty ? 1 : 0);
+  let ambient = 0n;
+  for (const c of req.ambient ?? []) ambient |= 1n << BigInt(c);
+  mem.slot(21, ambient);
   if (req.seccomp) {
     mem.slot(19, mem.sockFprog(req.seccomp.subarray(4)));
     mem.slot(

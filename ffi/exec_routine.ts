@@ -15,7 +15,9 @@
  * capabilities the container does not have, loads the container's seccomp
  * filter (while it is still root of the user namespace, as a filter without
  * no_new_privs needs), sets groups (skipped when the
- * count is negative: a single-id map denies setgroups), gid, uid,
+ * count is negative: a single-id map denies setgroups), gid, uid (keeping
+ * its capabilities when a user other than root is to have some: then
+ * capset and the ambient set carry them, as Podman gives them),
  * no_new_privs, marks every descriptor from 3 close-on-exec (close_range:
  * none of the CLI's reaches the command; the error pipe still reports a
  * failed execve), then tries execve() on each candidate path: 127 when none
@@ -29,7 +31,8 @@
  * @112..@128 stdin, stdout, stderr fds, @136 fd of the container's root
  * (-1: keep the namespace's), @144 nonzero: stdin is a terminal to make
  * the controlling one, @152 struct sock_fprog* of the seccomp filter (0:
- * none), @160 its seccomp(2) flags.
+ * none), @160 its seccomp(2) flags, @168 capability bits a user other than
+ * root keeps in every set, ambient included (0: none).
  *
  * tests/unit/ffi_test.ts reassembles ASM with binutils and compares.
  */
@@ -125,6 +128,16 @@ ${
   test rax, rax
   jnz 21f
 14:
+  cmp qword ptr [rbx+168], 0
+  je 15f
+  mov edi, 8
+  mov esi, 1
+  xor edx, edx
+  xor r10d, r10d
+  xor r8d, r8d
+  mov eax, 157
+  syscall
+15:
   mov rdi, [rbx+48]
   test rdi, rdi
   js 8f
@@ -148,6 +161,43 @@ ${
   syscall
   test rax, rax
   jnz 21f
+  mov rax, [rbx+168]
+  test rax, rax
+  jz 16f
+  lea rdi, [rsp-64]
+  mov dword ptr [rdi], 0x20080522
+  mov dword ptr [rdi+4], 0
+  lea rsi, [rsp-56]
+  mov [rsi], eax
+  mov [rsi+4], eax
+  mov [rsi+8], eax
+  shr rax, 32
+  mov [rsi+12], eax
+  mov [rsi+16], eax
+  mov [rsi+20], eax
+  mov eax, 126
+  syscall
+  test rax, rax
+  jnz 21f
+  xor r12d, r12d
+17:
+  mov rax, [rbx+168]
+  bt rax, r12
+  jnc 18f
+  mov edi, 47
+  mov esi, 2
+  mov rdx, r12
+  xor r10d, r10d
+  xor r8d, r8d
+  mov eax, 157
+  syscall
+  test rax, rax
+  jnz 21f
+18:
+  inc r12
+  cmp r12, 64
+  jne 17b
+16:
   cmp qword ptr [rbx+104], 0
   je 9f
   mov edi, 38
@@ -201,25 +251,30 @@ ${
 /** EXEC_ASM_X86_64 assembled. */
 export const EXEC_CODE_X86_64 = hexBytes(`
   4889fbbf04000000be0000000031d24531d24531c0b89d0000000f054c8b2349
-  633c244883ffff741831f6b8340100000f054885c00f85f60100004983c404eb
-  debf1180000031f631d24531d24531c0b8380000000f054885c00f88d1010000
+  633c244883ffff741831f6b8340100000f054885c00f85a10200004983c404eb
+  debf1180000031f631d24531d24531c0b8380000000f054885c00f887c020000
   7422894424f8488b7b58488d7424f8ba04000000b8010000000f0531ffb8e700
   00000f054531e44a8b7ce3704489e6b8210000000f0549ffc44983fc0375e848
   83bb90000000007420b8700000000f0531ffbe0e54000031d2b8100000000f05
-  4885c00f8570010000488bbb880000004885ff782cb8510000000f054885c00f
-  855401000066c74424f02e00488d7c24f0b8a10000000f054885c00f85380100
-  00488b7b20b8500000000f054885c00f85240100004531e44c3b6350772f488b
+  4885c00f851b020000488bbb880000004885ff782cb8510000000f054885c00f
+  85ff01000066c74424f02e00488d7c24f0b8a10000000f054885c00f85e30100
+  00488b7b20b8500000000f054885c00f85cf0100004531e44c3b6350772f488b
   43484c0fa3e07220bf180000004c89e631d24531d24531c0b89d0000000f0548
-  85c00f85f100000049ffc4ebcb488b93980000004885d2741cbf01000000488b
-  b3a0000000b83d0100000f054885c00f85c4000000488b7b304885ff7814488b
-  7328b8740000000f054885c00f85a7000000488b7b404889fe4889fab8770000
-  000f054885c00f858d000000488b7b384889fe4889fab8750000000f054885c0
-  757748837b6800741ebf26000000be0100000031d24531d24531c0b89d000000
-  0f054885c07552bf03000000beffffffffba04000000b8b40100000f054c8b63
-  0841bd7f000000498b3c244885ff742f488b7310488b5318b83b0000000f0548
-  83f8fe740641bd7e0000004983c408ebd641bd7d000000eb0641bd7e00000044
-  886c24f8488b7b60488d7424f8ba01000000b8010000000f054489efb8e70000
-  000f05
+  85c00f859c01000049ffc4ebcb488b93980000004885d2741cbf01000000488b
+  b3a0000000b83d0100000f054885c00f856f0100004883bba8000000007419bf
+  08000000be0100000031d24531d24531c0b89d0000000f05488b7b304885ff78
+  14488b7328b8740000000f054885c00f852f010000488b7b404889fe4889fab8
+  770000000f054885c00f8515010000488b7b384889fe4889fab8750000000f05
+  4885c00f85fb000000488b83a80000004885c07478488d7c24c0c70722050820
+  c7470400000000488d7424c8890689460489460848c1e82089460c8946108946
+  14b87e0000000f054885c00f85b30000004531e4488b83a80000004c0fa3e073
+  23bf2f000000be020000004c89e24531d24531c0b89d0000000f054885c00f85
+  8000000049ffc44983fc4075c748837b6800741ebf26000000be0100000031d2
+  4531d24531c0b89d0000000f054885c07552bf03000000beffffffffba040000
+  00b8b40100000f054c8b630841bd7f000000498b3c244885ff742f488b731048
+  8b5318b83b0000000f054883f8fe740641bd7e0000004983c408ebd641bd7d00
+  0000eb0641bd7e00000044886c24f8488b7b60488d7424f8ba01000000b80100
+  00000f054489efb8e70000000f05
 `);
 
 /** The exec routine for this machine. */

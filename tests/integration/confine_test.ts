@@ -62,74 +62,93 @@ const VIEW = [
   "grep -E ' /(sys|proc/keys|proc/sys|sys/firmware|etc/passwd) ' /proc/self/mountinfo | cut -d' ' -f5,6 | sort",
 ].join("; ");
 
-Deno.test("--privileged and mask=/unmask= show what Podman's show", {
-  ignore: !hasPodman(),
-}, async () => {
-  await withSandbox(async (sb) => {
-    const engines = bothEngines(sb, { CONTAINERS_CONF: "/dev/null" });
-    const roots = {
-      podman: busyboxRoot(`${sb.dir}/podman`, ["grep", "sort", "cut"]),
-      ptd: busyboxRoot(`${sb.dir}/ptd`, ["grep", "sort", "cut"]),
-    };
-    await sideBySide(sb, engines, async () => {
-      for (
-        const opts of [
-          ["--privileged"],
-          [
-            "--security-opt",
-            "unmask=/proc/k*",
-            "--security-opt",
-            "mask=/etc/passwd",
-          ],
-          ["--security-opt", "unmask=ALL"],
-        ]
-      ) {
-        const out: Record<string, string> = {};
-        for (const name of ["podman", "ptd"] as const) {
-          const cmd = [
-            "run",
-            "--rm",
-            ...opts,
-            "--rootfs",
-            roots[name],
-            "sh",
-            "-c",
-            VIEW,
-          ];
-          out[name] = ok(await engines[name](cmd));
-          if (out[name] === "") out[name] = ok(await engines[name](cmd));
+Deno.test(
+  "--privileged, mask=/unmask=, inspect's SecurityOpt and exec's sets are Podman's",
+  {
+    ignore: !hasPodman(),
+  },
+  async () => {
+    await withSandbox(async (sb) => {
+      const engines = bothEngines(sb, { CONTAINERS_CONF: "/dev/null" });
+      const roots = {
+        podman: busyboxRoot(`${sb.dir}/podman`, [
+          "grep",
+          "sort",
+          "cut",
+          "sleep",
+        ]),
+        ptd: busyboxRoot(`${sb.dir}/ptd`, ["grep", "sort", "cut", "sleep"]),
+      };
+      await sideBySide(sb, engines, async () => {
+        for (
+          const opts of [
+            ["--privileged"],
+            [
+              "--security-opt",
+              "unmask=/proc/k*",
+              "--security-opt",
+              "mask=/etc/passwd",
+            ],
+            ["--security-opt", "unmask=ALL"],
+          ]
+        ) {
+          const out: Record<string, string> = {};
+          for (const name of ["podman", "ptd"] as const) {
+            const cmd = [
+              "run",
+              "--rm",
+              ...opts,
+              "--rootfs",
+              roots[name],
+              "sh",
+              "-c",
+              VIEW,
+            ];
+            out[name] = ok(await engines[name](cmd));
+            if (out[name] === "") out[name] = ok(await engines[name](cmd));
+          }
+          assertEquals(out.ptd, out.podman, opts.join(" "));
         }
-        assertEquals(out.ptd, out.podman, opts.join(" "));
-      }
-      const opts = [
-        "--security-opt",
-        "seccomp=unconfined",
-        "--security-opt",
-        "label=disable",
-        "--security-opt",
-        "no-new-privileges",
-      ];
-      const shown: Record<string, string> = {};
-      for (const name of ["podman", "ptd"] as const) {
-        const run = engines[name];
-        ok(
-          await run([
-            "create",
-            "--name",
-            "s",
-            ...opts,
-            "--rootfs",
-            roots[name],
-            "true",
-          ]),
-        );
-        const format = "{{json .HostConfig.SecurityOpt}}";
-        shown[name] = ok(await run(["inspect", "--format", format, "s"]));
-      }
-      assertEquals(shown.ptd, shown.podman);
+        const opts = [
+          "--security-opt",
+          "seccomp=unconfined",
+          "--security-opt",
+          "label=disable",
+          "--security-opt",
+          "no-new-privileges",
+        ];
+        const shown: Record<string, string> = {};
+        for (const name of ["podman", "ptd"] as const) {
+          const run = engines[name];
+          ok(
+            await run([
+              "create",
+              "--name",
+              "s",
+              ...opts,
+              "--rootfs",
+              roots[name],
+              "true",
+            ]),
+          );
+          const format = "{{json .HostConfig.SecurityOpt}}";
+          shown[name] = ok(await run(["inspect", "--format", format, "s"]));
+        }
+        assertEquals(shown.ptd, shown.podman);
+        // exec gets the container's sets and filter.
+        const execd: Record<string, string> = {};
+        for (const name of ["podman", "ptd"] as const) {
+          const run = engines[name];
+          const user = ["-u", "1000", "--cap-add", "NET_BIND_SERVICE"];
+          const args = ["--name", "e", ...user, "--rootfs", roots[name]];
+          ok(await run(["run", "-d", ...args, "sleep", "60"]));
+          execd[name] = ok(await run(["exec", "e", "sh", "-c", STATUS]));
+        }
+        assertEquals(execd.ptd, execd.podman, "exec");
+      });
     });
-  });
-});
+  },
+);
 
 /**
  * A static program that makes syscall `nr` (first argument `arg0`, the rest
