@@ -111,8 +111,9 @@ export function parseProfile(text: string, file: string): SeccompProfile {
           : value,
     );
   } catch (e) {
+    const why = (e as Error).message.replace(/\s+/g, " ");
     throw invalid(
-      `loading seccomp profile (${file}) failed: ${(e as Error).message}`,
+      `loading seccomp profile (${file}) failed: decoding seccomp profile failed: ${why}`,
     );
   }
   if (typeof p !== "object" || p === null || !(p.defaultAction in ACTIONS)) {

@@ -150,6 +150,41 @@ Deno.test(
   },
 );
 
+/** --security-opt values both engines refuse, and what they say. */
+const REFUSED: [string, string][] = [
+  ["foo=bar", 'invalid --security-opt 2: "foo=bar"'],
+  ["seccomp", 'invalid --security-opt 1: "seccomp"'],
+  ["no-new-privileges=maybe", "invalid --security-opt 2"],
+  ["apparmor=foo", 'apparmor profile "foo" specified, but Apparmor is not'],
+  ["seccomp=/nonexist.json", "open /nonexist.json: no such file or directory"],
+  ["systempaths=x", 'invalid systempaths option "x"'],
+  ["seccomp=NOTJSON", "failed: decoding seccomp profile failed: "],
+];
+
+Deno.test("bad --security-opt values are refused in Podman's words", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = bothEngines(sb, { CONTAINERS_CONF: "/dev/null" });
+    const root = busyboxRoot(sb.dir);
+    const notJson = `${sb.dir}/not.json`;
+    await Deno.writeTextFile(notJson, "nojson\n");
+    await sideBySide(sb, engines, async () => {
+      for (const [opt, says] of REFUSED) {
+        const o = opt.replace("NOTJSON", notJson);
+        for (const name of ["podman", "ptd"] as const) {
+          const args = ["run", "--rm", "--security-opt", o, "--rootfs", root];
+          const r = await engines[name]([...args, "true"]);
+          assertEquals(r.code, 125, `${name} ${o}: ${r.stderr}`);
+          assertStringIncludes(r.stderr, says, `${name} ${o}`);
+          assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+        }
+      }
+      assertEquals(ok(await engines.ptd(["ps", "-aq"])), "");
+    });
+  });
+});
+
 /**
  * A static program that makes syscall `nr` (first argument `arg0`, the rest
  * 0) and exits with its errno, 0 on success.

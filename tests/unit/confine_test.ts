@@ -1,7 +1,8 @@
 /**
  * What init does to confine the container's process, on the recording fake:
  * where the seccomp filter goes on, Podman's capability sets, no host
- * descriptor left open and no working directory outside the root.
+ * descriptor left open, no working directory outside the root, masked
+ * paths; and --security-opt as Podman reads it.
  */
 import assert from "node:assert/strict";
 import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
@@ -11,6 +12,7 @@ import type { ProcessSpec, RuntimeSpec } from "../../src/runtime/spec.ts";
 import { PtdError } from "../../src/runtime/errors.ts";
 import { spec } from "./init_spec.ts";
 import { containerMasks } from "../../src/runtime/masks.ts";
+import { parseSecurityOpts } from "../../src/security/options.ts";
 
 /** The calls init makes from the credentials to execve, for `proc`. */
 function execTrace(over: Partial<ProcessSpec>, uid = 0): string[] {
@@ -148,4 +150,35 @@ Deno.test("init masks what the container's masks say", () => {
   assert(t.some((l) => l.startsWith("mount /dev/null /proc/keys ")));
   assert(t.some((l) => l.startsWith("mount /dev/null /etc/x ")));
   assert(!t.some((l) => l.startsWith("mount /dev/null /proc/kcore ")));
+});
+
+Deno.test("--security-opt as Podman reads it", () => {
+  assert.deepEqual(
+    parseSecurityOpts([
+      "seccomp=p.json",
+      "no-new-privileges:true",
+      "label=disable",
+      "apparmor=unconfined",
+      "mask=/a:/b",
+      "unmask=/proc/kcore",
+    ], "/work"),
+    {
+      noNewPrivileges: true,
+      seccompProfile: "/work/p.json",
+      mask: ["/a", "/b"],
+      unmask: ["/proc/kcore"],
+    },
+  );
+  const off = parseSecurityOpts(["no-new-privileges", "no-new-privileges=0"]);
+  assert.equal(off.noNewPrivileges, false);
+  assert.equal(
+    parseSecurityOpts(["seccomp=unconfined"]).seccompProfile,
+    "unconfined",
+  );
+  assert.deepEqual(parseSecurityOpts(["systempaths=unconfined"]).unmask, [
+    "ALL",
+  ]);
+  for (const bad of ["nope", "seccomp", "no-new-privileges=yes", "x=y"]) {
+    assert.throws(() => parseSecurityOpts([bad]), PtdError, bad);
+  }
 });
