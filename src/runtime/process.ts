@@ -121,8 +121,8 @@ export function applyCredentials(
 }
 
 /**
- * Loads the container's seccomp program (flags, then the filter: see
- * src/security/compile.ts), if it has one.
+ * Loads the container's seccomp program: base64 of 4 bytes of seccomp(2)
+ * flags, then the filter (written by src/security/compile.ts).
  */
 function loadSeccomp(sys: Syscalls, program: string) {
   const bytes = Uint8Array.fromBase64(program);
