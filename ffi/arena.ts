@@ -56,6 +56,8 @@ export interface ArenaPlan {
   lists: number[];
   /** Entries of each int list, without the terminator. */
   ints: number[];
+  /** Bytes of a seccomp filter (sockFprog), if any. */
+  filter?: number;
 }
 
 function planSize(p: ArenaPlan): number {
@@ -63,7 +65,8 @@ function planSize(p: ArenaPlan): number {
   const bytes = p.strings.reduce((n, s) => n + 4 * s.length + 16, 0);
   const lists = p.lists.reduce((n, len) => n + 8 * (len + 1) + 8, 0);
   const ints = p.ints.reduce((n, len) => n + 4 * (len + 1) + 8, 0);
-  return STACK_SIZE + 8 * p.slots + bytes + lists + ints;
+  return STACK_SIZE + 8 * p.slots + bytes + lists + ints +
+    (p.filter ?? 0) + 32;
 }
 
 /** Bump allocator over one mmap'd region the child inherits. */
@@ -124,6 +127,16 @@ export class Arena {
   ints(list: number[]): bigint {
     const off = this.take(4 * list.length + 4);
     list.forEach((v, i) => this.view.setInt32(off + 4 * i, v, true));
+    return this.addr + BigInt(off);
+  }
+
+  /** A struct sock_fprog over a copy of `filter` (sock_filter entries). */
+  sockFprog(filter: Uint8Array): bigint {
+    const data = this.take(filter.length);
+    new Uint8Array(this.view.buffer, data, filter.length).set(filter);
+    const off = this.take(16);
+    this.view.setUint16(off, filter.length / 8, true);
+    this.view.setBigUint64(off + 8, this.addr + BigInt(data), true);
     return this.addr + BigInt(off);
   }
 

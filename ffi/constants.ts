@@ -43,6 +43,8 @@ export const PR_SET_PDEATHSIG = 1;
 export const PR_SET_KEEPCAPS = 8;
 export const PR_CAPBSET_DROP = 24;
 export const PR_SET_NO_NEW_PRIVS = 38;
+export const PR_CAP_AMBIENT = 47;
+export const PR_CAP_AMBIENT_RAISE = 2;
 
 export const SIGKILL = 9;
 export const SIGPIPE = 13;
@@ -67,6 +69,7 @@ export interface SyscallNumbers {
   pivot_root: number;
   close_range: number;
   openat2: number;
+  seccomp: number;
 }
 
 const X86_64: SyscallNumbers = {
@@ -78,6 +81,7 @@ const X86_64: SyscallNumbers = {
   pivot_root: 155,
   close_range: 436,
   openat2: 437,
+  seccomp: 317,
 };
 
 const AARCH64: SyscallNumbers = {
@@ -89,6 +93,7 @@ const AARCH64: SyscallNumbers = {
   pivot_root: 41,
   close_range: 436,
   openat2: 437,
+  seccomp: 277,
 };
 
 /** The syscall numbers of the architecture ptd runs on. */

@@ -25,6 +25,11 @@ export interface EnterRequest {
   gid: number;
   /** Capability numbers the process keeps in its bounding set. */
   caps: number[];
+  /**
+   * Capability numbers a user other than root keeps in its effective,
+   * permitted, inheritable and ambient sets (--cap-add).
+   */
+  ambient?: number[];
   lastCap: number;
   noNewPrivs: boolean;
   /** Descriptors for the command's 0, 1 and 2. */
@@ -33,6 +38,11 @@ export interface EnterRequest {
   rootFd: number;
   /** stdin is a terminal: give the command a session with it as its own. */
   tty: boolean;
+  /**
+   * The container's seccomp program: 4 bytes of seccomp(2) flags, then the
+   * sock_filter entries; absent, no filter.
+   */
+  seccomp?: Uint8Array;
 }
 
 /** The started command, or the exit code that says why it did not start. */
@@ -42,10 +52,11 @@ export type EnterResult = { pid: number } | { failure: number };
 export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   const pidPipe = pipeFromChild(true), errPipe = pipeFromChild(true);
   const mem = new Arena({
-    slots: 19,
+    slots: 22,
     strings: [...req.paths, ...req.argv, ...req.env, req.cwd],
     lists: [req.paths.length, req.argv.length, req.env.length],
     ints: [req.nsFds.length, req.groups?.length ?? 0],
+    filter: req.seccomp?.length,
   });
   let keep = 0n;
   for (const c of req.caps) keep |= 1n << BigInt(c);
@@ -66,6 +77,19 @@ export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   req.stdio.forEach((fd, i) => mem.slot(14 + i, fd));
   mem.slot(17, req.rootFd);
   mem.slot(18, req.tty ? 1 : 0);
+  let ambient = 0n;
+  for (const c of req.ambient ?? []) ambient |= 1n << BigInt(c);
+  mem.slot(21, ambient);
+  if (req.seccomp) {
+    mem.slot(19, mem.sockFprog(req.seccomp.subarray(4)));
+    mem.slot(
+      20,
+      new DataView(req.seccomp.buffer, req.seccomp.byteOffset).getUint32(
+        0,
+        true,
+      ),
+    );
+  }
   let child: number;
   try {
     child = libc().clone(

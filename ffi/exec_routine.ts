@@ -12,11 +12,19 @@
  * controlling terminal is fd 0, TIOCSCTTY), takes the container's root (fchdir to
  * an fd of it and chroot: the mount namespace's own root may be the host's
  * copy, see rootfs.ts's fuse-overlayfs path), chdir()s, drops the bounding
- * capabilities the container does not have, sets groups (skipped when the
- * count is negative: a single-id map denies setgroups), gid, uid,
- * no_new_privs, then tries execve() on each candidate path: 127 when none
+ * capabilities the container does not have, loads the container's seccomp
+ * filter (while it is still root of the user namespace, as a filter without
+ * no_new_privs needs), sets groups (skipped when the
+ * count is negative: a single-id map denies setgroups), gid, uid (keeping
+ * its capabilities when a user other than root is to have some: then
+ * capset and the ambient set carry them, as Podman gives them),
+ * no_new_privs, marks every descriptor from 3 close-on-exec (close_range:
+ * none of the CLI's reaches the command; the error pipe still reports a
+ * failed execve), then tries execve() on each candidate path: 127 when none
  * exists, 126 when one cannot be run, 125 when the namespaces cannot be
  * entered.
+ *
+ * Label 30 is prctl(edi, rsi, rdx), called with the arena's stack.
  *
  * Argument block (8-byte slots): @0 int32* ns fds (-1 ends), @8 char**
  * candidate paths, @16 argv, @24 envp, @32 cwd, @40 uint32* groups,
@@ -24,7 +32,9 @@
  * capability, @88 pid pipe fd, @96 error pipe fd, @104 no_new_privs,
  * @112..@128 stdin, stdout, stderr fds, @136 fd of the container's root
  * (-1: keep the namespace's), @144 nonzero: stdin is a terminal to make
- * the controlling one.
+ * the controlling one, @152 struct sock_fprog* of the seccomp filter (0:
+ * none), @160 its seccomp(2) flags, @168 capability bits a user other than
+ * root keeps in every set, ambient included (0: none).
  *
  * tests/unit/ffi_test.ts reassembles ASM with binutils and compares.
  */
@@ -37,10 +47,7 @@ export const EXEC_ASM_X86_64 = `.intel_syntax noprefix
   mov edi, 4
   mov esi, 0
   xor edx, edx
-  xor r10d, r10d
-  xor r8d, r8d
-  mov eax, 157
-  syscall
+  call 30f
 ${
   setnsForkAsm({
     fds: 0,
@@ -100,16 +107,30 @@ ${
   mov edi, 24
   mov rsi, r12
   xor edx, edx
-  xor r10d, r10d
-  xor r8d, r8d
-  mov eax, 157
-  syscall
+  call 30f
   test rax, rax
   jnz 21f
 6:
   inc r12
   jmp 5b
 7:
+  mov rdx, [rbx+152]
+  test rdx, rdx
+  jz 14f
+  mov edi, 1
+  mov rsi, [rbx+160]
+  mov eax, 317
+  syscall
+  test rax, rax
+  jnz 21f
+14:
+  cmp qword ptr [rbx+168], 0
+  je 15f
+  mov edi, 8
+  mov esi, 1
+  xor edx, edx
+  call 30f
+15:
   mov rdi, [rbx+48]
   test rdi, rdi
   js 8f
@@ -133,18 +154,54 @@ ${
   syscall
   test rax, rax
   jnz 21f
+  mov rax, [rbx+168]
+  test rax, rax
+  jz 16f
+  lea rdi, [rsp-64]
+  mov dword ptr [rdi], 0x20080522
+  mov dword ptr [rdi+4], 0
+  lea rsi, [rsp-56]
+  mov [rsi], eax
+  mov [rsi+4], eax
+  mov [rsi+8], eax
+  shr rax, 32
+  mov [rsi+12], eax
+  mov [rsi+16], eax
+  mov [rsi+20], eax
+  mov eax, 126
+  syscall
+  test rax, rax
+  jnz 21f
+  xor r12d, r12d
+17:
+  mov rax, [rbx+168]
+  bt rax, r12
+  jnc 18f
+  mov edi, 47
+  mov esi, 2
+  mov rdx, r12
+  call 30f
+  test rax, rax
+  jnz 21f
+18:
+  inc r12
+  cmp r12, 64
+  jne 17b
+16:
   cmp qword ptr [rbx+104], 0
   je 9f
   mov edi, 38
   mov esi, 1
   xor edx, edx
-  xor r10d, r10d
-  xor r8d, r8d
-  mov eax, 157
-  syscall
+  call 30f
   test rax, rax
   jnz 21f
 9:
+  mov edi, 3
+  mov esi, -1
+  mov edx, 4
+  mov eax, 436
+  syscall
   mov r12, [rbx+8]
   mov r13d, 127
 10:
@@ -176,28 +233,40 @@ ${
   mov edi, r13d
   mov eax, 231
   syscall
+30:
+  xor r10d, r10d
+  xor r8d, r8d
+  mov eax, 157
+  syscall
+  ret
 `;
 
 /** EXEC_ASM_X86_64 assembled. */
 export const EXEC_CODE_X86_64 = hexBytes(`
-  4889fbbf04000000be0000000031d24531d24531c0b89d0000000f054c8b2349
-  633c244883ffff741831f6b8340100000f054885c00f85b40100004983c404eb
-  debf1180000031f631d24531d24531c0b8380000000f054885c00f888f010000
-  7422894424f8488b7b58488d7424f8ba04000000b8010000000f0531ffb8e700
-  00000f054531e44a8b7ce3704489e6b8210000000f0549ffc44983fc0375e848
-  83bb90000000007420b8700000000f0531ffbe0e54000031d2b8100000000f05
-  4885c00f852e010000488bbb880000004885ff782cb8510000000f054885c00f
-  851201000066c74424f02e00488d7c24f0b8a10000000f054885c00f85f60000
-  00488b7b20b8500000000f054885c00f85e20000004531e44c3b6350772f488b
-  43484c0fa3e07220bf180000004c89e631d24531d24531c0b89d0000000f0548
-  85c00f85af00000049ffc4ebcb488b7b304885ff7814488b7328b8740000000f
-  054885c00f858d000000488b7b404889fe4889fab8770000000f054885c07577
-  488b7b384889fe4889fab8750000000f054885c0756148837b6800741ebf2600
-  0000be0100000031d24531d24531c0b89d0000000f054885c0753c4c8b630841
-  bd7f000000498b3c244885ff742f488b7310488b5318b83b0000000f054883f8
-  fe740641bd7e0000004983c408ebd641bd7d000000eb0641bd7e00000044886c
-  24f8488b7b60488d7424f8ba01000000b8010000000f054489efb8e70000000f
-  05
+  4889fbbf04000000be0000000031d2e8ce0200004c8b2349633c244883ffff74
+  1831f6b8340100000f054885c00f857d0200004983c404ebdebf1180000031f6
+  31d24531d24531c0b8380000000f054885c00f88580200007422894424f8488b
+  7b58488d7424f8ba04000000b8010000000f0531ffb8e70000000f054531e44a
+  8b7ce3704489e6b8210000000f0549ffc44983fc0375e84883bb900000000074
+  20b8700000000f0531ffbe0e54000031d2b8100000000f054885c00f85f70100
+  00488bbb880000004885ff782cb8510000000f054885c00f85db01000066c744
+  24f02e00488d7c24f0b8a10000000f054885c00f85bf010000488b7b20b85000
+  00000f054885c00f85ab0100004531e44c3b63507727488b43484c0fa3e07218
+  bf180000004c89e631d2e8b30100004885c00f858001000049ffc4ebd3488b93
+  980000004885d2741cbf01000000488bb3a0000000b83d0100000f054885c00f
+  85530100004883bba8000000007411bf08000000be0100000031d2e862010000
+  488b7b304885ff7814488b7328b8740000000f054885c00f851b010000488b7b
+  404889fe4889fab8770000000f054885c00f8501010000488b7b384889fe4889
+  fab8750000000f054885c00f85e7000000488b83a80000004885c0746c488d7c
+  24c0c70722050820c7470400000000488d7424c8890689460489460848c1e820
+  89460c894610894614b87e0000000f054885c00f859f0000004531e4488b83a8
+  0000004c0fa3e07317bf2f000000be020000004c89e2e8a70000004885c07578
+  49ffc44983fc4075d348837b68007416bf26000000be0100000031d2e8810000
+  004885c07552bf03000000beffffffffba04000000b8b40100000f054c8b6308
+  41bd7f000000498b3c244885ff742f488b7310488b5318b83b0000000f054883
+  f8fe740641bd7e0000004983c408ebd641bd7d000000eb0641bd7e0000004488
+  6c24f8488b7b60488d7424f8ba01000000b8010000000f054489efb8e7000000
+  0f054531d24531c0b89d0000000f05c3
 `);
 
 /** The exec routine for this machine. */

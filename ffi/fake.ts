@@ -62,8 +62,14 @@ export class RecordingSyscalls implements Syscalls {
   pivotRoot(newRoot: string, putOld: string) {
     this.rec("pivot_root", newRoot, putOld);
   }
+  /** What getcwd answers; chdir sets it (a test may spoil it after). */
+  cwd = "/";
   chdir(path: string) {
     this.rec("chdir", path);
+    this.cwd = path;
+  }
+  getcwd() {
+    return this.cwd;
   }
   chroot(path: string) {
     this.rec("chroot", path);
@@ -118,8 +124,14 @@ export class RecordingSyscalls implements Syscalls {
   setresuid(uid: number) {
     this.rec("setresuid", uid);
   }
-  capset(caps: number[]) {
-    this.rec("capset", caps);
+  capset(caps: number[], inheritable: number[]) {
+    this.rec("capset", caps, inheritable);
+  }
+  raiseAmbient(cap: number) {
+    this.rec("ambient_raise", cap);
+  }
+  seccomp(filter: Uint8Array, flags: number) {
+    this.rec("seccomp", filter.length / 8, flags);
   }
   noNewPrivs() {
     this.rec("no_new_privs");

@@ -9,6 +9,8 @@ import {
   IFF_UP,
   O_CLOEXEC,
   O_RDONLY,
+  PR_CAP_AMBIENT,
+  PR_CAP_AMBIENT_RAISE,
   PR_CAPBSET_DROP,
   PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS,
@@ -24,6 +26,7 @@ import { check, cstr, cstrOrNull, libc, rawSyscall } from "./libc.ts";
 const O_PATH = 0o10000000;
 const O_NOFOLLOW = 0o400000;
 const CAP_VERSION_3 = 0x20080522;
+const SECCOMP_SET_MODE_FILTER = 1;
 
 /** What init asks of the kernel. Paths are as the calling process sees them. */
 export interface Syscalls {
@@ -37,6 +40,8 @@ export interface Syscalls {
   umount(target: string, flags: number): void;
   pivotRoot(newRoot: string, putOld: string): void;
   chdir(path: string): void;
+  /** The working directory; "" when it lies outside the root. */
+  getcwd(): string;
   chroot(path: string): void;
   sethostname(name: string): void;
   /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
@@ -57,9 +62,19 @@ export interface Syscalls {
   setgroups(gids: number[]): void;
   setresgid(gid: number): void;
   setresuid(uid: number): void;
-  /** Sets effective, permitted and inheritable to `caps` (bit numbers). */
-  capset(caps: number[]): void;
+  /**
+   * Sets the effective and permitted sets to `caps` and the inheritable
+   * set to `inheritable` (bit numbers).
+   */
+  capset(caps: number[], inheritable: number[]): void;
+  /** Raises `cap` in the ambient set (it must be permitted and inheritable). */
+  raiseAmbient(cap: number): void;
   noNewPrivs(): void;
+  /**
+   * Loads a seccomp filter on the calling thread: `filter` is its
+   * sock_filter entries, `flags` SECCOMP_FILTER_FLAG_* bits.
+   */
+  seccomp(filter: Uint8Array, flags: number): void;
   /** setrlimit(2); -1 stands for RLIM_INFINITY. */
   setrlimit(resource: number, soft: number, hard: number): void;
   parentDeathSignal(sig: number): void;
@@ -126,6 +141,13 @@ export class RealSyscalls implements Syscalls {
   }
   chdir(path: string) {
     check("chdir", libc().chdir(cstr(path)), path);
+  }
+  getcwd() {
+    try {
+      return Deno.cwd();
+    } catch {
+      return "";
+    }
   }
   chroot(path: string) {
     check("chroot", libc().chroot(cstr(path)), path);
@@ -239,14 +261,43 @@ export class RealSyscalls implements Syscalls {
   setresuid(uid: number) {
     rawSyscall("setresuid", uid, uid, uid);
   }
-  capset(caps: number[]) {
+  capset(caps: number[], inheritable: number[]) {
     const header = new Uint32Array([CAP_VERSION_3, 0]);
     const [lo, hi] = capMask(caps);
-    const data = new Uint32Array([lo, lo, lo, hi, hi, hi]);
+    const [ilo, ihi] = capMask(inheritable);
+    const data = new Uint32Array([lo, lo, ilo, hi, hi, ihi]);
     rawSyscall(
       "capset",
       Deno.UnsafePointer.of(header),
       Deno.UnsafePointer.of(data),
+    );
+  }
+  raiseAmbient(cap: number) {
+    check(
+      "prctl PR_CAP_AMBIENT",
+      libc().prctl(
+        PR_CAP_AMBIENT,
+        BigInt(PR_CAP_AMBIENT_RAISE),
+        BigInt(cap),
+        0n,
+        0n,
+      ),
+    );
+  }
+  seccomp(filter: Uint8Array, flags: number) {
+    // struct sock_fprog: u16 count, then (aligned) the entries' address.
+    const prog = new BigUint64Array(2);
+    prog[0] = BigInt(filter.length / 8);
+    prog[1] = BigInt(
+      Deno.UnsafePointer.value(
+        Deno.UnsafePointer.of(filter as Uint8Array<ArrayBuffer>),
+      ),
+    );
+    rawSyscall(
+      "seccomp",
+      SECCOMP_SET_MODE_FILTER,
+      flags,
+      Deno.UnsafePointer.of(prog),
     );
   }
   noNewPrivs() {

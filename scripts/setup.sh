@@ -14,6 +14,8 @@ export DEBIAN_FRONTEND=noninteractive
 runtime="uidmap fuse-overlayfs slirp4netns passt iproute2 catatonit"
 tests="busybox-static debootstrap docker-registry skopeo podman runc crun conmon \
   hyperfine binutils curl apache2-utils openssl util-linux procps tmux bsdutils"
+# Podman's default seccomp profile; the kernel headers that ptd's syscall tables are checked against.
+runtime="$runtime golang-github-containers-common" tests="$tests gcc linux-libc-dev"
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null

@@ -26,6 +26,7 @@ import {
 import { parsePullPolicy } from "../image/resolve.ts";
 import { parsePublish } from "../network/ports.ts";
 import { conflict, invalid } from "../runtime/errors.ts";
+import { parseSecurityOpts } from "../security/options.ts";
 import { trace } from "../runtime/trace.ts";
 import { pullReporter } from "./progress.ts";
 import {
@@ -163,21 +164,16 @@ function writeCidFile(path: string, id: string) {
   }
 }
 
-function securityOpts(items: string[]): { noNewPrivileges: boolean } {
-  let noNewPrivileges = false;
-  for (const o of items) {
-    if (
-      o === "no-new-privileges" || o === "no-new-privileges=true" ||
-      o === "no-new-privileges:true"
-    ) {
-      noNewPrivileges = true;
-    } else if (
-      o !== "no-new-privileges=false" && o !== "no-new-privileges:false"
-    ) {
-      throw invalid(`unsupported --security-opt ${JSON.stringify(o)}`);
-    }
-  }
-  return { noNewPrivileges };
+/** --security-opt values as the container's settings. */
+function securityOpts(items: string[]) {
+  const o = parseSecurityOpts(items);
+  return {
+    noNewPrivileges: o.noNewPrivileges,
+    seccompProfile: o.seccompProfile,
+    ...(o.mask.length > 0 ? { mask: o.mask } : {}),
+    ...(o.unmask.length > 0 ? { unmask: o.unmask } : {}),
+    ...(items.length > 0 ? { securityOpt: items } : {}),
+  };
 }
 
 /** The options that `run` and `create` share. */
@@ -206,7 +202,10 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--privileged",
     description: "give extended privileges to the container",
   },
-  repeatable("--security-opt <opt>", "security options (no-new-privileges)"),
+  repeatable(
+    "--security-opt <opt>",
+    "security options (seccomp=unconfined|PROFILE.json, no-new-privileges, mask=, unmask=, label=, apparmor=)",
+  ),
   {
     flags: "--read-only",
     description: "mount the container's root file system read-only",

@@ -30,6 +30,8 @@ export interface ContainersConf {
   logSizeMax?: number;
   pidsLimit?: number;
   initPath?: string;
+  /** The seccomp profile file of every container (or "unconfined"). */
+  seccompProfile?: string;
   tz?: string;
   /** -v entries every container gets. */
   volumes: string[];
@@ -54,6 +56,7 @@ const STRINGS = {
   baseHostsFile: "base_hosts_file",
   logDriver: "log_driver",
   initPath: "init_path",
+  seccompProfile: "seccomp_profile",
   tz: "tz",
 } as const;
 

@@ -54,6 +54,18 @@ export interface HostConfig {
   capDrop: string[];
   privileged: boolean;
   noNewPrivileges: boolean;
+  /**
+   * The seccomp profile: a file, or "unconfined"; absent in records older
+   * than seccomp (no filter). Compiled at create into the container's
+   * directory (seccomp.bpf).
+   */
+  seccompProfile?: string;
+  /** --security-opt mask=: paths masked besides the default ones. */
+  mask?: string[];
+  /** --security-opt unmask=: default masked paths left visible, or "ALL". */
+  unmask?: string[];
+  /** --security-opt values as given, for inspect. */
+  securityOpt?: string[];
   readOnly: boolean;
   /**
    * A --network value: "private" (the default stack), "slirp4netns[:OPTS]",

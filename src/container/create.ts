@@ -6,6 +6,8 @@ import { ownClaim } from "./liveness.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
+import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
+import { containerSeccomp, seccompFile } from "./confine.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
 import { fillFromImage } from "../volume/copyup.ts";
@@ -195,6 +197,8 @@ export async function createContainer(
     { ...opts.host, ...users.host },
     opts.publishAll ? root.exposed ?? [] : [],
   );
+  host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
+  const seccomp = await containerSeccomp(store.paths.data, host);
   const vfs = storeDriver(store.paths.data) === "vfs";
   const c = await store.create(
     {
@@ -228,6 +232,7 @@ export async function createContainer(
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
+    if (seccomp) Deno.writeFileSync(seccompFile(store, c.id), seccomp);
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {

@@ -20,6 +20,7 @@ import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import { relaySignals } from "./signals.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
+import { storedSeccomp, userCapabilities } from "./confine.ts";
 
 /** What `exec` runs, and how. */
 export interface ExecOptions {
@@ -138,6 +139,11 @@ export async function execInContainer(
   const devnull = openRaw("/dev/null", "readwrite");
   const pty = opts.tty && !opts.detach ? openPty() : undefined;
   if (pty) copyWindowSize(pty.master);
+  const bounding = resolveCaps(
+    c.host.capAdd,
+    c.host.capDrop,
+    c.host.privileged,
+  );
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
   let result;
@@ -153,10 +159,14 @@ export async function execInContainer(
         : user.groups,
       uid: user.uid,
       gid: user.gid,
-      caps: resolveCaps(c.host.capAdd, c.host.capDrop, c.host.privileged)
-        .map(capNumber),
+      caps: bounding.map(capNumber),
+      ambient: user.uid === 0
+        ? []
+        : userCapabilities(c.host).filter((cap) => bounding.includes(cap))
+          .map(capNumber),
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
+      seccomp: storedSeccomp(store, c),
       rootFd,
       stdio: opts.stdio ??
         (pty

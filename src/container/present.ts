@@ -26,6 +26,7 @@ import {
 } from "../runtime/gomap.ts";
 import { parseSignal } from "./signals.ts";
 import type { UsernsMode } from "./namespaces.ts";
+import { inspectSecurityOpt } from "../security/options.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -309,7 +310,7 @@ export function inspectDoc(
       PidMode: "private",
       Privileged: c.host.privileged,
       ReadonlyRootfs: c.host.readOnly,
-      SecurityOpt: c.host.noNewPrivileges ? ["no-new-privileges"] : [],
+      SecurityOpt: inspectSecurityOpt(c.host),
       Tmpfs: goMap(Object.fromEntries(
         (c.mounts ?? []).filter((m) => m.type === "tmpfs").map((
           m,

@@ -23,6 +23,12 @@ import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
 import { userMaps } from "../runtime/create.ts";
+import {
+  privilegedDevices,
+  storedSeccomp,
+  userCapabilities,
+} from "./confine.ts";
+import { DEVICES } from "../runtime/rootfs.ts";
 
 /** A file error in Go's words, as Podman's messages quote them. */
 function errnoText(e: unknown): string {
@@ -201,6 +207,17 @@ export async function runtimeSpec(
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
   const mounts = mountSpecs(new VolumeStore(store.paths), c);
+  if (c.host.privileged && store.paths.rootless) {
+    const own = DEVICES.map((d) => `/dev/${d}`);
+    for (const dev of privilegedDevices(own)) {
+      mounts.push({
+        type: "bind",
+        readonly: false,
+        source: dev,
+        destination: dev,
+      });
+    }
+  }
   for (const d of c.host.devices ?? []) {
     mounts.push({ type: "bind", readonly: false, ...d });
   }
@@ -245,7 +262,9 @@ export async function runtimeSpec(
         c.host.capDrop,
         c.host.privileged,
       ),
+      userCapabilities: userCapabilities(c.host),
       noNewPrivileges: c.host.noNewPrivileges,
+      seccomp: storedSeccomp(store, c)?.toBase64(),
       rlimits: h.ulimits?.map((u) => [RLIMITS[u.name], u.soft, u.hard]),
       passwdEntries: h.passwdEntries,
       groupEntries: h.groupEntries,
@@ -261,6 +280,8 @@ export async function runtimeSpec(
     privateNetwork: join ? join.netns !== undefined : privateNetwork(mode),
     joinNetns: join?.netns,
     privileged: c.host.privileged,
+    mask: h.mask,
+    unmask: h.unmask,
     readonlyRootfs: c.host.readOnly,
     dieWithParent: true,
   };

@@ -33,6 +33,7 @@ export function withConfDefaults<T extends CreateOptions>(
   ];
   if (ulimits.length > 0) host.ulimits = ulimits;
   host.tz ??= conf.tz || undefined;
+  host.seccompProfile ??= conf.seccompProfile || undefined;
   if (host.init) host.initPath ??= conf.initPath || undefined;
   host.baseHostsFile ??= conf.baseHostsFile || undefined;
   host.logDriver ??= conf.logDriver || undefined;

@@ -17,6 +17,7 @@ import { pruneImages } from "./images.ts";
 import { pruneContainers, removeContainer } from "./lifecycle.ts";
 import { containerStore, containersWithState } from "./listing.ts";
 import { pruneVolumesUnused } from "./volumes.ts";
+import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
 
 /** ptd's own version. */
 export const PTD_VERSION = "0.1.0";
@@ -158,7 +159,8 @@ export async function systemInfo(e: Engine): Promise<Record<string, unknown>> {
         apparmorEnabled: false,
         capabilities: DEFAULT_CAPS.join(","),
         rootless: e.paths.rootless,
-        seccompEnabled: false,
+        seccompEnabled: true,
+        seccompProfilePath: DEFAULT_SECCOMP_PROFILE,
         selinuxEnabled: false,
       },
       slirp4netns: { executable: slirp },

@@ -16,7 +16,7 @@ import {
   type PathProbe,
   realProbe,
 } from "./process.ts";
-import { asPtdError, type PtdError } from "./errors.ts";
+import { asPtdError, PtdError } from "./errors.ts";
 import type { RuntimeSpec } from "./spec.ts";
 import { resolveUser, withUserEntries } from "./user.ts";
 import { trace } from "./trace.ts";
@@ -93,6 +93,14 @@ export function runInit(
   const env = containerEnv(proc.env, user, spec.hostname);
   sys.mkdirAll(proc.cwd, 0o755);
   sys.chdir(proc.cwd);
+  // A working directory reached through a descriptor of the host (a
+  // /proc/self/fd/N link) lies outside the root: runc's CVE-2024-21626.
+  if (!sys.getcwd().startsWith("/")) {
+    throw new PtdError(
+      "cannot-invoke",
+      "current working directory is outside of container mount namespace root -- possible container breakout detected",
+    );
+  }
   trace("init-exec");
   return execProcess(sys, proc, user, env, probe, spec.dieWithParent, lastCap);
 }

@@ -89,7 +89,13 @@ export function containerEnv(
   return out;
 }
 
-/** Drops to the container's user and capability set; still able to execve. */
+/**
+ * Drops to the container's user and capability sets, as Podman computes
+ * them: the bounding set is the container's; root keeps it as effective and
+ * permitted; another user keeps only what --cap-add gave, in every set
+ * including the ambient one (which carries it across execve). Inheritable
+ * stays empty otherwise (CVE-2022-27651). Still able to execve.
+ */
 export function applyCredentials(
   sys: Syscalls,
   proc: ProcessSpec,
@@ -103,10 +109,25 @@ export function applyCredentials(
   sys.setresgid(user.gid);
   sys.setresuid(user.uid);
   sys.setKeepCaps(false);
-  // A non-root user keeps its bounding set but no effective capabilities
-  // after execve, as in Docker (no ambient set).
-  sys.capset([...keep]);
+  if (user.uid === 0) {
+    sys.capset([...keep], []);
+  } else {
+    const own = (proc.userCapabilities ?? []).map(capNumber)
+      .filter((c) => keep.has(c));
+    sys.capset(own, own);
+    for (const c of own) sys.raiseAmbient(c);
+  }
   if (proc.noNewPrivileges) sys.noNewPrivs();
+}
+
+/**
+ * Loads the container's seccomp program: base64 of 4 bytes of seccomp(2)
+ * flags, then the filter (written by src/security/compile.ts).
+ */
+function loadSeccomp(sys: Syscalls, program: string) {
+  const bytes = Uint8Array.fromBase64(program);
+  const flags = new DataView(bytes.buffer).getUint32(0, true);
+  sys.seccomp(bytes.subarray(4), flags);
 }
 
 /** Maps an execve failure to Docker's exit codes: ENOENT 127, else 126. */
@@ -148,9 +169,15 @@ export function execProcess(
   if (!proc.stdin) sys.dupTo(sys.openRead("/dev/null"), 0);
   const path = lookPath(proc.args[0], env, probe);
   setLimits(sys, proc.rlimits ?? []);
+  // Loading a filter takes CAP_SYS_ADMIN or no_new_privs: without the
+  // latter it goes before the credentials drop it (as runc does), with it
+  // as late as can be, so that the filter sees nothing of ptd's own work.
+  const early = proc.seccomp !== undefined && !proc.noNewPrivileges;
+  if (early) loadSeccomp(sys, proc.seccomp!);
   applyCredentials(sys, proc, user, lastCap);
   if (dieWithParent) sys.parentDeathSignal(SIGKILL);
   sys.resetForExec(proc.preserveFds);
+  if (proc.seccomp !== undefined && !early) loadSeccomp(sys, proc.seccomp);
   try {
     return sys.execve(path, proc.args, env);
   } catch (e) {

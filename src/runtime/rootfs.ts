@@ -31,6 +31,7 @@ import {
   type OverlayRootfs,
   type RuntimeSpec,
 } from "./spec.ts";
+import { containerMasks } from "./masks.ts";
 
 /** Device nodes every container gets, bound from the host (mknod is not allowed rootless). */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -205,7 +206,13 @@ function mountDev(sys: Syscalls, spec: RuntimeSpec, devFds: number[]) {
 function mountSys(sys: Syscalls, spec: RuntimeSpec, sysFd: number) {
   sys.mkdirAll("/sys", 0o755);
   if (spec.privateNetwork) {
-    sys.mount("sysfs", "/sys", "sysfs", NSN | MS_RDONLY);
+    // Privileged: writable where the kernel lets the user namespace write.
+    sys.mount(
+      "sysfs",
+      "/sys",
+      "sysfs",
+      NSN | (spec.privileged ? 0 : MS_RDONLY),
+    );
     return;
   }
   // Without a network namespace of our own the kernel refuses a new sysfs:
@@ -213,8 +220,12 @@ function mountSys(sys: Syscalls, spec: RuntimeSpec, sysFd: number) {
   bindFd(sys, sysFd, "/sys", true, NSN);
 }
 
-function maskPaths(sys: Syscalls) {
-  for (const p of MASKED_PATHS) {
+function maskPaths(sys: Syscalls, spec: RuntimeSpec) {
+  const paths = containerMasks(
+    { masked: MASKED_PATHS, readonly: READONLY_PATHS },
+    spec,
+  );
+  for (const p of paths.masked) {
     if (!sys.exists(p)) continue;
     if (sys.isDirectory(p)) {
       sys.mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0k");
@@ -222,7 +233,7 @@ function maskPaths(sys: Syscalls) {
       sys.mount("/dev/null", p, null, MS_BIND);
     }
   }
-  for (const p of READONLY_PATHS) {
+  for (const p of paths.readonly) {
     if (!sys.exists(p)) continue;
     sys.mount(p, p, null, MS_BIND | MS_REC);
     sys.mount(null, p, null, MS_BIND | MS_REMOUNT | MS_RDONLY | NSN);
@@ -282,9 +293,13 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
     ensureTarget(sys, dst, false);
     bindFd(sys, fd, dst, false);
   }
-  if (!spec.privileged) maskPaths(sys);
+  maskPaths(sys, spec);
 
   sys.umount(".", MNT_DETACH);
+  // Each host path opened above is a way out of the root while it is open
+  // (a working directory of /proc/self/fd/N: runc's CVE-2024-21626).
+  const opened = [...devFds, sysFd, ...hostIpc, ...etc.map(([, fd]) => fd)];
+  for (const fd of [...opened, ...userFds]) if (fd !== undefined) sys.close(fd);
   sys.chdir("/");
   if (spec.readonlyRootfs) {
     sys.mount(null, "/", null, MS_BIND | MS_REMOUNT | MS_RDONLY);

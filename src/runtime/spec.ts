@@ -46,8 +46,19 @@ export interface ProcessSpec {
   groups: string[];
   /** Give the process stdin (otherwise /dev/null). */
   stdin: boolean;
+  /** The bounding set, CAP_ names; root's effective and permitted too. */
   capabilities: string[];
+  /**
+   * What a user other than root keeps (--cap-add): effective, permitted,
+   * inheritable and ambient.
+   */
+  userCapabilities?: string[];
   noNewPrivileges: boolean;
+  /**
+   * The seccomp program, base64: 4 bytes of seccomp(2) flags, then the
+   * filter's sock_filter entries; absent, no filter.
+   */
+  seccomp?: string;
   /** setrlimit before exec: RLIMIT_* number, soft, hard (-1: unlimited). */
   rlimits?: [number, number, number][];
   /**
@@ -99,6 +110,10 @@ export interface RuntimeSpec {
   /** Bytes of /dev/shm. */
   shmSize?: number;
   privileged: boolean;
+  /** --security-opt mask=: paths masked besides the defaults. */
+  mask?: string[];
+  /** --security-opt unmask=: default masked paths left alone ("ALL"). */
+  unmask?: string[];
   readonlyRootfs: boolean;
   /** Kill the container when its parent (CLI or monitor) dies. */
   dieWithParent: boolean;

@@ -16,6 +16,7 @@ const LEVEL: Record<string, number> = {
   "src/image": 3,
   "src/volume": 3,
   "src/network": 3,
+  "src/security": 3,
   "src/container": 4,
 };
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { FakeExec, RecordingSyscalls } from "../../ffi/fake.ts";
+import { spec } from "./init_spec.ts";
 import { SysError } from "../../ffi/errno.ts";
 import { runInit } from "../../src/runtime/init.ts";
 import { type PathProbe } from "../../src/runtime/process.ts";
@@ -26,32 +27,6 @@ const NSN = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 /** The remount that makes a bind mount on `target` read-only. */
 const roRemount = (target: string) =>
   `mount null ${target} null ${MS_BIND | MS_REMOUNT | MS_RDONLY | NSN} null`;
-
-function spec(over: Partial<RuntimeSpec> = {}): RuntimeSpec {
-  return {
-    id: "c0ffee",
-    rootfs: { lower: ["/l"], upper: "/u", work: "/w", merged: "/m" },
-    hostname: "box",
-    etcFiles: { "/etc/hosts": "/run/c/hosts" },
-    mounts: [],
-    process: {
-      args: ["sh", "-c", "true"],
-      env: ["A=1"],
-      cwd: "/work",
-      user: "",
-      groups: [],
-      stdin: false,
-      capabilities: DEFAULT_CAPS,
-      noNewPrivileges: false,
-    },
-    rootless: true,
-    privateNetwork: true,
-    privileged: false,
-    readonlyRootfs: false,
-    dieWithParent: true,
-    ...over,
-  };
-}
 
 const probe: PathProbe = {
   stat: (p) => p === "/bin/sh" ? { kind: "file", mode: 0o755 } : undefined,

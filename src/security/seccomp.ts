@@ -1,0 +1,101 @@
+/**
+ * Each container's seccomp program, as Podman gives it: the profile
+ * containers.conf names (containers-common's seccomp.json by default) or
+ * `--security-opt seccomp=FILE`, compiled for the container's bounding set.
+ * A compiled program is cached under the store, keyed by the profile's
+ * digest, the capability set, the machine and the kernel, so that a `run`
+ * reads one small file instead of compiling.
+ */
+import { capNumber } from "../runtime/caps.ts";
+import { invalid } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
+import { ensureDir } from "../storage/paths.ts";
+
+/** Podman's default profile, as Debian's golang-github-containers-common installs it. */
+export const DEFAULT_SECCOMP_PROFILE = "/usr/share/containers/seccomp.json";
+
+/** The profile value that means no filter. */
+export const UNCONFINED = "unconfined";
+
+// Part of the cache key: a compiler that changes its output bumps it.
+const VERSION = "1";
+
+/** Podman's error for a profile that cannot be read. */
+function unreadable(file: string, e: unknown): Error {
+  const why = e instanceof Deno.errors.NotFound
+    ? "no such file or directory"
+    : (e as Error).message;
+  const hint = file === DEFAULT_SECCOMP_PROFILE
+    ? " (install the Debian package golang-github-containers-common)"
+    : "";
+  return invalid(`opening seccomp profile failed: open ${file}: ${why}${hint}`);
+}
+
+async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
+  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+  return Array.from(sum, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** What besides the profile decides the program. */
+function context(bounding: string[]): string {
+  const mask = bounding.reduce((m, c) => m | 1n << BigInt(capNumber(c)), 0n);
+  return [mask.toString(16), Deno.build.arch, Deno.osRelease(), VERSION]
+    .join("-");
+}
+
+/**
+ * The program for `profile` (a file) and a container whose bounding set is
+ * `bounding`: from the cache in `dataDir`, else compiled and cached. The
+ * cache is keyed by the profile's digest; a link named after the file's
+ * identity (device, inode, size, change time) leads to it, so that a `run`
+ * with a known profile reads one file and hashes nothing (a cold process
+ * pays milliseconds for a digest of the default profile's 30 kB).
+ */
+export async function seccompProgram(
+  dataDir: string,
+  profile: string,
+  bounding: string[],
+): Promise<Uint8Array> {
+  const dir = `${dataDir}/seccomp`;
+  let st: Deno.FileInfo;
+  try {
+    st = Deno.statSync(profile);
+  } catch (e) {
+    throw unreadable(profile, e);
+  }
+  const ctx = context(bounding);
+  const link =
+    `${dir}/file-${st.dev}-${st.ino}-${st.size}-${st.ctime?.getTime()}-${ctx}`;
+  try {
+    return Deno.readFileSync(link);
+  } catch { /* a profile file not seen yet */ }
+  let text: Uint8Array<ArrayBuffer>;
+  try {
+    text = Deno.readFileSync(profile);
+  } catch (e) {
+    throw unreadable(profile, e);
+  }
+  const key = await sha256Hex(text);
+  const cached = `${dir}/${key}-${ctx}.bpf`;
+  let program: Uint8Array;
+  try {
+    program = Deno.readFileSync(cached);
+  } catch {
+    const { compileSeccomp } = await lazy<typeof import("./compile.ts")>(
+      new URL("./compile.ts", import.meta.url),
+    );
+    program = compileSeccomp(
+      new TextDecoder().decode(text),
+      profile,
+      bounding,
+    );
+    ensureDir(dir);
+    const tmp = `${cached}.tmp-${crypto.randomUUID().slice(0, 8)}`;
+    Deno.writeFileSync(tmp, program);
+    Deno.renameSync(tmp, cached);
+  }
+  try {
+    Deno.symlinkSync(cached.slice(dir.length + 1), link);
+  } catch { /* another process linked it first */ }
+  return program;
+}
