@@ -166,7 +166,7 @@ export function ok(r: Result): string {
 }
 
 /** Polls `fn` until it returns true; throws after `ms`. */
-export async function until(fn: () => Promise<boolean>, ms = 15_000) {
+export async function until(fn: () => boolean | Promise<boolean>, ms = 15_000) {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await fn()) return;

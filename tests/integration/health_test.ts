@@ -208,12 +208,12 @@ Deno.test("health: a container that ends ends its checks, leaving nothing runnin
       ]),
     );
     // A check is under way (its own process, and the command in the container)...
-    await until(async () => processesRunning("sleep 3743").length > 0);
+    await until(() => processesRunning("sleep 3743").length > 0);
     const checker = (cmd: string) => cmd.endsWith(`health-check ${id}`);
     assert(processesMatching(checker).length > 0);
     // ...when the container ends: both go with it.
     assertEquals(ok(await ptd(sb, ["wait", id])), "0");
-    await until(async () =>
+    await until(() =>
       processesRunning("sleep 3743").length === 0 &&
       processesMatching(checker).length === 0
     );
