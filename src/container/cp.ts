@@ -259,16 +259,11 @@ export async function copyFromContainer(
   src: string,
   dest: string,
 ): Promise<void> {
+  if (dest === "-") return await copyOutTar(store, c, src, Deno.stdout);
   const p = pipe("read");
   await helper(store, c, { mode: "out", path: src }, p.child, async () => {
     // Our failure closes the pipe, so the helper cannot wait on it forever.
     using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
-    if (dest === "-") {
-      await p.file.readable.pipeTo(Deno.stdout.writable, {
-        preventClose: true,
-      });
-      return;
-    }
     const root = hostRoot();
     try {
       await landTree(
@@ -285,6 +280,44 @@ export async function copyFromContainer(
       );
     } finally {
       fs.close(root);
+    }
+  });
+}
+
+/**
+ * Writes the tar of `src` in `c` (a directory's top entry named after it)
+ * to `out`.
+ */
+export async function copyOutTar(
+  store: ContainerStore,
+  c: ContainerConfig,
+  src: string,
+  out: ByteSink,
+): Promise<void> {
+  const p = pipe("read");
+  await helper(store, c, { mode: "out", path: src }, p.child, async () => {
+    // Our failure closes the pipe, so the helper cannot wait on it forever.
+    using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
+    for await (const chunk of p.file.readable) await writeAll(out, chunk);
+  });
+}
+
+/**
+ * Lands the tar `source` in `c` at the directory `dest`, every entry with
+ * the owner the tar gives it (`cp - CTR:DIR`, and a build's COPY).
+ */
+export async function landTar(
+  store: ContainerStore,
+  c: ContainerConfig,
+  dest: string,
+  source: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const p = pipe("write");
+  await helper(store, c, { mode: "in", path: dest }, p.child, async () => {
+    try {
+      for await (const chunk of source) await writeAll(p.file, chunk);
+    } finally {
+      p.file.close();
     }
   });
 }
@@ -309,22 +342,16 @@ export async function copyToContainer(
   src: string,
   dest: string,
 ): Promise<void> {
-  const stdin = src === "-";
+  if (src === "-") return await landTar(store, c, dest, Deno.stdin.readable);
   const p = pipe("write");
   const sink: ByteSink = p.file;
   await helper(
     store,
     c,
-    { mode: "in", path: dest, owner: stdin ? undefined : primaryOwner(c) },
+    { mode: "in", path: dest, owner: primaryOwner(c) },
     p.child,
     async () => {
       try {
-        if (stdin) {
-          for await (const chunk of Deno.stdin.readable) {
-            await writeAll(sink, chunk);
-          }
-          return;
-        }
         const root = hostRoot();
         try {
           await packTree(root, hostPath(src), sink, { where: "the host" });

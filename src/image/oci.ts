@@ -73,6 +73,22 @@ export interface ContainerDefaults {
   ExposedPorts?: Record<string, unknown>;
   Volumes?: Record<string, unknown> | null;
   StopSignal?: string;
+  /** Docker's HEALTHCHECK: Test, and durations in nanoseconds. */
+  Healthcheck?: Healthcheck;
+  /** ONBUILD triggers: instructions a build FROM this image runs first. */
+  OnBuild?: string[] | null;
+  /** SHELL: the shell form's command prefix. */
+  Shell?: string[];
+}
+
+/** A HEALTHCHECK as an image config keeps it. */
+export interface Healthcheck {
+  /** ["NONE"], ["CMD", args...] or ["CMD-SHELL", command]. */
+  Test: string[];
+  Interval?: number;
+  Timeout?: number;
+  StartPeriod?: number;
+  Retries?: number;
 }
 
 /** One history entry of an image config. */
