@@ -15,7 +15,7 @@ import type { ImageRecord, ImageStore } from "../image/store.ts";
 import { digestHex, digestOf } from "../storage/blobs.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { BuildCache } from "./cache.ts";
-import { applyConfigStep, DEFAULT_SHELL } from "./config_steps.ts";
+import { applyConfigStep, DEFAULT_SHELL, resolvePath } from "./config_steps.ts";
 import {
   atLine,
   type Containerfile,
@@ -655,9 +655,7 @@ export class Builder {
       : words.at(-1)!;
     const srcs = words.slice(0, -1);
     const wd = s.config.WorkingDir || "/";
-    const dest = destWord.startsWith("/")
-      ? destWord
-      : `${wd.replace(/\/$/, "")}/${destWord}`;
+    const dest = resolvePath(wd, destWord);
     const owner = this.owner(s, flag(inst, "chown"));
     const chmodText = flag(inst, "chmod");
     const chmod = chmodText === undefined ? undefined : parseInt(chmodText, 8);
@@ -754,22 +752,19 @@ export class Builder {
             let topIsDir = false;
             await files.from(
               createReadStream(tmp),
-              (n) => {
+              (n, type) => {
                 const clean = n.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
                 if (top === undefined) {
                   top = clean;
-                  topIsDir = n.endsWith("/") || false;
+                  topIsDir = type === "directory";
                 }
-                const restOf = clean === top ? "" : clean.slice(top.length + 1);
-                if (restOf === "") {
-                  // The source itself: a file lands at its name, a directory's content goes in.
-                  return topIsDir
-                    ? undefined
-                    : destDir
-                    ? under(clean.split("/").pop()!)
-                    : target;
+                if (clean === top) {
+                  // The source itself: a file lands at its name, a
+                  // directory's content goes in.
+                  if (topIsDir) return undefined;
+                  return destDir ? under(clean.split("/").pop()!) : target;
                 }
-                return under(restOf);
+                return under(clean.slice(top.length + 1));
               },
               flag(inst, "chown") ? owner : undefined,
               chmod,

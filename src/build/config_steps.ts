@@ -97,8 +97,8 @@ function healthcheck(inst: Instruction): Healthcheck {
   return h;
 }
 
-/** `path` joined to the working directory `base` unless absolute. */
-function workdir(base: string | undefined, path: string): string {
+/** `path` joined to the working directory `base` unless absolute, cleaned. */
+export function resolvePath(base: string | undefined, path: string): string {
   const joined = path.startsWith("/") ? path : `${base || "/"}/${path}`;
   const out: string[] = [];
   for (const c of joined.split("/")) {
@@ -156,7 +156,7 @@ export function applyConfigStep(
         break;
       case "WORKDIR":
         need();
-        c.WorkingDir = workdir(
+        c.WorkingDir = resolvePath(
           c.WorkingDir,
           expandWord(args.trim(), vars, escape),
         );

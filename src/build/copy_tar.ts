@@ -114,7 +114,7 @@ export class CopyTar {
    */
   async from(
     source: Readable,
-    rename: (name: string) => string | undefined,
+    rename: (name: string, type?: string) => string | undefined,
     owner?: Owner,
     chmod?: number,
   ) {
@@ -123,7 +123,7 @@ export class CopyTar {
     source.pipe(extract);
     for await (const e of extract) {
       const h = e.header;
-      const name = rename(h.name);
+      const name = rename(h.name, h.type);
       const linkname = h.type === "link" && h.linkname
         ? rename(h.linkname)
         : h.linkname;

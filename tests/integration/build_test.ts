@@ -1,0 +1,329 @@
+/**
+ * `ptd build` rootless, on the busybox test image: a multi-stage
+ * Containerfile with every instruction, its image run; ONBUILD in a child
+ * build; the cache (a rebuild makes no container and no layer, a changed
+ * late COPY reuses the steps before it); errors as Podman gives them, with
+ * nothing left behind; the image pushed, read by skopeo and run by podman.
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { PATH, storeBusyboxImage } from "../busybox_image.ts";
+import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  bothEngines,
+  hasPodman,
+  podman,
+  podmanOk,
+  sideBySide,
+} from "../podman.ts";
+import { files, sandboxFor, startRegistry } from "../registry.ts";
+
+/** A context dir in the sandbox with `files` (path -> content). */
+function context(sb: Sandbox, entries: Record<string, string>): string {
+  const dir = `${sb.dir}/ctx-${crypto.randomUUID().slice(0, 6)}`;
+  for (const [path, text] of Object.entries(entries)) {
+    const full = `${dir}/${path}`;
+    Deno.mkdirSync(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(full, text);
+  }
+  return dir;
+}
+
+const EVERYTHING = `# syntax=docker/dockerfile:1
+ARG BASE=localhost/bb:1
+FROM \${BASE} AS builder
+ARG GREETING=hello
+ENV OUT=/out
+WORKDIR /src
+COPY app.sh ./
+RUN mkdir -p $OUT && sh app.sh "$GREETING" > $OUT/greeting \\
+  && echo built > $OUT/built
+RUN <<EOF
+echo from-heredoc > /out/heredoc
+EOF
+COPY <<EOF /out/doc.txt
+doc for $GREETING
+EOF
+
+FROM \${BASE}
+MAINTAINER ptd tests
+LABEL org.example.name="every instruction" version=1
+ENV APP_HOME=/app PATH=${PATH}
+WORKDIR \$APP_HOME
+COPY --from=builder /out/ ./
+COPY --chown=daemon:daemon --chmod=640 conf/ /etc/app/
+ADD archive.tar /unpacked/
+USER daemon
+EXPOSE 8080/tcp 53/udp
+VOLUME ["/data"]
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=30s --retries=3 CMD ["true"]
+SHELL ["/bin/sh", "-c"]
+ONBUILD RUN echo triggered > /tmp/onbuild
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/greeting; id -un; pwd; echo $APP_HOME"]
+`;
+
+/** A small tar (one file) for ADD to unpack. */
+async function archive(dir: string): Promise<void> {
+  Deno.mkdirSync(`${dir}/arch`, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/arch/inside.txt`, "from the archive\n");
+  const out = await new Deno.Command("tar", {
+    args: ["-C", `${dir}/arch`, "-cf", `${dir}/archive.tar`, "inside.txt"],
+  }).output();
+  assert(out.success);
+  Deno.removeSync(`${dir}/arch`, { recursive: true });
+}
+
+Deno.test("build: a multi-stage Containerfile with every instruction; the image runs as built", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile": EVERYTHING,
+      "app.sh": 'echo "$1 world"\n',
+      "conf/app.conf": "key=value\n",
+      ".containerignore": "ignored.txt\n",
+      "ignored.txt": "never copied\n",
+    });
+    await archive(dir);
+    const r = await ptd(sb, [
+      "build",
+      "-t",
+      "every:1",
+      "--build-arg",
+      "GREETING=hi",
+      dir,
+    ]);
+    assertEquals(r.code, 0, r.stderr + r.stdout);
+    assertMatch(r.stdout, /\[1\/2\] STEP 1\/\d+: FROM \$\{BASE\} AS builder/);
+    assertMatch(r.stdout, /Successfully tagged localhost\/every:1/);
+    const run = await ptd(sb, ["run", "--rm", "every:1"]);
+    assertEquals(run.stdout, "hi world\ndaemon\n/app\n/app\n", run.stderr);
+    const look = await ptd(sb, [
+      "run",
+      "--rm",
+      "--user",
+      "0",
+      "every:1",
+      "cat /app/built /app/heredoc /app/doc.txt /unpacked/inside.txt; stat -c '%U %a' /etc/app/app.conf; ls /app",
+    ]);
+    assertEquals(
+      look.stdout,
+      "built\nfrom-heredoc\ndoc for hi\nfrom the archive\ndaemon 640\nbuilt\ndoc.txt\ngreeting\nheredoc\n",
+      look.stderr,
+    );
+    const [doc] = JSON.parse(
+      ok(await ptd(sb, ["image", "inspect", "every:1"])),
+    );
+    assertEquals(doc.Config.User, "daemon");
+    assertEquals(doc.Config.WorkingDir, "/app");
+    assertEquals(doc.Config.StopSignal, "SIGINT");
+    assertEquals(Object.keys(doc.Config.ExposedPorts).sort(), [
+      "53/udp",
+      "8080/tcp",
+    ]);
+    assertEquals(Object.keys(doc.Config.Volumes), ["/data"]);
+    assertEquals(doc.Config.Labels["org.example.name"], "every instruction");
+    assert(doc.Config.Env.includes("APP_HOME=/app"));
+    assertEquals(doc.Author, "ptd tests");
+    // Only the target stage's layers: the base's, two COPYs, the ADD.
+    assertEquals(doc.RootFS.Layers.length, 4);
+    const history = ok(
+      await ptd(sb, [
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "every:1",
+      ]),
+    );
+    assertMatch(history, /^\/bin\/sh -c #\(nop\) CMD \["cat \/app\/greeting/);
+    assertMatch(
+      history,
+      /\/bin\/sh -c #\(nop\) COPY dir:[a-f0-9]{64} in \.\/ \n/,
+    );
+    assertMatch(history, /\/bin\/sh -c #\(nop\) ENV APP_HOME=\/app/);
+  });
+});
+
+Deno.test("build: ONBUILD triggers run in a child build, not in the parent", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const parent = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1\nONBUILD RUN echo triggered > /onbuild\n",
+    });
+    assertEquals((await ptd(sb, ["build", "-t", "parent", parent])).code, 0);
+    const none = await ptd(sb, ["run", "--rm", "parent", "cat", "/onbuild"]);
+    assert(none.code !== 0);
+    const child = context(sb, {
+      "Containerfile": "FROM parent\nRUN cat /onbuild\n",
+    });
+    const r = await ptd(sb, ["build", "-t", "child", child]);
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(r.stdout, /triggered/);
+    const [doc] = JSON.parse(ok(await ptd(sb, ["image", "inspect", "child"])));
+    assertEquals(doc.Config.OnBuild ?? null, null);
+  });
+});
+
+/** Layer dirs and blobs in the store: what a build writes. */
+function storeCounts(sb: Sandbox): [number, number] {
+  return [
+    files(`${sb.env.PTD_ROOT}/layers`).length,
+    files(`${sb.env.PTD_ROOT}/blobs/sha256`).length,
+  ];
+}
+
+Deno.test("build cache: an unchanged rebuild makes no container and no layer; a late COPY change reuses the steps before it", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /installed\nCOPY src.txt /src.txt\nRUN cat /src.txt\n",
+      "deps.txt": "deps\n",
+      "src.txt": "v1\n",
+    });
+    const first = ok(await ptd(sb, ["build", "-q", "-t", "c:1", dir])).split(
+      "\n",
+    )
+      .at(-1);
+    const before = storeCounts(sb);
+    const again = await ptd(sb, ["build", "-t", "c:1", dir]);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals((again.stdout.match(/Using cache/g) ?? []).length, 4);
+    assert(!again.stdout.includes("v1"), "a cached RUN does not run");
+    assertEquals(again.stdout.trim().split("\n").at(-1), first);
+    assertEquals(storeCounts(sb), before);
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+
+    Deno.writeTextFileSync(`${dir}/src.txt`, "v2\n");
+    const changed = await ptd(sb, ["build", "-t", "c:2", dir]);
+    assertEquals(changed.code, 0, changed.stderr);
+    assertEquals((changed.stdout.match(/Using cache/g) ?? []).length, 2);
+    assertMatch(changed.stdout, /STEP 5\/5: RUN cat \/src.txt\nv2\n/);
+
+    const fresh = await ptd(sb, ["build", "--no-cache", "-t", "c:3", dir]);
+    assertEquals(fresh.code, 0, fresh.stderr);
+    assert(!fresh.stdout.includes("Using cache"));
+    // Step images are listed with -a only.
+    assertEquals(ok(await ptd(sb, ["images", "-q"])).split("\n").length, 4);
+    assert(ok(await ptd(sb, ["images", "-aq"])).split("\n").length > 4);
+  });
+});
+
+/** What a failed build leaves: containers, step mounts, temp files. */
+async function leftovers(sb: Sandbox): Promise<string[]> {
+  const ctrs = ok(await ptd(sb, ["ps", "-aq"]));
+  return [
+    ...ctrs ? [`containers: ${ctrs}`] : [],
+    ...files(`${sb.env.PTD_ROOT}/blobs/tmp`).map((f) => `temp: ${f}`),
+  ];
+}
+
+Deno.test("build errors: exit codes as podman build's, one line naming the step or line, nothing left behind", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const tar = `${sb.dir}/bb.tar`;
+    ok(await ptd(sb, ["save", "-o", tar, "localhost/bb:1"]));
+    await podmanOk(sb, ["load", "-i", tar]);
+    const cases: [string, RegExp][] = [
+      [
+        "FROM localhost/bb:1\nRUN exit 3\n",
+        /^Error: building at STEP "RUN exit 3": while running runtime: exit status 3$/,
+      ],
+      [
+        'FROM localhost/bb:1\nRUN ["false"]\n',
+        /^Error: building at STEP "RUN false": while running runtime: exit status 1$/,
+      ],
+      [
+        "FROM localhost/bb:1\nFOO bar\n",
+        /^Error: Containerfile:2: unknown instruction: FOO$/,
+      ],
+      [
+        "FROM localhost/bb:1\nRUN --bogus=1 true\n",
+        /^Error: Containerfile:2: RUN only supports the --mount flag$/,
+      ],
+      [
+        "FROM localhost/bb:1\nCOPY nothere /x\n",
+        /^Error: Containerfile:2: COPY nothere: no such file or directory in the build context$/,
+      ],
+      [
+        "FROM localhost/bb:1\nCOPY ../x /x\n",
+        /^Error: Containerfile:2: COPY \.\.\/x: outside the build context$/,
+      ],
+      [
+        "FROM localhost/nope:1\n",
+        /^Error: Containerfile:1: .*localhost\/nope:1/,
+      ],
+    ];
+    const engines = bothEngines(sb);
+    await sideBySide(sb, engines, async () => {
+      for (const [text, want] of cases) {
+        const dir = context(sb, { "Containerfile": text });
+        const mine = await engines.ptd(["build", "--pull=never", dir]);
+        const theirs = await engines.podman(["build", "--pull=never", dir]);
+        assertEquals(
+          mine.code,
+          theirs.code,
+          `${text}: ${mine.stderr} vs ${theirs.stderr}`,
+        );
+        const lines = mine.stderr.trim().split("\n");
+        assertEquals(lines.length, 1, mine.stderr);
+        assertMatch(lines[0], want);
+        assertEquals(await leftovers(sb), []);
+      }
+    });
+    const bad = await ptd(sb, ["build", "--bogus", "."]);
+    assertEquals(bad.code, (await podman(sb, ["build", "--bogus", "."])).code);
+  });
+});
+
+Deno.test("build: the image pushed is read by skopeo and runs under podman", async () => {
+  if (!hasPodman()) return;
+  const reg = await startRegistry();
+  const sb = await sandboxFor(reg.host);
+  try {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile":
+        'FROM localhost/bb:1\nRUN echo built > /built && rm /hello.txt\nCMD ["cat", "/built"]\n',
+    });
+    for (const format of ["oci", "docker"]) {
+      const name = `${reg.host}/t/built:${format}`;
+      const b = await ptd(sb, ["build", "--format", format, "-t", name, dir]);
+      assertEquals(b.code, 0, b.stderr);
+      const p = await ptd(sb, ["push", name]);
+      assertEquals(p.code, 0, p.stderr);
+      const out = await new Deno.Command("skopeo", {
+        args: ["inspect", "--tls-verify=false", `docker://${name}`],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      assertEquals(
+        JSON.parse(new TextDecoder().decode(out.stdout)).Layers.length,
+        2,
+      );
+      const env = {
+        CONTAINERS_REGISTRIES_CONF: sb.env.CONTAINERS_REGISTRIES_CONF,
+      };
+      const run = await podman(sb, ["run", "--rm", name], env);
+      assertEquals(
+        new TextDecoder().decode(run.stdout),
+        "built\n",
+        new TextDecoder().decode(run.stderr),
+      );
+      const gone = await podman(
+        sb,
+        ["run", "--rm", name, "ls", "/hello.txt"],
+        env,
+      );
+      assert(gone.code !== 0, "the whiteout hides the base's file");
+    }
+  } finally {
+    await podman(sb, ["rm", "-fa"]);
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
