@@ -9,7 +9,7 @@
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import type { ContainerMount } from "../container/config.ts";
-import { layerTar, sniffCompression } from "../image/unpack.ts";
+import { fileHead, layerTar, sniffCompression } from "../image/unpack.ts";
 import type { ContainerDefaults, HistoryEntry } from "../image/oci.ts";
 import type { ImageRecord, ImageStore } from "../image/store.ts";
 import { digestHex, digestOf } from "../storage/blobs.ts";
@@ -830,13 +830,7 @@ export class Builder {
 /** Whether ADD unpacks the local file at `path`: a tar, plain or compressed. */
 function isArchive(path: string): boolean {
   if (sniffCompression(path) !== "none") return true;
-  const head = new Uint8Array(263);
-  const f = Deno.openSync(path);
-  try {
-    f.readSync(head);
-  } finally {
-    f.close();
-  }
+  const head = fileHead(path, 263);
   return new TextDecoder().decode(head.subarray(257, 262)) === "ustar";
 }
 

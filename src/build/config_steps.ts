@@ -6,7 +6,12 @@
  * every build step and by `commit --change`.
  */
 import type { ContainerDefaults, Healthcheck } from "../image/oci.ts";
-import { atLine, type Instruction, lineError } from "./containerfile.ts";
+import {
+  atLine,
+  CONFIG_KEYWORDS,
+  type Instruction,
+  lineError,
+} from "./containerfile.ts";
 import {
   execForm,
   expandWord,
@@ -17,22 +22,6 @@ import {
 
 /** The default SHELL. */
 export const DEFAULT_SHELL = ["/bin/sh", "-c"];
-
-/** The keywords `applyConfigStep` handles. */
-export const CONFIG_KEYWORDS = new Set([
-  "ENV",
-  "LABEL",
-  "WORKDIR",
-  "USER",
-  "ENTRYPOINT",
-  "CMD",
-  "EXPOSE",
-  "VOLUME",
-  "STOPSIGNAL",
-  "HEALTHCHECK",
-  "SHELL",
-  "ONBUILD",
-]);
 
 /** A Go duration ("30s", "1m30s", "500ms") in nanoseconds. */
 function duration(text: string, what: string): number {

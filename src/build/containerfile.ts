@@ -75,25 +75,30 @@ const FLAGS: Record<string, [string[], string]> = {
   ],
 };
 
-/** Every instruction ptd builds. */
-export const KEYWORDS = new Set([
-  "FROM",
-  "RUN",
-  "COPY",
-  "ADD",
+/** The instructions that change the image's config alone. */
+export const CONFIG_KEYWORDS = new Set([
   "ENV",
-  "ARG",
+  "LABEL",
   "WORKDIR",
   "USER",
   "ENTRYPOINT",
   "CMD",
   "EXPOSE",
   "VOLUME",
-  "LABEL",
   "STOPSIGNAL",
   "HEALTHCHECK",
   "SHELL",
   "ONBUILD",
+]);
+
+/** Every instruction ptd builds. */
+const KEYWORDS = new Set([
+  ...CONFIG_KEYWORDS,
+  "FROM",
+  "RUN",
+  "COPY",
+  "ADD",
+  "ARG",
   "MAINTAINER",
 ]);
 

@@ -15,7 +15,7 @@ import { createReadStream } from "node:fs";
 import tar from "tar-stream";
 import { isInitPath } from "../container/diff.ts";
 import { closeFd, pipeFromChild } from "../../ffi/fd.ts";
-import { asPtdError, errorFromJson } from "../runtime/errors.ts";
+import { errorFromJson, writeErrorReport } from "../runtime/errors.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
 import { upperChanges } from "../storage/overlay_upper.ts";
 import { writeAll } from "../storage/blobs.ts";
@@ -126,9 +126,7 @@ export async function layerMain(args: string[]): Promise<number> {
     await packUpper(upper, out, skip === "1");
     return 0;
   } catch (e) {
-    err.writeSync(
-      new TextEncoder().encode(JSON.stringify(asPtdError(e).toData())),
-    );
+    writeErrorReport(err, e);
     return 1;
   } finally {
     err.close();

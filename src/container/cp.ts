@@ -30,6 +30,7 @@ import {
   errorFromJson,
   invalid,
   PtdError,
+  writeErrorReport,
 } from "../runtime/errors.ts";
 import { overlayData } from "../runtime/rootfs.ts";
 import type { OverlayRootfs } from "../runtime/spec.ts";
@@ -137,9 +138,7 @@ export async function cpMain(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    err.writeSync(
-      new TextEncoder().encode(JSON.stringify(asPtdError(e).toData())),
-    );
+    writeErrorReport(err, e);
     return 1;
   } finally {
     root?.release();

@@ -7,7 +7,11 @@ import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
 import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
 import { bothEngines, hasPodman, podman, sideBySide } from "../podman.ts";
-import { sandboxFor, startRegistry } from "../registry.ts";
+import {
+  pushAndRunUnderPodman,
+  sandboxFor,
+  startRegistry,
+} from "../registry.ts";
 
 /** A stopped container `c` that added /new and /d/f and deleted /hello.txt. */
 async function changed(sb: Sandbox): Promise<void> {
@@ -119,23 +123,7 @@ Deno.test("commit: a missing container as podman says it; the image pushed runs 
     await changed(sb);
     const name = `${reg.host}/t/committed:1`;
     ok(await ptd(sb, ["commit", "-c", 'CMD ["cat", "/new"]', "c", name]));
-    const push = await ptd(sb, ["push", name]);
-    assertEquals(push.code, 0, push.stderr);
-    const out = await new Deno.Command("skopeo", {
-      args: ["inspect", "--tls-verify=false", `docker://${name}`],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert(out.success, new TextDecoder().decode(out.stderr));
-    const env = {
-      CONTAINERS_REGISTRIES_CONF: sb.env.CONTAINERS_REGISTRIES_CONF,
-    };
-    const run = await podman(sb, ["run", "--rm", name], env);
-    assertEquals(
-      new TextDecoder().decode(run.stdout),
-      "new\n",
-      new TextDecoder().decode(run.stderr),
-    );
+    await pushAndRunUnderPodman(sb, name, 2, "new\n");
   } finally {
     await ptd(sb, ["rm", "-f", "c"]);
     await podman(sb, ["rm", "-fa"]);
