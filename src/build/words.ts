@@ -14,6 +14,8 @@ export type Vars = Map<string, string>;
 /** Reads words from `text`; `escape` is the directive's (default "\\"). */
 class Lexer {
   private i = 0;
+  /** Words an unquoted expansion split off before the current one. */
+  private spilled: string[] = [];
   constructor(
     private readonly text: string,
     private readonly vars: Vars,
@@ -30,7 +32,11 @@ class Lexer {
     for (;;) {
       while (this.ch !== undefined && /\s/.test(this.ch)) this.i++;
       if (this.ch === undefined) return out;
-      out.push(this.word(true));
+      const last = this.word(true);
+      const all = [...this.spilled, last];
+      // An expansion's own leading or trailing space makes no empty word.
+      out.push(...all.length > 1 ? all.filter((w) => w !== "") : all);
+      this.spilled = [];
     }
   }
 
@@ -47,7 +53,15 @@ class Lexer {
         else out += c;
       } else if (c === "'") out += this.single();
       else if (c === '"') out += this.double();
-      else if (c === "$") out += this.dollar();
+      else if (c === "$" && split) {
+        // Unquoted, an expansion's white space splits words (Docker's).
+        const [first, ...rest] = this.dollar().split(/\s+/);
+        out += first;
+        for (const w of rest) {
+          this.spilled.push(out);
+          out = w;
+        }
+      } else if (c === "$") out += this.dollar();
       else out += c;
     }
     return out;
