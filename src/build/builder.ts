@@ -490,9 +490,7 @@ export class Builder {
       if (!target) throw invalid(`--mount=${f.value}: no target`);
       if (type === "cache") {
         const id = o.get("id") ?? target;
-        const name = `ptd-build-cache-${
-          digestHex(this.cache.key([id])).slice(0, 16)
-        }`;
+        const name = `ptd-build-cache-${this.cache.key([id]).slice(0, 16)}`;
         out.push({
           type: "volume",
           source: name,

@@ -72,7 +72,9 @@ export async function storeNewImage(
     const base = n.squash ? undefined : n.base;
     let layer: StoredLayer | undefined;
     if (n.layer !== undefined) layer = await new Adopter(store).layer(n.layer);
-    const created = (n.created ?? new Date()).toISOString();
+    // Go's RFC 3339 form, trailing zeros of the fraction dropped.
+    const created = (n.created ?? new Date()).toISOString()
+      .replace(/(\.\d*?)0+Z$/, "$1Z").replace(/\.Z$/, "Z");
     const entry: HistoryEntry = {
       created,
       ...n.history,

@@ -311,3 +311,107 @@ Deno.test("build: the image pushed is read by skopeo and runs under podman", asy
     await reg.cleanup();
   }
 });
+
+Deno.test("build flags: --target skips stages it does not need; secrets, cache mounts, volumes, args, labels, iidfile, timestamp, squash", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    Deno.mkdirSync(`${sb.dir}/vol`);
+    Deno.writeTextFileSync(`${sb.dir}/vol/host.txt`, "from the host\n");
+    Deno.writeTextFileSync(`${sb.dir}/token`, "s3cret");
+    Deno.writeTextFileSync(`${sb.dir}/args`, "# comment\nV=from-file\n");
+    const dir = context(sb, {
+      "Containerfile": `FROM localhost/bb:1 AS unused
+RUN exit 7
+FROM localhost/bb:1 AS base
+ARG V
+RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-len && echo $V > /v
+RUN --mount=type=cache,target=/cache echo c >> /cache/log && wc -l < /cache/log > /cache-count
+FROM base AS final
+RUN cat /vol/host.txt > /saw-vol
+RUN echo more > /more
+FROM final AS never
+RUN exit 9
+`,
+    });
+    const iid = `${sb.dir}/iid`;
+    const r = await ptd(sb, [
+      "build",
+      "--target",
+      "final",
+      "--secret",
+      `id=tok,src=${sb.dir}/token`,
+      "--build-arg-file",
+      `${sb.dir}/args`,
+      "-v",
+      `${sb.dir}/vol:/vol`,
+      "--label",
+      "made=flags",
+      "--iidfile",
+      iid,
+      "--timestamp",
+      "0",
+      "--squash",
+      "-t",
+      "flags:1",
+      dir,
+    ]);
+    assertEquals(r.code, 0, r.stderr + r.stdout);
+    assert(!r.stdout.includes("exit 7") && !r.stdout.includes("exit 9"));
+    const [doc] = JSON.parse(
+      ok(await ptd(sb, ["image", "inspect", "flags:1"])),
+    );
+    assertEquals(Deno.readTextFileSync(iid), `sha256:${doc.Id}`);
+    assertEquals(doc.Labels.made, "flags");
+    assertEquals(doc.Created, "1970-01-01T00:00:00Z");
+    // FROM base (bb and two RUN layers), then this stage's two as one.
+    assertEquals(doc.RootFS.Layers.length, 4);
+    const out = ok(
+      await ptd(sb, [
+        "run",
+        "--rm",
+        "flags:1",
+        "sh",
+        "-c",
+        "cat /secret-len /v /cache-count /saw-vol /more; ls /run/secrets/tok /cache/log 2>&1 | wc -l",
+      ]),
+    );
+    assertEquals(out, "6\nfrom-file\n1\nfrom the host\nmore\n2");
+  });
+});
+
+Deno.test("build: a context tarball on stdin, a Containerfile on stdin", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile":
+        'FROM localhost/bb:1\nCOPY f.txt /\nCMD ["cat", "/f.txt"]\n',
+      "f.txt": "from the tarball\n",
+    });
+    const tar = await new Deno.Command("tar", {
+      args: ["-C", dir, "-czf", "-", "."],
+      stdout: "piped",
+    }).output();
+    const fromTar = await ptd(sb, ["build", "-q", "-t", "tarctx", "-"], {
+      stdin: tar.stdout,
+    });
+    assertEquals(fromTar.code, 0, fromTar.stderr);
+    assertEquals(
+      ok(await ptd(sb, ["run", "--rm", "tarctx"])),
+      "from the tarball",
+    );
+    const fromStdin = await ptd(sb, [
+      "build",
+      "-q",
+      "-t",
+      "stdinfile",
+      "-f",
+      "-",
+      dir,
+    ], {
+      stdin: 'FROM localhost/bb:1\nCMD ["echo", "piped"]\n',
+    });
+    assertEquals(fromStdin.code, 0, fromStdin.stderr);
+    assertEquals(ok(await ptd(sb, ["run", "--rm", "stdinfile"])), "piped");
+    assertEquals(files(`${sb.env.PTD_ROOT}/blobs/tmp`), []);
+  });
+});
