@@ -118,3 +118,27 @@ export async function storeNewImage(
     );
   });
 }
+
+/**
+ * `img` with `annotations` in its manifest (build --annotation): the same
+ * config, so the same image id, under a new manifest digest.
+ */
+export async function annotateImage(
+  store: ImageStore,
+  img: ImageRecord,
+  annotations: Record<string, string>,
+): Promise<ImageRecord> {
+  const manifest = {
+    ...img.manifest,
+    annotations: { ...img.manifest.annotations, ...annotations },
+  };
+  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
+  await store.blobs.putBytes(bytes);
+  return await commitImage(
+    store,
+    bytes,
+    img.manifestMediaType,
+    img.names,
+    [img.size - img.manifest.config.size],
+  );
+}

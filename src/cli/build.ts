@@ -68,8 +68,8 @@ function buildArgs(items: string[], files: string[]): Map<string, string> {
   return out;
 }
 
-/** `--label K=V` items as labels. */
-function labels(items: string[]): Record<string, string> {
+/** `--label K=V` (and --annotation) items as a record. */
+function pairs(items: string[]): Record<string, string> {
   return Object.fromEntries(items.map((l) => {
     const i = l.indexOf("=");
     return i < 0 ? [l, ""] : [l.slice(0, i), l.slice(i + 1)];
@@ -149,7 +149,7 @@ export function buildCommand(name = "build"): Command {
     )
     .option(
       "--layers [bool]",
-      "keep and reuse step images (default true)",
+      "keep and reuse step images",
       boolArg("--layers"),
       true,
     )
@@ -164,7 +164,7 @@ export function buildCommand(name = "build"): Command {
     )
     .option(
       "--annotation <key=value>",
-      "accepted; ptd stores no manifest annotations yet",
+      "an annotation of the image's manifest (repeatable)",
       collect,
       [],
     )
@@ -223,7 +223,8 @@ export function buildCommand(name = "build"): Command {
         layers: f.layers,
         pull,
         squash: f.squashAll ? "all" : f.squash ? "new" : undefined,
-        labels: labels(f.label),
+        labels: pairs(f.label),
+        annotations: pairs(f.annotation),
         docker: f.format === "docker",
         network: f.network,
         volumes: f.volume.map(parseVolumeFlag),

@@ -9,6 +9,7 @@
 import { Builder, type BuildHost, type RunSpec } from "../build/builder.ts";
 import { parseContainerfile } from "../build/containerfile.ts";
 import { openContext, readContainerfile } from "../build/context.ts";
+import { annotateImage } from "../build/image_writer.ts";
 import { writeUpperLayer } from "../build/layer_pack.ts";
 import type { ContainerConfig, ContainerMount } from "../container/config.ts";
 import { copyOutTar, landTar } from "../container/cp.ts";
@@ -37,6 +38,8 @@ export interface BuildRequest {
   pull?: string;
   squash?: "new" | "all";
   labels?: Record<string, string>;
+  /** --annotation: put in the image's manifest. */
+  annotations?: Record<string, string>;
   docker?: boolean;
   network?: string;
   volumes?: ContainerMount[];
@@ -175,7 +178,10 @@ export async function buildImage(
       cacheTtlMs: req.cacheTtlMs,
       timestamp: req.timestamp,
     });
-    const img = await builder.build();
+    let img = await builder.build();
+    if (Object.keys(req.annotations ?? {}).length > 0) {
+      img = await annotateImage(images, img, req.annotations!);
+    }
     for (const n of names) await images.tag(img.id, n);
     return images.get(img.id) ?? img;
   } finally {

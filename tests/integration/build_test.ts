@@ -346,6 +346,8 @@ RUN exit 9
       `${sb.dir}/vol:/vol`,
       "--label",
       "made=flags",
+      "--annotation",
+      "org.example.note=annotated",
       "--iidfile",
       iid,
       "--timestamp",
@@ -362,6 +364,7 @@ RUN exit 9
     );
     assertEquals(Deno.readTextFileSync(iid), `sha256:${doc.Id}`);
     assertEquals(doc.Labels.made, "flags");
+    assertEquals(doc.Annotations["org.example.note"], "annotated");
     assertEquals(doc.Created, "1970-01-01T00:00:00Z");
     // FROM base (bb and two RUN layers), then this stage's two as one.
     assertEquals(doc.RootFS.Layers.length, 4);
