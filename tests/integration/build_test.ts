@@ -418,3 +418,62 @@ Deno.test("build: a context tarball on stdin, a Containerfile on stdin", async (
     assertEquals(files(`${sb.env.PTD_ROOT}/blobs/tmp`), []);
   });
 });
+
+Deno.test("build: .dockerignore (Docker's rules) keeps files out of COPY; ADD fetches a URL with its checksum", async () => {
+  const body = "fetched over http\n";
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body),
+  );
+  try {
+    await withSandbox(async (sb) => {
+      await storeBusyboxImage(sb, "localhost/bb:1");
+      const url = `http://127.0.0.1:${server.addr.port}/files/remote.txt`;
+      const sum = `sha256:${
+        Array.from(
+          new Uint8Array(
+            await crypto.subtle.digest(
+              "SHA-256",
+              new TextEncoder().encode(body),
+            ),
+          ),
+        ).map((b) => b.toString(16).padStart(2, "0")).join("")
+      }`;
+      const dir = context(sb, {
+        "Containerfile":
+          `FROM localhost/bb:1\nCOPY . /ctx/\nADD --checksum=${sum} ${url} /dl/\n`,
+        ".dockerignore": "*.log\n!keep.log\nsecrets/\n",
+        "a.txt": "a\n",
+        "drop.log": "no\n",
+        "keep.log": "yes\n",
+        "secrets/key": "k\n",
+        "sub/b.txt": "b\n",
+      });
+      const r = await ptd(sb, ["build", "-t", "ign", dir]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(
+        ok(
+          await ptd(sb, [
+            "run",
+            "--rm",
+            "ign",
+            "sh",
+            "-c",
+            "cd /ctx && find . -type f | sort; cat /dl/remote.txt",
+          ]),
+        ),
+        "./.dockerignore\n./Containerfile\n./a.txt\n./keep.log\n./sub/b.txt\nfetched over http",
+      );
+      const bad = context(sb, {
+        "Containerfile": `FROM localhost/bb:1\nADD --checksum=sha256:${
+          "0".repeat(64)
+        } ${url} /dl/\n`,
+      });
+      const wrong = await ptd(sb, ["build", bad]);
+      assertEquals(wrong.code, 125);
+      assertMatch(wrong.stderr, /^Error: Containerfile:2: .*checksum mismatch/);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
