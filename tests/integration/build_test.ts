@@ -7,6 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { PATH, storeBusyboxImage } from "../busybox_image.ts";
+import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
 import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
 import {
   bothEngines,
@@ -477,3 +478,44 @@ Deno.test("build: .dockerignore (Docker's rules) keeps files out of COPY; ADD fe
     await server.shutdown();
   }
 });
+
+if (!minbaseTar()) console.error(`SKIP minbase build test: ${MINBASE_MISSING}`);
+
+Deno.test(
+  "build on Debian minbase: a user added by RUN owns what COPY --chown gives it; owners, setuid bits and /bin survive",
+  {
+    ignore: !minbaseTar(),
+  },
+  () =>
+    withSandbox(async (sb) => {
+      ok(await ptd(sb, ["import", minbaseTar()!, "minbase"]));
+      const dir = context(sb, {
+        "Containerfile": `FROM minbase
+RUN useradd -m -u 1234 app && rm /etc/motd
+COPY --chown=app:app app.txt /home/app/
+COPY tool.sh /usr/local/bin/tool
+RUN chmod 755 /usr/local/bin/tool
+USER app
+WORKDIR /home/app
+`,
+        "app.txt": "mine\n",
+        "tool.sh": "#!/bin/sh\necho tool ran as $(id -un)\n",
+      });
+      const r = await ptd(sb, ["build", "-t", "deb", dir]);
+      assertEquals(r.code, 0, r.stderr + r.stdout);
+      const out = ok(
+        await ptd(sb, [
+          "run",
+          "--rm",
+          "deb",
+          "sh",
+          "-c",
+          "tool; pwd; stat -c '%U:%G:%a' app.txt /home/app /usr/bin/passwd /etc/shadow /tmp; ls /etc/motd 2>/dev/null || echo no-motd",
+        ]),
+      );
+      assertEquals(
+        out,
+        "tool ran as app\n/home/app\napp:app:644\napp:app:755\nroot:root:4755\nroot:shadow:640\nroot:root:1777\nno-motd",
+      );
+    }),
+);
