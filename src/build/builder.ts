@@ -147,8 +147,9 @@ export class Builder {
   private readonly globals: Vars;
   private readonly built = new Map<number, ImageRecord | undefined>();
   private readonly stages: Stage[];
-  private readonly total: number;
+  /** The step being run in the current stage, and how many it has. */
   private step = 0;
+  private total = 0;
 
   constructor(
     private readonly host: BuildHost,
@@ -170,7 +171,6 @@ export class Builder {
       }
     }
     this.stages = this.needed();
-    this.total = this.stages.reduce((n, s) => n + 1 + s.steps.length, 0);
   }
 
   /** The stage `ref` (a name or an index) names, if any. */
@@ -288,6 +288,7 @@ export class Builder {
     });
   }
 
+  /** Podman's progress line of a step: `[stage/stages] STEP n/total: ...`. */
   private header(s: Stage, inst: Instruction): string {
     this.step++;
     const many = this.stages.length > 1;
@@ -298,6 +299,11 @@ export class Builder {
   }
 
   private async buildStage(s: Stage): Promise<StageState> {
+    // The target's steps count the --label step Podman adds at the end.
+    const labelled = s === this.stages.at(-1) &&
+      Object.keys(this.opts.labels).length > 0;
+    this.step = 0;
+    this.total = 1 + s.steps.length + (labelled ? 1 : 0);
     this.host.say(this.header(s, s.from));
     const ref = this.fromRef(s);
     const earlier = this.stageOf(ref, s.index);
@@ -329,8 +335,9 @@ export class Builder {
         `FROM scratch\n${triggers.join("\n")}\n`,
         `${this.file.file} (ONBUILD of ${ref})`,
       ).stages[0].steps;
+      this.total += parsed.length;
       for (const t of parsed) {
-        this.host.say(`${t.text}`);
+        this.host.say(this.header(s, t));
         await this.runStep(state, { ...t, line: s.from.line });
       }
     }
@@ -433,9 +440,7 @@ export class Builder {
   private async configStep(s: StageState, inst: Instruction, extra = false) {
     const key = this.key(s, [inst.keyword, s.config, s.author ?? null]);
     const hit = this.cached(key);
-    if (extra) {
-      this.host.say(`STEP ${this.step + 1}/${this.total + 1}: ${inst.text}`);
-    }
+    if (extra) this.host.say(this.header(s.stage, inst));
     if (hit) return this.advance(s, hit, true);
     await this.store(s, `/bin/sh -c #(nop) ${inst.text}`, key);
   }

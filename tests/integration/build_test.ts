@@ -166,7 +166,10 @@ Deno.test("build: ONBUILD triggers run in a child build, not in the parent", asy
     });
     const r = await ptd(sb, ["build", "-t", "child", child]);
     assertEquals(r.code, 0, r.stderr);
-    assertMatch(r.stdout, /triggered/);
+    assertMatch(
+      r.stdout,
+      /STEP 2\/3: RUN echo triggered > \/onbuild\n--> \w+\nSTEP 3\/3: RUN cat \/onbuild\ntriggered\n/,
+    );
     const [doc] = JSON.parse(ok(await ptd(sb, ["image", "inspect", "child"])));
     assertEquals(doc.Config.OnBuild ?? null, null);
   });
