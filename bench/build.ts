@@ -5,10 +5,8 @@
  * only the last COPY takes (every step before it from the cache).
  */
 import type { Metric } from "./metric.ts";
-import { hyperfine } from "./hyperfine.ts";
 import type { Sandbox } from "./sandbox.ts";
-import { summarize } from "./stats.ts";
-import type { Plan } from "./suite.ts";
+import { type Plan, timed } from "./suite.ts";
 
 /** The Containerfile: ten steps, the dependency list before the source. */
 function containerfile(base: string): string {
@@ -54,26 +52,12 @@ export async function builds(
     podman: build(sb.podman, extra),
   });
   const runs = Math.max(3, Math.min(p.runs, 10));
-  const metric = async (
+  const metric = (
     title: string,
     commands: Record<string, string>,
     extra: Partial<Metric>,
     prepare?: string[],
-  ): Promise<Metric> => {
-    console.log(`\n## ${title}`);
-    const t = await hyperfine(commands, {
-      runs,
-      warmup: 1,
-      prepare,
-    });
-    return {
-      title,
-      unit: "ms",
-      ptd: summarize(t.ptd),
-      podman: summarize(t.podman),
-      ...extra,
-    };
-  };
+  ) => timed(title, commands, { runs, warmup: 1, prepare }, extra);
   // Each run's last COPY sees new content: a fresh file, a new cache key.
   const touch = `sh -c "date +%s%N > ${ctx}/src/main.txt"`;
   return [
