@@ -2,9 +2,10 @@
  * Building a Containerfile: the stages the target needs, each instruction
  * a step that makes an image (a layer for RUN, COPY and ADD; the config
  * alone for the rest), each looked up in the build cache first. What needs
- * a container (RUN, and landing COPY's files over the image's) goes through
- * a BuildHost, which the engine gives: containers are made by the same
- * code as `ptd run`'s, and this module never makes one itself.
+ * a container (RUN) or the image's files (landing COPY's files over them,
+ * COPY --from) goes through a BuildHost, which the engine gives:
+ * containers are made by the same code as `ptd run`'s, and this module
+ * never makes one itself.
  */
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
@@ -64,7 +65,11 @@ export interface BuildHost {
     img: ImageRecord,
     spec: RunSpec,
   ): Promise<{ code: number; layer?: string }>;
-  /** Lands the tar file `files` at "/" of a container of `img`; its changes as a layer tar. */
+  /**
+   * Lands the tar file `files` at "/" over the image `img` (overlay's
+   * copy-up keeps every directory on the way as the image has it); the
+   * changes as a layer tar.
+   */
   land(img: ImageRecord, files: string): Promise<string>;
   /** Writes the tree at `path` of image `img` to the new tar file `out`. */
   extract(img: ImageRecord, path: string, out: string): Promise<void>;

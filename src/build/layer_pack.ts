@@ -14,7 +14,11 @@ import { Buffer } from "node:buffer";
 import { createReadStream } from "node:fs";
 import tar from "tar-stream";
 import { isInitPath } from "../container/diff.ts";
+import { CLONE_NEWNS } from "../../ffi/constants.ts";
 import { closeFd, pipeFromChild } from "../../ffi/fd.ts";
+import { openRoot } from "../container/cp.ts";
+import { landTree } from "../container/cp_tree.ts";
+import { removeTrees } from "../storage/remove.ts";
 import { errorFromJson, writeErrorReport } from "../runtime/errors.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
 import { upperChanges } from "../storage/overlay_upper.ts";
@@ -114,22 +118,77 @@ export async function packUpper(
 }
 
 /**
- * Entry of `ptd storage-layer UPPER OUT SKIPINIT ERRFD` in the user
- * namespace: writes the layer tar; a failure is reported on ERRFD as an
- * error's JSON.
+ * Lands the tar file `files` at "/" of an overlay of `lowers` (top first)
+ * over the empty `upper` (with `work`), then writes the changes, that
+ * upper dir, to `out` as a layer tar and removes both dirs: COPY's
+ * files over an image, with every directory on their way copied up as the
+ * image has it, in one helper and without a container.
+ */
+async function landAndPack(
+  overlay: { lower: string[]; upper: string; work: string },
+  files: string,
+  out: string,
+): Promise<void> {
+  const root = openRoot({ overlay });
+  try {
+    await landTree(createReadStream(files), root.fd, "/", {
+      userns: true,
+      owner: "keep",
+      stdin: true,
+      where: "the image",
+    });
+  } finally {
+    root.release();
+  }
+  try {
+    await packUpper(overlay.upper, out, false);
+  } finally {
+    for (const d of [overlay.upper, overlay.work]) {
+      Deno.removeSync(d, { recursive: true });
+    }
+  }
+}
+
+/**
+ * Entry of `ptd storage-layer ERRFD MODE ARGS...` in the user namespace:
+ * "pack UPPER OUT SKIPINIT" writes an upper dir's layer tar, "land
+ * OVERLAY FILES OUT" lands a tar over an image first (see landAndPack). A
+ * failure is reported on ERRFD as an error's JSON.
  */
 export async function layerMain(args: string[]): Promise<number> {
-  const [upper, out, skip, errFd] = args;
+  const [errFd, mode, a, b, c] = args;
   const err = Deno.openSync(`/proc/self/fd/${errFd}`, { write: true });
   closeFd(Number(errFd));
   try {
-    await packUpper(upper, out, skip === "1");
+    if (mode === "land") await landAndPack(JSON.parse(a), b, c);
+    else await packUpper(a, b, c === "1");
     return 0;
   } catch (e) {
     writeErrorReport(err, e);
     return 1;
   } finally {
     err.close();
+  }
+}
+
+/** Runs the layer helper with `args`; `out` goes when it fails. */
+async function layerHelper(
+  args: string[],
+  out: string,
+  flags = 0,
+): Promise<void> {
+  const err = pipeFromChild();
+  const exit = runInUserNamespace(
+    [LAYER_COMMAND, String(err.write), ...args],
+    flags,
+  );
+  // The helper was cloned before the call returned: it has its copy.
+  closeFd(err.write);
+  const code = await exit;
+  const report = await new Response(err.file.readable).text();
+  if (code !== 0) {
+    await Deno.remove(out).catch(() => {});
+    throw errorFromJson(report || `layer helper exited with ${code}`);
   }
 }
 
@@ -143,20 +202,30 @@ export async function writeUpperLayer(
   skipInit: boolean,
 ): Promise<void> {
   if (Deno.uid() === 0) return await packUpper(upper, out, skipInit);
-  const err = pipeFromChild();
-  const exit = runInUserNamespace([
-    LAYER_COMMAND,
-    upper,
-    out,
-    skipInit ? "1" : "0",
-    String(err.write),
-  ]);
-  // The helper was cloned before the call returned: it has its copy.
-  closeFd(err.write);
-  const code = await exit;
-  const report = await new Response(err.file.readable).text();
-  if (code !== 0) {
-    await Deno.remove(out).catch(() => {});
-    throw errorFromJson(report || `layer helper exited with ${code}`);
+  await layerHelper(["pack", upper, out, skipInit ? "1" : "0"], out);
+}
+
+/**
+ * The layer that landing the tar file `files` at "/" of the image whose
+ * layer dirs are `lowers` (top first) makes, written to `out`; `tmp` is a
+ * new directory for the overlay's upper and work dirs, removed afterwards.
+ */
+export async function landLayer(
+  lowers: string[],
+  files: string,
+  tmp: string,
+  out: string,
+): Promise<void> {
+  const overlay = { lower: lowers, upper: `${tmp}/upper`, work: `${tmp}/work` };
+  Deno.mkdirSync(overlay.upper, { recursive: true, mode: 0o755 });
+  Deno.mkdirSync(overlay.work, { mode: 0o700 });
+  try {
+    await layerHelper(
+      ["land", JSON.stringify(overlay), files, out],
+      out,
+      CLONE_NEWNS,
+    );
+  } finally {
+    await removeTrees([tmp]);
   }
 }

@@ -45,13 +45,16 @@ export const CP_COMMAND = "storage-cp";
 const ROOT_OWNER = { uid: 0, gid: 0 };
 
 /** The container's root as the helper gets it: an fd, a vfs copy, or its overlay. */
-type RootSpec =
+export type RootSpec =
   | { fd: number }
   | { copy: string }
   | { overlay: Omit<OverlayRootfs, "merged"> };
 
-/** A root fd in the helper, and how to let it go. */
-function openRoot(spec: RootSpec): { fd: number; release(): void } {
+/**
+ * A root fd in a helper (root of a user namespace, with a mount namespace
+ * of its own for an overlay), and how to let it go.
+ */
+export function openRoot(spec: RootSpec): { fd: number; release(): void } {
   const fdOf = (fd: number) => ({ fd, release: () => fs.close(fd) });
   if ("fd" in spec) return fdOf(spec.fd);
   if ("copy" in spec) {
@@ -303,9 +306,9 @@ export async function copyOutTar(
 
 /**
  * Lands the tar `source` in `c` at the directory `dest`, every entry with
- * the owner the tar gives it (`cp - CTR:DIR`, and a build's COPY).
+ * the owner the tar gives it (`cp - CTR:DIR`).
  */
-export async function landTar(
+async function landTar(
   store: ContainerStore,
   c: ContainerConfig,
   dest: string,

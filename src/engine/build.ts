@@ -10,9 +10,9 @@ import { Builder, type BuildHost, type RunSpec } from "../build/builder.ts";
 import { parseContainerfile } from "../build/containerfile.ts";
 import { openContext, readContainerfile } from "../build/context.ts";
 import { annotateImage } from "../build/image_writer.ts";
-import { writeUpperLayer } from "../build/layer_pack.ts";
+import { landLayer, writeUpperLayer } from "../build/layer_pack.ts";
 import type { ContainerConfig, ContainerMount } from "../container/config.ts";
-import { copyOutTar, landTar } from "../container/cp.ts";
+import { copyOutTar } from "../container/cp.ts";
 import { removeStored } from "../container/volumes.ts";
 import { localName } from "../image/reference.ts";
 import { ensureImage, type PullPolicy } from "../image/resolve.ts";
@@ -114,18 +114,16 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
           ? { code, layer: await upperLayer(c, true) }
           : { code };
       }),
-    land: (img, files) =>
-      withContainer(img, {}, async (c) => {
-        const f = await Deno.open(files);
-        try {
-          await landTar(store, c, "/", f.readable);
-        } finally {
-          try {
-            f.close();
-          } catch { /* closed by its stream */ }
-        }
-        return await upperLayer(c, false);
-      }),
+    land: async (img, files) => {
+      const out = images.blobs.tempPath();
+      await landLayer(
+        images.lowerDirs(img),
+        files,
+        images.blobs.tempPath(),
+        out,
+      );
+      return out;
+    },
     extract: (img, path, out) =>
       withContainer(img, {}, async (c) => {
         const f = await Deno.open(out, { write: true, createNew: true });
