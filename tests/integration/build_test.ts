@@ -214,9 +214,16 @@ Deno.test("build cache: an unchanged rebuild makes no container and no layer; a 
     const fresh = await ptd(sb, ["build", "--no-cache", "-t", "c:3", dir]);
     assertEquals(fresh.code, 0, fresh.stderr);
     assert(!fresh.stdout.includes("Using cache"));
-    // Step images are listed with -a only.
-    assertEquals(ok(await ptd(sb, ["images", "-q"])).split("\n").length, 4);
-    assert(ok(await ptd(sb, ["images", "-aq"])).split("\n").length > 4);
+    for (const off of [["--cache-ttl", "1ms"], ["--layers=false"]]) {
+      const r = await ptd(sb, ["build", ...off, "-t", "c:4", dir]);
+      assertEquals(r.code, 0, r.stderr);
+      assert(!r.stdout.includes("Using cache"), off.join(" "));
+    }
+    // Step images are listed with -a only, and image prune takes them.
+    assertEquals(ok(await ptd(sb, ["images", "-q"])).split("\n").length, 5);
+    assert(ok(await ptd(sb, ["images", "-aq"])).split("\n").length > 5);
+    ok(await ptd(sb, ["image", "prune", "-f"]));
+    assertEquals(ok(await ptd(sb, ["images", "-aq"])).split("\n").length, 5);
   });
 });
 
