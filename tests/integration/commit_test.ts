@@ -6,7 +6,13 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
 import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
-import { bothEngines, hasPodman, podman, sideBySide } from "../podman.ts";
+import {
+  bothEngines,
+  hasPodman,
+  podman,
+  sideBySide,
+  stopPodmanPause,
+} from "../podman.ts";
 import {
   pushAndRunUnderPodman,
   sandboxFor,
@@ -127,6 +133,7 @@ Deno.test("commit: a missing container as podman says it; the image pushed runs 
   } finally {
     await ptd(sb, ["rm", "-f", "c"]);
     await podman(sb, ["rm", "-fa"]);
+    stopPodmanPause(sb);
     await sb.cleanup();
     await reg.cleanup();
   }
