@@ -109,6 +109,12 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
       ),
     run: (img, spec) =>
       withContainer(img, spec, async (c) => {
+        if (c.storageDriver === "vfs") {
+          // A vfs root is a whole copy: there is no upper dir to commit.
+          throw invalid(
+            "build with the vfs storage driver is not supported: RUN steps are committed from an overlay upper dir",
+          );
+        }
         const code = await runContainer(e, c, { kind: "foreground" });
         return code === 0
           ? { code, layer: await upperLayer(c, true) }
