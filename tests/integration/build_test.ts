@@ -534,3 +534,21 @@ WORKDIR /home/app
       );
     }),
 );
+
+Deno.test("build on a vfs store: RUN refused in one line, nothing left", async () => {
+  await withSandbox(async (sb) => {
+    const vfs = ["--storage-driver", "vfs"];
+    ok(await ptd(sb, [...vfs, "images"]));
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile": "FROM localhost/bb:1\nRUN true\n",
+    });
+    const r = await ptd(sb, [...vfs, "build", dir]);
+    assertEquals(r.code, 125);
+    assertMatch(
+      r.stderr,
+      /^Error: Containerfile:2: build with the vfs storage driver is not supported/,
+    );
+    assertEquals(ok(await ptd(sb, [...vfs, "ps", "-aq"])), "");
+  });
+});
