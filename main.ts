@@ -45,6 +45,11 @@ if (verb === "init") {
     "./src/container/cp.ts",
   );
   Deno.exit(await cpMain(rest));
+} else if (verb === "storage-layer") {
+  const { layerMain } = await load<typeof import("./src/build/layer_pack.ts")>(
+    "./src/build/layer_pack.ts",
+  );
+  Deno.exit(await layerMain(rest));
 } else if (verb === "udp-proxy") {
   const { udpProxyMain } = await load<
     typeof import("./src/network/udp_proxy.ts")

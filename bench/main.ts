@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import { busyboxLayer, minbaseTar } from "../tests/fixtures.ts";
+import { builds } from "./build.ts";
 import { REPO } from "../tests/helpers.ts";
 import { ociLayout, pushLayout } from "./images.ts";
 import type { Metric } from "./metric.ts";
@@ -177,8 +178,10 @@ async function bench(plan: Plan, out: string): Promise<void> {
       await runRm(sb, image, plan),
       await detachCycle(sb, image, plan),
     ];
-    if (minbase) metrics.push(await pull(sb, minbase, plan));
-    else {
+    if (minbase) {
+      metrics.push(await pull(sb, minbase, plan));
+      metrics.push(...await builds(sb, minbase, plan));
+    } else {
       metrics.push({
         title: "pull + unpack (Debian minbase)",
         unit: "ms",

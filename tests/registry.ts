@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { createSign } from "node:crypto";
 import { assertEquals } from "./assert.ts";
 import { ptd, type Sandbox, sandbox } from "./helpers.ts";
+import { podman } from "./podman.ts";
 
 /** A running test registry. */
 export interface TestRegistry {
@@ -304,4 +305,38 @@ export function files(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** `skopeo inspect` of `ref` on a plain-http registry: its JSON. */
+export async function skopeoInspect(
+  ref: string,
+): Promise<{ Layers: string[]; Digest: string }> {
+  const out = await new Deno.Command("skopeo", {
+    args: ["inspect", "--tls-verify=false", `docker://${ref}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout));
+}
+
+/**
+ * Pushes the local image `name` (on a registry of `sb`'s registries.conf)
+ * and checks what peers make of it: skopeo sees `layers` layers, and
+ * podman runs it (with `command`, if given) with `stdout` as its output.
+ */
+export async function pushAndRunUnderPodman(
+  sb: Sandbox,
+  name: string,
+  layers: number,
+  stdout: string,
+  command: string[] = [],
+): Promise<void> {
+  const push = await ptd(sb, ["push", name]);
+  assertEquals(push.code, 0, push.stderr);
+  assertEquals((await skopeoInspect(name)).Layers.length, layers);
+  const env = { CONTAINERS_REGISTRIES_CONF: sb.env.CONTAINERS_REGISTRIES_CONF };
+  const run = await podman(sb, ["run", "--rm", name, ...command], env);
+  const dec = new TextDecoder();
+  assertEquals(dec.decode(run.stdout), stdout, dec.decode(run.stderr));
 }

@@ -7,6 +7,7 @@ export { CommanderError } from "commander";
 import { PtdError } from "../runtime/errors.ts";
 import { PTD_VERSION } from "../engine/system.ts";
 import { importCommand, loadCommand, saveCommand } from "./archive.ts";
+import { buildCommand, commitCommand } from "./build.ts";
 import { diffCommand, exportCommand } from "./changes.ts";
 import { containerPruneSpec, specs as lifecycle } from "./containers.ts";
 import { doctorCommand } from "./doctor.ts";
@@ -38,6 +39,9 @@ export const VERSION = PTD_VERSION;
  */
 const PODMAN_HELP: Record<string, string> = {
   attach: "Attach to a running container",
+  build: "Build an image using instructions from Containerfiles",
+  buildx: "Build images with BuildKit's command line (build only)",
+  commit: "Create new image based on the changed container",
   container: "Manage containers",
   cp: "Copy files/folders between a container and the local filesystem",
   create: "Create but do not start a container",
@@ -83,8 +87,6 @@ const PODMAN_HELP: Record<string, string> = {
  */
 const MISSING = [
   "auto-update",
-  "build",
-  "commit",
   "generate",
   "init",
   "kube",
@@ -133,6 +135,7 @@ function containerGroup(set: (code: number) => void): Command {
   group.addCommand(portCommand());
   group.addCommand(diffCommand("container"));
   group.addCommand(exportCommand());
+  group.addCommand(commitCommand());
   return group;
 }
 
@@ -181,6 +184,7 @@ export function program(result: { code: number }): Command {
       saveCommand(),
       importCommand(),
       toCommand(existsSpec("image"), set),
+      buildCommand(),
       diffCommand("image"),
       searchCommand(),
     ]
@@ -213,6 +217,11 @@ export function program(result: { code: number }): Command {
       diffCommand(),
       exportCommand(),
       portCommand(),
+      buildCommand(),
+      new Command("buildx").description("Build images").addCommand(
+        buildCommand(),
+      ),
+      commitCommand(),
     ]
   ) {
     const help = PODMAN_HELP[cmd.name()];

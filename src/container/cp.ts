@@ -30,6 +30,7 @@ import {
   errorFromJson,
   invalid,
   PtdError,
+  writeErrorReport,
 } from "../runtime/errors.ts";
 import { overlayData } from "../runtime/rootfs.ts";
 import type { OverlayRootfs } from "../runtime/spec.ts";
@@ -44,13 +45,16 @@ export const CP_COMMAND = "storage-cp";
 const ROOT_OWNER = { uid: 0, gid: 0 };
 
 /** The container's root as the helper gets it: an fd, a vfs copy, or its overlay. */
-type RootSpec =
+export type RootSpec =
   | { fd: number }
   | { copy: string }
   | { overlay: Omit<OverlayRootfs, "merged"> };
 
-/** A root fd in the helper, and how to let it go. */
-function openRoot(spec: RootSpec): { fd: number; release(): void } {
+/**
+ * A root fd in a helper (root of a user namespace, with a mount namespace
+ * of its own for an overlay), and how to let it go.
+ */
+export function openRoot(spec: RootSpec): { fd: number; release(): void } {
   const fdOf = (fd: number) => ({ fd, release: () => fs.close(fd) });
   if ("fd" in spec) return fdOf(spec.fd);
   if ("copy" in spec) {
@@ -137,9 +141,7 @@ export async function cpMain(args: string[]): Promise<number> {
     }
     return 0;
   } catch (e) {
-    err.writeSync(
-      new TextEncoder().encode(JSON.stringify(asPtdError(e).toData())),
-    );
+    writeErrorReport(err, e);
     return 1;
   } finally {
     root?.release();
@@ -259,16 +261,11 @@ export async function copyFromContainer(
   src: string,
   dest: string,
 ): Promise<void> {
+  if (dest === "-") return await copyOutTar(store, c, src, Deno.stdout);
   const p = pipe("read");
   await helper(store, c, { mode: "out", path: src }, p.child, async () => {
     // Our failure closes the pipe, so the helper cannot wait on it forever.
     using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
-    if (dest === "-") {
-      await p.file.readable.pipeTo(Deno.stdout.writable, {
-        preventClose: true,
-      });
-      return;
-    }
     const root = hostRoot();
     try {
       await landTree(
@@ -285,6 +282,44 @@ export async function copyFromContainer(
       );
     } finally {
       fs.close(root);
+    }
+  });
+}
+
+/**
+ * Writes the tar of `src` in `c` (a directory's top entry named after it)
+ * to `out`.
+ */
+export async function copyOutTar(
+  store: ContainerStore,
+  c: ContainerConfig,
+  src: string,
+  out: ByteSink,
+): Promise<void> {
+  const p = pipe("read");
+  await helper(store, c, { mode: "out", path: src }, p.child, async () => {
+    // Our failure closes the pipe, so the helper cannot wait on it forever.
+    using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
+    for await (const chunk of p.file.readable) await writeAll(out, chunk);
+  });
+}
+
+/**
+ * Lands the tar `source` in `c` at the directory `dest`, every entry with
+ * the owner the tar gives it (`cp - CTR:DIR`).
+ */
+async function landTar(
+  store: ContainerStore,
+  c: ContainerConfig,
+  dest: string,
+  source: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const p = pipe("write");
+  await helper(store, c, { mode: "in", path: dest }, p.child, async () => {
+    try {
+      for await (const chunk of source) await writeAll(p.file, chunk);
+    } finally {
+      p.file.close();
     }
   });
 }
@@ -309,22 +344,16 @@ export async function copyToContainer(
   src: string,
   dest: string,
 ): Promise<void> {
-  const stdin = src === "-";
+  if (src === "-") return await landTar(store, c, dest, Deno.stdin.readable);
   const p = pipe("write");
   const sink: ByteSink = p.file;
   await helper(
     store,
     c,
-    { mode: "in", path: dest, owner: stdin ? undefined : primaryOwner(c) },
+    { mode: "in", path: dest, owner: primaryOwner(c) },
     p.child,
     async () => {
       try {
-        if (stdin) {
-          for await (const chunk of Deno.stdin.readable) {
-            await writeAll(sink, chunk);
-          }
-          return;
-        }
         const root = hostRoot();
         try {
           await packTree(root, hostPath(src), sink, { where: "the host" });

@@ -23,6 +23,8 @@ import {
 import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import { emitEvent } from "../events/emit.ts";
+import { globMatch } from "../runtime/glob.ts";
+export { globMatch };
 import type { Engine } from "./engine.ts";
 import {
   compileFilters,
@@ -72,26 +74,6 @@ function parseBool(key: string, value: string): boolean {
     `non-boolean value ${JSON.stringify(key)} for ${value} filter: ` +
       `strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
   );
-}
-
-/** Go's path.Match: `*` and `?` stop at "/", `[...]` classes. */
-export function globMatch(pattern: string, text: string): boolean {
-  const re = pattern.replace(
-    /\\(.)|(\[!?[^\]]*\])|([*?])|([.+^${}()|\\/])/g,
-    (_, esc, cls, wild, lit) =>
-      esc !== undefined
-        ? `\\${esc}`
-        : cls !== undefined
-        ? cls.replace(/^\[!/, "[^")
-        : wild !== undefined
-        ? wild === "*" ? "[^/]*" : "[^/]"
-        : `\\${lit}`,
-  );
-  try {
-    return new RegExp(`^${re}$`).test(text);
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -159,8 +141,12 @@ function imageMatchers(e: Engine): Record<string, Matcher<ImageRecord>> {
       return (img) => times.some((t) => createdMs(img) < t);
     },
     dangling: bool("dangling", (img) => img.names.length === 0),
-    // ptd keeps no intermediate (build) images, and no read-only stores.
-    intermediate: bool("intermediate", () => false),
+    // A build's step images, while no name makes them the user's; ptd has
+    // no read-only stores.
+    intermediate: bool(
+      "intermediate",
+      (img) => !!img.intermediate && img.names.length === 0,
+    ),
     readonly: bool("readonly", () => false),
     id: (vs) => (img) => vs.includes(img.id),
     label: (vs) => (img) => labelsMatch(vs, img.config.config?.Labels ?? {}),

@@ -60,7 +60,7 @@ function openInput(path: string | undefined): Readable {
 }
 
 /** The stream with gzip undone when it starts with gzip's magic. */
-async function gunzipped(src: Readable): Promise<Readable> {
+export async function gunzipped(src: Readable): Promise<Readable> {
   const it = src[Symbol.asyncIterator]();
   const first = await it.next();
   const head: Uint8Array = first.done ? new Uint8Array() : first.value;
@@ -173,7 +173,7 @@ async function writeAll(f: Sink, chunk: Uint8Array): Promise<void> {
 /** Moves a temp file into the blob store; it must hash to `want`. Each temp
  * file moves once; later calls return the digest it got (images of one
  * archive share layer files). */
-class Adopter {
+export class Adopter {
   private done = new Map<string, string>();
   private layers = new Map<string, StoredLayer>();
   constructor(private readonly store: ImageStore) {}
@@ -208,7 +208,7 @@ const LAYER_TYPES = {
 };
 
 /** A layer blob now in the store: its descriptor, diff id and tar size. */
-interface StoredLayer {
+export interface StoredLayer {
   desc: Descriptor;
   diffId: string;
   tarSize: number;
@@ -230,20 +230,22 @@ async function adoptLayer(
 }
 
 /**
- * Stores an OCI manifest for the config `configBytes` (kept byte for byte:
- * its digest is the image id) and `layers`; returns the manifest's bytes.
+ * Stores a manifest for the config `configBytes` (kept byte for byte: its
+ * digest is the image id) and `layers`, OCI's or with `docker` Docker's
+ * schema 2 media types; returns the manifest's bytes.
  */
-async function storeManifest(
+export async function storeManifest(
   store: ImageStore,
   configBytes: Uint8Array,
   layers: Descriptor[],
+  docker = false,
 ): Promise<Uint8Array> {
   const configDigest = await store.blobs.putBytes(configBytes);
   const manifest: Manifest = {
     schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
+    mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
     config: {
-      mediaType: MediaType.ociConfig,
+      mediaType: docker ? MediaType.dockerConfig : MediaType.ociConfig,
       digest: configDigest,
       size: configBytes.length,
     },
@@ -256,14 +258,17 @@ async function storeManifest(
 
 /**
  * Unpacks the layers of a stored manifest (once per chain id) and records
- * the image under `names`; `tarSizes` are its layers' uncompressed sizes. Blobs must all be stored and verified.
+ * the image under `names`; `tarSizes` are its layers' uncompressed sizes
+ * (or their sum). Blobs must all be stored and verified. `intermediate`
+ * marks a build's step image (listed with `images -a` only).
  */
-async function commitImage(
+export async function commitImage(
   store: ImageStore,
   manifestBytes: Uint8Array,
   mediaType: string,
   names: string[],
   tarSizes: number[],
+  intermediate = false,
 ): Promise<ImageRecord> {
   const manifest = JSON.parse(new TextDecoder().decode(manifestBytes));
   const config = JSON.parse(
@@ -290,6 +295,7 @@ async function commitImage(
     config,
     size: imageSize(manifest.config.size, tarSizes),
     stored: new Date().toISOString(),
+    ...(intermediate ? { intermediate } : {}),
   });
 }
 

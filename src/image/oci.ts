@@ -75,6 +75,10 @@ export interface ContainerDefaults {
   Volumes?: Record<string, unknown> | null;
   StopSignal?: string;
   Healthcheck?: HealthConfig | null;
+  /** ONBUILD triggers: instructions a build FROM this image runs first. */
+  OnBuild?: string[] | null;
+  /** SHELL: the shell form's command prefix. */
+  Shell?: string[];
 }
 
 /** One history entry of an image config. */

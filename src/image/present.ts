@@ -189,7 +189,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     GraphDriver: { Name: "overlay", Data: null },
     RootFS: { Type: "layers", Layers: c.rootfs.diff_ids },
     Labels: goMap(c.config?.Labels),
-    Annotations: goMap({}),
+    Annotations: goMap(img.manifest.annotations ?? {}),
     ManifestType: img.manifestMediaType,
     User: c.config?.User ?? "",
     History: history,

@@ -37,6 +37,8 @@ export interface ImageRecord {
   size: number;
   /** When ptd stored it. */
   stored: string;
+  /** A build's step image: `images` lists it only with -a while unnamed. */
+  intermediate?: boolean;
 }
 
 /**

@@ -55,9 +55,9 @@ function compressionOf(head: Uint8Array): Compression {
   return "none";
 }
 
-/** The first bytes of a file, where the magic numbers are. */
-function fileHead(path: string): Uint8Array {
-  const head = new Uint8Array(4);
+/** The first `n` bytes of a file, where the magic numbers are. */
+export function fileHead(path: string, n = 4): Uint8Array {
+  const head = new Uint8Array(n);
   const f = Deno.openSync(path);
   try {
     f.readSync(head);

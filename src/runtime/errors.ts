@@ -99,6 +99,20 @@ export function errorFromJson(text: string): PtdError {
   }
 }
 
+/**
+ * Writes `e` as a report (its `toData` JSON) to `out`: how a helper in
+ * another process hands its error to the parent, which reads it back with
+ * `errorFromJson`.
+ */
+export function writeErrorReport(
+  out: { writeSync(p: Uint8Array): number },
+  e: unknown,
+): void {
+  out.writeSync(
+    new TextEncoder().encode(JSON.stringify(asPtdError(e).toData())),
+  );
+}
+
 /** Any thrown value as a PtdError: a plain Error is an internal one. */
 export function asPtdError(e: unknown): PtdError {
   if (e instanceof PtdError) return e;

@@ -216,7 +216,7 @@ Deno.test("system: --root and --runroot before the command choose the store", ()
 Deno.test("system: a command ptd lacks says so in one line, --help too", () =>
   withSandbox(async (sb) => {
     for (
-      const args of [["build", "--help"], ["pod", "ps"], ["network", "ls"]]
+      const args of [["machine", "--help"], ["pod", "ps"], ["network", "ls"]]
     ) {
       const r = await ptd(sb, args);
       assertEquals([r.code, r.stdout], [125, ""], args.join(" "));
@@ -225,7 +225,7 @@ Deno.test("system: a command ptd lacks says so in one line, --help too", () =>
     const help = ok(await ptd(sb, ["--help"]));
     assertStringIncludes(help, "Display the Podman version information");
     assertStringIncludes(help, "Removes one or more images from local storage");
-    assert(!/^\s+build\b/m.test(help), "build is not listed");
+    assert(!/^\s+machine\b/m.test(help), "machine is not listed");
   }));
 
 Deno.test("system: the container, image and volume spellings", () =>

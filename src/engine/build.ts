@@ -1,0 +1,196 @@
+/**
+ * The engine's `build`: the context opened, the Containerfile parsed, and
+ * the builder (src/build) given what it needs containers for, through the
+ * same creation and run path as `ptd run`. Every container a step makes is
+ * removed when the step ends, whatever happened; a failed build leaves no
+ * container and no mount, only the step images before the failure (which
+ * a rebuild reuses, as Podman's do).
+ */
+import { Builder, type BuildHost, type RunSpec } from "../build/builder.ts";
+import { parseContainerfile } from "../build/containerfile.ts";
+import { openContext, readContainerfile } from "../build/context.ts";
+import { annotateImage } from "../build/image_writer.ts";
+import { landLayer, writeUpperLayer } from "../build/layer_pack.ts";
+import type { ContainerConfig, ContainerMount } from "../container/config.ts";
+import { copyOutTar } from "../container/cp.ts";
+import { removeStored } from "../container/volumes.ts";
+import { localName } from "../image/reference.ts";
+import { ensureImage, type PullPolicy } from "../image/resolve.ts";
+import { type ImageRecord, ImageStore } from "../image/store.ts";
+import { invalid } from "../runtime/errors.ts";
+import { createContainer, networkSettings, runContainer } from "./create.ts";
+import type { Engine } from "./engine.ts";
+import { containerStore } from "./listing.ts";
+
+/** What `build` is asked for (Podman's flags, parsed). */
+export interface BuildRequest {
+  /** A directory, a tarball, or "-" for a tarball on stdin. */
+  context: string;
+  /** -f: the Containerfile (a path, or "-" for stdin). */
+  file?: string;
+  tags: string[];
+  buildArgs: Map<string, string>;
+  target?: string;
+  noCache?: boolean;
+  /** --layers (default true): keep and reuse step images. */
+  layers?: boolean;
+  /** --pull: always, missing, never or newer (as always). */
+  pull?: string;
+  squash?: "new" | "all";
+  labels?: Record<string, string>;
+  /** --annotation: put in the image's manifest. */
+  annotations?: Record<string, string>;
+  docker?: boolean;
+  network?: string;
+  volumes?: ContainerMount[];
+  /** --secret id=ID,src=FILE. */
+  secrets?: Map<string, string>;
+  cacheTtlMs?: number;
+  timestamp?: Date;
+  /** Hears each progress line (STEP ..., --> ID). */
+  say?: (line: string) => void;
+}
+
+/** The BuildHost over engine `e`: steps run in real ptd containers. */
+function buildHost(e: Engine, say: (line: string) => void): BuildHost {
+  const images = e.store(ImageStore);
+  const store = containerStore(e);
+  /** Runs `fn` with a new container of `img`, removed afterwards. */
+  const withContainer = async <T>(
+    img: ImageRecord,
+    spec: Partial<RunSpec>,
+    fn: (c: ContainerConfig) => Promise<T>,
+  ): Promise<T> => {
+    const c = await createContainer(e, {
+      image: img.id,
+      pull: "never",
+      command: spec.argv ?? ["/bin/sh"],
+      entrypoint: spec.argv ? [] : undefined,
+      env: spec.env ?? [],
+      labels: {},
+      mounts: spec.mounts,
+      parent: true,
+      host: {
+        autoRemove: false,
+        interactive: false,
+        tty: false,
+        capAdd: [],
+        capDrop: [],
+        privileged: false,
+        noNewPrivileges: false,
+        readOnly: false,
+        ...networkSettings(spec.network),
+        groupAdd: [],
+        restartPolicy: { name: "no", maximumRetryCount: 0 },
+        stopSignal: "SIGTERM",
+        stopTimeout: 10,
+        // Podman runs no health checks during a build.
+        healthcheck: { Test: ["NONE"] },
+      },
+    });
+    try {
+      return await fn(c);
+    } finally {
+      await removeStored(store, c, true);
+    }
+  };
+  const upperLayer = async (c: ContainerConfig, skipInit: boolean) => {
+    const out = images.blobs.tempPath();
+    await writeUpperLayer(`${store.dir(c.id)}/upper`, out, skipInit);
+    return out;
+  };
+  return {
+    store: images,
+    say,
+    tempPath: () => images.blobs.tempPath(),
+    baseImage: (ref, pull) =>
+      ensureImage(
+        images,
+        ref,
+        (pull === "newer" ? "always" : pull) as PullPolicy,
+      ),
+    run: (img, spec) =>
+      withContainer(img, spec, async (c) => {
+        if (c.storageDriver === "vfs") {
+          // A vfs root is a whole copy: there is no upper dir to commit.
+          throw invalid(
+            "build with the vfs storage driver is not supported: RUN steps are committed from an overlay upper dir",
+          );
+        }
+        const code = await runContainer(e, c, { kind: "foreground" });
+        return code === 0
+          ? { code, layer: await upperLayer(c, true) }
+          : { code };
+      }),
+    land: async (img, files) => {
+      const out = images.blobs.tempPath();
+      await landLayer(
+        images.lowerDirs(img),
+        files,
+        images.blobs.tempPath(),
+        out,
+      );
+      return out;
+    },
+    extract: (img, path, out) =>
+      withContainer(img, {}, async (c) => {
+        const f = await Deno.open(out, { write: true, createNew: true });
+        try {
+          await copyOutTar(store, c, path, f);
+        } finally {
+          f.close();
+        }
+      }),
+  };
+}
+
+/**
+ * Builds the image `req` describes and names it with its tags; returns
+ * it. `say` hears the progress.
+ */
+export async function buildImage(
+  e: Engine,
+  req: BuildRequest,
+): Promise<ImageRecord> {
+  const images = e.store(ImageStore);
+  const names = req.tags.map(localName);
+  if (req.context === "-" && req.file === "-") {
+    throw invalid(
+      "the context and the Containerfile cannot both come from stdin",
+    );
+  }
+  const ctx = await openContext(
+    req.context,
+    `${images.blobs.root}/tmp`,
+    req.file,
+  );
+  try {
+    const cf = await readContainerfile(ctx, req.file);
+    const containerfile = parseContainerfile(cf.text, cf.name);
+    const builder = new Builder(buildHost(e, req.say ?? (() => {})), {
+      containerfile,
+      context: ctx,
+      buildArgs: req.buildArgs,
+      target: req.target,
+      noCache: !!req.noCache,
+      layers: req.layers ?? true,
+      pull: req.pull ?? "missing",
+      squash: req.squash,
+      labels: req.labels ?? {},
+      docker: !!req.docker,
+      network: req.network,
+      volumes: req.volumes ?? [],
+      secrets: req.secrets ?? new Map(),
+      cacheTtlMs: req.cacheTtlMs,
+      timestamp: req.timestamp,
+    });
+    let img = await builder.build();
+    if (Object.keys(req.annotations ?? {}).length > 0) {
+      img = await annotateImage(images, img, req.annotations!);
+    }
+    for (const n of names) await images.tag(img.id, n);
+    return images.get(img.id) ?? img;
+  } finally {
+    await ctx.cleanup();
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * `ptd build` rootless, on the busybox test image: a multi-stage
+ * Containerfile with every instruction, its image run; ONBUILD in a child
+ * build; the cache (a rebuild makes no container and no layer, a changed
+ * late COPY reuses the steps before it); errors as Podman gives them, with
+ * nothing left behind; the image pushed, read by skopeo and run by podman.
+ */
+import { assert, assertEquals, assertMatch } from "../assert.ts";
+import { PATH, storeBusyboxImage } from "../busybox_image.ts";
+import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
+import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  bothEngines,
+  hasPodman,
+  podman,
+  podmanOk,
+  sideBySide,
+  stopPodmanPause,
+} from "../podman.ts";
+import {
+  files,
+  pushAndRunUnderPodman,
+  sandboxFor,
+  startRegistry,
+} from "../registry.ts";
+
+/** A context dir in the sandbox with `files` (path -> content). */
+function context(sb: Sandbox, entries: Record<string, string>): string {
+  const dir = `${sb.dir}/ctx-${crypto.randomUUID().slice(0, 6)}`;
+  for (const [path, text] of Object.entries(entries)) {
+    const full = `${dir}/${path}`;
+    Deno.mkdirSync(full.slice(0, full.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(full, text);
+  }
+  return dir;
+}
+
+const EVERYTHING = `# syntax=docker/dockerfile:1
+ARG BASE=localhost/bb:1
+FROM \${BASE} AS builder
+ARG GREETING=hello
+ENV OUT=/out
+WORKDIR /src
+COPY app.sh ./
+RUN mkdir -p $OUT && sh app.sh "$GREETING" > $OUT/greeting \\
+  && echo built > $OUT/built
+RUN <<EOF
+echo from-heredoc > /out/heredoc
+EOF
+COPY <<EOF /out/doc.txt
+doc for $GREETING
+EOF
+
+FROM \${BASE}
+MAINTAINER ptd tests
+LABEL org.example.name="every instruction" version=1
+ENV APP_HOME=/app PATH=${PATH}
+WORKDIR \$APP_HOME
+COPY --from=builder /out/ ./
+COPY --chown=daemon:daemon --chmod=640 conf/ /etc/app/
+ADD archive.tar /unpacked/
+USER daemon
+EXPOSE 8080/tcp 53/udp
+VOLUME ["/data"]
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=30s --retries=3 CMD ["true"]
+SHELL ["/bin/sh", "-c"]
+ONBUILD RUN echo triggered > /tmp/onbuild
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD ["cat /app/greeting; id -un; pwd; echo $APP_HOME"]
+`;
+
+/** A small tar (one file) for ADD to unpack. */
+async function archive(dir: string): Promise<void> {
+  Deno.mkdirSync(`${dir}/arch`, { recursive: true });
+  Deno.writeTextFileSync(`${dir}/arch/inside.txt`, "from the archive\n");
+  const out = await new Deno.Command("tar", {
+    args: ["-C", `${dir}/arch`, "-cf", `${dir}/archive.tar`, "inside.txt"],
+  }).output();
+  assert(out.success);
+  Deno.removeSync(`${dir}/arch`, { recursive: true });
+}
+
+Deno.test("build: a multi-stage Containerfile with every instruction; the image runs as built", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile": EVERYTHING,
+      "app.sh": 'echo "$1 world"\n',
+      "conf/app.conf": "key=value\n",
+      ".containerignore": "ignored.txt\n",
+      "ignored.txt": "never copied\n",
+    });
+    await archive(dir);
+    const r = await ptd(sb, [
+      "build",
+      "-t",
+      "every:1",
+      "--build-arg",
+      "GREETING=hi",
+      dir,
+    ]);
+    assertEquals(r.code, 0, r.stderr + r.stdout);
+    assertMatch(r.stdout, /\[1\/2\] STEP 1\/\d+: FROM \$\{BASE\} AS builder/);
+    assertMatch(r.stdout, /Successfully tagged localhost\/every:1/);
+    const run = await ptd(sb, ["run", "--rm", "every:1"]);
+    assertEquals(run.stdout, "hi world\ndaemon\n/app\n/app\n", run.stderr);
+    const look = await ptd(sb, [
+      "run",
+      "--rm",
+      "--user",
+      "0",
+      "every:1",
+      "cat /app/built /app/heredoc /app/doc.txt /unpacked/inside.txt; stat -c '%U %a' /etc/app/app.conf; ls /app",
+    ]);
+    assertEquals(
+      look.stdout,
+      "built\nfrom-heredoc\ndoc for hi\nfrom the archive\ndaemon 640\nbuilt\ndoc.txt\ngreeting\nheredoc\n",
+      look.stderr,
+    );
+    const [doc] = JSON.parse(
+      ok(await ptd(sb, ["image", "inspect", "every:1"])),
+    );
+    assertEquals(doc.Config.User, "daemon");
+    assertEquals(doc.Config.WorkingDir, "/app");
+    assertEquals(doc.Config.StopSignal, "SIGINT");
+    assertEquals(Object.keys(doc.Config.ExposedPorts).sort(), [
+      "53/udp",
+      "8080/tcp",
+    ]);
+    assertEquals(Object.keys(doc.Config.Volumes), ["/data"]);
+    assertEquals(doc.Config.Labels["org.example.name"], "every instruction");
+    assert(doc.Config.Env.includes("APP_HOME=/app"));
+    assertEquals(doc.Author, "ptd tests");
+    // Only the target stage's layers: the base's, two COPYs, the ADD.
+    assertEquals(doc.RootFS.Layers.length, 4);
+    const history = ok(
+      await ptd(sb, [
+        "history",
+        "--no-trunc",
+        "--format",
+        "{{.CreatedBy}}",
+        "every:1",
+      ]),
+    );
+    assertMatch(history, /^\/bin\/sh -c #\(nop\) CMD \["cat \/app\/greeting/);
+    assertMatch(
+      history,
+      /\/bin\/sh -c #\(nop\) COPY dir:[a-f0-9]{64} in \.\/ \n/,
+    );
+    assertMatch(history, /\/bin\/sh -c #\(nop\) ENV APP_HOME=\/app/);
+  });
+});
+
+Deno.test("build: ONBUILD triggers run in a child build, not in the parent", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const parent = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1\nONBUILD RUN echo triggered > /onbuild\n",
+    });
+    assertEquals((await ptd(sb, ["build", "-t", "parent", parent])).code, 0);
+    const none = await ptd(sb, ["run", "--rm", "parent", "cat", "/onbuild"]);
+    assert(none.code !== 0);
+    const child = context(sb, {
+      "Containerfile": "FROM parent\nRUN cat /onbuild\n",
+    });
+    const r = await ptd(sb, ["build", "-t", "child", child]);
+    assertEquals(r.code, 0, r.stderr);
+    assertMatch(
+      r.stdout,
+      /STEP 2\/3: RUN echo triggered > \/onbuild\n--> \w+\nSTEP 3\/3: RUN cat \/onbuild\ntriggered\n/,
+    );
+    const [doc] = JSON.parse(ok(await ptd(sb, ["image", "inspect", "child"])));
+    assertEquals(doc.Config.OnBuild ?? null, null);
+  });
+});
+
+/** Layer dirs and blobs in the store: what a build writes. */
+function storeCounts(sb: Sandbox): [number, number] {
+  return [
+    files(`${sb.env.PTD_ROOT}/layers`).length,
+    files(`${sb.env.PTD_ROOT}/blobs/sha256`).length,
+  ];
+}
+
+Deno.test("build cache: an unchanged rebuild makes no container and no layer; a late COPY change reuses the steps before it", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1\nCOPY deps.txt /deps.txt\nRUN cat /deps.txt > /installed\nCOPY src.txt /src.txt\nRUN cat /src.txt\n",
+      "deps.txt": "deps\n",
+      "src.txt": "v1\n",
+    });
+    const first = ok(await ptd(sb, ["build", "-q", "-t", "c:1", dir])).split(
+      "\n",
+    )
+      .at(-1);
+    const before = storeCounts(sb);
+    const again = await ptd(sb, ["build", "-t", "c:1", dir]);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals((again.stdout.match(/Using cache/g) ?? []).length, 4);
+    assert(!again.stdout.includes("v1"), "a cached RUN does not run");
+    assertEquals(again.stdout.trim().split("\n").at(-1), first);
+    assertEquals(storeCounts(sb), before);
+    assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+
+    Deno.writeTextFileSync(`${dir}/src.txt`, "v2\n");
+    const changed = await ptd(sb, ["build", "-t", "c:2", dir]);
+    assertEquals(changed.code, 0, changed.stderr);
+    assertEquals((changed.stdout.match(/Using cache/g) ?? []).length, 2);
+    assertMatch(changed.stdout, /STEP 5\/5: RUN cat \/src.txt\nv2\n/);
+
+    const fresh = await ptd(sb, ["build", "--no-cache", "-t", "c:3", dir]);
+    assertEquals(fresh.code, 0, fresh.stderr);
+    assert(!fresh.stdout.includes("Using cache"));
+    for (const off of [["--cache-ttl", "1ms"], ["--layers=false"]]) {
+      const r = await ptd(sb, ["build", ...off, "-t", "c:4", dir]);
+      assertEquals(r.code, 0, r.stderr);
+      assert(!r.stdout.includes("Using cache"), off.join(" "));
+    }
+    // Step images are listed with -a only, and image prune takes them.
+    assertEquals(ok(await ptd(sb, ["images", "-q"])).split("\n").length, 5);
+    assert(ok(await ptd(sb, ["images", "-aq"])).split("\n").length > 5);
+    ok(await ptd(sb, ["image", "prune", "-f"]));
+    assertEquals(ok(await ptd(sb, ["images", "-aq"])).split("\n").length, 5);
+  });
+});
+
+/** What a failed build leaves: containers, step mounts, temp files. */
+async function leftovers(sb: Sandbox): Promise<string[]> {
+  const ctrs = ok(await ptd(sb, ["ps", "-aq"]));
+  return [
+    ...ctrs ? [`containers: ${ctrs}`] : [],
+    ...files(`${sb.env.PTD_ROOT}/blobs/tmp`).map((f) => `temp: ${f}`),
+  ];
+}
+
+Deno.test("build errors: exit codes as podman build's, one line naming the step or line, nothing left behind", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const tar = `${sb.dir}/bb.tar`;
+    ok(await ptd(sb, ["save", "-o", tar, "localhost/bb:1"]));
+    const cases: [string, RegExp][] = [
+      [
+        "FROM localhost/bb:1\nRUN exit 3\n",
+        /^Error: building at STEP "RUN exit 3": while running runtime: exit status 3$/,
+      ],
+      [
+        'FROM localhost/bb:1\nRUN ["false"]\n',
+        /^Error: building at STEP "RUN false": while running runtime: exit status 1$/,
+      ],
+      [
+        "FROM localhost/bb:1\nFOO bar\n",
+        /^Error: Containerfile:2: unknown instruction: FOO$/,
+      ],
+      [
+        "FROM localhost/bb:1\nRUN --bogus=1 true\n",
+        /^Error: Containerfile:2: RUN only supports the --mount flag$/,
+      ],
+      [
+        "FROM localhost/bb:1\nCOPY nothere /x\n",
+        /^Error: Containerfile:2: COPY nothere: no such file or directory in the build context$/,
+      ],
+      [
+        "FROM localhost/bb:1\nCOPY ../x /x\n",
+        /^Error: Containerfile:2: COPY \.\.\/x: outside the build context$/,
+      ],
+      [
+        "FROM localhost/nope:1\n",
+        /^Error: Containerfile:1: .*localhost\/nope:1/,
+      ],
+    ];
+    const engines = bothEngines(sb);
+    await sideBySide(sb, engines, async () => {
+      await podmanOk(sb, ["load", "-i", tar]);
+      for (const [text, want] of cases) {
+        const dir = context(sb, { "Containerfile": text });
+        const mine = await engines.ptd(["build", "--pull=never", dir]);
+        const theirs = await engines.podman(["build", "--pull=never", dir]);
+        assertEquals(
+          mine.code,
+          theirs.code,
+          `${text}: ${mine.stderr} vs ${theirs.stderr}`,
+        );
+        const lines = mine.stderr.trim().split("\n");
+        assertEquals(lines.length, 1, mine.stderr);
+        assertMatch(lines[0], want);
+        assertEquals(await leftovers(sb), []);
+      }
+      const bad = await engines.ptd(["build", "--bogus", "."]);
+      assertEquals(
+        bad.code,
+        (await engines.podman(["build", "--bogus", "."])).code,
+      );
+    });
+  });
+});
+
+Deno.test("build: the image pushed is read by skopeo and runs under podman", async () => {
+  if (!hasPodman()) return;
+  const reg = await startRegistry();
+  const sb = await sandboxFor(reg.host);
+  try {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile":
+        'FROM localhost/bb:1\nRUN echo built > /built && rm /hello.txt\nCMD ["cat", "/built"]\n',
+    });
+    for (const format of ["oci", "docker"]) {
+      const name = `${reg.host}/t/built:${format}`;
+      const b = await ptd(sb, ["build", "--format", format, "-t", name, dir]);
+      assertEquals(b.code, 0, b.stderr);
+      // The whiteout hides the base's file under podman too.
+      await pushAndRunUnderPodman(sb, name, 2, "built\n", [
+        "sh",
+        "-c",
+        "cat /built; ls /hello.txt || true",
+      ]);
+    }
+  } finally {
+    await podman(sb, ["rm", "-fa"]);
+    stopPodmanPause(sb);
+    await sb.cleanup();
+    await reg.cleanup();
+  }
+});
+
+Deno.test("build flags: --target skips stages it does not need; secrets, cache mounts, volumes, args, labels, iidfile, timestamp, squash", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    Deno.mkdirSync(`${sb.dir}/vol`);
+    Deno.writeTextFileSync(`${sb.dir}/vol/host.txt`, "from the host\n");
+    Deno.writeTextFileSync(`${sb.dir}/token`, "s3cret");
+    Deno.writeTextFileSync(`${sb.dir}/args`, "# comment\nV=from-file\n");
+    const dir = context(sb, {
+      "Containerfile": `FROM localhost/bb:1 AS unused
+RUN exit 7
+FROM localhost/bb:1 AS base
+ARG V
+RUN --mount=type=secret,id=tok wc -c < /run/secrets/tok > /secret-len && echo $V > /v
+RUN --mount=type=cache,target=/cache echo c >> /cache/log && wc -l < /cache/log > /cache-count
+FROM base AS final
+RUN cat /vol/host.txt > /saw-vol
+RUN echo more > /more
+FROM final AS never
+RUN exit 9
+`,
+    });
+    const iid = `${sb.dir}/iid`;
+    const r = await ptd(sb, [
+      "build",
+      "--target",
+      "final",
+      "--secret",
+      `id=tok,src=${sb.dir}/token`,
+      "--build-arg-file",
+      `${sb.dir}/args`,
+      "-v",
+      `${sb.dir}/vol:/vol`,
+      "--label",
+      "made=flags",
+      "--annotation",
+      "org.example.note=annotated",
+      "--iidfile",
+      iid,
+      "--timestamp",
+      "0",
+      "--squash",
+      "-t",
+      "flags:1",
+      dir,
+    ]);
+    assertEquals(r.code, 0, r.stderr + r.stdout);
+    assert(!r.stdout.includes("exit 7") && !r.stdout.includes("exit 9"));
+    const [doc] = JSON.parse(
+      ok(await ptd(sb, ["image", "inspect", "flags:1"])),
+    );
+    assertEquals(Deno.readTextFileSync(iid), `sha256:${doc.Id}`);
+    assertEquals(doc.Labels.made, "flags");
+    assertEquals(doc.Annotations["org.example.note"], "annotated");
+    assertEquals(doc.Created, "1970-01-01T00:00:00Z");
+    // FROM base (bb and two RUN layers), then this stage's two as one.
+    assertEquals(doc.RootFS.Layers.length, 4);
+    const out = ok(
+      await ptd(sb, [
+        "run",
+        "--rm",
+        "flags:1",
+        "sh",
+        "-c",
+        "cat /secret-len /v /cache-count /saw-vol /more; ls /run/secrets/tok /cache/log 2>&1 | wc -l",
+      ]),
+    );
+    assertEquals(out, "6\nfrom-file\n1\nfrom the host\nmore\n2");
+  });
+});
+
+Deno.test("build: a context tarball on stdin, a Containerfile on stdin", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile":
+        'FROM localhost/bb:1\nCOPY f.txt /\nCMD ["cat", "/f.txt"]\n',
+      "f.txt": "from the tarball\n",
+    });
+    const tar = await new Deno.Command("tar", {
+      args: ["-C", dir, "-czf", "-", "."],
+      stdout: "piped",
+    }).output();
+    const fromTar = await ptd(sb, ["build", "-q", "-t", "tarctx", "-"], {
+      stdin: tar.stdout,
+    });
+    assertEquals(fromTar.code, 0, fromTar.stderr);
+    assertEquals(
+      ok(await ptd(sb, ["run", "--rm", "tarctx"])),
+      "from the tarball",
+    );
+    const fromStdin = await ptd(sb, [
+      "build",
+      "-q",
+      "-t",
+      "stdinfile",
+      "-f",
+      "-",
+      dir,
+    ], {
+      stdin: 'FROM localhost/bb:1\nCMD ["echo", "piped"]\n',
+    });
+    assertEquals(fromStdin.code, 0, fromStdin.stderr);
+    assertEquals(ok(await ptd(sb, ["run", "--rm", "stdinfile"])), "piped");
+    assertEquals(files(`${sb.env.PTD_ROOT}/blobs/tmp`), []);
+  });
+});
+
+Deno.test("build: .dockerignore (Docker's rules) keeps files out of COPY; ADD fetches a URL with its checksum", async () => {
+  const body = "fetched over http\n";
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => new Response(body),
+  );
+  try {
+    await withSandbox(async (sb) => {
+      await storeBusyboxImage(sb, "localhost/bb:1");
+      const url = `http://127.0.0.1:${server.addr.port}/files/remote.txt`;
+      const sum = `sha256:${
+        Array.from(
+          new Uint8Array(
+            await crypto.subtle.digest(
+              "SHA-256",
+              new TextEncoder().encode(body),
+            ),
+          ),
+        ).map((b) => b.toString(16).padStart(2, "0")).join("")
+      }`;
+      const dir = context(sb, {
+        "Containerfile":
+          `FROM localhost/bb:1\nCOPY . /ctx/\nADD --checksum=${sum} ${url} /dl/\n`,
+        ".dockerignore": "*.log\n!keep.log\nsecrets/\n",
+        "a.txt": "a\n",
+        "drop.log": "no\n",
+        "keep.log": "yes\n",
+        "secrets/key": "k\n",
+        "sub/b.txt": "b\n",
+      });
+      const r = await ptd(sb, ["build", "-t", "ign", dir]);
+      assertEquals(r.code, 0, r.stderr);
+      assertEquals(
+        ok(
+          await ptd(sb, [
+            "run",
+            "--rm",
+            "ign",
+            "sh",
+            "-c",
+            "cd /ctx && find . -type f | sort; cat /dl/remote.txt",
+          ]),
+        ),
+        "./.dockerignore\n./Containerfile\n./a.txt\n./keep.log\n./sub/b.txt\nfetched over http",
+      );
+      const bad = context(sb, {
+        "Containerfile": `FROM localhost/bb:1\nADD --checksum=sha256:${
+          "0".repeat(64)
+        } ${url} /dl/\n`,
+      });
+      const wrong = await ptd(sb, ["build", bad]);
+      assertEquals(wrong.code, 125);
+      assertMatch(wrong.stderr, /^Error: Containerfile:2: .*checksum mismatch/);
+    });
+  } finally {
+    await server.shutdown();
+  }
+});
+
+if (!minbaseTar()) console.error(`SKIP minbase build test: ${MINBASE_MISSING}`);
+
+Deno.test(
+  "build on Debian minbase: a user added by RUN owns what COPY --chown gives it; owners, setuid bits and /bin survive",
+  {
+    ignore: !minbaseTar(),
+  },
+  () =>
+    withSandbox(async (sb) => {
+      ok(await ptd(sb, ["import", minbaseTar()!, "minbase"]));
+      const dir = context(sb, {
+        "Containerfile": `FROM minbase
+RUN useradd -m -u 1234 app && rm /etc/motd
+COPY --chown=app:app app.txt /home/app/
+COPY tool.sh /usr/local/bin/tool
+RUN chmod 755 /usr/local/bin/tool
+USER app
+WORKDIR /home/app
+`,
+        "app.txt": "mine\n",
+        "tool.sh": "#!/bin/sh\necho tool ran as $(id -un)\n",
+      });
+      const r = await ptd(sb, ["build", "-t", "deb", dir]);
+      assertEquals(r.code, 0, r.stderr + r.stdout);
+      const out = ok(
+        await ptd(sb, [
+          "run",
+          "--rm",
+          "deb",
+          "sh",
+          "-c",
+          "tool; pwd; stat -c '%U:%G:%a' app.txt /home/app /usr/bin/passwd /etc/shadow /tmp; ls /etc/motd 2>/dev/null || echo no-motd",
+        ]),
+      );
+      assertEquals(
+        out,
+        "tool ran as app\n/home/app\napp:app:644\napp:app:755\nroot:root:4755\nroot:shadow:640\nroot:root:1777\nno-motd",
+      );
+    }),
+);
+
+Deno.test("build on a vfs store: RUN refused in one line, nothing left", async () => {
+  await withSandbox(async (sb) => {
+    const vfs = ["--storage-driver", "vfs"];
+    ok(await ptd(sb, [...vfs, "images"]));
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const dir = context(sb, {
+      "Containerfile": "FROM localhost/bb:1\nRUN true\n",
+    });
+    const r = await ptd(sb, [...vfs, "build", dir]);
+    assertEquals(r.code, 125);
+    assertMatch(
+      r.stderr,
+      /^Error: Containerfile:2: build with the vfs storage driver is not supported/,
+    );
+    assertEquals(ok(await ptd(sb, [...vfs, "ps", "-aq"])), "");
+  });
+});
