@@ -10,11 +10,13 @@ import * as engine from "../engine/lifecycle.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Listed } from "../engine/listing.ts";
 import type { Selection } from "../engine/selection.ts";
-import type { LogFilter, LogRecord } from "../container/log.ts";
+import { displayTime, type LogRecord } from "../container/log.ts";
+import type { LogFilter } from "../container/log_reader.ts";
 import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
 import {
   boolArg,
+  intArg,
   mergeEnv,
   parseEnv,
   PROCESS_OPTIONS,
@@ -34,13 +36,18 @@ import {
   withPolicy,
 } from "./targets.ts";
 
-/** Prints log records to stdout and stderr, as they were written. */
-async function printLog(records: AsyncIterable<LogRecord>, timestamps = false) {
+/**
+ * Prints log records to stdout and stderr, as they were written: each
+ * after the container's `prefix` and, with `timestamps`, its time.
+ */
+async function printLog(
+  records: AsyncIterable<LogRecord>,
+  opts: { timestamps?: boolean; prefix: string },
+) {
   const enc = new TextEncoder();
   for await (const r of records) {
-    const text = `${timestamps ? `${r.time} ` : ""}${r.text}${
-      r.partial ? "" : "\n"
-    }`;
+    const time = opts.timestamps ? `${displayTime(r.time)} ` : "";
+    const text = `${opts.prefix}${time}${r.text}${r.partial ? "" : "\n"}`;
     const out = r.stream === "stdout" ? Deno.stdout : Deno.stderr;
     out.writeSync(enc.encode(text));
   }
@@ -314,16 +321,31 @@ const rmSpec: CommandSpec = {
   },
 };
 
+/** Parses --since/--until in Podman's words. */
+function logTime(flag: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  try {
+    return parseTime(value);
+  } catch {
+    throw invalid(`parsing ${flag} "${value}": unable to interpret time value`);
+  }
+}
+
 const logsSpec: CommandSpec = {
   name: "logs",
-  description: "Fetch the logs of a container",
+  description: "Fetch the logs of one or more containers",
   options: [
     { flags: "-f, --follow", description: "follow log output" },
     { flags: "-t, --timestamps", description: "show timestamps" },
     {
-      flags: "-n, --tail <n>",
-      description: "number of lines from the end",
-      default: "all",
+      flags: "-n, --names",
+      description: "output the container name in the log",
+    },
+    {
+      flags: "--tail <n>",
+      description: "number of lines from the end (-1: all)",
+      parse: intArg("--tail"),
+      default: -1,
     },
     {
       flags: "--since <time>",
@@ -334,24 +356,38 @@ const logsSpec: CommandSpec = {
       description: "show logs until a time or duration",
     },
   ],
-  args: [["<container>"]],
+  args: [["[containers...]"]],
   action: async (
-    ref: string,
+    refs: string[],
     f: {
       follow?: boolean;
       timestamps?: boolean;
-      tail: string;
+      names?: boolean;
+      tail: number;
       since?: string;
       until?: string;
     },
   ) => {
+    if (refs.length === 0) {
+      throw invalid("specify at least one container name or ID to log");
+    }
     const filter: LogFilter = {
-      since: f.since === undefined ? undefined : parseTime(f.since),
-      until: f.until === undefined ? undefined : parseTime(f.until),
-      tail: f.tail === "all" || Number(f.tail) < 0 ? undefined : Number(f.tail),
+      since: logTime("--since", f.since),
+      until: logTime("--until", f.until),
+      tail: f.tail < 0 ? undefined : f.tail,
     };
-    const records = engine.containerLogs(userEngine(), ref, filter, f.follow);
-    await printLog(records, f.timestamps);
+    const logs = engine.containerLogs(userEngine(), refs, filter, f.follow);
+    const show = (l: engine.ContainerLog) =>
+      printLog(l.records, {
+        timestamps: f.timestamps,
+        prefix: logs.length < 2
+          ? ""
+          : `${f.names ? l.name : l.id.slice(0, 12)} `,
+      });
+    // Followed logs come as they are written; others one container after
+    // the other.
+    if (f.follow) await Promise.all(logs.map(show));
+    else for (const l of logs) await show(l);
   },
 };
 

@@ -6,6 +6,7 @@ import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
+import { parseLogOpts } from "../container/log_driver.ts";
 import {
   checkSubidName,
   parseIpc,
@@ -92,20 +93,8 @@ interface RunFlags {
   stopSignal: string;
   stopTimeout: string;
   logOpt: string[];
+  logDriver?: string;
   cidfile?: string;
-}
-
-/** --log-opt values; only max-size (k, m, g suffixes) is supported. */
-function parseLogOpts(items: string[]): { logMaxSize?: number } {
-  const out: { logMaxSize?: number } = {};
-  for (const item of items) {
-    const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
-    if (!m) throw invalid(`unsupported --log-opt ${JSON.stringify(item)}`);
-    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-    out.logMaxSize = Number(m[1]) *
-      unit[m[2].toLowerCase() as keyof typeof unit];
-  }
-  return out;
 }
 
 /** --entrypoint: a JSON array of strings is the command line, else one word. */
@@ -316,7 +305,15 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--cidfile <file>",
     description: "write the container id to a file",
   },
-  repeatable("--log-opt <opt>", "logging option: max-size=SIZE"),
+  {
+    flags: "--log-driver <driver>",
+    description:
+      "logging driver: k8s-file (default), json-file, none, passthrough",
+  },
+  repeatable(
+    "--log-opt <opt>",
+    "logging option: max-size=SIZE, max-file=N, path=FILE, tag=TAG",
+  ),
   {
     flags: "--pull <policy>",
     description: "pull the image: always, missing, never",
@@ -472,6 +469,7 @@ function createRequest(
       init: !!f.init,
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
+      logDriver: f.logDriver,
       ...parseLogOpts(f.logOpt),
     },
   };

@@ -34,13 +34,14 @@ import {
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
 import { ownClaim } from "./liveness.ts";
-import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
+import type { Stream } from "./log.ts";
+import { LogWriter } from "./log_writer.ts";
 import { ContainerNetwork } from "./network.ts";
 import { shouldRestart } from "./restart.ts";
 import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
-import { keepsLog } from "./log_driver.ts";
+import { keepsLog, logSource } from "./log_driver.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -123,18 +124,17 @@ async function record(
 async function pump(
   f: AsyncIterable<Uint8Array>,
   stream: Stream,
-  emit: (r: LogRecord[]) => void,
+  log: LogWriter | undefined,
   attach: AttachServer,
   relay?: Supervision["relay"],
 ) {
-  const split = new LineSplitter(stream);
   const kind = stream === "stdout" ? STDOUT : STDERR;
   for await (const chunk of f) {
     attach.broadcast(kind, chunk);
-    emit(split.push(chunk));
+    log?.write(stream, chunk);
     await relay?.(stream, chunk);
   }
-  emit(split.end());
+  log?.write(stream, null);
 }
 
 /** A pty master as a stream; it ends (EIO) once no slave is open. */
@@ -206,7 +206,7 @@ function killAfter(pid: number, seconds = 0) {
 async function runOnce(
   store: ContainerStore,
   c: ContainerConfig,
-  log: LogWriter,
+  log: LogWriter | undefined,
   attach: AttachServer,
   sv: Supervision,
 ): Promise<RunResult> {
@@ -225,6 +225,9 @@ async function runOnce(
     spec.process.stdin = true;
     attach.input = terminalInput(term.master, attach);
     if (attach.size) setWindowSize(term.master, ...attach.size);
+  } else if (c.host.logDriver === "passthrough" && sv.foreground) {
+    // Straight to the caller's stdio: the pipes stay empty.
+    spec.stdio = [0, 1, 2];
   } else {
     spec.stdio = [input?.read ?? 0, out.write, err.write];
   }
@@ -246,16 +249,15 @@ async function runOnce(
     if (input) closeFd(input.read);
     if (term) closeFd(term.slave);
   }
-  const emit = (recs: LogRecord[]) => log.write(recs);
   const pumps = Promise.all([
     pump(
       term ? masterStream(term.master) : out.file.readable,
       "stdout",
-      emit,
+      log,
       attach,
       sv.relay,
     ),
-    pump(err.file.readable, "stderr", emit, attach, sv.relay),
+    pump(err.file.readable, "stderr", log, attach, sv.relay),
   ]);
   const failure = await new Response(fail.file.readable).text();
   if (failure === "") {
@@ -324,11 +326,14 @@ export async function supervise(
       answered = true;
     },
   };
-  // Without a log, the output still goes to attached clients; the writer
-  // discards it (and never rotates /dev/null).
+  // Without a log, the output still goes to attached clients.
+  const src = logSource(store, c);
   const log = keepsLog(c)
-    ? new LogWriter(store.logFile(c.id), c.host.logMaxSize)
-    : new LogWriter("/dev/null");
+    ? new LogWriter(src.path, src.format, {
+      maxSize: c.host.logMaxSize,
+      maxFile: c.host.logMaxFile,
+    })
+    : undefined;
   const attach = new AttachServer(store.runDir(c.id));
   // A CLI that stays attached connects first; not for ever if it died.
   if (sv.waitForClient) await attach.firstClient(10_000);
@@ -374,7 +379,7 @@ export async function supervise(
       ok: false,
       error: { kind: "internal", message: "monitor failed", exitCode: 125 },
     });
-    log.close();
+    log?.close();
     await attach.close(lastCode);
     // After a hand-off the state names the next host: leave it be. A --rm
     // container keeps naming us until it is removed, so that our death

@@ -9,8 +9,9 @@ import type { ContainerConfig } from "../container/config.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
-import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
-import { checkKeepsLog } from "../container/log_driver.ts";
+import type { LogRecord } from "../container/log.ts";
+import { followLog, type LogFilter } from "../container/log_reader.ts";
+import { checkKeepsLog, logSource } from "../container/log_driver.ts";
 import { portsOf } from "../container/network.ts";
 import { parseSignal } from "../container/signals.ts";
 import { containerTop } from "../container/top.ts";
@@ -147,17 +148,35 @@ export async function pauseContainer(
   return await life.freezeContainer(...target(e, ref), freeze);
 }
 
-/** The container's log records; with `follow`, until it stops running. */
+/** One container's log, as `containerLogs` gives it. */
+export interface ContainerLog {
+  id: string;
+  name: string;
+  /** Its records; with follow, until it stops running. */
+  records: AsyncIterable<LogRecord>;
+}
+
+/**
+ * The logs of the containers `refs` name, each looked up (and checked to
+ * keep a log) before any is read.
+ */
 export function containerLogs(
   e: Engine,
-  ref: string,
+  refs: string[],
   filter: LogFilter,
   follow = false,
-): AsyncIterable<LogRecord> {
-  const [s, c] = target(e, ref);
-  checkKeepsLog(c);
-  const more = follow ? stillRunning(s, c.id) : () => Promise.resolve(false);
-  return followLog(s.logFile(c.id), filter, more);
+): ContainerLog[] {
+  const found = refs.map((ref) => target(e, ref));
+  for (const [, c] of found) checkKeepsLog(c);
+  return found.map(([s, c]) => ({
+    id: c.id,
+    name: c.name,
+    records: followLog(
+      logSource(s, c),
+      filter,
+      follow ? stillRunning(s, c.id) : () => Promise.resolve(false),
+    ),
+  }));
 }
 
 /** True while the container may still write to its log. */

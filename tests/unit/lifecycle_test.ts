@@ -1,11 +1,5 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { parseTime } from "../../src/engine/filters.ts";
-import {
-  formatRecord,
-  LineSplitter,
-  logTime,
-  parseRecord,
-} from "../../src/container/log.ts";
 import { statusText } from "../../src/container/present.ts";
 import { humanDuration } from "../../src/runtime/gomap.ts";
 import { parseRestart, shouldRestart } from "../../src/container/restart.ts";
@@ -19,29 +13,6 @@ import {
   STDIN_CLOSED,
   STDOUT,
 } from "../../src/container/attach.ts";
-
-Deno.test("log: k8s-file records, full and partial lines", () => {
-  assertEquals(
-    logTime(new Date("2024-01-01T00:00:00.123Z")),
-    "2024-01-01T00:00:00.123000000Z",
-  );
-  const s = new LineSplitter("stdout");
-  const t = "2024-01-01T00:00:00.000000000Z";
-  assertEquals(s.push(new TextEncoder().encode("a\nb"), t).map(formatRecord), [
-    `${t} stdout F a\n`,
-  ]);
-  assertEquals(s.push(new TextEncoder().encode("c\n"), t)[0].text, "bc");
-  s.push(new TextEncoder().encode("prompt> "), t);
-  const [end] = s.end(t);
-  assertEquals(formatRecord(end), `${t} stdout P prompt> \n`);
-  assertEquals(parseRecord(`${t} stderr F x y`), {
-    time: t,
-    stream: "stderr",
-    partial: false,
-    text: "x y",
-  });
-  assertEquals(parseRecord("garbage"), undefined);
-});
 
 Deno.test("restart: Docker's policies and counts", () => {
   assertEquals(parseRestart("on-failure:3"), {

@@ -1,0 +1,179 @@
+import { assertEquals, assertThrows } from "../assert.ts";
+import {
+  displayTime,
+  localTime,
+  parseRecord,
+  recordEncoder,
+  utcTime,
+} from "../../src/container/log.ts";
+import { logFiles, LogWriter } from "../../src/container/log_writer.ts";
+import { followLog } from "../../src/container/log_reader.ts";
+import {
+  humanLogSize,
+  parseLogOpts,
+  parseLogSize,
+} from "../../src/container/log_driver.ts";
+
+const enc = new TextEncoder(), dec = new TextDecoder();
+const T = Date.parse("2024-01-01T00:00:00.123Z") + 0.456;
+
+Deno.test("log: times as conmon writes them and Go prints them", () => {
+  assertEquals(utcTime(T), "2024-01-01T00:00:00.123456000Z");
+  // The test runner's zone is the host's: compare through a parse.
+  assertEquals(
+    Date.parse(localTime(T).replace(/(\.\d{3})\d+/, "$1")),
+    Math.floor(T),
+  );
+  // logs -t: Go's RFC3339Nano, trailing zeros dropped, in local time.
+  const d = displayTime("2024-01-01T00:00:00.120000000+00:00");
+  assertEquals(Date.parse(d), Date.parse("2024-01-01T00:00:00.120Z"));
+  assertEquals(/:00\.12(Z|[+-]\d\d:\d\d)$/.test(d), true);
+});
+
+Deno.test("log: k8s-file records, full and partial, as bytes came", () => {
+  const e = recordEncoder("k8s-file", "stdout");
+  const out = e.encode(enc.encode("a\nbc\nprompt> "), T);
+  const text = dec.decode(out.data);
+  const t = localTime(T);
+  assertEquals(
+    text,
+    `${t} stdout F a\n${t} stdout F bc\n${t} stdout P prompt> \n`,
+  );
+  assertEquals(out.ends, [
+    text.indexOf("\n") + 1,
+    text.indexOf("bc\n") + 3,
+    text.length,
+  ]);
+  assertEquals(e.encode(new Uint8Array(), T).ends, []);
+  assertEquals(parseRecord(`${t} stderr F x y`), {
+    time: t,
+    stream: "stderr",
+    partial: false,
+    text: "x y",
+  });
+  assertEquals(parseRecord(`${t} stdout P p`)?.partial, true);
+  assertEquals(parseRecord("garbage"), undefined);
+});
+
+Deno.test("log: json-file records in Docker's form; a cut character waits", () => {
+  const e = recordEncoder("json-file", "stderr");
+  const euro = enc.encode("€");
+  const first = e.encode(new Uint8Array([...enc.encode("x\n"), euro[0]]), T);
+  const lines = dec.decode(first.data).split("\n").filter(Boolean);
+  assertEquals(lines.map((l) => JSON.parse(l)), [{
+    log: "x\n",
+    stream: "stderr",
+    time: "2024-01-01T00:00:00.123456000Z",
+  }]);
+  const rest = dec.decode(e.encode(euro.subarray(1), T).data);
+  assertEquals(JSON.parse(rest).log, "€");
+  assertEquals(parseRecord(rest.trim(), "json-file")?.partial, true);
+  assertEquals(parseRecord(lines[0], "json-file")?.text, "x");
+  assertEquals(parseRecord("{}", "json-file"), undefined);
+});
+
+Deno.test("log: rotation keeps the newest records, max-file old files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ctr.log`;
+    const w = new LogWriter(path, "k8s-file", { maxSize: 400, maxFile: 2 });
+    for (let i = 0; i < 100; i++) w.write("stdout", enc.encode(`line ${i}\n`));
+    w.write(
+      "stdout",
+      enc.encode(Array.from({ length: 30 }, (_, i) => `b${i}\n`).join("")),
+    );
+    w.close();
+    const files = logFiles(path, 2);
+    for (const f of files) {
+      const size = Deno.statSync(f).size;
+      if (size > 400) throw new Error(`${f}: ${size} bytes`);
+    }
+    assertThrows(() => Deno.statSync(`${path}.3`));
+    const texts = [];
+    for await (
+      const r of followLog(
+        { path, format: "k8s-file", maxFile: 2 },
+        {},
+        () => Promise.resolve(false),
+      )
+    ) {
+      texts.push(r.text);
+    }
+    assertEquals(texts.at(-1), "b29");
+    // What is kept is an unbroken run up to the last line.
+    const all = [
+      ...Array.from({ length: 100 }, (_, i) => `line ${i}`),
+      ...Array.from({ length: 30 }, (_, i) => `b${i}`),
+    ];
+    assertEquals(texts, all.slice(all.length - texts.length));
+    assertEquals(texts.length > 12, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("log: --tail counts lines, a partial one with the line it ends in", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ctr.log`;
+    const w = new LogWriter(path, "json-file");
+    w.write("stdout", enc.encode("a\npart"));
+    w.write("stderr", enc.encode("b\n"));
+    w.write("stdout", enc.encode("c\nopen"));
+    w.close();
+    const read = async (tail?: number) => {
+      const out = [];
+      for await (
+        const r of followLog(
+          { path, format: "json-file" },
+          { tail },
+          () => Promise.resolve(false),
+        )
+      ) {
+        out.push(r.text + (r.partial ? "" : "|"));
+      }
+      return out.join("");
+    };
+    assertEquals(await read(), "a|partb|c|open");
+    assertEquals(await read(2), "c|open");
+    assertEquals(await read(3), "partb|c|open");
+    assertEquals(await read(0), "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("log: --log-opt as Podman reads it", () => {
+  assertEquals(parseLogSize("5.039m"), 5039000);
+  assertEquals(parseLogSize("1.5kb"), 1500);
+  assertEquals(parseLogSize("2MiB"), 2000000);
+  assertEquals(parseLogSize("100"), 100);
+  assertThrows(() => parseLogSize("abc"), /invalid size: 'abc'/);
+  assertEquals(
+    parseLogOpts([
+      "max-size=1m",
+      "max-file=3",
+      "path=/tmp/x.log",
+      "tag=web",
+      "other=1",
+    ]),
+    {
+      logMaxSize: 1000000,
+      logMaxFile: 3,
+      logPath: "/tmp/x.log",
+      logTag: "web",
+    },
+  );
+  assertThrows(
+    () => parseLogOpts(["max-size"]),
+    /invalid log option "max-size"/,
+  );
+  assertThrows(() => parseLogOpts(["max-file=0"]));
+  assertThrows(() => parseLogOpts(["path=rel.log"]));
+  assertEquals([
+    humanLogSize(0),
+    humanLogSize(5039000),
+    humanLogSize(1500),
+    humanLogSize(100),
+  ], ["0B", "5.039MB", "1.5kB", "100B"]);
+});
