@@ -77,6 +77,14 @@ const symbols = {
     result: "isize",
     nonblocking: true,
   },
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmsg_wait: {
+    name: "recvmsg",
+    parameters: ["i32", "buffer", "i32"],
+    result: "isize",
+    nonblocking: true,
+  },
   sendto: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
     result: "isize",

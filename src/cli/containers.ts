@@ -64,6 +64,12 @@ async function execPolicy(run: () => Promise<number>): Promise<number> {
   }
 }
 
+/** --detach-keys of start, attach and exec. */
+const DETACH_KEYS: OptionSpec = {
+  flags: "--detach-keys <keys>",
+  description: "key sequence that detaches from the container",
+};
+
 /** The selection flags of the bulk verbs, as Podman spells them. */
 const SELECT = {
   all: (what: string): OptionSpec => ({
@@ -140,11 +146,16 @@ const startSpec: CommandSpec = {
     SELECT.filter,
     { flags: "-i, --interactive", description: "with -a, attach stdin too" },
     SELECT.latest,
+    DETACH_KEYS,
   ],
   args: [["[containers...]"]],
   action: async (
     refs: string[],
-    f: SelectFlags & { attach?: boolean; interactive?: boolean },
+    f: SelectFlags & {
+      attach?: boolean;
+      interactive?: boolean;
+      detachKeys?: string;
+    },
   ) => {
     if (f.all && refs.length > 0) {
       throw invalid(
@@ -160,7 +171,12 @@ const startSpec: CommandSpec = {
           "you cannot start and attach multiple containers at once",
         );
       }
-      return await engine.startAttached(userEngine(), refs[0], !!f.interactive);
+      return await engine.startAttached(
+        userEngine(),
+        refs[0],
+        !!f.interactive,
+        f.detachKeys,
+      );
     }
     return await actOnSelected(selection(refs, f), engine.startContainer);
   },
@@ -434,6 +450,7 @@ interface ExecFlags {
   envFile: string[];
   user?: string;
   workdir?: string;
+  detachKeys?: string;
 }
 
 const execSpec: CommandSpec = {
@@ -447,6 +464,7 @@ const execSpec: CommandSpec = {
     PROCESS_OPTIONS.envFile,
     PROCESS_OPTIONS.user,
     PROCESS_OPTIONS.workdir,
+    DETACH_KEYS,
   ],
   args: [["<container>"], ["<command...>"]],
   passThrough: true,
@@ -462,6 +480,7 @@ const execSpec: CommandSpec = {
         interactive: !!f.interactive,
         detach: !!f.detach,
         tty: !!f.tty,
+        detachKeys: f.detachKeys,
       })
     );
   },
@@ -470,10 +489,13 @@ const execSpec: CommandSpec = {
 const attachSpec: CommandSpec = {
   name: "attach",
   description: "Attach to a running container's output and input",
-  options: [{ flags: "--no-stdin", description: "do not attach stdin" }],
+  options: [
+    { flags: "--no-stdin", description: "do not attach stdin" },
+    DETACH_KEYS,
+  ],
   args: [["<container>"]],
-  action: (ref: string, f: { stdin: boolean }) =>
-    engine.attachContainer(userEngine(), ref, f.stdin),
+  action: (ref: string, f: { stdin: boolean; detachKeys?: string }) =>
+    engine.attachContainer(userEngine(), ref, f.stdin, f.detachKeys),
 };
 
 /** "NAME:PATH" -> the container part, or undefined for a host path. */

@@ -364,6 +364,12 @@ const runSpec = createSpec(
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
+    if (f.tty && f.interactive && !f.detach && !Deno.stdin.isTerminal()) {
+      // Podman's warning; it runs all the same (input piped into a shell).
+      console.error(
+        "WARN: The input device is not a TTY. The --tty and --interactive flags might not work properly",
+      );
+    }
     if (f.detach && f.preserveFds) {
       throw invalid(
         "--preserve-fds: descriptors go only to a container run in the foreground",

@@ -7,6 +7,7 @@
  * the last frame a client gets is 5 (exit code, one byte).
  */
 import { conflict } from "../runtime/errors.ts";
+import { parseDetachKeys, scanDetach } from "./detach_keys.ts";
 import { ensureDir } from "../storage/paths.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
@@ -18,9 +19,6 @@ export const STDIN = 0,
   STDIN_CLOSED = 3,
   RESIZE = 4,
   EXIT = 5;
-
-/** Docker's default detach keys: ctrl-p, ctrl-q. */
-export const DETACH_KEYS = [0x10, 0x11];
 
 const SOCKET = "attach";
 
@@ -145,32 +143,6 @@ export class AttachServer {
 }
 
 /**
- * Splits input at the detach keys: the bytes to send, and whether the
- * sequence was typed (`held` carries a partial sequence between chunks).
- */
-export function scanDetach(
-  chunk: Uint8Array,
-  keys: number[],
-  held: { n: number },
-): { send: Uint8Array; detach: boolean } {
-  const out: number[] = [];
-  for (const b of chunk) {
-    if (b === keys[held.n]) {
-      held.n++;
-      if (held.n === keys.length) {
-        return { send: new Uint8Array(out), detach: true };
-      }
-      continue;
-    }
-    out.push(...keys.slice(0, held.n));
-    held.n = 0;
-    if (b === keys[0]) held.n = 1;
-    else out.push(b);
-  }
-  return { send: new Uint8Array(out), detach: false };
-}
-
-/**
  * Connects to the container's monitor; `waitMs` allows for a monitor that
  * is still starting.
  */
@@ -216,13 +188,16 @@ function followSize(conn: Deno.UnixConn): () => void {
 /**
  * Relays the container's output here and, with `stdin`, our input there
  * (raw, for a -t container on a terminal) until the container ends (its
- * exit code, when the monitor said it) or the detach keys are typed.
+ * exit code, when the monitor said it) or the detach keys (`detachKeys`,
+ * else the container's own, else ctrl-p,ctrl-q) are typed.
  */
 export async function relayAttach(
   conn: Deno.UnixConn,
   c: ContainerConfig,
   stdin: boolean,
+  detachKeys = c.host.detachKeys,
 ): Promise<{ detached: boolean; code?: number }> {
+  const keys = parseDetachKeys(detachKeys);
   const raw = c.host.tty && stdin && Deno.stdin.isTerminal();
   if (raw) Deno.stdin.setRaw(true);
   const stopSize = c.host.tty ? followSize(conn) : () => {};
@@ -235,7 +210,7 @@ export async function relayAttach(
     (async () => {
       const held = { n: 0 };
       for await (const chunk of Deno.stdin.readable) {
-        const { send, detach } = scanDetach(chunk, DETACH_KEYS, held);
+        const { send, detach } = scanDetach(chunk, keys, held);
         if (send.length > 0) await conn.write(frame(STDIN, send));
         if (detach) {
           detached = true;
@@ -252,7 +227,9 @@ export async function relayAttach(
       else (kind === STDERR ? Deno.stderr : Deno.stdout).writeSync(data);
     }
   } catch (e) {
-    if (!detached) throw e;
+    // The monitor closes its end with our last input unread: the kernel
+    // answers with a reset, after the exit code it had sent.
+    if (!detached && code === undefined) throw e;
   } finally {
     stopSize();
     Deno.removeSignalListener("SIGHUP", ignore);

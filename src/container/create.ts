@@ -3,7 +3,7 @@
  * `ptd run` and `ptd create`, usable without the CLI.
  */
 import { ownClaim } from "./liveness.ts";
-import { invalid, PtdError } from "../runtime/errors.ts";
+import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
@@ -15,6 +15,7 @@ import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
 import { checkLogDriver } from "./log_driver.ts";
+import { parseDetachKeys } from "./detach_keys.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
@@ -78,21 +79,6 @@ export function rootfsSource(dir: string): RootSource {
   };
 }
 
-/**
- * --detach-keys as Podman reads them: comma-separated single characters or
- * ctrl-X; "" turns detaching off.
- */
-function checkDetachKeys(keys: string) {
-  if (keys === "") return;
-  for (const k of keys.split(",")) {
-    if (k.length === 1 || /^ctrl-[a-z@\[\\\]^_]$/.test(k)) continue;
-    throw new PtdError(
-      "cannot-invoke",
-      `invalid detach keys: Unknown character: '${k}'`,
-    );
-  }
-}
-
 /** --ipc container:NAME needs that container (Podman's error otherwise). */
 function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
   const target = ipcTarget(mode);
@@ -119,7 +105,7 @@ function validate(opts: CreateOptions) {
     );
   }
   if (opts.host.tz) zoneFile(opts.host.tz);
-  if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
+  if (opts.host.detachKeys !== undefined) parseDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {
     try {
       Deno.statSync("/dev/mqueue");

@@ -103,6 +103,7 @@ export async function runAttached(
   store: ContainerStore,
   c: ContainerConfig,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   let conn: Deno.UnixConn | undefined;
   try {
@@ -113,7 +114,11 @@ export async function runAttached(
     conn?.close();
     throw e;
   }
-  return await exitOfAttach(store, c, await relayAttach(conn!, c, stdin));
+  return await exitOfAttach(
+    store,
+    c,
+    await relayAttach(conn!, c, stdin, detachKeys),
+  );
 }
 
 /** `ptd attach`: the container's exit code, or 0 when detached. */
@@ -121,9 +126,14 @@ export async function attachContainer(
   store: ContainerStore,
   c: ContainerConfig,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   const conn = await openAttach(store, c);
-  return await exitOfAttach(store, c, await relayAttach(conn, c, stdin));
+  return await exitOfAttach(
+    store,
+    c,
+    await relayAttach(conn, c, stdin, detachKeys),
+  );
 }
 
 async function exitOfAttach(

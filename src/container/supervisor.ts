@@ -12,10 +12,10 @@ import {
   inheritablePipe,
   pipeFromChild,
   setCloexec,
-  setInheritable,
 } from "../../ffi/fd.ts";
 import { SIGKILL } from "../../ffi/constants.ts";
-import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
+import { readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
+import { receiveFd, socketPair } from "../../ffi/fd_passing.ts";
 import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
 import {
   asPtdError,
@@ -213,19 +213,20 @@ async function runOnce(
   const spec = await runtimeSpec(store, c);
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const net = new ContainerNetwork(store, c);
-  const term = c.host.tty ? openPty() : undefined;
+  // -t: init sends the pty's master over this socket (see setUpConsole).
+  const consoleSocket = c.host.tty ? socketPair() : undefined;
+  if (consoleSocket) setCloexec(consoleSocket[0]);
   // A foreground run's stdin is its own (fd 0, kept for -i); a monitor's fd
   // 0 is /dev/null, and with -i a pipe from attach clients replaces it.
-  const input = term || sv.foreground ? undefined : stdinPipe(c, attach);
-  if (term) {
-    setInheritable(term.slave);
-    spec.stdio = [term.slave, term.slave, term.slave];
-    spec.terminal = true;
+  const input = consoleSocket || sv.foreground
+    ? undefined
+    : stdinPipe(c, attach);
+  if (consoleSocket) {
+    spec.console = { socket: consoleSocket[1], size: attach.size };
     // A terminal is stdin too, even without -i (Docker's -t).
     spec.process.stdin = true;
-    attach.input = terminalInput(term.master, attach);
-    if (attach.size) setWindowSize(term.master, ...attach.size);
-  } else if (c.host.logDriver === "passthrough" && sv.foreground) {
+  }
+  if (c.host.logDriver === "passthrough" && sv.foreground) {
     // Straight to the caller's stdio: the pipes stay empty.
     spec.stdio = [0, 1, 2];
   } else {
@@ -233,25 +234,36 @@ async function runOnce(
   }
   spec.errorFd = fail.write;
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
+  const ours = [out.write, err.write, fail.write, ...consoleSocket ?? []];
   let pid: number;
   try {
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
       // The child has its copies; the network helpers must not hold them.
-      for (const fd of [out.write, err.write, fail.write]) setCloexec(fd);
+      for (const fd of ours) setCloexec(fd);
       return net.attach(pid);
     });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
-    if (term) closeFd(term.master);
+    if (consoleSocket) closeFd(consoleSocket[0]);
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
     if (input) closeFd(input.read);
-    if (term) closeFd(term.slave);
+    if (consoleSocket) closeFd(consoleSocket[1]);
+  }
+  // EOF instead when init failed before it had a terminal.
+  const master = consoleSocket && await receiveFd(consoleSocket[0]);
+  if (consoleSocket) closeFd(consoleSocket[0]);
+  if (master !== undefined) {
+    // stdout is the terminal: the pipe init was given is not read.
+    out.file.close();
+    attach.input = terminalInput(master, attach);
+    // A size that came while init was setting up.
+    if (attach.size) setWindowSize(master, ...attach.size);
   }
   const pumps = Promise.all([
     pump(
-      term ? masterStream(term.master) : out.file.readable,
+      master !== undefined ? masterStream(master) : out.file.readable,
       "stdout",
       log,
       attach,

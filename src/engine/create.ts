@@ -171,7 +171,9 @@ export async function runContainer(
 ): Promise<number> {
   const store = containerStore(e);
   try {
-    if (how.kind === "attach") return await runAttached(store, c, how.stdin);
+    if (how.kind === "attach") {
+      return await runAttached(store, c, how.stdin, c.host.detachKeys);
+    }
     if (how.kind === "foreground") return await runForeground(store, c, how);
     await startContainer(store, c);
     return 0;

@@ -12,6 +12,7 @@ import { monitorAlive, reconcile } from "../container/liveness.ts";
 import type { LogRecord } from "../container/log.ts";
 import { followLog, type LogFilter } from "../container/log_reader.ts";
 import { checkKeepsLog, logSource } from "../container/log_driver.ts";
+import { parseDetachKeys } from "../container/detach_keys.ts";
 import { portsOf } from "../container/network.ts";
 import { parseSignal } from "../container/signals.ts";
 import { containerTop } from "../container/top.ts";
@@ -48,15 +49,17 @@ export async function startContainer(e: Engine, ref: string): Promise<void> {
 /**
  * Starts the container with this process attached to its output (and its
  * input with `stdin`, if it was created with -i); returns its exit code,
- * or 0 when the user detached.
+ * or 0 when the user detached (with `detachKeys`, else the container's).
  */
 export async function startAttached(
   e: Engine,
   ref: string,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   const [s, c] = target(e, ref);
-  return await life.runAttached(s, c, stdin && c.host.interactive);
+  if (detachKeys !== undefined) parseDetachKeys(detachKeys);
+  return await life.runAttached(s, c, stdin && c.host.interactive, detachKeys);
 }
 
 /** Stop signal, then SIGKILL after `timeout` seconds (its own by default). */
@@ -197,14 +200,23 @@ export async function execContainer(
   return await execInContainer(...target(e, ref), opts);
 }
 
-/** Attaches to a running container; its exit code, or 0 when detached. */
+/**
+ * Attaches to a running container; its exit code, or 0 when detached
+ * (with `detachKeys`, else the container's).
+ */
 export async function attachContainer(
   e: Engine,
   ref: string,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   const [s, c] = target(e, ref);
-  return await life.attachContainer(s, c, stdin && c.host.interactive);
+  return await life.attachContainer(
+    s,
+    c,
+    stdin && c.host.interactive,
+    detachKeys,
+  );
 }
 
 /**

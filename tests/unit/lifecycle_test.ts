@@ -6,13 +6,17 @@ import { parseRestart, shouldRestart } from "../../src/container/restart.ts";
 import { parseSignal } from "../../src/container/signals.ts";
 import { createdState } from "../../src/container/config.ts";
 import {
-  DETACH_KEYS,
   frame,
   frames,
-  scanDetach,
   STDIN_CLOSED,
   STDOUT,
 } from "../../src/container/attach.ts";
+import {
+  parseDetachKeys,
+  scanDetach,
+} from "../../src/container/detach_keys.ts";
+
+const DETACH_KEYS = parseDetachKeys();
 
 Deno.test("restart: Docker's policies and counts", () => {
   assertEquals(parseRestart("on-failure:3"), {
@@ -104,4 +108,13 @@ Deno.test("attach: frames survive any cut; detach keys across chunks", async () 
   assertEquals([[...again.send], again.detach], [[0x10], true]);
   const c = scanDetach(new Uint8Array([0x10, 3]), DETACH_KEYS, { n: 0 });
   assertEquals([[...c.send], c.detach], [[0x10, 3], false]);
+});
+
+Deno.test("detach keys: Docker's names, none with an empty sequence", () => {
+  assertEquals(DETACH_KEYS, [0x10, 0x11]);
+  assertEquals(parseDetachKeys("ctrl-a,x,ctrl-@,ctrl-_"), [1, 0x78, 0, 0x1f]);
+  assertEquals(parseDetachKeys(""), []);
+  const none = scanDetach(new Uint8Array([0x10, 0x11]), [], { n: 0 });
+  assertEquals([[...none.send], none.detach], [[0x10, 0x11], false]);
+  assertThrows(() => parseDetachKeys("ctrl-1"), /Unknown character: 'ctrl-1'/);
 });
