@@ -145,11 +145,18 @@ async function exitOfAttach(
   return r.code ?? await waitContainer(store, c);
 }
 
-/** --size=ROWSxCOLS for a -t container started from a terminal. */
+/**
+ * --size=ROWSxCOLS for a -t container started from a terminal (stdout's,
+ * else stderr's or stdin's: `run -it ... > file` still has a window).
+ */
 function terminalSize(c: ContainerConfig): string[] {
-  if (!c.host.tty || !Deno.stdout.isTerminal()) return [];
-  const { rows, columns } = Deno.consoleSize();
-  return [`--size=${rows}x${columns}`];
+  if (!c.host.tty) return [];
+  try {
+    const { rows, columns } = Deno.consoleSize();
+    return [`--size=${rows}x${columns}`];
+  } catch {
+    return [];
+  }
 }
 
 /** ": REASON" from the monitor's error file, or "" without one. */
