@@ -1,9 +1,8 @@
 /**
  * Reading a container's log as `logs` does: the rotated files oldest
- * first, then the live one, partial records joined into their lines,
- * filtered by time and cut to the last lines; with follow, the records
- * appended after, through the monitor's rotations, until the container
- * stops.
+ * first, then the live one, filtered by time and cut to the last lines;
+ * with follow, the records appended after, through the monitor's
+ * rotations, until the container stops.
  */
 import {
   type LogFormat,
@@ -86,21 +85,11 @@ class Tail {
 }
 
 /**
- * The last `n` lines of `recs`, a line being the partial records before a
- * full one (a prompt, then what was typed), as Podman counts them.
+ * The last `n` lines of `recs` as Podman 4.3 gives them: full records
+ * only, a partial one (a prompt, a line cut by a read) left out.
  */
 function lastLines(recs: LogRecord[], n: number): LogRecord[] {
-  if (n === 0) return [];
-  let i = recs.length;
-  // An unfinished line at the end counts as one.
-  if (i > 0 && recs[i - 1].partial) n--;
-  for (; i > 0; i--) {
-    if (!recs[i - 1].partial) {
-      if (n === 0) break;
-      n--;
-    }
-  }
-  return recs.slice(i);
+  return n === 0 ? [] : recs.filter((r) => !r.partial).slice(-n);
 }
 
 function readOrEmpty(path: string): string {

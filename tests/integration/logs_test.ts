@@ -142,7 +142,6 @@ Deno.test("50 MB through --log-opt max-size=1m: under the limit, the newest mega
   await withSandbox(async (sb) => {
     // 700000 numbered lines of 72 bytes: 50.4 MB.
     const fill = "x".repeat(62);
-    const t0 = Date.now();
     ok(
       await ptd(sb, [
         "run",
@@ -161,13 +160,12 @@ Deno.test("50 MB through --log-opt max-size=1m: under the limit, the newest mega
       ]),
     );
     assertEquals(ok(await ptd(sb, ["wait", "flood"])), "0");
-    const took = Date.now() - t0;
     const log = await inspect(sb, "flood", "{{.HostConfig.LogConfig.Path}}");
     const live = Deno.statSync(log).size, old = Deno.statSync(`${log}.1`).size;
     assert(live <= 1_000_000 && old <= 1_000_000, `${live} ${old}`);
     assert(live + old >= 1_000_000, `${live} + ${old} bytes kept`);
     assertEquals(
-      [...Deno.readDirSync(`${log}/..`)].filter((e) =>
+      [...Deno.readDirSync(log.replace(/\/[^/]*$/, ""))].filter((e) =>
         e.name.startsWith("ctr.log")
       ).length,
       2,
@@ -183,7 +181,6 @@ Deno.test("50 MB through --log-opt max-size=1m: under the limit, the newest mega
     assertEquals(first + lines.length - 1, 700000);
     const recordSize = (live + old) / lines.length;
     assert(lines.length * recordSize >= 1_000_000, `${lines.length} lines`);
-    console.log(`50 MB logged in ${took} ms`);
   });
 });
 
@@ -198,6 +195,7 @@ Deno.test(
       const engines = bothEngines(sb);
       await sideBySide(sb, engines, async () => {
         const out: Record<string, string[]> = { podman: [], ptd: [] };
+        const past = String(Math.floor(Date.now() / 1000) - 3600);
         for (const [name, run] of Object.entries(engines)) {
           for (
             const [c, script] of [
@@ -219,7 +217,6 @@ Deno.test(
             ]);
             assertEquals(r.code, 0, `${name}: ${r.stderr}`);
           }
-          const past = String(Math.floor(Date.now() / 1000) - 3600);
           for (
             const args of [
               ["a"],
