@@ -136,11 +136,7 @@ export async function execInContainer(
     : envPath(env).split(":").map((d) => `${d || "."}/${cmd}`);
   const keys = parseDetachKeys(opts.detachKeys);
   const devnull = openRaw("/dev/null", "readwrite");
-  // The container's own devpts: the command's terminal has a name there.
-  const pts = `/proc/${s.pid}/root/dev/pts`;
-  const pty = opts.tty && !opts.detach
-    ? openPty(pts, `${pts}/ptmx`)
-    : undefined;
+  const pty = opts.tty && !opts.detach ? execPty(s.pid) : undefined;
   if (pty) copyWindowSize(pty.master);
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
@@ -198,6 +194,20 @@ export async function execInContainer(
   } finally {
     stop();
     await endRelay?.();
+  }
+}
+
+/**
+ * A pty from the container's own devpts, so the command's terminal has a
+ * name there; a root only its own user namespace may enter (FUSE) keeps
+ * it out of reach, and the host's devpts serves then.
+ */
+function execPty(pid: number) {
+  const pts = `/proc/${pid}/root/dev/pts`;
+  try {
+    return openPty(pts, `${pts}/ptmx`);
+  } catch {
+    return openPty();
   }
 }
 
