@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import {
   displayTime,
   localTime,
@@ -176,4 +176,37 @@ Deno.test("log: --log-opt as Podman reads it", () => {
     humanLogSize(1500),
     humanLogSize(100),
   ], ["0B", "5.039MB", "1.5kB", "100B"]);
+});
+
+Deno.test("log: logs -f reads on through the writer's rotations", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ctr.log`;
+    const w = new LogWriter(path, "k8s-file", { maxSize: 300 });
+    let n = 0;
+    const write = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        w.write("stdout", enc.encode(`l${n++}\n`));
+      }
+    };
+    write(3);
+    let polls = 0;
+    // Each poll: a few lines, rotating the file about every other poll.
+    const more = () => {
+      if (++polls > 12) return Promise.resolve(false);
+      write(4);
+      return Promise.resolve(true);
+    };
+    const seen = [];
+    for await (
+      const r of followLog({ path, format: "k8s-file" }, {}, more, 1)
+    ) {
+      seen.push(r.text);
+    }
+    w.close();
+    assertEquals(seen, Array.from({ length: n }, (_, i) => `l${i}`));
+    assert(Deno.statSync(`${path}.1`).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
