@@ -65,13 +65,25 @@ export async function readFd(fd: number, buf: Uint8Array<ArrayBuffer>) {
   return n > 0 ? n : null;
 }
 
-/** Writes all of `data` to a raw fd. */
-export function writeFd(fd: number, data: Uint8Array<ArrayBuffer>): void {
+/**
+ * Writes all of `data` to a raw fd on a worker thread: a terminal or pipe
+ * whose reader is busy blocks the write, never the event loop, which must
+ * go on reading the reader's output (else both wait for each other).
+ * Rejects once the fd fails (its reader is gone).
+ */
+export async function writeFd(
+  fd: number,
+  data: Uint8Array<ArrayBuffer>,
+): Promise<void> {
   for (let off = 0; off < data.length;) {
-    const n = Number(check(
-      "write",
-      libc().write(fd, data.subarray(off), BigInt(data.length - off)),
-    ));
+    const n = Number(
+      await libc().write_wait(
+        fd,
+        data.subarray(off),
+        BigInt(data.length - off),
+      ),
+    );
+    if (n < 0) throw new Error(`write to fd ${fd} failed`);
     off += n;
   }
 }

@@ -71,8 +71,14 @@ export class AttachServer {
   private listener: Deno.UnixListener;
   /** The terminal size a -t container gets: from the CLI, then clients. */
   size?: [number, number];
-  /** Where input from clients goes (set per run of the container). */
-  input: (kind: number, data: Uint8Array<ArrayBuffer>) => void = () => {};
+  /**
+   * Where input from clients goes (set per run of the container); a client
+   * is read on once its last input went.
+   */
+  input: (
+    kind: number,
+    data: Uint8Array<ArrayBuffer>,
+  ) => void | Promise<void> = () => {};
 
   constructor(dir: string) {
     ensureDir(dir);
@@ -111,7 +117,9 @@ export class AttachServer {
   private async serve(conn: Deno.UnixConn) {
     try {
       for await (const [kind, data] of frames(conn.readable)) {
-        this.input(kind, data);
+        try {
+          await this.input(kind, data);
+        } catch { /* the container no longer reads: its input is dropped */ }
       }
     } catch { /* the client went away */ }
     this.clients.delete(conn);

@@ -246,7 +246,7 @@ function relayTerminal(
       const held = { n: 0 };
       for await (const chunk of Deno.stdin.readable) {
         const typed = scanDetach(chunk, keys, held);
-        if (typed.send.length > 0) writeFd(master, typed.send);
+        if (typed.send.length > 0) await writeFd(master, typed.send);
         if (typed.detach) return detach();
       }
     })().catch(() => {/* the command is gone: nowhere to write */});

@@ -139,20 +139,16 @@ async function pump(
 
 /** A pty master as a stream; it ends (EIO) once no slave is open. */
 async function* masterStream(master: number) {
-  try {
-    const buf = new Uint8Array(65536);
-    for (let n; (n = await readFd(master, buf)) !== null;) {
-      yield buf.slice(0, n);
-    }
-  } finally {
-    closeFd(master);
+  const buf = new Uint8Array(65536);
+  for (let n; (n = await readFd(master, buf)) !== null;) {
+    yield buf.slice(0, n);
   }
 }
 
 /** With -t, attached clients type into the pty and set its size. */
 function terminalInput(master: number, attach: AttachServer) {
   return (kind: number, data: Uint8Array<ArrayBuffer>) => {
-    if (kind === STDIN) writeFd(master, data);
+    if (kind === STDIN) return writeFd(master, data);
     if (kind === RESIZE && data.length === 4) {
       const v = new DataView(data.buffer);
       attach.size = [v.getUint16(0), v.getUint16(2)];
@@ -176,7 +172,7 @@ function stdinPipe(c: ContainerConfig, attach: AttachServer) {
   };
   attach.input = (kind, data) => {
     if (kind === STDIN_CLOSED) close();
-    else if (kind === STDIN && open) writeFd(write, data);
+    else if (kind === STDIN && open) return writeFd(write, data);
   };
   return { read, close };
 }
@@ -291,6 +287,11 @@ async function runOnce(
   input?.close();
   await net.detach();
   await pumps;
+  if (master !== undefined) {
+    // Input that comes later has nowhere to go (nor a reused fd number).
+    attach.input = () => {};
+    closeFd(master);
+  }
   if (failure === "") return { started: true, code };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };

@@ -355,5 +355,23 @@ Deno.test("--detach-keys leave run -it and attach, the container running; piped 
     assertEquals(piped.code, 4, piped.stderr);
     assertMatch(piped.stdout, /piped-42/);
     assertMatch(piped.stderr, /The input device is not a TTY/);
+    // Input that never stops: the container's output is read on while
+    // its input waits (a write that blocked the monitor's loop deadlocked
+    // both), and the input still unread when it ends resets the CLI's
+    // socket after the exit code came ("Connection reset by peer").
+    const self =
+      `${Deno.execPath()} run -A --quiet --config=${REPO}/deno.json ${REPO}/main.ts`;
+    for (let i = 0; i < 3; i++) {
+      const flood = await new Deno.Command("sh", {
+        args: [
+          "-c",
+          `(echo 'exit 3'; yes) | timeout 30 ${self} run --rm -i -t --rootfs / sh`,
+        ],
+        env: sb.env,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assertEquals(flood.code, 3, new TextDecoder().decode(flood.stderr));
+    }
   });
 });
