@@ -357,6 +357,7 @@ const logsSpec: CommandSpec = {
       flags: "-n, --names",
       description: "output the container name in the log",
     },
+    SELECT.latest,
     {
       flags: "--tail <n>",
       description: "number of lines from the end (-1: all)",
@@ -379,12 +380,13 @@ const logsSpec: CommandSpec = {
       follow?: boolean;
       timestamps?: boolean;
       names?: boolean;
+      latest?: boolean;
       tail: number;
       since?: string;
       until?: string;
     },
   ) => {
-    if (refs.length === 0) {
+    if (refs.length === 0 && !f.latest) {
       throw invalid("specify at least one container name or ID to log");
     }
     const filter: LogFilter = {
@@ -392,7 +394,12 @@ const logsSpec: CommandSpec = {
       until: logTime("--until", f.until),
       tail: f.tail < 0 ? undefined : f.tail,
     };
-    const logs = engine.containerLogs(userEngine(), refs, filter, f.follow);
+    const logs = await engine.containerLogs(
+      userEngine(),
+      { refs, latest: f.latest },
+      filter,
+      f.follow,
+    );
     const show = (l: engine.ContainerLog) =>
       printLog(l.records, {
         timestamps: f.timestamps,

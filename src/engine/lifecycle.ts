@@ -160,18 +160,19 @@ export interface ContainerLog {
 }
 
 /**
- * The logs of the containers `refs` name, each looked up (and checked to
- * keep a log) before any is read.
+ * The logs of the containers `sel` names (or the latest), each looked up
+ * (and checked to keep a log) before any is read.
  */
-export function containerLogs(
+export async function containerLogs(
   e: Engine,
-  refs: string[],
+  sel: Pick<Selection, "refs" | "latest">,
   filter: LogFilter,
   follow = false,
-): ContainerLog[] {
-  const found = refs.map((ref) => target(e, ref));
-  for (const [, c] of found) checkKeepsLog(c);
-  return found.map(([s, c]) => ({
+): Promise<ContainerLog[]> {
+  const s = containerStore(e);
+  const found = (await selectContainers(e, sel)).map((t) => t.c);
+  for (const c of found) checkKeepsLog(c);
+  return found.map((c) => ({
     id: c.id,
     name: c.name,
     records: followLog(

@@ -229,6 +229,7 @@ Deno.test(
               ["--until", past, "b"],
               ["-f", "-n", "b"],
               ["a", "nosuch"],
+              ["-l"],
               ["--since", "soon", "a"],
             ]
           ) {
