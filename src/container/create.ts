@@ -14,7 +14,7 @@ import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
-import { checkLogDriver } from "./log_driver.ts";
+import { checkLogDriver, checkLogPath } from "./log_driver.ts";
 import { parseDetachKeys } from "./detach_keys.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
@@ -99,6 +99,7 @@ function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary(opts.host.initPath);
   checkLogDriver(opts.host.logDriver);
+  checkLogPath(opts.host.logPath);
   if (opts.host.baseHostsFile === "image") {
     throw invalid(
       'base_hosts_file "image": ptd does not read the image\'s /etc/hosts',

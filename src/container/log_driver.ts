@@ -60,6 +60,16 @@ export function checkPassthrough(
   }
 }
 
+/** --log-opt path: its directory must be there for the monitor to write. */
+export function checkLogPath(path: string | undefined): void {
+  if (path === undefined) return;
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  try {
+    if (Deno.statSync(dir).isDirectory) return;
+  } catch { /* missing: refused below */ }
+  throw invalid(`log path ${path}: directory ${dir} does not exist`);
+}
+
 /** Whether the container's output goes to its log file. */
 export function keepsLog(c: ContainerConfig): boolean {
   return !["none", "passthrough"].includes(c.host.logDriver ?? "k8s-file");

@@ -104,6 +104,7 @@ Deno.test("each log driver writes what logs reads; passthrough, none, journald",
         [["--log-driver", "journald"], "failed to initialize journal"],
         [["--log-driver", "syslog"], "invalid log driver"],
         [["--log-opt", "max-size=lots"], "invalid size: 'lots'"],
+        [["--log-opt", "path=/nowhere/x.log"], "/nowhere does not exist"],
       ] as const
     ) {
       const r = await ptd(sb, ["run", ...args, "--rootfs", "/", "true"]);
