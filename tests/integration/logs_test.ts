@@ -314,8 +314,29 @@ Deno.test("run -it in tmux: tty is a /dev/pts of its own, stty size is the pane'
       assertMatch(screen, /^c.* \/dev\/console\s*$/m);
       assertMatch(screen, /^TERM=xterm\s*$/m);
       assertMatch(screen, /EXIT=0/);
+      await pane.kill();
+      // exec -t: a pty of the container's devpts too, on a root the CLI
+      // can reach (an overlay of a directory; not FUSE).
+      const root = busyboxRoot(sb.dir, ["tty", "stty", "sleep"]);
+      ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--name",
+          "bb",
+          "--rootfs",
+          root,
+          "sleep",
+          "100",
+        ]),
+      );
+      await pane.start(`PTD exec -it bb sh -c 'tty; stty size'`);
+      const exec = await pane.until(/EXIT=\d+/);
+      assertMatch(exec, /^\/dev\/pts\/\d+\s*$/m);
+      assertMatch(exec, /^30 100\s*$/m);
     } finally {
       await pane.kill();
+      await ptd(sb, ["rm", "-f", "-t", "0", "bb"]);
     }
   });
 });
