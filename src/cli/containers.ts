@@ -47,9 +47,13 @@ async function printLog(
   const enc = new TextEncoder();
   for await (const r of records) {
     const time = opts.timestamps ? `${displayTime(r.time)} ` : "";
-    const text = `${opts.prefix}${time}${r.text}${r.partial ? "" : "\n"}`;
+    const head = enc.encode(`${opts.prefix}${time}`);
+    const line = new Uint8Array(head.length + r.text.length + 1);
+    line.set(head);
+    line.set(r.text, head.length);
+    line[line.length - 1] = 10;
     const out = r.stream === "stdout" ? Deno.stdout : Deno.stderr;
-    out.writeSync(enc.encode(text));
+    out.writeSync(r.partial ? line.subarray(0, -1) : line);
   }
 }
 

@@ -20,7 +20,8 @@ export interface LogRecord {
   time: string;
   stream: Stream;
   partial: boolean;
-  text: string;
+  /** The line's bytes, without its newline. */
+  text: Uint8Array;
 }
 
 /** Records as file bytes: `data`, and the offset where each record ends. */
@@ -178,32 +179,44 @@ export function recordEncoder(
   return format === "json-file" ? jsonEncoder(stream) : k8sEncoder(stream);
 }
 
-/** Parses a line of a file in `format`; undefined for one that is no record. */
+const dec = new TextDecoder();
+const SPACE = 32;
+
+/**
+ * Parses a line of a file in `format` (without its newline); undefined for
+ * one that is no record. A k8s-file record's text stays the bytes the
+ * container wrote, as Podman prints them (binary output, or a character
+ * cut between two records).
+ */
 export function parseRecord(
-  line: string,
+  line: Uint8Array,
   format: LogFormat = "k8s-file",
 ): LogRecord | undefined {
   if (format === "json-file") {
     try {
-      const r = JSON.parse(line);
+      const r = JSON.parse(dec.decode(line));
       if (typeof r?.log !== "string") return undefined;
       const partial = !r.log.endsWith("\n");
       return {
         time: String(r.time),
         stream: r.stream === "stderr" ? "stderr" : "stdout",
         partial,
-        text: partial ? r.log : r.log.slice(0, -1),
+        text: enc.encode(partial ? r.log : r.log.slice(0, -1)),
       };
     } catch {
       return undefined;
     }
   }
-  const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s.exec(line);
-  if (!m) return undefined;
+  const a = line.indexOf(SPACE), b = line.indexOf(SPACE, a + 1);
+  if (a <= 0 || b < 0 || line[b + 2] !== SPACE) return undefined;
+  const stream = dec.decode(line.subarray(a + 1, b));
+  const flag = line[b + 1];
+  if (stream !== "stdout" && stream !== "stderr") return undefined;
+  if (flag !== 0x46 /* F */ && flag !== 0x50 /* P */) return undefined;
   return {
-    time: m[1],
-    stream: m[2] as Stream,
-    partial: m[3] === "P",
-    text: m[4],
+    time: dec.decode(line.subarray(0, a)),
+    stream,
+    partial: flag === 0x50,
+    text: line.subarray(b + 3),
   };
 }

@@ -34,33 +34,56 @@ function keep(r: LogRecord, f: LogFilter): boolean {
     (f.until === undefined || t <= f.until);
 }
 
+/** Splits bytes into lines; an unfinished last line waits for its rest. */
+class Lines {
+  private rest = new Uint8Array();
+  /** The complete lines of what came so far, after `data`. */
+  push(data: Uint8Array): Uint8Array[] {
+    const buf = this.rest.length === 0 ? data : concat(this.rest, data);
+    const out: Uint8Array[] = [];
+    let from = 0;
+    for (let nl; (nl = buf.indexOf(10, from)) >= 0; from = nl + 1) {
+      out.push(buf.subarray(from, nl));
+    }
+    this.rest = buf.slice(from);
+    return out;
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 /** A file read on as it grows, that notices when it was rotated away. */
 class Tail {
   private file?: Deno.FsFile;
   private ino?: number;
-  private dec = new TextDecoder();
-  private rest = "";
+  private lines = new Lines();
   constructor(private path: string) {}
 
-  private readAll(file: Deno.FsFile): string {
-    const buf = new Uint8Array(1 << 20);
-    let text = "";
-    for (let n; (n = file.readSync(buf)) !== null && n > 0;) {
-      text += this.dec.decode(buf.subarray(0, n), { stream: true });
+  private readAll(file: Deno.FsFile): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    for (;;) {
+      const buf = new Uint8Array(1 << 20);
+      const n = file.readSync(buf);
+      if (n === null || n === 0) return out;
+      out.push(...this.lines.push(buf.subarray(0, n)));
     }
-    return text;
   }
 
   /** The complete lines appended since the last call. */
-  lines(): string[] {
-    let text = "";
+  next(): Uint8Array[] {
+    const out: Uint8Array[] = [];
     if (this.file) {
-      text += this.readAll(this.file);
+      out.push(...this.readAll(this.file));
       let now: number | undefined;
       try {
         now = Deno.statSync(this.path).ino ?? undefined;
       } catch { /* between the rename and the new file */ }
-      if (now === this.ino) return this.cut(text);
+      if (now === this.ino) return out;
       // Rotated: what was written to the old file before is read above.
       this.file.close();
       this.file = undefined;
@@ -68,15 +91,9 @@ class Tail {
     try {
       this.file = Deno.openSync(this.path);
       this.ino = this.file.statSync().ino ?? undefined;
-      text += this.readAll(this.file);
+      out.push(...this.readAll(this.file));
     } catch { /* not there (yet) */ }
-    return this.cut(text);
-  }
-
-  private cut(text: string): string[] {
-    const lines = (this.rest + text).split("\n");
-    this.rest = lines.pop()!;
-    return lines;
+    return out;
   }
 
   close() {
@@ -92,11 +109,12 @@ function lastLines(recs: LogRecord[], n: number): LogRecord[] {
   return n === 0 ? [] : recs.filter((r) => !r.partial).slice(-n);
 }
 
-function readOrEmpty(path: string): string {
+/** The lines of a whole file; none when it is missing. */
+function fileLines(path: string): Uint8Array[] {
   try {
-    return Deno.readTextFileSync(path);
+    return new Lines().push(Deno.readFileSync(path));
   } catch {
-    return "";
+    return [];
   }
 }
 
@@ -110,20 +128,20 @@ export async function* followLog(
   more: () => Promise<boolean>,
   pollMs = 100,
 ): AsyncGenerator<LogRecord> {
-  const parse = (lines: string[]) =>
+  const parse = (lines: Uint8Array[]) =>
     lines.flatMap((l) => parseRecord(l, src.format) ?? [])
       .filter((r) => keep(r, filter));
   const tail = new Tail(src.path);
   try {
     let alive = await more();
     const old = logFiles(src.path, src.maxFile).slice(1).reverse()
-      .flatMap((p) => readOrEmpty(p).split("\n"));
-    const recs = parse([...old, ...tail.lines()]);
+      .flatMap(fileLines);
+    const recs = parse([...old, ...tail.next()]);
     yield* filter.tail === undefined ? recs : lastLines(recs, filter.tail);
     while (alive) {
       await new Promise((ok) => setTimeout(ok, pollMs));
       alive = await more();
-      yield* parse(tail.lines());
+      yield* parse(tail.next());
     }
   } finally {
     tail.close();

@@ -15,6 +15,7 @@ import {
 } from "../../src/container/log_driver.ts";
 
 const enc = new TextEncoder(), dec = new TextDecoder();
+const str = (b?: Uint8Array) => dec.decode(b);
 const T = Date.parse("2024-01-01T00:00:00.123Z") + 0.456;
 
 Deno.test("log: times as conmon writes them and Go prints them", () => {
@@ -45,14 +46,17 @@ Deno.test("log: k8s-file records, full and partial, as bytes came", () => {
     text.length,
   ]);
   assertEquals(e.encode(new Uint8Array(), T).ends, []);
-  assertEquals(parseRecord(`${t} stderr F x y`), {
+  const parsed = parseRecord(enc.encode(`${t} stderr F x y`));
+  assertEquals({ ...parsed, text: str(parsed?.text) }, {
     time: t,
     stream: "stderr",
     partial: false,
     text: "x y",
   });
-  assertEquals(parseRecord(`${t} stdout P p`)?.partial, true);
-  assertEquals(parseRecord("garbage"), undefined);
+  assertEquals(parseRecord(enc.encode(`${t} stdout P p`))?.partial, true);
+  for (const bad of ["garbage", `${t} stdin F x`, `${t} stdout X x`]) {
+    assertEquals(parseRecord(enc.encode(bad)), undefined);
+  }
 });
 
 Deno.test("log: json-file records in Docker's form; a cut character waits", () => {
@@ -67,9 +71,12 @@ Deno.test("log: json-file records in Docker's form; a cut character waits", () =
   }]);
   const rest = dec.decode(e.encode(euro.subarray(1), T).data);
   assertEquals(JSON.parse(rest).log, "€");
-  assertEquals(parseRecord(rest.trim(), "json-file")?.partial, true);
-  assertEquals(parseRecord(lines[0], "json-file")?.text, "x");
-  assertEquals(parseRecord("{}", "json-file"), undefined);
+  assertEquals(
+    parseRecord(enc.encode(rest.trim()), "json-file")?.partial,
+    true,
+  );
+  assertEquals(str(parseRecord(enc.encode(lines[0]), "json-file")?.text), "x");
+  assertEquals(parseRecord(enc.encode("{}"), "json-file"), undefined);
 });
 
 Deno.test("log: rotation keeps the newest records, max-file old files", async () => {
@@ -97,7 +104,7 @@ Deno.test("log: rotation keeps the newest records, max-file old files", async ()
         () => Promise.resolve(false),
       )
     ) {
-      texts.push(r.text);
+      texts.push(str(r.text));
     }
     assertEquals(texts.at(-1), "b29");
     // What is kept is an unbroken run up to the last line.
@@ -130,7 +137,7 @@ Deno.test("log: --tail counts full records, as Podman", async () => {
           () => Promise.resolve(false),
         )
       ) {
-        out.push(r.text + (r.partial ? "" : "|"));
+        out.push(str(r.text) + (r.partial ? "" : "|"));
       }
       return out.join("");
     };
@@ -201,11 +208,36 @@ Deno.test("log: logs -f reads on through the writer's rotations", async () => {
     for await (
       const r of followLog({ path, format: "k8s-file" }, {}, more, 1)
     ) {
-      seen.push(r.text);
+      seen.push(str(r.text));
     }
     w.close();
     assertEquals(seen, Array.from({ length: n }, (_, i) => `l${i}`));
     assert(Deno.statSync(`${path}.1`).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("log: k8s-file keeps the bytes: a character cut between two records comes out whole", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ctr.log`;
+    const w = new LogWriter(path, "k8s-file");
+    const euro = enc.encode("€");
+    w.write("stdout", new Uint8Array([0x61, euro[0]]));
+    w.write("stdout", new Uint8Array([...euro.subarray(1), 0xff, 10]));
+    w.close();
+    const bytes: number[] = [];
+    for await (
+      const r of followLog(
+        { path, format: "k8s-file" },
+        {},
+        () => Promise.resolve(false),
+      )
+    ) {
+      bytes.push(...r.text);
+    }
+    assertEquals(bytes, [0x61, ...euro, 0xff]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
