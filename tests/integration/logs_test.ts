@@ -200,7 +200,10 @@ Deno.test(
         for (const [name, run] of Object.entries(engines)) {
           for (
             const [c, script] of [
-              ["a", "echo a1; echo a2 >&2; printf part; sleep 1; echo a3"],
+              [
+                "a",
+                "echo a1; sleep 0.2; echo a2 >&2; printf part; sleep 1; echo a3",
+              ],
               ["b", "echo b1; echo b2"],
             ]
           ) {
