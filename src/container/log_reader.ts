@@ -102,11 +102,20 @@ class Tail {
 }
 
 /**
- * The last `n` lines of `recs` as Podman 4.3 gives them: full records
- * only, a partial one (a prompt, a line cut by a read) left out.
+ * The last `n` lines of `recs` as Podman 4.3 counts them: a full record
+ * with the partial ones after it (a prompt, the rest of a cut line) is one
+ * line, their texts joined on its stream.
  */
 function lastLines(recs: LogRecord[], n: number): LogRecord[] {
-  return n === 0 ? [] : recs.filter((r) => !r.partial).slice(-n);
+  if (n === 0) return [];
+  const lines: LogRecord[] = [];
+  for (const r of recs) {
+    const last = lines.at(-1);
+    if (r.partial && last) {
+      lines[lines.length - 1] = { ...last, text: concat(last.text, r.text) };
+    } else lines.push(r);
+  }
+  return lines.slice(-n);
 }
 
 /** The lines of a whole file; none when it is missing. */

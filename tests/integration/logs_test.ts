@@ -202,7 +202,7 @@ Deno.test(
             const [c, script] of [
               [
                 "a",
-                "echo a1; sleep 0.2; echo a2 >&2; printf part; sleep 1; echo a3",
+                "echo a1; sleep 0.2; echo a2 >&2; sleep 0.2; printf part; sleep 0.6; echo a3",
               ],
               ["b", "echo b1; echo b2"],
             ]
@@ -227,6 +227,7 @@ Deno.test(
               ["-n", "a", "b"],
               ["--tail", "1", "a"],
               ["--tail", "2", "-n", "a", "b"],
+              ["--tail", "3", "a"],
               ["--tail", "0", "a"],
               ["--since", "2999-01-01T00:00:00Z", "a"],
               ["--since", "10m", "b"],
