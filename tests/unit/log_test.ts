@@ -16,6 +16,16 @@ import {
 
 const enc = new TextEncoder(), dec = new TextDecoder();
 const str = (b?: Uint8Array) => dec.decode(b);
+/** Runs `fn` with a fresh directory, removed afterwards. */
+async function inTempDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 const T = Date.parse("2024-01-01T00:00:00.123Z") + 0.456;
 
 Deno.test("log: times as conmon writes them and Go prints them", () => {
@@ -79,9 +89,8 @@ Deno.test("log: json-file records in Docker's form; a cut character waits", () =
   assertEquals(parseRecord(enc.encode("{}"), "json-file"), undefined);
 });
 
-Deno.test("log: rotation keeps the newest records, max-file old files", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("log: rotation keeps the newest records, max-file old files", () =>
+  inTempDir(async (dir) => {
     const path = `${dir}/ctr.log`;
     const w = new LogWriter(path, "k8s-file", { maxSize: 400, maxFile: 2 });
     for (let i = 0; i < 100; i++) w.write("stdout", enc.encode(`line ${i}\n`));
@@ -114,14 +123,10 @@ Deno.test("log: rotation keeps the newest records, max-file old files", async ()
     ];
     assertEquals(texts, all.slice(all.length - texts.length));
     assertEquals(texts.length > 12, true);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("log: --tail counts lines as Podman 4.3 does", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("log: --tail counts lines as Podman 4.3 does", () =>
+  inTempDir(async (dir) => {
     const path = `${dir}/ctr.log`;
     const w = new LogWriter(path, "json-file");
     w.write("stdout", enc.encode("a\npart"));
@@ -146,10 +151,7 @@ Deno.test("log: --tail counts lines as Podman 4.3 does", async () => {
     assertEquals(await read(2), "b|copen|");
     assertEquals(await read(9), "apart|b|copen|");
     assertEquals(await read(0), "");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("log: --log-opt as Podman reads it", () => {
   assertEquals(parseLogSize("5.039m"), 5039000);
@@ -186,9 +188,8 @@ Deno.test("log: --log-opt as Podman reads it", () => {
   ], ["0B", "5.039MB", "1.5kB", "100B"]);
 });
 
-Deno.test("log: logs -f reads on through the writer's rotations", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("log: logs -f reads on through the writer's rotations", () =>
+  inTempDir(async (dir) => {
     const path = `${dir}/ctr.log`;
     const w = new LogWriter(path, "k8s-file", { maxSize: 300 });
     let n = 0;
@@ -214,14 +215,10 @@ Deno.test("log: logs -f reads on through the writer's rotations", async () => {
     w.close();
     assertEquals(seen, Array.from({ length: n }, (_, i) => `l${i}`));
     assert(Deno.statSync(`${path}.1`).size > 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("log: k8s-file keeps the bytes: a character cut between two records comes out whole", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+Deno.test("log: k8s-file keeps the bytes: a character cut between two records comes out whole", () =>
+  inTempDir(async (dir) => {
     const path = `${dir}/ctr.log`;
     const w = new LogWriter(path, "k8s-file");
     const euro = enc.encode("€");
@@ -239,7 +236,4 @@ Deno.test("log: k8s-file keeps the bytes: a character cut between two records co
       bytes.push(...r.text);
     }
     assertEquals(bytes, [0x61, ...euro, 0xff]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
