@@ -148,6 +148,17 @@ export class RecordingSyscalls implements Syscalls {
   dupTo(fd: number, target: number) {
     this.rec("dup2", fd, target);
   }
+  openConsole(size?: [number, number]) {
+    this.rec("open_console", ...(size ?? []));
+    const master = this.nextFd++;
+    return { master, slave: this.nextFd++, path: "/dev/pts/0" };
+  }
+  sendFd(sock: number, fd: number) {
+    this.rec("send_fd", sock, fd);
+  }
+  takeTerminal(fd: number) {
+    this.rec("take_terminal", fd);
+  }
   openRead(path: string) {
     this.rec("open_read", path);
     return this.nextFd++;

@@ -51,6 +51,12 @@ const symbols = {
     nonblocking: true,
   },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write_wait: {
+    name: "write",
+    parameters: ["i32", "buffer", "usize"],
+    result: "isize",
+    nonblocking: true,
+  },
   dup2: { parameters: ["i32", "i32"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   mount: {
@@ -74,6 +80,14 @@ const symbols = {
   recvfrom_wait: {
     name: "recvfrom",
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "buffer"],
+    result: "isize",
+    nonblocking: true,
+  },
+  socketpair: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  sendmsg: { parameters: ["i32", "buffer", "i32"], result: "isize" },
+  recvmsg_wait: {
+    name: "recvmsg",
+    parameters: ["i32", "buffer", "i32"],
     result: "isize",
     nonblocking: true,
   },

@@ -1,6 +1,8 @@
 /**
- * Pseudo-terminals for `exec -t`: a master the CLI relays to the user's
- * terminal, a slave that becomes the command's stdio and controlling tty.
+ * Pseudo-terminals for -t: a master the monitor (run) or the CLI (exec)
+ * relays to the user's terminal, a slave that becomes the command's stdio
+ * and controlling tty. Opened from the container's own devpts, so that the
+ * command finds its terminal under /dev/pts.
  */
 import { O_CLOEXEC, O_NOCTTY, O_RDWR } from "./constants.ts";
 import { check, cstr, libc } from "./libc.ts";
@@ -9,25 +11,35 @@ const TIOCSPTLCK = 0x40045431;
 const TIOCGPTN = 0x80045430;
 const TIOCSWINSZ = 0x5414;
 
-/** A new pty pair as raw close-on-exec descriptors. */
-export function openPty(): { master: number; slave: number } {
+/** A pty pair as raw close-on-exec descriptors, and the slave's path. */
+export interface Pty {
+  master: number;
+  slave: number;
+  path: string;
+}
+
+/**
+ * A new pty from the devpts instance mounted at `pts` (its own ptmx), or
+ * from /dev/ptmx; `path` is the slave's under `pts`.
+ */
+export function openPty(pts = "/dev/pts", ptmx = "/dev/ptmx"): Pty {
   const c = libc();
   const master = check(
     "open",
-    c.open(cstr("/dev/ptmx"), O_RDWR | O_NOCTTY | O_CLOEXEC, 0),
-    "/dev/ptmx",
+    c.open(cstr(ptmx), O_RDWR | O_NOCTTY | O_CLOEXEC, 0),
+    ptmx,
   );
   const n = new Int32Array(1);
   const buf = new Uint8Array(n.buffer);
   check("ioctl TIOCSPTLCK", c.ioctl(master, BigInt(TIOCSPTLCK), buf));
   check("ioctl TIOCGPTN", c.ioctl(master, BigInt(TIOCGPTN), buf));
-  const path = `/dev/pts/${n[0]}`;
+  const path = `${pts}/${n[0]}`;
   const slave = check(
     "open",
     c.open(cstr(path), O_RDWR | O_NOCTTY | O_CLOEXEC, 0),
     path,
   );
-  return { master, slave };
+  return { master, slave, path };
 }
 
 const TIOCSCTTY = 0x540e;
@@ -53,13 +65,25 @@ export async function readFd(fd: number, buf: Uint8Array<ArrayBuffer>) {
   return n > 0 ? n : null;
 }
 
-/** Writes all of `data` to a raw fd. */
-export function writeFd(fd: number, data: Uint8Array<ArrayBuffer>): void {
+/**
+ * Writes all of `data` to a raw fd on a worker thread: a terminal or pipe
+ * whose reader is busy blocks the write, never the event loop, which must
+ * go on reading the reader's output (else both wait for each other).
+ * Rejects once the fd fails (its reader is gone).
+ */
+export async function writeFd(
+  fd: number,
+  data: Uint8Array<ArrayBuffer>,
+): Promise<void> {
   for (let off = 0; off < data.length;) {
-    const n = Number(check(
-      "write",
-      libc().write(fd, data.subarray(off), BigInt(data.length - off)),
-    ));
+    const n = Number(
+      await libc().write_wait(
+        fd,
+        data.subarray(off),
+        BigInt(data.length - off),
+      ),
+    );
+    if (n < 0) throw new Error(`write to fd ${fd} failed`);
     off += n;
   }
 }

@@ -22,6 +22,13 @@ import {
   SOCK_DGRAM,
 } from "./constants.ts";
 import { check, cstr, cstrOrNull, libc, rawSyscall } from "./libc.ts";
+import { sendFd } from "./fd_passing.ts";
+import {
+  openPty,
+  type Pty,
+  setWindowSize,
+  takeControllingTerminal,
+} from "./pty.ts";
 
 const O_PATH = 0o10000000;
 const O_NOFOLLOW = 0o400000;
@@ -85,6 +92,12 @@ export interface Syscalls {
   resetForExec(keep?: number): void;
   /** Makes `fd` the process's stdin. */
   dupTo(fd: number, target: number): void;
+  /** A new pty from /dev/ptmx, sized `size` ([rows, cols]) if given. */
+  openConsole(size?: [number, number]): Pty;
+  /** Sends `fd` over the unix socket `sock`. */
+  sendFd(sock: number, fd: number): void;
+  /** A new session whose controlling terminal is `fd`. */
+  takeTerminal(fd: number): void;
   openRead(path: string): number;
   execve(path: string, argv: string[], env: string[]): never;
 }
@@ -330,6 +343,17 @@ export class RealSyscalls implements Syscalls {
   }
   dupTo(fd: number, target: number) {
     check("dup2", libc().dup2(fd, target));
+  }
+  openConsole(size?: [number, number]) {
+    const pty = openPty();
+    if (size) setWindowSize(pty.master, ...size);
+    return pty;
+  }
+  sendFd(sock: number, fd: number) {
+    sendFd(sock, fd);
+  }
+  takeTerminal(fd: number) {
+    takeControllingTerminal(fd);
   }
   openRead(path: string) {
     return check(

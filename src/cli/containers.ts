@@ -10,11 +10,13 @@ import * as engine from "../engine/lifecycle.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Listed } from "../engine/listing.ts";
 import type { Selection } from "../engine/selection.ts";
-import type { LogFilter, LogRecord } from "../container/log.ts";
+import { displayTime, type LogRecord } from "../container/log.ts";
+import type { LogFilter } from "../container/log_reader.ts";
 import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
 import {
   boolArg,
+  intArg,
   mergeEnv,
   parseEnv,
   PROCESS_OPTIONS,
@@ -34,15 +36,24 @@ import {
   withPolicy,
 } from "./targets.ts";
 
-/** Prints log records to stdout and stderr, as they were written. */
-async function printLog(records: AsyncIterable<LogRecord>, timestamps = false) {
+/**
+ * Prints log records to stdout and stderr, as they were written: each
+ * after the container's `prefix` and, with `timestamps`, its time.
+ */
+async function printLog(
+  records: AsyncIterable<LogRecord>,
+  opts: { timestamps?: boolean; prefix: string },
+) {
   const enc = new TextEncoder();
   for await (const r of records) {
-    const text = `${timestamps ? `${r.time} ` : ""}${r.text}${
-      r.partial ? "" : "\n"
-    }`;
+    const time = opts.timestamps ? `${displayTime(r.time)} ` : "";
+    const head = enc.encode(`${opts.prefix}${time}`);
+    const line = new Uint8Array(head.length + r.text.length + 1);
+    line.set(head);
+    line.set(r.text, head.length);
+    line[line.length - 1] = 10;
     const out = r.stream === "stdout" ? Deno.stdout : Deno.stderr;
-    out.writeSync(enc.encode(text));
+    out.writeSync(r.partial ? line.subarray(0, -1) : line);
   }
 }
 
@@ -56,6 +67,12 @@ async function execPolicy(run: () => Promise<number>): Promise<number> {
     return 255;
   }
 }
+
+/** --detach-keys of start, attach and exec. */
+const DETACH_KEYS: OptionSpec = {
+  flags: "--detach-keys <keys>",
+  description: "key sequence that detaches from the container",
+};
 
 /** The selection flags of the bulk verbs, as Podman spells them. */
 const SELECT = {
@@ -133,11 +150,16 @@ const startSpec: CommandSpec = {
     SELECT.filter,
     { flags: "-i, --interactive", description: "with -a, attach stdin too" },
     SELECT.latest,
+    DETACH_KEYS,
   ],
   args: [["[containers...]"]],
   action: async (
     refs: string[],
-    f: SelectFlags & { attach?: boolean; interactive?: boolean },
+    f: SelectFlags & {
+      attach?: boolean;
+      interactive?: boolean;
+      detachKeys?: string;
+    },
   ) => {
     if (f.all && refs.length > 0) {
       throw invalid(
@@ -153,7 +175,12 @@ const startSpec: CommandSpec = {
           "you cannot start and attach multiple containers at once",
         );
       }
-      return await engine.startAttached(userEngine(), refs[0], !!f.interactive);
+      return await engine.startAttached(
+        userEngine(),
+        refs[0],
+        !!f.interactive,
+        f.detachKeys,
+      );
     }
     return await actOnSelected(selection(refs, f), engine.startContainer);
   },
@@ -314,16 +341,32 @@ const rmSpec: CommandSpec = {
   },
 };
 
+/** Parses --since/--until in Podman's words. */
+function logTime(flag: string, value: string | undefined) {
+  if (value === undefined) return undefined;
+  try {
+    return parseTime(value);
+  } catch {
+    throw invalid(`parsing ${flag} "${value}": unable to interpret time value`);
+  }
+}
+
 const logsSpec: CommandSpec = {
   name: "logs",
-  description: "Fetch the logs of a container",
+  description: "Fetch the logs of one or more containers",
   options: [
     { flags: "-f, --follow", description: "follow log output" },
     { flags: "-t, --timestamps", description: "show timestamps" },
     {
-      flags: "-n, --tail <n>",
-      description: "number of lines from the end",
-      default: "all",
+      flags: "-n, --names",
+      description: "output the container name in the log",
+    },
+    SELECT.latest,
+    {
+      flags: "--tail <n>",
+      description: "number of lines from the end (-1: all)",
+      parse: intArg("--tail"),
+      default: -1,
     },
     {
       flags: "--since <time>",
@@ -334,24 +377,44 @@ const logsSpec: CommandSpec = {
       description: "show logs until a time or duration",
     },
   ],
-  args: [["<container>"]],
+  args: [["[containers...]"]],
   action: async (
-    ref: string,
+    refs: string[],
     f: {
       follow?: boolean;
       timestamps?: boolean;
-      tail: string;
+      names?: boolean;
+      latest?: boolean;
+      tail: number;
       since?: string;
       until?: string;
     },
   ) => {
+    if (refs.length === 0 && !f.latest) {
+      throw invalid("specify at least one container name or ID to log");
+    }
     const filter: LogFilter = {
-      since: f.since === undefined ? undefined : parseTime(f.since),
-      until: f.until === undefined ? undefined : parseTime(f.until),
-      tail: f.tail === "all" || Number(f.tail) < 0 ? undefined : Number(f.tail),
+      since: logTime("--since", f.since),
+      until: logTime("--until", f.until),
+      tail: f.tail < 0 ? undefined : f.tail,
     };
-    const records = engine.containerLogs(userEngine(), ref, filter, f.follow);
-    await printLog(records, f.timestamps);
+    const logs = await engine.containerLogs(
+      userEngine(),
+      { refs, latest: f.latest },
+      filter,
+      f.follow,
+    );
+    const show = (l: engine.ContainerLog) =>
+      printLog(l.records, {
+        timestamps: f.timestamps,
+        prefix: logs.length < 2
+          ? ""
+          : `${f.names ? l.name : l.id.slice(0, 12)} `,
+      });
+    // Followed logs come as they are written; others one container after
+    // the other.
+    if (f.follow) await Promise.all(logs.map(show));
+    else for (const l of logs) await show(l);
   },
 };
 
@@ -398,6 +461,7 @@ interface ExecFlags {
   envFile: string[];
   user?: string;
   workdir?: string;
+  detachKeys?: string;
 }
 
 const execSpec: CommandSpec = {
@@ -411,6 +475,7 @@ const execSpec: CommandSpec = {
     PROCESS_OPTIONS.envFile,
     PROCESS_OPTIONS.user,
     PROCESS_OPTIONS.workdir,
+    DETACH_KEYS,
   ],
   args: [["<container>"], ["<command...>"]],
   passThrough: true,
@@ -426,6 +491,7 @@ const execSpec: CommandSpec = {
         interactive: !!f.interactive,
         detach: !!f.detach,
         tty: !!f.tty,
+        detachKeys: f.detachKeys,
       })
     );
   },
@@ -434,10 +500,13 @@ const execSpec: CommandSpec = {
 const attachSpec: CommandSpec = {
   name: "attach",
   description: "Attach to a running container's output and input",
-  options: [{ flags: "--no-stdin", description: "do not attach stdin" }],
+  options: [
+    { flags: "--no-stdin", description: "do not attach stdin" },
+    DETACH_KEYS,
+  ],
   args: [["<container>"]],
-  action: (ref: string, f: { stdin: boolean }) =>
-    engine.attachContainer(userEngine(), ref, f.stdin),
+  action: (ref: string, f: { stdin: boolean; detachKeys?: string }) =>
+    engine.attachContainer(userEngine(), ref, f.stdin, f.detachKeys),
 };
 
 /** "NAME:PATH" -> the container part, or undefined for a host path. */

@@ -58,17 +58,28 @@ export function boolArg(flag: string): (value: string) => boolean {
   };
 }
 
-/** A parser for a Podman uint flag (`-t, --time`), refused in its words. */
-export function uintArg(flag: string): (value: string) => number {
-  return (value) => {
-    if (!/^\d+$/.test(value)) {
+function numberArg(flag: string, signed: boolean) {
+  return (value: string): number => {
+    if (!(signed ? /^-?\d+$/ : /^\d+$/).test(value)) {
       throw invalid(
         `invalid argument ${JSON.stringify(value)} for "${flag}" flag: ` +
-          `strconv.ParseUint: parsing ${JSON.stringify(value)}: invalid syntax`,
+          `strconv.Parse${signed ? "Int" : "Uint"}: parsing ${
+            JSON.stringify(value)
+          }: invalid syntax`,
       );
     }
     return Number(value);
   };
+}
+
+/** A parser for a Podman uint flag (`-t, --time`), refused in its words. */
+export function uintArg(flag: string): (value: string) => number {
+  return numberArg(flag, false);
+}
+
+/** A parser for a Podman int flag (`--tail`), refused in its words. */
+export function intArg(flag: string): (value: string) => number {
+  return numberArg(flag, true);
 }
 
 /** An option that may be given many times; the values in order. */

@@ -10,6 +10,7 @@ import {
 } from "../container/health_config.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
+import { parseLogOpts } from "../container/log_driver.ts";
 import {
   checkSubidName,
   parseIpc,
@@ -97,20 +98,8 @@ interface RunFlags extends HealthFlags {
   stopSignal: string;
   stopTimeout: string;
   logOpt: string[];
+  logDriver?: string;
   cidfile?: string;
-}
-
-/** --log-opt values; only max-size (k, m, g suffixes) is supported. */
-function parseLogOpts(items: string[]): { logMaxSize?: number } {
-  const out: { logMaxSize?: number } = {};
-  for (const item of items) {
-    const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
-    if (!m) throw invalid(`unsupported --log-opt ${JSON.stringify(item)}`);
-    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-    out.logMaxSize = Number(m[1]) *
-      unit[m[2].toLowerCase() as keyof typeof unit];
-  }
-  return out;
 }
 
 /** --entrypoint: a JSON array of strings is the command line, else one word. */
@@ -319,7 +308,15 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--cidfile <file>",
     description: "write the container id to a file",
   },
-  repeatable("--log-opt <opt>", "logging option: max-size=SIZE"),
+  {
+    flags: "--log-driver <driver>",
+    description:
+      "logging driver: k8s-file (default), json-file, none, passthrough",
+  },
+  repeatable(
+    "--log-opt <opt>",
+    "logging option: max-size=SIZE, max-file=N, path=FILE, tag=TAG",
+  ),
   {
     flags: "--pull <policy>",
     description: "pull the image: always, missing, never",
@@ -396,6 +393,12 @@ const runSpec = createSpec(
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
+    if (f.tty && f.interactive && !f.detach && !Deno.stdin.isTerminal()) {
+      // Podman's warning; it runs all the same (input piped into a shell).
+      console.error(
+        "WARN: The input device is not a TTY. The --tty and --interactive flags might not work properly",
+      );
+    }
     if (f.detach && f.preserveFds) {
       throw invalid(
         "--preserve-fds: descriptors go only to a container run in the foreground",
@@ -501,6 +504,7 @@ function createRequest(
       init: !!f.init,
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
+      logDriver: f.logDriver,
       ...parseLogOpts(f.logOpt),
       ...parseHealthFlags(f),
     },

@@ -7,6 +7,7 @@
  * the last frame a client gets is 5 (exit code, one byte).
  */
 import { conflict } from "../runtime/errors.ts";
+import { parseDetachKeys, scanDetach } from "./detach_keys.ts";
 import { ensureDir } from "../storage/paths.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
@@ -18,9 +19,6 @@ export const STDIN = 0,
   STDIN_CLOSED = 3,
   RESIZE = 4,
   EXIT = 5;
-
-/** Docker's default detach keys: ctrl-p, ctrl-q. */
-export const DETACH_KEYS = [0x10, 0x11];
 
 const SOCKET = "attach";
 
@@ -73,8 +71,14 @@ export class AttachServer {
   private listener: Deno.UnixListener;
   /** The terminal size a -t container gets: from the CLI, then clients. */
   size?: [number, number];
-  /** Where input from clients goes (set per run of the container). */
-  input: (kind: number, data: Uint8Array<ArrayBuffer>) => void = () => {};
+  /**
+   * Where input from clients goes (set per run of the container); a client
+   * is read on once its last input went.
+   */
+  input: (
+    kind: number,
+    data: Uint8Array<ArrayBuffer>,
+  ) => void | Promise<void> = () => {};
 
   constructor(dir: string) {
     ensureDir(dir);
@@ -113,7 +117,9 @@ export class AttachServer {
   private async serve(conn: Deno.UnixConn) {
     try {
       for await (const [kind, data] of frames(conn.readable)) {
-        this.input(kind, data);
+        try {
+          await this.input(kind, data);
+        } catch { /* the container no longer reads: its input is dropped */ }
       }
     } catch { /* the client went away */ }
     this.clients.delete(conn);
@@ -142,32 +148,6 @@ export class AttachServer {
     this.listener.close();
     for (const conn of this.clients) this.drop(conn);
   }
-}
-
-/**
- * Splits input at the detach keys: the bytes to send, and whether the
- * sequence was typed (`held` carries a partial sequence between chunks).
- */
-export function scanDetach(
-  chunk: Uint8Array,
-  keys: number[],
-  held: { n: number },
-): { send: Uint8Array; detach: boolean } {
-  const out: number[] = [];
-  for (const b of chunk) {
-    if (b === keys[held.n]) {
-      held.n++;
-      if (held.n === keys.length) {
-        return { send: new Uint8Array(out), detach: true };
-      }
-      continue;
-    }
-    out.push(...keys.slice(0, held.n));
-    held.n = 0;
-    if (b === keys[0]) held.n = 1;
-    else out.push(b);
-  }
-  return { send: new Uint8Array(out), detach: false };
 }
 
 /**
@@ -216,13 +196,16 @@ function followSize(conn: Deno.UnixConn): () => void {
 /**
  * Relays the container's output here and, with `stdin`, our input there
  * (raw, for a -t container on a terminal) until the container ends (its
- * exit code, when the monitor said it) or the detach keys are typed.
+ * exit code, when the monitor said it) or the detach keys (`detachKeys`,
+ * else the container's own, else ctrl-p,ctrl-q) are typed.
  */
 export async function relayAttach(
   conn: Deno.UnixConn,
   c: ContainerConfig,
   stdin: boolean,
+  detachKeys = c.host.detachKeys,
 ): Promise<{ detached: boolean; code?: number }> {
+  const keys = parseDetachKeys(detachKeys);
   const raw = c.host.tty && stdin && Deno.stdin.isTerminal();
   if (raw) Deno.stdin.setRaw(true);
   const stopSize = c.host.tty ? followSize(conn) : () => {};
@@ -235,7 +218,7 @@ export async function relayAttach(
     (async () => {
       const held = { n: 0 };
       for await (const chunk of Deno.stdin.readable) {
-        const { send, detach } = scanDetach(chunk, DETACH_KEYS, held);
+        const { send, detach } = scanDetach(chunk, keys, held);
         if (send.length > 0) await conn.write(frame(STDIN, send));
         if (detach) {
           detached = true;
@@ -252,7 +235,9 @@ export async function relayAttach(
       else (kind === STDERR ? Deno.stderr : Deno.stdout).writeSync(data);
     }
   } catch (e) {
-    if (!detached) throw e;
+    // The monitor closes its end with our last input unread: the kernel
+    // answers with a reset, after the exit code it had sent.
+    if (!detached && code === undefined) throw e;
   } finally {
     stopSize();
     Deno.removeSignalListener("SIGHUP", ignore);

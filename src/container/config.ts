@@ -93,7 +93,7 @@ export interface HostConfig {
    * /etc/hosts, or "none"; absent, the host's /etc/hosts.
    */
   baseHostsFile?: string;
-  /** k8s-file (absent), json-file (its alias), none or passthrough. */
+  /** k8s-file (absent), json-file (Docker's format), none or passthrough. */
   logDriver?: string;
   /** Signal `stop` sends first, e.g. "SIGTERM". */
   stopSignal: string;
@@ -101,6 +101,12 @@ export interface HostConfig {
   stopTimeout: number;
   /** --log-opt max-size in bytes: the log rotates past it; absent, unbounded. */
   logMaxSize?: number;
+  /** --log-opt max-file: rotated files kept besides the live one (default 1). */
+  logMaxFile?: number;
+  /** --log-opt path: the log file instead of the container's ctr.log. */
+  logPath?: string;
+  /** --log-opt tag: shown by inspect. */
+  logTag?: string;
   /** --ulimit: limits init sets before it execs the command. */
   ulimits?: Ulimit[];
   /** --shm-size in bytes; absent, Podman's default. */

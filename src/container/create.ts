@@ -17,7 +17,8 @@ import type { ContainerConfig, ContainerMount, HostConfig } from "./config.ts";
 import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
-import { checkLogDriver } from "./log_driver.ts";
+import { checkLogDriver, checkLogPath } from "./log_driver.ts";
+import { parseDetachKeys } from "./detach_keys.ts";
 import { chooseHealthcheck } from "./health_config.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
@@ -82,21 +83,6 @@ export function rootfsSource(dir: string): RootSource {
   };
 }
 
-/**
- * --detach-keys as Podman reads them: comma-separated single characters or
- * ctrl-X; "" turns detaching off.
- */
-function checkDetachKeys(keys: string) {
-  if (keys === "") return;
-  for (const k of keys.split(",")) {
-    if (k.length === 1 || /^ctrl-[a-z@\[\\\]^_]$/.test(k)) continue;
-    throw new PtdError(
-      "cannot-invoke",
-      `invalid detach keys: Unknown character: '${k}'`,
-    );
-  }
-}
-
 /** --ipc container:NAME needs that container (Podman's error otherwise). */
 function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
   const target = ipcTarget(mode);
@@ -117,13 +103,14 @@ function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary(opts.host.initPath);
   checkLogDriver(opts.host.logDriver);
+  checkLogPath(opts.host.logPath);
   if (opts.host.baseHostsFile === "image") {
     throw invalid(
       'base_hosts_file "image": ptd does not read the image\'s /etc/hosts',
     );
   }
   if (opts.host.tz) zoneFile(opts.host.tz);
-  if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
+  if (opts.host.detachKeys !== undefined) parseDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {
     try {
       Deno.statSync("/dev/mqueue");

@@ -19,6 +19,7 @@ import { resolveUser } from "../runtime/user.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import { relaySignals } from "./signals.ts";
+import { parseDetachKeys, scanDetach } from "./detach_keys.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { storedSeccomp, userCapabilities } from "./confine.ts";
 
@@ -35,6 +36,8 @@ export interface ExecOptions {
   detach: boolean;
   /** Run on a new pseudo-terminal relayed to ours (-t). */
   tty: boolean;
+  /** With -it: the keys that leave the command (default ctrl-p,ctrl-q). */
+  detachKeys?: string;
   /**
    * Raw descriptors for the command's 0/1/2 instead of ours (cp's pipes);
    * they are closed here once the command has them.
@@ -136,8 +139,9 @@ export async function execInContainer(
   const paths = cmd.includes("/")
     ? [cmd]
     : envPath(env).split(":").map((d) => `${d || "."}/${cmd}`);
+  const keys = parseDetachKeys(opts.detachKeys);
   const devnull = openRaw("/dev/null", "readwrite");
-  const pty = opts.tty && !opts.detach ? openPty() : undefined;
+  const pty = opts.tty && !opts.detach ? execPty(s.pid) : undefined;
   if (pty) copyWindowSize(pty.master);
   const bounding = resolveCaps(
     c.host.capAdd,
@@ -190,12 +194,37 @@ export async function execInContainer(
   // Signals to us are the user's for the command only when it has our stdio
   // (not cp's pipes, not a monitor's health check).
   const stop = opts.stdio ? () => {} : relaySignals(result.pid);
-  const endRelay = pty ? relayTerminal(pty.master, opts.interactive) : null;
+  const detached = Promise.withResolvers<number>();
+  const endRelay = pty
+    ? relayTerminal(
+      pty.master,
+      opts.interactive,
+      keys,
+      () => detached.resolve(0),
+    )
+    : null;
   try {
-    return exitCode(await waitStatus(result.pid));
+    return await Promise.race([
+      waitStatus(result.pid).then(exitCode),
+      detached.promise,
+    ]);
   } finally {
     stop();
     await endRelay?.();
+  }
+}
+
+/**
+ * A pty from the container's own devpts, so the command's terminal has a
+ * name there; a root only its own user namespace may enter (FUSE) keeps
+ * it out of reach, and the host's devpts serves then.
+ */
+function execPty(pid: number) {
+  const pts = `/proc/${pid}/root/dev/pts`;
+  try {
+    return openPty(pts, `${pts}/ptmx`);
+  } catch {
+    return openPty();
   }
 }
 
@@ -209,11 +238,16 @@ function copyWindowSize(master: number) {
 
 /**
  * Connects the pty master to the caller's terminal: output to stdout, stdin
- * (raw, when it is a terminal) to the master, window size kept in step.
- * Returns what ends it: waits briefly for the last output, restores the
- * terminal.
+ * (raw, when it is a terminal) to the master up to the detach `keys` (then
+ * `detach`), window size kept in step. Returns what ends it: waits briefly
+ * for the last output, restores the terminal.
  */
-function relayTerminal(master: number, interactive: boolean) {
+function relayTerminal(
+  master: number,
+  interactive: boolean,
+  keys: number[],
+  detach: () => void,
+) {
   const resize = () => copyWindowSize(master);
   Deno.addSignalListener("SIGWINCH", resize);
   const raw = interactive && Deno.stdin.isTerminal();
@@ -226,7 +260,12 @@ function relayTerminal(master: number, interactive: boolean) {
   })();
   if (interactive) {
     (async () => {
-      for await (const chunk of Deno.stdin.readable) writeFd(master, chunk);
+      const held = { n: 0 };
+      for await (const chunk of Deno.stdin.readable) {
+        const typed = scanDetach(chunk, keys, held);
+        if (typed.send.length > 0) await writeFd(master, typed.send);
+        if (typed.detach) return detach();
+      }
     })().catch(() => {/* the command is gone: nowhere to write */});
   }
   return async () => {

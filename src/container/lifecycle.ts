@@ -104,6 +104,7 @@ export async function runAttached(
   store: ContainerStore,
   c: ContainerConfig,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   let conn: Deno.UnixConn | undefined;
   try {
@@ -115,7 +116,11 @@ export async function runAttached(
     throw e;
   }
   await emitContainerEvent(c, "attach");
-  return await exitOfAttach(store, c, await relayAttach(conn!, c, stdin));
+  return await exitOfAttach(
+    store,
+    c,
+    await relayAttach(conn!, c, stdin, detachKeys),
+  );
 }
 
 /** `ptd attach`: the container's exit code, or 0 when detached. */
@@ -123,10 +128,15 @@ export async function attachContainer(
   store: ContainerStore,
   c: ContainerConfig,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   const conn = await openAttach(store, c);
   await emitContainerEvent(c, "attach");
-  return await exitOfAttach(store, c, await relayAttach(conn, c, stdin));
+  return await exitOfAttach(
+    store,
+    c,
+    await relayAttach(conn, c, stdin, detachKeys),
+  );
 }
 
 async function exitOfAttach(
@@ -138,11 +148,18 @@ async function exitOfAttach(
   return r.code ?? await waitContainer(store, c);
 }
 
-/** --size=ROWSxCOLS for a -t container started from a terminal. */
+/**
+ * --size=ROWSxCOLS for a -t container started from a terminal (stdout's,
+ * else stderr's or stdin's: `run -it ... > file` still has a window).
+ */
 function terminalSize(c: ContainerConfig): string[] {
-  if (!c.host.tty || !Deno.stdout.isTerminal()) return [];
-  const { rows, columns } = Deno.consoleSize();
-  return [`--size=${rows}x${columns}`];
+  if (!c.host.tty) return [];
+  try {
+    const { rows, columns } = Deno.consoleSize();
+    return [`--size=${rows}x${columns}`];
+  } catch {
+    return [];
+  }
 }
 
 /** ": REASON" from the monitor's error file, or "" without one. */

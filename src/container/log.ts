@@ -1,165 +1,222 @@
 /**
- * The container log in Podman's k8s-file format: one record per line,
- * `TIMESTAMP STREAM F|P TEXT`, where P marks a partial line (the text had no
- * newline yet: a prompt, or the last bytes before exit) and F a full one.
+ * The container log's two file formats, one record per line:
+ * - k8s-file (Podman's): `TIME STREAM F|P TEXT`, where P marks a partial
+ *   line (the output had no newline yet: a prompt, the rest of a long line)
+ *   and F ends one; TIME is local with its offset, as conmon writes it.
+ * - json-file (Docker's): `{"log":TEXT,"stream":STREAM,"time":TIME}`, TEXT
+ *   with its newline when the line is complete, TIME in UTC.
+ * Output is written as it comes, as conmon does: a chunk that ends in the
+ * middle of a line leaves a partial record, and readers join them again.
  */
 
 /** Which stream a record came from. */
 export type Stream = "stdout" | "stderr";
+
+/** The formats a log file can have. */
+export type LogFormat = "k8s-file" | "json-file";
 
 /** One parsed log record. */
 export interface LogRecord {
   time: string;
   stream: Stream;
   partial: boolean;
-  text: string;
+  /** The line's bytes, without its newline. */
+  text: Uint8Array;
 }
 
-/** An RFC 3339 time with nanoseconds, as k8s-file writes it. */
-export function logTime(d = new Date()): string {
-  return d.toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
+/** Records as file bytes: `data`, and the offset where each record ends. */
+export interface Encoded {
+  data: Uint8Array;
+  ends: number[];
 }
 
-/** Formats one record as its line in the file (with the newline). */
-export function formatRecord(r: LogRecord): string {
-  return `${r.time} ${r.stream} ${r.partial ? "P" : "F"} ${r.text}\n`;
+const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+
+/** The time now in ms since the epoch, to the microsecond. */
+export function nowMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
-/** Parses a line of the file; undefined for a line that is not a record. */
-export function parseRecord(line: string): LogRecord | undefined {
-  const m = /^(\S+) (stdout|stderr) ([FP]) (.*)$/s.exec(line);
-  if (!m) return undefined;
+/** The fraction of a second of a time in ms, as nine digits (to the µs). */
+function nanos(ms: number): string {
+  const us = Math.min(
+    Math.round((ms - Math.floor(ms / 1000) * 1000) * 1e3),
+    999999,
+  );
+  return `${pad(us, 6)}000`;
+}
+
+/** RFC 3339 with nanoseconds in local time and its offset (conmon's). */
+export function localTime(ms = nowMs()): string {
+  const d = new Date(Math.floor(ms));
+  const off = -d.getTimezoneOffset();
+  const zone = `${off < 0 ? "-" : "+"}${pad(Math.floor(Math.abs(off) / 60))}:${
+    pad(Math.abs(off) % 60)
+  }`;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${
+    pad(d.getHours())
+  }:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${nanos(ms)}${zone}`;
+}
+
+/** RFC 3339 with nanoseconds in UTC (Docker's json-file time). */
+export function utcTime(ms = nowMs()): string {
+  return new Date(Math.floor(ms)).toISOString().replace(
+    /\.\d{3}Z$/,
+    `.${nanos(ms)}Z`,
+  );
+}
+
+/** A record's time in ms since the epoch (NaN when it is none). */
+export function recordMs(time: string): number {
+  return Date.parse(time.replace(/(\.\d{3})\d*/, "$1"));
+}
+
+/**
+ * A record's time as Go prints RFC3339Nano in local time (`logs -t`):
+ * trailing zeros of the fraction dropped, "Z" for UTC.
+ */
+export function displayTime(time: string): string {
+  const ms = recordMs(time);
+  if (Number.isNaN(ms)) return time;
+  const frac = /\.(\d+)/.exec(time)?.[1] ?? "";
+  const t = localTime(ms).replace(/\.\d+/, "");
+  const digits = frac.padEnd(9, "0").slice(0, 9).replace(/0+$/, "");
+  return t.replace(
+    /([+-]\d\d:\d\d)$/,
+    (z) => `${digits ? `.${digits}` : ""}${z === "+00:00" ? "Z" : z}`,
+  );
+}
+
+const NEWLINE = 10;
+const enc = new TextEncoder();
+
+/** Turns one stream's output into records of a format, chunk by chunk. */
+export interface RecordEncoder {
+  /** The records of `chunk`, timed `ms`. */
+  encode(chunk: Uint8Array, ms?: number): Encoded;
+  /** What is left at the end of the stream. */
+  end(ms?: number): Encoded;
+}
+
+const EMPTY: Encoded = { data: new Uint8Array(), ends: [] };
+
+/** k8s-file: the bytes as they came, each line behind its prefix. */
+function k8sEncoder(stream: Stream): RecordEncoder {
   return {
-    time: m[1],
-    stream: m[2] as Stream,
-    partial: m[3] === "P",
-    text: m[4],
+    encode(chunk, ms = nowMs()) {
+      if (chunk.length === 0) return EMPTY;
+      const head = `${localTime(ms)} ${stream} `;
+      const full = enc.encode(`${head}F `), part = enc.encode(`${head}P `);
+      let lines = 0;
+      for (
+        let i = chunk.indexOf(NEWLINE);
+        i >= 0;
+        i = chunk.indexOf(NEWLINE, i + 1)
+      ) lines++;
+      const tail = chunk[chunk.length - 1] !== NEWLINE;
+      const data = new Uint8Array(
+        chunk.length + lines * full.length + (tail ? part.length + 1 : 0),
+      );
+      const ends: number[] = [];
+      let at = 0;
+      for (let from = 0; from < chunk.length;) {
+        const nl = chunk.indexOf(NEWLINE, from);
+        const to = nl < 0 ? chunk.length : nl + 1;
+        data.set(nl < 0 ? part : full, at);
+        at += full.length;
+        data.set(chunk.subarray(from, to), at);
+        at += to - from;
+        if (nl < 0) data[at++] = NEWLINE;
+        ends.push(at);
+        from = to;
+      }
+      return { data, ends };
+    },
+    end: () => EMPTY,
   };
 }
 
-/** Splits a stream's bytes into records; holds an unfinished line back. */
-export class LineSplitter {
-  private rest = "";
-  private dec = new TextDecoder();
-  constructor(readonly stream: Stream) {}
-
-  /** The complete lines in `chunk` (plus what was held back) as records. */
-  push(chunk: Uint8Array, now = logTime()): LogRecord[] {
-    const text = this.rest + this.dec.decode(chunk, { stream: true });
-    const lines = text.split("\n");
-    this.rest = lines.pop()!;
-    return lines.map((t) => ({
-      time: now,
-      stream: this.stream,
-      partial: false,
-      text: t,
-    }));
+/** Joins encoded lines into one buffer. */
+function joined(lines: string[]): Encoded {
+  const parts = lines.map((l) => enc.encode(l));
+  const data = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  const ends: number[] = [];
+  let at = 0;
+  for (const p of parts) {
+    data.set(p, at);
+    at += p.length;
+    ends.push(at);
   }
-
-  /** What is left at end of stream, as a partial record. */
-  end(now = logTime()): LogRecord[] {
-    const t = this.rest + this.dec.decode();
-    this.rest = "";
-    return t === ""
-      ? []
-      : [{ time: now, stream: this.stream, partial: true, text: t }];
-  }
+  return { data, ends };
 }
 
-/**
- * The log as the monitor writes it. With a maximum size, the file is
- * rotated to PATH.1 (one old file kept) before a write would pass it.
- */
-export class LogWriter {
-  private file: Deno.FsFile;
-  private size: number;
-  private enc = new TextEncoder();
-  constructor(readonly path: string, readonly maxSize = 0) {
-    this.file = this.open();
-    this.size = this.file.statSync().size;
-  }
-  private open() {
-    return Deno.openSync(this.path, { append: true, create: true });
-  }
-  /** Appends records, rotating first when one would pass the maximum. */
-  write(recs: LogRecord[]): void {
-    for (const r of recs) {
-      const data = this.enc.encode(formatRecord(r));
-      if (
-        this.maxSize > 0 && this.size > 0 &&
-        this.size + data.length > this.maxSize
-      ) {
-        this.file.close();
-        Deno.renameSync(this.path, `${this.path}.1`);
-        this.file = this.open();
-        this.size = 0;
-      }
-      for (let off = 0; off < data.length;) {
-        off += this.file.writeSync(data.subarray(off));
-      }
-      this.size += data.length;
-    }
-  }
-  close(): void {
-    this.file.close();
-  }
-}
-
-function readOrEmpty(path: string): Uint8Array {
-  try {
-    return Deno.readFileSync(path);
-  } catch {
-    return new Uint8Array();
-  }
-}
-
-/** Which records `logs` shows: --since/--until as times, --tail as a count. */
-export interface LogFilter {
-  since?: number;
-  until?: number;
-  /** Keep only the last N records; undefined keeps all. */
-  tail?: number;
-}
-
-function keep(r: LogRecord, f: LogFilter): boolean {
-  const t = Date.parse(r.time);
-  return (f.since === undefined || t >= f.since) &&
-    (f.until === undefined || t <= f.until);
-}
-
-/**
- * The records of a log, then, while `more()` says the container may still
- * write, the ones appended after: `logs -f`.
- */
-export async function* followLog(
-  path: string,
-  filter: LogFilter,
-  more: () => Promise<boolean>,
-  pollMs = 100,
-): AsyncGenerator<LogRecord> {
-  let offset = 0;
-  let rest = "";
-  let first = true;
+/** json-file: text, so a character cut between chunks waits for its rest. */
+function jsonEncoder(stream: Stream): RecordEncoder {
   const dec = new TextDecoder();
-  for (;;) {
-    const alive = await more();
-    const whole = readOrEmpty(path);
-    // Smaller than what was read before: the monitor rotated it.
-    if (whole.length < offset) offset = 0;
-    let data = whole.subarray(offset);
-    offset = whole.length;
-    if (first) data = new Uint8Array([...readOrEmpty(`${path}.1`), ...data]);
-    const lines = (rest + dec.decode(data, { stream: true })).split("\n");
-    rest = lines.pop()!;
-    let recs = lines.flatMap((l) => parseRecord(l) ?? []).filter((r) =>
-      keep(r, filter)
+  const records = (text: string, ms: number) => {
+    if (text === "") return EMPTY;
+    const time = utcTime(ms);
+    const lines = text.split("\n");
+    const last = lines.pop()!;
+    const out = lines.map((l) => `${l}\n`);
+    if (last !== "") out.push(last);
+    return joined(
+      out.map((log) => `${JSON.stringify({ log, stream, time })}\n`),
     );
-    if (first && filter.tail !== undefined) {
-      recs = filter.tail === 0 ? [] : recs.slice(-filter.tail);
+  };
+  return {
+    encode: (chunk, ms = nowMs()) =>
+      records(dec.decode(chunk, { stream: true }), ms),
+    end: (ms = nowMs()) => records(dec.decode(), ms),
+  };
+}
+
+/** An encoder for one stream's output in `format`. */
+export function recordEncoder(
+  format: LogFormat,
+  stream: Stream,
+): RecordEncoder {
+  return format === "json-file" ? jsonEncoder(stream) : k8sEncoder(stream);
+}
+
+const dec = new TextDecoder();
+const SPACE = 32;
+
+/**
+ * Parses a line of a file in `format` (without its newline); undefined for
+ * one that is no record. A k8s-file record's text stays the bytes the
+ * container wrote, as Podman prints them (binary output, or a character
+ * cut between two records).
+ */
+export function parseRecord(
+  line: Uint8Array,
+  format: LogFormat = "k8s-file",
+): LogRecord | undefined {
+  if (format === "json-file") {
+    try {
+      const r = JSON.parse(dec.decode(line));
+      if (typeof r?.log !== "string") return undefined;
+      const partial = !r.log.endsWith("\n");
+      return {
+        time: String(r.time),
+        stream: r.stream === "stderr" ? "stderr" : "stdout",
+        partial,
+        text: enc.encode(partial ? r.log : r.log.slice(0, -1)),
+      };
+    } catch {
+      return undefined;
     }
-    first = false;
-    yield* recs;
-    if (!alive) return;
-    await new Promise((ok) => setTimeout(ok, pollMs));
   }
+  const a = line.indexOf(SPACE), b = line.indexOf(SPACE, a + 1);
+  if (a <= 0 || b < 0 || line[b + 2] !== SPACE) return undefined;
+  const stream = dec.decode(line.subarray(a + 1, b));
+  const flag = line[b + 1];
+  if (stream !== "stdout" && stream !== "stderr") return undefined;
+  if (flag !== 0x46 /* F */ && flag !== 0x50 /* P */) return undefined;
+  return {
+    time: dec.decode(line.subarray(0, a)),
+    stream,
+    partial: flag === 0x50,
+    text: line.subarray(b + 3),
+  };
 }

@@ -12,7 +12,7 @@ import {
 import { monitorAlive } from "./liveness.ts";
 import { inspectNetwork, portsOf } from "./network.ts";
 import { DEFAULT_SHM_SIZE } from "./limits.ts";
-import { keepsLog } from "./log_driver.ts";
+import { humanLogSize, keepsLog, logSource } from "./log_driver.ts";
 import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
@@ -278,9 +278,9 @@ export function inspectDoc(
       LogConfig: {
         Type: c.host.logDriver ?? "k8s-file",
         Config: null,
-        Path: keepsLog(c) ? store.logFile(c.id) : "",
-        Tag: "",
-        Size: "0B",
+        Path: keepsLog(c) ? logSource(store, c).path : "",
+        Tag: c.host.logTag ?? "",
+        Size: humanLogSize(c.host.logMaxSize),
       },
       // ptd's default stack is slirp4netns, which Podman names.
       NetworkMode: c.host.network === "private"

@@ -12,10 +12,10 @@ import {
   inheritablePipe,
   pipeFromChild,
   setCloexec,
-  setInheritable,
 } from "../../ffi/fd.ts";
 import { SIGKILL } from "../../ffi/constants.ts";
-import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
+import { readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
+import { receiveFd, socketPair } from "../../ffi/fd_passing.ts";
 import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
 import {
   asPtdError,
@@ -34,13 +34,14 @@ import {
 import type { ContainerConfig, ContainerState } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
 import { ownClaim } from "./liveness.ts";
-import { LineSplitter, type LogRecord, LogWriter, type Stream } from "./log.ts";
+import type { Stream } from "./log.ts";
+import { LogWriter } from "./log_writer.ts";
 import { ContainerNetwork } from "./network.ts";
 import { shouldRestart } from "./restart.ts";
 import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
-import { keepsLog } from "./log_driver.ts";
+import { keepsLog, logSource } from "./log_driver.ts";
 import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
@@ -126,36 +127,31 @@ async function record(
 async function pump(
   f: AsyncIterable<Uint8Array>,
   stream: Stream,
-  emit: (r: LogRecord[]) => void,
+  log: LogWriter | undefined,
   attach: AttachServer,
   relay?: Supervision["relay"],
 ) {
-  const split = new LineSplitter(stream);
   const kind = stream === "stdout" ? STDOUT : STDERR;
   for await (const chunk of f) {
     attach.broadcast(kind, chunk);
-    emit(split.push(chunk));
+    log?.write(stream, chunk);
     await relay?.(stream, chunk);
   }
-  emit(split.end());
+  log?.write(stream, null);
 }
 
 /** A pty master as a stream; it ends (EIO) once no slave is open. */
 async function* masterStream(master: number) {
-  try {
-    const buf = new Uint8Array(65536);
-    for (let n; (n = await readFd(master, buf)) !== null;) {
-      yield buf.slice(0, n);
-    }
-  } finally {
-    closeFd(master);
+  const buf = new Uint8Array(65536);
+  for (let n; (n = await readFd(master, buf)) !== null;) {
+    yield buf.slice(0, n);
   }
 }
 
 /** With -t, attached clients type into the pty and set its size. */
 function terminalInput(master: number, attach: AttachServer) {
   return (kind: number, data: Uint8Array<ArrayBuffer>) => {
-    if (kind === STDIN) writeFd(master, data);
+    if (kind === STDIN) return writeFd(master, data);
     if (kind === RESIZE && data.length === 4) {
       const v = new DataView(data.buffer);
       attach.size = [v.getUint16(0), v.getUint16(2)];
@@ -179,7 +175,7 @@ function stdinPipe(c: ContainerConfig, attach: AttachServer) {
   };
   attach.input = (kind, data) => {
     if (kind === STDIN_CLOSED) close();
-    else if (kind === STDIN && open) writeFd(write, data);
+    else if (kind === STDIN && open) return writeFd(write, data);
   };
   return { read, close };
 }
@@ -209,56 +205,70 @@ function killAfter(pid: number, seconds = 0) {
 async function runOnce(
   store: ContainerStore,
   c: ContainerConfig,
-  log: LogWriter,
+  log: LogWriter | undefined,
   attach: AttachServer,
   sv: Supervision,
 ): Promise<RunResult> {
   const spec = await runtimeSpec(store, c);
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const net = new ContainerNetwork(store, c);
-  const term = c.host.tty ? openPty() : undefined;
+  // -t: init sends the pty's master over this socket (see setUpConsole).
+  const consoleSocket = c.host.tty ? socketPair() : undefined;
+  if (consoleSocket) setCloexec(consoleSocket[0]);
   // A foreground run's stdin is its own (fd 0, kept for -i); a monitor's fd
   // 0 is /dev/null, and with -i a pipe from attach clients replaces it.
-  const input = term || sv.foreground ? undefined : stdinPipe(c, attach);
-  if (term) {
-    setInheritable(term.slave);
-    spec.stdio = [term.slave, term.slave, term.slave];
-    spec.terminal = true;
+  const input = consoleSocket || sv.foreground
+    ? undefined
+    : stdinPipe(c, attach);
+  if (consoleSocket) {
+    spec.console = { socket: consoleSocket[1], size: attach.size };
     // A terminal is stdin too, even without -i (Docker's -t).
     spec.process.stdin = true;
-    attach.input = terminalInput(term.master, attach);
-    if (attach.size) setWindowSize(term.master, ...attach.size);
+  }
+  if (c.host.logDriver === "passthrough" && sv.foreground) {
+    // Straight to the caller's stdio: the pipes stay empty.
+    spec.stdio = [0, 1, 2];
   } else {
     spec.stdio = [input?.read ?? 0, out.write, err.write];
   }
   spec.errorFd = fail.write;
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
+  const ours = [out.write, err.write, fail.write, ...consoleSocket ?? []];
   let pid: number;
   try {
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
       // The child has its copies; the network helpers must not hold them.
-      for (const fd of [out.write, err.write, fail.write]) setCloexec(fd);
+      for (const fd of ours) setCloexec(fd);
       return net.attach(pid);
     });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
-    if (term) closeFd(term.master);
+    if (consoleSocket) closeFd(consoleSocket[0]);
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
     if (input) closeFd(input.read);
-    if (term) closeFd(term.slave);
+    if (consoleSocket) closeFd(consoleSocket[1]);
   }
-  const emit = (recs: LogRecord[]) => log.write(recs);
+  // EOF instead when init failed before it had a terminal.
+  const master = consoleSocket && await receiveFd(consoleSocket[0]);
+  if (consoleSocket) closeFd(consoleSocket[0]);
+  if (master !== undefined) {
+    // stdout is the terminal: the pipe init was given is not read.
+    out.file.close();
+    attach.input = terminalInput(master, attach);
+    // A size that came while init was setting up.
+    if (attach.size) setWindowSize(master, ...attach.size);
+  }
   const pumps = Promise.all([
     pump(
-      term ? masterStream(term.master) : out.file.readable,
+      master !== undefined ? masterStream(master) : out.file.readable,
       "stdout",
-      emit,
+      log,
       attach,
       sv.relay,
     ),
-    pump(err.file.readable, "stderr", emit, attach, sv.relay),
+    pump(err.file.readable, "stderr", log, attach, sv.relay),
   ]);
   const failure = await new Response(fail.file.readable).text();
   let endChecks: (() => void) | undefined;
@@ -288,6 +298,11 @@ async function runOnce(
   input?.close();
   await net.detach();
   await pumps;
+  if (master !== undefined) {
+    // Input that comes later has nowhere to go (nor a reused fd number).
+    attach.input = () => {};
+    closeFd(master);
+  }
   if (failure === "") return { started: true, code };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };
@@ -350,11 +365,14 @@ export async function supervise(
       answered = true;
     },
   };
-  // Without a log, the output still goes to attached clients; the writer
-  // discards it (and never rotates /dev/null).
+  // Without a log, the output still goes to attached clients.
+  const src = logSource(store, c);
   const log = keepsLog(c)
-    ? new LogWriter(store.logFile(c.id), c.host.logMaxSize)
-    : new LogWriter("/dev/null");
+    ? new LogWriter(src.path, src.format, {
+      maxSize: c.host.logMaxSize,
+      maxFile: c.host.logMaxFile,
+    })
+    : undefined;
   const attach = new AttachServer(store.runDir(c.id));
   // A CLI that stays attached connects first; not for ever if it died.
   if (sv.waitForClient) await attach.firstClient(10_000);
@@ -405,7 +423,7 @@ export async function supervise(
       ok: false,
       error: { kind: "internal", message: "monitor failed", exitCode: 125 },
     });
-    log.close();
+    log?.close();
     await attach.close(lastCode);
     // After a hand-off the state names the next host: leave it be. A --rm
     // container keeps naming us until it is removed, so that our death

@@ -21,6 +21,7 @@ import {
   runAttached,
   startContainer,
 } from "../container/lifecycle.ts";
+import { checkPassthrough } from "../container/log_driver.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
 import { checkAuthFile } from "../image/auth.ts";
@@ -141,6 +142,13 @@ export async function runNewContainer(
     checkPreservedFds(how.preserveFds);
   }
   const c = await createContainer(e, { ...req, parent: true }, hooks);
+  try {
+    // The driver may come from containers.conf: known once it is created.
+    checkPassthrough(c.host.logDriver, how.kind === "detach");
+  } catch (err) {
+    await removeStored(containerStore(e), c, true);
+    throw err;
+  }
   hooks.created?.(c);
   return await runContainer(e, c, how);
 }
@@ -166,7 +174,9 @@ export async function runContainer(
 ): Promise<number> {
   const store = containerStore(e);
   try {
-    if (how.kind === "attach") return await runAttached(store, c, how.stdin);
+    if (how.kind === "attach") {
+      return await runAttached(store, c, how.stdin, c.host.detachKeys);
+    }
     if (how.kind === "foreground") return await runForeground(store, c, how);
     await startContainer(store, c);
     return 0;

@@ -9,8 +9,10 @@ import type { ContainerConfig } from "../container/config.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
-import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
-import { checkKeepsLog } from "../container/log_driver.ts";
+import type { LogRecord } from "../container/log.ts";
+import { followLog, type LogFilter } from "../container/log_reader.ts";
+import { checkKeepsLog, logSource } from "../container/log_driver.ts";
+import { parseDetachKeys } from "../container/detach_keys.ts";
 import { portsOf } from "../container/network.ts";
 import { parseSignal } from "../container/signals.ts";
 import { containerTop } from "../container/top.ts";
@@ -48,15 +50,17 @@ export async function startContainer(e: Engine, ref: string): Promise<void> {
 /**
  * Starts the container with this process attached to its output (and its
  * input with `stdin`, if it was created with -i); returns its exit code,
- * or 0 when the user detached.
+ * or 0 when the user detached (with `detachKeys`, else the container's).
  */
 export async function startAttached(
   e: Engine,
   ref: string,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   const [s, c] = target(e, ref);
-  return await life.runAttached(s, c, stdin && c.host.interactive);
+  if (detachKeys !== undefined) parseDetachKeys(detachKeys);
+  return await life.runAttached(s, c, stdin && c.host.interactive, detachKeys);
 }
 
 /** Stop signal, then SIGKILL after `timeout` seconds (its own by default). */
@@ -150,17 +154,36 @@ export async function pauseContainer(
   return await life.freezeContainer(...target(e, ref), freeze);
 }
 
-/** The container's log records; with `follow`, until it stops running. */
-export function containerLogs(
+/** One container's log, as `containerLogs` gives it. */
+export interface ContainerLog {
+  id: string;
+  name: string;
+  /** Its records; with follow, until it stops running. */
+  records: AsyncIterable<LogRecord>;
+}
+
+/**
+ * The logs of the containers `sel` names (or the latest), each looked up
+ * (and checked to keep a log) before any is read.
+ */
+export async function containerLogs(
   e: Engine,
-  ref: string,
+  sel: Pick<Selection, "refs" | "latest">,
   filter: LogFilter,
   follow = false,
-): AsyncIterable<LogRecord> {
-  const [s, c] = target(e, ref);
-  checkKeepsLog(c);
-  const more = follow ? stillRunning(s, c.id) : () => Promise.resolve(false);
-  return followLog(s.logFile(c.id), filter, more);
+): Promise<ContainerLog[]> {
+  const s = containerStore(e);
+  const found = (await selectContainers(e, sel)).map((t) => t.c);
+  for (const c of found) checkKeepsLog(c);
+  return found.map((c) => ({
+    id: c.id,
+    name: c.name,
+    records: followLog(
+      logSource(s, c),
+      filter,
+      follow ? stillRunning(s, c.id) : () => Promise.resolve(false),
+    ),
+  }));
 }
 
 /** True while the container may still write to its log. */
@@ -191,14 +214,23 @@ export async function execContainer(
   return code;
 }
 
-/** Attaches to a running container; its exit code, or 0 when detached. */
+/**
+ * Attaches to a running container; its exit code, or 0 when detached
+ * (with `detachKeys`, else the container's).
+ */
 export async function attachContainer(
   e: Engine,
   ref: string,
   stdin: boolean,
+  detachKeys?: string,
 ): Promise<number> {
   const [s, c] = target(e, ref);
-  return await life.attachContainer(s, c, stdin && c.host.interactive);
+  return await life.attachContainer(
+    s,
+    c,
+    stdin && c.host.interactive,
+    detachKeys,
+  );
 }
 
 /**

@@ -189,7 +189,7 @@ export async function systemInfo(e: Engine): Promise<Record<string, unknown>> {
     plugins: {
       volume: ["local"],
       network: ["slirp4netns", "pasta"],
-      log: ["k8s-file"],
+      log: ["k8s-file", "json-file", "none", "passthrough"],
       authorization: null,
     },
     version: versionInfo(),

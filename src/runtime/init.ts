@@ -6,7 +6,7 @@
  * loaded from the host after pivot_root.
  */
 import { closeFd, dupOnto, setCloexec } from "../../ffi/fd.ts";
-import { takeControllingTerminal } from "../../ffi/pty.ts";
+import { MS_BIND } from "../../ffi/constants.ts";
 import { libc } from "../../ffi/libc.ts";
 import { RealSyscalls, type Syscalls } from "../../ffi/syscalls.ts";
 import { buildRootfs } from "./rootfs.ts";
@@ -69,6 +69,23 @@ function addUserEntries(
   }
 }
 
+/**
+ * -t: the command's terminal, a pty of the container's own devpts (so its
+ * name is a /dev/pts path there, and /dev/console, as under Podman), sized
+ * before the command starts; the master goes to the parent, which relays it.
+ */
+function setUpConsole(sys: Syscalls, c: NonNullable<RuntimeSpec["console"]>) {
+  const pty = sys.openConsole(c.size);
+  sys.ensureFile("/dev/console");
+  sys.mount(pty.path, "/dev/console", null, MS_BIND);
+  sys.sendFd(c.socket, pty.master);
+  sys.close(pty.master);
+  sys.close(c.socket);
+  for (const fd of [0, 1, 2]) sys.dupTo(pty.slave, fd);
+  sys.close(pty.slave);
+  sys.takeTerminal(0);
+}
+
 /** The whole init sequence; returns only by throwing (execve replaces us). */
 export function runInit(
   sys: Syscalls,
@@ -80,6 +97,7 @@ export function runInit(
 ): never {
   buildRootfs(sys, spec);
   trace("init-mounted");
+  if (spec.console) setUpConsole(sys, spec.console);
   sys.sethostname(spec.hostname);
   if (spec.privateNetwork) sys.linkUp("lo");
   const proc = spec.process;
@@ -107,18 +125,18 @@ export function runInit(
 
 /**
  * Takes over the descriptors the parent passed: stdio onto 0/1/2, and the
- * error pipe close-on-exec, so that helpers init spawns (fuse-overlayfs stays
- * as a daemon) never hold the monitor's pipes open.
+ * error pipe and console socket close-on-exec, so that helpers init spawns
+ * (fuse-overlayfs stays as a daemon) never hold the monitor's ends open.
  */
 function adoptDescriptors(spec: RuntimeSpec) {
   if (spec.errorFd !== undefined) setCloexec(spec.errorFd);
+  if (spec.console) setCloexec(spec.console.socket);
   const fds = spec.stdio ?? [];
   fds.forEach((fd, target) => {
     if (fd !== target) dupOnto(fd, target);
   });
-  // One pty slave may stand for all three: close each original once.
+  // One descriptor may stand for several: close each original once.
   for (const fd of new Set(fds)) if (fd > 2) closeFd(fd);
-  if (spec.terminal) takeControllingTerminal(0);
 }
 
 /**

@@ -128,6 +128,10 @@ export interface RuntimeSpec {
    * alone means the command started.
    */
   errorFd?: number;
-  /** stdin is a terminal: init makes it the controlling one of a new session. */
-  terminal?: boolean;
+  /**
+   * -t: init opens a pty on the container's own devpts, makes it stdio,
+   * controlling terminal and /dev/console, sets its size, and sends the
+   * master back over the inherited unix socket `socket` (SCM_RIGHTS).
+   */
+  console?: { socket: number; size?: [number, number] };
 }

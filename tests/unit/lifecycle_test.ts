@@ -1,47 +1,22 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { parseTime } from "../../src/engine/filters.ts";
-import {
-  formatRecord,
-  LineSplitter,
-  logTime,
-  parseRecord,
-} from "../../src/container/log.ts";
 import { statusText } from "../../src/container/present.ts";
 import { humanDuration } from "../../src/runtime/gomap.ts";
 import { parseRestart, shouldRestart } from "../../src/container/restart.ts";
 import { parseSignal } from "../../src/container/signals.ts";
 import { createdState } from "../../src/container/config.ts";
 import {
-  DETACH_KEYS,
   frame,
   frames,
-  scanDetach,
   STDIN_CLOSED,
   STDOUT,
 } from "../../src/container/attach.ts";
+import {
+  parseDetachKeys,
+  scanDetach,
+} from "../../src/container/detach_keys.ts";
 
-Deno.test("log: k8s-file records, full and partial lines", () => {
-  assertEquals(
-    logTime(new Date("2024-01-01T00:00:00.123Z")),
-    "2024-01-01T00:00:00.123000000Z",
-  );
-  const s = new LineSplitter("stdout");
-  const t = "2024-01-01T00:00:00.000000000Z";
-  assertEquals(s.push(new TextEncoder().encode("a\nb"), t).map(formatRecord), [
-    `${t} stdout F a\n`,
-  ]);
-  assertEquals(s.push(new TextEncoder().encode("c\n"), t)[0].text, "bc");
-  s.push(new TextEncoder().encode("prompt> "), t);
-  const [end] = s.end(t);
-  assertEquals(formatRecord(end), `${t} stdout P prompt> \n`);
-  assertEquals(parseRecord(`${t} stderr F x y`), {
-    time: t,
-    stream: "stderr",
-    partial: false,
-    text: "x y",
-  });
-  assertEquals(parseRecord("garbage"), undefined);
-});
+const DETACH_KEYS = parseDetachKeys();
 
 Deno.test("restart: Docker's policies and counts", () => {
   assertEquals(parseRestart("on-failure:3"), {
@@ -133,4 +108,13 @@ Deno.test("attach: frames survive any cut; detach keys across chunks", async () 
   assertEquals([[...again.send], again.detach], [[0x10], true]);
   const c = scanDetach(new Uint8Array([0x10, 3]), DETACH_KEYS, { n: 0 });
   assertEquals([[...c.send], c.detach], [[0x10, 3], false]);
+});
+
+Deno.test("detach keys: Docker's names, none with an empty sequence", () => {
+  assertEquals(DETACH_KEYS, [0x10, 0x11]);
+  assertEquals(parseDetachKeys("ctrl-a,x,ctrl-@,ctrl-_"), [1, 0x78, 0, 0x1f]);
+  assertEquals(parseDetachKeys(""), []);
+  const none = scanDetach(new Uint8Array([0x10, 0x11]), [], { n: 0 });
+  assertEquals([[...none.send], none.detach], [[0x10, 0x11], false]);
+  assertThrows(() => parseDetachKeys("ctrl-1"), /Unknown character: 'ctrl-1'/);
 });

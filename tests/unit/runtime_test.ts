@@ -474,3 +474,28 @@ Deno.test("user entries: numeric users, --hostuser lines, never twice", () => {
   assertEquals(own.passwd, `${text.passwd}me:*:1001:1001::/:/bin/sh\n`);
   assertEquals(own.group, "root:x:0:\nme:x:1001:me\n");
 });
+
+Deno.test("init -t: a pty of the container's devpts, sized, on stdio and /dev/console; its master to the parent", () => {
+  const sys = new RecordingSyscalls();
+  init(sys, spec({ console: { socket: 9, size: [30, 100] } }));
+  const t = sys.trace();
+  const from = t.indexOf("open_console 30 100");
+  // After the container's own devpts is mounted and the root pivoted.
+  assert(from > t.findIndex((c) => c.startsWith("mount devpts /dev/pts")));
+  assert(from > t.findIndex((c) => c.startsWith("pivot_root")));
+  const master = Number(/send_fd 9 (\d+)/.exec(t.join("\n"))![1]);
+  const slave = master + 1;
+  assertEquals(t.slice(from + 1, from + 11), [
+    "touch /dev/console",
+    `mount /dev/pts/0 /dev/console null ${MS_BIND} null`,
+    `send_fd 9 ${master}`,
+    `close ${master}`,
+    "close 9",
+    `dup2 ${slave} 0`,
+    `dup2 ${slave} 1`,
+    `dup2 ${slave} 2`,
+    `close ${slave}`,
+    "take_terminal 0",
+  ]);
+  assert(from < t.findIndex((c) => c.startsWith("execve")));
+});
