@@ -2,6 +2,7 @@
  * `ptd run` and `create`: Docker's flags made into the engine's create
  * request (src/engine/create.ts), then one engine call each.
  */
+import { parseLogOpts } from "../container/log_driver.ts";
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
@@ -93,19 +94,6 @@ interface RunFlags {
   stopTimeout: string;
   logOpt: string[];
   cidfile?: string;
-}
-
-/** --log-opt values; only max-size (k, m, g suffixes) is supported. */
-function parseLogOpts(items: string[]): { logMaxSize?: number } {
-  const out: { logMaxSize?: number } = {};
-  for (const item of items) {
-    const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
-    if (!m) throw invalid(`unsupported --log-opt ${JSON.stringify(item)}`);
-    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-    out.logMaxSize = Number(m[1]) *
-      unit[m[2].toLowerCase() as keyof typeof unit];
-  }
-  return out;
 }
 
 /** --entrypoint: a JSON array of strings is the command line, else one word. */

@@ -259,16 +259,11 @@ export async function copyFromContainer(
   src: string,
   dest: string,
 ): Promise<void> {
+  if (dest === "-") return await tarFrom(store, c, "out", src, Deno.stdout);
   const p = pipe("read");
   await helper(store, c, { mode: "out", path: src }, p.child, async () => {
     // Our failure closes the pipe, so the helper cannot wait on it forever.
     using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
-    if (dest === "-") {
-      await p.file.readable.pipeTo(Deno.stdout.writable, {
-        preventClose: true,
-      });
-      return;
-    }
     const root = hostRoot();
     try {
       await landTree(
@@ -309,29 +304,20 @@ export async function copyToContainer(
   src: string,
   dest: string,
 ): Promise<void> {
-  const stdin = src === "-";
+  if (src === "-") return await tarInto(store, c, dest, Deno.stdin.readable);
   const p = pipe("write");
   const sink: ByteSink = p.file;
   await helper(
     store,
     c,
-    { mode: "in", path: dest, owner: stdin ? undefined : primaryOwner(c) },
+    { mode: "in", path: dest, owner: primaryOwner(c) },
     p.child,
     async () => {
+      const root = hostRoot();
       try {
-        if (stdin) {
-          for await (const chunk of Deno.stdin.readable) {
-            await writeAll(sink, chunk);
-          }
-          return;
-        }
-        const root = hostRoot();
-        try {
-          await packTree(root, hostPath(src), sink, { where: "the host" });
-        } finally {
-          fs.close(root);
-        }
+        await packTree(root, hostPath(src), sink, { where: "the host" });
       } finally {
+        fs.close(root);
         p.file.close();
       }
     },
@@ -377,8 +363,49 @@ export async function exportContainer(
   c: ContainerConfig,
   out: ByteSink,
 ): Promise<void> {
+  await tarFrom(store, c, "export", "/", out);
+}
+
+/**
+ * The tar of `path` in the container (mode "out"; `cp CTR:PATH -`, the
+ * REST API's archive GET) or of all of it ("export"), to `out`.
+ */
+export async function tarFrom(
+  store: ContainerStore,
+  c: ContainerConfig,
+  mode: "out" | "export",
+  path: string,
+  out: ByteSink,
+): Promise<void> {
   const p = pipe("read");
-  await helper(store, c, { mode: "export", path: "/" }, p.child, async () => {
-    for await (const chunk of p.file.readable) await writeAll(out, chunk);
+  await helper(store, c, { mode, path }, p.child, async () => {
+    // Our failure closes the pipe, so the helper cannot wait on it forever.
+    using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
+    await copyChunks(p.file.readable, out);
   });
+}
+
+/**
+ * Lands the tar `chunks` carry in the container's directory `dest`, each
+ * entry with the owner the tar gives it (`cp - CTR:DEST`, the REST API's
+ * archive PUT).
+ */
+export async function tarInto(
+  store: ContainerStore,
+  c: ContainerConfig,
+  dest: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const p = pipe("write");
+  await helper(store, c, { mode: "in", path: dest }, p.child, async () => {
+    try {
+      await copyChunks(chunks, p.file);
+    } finally {
+      closeQuietly(p.file);
+    }
+  });
+}
+
+async function copyChunks(chunks: AsyncIterable<Uint8Array>, out: ByteSink) {
+  for await (const chunk of chunks) await writeAll(out, chunk);
 }

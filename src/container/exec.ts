@@ -10,7 +10,13 @@ import {
   PtdError,
 } from "../runtime/errors.ts";
 import { enterExec } from "../../ffi/enter.ts";
-import { closeFd, openRaw } from "../../ffi/fd.ts";
+import {
+  closeFd,
+  inheritablePipe,
+  openRaw,
+  pipeFromChild,
+  setCloexec,
+} from "../../ffi/fd.ts";
 import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { exitCode, waitStatus } from "../../ffi/clone.ts";
 import { capNumber, resolveCaps } from "../runtime/caps.ts";
@@ -18,6 +24,7 @@ import { containerEnv, envPath } from "../runtime/process.ts";
 import { resolveUser } from "../runtime/user.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
+import type { Stream } from "./log.ts";
 import { relaySignals } from "./signals.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 
@@ -132,7 +139,8 @@ export async function execInContainer(
     ? [cmd]
     : envPath(env).split(":").map((d) => `${d || "."}/${cmd}`);
   const devnull = openRaw("/dev/null", "readwrite");
-  const pty = opts.tty && !opts.detach ? openPty() : undefined;
+  // With `stdio` given, a -t caller brings its own pty (execStreams).
+  const pty = opts.tty && !opts.detach && !opts.stdio ? openPty() : undefined;
   if (pty) copyWindowSize(pty.master);
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
@@ -160,11 +168,11 @@ export async function execInContainer(
           : opts.detach
           ? [devnull, devnull, devnull]
           : [opts.interactive ? 0 : devnull, 1, 2]),
-      tty: !!pty,
+      tty: !!pty || (opts.tty && !!opts.stdio),
     });
   } finally {
     for (const fd of [devnull, rootFd, ...nsFds]) closeFd(fd);
-    for (const fd of opts.stdio ?? []) if (fd > 2) closeFd(fd);
+    for (const fd of new Set(opts.stdio)) if (fd > 2) closeFd(fd);
     if (pty) closeFd(pty.slave);
   }
   if ("failure" in result) {
@@ -180,6 +188,113 @@ export async function execInContainer(
     stop();
     await endRelay?.();
   }
+}
+
+/** An exec whose stdio the caller relays (the REST API), not ours. */
+export interface ExecStreams {
+  /** The command's output; with a tty all of it is "stdout". */
+  output: AsyncIterable<[Stream, Uint8Array]>;
+  /** Feeds its stdin (nothing without `interactive`). */
+  write(data: Uint8Array<ArrayBuffer>): void;
+  closeStdin(): void;
+  /** Sets the terminal size (with a tty). */
+  resize(rows: number, cols: number): void;
+  /** Its exit code; a command that cannot start rejects with a PtdError. */
+  exit: Promise<number>;
+}
+
+/** Reads a raw fd to its end (EOF, or EIO of a pty whose slave closed). */
+async function* rawChunks(fd: number): AsyncGenerator<Uint8Array> {
+  const buf = new Uint8Array(65536);
+  try {
+    for (let n; (n = await readFd(fd, buf)) !== null;) yield buf.slice(0, n);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** Tags each chunk of `chunks` with `stream`. */
+async function* tagged(
+  stream: Stream,
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<[Stream, Uint8Array]> {
+  for await (const c of chunks) yield [stream, c];
+}
+
+/** stdout and stderr as they come, interleaved. */
+async function* merged(
+  a: AsyncIterator<[Stream, Uint8Array]>,
+  b: AsyncIterator<[Stream, Uint8Array]>,
+): AsyncGenerator<[Stream, Uint8Array]> {
+  const pending = new Map([a, b].map((it) => [it, it.next()]));
+  while (pending.size > 0) {
+    const [it, r] = await Promise.race(
+      [...pending].map(([it, p]) => p.then((r) => [it, r] as const)),
+    );
+    if (r.done) pending.delete(it);
+    else {
+      pending.set(it, it.next());
+      yield r.value;
+    }
+  }
+}
+
+/**
+ * Runs `opts.command` in `c` with its stdio on pipes (or, with `tty`, a
+ * new pty) that the caller reads and writes. Every descriptor is
+ * close-on-exec here: only the command gets its ends (by dup2), so a
+ * monitor spawned meanwhile holds none of them open.
+ */
+export function execStreams(
+  store: ContainerStore,
+  c: ContainerConfig,
+  opts: ExecOptions,
+): ExecStreams {
+  const [inRead, inWrite] = opts.interactive
+    ? inheritablePipe()
+    : [openRaw("/dev/null"), -1];
+  setCloexec(inRead);
+  if (inWrite >= 0) setCloexec(inWrite);
+  let stdinOpen = inWrite >= 0;
+  const closeStdin = () => {
+    if (stdinOpen) closeFd(inWrite);
+    stdinOpen = false;
+  };
+  if (opts.tty) {
+    const pty = openPty();
+    closeFd(inRead);
+    const exit = execInContainer(store, c, {
+      ...opts,
+      detach: false,
+      stdio: [pty.slave, pty.slave, pty.slave],
+    });
+    return {
+      output: tagged("stdout", rawChunks(pty.master)),
+      write: (d) => opts.interactive && writeFd(pty.master, d),
+      closeStdin: () => {},
+      resize: (rows, cols) => setWindowSize(pty.master, rows, cols),
+      exit,
+    };
+  }
+  const out = pipeFromChild(true), err = pipeFromChild(true);
+  const exit = execInContainer(store, c, {
+    ...opts,
+    detach: false,
+    stdio: [inRead, out.write, err.write],
+  });
+  exit.catch(() => {}).finally(closeStdin);
+  return {
+    output: merged(
+      tagged("stdout", out.file.readable)[Symbol.asyncIterator](),
+      tagged("stderr", err.file.readable)[Symbol.asyncIterator](),
+    ),
+    write: (d) => {
+      if (stdinOpen) writeFd(inWrite, d);
+    },
+    closeStdin,
+    resize: () => {},
+    exit,
+  };
 }
 
 /** Gives the pty our terminal's size (a command may ask at once). */

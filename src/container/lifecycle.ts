@@ -5,6 +5,7 @@
  * functions talk to it through signals and state.json.
  */
 import { readText, spawn } from "../../ffi/spawn.ts";
+import { waitStatus } from "../../ffi/clone.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
@@ -49,12 +50,13 @@ export async function startContainer(
   store: ContainerStore,
   c: ContainerConfig,
   attach?: () => Promise<void>,
+  reap = false,
 ): Promise<void> {
   const s = await reconcile(store, c.id);
   // Already running: Docker's start is a no-op. We ourselves are recorded as
   // the parent of a container this `run` created, until its monitor claims it.
   if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;
-  await spawnMonitor(store, c, { attach });
+  await spawnMonitor(store, c, { attach, reap });
 }
 
 /**
@@ -65,7 +67,7 @@ export async function startContainer(
 export async function spawnMonitor(
   store: ContainerStore,
   c: ContainerConfig,
-  opts: { attach?: () => Promise<void>; restarts?: number },
+  opts: { attach?: () => Promise<void>; restarts?: number; reap?: boolean },
 ): Promise<void> {
   const { attach, restarts } = opts;
   const self = selfCommand();
@@ -81,6 +83,8 @@ export async function spawnMonitor(
     ...(restarts ? [`--restarts=${restarts}`] : []),
     ...terminalSize(c),
   ], 1);
+  // A long-lived spawner reaps its monitors (a CLI exits before them).
+  if (opts.reap) waitStatus(child.pid).catch(() => {});
   const [line] = await Promise.all([readText(child.output!, true), attach?.()]);
   let h: Handshake;
   try {
@@ -329,6 +333,48 @@ export async function waitContainer(
     // A container never started has nothing to wait for (Podman: at once).
     const ended = s.status === "exited" || s.status === "created";
     if (ended && !monitorAlive(s)) return s.exitCode;
+    await pause();
+  }
+}
+
+/**
+ * Waits until the container started after `since` (its finishedAt then):
+ * it runs, or exited later, or is gone (--rm) with its code in the exit
+ * file.
+ */
+export async function waitStarted(
+  store: ContainerStore,
+  c: ContainerConfig,
+  since: string,
+): Promise<void> {
+  const pause = backoff(POLL_MS * 2);
+  for (;;) {
+    let s;
+    try {
+      Deno.statSync(`${store.dir(c.id)}/state.json`);
+      s = store.state(c.id);
+    } catch {
+      return;
+    }
+    if (s.status !== "created" && (isActive(s) || s.finishedAt !== since)) {
+      return;
+    }
+    await pause();
+  }
+}
+
+/** Waits (at most 10 s) until a --rm container's files are gone. */
+export async function waitRemoved(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<void> {
+  const pause = backoff(POLL_MS * 2);
+  for (let end = Date.now() + 10_000; Date.now() < end;) {
+    try {
+      Deno.statSync(`${store.dir(c.id)}/state.json`);
+    } catch {
+      return;
+    }
     await pause();
   }
 }

@@ -44,3 +44,16 @@ export function checkKeepsLog(c: ContainerConfig): void {
       "read logs: this container is not logging output",
   );
 }
+
+/** --log-opt values; only max-size (k, m, g suffixes) is supported. */
+export function parseLogOpts(items: string[]): { logMaxSize?: number } {
+  const out: { logMaxSize?: number } = {};
+  for (const item of items) {
+    const m = /^max-size=(\d+)([kmg]?)b?$/i.exec(item);
+    if (!m) throw invalid(`unsupported --log-opt ${JSON.stringify(item)}`);
+    const unit = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+    out.logMaxSize = Number(m[1]) *
+      unit[m[2].toLowerCase() as keyof typeof unit];
+  }
+  return out;
+}

@@ -1,0 +1,196 @@
+/**
+ * Image routes: list, pull (`POST /images/create`, Docker's progress JSON
+ * as a stream), inspect, history, tag, remove, prune and search, each one
+ * engine call.
+ */
+import {
+  imageHistory,
+  inspectImageRef,
+  listImages,
+  pruneImages,
+  removeImages,
+  tagImage,
+} from "../engine/images.ts";
+import { pull, search } from "../engine/registry.ts";
+import type { PullProgress } from "../image/pull.ts";
+import { asPtdError, invalid } from "../runtime/errors.ts";
+import { filterArgs, flag, json } from "./reply.ts";
+import type { Route } from "./router.ts";
+
+const enc = new TextEncoder();
+const line = (v: unknown) => enc.encode(JSON.stringify(v) + "\r\n");
+const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
+
+/** A pull's progress as Docker's JSON messages. */
+function progressMessage(p: PullProgress): Record<string, unknown> | undefined {
+  switch (p.kind) {
+    case "trying":
+      return { status: `Trying to pull ${p.ref}` };
+    case "blob":
+      return {
+        status: "Downloading",
+        id: short(p.digest),
+        progressDetail: { current: p.done, total: p.size },
+      };
+    case "blob-done":
+      return {
+        status: p.cached ? "Already exists" : "Download complete",
+        id: short(p.digest),
+        progressDetail: {},
+      };
+    case "unpack":
+      return {
+        status: "Pull complete",
+        id: short(p.digest),
+        progressDetail: {},
+      };
+    case "stored":
+      return { status: `Digest: ${p.id}` };
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Pulls `name`, yielding Docker's progress lines as they come; a failure
+ * is the last line (`error`), as Docker reports it once the stream began.
+ */
+async function* pullStream(
+  e: Parameters<typeof pull>[0],
+  name: string,
+): AsyncGenerator<Uint8Array> {
+  const queue: Uint8Array[] = [];
+  let wake = () => {};
+  let finished = false;
+  const done = pull(e, name, {
+    onProgress: (p) => {
+      const m = progressMessage(p);
+      if (m) queue.push(line(m));
+      wake();
+    },
+  }).then(
+    () => line({ status: `Status: Downloaded newer image for ${name}` }),
+    (err) => {
+      const message = asPtdError(err).message;
+      return line({ errorDetail: { message }, error: message });
+    },
+  ).finally(() => {
+    finished = true;
+    wake();
+  });
+  yield line({ status: `Pulling from ${name}` });
+  while (!finished || queue.length > 0) {
+    if (queue.length > 0) yield queue.shift()!;
+    else await new Promise<void>((ok) => wake = ok);
+  }
+  yield await done;
+}
+
+/** The image routes. */
+export const imageRoutes: Route[] = [
+  ["GET", "/images/json", ({ e, req }) => {
+    const rows = listImages(e, {
+      all: flag(req, "all"),
+      filters: filterArgs(req),
+    });
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const r of rows) {
+      const i = r.image;
+      const entry = byId.get(i.Id) ?? {
+        Id: `sha256:${i.Id}`,
+        ParentId: i.ParentId,
+        RepoTags: [] as string[],
+        RepoDigests: i.RepoDigests,
+        Created: i.Created,
+        Size: i.Size,
+        SharedSize: -1,
+        VirtualSize: i.VirtualSize,
+        Labels: i.Labels ?? {},
+        Containers: i.Containers,
+      };
+      if (r.Repository !== "<none>") {
+        (entry.RepoTags as string[]).push(`${r.Repository}:${r.Tag}`);
+      }
+      byId.set(i.Id, entry);
+    }
+    return Promise.resolve(json([...byId.values()]));
+  }],
+  ["POST", "/images/create", ({ e, req }) => {
+    const from = req.query.get("fromImage");
+    if (!from) throw invalid("fromImage is required (ptd imports no fromSrc)");
+    const tag = req.query.get("tag");
+    const name = tag
+      ? `${from}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`
+      : from;
+    return Promise.resolve({
+      status: 200,
+      headers: { "Content-Type": "application/json" },
+      body: pullStream(e, name),
+    });
+  }],
+  ["GET", "/images/search", async ({ req }) => {
+    const term = req.query.get("term") ?? "";
+    const limit = Number(req.query.get("limit") ?? 25);
+    const results = await search(term, { limit });
+    return json(results.map((r) => ({
+      name: r.Name,
+      description: r.Description,
+      star_count: r.Stars,
+      is_official: r.Official === "[OK]",
+      is_automated: r.Automated === "[OK]",
+    })));
+  }],
+  ["POST", "/images/prune", async ({ e, req }) => {
+    const args = filterArgs(req);
+    const all = args.includes("dangling=false");
+    const ids = await pruneImages(
+      e,
+      all,
+      args.filter((a) => !a.startsWith("dangling=")),
+    );
+    return json({
+      ImagesDeleted: ids.map((id) => ({ Deleted: `sha256:${id}` })),
+      SpaceReclaimed: 0,
+    });
+  }],
+  ["GET", "/images/:name*/json", ({ e, params }) => {
+    const doc = inspectImageRef(e, params.name);
+    return Promise.resolve(json({ ...doc, Id: `sha256:${doc.Id}` }));
+  }],
+  [
+    "GET",
+    "/images/:name*/history",
+    ({ e, params }) =>
+      Promise.resolve(json(
+        imageHistory(e, params.name).map((h) => ({
+          Id: h.id,
+          Created: Math.floor(Date.parse(h.Created) / 1000),
+          CreatedBy: h.CreatedBy,
+          Tags: null,
+          Size: h.size,
+          Comment: h.comment ?? "",
+        })),
+      )),
+  ],
+  ["POST", "/images/:name*/tag", async ({ e, req, params }) => {
+    const repo = req.query.get("repo");
+    if (!repo) throw invalid("repository name is required");
+    await tagImage(e, params.name, [
+      `${repo}:${req.query.get("tag") || "latest"}`,
+    ]);
+    return json({ message: "" }, 201);
+  }],
+  ["DELETE", "/images/:name*", async ({ e, req, params }) => {
+    const out: Record<string, string>[] = [];
+    await removeImages(e, [params.name], {
+      force: flag(req, "force"),
+      onRemoved: (r) =>
+        out.push(
+          r.kind === "untagged"
+            ? { Untagged: r.name }
+            : { Deleted: `sha256:${r.id}` },
+        ),
+    });
+    return json(out);
+  }],
+];

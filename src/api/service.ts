@@ -1,0 +1,147 @@
+/**
+ * `ptd system service`: the Docker-compatible REST API on a unix socket
+ * (or, when asked, TCP), a front end beside the CLI over the same engine.
+ * Like Podman's, it is started on demand (by the user, or by systemd
+ * through socket activation) and exits once idle; containers keep running
+ * after it, each under its own monitor.
+ */
+import { userEngine } from "../engine/engine.ts";
+import { PTD_VERSION } from "../engine/system.ts";
+import { invalid } from "../runtime/errors.ts";
+import { ensureDir } from "../storage/paths.ts";
+import { archiveRoutes } from "./archive.ts";
+import { attachRoutes } from "./attach.ts";
+import { containerRoutes } from "./containers.ts";
+import { execRoutes } from "./exec.ts";
+import { type RawConn, serveConnection } from "./http.ts";
+import { imageRoutes } from "./images.ts";
+import { API_VERSION, router } from "./router.ts";
+import { systemRoutes } from "./system.ts";
+import { volumeRoutes } from "./volumes.ts";
+
+/** How the service runs. */
+export interface ServiceOptions {
+  /** unix:///path or tcp://HOST:PORT; default unix://RUNTIME/ptd.sock. */
+  uri?: string;
+  /** Seconds without a connection before it exits; 0: never. */
+  idleSeconds: number;
+}
+
+/** Where to listen, from a URI. */
+type Endpoint =
+  | { kind: "unix"; path: string }
+  | { kind: "tcp"; hostname: string; port: number };
+
+/** The endpoint a URI names (the default: the user's runtime directory). */
+export function parseEndpoint(
+  uri: string | undefined,
+  runtime: string,
+): Endpoint {
+  if (uri === undefined) return { kind: "unix", path: `${runtime}/ptd.sock` };
+  const unix = /^unix:\/\/(\/.+)$/.exec(uri);
+  if (unix) return { kind: "unix", path: unix[1] };
+  const tcp = /^tcp:\/\/([^:/]+|\[[^\]]+\]):(\d+)\/?$/.exec(uri);
+  if (tcp && Number(tcp[2]) < 65536) {
+    return {
+      kind: "tcp",
+      hostname: tcp[1].replace(/^\[|\]$/g, ""),
+      port: Number(tcp[2]),
+    };
+  }
+  throw invalid(
+    `${uri}: not a valid listening URI (unix:///PATH or tcp://HOST:PORT)`,
+  );
+}
+
+/**
+ * A unix socket only its user reaches: in a 0700 directory (made when
+ * missing), itself 0600; a stale socket of an earlier run is replaced.
+ */
+function listenUnix(path: string): Deno.Listener {
+  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  ensureDir(dir);
+  try {
+    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+  } catch { /* none */ }
+  const listener = Deno.listen({ transport: "unix", path });
+  Deno.chmodSync(path, 0o600);
+  return listener;
+}
+
+/** Calls `fire` after `ms` without an open connection (never for 0). */
+class IdleTimer {
+  #open = 0;
+  #timer?: ReturnType<typeof setTimeout>;
+
+  constructor(readonly ms: number, readonly fire: () => void) {
+    this.#arm();
+  }
+
+  opened() {
+    this.#open++;
+    clearTimeout(this.#timer);
+  }
+
+  closed() {
+    if (--this.#open === 0) this.#arm();
+  }
+
+  #arm() {
+    if (this.ms > 0) this.#timer = setTimeout(this.fire, this.ms);
+  }
+}
+
+/** Runs the service until it is idle for long enough or told to stop. */
+export async function runService(opts: ServiceOptions): Promise<number> {
+  const e = userEngine();
+  const endpoint = parseEndpoint(opts.uri, e.paths.runtime);
+  let listener: Deno.Listener;
+  if (endpoint.kind === "unix") listener = listenUnix(endpoint.path);
+  else {
+    listener = Deno.listen({
+      hostname: endpoint.hostname,
+      port: endpoint.port,
+    });
+    console.error(
+      `WARNING: the API on ${opts.uri} is unauthenticated: whoever reaches it runs containers as you`,
+    );
+  }
+  const handler = router(e, [
+    ...systemRoutes,
+    ...containerRoutes,
+    ...attachRoutes,
+    ...archiveRoutes,
+    ...execRoutes,
+    ...imageRoutes,
+    ...volumeRoutes,
+  ]);
+  const common = {
+    "Api-Version": API_VERSION,
+    "Docker-Experimental": "false",
+    Ostype: "linux",
+    Server: `ptd/${PTD_VERSION} (linux)`,
+  };
+  const stop = () => {
+    try {
+      listener.close();
+    } catch { /* closed already */ }
+  };
+  const idle = new IdleTimer(opts.idleSeconds * 1000, stop);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, stop);
+  }
+  try {
+    for await (const conn of listener) {
+      idle.opened();
+      serveConnection(conn as RawConn, handler, common).finally(() =>
+        idle.closed()
+      );
+    }
+  } catch { /* the listener closed */ }
+  if (endpoint.kind === "unix") {
+    try {
+      Deno.removeSync(endpoint.path);
+    } catch { /* gone already */ }
+  }
+  return 0;
+}
