@@ -35,7 +35,8 @@ function both(
   };
 }
 
-async function timed(
+/** Times both engines' command lines under `title` as one metric. */
+export async function timed(
   title: string,
   commands: Record<string, string>,
   opts: Parameters<typeof hyperfine>[1],

@@ -36,7 +36,7 @@ const waiting = new Map<string, ((conn?: Deno.UnixConn) => void)[]>();
 
 /** Relays between a client and the monitor until either side ends. */
 async function relay(conn: Deno.UnixConn, cl: Client): Promise<void> {
-  const input = (async () => {
+  (async () => {
     for await (const chunk of cl.io.input) {
       if (cl.stdin) {
         await conn.write(frame(STDIN, chunk as Uint8Array<ArrayBuffer>));
@@ -57,7 +57,6 @@ async function relay(conn: Deno.UnixConn, cl: Client): Promise<void> {
       conn.close();
     } catch { /* closed */ }
   }
-  void input;
 }
 
 /**

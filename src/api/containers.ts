@@ -64,8 +64,11 @@ async function dockerInspect(
   const host = doc.HostConfig as Record<string, unknown>;
   const { c } = await containerWithState(e, ref);
   const net = doc.NetworkSettings as Record<string, unknown>;
+  // Docker has no Health without a healthcheck (clients show it if present).
+  const { Health: _, ...state } = doc.State as Record<string, unknown>;
   return {
     ...doc,
+    State: state,
     Name: `/${c.name}`,
     Config: {
       ...config,
@@ -112,7 +115,8 @@ async function list(e: Parameters<typeof listContainers>[0], req: HttpRequest) {
     ...(r.Size ? { SizeRw: r.Size.rwSize, SizeRootFs: r.Size.rootFsSize } : {}),
     Labels: r.Labels ?? {},
     State: r.State,
-    Status: r.Status,
+    // Docker says "Up 5 seconds"; Podman (and so the row) "... ago".
+    Status: r.State === "running" ? r.Status.replace(/ ago$/, "") : r.Status,
     HostConfig: { NetworkMode: "bridge" },
     NetworkSettings: { Networks: {} },
     Mounts: [],
@@ -131,14 +135,19 @@ async function* logStream(
     return v && v !== "0" ? Number(v) * 1000 : undefined;
   };
   const tail = req.query.get("tail");
-  const records = containerLogs(e, c.id, {
-    since: time("since"),
-    until: time("until"),
-    tail: tail && tail !== "all" ? Number(tail) : undefined,
-  }, flag(req, "follow"));
+  const records = containerLogs(
+    e,
+    c.id,
+    {
+      since: time("since"),
+      until: time("until"),
+      tail: tail && tail !== "all" ? Number(tail) : undefined,
+    },
+    flag(req, "follow"),
+    req.signal,
+  );
   const want = { stdout: flag(req, "stdout"), stderr: flag(req, "stderr") };
   for await (const r of records) {
-    if (req.signal.aborted) return;
     if (!want[r.stream]) continue;
     const text = `${flag(req, "timestamps") ? `${r.time} ` : ""}${r.text}${
       r.partial ? "" : "\n"
@@ -208,7 +217,7 @@ export const containerRoutes: Route[] = [
       status: 200,
       headers: { "Content-Type": "application/json" },
       body: (async function* () {
-        const code = await waitForCondition(e, c.id, condition);
+        const code = await waitForCondition(e, c.id, condition, req.signal);
         yield enc.encode(JSON.stringify({ StatusCode: code, Error: null }));
       })(),
     };

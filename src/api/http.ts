@@ -296,9 +296,17 @@ async function sendReply(
     head(reply.status, { ...headers, "Transfer-Encoding": "chunked" }),
   );
   const it = b[Symbol.asyncIterator]();
+  // The body may wait long for its next chunk (a wait, logs -f): a client
+  // gone meanwhile ends the reply at once, not at that chunk.
+  const hungUp = new Promise<never>((_, fail) =>
+    abort.signal.addEventListener("abort", () => fail(abort.signal.reason), {
+      once: true,
+    })
+  );
+  hungUp.catch(() => {});
   try {
     for (;;) {
-      const next = await it.next();
+      const next = await Promise.race([it.next(), hungUp]);
       if (next.done) break;
       if (next.value.length === 0) continue;
       await conn.write(concat(
@@ -309,7 +317,8 @@ async function sendReply(
     await conn.write(enc.encode("0\r\n\r\n"));
   } finally {
     abort.abort();
-    await it.return?.();
+    // Not awaited: a body still waiting would hold the connection.
+    it.return?.().catch(() => {});
   }
   return false;
 }

@@ -2,13 +2,14 @@
  * `ptd system service`: the Docker-compatible REST API on a unix socket
  * (or, when asked, TCP), a front end beside the CLI over the same engine.
  * Like Podman's, it is started on demand (by the user, or by systemd
- * through socket activation) and exits once idle; containers keep running
+ * through socket activation: activation.ts) and exits once idle; containers keep running
  * after it, each under its own monitor.
  */
 import { userEngine } from "../engine/engine.ts";
 import { PTD_VERSION } from "../engine/system.ts";
 import { invalid } from "../runtime/errors.ts";
 import { ensureDir } from "../storage/paths.ts";
+import { activatedListener } from "./activation.ts";
 import { archiveRoutes } from "./archive.ts";
 import { attachRoutes } from "./attach.ts";
 import { containerRoutes } from "./containers.ts";
@@ -95,8 +96,10 @@ class IdleTimer {
 export async function runService(opts: ServiceOptions): Promise<number> {
   const e = userEngine();
   const endpoint = parseEndpoint(opts.uri, e.paths.runtime);
-  let listener: Deno.Listener;
-  if (endpoint.kind === "unix") listener = listenUnix(endpoint.path);
+  const activated = activatedListener();
+  let listener: AsyncIterable<RawConn> & { close(): void };
+  if (activated) listener = activated;
+  else if (endpoint.kind === "unix") listener = listenUnix(endpoint.path);
   else {
     listener = Deno.listen({
       hostname: endpoint.hostname,
@@ -133,12 +136,11 @@ export async function runService(opts: ServiceOptions): Promise<number> {
   try {
     for await (const conn of listener) {
       idle.opened();
-      serveConnection(conn as RawConn, handler, common).finally(() =>
-        idle.closed()
-      );
+      serveConnection(conn, handler, common).finally(() => idle.closed());
     }
   } catch { /* the listener closed */ }
-  if (endpoint.kind === "unix") {
+  // An inherited socket is systemd's: it stays for the next activation.
+  if (!activated && endpoint.kind === "unix") {
     try {
       Deno.removeSync(endpoint.path);
     } catch { /* gone already */ }

@@ -314,15 +314,18 @@ function takeExitFile(store: ContainerStore, id: string): number | undefined {
 /**
  * Waits until the container has exited for good (no restart pending) and
  * returns its exit code; for a container removed meanwhile (--rm), the code
- * its monitor left in the exit file, else the last code seen.
+ * its monitor left in the exit file, else the last code seen; `signal`
+ * gives up.
  */
 export async function waitContainer(
   store: ContainerStore,
   c: ContainerConfig,
+  signal?: AbortSignal,
 ): Promise<number> {
   let last = store.state(c.id).exitCode;
   const pause = backoff(POLL_MS * 2);
   for (;;) {
+    signal?.throwIfAborted();
     let s;
     try {
       Deno.statSync(`${store.dir(c.id)}/state.json`);
@@ -340,15 +343,17 @@ export async function waitContainer(
 /**
  * Waits until the container started after `since` (its finishedAt then):
  * it runs, or exited later, or is gone (--rm) with its code in the exit
- * file.
+ * file; `signal` gives up.
  */
 export async function waitStarted(
   store: ContainerStore,
   c: ContainerConfig,
   since: string,
+  signal?: AbortSignal,
 ): Promise<void> {
   const pause = backoff(POLL_MS * 2);
   for (;;) {
+    signal?.throwIfAborted();
     let s;
     try {
       Deno.statSync(`${store.dir(c.id)}/state.json`);
@@ -369,7 +374,7 @@ export async function waitRemoved(
   c: ContainerConfig,
 ): Promise<void> {
   const pause = backoff(POLL_MS * 2);
-  for (let end = Date.now() + 10_000; Date.now() < end;) {
+  for (const end = Date.now() + 10_000; Date.now() < end;) {
     try {
       Deno.statSync(`${store.dir(c.id)}/state.json`);
     } catch {

@@ -171,17 +171,21 @@ export async function waitContainer(e: Engine, ref: string): Promise<number> {
  */
 export type WaitCondition = "not-running" | "next-exit" | "removed";
 
-/** `waitContainer` with a condition (the REST API's wait). */
+/**
+ * `waitContainer` with a condition (the REST API's wait); `signal` gives
+ * up (its client went away).
+ */
 export async function waitForCondition(
   e: Engine,
   ref: string,
   condition: WaitCondition,
+  signal?: AbortSignal,
 ): Promise<number> {
   const [s, c] = target(e, ref);
   if (condition !== "not-running") {
-    await life.waitStarted(s, c, s.state(c.id).finishedAt);
+    await life.waitStarted(s, c, s.state(c.id).finishedAt, signal);
   }
-  const code = await life.waitContainer(s, c);
+  const code = await life.waitContainer(s, c, signal);
   if (condition === "removed" && c.host.autoRemove) {
     await life.waitRemoved(s, c);
   }
@@ -207,16 +211,23 @@ export async function pauseContainer(
   return await life.freezeContainer(...target(e, ref), freeze);
 }
 
-/** The container's log records; with `follow`, until it stops running. */
+/**
+ * The container's log records; with `follow`, until it stops running (or
+ * `signal` aborts: a client gone).
+ */
 export function containerLogs(
   e: Engine,
   ref: string,
   filter: LogFilter,
   follow = false,
+  signal?: AbortSignal,
 ): AsyncIterable<LogRecord> {
   const [s, c] = target(e, ref);
   checkKeepsLog(c);
-  const more = follow ? stillRunning(s, c.id) : () => Promise.resolve(false);
+  const running = stillRunning(s, c.id);
+  const more = follow
+    ? async () => !signal?.aborted && await running()
+    : () => Promise.resolve(false);
   return followLog(s.logFile(c.id), filter, more);
 }
 
