@@ -4,21 +4,10 @@
  * (`--time 0`) before the runs, so the figure is the service's work per
  * container, not its start-up.
  */
+import { waitForPath } from "../tests/helpers.ts";
 import type { Metric } from "./metric.ts";
 import type { Sandbox } from "./sandbox.ts";
 import { type Image, type Plan, timed } from "./suite.ts";
-
-async function waitFor(path: string) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      Deno.statSync(path);
-      return;
-    } catch {
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-  }
-  throw new Error(`${path} did not appear`);
-}
 
 /** 7: `docker run --rm IMAGE true` against each engine's API service. */
 export async function apiRunRm(
@@ -48,7 +37,7 @@ export async function apiRunRm(
     }).spawn()
   );
   try {
-    await Promise.all(Object.values(socket).map(waitFor));
+    await Promise.all(Object.values(socket).map((p) => waitForPath(p)));
     const run = (name: "ptd" | "podman") =>
       [
         "env",

@@ -9,7 +9,7 @@ import { waitStatus } from "../../ffi/clone.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
-import type { ContainerConfig } from "./config.ts";
+import type { ContainerConfig, ContainerState } from "./config.ts";
 import {
   isActive,
   monitorAlive,
@@ -312,17 +312,15 @@ function takeExitFile(store: ContainerStore, id: string): number | undefined {
 }
 
 /**
- * Waits until the container has exited for good (no restart pending) and
- * returns its exit code; for a container removed meanwhile (--rm), the code
- * its monitor left in the exit file, else the last code seen; `signal`
- * gives up.
+ * Polls the container's state (undefined once it is removed) until `step`
+ * returns a value; `signal` gives up (a client that went away).
  */
-export async function waitContainer(
+async function pollState<T>(
   store: ContainerStore,
   c: ContainerConfig,
+  step: (s: ContainerState | undefined) => T | undefined,
   signal?: AbortSignal,
-): Promise<number> {
-  let last = store.state(c.id).exitCode;
+): Promise<T> {
   const pause = backoff(POLL_MS * 2);
   for (;;) {
     signal?.throwIfAborted();
@@ -331,19 +329,36 @@ export async function waitContainer(
       Deno.statSync(`${store.dir(c.id)}/state.json`);
       s = await reconcileKept(store, c.id);
     } catch { /* removed meanwhile */ }
-    if (!s) return takeExitFile(store, c.id) ?? last;
-    last = s.exitCode;
-    // A container never started has nothing to wait for (Podman: at once).
-    const ended = s.status === "exited" || s.status === "created";
-    if (ended && !monitorAlive(s)) return s.exitCode;
+    const done = step(s);
+    if (done !== undefined) return done;
     await pause();
   }
 }
 
 /**
+ * Waits until the container has exited for good (no restart pending) and
+ * returns its exit code; for a container removed meanwhile (--rm), the code
+ * its monitor left in the exit file, else the last code seen.
+ */
+export async function waitContainer(
+  store: ContainerStore,
+  c: ContainerConfig,
+  signal?: AbortSignal,
+): Promise<number> {
+  let last = store.state(c.id).exitCode;
+  return await pollState(store, c, (s) => {
+    if (!s) return takeExitFile(store, c.id) ?? last;
+    last = s.exitCode;
+    // A container never started has nothing to wait for (Podman: at once).
+    const ended = s.status === "exited" || s.status === "created";
+    return ended && !monitorAlive(s) ? s.exitCode : undefined;
+  }, signal);
+}
+
+/**
  * Waits until the container started after `since` (its finishedAt then):
  * it runs, or exited later, or is gone (--rm) with its code in the exit
- * file; `signal` gives up.
+ * file.
  */
 export async function waitStarted(
   store: ContainerStore,
@@ -351,21 +366,15 @@ export async function waitStarted(
   since: string,
   signal?: AbortSignal,
 ): Promise<void> {
-  const pause = backoff(POLL_MS * 2);
-  for (;;) {
-    signal?.throwIfAborted();
-    let s;
-    try {
-      Deno.statSync(`${store.dir(c.id)}/state.json`);
-      s = store.state(c.id);
-    } catch {
-      return;
-    }
-    if (s.status !== "created" && (isActive(s) || s.finishedAt !== since)) {
-      return;
-    }
-    await pause();
-  }
+  await pollState(
+    store,
+    c,
+    (s) =>
+      !s || (s.status !== "created" && (isActive(s) || s.finishedAt !== since))
+        ? true
+        : undefined,
+    signal,
+  );
 }
 
 /** Waits (at most 10 s) until a --rm container's files are gone. */
@@ -373,15 +382,8 @@ export async function waitRemoved(
   store: ContainerStore,
   c: ContainerConfig,
 ): Promise<void> {
-  const pause = backoff(POLL_MS * 2);
-  for (const end = Date.now() + 10_000; Date.now() < end;) {
-    try {
-      Deno.statSync(`${store.dir(c.id)}/state.json`);
-    } catch {
-      return;
-    }
-    await pause();
-  }
+  const end = Date.now() + 10_000;
+  await pollState(store, c, (s) => !s || Date.now() > end ? true : undefined);
 }
 
 /**

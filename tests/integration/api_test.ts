@@ -13,9 +13,10 @@ import {
 } from "../assert.ts";
 import {
   ptd,
+  ptdArgv,
   ptdCommand,
-  REPO,
   type Sandbox,
+  waitForPath,
   withSandbox,
 } from "../helpers.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
@@ -44,18 +45,6 @@ function has(cmd: string): boolean {
 
 const NO_DOCKER = !has("docker");
 
-async function waitFor(path: string, ms = 20_000) {
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    try {
-      Deno.statSync(path);
-      return;
-    } catch {
-      await new Promise((ok) => setTimeout(ok, 50));
-    }
-  }
-  throw new Error(`${path} did not appear`);
-}
-
 /** Starts `ptd system service` on a socket in the sandbox. */
 async function startService(sb: Sandbox, extra: string[] = []): Promise<Api> {
   const socket = `${sb.dir}/api/ptd.sock`;
@@ -65,7 +54,7 @@ async function startService(sb: Sandbox, extra: string[] = []): Promise<Api> {
     ...extra,
     `unix://${socket}`,
   ]).spawn();
-  await waitFor(socket);
+  await waitForPath(socket);
   Deno.mkdirSync(`${sb.dir}/docker`, { recursive: true });
   return {
     sb,
@@ -661,7 +650,11 @@ Deno.test({
       const idle = Date.now() - t0;
       assertEquals(status.code, 0);
       assert(idle >= 1500 && idle < 6000, `exited after ${idle} ms`);
-      assert(!exists(api.socket), "socket left behind");
+      assertEquals(
+        await Deno.lstat(api.socket).then(() => true, () => false),
+        false,
+        "socket left behind",
+      );
       assertMatch(
         (await ptd(sb, ["ps", "--format", "{{.Names}}"])).stdout,
         /^keep\n$/,
@@ -704,15 +697,6 @@ async function waitForPort(port: number) {
   throw new Error(`nothing listens on ${port}`);
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 Deno.test({
   name:
     "api: socket activation serves the socket systemd passes, and leaves it",
@@ -723,25 +707,12 @@ Deno.test({
       // systemd-socket-activate listens, then execs ptd on the first
       // connection with LISTEN_FDS=1 and the socket as fd 3.
       const activator = new Deno.Command("systemd-socket-activate", {
-        args: [
-          "-l",
-          socket,
-          Deno.execPath(),
-          "run",
-          "-A",
-          "--quiet",
-          `--config=${REPO}/deno.json`,
-          `${REPO}/main.ts`,
-          "system",
-          "service",
-          "--time",
-          "1",
-        ],
+        args: ["-l", socket, ...ptdArgv(["system", "service", "--time", "1"])],
         env: sb.env,
         stdout: "null",
         stderr: "piped",
       }).spawn();
-      await waitFor(socket);
+      await waitForPath(socket);
       const curl = (path: string) =>
         new Deno.Command("curl", {
           args: ["-s", "--unix-socket", socket, `http://ptd${path}`],
@@ -753,7 +724,7 @@ Deno.test({
       // Idle: the service exits; systemd's socket is not removed.
       const status = await activator.status;
       assertEquals(status.code, 0);
-      assert(exists(socket), "the inherited socket was removed");
+      assert((await Deno.lstat(socket)).isSocket, "the socket was removed");
       await activator.stderr.cancel();
     }),
 });
