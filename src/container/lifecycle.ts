@@ -83,9 +83,11 @@ export async function spawnMonitor(
     ...(restarts ? [`--restarts=${restarts}`] : []),
     ...terminalSize(c),
   ], 1);
-  // A long-lived spawner reaps its monitors (a CLI exits before them).
-  if (opts.reap) waitStatus(child.pid).catch(() => {});
+  // A long-lived spawner reaps its monitors (a CLI exits before them), and
+  // its polls wake when one ends.
+  if (opts.reap) waitStatus(child.pid).catch(() => {}).finally(nudge);
   const [line] = await Promise.all([readText(child.output!, true), attach?.()]);
+  if (opts.reap) nudge();
   let h: Handshake;
   try {
     h = JSON.parse(line);
@@ -312,6 +314,18 @@ function takeExitFile(store: ContainerStore, id: string): number | undefined {
 }
 
 /**
+ * Settled when a monitor this process spawned (and reaps) started or
+ * ended its container: a poll waiting on a container wakes then, not at
+ * its next tick. Undefined in a process that reaps none (a CLI).
+ */
+let changed: PromiseWithResolvers<void> | undefined;
+
+function nudge() {
+  changed?.resolve();
+  changed = Promise.withResolvers();
+}
+
+/**
  * Polls the container's state (undefined once it is removed) until `step`
  * returns a value; `signal` gives up (a client that went away).
  */
@@ -331,7 +345,7 @@ async function pollState<T>(
     } catch { /* removed meanwhile */ }
     const done = step(s);
     if (done !== undefined) return done;
-    await pause();
+    await (changed ? Promise.race([pause(), changed.promise]) : pause());
   }
 }
 
