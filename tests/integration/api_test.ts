@@ -207,6 +207,47 @@ function childrenOf(pid: number): string[] {
   return out;
 }
 
+/**
+ * Runs `cmd` in a tmux pane of 90x25, types `keys` at its prompt and
+ * returns the pane once it shows the exit code ("exit=N").
+ */
+async function inTmux(api: Api, cmd: string, keys: string): Promise<string> {
+  const tmux = (args: string[]) =>
+    new Deno.Command("tmux", {
+      args: ["-S", `${api.sb.dir}/tmux.sock`, ...args],
+      stdout: "piped",
+    }).output();
+  const env = Object.entries(api.env).map(([k, v]) => `${k}=${v}`);
+  await tmux([
+    "new-session",
+    "-d",
+    "-x",
+    "90",
+    "-y",
+    "25",
+    "env",
+    ...env,
+    "sh",
+    "-c",
+    `${cmd}; echo exit=$?; sleep 30`,
+  ]);
+  const pane = async (want: string) => {
+    for (let i = 0; i < 100; i++) {
+      const text = dec.decode((await tmux(["capture-pane", "-p"])).stdout);
+      if (text.includes(want)) return text;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    throw new Error(`tmux pane never showed ${want}`);
+  };
+  try {
+    await pane("/ #");
+    await tmux(["send-keys", keys, "Enter"]);
+    return await pane("exit=");
+  } finally {
+    await tmux(["kill-server"]);
+  }
+}
+
 /** The service's own pid (the child is deno running main.ts). */
 const servicePid = (api: Api) => api.child.pid;
 
@@ -374,51 +415,21 @@ Deno.test({
       await follow.stdout.cancel();
       await follow.stderr.cancel();
 
-      const tmux = ["-S", `${api.sb.dir}/tmux.sock`];
-      const env = Object.entries(api.env).map(([k, v]) => `${k}=${v}`);
-      await new Deno.Command("tmux", {
-        args: [
-          ...tmux,
-          "new-session",
-          "-d",
-          "-x",
-          "90",
-          "-y",
-          "25",
-          "env",
-          ...env,
-          "sh",
-          "-c",
-          "docker exec -it ticker sh; echo exit=$?; sleep 30",
-        ],
-      }).output();
-      try {
-        const pane = async (want: string) => {
-          for (let i = 0; i < 100; i++) {
-            const out = await new Deno.Command("tmux", {
-              args: [...tmux, "capture-pane", "-p"],
-              stdout: "piped",
-            }).output();
-            const text = dec.decode(out.stdout);
-            if (text.includes(want)) return text;
-            await new Promise((ok) => setTimeout(ok, 100));
-          }
-          throw new Error(`tmux pane never showed ${want}`);
-        };
-        await pane("/ #");
-        await new Deno.Command("tmux", {
-          args: [
-            ...tmux,
-            "send-keys",
-            "echo in-$((40+2)) $(stty size); exit 7",
-            "Enter",
-          ],
-        }).output();
-        const text = await pane("exit=7");
+      // -t through a terminal: the command sees the pane's size and its
+      // exit code comes back, for exec -it and for run -it alike.
+      for (
+        const cmd of [
+          "docker exec -it ticker sh",
+          "docker run -it --rm busybox sh",
+        ]
+      ) {
+        const text = await inTmux(
+          api,
+          cmd,
+          "echo in-$((40+2)) $(stty size); exit 7",
+        );
         assertStringIncludes(text, "in-42 25 90");
-      } finally {
-        await new Deno.Command("tmux", { args: [...tmux, "kill-server"] })
-          .output();
+        assertStringIncludes(text, "exit=7");
       }
       await dockerOk(api, ["rm", "-f", "ticker"]);
     }),
