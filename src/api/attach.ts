@@ -14,6 +14,7 @@ import {
   STDIN,
   STDIN_CLOSED,
 } from "../container/attach.ts";
+import { writeAll } from "../storage/blobs.ts";
 import type { Engine } from "../engine/engine.ts";
 import { attachSocket, startContainer } from "../engine/lifecycle.ts";
 import { containerWithState, findContainer } from "../engine/listing.ts";
@@ -39,10 +40,10 @@ async function relay(conn: Deno.UnixConn, cl: Client): Promise<void> {
   (async () => {
     for await (const chunk of cl.io.input) {
       if (cl.stdin) {
-        await conn.write(frame(STDIN, chunk as Uint8Array<ArrayBuffer>));
+        await writeAll(conn, frame(STDIN, chunk as Uint8Array<ArrayBuffer>));
       }
     }
-    if (cl.stdin) await conn.write(frame(STDIN_CLOSED));
+    if (cl.stdin) await writeAll(conn, frame(STDIN_CLOSED));
   })().catch(() => {/* the container is gone */});
   try {
     for await (const [kind, data] of frames(conn.readable)) {
@@ -127,7 +128,7 @@ async function resize(e: Engine, ref: string, h: number, w: number) {
   new DataView(b.buffer).setUint16(0, h);
   new DataView(b.buffer).setUint16(2, w);
   try {
-    await conn.write(frame(RESIZE, b));
+    await writeAll(conn, frame(RESIZE, b));
   } finally {
     conn.close();
   }

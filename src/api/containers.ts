@@ -6,6 +6,7 @@
 import { diffObject, exportContainer } from "../engine/changes.ts";
 import { createContainer } from "../engine/create.ts";
 import {
+  containerLogs,
   killContainer,
   pauseContainer,
   pruneContainers,
@@ -17,7 +18,6 @@ import {
   type WaitCondition,
   waitForCondition,
 } from "../engine/lifecycle.ts";
-import { containerLogs } from "../engine/lifecycle.ts";
 import {
   containerWithState,
   inspectContainer,

@@ -7,6 +7,7 @@
  * itself: keep-alive, Content-Length and chunked bodies both ways, and
  * hijacked connections.
  */
+import { writeAll } from "../storage/blobs.ts";
 
 /** A connection as the server needs it: Deno.Conn fits. */
 export interface RawConn {
@@ -185,12 +186,6 @@ function head(status: number, headers: Record<string, string>): Uint8Array {
   return enc.encode(lines.join("\r\n") + "\r\n\r\n");
 }
 
-/** Counts open connections, for the service's idle timer. */
-export interface Activity {
-  opened(): void;
-  closed(): void;
-}
-
 /**
  * Serves HTTP on `conn` until the client closes it (or a reply ends it);
  * `common` headers go on every reply.
@@ -261,14 +256,19 @@ async function sendReply(
   const headers = { ...common, ...reply.headers };
   if (reply.hijack) {
     const upgrade = /upgrade/i.test(req.headers.get("connection") ?? "");
-    await conn.write(head(
-      upgrade ? 101 : reply.status,
-      upgrade ? { ...headers, Connection: "Upgrade", Upgrade: "tcp" } : headers,
-    ));
+    await writeAll(
+      conn,
+      head(
+        upgrade ? 101 : reply.status,
+        upgrade
+          ? { ...headers, Connection: "Upgrade", Upgrade: "tcp" }
+          : headers,
+      ),
+    );
     await reply.hijack({
       input: r.rest(),
       write: async (data) => {
-        await conn.write(data);
+        await writeAll(conn, data);
       },
       closeWrite: () => conn.closeWrite(),
     });
@@ -279,42 +279,49 @@ async function sendReply(
     const bytes = typeof b === "string" ? enc.encode(b) : b ?? new Uint8Array();
     const noBody = req.method === "HEAD" || reply.status === 204 ||
       reply.status === 304;
-    await conn.write(concat(
-      head(reply.status, {
-        ...headers,
-        ...(reply.status === 204
-          ? {}
-          : { "Content-Length": `${bytes.length}` }),
-      }),
-      noBody ? new Uint8Array() : bytes,
-    ));
+    await writeAll(
+      conn,
+      concat(
+        head(reply.status, {
+          ...headers,
+          ...(reply.status === 204
+            ? {}
+            : { "Content-Length": `${bytes.length}` }),
+        }),
+        noBody ? new Uint8Array() : bytes,
+      ),
+    );
     return true;
   }
   // A streamed reply: the client hanging up aborts the handler's work.
   watchHangUp(r, abort);
-  await conn.write(
+  await writeAll(
+    conn,
     head(reply.status, { ...headers, "Transfer-Encoding": "chunked" }),
   );
   const it = b[Symbol.asyncIterator]();
   // The body may wait long for its next chunk (a wait, logs -f): a client
   // gone meanwhile ends the reply at once, not at that chunk.
-  const hungUp = new Promise<never>((_, fail) =>
-    abort.signal.addEventListener("abort", () => fail(abort.signal.reason), {
-      once: true,
-    })
-  );
+  const hungUp = new Promise<never>((_, fail) => {
+    const gone = () => fail(abort.signal.reason);
+    if (abort.signal.aborted) gone();
+    abort.signal.addEventListener("abort", gone, { once: true });
+  });
   hungUp.catch(() => {});
   try {
     for (;;) {
       const next = await Promise.race([it.next(), hungUp]);
       if (next.done) break;
       if (next.value.length === 0) continue;
-      await conn.write(concat(
-        enc.encode(`${next.value.length.toString(16)}\r\n`),
-        concat(next.value, enc.encode("\r\n")),
-      ));
+      await writeAll(
+        conn,
+        concat(
+          enc.encode(`${next.value.length.toString(16)}\r\n`),
+          concat(next.value, enc.encode("\r\n")),
+        ),
+      );
     }
-    await conn.write(enc.encode("0\r\n\r\n"));
+    await writeAll(conn, enc.encode("0\r\n\r\n"));
   } finally {
     abort.abort();
     // Not awaited: a body still waiting would hold the connection.

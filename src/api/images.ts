@@ -1,7 +1,7 @@
 /**
- * Image routes: list, pull (`POST /images/create`, Docker's progress JSON
- * as a stream), inspect, history, tag, remove, prune and search, each one
- * engine call.
+ * Image routes: list, pull and push (Docker's progress JSON as a stream,
+ * credentials from X-Registry-Auth), save and load, inspect, history,
+ * tag, remove, prune and search, each one engine call.
  */
 import {
   imageHistory,
@@ -11,10 +11,14 @@ import {
   removeImages,
   tagImage,
 } from "../engine/images.ts";
-import { pull, search } from "../engine/registry.ts";
+import { loadImages, saveArchive } from "../engine/archive.ts";
+import type { Engine } from "../engine/engine.ts";
+import { pull, push, search } from "../engine/registry.ts";
+import type { Credentials } from "../image/auth.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { asPtdError, invalid } from "../runtime/errors.ts";
 import { filterArgs, flag, json } from "./reply.ts";
+import type { HttpReply, HttpRequest } from "./http.ts";
 import type { Route } from "./router.ts";
 
 const enc = new TextEncoder();
@@ -52,24 +56,22 @@ function progressMessage(p: PullProgress): Record<string, unknown> | undefined {
 }
 
 /**
- * Pulls `name`, yielding Docker's progress lines as they come; a failure
- * is the last line (`error`), as Docker reports it once the stream began.
+ * Runs `op`, yielding Docker's progress lines as it reports them; its
+ * result is the last line, or a failure is (`error`), as Docker reports it
+ * once the stream began.
  */
-async function* pullStream(
-  e: Parameters<typeof pull>[0],
-  name: string,
+async function* progressStream(
+  first: Record<string, unknown>,
+  op: (report: (m: Record<string, unknown>) => void) => Promise<unknown>,
 ): AsyncGenerator<Uint8Array> {
   const queue: Uint8Array[] = [];
   let wake = () => {};
   let finished = false;
-  const done = pull(e, name, {
-    onProgress: (p) => {
-      const m = progressMessage(p);
-      if (m) queue.push(line(m));
-      wake();
-    },
+  const done = op((m) => {
+    queue.push(line(m));
+    wake();
   }).then(
-    () => line({ status: `Status: Downloaded newer image for ${name}` }),
+    (last) => line(last),
     (err) => {
       const message = asPtdError(err).message;
       return line({ errorDetail: { message }, error: message });
@@ -78,12 +80,57 @@ async function* pullStream(
     finished = true;
     wake();
   });
-  yield line({ status: `Pulling from ${name}` });
+  yield line(first);
   while (!finished || queue.length > 0) {
     if (queue.length > 0) yield queue.shift()!;
     else await new Promise<void>((ok) => wake = ok);
   }
   yield await done;
+}
+
+/**
+ * The credentials of Docker's X-Registry-Auth header (base64url JSON), if
+ * it names a user; the auth files otherwise.
+ */
+function registryAuth(req: HttpRequest): Credentials | undefined {
+  const h = req.headers.get("x-registry-auth");
+  if (!h) return undefined;
+  try {
+    const b64 = h.replace(/-/g, "+").replace(/_/g, "/");
+    const v = JSON.parse(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)));
+    return v.username
+      ? { username: String(v.username), password: String(v.password ?? "") }
+      : undefined;
+  } catch {
+    throw invalid("X-Registry-Auth: not base64 JSON");
+  }
+}
+
+/** A temp file's bytes as a reply body, the file removed once sent. */
+async function* fileThenGone(path: string): AsyncGenerator<Uint8Array> {
+  try {
+    using f = await Deno.open(path);
+    for await (const chunk of f.readable) yield chunk;
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
+/** `docker save`: the images as one docker-archive. */
+async function save(e: Engine, names: string[]): Promise<HttpReply> {
+  if (names.length === 0) throw invalid("no image names given");
+  const tmp = await Deno.makeTempFile({ prefix: "ptd-api-save-" });
+  try {
+    await saveArchive(e, names, "docker-archive", tmp, true);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+  return {
+    status: 200,
+    headers: { "Content-Type": "application/x-tar" },
+    body: fileThenGone(tmp),
+  };
 }
 
 /** The image routes. */
@@ -122,11 +169,45 @@ export const imageRoutes: Route[] = [
     const name = tag
       ? `${from}${tag.startsWith("sha256:") ? "@" : ":"}${tag}`
       : from;
+    const credentials = registryAuth(req);
     return Promise.resolve({
       status: 200,
       headers: { "Content-Type": "application/json" },
-      body: pullStream(e, name),
+      body: progressStream(
+        { status: `Pulling from ${name}` },
+        async (report) => {
+          await pull(e, name, {
+            credentials,
+            onProgress: (p) => {
+              const m = progressMessage(p);
+              if (m) report(m);
+            },
+          });
+          return { status: `Status: Downloaded newer image for ${name}` };
+        },
+      ),
     });
+  }],
+  ["GET", "/images/get", ({ e, req }) => save(e, req.query.getAll("names"))],
+  ["POST", "/images/load", async ({ e, req }) => {
+    const tmp = await Deno.makeTempFile({ prefix: "ptd-api-load-" });
+    try {
+      {
+        using f = await Deno.open(tmp, { write: true });
+        for await (const chunk of req.stream()) await f.write(chunk);
+      }
+      const loaded = await loadImages(e, tmp);
+      const names = loaded.flatMap((i) => i.names.length ? i.names : [i.id]);
+      return {
+        status: 200,
+        headers: { "Content-Type": "application/json" },
+        body: names.map((n) =>
+          `${JSON.stringify({ stream: `Loaded image: ${n}\n` })}\n`
+        ).join(""),
+      };
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
   }],
   ["GET", "/images/search", async ({ req }) => {
     const term = req.query.get("term") ?? "";
@@ -151,6 +232,36 @@ export const imageRoutes: Route[] = [
     return json({
       ImagesDeleted: ids.map((id) => ({ Deleted: `sha256:${id}` })),
       SpaceReclaimed: 0,
+    });
+  }],
+  ["GET", "/images/:name*/get", ({ e, params }) => save(e, [params.name])],
+  ["POST", "/images/:name*/push", ({ e, req, params }) => {
+    const tag = req.query.get("tag");
+    const name = tag ? `${params.name}:${tag}` : params.name;
+    const credentials = registryAuth(req);
+    return Promise.resolve({
+      status: 200,
+      headers: { "Content-Type": "application/json" },
+      body: progressStream(
+        { status: `The push refers to repository [${params.name}]` },
+        async (report) => {
+          let digest = "";
+          await push(e, name, undefined, {
+            credentials,
+            onProgress: (p) => {
+              if (p.kind === "manifest") digest = p.digest;
+              else if (!p.config) {
+                report({
+                  status: p.skipped ? "Layer already exists" : "Pushed",
+                  id: short(p.digest),
+                  progressDetail: {},
+                });
+              }
+            },
+          });
+          return { status: `${tag ?? "latest"}: digest: ${digest}` };
+        },
+      ),
     });
   }],
   ["GET", "/images/:name*/json", ({ e, params }) => {

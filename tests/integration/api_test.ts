@@ -232,7 +232,7 @@ async function inTmux(api: Api, cmd: string, keys: string): Promise<string> {
     `${cmd}; echo exit=$?; sleep 30`,
   ]);
   const pane = async (want: string) => {
-    for (let i = 0; i < 100; i++) {
+    for (let i = 0; i < 300; i++) {
       const text = dec.decode((await tmux(["capture-pane", "-p"])).stdout);
       if (text.includes(want)) return text;
       await new Promise((ok) => setTimeout(ok, 100));
@@ -436,7 +436,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "api: images pull (progress), tag, rmi; volumes create, ls, rm",
+  name:
+    "api: images pull and push (progress), tag, rmi, save, load; volumes create, ls, rm",
   ignore: NO_DOCKER,
   fn: async () => {
     const reg = await startRegistry();
@@ -461,6 +462,7 @@ Deno.test({
           await dockerOk(api, ["rmi", "mine:2"]),
           "Untagged",
         );
+        await dockerOk(api, ["tag", `${reg.host}/test/bb:1`, "mine:2"]);
         const inUse = await docker(api, ["rmi", "busybox"]);
         assertEquals(inUse.code, 0, inUse.stderr);
         assertEquals(
@@ -472,6 +474,33 @@ Deno.test({
             "ok",
           ]),
           "ok\n",
+        );
+
+        // push (progress JSON) and pull back; save and load.
+        await dockerOk(api, [
+          "tag",
+          `${reg.host}/test/bb:1`,
+          `${reg.host}/test/pushed:3`,
+        ]);
+        const pushed = await docker(api, ["push", `${reg.host}/test/pushed:3`]);
+        assertEquals(pushed.code, 0, pushed.stderr);
+        assertMatch(pushed.stdout, /3: digest: sha256:[0-9a-f]{64}/);
+        await dockerOk(api, ["rmi", `${reg.host}/test/pushed:3`]);
+        await dockerOk(api, ["pull", `${reg.host}/test/pushed:3`]);
+        const archive = `${api.sb.dir}/saved.tar`;
+        await dockerOk(api, ["save", "-o", archive, "mine:2"]);
+        await dockerOk(api, ["rmi", "mine:2"]);
+        assertStringIncludes(
+          await dockerOk(api, ["load", "-i", archive]),
+          "Loaded image: ",
+        );
+        assertStringIncludes(
+          await dockerOk(api, [
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+          ]),
+          "mine:2",
         );
 
         await dockerOk(api, ["volume", "create", "--label", "a=b", "vol1"]);
