@@ -1,7 +1,7 @@
 /**
  * Container routes: create, list, inspect, the lifecycle verbs, wait,
- * logs, top, changes, export and prune, each one engine call, answered in
- * Docker's shapes and status codes.
+ * logs, top, stats, changes, export and prune, each one engine call,
+ * answered in Docker's shapes and status codes.
  */
 import { diffObject, exportContainer } from "../engine/changes.ts";
 import { createContainer } from "../engine/create.ts";
@@ -158,6 +158,40 @@ async function* logStream(
   }
 }
 
+let statsWarned = false;
+
+/**
+ * Docker's stats document. ptd reads no cgroup figures yet (rootless
+ * limits need a delegated cgroup v2 subtree): the counters are zeros, and
+ * the service says so once.
+ */
+function statsDoc(id: string, name: string, pids: number) {
+  if (!statsWarned) {
+    console.error(
+      "WARNING: ptd reads no cgroup figures yet: container stats are zeros",
+    );
+    statsWarned = true;
+  }
+  const cpu = {
+    cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
+    system_cpu_usage: 0,
+    online_cpus: navigator.hardwareConcurrency,
+    throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
+  };
+  return {
+    id,
+    name: `/${name}`,
+    read: new Date().toISOString(),
+    preread: "0001-01-01T00:00:00Z",
+    pids_stats: { current: pids },
+    cpu_stats: cpu,
+    precpu_stats: cpu,
+    memory_stats: { usage: 0, limit: Deno.systemMemoryInfo().total },
+    blkio_stats: {},
+    networks: {},
+  };
+}
+
 /** The container routes. */
 export const containerRoutes: Route[] = [
   ["GET", "/containers/json", async ({ e, req }) => json(await list(e, req))],
@@ -285,6 +319,23 @@ export const containerRoutes: Route[] = [
       status: 200,
       headers: { "Content-Type": "application/x-tar" },
       body: out.readable,
+    };
+  }],
+  ["GET", "/containers/:id/stats", async ({ e, req, params }) => {
+    const { c, state } = await containerWithState(e, params.id);
+    const pids = isActive(state) ? 1 : 0;
+    const once = req.query.get("stream") === "0" ||
+      req.query.get("stream") === "false" || flag(req, "one-shot");
+    if (once) return json(statsDoc(c.id, c.name, pids));
+    return {
+      status: 200,
+      headers: { "Content-Type": "application/json" },
+      body: (async function* () {
+        while (!req.signal.aborted) {
+          yield enc.encode(JSON.stringify(statsDoc(c.id, c.name, pids)) + "\n");
+          await new Promise((ok) => setTimeout(ok, 1000));
+        }
+      })(),
     };
   }],
   ["POST", "/containers/prune", async ({ e, req }) => {

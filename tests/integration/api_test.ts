@@ -333,6 +333,17 @@ Deno.test({
         (await docker(api, ["exec", "web", "sh", "-c", "exit 4"])).code,
         4,
       );
+      // stats: zeros until ptd reads cgroup figures, in Docker's shape.
+      assertEquals(
+        await dockerOk(api, [
+          "stats",
+          "--no-stream",
+          "--format",
+          "{{.Name}} {{.CPUPerc}} {{.PIDs}}",
+          "web",
+        ]),
+        "web 0.00% 1\n",
+      );
 
       // docker cp both ways.
       Deno.writeTextFileSync(`${api.sb.dir}/in.txt`, "to the container\n");
