@@ -10,7 +10,7 @@ import { tarIn, tarOut } from "../engine/lifecycle.ts";
 import { findContainer } from "../engine/listing.ts";
 import { invalid } from "../runtime/errors.ts";
 import type { HttpReply, HttpRequest } from "./http.ts";
-import { noContent } from "./reply.ts";
+import { noContent, produced } from "./reply.ts";
 import type { Route } from "./router.ts";
 
 const dec = new TextDecoder();
@@ -82,14 +82,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
  * of it. A path that is not there fails here, before any reply.
  */
 async function openTar(e: Engine, ref: string, path: string) {
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const writer = writable.getWriter();
-  tarOut(e, ref, path, {
-    write: async (p) => {
-      await writer.write(p.slice());
-      return p.length;
-    },
-  }).then(() => writer.close(), (err) => writer.abort(err)).catch(() => {});
+  const readable = produced((sink) => tarOut(e, ref, path, sink));
   const reader = readable.getReader();
   let head: Uint8Array = new Uint8Array();
   let stat: PathStat | undefined;

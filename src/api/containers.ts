@@ -36,6 +36,7 @@ import {
   jsonBody,
   muxFrame,
   noContent,
+  produced,
   STREAM_IDS,
 } from "./reply.ts";
 import type { Route } from "./router.ts";
@@ -307,18 +308,10 @@ export const containerRoutes: Route[] = [
   }],
   ["GET", "/containers/:id/export", async ({ e, params }) => {
     const { c } = await containerWithState(e, params.id);
-    const out = new TransformStream<Uint8Array, Uint8Array>();
-    const writer = out.writable.getWriter();
-    exportContainer(e, c.id, {
-      write: async (p) => {
-        await writer.write(p.slice());
-        return p.length;
-      },
-    }).finally(() => writer.close().catch(() => {}));
     return {
       status: 200,
       headers: { "Content-Type": "application/x-tar" },
-      body: out.readable,
+      body: produced((sink) => exportContainer(e, c.id, sink)),
     };
   }],
   ["GET", "/containers/:id/stats", async ({ e, req, params }) => {

@@ -78,3 +78,22 @@ export function filterArgs(req: HttpRequest): string[] {
     )
   );
 }
+
+/**
+ * What `produce` writes to its sink, as a stream a reply can send (an
+ * engine call that writes a tar); its failure errors the stream, and a
+ * reader gone fails its writes.
+ */
+export function produced(
+  produce: (sink: { write(p: Uint8Array): Promise<number> }) => Promise<void>,
+): ReadableStream<Uint8Array> {
+  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+  const writer = writable.getWriter();
+  produce({
+    write: async (p) => {
+      await writer.write(p.slice());
+      return p.length;
+    },
+  }).then(() => writer.close(), (err) => writer.abort(err)).catch(() => {});
+  return readable;
+}

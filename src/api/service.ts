@@ -7,7 +7,7 @@
  */
 import { userEngine } from "../engine/engine.ts";
 import { PTD_VERSION } from "../engine/system.ts";
-import { invalid } from "../runtime/errors.ts";
+import { asPtdError, invalid } from "../runtime/errors.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { activatedListener } from "./activation.ts";
 import { archiveRoutes } from "./archive.ts";
@@ -130,6 +130,12 @@ export async function runService(opts: ServiceOptions): Promise<number> {
     } catch { /* closed already */ }
   };
   const idle = new IdleTimer(opts.idleSeconds * 1000, stop);
+  // One request's stray failure must not take the service (and every other
+  // client's stream) down: it is reported, and the service goes on.
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    console.error(`ptd system service: ${asPtdError(ev.reason).message}`);
+  });
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, stop);
   }

@@ -345,6 +345,15 @@ Deno.test({
         "web 0.00% 1\n",
       );
 
+      // Readers that stop early (a tar cut short) leave the service serving.
+      for (const cmd of ["docker export web", "docker cp web:/bin -"]) {
+        const cut = await client(api, "sh", [
+          "-c",
+          `${cmd} | head -c 512 | wc -c`,
+        ]);
+        assertEquals(cut.stdout.trim(), "512");
+      }
+
       // docker cp both ways.
       Deno.writeTextFileSync(`${api.sb.dir}/in.txt`, "to the container\n");
       await dockerOk(api, ["cp", `${api.sb.dir}/in.txt`, "web:/tmp/"]);
