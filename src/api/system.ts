@@ -1,10 +1,12 @@
 /**
  * System routes: `_ping` (version negotiation reads its Api-Version
- * header), `version`, `info` and `system/df`, in Docker's shapes, made
- * from the engine's documents.
+ * header), `version`, `info`, `system/df` and `auth` (credentials checked,
+ * not kept: the client sends them with each pull), in Docker's shapes.
  */
 import { diskUsage, systemInfo, versionInfo } from "../engine/system.ts";
-import { json } from "./reply.ts";
+import { checkLogin, registryHost } from "../engine/registry.ts";
+import { invalid } from "../runtime/errors.ts";
+import { json, jsonBody } from "./reply.ts";
 import { API_VERSION, MIN_API_VERSION, type Route } from "./router.ts";
 
 const ping: Route[2] = () =>
@@ -95,6 +97,18 @@ export const systemRoutes: Route[] = [
       SecurityOptions: security.rootless ? ["name=rootless"] : [],
       Warnings: [],
     });
+  }],
+  ["POST", "/auth", async ({ req }) => {
+    const body = await jsonBody(req);
+    const { username, password, serveraddress } = body;
+    if (typeof username !== "string" || typeof password !== "string") {
+      throw invalid("auth: username and password are required");
+    }
+    const server = typeof serveraddress === "string" && serveraddress
+      ? serveraddress
+      : "docker.io";
+    await checkLogin(registryHost(server), { username, password });
+    return json({ Status: "Login Succeeded", IdentityToken: "" });
   }],
   ["GET", "/system/df", async ({ e }) => {
     const u = await diskUsage(e);

@@ -545,6 +545,55 @@ Deno.test({
 });
 
 Deno.test({
+  name: "api: docker login checks credentials; pull and push send the client's",
+  ignore: NO_DOCKER,
+  fn: async () => {
+    const user = { username: "tester", password: "s3cret pass" };
+    const reg = await startRegistry({ tls: true, user });
+    try {
+      await withApi(async (api) => {
+        const certs =
+          `${api.sb.env.XDG_CONFIG_HOME}/containers/certs.d/${reg.host}`;
+        Deno.mkdirSync(certs, { recursive: true });
+        Deno.writeTextFileSync(`${certs}/ca.crt`, reg.caCert!);
+        const image = `${reg.host}/secure/bb:1`;
+        await dockerOk(api, ["tag", "busybox", image]);
+        const anonymous = await docker(api, ["push", image]);
+        assertMatch(
+          anonymous.stdout + anonymous.stderr,
+          /401|unauthorized|authentication/i,
+        );
+        const wrong = await docker(
+          api,
+          ["login", "-u", user.username, "--password-stdin", reg.host],
+          "wrong",
+        );
+        assertEquals(wrong.code, 1, wrong.stderr);
+        const login = await docker(
+          api,
+          ["login", "-u", user.username, "--password-stdin", reg.host],
+          user.password,
+        );
+        assertEquals(login.code, 0, login.stderr);
+        assertStringIncludes(login.stdout, "Login Succeeded");
+        // Kept by the client, not by ptd.
+        assertEquals(
+          await Deno.lstat(`${api.sb.dir}/auth.json`).then(() => 1, () => 0),
+          0,
+          "ptd stored the credentials",
+        );
+        const pushed = await docker(api, ["push", image]);
+        assertEquals(pushed.code, 0, pushed.stdout + pushed.stderr);
+        await dockerOk(api, ["rmi", image]);
+        await dockerOk(api, ["pull", image]);
+      }, () => sandboxFor());
+    } finally {
+      await reg.cleanup();
+    }
+  },
+});
+
+Deno.test({
   name:
     "api: docker-compose up -d with a named volume and a port, down -v leaves nothing",
   ignore: NO_DOCKER || !has("docker-compose"),
