@@ -7,7 +7,7 @@
  */
 import { userEngine } from "../engine/engine.ts";
 import { PTD_VERSION } from "../engine/system.ts";
-import { asPtdError, invalid } from "../runtime/errors.ts";
+import { asPtdError, conflict, invalid, isKind } from "../runtime/errors.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { activatedListener } from "./activation.ts";
 import { archiveRoutes } from "./archive.ts";
@@ -56,14 +56,25 @@ export function parseEndpoint(
 
 /**
  * A unix socket only its user reaches: in a 0700 directory (made when
- * missing), itself 0600; a stale socket of an earlier run is replaced.
+ * missing), itself 0600; a stale socket of an earlier run is replaced, a
+ * live one (another service) is a conflict.
  */
-function listenUnix(path: string): Deno.Listener {
+async function listenUnix(path: string): Promise<Deno.Listener> {
   const dir = path.slice(0, path.lastIndexOf("/")) || "/";
   ensureDir(dir);
+  let stale = false;
   try {
-    if (Deno.lstatSync(path).isSocket) Deno.removeSync(path);
+    stale = !!Deno.lstatSync(path).isSocket;
   } catch { /* none */ }
+  if (stale) {
+    try {
+      (await Deno.connect({ transport: "unix", path })).close();
+      throw conflict(`${path}: another service listens there`);
+    } catch (e) {
+      if (isKind(e, "conflict")) throw e;
+    }
+    Deno.removeSync(path);
+  }
   const listener = Deno.listen({ transport: "unix", path });
   Deno.chmodSync(path, 0o600);
   return listener;
@@ -99,8 +110,9 @@ export async function runService(opts: ServiceOptions): Promise<number> {
   const activated = activatedListener();
   let listener: AsyncIterable<RawConn> & { close(): void };
   if (activated) listener = activated;
-  else if (endpoint.kind === "unix") listener = listenUnix(endpoint.path);
-  else {
+  else if (endpoint.kind === "unix") {
+    listener = await listenUnix(endpoint.path);
+  } else {
     listener = Deno.listen({
       hostname: endpoint.hostname,
       port: endpoint.port,

@@ -745,6 +745,14 @@ Deno.test({
       const api = await startService(sb, ["--time", "2"]);
       assertEquals(Deno.statSync(api.socket).mode! & 0o777, 0o600);
       assertEquals(Deno.statSync(`${sb.dir}/api`).mode! & 0o777, 0o700);
+      // A second service on a live socket is refused; the first keeps it.
+      const second = await ptd(sb, [
+        "system",
+        "service",
+        `unix://${api.socket}`,
+      ]);
+      assertEquals(second.code, 125);
+      assertStringIncludes(second.stderr, "another service listens there");
       await dockerOk(api, [
         "run",
         "-d",
