@@ -222,7 +222,7 @@ export const containerRoutes: Route[] = [
     return noContent();
   }],
   ["POST", "/containers/:id/restart", async ({ e, req, params }) => {
-    await restartContainer(e, params.id, queryNumber(req, "t"));
+    await restartContainer(e, params.id, queryNumber(req, "t"), true);
     return noContent();
   }],
   ["POST", "/containers/:id/kill", async ({ e, req, params }) => {

@@ -52,7 +52,16 @@ export async function startContainer(
   attach?: () => Promise<void>,
   reap = false,
 ): Promise<void> {
-  const s = await reconcile(store, c.id);
+  let s = await reconcile(store, c.id);
+  // A monitor that recorded the exit is still winding down (a restart's
+  // start right after its stop): it is not a running container; wait for
+  // it to go rather than take the start for a no-op.
+  const pause = backoff();
+  for (const end = Date.now() + 10_000; Date.now() < end;) {
+    if (s.status !== "exited" || !monitorAlive(s)) break;
+    await pause();
+    s = await reconcile(store, c.id);
+  }
   // Already running: Docker's start is a no-op. We ourselves are recorded as
   // the parent of a container this `run` created, until its monitor claims it.
   if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;

@@ -117,15 +117,16 @@ export function checkSignal(signal: string): void {
   parseSignal(signal);
 }
 
-/** Stops the container if it runs, then starts it. */
+/** Stops the container if it runs, then starts it (`reap`: as `startContainer`). */
 export async function restartContainer(
   e: Engine,
   ref: string,
   timeout?: number,
+  reap = false,
 ): Promise<void> {
   const [s, c] = target(e, ref);
   await life.stopContainer(s, c, timeout);
-  await life.startContainer(s, c);
+  await life.startContainer(s, c, undefined, reap);
 }
 
 /** How `removeContainer` goes about it. */

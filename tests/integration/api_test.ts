@@ -711,7 +711,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "api: 50 concurrent clients each running a container; nothing leaks",
+  name:
+    "api: 50 concurrent clients each running a container, a restart; nothing leaks",
   ignore: NO_DOCKER,
   fn: () =>
     withApi(async (api) => {
@@ -728,6 +729,18 @@ Deno.test({
         assertEquals([r.code, r.stdout], [0, `n${i}\n`], r.stderr)
       );
       assertEquals(await dockerOk(api, ["ps", "-aq"]), "");
+      // A restart's new monitor is the service's child too.
+      await dockerOk(api, [
+        "run",
+        "-d",
+        "--name",
+        "r",
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      await dockerOk(api, ["restart", "-t", "0", "r"]);
+      await dockerOk(api, ["rm", "-f", "r"]);
       // Monitors reaped, connections and pipes closed.
       await new Promise((ok) => setTimeout(ok, 500));
       assertEquals(childrenOf(pid), []);
