@@ -29,6 +29,8 @@ interface Session {
   running: boolean;
   exitCode: number | null;
   streams?: ExecStreams;
+  /** The last size asked for: a resize may come before the streams exist. */
+  size?: [number, number];
 }
 
 const sessions = new Map<string, Session>();
@@ -79,6 +81,7 @@ async function run(e: Engine, s: Session, io?: Hijacked): Promise<void> {
       tty: s.tty,
     });
     s.streams = streams;
+    if (s.size) streams.resize(...s.size);
     const relayed = io ? relay(s, io, streams) : drain(streams);
     const [code] = await Promise.all([streams.exit, relayed]);
     s.exitCode = code;
@@ -159,7 +162,10 @@ export const execRoutes: Route[] = [
     const s = session(params.id);
     const h = Number(req.query.get("h") ?? 0),
       w = Number(req.query.get("w") ?? 0);
-    if (h > 0 && w > 0) s.streams?.resize(h, w);
+    if (h > 0 && w > 0) {
+      s.size = [h, w];
+      s.streams?.resize(h, w);
+    }
     return Promise.resolve(noContent(200));
   }],
   ["GET", "/exec/:id/json", ({ params }) => {
