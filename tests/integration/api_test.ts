@@ -207,15 +207,20 @@ function childrenOf(pid: number): string[] {
   return out;
 }
 
+let tmuxRuns = 0;
+
 /**
  * Runs `cmd` in a tmux pane of 90x25, types `keys` at its prompt and
  * returns the pane once it shows the exit code ("exit=N").
  */
 async function inTmux(api: Api, cmd: string, keys: string): Promise<string> {
+  // A server of its own each time: one just killed may linger on a socket.
+  const socket = `${api.sb.dir}/tmux-${++tmuxRuns}.sock`;
   const tmux = (args: string[]) =>
     new Deno.Command("tmux", {
-      args: ["-S", `${api.sb.dir}/tmux.sock`, ...args],
+      args: ["-S", socket, ...args],
       stdout: "piped",
+      stderr: "piped",
     }).output();
   const env = Object.entries(api.env).map(([k, v]) => `${k}=${v}`);
   await tmux([
@@ -232,12 +237,13 @@ async function inTmux(api: Api, cmd: string, keys: string): Promise<string> {
     `${cmd}; echo exit=$?; sleep 30`,
   ]);
   const pane = async (want: string) => {
+    let text = "";
     for (let i = 0; i < 300; i++) {
-      const text = dec.decode((await tmux(["capture-pane", "-p"])).stdout);
+      text = dec.decode((await tmux(["capture-pane", "-p"])).stdout);
       if (text.includes(want)) return text;
       await new Promise((ok) => setTimeout(ok, 100));
     }
-    throw new Error(`tmux pane never showed ${want}`);
+    throw new Error(`tmux pane never showed ${want}: ${text}`);
   };
   try {
     await pane("/ #");
