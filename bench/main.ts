@@ -31,6 +31,7 @@ import {
   pull,
   runRm,
 } from "./suite.ts";
+import { apiRunRm } from "./api.ts";
 import { barChart } from "./svg.ts";
 import { phases, tracedRuns } from "./trace.ts";
 
@@ -177,6 +178,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
     const metrics: Metric[] = [
       await runRm(sb, image, plan),
       await detachCycle(sb, image, plan),
+      await apiRunRm(sb, image, plan),
     ];
     if (minbase) {
       metrics.push(await pull(sb, minbase, plan));

@@ -91,6 +91,13 @@ const symbols = {
     result: "isize",
     nonblocking: true,
   },
+  accept_wait: {
+    name: "accept4",
+    parameters: ["i32", "pointer", "pointer", "i32"],
+    result: "i32",
+    nonblocking: true,
+  },
+  shutdown: { parameters: ["i32", "i32"], result: "i32" },
   sendto: {
     parameters: ["i32", "buffer", "usize", "i32", "buffer", "u32"],
     result: "isize",

@@ -3,6 +3,7 @@
  * (the host's) and served by a process in another (a container's), which no
  * Deno socket API can adopt.
  */
+import { writeFd } from "./pty.ts";
 import { AF_INET, SOCK_DGRAM } from "./constants.ts";
 import { check, libc } from "./libc.ts";
 
@@ -66,4 +67,31 @@ export function sendTo(
   return Number(
     libc().sendto(fd, data, BigInt(data.length), 0, to, to.length),
   ) === data.length;
+}
+
+const SOCK_CLOEXEC = 0o2000000;
+const SHUT = { read: 0, write: 1, both: 2 };
+
+/**
+ * Waits (on a worker thread) for a connection on the listening socket
+ * `fd` (one a parent handed down, as systemd's socket activation does);
+ * returns its close-on-exec fd, or null once the socket is shut down.
+ */
+export async function acceptOn(fd: number): Promise<number | null> {
+  const conn = await libc().accept_wait(fd, null, null, SOCK_CLOEXEC);
+  return conn < 0 ? null : conn;
+}
+
+/** Writes all of `data` to the socket `fd` without blocking the event loop. */
+export async function sendAll(fd: number, data: Uint8Array): Promise<void> {
+  await writeFd(fd, data.slice());
+}
+
+/**
+ * Shuts a socket down: "write" ends our side (the peer may still send);
+ * "read" and "both" also wake a worker thread waiting on it (an accept or
+ * a read), which closing the fd would not.
+ */
+export function shutdownSocket(fd: number, how: keyof typeof SHUT): void {
+  libc().shutdown(fd, SHUT[how]);
 }

@@ -20,6 +20,9 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+# The REST API (ptd system service) is tested with the real clients.
+apt-get install -y -qq --no-install-recommends docker-compose >/dev/null
+command -v docker >/dev/null || apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 
 (cd toolchain && npm install --no-audit --no-fund --loglevel=error)
 install -m 0755 toolchain/node_modules/deno/deno /usr/local/bin/deno

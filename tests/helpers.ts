@@ -50,21 +50,41 @@ export interface Result {
   stderr: string;
 }
 
+/** The argv that runs `ptd ARGS` from source. */
+export function ptdArgv(args: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    `--config=${REPO}/deno.json`,
+    `${REPO}/main.ts`,
+    ...args,
+  ];
+}
+
+/** Waits until `path` exists (a socket a service makes); throws after `ms`. */
+export async function waitForPath(path: string, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    try {
+      Deno.statSync(path);
+      return;
+    } catch {
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+  }
+  throw new Error(`${path} did not appear`);
+}
+
 /** `ptd ARGS` from source in the sandbox, all three stdio streams piped. */
 export function ptdCommand(
   sb: Sandbox,
   args: string[],
   opts: { stdin?: boolean; env?: Record<string, string> } = {},
 ): Deno.Command {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      `${REPO}/main.ts`,
-      ...args,
-    ],
+  const [cmd, ...rest] = ptdArgv(args);
+  return new Deno.Command(cmd, {
+    args: rest,
     env: { ...sb.env, ...opts.env },
     stdin: opts.stdin ? "piped" : "null",
     stdout: "piped",

@@ -2,6 +2,7 @@
  * `ptd run` and `create`: Docker's flags made into the engine's create
  * request (src/engine/create.ts), then one engine call each.
  */
+import { parseLogOpts } from "../container/log_driver.ts";
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
 import {
@@ -10,7 +11,6 @@ import {
 } from "../container/health_config.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
-import { parseLogOpts } from "../container/log_driver.ts";
 import {
   checkSubidName,
   parseIpc,

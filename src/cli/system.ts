@@ -22,6 +22,8 @@ import {
   printTemplate,
   table,
 } from "./format.ts";
+import { lazy } from "../runtime/lazy.ts";
+import { uintArg } from "./options.ts";
 import type { CommandSpec } from "./spec.ts";
 import { reportError } from "./targets.ts";
 
@@ -279,6 +281,28 @@ function resetCommand(): Command {
     });
 }
 
+/**
+ * `system service [--time N] [URI]`: the REST API (src/api), loaded only
+ * by this command.
+ */
+function serviceCommand(setCode: (code: number) => void): Command {
+  return new Command("service")
+    .description("Run an API service")
+    .argument("[URI]", "where to listen: unix:///PATH or tcp://HOST:PORT")
+    .option(
+      "-t, --time <seconds>",
+      "Time until the service session expires in seconds.  Use 0 to disable the timeout",
+      "5",
+    )
+    .action(async (uri: string | undefined, f: { time: string }) => {
+      const idleSeconds = uintArg("--time")(f.time);
+      const { runService } = await lazy<typeof import("../api/service.ts")>(
+        new URL("../api/service.ts", import.meta.url),
+      );
+      setCode(await runService({ uri, idleSeconds }));
+    });
+}
+
 /** `info`, `version` and the `system` group. */
 export function systemCommands(setCode: (code: number) => void): Command[] {
   const group = new Command("system").description("Manage podman");
@@ -288,6 +312,7 @@ export function systemCommands(setCode: (code: number) => void): Command[] {
       infoCommand(),
       pruneCommand(setCode),
       resetCommand(),
+      serviceCommand(setCode),
     ]
   ) {
     group.addCommand(c);

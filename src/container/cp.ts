@@ -261,7 +261,7 @@ export async function copyFromContainer(
   src: string,
   dest: string,
 ): Promise<void> {
-  if (dest === "-") return await copyOutTar(store, c, src, Deno.stdout);
+  if (dest === "-") return await tarFrom(store, c, "out", src, Deno.stdout);
   const p = pipe("read");
   await helper(store, c, { mode: "out", path: src }, p.child, async () => {
     // Our failure closes the pipe, so the helper cannot wait on it forever.
@@ -287,44 +287,6 @@ export async function copyFromContainer(
 }
 
 /**
- * Writes the tar of `src` in `c` (a directory's top entry named after it)
- * to `out`.
- */
-export async function copyOutTar(
-  store: ContainerStore,
-  c: ContainerConfig,
-  src: string,
-  out: ByteSink,
-): Promise<void> {
-  const p = pipe("read");
-  await helper(store, c, { mode: "out", path: src }, p.child, async () => {
-    // Our failure closes the pipe, so the helper cannot wait on it forever.
-    using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
-    for await (const chunk of p.file.readable) await writeAll(out, chunk);
-  });
-}
-
-/**
- * Lands the tar `source` in `c` at the directory `dest`, every entry with
- * the owner the tar gives it (`cp - CTR:DIR`).
- */
-async function landTar(
-  store: ContainerStore,
-  c: ContainerConfig,
-  dest: string,
-  source: AsyncIterable<Uint8Array>,
-): Promise<void> {
-  const p = pipe("write");
-  await helper(store, c, { mode: "in", path: dest }, p.child, async () => {
-    try {
-      for await (const chunk of source) await writeAll(p.file, chunk);
-    } finally {
-      p.file.close();
-    }
-  });
-}
-
-/**
  * The owner of what `cp` puts in `c`: its primary user and group when they
  * are numeric, else its root. (Podman does so with --archive=false too.)
  */
@@ -344,7 +306,7 @@ export async function copyToContainer(
   src: string,
   dest: string,
 ): Promise<void> {
-  if (src === "-") return await landTar(store, c, dest, Deno.stdin.readable);
+  if (src === "-") return await tarInto(store, c, dest, Deno.stdin.readable);
   const p = pipe("write");
   const sink: ByteSink = p.file;
   await helper(
@@ -353,14 +315,11 @@ export async function copyToContainer(
     { mode: "in", path: dest, owner: primaryOwner(c) },
     p.child,
     async () => {
+      const root = hostRoot();
       try {
-        const root = hostRoot();
-        try {
-          await packTree(root, hostPath(src), sink, { where: "the host" });
-        } finally {
-          fs.close(root);
-        }
+        await packTree(root, hostPath(src), sink, { where: "the host" });
       } finally {
+        fs.close(root);
         p.file.close();
       }
     },
@@ -406,8 +365,49 @@ export async function exportContainer(
   c: ContainerConfig,
   out: ByteSink,
 ): Promise<void> {
+  await tarFrom(store, c, "export", "/", out);
+}
+
+/**
+ * The tar of `path` in the container (mode "out"; `cp CTR:PATH -`, the
+ * REST API's archive GET) or of all of it ("export"), to `out`.
+ */
+export async function tarFrom(
+  store: ContainerStore,
+  c: ContainerConfig,
+  mode: "out" | "export",
+  path: string,
+  out: ByteSink,
+): Promise<void> {
   const p = pipe("read");
-  await helper(store, c, { mode: "export", path: "/" }, p.child, async () => {
-    for await (const chunk of p.file.readable) await writeAll(out, chunk);
+  await helper(store, c, { mode, path }, p.child, async () => {
+    // Our failure closes the pipe, so the helper cannot wait on it forever.
+    using _ = { [Symbol.dispose]: () => closeQuietly(p.file) };
+    await copyChunks(p.file.readable, out);
   });
+}
+
+/**
+ * Lands the tar `chunks` carry in the container's directory `dest`, each
+ * entry with the owner the tar gives it (`cp - CTR:DEST`, the REST API's
+ * archive PUT).
+ */
+export async function tarInto(
+  store: ContainerStore,
+  c: ContainerConfig,
+  dest: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const p = pipe("write");
+  await helper(store, c, { mode: "in", path: dest }, p.child, async () => {
+    try {
+      await copyChunks(chunks, p.file);
+    } finally {
+      closeQuietly(p.file);
+    }
+  });
+}
+
+async function copyChunks(chunks: AsyncIterable<Uint8Array>, out: ByteSink) {
+  for await (const chunk of chunks) await writeAll(out, chunk);
 }

@@ -10,7 +10,13 @@ import {
   PtdError,
 } from "../runtime/errors.ts";
 import { enterExec } from "../../ffi/enter.ts";
-import { closeFd, openRaw } from "../../ffi/fd.ts";
+import {
+  closeFd,
+  inheritablePipe,
+  openRaw,
+  pipeFromChild,
+  setCloexec,
+} from "../../ffi/fd.ts";
 import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { exitCode, waitStatus } from "../../ffi/clone.ts";
 import { capNumber, resolveCaps } from "../runtime/caps.ts";
@@ -18,6 +24,7 @@ import { containerEnv, envPath } from "../runtime/process.ts";
 import { resolveUser } from "../runtime/user.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
+import type { Stream } from "./log.ts";
 import { relaySignals } from "./signals.ts";
 import { parseDetachKeys, scanDetach } from "./detach_keys.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
@@ -141,7 +148,10 @@ export async function execInContainer(
     : envPath(env).split(":").map((d) => `${d || "."}/${cmd}`);
   const keys = parseDetachKeys(opts.detachKeys);
   const devnull = openRaw("/dev/null", "readwrite");
-  const pty = opts.tty && !opts.detach ? execPty(s.pid) : undefined;
+  // With `stdio` given, a -t caller brings its own pty (execStreams).
+  const pty = opts.tty && !opts.detach && !opts.stdio
+    ? execPty(s.pid)
+    : undefined;
   if (pty) copyWindowSize(pty.master);
   const bounding = resolveCaps(
     c.host.capAdd,
@@ -178,11 +188,11 @@ export async function execInContainer(
           : opts.detach
           ? [devnull, devnull, devnull]
           : [opts.interactive ? 0 : devnull, 1, 2]),
-      tty: !!pty,
+      tty: !!pty || (opts.tty && !!opts.stdio),
     });
   } finally {
     for (const fd of [devnull, rootFd, ...nsFds]) closeFd(fd);
-    for (const fd of opts.stdio ?? []) if (fd > 2) closeFd(fd);
+    for (const fd of new Set(opts.stdio)) if (fd > 2) closeFd(fd);
     if (pty) closeFd(pty.slave);
   }
   if ("failure" in result) {
@@ -226,6 +236,136 @@ function execPty(pid: number) {
   } catch {
     return openPty();
   }
+}
+
+/**
+ * Writes to `fd`, each write after the one before (a write waits on a
+ * worker thread, so two at once could land out of order), and closes it
+ * after the last; a failed write means the command is gone, and its exit
+ * tells the caller. Nothing is written once it is closed, so no write
+ * reaches a descriptor number used again.
+ */
+function inOrder(
+  fd: number,
+): { write(d: Uint8Array<ArrayBuffer>): void; close(): void } {
+  let last = Promise.resolve();
+  let open = true;
+  return {
+    write(data) {
+      if (open) last = last.then(() => writeFd(fd, data)).catch(() => {});
+    },
+    close() {
+      if (open) last = last.then(() => closeFd(fd));
+      open = false;
+    },
+  };
+}
+
+/** An exec whose stdio the caller relays (the REST API), not ours. */
+export interface ExecStreams {
+  /** The command's output; with a tty all of it is "stdout". */
+  output: AsyncIterable<[Stream, Uint8Array]>;
+  /** Feeds its stdin (nothing without `interactive`). */
+  write(data: Uint8Array<ArrayBuffer>): void;
+  closeStdin(): void;
+  /** Sets the terminal size (with a tty). */
+  resize(rows: number, cols: number): void;
+  /** Its exit code; a command that cannot start rejects with a PtdError. */
+  exit: Promise<number>;
+}
+
+/**
+ * Reads a raw fd to its end (EOF, or EIO of a pty whose slave closed),
+ * then has it closed.
+ */
+async function* rawChunks(
+  fd: number,
+  close: () => void,
+): AsyncGenerator<Uint8Array> {
+  const buf = new Uint8Array(65536);
+  try {
+    for (let n; (n = await readFd(fd, buf)) !== null;) yield buf.slice(0, n);
+  } finally {
+    close();
+  }
+}
+
+/** Tags each chunk of `chunks` with `stream`. */
+async function* tagged(
+  stream: Stream,
+  chunks: AsyncIterable<Uint8Array>,
+): AsyncGenerator<[Stream, Uint8Array]> {
+  for await (const c of chunks) yield [stream, c];
+}
+
+/** stdout and stderr as they come, interleaved. */
+async function* merged(
+  a: AsyncIterator<[Stream, Uint8Array]>,
+  b: AsyncIterator<[Stream, Uint8Array]>,
+): AsyncGenerator<[Stream, Uint8Array]> {
+  const pending = new Map([a, b].map((it) => [it, it.next()]));
+  while (pending.size > 0) {
+    const [it, r] = await Promise.race(
+      [...pending].map(([it, p]) => p.then((r) => [it, r] as const)),
+    );
+    if (r.done) pending.delete(it);
+    else {
+      pending.set(it, it.next());
+      yield r.value;
+    }
+  }
+}
+
+/**
+ * Runs `opts.command` in `c` with its stdio on pipes (or, with `tty`, a
+ * new pty) that the caller reads and writes. Every descriptor is
+ * close-on-exec here: only the command gets its ends (by dup2), so a
+ * monitor spawned meanwhile holds none of them open.
+ */
+export function execStreams(
+  store: ContainerStore,
+  c: ContainerConfig,
+  opts: ExecOptions,
+): ExecStreams {
+  if (opts.tty) {
+    const pty = openPty();
+    const exit = execInContainer(store, c, {
+      ...opts,
+      detach: false,
+      stdio: [pty.slave, pty.slave, pty.slave],
+    });
+    const master = inOrder(pty.master);
+    return {
+      output: tagged("stdout", rawChunks(pty.master, master.close)),
+      write: opts.interactive ? master.write : () => {},
+      closeStdin: () => {},
+      resize: (rows, cols) => setWindowSize(pty.master, rows, cols),
+      exit,
+    };
+  }
+  const [inRead, inWrite] = opts.interactive
+    ? inheritablePipe()
+    : [openRaw("/dev/null"), -1];
+  setCloexec(inRead);
+  if (inWrite >= 0) setCloexec(inWrite);
+  const stdin = inWrite >= 0 ? inOrder(inWrite) : { write() {}, close() {} };
+  const out = pipeFromChild(true), err = pipeFromChild(true);
+  const exit = execInContainer(store, c, {
+    ...opts,
+    detach: false,
+    stdio: [inRead, out.write, err.write],
+  });
+  exit.catch(() => {}).finally(stdin.close);
+  return {
+    output: merged(
+      tagged("stdout", out.file.readable)[Symbol.asyncIterator](),
+      tagged("stderr", err.file.readable)[Symbol.asyncIterator](),
+    ),
+    write: stdin.write,
+    closeStdin: stdin.close,
+    resize: () => {},
+    exit,
+  };
 }
 
 /** Gives the pty our terminal's size (a command may ask at once). */

@@ -5,11 +5,12 @@
  * functions talk to it through signals and state.json.
  */
 import { readText, spawn } from "../../ffi/spawn.ts";
+import { waitStatus } from "../../ffi/clone.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
 import { emitContainerEvent } from "../events/emit.ts";
-import type { ContainerConfig } from "./config.ts";
+import type { ContainerConfig, ContainerState } from "./config.ts";
 import {
   isActive,
   monitorAlive,
@@ -50,12 +51,22 @@ export async function startContainer(
   store: ContainerStore,
   c: ContainerConfig,
   attach?: () => Promise<void>,
+  reap = false,
 ): Promise<void> {
-  const s = await reconcile(store, c.id);
+  let s = await reconcile(store, c.id);
+  // A monitor that recorded the exit is still winding down (a restart's
+  // start right after its stop): it is not a running container; wait for
+  // it to go rather than take the start for a no-op.
+  const pause = backoff();
+  for (const end = Date.now() + 10_000; Date.now() < end;) {
+    if (s.status !== "exited" || !monitorAlive(s)) break;
+    await pause();
+    s = await reconcile(store, c.id);
+  }
   // Already running: Docker's start is a no-op. We ourselves are recorded as
   // the parent of a container this `run` created, until its monitor claims it.
   if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;
-  await spawnMonitor(store, c, { attach });
+  await spawnMonitor(store, c, { attach, reap });
 }
 
 /**
@@ -66,7 +77,7 @@ export async function startContainer(
 export async function spawnMonitor(
   store: ContainerStore,
   c: ContainerConfig,
-  opts: { attach?: () => Promise<void>; restarts?: number },
+  opts: { attach?: () => Promise<void>; restarts?: number; reap?: boolean },
 ): Promise<void> {
   const { attach, restarts } = opts;
   const self = selfCommand();
@@ -82,7 +93,11 @@ export async function spawnMonitor(
     ...(restarts ? [`--restarts=${restarts}`] : []),
     ...terminalSize(c),
   ], 1);
+  // A long-lived spawner reaps its monitors (a CLI exits before them), and
+  // its polls wake when one ends.
+  if (opts.reap) waitStatus(child.pid).catch(() => {}).finally(nudge);
   const [line] = await Promise.all([readText(child.output!, true), attach?.()]);
+  if (opts.reap) nudge();
   let h: Handshake;
   try {
     h = JSON.parse(line);
@@ -335,6 +350,42 @@ function takeExitFile(store: ContainerStore, id: string): number | undefined {
 }
 
 /**
+ * Settled when a monitor this process spawned (and reaps) started or
+ * ended its container: a poll waiting on a container wakes then, not at
+ * its next tick. Undefined in a process that reaps none (a CLI).
+ */
+let changed: PromiseWithResolvers<void> | undefined;
+
+function nudge() {
+  changed?.resolve();
+  changed = Promise.withResolvers();
+}
+
+/**
+ * Polls the container's state (undefined once it is removed) until `step`
+ * returns a value; `signal` gives up (a client that went away).
+ */
+async function pollState<T>(
+  store: ContainerStore,
+  c: ContainerConfig,
+  step: (s: ContainerState | undefined) => T | undefined,
+  signal?: AbortSignal,
+): Promise<T> {
+  const pause = backoff(POLL_MS * 2);
+  for (;;) {
+    signal?.throwIfAborted();
+    let s;
+    try {
+      Deno.statSync(`${store.dir(c.id)}/state.json`);
+      s = await reconcileKept(store, c.id);
+    } catch { /* removed meanwhile */ }
+    const done = step(s);
+    if (done !== undefined) return done;
+    await (changed ? Promise.race([pause(), changed.promise]) : pause());
+  }
+}
+
+/**
  * Waits until the container has exited for good (no restart pending) and
  * returns its exit code; for a container removed meanwhile (--rm), the code
  * its monitor left in the exit file, else the last code seen.
@@ -342,22 +393,47 @@ function takeExitFile(store: ContainerStore, id: string): number | undefined {
 export async function waitContainer(
   store: ContainerStore,
   c: ContainerConfig,
+  signal?: AbortSignal,
 ): Promise<number> {
   let last = store.state(c.id).exitCode;
-  const pause = backoff(POLL_MS * 2);
-  for (;;) {
-    let s;
-    try {
-      Deno.statSync(`${store.dir(c.id)}/state.json`);
-      s = await reconcileKept(store, c.id);
-    } catch { /* removed meanwhile */ }
+  return await pollState(store, c, (s) => {
     if (!s) return takeExitFile(store, c.id) ?? last;
     last = s.exitCode;
     // A container never started has nothing to wait for (Podman: at once).
     const ended = s.status === "exited" || s.status === "created";
-    if (ended && !monitorAlive(s)) return s.exitCode;
-    await pause();
-  }
+    return ended && !monitorAlive(s) ? s.exitCode : undefined;
+  }, signal);
+}
+
+/**
+ * Waits until the container started after `since` (its finishedAt then):
+ * it runs, or exited later, or is gone (--rm) with its code in the exit
+ * file.
+ */
+export async function waitStarted(
+  store: ContainerStore,
+  c: ContainerConfig,
+  since: string,
+  signal?: AbortSignal,
+): Promise<void> {
+  await pollState(
+    store,
+    c,
+    (s) =>
+      !s || (s.status !== "created" && (isActive(s) || s.finishedAt !== since))
+        ? true
+        : undefined,
+    signal,
+  );
+}
+
+/** Waits (at most 10 s) until a --rm container's files are gone. */
+export async function waitRemoved(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<void> {
+  const end = Date.now() + 10_000;
+  await pollState(store, c, (s) => !s || Date.now() > end ? true : undefined);
 }
 
 /**

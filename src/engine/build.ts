@@ -12,7 +12,7 @@ import { openContext, readContainerfile } from "../build/context.ts";
 import { annotateImage } from "../build/image_writer.ts";
 import { landLayer, writeUpperLayer } from "../build/layer_pack.ts";
 import type { ContainerConfig, ContainerMount } from "../container/config.ts";
-import { copyOutTar } from "../container/cp.ts";
+import { tarFrom } from "../container/cp.ts";
 import { removeStored } from "../container/volumes.ts";
 import { localName } from "../image/reference.ts";
 import { ensureImage, type PullPolicy } from "../image/resolve.ts";
@@ -136,7 +136,7 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
       withContainer(img, {}, async (c) => {
         const f = await Deno.open(out, { write: true, createNew: true });
         try {
-          await copyOutTar(store, c, path, f);
+          await tarFrom(store, c, "out", path, f);
         } finally {
           f.close();
         }

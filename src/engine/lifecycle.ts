@@ -6,7 +6,13 @@
  * becomes a container of the engine's store.
  */
 import type { ContainerConfig } from "../container/config.ts";
-import { execInContainer, type ExecOptions } from "../container/exec.ts";
+import { openAttach } from "../container/attach.ts";
+import {
+  execInContainer,
+  type ExecOptions,
+  type ExecStreams,
+  execStreams,
+} from "../container/exec.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
 import type { LogRecord } from "../container/log.ts";
@@ -42,9 +48,39 @@ function target(e: Engine, ref: string): [ContainerStore, ContainerConfig] {
   return [s, s.find(ref)];
 }
 
+/** How `startContainer` starts a container. */
+export interface StartOptions {
+  /**
+   * Connects clients to the container's output before its command runs
+   * (`attachSocket` with a wait): they see all of it.
+   */
+  attach?: () => Promise<void>;
+  /**
+   * Waits for the monitor's exit, so that a long-lived front end (the
+   * REST API) that spawned it leaves no zombie behind.
+   */
+  reap?: boolean;
+}
+
 /** Starts a created or exited container; a running one is left as it is. */
-export async function startContainer(e: Engine, ref: string): Promise<void> {
-  await life.startContainer(...target(e, ref));
+export async function startContainer(
+  e: Engine,
+  ref: string,
+  opts: StartOptions = {},
+): Promise<void> {
+  await life.startContainer(...target(e, ref), opts.attach, opts.reap);
+}
+
+/**
+ * A connection to the container's monitor (the frames of
+ * src/container/attach.ts); `waitMs` allows for one still starting.
+ */
+export async function attachSocket(
+  e: Engine,
+  ref: string,
+  waitMs = 0,
+): Promise<Deno.UnixConn> {
+  return await openAttach(...target(e, ref), waitMs);
 }
 
 /**
@@ -86,16 +122,17 @@ export function checkSignal(signal: string): void {
   parseSignal(signal);
 }
 
-/** Stops the container if it runs, then starts it. */
+/** Stops the container if it runs, then starts it (`reap`: as `startContainer`). */
 export async function restartContainer(
   e: Engine,
   ref: string,
   timeout?: number,
+  reap = false,
 ): Promise<void> {
   const [s, c] = target(e, ref);
   await emitContainerEvent(c, "restart");
   await life.stopContainer(s, c, timeout);
-  await life.startContainer(s, c);
+  await life.startContainer(s, c, undefined, reap);
 }
 
 /** How `removeContainer` goes about it. */
@@ -132,6 +169,34 @@ export async function removeContainer(
 export async function waitContainer(e: Engine, ref: string): Promise<number> {
   const [s, c] = target(e, ref);
   return await life.waitContainer(s, c);
+}
+
+/**
+ * Docker's wait conditions: "not-running" returns at once for a container
+ * that does not run; "next-exit" waits for a created one to start and
+ * end; "removed" also for its removal (--rm), with its exit code.
+ */
+export type WaitCondition = "not-running" | "next-exit" | "removed";
+
+/**
+ * `waitContainer` with a condition (the REST API's wait); `signal` gives
+ * up (its client went away).
+ */
+export async function waitForCondition(
+  e: Engine,
+  ref: string,
+  condition: WaitCondition,
+  signal?: AbortSignal,
+): Promise<number> {
+  const [s, c] = target(e, ref);
+  if (condition !== "not-running") {
+    await life.waitStarted(s, c, s.state(c.id).finishedAt, signal);
+  }
+  const code = await life.waitContainer(s, c, signal);
+  if (condition === "removed" && c.host.autoRemove) {
+    await life.waitRemoved(s, c);
+  }
+  return code;
 }
 
 /** Gives the container a new name. */
@@ -171,19 +236,23 @@ export async function containerLogs(
   sel: Pick<Selection, "refs" | "latest">,
   filter: LogFilter,
   follow = false,
+  signal?: AbortSignal,
 ): Promise<ContainerLog[]> {
   const s = containerStore(e);
   const found = (await selectContainers(e, sel)).map((t) => t.c);
   for (const c of found) checkKeepsLog(c);
-  return found.map((c) => ({
-    id: c.id,
-    name: c.name,
-    records: followLog(
-      logSource(s, c),
-      filter,
-      follow ? stillRunning(s, c.id) : () => Promise.resolve(false),
-    ),
-  }));
+  return found.map((c) => {
+    const running = stillRunning(s, c.id);
+    // A client gone (`signal`) ends a follow too.
+    const more = follow
+      ? async () => !signal?.aborted && await running()
+      : () => Promise.resolve(false);
+    return {
+      id: c.id,
+      name: c.name,
+      records: followLog(logSource(s, c), filter, more),
+    };
+  });
 }
 
 /** True while the container may still write to its log. */
@@ -212,6 +281,18 @@ export async function execContainer(
   if (opts.detach) await emitContainerEvent(c, "exec");
   else await emitContainerEvent(c, "exec_died", { exitCode: code });
   return code;
+}
+
+/**
+ * Runs a command in the running container with its stdio relayed by the
+ * caller (the REST API's exec start), not by this process's own stdio.
+ */
+export function execSession(
+  e: Engine,
+  ref: string,
+  opts: ExecOptions,
+): ExecStreams {
+  return execStreams(...target(e, ref), opts);
 }
 
 /**
@@ -262,6 +343,28 @@ export async function copyTo(
 ): Promise<void> {
   const { copyToContainer } = await cpModule();
   await copyToContainer(...target(e, ref), hostSrc, path);
+}
+
+/** The tar of `path` in the container, to `out` (archive GET). */
+export async function tarOut(
+  e: Engine,
+  ref: string,
+  path: string,
+  out: { write(p: Uint8Array): Promise<number> },
+): Promise<void> {
+  const { tarFrom } = await cpModule();
+  await tarFrom(...target(e, ref), "out", path, out);
+}
+
+/** Lands a tar in the container's directory `dest` (archive PUT). */
+export async function tarIn(
+  e: Engine,
+  ref: string,
+  dest: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<void> {
+  const { tarInto } = await cpModule();
+  await tarInto(...target(e, ref), dest, chunks);
 }
 
 /** Copies `src` of container `from` to `dest` in container `to`. */

@@ -36,6 +36,15 @@ export interface Listed {
   state: ContainerState;
 }
 
+/** One container with its state as the processes alive say. */
+export async function containerWithState(
+  e: Engine,
+  ref: string,
+): Promise<Listed> {
+  const c = findContainer(e, ref);
+  return { c, state: await reconcile(containerStore(e), c.id) };
+}
+
 /** Every container with its state as the processes alive say, oldest first. */
 export async function containersWithState(e: Engine): Promise<Listed[]> {
   const s = containerStore(e);

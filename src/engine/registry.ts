@@ -99,6 +99,19 @@ export async function login(
   creds: Credentials,
   opts: Omit<RegistryOptions, "credentials"> = {},
 ): Promise<void> {
+  await checkLogin(host, creds, opts);
+  await saveCredentials(host, creds, opts.authFile);
+}
+
+/**
+ * Checks `creds` against the registry `host` only (the REST API's auth:
+ * the client keeps them, and sends them with each pull and push).
+ */
+export async function checkLogin(
+  host: string,
+  creds: Credentials,
+  opts: Omit<RegistryOptions, "credentials"> = {},
+): Promise<void> {
   const ref = qualify({ repository: "ptd-login" }, host);
   const [ep] = endpoints(ref, loadRegistriesConf(), true);
   const client = new RegistryClient(ep, { ...opts, credentials: creds });
@@ -107,7 +120,6 @@ export async function login(
   } finally {
     client.close();
   }
-  await saveCredentials(host, creds, opts.authFile);
 }
 
 /**

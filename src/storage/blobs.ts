@@ -70,9 +70,9 @@ async function* batched(
   if (size > 0) yield join();
 }
 
-/** Writes all of `data` to `f` (a write may take only part). */
+/** Writes all of `data` to `f`, a file or socket (a write may take only part). */
 export async function writeAll(
-  f: Deno.FsFile,
+  f: { write(p: Uint8Array): Promise<number> },
   data: Uint8Array,
 ): Promise<void> {
   for (let off = 0; off < data.length;) {

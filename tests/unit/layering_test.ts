@@ -18,6 +18,11 @@ const LEVEL: Record<string, number> = {
   "src/network": 3,
   "src/security": 3,
   "src/container": 4,
+  "src/engine": 5,
+  // The REST API is a front end beside the CLI; the CLI only starts it
+  // (`system service`), so it sits above, and the API never imports it.
+  "src/api": 6,
+  "src/cli": 7,
 };
 
 const SPECIFIER =
