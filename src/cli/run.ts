@@ -34,8 +34,14 @@ import {
   repeatable,
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
+import { LIMIT_OPTIONS, type LimitFlags, limitsOf } from "./limits.ts";
+import { parseCgroupns, parseCgroupsMode } from "../cgroup/policy.ts";
 
-interface RunFlags {
+interface RunFlags extends LimitFlags {
+  oomScoreAdj?: string;
+  cgroupParent?: string;
+  cgroups?: string;
+  cgroupns?: string;
   rm?: boolean;
   init?: boolean;
   rootfs?: boolean;
@@ -326,7 +332,35 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--authfile <path>",
     description: "path of the authentication file",
   },
+  ...LIMIT_OPTIONS,
+  {
+    flags: "--oom-score-adj <n>",
+    description: "the host's OOM preference for it (-1000 to 1000)",
+  },
+  {
+    flags: "--cgroup-parent <path>",
+    description: "parent cgroup, under your delegated subtree",
+  },
+  {
+    flags: "--cgroups <mode>",
+    description: "cgroup mode: enabled (default), disabled, no-conmon, split",
+  },
+  {
+    flags: "--cgroupns <mode>",
+    description: "cgroup namespace: private, host",
+  },
 ];
+
+/** --oom-score-adj: an integer the kernel takes (-1000 to 1000). */
+function parseOomScoreAdj(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value) || Math.abs(Number(value)) > 1000) {
+    throw invalid(
+      `invalid value for --oom-score-adj: ${value}: it must be an integer from -1000 to 1000`,
+    );
+  }
+  return Number(value);
+}
 
 const RM: OptionSpec = {
   flags: "--rm",
@@ -473,6 +507,15 @@ function createRequest(
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
       ...parseLogOpts(f.logOpt),
+      resources: limitsOf(f),
+      oomScoreAdj: parseOomScoreAdj(f.oomScoreAdj),
+      cgroupParent: f.cgroupParent,
+      cgroups: f.cgroups === undefined
+        ? undefined
+        : parseCgroupsMode(f.cgroups),
+      cgroupns: f.cgroupns === undefined
+        ? undefined
+        : parseCgroupns(f.cgroupns),
     },
   };
 }

@@ -2,6 +2,7 @@
  * The record of one container, as ptd keeps it on disk. Field names follow
  * what `ptd inspect` shows (Docker's shape) where that costs nothing.
  */
+import type { CgroupSettings } from "../cgroup/policy.ts";
 import type { DnsConfig } from "../network/etc.ts";
 import type { NetworkMode } from "../network/mode.ts";
 import type { PortMapping } from "../network/ports.ts";
@@ -40,8 +41,11 @@ export interface ContainerMount {
   data?: string;
 }
 
-/** Settings of how the container runs on the host. */
-export interface HostConfig {
+/**
+ * Settings of how the container runs on the host; its cgroup settings
+ * (limits, --cgroups, --cgroup-parent) are src/cgroup's.
+ */
+export interface HostConfig extends CgroupSettings {
   autoRemove: boolean;
   interactive: boolean;
   tty: boolean;
@@ -105,6 +109,10 @@ export interface HostConfig {
   devices?: DeviceMapping[];
   /** --detach-keys: the sequence that detaches from the container. */
   detachKeys?: string;
+  /** --cgroupns as given (host, private, ns:PATH, container:NAME). */
+  cgroupns?: string;
+  /** --oom-score-adj: written for the container's first process. */
+  oomScoreAdj?: number;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
@@ -135,6 +143,10 @@ export interface ContainerState {
   error?: string;
   /** Set by stop/kill: the restart policy must not bring it back. */
   stoppedByUser?: boolean;
+  /** The kernel's OOM killer killed a process of its last run. */
+  oomKilled?: boolean;
+  /** Frozen by `pause` (the cgroup v2 freezer). */
+  paused?: boolean;
 }
 
 /** The state of a container that was never started. */

@@ -41,6 +41,13 @@ import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
 import { keepsLog } from "./log_driver.ts";
+import { cgroupPlan } from "../cgroup/policy.ts";
+import {
+  createCgroup,
+  enterCgroup,
+  oomKilled,
+  removeCgroup,
+} from "../cgroup/cgroupfs.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -75,6 +82,8 @@ interface RunResult {
   started: boolean;
   code: number;
   error?: ErrorData;
+  /** The OOM killer killed a process of the container's cgroup. */
+  oomKilled?: boolean;
 }
 
 /**
@@ -230,16 +239,30 @@ async function runOnce(
   }
   spec.errorFd = fail.write;
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
+  const cgroup = cgroupPlan(c.id, c.host);
   let pid: number;
   try {
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
       // The child has its copies; the network helpers must not hold them.
       for (const fd of [out.write, err.write, fail.write]) setCloexec(fd);
+      // In its cgroup before it execs: all it starts is counted there, and
+      // this parent and the network helpers stay outside its limits.
+      if (cgroup) {
+        createCgroup(cgroup.delegation, cgroup.dir, c.host.resources ?? {});
+        enterCgroup(cgroup.dir, pid);
+      }
+      if (c.host.oomScoreAdj !== undefined) {
+        Deno.writeTextFileSync(
+          `/proc/${pid}/oom_score_adj`,
+          String(c.host.oomScoreAdj),
+        );
+      }
       return net.attach(pid);
     });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (term) closeFd(term.master);
+    if (cgroup) await removeCgroup(cgroup.dir);
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
@@ -265,6 +288,8 @@ async function runOnce(
       pid,
       startedAt: new Date().toISOString(),
       error: "",
+      oomKilled: false,
+      paused: false,
     }));
     sv.answer({ ok: true, pid });
   }
@@ -275,9 +300,11 @@ async function runOnce(
     if (timer.fired) code = EXIT_TIMEOUT;
   }
   input?.close();
+  const oom = cgroup !== undefined && oomKilled(cgroup.dir);
+  if (cgroup) await removeCgroup(cgroup.dir);
   await net.detach();
   await pumps;
-  if (failure === "") return { started: true, code };
+  if (failure === "") return { started: true, code, oomKilled: oom };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };
 }
@@ -354,6 +381,8 @@ export async function supervise(
         exitCode: r.code,
         finishedAt: new Date().toISOString(),
         error: r.error?.message ?? "",
+        oomKilled: !!r.oomKilled,
+        paused: false,
       }));
       if (!r.started) sv.answer({ ok: false, error: r.error });
       gone = s === undefined;
