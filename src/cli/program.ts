@@ -14,6 +14,8 @@ import { applyGlobals, GLOBAL_OPTIONS } from "./globals.ts";
 import { imageCommands } from "./images.ts";
 import { inspectSpec, specs as inspecting } from "./inspect.ts";
 import { portCommand } from "./port.ts";
+import { statsCommand } from "./stats.ts";
+import { updateCommand } from "./update.ts";
 import {
   loginCommand,
   logoutCommand,
@@ -53,6 +55,7 @@ const PODMAN_HELP: Record<string, string> = {
   logs: "Fetch the logs of one or more containers",
   pause: "Pause all the processes in one or more containers",
   port: "List port mappings or a specific mapping for the container",
+  stats: "Display a live stream of container resource usage statistics",
   ps: "List containers",
   pull: "Pull an image from a registry",
   push: "Push an image to a specified destination",
@@ -68,6 +71,7 @@ const PODMAN_HELP: Record<string, string> = {
   tag: "Add an additional name to a local image",
   top: "Display the running processes of a container",
   unpause: "Unpause the processes in one or more containers",
+  update: "Update an existing container",
   version: "Display the Podman version information",
   volume: "Manage volumes",
   wait: "Block on one or more containers",
@@ -93,11 +97,9 @@ const MISSING = [
   "play",
   "pod",
   "secret",
-  "stats",
   "unmount",
   "unshare",
   "untag",
-  "update",
 ];
 
 function missingCommand(name: string): Command {
@@ -206,6 +208,8 @@ export function program(result: { code: number }): Command {
       diffCommand(),
       exportCommand(),
       portCommand(),
+      statsCommand(),
+      updateCommand(),
     ]
   ) {
     const help = PODMAN_HELP[cmd.name()];

@@ -143,7 +143,7 @@ export async function pauseContainer(
   e: Engine,
   ref: string,
   freeze: boolean,
-): Promise<never> {
+): Promise<void> {
   return await life.freezeContainer(...target(e, ref), freeze);
 }
 
