@@ -6,7 +6,7 @@
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
 import { type ContainerStats, containerStats } from "../engine/stats.ts";
-import { headers, isJson, printJson, printReport } from "./format.ts";
+import { headers, isJson, printReport } from "./format.ts";
 import { collect, uintArg } from "./options.ts";
 
 /** Docker's units.HumanSize: four significant digits, decimal units. */
@@ -133,7 +133,8 @@ export function statsCommand(): Command {
         const all = await containerStats(e, sel, previous);
         for (const s of all) previous.set(s.id, s);
         if (f.stream && f.reset) console.log("\x1b[2J\x1b[H");
-        if (json) await printJson(all.map(jsonView), { indent: " " });
+        // Podman marshals a struct: its keys in their order, not sorted.
+        if (json) console.log(JSON.stringify(all.map(jsonView), null, " "));
         else {
           await printReport(format, all, {
             name: "stats",
