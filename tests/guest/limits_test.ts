@@ -137,14 +137,21 @@ guestTest(
   () =>
     withSandbox(async (sb) => {
       const root = busyboxRoot(sb.dir, APPLETS);
-      const common = ["run", "-d", "--network", "none", "--rootfs", root];
+      // Options after the root are the command's.
+      const common = (name: string, ...opts: string[]) => [
+        "run",
+        "-d",
+        "--network",
+        "none",
+        "--name",
+        name,
+        ...opts,
+        "--rootfs",
+        root,
+      ];
       ok(
         await ptd(sb, [
-          ...common,
-          "--name",
-          "busy",
-          "--cpus",
-          "0.5",
+          ...common("busy", "--cpus", "0.5"),
           "sh",
           "-c",
           "while :; do :; done",
@@ -152,11 +159,7 @@ guestTest(
       );
       ok(
         await ptd(sb, [
-          ...common,
-          "--name",
-          "bomb",
-          "--pids-limit",
-          "20",
+          ...common("bomb", "--pids-limit", "20"),
           "sh",
           "-c",
           "for i in $(seq 1 60); do sleep 600 & done; sleep 600",
