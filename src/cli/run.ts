@@ -477,6 +477,7 @@ function createRequest(
     mounts: parseMountFlags(f),
     readOnlyTmpfs: f.readOnlyTmpfs,
     publishAll: !!f.publishAll,
+    createCommand: [...Deno.args],
     host: {
       autoRemove: !!f.rm,
       interactive: !!f.interactive,

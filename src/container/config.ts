@@ -23,6 +23,8 @@ export interface ContainerConfig extends Omit<RootSource, "volumes"> {
   storageDriver?: "vfs";
   /** Volumes, binds and tmpfs mounts; absent in records older than them. */
   mounts?: ContainerMount[];
+  /** The ptd command line that created it, without the executable. */
+  createCommand?: string[];
 }
 
 /** A mount of the container: from -v, --mount, --tmpfs or an image VOLUME. */
