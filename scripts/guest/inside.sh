@@ -8,23 +8,33 @@
 set -uo pipefail
 share=/mnt/ptd
 home=/home/ptd
-echo "ptd-guest: copying the tree"
-cp -a "$share/src" "$home/src" && cp -a "$share/deno" "$home/deno-dir"
-chown -R ptd:ptd "$home/src" "$home/deno-dir"
+phase=1
+[ -e "$share/phase2" ] && phase=2
+if [ "$phase" = 1 ]; then
+  # Phase 2 keeps them: the user's units started at boot run from them.
+  echo "ptd-guest: copying the tree"
+  # Deno's cache where the user's own units find it too (ptd run by a unit).
+  mkdir -p "$home/.cache"
+  cp -a "$share/src" "$home/src" && cp -a "$share/deno" "$home/.cache/deno"
+  chown -R ptd:ptd "$home/src" "$home/.cache"
+fi
 for _ in $(seq 1 120); do
   [ -S /run/user/1000/bus ] && break
   sleep 1
 done
 echo "ptd-guest: running $(tr '\n' ' ' <"$share/tests")"
 mapfile -t tests <"$share/tests"
+rm -f "$home/.ptd-guest-reboot"
 runuser -u ptd -- env XDG_RUNTIME_DIR=/run/user/1000 \
   DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus \
   systemd-run --user --wait --pipe --collect --quiet -p Delegate=yes \
-  --working-directory="$home/src" -E DENO_DIR="$home/deno-dir" -E NO_COLOR=1 \
-  -E PTD_GUEST=1 -E HOME="$home" \
+  --working-directory="$home/src" -E NO_COLOR=1 \
+  -E PTD_GUEST=1 -E PTD_GUEST_PHASE=$phase -E HOME="$home" \
   deno test -A --no-check --quiet "${tests[@]}" >/tmp/tests.log 2>&1
 echo "ptd-guest: tests ended ($?)"
 cp /tmp/tests.log "$share/out/tests.log"
+# A test of phase 1 asked for a reboot (see tests/guest/guest.ts).
+[ "$phase" = 1 ] && [ -e "$home/.ptd-guest-reboot" ] && touch "$share/out/reboot"
 sync
 # A clean shutdown can wait minutes on the user's manager; the disk is a
 # throw-away snapshot and the results are synced: power off at once.

@@ -4,7 +4,10 @@
 # lingering user "ptd" inside its delegated cgroup v2 subtree, and prints
 # what they printed, ending with the line "guest: N passed, N failed".
 # The tree under test and Deno's cache of the npm packages go in over 9p;
-# the image itself is never written (snapshot=on), so it stays reusable.
+# The image itself is never written (each run boots a copy-on-write overlay
+# of it), so it stays reusable. A test that needs a reboot (a lingering
+# user's units must come back) asks for one: the guest boots a second time
+# from the same overlay and runs the tests of phase 2.
 # Run as root. Usage: scripts/guest/run.sh [TEST_FILE...] (relative paths)
 # PTD_GUEST_TIMEOUT (seconds, default 1200) bounds the whole boot.
 set -uo pipefail
@@ -14,8 +17,9 @@ repo=$(cd "$here/../.." && pwd)
 cache=${PTD_GUEST_CACHE:-/var/tmp/ptd-guest-cache}
 image=$("$here/build.sh" "$cache") || { echo "guest: no image"; exit 1; }
 
-share=$(mktemp -d /var/tmp/ptd-guest-run.XXXXXX)
-trap 'rm -rf "$share"' EXIT
+work=$(mktemp -d /var/tmp/ptd-guest-run.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+share=$work/share
 mkdir -p "$share/src" "$share/out"
 tar -C "$repo" --exclude=./toolchain/node_modules --exclude=./.git \
   --exclude=./dist -cf - . | tar -C "$share/src" -xf -
@@ -31,24 +35,41 @@ chmod -R a+rwX "$share"
 # KVM only where it boots Debian's kernel (not on PVM hosts): opt in.
 accel=tcg
 [ "${PTD_GUEST_KVM:-}" = 1 ] && [ -w /dev/kvm ] && accel=kvm
+qemu-img create -q -f qcow2 -F raw -b "$image/disk.img" "$work/disk.qcow2"
+boot() {
+  timeout "${PTD_GUEST_TIMEOUT:-1200}" qemu-system-x86_64 -accel "$accel" \
+    -m 2048 -smp 2 -nographic -no-reboot -nic none \
+    -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
+    -drive "file=$work/disk.qcow2,if=virtio,format=qcow2" \
+    -virtfs "local,path=$share,mount_tag=ptd,security_model=none" \
+    -append "root=/dev/vda rw console=ttyS0 quiet panic=-1" \
+    </dev/null >>"$work/console.log" 2>&1
+}
+# The counts of one phase's log: "PASSED FAILED" (failed 1 without a summary).
+counts() {
+  local summary
+  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" 2>/dev/null | tail -1)
+  [ -n "$summary" ] || { echo "0 1"; return; }
+  sed -E 's/.*\| ([0-9]+) passed \| ([0-9]+) failed.*/\1 \2/' <<<"$summary"
+}
+show() {
+  if [ -s "$1" ]; then cat "$1"; else
+    echo "guest: no test output; the console said:"
+    tail -40 "$work/console.log"
+  fi
+}
 start=$(date +%s)
-timeout "${PTD_GUEST_TIMEOUT:-1200}" qemu-system-x86_64 -accel "$accel" \
-  -m 2048 -smp 2 -nographic -no-reboot -nic none \
-  -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-  -drive "file=$image/disk.img,if=virtio,format=raw,snapshot=on" \
-  -virtfs "local,path=$share,mount_tag=ptd,security_model=none" \
-  -append "root=/dev/vda rw console=ttyS0 quiet panic=-1" \
-  </dev/null >"$share/console.log" 2>&1
-qemu=$?
-if [ -s "$share/out/tests.log" ]; then
-  cat "$share/out/tests.log"
-else
-  echo "guest: no test output (qemu exit $qemu); the console said:"
-  tail -40 "$share/console.log"
+boot
+show "$share/out/tests.log"
+read -r passed failed < <(counts "$share/out/tests.log")
+if [ -e "$share/out/reboot" ]; then
+  mv "$share/out/tests.log" "$share/out/phase1.log"
+  touch "$share/phase2" && chmod a+rw "$share/phase2"
+  echo "guest: rebooting for phase 2"
+  boot
+  show "$share/out/tests.log"
+  read -r p2 f2 < <(counts "$share/out/tests.log")
+  passed=$((passed + p2)) failed=$((failed + f2))
 fi
-summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$share/out/tests.log" 2>/dev/null | tail -1)
-passed=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")
-failed=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")
-[ -n "$summary" ] || failed=1
-echo "guest: ${passed:-0} passed, ${failed:-0} failed ($(($(date +%s) - start)) s)"
-[ "${failed:-1}" = 0 ]
+echo "guest: $passed passed, $failed failed ($(($(date +%s) - start)) s)"
+[ "$failed" = 0 ]

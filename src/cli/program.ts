@@ -14,6 +14,7 @@ import { applyGlobals, GLOBAL_OPTIONS } from "./globals.ts";
 import { imageCommands } from "./images.ts";
 import { inspectSpec, specs as inspecting } from "./inspect.ts";
 import { portCommand } from "./port.ts";
+import { generateCommand } from "./generate.ts";
 import { statsCommand } from "./stats.ts";
 import { updateCommand } from "./update.ts";
 import {
@@ -42,6 +43,7 @@ const PODMAN_HELP: Record<string, string> = {
   cp: "Copy files/folders between a container and the local filesystem",
   create: "Create but do not start a container",
   exec: "Run a process in a running container",
+  generate: "Generate structured data based on containers, volumes, or pods",
   history: "Show history of a specified image",
   image: "Manage images",
   images: "List images in local storage",
@@ -86,7 +88,6 @@ const MISSING = [
   "build",
   "commit",
   "events",
-  "generate",
   "healthcheck",
   "init",
   "kube",
@@ -210,6 +211,7 @@ export function program(result: { code: number }): Command {
       portCommand(),
       statsCommand(),
       updateCommand(),
+      generateCommand(),
     ]
   ) {
     const help = PODMAN_HELP[cmd.name()];

@@ -6,6 +6,7 @@ import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
+import { parseSdNotify } from "../container/sdnotify.ts";
 import {
   checkSubidName,
   parseIpc,
@@ -42,6 +43,7 @@ interface RunFlags extends LimitFlags {
   cgroupParent?: string;
   cgroups?: string;
   cgroupns?: string;
+  sdnotify?: string;
   rm?: boolean;
   init?: boolean;
   rootfs?: boolean;
@@ -514,6 +516,9 @@ function createRequest(
       cgroups: f.cgroups === undefined
         ? undefined
         : parseCgroupsMode(f.cgroups),
+      sdnotify: f.sdnotify === undefined
+        ? undefined
+        : parseSdNotify(f.sdnotify),
       cgroupns: f.cgroupns === undefined
         ? undefined
         : parseCgroupns(f.cgroupns),

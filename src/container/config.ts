@@ -9,6 +9,7 @@ import type { PortMapping } from "../network/ports.ts";
 import type { RootSource } from "../storage/root_source.ts";
 import type { DeviceMapping } from "./devices.ts";
 import type { Ulimit } from "./limits.ts";
+import type { SdNotifyMode } from "./sdnotify.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
 
 /** What the user asked for: fixed when the container is created. */
@@ -113,6 +114,8 @@ export interface HostConfig extends CgroupSettings {
   detachKeys?: string;
   /** --cgroupns as given (host, private, ns:PATH, container:NAME). */
   cgroupns?: string;
+  /** --sdnotify: how systemd hears that it is ready; absent, container. */
+  sdnotify?: SdNotifyMode;
   /** --oom-score-adj: written for the container's first process. */
   oomScoreAdj?: number;
 }

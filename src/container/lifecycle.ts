@@ -351,7 +351,9 @@ export async function freezeContainer(
   if (s.status !== "running" || !monitorAlive(s) || !!s.paused !== !freeze) {
     // Podman's words: pause names the state, unpause the container.
     throw conflict(
-      `${JSON.stringify(freeze ? s.paused ? "paused" : s.status : c.id)} is not ${
+      `${
+        JSON.stringify(freeze ? s.paused ? "paused" : s.status : c.id)
+      } is not ${
         freeze ? "running" : "paused"
       }, can't ${verb}: container state improper`,
     );

@@ -42,6 +42,7 @@ import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
 import { keepsLog } from "./log_driver.ts";
 import { cgroupPlan } from "../cgroup/policy.ts";
+import { SdNotify } from "./sdnotify.ts";
 import {
   createCgroup,
   enterCgroup,
@@ -218,8 +219,10 @@ async function runOnce(
   log: LogWriter,
   attach: AttachServer,
   sv: Supervision,
+  notify?: SdNotify,
 ): Promise<RunResult> {
   const spec = await runtimeSpec(store, c);
+  notify?.prepare(spec, store.runDir(c.id));
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const net = new ContainerNetwork(store, c);
   const term = c.host.tty ? openPty() : undefined;
@@ -291,6 +294,8 @@ async function runOnce(
       oomKilled: false,
       paused: false,
     }));
+    // Before the answer: a `run -d` under systemd leaves once it has it.
+    notify?.started();
     sv.answer({ ok: true, pid });
   }
   const timer = killAfter(pid, c.host.timeout);
@@ -363,12 +368,13 @@ export async function supervise(
   let restarts = sv.restarts ?? 0;
   let lastCode = EXIT_ENGINE;
   let handedOff = false, gone = false;
+  const notify = SdNotify.open(c.host.sdnotify);
   try {
     let go = restarts === 0 || await restartPause(store, c.id, restarts);
     while (go) {
       let r: RunResult;
       try {
-        r = await runOnce(store, c, log, attach, sv);
+        r = await runOnce(store, c, log, attach, sv, notify);
       } catch (e) {
         const error = asPtdError(e).toData();
         r = { started: false, code: error.exitCode, error };
@@ -404,6 +410,7 @@ export async function supervise(
       error: { kind: "internal", message: "monitor failed", exitCode: 125 },
     });
     log.close();
+    notify?.close();
     await attach.close(lastCode);
     // After a hand-off the state names the next host: leave it be. A --rm
     // container keeps naming us until it is removed, so that our death

@@ -4,7 +4,7 @@
  * as Podman computes them. Plain numbers; the front end words them.
  */
 import { cgroupPlan, hostDelegation } from "../cgroup/policy.ts";
-import { cgroupUsage, type CgroupUsage, netUsage } from "../cgroup/usage.ts";
+import { type CgroupUsage, cgroupUsage, netUsage } from "../cgroup/usage.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { invalid } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
