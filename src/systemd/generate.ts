@@ -6,16 +6,8 @@ import type { Engine } from "../engine/engine.ts";
 import { containerStore } from "../engine/listing.ts";
 import { PTD_VERSION } from "../engine/system.ts";
 import { invalid } from "../runtime/errors.ts";
+import { ptdExecutable } from "./exe.ts";
 import { containerUnit, serviceName, type UnitOptions } from "./unit.ts";
-
-/**
- * The path a unit runs ptd by: the binary itself when compiled, else the
- * repository's bin/ptd (Deno.execPath() is deno, which needs main.ts).
- */
-export function ptdExecutable(): string {
-  if (Deno.build.standalone) return Deno.execPath();
-  return new URL("../../bin/ptd", import.meta.url).pathname;
-}
 
 /** Go's time.Time.String() of the header, as Podman prints it. */
 function headerTime(d: Date): string {
