@@ -17,6 +17,9 @@ if [ "$phase" = 1 ]; then
   mkdir -p "$home/.cache"
   cp -a "$share/src" "$home/src" && cp -a "$share/deno" "$home/.cache/deno"
   chown -R ptd:ptd "$home/src" "$home/.cache"
+  # Quadlet: the one link the README asks of an administrator.
+  mkdir -p /usr/local/lib/systemd/user-generators
+  ln -sf "$home/src/bin/ptd" /usr/local/lib/systemd/user-generators/ptd-user-generator
 fi
 for _ in $(seq 1 120); do
   [ -S /run/user/1000/bus ] && break

@@ -18,7 +18,8 @@ const PTD = `${REPO}/bin/ptd`;
 function webRoot(): string {
   const dir = `${HOME}/web`;
   try {
-    return `${Deno.statSync(`${dir}/bbroot`).isDirectory && dir}/bbroot`;
+    Deno.statSync(`${dir}/bbroot`);
+    return `${dir}/bbroot`;
   } catch {
     Deno.mkdirSync(dir, { recursive: true });
     return busyboxRoot(dir, ["httpd", "sleep"]);
