@@ -14,9 +14,13 @@ export DEBIAN_FRONTEND=noninteractive
 runtime="uidmap fuse-overlayfs slirp4netns passt iproute2 catatonit"
 tests="busybox-static debootstrap docker-registry skopeo podman runc crun conmon \
   hyperfine binutils curl apache2-utils openssl util-linux procps tmux bsdutils"
+# The systemd test tier (scripts/guest/): a Debian guest booted with qemu.
+guest="qemu-system-x86 qemu-utils e2fsprogs"
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $guest >/dev/null
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 
 (cd toolchain && npm install --no-audit --no-fund --loglevel=error)
