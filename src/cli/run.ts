@@ -351,6 +351,11 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--cgroupns <mode>",
     description: "cgroup namespace: private, host",
   },
+  {
+    flags: "--sdnotify <mode>",
+    description:
+      "how a Type=notify unit hears it is ready: container (default), conmon, ignore",
+  },
 ];
 
 /** --oom-score-adj: an integer the kernel takes (-1000 to 1000). */

@@ -67,7 +67,16 @@ export class SdNotify {
       try {
         Deno.removeSync(`${dir}/notify.sock`);
       } catch { /* not there */ }
-      this.#relay = unixDatagram(`${dir}/notify.sock`);
+      // A socket path holds at most 107 bytes, and a run dir can be longer:
+      // bind it by a relative name (this is synchronous, so nothing else
+      // runs in the other directory).
+      const cwd = Deno.cwd();
+      Deno.chdir(dir);
+      try {
+        this.#relay = unixDatagram("notify.sock");
+      } finally {
+        Deno.chdir(cwd);
+      }
       // Whoever the container runs as may write to it.
       Deno.chmodSync(dir, 0o755);
       Deno.chmodSync(`${dir}/notify.sock`, 0o777);

@@ -57,7 +57,7 @@ const last = (f: UnitFile, section: string, key: string) =>
 
 /** An argument for a unit's command line: quoted if it holds space. */
 function quote(arg: string): string {
-  const a = arg.replaceAll("%", "%%").replaceAll("$", "$$");
+  const a = arg.replaceAll("%", "%%").replaceAll("$", () => "$$");
   return /[\s"'\\]/.test(a) ? JSON.stringify(a) : a;
 }
 

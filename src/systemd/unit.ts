@@ -72,7 +72,7 @@ export function serviceName(c: UnitContainer, o: UnitOptions): string {
 
 /** An argument as systemd reads it: `$` and `%` doubled, quoted if spaced. */
 function escapeArg(arg: string): string {
-  const a = arg.replaceAll("$", "$$").replaceAll("%", "%%");
+  const a = arg.replaceAll("$", () => "$$").replaceAll("%", "%%");
   return /[\s"']/.test(a) ? JSON.stringify(a) : a;
 }
 
