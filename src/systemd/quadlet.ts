@@ -94,9 +94,8 @@ const CONTAINER_KEYS: Record<string, (v: string) => string[]> = {
   PodmanArgs: (v) => splitWords(v),
 };
 
-/** The unit text for a `.container` file named `name` (without suffix). */
+/** The unit text for the `.container` file `source`, parsed as `f`. */
 export function containerService(
-  name: string,
   source: string,
   f: UnitFile,
   exe: string,
@@ -234,7 +233,7 @@ export function generate(dir: string, out: string, exe: string): number {
       }
       const service = kind === "container" ? name : `${name}-volume`;
       const text = kind === "container"
-        ? containerService(name, source, f, exe)
+        ? containerService(source, f, exe)
         : volumeService(name, source, f, exe);
       Deno.writeTextFileSync(`${out}/${service}.service`, text);
       for (const key of ["WantedBy", "RequiredBy"]) {

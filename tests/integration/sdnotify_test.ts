@@ -9,7 +9,7 @@ import { closeFd } from "../../ffi/fd.ts";
 import { receiveFrom, unixDatagram } from "../../ffi/socket.ts";
 import { busyboxRoot, ok, ptd, withSandbox } from "../helpers.ts";
 
-async function listen(path: string) {
+function listen(path: string) {
   const fd = unixDatagram(path);
   const buf = new Uint8Array(4096);
   return {
@@ -29,7 +29,7 @@ Deno.test({
   ...opts,
   fn: () =>
     withSandbox(async (sb) => {
-      const sock = await listen(`${sb.dir}/notify.sock`);
+      const sock = listen(`${sb.dir}/notify.sock`);
       try {
         const env = { NOTIFY_SOCKET: `${sb.dir}/notify.sock` };
         ok(
@@ -62,7 +62,7 @@ Deno.test({
   ...opts,
   fn: () =>
     withSandbox(async (sb) => {
-      const sock = await listen(`${sb.dir}/notify.sock`);
+      const sock = listen(`${sb.dir}/notify.sock`);
       try {
         const env = { NOTIFY_SOCKET: `${sb.dir}/notify.sock` };
         const send =
