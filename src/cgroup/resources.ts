@@ -70,8 +70,11 @@ const UNITS: Record<string, number> = {
   p: 1024 ** 5,
 };
 
-/** A size as Podman's --memory reads it ("64m", "1g", "1024"). */
-function ramInBytes(text: string): number | undefined {
+/**
+ * A size as Podman reads --memory and --shm-size ("64m", "1g", "1024",
+ * binary units); undefined when it is not one.
+ */
+export function ramInBytes(text: string): number | undefined {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
   return m ? Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]) : undefined;
 }
