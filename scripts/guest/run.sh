@@ -24,9 +24,10 @@ mkdir -p "$share/src" "$share/out"
 tar -C "$repo" --exclude=./toolchain/node_modules --exclude=./.git \
   --exclude=./dist -cf - . | tar -C "$share/src" -xf -
 # The guest has no network: the npm packages travel in a Deno cache of their
-# own, kept between runs.
+# own between runs. Every module: main.ts loads most of them lazily,
+# by computed URLs that deno cache cannot follow.
 DENO_DIR="$cache/deno-dir" deno cache --quiet --config "$repo/deno.json" \
-  "$repo/main.ts" "$repo"/tests/guest/*_test.ts >&2 ||
+  "$repo/main.ts" $(find "$repo/src" -name '*.ts') "$repo"/tests/guest/*_test.ts >&2 ||
   { echo "guest: deno cache failed"; exit 1; }
 cp -a "$cache/deno-dir" "$share/deno"
 printf '%s\n' "${@:-tests/guest/}" >"$share/tests"

@@ -154,7 +154,9 @@ guestTest(
         ok(await ptd(sb, ["stats", "--no-stream", "--format", "json", "busy"])),
       );
       const cpu = parseFloat(stats[0].cpu_percent);
-      assert(cpu > 15 && cpu < 60, `stats says ${stats[0].cpu_percent}`);
+      // One reading averages since the start, which init's own work (in the
+      // cgroup, before startedAt) inflates a little.
+      assert(cpu > 15 && cpu < 80, `stats says ${stats[0].cpu_percent}`);
 
       const bomb = cgroupOf(
         JSON.parse(ok(await ptd(sb, ["inspect", "bomb"])))[0].State.Pid,
