@@ -24,11 +24,14 @@ mkdir -p "$share/src" "$share/out"
 tar -C "$repo" --exclude=./toolchain/node_modules --exclude=./.git \
   --exclude=./dist -cf - . | tar -C "$share/src" -xf -
 # The guest has no network: the npm packages travel in a Deno cache of their
-# own between runs. Every module: main.ts loads most of them lazily,
-# by computed URLs that deno cache cannot follow.
-DENO_DIR="$cache/deno-dir" deno cache --quiet --config "$repo/deno.json" \
-  "$repo/main.ts" $(find "$repo/src" -name '*.ts') "$repo"/tests/guest/*_test.ts >&2 ||
-  { echo "guest: deno cache failed"; exit 1; }
+# own, kept between runs. Every module, since main.ts loads most of them by
+# computed URLs that deno cache cannot follow; and without the lock too, as
+# bin/ptd runs (it then needs the registry's metadata of each package).
+for lock in --lock --no-lock; do
+  DENO_DIR="$cache/deno-dir" deno cache --quiet "$lock" --config "$repo/deno.json" \
+    "$repo/main.ts" $(find "$repo/src" -name '*.ts') "$repo"/tests/guest/*_test.ts >&2 ||
+    { echo "guest: deno cache failed"; exit 1; }
+done
 cp -a "$cache/deno-dir" "$share/deno"
 printf '%s\n' "${@:-tests/guest/}" >"$share/tests"
 chmod -R a+rwX "$share"
