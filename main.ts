@@ -62,6 +62,11 @@ if (verb === "init") {
     "./src/volume/copyup.ts",
   );
   Deno.exit(copyMain(rest));
+} else if (verb === "quadlet-generator") {
+  const { quadletMain } = await load<
+    typeof import("./src/systemd/quadlet.ts")
+  >("./src/systemd/quadlet.ts");
+  Deno.exit(quadletMain(rest));
 } else {
   const { main } = await load<typeof import("./src/cli/main.ts")>(
     "./src/cli/main.ts",

@@ -52,6 +52,7 @@ export const SIG_DFL = 0;
 export const CLOSE_RANGE_CLOEXEC = 1 << 2;
 
 export const AF_INET = 2;
+export const AF_UNIX = 1;
 export const SOCK_DGRAM = 2;
 export const SIOCGIFFLAGS = 0x8913;
 export const SIOCSIFFLAGS = 0x8914;

@@ -1,10 +1,11 @@
 /**
  * IPv4 UDP through raw descriptors: a socket bound in one network namespace
  * (the host's) and served by a process in another (a container's), which no
- * Deno socket API can adopt.
+ * Deno socket API can adopt. And Unix datagram sockets (systemd's
+ * NOTIFY_SOCKET), which Deno's stable API has not.
  */
 import { writeFd } from "./pty.ts";
-import { AF_INET, SOCK_DGRAM } from "./constants.ts";
+import { AF_INET, AF_UNIX, SOCK_DGRAM } from "./constants.ts";
 import { check, libc } from "./libc.ts";
 
 const SOCKADDR_IN = 16;
@@ -94,4 +95,29 @@ export async function sendAll(fd: number, data: Uint8Array): Promise<void> {
  */
 export function shutdownSocket(fd: number, how: keyof typeof SHUT): void {
   libc().shutdown(fd, SHUT[how]);
+}
+
+/** A struct sockaddr_un for `path`; "@name" is in the abstract namespace. */
+export function sockaddrUn(path: string): Uint8Array<ArrayBuffer> {
+  const name = new TextEncoder().encode(path);
+  const sa = new Uint8Array(2 + name.length + 1);
+  new DataView(sa.buffer).setUint16(0, AF_UNIX, true);
+  sa.set(name, 2);
+  if (!path.startsWith("@")) return sa;
+  sa[2] = 0;
+  return sa.slice(0, 2 + name.length);
+}
+
+/** A Unix datagram socket, bound to `path` if given (SysError on failure). */
+export function unixDatagram(path?: string): number {
+  const fd = check("socket", libc().socket(AF_UNIX, SOCK_DGRAM, 0));
+  if (path === undefined) return fd;
+  const sa = sockaddrUn(path);
+  try {
+    check("bind", libc().bind(fd, sa, sa.length), path);
+  } catch (e) {
+    libc().close(fd);
+    throw e;
+  }
+  return fd;
 }

@@ -16,9 +16,13 @@ tests="busybox-static debootstrap docker-registry skopeo podman runc crun conmon
   hyperfine binutils curl apache2-utils openssl util-linux procps tmux bsdutils"
 # Podman's default seccomp profile; the kernel headers that ptd's syscall tables are checked against.
 runtime="$runtime golang-github-containers-common" tests="$tests gcc linux-libc-dev"
+# The systemd test tier (scripts/guest/): a Debian guest booted with qemu.
+guest="qemu-system-x86 qemu-utils e2fsprogs"
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $guest >/dev/null
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 # The REST API (ptd system service) is tested with the real clients.
 apt-get install -y -qq --no-install-recommends docker-compose >/dev/null

@@ -232,12 +232,18 @@ export const containerRoutes: Route[] = [
   [
     "POST",
     "/containers/:id/pause",
-    async ({ e, params }) => await pauseContainer(e, params.id, true),
+    async ({ e, params }) => {
+      await pauseContainer(e, params.id, true);
+      return noContent();
+    },
   ],
   [
     "POST",
     "/containers/:id/unpause",
-    async ({ e, params }) => await pauseContainer(e, params.id, false),
+    async ({ e, params }) => {
+      await pauseContainer(e, params.id, false);
+      return noContent();
+    },
   ],
   ["POST", "/containers/:id/wait", async ({ e, req, params }) => {
     const condition =

@@ -17,6 +17,9 @@ import { applyGlobals, GLOBAL_OPTIONS } from "./globals.ts";
 import { imageCommands } from "./images.ts";
 import { inspectSpec, specs as inspecting } from "./inspect.ts";
 import { portCommand } from "./port.ts";
+import { generateCommand } from "./generate.ts";
+import { statsCommand } from "./stats.ts";
+import { updateCommand } from "./update.ts";
 import {
   loginCommand,
   logoutCommand,
@@ -48,6 +51,7 @@ const PODMAN_HELP: Record<string, string> = {
   events: "Show podman events",
   exec: "Run a process in a running container",
   healthcheck: "Manage health checks on containers",
+  generate: "Generate structured data based on containers, volumes, or pods",
   history: "Show history of a specified image",
   image: "Manage images",
   images: "List images in local storage",
@@ -61,6 +65,7 @@ const PODMAN_HELP: Record<string, string> = {
   logs: "Fetch the logs of one or more containers",
   pause: "Pause all the processes in one or more containers",
   port: "List port mappings or a specific mapping for the container",
+  stats: "Display a live stream of container resource usage statistics",
   ps: "List containers",
   pull: "Pull an image from a registry",
   push: "Push an image to a specified destination",
@@ -76,6 +81,7 @@ const PODMAN_HELP: Record<string, string> = {
   tag: "Add an additional name to a local image",
   top: "Display the running processes of a container",
   unpause: "Unpause the processes in one or more containers",
+  update: "Update an existing container",
   version: "Display the Podman version information",
   volume: "Manage volumes",
   wait: "Block on one or more containers",
@@ -87,7 +93,6 @@ const PODMAN_HELP: Record<string, string> = {
  */
 const MISSING = [
   "auto-update",
-  "generate",
   "init",
   "kube",
   "machine",
@@ -97,11 +102,9 @@ const MISSING = [
   "play",
   "pod",
   "secret",
-  "stats",
   "unmount",
   "unshare",
   "untag",
-  "update",
 ];
 
 function missingCommand(name: string): Command {
@@ -222,6 +225,9 @@ export function program(result: { code: number }): Command {
         buildCommand(),
       ),
       commitCommand(),
+      statsCommand(),
+      updateCommand(),
+      generateCommand(),
     ]
   ) {
     const help = PODMAN_HELP[cmd.name()];

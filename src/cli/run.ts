@@ -11,6 +11,7 @@ import {
 } from "../container/health_config.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
 import { parseDevice } from "../container/devices.ts";
+import { parseSdNotify } from "../container/sdnotify.ts";
 import {
   checkSubidName,
   parseIpc,
@@ -40,8 +41,15 @@ import {
   repeatable,
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
+import { LIMIT_OPTIONS, type LimitFlags, limitsOf } from "./limits.ts";
+import { parseCgroupns, parseCgroupsMode } from "../cgroup/policy.ts";
 
-interface RunFlags extends HealthFlags {
+interface RunFlags extends HealthFlags, LimitFlags {
+  oomScoreAdj?: string;
+  cgroupParent?: string;
+  cgroups?: string;
+  cgroupns?: string;
+  sdnotify?: string;
   rm?: boolean;
   init?: boolean;
   rootfs?: boolean;
@@ -352,7 +360,40 @@ const CREATE_OPTIONS: OptionSpec[] = [
     description: "on turning unhealthy: none, kill, restart or stop",
   },
   { flags: "--no-healthcheck", description: "disable any health check" },
+  ...LIMIT_OPTIONS,
+  {
+    flags: "--oom-score-adj <n>",
+    description: "the host's OOM preference for it (-1000 to 1000)",
+  },
+  {
+    flags: "--cgroup-parent <path>",
+    description: "parent cgroup, under your delegated subtree",
+  },
+  {
+    flags: "--cgroups <mode>",
+    description: "cgroup mode: enabled (default), disabled, no-conmon, split",
+  },
+  {
+    flags: "--cgroupns <mode>",
+    description: "cgroup namespace: private, host",
+  },
+  {
+    flags: "--sdnotify <mode>",
+    description:
+      "how a Type=notify unit hears it is ready: container (default), conmon, ignore",
+  },
 ];
+
+/** --oom-score-adj: an integer the kernel takes (-1000 to 1000). */
+function parseOomScoreAdj(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value) || Math.abs(Number(value)) > 1000) {
+    throw invalid(
+      `invalid value for --oom-score-adj: ${value}: it must be an integer from -1000 to 1000`,
+    );
+  }
+  return Number(value);
+}
 
 const RM: OptionSpec = {
   flags: "--rm",
@@ -475,6 +516,7 @@ function createRequest(
     mounts: parseMountFlags(f),
     readOnlyTmpfs: f.readOnlyTmpfs,
     publishAll: !!f.publishAll,
+    createCommand: [...Deno.args],
     host: {
       autoRemove: !!f.rm,
       interactive: !!f.interactive,
@@ -507,6 +549,18 @@ function createRequest(
       logDriver: f.logDriver,
       ...parseLogOpts(f.logOpt),
       ...parseHealthFlags(f),
+      resources: limitsOf(f),
+      oomScoreAdj: parseOomScoreAdj(f.oomScoreAdj),
+      cgroupParent: f.cgroupParent,
+      cgroups: f.cgroups === undefined
+        ? undefined
+        : parseCgroupsMode(f.cgroups),
+      sdnotify: f.sdnotify === undefined
+        ? undefined
+        : parseSdNotify(f.sdnotify),
+      cgroupns: f.cgroupns === undefined
+        ? undefined
+        : parseCgroupns(f.cgroupns),
     },
   };
 }

@@ -2,6 +2,7 @@
  * The record of one container, as ptd keeps it on disk. Field names follow
  * what `ptd inspect` shows (Docker's shape) where that costs nothing.
  */
+import type { CgroupSettings } from "../cgroup/policy.ts";
 import type { DnsConfig } from "../network/etc.ts";
 import type { NetworkMode } from "../network/mode.ts";
 import type { PortMapping } from "../network/ports.ts";
@@ -13,6 +14,7 @@ import type {
   HealthState,
 } from "./health_config.ts";
 import type { Ulimit } from "./limits.ts";
+import type { SdNotifyMode } from "./sdnotify.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
 
 /** What the user asked for: fixed when the container is created. */
@@ -27,6 +29,8 @@ export interface ContainerConfig extends Omit<RootSource, "volumes"> {
   storageDriver?: "vfs";
   /** Volumes, binds and tmpfs mounts; absent in records older than them. */
   mounts?: ContainerMount[];
+  /** The ptd command line that created it, without the executable. */
+  createCommand?: string[];
 }
 
 /** A mount of the container: from -v, --mount, --tmpfs or an image VOLUME. */
@@ -45,8 +49,11 @@ export interface ContainerMount {
   data?: string;
 }
 
-/** Settings of how the container runs on the host. */
-export interface HostConfig {
+/**
+ * Settings of how the container runs on the host; its cgroup settings
+ * (limits, --cgroups, --cgroup-parent) are src/cgroup's.
+ */
+export interface HostConfig extends CgroupSettings {
   autoRemove: boolean;
   interactive: boolean;
   tty: boolean;
@@ -132,6 +139,12 @@ export interface HostConfig {
   healthcheck?: HealthConfig;
   /** --health-on-failure; absent: none. */
   healthOnFailure?: HealthAction;
+  /** --cgroupns as given (host, private, ns:PATH, container:NAME). */
+  cgroupns?: string;
+  /** --sdnotify: how systemd hears that it is ready; absent, container. */
+  sdnotify?: SdNotifyMode;
+  /** --oom-score-adj: written for the container's first process. */
+  oomScoreAdj?: number;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
@@ -166,6 +179,10 @@ export interface ContainerState {
   health?: HealthState;
   /** --health-on-failure=restart stopped it: start it again, whatever the policy. */
   healthRestart?: boolean;
+  /** The kernel's OOM killer killed a process of its last run. */
+  oomKilled?: boolean;
+  /** Frozen by `pause` (the cgroup v2 freezer). */
+  paused?: boolean;
 }
 
 /** The state of a container that was never started. */

@@ -51,6 +51,8 @@ export interface CreateOptions {
   hostUsers?: string[];
   /** -P: publish every port the image exposes on a free host port. */
   publishAll?: boolean;
+  /** The command line that created it (generate systemd --new reruns it). */
+  createCommand?: string[];
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -212,6 +214,7 @@ export async function createContainer(
         healthcheck: chooseHealthcheck(opts.host.healthcheck, root.healthcheck),
       },
       mounts,
+      ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
     },
     opts.name,
     opts.parent ? ownClaim(true) : {},

@@ -11,6 +11,8 @@ import { selfCommand } from "../runtime/self.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
+import { cgroupPlan, hostDelegation } from "../cgroup/policy.ts";
+import { setFrozen } from "../cgroup/cgroupfs.ts";
 import {
   isActive,
   monitorAlive,
@@ -437,8 +439,8 @@ export async function waitRemoved(
 }
 
 /**
- * pause/unpause need the cgroup freezer on a cgroup of the container's own.
- * A rootless user gets one only from a delegated cgroup v2 subtree; on a v1
+ * pause/unpause: the cgroup v2 freezer on the container's own cgroup. A
+ * rootless user gets one only from a delegated cgroup v2 subtree; on a v1
  * or hybrid host (a v1 freezer is root's) there is none, and ptd says so
  * rather than pretend.
  */
@@ -446,25 +448,28 @@ export async function freezeContainer(
   store: ContainerStore,
   c: ContainerConfig,
   freeze: boolean,
-): Promise<never> {
+): Promise<void> {
   const s = await reconcile(store, c.id);
   const verb = freeze ? "pause" : "unpause";
-  if (s.status !== "running" || !monitorAlive(s)) {
+  if (s.status !== "running" || !monitorAlive(s) || !!s.paused !== !freeze) {
     // Podman's words: pause names the state, unpause the container.
     throw conflict(
-      `${JSON.stringify(freeze ? s.status : c.id)} is not ${
+      `${
+        JSON.stringify(freeze ? s.paused ? "paused" : s.status : c.id)
+      } is not ${
         freeze ? "running" : "paused"
       }, can't ${verb}: container state improper`,
     );
   }
-  let v2 = false;
-  try {
-    Deno.statSync("/sys/fs/cgroup/cgroup.controllers");
-    v2 = true;
-  } catch { /* v1 or hybrid */ }
-  throw new Error(
-    v2
-      ? `${verb} requires the cgroup freezer, but containers have no cgroup of their own without a delegated cgroup v2 subtree (systemd user@UID.service)`
-      : `${verb} requires the cgroup freezer, which rootless containers cannot use on a cgroup v1 or hybrid host: boot with cgroup v2 and a delegated subtree`,
-  );
+  const plan = cgroupPlan(c.id, c.host);
+  if (!plan) {
+    const why = hostDelegation();
+    throw new Error(
+      `${verb} requires the cgroup freezer, and this container has no cgroup of its own: ${
+        "reason" in why ? why.reason : "it runs with --cgroups disabled"
+      }`,
+    );
+  }
+  await setFrozen(plan.dir, freeze);
+  await store.updateState(c.id, (s) => ({ ...s, paused: freeze }));
 }

@@ -3,6 +3,7 @@
  * (setrlimit in init) and --shm-size (the size of /dev/shm). Parsed here,
  * so that defaults from a configuration file go through the same checks.
  */
+import { ramInBytes } from "../cgroup/resources.ts";
 import { invalid } from "../runtime/errors.ts";
 
 /** One --ulimit: a resource, soft and hard limits (-1: unlimited). */
@@ -69,21 +70,11 @@ export function parseUlimit(item: string): Ulimit {
 
 export { DEFAULT_SHM_SIZE } from "../runtime/spec.ts";
 
-const UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-  p: 1024 ** 5,
-};
-
 /** A size in bytes from "64m", "1g", "1024" (binary units, as Podman reads --shm-size). */
 export function parseShmSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
-  if (!m) {
+  const n = ramInBytes(text);
+  if (n === undefined) {
     throw invalid(`unable to translate --shm-size: invalid size: '${text}'`);
   }
-  return Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]);
+  return n;
 }

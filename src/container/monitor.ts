@@ -43,6 +43,12 @@ export async function monitorMain(args: string[]): Promise<number> {
   };
   try {
     await claim(store, c.id, false, restarts > 0);
+    // A unit of `generate systemd` (Type=forking) finds its main process here.
+    Deno.mkdirSync(store.runDir(c.id), { recursive: true });
+    Deno.writeTextFileSync(
+      `${store.runDir(c.id)}/monitor.pid`,
+      `${Deno.pid}\n`,
+    );
     // Taking over: the CLI that handed the container over may go now.
     if (restarts > 0) answer({ ok: true });
     await supervise(store, c, {

@@ -46,6 +46,7 @@ const unix = (iso: string) => iso ? Math.floor(Date.parse(iso) / 1000) : NEVER;
 export function statusText(s: ContainerState, now = Date.now()): string {
   switch (s.status) {
     case "running":
+      if (s.paused) return "Paused";
       return `Up ${since(s.startedAt, now)} ago${
         s.health?.Status ? ` (${s.health.Status})` : ""
       }`;
@@ -133,7 +134,7 @@ export function psRow(
     Ports: ports.length > 0 ? ports : null,
     Size: null,
     StartedAt: s.startedAt ? unix(s.startedAt) : NEVER,
-    State: s.status,
+    State: s.paused ? "paused" : s.status,
     Status: statusText(s, now),
     Created: unix(c.created),
   };
@@ -216,11 +217,11 @@ export function inspectDoc(
     // Podman repeats a lone command as its argument.
     Args: cmd.length > 1 ? cmd.slice(1) : cmd,
     State: goStruct({
-      Status: s.status,
+      Status: running && s.paused ? "paused" : s.status,
       Running: running,
-      Paused: false,
+      Paused: running && !!s.paused,
       Restarting: s.status === "restarting",
-      OOMKilled: false,
+      OOMKilled: !!s.oomKilled,
       Dead: false,
       Pid: running ? s.pid : 0,
       // Podman leaves a zero ConmonPid out.
@@ -322,7 +323,30 @@ export function inspectDoc(
       UsernsMode: usernsMode(c.host.userns),
       ...(c.host.init ? { Init: true } : {}),
       ConsoleSize: [0, 0],
+      ...inspectResources(c),
     },
+  };
+}
+
+/** HostConfig's limits and cgroup settings, in Podman's names. */
+function inspectResources(c: ContainerConfig): Record<string, unknown> {
+  const r = c.host.resources ?? {};
+  return {
+    Memory: r.memory ?? 0,
+    MemoryReservation: r.memoryReservation ?? 0,
+    MemorySwap: r.memorySwap ?? (r.memory ? 2 * r.memory : 0),
+    NanoCpus: r.nanoCpus ?? 0,
+    CpuShares: r.cpuShares ?? 0,
+    CpuPeriod: r.cpuPeriod ?? 0,
+    CpuQuota: r.cpuQuota ?? 0,
+    CpusetCpus: r.cpusetCpus ?? "",
+    CpusetMems: r.cpusetMems ?? "",
+    PidsLimit: r.pidsLimit ?? 0,
+    BlkioWeight: r.blkioWeight ?? 0,
+    OomScoreAdj: c.host.oomScoreAdj ?? 0,
+    CgroupParent: c.host.cgroupParent ?? "",
+    Cgroups: c.host.cgroups === "disabled" ? "disabled" : "default",
+    CgroupMode: c.host.cgroupns ?? "private",
   };
 }
 

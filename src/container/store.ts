@@ -164,11 +164,26 @@ export class ContainerStore {
 
   /** Gives a container a new name, refusing a taken or invalid one. */
   async rename(id: string, name: string): Promise<void> {
-    await withLock(`${this.root}/.lock`, () => {
+    await this.updateConfig(id, (c) => {
       checkName(name, new Set(this.list().map((c) => c.name)));
+      return { ...c, name };
+    });
+  }
+
+  /**
+   * Read-modify-write of a container's record under the store's lock
+   * (rename, update's new limits). Returns the new record.
+   */
+  async updateConfig(
+    id: string,
+    fn: (c: ContainerConfig) => ContainerConfig,
+  ): Promise<ContainerConfig> {
+    return await withLock(`${this.root}/.lock`, () => {
       const c = readJson<ContainerConfig>(`${this.dir(id)}/config.json`);
       if (!c) throw new NoSuchContainer(id);
-      writeJsonAtomic(`${this.dir(id)}/config.json`, { ...c, name });
+      const next = fn(c);
+      writeJsonAtomic(`${this.dir(id)}/config.json`, next);
+      return next;
     });
   }
 

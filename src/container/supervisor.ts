@@ -45,6 +45,14 @@ import { keepsLog, logSource } from "./log_driver.ts";
 import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { cgroupPlan } from "../cgroup/policy.ts";
+import { SdNotify } from "./sdnotify.ts";
+import {
+  createCgroup,
+  enterCgroup,
+  oomKilled,
+  removeCgroup,
+} from "../cgroup/cgroupfs.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -79,6 +87,8 @@ interface RunResult {
   started: boolean;
   code: number;
   error?: ErrorData;
+  /** The OOM killer killed a process of the container's cgroup. */
+  oomKilled?: boolean;
 }
 
 /**
@@ -208,8 +218,10 @@ async function runOnce(
   log: LogWriter | undefined,
   attach: AttachServer,
   sv: Supervision,
+  notify?: SdNotify,
 ): Promise<RunResult> {
   const spec = await runtimeSpec(store, c);
+  notify?.prepare(spec, store.runDir(c.id));
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const net = new ContainerNetwork(store, c);
   // -t: init sends the pty's master over this socket (see setUpConsole).
@@ -234,16 +246,30 @@ async function runOnce(
   spec.errorFd = fail.write;
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
   const ours = [out.write, err.write, fail.write, ...consoleSocket ?? []];
+  const cgroup = cgroupPlan(c.id, c.host);
   let pid: number;
   try {
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
       // The child has its copies; the network helpers must not hold them.
       for (const fd of ours) setCloexec(fd);
+      // In its cgroup before it execs: all it starts is counted there, and
+      // this parent and the network helpers stay outside its limits.
+      if (cgroup) {
+        createCgroup(cgroup.delegation, cgroup.dir, c.host.resources ?? {});
+        enterCgroup(cgroup.dir, pid);
+      }
+      if (c.host.oomScoreAdj !== undefined) {
+        Deno.writeTextFileSync(
+          `/proc/${pid}/oom_score_adj`,
+          String(c.host.oomScoreAdj),
+        );
+      }
       return net.attach(pid);
     });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);
+    if (cgroup) await removeCgroup(cgroup.dir);
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
@@ -282,9 +308,13 @@ async function runOnce(
       pid,
       startedAt: new Date().toISOString(),
       error: "",
+      oomKilled: false,
+      paused: false,
     }));
     if (sv.foreground) await emitContainerEvent(c, "attach");
     endChecks = await healthWatch(store, c);
+    // Before the answer: a `run -d` under systemd leaves once it has it.
+    notify?.started();
     sv.answer({ ok: true, pid });
   }
   const timer = killAfter(pid, c.host.timeout);
@@ -296,6 +326,9 @@ async function runOnce(
   }
   if (failure === "") await emitContainerEvent(c, "died", { exitCode: code });
   input?.close();
+  const oom = cgroup !== undefined && oomKilled(cgroup.dir);
+  if (oom) await emitContainerEvent(c, "oom");
+  if (cgroup) await removeCgroup(cgroup.dir);
   await net.detach();
   await pumps;
   if (master !== undefined) {
@@ -303,7 +336,7 @@ async function runOnce(
     attach.input = () => {};
     closeFd(master);
   }
-  if (failure === "") return { started: true, code };
+  if (failure === "") return { started: true, code, oomKilled: oom };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };
 }
@@ -380,12 +413,13 @@ export async function supervise(
   let restarts = sv.restarts ?? 0;
   let lastCode = EXIT_ENGINE;
   let handedOff = false, gone = false;
+  const notify = SdNotify.open(c.host.sdnotify);
   try {
     let go = restarts === 0 || await restartPause(store, c.id, restarts);
     while (go) {
       let r: RunResult;
       try {
-        r = await runOnce(store, c, log, attach, sv);
+        r = await runOnce(store, c, log, attach, sv, notify);
       } catch (e) {
         const error = asPtdError(e).toData();
         r = { started: false, code: error.exitCode, error };
@@ -402,6 +436,8 @@ export async function supervise(
           finishedAt: new Date().toISOString(),
           error: r.error?.message ?? "",
           healthRestart: false,
+          oomKilled: !!r.oomKilled,
+          paused: false,
         };
       });
       if (!r.started) sv.answer({ ok: false, error: r.error });
@@ -424,6 +460,7 @@ export async function supervise(
       error: { kind: "internal", message: "monitor failed", exitCode: 125 },
     });
     log?.close();
+    notify?.close();
     await attach.close(lastCode);
     // After a hand-off the state names the next host: leave it be. A --rm
     // container keeps naming us until it is removed, so that our death

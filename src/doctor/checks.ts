@@ -7,6 +7,7 @@ import { CLONE_NEWUSER } from "../../ffi/constants.ts";
 import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
 import { subRanges, userName } from "../runtime/idmap.ts";
 import { which } from "../runtime/tools.ts";
+import { delegation, isDelegated, type NoDelegation } from "../cgroup/host.ts";
 
 /** One finding: `fail` blocks rootless containers, `warn` limits them. */
 export interface Check {
@@ -104,28 +105,52 @@ function deviceCheck(host: Host, dev: string, pkg: string): Check {
   return ok(dev, "usable");
 }
 
+/**
+ * Rootless limits, stats and pause need a cgroup v2 subtree delegated by
+ * systemd (user@UID.service) with ptd inside it; the same check refuses a
+ * limit flag (src/cgroup/host.ts), so both say the same reason and fix.
+ */
 function cgroupCheck(host: Host): Check {
-  if (host.stat("/sys/fs/cgroup/cgroup.controllers")) {
-    if (host.uid === 0) return ok("cgroups", "v2");
-    const svc =
-      `/sys/fs/cgroup/user.slice/user-${host.uid}.slice/user@${host.uid}.service/cgroup.controllers`;
-    const delegated = host.read(svc)?.trim();
-    if (!delegated) {
-      return {
-        name: "cgroups",
-        status: "warn",
-        detail: "v2 without a delegated subtree: --memory/--cpus unavailable",
-        fix: `sudo loginctl enable-linger ${host.user}`,
-      };
-    }
-    return ok("cgroups", `v2, delegated: ${delegated}`);
+  const d = delegation(host);
+  if (host.uid === 0 && host.stat("/sys/fs/cgroup/cgroup.controllers")) {
+    return ok("cgroups", "v2");
   }
-  const hybrid = host.stat("/sys/fs/cgroup/unified") !== undefined;
+  if (!isDelegated(d)) return noLimits(d, host.user);
+  const missing = ["cpu", "memory", "pids"].filter((c) =>
+    !d.controllers.includes(c)
+  );
+  if (missing.length > 0) {
+    return {
+      name: "cgroups",
+      status: "warn",
+      detail: `v2, delegated without ${missing.join(", ")}`,
+      fix:
+        "sudo systemctl edit user@.service  # [Service] Delegate=cpu memory pids",
+    };
+  }
+  return ok("cgroups", `v2, delegated: ${d.controllers.join(" ")}`);
+}
+
+function noLimits(d: NoDelegation, user: string): Check {
   return {
     name: "cgroups",
     status: "warn",
-    detail: `${hybrid ? "hybrid" : "v1"}: rootless resource limits unavailable`,
-    fix: "boot with systemd.unified_cgroup_hierarchy=1",
+    detail: `${d.reason}: resource limits, stats and pause unavailable`,
+    fix: d.fix.replace("$USER", user),
+  };
+}
+
+/** A lingering user's manager (and its units) starts at boot, not at login. */
+function lingerCheck(host: Host): Check {
+  if (host.stat(`/var/lib/systemd/linger/${host.user}`)) {
+    return ok("lingering", `${host.user}'s units start at boot`);
+  }
+  return {
+    name: "lingering",
+    status: "warn",
+    detail:
+      "off: your systemd units (ptd generate systemd) start only when you log in",
+    fix: `sudo loginctl enable-linger ${host.user}`,
   };
 }
 
@@ -189,6 +214,7 @@ export async function runChecks(host: Host): Promise<Check[]> {
   );
   if (rootless) checks.push(deviceCheck(host, "/dev/net/tun", "tun"));
   checks.push(cgroupCheck(host));
+  if (rootless) checks.push(lingerCheck(host));
   if (rootless) {
     const dir = host.env("XDG_RUNTIME_DIR");
     const st = dir ? host.stat(dir) : undefined;

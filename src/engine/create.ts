@@ -4,6 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
+import { checkCgroupSettings } from "../cgroup/policy.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
@@ -98,6 +99,8 @@ export async function createContainer(
   hooks: CreateHooks = {},
 ): Promise<ContainerConfig> {
   const { onProgress } = hooks;
+  // A limit this host cannot enforce is refused before anything is made.
+  checkCgroupSettings(req.host);
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {

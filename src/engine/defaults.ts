@@ -3,10 +3,11 @@
  * front end gets them without passing anything: the request's own settings
  * win, the configuration fills what they leave open.
  *
- * pids_limit is read and not applied: ptd sets no cgroup limits, and
- * rootless Podman on a cgroup v1 host (these hosts) ignores it silently too
- * (its inspect shows PidsLimit 0); a refusal would break every container.
+ * pids_limit applies only where containers get cgroups (a delegated cgroup
+ * v2 host): rootless Podman on a cgroup v1 host ignores it silently too
+ * (its inspect shows PidsLimit 0), and a refusal would break every container.
  */
+import { limitRefusal } from "../cgroup/policy.ts";
 import type { ContainersConf } from "../config/containers_conf.ts";
 import type { CreateOptions } from "../container/create.ts";
 import { joinsNetwork } from "../network/mode.ts";
@@ -45,6 +46,12 @@ export function withConfDefaults<T extends CreateOptions>(
       options: dns.options.length > 0 ? dns.options : conf.dnsOptions,
     };
   }
+  // Podman's built-in pids_limit, when no file sets one.
+  const pids = { ...host.resources, pidsLimit: conf.pidsLimit ?? 2048 };
+  if (
+    pids.pidsLimit > 0 && host.resources?.pidsLimit === undefined &&
+    !limitRefusal({ ...host, resources: pids })
+  ) host.resources = pids;
   if (host.logMaxSize === undefined && (conf.logSizeMax ?? -1) > 0) {
     host.logMaxSize = conf.logSizeMax;
   }

@@ -215,8 +215,10 @@ export async function pauseContainer(
   e: Engine,
   ref: string,
   freeze: boolean,
-): Promise<never> {
-  return await life.freezeContainer(...target(e, ref), freeze);
+): Promise<void> {
+  const [s, c] = target(e, ref);
+  await life.freezeContainer(s, c, freeze);
+  await emitContainerEvent(c, freeze ? "pause" : "unpause");
 }
 
 /** One container's log, as `containerLogs` gives it. */

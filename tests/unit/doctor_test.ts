@@ -64,7 +64,34 @@ Deno.test("doctor: each gap names the command that fixes it", async () => {
   );
   assertEquals(c["/dev/fuse"].fix, "sudo chmod 0666 /dev/fuse");
   assertEquals(c.overlay.status, "warn");
-  assertEquals(c.cgroups.detail, "v1: rootless resource limits unavailable");
+  assertEquals(
+    c.cgroups.detail,
+    "this host has cgroup v1 (no v2, which only root may use): resource limits, stats and pause unavailable",
+  );
+  assertEquals(c.lingering.fix, "sudo loginctl enable-linger alice");
+});
+
+Deno.test("doctor: cgroup delegation and lingering", async () => {
+  const svc = "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service";
+  const v2 = {
+    "/sys/fs/cgroup/cgroup.controllers": "cpu memory pids",
+    [svc]: "",
+    [`${svc}/cgroup.subtree_control`]: "cpu memory pids",
+    "/proc/self/cgroup":
+      "0::/user.slice/user-1000.slice/user@1000.service/app.slice/x.scope",
+    "/var/lib/systemd/linger/alice": "",
+  };
+  const good = await byName(fakeHost({}, v2));
+  assertEquals(good.cgroups.detail, "v2, delegated: cpu memory pids");
+  assertEquals(good.lingering.status, "ok");
+  const noCpu = await byName(
+    fakeHost({}, { ...v2, [`${svc}/cgroup.subtree_control`]: "memory pids" }),
+  );
+  assertEquals(noCpu.cgroups.detail, "v2, delegated without cpu");
+  const noService = await byName(fakeHost({}, {
+    "/sys/fs/cgroup/cgroup.controllers": "cpu memory pids",
+  }));
+  assertEquals(noService.cgroups.fix, "sudo loginctl enable-linger alice");
 });
 
 Deno.test("doctor: helpers that are not setuid root, no /dev/net/tun, a runtime dir not ours", async () => {
