@@ -26,6 +26,7 @@ import { specs as creating } from "./run.ts";
 import { type CommandSpec, inlineBools } from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
 import { volumeCommand } from "./volume.ts";
+import { networkCommand } from "./network.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
 export const VERSION = PTD_VERSION;
@@ -70,6 +71,7 @@ const PODMAN_HELP: Record<string, string> = {
   unpause: "Unpause the processes in one or more containers",
   version: "Display the Podman version information",
   volume: "Manage volumes",
+  network: "Manage networks",
   wait: "Block on one or more containers",
 };
 
@@ -89,7 +91,6 @@ const MISSING = [
   "machine",
   "manifest",
   "mount",
-  "network",
   "play",
   "pod",
   "secret",
@@ -203,6 +204,7 @@ export function program(result: { code: number }): Command {
       loadCommand(),
       importCommand(),
       volumes,
+      networkCommand(set),
       diffCommand(),
       exportCommand(),
       portCommand(),

@@ -55,7 +55,6 @@ interface RunFlags {
   uidmap: string[];
   gidmap: string[];
   ipc?: string;
-  net?: string;
   tz?: string;
   timeout?: string;
   replace?: boolean;
@@ -79,7 +78,11 @@ interface RunFlags {
   volume: string[];
   mount: string[];
   tmpfs: string[];
-  network?: string;
+  network: string[];
+  net: string[];
+  networkAlias: string[];
+  ip?: string;
+  macAddress?: string;
   publish: string[];
   publishAll?: boolean;
   addHost: string[];
@@ -221,12 +224,17 @@ const CREATE_OPTIONS: OptionSpec[] = [
   repeatable("-v, --volume <spec>", "bind or volume mount: [SRC:]DST[:ro]"),
   repeatable("--mount <spec>", "mount: type=bind|volume|tmpfs,src=,dst=,ro"),
   repeatable("--tmpfs <spec>", "tmpfs mount: DST[:size=,mode=]"),
+  repeatable(
+    "--network <mode>",
+    "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host, or NAME[:alias=A,ip=IP] (repeatable)",
+  ),
+  repeatable("--net <mode>", "the same as --network"),
+  repeatable("--network-alias <alias>", "another DNS name on the network"),
+  { flags: "--ip <address>", description: "the IPv4 address on the network" },
   {
-    flags: "--network <mode>",
-    description:
-      "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
+    flags: "--mac-address <mac>",
+    description: "the MAC address on the network",
   },
-  { flags: "--net <mode>", description: "the same as --network" },
   {
     flags: "--ipc <mode>",
     description:
@@ -452,7 +460,11 @@ function createRequest(
       privileged: !!f.privileged,
       ...securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
-      ...networkSettings(f.network ?? f.net),
+      ...networkSettings([...f.network, ...f.net], {
+        aliases: f.networkAlias,
+        ip: f.ip,
+        mac: f.macAddress,
+      }),
       ipc: f.ipc === undefined ? undefined : parseIpc(f.ipc),
       userns: f.userns === undefined && f.uidmap.length + f.gidmap.length === 0
         ? undefined

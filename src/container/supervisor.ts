@@ -232,6 +232,7 @@ async function runOnce(
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
   let pid: number;
   try {
+    spec.joinUserns = await net.prepare();
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
       // The child has its copies; the network helpers must not hold them.
       for (const fd of [out.write, err.write, fail.write]) setCloexec(fd);
@@ -240,6 +241,7 @@ async function runOnce(
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (term) closeFd(term.master);
+    await net.detach();
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);

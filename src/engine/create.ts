@@ -27,7 +27,7 @@ import { checkAuthFile } from "../image/auth.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
-import { parseNetworkMode } from "../network/mode.ts";
+import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
 import { isKind } from "../runtime/errors.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
@@ -40,9 +40,14 @@ import { containerStore } from "./listing.ts";
  * and is what everything after reads; the text stays for inspect.
  */
 export function networkSettings(
-  value = "private",
+  values: string | string[] = [],
+  flags: AttachmentFlags = {},
 ): Pick<HostConfig, "network" | "networkMode"> {
-  return { network: value, networkMode: parseNetworkMode(value) };
+  const list = typeof values === "string" ? [values] : values;
+  return {
+    network: list.length > 0 ? list.join(",") : "private",
+    networkMode: parseNetworks(list, flags),
+  };
 }
 
 /** A container to create: its settings and where its root comes from. */

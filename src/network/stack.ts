@@ -7,11 +7,12 @@
  */
 import { goMap } from "../runtime/gomap.ts";
 import { SLIRP_GATEWAY, SLIRP_IP } from "./etc.ts";
-import { hasStack, type NetworkMode } from "./mode.ts";
+import { hasStack, type NetworkAttachment, type NetworkMode } from "./mode.ts";
 import { startPasta, stopPasta } from "./pasta.ts";
 import { type PortMapping, portsDoc } from "./ports.ts";
 import { startSlirp, stopSlirp } from "./slirp.ts";
 import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
+import type { Attached } from "./holder.ts";
 
 /** What a running container's network looks like from the outside. */
 export interface NetworkInfo {
@@ -20,6 +21,8 @@ export interface NetworkInfo {
   gateway: string;
   prefixLen: number;
   ports: PortMapping[];
+  /** On named networks: what it got on each. */
+  networks?: Attached[];
 }
 
 /** A started network; `stop()` frees its ports (safe to call twice). */
@@ -35,6 +38,10 @@ export interface NetworkOptions {
   ports: PortMapping[];
   /** The container's runtime directory: API socket, logs, network.json. */
   runDir: string;
+  /** On named networks: what it got on each (attach.ts). */
+  attached?: Attached[];
+  /** On internal networks only: no way out, so no slirp4netns. */
+  internalOnly?: boolean;
 }
 
 const INFO_FILE = "network.json";
@@ -50,7 +57,22 @@ function hostAddress(): { ip: string; prefixLen: number } {
   };
 }
 
-function infoFor(mode: NetworkMode, ports: PortMapping[]): NetworkInfo {
+function infoFor(
+  mode: NetworkMode,
+  ports: PortMapping[],
+  attached?: Attached[],
+): NetworkInfo {
+  if (attached && attached.length > 0) {
+    const [a] = attached;
+    return {
+      kind: mode.kind,
+      ipAddress: a.ip,
+      gateway: a.gateway,
+      prefixLen: a.prefixLen,
+      ports,
+      networks: attached,
+    };
+  }
   if (mode.kind === "slirp4netns") {
     return {
       kind: mode.kind,
@@ -77,7 +99,10 @@ export async function startNetwork(
 ): Promise<NetworkHandle> {
   const { mode, ports, runDir } = opts;
   let stopStack = () => Promise.resolve();
-  if (mode.kind === "slirp4netns") {
+  // On named networks, slirp4netns carries the way out and the ports.
+  const slirp = mode.kind === "slirp4netns" ||
+    (mode.kind === "bridge" && !opts.internalOnly);
+  if (slirp) {
     // libslirp drops UDP replies to the host's loopback unless it may reach
     // it: those ports go through the proxy.
     const proxied = mode.allowHostLoopback
@@ -102,7 +127,7 @@ export async function startNetwork(
     const p = await startPasta(pid, mode, ports, runDir);
     stopStack = () => stopPasta(p);
   }
-  const info = infoFor(mode, hasStack(mode) ? ports : []);
+  const info = infoFor(mode, hasStack(mode) ? ports : [], opts.attached);
   const infoPath = `${runDir}/${INFO_FILE}`;
   Deno.writeTextFileSync(infoPath, JSON.stringify(info));
   let stopped: Promise<void> | undefined;
@@ -136,6 +161,7 @@ export function networkSettings(
   ports: PortMapping[],
   runDir: string,
   running: boolean,
+  networks?: NetworkAttachment[],
 ): Record<string, unknown> {
   // A monitor killed outright leaves the file behind: trust it only live.
   const info = running ? readNetworkInfo(runDir) : undefined;
@@ -149,7 +175,7 @@ export function networkSettings(
     IPv6Gateway: "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,
-    MacAddress: "",
+    MacAddress: info?.networks?.[0]?.mac ?? "",
     Bridge: "",
     SandboxID: "",
     HairpinMode: false,
@@ -158,5 +184,29 @@ export function networkSettings(
     Ports: goMap(portsDoc(ports)),
     SandboxKey: "",
   };
+  if (networks && networks.length > 0) {
+    const got = new Map(info?.networks?.map((a) => [a.network, a]));
+    return {
+      ...doc,
+      Networks: goMap(Object.fromEntries(networks.map((n) => {
+        const a = got.get(n.name);
+        return [n.name, {
+          EndpointID: "",
+          Gateway: a?.gateway ?? "",
+          IPAddress: a?.ip ?? "",
+          IPPrefixLen: a?.prefixLen ?? 0,
+          IPv6Gateway: "",
+          GlobalIPv6Address: "",
+          GlobalIPv6PrefixLen: 0,
+          MacAddress: a?.mac ?? "",
+          NetworkID: n.name,
+          DriverOpts: null,
+          IPAMConfig: null,
+          Links: null,
+          Aliases: n.aliases,
+        }];
+      }))),
+    };
+  }
   return Object.defineProperty(doc, "Networks", { value: goMap({}) });
 }
