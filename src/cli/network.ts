@@ -15,7 +15,7 @@ import {
   removeNetwork,
 } from "../engine/networks.ts";
 import type { NetworkRecord } from "../network/config.ts";
-import { invalid } from "../runtime/errors.ts";
+import { asPtdError, invalid, PtdError } from "../runtime/errors.ts";
 import { askToContinue } from "./confirm.ts";
 import { goMap, goStruct } from "../runtime/gomap.ts";
 import { headers, printReport, table } from "./format.ts";
@@ -154,11 +154,25 @@ export function networkCommand(setCode: (code: number) => void): Command {
     .description("Show networks as JSON")
     .argument("<names...>")
     .option("-f, --format <format>", "json, or a Go template such as {{.Name}}")
-    .action((names: string[], f: { format?: string }) => {
+    .action(async (names: string[], f: { format?: string }) => {
       const e = userEngine();
-      return printReport(
+      const docs = [];
+      let missing: PtdError | undefined;
+      for (const n of names) {
+        try {
+          docs.push(inspectNetworkRecord(e, n));
+        } catch (err) {
+          missing ??= new PtdError(
+            asPtdError(err).kind,
+            `inspecting object: network ${n}: ${(err as Error).message}`,
+            125,
+          );
+        }
+      }
+      // Podman prints what it found, then fails for what it did not.
+      await printReport(
         f.format || "json",
-        names.map((n) => inspectNetworkRecord(e, n)),
+        docs,
         {
           name: "inspect",
           indent: "     ",
@@ -166,6 +180,7 @@ export function networkCommand(setCode: (code: number) => void): Command {
           view: goFields,
         },
       );
+      if (missing) throw missing;
     });
   group.command("rm")
     .alias("remove")
@@ -189,7 +204,7 @@ export function networkCommand(setCode: (code: number) => void): Command {
     .description("Remove every network no container uses")
     .option("--filter <filter>", "only these (label=KEY=VALUE)", collect, [])
     .option("-f, --force", "do not ask for confirmation")
-    .action(async (f: { force?: boolean; filter: string[] }) => {
+    .action((f: { force?: boolean; filter: string[] }) => {
       if (
         !f.force && !askToContinue(
           "WARNING! This will remove all networks not used by at least one container.",

@@ -207,8 +207,8 @@ export async function connectNetwork(
   container: string,
   opts: { aliases?: string[]; ip?: string },
 ): Promise<void> {
-  const n = networks(e).find(ref);
   const c = containerStore(e).find(container);
+  const n = networks(e).find(ref);
   const mode = c.host.networkMode;
   if (!mode.networks) {
     throw invalid(
@@ -252,8 +252,8 @@ export async function disconnectNetwork(
   ref: string,
   container: string,
 ): Promise<void> {
-  const n = networks(e).find(ref);
   const c = containerStore(e).find(container);
+  const n = networks(e).find(ref);
   if (!c.host.networkMode.networks?.some((x) => x.name === n.name)) {
     throw invalid(
       `container ${c.id} is not connected to network ${n.name}`,

@@ -69,7 +69,7 @@ export function parseCidr(cidr: string): { base: number; prefix: number } {
   const [ip, len] = cidr.split("/");
   const prefix = Number(len);
   if (!/^\d+$/.test(len ?? "") || prefix > 30 || prefix < 8) {
-    throw invalid(`invalid subnet ${JSON.stringify(cidr)}`);
+    throw invalid(`invalid CIDR address: ${cidr}`);
   }
   const size = 2 ** (32 - prefix);
   return { base: ipNumber(ip) - (ipNumber(ip) % size), prefix };
@@ -264,7 +264,7 @@ export class NetworkStore {
     }
     const gateway = req.gateway ?? ipText(parseCidr(subnet).base + 1);
     if (!inSubnet(gateway, subnet)) {
-      throw invalid(`gateway ip ${gateway} not in subnet ${subnet}`);
+      throw invalid(`gateway ${gateway} not in subnet ${subnet}`);
     }
     const out: Subnet = { subnet, gateway };
     if (req.ipRange) {

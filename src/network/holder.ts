@@ -342,11 +342,21 @@ async function handle(
 
 let idle: ReturnType<typeof setTimeout> | undefined;
 
-/** Exits once nobody has been connected for a moment. */
+let socketPath = "";
+
+/**
+ * Exits once nobody has been connected for a moment. A client that comes
+ * meanwhile keeps it; one that finds the socket gone starts a new holder.
+ */
 function maybeExit() {
   clearTimeout(idle);
   if (connections > 0 || owners.size > 0) return;
-  idle = setTimeout(() => Deno.exit(0), 500);
+  idle = setTimeout(() => {
+    try {
+      Deno.removeSync(socketPath);
+    } catch { /* gone already */ }
+    Deno.exit(0);
+  }, 500);
 }
 
 async function serve(conn: Deno.Conn) {
@@ -404,6 +414,7 @@ function findIp(): string {
  */
 export async function holderMain(args: string[]): Promise<number> {
   const [socket] = args;
+  socketPath = socket;
   ipPath = findIp();
   await ip(["link set lo up"]);
   try {
