@@ -17,6 +17,8 @@ tests="busybox-static debootstrap docker-registry skopeo podman runc crun conmon
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null
+# Networks: podman-compose drives ptd in tests, iperf3 measures the bridges.
+apt-get install -y -qq --no-install-recommends podman-compose iperf3 >/dev/null
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 
 (cd toolchain && npm install --no-audit --no-fund --loglevel=error)

@@ -49,6 +49,20 @@ function namesNetwork(value: string): boolean {
   return !BUILTIN.includes(name) && name !== "container" && name !== "ns";
 }
 
+/**
+ * One --network value may name several networks, "a,b:alias=x,ip=y"
+ * (podman-compose joins them so): a part with "=" continues the options
+ * of the network before it.
+ */
+function splitNames(value: string): string[] {
+  const out: string[] = [];
+  for (const part of value.split(",")) {
+    if (part.includes("=") && out.length > 0) out[out.length - 1] += `,${part}`;
+    else out.push(part);
+  }
+  return out;
+}
+
 function parseAttachment(value: string): NetworkAttachment {
   const [given, opts = ""] = value.split(/:(.*)/s, 2);
   // Docker's and Podman's name of the default network.
@@ -81,7 +95,7 @@ export function parseNetworks(
   values: string[],
   flags: AttachmentFlags = {},
 ): NetworkMode {
-  const named = values.filter(namesNetwork);
+  const named = values.filter(namesNetwork).flatMap(splitNames);
   const extra = (flags.aliases ?? []).length > 0 || flags.ip || flags.mac;
   if (named.length === 0) {
     if (values.length > 1) {
@@ -94,7 +108,7 @@ export function parseNetworks(
     }
     return parseNetworkMode(values[0] ?? "");
   }
-  if (named.length !== values.length) {
+  if (values.some((v) => !namesNetwork(v))) {
     throw invalid(
       `--network ${values.join(", ")}: a mode cannot go with named networks`,
     );

@@ -11,6 +11,7 @@ import {
   busyboxRoot,
   ok,
   ptd,
+  REPO,
   ROOTLESS,
   type Sandbox,
   sleep,
@@ -253,5 +254,59 @@ Deno.test({
         ok(await ptd(sb, ["rm", "-f", "b"]));
         await sleep(0);
       }
+    }),
+});
+
+Deno.test({
+  name:
+    "networks: podman-compose --podman-path ptd brings up web + client by name, and takes them down",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const tar = await new Deno.Command("tar", {
+        args: ["-C", root, "-cf", `${sb.dir}/root.tar`, "."],
+      }).output();
+      assert(tar.success);
+      ok(await ptd(sb, ["import", `${sb.dir}/root.tar`, "localhost/bb"]));
+      const dir = `${sb.dir}/app`;
+      Deno.mkdirSync(dir);
+      Deno.writeTextFileSync(
+        `${dir}/docker-compose.yml`,
+        [
+          "services:",
+          "  web:",
+          "    image: localhost/bb",
+          "    command: httpd -f -p 80 -h /www",
+          "  client:",
+          "    image: localhost/bb",
+          "    command: sleep 60",
+          "",
+        ].join("\n"),
+      );
+      const compose = (...args: string[]) =>
+        new Deno.Command("podman-compose", {
+          args: ["--podman-path", `${REPO}/bin/ptd`, ...args],
+          cwd: dir,
+          env: sb.env,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const up = await compose("up", "-d");
+      const text = new TextDecoder().decode(up.stdout);
+      assert(up.success, text + new TextDecoder().decode(up.stderr));
+      assert(!/exit code: [1-9]/.test(text), text);
+      const r = await ptd(sb, [
+        "exec",
+        "app_client_1",
+        "sh",
+        "-c",
+        fetchByName("web"),
+      ]);
+      assertEquals(r.stdout, BODY, r.stderr);
+      const down = await compose("down");
+      assert(down.success, new TextDecoder().decode(down.stderr));
+      assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+      await until(async () => (await leftovers(sb)).length === 0);
+      ok(await ptd(sb, ["network", "rm", "app_default"]));
     }),
 });
