@@ -27,6 +27,7 @@ import { type CommandSpec, inlineBools } from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
 import { volumeCommand } from "./volume.ts";
 import { networkCommand } from "./network.ts";
+import { podCommand } from "./pod.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
 export const VERSION = PTD_VERSION;
@@ -72,6 +73,7 @@ const PODMAN_HELP: Record<string, string> = {
   version: "Display the Podman version information",
   volume: "Manage volumes",
   network: "Manage networks",
+  pod: "Manage pods",
   wait: "Block on one or more containers",
 };
 
@@ -92,7 +94,6 @@ const MISSING = [
   "manifest",
   "mount",
   "play",
-  "pod",
   "secret",
   "stats",
   "unmount",
@@ -205,6 +206,7 @@ export function program(result: { code: number }): Command {
       importCommand(),
       volumes,
       networkCommand(set),
+      podCommand(set),
       diffCommand(),
       exportCommand(),
       portCommand(),

@@ -81,6 +81,7 @@ interface RunFlags {
   network: string[];
   net: string[];
   networkAlias: string[];
+  pod?: string;
   ip?: string;
   macAddress?: string;
   publish: string[];
@@ -230,6 +231,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
   ),
   repeatable("--net <mode>", "the same as --network"),
   repeatable("--network-alias <alias>", "another DNS name on the network"),
+  { flags: "--pod <pod>", description: "run in a pod (new:NAME makes one)" },
   { flags: "--ip <address>", description: "the IPv4 address on the network" },
   {
     flags: "--mac-address <mac>",
@@ -437,6 +439,7 @@ function createRequest(
     rootfs: f.rootfs,
     pull: parsePullPolicy(f.pull),
     authFile: f.authfile,
+    pod: f.pod,
     name: f.name,
     command,
     entrypoint: parseEntrypoint(f.entrypoint),

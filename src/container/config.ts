@@ -105,6 +105,8 @@ export interface HostConfig {
   devices?: DeviceMapping[];
   /** --detach-keys: the sequence that detaches from the container. */
   detachKeys?: string;
+  /** The id of the pod the container is in (--pod). */
+  pod?: string;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

@@ -29,6 +29,7 @@ import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
 import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
 import { isKind } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
@@ -61,6 +62,8 @@ export interface CreateRequest extends CreateOptions {
   replace?: boolean;
   /** The auth file a pull reads (--authfile). */
   authFile?: string;
+  /** --pod NAME|ID, or new:NAME: the pod to join (engine/pods.ts). */
+  pod?: string;
 }
 
 /**
@@ -101,6 +104,12 @@ export async function createContainer(
   hooks: CreateHooks = {},
 ): Promise<ContainerConfig> {
   const { onProgress } = hooks;
+  if (req.pod) {
+    const { podMember } = await lazy<typeof import("./pods.ts")>(
+      new URL("./pods.ts", import.meta.url),
+    );
+    req = await podMember(e, req.pod, { ...req, pod: undefined });
+  }
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {
