@@ -4,7 +4,6 @@
  */
 import { conflict, invalid } from "../runtime/errors.ts";
 import { addHostLines } from "../network/etc.ts";
-import { NetworkStore } from "../network/config.ts";
 import {
   hasStack,
   joinsNetwork,
@@ -92,11 +91,15 @@ async function checkJoin(
  * them lives in their holder's user namespace, so it cannot have a
  * --userns of its own.
  */
-function checkNamed(
+async function checkNamed(
   store: ContainerStore,
   host: HostConfig,
   networks: NetworkAttachment[],
 ) {
+  // Only containers on named networks load the network records.
+  const { NetworkStore } = await lazy<typeof import("../network/config.ts")>(
+    new URL("../network/config.ts", import.meta.url),
+  );
   const known = new NetworkStore(store.paths);
   for (const n of networks) known.find(n.name);
   if (host.userns && host.userns.kind !== "host") {
@@ -179,7 +182,7 @@ export async function resolveNetwork(
     ...exposedMappings(exposed).filter((m) => !taken.has(key(m))),
   ];
   if (joinsNetwork(mode)) await checkJoin(store, host, mode, wanted);
-  if (mode.networks) checkNamed(store, host, mode.networks);
+  if (mode.networks) await checkNamed(store, host, mode.networks);
   if (wanted.length > 0 && !hasStack(mode)) {
     throw invalid(
       `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,

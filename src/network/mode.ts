@@ -51,14 +51,15 @@ function namesNetwork(value: string): boolean {
 
 /**
  * One --network value may name several networks, "a,b:alias=x,ip=y"
- * (podman-compose joins them so): a part with "=" continues the options
+ * (podman-compose joins them so): a part that starts KEY= continues the options
  * of the network before it.
  */
 function splitNames(value: string): string[] {
   const out: string[] = [];
   for (const part of value.split(",")) {
-    if (part.includes("=") && out.length > 0) out[out.length - 1] += `,${part}`;
-    else out.push(part);
+    if (/^[a-z_]+=/.test(part) && out.length > 0) {
+      out[out.length - 1] += `,${part}`;
+    } else out.push(part);
   }
   return out;
 }
@@ -121,8 +122,8 @@ export function parseNetworks(
       );
     }
     networks[0].aliases.push(...flags.aliases ?? []);
-    networks[0].ip = flags.ip ?? networks[0].ip;
-    networks[0].mac = flags.mac ?? networks[0].mac;
+    if (flags.ip) networks[0].ip = flags.ip;
+    if (flags.mac) networks[0].mac = flags.mac;
   }
   return { kind: "bridge", allowHostLoopback: false, mtu: 0, networks };
 }

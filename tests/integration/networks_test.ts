@@ -310,3 +310,70 @@ Deno.test({
       ok(await ptd(sb, ["network", "rm", "app_default"]));
     }),
 });
+
+Deno.test({
+  name:
+    "pods: two containers talk over localhost, the pod publishes a port, pod rm -fa leaves nothing",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (l.addr as Deno.NetAddr).port;
+      l.close();
+      ok(
+        await ptd(sb, [
+          "pod",
+          "create",
+          "--name",
+          "p",
+          "-p",
+          `127.0.0.1:${port}:80`,
+        ]),
+      );
+      ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--pod",
+          "p",
+          "--name",
+          "web",
+          "--rootfs",
+          root,
+          ...HTTPD,
+        ]),
+      );
+      const r = await ptd(sb, [
+        "run",
+        "--rm",
+        "--pod",
+        "p",
+        "--rootfs",
+        root,
+        "sh",
+        "-c",
+        "hostname; printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 127.0.0.1 80",
+      ]);
+      assert(r.stdout.startsWith("p\n"), r.stdout + r.stderr);
+      assert(r.stdout.endsWith(BODY), r.stdout);
+      assertEquals(
+        await (await fetch(`http://127.0.0.1:${port}/`)).text(),
+        BODY,
+      );
+      const ps = ok(
+        await ptd(sb, [
+          "pod",
+          "ps",
+          "--format",
+          "{{.Name}} {{.Status}} {{.NumberOfContainers}}",
+        ]),
+      );
+      assertEquals(ps, "p Running 2");
+      // Running: refused without -f.
+      assertEquals((await ptd(sb, ["pod", "rm", "p"])).code, 2);
+      ok(await ptd(sb, ["pod", "rm", "-fa"]));
+      assertEquals(ok(await ptd(sb, ["ps", "-aq"])), "");
+      assertEquals((await ptd(sb, ["pod", "exists", "p"])).code, 1);
+      await until(async () => (await leftovers(sb)).length === 0);
+    }),
+});
