@@ -14,7 +14,6 @@ import {
   REPO,
   ROOTLESS,
   type Sandbox,
-  sleep,
   until,
   withSandbox,
 } from "../helpers.ts";
@@ -252,8 +251,17 @@ Deno.test({
         const stale = await client(sb, root, "n", "nslookup a");
         assert(!/^Address: /m.test(stale.stdout), stale.stdout);
         ok(await ptd(sb, ["rm", "-f", "b"]));
-        await sleep(0);
       }
+      // While the holder lives on for others, a container whose monitor
+      // was killed leaves the DNS at once.
+      ok(await run("b"));
+      ok(await run("a"));
+      Deno.kill((await roles()).monitor, "SIGKILL");
+      await until(async () => {
+        const r = await client(sb, root, "n", "nslookup a; nslookup b");
+        const found = r.stdout.match(/^Address: .*/mg) ?? [];
+        return found.length === 1;
+      });
     }),
 });
 
