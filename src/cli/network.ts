@@ -18,7 +18,7 @@ import type { NetworkRecord } from "../network/config.ts";
 import { asPtdError, invalid, PtdError } from "../runtime/errors.ts";
 import { askToContinue } from "./confirm.ts";
 import { goMap, goStruct } from "../runtime/gomap.ts";
-import { headers, printReport, table } from "./format.ts";
+import { headers, printReport, printTable } from "./format.ts";
 import { collect, parseLabels } from "./options.ts";
 import { REMOVAL, reportFailures } from "./targets.ts";
 
@@ -141,14 +141,12 @@ export function networkCommand(setCode: (code: number) => void): Command {
           }),
         });
       }
-      const body = ns.map((n) => [n.id.slice(0, 12), n.name, n.driver]);
-      const head = [
-        NETWORK_HEADERS.ID,
-        NETWORK_HEADERS.Name,
-        NETWORK_HEADERS.Driver,
-      ];
-      const out = table(f.noheading ? body : [head, ...body]);
-      if (out) console.log(out);
+      const h = NETWORK_HEADERS;
+      printTable(
+        [h.ID, h.Name, h.Driver],
+        ns.map((n) => [n.id.slice(0, 12), n.name, n.driver]),
+        f.noheading,
+      );
     });
   group.command("inspect")
     .description("Show networks as JSON")

@@ -29,7 +29,7 @@ import { parsePublish } from "../network/ports.ts";
 import type { PodRecord } from "../pod/store.ts";
 import { humanDuration } from "../runtime/gomap.ts";
 import { askToContinue } from "./confirm.ts";
-import { headers, printInspect, printReport, table } from "./format.ts";
+import { headers, printInspect, printReport, printTable } from "./format.ts";
 import { collect, parseLabels } from "./options.ts";
 import { REMOVAL, reportFailures } from "./targets.ts";
 
@@ -149,16 +149,11 @@ export function podCommand(setCode: (code: number) => void): Command {
         String(p.Containers.length),
       ]);
       const h = POD_HEADERS;
-      const head = [
-        h.Id,
-        h.Name,
-        h.Status,
-        h.Created,
-        h.InfraId,
-        h.NumberOfContainers,
-      ];
-      const out = table(f.noheading ? body : [head, ...body]);
-      if (out) console.log(out);
+      printTable(
+        [h.Id, h.Name, h.Status, h.Created, h.InfraId, h.NumberOfContainers],
+        body,
+        f.noheading,
+      );
     });
   group.command("inspect")
     .description("Show a pod as JSON")

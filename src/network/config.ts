@@ -5,7 +5,7 @@
  * Podman, ptd makes it up on each read.
  */
 import { invalid, notFound, PtdError } from "../runtime/errors.ts";
-import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
+import { readJsonDir, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
 
 /** One subnet of a network. */
@@ -98,7 +98,7 @@ async function sha256Hex(text: string): Promise<string> {
     .join("");
 }
 
-/** Network names: Podman's rule, as for containers. */
+/** Network names: Podman's rule, as for containers (network/ stays clear of container/). */
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 /** The networks of one store. */
@@ -111,20 +111,6 @@ export class NetworkStore {
 
   #path(name: string) {
     return `${this.dir}/${name}.json`;
-  }
-
-  #stored(): NetworkRecord[] {
-    const out: NetworkRecord[] = [];
-    try {
-      for (const e of Deno.readDirSync(this.dir)) {
-        if (!e.name.endsWith(".json")) continue;
-        const r = readJson<NetworkRecord>(`${this.dir}/${e.name}`);
-        if (r) out.push(r);
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    return out;
   }
 
   /** The default network, made up as Podman does (created: now). */
@@ -145,7 +131,7 @@ export class NetworkStore {
 
   /** Every network, the default one included, by name. */
   list(): NetworkRecord[] {
-    const stored = this.#stored();
+    const stored = readJsonDir<NetworkRecord>(this.dir);
     const all = stored.some((n) => n.name === DEFAULT_NETWORK)
       ? stored
       : [...stored, this.defaultNetwork()];

@@ -153,6 +153,25 @@ export function readNetworkInfo(runDir: string): NetworkInfo | undefined {
   }
 }
 
+/** The address fields Docker's NetworkSettings and each network share. */
+function addressDoc(
+  gateway = "",
+  ip = "",
+  prefixLen = 0,
+  mac = "",
+) {
+  return {
+    EndpointID: "",
+    Gateway: gateway,
+    IPAddress: ip,
+    IPPrefixLen: prefixLen,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: mac,
+  };
+}
+
 /**
  * Docker's NetworkSettings for `inspect`: the ports the container publishes
  * and, while it runs, its address.
@@ -168,14 +187,12 @@ export function networkSettings(
   // Podman's keys and order. Networks (no named networks here) is an
   // empty map to a template and absent from JSON, as in Podman.
   const doc = {
-    EndpointID: "",
-    Gateway: info?.gateway ?? "",
-    IPAddress: info?.ipAddress ?? "",
-    IPPrefixLen: info?.prefixLen ?? 0,
-    IPv6Gateway: "",
-    GlobalIPv6Address: "",
-    GlobalIPv6PrefixLen: 0,
-    MacAddress: info?.networks?.[0]?.mac ?? "",
+    ...addressDoc(
+      info?.gateway,
+      info?.ipAddress,
+      info?.prefixLen,
+      info?.networks?.[0]?.mac,
+    ),
     Bridge: "",
     SandboxID: "",
     HairpinMode: false,
@@ -191,14 +208,7 @@ export function networkSettings(
       Networks: goMap(Object.fromEntries(networks.map((n) => {
         const a = got.get(n.name);
         return [n.name, {
-          EndpointID: "",
-          Gateway: a?.gateway ?? "",
-          IPAddress: a?.ip ?? "",
-          IPPrefixLen: a?.prefixLen ?? 0,
-          IPv6Gateway: "",
-          GlobalIPv6Address: "",
-          GlobalIPv6PrefixLen: 0,
-          MacAddress: a?.mac ?? "",
+          ...addressDoc(a?.gateway, a?.ip, a?.prefixLen, a?.mac),
           NetworkID: n.name,
           DriverOpts: null,
           IPAMConfig: null,

@@ -7,7 +7,7 @@
 import { validName } from "../container/names.ts";
 import { randomId } from "../container/store.ts";
 import { conflict, invalid, notFound } from "../runtime/errors.ts";
-import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
+import { readJsonDir, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
 
 /** A pod's record. */
@@ -37,17 +37,9 @@ export class PodStore {
 
   /** Every pod, oldest first. */
   list(): PodRecord[] {
-    const out: PodRecord[] = [];
-    try {
-      for (const e of Deno.readDirSync(this.dir)) {
-        if (!e.name.endsWith(".json")) continue;
-        const r = readJson<PodRecord>(`${this.dir}/${e.name}`);
-        if (r) out.push(r);
-      }
-    } catch (e) {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    }
-    return out.sort((a, b) => a.created.localeCompare(b.created));
+    return readJsonDir<PodRecord>(this.dir).sort((a, b) =>
+      a.created.localeCompare(b.created)
+    );
   }
 
   /** A pod by name, id or unique id prefix. */

@@ -11,41 +11,21 @@ import {
 } from "../assert.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
 import {
-  busyboxRoot,
+  freePort,
   ptd,
   ROOTLESS,
   type Sandbox,
+  webRoot,
   withSandbox,
 } from "../helpers.ts";
 
-const APPLETS = [
-  "httpd",
-  "nc",
-  "wget",
-  "ip",
-  "head",
-  "grep",
-  "cut",
-  "true",
-  "sleep",
-];
 const BODY = "hello from ptd\n";
 
 function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
   return withSandbox((sb) => {
-    const root = busyboxRoot(sb.dir, APPLETS);
-    Deno.mkdirSync(`${root}/www`);
-    Deno.writeTextFileSync(`${root}/www/index.html`, BODY);
+    const root = webRoot(sb.dir, BODY);
     return fn(sb, root);
   });
-}
-
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 const UDP_ECHO = `

@@ -8,35 +8,22 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import {
   alive,
-  busyboxRoot,
+  freePort,
   ok,
   ptd,
   REPO,
   ROOTLESS,
   type Sandbox,
   until,
+  webRoot,
   withSandbox,
 } from "../helpers.ts";
 
-const APPLETS = [
-  "httpd",
-  "nslookup",
-  "wget",
-  "nc",
-  "ip",
-  "grep",
-  "cut",
-  "head",
-  "sleep",
-  "true",
-];
 const BODY = "hello over the bridge\n";
 
 function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
   return withSandbox(async (sb) => {
-    const root = busyboxRoot(sb.dir, APPLETS);
-    Deno.mkdirSync(`${root}/www`);
-    Deno.writeTextFileSync(`${root}/www/index.html`, BODY);
+    const root = webRoot(sb.dir, BODY, ["nslookup"]);
     try {
       await fn(sb, root);
     } finally {
@@ -95,9 +82,7 @@ Deno.test({
     withRoot(async (sb, root) => {
       ok(await ptd(sb, ["network", "create", "front"]));
       ok(await ptd(sb, ["network", "create", "back"]));
-      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (l.addr as Deno.NetAddr).port;
-      l.close();
+      const port = freePort();
       const id = ok(
         await ptd(sb, [
           "run",
@@ -241,7 +226,7 @@ Deno.test({
         Deno.kill(before[victim], "SIGKILL");
         // With the holder gone, nothing of the network outlives it; with
         // the monitor, its container leaves the DNS at once.
-        await until(async () => !alive(before[victim]));
+        await until(() => Promise.resolve(!alive(before[victim])));
         ok(await ptd(sb, ["rm", "-f", "a"]));
         await until(async () => (await leftovers(sb)).length === 0);
         // And the next container gets a working network again.
@@ -325,9 +310,7 @@ Deno.test({
   ignore: !ROOTLESS,
   fn: () =>
     withRoot(async (sb, root) => {
-      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-      const port = (l.addr as Deno.NetAddr).port;
-      l.close();
+      const port = freePort();
       ok(
         await ptd(sb, [
           "pod",
