@@ -31,7 +31,8 @@ import { humanDuration } from "../runtime/gomap.ts";
 import { askToContinue } from "./confirm.ts";
 import { headers, printInspect, printReport, printTable } from "./format.ts";
 import { collect, parseLabels } from "./options.ts";
-import { REMOVAL, reportFailures } from "./targets.ts";
+import { ENGINE_ERROR, REMOVAL, reportFailures } from "./targets.ts";
+import { isKind, PtdError } from "../runtime/errors.ts";
 
 const POD_HEADERS = headers(
   "Id Name Status Created InfraId NumberOfContainers",
@@ -160,7 +161,18 @@ export function podCommand(setCode: (code: number) => void): Command {
     .option("-f, --format <format>", "json, or a Go template")
     .argument("<pod>")
     .action(async (ref: string, f: { format?: string }) => {
-      const doc = await inspectPod(userEngine(), ref);
+      let doc;
+      try {
+        doc = await inspectPod(userEngine(), ref);
+      } catch (err) {
+        if (!isKind(err, "not-found")) throw err;
+        console.log("[]");
+        throw new PtdError(
+          "not-found",
+          `inspecting object: no such pod ${ref}`,
+          125,
+        );
+      }
       // Podman 4.3 prints one pod as an object, not an array.
       if (!f.format || f.format === "json") {
         return console.log(goJson(doc, "     "));
@@ -179,7 +191,7 @@ export function podCommand(setCode: (code: number) => void): Command {
       .option("-a, --all", "all pods")
       .argument("[pods...]")
       .action((refs: string[], f: { all?: boolean }) =>
-        eachPod(refs, f.all, (p) => fn(userEngine(), p), setCode)
+        eachPod(refs, f.all, (p) => fn(userEngine(), p), setCode, ENGINE_ERROR)
       );
   }
   group.command("kill")
@@ -194,6 +206,7 @@ export function podCommand(setCode: (code: number) => void): Command {
         f.all,
         (p) => killPod(userEngine(), p, f.signal),
         setCode,
+        ENGINE_ERROR,
       );
     });
   group.command("rm")

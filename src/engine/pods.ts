@@ -111,8 +111,10 @@ export async function createPod(
 ): Promise<PodRecord> {
   const share = req.share ?? SHARES;
   for (const s of share) {
-    if (!SHARES.includes(s)) {
-      throw invalid(`invalid kernel namespace to share: ${s}`);
+    if (!SHARES.includes(s) && s !== "none") {
+      throw invalid(
+        `invalid kernel namespace to share: ${s}. Options are: cgroup, ipc, net, pid, uts or none`,
+      );
     }
   }
   const infra = req.infra ?? true;
@@ -127,7 +129,7 @@ export async function createPod(
     name,
     labels: req.labels ?? {},
     hostname: req.hostname ?? name,
-    share: infra ? share : [],
+    share: infra ? share.filter((x) => x !== "none") : [],
   });
   if (!infra) return pod;
   try {
@@ -346,13 +348,16 @@ export async function inspectPod(
     Id: pod.id,
     Name: pod.name,
     Created: pod.created,
+    ExitPolicy: "continue",
     State: podStatus(list),
-    Hostname: pod.hostname,
-    Labels: goMap(pod.labels),
+    Hostname: pod.hostname === pod.name ? "" : pod.hostname,
+    ...(Object.keys(pod.labels).length > 0
+      ? { Labels: goMap(pod.labels) }
+      : {}),
     CreateInfra: pod.infraId !== undefined,
     InfraContainerID: pod.infraId ?? "",
-    InfraConfig: infra ? infraConfig(infra) : undefined,
-    SharedNamespaces: pod.share,
+    ...(infra ? { InfraConfig: infraConfig(infra) } : {}),
+    SharedNamespaces: [...pod.share].sort(),
     NumContainers: list.length,
     Containers: list.map((x) =>
       goStruct({
@@ -363,6 +368,10 @@ export async function inspectPod(
     ),
   }, "define.InspectPodData");
 }
+
+/** A list as Go's JSON prints a nil slice when empty. */
+const orNull = <T>(list: T[] | undefined) =>
+  list && list.length > 0 ? list : null;
 
 function infraConfig(c: ContainerConfig) {
   const ports: Record<string, { HostIp: string; HostPort: string }[]> = {};
@@ -375,9 +384,19 @@ function infraConfig(c: ContainerConfig) {
   return goStruct({
     PortBindings: goMap(ports),
     HostNetwork: c.host.networkMode.kind === "host",
-    DNSServer: c.host.dns?.servers ?? [],
-    HostAdd: c.host.addHosts ?? [],
-    Networks: c.host.networkMode.networks?.map((n) => n.name) ?? [],
+    StaticIP: "",
+    StaticMAC: "",
+    NoManageResolvConf: false,
+    DNSServer: orNull(c.host.dns?.servers),
+    DNSSearch: null,
+    DNSOption: null,
+    NoManageHosts: false,
+    HostAdd: orNull(c.host.addHosts),
+    Networks: orNull(c.host.networkMode.networks?.map((n) => n.name)),
+    NetworkOptions: null,
+    pid_ns: "private",
+    userns: "host",
+    uts_ns: "private",
   }, "define.InspectPodInfraConfig");
 }
 
