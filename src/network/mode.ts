@@ -190,8 +190,8 @@ export function joinsNetwork(mode: NetworkMode): boolean {
 
 /**
  * Whether a user-mode stack runs beside the container (on named networks,
- * slirp4netns: it carries the traffic to the outside and published ports,
- * unless every network is internal, see network/attach.ts).
+ * pasta: it carries the traffic to the outside and published ports,
+ * unless every network is internal, see network/stack.ts).
  */
 export function hasStack(mode: NetworkMode): boolean {
   return mode.kind === "slirp4netns" || mode.kind === "pasta" ||

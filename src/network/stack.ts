@@ -98,34 +98,45 @@ export async function startNetwork(
   opts: NetworkOptions,
 ): Promise<NetworkHandle> {
   const { mode, ports, runDir } = opts;
+  // On named networks, pasta carries the way out and the ports: its TCP
+  // forwarding splices, several times slirp4netns's throughput.
+  const stack = mode.kind === "bridge"
+    ? (opts.internalOnly ? "none" : "pasta")
+    : mode.kind;
+  // UDP replies to a client on the host's loopback get lost in libslirp
+  // (unless it may reach the host's loopback) and in the packaged pasta:
+  // those ports go through ptd's proxy, to the container's own address.
+  const proxied = (stack === "slirp4netns" && !mode.allowHostLoopback) ||
+      (stack === "pasta" && mode.kind === "bridge")
+    ? ports.filter((m) => m.protocol === "udp")
+    : [];
+  const forwarded = ports.filter((m) => !proxied.includes(m));
   let stopStack = () => Promise.resolve();
-  // On named networks, slirp4netns carries the way out and the ports.
-  const slirp = mode.kind === "slirp4netns" ||
-    (mode.kind === "bridge" && !opts.internalOnly);
-  if (slirp) {
-    // libslirp drops UDP replies to the host's loopback unless it may reach
-    // it: those ports go through the proxy.
-    const proxied = mode.allowHostLoopback
-      ? []
-      : ports.filter((m) => m.protocol === "udp");
-    const forwarded = ports.filter((m) => !proxied.includes(m));
+  if (stack === "slirp4netns") {
     const h = await startSlirp(pid, mode, forwarded, runDir);
-    let proxy: UdpProxy | undefined;
+    stopStack = () => stopSlirp(h, runDir);
+  } else if (stack === "pasta") {
+    // The veths are eth0, eth1...: pasta's interface keeps out of their way.
+    const p = await startPasta(pid, mode, forwarded, runDir, "tap0");
+    stopStack = () => stopPasta(p);
+  }
+  if (proxied.length > 0) {
+    let proxy: UdpProxy;
     try {
-      if (proxied.length > 0) {
-        proxy = await startUdpProxy(pid, proxied, SLIRP_IP);
-      }
+      proxy = await startUdpProxy(
+        pid,
+        proxied,
+        opts.attached?.[0]?.ip ?? SLIRP_IP,
+      );
     } catch (e) {
-      await stopSlirp(h, runDir);
+      await stopStack();
       throw e;
     }
+    const stopOnly = stopStack;
     stopStack = async () => {
-      await proxy?.stop();
-      await stopSlirp(h, runDir);
+      await proxy.stop();
+      await stopOnly();
     };
-  } else if (mode.kind === "pasta") {
-    const p = await startPasta(pid, mode, ports, runDir);
-    stopStack = () => stopPasta(p);
   }
   const info = infoFor(mode, hasStack(mode) ? ports : [], opts.attached);
   const infoPath = `${runDir}/${INFO_FILE}`;

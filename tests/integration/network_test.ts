@@ -127,6 +127,7 @@ for (
   const [how, network] of [
     ["through ptd's UDP proxy", "slirp4netns"],
     ["through slirp4netns itself", "slirp4netns:allow_host_loopback=true"],
+    ["on a named network, through ptd's UDP proxy", "udpnet"],
   ]
 ) {
   Deno.test({
@@ -136,6 +137,9 @@ for (
     fn: () =>
       withRoot(async (sb) => {
         const port = freePort();
+        if (network === "udpnet") {
+          assertEquals((await ptd(sb, ["network", "create", network])).code, 0);
+        }
         // busybox has no UDP server; the host's python3 (the host's root as
         // the container's) is one.
         const r = await ptd(sb, [

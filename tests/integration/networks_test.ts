@@ -23,7 +23,7 @@ const BODY = "hello over the bridge\n";
 
 function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
   return withSandbox(async (sb) => {
-    const root = webRoot(sb.dir, BODY, ["nslookup"]);
+    const root = webRoot(sb.dir, BODY, ["nslookup", "timeout"]);
     try {
       await fn(sb, root);
     } finally {
@@ -113,7 +113,8 @@ Deno.test({
       assertMatch(ip, /^10\.89\.\d+\.\d+$/);
       // This host answers any TCP connection to an address it does not
       // know: the page itself must not come.
-      const get = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 2 ${ip} 80`;
+      const get =
+        `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | timeout 5 nc -w 2 ${ip} 80`;
       const same = await client(sb, root, "front", get);
       assert(same.stdout.includes(BODY), same.stdout);
       const other = await client(sb, root, "back", `nslookup web; ${get}`);
