@@ -12,6 +12,7 @@ import {
 import { goJson } from "./template/value.ts";
 import {
   createPod,
+  freezePod,
   inspectPod,
   killPod,
   listPods,
@@ -124,13 +125,20 @@ export function podCommand(setCode: (code: number) => void): Command {
     .option("--noheading", "do not print headers")
     .option("-q, --quiet", "print only pod ids")
     .option("--no-trunc", "do not truncate ids")
+    .option(
+      "-f, --filter <filter>",
+      "filter output (name, id, label, status, ctr-names, ctr-ids)",
+      collect,
+      [],
+    )
     .action(async (f: {
+      filter: string[];
       format?: string;
       noheading?: boolean;
       quiet?: boolean;
       trunc?: boolean;
     }) => {
-      const ps = await listPods(userEngine());
+      const ps = await listPods(userEngine(), f.filter);
       const id = (x: string) => f.trunc === false ? x : x.slice(0, 12);
       if (f.quiet) return ps.forEach((p) => console.log(id(p.Id)));
       if (f.format !== undefined) {
@@ -192,6 +200,21 @@ export function podCommand(setCode: (code: number) => void): Command {
       .argument("[pods...]")
       .action((refs: string[], f: { all?: boolean }) =>
         eachPod(refs, f.all, (p) => fn(userEngine(), p), setCode, ENGINE_ERROR)
+      );
+  }
+  for (const [verb, freeze] of [["pause", true], ["unpause", false]] as const) {
+    group.command(verb)
+      .description(`${freeze ? "Pause" : "Unpause"} one or more pods`)
+      .option("-a, --all", "all pods")
+      .argument("[pods...]")
+      .action((refs: string[], f: { all?: boolean }) =>
+        eachPod(
+          refs,
+          f.all,
+          (p) => freezePod(userEngine(), p, freeze),
+          setCode,
+          ENGINE_ERROR,
+        )
       );
   }
   group.command("kill")

@@ -21,7 +21,14 @@ import {
 } from "./create.ts";
 import type { Engine, PruneReport } from "./engine.ts";
 import {
+  compileFilters,
+  FORM_ERROR,
+  labelsMatch,
+  parseFilters,
+} from "./filters.ts";
+import {
   killContainer,
+  pauseContainer,
   removeContainer,
   startContainer,
   stopContainer,
@@ -239,6 +246,19 @@ export async function killPod(
   }
 }
 
+/** `pod pause`/`unpause`: every running container (needs the freezer). */
+export async function freezePod(
+  e: Engine,
+  pod: PodRecord,
+  freeze: boolean,
+): Promise<void> {
+  for (const x of await members(e, pod)) {
+    if (x.state.status === "running") {
+      await pauseContainer(e, x.c.id, freeze);
+    }
+  }
+}
+
 /** `pod restart`. */
 export async function restartPod(e: Engine, pod: PodRecord): Promise<void> {
   await stopPod(e, pod);
@@ -308,8 +328,30 @@ export interface PodListing {
   Labels: Record<string, string>;
 }
 
-/** `pod ps`. */
-export async function listPods(e: Engine): Promise<PodListing[]> {
+const PS_KEYS = ["name", "id", "label", "status", "ctr-names", "ctr-ids"];
+
+/** `pod ps`, with Podman's filters (name, id, label, status, ctr-names, ctr-ids). */
+export async function listPods(
+  e: Engine,
+  filters: string[] = [],
+): Promise<PodListing[]> {
+  const matches = compileFilters<PodListing>(
+    parseFilters(filters, {
+      keys: PS_KEYS,
+      unknown: (k) => `${k} is an invalid filter`,
+      malformed: FORM_ERROR,
+    }),
+    {
+      name: (vs) => (p) => vs.some((v) => new RegExp(v).test(p.Name)),
+      id: (vs) => (p) => vs.some((v) => p.Id.startsWith(v)),
+      label: (vs) => (p) => labelsMatch(vs, p.Labels),
+      status: (vs) => (p) => vs.includes(p.Status.toLowerCase()),
+      "ctr-names": (vs) => (p) =>
+        p.Containers.some((c) => vs.some((v) => new RegExp(v).test(c.Names))),
+      "ctr-ids": (vs) => (p) =>
+        p.Containers.some((c) => vs.some((v) => c.Id.startsWith(v))),
+    },
+  );
   const out: PodListing[] = [];
   for (const pod of pods(e).list()) {
     const list = await members(e, pod);
@@ -333,7 +375,7 @@ export async function listPods(e: Engine): Promise<PodListing[]> {
       Labels: goMap(pod.labels),
     }, "entities.ListPodsReport"));
   }
-  return out;
+  return out.filter(matches);
 }
 
 /** `pod inspect`: Podman's InspectPodData, the fields ptd has. */
