@@ -274,9 +274,12 @@ export function inspectDoc(
         Tag: "",
         Size: "0B",
       },
-      // ptd's default stack is slirp4netns, which Podman names.
+      // ptd's default stack is slirp4netns, which Podman names; named
+      // networks are Podman's "bridge".
       NetworkMode: c.host.network === "private"
         ? "slirp4netns"
+        : c.host.networkMode.kind === "bridge"
+        ? "bridge"
         : c.host.network,
       PortBindings: inspectNetwork(store, c, false).Ports,
       // Podman 4.3 shows "shareable" whatever --ipc said (none included).

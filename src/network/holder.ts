@@ -114,7 +114,12 @@ async function ip(lines: string[], pid?: number): Promise<void> {
 async function bridgeOf(rec: NetworkRecord): Promise<Net> {
   const have = nets.get(rec.name);
   if (have && have.rec.id === rec.id) return have;
-  if (have) await dropNet(have);
+  // A network removed and made again: its old bridge goes first.
+  for (const n of [...nets.values()]) {
+    if (n.rec.name === rec.name || n.bridge === rec.network_interface) {
+      await dropNet(n);
+    }
+  }
   const { prefix } = parseCidr(rec.subnets[0].subnet);
   const gateway = rec.subnets[0].gateway ??
     ipText(parseCidr(rec.subnets[0].subnet).base + 1);
@@ -283,6 +288,7 @@ async function attachOne(
     ], pid);
   } catch (e) {
     await ip([`link del ${m.veth}`]).catch(() => {});
+    if (net.members.size === 0) await dropNet(net);
     throw e;
   }
   net.members.set(id, m);
@@ -297,18 +303,32 @@ async function detachOne(id: string, network: string) {
   }
   net.members.delete(id);
   await ip([`link del ${m.veth}`]).catch(() => {});
+  if (net.members.size === 0) await dropNet(net);
 }
 
 /** Takes a container off every network (its parent is gone). */
-function forget(id: string) {
+async function forget(id: string) {
   owners.delete(id);
-  for (const net of nets.values()) {
+  for (const net of [...nets.values()]) {
     const m = net.members.get(id);
     if (!m) continue;
     net.members.delete(id);
     // Its namespace usually went with it, and the veth with that.
-    ip([`link del ${m.veth}`]).catch(() => {});
+    await ip([`link del ${m.veth}`]).catch(() => {});
+    if (net.members.size === 0) await dropNet(net);
   }
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` after every change asked before it: two containers starting
+ * at once must not both make a network's bridge.
+ */
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn);
+  queue = run.catch(() => {});
+  return run;
 }
 
 async function handle(
@@ -374,9 +394,10 @@ async function serve(conn: Deno.Conn) {
         text = text.slice(i + 1);
         let reply;
         try {
+          const req = JSON.parse(line);
           reply = {
             ok: true,
-            ...(await handle(JSON.parse(line), conn, owned)),
+            ...(await serial(() => handle(req, conn, owned))),
           };
         } catch (e) {
           reply = { ok: false, error: (e as Error).message };
@@ -390,7 +411,9 @@ async function serve(conn: Deno.Conn) {
     try {
       conn.close();
     } catch { /* closed */ }
-    for (const id of owned) if (owners.get(id) === conn) forget(id);
+    for (const id of owned) {
+      if (owners.get(id) === conn) await serial(() => forget(id));
+    }
     connections--;
     maybeExit();
   }
