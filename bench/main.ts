@@ -29,6 +29,7 @@ import {
   type Plan,
   pull,
   runRm,
+  runRmNetwork,
 } from "./suite.ts";
 import { barChart } from "./svg.ts";
 import { phases, tracedRuns } from "./trace.ts";
@@ -176,6 +177,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
     const metrics: Metric[] = [
       await runRm(sb, image, plan),
       await detachCycle(sb, image, plan),
+      await runRmNetwork(sb, image, plan),
     ];
     if (minbase) metrics.push(await pull(sb, minbase, plan));
     else {
