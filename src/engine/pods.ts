@@ -224,39 +224,42 @@ export async function startPod(e: Engine, pod: PodRecord): Promise<void> {
   for (const x of await members(e, pod)) await startContainer(e, x.c.id);
 }
 
+/** Runs `fn` on each running container of the pod, the infra one last. */
+async function eachRunning(
+  e: Engine,
+  pod: PodRecord,
+  fn: (id: string) => Promise<void>,
+): Promise<void> {
+  for (const x of (await members(e, pod)).reverse()) {
+    if (x.state.status === "running") await fn(x.c.id);
+  }
+}
+
 /** `pod stop`: the others first, the infra container last. */
-export async function stopPod(
+export function stopPod(
   e: Engine,
   pod: PodRecord,
   timeout?: number,
 ): Promise<void> {
-  for (const x of (await members(e, pod)).reverse()) {
-    if (x.state.status === "running") await stopContainer(e, x.c.id, timeout);
-  }
+  return eachRunning(e, pod, (id) => stopContainer(e, id, timeout));
 }
 
 /** `pod kill`: every running container of the pod. */
-export async function killPod(
+export function killPod(
   e: Engine,
   pod: PodRecord,
   signal: string,
 ): Promise<void> {
-  for (const x of (await members(e, pod)).reverse()) {
-    if (x.state.status === "running") await killContainer(e, x.c.id, signal);
-  }
+  return eachRunning(e, pod, (id) => killContainer(e, id, signal));
 }
 
 /** `pod pause`/`unpause`: every running container (needs the freezer). */
-export async function freezePod(
+export function freezePod(
   e: Engine,
   pod: PodRecord,
   freeze: boolean,
 ): Promise<void> {
-  for (const x of await members(e, pod)) {
-    if (x.state.status === "running") {
-      await pauseContainer(e, x.c.id, freeze);
-    }
-  }
+  return eachRunning(e, pod, (id) => pauseContainer(e, id, freeze));
 }
 
 /** `pod restart`. */

@@ -6,6 +6,12 @@ import { assertEquals, assertStringIncludes } from "../assert.ts";
 import { withSandbox } from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
+/**
+ * Podman keeps rootless CNI networks in the user's own config (not in the
+ * test's store), shared by every test of the user: a name of this run's.
+ */
+const DUP = `dup${crypto.randomUUID().slice(0, 8)}`;
+
 const CASES: { args: string[]; code: number; says?: string }[] = [
   {
     args: ["network", "inspect", "nope"],
@@ -18,11 +24,11 @@ const CASES: { args: string[]; code: number; says?: string }[] = [
     says: "unable to find network with name or ID nope: network not found",
   },
   { args: ["network", "exists", "nope"], code: 1 },
-  { args: ["network", "exists", "dup"], code: 0 },
+  { args: ["network", "exists", DUP], code: 0 },
   {
-    args: ["network", "create", "dup"],
+    args: ["network", "create", DUP],
     code: 125,
-    says: "network name dup already used: network already exists",
+    says: `network name ${DUP} already used: network already exists`,
   },
   {
     args: ["network", "create", "--subnet", "10.200.0.0/33", "x"],
@@ -63,7 +69,7 @@ const CASES: { args: string[]; code: number; says?: string }[] = [
     says: "default network podman cannot be removed",
   },
   {
-    args: ["network", "connect", "dup", "nope"],
+    args: ["network", "connect", DUP, "nope"],
     code: 125,
     says: 'no container with name or ID "nope" found',
   },
@@ -107,31 +113,34 @@ Deno.test("network and pod: Podman's exit codes and errors", {
   await withSandbox(async (sb) => {
     const engines = bothEngines(sb);
     await sideBySide(sb, engines, async () => {
-      for (const [name, run] of Object.entries(engines)) {
-        for (
-          const args of [["network", "create", "dup"], [
-            "pod",
-            "create",
-            "--name",
-            "pp",
-          ]]
-        ) {
-          const r = await run(args);
-          assertEquals(r.code, 0, `${name} ${args.join(" ")}: ${r.stderr}`);
-        }
-      }
-      for (const c of CASES) {
+      const setup = [["network", "create", DUP], [
+        "pod",
+        "create",
+        "--name",
+        "pp",
+      ]];
+      try {
         for (const [name, run] of Object.entries(engines)) {
-          const r = await run(c.args);
-          const what = `${name} ${c.args.join(" ")}: ${r.stderr}`;
-          assertEquals(r.code, c.code, what);
-          if (c.says !== undefined) {
-            assertStringIncludes(r.stderr, c.says, what);
+          for (const args of setup) {
+            const r = await run(args);
+            assertEquals(r.code, 0, `${name} ${args.join(" ")}: ${r.stderr}`);
           }
         }
-      }
-      for (const [, run] of Object.entries(engines)) {
-        await run(["pod", "rm", "-fa"]);
+        for (const c of CASES) {
+          for (const [name, run] of Object.entries(engines)) {
+            const r = await run(c.args);
+            const what = `${name} ${c.args.join(" ")}: ${r.stderr}`;
+            assertEquals(r.code, c.code, what);
+            if (c.says !== undefined) {
+              assertStringIncludes(r.stderr, c.says, what);
+            }
+          }
+        }
+      } finally {
+        for (const run of Object.values(engines)) {
+          await run(["pod", "rm", "-fa"]);
+          await run(["network", "rm", "-f", DUP]);
+        }
       }
     });
   });
