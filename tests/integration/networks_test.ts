@@ -168,6 +168,8 @@ Deno.test({
   fn: () =>
     withRoot(async (sb, root) => {
       ok(await ptd(sb, ["network", "create", "--internal", "inner"]));
+      const doc = ok(await ptd(sb, ["inspect", "--type", "network", "inner"]));
+      assertEquals(JSON.parse(doc)[0].internal, true);
       ok(await ptd(sb, ["network", "create", "outer"]));
       const script =
         "ip route | grep -c default; nslookup example.org | grep -c '^Address: '; true";
@@ -361,6 +363,8 @@ Deno.test({
         ]),
       );
       assertEquals(ps, "p Running 2");
+      const pod = ok(await ptd(sb, ["inspect", "--type", "pod", "p"]));
+      assertEquals(JSON.parse(pod)[0].NumContainers, 2);
       // Running: refused without -f.
       assertEquals((await ptd(sb, ["pod", "rm", "p"])).code, 2);
       ok(await ptd(sb, ["pod", "rm", "-fa"]));
