@@ -57,6 +57,16 @@ if (verb === "init") {
     "./src/network/udp_proxy.ts",
   );
   Deno.exit(await udpProxyMain(rest));
+} else if (verb === "network-daemon") {
+  const { daemonMain } = await load<
+    typeof import("./src/network/holder_client.ts")
+  >("./src/network/holder_client.ts");
+  Deno.exit(await daemonMain(rest));
+} else if (verb === "network-holder") {
+  const { holderMain } = await load<typeof import("./src/network/holder.ts")>(
+    "./src/network/holder.ts",
+  );
+  Deno.exit(await holderMain(rest));
 } else if (verb === "volume-copy") {
   const { copyMain } = await load<typeof import("./src/volume/copyup.ts")>(
     "./src/volume/copyup.ts",

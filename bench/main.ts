@@ -30,6 +30,7 @@ import {
   type Plan,
   pull,
   runRm,
+  runRmNetwork,
 } from "./suite.ts";
 import { apiRunRm } from "./api.ts";
 import { barChart } from "./svg.ts";
@@ -179,6 +180,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
       await runRm(sb, image, plan),
       await detachCycle(sb, image, plan),
       await apiRunRm(sb, image, plan),
+      await runRmNetwork(sb, image, plan),
     ];
     if (minbase) {
       metrics.push(await pull(sb, minbase, plan));

@@ -88,6 +88,38 @@ export function detachCycle(
 }
 
 /**
+ * `run --rm --network NAME IMAGE true`: a container on a user-defined
+ * network (ptd: the holder's user namespace, a veth, DNS; Podman: its
+ * rootless network namespace), the network made first by each engine.
+ */
+export async function runRmNetwork(
+  sb: Sandbox,
+  image: Image,
+  p: Plan,
+): Promise<Metric> {
+  for (const e of [sb.ptd, sb.podman]) {
+    // Podman 4.3's create has no --ignore: a network left by an earlier
+    // bench in this sandbox is fine.
+    if (
+      !(await sh([...e, "network", "ls", "-q"])).split("\n").includes(
+        "benchnet",
+      )
+    ) {
+      await sh([...e, "network", "create", "benchnet"]);
+    }
+  }
+  return await timed(
+    "run --rm --network NAME IMAGE true",
+    both(
+      sb,
+      (e) => [...e, "run", "--rm", "--network", "benchnet", ...image, "true"],
+    ),
+    { runs: p.runs, warmup: p.warmup },
+    { target: { kind: "ratio", max: 0.5 } },
+  );
+}
+
+/**
  * 3: pull + unpack of `ref` into an empty store each run. The previous
  * run's store is moved aside, not deleted: on a journal-less ext4 (this
  * host's /), creating files where many inodes were just freed is slow, as

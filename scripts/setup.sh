@@ -23,6 +23,8 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends $runtime $tests ca-certificates >/dev/null
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $guest >/dev/null
+# Networks: podman-compose drives ptd in tests, iperf3 measures the bridges.
+apt-get install -y -qq --no-install-recommends podman-compose iperf3 >/dev/null
 command -v npm >/dev/null || apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
 # The REST API (ptd system service) is tested with the real clients.
 apt-get install -y -qq --no-install-recommends docker-compose >/dev/null

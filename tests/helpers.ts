@@ -176,6 +176,42 @@ export function busyboxRoot(dir: string, extra: string[] = []): string {
   return root;
 }
 
+/** The applets of webRoot: a web server and clients to reach it. */
+const WEB_APPLETS = [
+  "httpd",
+  "nc",
+  "wget",
+  "ip",
+  "head",
+  "grep",
+  "cut",
+  "true",
+  "sleep",
+];
+
+/**
+ * busyboxRoot with a web server's applets (and `extra`) and
+ * /www/index.html holding `body`.
+ */
+export function webRoot(
+  dir: string,
+  body: string,
+  extra: string[] = [],
+): string {
+  const root = busyboxRoot(dir, [...WEB_APPLETS, ...extra]);
+  Deno.mkdirSync(`${root}/www`);
+  Deno.writeTextFileSync(`${root}/www/index.html`, body);
+  return root;
+}
+
+/** A port nothing listens on right now. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
 /** Sleeps `ms` milliseconds. */
 export const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 

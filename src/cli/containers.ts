@@ -40,7 +40,7 @@ import {
  * Prints log records to stdout and stderr, as they were written: each
  * after the container's `prefix` and, with `timestamps`, its time.
  */
-async function printLog(
+export async function printLog(
   records: AsyncIterable<LogRecord>,
   opts: { timestamps?: boolean; prefix: string },
 ) {

@@ -54,6 +54,16 @@ export function table(rows: string[][]): string {
   return tabwrite(rows.map((r) => r.join("\t")).join("\n"));
 }
 
+/** Prints `body` in aligned columns under `head` (unless `noHeading`). */
+export function printTable(
+  head: string[],
+  body: string[][],
+  noHeading = false,
+): void {
+  const out = table(noHeading ? body : [head, ...body]);
+  if (out) console.log(out);
+}
+
 /**
  * A table's header names by field, as Podman's report.Headers makes them:
  * each field name split at its words and upper-cased ("ImageID" is

@@ -32,6 +32,8 @@ import { specs as creating } from "./run.ts";
 import { type CommandSpec, inlineBools } from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
 import { volumeCommand } from "./volume.ts";
+import { networkCommand } from "./network.ts";
+import { podCommand } from "./pod.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
 export const VERSION = PTD_VERSION;
@@ -84,6 +86,8 @@ const PODMAN_HELP: Record<string, string> = {
   update: "Update an existing container",
   version: "Display the Podman version information",
   volume: "Manage volumes",
+  network: "Manage networks",
+  pod: "Manage pods",
   wait: "Block on one or more containers",
 };
 
@@ -98,9 +102,7 @@ const MISSING = [
   "machine",
   "manifest",
   "mount",
-  "network",
   "play",
-  "pod",
   "secret",
   "unmount",
   "unshare",
@@ -217,6 +219,8 @@ export function program(result: { code: number }): Command {
       loadCommand(),
       importCommand(),
       volumes,
+      networkCommand(set),
+      podCommand(set),
       diffCommand(),
       exportCommand(),
       portCommand(),

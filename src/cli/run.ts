@@ -69,7 +69,6 @@ interface RunFlags extends HealthFlags, LimitFlags {
   uidmap: string[];
   gidmap: string[];
   ipc?: string;
-  net?: string;
   tz?: string;
   timeout?: string;
   replace?: boolean;
@@ -93,7 +92,12 @@ interface RunFlags extends HealthFlags, LimitFlags {
   volume: string[];
   mount: string[];
   tmpfs: string[];
-  network?: string;
+  network: string[];
+  net: string[];
+  networkAlias: string[];
+  pod?: string;
+  ip?: string;
+  macAddress?: string;
   publish: string[];
   publishAll?: boolean;
   addHost: string[];
@@ -221,12 +225,18 @@ const CREATE_OPTIONS: OptionSpec[] = [
   repeatable("-v, --volume <spec>", "bind or volume mount: [SRC:]DST[:ro]"),
   repeatable("--mount <spec>", "mount: type=bind|volume|tmpfs,src=,dst=,ro"),
   repeatable("--tmpfs <spec>", "tmpfs mount: DST[:size=,mode=]"),
+  repeatable(
+    "--network <mode>",
+    "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host, or NAME[:alias=A,ip=IP] (repeatable)",
+  ),
+  repeatable("--net <mode>", "the same as --network"),
+  repeatable("--network-alias <alias>", "another DNS name on the network"),
+  { flags: "--pod <pod>", description: "run in a pod (new:NAME makes one)" },
+  { flags: "--ip <address>", description: "the IPv4 address on the network" },
   {
-    flags: "--network <mode>",
-    description:
-      "network: slirp4netns[:allow_host_loopback=true] (default), pasta, none, host",
+    flags: "--mac-address <mac>",
+    description: "the MAC address on the network",
   },
-  { flags: "--net <mode>", description: "the same as --network" },
   {
     flags: "--ipc <mode>",
     description:
@@ -502,6 +512,7 @@ function createRequest(
     rootfs: f.rootfs,
     pull: parsePullPolicy(f.pull),
     authFile: f.authfile,
+    pod: f.pod,
     name: f.name,
     command,
     entrypoint: parseEntrypoint(f.entrypoint),
@@ -526,7 +537,11 @@ function createRequest(
       privileged: !!f.privileged,
       ...securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
-      ...networkSettings(f.network ?? f.net),
+      ...networkSettings([...f.network, ...f.net], {
+        aliases: f.networkAlias,
+        ip: f.ip,
+        mac: f.macAddress,
+      }),
       ipc: f.ipc === undefined ? undefined : parseIpc(f.ipc),
       userns: f.userns === undefined && f.uidmap.length + f.gidmap.length === 0
         ? undefined

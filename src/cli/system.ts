@@ -237,6 +237,7 @@ function pruneCommand(setCode: (code: number) => void): Command {
         const warning = [
           "WARNING! This command removes:",
           "\t- all stopped containers",
+          "\t- all networks not used by at least one container",
           ...(f.volumes
             ? ["\t- all volumes not used by at least one container"]
             : []),
@@ -248,7 +249,9 @@ function pruneCommand(setCode: (code: number) => void): Command {
         const r = await pruneSystem(userEngine(), f);
         for (
           const [title, ids] of [
+            ["Deleted Pods", r.pods],
             ["Deleted Containers", r.containers],
+            ["Deleted Networks", r.networks],
             ["Deleted Volumes", r.volumes],
             ["Deleted Images", r.images],
           ] as const

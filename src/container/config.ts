@@ -145,6 +145,8 @@ export interface HostConfig extends CgroupSettings {
   sdnotify?: SdNotifyMode;
   /** --oom-score-adj: written for the container's first process. */
   oomScoreAdj?: number;
+  /** The id of the pod the container is in (--pod). */
+  pod?: string;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

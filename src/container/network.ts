@@ -4,7 +4,12 @@
  */
 import { conflict, invalid } from "../runtime/errors.ts";
 import { addHostLines } from "../network/etc.ts";
-import { hasStack, joinsNetwork, type NetworkMode } from "../network/mode.ts";
+import {
+  hasStack,
+  joinsNetwork,
+  type NetworkAttachment,
+  type NetworkMode,
+} from "../network/mode.ts";
 import {
   exposedMappings,
   type PortMapping,
@@ -24,6 +29,8 @@ import {
   reconcileKept,
 } from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
+import type { Membership } from "../network/attach.ts";
+import { lazy } from "../runtime/lazy.ts";
 
 /** The ports a container publishes. */
 export function portsOf(c: ContainerConfig): PortMapping[] {
@@ -77,6 +84,29 @@ async function checkJoin(
     );
   }
   await networkTarget(store, mode.target!);
+}
+
+/**
+ * Named networks must exist when the container is created; a container on
+ * them lives in their holder's user namespace, so it cannot have a
+ * --userns of its own.
+ */
+async function checkNamed(
+  store: ContainerStore,
+  host: HostConfig,
+  networks: NetworkAttachment[],
+) {
+  // Only containers on named networks load the network records.
+  const { NetworkStore } = await lazy<typeof import("../network/config.ts")>(
+    new URL("../network/config.ts", import.meta.url),
+  );
+  const known = new NetworkStore(store.paths);
+  for (const n of networks) known.find(n.name);
+  if (host.userns && host.userns.kind !== "host") {
+    throw invalid(
+      "--userns cannot go with --network NAME: containers on a network share its user namespace",
+    );
+  }
 }
 
 /** Where a starting container's network namespace comes from, if it joins one. */
@@ -152,6 +182,7 @@ export async function resolveNetwork(
     ...exposedMappings(exposed).filter((m) => !taken.has(key(m))),
   ];
   if (joinsNetwork(mode)) await checkJoin(store, host, mode, wanted);
+  if (mode.networks) await checkNamed(store, host, mode.networks);
   if (wanted.length > 0 && !hasStack(mode)) {
     throw invalid(
       `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,
@@ -166,7 +197,19 @@ export function inspectNetwork(
   c: ContainerConfig,
   running: boolean,
 ): Record<string, unknown> {
-  return networkSettings(portsOf(c), store.runDir(c.id), running);
+  return networkSettings(
+    portsOf(c),
+    store.runDir(c.id),
+    running,
+    c.host.networkMode.networks,
+  );
+}
+
+/** The membership code, loaded only by containers on named networks. */
+function attachModule() {
+  return lazy<typeof import("../network/attach.ts")>(
+    new URL("../network/attach.ts", import.meta.url),
+  );
 }
 
 /**
@@ -176,21 +219,67 @@ export function inspectNetwork(
  */
 export class ContainerNetwork {
   #handle?: NetworkHandle;
+  #member?: Membership;
 
   constructor(readonly store: ContainerStore, readonly c: ContainerConfig) {}
 
+  /**
+   * Before the clone: on named networks, joins their holder; returns the
+   * user namespace the container must be born in (undefined otherwise).
+   */
+  async prepare(): Promise<string | undefined> {
+    const networks = this.c.host.networkMode.networks;
+    if (!networks) return undefined;
+    const { Membership } = await attachModule();
+    this.#member = await Membership.open(this.store.paths, networks);
+    return this.#member.userns;
+  }
+
   /** Connects the namespace of `pid` and publishes the ports. */
   attach = async (pid: number): Promise<void> => {
+    const m = this.#member;
+    const attached = m
+      ? await m.attach(pid, this.c.id, [this.c.name])
+      : undefined;
+    if (m && attached) await this.#writeEtc(m, attached);
     this.#handle = await startNetwork(pid, {
       mode: this.c.host.networkMode,
       ports: portsOf(this.c),
       runDir: this.store.runDir(this.c.id),
+      attached,
+      internalOnly: m?.internalOnly,
     });
   };
+
+  /** hosts and resolv.conf now that the addresses are known. */
+  async #writeEtc(m: Membership, attached: { ip: string }[]) {
+    const { hostsWithAddress, networkResolvConf } = await attachModule();
+    const run = this.store.runDir(this.c.id);
+    let host = "";
+    try {
+      host = Deno.readTextFileSync("/etc/resolv.conf");
+    } catch { /* none: no host servers */ }
+    Deno.writeTextFileSync(
+      `${run}/resolv.conf`,
+      networkResolvConf(
+        m.records,
+        this.c.host.networkMode,
+        host,
+        this.c.host.dns ?? { servers: [], search: [], options: [] },
+      ),
+    );
+    const hosts = Deno.readTextFileSync(`${run}/hosts`);
+    Deno.writeTextFileSync(
+      `${run}/hosts`,
+      hostsWithAddress(hosts, attached[0].ip),
+    );
+  }
 
   /** Stops the stack; safe to call when attach never ran or failed. */
   async detach(): Promise<void> {
     await this.#handle?.stop();
     this.#handle = undefined;
+    this.#member?.close();
+    this.#member = undefined;
   }
 }

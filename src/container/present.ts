@@ -127,9 +127,9 @@ export function psRow(
     Mounts: userVolumes(c),
     Names: [c.name],
     Namespaces: {},
-    Networks: [],
+    Networks: c.host.networkMode.networks?.map((n) => n.name) ?? [],
     Pid: running ? s.pid : 0,
-    Pod: "",
+    Pod: c.host.pod ?? "",
     PodName: "",
     Ports: ports.length > 0 ? ports : null,
     Size: null,
@@ -283,9 +283,12 @@ export function inspectDoc(
         Tag: c.host.logTag ?? "",
         Size: humanLogSize(c.host.logMaxSize),
       },
-      // ptd's default stack is slirp4netns, which Podman names.
+      // ptd's default stack is slirp4netns, which Podman names; named
+      // networks are Podman's "bridge".
       NetworkMode: c.host.network === "private"
         ? "slirp4netns"
+        : c.host.networkMode.kind === "bridge"
+        ? "bridge"
         : c.host.network,
       PortBindings: inspectNetwork(store, c, false).Ports,
       // Podman 4.3 shows "shareable" whatever --ipc said (none included).

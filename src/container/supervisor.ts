@@ -249,6 +249,7 @@ async function runOnce(
   const cgroup = cgroupPlan(c.id, c.host);
   let pid: number;
   try {
+    spec.joinUserns = await net.prepare();
     pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
       // The child has its copies; the network helpers must not hold them.
       for (const fd of ours) setCloexec(fd);
@@ -270,6 +271,7 @@ async function runOnce(
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);
     if (cgroup) await removeCgroup(cgroup.dir);
+    await net.detach();
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);

@@ -29,8 +29,9 @@ import { checkAuthFile } from "../image/auth.ts";
 import type { PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
-import { parseNetworkMode } from "../network/mode.ts";
+import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
 import { isKind } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
@@ -43,9 +44,14 @@ import { containerStore } from "./listing.ts";
  * and is what everything after reads; the text stays for inspect.
  */
 export function networkSettings(
-  value = "private",
+  values: string | string[] = [],
+  flags: AttachmentFlags = {},
 ): Pick<HostConfig, "network" | "networkMode"> {
-  return { network: value, networkMode: parseNetworkMode(value) };
+  const list = typeof values === "string" ? [values] : values;
+  return {
+    network: list.length > 0 ? list.join(",") : "private",
+    networkMode: parseNetworks(list, flags),
+  };
 }
 
 /** A container to create: its settings and where its root comes from. */
@@ -59,6 +65,8 @@ export interface CreateRequest extends CreateOptions {
   replace?: boolean;
   /** The auth file a pull reads (--authfile). */
   authFile?: string;
+  /** --pod NAME|ID, or new:NAME: the pod to join (engine/pods.ts). */
+  pod?: string;
 }
 
 /**
@@ -99,6 +107,12 @@ export async function createContainer(
   hooks: CreateHooks = {},
 ): Promise<ContainerConfig> {
   const { onProgress } = hooks;
+  if (req.pod) {
+    const { podMember } = await lazy<typeof import("./pods.ts")>(
+      new URL("./pods.ts", import.meta.url),
+    );
+    req = await podMember(e, req.pod, { ...req, pod: undefined });
+  }
   // A limit this host cannot enforce is refused before anything is made.
   checkCgroupSettings(req.host);
   let root;

@@ -4,6 +4,7 @@
  * area, since `inspect` is a hot command.
  */
 import { invalid, isKind, notFound } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import type { Engine } from "./engine.ts";
 import { inspectImageRef } from "./images.ts";
 import { inspectContainer } from "./listing.ts";
@@ -34,7 +35,32 @@ export async function objectExists(
 }
 
 /** The types `inspect --type` takes. */
-export const INSPECT_TYPES = ["container", "image", "volume", "all"] as const;
+export const INSPECT_TYPES = [
+  "container",
+  "image",
+  "volume",
+  "network",
+  "pod",
+  "all",
+] as const;
+
+/**
+ * Networks and pods, whose code `inspect` of a container or image never
+ * loads.
+ */
+const INSPECT_MORE: Record<string, (e: Engine, ref: string) => unknown> = {
+  network: async (e, ref) =>
+    (await lazy<typeof import("./networks.ts")>(
+      new URL("./networks.ts", import.meta.url),
+    )).inspectNetworkRecord(e, ref),
+  pod: async (e, ref) =>
+    await (await lazy<typeof import("./pods.ts")>(
+      new URL("./pods.ts", import.meta.url),
+    )).inspectPod(e, ref),
+};
+
+const inspectOf = (type: string) =>
+  INSPECT[type as ObjectType] ?? INSPECT_MORE[type];
 
 /** `type` if inspect knows it, else Podman's error. */
 export function checkInspectType(type: string): string {
@@ -56,10 +82,10 @@ export async function inspectObject(
   ref: string,
 ): Promise<unknown> {
   checkInspectType(type);
-  if (type !== "all") return await INSPECT[type as ObjectType](e, ref);
-  for (const t of ["container", "image", "volume"] as const) {
+  if (type !== "all") return await inspectOf(type)(e, ref);
+  for (const t of ["container", "image", "volume", "network", "pod"]) {
     try {
-      return await INSPECT[t](e, ref);
+      return await inspectOf(t)(e, ref);
     } catch (err) {
       if (!isKind(err, "not-found")) throw err;
     }

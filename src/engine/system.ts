@@ -14,6 +14,8 @@ import { removeTrees } from "../storage/remove.ts";
 import { VolumeStore } from "../volume/store.ts";
 import type { Engine } from "./engine.ts";
 import { pruneImages } from "./images.ts";
+import { pruneNetworks } from "./networks.ts";
+import { prunePods } from "./pods.ts";
 import { pruneContainers, removeContainer } from "./lifecycle.ts";
 import { containerStore, containersWithState } from "./listing.ts";
 import { pruneVolumesUnused } from "./volumes.ts";
@@ -334,7 +336,9 @@ async function usedBytes(e: Engine): Promise<number> {
 
 /** What `system prune` removed. */
 export interface SystemPruneReport {
+  pods: string[];
   containers: string[];
+  networks: string[];
   images: string[];
   volumes: string[];
   /** Containers that could not go (a running one's network depends on them). */
@@ -344,22 +348,29 @@ export interface SystemPruneReport {
 }
 
 /**
- * `system prune`: stopped containers, then dangling images (with `all`,
- * every image no container uses), then with `volumes` unused volumes.
+ * `system prune`: pods with nothing running, stopped containers, networks
+ * no container uses, then dangling images (with `all`, every image no
+ * container uses), then with `volumes` unused volumes.
  */
 export async function pruneSystem(
   e: Engine,
   opts: { all?: boolean; volumes?: boolean },
 ): Promise<SystemPruneReport> {
   const before = await usedBytes(e);
+  const pods = await prunePods(e);
   const containers = await pruneContainers(e);
+  const networks = pruneNetworks(e, []);
   const images = await pruneImages(e, !!opts.all);
   const volumes = opts.volumes ? await pruneVolumesUnused(e) : [];
   return {
+    pods: pods.removed,
     containers: containers.removed,
+    networks: networks.removed,
     images,
     volumes,
-    errors: containers.errors.map((x) => x.error),
+    errors: [pods, containers, networks].flatMap((r) =>
+      r.errors.map((x) => x.error)
+    ),
     reclaimed: Math.max(0, before - await usedBytes(e)),
   };
 }

@@ -23,7 +23,8 @@ export interface DnsConfig {
 /** The resolver the container should ask, given its network mode. */
 function stackResolver(mode: NetworkMode): string | undefined {
   if (mode.kind === "slirp4netns") return SLIRP_DNS;
-  if (mode.kind === "pasta") return PASTA_DNS;
+  // Containers on named networks go out through pasta too.
+  if (mode.kind === "pasta" || mode.kind === "bridge") return PASTA_DNS;
 }
 
 /**

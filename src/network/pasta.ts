@@ -51,6 +51,7 @@ export async function startPasta(
   mode: NetworkMode,
   ports: PortMapping[],
   runDir: string,
+  ifname?: string,
 ): Promise<Pasta> {
   const pidFile = `${runDir}/pasta.pid`, log = `${runDir}/pasta.log`;
   const args = [
@@ -72,6 +73,7 @@ export async function startPasta(
   ];
   if (!mode.allowHostLoopback) args.push("--no-map-gw");
   if (mode.mtu) args.push("--mtu", String(mode.mtu));
+  if (ifname) args.push("-I", ifname);
   const h = spawnHelper("pasta", [...args, String(pid)], "passt");
   const status = await h.child.status;
   if (!status.success) {

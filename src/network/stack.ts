@@ -7,11 +7,12 @@
  */
 import { goMap } from "../runtime/gomap.ts";
 import { SLIRP_GATEWAY, SLIRP_IP } from "./etc.ts";
-import { hasStack, type NetworkMode } from "./mode.ts";
+import { hasStack, type NetworkAttachment, type NetworkMode } from "./mode.ts";
 import { startPasta, stopPasta } from "./pasta.ts";
 import { type PortMapping, portsDoc } from "./ports.ts";
 import { startSlirp, stopSlirp } from "./slirp.ts";
 import { startUdpProxy, type UdpProxy } from "./udp_proxy.ts";
+import type { Attached } from "./holder.ts";
 
 /** What a running container's network looks like from the outside. */
 export interface NetworkInfo {
@@ -20,6 +21,8 @@ export interface NetworkInfo {
   gateway: string;
   prefixLen: number;
   ports: PortMapping[];
+  /** On named networks: what it got on each. */
+  networks?: Attached[];
 }
 
 /** A started network; `stop()` frees its ports (safe to call twice). */
@@ -35,6 +38,10 @@ export interface NetworkOptions {
   ports: PortMapping[];
   /** The container's runtime directory: API socket, logs, network.json. */
   runDir: string;
+  /** On named networks: what it got on each (attach.ts). */
+  attached?: Attached[];
+  /** On internal networks only: no way out, so no slirp4netns. */
+  internalOnly?: boolean;
 }
 
 const INFO_FILE = "network.json";
@@ -50,7 +57,22 @@ function hostAddress(): { ip: string; prefixLen: number } {
   };
 }
 
-function infoFor(mode: NetworkMode, ports: PortMapping[]): NetworkInfo {
+function infoFor(
+  mode: NetworkMode,
+  ports: PortMapping[],
+  attached?: Attached[],
+): NetworkInfo {
+  if (attached && attached.length > 0) {
+    const [a] = attached;
+    return {
+      kind: mode.kind,
+      ipAddress: a.ip,
+      gateway: a.gateway,
+      prefixLen: a.prefixLen,
+      ports,
+      networks: attached,
+    };
+  }
   if (mode.kind === "slirp4netns") {
     return {
       kind: mode.kind,
@@ -76,33 +98,47 @@ export async function startNetwork(
   opts: NetworkOptions,
 ): Promise<NetworkHandle> {
   const { mode, ports, runDir } = opts;
+  // On named networks, pasta carries the way out and the ports: its TCP
+  // forwarding splices, several times slirp4netns's throughput.
+  const stack = mode.kind === "bridge"
+    ? (opts.internalOnly ? "none" : "pasta")
+    : mode.kind;
+  // UDP replies to a client on the host's loopback get lost in libslirp
+  // (unless it may reach the host's loopback) and in the packaged pasta:
+  // those ports go through ptd's proxy, to the container's own address.
+  const proxied = (stack === "slirp4netns" && !mode.allowHostLoopback) ||
+      (stack === "pasta" && mode.kind === "bridge")
+    ? ports.filter((m) => m.protocol === "udp")
+    : [];
+  const forwarded = ports.filter((m) => !proxied.includes(m));
   let stopStack = () => Promise.resolve();
-  if (mode.kind === "slirp4netns") {
-    // libslirp drops UDP replies to the host's loopback unless it may reach
-    // it: those ports go through the proxy.
-    const proxied = mode.allowHostLoopback
-      ? []
-      : ports.filter((m) => m.protocol === "udp");
-    const forwarded = ports.filter((m) => !proxied.includes(m));
+  if (stack === "slirp4netns") {
     const h = await startSlirp(pid, mode, forwarded, runDir);
-    let proxy: UdpProxy | undefined;
-    try {
-      if (proxied.length > 0) {
-        proxy = await startUdpProxy(pid, proxied, SLIRP_IP);
-      }
-    } catch (e) {
-      await stopSlirp(h, runDir);
-      throw e;
-    }
-    stopStack = async () => {
-      await proxy?.stop();
-      await stopSlirp(h, runDir);
-    };
-  } else if (mode.kind === "pasta") {
-    const p = await startPasta(pid, mode, ports, runDir);
+    stopStack = () => stopSlirp(h, runDir);
+  } else if (stack === "pasta") {
+    // The veths are eth0, eth1...: pasta's interface keeps out of their way.
+    const p = await startPasta(pid, mode, forwarded, runDir, "tap0");
     stopStack = () => stopPasta(p);
   }
-  const info = infoFor(mode, hasStack(mode) ? ports : []);
+  if (proxied.length > 0) {
+    let proxy: UdpProxy;
+    try {
+      proxy = await startUdpProxy(
+        pid,
+        proxied,
+        opts.attached?.[0]?.ip ?? SLIRP_IP,
+      );
+    } catch (e) {
+      await stopStack();
+      throw e;
+    }
+    const stopOnly = stopStack;
+    stopStack = async () => {
+      await proxy.stop();
+      await stopOnly();
+    };
+  }
+  const info = infoFor(mode, hasStack(mode) ? ports : [], opts.attached);
   const infoPath = `${runDir}/${INFO_FILE}`;
   Deno.writeTextFileSync(infoPath, JSON.stringify(info));
   let stopped: Promise<void> | undefined;
@@ -128,6 +164,25 @@ export function readNetworkInfo(runDir: string): NetworkInfo | undefined {
   }
 }
 
+/** The address fields Docker's NetworkSettings and each network share. */
+function addressDoc(
+  gateway = "",
+  ip = "",
+  prefixLen = 0,
+  mac = "",
+) {
+  return {
+    EndpointID: "",
+    Gateway: gateway,
+    IPAddress: ip,
+    IPPrefixLen: prefixLen,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: mac,
+  };
+}
+
 /**
  * Docker's NetworkSettings for `inspect`: the ports the container publishes
  * and, while it runs, its address.
@@ -136,20 +191,19 @@ export function networkSettings(
   ports: PortMapping[],
   runDir: string,
   running: boolean,
+  networks?: NetworkAttachment[],
 ): Record<string, unknown> {
   // A monitor killed outright leaves the file behind: trust it only live.
   const info = running ? readNetworkInfo(runDir) : undefined;
   // Podman's keys and order. Networks (no named networks here) is an
   // empty map to a template and absent from JSON, as in Podman.
   const doc = {
-    EndpointID: "",
-    Gateway: info?.gateway ?? "",
-    IPAddress: info?.ipAddress ?? "",
-    IPPrefixLen: info?.prefixLen ?? 0,
-    IPv6Gateway: "",
-    GlobalIPv6Address: "",
-    GlobalIPv6PrefixLen: 0,
-    MacAddress: "",
+    ...addressDoc(
+      info?.gateway,
+      info?.ipAddress,
+      info?.prefixLen,
+      info?.networks?.[0]?.mac,
+    ),
     Bridge: "",
     SandboxID: "",
     HairpinMode: false,
@@ -158,5 +212,22 @@ export function networkSettings(
     Ports: goMap(portsDoc(ports)),
     SandboxKey: "",
   };
+  if (networks && networks.length > 0) {
+    const got = new Map(info?.networks?.map((a) => [a.network, a]));
+    return {
+      ...doc,
+      Networks: goMap(Object.fromEntries(networks.map((n) => {
+        const a = got.get(n.name);
+        return [n.name, {
+          ...addressDoc(a?.gateway, a?.ip, a?.prefixLen, a?.mac),
+          NetworkID: n.name,
+          DriverOpts: null,
+          IPAMConfig: null,
+          Links: null,
+          Aliases: n.aliases,
+        }];
+      }))),
+    };
+  }
   return Object.defineProperty(doc, "Networks", { value: goMap({}) });
 }

@@ -13,7 +13,7 @@ import {
   CLONE_NEWUSER,
   CLONE_NEWUTS,
 } from "../../ffi/constants.ts";
-import { closeFd } from "../../ffi/fd.ts";
+import { closeFd, openRaw } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { type IdMaps, idMapsFor, writeIdMaps } from "./idmap.ts";
 import { type JoinFds, joinFds } from "./netns.ts";
@@ -53,6 +53,9 @@ export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
 
 /** Opens the namespaces to enter for `spec.joinNetns` and `joinIpc`, if any. */
 function joinFor(spec: RuntimeSpec): JoinFds | undefined {
+  if (spec.joinUserns !== undefined) {
+    return { fds: [openRaw(spec.joinUserns)], user: true };
+  }
   if (spec.joinNetns === undefined && spec.joinIpc === undefined) return;
   return joinFds(spec.joinNetns, spec.joinIpc);
 }
@@ -86,9 +89,9 @@ export async function startInit(
   } catch (e) {
     if (!join) throw e;
     throw new Error(
-      `cannot join namespace ${spec.joinNetns ?? spec.joinIpc}: ${
-        (e as Error).message
-      }`,
+      `cannot join namespace ${
+        spec.joinUserns ?? spec.joinNetns ?? spec.joinIpc
+      }: ${(e as Error).message}`,
     );
   } finally {
     for (const fd of join?.fds ?? []) closeFd(fd);

@@ -95,6 +95,11 @@ export interface RuntimeSpec {
    */
   joinNetns?: string;
   /**
+   * A user namespace to be born in instead of a new one (a named
+   * network's holder); the parent enters it, init never reads it.
+   */
+  joinUserns?: string;
+  /**
    * uid and gid maps of a new user namespace, over host ids; absent, the
    * user's own (its id as root, the subordinate ranges after it). The
    * parent writes them; init never reads them.

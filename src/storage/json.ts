@@ -32,6 +32,21 @@ export function readJson<T>(path: string): T | undefined {
   }
 }
 
+/** Every `*.json` record in `dir` (none when it does not exist). */
+export function readJsonDir<T>(dir: string): T[] {
+  const out: T[] = [];
+  try {
+    for (const e of Deno.readDirSync(dir)) {
+      if (!e.name.endsWith(".json")) continue;
+      const r = readJson<T>(`${dir}/${e.name}`);
+      if (r) out.push(r);
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  return out;
+}
+
 /**
  * Runs `fn` holding a lock on `lockPath` (created if missing), so that
  * read-modify-write sequences of concurrent ptd commands serialize. A shared

@@ -11,41 +11,21 @@ import {
 } from "../assert.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
 import {
-  busyboxRoot,
+  freePort,
   ptd,
   ROOTLESS,
   type Sandbox,
+  webRoot,
   withSandbox,
 } from "../helpers.ts";
 
-const APPLETS = [
-  "httpd",
-  "nc",
-  "wget",
-  "ip",
-  "head",
-  "grep",
-  "cut",
-  "true",
-  "sleep",
-];
 const BODY = "hello from ptd\n";
 
 function withRoot(fn: (sb: Sandbox, root: string) => Promise<void>) {
   return withSandbox((sb) => {
-    const root = busyboxRoot(sb.dir, APPLETS);
-    Deno.mkdirSync(`${root}/www`);
-    Deno.writeTextFileSync(`${root}/www/index.html`, BODY);
+    const root = webRoot(sb.dir, BODY);
     return fn(sb, root);
   });
-}
-
-/** A port nothing listens on right now. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 const UDP_ECHO = `
@@ -147,6 +127,7 @@ for (
   const [how, network] of [
     ["through ptd's UDP proxy", "slirp4netns"],
     ["through slirp4netns itself", "slirp4netns:allow_host_loopback=true"],
+    ["on a named network, through ptd's UDP proxy", "udpnet"],
   ]
 ) {
   Deno.test({
@@ -156,6 +137,9 @@ for (
     fn: () =>
       withRoot(async (sb) => {
         const port = freePort();
+        if (network === "udpnet") {
+          assertEquals((await ptd(sb, ["network", "create", network])).code, 0);
+        }
         // busybox has no UDP server; the host's python3 (the host's root as
         // the container's) is one.
         const r = await ptd(sb, [

@@ -71,7 +71,12 @@ export function kindOf(v: unknown): Kind {
   if (Array.isArray(v)) return "slice";
   if (v instanceof GoTime) return "time";
   const o = v as Obj;
-  if (o[GO_MAP] || Object.keys(o).some((k) => !FIELD.test(k))) return "map";
+  // A marked struct keeps its fields in order even under json tag names.
+  if (
+    o[GO_MAP] || (!o[GO_TYPE] && Object.keys(o).some((k) => !FIELD.test(k)))
+  ) {
+    return "map";
+  }
   return "struct";
 }
 

@@ -1,0 +1,105 @@
+/**
+ * A container on named networks, as its parent drives it: before the
+ * clone, a connection to the holder (whose user namespace the container
+ * joins); once the container's namespaces exist, its veths and addresses
+ * on every network, and the /etc/hosts and /etc/resolv.conf that go with
+ * them. Closing the connection takes the container off the networks.
+ */
+import type { StorePaths } from "../storage/paths.ts";
+import { type NetworkRecord, NetworkStore } from "./config.ts";
+import { DNS_DOMAIN } from "./dns.ts";
+import { type DnsConfig, resolvConf } from "./etc.ts";
+import type { Attached } from "./holder.ts";
+import { connectHolder, type HolderConnection } from "./holder_client.ts";
+import type { NetworkAttachment, NetworkMode } from "./mode.ts";
+
+/** A container's membership of its networks, for one run. */
+export class Membership {
+  private constructor(
+    readonly holder: HolderConnection,
+    readonly records: NetworkRecord[],
+    readonly wanted: NetworkAttachment[],
+  ) {}
+
+  /** Looks the networks up and connects to the holder. */
+  static async open(
+    paths: StorePaths,
+    wanted: NetworkAttachment[],
+  ): Promise<Membership> {
+    const store = new NetworkStore(paths);
+    const records = wanted.map((w) => store.find(w.name));
+    return new Membership(await connectHolder(paths.runtime), records, wanted);
+  }
+
+  /** The user namespace the container must be born in. */
+  get userns(): string {
+    return this.holder.userns;
+  }
+
+  /** Whether no network leads outside: then no slirp4netns either. */
+  get internalOnly(): boolean {
+    return this.records.every((r) => r.internal);
+  }
+
+  /** Wires the container of `pid` to its networks. */
+  async attach(pid: number, id: string, names: string[]): Promise<Attached[]> {
+    const r = await this.holder.request<{ attached: Attached[] }>({
+      op: "attach",
+      id,
+      names: dnsNames(id, names),
+      pid,
+      owner: true,
+      networks: this.wanted.map((w, i) => ({
+        network: this.records[i],
+        aliases: w.aliases,
+        ip: w.ip,
+        mac: w.mac,
+      })),
+    });
+    return r.attached;
+  }
+
+  /** Takes the container off its networks. */
+  close() {
+    this.holder.close();
+  }
+}
+
+/** The names a container answers to in DNS: its names and short id. */
+export function dnsNames(id: string, names: string[]): string[] {
+  return [...new Set([...names, id.slice(0, 12)].map((n) => n.toLowerCase()))];
+}
+
+/** resolv.conf on named networks: their DNS servers first, as Podman. */
+export function networkResolvConf(
+  records: NetworkRecord[],
+  mode: NetworkMode,
+  hostText: string,
+  dns: DnsConfig,
+): string {
+  const servers = records.filter((r) => r.dns_enabled)
+    .map((r) => r.subnets[0].gateway!);
+  if (dns.servers.length > 0 || servers.length === 0) {
+    return resolvConf(mode, hostText, dns);
+  }
+  const hostSearch = hostText.split("\n").map((l) => l.trim().split(/\s+/))
+    .filter((f) => f[0] === "search").flatMap((f) => f.slice(1));
+  return resolvConf(mode, hostText, {
+    servers,
+    search: [DNS_DOMAIN, ...(dns.search.length > 0 ? dns.search : hostSearch)],
+    options: dns.options,
+  });
+}
+
+/**
+ * /etc/hosts with the container's own line pointing at its address on
+ * its first network (the line was written before the address was known).
+ */
+export function hostsWithAddress(text: string, ip: string): string {
+  const lines = text.split("\n");
+  const last = lines.length - 2;
+  if (last >= 0) {
+    lines[last] = lines[last].replace(/^[^\t]*\t/, `${ip}\t`);
+  }
+  return lines.join("\n");
+}
