@@ -4,6 +4,7 @@
  * Records and addresses: src/network/config.ts; a running container's
  * wiring: the holder (src/network/holder.ts).
  */
+import { emitEvent } from "../events/emit.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { isActive, reconcileKept } from "../container/liveness.ts";
 import { dnsNames } from "../network/attach.ts";
@@ -244,6 +245,7 @@ export async function connectNetwork(
     }
   }
   await updateNetworks(e, c.id, (list) => [...list, wanted]);
+  await networkEvent(c, "connect", n.name);
 }
 
 /** `network disconnect`: takes the container off; a running one at once. */
@@ -274,4 +276,16 @@ export async function disconnectNetwork(
     c.id,
     (list) => list.filter((x) => x.name !== n.name),
   );
+  await networkEvent(c, "disconnect", n.name);
+}
+
+/** Podman's network event: the container's id and name, and the network. */
+function networkEvent(c: ContainerConfig, action: string, network: string) {
+  return emitEvent({
+    type: "network",
+    action,
+    id: c.id,
+    name: c.name,
+    network,
+  });
 }

@@ -152,6 +152,17 @@ Deno.test({
         fetchByName("web"),
       ]);
       assert(gone.code !== 0, gone.stdout);
+      const events = ok(
+        await ptd(sb, [
+          "events",
+          "--stream=false",
+          "--filter",
+          "type=network",
+          "--format",
+          "{{.Status}} {{.Name}} {{.Network}}",
+        ]),
+      );
+      assertEquals(events, "connect web back\ndisconnect web back");
 
       // In use: refused without -f (exit 2), -f removes its containers.
       const rm = await ptd(sb, ["network", "rm", "front"]);
