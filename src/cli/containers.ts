@@ -455,7 +455,7 @@ const cpSpec: CommandSpec = {
       flags: "-a, --archive [=bool]",
       description:
         "accepted: copied files get the container's primary uid/gid, as in Podman",
-      parse: boolArg("--archive"),
+      parse: boolArg("-a, --archive"),
       default: true,
     },
     {

@@ -25,7 +25,7 @@ import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
 import { type CommandSpec, inlineBools } from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
-import { podmanParseErrors } from "./parse_errors.ts";
+import { podmanParsing } from "./cobra.ts";
 import { volumeCommand } from "./volume.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
@@ -220,6 +220,6 @@ export function program(result: { code: number }): Command {
     const cmd = missingCommand(name).copyInheritedSettings(p).helpOption(false);
     p.addCommand(cmd, { hidden: true });
   }
-  podmanParseErrors(p);
+  podmanParsing(p);
   return p;
 }

@@ -18,6 +18,7 @@ import { headers, printReport } from "./format.ts";
 import { parsePlatform } from "../image/oci.ts";
 import type { RegistryOptions } from "../image/registry.ts";
 import { invalid } from "../runtime/errors.ts";
+import { boolArg } from "./options.ts";
 import { pullReporter } from "./progress.ts";
 
 interface TlsFlags {
@@ -32,9 +33,9 @@ export function addRegistryOptions(cmd: Command): Command {
   return cmd
     .option("--authfile <path>", "path of the authentication file")
     .option(
-      "--tls-verify [bool]",
+      "--tls-verify [=bool]",
       "require HTTPS and verify certificates",
-      (v: string) => v !== "false",
+      boolArg("--tls-verify"),
       true,
     )
     .option("--cert-dir <dir>", "directory of CA certificates (*.crt)")

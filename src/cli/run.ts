@@ -213,7 +213,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
       "run an init (catatonit) as PID 1 that reaps and forwards signals",
   },
   {
-    flags: "--read-only-tmpfs [bool]",
+    flags: "--read-only-tmpfs [=bool]",
     description: "with --read-only, tmpfs on /tmp, /var/tmp and /run",
     parse: boolArg("--read-only-tmpfs"),
     default: true,
@@ -270,7 +270,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
   },
   repeatable("--hostuser <name>", "add a host user to /etc/passwd"),
   {
-    flags: "--passwd [bool]",
+    flags: "--passwd [=bool]",
     description: "add an /etc/passwd entry for a numeric --user",
     parse: boolArg("--passwd"),
     default: true,

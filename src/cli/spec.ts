@@ -124,17 +124,30 @@ function bindArgs(
  * the first positional (the rest belongs to the container's command).
  */
 export function inlineBools(cmd: CommandSpec, argv: string[]): string[] {
+  return inlineBoolFlags(
+    cmd.options.map((o) => o.flags),
+    !!cmd.passThrough,
+    argv,
+  );
+}
+
+/** `inlineBools` for options given by their flags alone. */
+export function inlineBoolFlags(
+  flags: string[],
+  passThrough: boolean,
+  argv: string[],
+): string[] {
   const long = new Map<string, string>();
-  for (const o of cmd.options) {
-    if (!o.flags.includes("[=")) continue;
-    const f = parseFlags(o.flags);
+  for (const text of flags) {
+    if (!text.includes("[=")) continue;
+    const f = parseFlags(text);
     for (const flag of [f.short, f.long]) {
       if (flag) long.set(flag, f.long!);
     }
   }
   if (long.size === 0) return [...argv];
   const end = argv.findIndex((a) =>
-    a === "--" || (cmd.passThrough && !a.startsWith("-"))
+    a === "--" || (passThrough && !a.startsWith("-"))
   );
   return argv.map((a, i) =>
     (end < 0 || i < end) && long.has(a) ? `${long.get(a)}=true` : a

@@ -1,12 +1,13 @@
 /**
- * Command-line mistakes in Podman's words. Podman parses with cobra, whose
- * errors scripts (and their authors) know: "unknown flag: --x", "accepts 2
- * arg(s), received 1", "requires at least 1 arg(s), only received 0", and a
- * few commands' own lines for a missing name. Commander words them its own
- * way; every command of the tree gets its `error` and `help` rewired here,
- * so the exit code stays 125 and only the text changes.
+ * Commander made to read command lines as Podman's cobra does. Bool flags
+ * (`--tls-verify [=bool]`) take a value only inline, never the next word.
+ * Mistakes are said in cobra's words, which scripts (and their authors)
+ * know: "unknown flag: --x", "accepts 2 arg(s), received 1", "requires at
+ * least 1 arg(s), only received 0", and a few commands' own lines for a
+ * missing name; the exit code stays 125, only the text changes.
  */
 import type { Command } from "commander";
+import { inlineBoolFlags } from "./spec.ts";
 
 /** Podman's own line for a command given no name at all, by command path. */
 const NO_NAME: Record<string, string> = {
@@ -108,12 +109,19 @@ function podmanText(cmd: Command, message: string, code?: string): string {
 }
 
 /**
- * Rewires `root` and every command below it to say command-line mistakes
- * as Podman does; a command group given no command says so in one line
- * (Podman's "missing command") instead of printing its help as an error.
+ * Rewires `root` and every command below it to read bool flags and say
+ * command-line mistakes as Podman does; a command group given no command
+ * says so in one line (Podman's "missing command") instead of printing its
+ * help as an error.
  */
-export function podmanParseErrors(root: Command): void {
+export function podmanParsing(root: Command): void {
   const visit = (cmd: Command) => {
+    const parseOptions = cmd.parseOptions.bind(cmd);
+    const flags = cmd.options.map((o) => o.flags);
+    const passThrough =
+      (cmd as unknown as { _passThroughOptions: boolean })._passThroughOptions;
+    cmd.parseOptions = (argv) =>
+      parseOptions(inlineBoolFlags(flags, passThrough, argv));
     const error = cmd.error.bind(cmd);
     cmd.error = (message, options) =>
       error(podmanText(cmd, message, options?.code), options);
