@@ -105,6 +105,8 @@ export interface HostConfig {
   devices?: DeviceMapping[];
   /** --detach-keys: the sequence that detaches from the container. */
   detachKeys?: string;
+  /** --requires: containers started before this one, which it depends on. */
+  requires?: string[];
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

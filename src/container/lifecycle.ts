@@ -15,7 +15,7 @@ import {
   reconcile,
   reconcileKept,
 } from "./liveness.ts";
-import { networkDependents } from "./network.ts";
+import { refuseIfDepended } from "./dependencies.ts";
 import { type Handshake, MONITOR_COMMAND } from "./handshake.ts";
 import { openAttach, relayAttach } from "./attach.ts";
 import { parseSignal } from "./signals.ts";
@@ -239,7 +239,8 @@ export async function stopContainer(
 
 /**
  * Removes a container. A running one needs `force`: then its monitor is
- * killed outright (the container dies with it) and the files go.
+ * killed outright (the container dies with it) and the files go. One that
+ * others depend on stays, whatever `force` says (Podman: rm --depend).
  */
 export async function removeContainer(
   store: ContainerStore,
@@ -247,12 +248,13 @@ export async function removeContainer(
   force: boolean,
 ): Promise<void> {
   const s = await reconcile(store, c.id);
+  if (monitorAlive(s) && !force) {
+    throw conflict(
+      `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
+    );
+  }
+  refuseIfDepended(store, c);
   if (monitorAlive(s)) {
-    if (!force) {
-      throw conflict(
-        `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
-      );
-    }
     await markStopped(store, c.id);
     // A monitor goes with its container; a foreground `ptd run` records the
     // container's end and returns its code.
@@ -264,22 +266,7 @@ export async function removeContainer(
     }
     await waitProcessGone(s.pid);
   }
-  if (!force) await refuseIfShared(store, c);
   await store.remove(c.id);
-}
-
-/**
- * A container whose network namespace a running one shares (container:)
- * stays until that one stops, or -f: like Podman, though without --depend.
- */
-async function refuseIfShared(store: ContainerStore, c: ContainerConfig) {
-  const deps = await networkDependents(store, c);
-  if (deps.length === 0) return;
-  throw conflict(
-    `cannot remove container ${c.name}: running container ${
-      deps.map((d) => d.name).join(", ")
-    } uses its network namespace (stop it first, or rm -f)`,
-  );
 }
 
 async function waitProcessGone(pid: number) {

@@ -3,6 +3,7 @@
  * seconds", "Exited (0) 2 seconds ago") and the inspect document. Plain data
  * for the CLI to print or template.
  */
+import { dependencyIds } from "./dependencies.ts";
 import {
   commandOf,
   type ContainerConfig,
@@ -235,7 +236,7 @@ export function inspectDoc(
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
     Mounts: inspectMounts(volumes, c),
-    Dependencies: [],
+    Dependencies: dependencyIds(store, c),
     NetworkSettings: inspectNetwork(store, c, running),
     Namespace: "",
     IsInfra: false,

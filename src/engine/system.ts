@@ -16,6 +16,7 @@ import type { Engine } from "./engine.ts";
 import { pruneImages } from "./images.ts";
 import { pruneContainers, removeContainer } from "./lifecycle.ts";
 import { containerStore, containersWithState } from "./listing.ts";
+import { withDependents } from "./selection.ts";
 import { pruneVolumesUnused } from "./volumes.ts";
 
 /** ptd's own version. */
@@ -363,11 +364,13 @@ export async function pruneSystem(
 }
 
 /**
- * `system reset`: every container (running ones killed), then everything
- * ptd stored for this user: the store and its runtime directory.
+ * `system reset`: every container (running ones killed, dependents before
+ * what they depend on), then everything ptd stored for this user: the
+ * store and its runtime directory.
  */
 export async function resetStore(e: Engine): Promise<void> {
-  for (const c of containerStore(e).list()) {
+  const all = containerStore(e).list().map((c) => ({ input: c.id, c }));
+  for (const { c } of withDependents(e, all)) {
     try {
       await removeContainer(e, c.id, { force: true, volumes: true });
     } catch (err) {
