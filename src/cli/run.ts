@@ -367,23 +367,19 @@ const runSpec = createSpec(
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
-    if (f.detach && f.preserveFds) {
-      throw invalid(
-        "--preserve-fds: descriptors go only to a container run in the foreground",
-      );
-    }
+    const preserveFds = parseCount(f.preserveFds, "--preserve-fds");
     let id = "";
     const code = await runNewContainer(
       userEngine(),
       createRequest(image, command, f),
       f.detach
-        ? { kind: "detach" }
+        ? { kind: "detach", preserveFds }
         : f.tty
         ? { kind: "attach", stdin: !!f.interactive }
         : {
           kind: "foreground",
           streams: parseAttach(f.attach),
-          preserveFds: parseCount(f.preserveFds, "--preserve-fds"),
+          preserveFds,
         },
       {
         onProgress: pullReporter(false),

@@ -49,25 +49,33 @@ export async function startContainer(
   store: ContainerStore,
   c: ContainerConfig,
   attach?: () => Promise<void>,
+  preserveFds?: number,
 ): Promise<void> {
   const s = await reconcile(store, c.id);
   // Already running: Docker's start is a no-op. We ourselves are recorded as
   // the parent of a container this `run` created, until its monitor claims it.
   if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;
-  await spawnMonitor(store, c, { attach });
+  await spawnMonitor(store, c, { attach, preserveFds });
 }
 
 /**
  * Spawns the container's monitor and reads its handshake. `restarts`: the
  * monitor takes over a container whose foreground run just ended, for
  * that restart; it answers once it has claimed the container.
+ * `preserveFds`: descriptors 3..3+N-1 of this process, which the monitor
+ * inherits (posix_spawn keeps what is not close-on-exec), go on to the
+ * command (`run -d --preserve-fds N`).
  */
 export async function spawnMonitor(
   store: ContainerStore,
   c: ContainerConfig,
-  opts: { attach?: () => Promise<void>; restarts?: number },
+  opts: {
+    attach?: () => Promise<void>;
+    restarts?: number;
+    preserveFds?: number;
+  },
 ): Promise<void> {
-  const { attach, restarts } = opts;
+  const { attach, restarts, preserveFds } = opts;
   const self = selfCommand();
   // posix_spawn, not Deno.Command: a fork of this process costs ~10 ms.
   const child = spawn([
@@ -79,6 +87,7 @@ export async function spawnMonitor(
     // so a client sees all of its output.
     ...(attach ? ["--attached"] : []),
     ...(restarts ? [`--restarts=${restarts}`] : []),
+    ...(preserveFds ? [`--preserve-fds=${preserveFds}`] : []),
     ...terminalSize(c),
   ], 1);
   const [line] = await Promise.all([readText(child.output!, true), attach?.()]);

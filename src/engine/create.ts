@@ -134,7 +134,7 @@ export async function runNewContainer(
   how: RunMode,
   hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
-  if (how.kind === "foreground" && how.preserveFds) {
+  if (how.kind !== "attach" && how.preserveFds) {
     checkPreservedFds(how.preserveFds);
   }
   const c = await createContainer(e, { ...req, parent: true }, hooks);
@@ -144,8 +144,11 @@ export async function runNewContainer(
 
 /** How `runContainer` starts a container. */
 export type RunMode =
-  /** In the background, under its monitor; returns 0 once it runs. */
-  | { kind: "detach" }
+  /**
+   * In the background, under its monitor; returns 0 once it runs.
+   * preserveFds: descriptors 3..3+N-1 go to the command through the monitor.
+   */
+  | { kind: "detach"; preserveFds?: number }
   /** This process is its parent; returns its exit code. */
   | ({ kind: "foreground" } & ForegroundOptions)
   /** Under its monitor, attached (-t); returns its exit code. */
@@ -165,7 +168,7 @@ export async function runContainer(
   try {
     if (how.kind === "attach") return await runAttached(store, c, how.stdin);
     if (how.kind === "foreground") return await runForeground(store, c, how);
-    await startContainer(store, c);
+    await startContainer(store, c, undefined, how.preserveFds);
     return 0;
   } catch (err) {
     if (isKind(err, "conflict")) await removeStored(store, c, true);
