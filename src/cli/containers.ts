@@ -454,7 +454,7 @@ const cpSpec: CommandSpec = {
     {
       flags: "-a, --archive [=bool]",
       description:
-        "accepted: copied files get the container's primary uid/gid, as in Podman",
+        "chown copied files to the container's primary uid/gid (else its root)",
       parse: boolArg("-a, --archive"),
       default: true,
     },
@@ -468,7 +468,7 @@ const cpSpec: CommandSpec = {
     ["<src>", "CONTAINER:PATH or a host path; - is a tar on stdin"],
     ["<dest>", "CONTAINER:PATH or a host path; - is a tar to stdout"],
   ],
-  action: async (src: string, dest: string) => {
+  action: async (src: string, dest: string, f: { archive: boolean }) => {
     const e = userEngine();
     const from = containerPath(src), to = containerPath(dest);
     if (!from && !to) {
@@ -477,9 +477,9 @@ const cpSpec: CommandSpec = {
       );
     }
     if (from && to) {
-      await engine.copyBetween(e, from[0], from[1], to[0], to[1]);
+      await engine.copyBetween(e, from[0], from[1], to[0], to[1], f.archive);
     } else if (from) await engine.copyFrom(e, from[0], from[1], dest);
-    else await engine.copyTo(e, to![0], src, to![1]);
+    else await engine.copyTo(e, to![0], src, to![1], f.archive);
   },
 };
 

@@ -214,9 +214,10 @@ export async function copyTo(
   ref: string,
   hostSrc: string,
   path: string,
+  archive = true,
 ): Promise<void> {
   const { copyToContainer } = await cpModule();
-  await copyToContainer(...target(e, ref), hostSrc, path);
+  await copyToContainer(...target(e, ref), hostSrc, path, archive);
 }
 
 /** Copies `src` of container `from` to `dest` in container `to`. */
@@ -226,10 +227,11 @@ export async function copyBetween(
   src: string,
   to: string,
   dest: string,
+  archive = true,
 ): Promise<void> {
   const s = containerStore(e);
   const { copyBetweenContainers } = await cpModule();
-  await copyBetweenContainers(s, s.find(from), src, s.find(to), dest);
+  await copyBetweenContainers(s, s.find(from), src, s.find(to), dest, archive);
 }
 
 /**
