@@ -13,6 +13,7 @@ import {
 } from "../container/namespaces.ts";
 import type { Stream } from "../container/log.ts";
 import { userEngine } from "../engine/engine.ts";
+import { removeImages } from "../engine/images.ts";
 import {
   createContainer,
   type CreateRequest,
@@ -34,9 +35,16 @@ import {
   repeatable,
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
+import {
+  CREATE_FLAGS,
+  type CreateFlags,
+  createFlagsHost,
+  createFlagsRequest,
+} from "./create_flags.ts";
 
-interface RunFlags {
+interface RunFlags extends CreateFlags {
   rm?: boolean;
+  rmi?: boolean;
   init?: boolean;
   rootfs?: boolean;
   pull: string;
@@ -326,6 +334,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
     flags: "--authfile <path>",
     description: "path of the authentication file",
   },
+  ...CREATE_FLAGS,
 ];
 
 const RM: OptionSpec = {
@@ -364,6 +373,13 @@ const runSpec = createSpec(
   }, {
     flags: "--preserve-fds <n>",
     description: "pass descriptors 3 to 3+N-1 on to the command",
+  }, {
+    flags: "--rmi",
+    description: "remove the image after the container exits (implies --rm)",
+  }, {
+    flags: "--sig-proxy [=bool]",
+    description: "accepted: a foreground run always relays signals",
+    parse: boolArg("--sig-proxy"),
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
@@ -382,16 +398,22 @@ const runSpec = createSpec(
           preserveFds,
         },
       {
-        onProgress: pullReporter(false),
+        onProgress: pullReporter(!!f.quiet),
         replaced: (name) => console.log(name),
         created: (c) => {
           trace("cli-created");
           if (f.cidfile) writeCidFile(f.cidfile, c.id);
           id = c.id;
+          // Podman: -a that attaches no output stream (-a stdin) says which
+          // container it runs instead, then waits for it as usual.
+          if (!f.detach && parseAttach(f.attach)?.length === 0) {
+            console.log(c.id);
+          }
         },
       },
     );
     if (f.detach) console.log(id);
+    else if (f.rmi && !f.rootfs) await removeImageAfter(image);
     return code;
   },
 );
@@ -405,7 +427,7 @@ const createCommandSpec = createSpec(
     const c = await createContainer(
       userEngine(),
       createRequest(image, command, f),
-      { onProgress: pullReporter(false), replaced: (n) => console.log(n) },
+      { onProgress: pullReporter(!!f.quiet), replaced: (n) => console.log(n) },
     );
     if (f.cidfile) writeCidFile(f.cidfile, c.id);
     console.log(c.id);
@@ -435,12 +457,12 @@ function createRequest(
     workdir: f.workdir,
     user: f.user,
     hostname: f.hostname,
-    labels: parseLabels(f.label),
+    ...createFlagsRequest(f, parseLabels(f.label)),
     mounts: parseMountFlags(f),
     readOnlyTmpfs: f.readOnlyTmpfs,
     publishAll: !!f.publishAll,
     host: {
-      autoRemove: !!f.rm,
+      autoRemove: !!f.rm || !!f.rmi,
       interactive: !!f.interactive,
       tty: !!f.tty,
       capAdd: f.capAdd,
@@ -469,8 +491,18 @@ function createRequest(
       stopSignal: f.stopSignal,
       stopTimeout: Number(f.stopTimeout),
       ...parseLogOpts(f.logOpt),
+      ...createFlagsHost(f),
     },
   };
+}
+
+/** --rmi: the image goes after the run; failing that, Podman only warns. */
+async function removeImageAfter(image: string) {
+  try {
+    await removeImages(userEngine(), [image]);
+  } catch (e) {
+    console.error(`Failed removing image ${image}: ${(e as Error).message}`);
+  }
 }
 
 /** `run` and `create`. */

@@ -107,6 +107,10 @@ export interface HostConfig {
   detachKeys?: string;
   /** --requires: containers started before this one, which it depends on. */
   requires?: string[];
+  /** --annotation: key=value annotations inspect shows. */
+  annotations?: Record<string, string>;
+  /** --pidfile: where each start writes the container's pid. */
+  pidFile?: string;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

@@ -16,7 +16,7 @@ import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
 import { checkLogDriver } from "./log_driver.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
-import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
+import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkUserns, ipcTarget } from "./namespaces.ts";
 import { userMaps } from "../runtime/create.ts";
@@ -46,6 +46,12 @@ export interface CreateOptions {
   hostUsers?: string[];
   /** -P: publish every port the image exposes on a free host port. */
   publishAll?: boolean;
+  /** --unsetenv: default variables (ptd's, the image's) left out. */
+  unsetEnv?: string[];
+  /** --unsetenv-all: none of the default variables. */
+  unsetEnvAll?: boolean;
+  /** --image-volume: the image's volumes as volumes (bind), tmpfs, or none. */
+  imageVolume?: "bind" | "tmpfs" | "ignore";
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -90,6 +96,28 @@ function checkDetachKeys(keys: string) {
       "cannot-invoke",
       `invalid detach keys: Unknown character: '${k}'`,
     );
+  }
+}
+
+/** The default variables `env` less those --unsetenv(-all) names. */
+function withoutUnset(env: string[], opts: CreateOptions): string[] {
+  if (opts.unsetEnvAll) return [];
+  const unset = new Set(opts.unsetEnv ?? []);
+  return env.filter((v) => !unset.has(v.split("=")[0]));
+}
+
+/** --requires names containers that must exist (Podman's error otherwise). */
+function checkRequired(store: ContainerStore, refs: string[] = []) {
+  for (const ref of refs) {
+    try {
+      store.find(ref);
+    } catch (e) {
+      throw invalid(
+        `"${ref}" is not a valid container, cannot be used as a dependency: ${
+          (e as Error).message
+        }`,
+      );
+    }
   }
 }
 
@@ -168,6 +196,7 @@ export async function createContainer(
 ): Promise<ContainerConfig> {
   validate(opts);
   checkIpcTarget(store, opts.host.ipc);
+  checkRequired(store, opts.host.requires);
   if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
   // Docker: an explicit entrypoint drops the image's Cmd.
@@ -183,7 +212,8 @@ export async function createContainer(
   }
   const mounts = planMounts(opts.mounts ?? [], {
     readOnlyTmpfs: opts.host.readOnly && (opts.readOnlyTmpfs ?? true),
-    imageVolumes: root.volumes ?? [],
+    imageVolumes: opts.imageVolume === "ignore" ? [] : root.volumes ?? [],
+    imageVolumesTmpfs: opts.imageVolume === "tmpfs",
   });
   checkHostPaths(mounts);
   const workdir = opts.workdir ?? root.workdir;
@@ -204,8 +234,10 @@ export async function createContainer(
       entrypoint,
       cmd,
       env: mergeEnv(
-        opts.defaultEnv ?? DEFAULT_ENV,
-        root.env,
+        withoutUnset(
+          mergeEnv(opts.defaultEnv ?? DEFAULT_ENV, CONTAINER_ENV, root.env),
+          opts,
+        ),
         opts.envHost ? hostEnv() : [],
         opts.env,
       ),

@@ -55,7 +55,18 @@ export async function startContainer(
   // Already running: Docker's start is a no-op. We ourselves are recorded as
   // the parent of a container this `run` created, until its monitor claims it.
   if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;
+  await startRequired(store, c);
   await spawnMonitor(store, c, { attach, preserveFds });
+}
+
+/**
+ * --requires: the containers `c` requires are started first, those they
+ * require before them, as Podman does; running ones are left alone.
+ */
+export async function startRequired(store: ContainerStore, c: ContainerConfig) {
+  for (const ref of c.host.requires ?? []) {
+    await startContainer(store, store.find(ref));
+  }
 }
 
 /**

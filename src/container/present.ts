@@ -260,7 +260,7 @@ export function inspectDoc(
       Entrypoint: c.entrypoint.join(" "),
       OnBuild: null,
       Labels: goMap(Object.keys(c.labels).length > 0 ? c.labels : null),
-      Annotations: goMap({}),
+      Annotations: goMap(c.host.annotations ?? {}),
       StopSignal: signalNumber(c.host.stopSignal),
       StopTimeout: c.host.stopTimeout,
     },

@@ -266,6 +266,8 @@ async function runOnce(
       startedAt: new Date().toISOString(),
       error: "",
     }));
+    // --pidfile: what a script waits on, written as Podman's conmon does.
+    if (c.host.pidFile) Deno.writeTextFileSync(c.host.pidFile, String(pid));
     sv.answer({ ok: true, pid });
   }
   const timer = killAfter(pid, c.host.timeout);

@@ -20,11 +20,12 @@ import {
   removeContainer,
   runAttached,
   startContainer,
+  startRequired,
 } from "../container/lifecycle.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
 import { checkAuthFile } from "../image/auth.ts";
-import type { PullProgress } from "../image/pull.ts";
+import type { PullOptions, PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
 import { parseNetworkMode } from "../network/mode.ts";
@@ -56,6 +57,8 @@ export interface CreateRequest extends CreateOptions {
   replace?: boolean;
   /** The auth file a pull reads (--authfile). */
   authFile?: string;
+  /** What else a pull is told: --tls-verify, the platform to pick. */
+  pullOptions?: Pick<PullOptions, "tlsVerify" | "platform">;
 }
 
 /**
@@ -102,6 +105,7 @@ export async function createContainer(
     const images = e.store(ImageStore);
     checkAuthFile(req.authFile);
     const img = await ensureImage(images, req.image, req.pull ?? "missing", {
+      ...req.pullOptions,
       onProgress,
       authFile: req.authFile,
     });
@@ -167,7 +171,10 @@ export async function runContainer(
   const store = containerStore(e);
   try {
     if (how.kind === "attach") return await runAttached(store, c, how.stdin);
-    if (how.kind === "foreground") return await runForeground(store, c, how);
+    if (how.kind === "foreground") {
+      await startRequired(store, c);
+      return await runForeground(store, c, how);
+    }
     await startContainer(store, c, undefined, how.preserveFds);
     return 0;
   } catch (err) {
