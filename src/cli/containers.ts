@@ -14,6 +14,11 @@ import type { LogFilter, LogRecord } from "../container/log.ts";
 import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
 import {
+  checkConditions,
+  parseInterval,
+  waitForCondition,
+} from "../engine/wait.ts";
+import {
   boolArg,
   mergeEnv,
   parseEnv,
@@ -358,12 +363,28 @@ const logsSpec: CommandSpec = {
 const waitSpec: CommandSpec = {
   name: "wait",
   description: "Wait for containers to stop; print their exit codes",
-  options: [],
+  options: [
+    repeatable(
+      "--condition <state>",
+      "state to wait for: stopped (default), exited, running, created",
+    ),
+    {
+      flags: "-i, --interval <duration>",
+      description: "time between polls for a --condition",
+      default: "250ms",
+    },
+  ],
   args: [["<containers...>"]],
-  action: (refs: string[]) =>
-    eachRef(refs, async (e, ref) => {
-      console.log(await engine.waitContainer(e, ref));
-    }),
+  action: async (
+    refs: string[],
+    f: { condition: string[]; interval: string },
+  ) => {
+    checkConditions(f.condition);
+    const interval = parseInterval(f.interval);
+    return await eachRef(refs, async (e, ref) => {
+      console.log(await waitForCondition(e, ref, f.condition, interval));
+    });
+  },
 };
 
 const renameSpec: CommandSpec = {
