@@ -138,8 +138,13 @@ function rmiCommand(name: string): Command {
     .argument("[images...]", "image names or ids")
     .option("-a, --all", "remove every image")
     .option("-f, --force", "remove even if containers use it or it has tags")
+    .option("-i, --ignore", "ignore errors if a specified image does not exist")
+    .option("--no-prune", "accepted: ptd keeps no untagged parents to prune")
     .action(
-      async (refs: string[], f: { all?: boolean; force?: boolean }) => {
+      async (
+        refs: string[],
+        f: { all?: boolean; force?: boolean; ignore?: boolean },
+      ) => {
         await withPolicy(REMOVAL, () =>
           removeImages(userEngine(), refs, {
             ...f,

@@ -27,18 +27,54 @@ const VOLUME_HEADERS = headers(
   { Name: "volume name" },
 );
 
+/**
+ * `volume create --driver/--opt` as Podman answers them for what ptd has:
+ * the local driver, and none of its mount options (type=tmpfs, device=,
+ * o=, UID=, ...): ptd's volumes are plain directories.
+ */
+function checkDriver(name = "", driver: string, opts: string[]) {
+  if (driver !== "local") {
+    throw invalid(
+      `volume ${name} uses volume plugin ${driver} but it could not be retrieved: no volume plugin with name ${driver} available: required plugin missing`,
+    );
+  }
+  for (const o of opts) {
+    const key = o.split("=")[0];
+    const known = ["type", "o", "device", "uid", "gid", "size", "inodes"];
+    if (!known.includes(key.toLowerCase()) && key !== "nocopy") {
+      throw invalid(
+        `invalid mount option ${key} for driver 'local': invalid argument`,
+      );
+    }
+    throw invalid(`volume option ${o}: ptd's local volumes take no options`);
+  }
+}
+
 /** The `volume` command group. */
 export function volumeCommand(setCode: (code: number) => void): Command {
   const group = new Command("volume").description("Manage volumes");
   group.command("create")
     .description("Create a volume")
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
+    .option("--driver <driver>", "volume driver: local", "local")
+    .option(
+      "-o, --opt <option>",
+      "driver option (ptd's local volumes take none)",
+      collect,
+      [],
+    )
     .argument("[name]", "volume name (random if omitted)")
-    .action(async (name: string | undefined, f: { label: string[] }) => {
-      console.log(
-        await createVolume(userEngine(), name, parseLabels(f.label)),
-      );
-    });
+    .action(
+      async (
+        name: string | undefined,
+        f: { label: string[]; driver: string; opt: string[] },
+      ) => {
+        checkDriver(name, f.driver, f.opt);
+        console.log(
+          await createVolume(userEngine(), name, parseLabels(f.label)),
+        );
+      },
+    );
   group.command("ls")
     .alias("list")
     .description("List volumes")
@@ -82,13 +118,18 @@ export function volumeCommand(setCode: (code: number) => void): Command {
     );
   group.command("inspect")
     .description("Show volumes as JSON")
-    .argument("<names...>")
+    .argument("[names...]")
+    .option("-a, --all", "inspect all volumes")
     .option(
       "-f, --format <format>",
       "json, or a Go template such as {{.Mountpoint}}",
     )
-    .action((names: string[], f: { format?: string }) => {
+    .action((names: string[], f: { format?: string; all?: boolean }) => {
+      if (!f.all === (names.length === 0)) {
+        throw invalid("provide one or more volume names or use --all");
+      }
       const e = userEngine();
+      if (f.all) names = listVolumes(e).map((v) => v.Name);
       return printInspect(f.format, names.map((n) => inspectVolume(e, n)));
     });
   group.command("rm")
