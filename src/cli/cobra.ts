@@ -19,13 +19,10 @@ const NO_NAME: Record<string, string> = {
   "image inspect": "no names or ids specified",
   "logs": "specify at least one container name or ID to log",
   "container logs": "specify at least one container name or ID to log",
-  "port": "you must supply a running container name or id",
-  "container port": "you must supply a running container name or id",
   "top": "you must provide the name or id of a running container",
   "container top": "you must provide the name or id of a running container",
   "save": "need at least 1 argument",
   "image save": "need at least 1 argument",
-  "volume inspect": "provide one or more volume names or use --all",
 };
 
 /** Commands that name --latest in their line for a missing name. */
