@@ -13,6 +13,7 @@ import type { Selection } from "../engine/selection.ts";
 import type { LogFilter, LogRecord } from "../container/log.ts";
 import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
+import { checkPreservedFds } from "../container/preserved_fds.ts";
 import {
   checkConditions,
   parseInterval,
@@ -86,6 +87,19 @@ const SELECT = {
   },
 } satisfies Record<string, OptionSpec | ((what: string) => OptionSpec)>;
 
+/** Accepted as Podman takes them; ptd's own detach keys stay in effect. */
+const DETACH_KEYS: OptionSpec = {
+  flags: "--detach-keys <keys>",
+  description: "accepted: the container's detach keys (ctrl-p,ctrl-q) apply",
+};
+
+/** Accepted: an attached client always relays signals to the container. */
+const SIG_PROXY: OptionSpec = {
+  flags: "--sig-proxy [=bool]",
+  description: "accepted: signals are always relayed",
+  parse: boolArg("--sig-proxy"),
+};
+
 /** The flags SELECT declares, as the action gets them. */
 interface SelectFlags {
   all?: boolean;
@@ -138,6 +152,8 @@ const startSpec: CommandSpec = {
     SELECT.filter,
     { flags: "-i, --interactive", description: "with -a, attach stdin too" },
     SELECT.latest,
+    DETACH_KEYS,
+    SIG_PROXY,
   ],
   args: [["[containers...]"]],
   action: async (
@@ -412,6 +428,8 @@ const topSpec: CommandSpec = {
 };
 
 interface ExecFlags {
+  privileged?: boolean;
+  preserveFds?: number;
   interactive?: boolean;
   tty?: boolean;
   detach?: boolean;
@@ -432,10 +450,21 @@ const execSpec: CommandSpec = {
     PROCESS_OPTIONS.envFile,
     PROCESS_OPTIONS.user,
     PROCESS_OPTIONS.workdir,
+    {
+      flags: "--privileged",
+      description: "give the process every capability",
+    },
+    {
+      flags: "--preserve-fds <n>",
+      description: "pass descriptors 3 to 3+N-1 on to the process",
+      parse: uintArg("--preserve-fds"),
+    },
+    DETACH_KEYS,
   ],
   args: [["<container>"], ["<command...>"]],
   passThrough: true,
   action: (ref: string, command: string[], f: ExecFlags) => {
+    if (f.preserveFds) checkPreservedFds(f.preserveFds);
     const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
     // Podman: exec in a container that is not running ends with 255.
     return execPolicy(() =>
@@ -447,6 +476,8 @@ const execSpec: CommandSpec = {
         interactive: !!f.interactive,
         detach: !!f.detach,
         tty: !!f.tty,
+        privileged: !!f.privileged,
+        preserveFds: f.preserveFds,
       })
     );
   },
@@ -455,7 +486,11 @@ const execSpec: CommandSpec = {
 const attachSpec: CommandSpec = {
   name: "attach",
   description: "Attach to a running container's output and input",
-  options: [{ flags: "--no-stdin", description: "do not attach stdin" }],
+  options: [
+    { flags: "--no-stdin", description: "do not attach stdin" },
+    DETACH_KEYS,
+    SIG_PROXY,
+  ],
   args: [["<container>"]],
   action: (ref: string, f: { stdin: boolean }) =>
     engine.attachContainer(userEngine(), ref, f.stdin),

@@ -10,7 +10,7 @@ import {
   PtdError,
 } from "../runtime/errors.ts";
 import { enterExec } from "../../ffi/enter.ts";
-import { closeFd, openRaw } from "../../ffi/fd.ts";
+import { closeFd, isInherited, openRaw, setCloexec } from "../../ffi/fd.ts";
 import { openPty, readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { exitCode, waitStatus } from "../../ffi/clone.ts";
 import { capNumber, resolveCaps } from "../runtime/caps.ts";
@@ -39,6 +39,22 @@ export interface ExecOptions {
    * they are closed here once the command has them.
    */
   stdio?: [number, number, number];
+  /** --privileged: every capability, whatever the container was given. */
+  privileged?: boolean;
+  /** --preserve-fds: descriptors 3..3+N-1 of ours go to the command. */
+  preserveFds?: number;
+}
+
+/**
+ * Descriptors this process inherited past 3..3+keep-1 stay out of the
+ * command (close-on-exec), as with Podman's exec: a shell's open files do
+ * not leak into the container unless --preserve-fds passes them.
+ */
+function passOnly(keep: number) {
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    const fd = Number(e.name);
+    if (fd >= 3 + keep && isInherited(fd)) setCloexec(fd);
+  }
 }
 
 /** setns order: user first (it grants the rights for the rest), pid last. */
@@ -134,6 +150,7 @@ export async function execInContainer(
   const devnull = openRaw("/dev/null", "readwrite");
   const pty = opts.tty && !opts.detach ? openPty() : undefined;
   if (pty) copyWindowSize(pty.master);
+  if (!opts.stdio) passOnly(opts.preserveFds ?? 0);
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
   let result;
@@ -149,8 +166,11 @@ export async function execInContainer(
         : user.groups,
       uid: user.uid,
       gid: user.gid,
-      caps: resolveCaps(c.host.capAdd, c.host.capDrop, c.host.privileged)
-        .map(capNumber),
+      caps: resolveCaps(
+        c.host.capAdd,
+        c.host.capDrop,
+        c.host.privileged || !!opts.privileged,
+      ).map(capNumber),
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
       rootFd,

@@ -12,10 +12,10 @@ import {
   rootfsSource,
 } from "../container/create.ts";
 import {
-  checkPreservedFds,
   type ForegroundOptions,
   runForeground,
 } from "../container/foreground.ts";
+import { checkPreservedFds } from "../container/preserved_fds.ts";
 import {
   removeContainer,
   runAttached,
