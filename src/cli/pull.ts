@@ -81,7 +81,11 @@ export function pullCommand(_setCode: (code: number) => void): Command {
       .option("--platform <os/arch[/variant]>", "platform to pull")
       .option("--os <os>", "operating system to pull")
       .option("--arch <arch>", "architecture to pull")
-      .option("--variant <variant>", "architecture variant to pull"),
+      .option("--variant <variant>", "architecture variant to pull")
+      .option(
+        "--disable-content-trust",
+        "accepted for Docker compatibility: no effect",
+      ),
   ).action(async (name: string, f: PullFlags) => {
     const opts = {
       ...registryOptions(f),
@@ -102,16 +106,25 @@ export function pushCommand(_setCode: (code: number) => void): Command {
       .description("Push an image to a registry")
       .argument("<image>", "local image")
       .argument("[destination]", "registry/repository:tag to push to")
-      .option("-q, --quiet", "print nothing on success"),
+      .option("-q, --quiet", "print nothing on success")
+      .option("--digestfile <file>", "write the pushed manifest's digest here")
+      .option(
+        "--remove-signatures",
+        "accepted: ptd stores no signatures to copy",
+      )
+      .option(
+        "--disable-content-trust",
+        "accepted for Docker compatibility: no effect",
+      ),
   ).action(
     async (
       name: string,
       dest: string | undefined,
-      f: TlsFlags & { quiet?: boolean },
+      f: TlsFlags & { quiet?: boolean; digestfile?: string },
     ) => {
       const say = (s: string) => f.quiet || console.error(s);
       say("Getting image source signatures");
-      await push(userEngine(), name, dest, {
+      const digest = await push(userEngine(), name, dest, {
         ...registryOptions(f),
         onProgress: (p) => {
           if (p.kind === "blob") {
@@ -123,6 +136,7 @@ export function pushCommand(_setCode: (code: number) => void): Command {
           } else say("Writing manifest to image destination");
         },
       });
+      if (f.digestfile) Deno.writeTextFileSync(f.digestfile, digest);
     },
   );
 }
@@ -273,7 +287,8 @@ export function searchCommand(): Command {
       })
       .option("--list-tags", "list the tags of the repository named")
       .option("--no-trunc", "accepted: descriptions are never shortened")
-      .option("--filter <filter>", "accepted: registries have no stars"),
+      .option("-f, --filter <filter>", "accepted: registries have no stars")
+      .option("--compatible", "accepted: descriptions are never shortened"),
   ).action(
     async (
       term: string,

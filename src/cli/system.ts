@@ -304,7 +304,12 @@ export function existsSpec(type: ObjectType): CommandSpec {
       image: "Check if an image exists in local storage",
       volume: "Check if volume exists",
     }[type],
-    options: [],
+    options: type === "container"
+      ? [{
+        flags: "--external",
+        description: "check external containers as well (ptd has none)",
+      }]
+      : [],
     args: [[`<${type}>`]],
     action: async (ref: string) =>
       (await objectExists(userEngine(), type, ref)) ? 0 : 1,

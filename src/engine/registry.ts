@@ -61,15 +61,18 @@ export async function pullAllTags(
   return out;
 }
 
-/** Pushes local image `name` to `dest` (default: its own name). */
+/**
+ * Pushes local image `name` to `dest` (default: its own name); returns the
+ * pushed manifest's digest.
+ */
 export async function push(
   e: Engine,
   name: string,
   dest: string | undefined,
   opts: PushOptions = {},
-): Promise<void> {
+): Promise<string> {
   checkAuthFile(opts.authFile);
-  await pushImage(e.store(ImageStore), name, dest, opts);
+  return await pushImage(e.store(ImageStore), name, dest, opts);
 }
 
 /** A registry host from what login/logout were given (a host or an image). */
