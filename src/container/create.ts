@@ -235,7 +235,11 @@ export async function createContainer(
       cmd,
       env: mergeEnv(
         withoutUnset(
-          mergeEnv(opts.defaultEnv ?? DEFAULT_ENV, CONTAINER_ENV, root.env),
+          mergeEnv(
+            opts.defaultEnv ?? DEFAULT_ENV,
+            root.rootfs ? [] : CONTAINER_ENV,
+            root.env,
+          ),
           opts,
         ),
         opts.envHost ? hostEnv() : [],

@@ -8,8 +8,9 @@
 export const DEFAULT_ENV = ["TERM=xterm"];
 
 /**
- * Podman's mark of a container, on top of the defaults (a configured
- * `env` does not replace it): systemd and scripts inside read it.
+ * Podman's mark of a container made from an image (not of a --rootfs
+ * one), on top of the defaults (a configured `env` does not replace it):
+ * systemd and scripts inside read it.
  */
 export const CONTAINER_ENV = ["container=podman"];
 
