@@ -7,6 +7,7 @@
  */
 import type { ContainerConfig } from "../container/config.ts";
 import { execInContainer, type ExecOptions } from "../container/exec.ts";
+import { refuseIfDepended } from "../container/dependencies.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
 import { followLog, type LogFilter, type LogRecord } from "../container/log.ts";
@@ -104,7 +105,7 @@ export interface RemoveOptions {
 
 /**
  * Removes a container: a running one is a conflict without `force`, and
- * so is one whose network namespace a running container shares.
+ * one that others depend on is refused (dependencies.ts).
  */
 export async function removeContainer(
   e: Engine,
@@ -113,6 +114,8 @@ export async function removeContainer(
 ): Promise<void> {
   const [s, c] = target(e, ref);
   if (opts.force && opts.time !== undefined) {
+    // Refused before it is stopped, as Podman does.
+    refuseIfDepended(s, c);
     await life.stopContainer(s, c, opts.time);
   }
   await life.removeContainer(s, c, !!opts.force);
