@@ -248,7 +248,7 @@ const FLAGS: Case[] = [
     out: /^(?![\s\S]*TERM=)[\s\S]*container=podman/,
   },
   {
-    args: ["run", "--rm", "--unsetenv-all", "-e", "A=1", "bb", "env"],
+    args: ["run", "--rm", "--unsetenv-all", "-e", "A=1", "bb", "/bin/env"],
     code: 0,
     out: /^(?![\s\S]*(TERM|container)=)[\s\S]*A=1/,
   },
