@@ -29,6 +29,8 @@ interface Case {
   says?: string;
   /** stdout must match this in both. */
   out?: RegExp;
+  /** Neither says this on stderr. */
+  never?: string;
 }
 
 /** Lines refused before anything is looked up: cobra's wording. */
@@ -143,6 +145,12 @@ const MISTAKES: Case[] = [
     says:
       'invalid argument "maybe" for "--tls-verify" flag: strconv.ParseBool: parsing "maybe": invalid syntax',
   },
+  // A bool flag takes no value from the next word (the image here).
+  {
+    args: ["pull", "--tls-verify", "127.0.0.1:1/nope"],
+    code: 125,
+    never: "--tls-verify",
+  },
   {
     args: ["volume", "inspect"],
     code: 125,
@@ -183,6 +191,7 @@ async function compare(engines: Record<string, Runner>, cases: Case[]) {
         assert(firstLine(r).includes(c.says), `${what} (want ${c.says})`);
       }
       if (c.out) assertMatch(r.stdout, c.out, what);
+      if (c.never) assert(!r.stderr.includes(c.never), what);
     }
   }
 }
