@@ -44,9 +44,12 @@ const INIT_PATHS = new Set([
   "/etc/mtab",
 ]);
 
+/** Whether `path` is one of those, which a container's diff leaves out. */
+export const isInitPath = (path: string) => INIT_PATHS.has(path);
+
 /** A container's changes: its upper dir over its layers (top first). */
 export function containerChanges(upper: string, lowers: string[]): Change[] {
-  return overlayChanges(upper, lowers).filter((c) => !INIT_PATHS.has(c.path));
+  return overlayChanges(upper, lowers).filter((c) => !isInitPath(c.path));
 }
 
 /** The changes of `upper` over `lowers` (top first). */

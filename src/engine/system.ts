@@ -15,7 +15,7 @@ import { VolumeStore } from "../volume/store.ts";
 import type { Engine } from "./engine.ts";
 import { pruneImages } from "./images.ts";
 import { pruneContainers, removeContainer } from "./lifecycle.ts";
-import { containerStore, containersWithState } from "./listing.ts";
+import { containerStore, containersWithState, writtenSize } from "./listing.ts";
 import { withDependents } from "./selection.ts";
 import { pruneVolumesUnused } from "./volumes.ts";
 
@@ -287,16 +287,16 @@ export async function diskUsage(e: Engine): Promise<DiskUsage> {
     size: img.size,
     containers: cs.filter(({ c }) => c.imageId === img.id).length,
   }));
-  const containers = cs.map(({ c, state }) => ({
+  const containers = await Promise.all(cs.map(async ({ c, state }) => ({
     id: c.id,
     name: c.name,
     image: c.image,
     command: [...c.entrypoint, ...c.cmd],
-    size: treeSize(`${containerStore(e).dir(c.id)}/upper`),
+    size: await writtenSize(e, c),
     created: c.created,
     status: state.status,
     volumes: volumeNames(c.mounts ?? []).length,
-  }));
+  })));
   const volumes = e.store(VolumeStore).list().map((v) => ({
     name: v.name,
     links: cs.filter(({ c }) => volumeNames(c.mounts ?? []).includes(v.name))

@@ -142,6 +142,11 @@ function copyDir(src: string, dst: string, c: LayerCopy) {
     } else if (st.isSymlink) {
       removeEntry(to);
       Deno.symlinkSync(Deno.readLinkSync(from), to);
+      // The link's own times (a vfs root is compared with its layers).
+      if (st.atime && st.mtime) {
+        const secs = (d: Date) => d.getTime() / 1000;
+        fs.lutimensat(fs.AT_FDCWD, to, secs(st.atime), secs(st.mtime));
+      }
     } else if (st.isFile) {
       removeEntry(to);
       if (st.nlink! > 1 && linkCopied(c, st, to)) continue;
