@@ -4,7 +4,7 @@
  * src/engine/system.ts or objects.ts, printing in Podman's layout.
  */
 import { Command } from "commander";
-import { humanSize } from "../image/present.ts";
+import { goUnitsSize, humanSize } from "../image/present.ts";
 import { humanDuration } from "../runtime/gomap.ts";
 import { userEngine } from "../engine/engine.ts";
 import { objectExists, type ObjectType } from "../engine/objects.ts";
@@ -128,6 +128,9 @@ function infoCommand(): Command {
 const percent = (part: number, whole: number) =>
   whole === 0 ? 0 : Math.round((part * 100) / whole);
 
+/** go-units' HumanSize, as Podman's `system df` prints sizes: "2.008MB". */
+const size = (bytes: number) => goUnitsSize(bytes, 4);
+
 function dfCommand(): Command {
   return new Command("df")
     .description("Show podman disk usage")
@@ -139,8 +142,8 @@ function dfCommand(): Command {
         Type: s.Type,
         Total: String(s.Total),
         Active: String(s.Active),
-        Size: humanSize(s.Size),
-        Reclaimable: `${humanSize(s.Reclaimable)} (${
+        Size: size(s.Size),
+        Reclaimable: `${size(s.Reclaimable)} (${
           percent(s.Reclaimable, s.Size)
         }%)`,
       }));
@@ -160,8 +163,8 @@ function dfCommand(): Command {
           ) => [r.Type, r.Total, r.Active, r.Size, r.Reclaimable]),
         ]));
       }
-      const ago = (iso: string) =>
-        `${humanDuration(Date.now() - Date.parse(iso))} ago`;
+      // Podman's -v says how long ago, without the "ago".
+      const ago = (iso: string) => humanDuration(Date.now() - Date.parse(iso));
       const name = (n: string) => {
         const i = n.lastIndexOf(":");
         return i > n.lastIndexOf("/")
@@ -184,9 +187,9 @@ function dfCommand(): Command {
           ...(i.names.length > 0 ? name(i.names[0]) : ["<none>", "<none>"]),
           i.id.slice(0, 12),
           ago(i.created),
-          humanSize(i.size),
+          size(i.size),
           "0B",
-          humanSize(i.size),
+          size(i.size),
           String(i.containers),
         ]),
       ]));
@@ -204,10 +207,10 @@ function dfCommand(): Command {
         ],
         ...u.containers.map((c) => [
           c.id.slice(0, 12),
-          c.image,
+          c.imageId.slice(0, 12),
           c.command.join(" "),
           String(c.volumes),
-          humanSize(c.size),
+          size(c.size),
           ago(c.created),
           c.status,
           c.name,
@@ -216,7 +219,7 @@ function dfCommand(): Command {
       console.log("\nLocal Volumes space usage:\n");
       console.log(table([
         ["VOLUME NAME", "LINKS", "SIZE"],
-        ...u.volumes.map((v) => [v.name, String(v.links), humanSize(v.size)]),
+        ...u.volumes.map((v) => [v.name, String(v.links), size(v.size)]),
       ]));
     });
 }

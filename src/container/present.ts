@@ -18,7 +18,7 @@ import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
 import { formatPorts, portRuns } from "../network/ports.ts";
-import { humanSize } from "../image/present.ts";
+import { goUnitsSize } from "../image/present.ts";
 import {
   goMap,
   goStruct,
@@ -187,7 +187,9 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
     ),
     RunningFor: r.CreatedAt,
     Size: r.Size
-      ? `${humanSize(r.Size.rwSize)} (virtual ${humanSize(r.Size.rootFsSize)})`
+      ? `${goUnitsSize(r.Size.rwSize, 3)} (virtual ${
+        goUnitsSize(r.Size.rootFsSize, 3)
+      })`
       : "",
     StartedAt: r.StartedAt,
     State: r.Status,

@@ -252,6 +252,8 @@ export interface DiskUsage {
     id: string;
     name: string;
     image: string;
+    /** "" for a --rootfs container. */
+    imageId: string;
     command: string[];
     size: number;
     created: string;
@@ -291,6 +293,7 @@ export async function diskUsage(e: Engine): Promise<DiskUsage> {
     id: c.id,
     name: c.name,
     image: c.image,
+    imageId: c.imageId,
     command: [...c.entrypoint, ...c.cmd],
     size: await writtenSize(e, c),
     created: c.created,
