@@ -141,11 +141,6 @@ function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary(opts.host.initPath);
   checkLogDriver(opts.host.logDriver);
-  if (opts.host.baseHostsFile === "image") {
-    throw invalid(
-      'base_hosts_file "image": ptd does not read the image\'s /etc/hosts',
-    );
-  }
   if (opts.host.tz) zoneFile(opts.host.tz);
   if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {

@@ -604,3 +604,78 @@ Deno.test("--preserve-fds: run -d hands descriptors on, exec only those", {
     });
   });
 });
+
+Deno.test("diff and written size of a vfs container, as Podman's", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const both = bothEngines(sb);
+    // Podman's peer stores with vfs already; ptd's store starts as one.
+    const engines: Record<string, Runner> = Object.fromEntries(
+      Object.entries(both).map(([name, run]) => [
+        name,
+        (args: string[]) => run(["--storage-driver", "vfs", ...args]),
+      ]),
+    );
+    await sideBySide(sb, both, async () => {
+      await importImage(sb, engines, "localhost/bb");
+      const script = "echo x > /new; mkdir -p /d/e; echo y > /d/e/f; " +
+        "rm /bin/true; echo z >> /etc/passwd; chmod 700 /tmp";
+      await compare(engines, [
+        { args: ["run", "--name", "vd", "bb", "sh", "-c", script], code: 0 },
+        {
+          args: ["ps", "-a", "--size", "--format", "{{.Size}}"],
+          code: 0,
+          out: /^[1-9]\d*B \(virtual [\d.]+MB\)\n$/,
+        },
+        {
+          args: ["system", "df", "--format", "{{.Type}} {{.Size}}"],
+          code: 0,
+          out: /^Containers [1-9]\d*B$/m,
+        },
+      ]);
+      const diffs: Record<string, string[]> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        const r = await run(["diff", "vd"]);
+        assertEquals(r.code, 0, `${name} diff: ${r.stderr}`);
+        diffs[name] = r.stdout.trim().split("\n").sort();
+      }
+      assertEquals(diffs.ptd, diffs.podman);
+      assertEquals(diffs.ptd.length, 9, diffs.ptd.join("\n"));
+    });
+  });
+});
+
+Deno.test('containers.conf base_hosts_file = "image": the image\'s own hosts', {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const conf = `${sb.dir}/containers.conf`;
+    Deno.writeTextFileSync(conf, '[containers]\nbase_hosts_file = "image"\n');
+    const engines = bothEngines(sb, { CONTAINERS_CONF: conf });
+    await sideBySide(sb, engines, async () => {
+      await importImage(sb, engines, "localhost/bb");
+      // The same root with an /etc/hosts of its own.
+      Deno.writeTextFileSync(`${sb.dir}/bbroot/etc/hosts`, "10.9.9.9 imgh\n");
+      const tar = `${sb.dir}/hosts.tar`;
+      const t = new Deno.Command("tar", {
+        args: ["-C", `${sb.dir}/bbroot`, "-cf", tar, "."],
+      }).outputSync();
+      assertEquals(t.code, 0);
+      await compare(engines, [
+        { args: ["import", "-q", tar, "localhost/withhosts"], code: 0 },
+        {
+          args: ["run", "--rm", "withhosts", "cat", "/etc/hosts"],
+          code: 0,
+          out: /^10\.9\.9\.9\s+imgh\n127\.0\.0\.1\s+localhost\n/,
+        },
+        // No /etc/hosts in the image: the start fails, as Podman's does.
+        {
+          args: ["run", "--rm", "bb", "true"],
+          code: 127,
+          says: "failed to create new hosts file: open ",
+        },
+      ]);
+    });
+  });
+});
