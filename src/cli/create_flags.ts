@@ -28,6 +28,7 @@ export interface CreateFlags {
   requires: string[];
   initPath?: string;
   imageVolume?: string;
+  volumesFrom: string[];
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -82,6 +83,10 @@ export const CREATE_FLAGS: OptionSpec[] = [
     flags: "--image-volume <mode>",
     description: "the image's volumes: bind (default), tmpfs or ignore",
   },
+  repeatable(
+    "--volumes-from <container[:ro|rw]>",
+    "mount the volumes and binds of another container",
+  ),
   ...ACCEPTED,
 ];
 
@@ -116,7 +121,12 @@ export function createFlagsRequest(
   labels: Record<string, string>,
 ): Pick<
   CreateRequest,
-  "labels" | "pullOptions" | "unsetEnv" | "unsetEnvAll" | "imageVolume"
+  | "labels"
+  | "pullOptions"
+  | "unsetEnv"
+  | "unsetEnvAll"
+  | "imageVolume"
+  | "volumesFrom"
 > {
   return {
     labels: { ...parseLabels(f.labelFile.flatMap(readLabelFile)), ...labels },
@@ -127,6 +137,7 @@ export function createFlagsRequest(
     unsetEnv: f.unsetenv,
     unsetEnvAll: !!f.unsetenvAll,
     imageVolume: imageVolumeMode(f.imageVolume),
+    volumesFrom: f.volumesFrom,
   };
 }
 

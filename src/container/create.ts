@@ -52,6 +52,8 @@ export interface CreateOptions {
   unsetEnvAll?: boolean;
   /** --image-volume: the image's volumes as volumes (bind), tmpfs, or none. */
   imageVolume?: "bind" | "tmpfs" | "ignore";
+  /** --volumes-from: CONTAINER[:ro|rw|z], whose volumes and binds it gets. */
+  volumesFrom?: string[];
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -119,6 +121,53 @@ function checkRequired(store: ContainerStore, refs: string[] = []) {
       );
     }
   }
+}
+
+/**
+ * --volumes-from: the volumes and binds of other containers, read-only or
+ * not as they are (or as `:ro`/`:rw` say); a destination of the
+ * container's own mounts keeps its own.
+ */
+function volumesFrom(
+  store: ContainerStore,
+  opts: CreateOptions,
+  own: ContainerMount[],
+): ContainerMount[] {
+  const taken = new Set(own.map((m) => m.destination));
+  const out: ContainerMount[] = [];
+  for (const spec of opts.volumesFrom ?? []) {
+    const [ref, options = ""] = spec.split(":", 2);
+    let readonly: boolean | undefined;
+    for (const o of options.split(",").filter(Boolean)) {
+      if (o === "ro" || o === "rw") readonly = o === "ro";
+      else if (o !== "z") {
+        throw invalid(
+          `invalid option "${o}" specified - volumes from another container can only use z,ro,rw options`,
+        );
+      }
+    }
+    let other;
+    try {
+      other = store.find(ref);
+    } catch (e) {
+      throw invalid(
+        `looking up container "${ref}" for volumes-from: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    for (const m of other.mounts ?? []) {
+      if (m.type === "tmpfs" || taken.has(m.destination)) continue;
+      taken.add(m.destination);
+      // Its anonymous volumes stay its own: rm -v of this one keeps them.
+      out.push({
+        ...m,
+        readonly: readonly ?? m.readonly,
+        anonymous: undefined,
+      });
+    }
+  }
+  return out;
 }
 
 /** --ipc container:NAME needs that container (Podman's error otherwise). */
@@ -205,7 +254,8 @@ export async function createContainer(
       "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
     );
   }
-  const mounts = planMounts(opts.mounts ?? [], {
+  const own = opts.mounts ?? [];
+  const mounts = planMounts([...own, ...volumesFrom(store, opts, own)], {
     readOnlyTmpfs: opts.host.readOnly && (opts.readOnlyTmpfs ?? true),
     imageVolumes: opts.imageVolume === "ignore" ? [] : root.volumes ?? [],
     imageVolumesTmpfs: opts.imageVolume === "tmpfs",

@@ -397,6 +397,35 @@ const FLAGS: Case[] = [
     code: 0,
     out: /^v1\n$/,
   },
+  // --volumes-from: another container's volumes, :ro as asked.
+  { args: ["create", "--name", "data", "-v", "/data", "bb"], code: 0 },
+  {
+    args: [
+      "run",
+      "--rm",
+      "--volumes-from",
+      "data:ro",
+      "bb",
+      "sh",
+      "-c",
+      [
+        "grep ' /data ' /proc/mounts | cut -d' ' -f4 | cut -d, -f1",
+      ].join(""),
+    ],
+    code: 0,
+    out: /^ro\n$/,
+  },
+  {
+    args: ["run", "--rm", "--volumes-from", "data:bogus", "bb", "true"],
+    code: 125,
+    says:
+      'invalid option "bogus" specified - volumes from another container can only use z,ro,rw options',
+  },
+  {
+    args: ["run", "--rm", "--volumes-from", "nope", "bb", "true"],
+    code: 125,
+    says: 'looking up container "nope" for volumes-from: no container',
+  },
   { args: ["tag", "bb", "gone"], code: 0 },
   { args: ["run", "--rmi", "gone", "true"], code: 0 },
   { args: ["image", "exists", "gone"], code: 1 },
