@@ -316,8 +316,20 @@ export async function listContainers(
 export async function inspectContainer(
   e: Engine,
   ref: string,
+  size = false,
 ): Promise<Record<string, unknown>> {
   const s = containerStore(e);
   const c = s.find(ref);
-  return inspectDoc(s, e.store(VolumeStore), c, await reconcile(s, c.id));
+  const doc = inspectDoc(s, e.store(VolumeStore), c, await reconcile(s, c.id));
+  if (!size) return doc;
+  // inspect -s: Podman's two sizes, where it puts them (before Mounts).
+  const { rwSize, rootFsSize } = await sizeOf(e, c);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (k === "Mounts") {
+      Object.assign(out, { SizeRw: rwSize, SizeRootFs: rootFsSize });
+    }
+    out[k] = v;
+  }
+  return out;
 }

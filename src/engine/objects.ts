@@ -48,18 +48,23 @@ export function checkInspectType(type: string): string {
 
 /**
  * The inspect document of `ref` as an object of `type`; with "all" the
- * first that matches, containers first (Podman's order).
+ * first that matches, containers first (Podman's order). `size`: a
+ * container's shows SizeRw and SizeRootFs (inspect -s).
  */
 export async function inspectObject(
   e: Engine,
   type: string,
   ref: string,
+  size = false,
 ): Promise<unknown> {
   checkInspectType(type);
-  if (type !== "all") return await INSPECT[type as ObjectType](e, ref);
+  // -s: a container's sizes too.
+  const inspect = (t: ObjectType) =>
+    t === "container" ? inspectContainer(e, ref, size) : INSPECT[t](e, ref);
+  if (type !== "all") return await inspect(type as ObjectType);
   for (const t of ["container", "image", "volume"] as const) {
     try {
-      return await INSPECT[t](e, ref);
+      return await inspect(t);
     } catch (err) {
       if (!isKind(err, "not-found")) throw err;
     }

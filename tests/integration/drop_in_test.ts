@@ -347,6 +347,11 @@ const FLAGS: Case[] = [
     code: 0,
     out: /^\{"a":"1","b":"3"\} y\n$/,
   },
+  {
+    args: ["inspect", "-s", "--format", "{{.SizeRw}} {{.SizeRootFs}}", "lab"],
+    code: 0,
+    out: /^\d+ [1-9]\d*\n$/,
+  },
   // --requires: a dependency, started first.
   { args: ["create", "--name", "req", "bb", "sleep", "1000"], code: 0 },
   {
