@@ -29,6 +29,8 @@ export interface CreateFlags {
   initPath?: string;
   imageVolume?: string;
   volumesFrom: string[];
+  hosts: boolean;
+  addHost: string[];
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -82,6 +84,10 @@ export const CREATE_FLAGS: OptionSpec[] = [
   {
     flags: "--image-volume <mode>",
     description: "the image's volumes: bind (default), tmpfs or ignore",
+  },
+  {
+    flags: "--no-hosts",
+    description: "do not create /etc/hosts: the image's stays",
   },
   repeatable(
     "--volumes-from <container[:ro|rw]>",
@@ -149,5 +155,11 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   const requires = f.requires.flatMap((r) => r.split(",")).filter(Boolean);
   if (requires.length > 0) host.requires = requires;
   if (f.initPath !== undefined) host.initPath = f.initPath;
+  if (!f.hosts) {
+    if (f.addHost.length > 0) {
+      throw invalid("--no-hosts and --add-host cannot be set together");
+    }
+    host.noHosts = true;
+  }
   return host;
 }

@@ -111,6 +111,8 @@ export interface HostConfig {
   annotations?: Record<string, string>;
   /** --pidfile: where each start writes the container's pid. */
   pidFile?: string;
+  /** --no-hosts: the image's /etc/hosts stays, ptd binds none over it. */
+  noHosts?: boolean;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

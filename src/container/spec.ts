@@ -226,6 +226,7 @@ export async function runtimeSpec(
     args = [INIT_PATH, "--", ...args];
   }
   const etcFiles = writeEtcFiles(run, c, join?.etcDir);
+  if (c.host.noHosts) delete etcFiles["/etc/hosts"];
   const ipcFrom = ipcTarget(c.host.ipc);
   const ipcPid = ipcFrom === undefined
     ? undefined

@@ -402,6 +402,13 @@ const FLAGS: Case[] = [
     code: 0,
     out: /^v1\n$/,
   },
+  // --no-hosts: no /etc/hosts of ptd's over the image's (it has none).
+  { args: ["run", "--rm", "--no-hosts", "bb", "ls", "/etc/hosts"], code: 1 },
+  {
+    args: ["run", "--rm", "--no-hosts", "--add-host", "a:1.2.3.4", "bb"],
+    code: 125,
+    says: "--no-hosts and --add-host cannot be set together",
+  },
   // --volumes-from: another container's volumes, :ro as asked.
   { args: ["create", "--name", "data", "-v", "/data", "bb"], code: 0 },
   {
