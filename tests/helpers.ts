@@ -50,6 +50,19 @@ export interface Result {
   stderr: string;
 }
 
+/** The command line of `ptd ARGS` from source: deno and its arguments. */
+export function ptdArgv(args: string[]): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--quiet",
+    `--config=${REPO}/deno.json`,
+    `${REPO}/main.ts`,
+    ...args,
+  ];
+}
+
 /** `ptd ARGS` from source in the sandbox, all three stdio streams piped. */
 export function ptdCommand(
   sb: Sandbox,
@@ -57,14 +70,7 @@ export function ptdCommand(
   opts: { stdin?: boolean; env?: Record<string, string> } = {},
 ): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `--config=${REPO}/deno.json`,
-      `${REPO}/main.ts`,
-      ...args,
-    ],
+    args: ptdArgv(args).slice(1),
     env: { ...sb.env, ...opts.env },
     stdin: opts.stdin ? "piped" : "null",
     stdout: "piped",

@@ -14,7 +14,7 @@ import {
 import { hasPodman, podmanOk, stopPodmanPause } from "../podman.ts";
 import {
   ptd,
-  REPO,
+  ptdArgv,
   type Result,
   type Sandbox,
   withSandbox,
@@ -50,15 +50,7 @@ function withBusybox(fn: (sb: Sandbox) => Promise<void>) {
 
 /** The shell words that run ptd from source, for a pipeline test. */
 function ptdLine(): string {
-  return [
-    Deno.execPath(),
-    "run",
-    "-A",
-    "--quiet",
-    `--config=${REPO}/deno.json`,
-    `${REPO}/main.ts`,
-  ]
-    .join(" ");
+  return ptdArgv([]).join(" ");
 }
 
 async function inspect(sb: Sandbox, ref: string) {

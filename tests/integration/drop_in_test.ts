@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertMatch } from "../assert.ts";
 import {
   busyboxRoot,
-  REPO,
+  ptdArgv,
   type Result,
   type Sandbox,
   withSandbox,
@@ -587,18 +587,7 @@ Deno.test("--preserve-fds: run -d hands descriptors on, exec only those", {
       await importImage(sb, engines, "localhost/bb");
       const lines = {
         podman: (args: string[]) => podmanLine(sb, args),
-        ptd: (args: string[]) => ({
-          argv: [
-            Deno.execPath(),
-            "run",
-            "-A",
-            "--quiet",
-            `--config=${REPO}/deno.json`,
-            `${REPO}/main.ts`,
-            ...args,
-          ],
-          env: sb.env,
-        }),
+        ptd: (args: string[]) => ({ argv: ptdArgv(args), env: sb.env }),
       };
       for (const [name, line] of Object.entries(lines)) {
         const file = `${sb.dir}/fd3-${name}`;
