@@ -18,6 +18,7 @@ import {
   pruneImages,
   removeImages,
   tagImage,
+  untagImage,
 } from "../engine/images.ts";
 import {
   headers,
@@ -129,6 +130,17 @@ function tagCommand(name: string): Command {
     .argument("<target...>", "new names")
     .action((source: string, targets: string[]) =>
       tagImage(userEngine(), source, targets)
+    );
+}
+
+/** `untag IMAGE [NAME...]`: names off an image, all of them without NAME. */
+function untagCommand(): Command {
+  return new Command("untag")
+    .description("Remove a name from a local image")
+    .argument("<image>", "image name or id")
+    .argument("[names...]", "names to remove (default: all)")
+    .action((source: string, names: string[]) =>
+      untagImage(userEngine(), source, names)
     );
 }
 
@@ -253,6 +265,7 @@ export function imageCommands(setCode: (code: number) => void): Command[] {
       pruneCommand(),
       rmiCommand("rm"),
       tagCommand("tag"),
+      untagCommand(),
       historyCommand(),
       pullCommand(setCode),
       pushCommand(setCode),
@@ -262,6 +275,7 @@ export function imageCommands(setCode: (code: number) => void): Command[] {
     group,
     imagesCommand("images"),
     tagCommand("tag"),
+    untagCommand(),
     rmiCommand("rmi"),
     historyCommand(),
   ];

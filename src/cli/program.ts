@@ -69,6 +69,7 @@ const PODMAN_HELP: Record<string, string> = {
   tag: "Add an additional name to a local image",
   top: "Display the running processes of a container",
   unpause: "Unpause the processes in one or more containers",
+  untag: "Remove a name from a local image",
   version: "Display the Podman version information",
   volume: "Manage volumes",
   wait: "Block on one or more containers",
@@ -97,7 +98,6 @@ const MISSING = [
   "stats",
   "unmount",
   "unshare",
-  "untag",
   "update",
 ];
 

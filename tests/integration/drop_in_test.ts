@@ -441,6 +441,26 @@ const FLAGS: Case[] = [
   { args: ["tag", "bb", "gone"], code: 0 },
   { args: ["run", "--rmi", "gone", "true"], code: 0 },
   { args: ["image", "exists", "gone"], code: 1 },
+  // untag: the names given, or all of them; the image stays.
+  { args: ["tag", "bb", "u1"], code: 0 },
+  {
+    args: ["untag", "bb", "nope"],
+    code: 125,
+    says: "localhost/nope:latest: tag not known",
+  },
+  { args: ["untag", "u1"], code: 0 },
+  { args: ["image", "exists", "bb"], code: 1 },
+  {
+    args: [
+      "images",
+      "--format",
+      "{{.Repository}}:{{.Tag}}",
+      "--filter",
+      "dangling=true",
+    ],
+    code: 0,
+    out: /^<none>:<none>\n$/,
+  },
 ];
 
 Deno.test("run, create and the other verbs take Podman's flags", {
