@@ -8,6 +8,7 @@
 import type { HostConfig } from "../container/config.ts";
 import type { CreateRequest } from "../engine/create.ts";
 import { parsePlatform } from "../image/oci.ts";
+import { parseSysctls } from "../container/sysctls.ts";
 import { invalid } from "../runtime/errors.ts";
 import { boolArg, parseLabels, repeatable } from "./options.ts";
 import type { OptionSpec } from "./spec.ts";
@@ -31,6 +32,7 @@ export interface CreateFlags {
   volumesFrom: string[];
   hosts: boolean;
   addHost: string[];
+  sysctl: string[];
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -85,6 +87,7 @@ export const CREATE_FLAGS: OptionSpec[] = [
     flags: "--image-volume <mode>",
     description: "the image's volumes: bind (default), tmpfs or ignore",
   },
+  repeatable("--sysctl <key=value>", "a namespaced kernel parameter"),
   {
     flags: "--no-hosts",
     description: "do not create /etc/hosts: the image's stays",
@@ -155,6 +158,7 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   const requires = f.requires.flatMap((r) => r.split(",")).filter(Boolean);
   if (requires.length > 0) host.requires = requires;
   if (f.initPath !== undefined) host.initPath = f.initPath;
+  if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
   if (!f.hosts) {
     if (f.addHost.length > 0) {
       throw invalid("--no-hosts and --add-host cannot be set together");

@@ -113,6 +113,8 @@ export interface HostConfig {
   pidFile?: string;
   /** --no-hosts: the image's /etc/hosts stays, ptd binds none over it. */
   noHosts?: boolean;
+  /** --sysctl: namespaced /proc/sys knobs init sets (sysctls.ts). */
+  sysctls?: Record<string, string>;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

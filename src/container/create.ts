@@ -18,6 +18,7 @@ import { checkLogDriver } from "./log_driver.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
+import { checkSysctls } from "./sysctls.ts";
 import { checkUserns, ipcTarget } from "./namespaces.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
@@ -191,6 +192,7 @@ function validate(opts: CreateOptions) {
   if (opts.host.init) initBinary(opts.host.initPath);
   checkLogDriver(opts.host.logDriver);
   if (opts.host.tz) zoneFile(opts.host.tz);
+  checkSysctls(opts.host);
   if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {
     try {

@@ -244,6 +244,7 @@ export async function runtimeSpec(
       : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
     hostname: hostnameOf(c),
     etcFiles,
+    sysctls: c.host.sysctls,
     mounts,
     process: {
       args,

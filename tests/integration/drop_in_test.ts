@@ -402,6 +402,54 @@ const FLAGS: Case[] = [
     code: 0,
     out: /^v1\n$/,
   },
+  // --sysctl: the container's own namespaces' knobs only.
+  {
+    args: [
+      "run",
+      "--rm",
+      "--sysctl",
+      "net.ipv4.ping_group_range=0 1000",
+      "--sysctl",
+      "kernel.msgmax=65536",
+      "bb",
+      "cat",
+      "/proc/sys/net/ipv4/ping_group_range",
+      "/proc/sys/kernel/msgmax",
+    ],
+    code: 0,
+    out: /^0\t1000\n65536\n$/,
+  },
+  {
+    args: ["run", "--rm", "--sysctl", "vm.swappiness=1", "bb", "true"],
+    code: 125,
+    says: "sysctl 'vm.swappiness' is not allowed",
+  },
+  {
+    args: ["run", "--rm", "--sysctl", "net.ipv4.x", "bb", "true"],
+    code: 125,
+    says:
+      "net.ipv4.x is invalid, sysctl values must be in the form of KEY=VALUE",
+  },
+  {
+    args: [
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      "--sysctl",
+      "net.ipv4.ip_forward=1",
+      "bb",
+      "true",
+    ],
+    code: 125,
+    says:
+      "sysctl net.ipv4.ip_forward=1 can't be set since Network Namespace set to host",
+  },
+  {
+    args: ["run", "--rm", "--sysctl", "net.ipv4.nope=1", "bb", "true"],
+    code: 127,
+    says: "open /proc/sys/net/ipv4/nope: no such file or directory",
+  },
   // --no-hosts: no /etc/hosts of ptd's over the image's (it has none).
   { args: ["run", "--rm", "--no-hosts", "bb", "ls", "/etc/hosts"], code: 1 },
   {
