@@ -5,6 +5,7 @@
  */
 import { Command } from "commander";
 import { goUnitsSize, humanSize } from "../image/present.ts";
+import { askToContinue } from "./confirm.ts";
 import { humanDuration } from "../runtime/gomap.ts";
 import { userEngine } from "../engine/engine.ts";
 import { objectExists, type ObjectType } from "../engine/objects.ts";
@@ -235,17 +236,21 @@ function pruneCommand(setCode: (code: number) => void): Command {
     .option("--volumes", "Prune volumes")
     .action(
       async (f: { all?: boolean; force?: boolean; volumes?: boolean }) => {
+        // Podman's question, word for word (networks and build cache too).
         const warning = [
           "WARNING! This command removes:",
           "\t- all stopped containers",
+          "\t- all networks not used by at least one container",
           ...(f.volumes
             ? ["\t- all volumes not used by at least one container"]
             : []),
-          `\t- all ${f.all ? "" : "dangling "}images`,
+          f.all
+            ? "\t- all images without at least one container associated with them"
+            : "\t- all dangling images",
+          `\t- all ${f.all ? "" : "dangling "}build cache`,
           "",
-          "Are you sure you want to continue?",
         ].join("\n");
-        if (!f.force && !confirm(warning)) return;
+        if (!f.force && !askToContinue(warning)) return;
         const r = await pruneSystem(userEngine(), f);
         for (
           const [title, ids] of [
@@ -270,15 +275,23 @@ function resetCommand(): Command {
     .description("Reset podman storage")
     .option("-f, --force", "Do not prompt for confirmation")
     .action(async (f: { force?: boolean }) => {
-      const warning = [
-        "WARNING! This will remove:",
-        "\t- all containers",
-        "\t- all images",
-        "\t- all volumes",
-        "Are you sure you want to continue?",
-      ].join("\n");
-      if (!f.force && !confirm(warning)) return;
-      await resetStore(userEngine());
+      const e = userEngine();
+      const items = [
+        "all containers",
+        "all pods",
+        "all images",
+        "all networks",
+        "all build cache",
+        "all machines",
+        "all volumes",
+        `the graphRoot directory: "${e.paths.data}"`,
+        `the runRoot directory: "${e.paths.runtime}"`,
+      ];
+      const warning = ["WARNING! This will remove:", ...items].join(
+        "\n        - ",
+      );
+      if (!f.force && !askToContinue(warning)) return;
+      await resetStore(e);
     });
 }
 

@@ -31,6 +31,8 @@ interface Case {
   out?: RegExp;
   /** Neither says this on stderr. */
   never?: string;
+  /** What both read on stdin (default: nothing). */
+  stdin?: string;
 }
 
 /** Lines refused before anything is looked up: cobra's wording. */
@@ -172,6 +174,31 @@ const MISTAKES: Case[] = [
     code: 125,
     says: "unknown container state: bogus: invalid argument",
   },
+  // The prunes ask on stdin, terminal or not; no answer is "EOF".
+  {
+    args: ["system", "prune"],
+    stdin: "n\n",
+    code: 0,
+    out: new RegExp(
+      "^WARNING! This command removes:\n\t- all stopped containers\n" +
+        "\t- all networks not used by at least one container\n" +
+        "\t- all dangling images\n\t- all dangling build cache\n\n" +
+        "Are you sure you want to continue\\? \\[y/N\\] $",
+    ),
+  },
+  {
+    args: ["system", "prune", "-a", "--volumes"],
+    stdin: "n\n",
+    code: 0,
+    out: /all images without at least one container associated with them/,
+  },
+  { args: ["system", "prune"], code: 125, says: "EOF" },
+  {
+    args: ["system", "reset"],
+    stdin: "n\n",
+    code: 0,
+    out: /^WARNING! This will remove:\n {8}- all containers\n/,
+  },
   { args: ["rmi", "-i", "nope"], code: 0 },
   { args: ["rmi", "--no-prune", "nope"], code: 1, says: "image not known" },
 ];
@@ -184,7 +211,7 @@ const firstLine = (r: Result) =>
 async function compare(engines: Record<string, Runner>, cases: Case[]) {
   for (const c of cases) {
     for (const [name, run] of Object.entries(engines)) {
-      const r = await run(c.args);
+      const r = await run(c.args, c.stdin);
       const what = `${name} ${c.args.join(" ")}: ${r.stderr}`;
       assertEquals(r.code, c.code, what);
       if (c.says !== undefined) {
