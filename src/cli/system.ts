@@ -4,8 +4,9 @@
  * src/engine/system.ts or objects.ts, printing in Podman's layout.
  */
 import { Command } from "commander";
-import { goUnitsSize, humanSize } from "../image/present.ts";
+import { goUnitsSize } from "../image/present.ts";
 import { askToContinue } from "./confirm.ts";
+import { collect } from "./options.ts";
 import { humanDuration } from "../runtime/gomap.ts";
 import { userEngine } from "../engine/engine.ts";
 import { objectExists, type ObjectType } from "../engine/objects.ts";
@@ -234,8 +235,21 @@ function pruneCommand(setCode: (code: number) => void): Command {
       "Do not prompt for confirmation.  The default is false",
     )
     .option("--volumes", "Prune volumes")
+    .option(
+      "--filter <filter>",
+      "Provide filter values (e.g. 'label=<key>=<value>')",
+      collect,
+      [],
+    )
     .action(
-      async (f: { all?: boolean; force?: boolean; volumes?: boolean }) => {
+      async (
+        f: {
+          all?: boolean;
+          force?: boolean;
+          volumes?: boolean;
+          filter: string[];
+        },
+      ) => {
         // Podman's question, word for word (networks and build cache too).
         const warning = [
           "WARNING! This command removes:",
@@ -264,7 +278,7 @@ function pruneCommand(setCode: (code: number) => void): Command {
           for (const id of ids) console.log(id);
         }
         r.errors.forEach(reportError);
-        console.log(`Total reclaimed space: ${humanSize(r.reclaimed)}`);
+        console.log(`Total reclaimed space: ${size(r.reclaimed)}`);
         if (r.errors.length > 0) setCode(125);
       },
     );

@@ -351,12 +351,14 @@ export interface SystemPruneReport {
  */
 export async function pruneSystem(
   e: Engine,
-  opts: { all?: boolean; volumes?: boolean },
+  opts: { all?: boolean; volumes?: boolean; filter?: string[] },
 ): Promise<SystemPruneReport> {
   const before = await usedBytes(e);
-  const containers = await pruneContainers(e);
-  const images = await pruneImages(e, !!opts.all);
-  const volumes = opts.volumes ? await pruneVolumesUnused(e) : [];
+  // --filter (label=, until=) narrows each kind, as Podman's does.
+  const filters = opts.filter ?? [];
+  const containers = await pruneContainers(e, filters);
+  const images = await pruneImages(e, !!opts.all, filters);
+  const volumes = opts.volumes ? await pruneVolumesUnused(e, filters) : [];
   return {
     containers: containers.removed,
     images,

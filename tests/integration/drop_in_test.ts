@@ -516,6 +516,27 @@ const FLAGS: Case[] = [
   { args: ["tag", "bb", "gone"], code: 0 },
   { args: ["run", "--rmi", "gone", "true"], code: 0 },
   { args: ["image", "exists", "gone"], code: 1 },
+  // system prune --filter: only what the filter selects goes.
+  { args: ["create", "--name", "keep", "-l", "keep=1", "bb"], code: 0 },
+  { args: ["create", "--name", "go", "bb"], code: 0 },
+  {
+    args: ["system", "prune", "-f", "--filter", "label=keep=1"],
+    code: 0,
+    out:
+      /^Deleted Containers\n[0-9a-f]{64}\nTotal reclaimed space: [\d.]+[kM]?B\n$/,
+  },
+  {
+    args: [
+      "ps",
+      "-a",
+      "--filter",
+      "name=^(keep|go)$",
+      "--format",
+      "{{.Names}}",
+    ],
+    code: 0,
+    out: /^go\n$/,
+  },
   // untag: the names given, or all of them; the image stays.
   { args: ["tag", "bb", "u1"], code: 0 },
   {
