@@ -30,6 +30,7 @@ export interface CreateFlags {
   initPath?: string;
   imageVolume?: string;
   volumesFrom: string[];
+  httpProxy: boolean;
   hosts: boolean;
   addHost: string[];
   sysctl: string[];
@@ -41,12 +42,28 @@ const ACCEPTED: OptionSpec[] = [
     flags: "--disable-content-trust",
     description: "accepted for Docker compatibility: no effect",
   },
-  {
-    flags: "--http-proxy [=bool]",
-    description: "accepted: the host's proxy variables are never passed",
-    parse: boolArg("--http-proxy"),
-  },
 ];
+
+/** The proxy variables Podman hands on from its own environment. */
+const PROXY_VARS = [
+  "http_proxy",
+  "https_proxy",
+  "ftp_proxy",
+  "no_proxy",
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "FTP_PROXY",
+  "NO_PROXY",
+];
+
+/** --http-proxy (default true): the caller's proxy variables, KEY=VALUE. */
+function proxyEnv(on: boolean): string[] {
+  if (!on) return [];
+  return PROXY_VARS.flatMap((k) => {
+    const v = Deno.env.get(k);
+    return v === undefined ? [] : [`${k}=${v}`];
+  });
+}
 
 /** The flags `run` and `create` share. */
 export const CREATE_FLAGS: OptionSpec[] = [
@@ -96,6 +113,12 @@ export const CREATE_FLAGS: OptionSpec[] = [
     "--volumes-from <container[:ro|rw]>",
     "mount the volumes and binds of another container",
   ),
+  {
+    flags: "--http-proxy [=bool]",
+    description: "pass the caller's proxy environment variables on",
+    parse: boolArg("--http-proxy"),
+    default: true,
+  },
   ...ACCEPTED,
 ];
 
@@ -136,6 +159,7 @@ export function createFlagsRequest(
   | "unsetEnvAll"
   | "imageVolume"
   | "volumesFrom"
+  | "proxyEnv"
 > {
   return {
     labels: { ...parseLabels(f.labelFile.flatMap(readLabelFile)), ...labels },
@@ -147,6 +171,7 @@ export function createFlagsRequest(
     unsetEnvAll: !!f.unsetenvAll,
     imageVolume: imageVolumeMode(f.imageVolume),
     volumesFrom: f.volumesFrom,
+    proxyEnv: proxyEnv(f.httpProxy),
   };
 }
 

@@ -55,6 +55,8 @@ export interface CreateOptions {
   imageVolume?: "bind" | "tmpfs" | "ignore";
   /** --volumes-from: CONTAINER[:ro|rw|z], whose volumes and binds it gets. */
   volumesFrom?: string[];
+  /** --http-proxy: the caller's proxy variables, over the image's. */
+  proxyEnv?: string[];
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -290,6 +292,7 @@ export async function createContainer(
           opts,
         ),
         opts.envHost ? hostEnv() : [],
+        opts.proxyEnv ?? [],
         opts.env,
       ),
       workdir,

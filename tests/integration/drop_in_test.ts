@@ -818,3 +818,26 @@ Deno.test('containers.conf base_hosts_file = "image": the image\'s own hosts', {
     });
   });
 });
+
+Deno.test("--http-proxy: the caller's proxy variables, unless false", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = bothEngines(sb, { http_proxy: "http://px:3128" });
+    await sideBySide(sb, engines, async () => {
+      await importImage(sb, engines, "localhost/bb");
+      await compare(engines, [
+        {
+          args: ["run", "--rm", "bb", "env"],
+          code: 0,
+          out: /^http_proxy=http:\/\/px:3128$/m,
+        },
+        {
+          args: ["run", "--rm", "--http-proxy=false", "bb", "env"],
+          code: 0,
+          out: /^(?![\s\S]*http_proxy)/,
+        },
+      ]);
+    });
+  });
+});
