@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
 import {
+  loggedInUser,
   login,
   logout,
   pull,
@@ -194,7 +195,8 @@ export function loginCommand(_setCode: (code: number) => void): Command {
       .argument("[registry]", "registry host", "docker.io")
       .option("-u, --username <name>", "user name")
       .option("-p, --password <password>", "password")
-      .option("--password-stdin", "read the password from stdin"),
+      .option("--password-stdin", "read the password from stdin")
+      .option("--get-login", "print the user name stored for the registry"),
   ).action(
     async (
       arg: string,
@@ -202,9 +204,11 @@ export function loginCommand(_setCode: (code: number) => void): Command {
         username?: string;
         password?: string;
         passwordStdin?: boolean;
+        getLogin?: boolean;
       },
     ) => {
       const host = registryHost(arg);
+      if (f.getLogin) return console.log(loggedInUser(host, f.authfile));
       const username = f.username ?? await ask("Username", false);
       const password = f.passwordStdin
         ? await readStdin()

@@ -6,6 +6,7 @@
 import {
   checkAuthFile,
   type Credentials,
+  credentialsFor,
   removeCredentials,
   saveCredentials,
 } from "../image/auth.ts";
@@ -112,6 +113,14 @@ export async function logout(host?: string, authFile?: string): Promise<void> {
   if (!(await removeCredentials(host, authFile))) {
     throw notFound(`not logged into ${host}`);
   }
+}
+
+/** `login --get-login`: the user name stored for `host`. */
+export function loggedInUser(host: string, authFile?: string): string {
+  checkAuthFile(authFile, "checking authfile: ");
+  const creds = credentialsFor(host, authFile);
+  if (!creds) throw notFound(`not logged into ${host}`);
+  return creds.username;
 }
 
 /** `search`: repositories (or with `listTags`, tags) matching `term`. */

@@ -199,6 +199,17 @@ const MISTAKES: Case[] = [
     code: 0,
     out: /^WARNING! This will remove:\n {8}- all containers\n/,
   },
+  // login --get-login: the stored user name, or Podman's error.
+  {
+    args: ["login", "--get-login", "--authfile", "AUTH", "127.0.0.1:5000"],
+    code: 0,
+    out: /^bob\n$/,
+  },
+  {
+    args: ["login", "--get-login", "--authfile", "AUTH", "other.example"],
+    code: 125,
+    says: "not logged into other.example",
+  },
   { args: ["rmi", "-i", "nope"], code: 0 },
   { args: ["rmi", "--no-prune", "nope"], code: 1, says: "image not known" },
 ];
@@ -252,7 +263,16 @@ Deno.test("command-line mistakes: Podman's exit codes and cobra's words", {
 }, async () => {
   await withSandbox(async (sb) => {
     const engines = bothEngines(sb);
-    await sideBySide(sb, engines, () => compare(engines, MISTAKES));
+    const auth = `${sb.dir}/auth.json`;
+    Deno.writeTextFileSync(
+      auth,
+      JSON.stringify({ auths: { "127.0.0.1:5000": { auth: btoa("bob:pw") } } }),
+    );
+    const cases = MISTAKES.map((c) => ({
+      ...c,
+      args: c.args.map((a) => a === "AUTH" ? auth : a),
+    }));
+    await sideBySide(sb, engines, () => compare(engines, cases));
   });
 });
 
