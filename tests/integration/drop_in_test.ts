@@ -234,6 +234,14 @@ async function compare(engines: Record<string, Runner>, cases: Case[]) {
   }
 }
 
+/** `cases` with the placeholders (AUTH, LABELS) among their args filled in. */
+function placed(cases: Case[], paths: Record<string, string>): Case[] {
+  return cases.map((c) => ({
+    ...c,
+    args: c.args.map((a) => paths[a] ?? a),
+  }));
+}
+
 /** A busybox image named `name` in both engines' stores. */
 async function importImage(
   sb: Sandbox,
@@ -268,11 +276,11 @@ Deno.test("command-line mistakes: Podman's exit codes and cobra's words", {
       auth,
       JSON.stringify({ auths: { "127.0.0.1:5000": { auth: btoa("bob:pw") } } }),
     );
-    const cases = MISTAKES.map((c) => ({
-      ...c,
-      args: c.args.map((a) => a === "AUTH" ? auth : a),
-    }));
-    await sideBySide(sb, engines, () => compare(engines, cases));
+    await sideBySide(
+      sb,
+      engines,
+      () => compare(engines, placed(MISTAKES, { AUTH: auth })),
+    );
   });
 });
 
@@ -582,13 +590,7 @@ Deno.test("run, create and the other verbs take Podman's flags", {
       await importImage(sb, engines, "localhost/bbvol", ["VOLUME /data"]);
       const labels = `${sb.dir}/labels`;
       Deno.writeTextFileSync(labels, "a=1\n# a comment\nb=2\n");
-      await compare(
-        engines,
-        FLAGS.map((c) => ({
-          ...c,
-          args: c.args.map((a) => a === "LABELS" ? labels : a),
-        })),
-      );
+      await compare(engines, placed(FLAGS, { LABELS: labels }));
     });
   });
 });
