@@ -13,7 +13,6 @@ import {
 } from "../container/namespaces.ts";
 import type { Stream } from "../container/log.ts";
 import { userEngine } from "../engine/engine.ts";
-import { removeImages } from "../engine/images.ts";
 import {
   createContainer,
   type CreateRequest,
@@ -23,6 +22,7 @@ import {
 import { parsePullPolicy } from "../image/resolve.ts";
 import { parsePublish } from "../network/ports.ts";
 import { conflict, invalid } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { trace } from "../runtime/trace.ts";
 import { pullReporter } from "./progress.ts";
 import {
@@ -496,8 +496,14 @@ function createRequest(
   };
 }
 
-/** --rmi: the image goes after the run; failing that, Podman only warns. */
+/**
+ * --rmi: the image goes after the run; failing that, Podman only warns.
+ * The image code is loaded only then: a run does not need it.
+ */
 async function removeImageAfter(image: string) {
+  const { removeImages } = await lazy<typeof import("../engine/images.ts")>(
+    new URL("../engine/images.ts", import.meta.url),
+  );
   try {
     await removeImages(userEngine(), [image]);
   } catch (e) {
