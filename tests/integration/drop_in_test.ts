@@ -234,7 +234,7 @@ async function compare(engines: Record<string, Runner>, cases: Case[]) {
   }
 }
 
-/** `cases` with the placeholders (AUTH, LABELS) among their args filled in. */
+/** `cases` with the placeholders (AUTH, ...) among their args filled in. */
 function placed(cases: Case[], paths: Record<string, string>): Case[] {
   return cases.map((c) => ({
     ...c,
@@ -558,6 +558,16 @@ const FLAGS: Case[] = [
     code: 0,
     out: /^$/,
   },
+  // import --arch/--os: the platform the image claims.
+  {
+    args: ["import", "-q", "--arch", "arm64", "--os", "linux", "TAR", "armx"],
+    code: 0,
+  },
+  {
+    args: ["image", "inspect", "--format", "{{.Architecture}} {{.Os}}", "armx"],
+    code: 0,
+    out: /^arm64 linux\n$/,
+  },
   // untag: the names given, or all of them; the image stays.
   { args: ["tag", "bb", "u1"], code: 0 },
   {
@@ -590,7 +600,10 @@ Deno.test("run, create and the other verbs take Podman's flags", {
       await importImage(sb, engines, "localhost/bbvol", ["VOLUME /data"]);
       const labels = `${sb.dir}/labels`;
       Deno.writeTextFileSync(labels, "a=1\n# a comment\nb=2\n");
-      await compare(engines, placed(FLAGS, { LABELS: labels }));
+      await compare(
+        engines,
+        placed(FLAGS, { LABELS: labels, TAR: `${sb.dir}/bb.tar` }),
+      );
     });
   });
 });
