@@ -32,7 +32,6 @@ export interface CreateFlags {
   volumesFrom: string[];
   httpProxy: boolean;
   hosts: boolean;
-  addHost: string[];
   sysctl: string[];
 }
 
@@ -184,11 +183,6 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   if (requires.length > 0) host.requires = requires;
   if (f.initPath !== undefined) host.initPath = f.initPath;
   if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
-  if (!f.hosts) {
-    if (f.addHost.length > 0) {
-      throw invalid("--no-hosts and --add-host cannot be set together");
-    }
-    host.noHosts = true;
-  }
+  if (!f.hosts) host.noHosts = true;
   return host;
 }

@@ -27,29 +27,6 @@ const VOLUME_HEADERS = headers(
   { Name: "volume name" },
 );
 
-/**
- * `volume create --driver/--opt` as Podman answers them for what ptd has:
- * the local driver, and none of its mount options (type=tmpfs, device=,
- * o=, UID=, ...): ptd's volumes are plain directories.
- */
-function checkDriver(name = "", driver: string, opts: string[]) {
-  if (driver !== "local") {
-    throw invalid(
-      `volume ${name} uses volume plugin ${driver} but it could not be retrieved: no volume plugin with name ${driver} available: required plugin missing`,
-    );
-  }
-  for (const o of opts) {
-    const key = o.split("=")[0];
-    const known = ["type", "o", "device", "uid", "gid", "size", "inodes"];
-    if (!known.includes(key.toLowerCase()) && key !== "nocopy") {
-      throw invalid(
-        `invalid mount option ${key} for driver 'local': invalid argument`,
-      );
-    }
-    throw invalid(`volume option ${o}: ptd's local volumes take no options`);
-  }
-}
-
 /** The `volume` command group. */
 export function volumeCommand(setCode: (code: number) => void): Command {
   const group = new Command("volume").description("Manage volumes");
@@ -69,9 +46,11 @@ export function volumeCommand(setCode: (code: number) => void): Command {
         name: string | undefined,
         f: { label: string[]; driver: string; opt: string[] },
       ) => {
-        checkDriver(name, f.driver, f.opt);
         console.log(
-          await createVolume(userEngine(), name, parseLabels(f.label)),
+          await createVolume(userEngine(), name, parseLabels(f.label), {
+            driver: f.driver,
+            options: f.opt,
+          }),
         );
       },
     );

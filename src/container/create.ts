@@ -195,6 +195,9 @@ function validate(opts: CreateOptions) {
   checkLogDriver(opts.host.logDriver);
   if (opts.host.tz) zoneFile(opts.host.tz);
   checkSysctls(opts.host);
+  if (opts.host.noHosts && (opts.host.addHosts ?? []).length > 0) {
+    throw invalid("--no-hosts and --add-host cannot be set together");
+  }
   if (opts.host.detachKeys !== undefined) checkDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {
     try {
