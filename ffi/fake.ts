@@ -99,6 +99,9 @@ export class RecordingSyscalls implements Syscalls {
     this.rec("touch", path);
     this.files.add(path);
   }
+  writeFile(path: string, text: string) {
+    this.rec("write", path, text);
+  }
   symlink(target: string, path: string) {
     this.rec("symlink", target, path);
     this.files.add(path);

@@ -60,6 +60,8 @@ export interface Syscalls {
   mkdirAll(path: string, mode: number): void;
   /** Creates an empty file if nothing is at `path`. */
   ensureFile(path: string): void;
+  /** Writes `text` to the existing file `path` (a /proc/sys knob). */
+  writeFile(path: string, text: string): void;
   symlink(target: string, path: string): void;
   linkUp(name: string): void;
   /** Mounts an overlay with the fuse-overlayfs helper (a FUSE daemon). */
@@ -200,6 +202,9 @@ export class RealSyscalls implements Syscalls {
   ensureFile(path: string) {
     if (this.exists(path)) return;
     Deno.writeFileSync(path, new Uint8Array(), { mode: 0o644 });
+  }
+  writeFile(path: string, text: string) {
+    Deno.writeTextFileSync(path, text, { create: false });
   }
   symlink(target: string, path: string) {
     Deno.symlinkSync(target, path);

@@ -26,21 +26,10 @@ export async function podman(
   env: Record<string, string> = {},
   stdin?: string | Uint8Array,
 ): Promise<Deno.CommandOutput> {
-  const run = `${sb.dir}/podman-run`;
-  Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
-  const child = new Deno.Command("podman", {
-    args: [
-      "--root",
-      `${sb.dir}/podman-root`,
-      "--runroot",
-      `${run}/storage`,
-      "--storage-driver",
-      "vfs",
-      "--runtime",
-      "runc",
-      ...args,
-    ],
-    env: { XDG_RUNTIME_DIR: run, ...env },
+  const line = podmanLine(sb, args);
+  const child = new Deno.Command(line.argv[0], {
+    args: line.argv.slice(1),
+    env: { ...line.env, ...env },
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -53,6 +42,33 @@ export async function podman(
     await w.close();
   }
   return await child.output();
+}
+
+/**
+ * The command line and environment of `podman ARGS` in the sandbox, for
+ * a test that starts it its own way (through a shell, say).
+ */
+export function podmanLine(
+  sb: Sandbox,
+  args: string[],
+): { argv: string[]; env: Record<string, string> } {
+  const run = `${sb.dir}/podman-run`;
+  Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
+  return {
+    argv: [
+      "podman",
+      "--root",
+      `${sb.dir}/podman-root`,
+      "--runroot",
+      `${run}/storage`,
+      "--storage-driver",
+      "vfs",
+      "--runtime",
+      "runc",
+      ...args,
+    ],
+    env: { XDG_RUNTIME_DIR: run },
+  };
 }
 
 /** Ends the sandbox's podman pause process (it would outlive the test). */

@@ -76,16 +76,29 @@ export function importCommand(): Command {
     )
     .option("-m, --message <text>", "commit message for the history")
     .option("-q, --quiet", "print only the image id")
+    .option("--arch <arch>", "architecture the image claims")
+    .option("--os <os>", "operating system the image claims")
+    .option(
+      "--variant <variant>",
+      "accepted: Podman 4.3 records no variant of an import either",
+    )
     .action(
       async (
         tarball: string,
         reference: string | undefined,
-        f: { change: string[]; message?: string },
+        f: {
+          change: string[];
+          message?: string;
+          arch?: string;
+          os?: string;
+        },
       ) => {
         const img = await importImage(userEngine(), tarball, {
           reference,
           changes: f.change,
           message: f.message,
+          architecture: f.arch,
+          os: f.os,
         });
         console.log(`sha256:${img.id}`);
       },

@@ -14,6 +14,12 @@ import { displayTime, type LogRecord } from "../container/log.ts";
 import type { LogFilter } from "../container/log_reader.ts";
 import { parseTime } from "../engine/filters.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
+import { checkPreservedFds } from "../container/preserved_fds.ts";
+import {
+  checkConditions,
+  parseInterval,
+  waitForCondition,
+} from "../engine/wait.ts";
 import {
   boolArg,
   intArg,
@@ -98,6 +104,13 @@ const SELECT = {
   },
 } satisfies Record<string, OptionSpec | ((what: string) => OptionSpec)>;
 
+/** Accepted: an attached client always relays signals to the container. */
+const SIG_PROXY: OptionSpec = {
+  flags: "--sig-proxy [=bool]",
+  description: "accepted: signals are always relayed",
+  parse: boolArg("--sig-proxy"),
+};
+
 /** The flags SELECT declares, as the action gets them. */
 interface SelectFlags {
   all?: boolean;
@@ -151,6 +164,7 @@ const startSpec: CommandSpec = {
     { flags: "-i, --interactive", description: "with -a, attach stdin too" },
     SELECT.latest,
     DETACH_KEYS,
+    SIG_PROXY,
   ],
   args: [["[containers...]"]],
   action: async (
@@ -421,12 +435,28 @@ const logsSpec: CommandSpec = {
 const waitSpec: CommandSpec = {
   name: "wait",
   description: "Wait for containers to stop; print their exit codes",
-  options: [],
+  options: [
+    repeatable(
+      "--condition <state>",
+      "state to wait for: stopped (default), exited, running, created",
+    ),
+    {
+      flags: "-i, --interval <duration>",
+      description: "time between polls for a --condition",
+      default: "250ms",
+    },
+  ],
   args: [["<containers...>"]],
-  action: (refs: string[]) =>
-    eachRef(refs, async (e, ref) => {
-      console.log(await engine.waitContainer(e, ref));
-    }),
+  action: async (
+    refs: string[],
+    f: { condition: string[]; interval: string },
+  ) => {
+    checkConditions(f.condition);
+    const interval = parseInterval(f.interval);
+    return await eachRef(refs, async (e, ref) => {
+      console.log(await waitForCondition(e, ref, f.condition, interval));
+    });
+  },
 };
 
 const renameSpec: CommandSpec = {
@@ -454,6 +484,8 @@ const topSpec: CommandSpec = {
 };
 
 interface ExecFlags {
+  privileged?: boolean;
+  preserveFds?: number;
   interactive?: boolean;
   tty?: boolean;
   detach?: boolean;
@@ -475,11 +507,21 @@ const execSpec: CommandSpec = {
     PROCESS_OPTIONS.envFile,
     PROCESS_OPTIONS.user,
     PROCESS_OPTIONS.workdir,
+    {
+      flags: "--privileged",
+      description: "give the process every capability",
+    },
+    {
+      flags: "--preserve-fds <n>",
+      description: "pass descriptors 3 to 3+N-1 on to the process",
+      parse: uintArg("--preserve-fds"),
+    },
     DETACH_KEYS,
   ],
   args: [["<container>"], ["<command...>"]],
   passThrough: true,
   action: (ref: string, command: string[], f: ExecFlags) => {
+    if (f.preserveFds) checkPreservedFds(f.preserveFds);
     const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
     // Podman: exec in a container that is not running ends with 255.
     return execPolicy(() =>
@@ -492,6 +534,8 @@ const execSpec: CommandSpec = {
         detach: !!f.detach,
         tty: !!f.tty,
         detachKeys: f.detachKeys,
+        privileged: !!f.privileged,
+        preserveFds: f.preserveFds,
       })
     );
   },
@@ -503,6 +547,7 @@ const attachSpec: CommandSpec = {
   options: [
     { flags: "--no-stdin", description: "do not attach stdin" },
     DETACH_KEYS,
+    SIG_PROXY,
   ],
   args: [["<container>"]],
   action: (ref: string, f: { stdin: boolean; detachKeys?: string }) =>
@@ -523,8 +568,8 @@ const cpSpec: CommandSpec = {
     {
       flags: "-a, --archive [=bool]",
       description:
-        "accepted: copied files get the container's primary uid/gid, as in Podman",
-      parse: boolArg("--archive"),
+        "chown copied files to the container's primary uid/gid (else its root)",
+      parse: boolArg("-a, --archive"),
       default: true,
     },
     {
@@ -537,7 +582,7 @@ const cpSpec: CommandSpec = {
     ["<src>", "CONTAINER:PATH or a host path; - is a tar on stdin"],
     ["<dest>", "CONTAINER:PATH or a host path; - is a tar to stdout"],
   ],
-  action: async (src: string, dest: string) => {
+  action: async (src: string, dest: string, f: { archive: boolean }) => {
     const e = userEngine();
     const from = containerPath(src), to = containerPath(dest);
     if (!from && !to) {
@@ -546,9 +591,9 @@ const cpSpec: CommandSpec = {
       );
     }
     if (from && to) {
-      await engine.copyBetween(e, from[0], from[1], to[0], to[1]);
+      await engine.copyBetween(e, from[0], from[1], to[0], to[1], f.archive);
     } else if (from) await engine.copyFrom(e, from[0], from[1], dest);
-    else await engine.copyTo(e, to![0], src, to![1]);
+    else await engine.copyTo(e, to![0], src, to![1], f.archive);
   },
 };
 

@@ -18,6 +18,7 @@ import {
   pruneImages,
   removeImages,
   tagImage,
+  untagImage,
 } from "../engine/images.ts";
 import {
   headers,
@@ -132,14 +133,30 @@ function tagCommand(name: string): Command {
     );
 }
 
+/** `untag IMAGE [NAME...]`: names off an image, all of them without NAME. */
+function untagCommand(): Command {
+  return new Command("untag")
+    .description("Remove a name from a local image")
+    .argument("<image>", "image name or id")
+    .argument("[names...]", "names to remove (default: all)")
+    .action((source: string, names: string[]) =>
+      untagImage(userEngine(), source, names)
+    );
+}
+
 function rmiCommand(name: string): Command {
   return new Command(name)
     .description("Remove images")
     .argument("[images...]", "image names or ids")
     .option("-a, --all", "remove every image")
     .option("-f, --force", "remove even if containers use it or it has tags")
+    .option("-i, --ignore", "ignore errors if a specified image does not exist")
+    .option("--no-prune", "accepted: ptd keeps no untagged parents to prune")
     .action(
-      async (refs: string[], f: { all?: boolean; force?: boolean }) => {
+      async (
+        refs: string[],
+        f: { all?: boolean; force?: boolean; ignore?: boolean },
+      ) => {
         await withPolicy(REMOVAL, () =>
           removeImages(userEngine(), refs, {
             ...f,
@@ -248,6 +265,7 @@ export function imageCommands(setCode: (code: number) => void): Command[] {
       pruneCommand(),
       rmiCommand("rm"),
       tagCommand("tag"),
+      untagCommand(),
       historyCommand(),
       pullCommand(setCode),
       pushCommand(setCode),
@@ -257,6 +275,7 @@ export function imageCommands(setCode: (code: number) => void): Command[] {
     group,
     imagesCommand("images"),
     tagCommand("tag"),
+    untagCommand(),
     rmiCommand("rmi"),
     historyCommand(),
   ];

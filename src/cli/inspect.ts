@@ -18,6 +18,10 @@ export function inspectSpec(name: string, type?: "container"): CommandSpec {
       : "Display the configuration of object denoted by ID",
     options: [
       { flags: "-f, --format <format>", description: "a Go template" },
+      {
+        flags: "-s, --size",
+        description: "display total file size (containers)",
+      },
       ...(type ? [] : [{
         flags: "-t, --type <type>",
         description: "Specify inspect-object type (container, image, volume)",
@@ -25,12 +29,15 @@ export function inspectSpec(name: string, type?: "container"): CommandSpec {
       }]),
     ],
     args: [["<names...>"]],
-    action: async (refs: string[], f: { format?: string; type?: string }) => {
+    action: async (
+      refs: string[],
+      f: { format?: string; type?: string; size?: boolean },
+    ) => {
       const kind = checkInspectType(type ?? f.type ?? "all");
       const docs: unknown[] = [];
       const code = await eachRef(refs, async (e, ref) => {
         try {
-          docs.push(await inspectObject(e, kind, ref));
+          docs.push(await inspectObject(e, kind, ref, !!f.size));
         } catch (err) {
           if (!(err instanceof PtdError) || err.kind !== "not-found") throw err;
           throw new PtdError(err.kind, `inspecting object: ${err.message}`);

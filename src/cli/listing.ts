@@ -52,6 +52,10 @@ const psSpec: CommandSpec = {
     { flags: "-q, --quiet", description: "print only the ids" },
     { flags: "-s, --size", description: "display the total file sizes" },
     {
+      flags: "--sync",
+      description: "accepted: ptd reconciles with the processes every time",
+    },
+    {
       flags: "--sort <key>",
       description: `sort by: ${PS_SORT_KEYS.join(", ")}`,
       parse: parsePsSort,

@@ -46,15 +46,20 @@ export function parseLabels(items: string[]): Record<string, string> {
 }
 
 /**
- * A commander parser for `--flag [bool]`: Podman's boolean flags take an
- * optional true/false, and anything else (an image name the flag swallowed)
- * is an error rather than a silent "true".
+ * A commander parser for Podman's bool flags (`--flag [=bool]`): the
+ * spellings Go's strconv.ParseBool takes, anything else refused in
+ * Podman's words.
  */
 export function boolArg(flag: string): (value: string) => boolean {
   return (value) => {
-    if (value === "true") return true;
-    if (value === "false") return false;
-    throw invalid(`${flag} takes true or false, not "${value}"`);
+    if (["1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+    if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) {
+      return false;
+    }
+    throw invalid(
+      `invalid argument ${JSON.stringify(value)} for "${flag}" flag: ` +
+        `strconv.ParseBool: parsing ${JSON.stringify(value)}: invalid syntax`,
+    );
   };
 }
 

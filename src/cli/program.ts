@@ -31,6 +31,7 @@ import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
 import { type CommandSpec, inlineBools } from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
+import { podmanParsing } from "./cobra.ts";
 import { volumeCommand } from "./volume.ts";
 import { networkCommand } from "./network.ts";
 import { podCommand } from "./pod.ts";
@@ -84,6 +85,7 @@ const PODMAN_HELP: Record<string, string> = {
   top: "Display the running processes of a container",
   unpause: "Unpause the processes in one or more containers",
   update: "Update an existing container",
+  untag: "Remove a name from a local image",
   version: "Display the Podman version information",
   volume: "Manage volumes",
   network: "Manage networks",
@@ -106,7 +108,6 @@ const MISSING = [
   "secret",
   "unmount",
   "unshare",
-  "untag",
 ];
 
 function missingCommand(name: string): Command {
@@ -245,5 +246,6 @@ export function program(result: { code: number }): Command {
     const cmd = missingCommand(name).copyInheritedSettings(p).helpOption(false);
     p.addCommand(cmd, { hidden: true });
   }
+  podmanParsing(p);
   return p;
 }

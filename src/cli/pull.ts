@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
 import {
+  loggedInUser,
   login,
   logout,
   pull,
@@ -18,6 +19,7 @@ import { headers, printReport } from "./format.ts";
 import { parsePlatform } from "../image/oci.ts";
 import type { RegistryOptions } from "../image/registry.ts";
 import { invalid } from "../runtime/errors.ts";
+import { boolArg } from "./options.ts";
 import { pullReporter } from "./progress.ts";
 
 interface TlsFlags {
@@ -32,9 +34,9 @@ export function addRegistryOptions(cmd: Command): Command {
   return cmd
     .option("--authfile <path>", "path of the authentication file")
     .option(
-      "--tls-verify [bool]",
+      "--tls-verify [=bool]",
       "require HTTPS and verify certificates",
-      (v: string) => v !== "false",
+      boolArg("--tls-verify"),
       true,
     )
     .option("--cert-dir <dir>", "directory of CA certificates (*.crt)")
@@ -80,7 +82,11 @@ export function pullCommand(_setCode: (code: number) => void): Command {
       .option("--platform <os/arch[/variant]>", "platform to pull")
       .option("--os <os>", "operating system to pull")
       .option("--arch <arch>", "architecture to pull")
-      .option("--variant <variant>", "architecture variant to pull"),
+      .option("--variant <variant>", "architecture variant to pull")
+      .option(
+        "--disable-content-trust",
+        "accepted for Docker compatibility: no effect",
+      ),
   ).action(async (name: string, f: PullFlags) => {
     const opts = {
       ...registryOptions(f),
@@ -101,16 +107,25 @@ export function pushCommand(_setCode: (code: number) => void): Command {
       .description("Push an image to a registry")
       .argument("<image>", "local image")
       .argument("[destination]", "registry/repository:tag to push to")
-      .option("-q, --quiet", "print nothing on success"),
+      .option("-q, --quiet", "print nothing on success")
+      .option("--digestfile <file>", "write the pushed manifest's digest here")
+      .option(
+        "--remove-signatures",
+        "accepted: ptd stores no signatures to copy",
+      )
+      .option(
+        "--disable-content-trust",
+        "accepted for Docker compatibility: no effect",
+      ),
   ).action(
     async (
       name: string,
       dest: string | undefined,
-      f: TlsFlags & { quiet?: boolean },
+      f: TlsFlags & { quiet?: boolean; digestfile?: string },
     ) => {
       const say = (s: string) => f.quiet || console.error(s);
       say("Getting image source signatures");
-      await push(userEngine(), name, dest, {
+      const digest = await push(userEngine(), name, dest, {
         ...registryOptions(f),
         onProgress: (p) => {
           if (p.kind === "blob") {
@@ -122,6 +137,7 @@ export function pushCommand(_setCode: (code: number) => void): Command {
           } else say("Writing manifest to image destination");
         },
       });
+      if (f.digestfile) Deno.writeTextFileSync(f.digestfile, digest);
     },
   );
 }
@@ -179,7 +195,8 @@ export function loginCommand(_setCode: (code: number) => void): Command {
       .argument("[registry]", "registry host", "docker.io")
       .option("-u, --username <name>", "user name")
       .option("-p, --password <password>", "password")
-      .option("--password-stdin", "read the password from stdin"),
+      .option("--password-stdin", "read the password from stdin")
+      .option("--get-login", "print the user name stored for the registry"),
   ).action(
     async (
       arg: string,
@@ -187,9 +204,11 @@ export function loginCommand(_setCode: (code: number) => void): Command {
         username?: string;
         password?: string;
         passwordStdin?: boolean;
+        getLogin?: boolean;
       },
     ) => {
       const host = registryHost(arg);
+      if (f.getLogin) return console.log(loggedInUser(host, f.authfile));
       const username = f.username ?? await ask("Username", false);
       const password = f.passwordStdin
         ? await readStdin()
@@ -272,7 +291,8 @@ export function searchCommand(): Command {
       })
       .option("--list-tags", "list the tags of the repository named")
       .option("--no-trunc", "accepted: descriptions are never shortened")
-      .option("--filter <filter>", "accepted: registries have no stars"),
+      .option("-f, --filter <filter>", "accepted: registries have no stars")
+      .option("--compatible", "accepted: descriptions are never shortened"),
   ).action(
     async (
       term: string,

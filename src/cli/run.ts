@@ -29,6 +29,7 @@ import { parsePullPolicy } from "../image/resolve.ts";
 import { parsePublish } from "../network/ports.ts";
 import { conflict, invalid } from "../runtime/errors.ts";
 import { parseSecurityOpts } from "../security/options.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { trace } from "../runtime/trace.ts";
 import { pullReporter } from "./progress.ts";
 import {
@@ -41,16 +42,24 @@ import {
   repeatable,
 } from "./options.ts";
 import type { CommandSpec, OptionSpec } from "./spec.ts";
+import {
+  CREATE_FLAGS,
+  type CreateFlags,
+  createFlagsHost,
+  createFlagsRequest,
+} from "./create_flags.ts";
+
 import { LIMIT_OPTIONS, type LimitFlags, limitsOf } from "./limits.ts";
 import { parseCgroupns, parseCgroupsMode } from "../cgroup/policy.ts";
 
-interface RunFlags extends HealthFlags, LimitFlags {
+interface RunFlags extends HealthFlags, LimitFlags, CreateFlags {
   oomScoreAdj?: string;
   cgroupParent?: string;
   cgroups?: string;
   cgroupns?: string;
   sdnotify?: string;
   rm?: boolean;
+  rmi?: boolean;
   init?: boolean;
   rootfs?: boolean;
   pull: string;
@@ -217,7 +226,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
       "run an init (catatonit) as PID 1 that reaps and forwards signals",
   },
   {
-    flags: "--read-only-tmpfs [bool]",
+    flags: "--read-only-tmpfs [=bool]",
     description: "with --read-only, tmpfs on /tmp, /var/tmp and /run",
     parse: boolArg("--read-only-tmpfs"),
     default: true,
@@ -280,7 +289,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
   },
   repeatable("--hostuser <name>", "add a host user to /etc/passwd"),
   {
-    flags: "--passwd [bool]",
+    flags: "--passwd [=bool]",
     description: "add an /etc/passwd entry for a numeric --user",
     parse: boolArg("--passwd"),
     default: true,
@@ -392,6 +401,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
     description:
       "how a Type=notify unit hears it is ready: container (default), conmon, ignore",
   },
+  ...CREATE_FLAGS,
 ];
 
 /** --oom-score-adj: an integer the kernel takes (-1000 to 1000). */
@@ -441,6 +451,13 @@ const runSpec = createSpec(
   }, {
     flags: "--preserve-fds <n>",
     description: "pass descriptors 3 to 3+N-1 on to the command",
+  }, {
+    flags: "--rmi",
+    description: "remove the image after the container exits (implies --rm)",
+  }, {
+    flags: "--sig-proxy [=bool]",
+    description: "accepted: a foreground run always relays signals",
+    parse: boolArg("--sig-proxy"),
   }],
   async (image: string, command: string[], f: RunFlags) => {
     trace("cli-parsed");
@@ -450,35 +467,37 @@ const runSpec = createSpec(
         "WARN: The input device is not a TTY. The --tty and --interactive flags might not work properly",
       );
     }
-    if (f.detach && f.preserveFds) {
-      throw invalid(
-        "--preserve-fds: descriptors go only to a container run in the foreground",
-      );
-    }
+    const preserveFds = parseCount(f.preserveFds, "--preserve-fds");
     let id = "";
     const code = await runNewContainer(
       userEngine(),
       createRequest(image, command, f),
       f.detach
-        ? { kind: "detach" }
+        ? { kind: "detach", preserveFds }
         : f.tty
         ? { kind: "attach", stdin: !!f.interactive }
         : {
           kind: "foreground",
           streams: parseAttach(f.attach),
-          preserveFds: parseCount(f.preserveFds, "--preserve-fds"),
+          preserveFds,
         },
       {
-        onProgress: pullReporter(false),
+        onProgress: pullReporter(!!f.quiet),
         replaced: (name) => console.log(name),
         created: (c) => {
           trace("cli-created");
           if (f.cidfile) writeCidFile(f.cidfile, c.id);
           id = c.id;
+          // Podman: -a that attaches no output stream (-a stdin) says which
+          // container it runs instead, then waits for it as usual.
+          if (!f.detach && parseAttach(f.attach)?.length === 0) {
+            console.log(c.id);
+          }
         },
       },
     );
     if (f.detach) console.log(id);
+    else if (f.rmi && !f.rootfs) await removeImageAfter(image);
     return code;
   },
 );
@@ -492,7 +511,7 @@ const createCommandSpec = createSpec(
     const c = await createContainer(
       userEngine(),
       createRequest(image, command, f),
-      { onProgress: pullReporter(false), replaced: (n) => console.log(n) },
+      { onProgress: pullReporter(!!f.quiet), replaced: (n) => console.log(n) },
     );
     if (f.cidfile) writeCidFile(f.cidfile, c.id);
     console.log(c.id);
@@ -523,13 +542,13 @@ function createRequest(
     workdir: f.workdir,
     user: f.user,
     hostname: f.hostname,
-    labels: parseLabels(f.label),
+    ...createFlagsRequest(f, parseLabels(f.label)),
     mounts: parseMountFlags(f),
     readOnlyTmpfs: f.readOnlyTmpfs,
     publishAll: !!f.publishAll,
     createCommand: [...Deno.args],
     host: {
-      autoRemove: !!f.rm,
+      autoRemove: !!f.rm || !!f.rmi,
       interactive: !!f.interactive,
       tty: !!f.tty,
       capAdd: f.capAdd,
@@ -576,8 +595,24 @@ function createRequest(
       cgroupns: f.cgroupns === undefined
         ? undefined
         : parseCgroupns(f.cgroupns),
+      ...createFlagsHost(f),
     },
   };
+}
+
+/**
+ * --rmi: the image goes after the run; failing that, Podman only warns.
+ * The image code is loaded only then: a run does not need it.
+ */
+async function removeImageAfter(image: string) {
+  const { removeImages } = await lazy<typeof import("../engine/images.ts")>(
+    new URL("../engine/images.ts", import.meta.url),
+  );
+  try {
+    await removeImages(userEngine(), [image]);
+  } catch (e) {
+    console.error(`Failed removing image ${image}: ${(e as Error).message}`);
+  }
 }
 
 /** `run` and `create`. */

@@ -120,25 +120,44 @@ function bindArgs(
  * A copy of `argv` with Podman's bool flags (declared `-a, --archive [=bool]`) made
  * explicit: such a flag takes a value only inline (`--archive=false`), so a
  * bare one becomes `--archive=true` rather than swallowing the next
- * argument as its value. Stops at `--` and, for a pass-through command, at
- * the first positional (the rest belongs to the container's command).
+ * argument as its value. A short flag's inline value (`-a=false`, as
+ * pflag reads it) moves to the long one. Stops at `--` and, for a
+ * pass-through command, at the first positional (the rest belongs to the
+ * container's command).
  */
 export function inlineBools(cmd: CommandSpec, argv: string[]): string[] {
-  const long = new Map<string, string>();
-  for (const o of cmd.options) {
-    if (!o.flags.includes("[=")) continue;
-    const f = parseFlags(o.flags);
+  return inlineBoolFlags(
+    cmd.options.map((o) => o.flags),
+    !!cmd.passThrough,
+    argv,
+  );
+}
+
+/** `inlineBools` for options given by their flags alone. */
+export function inlineBoolFlags(
+  flags: string[],
+  passThrough: boolean,
+  argv: string[],
+): string[] {
+  const bools = new Map<string, string>();
+  const shorts = new Map<string, string>();
+  for (const text of flags) {
+    const f = parseFlags(text);
+    if (f.short && f.long) shorts.set(f.short, f.long);
+    if (!text.includes("[=")) continue;
     for (const flag of [f.short, f.long]) {
-      if (flag) long.set(flag, f.long!);
+      if (flag) bools.set(flag, f.long!);
     }
   }
-  if (long.size === 0) return [...argv];
   const end = argv.findIndex((a) =>
-    a === "--" || (cmd.passThrough && !a.startsWith("-"))
+    a === "--" || (passThrough && !a.startsWith("-"))
   );
-  return argv.map((a, i) =>
-    (end < 0 || i < end) && long.has(a) ? `${long.get(a)}=true` : a
-  );
+  return argv.map((a, i) => {
+    if (end >= 0 && i >= end) return a;
+    if (bools.has(a)) return `${bools.get(a)}=true`;
+    const long = shorts.get(a.slice(0, 2));
+    return long && a[2] === "=" ? `${long}${a.slice(2)}` : a;
+  });
 }
 
 /**

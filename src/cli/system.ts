@@ -4,7 +4,9 @@
  * src/engine/system.ts or objects.ts, printing in Podman's layout.
  */
 import { Command } from "commander";
-import { humanSize } from "../image/present.ts";
+import { goUnitsSize } from "../image/present.ts";
+import { askToContinue } from "./confirm.ts";
+import { collect } from "./options.ts";
 import { humanDuration } from "../runtime/gomap.ts";
 import { userEngine } from "../engine/engine.ts";
 import { objectExists, type ObjectType } from "../engine/objects.ts";
@@ -130,6 +132,9 @@ function infoCommand(): Command {
 const percent = (part: number, whole: number) =>
   whole === 0 ? 0 : Math.round((part * 100) / whole);
 
+/** go-units' HumanSize, as Podman's `system df` prints sizes: "2.008MB". */
+const size = (bytes: number) => goUnitsSize(bytes, 4);
+
 function dfCommand(): Command {
   return new Command("df")
     .description("Show podman disk usage")
@@ -141,8 +146,8 @@ function dfCommand(): Command {
         Type: s.Type,
         Total: String(s.Total),
         Active: String(s.Active),
-        Size: humanSize(s.Size),
-        Reclaimable: `${humanSize(s.Reclaimable)} (${
+        Size: size(s.Size),
+        Reclaimable: `${size(s.Reclaimable)} (${
           percent(s.Reclaimable, s.Size)
         }%)`,
       }));
@@ -162,8 +167,8 @@ function dfCommand(): Command {
           ) => [r.Type, r.Total, r.Active, r.Size, r.Reclaimable]),
         ]));
       }
-      const ago = (iso: string) =>
-        `${humanDuration(Date.now() - Date.parse(iso))} ago`;
+      // Podman's -v says how long ago, without the "ago".
+      const ago = (iso: string) => humanDuration(Date.now() - Date.parse(iso));
       const name = (n: string) => {
         const i = n.lastIndexOf(":");
         return i > n.lastIndexOf("/")
@@ -186,9 +191,9 @@ function dfCommand(): Command {
           ...(i.names.length > 0 ? name(i.names[0]) : ["<none>", "<none>"]),
           i.id.slice(0, 12),
           ago(i.created),
-          humanSize(i.size),
+          size(i.size),
           "0B",
-          humanSize(i.size),
+          size(i.size),
           String(i.containers),
         ]),
       ]));
@@ -206,10 +211,10 @@ function dfCommand(): Command {
         ],
         ...u.containers.map((c) => [
           c.id.slice(0, 12),
-          c.image,
+          c.imageId.slice(0, 12),
           c.command.join(" "),
           String(c.volumes),
-          humanSize(c.size),
+          size(c.size),
           ago(c.created),
           c.status,
           c.name,
@@ -218,7 +223,7 @@ function dfCommand(): Command {
       console.log("\nLocal Volumes space usage:\n");
       console.log(table([
         ["VOLUME NAME", "LINKS", "SIZE"],
-        ...u.volumes.map((v) => [v.name, String(v.links), humanSize(v.size)]),
+        ...u.volumes.map((v) => [v.name, String(v.links), size(v.size)]),
       ]));
     });
 }
@@ -232,8 +237,22 @@ function pruneCommand(setCode: (code: number) => void): Command {
       "Do not prompt for confirmation.  The default is false",
     )
     .option("--volumes", "Prune volumes")
+    .option(
+      "--filter <filter>",
+      "Provide filter values (e.g. 'label=<key>=<value>')",
+      collect,
+      [],
+    )
     .action(
-      async (f: { all?: boolean; force?: boolean; volumes?: boolean }) => {
+      async (
+        f: {
+          all?: boolean;
+          force?: boolean;
+          volumes?: boolean;
+          filter: string[];
+        },
+      ) => {
+        // Podman's question, word for word (networks and build cache too).
         const warning = [
           "WARNING! This command removes:",
           "\t- all stopped containers",
@@ -241,11 +260,13 @@ function pruneCommand(setCode: (code: number) => void): Command {
           ...(f.volumes
             ? ["\t- all volumes not used by at least one container"]
             : []),
-          `\t- all ${f.all ? "" : "dangling "}images`,
+          f.all
+            ? "\t- all images without at least one container associated with them"
+            : "\t- all dangling images",
+          `\t- all ${f.all ? "" : "dangling "}build cache`,
           "",
-          "Are you sure you want to continue?",
         ].join("\n");
-        if (!f.force && !confirm(warning)) return;
+        if (!f.force && !askToContinue(warning)) return;
         const r = await pruneSystem(userEngine(), f);
         for (
           const [title, ids] of [
@@ -261,7 +282,7 @@ function pruneCommand(setCode: (code: number) => void): Command {
           for (const id of ids) console.log(id);
         }
         r.errors.forEach(reportError);
-        console.log(`Total reclaimed space: ${humanSize(r.reclaimed)}`);
+        console.log(`Total reclaimed space: ${size(r.reclaimed)}`);
         if (r.errors.length > 0) setCode(125);
       },
     );
@@ -272,15 +293,23 @@ function resetCommand(): Command {
     .description("Reset podman storage")
     .option("-f, --force", "Do not prompt for confirmation")
     .action(async (f: { force?: boolean }) => {
-      const warning = [
-        "WARNING! This will remove:",
-        "\t- all containers",
-        "\t- all images",
-        "\t- all volumes",
-        "Are you sure you want to continue?",
-      ].join("\n");
-      if (!f.force && !confirm(warning)) return;
-      await resetStore(userEngine());
+      const e = userEngine();
+      const items = [
+        "all containers",
+        "all pods",
+        "all images",
+        "all networks",
+        "all build cache",
+        "all machines",
+        "all volumes",
+        `the graphRoot directory: "${e.paths.data}"`,
+        `the runRoot directory: "${e.paths.runtime}"`,
+      ];
+      const warning = ["WARNING! This will remove:", ...items].join(
+        "\n        - ",
+      );
+      if (!f.force && !askToContinue(warning)) return;
+      await resetStore(e);
     });
 }
 
@@ -332,7 +361,12 @@ export function existsSpec(type: ObjectType): CommandSpec {
       image: "Check if an image exists in local storage",
       volume: "Check if volume exists",
     }[type],
-    options: [],
+    options: type === "container"
+      ? [{
+        flags: "--external",
+        description: "check external containers as well (ptd has none)",
+      }]
+      : [],
     args: [[`<${type}>`]],
     action: async (ref: string) =>
       (await objectExists(userEngine(), type, ref)) ? 0 : 1,

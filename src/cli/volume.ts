@@ -33,12 +33,27 @@ export function volumeCommand(setCode: (code: number) => void): Command {
   group.command("create")
     .description("Create a volume")
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
+    .option("--driver <driver>", "volume driver: local", "local")
+    .option(
+      "-o, --opt <option>",
+      "driver option (ptd's local volumes take none)",
+      collect,
+      [],
+    )
     .argument("[name]", "volume name (random if omitted)")
-    .action(async (name: string | undefined, f: { label: string[] }) => {
-      console.log(
-        await createVolume(userEngine(), name, parseLabels(f.label)),
-      );
-    });
+    .action(
+      async (
+        name: string | undefined,
+        f: { label: string[]; driver: string; opt: string[] },
+      ) => {
+        console.log(
+          await createVolume(userEngine(), name, parseLabels(f.label), {
+            driver: f.driver,
+            options: f.opt,
+          }),
+        );
+      },
+    );
   group.command("ls")
     .alias("list")
     .description("List volumes")
@@ -82,13 +97,18 @@ export function volumeCommand(setCode: (code: number) => void): Command {
     );
   group.command("inspect")
     .description("Show volumes as JSON")
-    .argument("<names...>")
+    .argument("[names...]")
+    .option("-a, --all", "inspect all volumes")
     .option(
       "-f, --format <format>",
       "json, or a Go template such as {{.Mountpoint}}",
     )
-    .action((names: string[], f: { format?: string }) => {
+    .action((names: string[], f: { format?: string; all?: boolean }) => {
+      if (!f.all === (names.length === 0)) {
+        throw invalid("provide one or more volume names or use --all");
+      }
       const e = userEngine();
+      if (f.all) names = listVolumes(e).map((v) => v.Name);
       return printInspect(f.format, names.map((n) => inspectVolume(e, n)));
     });
   group.command("rm")

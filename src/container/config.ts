@@ -147,6 +147,16 @@ export interface HostConfig extends CgroupSettings {
   oomScoreAdj?: number;
   /** The id of the pod the container is in (--pod). */
   pod?: string;
+  /** --requires: containers started before this one, which it depends on. */
+  requires?: string[];
+  /** --annotation: key=value annotations inspect shows. */
+  annotations?: Record<string, string>;
+  /** --pidfile: where each start writes the container's pid. */
+  pidFile?: string;
+  /** --no-hosts: the image's /etc/hosts stays, ptd binds none over it. */
+  noHosts?: boolean;
+  /** --sysctl: namespaced /proc/sys knobs init sets (sysctls.ts). */
+  sysctls?: Record<string, string>;
 }
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */

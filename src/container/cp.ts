@@ -287,24 +287,30 @@ export async function copyFromContainer(
 }
 
 /**
- * The owner of what `cp` puts in `c`: its primary user and group when they
- * are numeric, else its root. (Podman does so with --archive=false too.)
+ * The owner of what `cp` puts in `c`: with `archive` (--archive, the
+ * default) its primary user and group when they are numeric, else (and
+ * with --archive=false, as Podman) its root.
  */
-function primaryOwner(c: ContainerConfig): { uid: number; gid: number } {
+function landedOwner(
+  c: ContainerConfig,
+  archive: boolean,
+): { uid: number; gid: number } {
   const m = /^(\d+)(?::(\d+))?$/.exec(c.user);
-  return m ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) } : ROOT_OWNER;
+  return m && archive
+    ? { uid: Number(m[1]), gid: Number(m[2] ?? m[1]) }
+    : ROOT_OWNER;
 }
 
 /**
- * Copies the host path `src` into the container at `dest`, owned by the
- * container's primary user; `src` "-" is a tar on stdin, landed with its
- * owners.
+ * Copies the host path `src` into the container at `dest`, owned as
+ * `landedOwner` says; `src` "-" is a tar on stdin, landed with its owners.
  */
 export async function copyToContainer(
   store: ContainerStore,
   c: ContainerConfig,
   src: string,
   dest: string,
+  archive = true,
 ): Promise<void> {
   if (src === "-") return await tarInto(store, c, dest, Deno.stdin.readable);
   const p = pipe("write");
@@ -312,7 +318,7 @@ export async function copyToContainer(
   await helper(
     store,
     c,
-    { mode: "in", path: dest, owner: primaryOwner(c) },
+    { mode: "in", path: dest, owner: landedOwner(c, archive) },
     p.child,
     async () => {
       const root = hostRoot();
@@ -337,6 +343,7 @@ export async function copyBetweenContainers(
   src: string,
   to: ContainerConfig,
   dest: string,
+  archive = true,
 ): Promise<void> {
   const [r, w] = inheritablePipe();
   // The writer must not hold the read end: it would never see the lander
@@ -347,7 +354,7 @@ export async function copyBetweenContainers(
   const into = helper(
     store,
     to,
-    { mode: "in", path: dest, owner: primaryOwner(to) },
+    { mode: "in", path: dest, owner: landedOwner(to, archive) },
     r,
     noIo,
   );

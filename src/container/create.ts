@@ -4,7 +4,7 @@
  */
 import { ownClaim } from "./liveness.ts";
 import { emitContainerEvent } from "../events/emit.ts";
-import { invalid, PtdError } from "../runtime/errors.ts";
+import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
 import { containerSeccomp, seccompFile } from "./confine.ts";
@@ -21,8 +21,9 @@ import { checkLogDriver, checkLogPath } from "./log_driver.ts";
 import { parseDetachKeys } from "./detach_keys.ts";
 import { chooseHealthcheck } from "./health_config.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
-import { DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
+import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
+import { checkSysctls } from "./sysctls.ts";
 import { checkUserns, ipcTarget } from "./namespaces.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
@@ -53,6 +54,16 @@ export interface CreateOptions {
   publishAll?: boolean;
   /** The command line that created it (generate systemd --new reruns it). */
   createCommand?: string[];
+  /** --unsetenv: default variables (ptd's, the image's) left out. */
+  unsetEnv?: string[];
+  /** --unsetenv-all: none of the default variables. */
+  unsetEnvAll?: boolean;
+  /** --image-volume: the image's volumes as volumes (bind), tmpfs, or none. */
+  imageVolume?: "bind" | "tmpfs" | "ignore";
+  /** --volumes-from: CONTAINER[:ro|rw|z], whose volumes and binds it gets. */
+  volumesFrom?: string[];
+  /** --http-proxy: the caller's proxy variables, over the image's. */
+  proxyEnv?: string[];
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -85,6 +96,75 @@ export function rootfsSource(dir: string): RootSource {
   };
 }
 
+/** The default variables `env` less those --unsetenv(-all) names. */
+function withoutUnset(env: string[], opts: CreateOptions): string[] {
+  if (opts.unsetEnvAll) return [];
+  const unset = new Set(opts.unsetEnv ?? []);
+  return env.filter((v) => !unset.has(v.split("=")[0]));
+}
+
+/** --requires names containers that must exist (Podman's error otherwise). */
+function checkRequired(store: ContainerStore, refs: string[] = []) {
+  for (const ref of refs) {
+    try {
+      store.find(ref);
+    } catch (e) {
+      throw invalid(
+        `"${ref}" is not a valid container, cannot be used as a dependency: ${
+          (e as Error).message
+        }`,
+      );
+    }
+  }
+}
+
+/**
+ * --volumes-from: the volumes and binds of other containers, read-only or
+ * not as they are (or as `:ro`/`:rw` say); a destination of the
+ * container's own mounts keeps its own.
+ */
+function volumesFrom(
+  store: ContainerStore,
+  opts: CreateOptions,
+  own: ContainerMount[],
+): ContainerMount[] {
+  const taken = new Set(own.map((m) => m.destination));
+  const out: ContainerMount[] = [];
+  for (const spec of opts.volumesFrom ?? []) {
+    const [ref, options = ""] = spec.split(":", 2);
+    let readonly: boolean | undefined;
+    for (const o of options.split(",").filter(Boolean)) {
+      if (o === "ro" || o === "rw") readonly = o === "ro";
+      else if (o !== "z") {
+        throw invalid(
+          `invalid option "${o}" specified - volumes from another container can only use z,ro,rw options`,
+        );
+      }
+    }
+    let other;
+    try {
+      other = store.find(ref);
+    } catch (e) {
+      throw invalid(
+        `looking up container "${ref}" for volumes-from: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    for (const m of other.mounts ?? []) {
+      if (m.type === "tmpfs" || taken.has(m.destination)) continue;
+      taken.add(m.destination);
+      // Its anonymous volumes stay its own: rm -v of this one keeps them.
+      out.push({
+        ...m,
+        readonly: readonly ?? m.readonly,
+        anonymous: undefined,
+      });
+    }
+  }
+  return out;
+}
+
 /** --ipc container:NAME needs that container (Podman's error otherwise). */
 function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
   const target = ipcTarget(mode);
@@ -106,12 +186,11 @@ function validate(opts: CreateOptions) {
   if (opts.host.init) initBinary(opts.host.initPath);
   checkLogDriver(opts.host.logDriver);
   checkLogPath(opts.host.logPath);
-  if (opts.host.baseHostsFile === "image") {
-    throw invalid(
-      'base_hosts_file "image": ptd does not read the image\'s /etc/hosts',
-    );
-  }
   if (opts.host.tz) zoneFile(opts.host.tz);
+  checkSysctls(opts.host);
+  if (opts.host.noHosts && (opts.host.addHosts ?? []).length > 0) {
+    throw invalid("--no-hosts and --add-host cannot be set together");
+  }
   if (opts.host.detachKeys !== undefined) parseDetachKeys(opts.host.detachKeys);
   if (opts.host.ipc === "host") {
     try {
@@ -161,6 +240,7 @@ export async function createContainer(
 ): Promise<ContainerConfig> {
   validate(opts);
   checkIpcTarget(store, opts.host.ipc);
+  checkRequired(store, opts.host.requires);
   if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
   // Docker: an explicit entrypoint drops the image's Cmd.
@@ -174,9 +254,11 @@ export async function createContainer(
       "no command or entrypoint provided, and no CMD or ENTRYPOINT from image",
     );
   }
-  const mounts = planMounts(opts.mounts ?? [], {
+  const own = opts.mounts ?? [];
+  const mounts = planMounts([...own, ...volumesFrom(store, opts, own)], {
     readOnlyTmpfs: opts.host.readOnly && (opts.readOnlyTmpfs ?? true),
-    imageVolumes: root.volumes ?? [],
+    imageVolumes: opts.imageVolume === "ignore" ? [] : root.volumes ?? [],
+    imageVolumesTmpfs: opts.imageVolume === "tmpfs",
   });
   checkHostPaths(mounts);
   const workdir = opts.workdir ?? root.workdir;
@@ -199,9 +281,16 @@ export async function createContainer(
       entrypoint,
       cmd,
       env: mergeEnv(
-        opts.defaultEnv ?? DEFAULT_ENV,
-        root.env,
+        withoutUnset(
+          mergeEnv(
+            opts.defaultEnv ?? DEFAULT_ENV,
+            root.rootfs ? [] : CONTAINER_ENV,
+            root.env,
+          ),
+          opts,
+        ),
         opts.envHost ? hostEnv() : [],
+        opts.proxyEnv ?? [],
         opts.env,
       ),
       workdir,

@@ -7,6 +7,13 @@
 /** What every container gets unless something later says otherwise. */
 export const DEFAULT_ENV = ["TERM=xterm"];
 
+/**
+ * Podman's mark of a container made from an image (not of a --rootfs
+ * one), on top of the defaults (a configured `env` does not replace it):
+ * systemd and scripts inside read it.
+ */
+export const CONTAINER_ENV = ["container=podman"];
+
 /** Env lists merged Docker's way: later KEY= entries replace earlier ones. */
 export function mergeEnv(...lists: string[][]): string[] {
   const map = new Map<string, string>();

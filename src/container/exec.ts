@@ -13,6 +13,7 @@ import { enterExec } from "../../ffi/enter.ts";
 import {
   closeFd,
   inheritablePipe,
+  isInherited,
   openRaw,
   pipeFromChild,
   setCloexec,
@@ -52,6 +53,22 @@ export interface ExecOptions {
   stdio?: [number, number, number];
   /** Told the command's pid once it runs (a health check's timeout needs it). */
   started?: (pid: number) => void;
+  /** --privileged: every capability, whatever the container was given. */
+  privileged?: boolean;
+  /** --preserve-fds: descriptors 3..3+N-1 of ours go to the command. */
+  preserveFds?: number;
+}
+
+/**
+ * Descriptors this process inherited past 3..3+keep-1 stay out of the
+ * command (close-on-exec), as with Podman's exec: a shell's open files do
+ * not leak into the container unless --preserve-fds passes them.
+ */
+function passOnly(keep: number) {
+  for (const e of Deno.readDirSync("/proc/self/fd")) {
+    const fd = Number(e.name);
+    if (fd >= 3 + keep && isInherited(fd)) setCloexec(fd);
+  }
 }
 
 /** setns order: user first (it grants the rights for the rest), pid last. */
@@ -156,8 +173,9 @@ export async function execInContainer(
   const bounding = resolveCaps(
     c.host.capAdd,
     c.host.capDrop,
-    c.host.privileged,
+    c.host.privileged || !!opts.privileged,
   );
+  if (!opts.stdio) passOnly(opts.preserveFds ?? 0);
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
   let result;

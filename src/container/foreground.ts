@@ -8,8 +8,7 @@
  * detached monitor after the first exit, as Podman returns then restarts.
  */
 import { signalProcess } from "../runtime/create.ts";
-import { invalid, PtdError } from "../runtime/errors.ts";
-import { isInherited } from "../../ffi/fd.ts";
+import { PtdError } from "../runtime/errors.ts";
 import { trace } from "../runtime/trace.ts";
 import type { ContainerConfig } from "./config.ts";
 import type { Handshake } from "./handshake.ts";
@@ -59,20 +58,6 @@ export interface ForegroundOptions {
   streams?: Stream[];
   /** --preserve-fds: descriptors 3..3+N-1 of this process go to the command. */
   preserveFds?: number;
-}
-
-/**
- * Checks that --preserve-fds has descriptors to pass: open ones this
- * process inherited (Podman's error otherwise).
- */
-export function checkPreservedFds(n: number) {
-  for (let fd = 3; fd < 3 + n; fd++) {
-    if (!isInherited(fd)) {
-      throw invalid(
-        `file descriptor ${fd} is not available - the preserve-fds option requires that file descriptors must be passed`,
-      );
-    }
-  }
 }
 
 /**

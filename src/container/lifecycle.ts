@@ -19,7 +19,7 @@ import {
   reconcile,
   reconcileKept,
 } from "./liveness.ts";
-import { networkDependents } from "./network.ts";
+import { refuseIfDepended } from "./dependencies.ts";
 import { type Handshake, MONITOR_COMMAND } from "./handshake.ts";
 import { openAttach, relayAttach } from "./attach.ts";
 import { parseSignal } from "./signals.ts";
@@ -53,7 +53,7 @@ export async function startContainer(
   store: ContainerStore,
   c: ContainerConfig,
   attach?: () => Promise<void>,
-  reap = false,
+  opts: { reap?: boolean; preserveFds?: number } = {},
 ): Promise<void> {
   let s = await reconcile(store, c.id);
   // A monitor that recorded the exit is still winding down (a restart's
@@ -68,20 +68,39 @@ export async function startContainer(
   // Already running: Docker's start is a no-op. We ourselves are recorded as
   // the parent of a container this `run` created, until its monitor claims it.
   if (monitorAlive(s) && s.monitorPid !== Deno.pid) return;
-  await spawnMonitor(store, c, { attach, reap });
+  await startRequired(store, c);
+  await spawnMonitor(store, c, { attach, ...opts });
+}
+
+/**
+ * --requires: the containers `c` requires are started first, those they
+ * require before them, as Podman does; running ones are left alone.
+ */
+export async function startRequired(store: ContainerStore, c: ContainerConfig) {
+  for (const ref of c.host.requires ?? []) {
+    await startContainer(store, store.find(ref));
+  }
 }
 
 /**
  * Spawns the container's monitor and reads its handshake. `restarts`: the
  * monitor takes over a container whose foreground run just ended, for
  * that restart; it answers once it has claimed the container.
+ * `preserveFds`: descriptors 3..3+N-1 of this process, which the monitor
+ * inherits (posix_spawn keeps what is not close-on-exec), go on to the
+ * command (`run -d --preserve-fds N`).
  */
 export async function spawnMonitor(
   store: ContainerStore,
   c: ContainerConfig,
-  opts: { attach?: () => Promise<void>; restarts?: number; reap?: boolean },
+  opts: {
+    attach?: () => Promise<void>;
+    restarts?: number;
+    reap?: boolean;
+    preserveFds?: number;
+  },
 ): Promise<void> {
-  const { attach, restarts } = opts;
+  const { attach, restarts, preserveFds } = opts;
   const self = selfCommand();
   // posix_spawn, not Deno.Command: a fork of this process costs ~10 ms.
   const child = spawn([
@@ -93,6 +112,7 @@ export async function spawnMonitor(
     // so a client sees all of its output.
     ...(attach ? ["--attached"] : []),
     ...(restarts ? [`--restarts=${restarts}`] : []),
+    ...(preserveFds ? [`--preserve-fds=${preserveFds}`] : []),
     ...terminalSize(c),
   ], 1);
   // A long-lived spawner reaps its monitors (a CLI exits before them), and
@@ -279,7 +299,8 @@ export async function stopContainer(
 
 /**
  * Removes a container. A running one needs `force`: then its monitor is
- * killed outright (the container dies with it) and the files go.
+ * killed outright (the container dies with it) and the files go. One that
+ * others depend on stays, whatever `force` says (Podman: rm --depend).
  */
 export async function removeContainer(
   store: ContainerStore,
@@ -287,12 +308,13 @@ export async function removeContainer(
   force: boolean,
 ): Promise<void> {
   const s = await reconcile(store, c.id);
+  if (monitorAlive(s) && !force) {
+    throw conflict(
+      `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
+    );
+  }
+  refuseIfDepended(store, c);
   if (monitorAlive(s)) {
-    if (!force) {
-      throw conflict(
-        `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
-      );
-    }
     await markStopped(store, c.id);
     // A monitor goes with its container; a foreground `ptd run` records the
     // container's end and returns its code.
@@ -307,23 +329,8 @@ export async function removeContainer(
     }
     await waitProcessGone(s.pid);
   }
-  if (!force) await refuseIfShared(store, c);
   await store.remove(c.id);
   await emitContainerEvent(c, "remove");
-}
-
-/**
- * A container whose network namespace a running one shares (container:)
- * stays until that one stops, or -f: like Podman, though without --depend.
- */
-async function refuseIfShared(store: ContainerStore, c: ContainerConfig) {
-  const deps = await networkDependents(store, c);
-  if (deps.length === 0) return;
-  throw conflict(
-    `cannot remove container ${c.name}: running container ${
-      deps.map((d) => d.name).join(", ")
-    } uses its network namespace (stop it first, or rm -f)`,
-  );
 }
 
 async function waitProcessGone(pid: number) {

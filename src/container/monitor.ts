@@ -25,8 +25,10 @@ function option(args: string[], name: string): string | undefined {
 }
 
 /**
- * Entry of `ptd monitor ID [--attached] [--size=ROWSxCOLS] [--restarts=N]`;
- * --restarts: a foreground run hands over its container for restart N.
+ * Entry of `ptd monitor ID [--attached] [--size=ROWSxCOLS] [--restarts=N]
+ * [--preserve-fds=N]`; --restarts: a foreground run hands over its
+ * container for restart N; --preserve-fds: the inherited descriptors
+ * 3..3+N-1 go on to the command.
  */
 export async function monitorMain(args: string[]): Promise<number> {
   newSession();
@@ -56,6 +58,7 @@ export async function monitorMain(args: string[]): Promise<number> {
       size: size ? [Number(size[1]), Number(size[2])] : undefined,
       answer,
       restarts,
+      preserveFds: Number(option(args, "preserve-fds") ?? 0) || undefined,
     });
   } catch (e) {
     // stderr is /dev/null: leave the reason where inspect and a human look

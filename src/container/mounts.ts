@@ -272,6 +272,8 @@ export interface MountDefaults {
   readOnlyTmpfs: boolean;
   /** The image's VOLUME paths: anonymous volumes unless a flag covers them. */
   imageVolumes: string[];
+  /** --image-volume tmpfs: the image's VOLUME paths get tmpfs mounts instead. */
+  imageVolumesTmpfs?: boolean;
 }
 
 /**
@@ -298,13 +300,15 @@ export function planMounts(
   };
   for (const v of defaults.imageVolumes) {
     const destination = cleanDestination(v, `image volume ${v}`);
-    add({
-      type: "volume",
-      source: "",
-      destination,
-      readonly: false,
-      anonymous: true,
-    });
+    add(
+      defaults.imageVolumesTmpfs ? tmpfsMount(destination, false, []) : {
+        type: "volume",
+        source: "",
+        destination,
+        readonly: false,
+        anonymous: true,
+      },
+    );
   }
   if (defaults.readOnlyTmpfs) {
     for (const d of READ_ONLY_TMPFS) add(tmpfsMount(d, false, []));

@@ -22,12 +22,7 @@ import {
 } from "../network/stack.ts";
 import { isOwnNetns, netnsId } from "../runtime/netns.ts";
 import type { ContainerConfig, HostConfig } from "./config.ts";
-import {
-  isActive,
-  monitorAlive,
-  reconcile,
-  reconcileKept,
-} from "./liveness.ts";
+import { monitorAlive, reconcile } from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
 import type { Membership } from "../network/attach.ts";
 import { lazy } from "../runtime/lazy.ts";
@@ -134,30 +129,6 @@ export async function networkJoin(
   }
   // The other container may use the host's network: then so does this one.
   return { netns: isOwnNetns(path) ? undefined : path, etcDir };
-}
-
-/** Running containers that share `c`'s network (--network container:c). */
-export async function networkDependents(
-  store: ContainerStore,
-  c: ContainerConfig,
-): Promise<ContainerConfig[]> {
-  // The reference means what it meant to `run`: the store's own lookup.
-  const names = (ref: string) => {
-    try {
-      return store.find(ref).id === c.id;
-    } catch {
-      return false;
-    }
-  };
-  const out: ContainerConfig[] = [];
-  for (const d of store.list()) {
-    const mode = d.host.networkMode;
-    if (d.id === c.id || mode.kind !== "container") continue;
-    if (!names(mode.target!)) continue;
-    const s = await reconcileKept(store, d.id);
-    if (s && isActive(s) && monitorAlive(s)) out.push(d);
-  }
-  return out;
 }
 
 /**

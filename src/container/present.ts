@@ -3,6 +3,7 @@
  * seconds", "Exited (0) 2 seconds ago") and the inspect document. Plain data
  * for the CLI to print or template.
  */
+import { dependencyIds } from "./dependencies.ts";
 import {
   commandOf,
   type ContainerConfig,
@@ -17,7 +18,7 @@ import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
 import { formatPorts, portRuns } from "../network/ports.ts";
-import { humanSize } from "../image/present.ts";
+import { goUnitsSize } from "../image/present.ts";
 import {
   goMap,
   goStruct,
@@ -191,7 +192,9 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
     ),
     RunningFor: r.CreatedAt,
     Size: r.Size
-      ? `${humanSize(r.Size.rwSize)} (virtual ${humanSize(r.Size.rootFsSize)})`
+      ? `${goUnitsSize(r.Size.rwSize, 3)} (virtual ${
+        goUnitsSize(r.Size.rootFsSize, 3)
+      })`
       : "",
     StartedAt: r.StartedAt,
     State: r.Status,
@@ -242,7 +245,7 @@ export function inspectDoc(
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
     Mounts: inspectMounts(volumes, c),
-    Dependencies: [],
+    Dependencies: dependencyIds(store, c),
     NetworkSettings: inspectNetwork(store, c, running),
     Namespace: "",
     IsInfra: false,
@@ -266,7 +269,7 @@ export function inspectDoc(
       Entrypoint: c.entrypoint.join(" "),
       OnBuild: null,
       Labels: goMap(Object.keys(c.labels).length > 0 ? c.labels : null),
-      Annotations: goMap({}),
+      Annotations: goMap(c.host.annotations ?? {}),
       StopSignal: signalNumber(c.host.stopSignal),
       StopTimeout: c.host.stopTimeout,
       ...(c.host.healthcheck ? { Healthcheck: c.host.healthcheck } : {}),

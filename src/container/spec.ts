@@ -22,6 +22,7 @@ import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
+import { readImageFile } from "./image_file.ts";
 import { userMaps } from "../runtime/create.ts";
 import {
   privilegedDevices,
@@ -47,21 +48,31 @@ function hostFile(path: string): string {
 
 /**
  * The text whose entries start the container's /etc/hosts: containers.conf's
- * base_hosts_file, none for "none", the host's /etc/hosts by default. A
- * configured file that cannot be read fails the start, as in Podman.
+ * base_hosts_file, none for "none", the image's own for "image", the
+ * host's /etc/hosts by default. A configured file that cannot be read
+ * fails the start, as in Podman.
  */
 function baseHosts(c: ContainerConfig): string {
   const file = c.host.baseHostsFile;
   if (file === "none") return "";
   if (!file) return hostFile("/etc/hosts");
+  const unreadable = (path: string, e: unknown) =>
+    new PtdError(
+      "command-not-found",
+      `creating hosts file for container ${c.id}: failed to create new ` +
+        `hosts file: open ${path}: ${errnoText(e)}`,
+    );
+  if (file === "image") {
+    const text = readImageFile(c.layers, "/etc/hosts");
+    if (text === undefined) {
+      throw unreadable(`${c.layers[0]}/etc/hosts`, new Deno.errors.NotFound());
+    }
+    return text;
+  }
   try {
     return Deno.readTextFileSync(file);
   } catch (e) {
-    throw new PtdError(
-      "command-not-found",
-      `creating hosts file for container ${c.id}: failed to create new ` +
-        `hosts file: open ${file}: ${errnoText(e)}`,
-    );
+    throw unreadable(file, e);
   }
 }
 
@@ -232,6 +243,7 @@ export async function runtimeSpec(
     args = [INIT_PATH, "--", ...args];
   }
   const etcFiles = writeEtcFiles(run, c, join?.etcDir);
+  if (c.host.noHosts) delete etcFiles["/etc/hosts"];
   const ipcFrom = ipcTarget(c.host.ipc);
   const ipcPid = ipcFrom === undefined
     ? undefined
@@ -249,6 +261,7 @@ export async function runtimeSpec(
       : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
     hostname: hostnameOf(c),
     etcFiles,
+    sysctls: c.host.sysctls,
     mounts,
     process: {
       args,

@@ -313,6 +313,8 @@ async function runOnce(
       oomKilled: false,
       paused: false,
     }));
+    // --pidfile: what a script waits on, written as Podman's conmon does.
+    if (c.host.pidFile) Deno.writeTextFileSync(c.host.pidFile, String(pid));
     if (sv.foreground) await emitContainerEvent(c, "attach");
     endChecks = await healthWatch(store, c);
     // Before the answer: a `run -d` under systemd leaves once it has it.

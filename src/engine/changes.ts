@@ -5,9 +5,10 @@ import {
   containerChanges,
   overlayChanges,
 } from "../container/diff.ts";
-import { ContainerStore } from "../container/store.ts";
+import { ContainerStore, vfsRoot } from "../container/store.ts";
+import { vfsChanges } from "../container/vfs_diff.ts";
 import { ImageStore } from "../image/store.ts";
-import { invalid, isKind, notFound } from "../runtime/errors.ts";
+import { isKind, notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
 
 /**
@@ -26,10 +27,7 @@ export function diffObject(
     try {
       const c = containers.find(ref);
       if (c.storageDriver === "vfs") {
-        // Its root is a whole copy, with no record of what changed in it.
-        throw invalid(
-          `diff of container ${ref}: not implemented for the vfs storage driver`,
-        );
+        return vfsChanges(vfsRoot(containers, c), c.layers);
       }
       return containerChanges(`${containers.dir(c.id)}/upper`, c.layers);
     } catch (err) {

@@ -13,20 +13,21 @@ import {
   rootfsSource,
 } from "../container/create.ts";
 import {
-  checkPreservedFds,
   type ForegroundOptions,
   runForeground,
 } from "../container/foreground.ts";
+import { checkPreservedFds } from "../container/preserved_fds.ts";
 import {
   removeContainer,
   runAttached,
   startContainer,
+  startRequired,
 } from "../container/lifecycle.ts";
 import { checkPassthrough } from "../container/log_driver.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
 import { checkAuthFile } from "../image/auth.ts";
-import type { PullProgress } from "../image/pull.ts";
+import type { PullOptions, PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
 import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
@@ -67,6 +68,8 @@ export interface CreateRequest extends CreateOptions {
   authFile?: string;
   /** --pod NAME|ID, or new:NAME: the pod to join (engine/pods.ts). */
   pod?: string;
+  /** What else a pull is told: --tls-verify, the platform to pick. */
+  pullOptions?: Pick<PullOptions, "tlsVerify" | "platform">;
 }
 
 /**
@@ -121,6 +124,7 @@ export async function createContainer(
     const images = e.store(ImageStore);
     checkAuthFile(req.authFile);
     const img = await ensureImage(images, req.image, req.pull ?? "missing", {
+      ...req.pullOptions,
       onProgress,
       authFile: req.authFile,
     });
@@ -155,7 +159,7 @@ export async function runNewContainer(
   how: RunMode,
   hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
-  if (how.kind === "foreground" && how.preserveFds) {
+  if (how.kind !== "attach" && how.preserveFds) {
     checkPreservedFds(how.preserveFds);
   }
   const c = await createContainer(e, { ...req, parent: true }, hooks);
@@ -172,8 +176,11 @@ export async function runNewContainer(
 
 /** How `runContainer` starts a container. */
 export type RunMode =
-  /** In the background, under its monitor; returns 0 once it runs. */
-  | { kind: "detach" }
+  /**
+   * In the background, under its monitor; returns 0 once it runs.
+   * preserveFds: descriptors 3..3+N-1 go to the command through the monitor.
+   */
+  | { kind: "detach"; preserveFds?: number }
   /** This process is its parent; returns its exit code. */
   | ({ kind: "foreground" } & ForegroundOptions)
   /** Under its monitor, attached (-t); returns its exit code. */
@@ -194,8 +201,13 @@ export async function runContainer(
     if (how.kind === "attach") {
       return await runAttached(store, c, how.stdin, c.host.detachKeys);
     }
-    if (how.kind === "foreground") return await runForeground(store, c, how);
-    await startContainer(store, c);
+    if (how.kind === "foreground") {
+      await startRequired(store, c);
+      return await runForeground(store, c, how);
+    }
+    await startContainer(store, c, undefined, {
+      preserveFds: how.preserveFds,
+    });
     return 0;
   } catch (err) {
     if (isKind(err, "conflict")) await removeStored(store, c, true);

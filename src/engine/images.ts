@@ -249,6 +249,24 @@ export async function tagImage(
   }
 }
 
+/**
+ * `untag`: removes `names` from image `source`, or every name it has when
+ * none are given; the image itself stays (untagged). A name it does not
+ * have is Podman's "tag not known".
+ */
+export async function untagImage(
+  e: Engine,
+  source: string,
+  names: string[],
+): Promise<void> {
+  const img = images(e).find(source);
+  const gone = names.length > 0 ? names.map(localName) : img.names;
+  for (const n of gone) {
+    if (!img.names.includes(n)) throw invalid(`${n}: tag not known`);
+  }
+  for (const n of gone) await images(e).untag(img.id, n);
+}
+
 /** Which containers use which images and layers. */
 function imageUsers(e: Engine): ImageUsers {
   const containers = e.store(ContainerStore);

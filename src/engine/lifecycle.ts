@@ -13,6 +13,7 @@ import {
   type ExecStreams,
   execStreams,
 } from "../container/exec.ts";
+import { refuseIfDepended } from "../container/dependencies.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
 import type { LogRecord } from "../container/log.ts";
@@ -68,7 +69,9 @@ export async function startContainer(
   ref: string,
   opts: StartOptions = {},
 ): Promise<void> {
-  await life.startContainer(...target(e, ref), opts.attach, opts.reap);
+  await life.startContainer(...target(e, ref), opts.attach, {
+    reap: opts.reap,
+  });
 }
 
 /**
@@ -132,7 +135,7 @@ export async function restartContainer(
   const [s, c] = target(e, ref);
   await emitContainerEvent(c, "restart");
   await life.stopContainer(s, c, timeout);
-  await life.startContainer(s, c, undefined, reap);
+  await life.startContainer(s, c, undefined, { reap });
 }
 
 /** How `removeContainer` goes about it. */
@@ -147,7 +150,7 @@ export interface RemoveOptions {
 
 /**
  * Removes a container: a running one is a conflict without `force`, and
- * so is one whose network namespace a running container shares.
+ * one that others depend on is refused (dependencies.ts).
  */
 export async function removeContainer(
   e: Engine,
@@ -156,6 +159,8 @@ export async function removeContainer(
 ): Promise<void> {
   const [s, c] = target(e, ref);
   if (opts.force && opts.time !== undefined) {
+    // Refused before it is stopped, as Podman does.
+    refuseIfDepended(s, c);
     await life.stopContainer(s, c, opts.time);
   }
   await life.removeContainer(s, c, !!opts.force);
@@ -342,9 +347,10 @@ export async function copyTo(
   ref: string,
   hostSrc: string,
   path: string,
+  archive = true,
 ): Promise<void> {
   const { copyToContainer } = await cpModule();
-  await copyToContainer(...target(e, ref), hostSrc, path);
+  await copyToContainer(...target(e, ref), hostSrc, path, archive);
 }
 
 /** The tar of `path` in the container, to `out` (archive GET). */
@@ -376,10 +382,11 @@ export async function copyBetween(
   src: string,
   to: string,
   dest: string,
+  archive = true,
 ): Promise<void> {
   const s = containerStore(e);
   const { copyBetweenContainers } = await cpModule();
-  await copyBetweenContainers(s, s.find(from), src, s.find(to), dest);
+  await copyBetweenContainers(s, s.find(from), src, s.find(to), dest, archive);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { ContainerConfig, ContainerState } from "../container/config.ts";
 import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
 import { inspectDoc, type PsRow, psRow } from "../container/present.ts";
-import { ContainerStore } from "../container/store.ts";
+import { ContainerStore, vfsRoot } from "../container/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { VolumeStore } from "../volume/store.ts";
@@ -260,9 +260,25 @@ async function sizeOf(e: Engine, c: ContainerConfig) {
   );
   const img = c.imageId ? e.store(ImageStore).get(c.imageId) : undefined;
   return {
-    rwSize: treeSize(`${containerStore(e).dir(c.id)}/upper`),
+    rwSize: await writtenSize(e, c),
     rootFsSize: img?.size ?? 0,
   };
+}
+
+/**
+ * The bytes container `c` wrote: its overlay upper dir, or what differs in
+ * its vfs copy from its layers (Podman's naive diff).
+ */
+export async function writtenSize(
+  e: Engine,
+  c: ContainerConfig,
+): Promise<number> {
+  const store = containerStore(e);
+  if (c.storageDriver !== "vfs") return treeSize(`${store.dir(c.id)}/upper`);
+  const { vfsWrittenSize } = await lazy<
+    typeof import("../container/vfs_diff.ts")
+  >(new URL("../container/vfs_diff.ts", import.meta.url));
+  return vfsWrittenSize(vfsRoot(store, c), c.layers);
 }
 
 /** A row beside the container it shows, for sorting. */
@@ -311,8 +327,20 @@ export async function listContainers(
 export async function inspectContainer(
   e: Engine,
   ref: string,
+  size = false,
 ): Promise<Record<string, unknown>> {
   const s = containerStore(e);
   const c = s.find(ref);
-  return inspectDoc(s, e.store(VolumeStore), c, await reconcile(s, c.id));
+  const doc = inspectDoc(s, e.store(VolumeStore), c, await reconcile(s, c.id));
+  if (!size) return doc;
+  // inspect -s: Podman's two sizes, where it puts them (before Mounts).
+  const { rwSize, rootFsSize } = await sizeOf(e, c);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (k === "Mounts") {
+      Object.assign(out, { SizeRw: rwSize, SizeRootFs: rootFsSize });
+    }
+    out[k] = v;
+  }
+  return out;
 }

@@ -74,18 +74,23 @@ export function checkInspectType(type: string): string {
 
 /**
  * The inspect document of `ref` as an object of `type`; with "all" the
- * first that matches, containers first (Podman's order).
+ * first that matches, containers first (Podman's order). `size`: a
+ * container's shows SizeRw and SizeRootFs (inspect -s).
  */
 export async function inspectObject(
   e: Engine,
   type: string,
   ref: string,
+  size = false,
 ): Promise<unknown> {
   checkInspectType(type);
-  if (type !== "all") return await inspectOf(type)(e, ref);
+  // -s: a container's sizes too.
+  const inspect = (t: string) =>
+    t === "container" ? inspectContainer(e, ref, size) : inspectOf(t)(e, ref);
+  if (type !== "all") return await inspect(type);
   for (const t of ["container", "image", "volume", "network", "pod"]) {
     try {
-      return await inspectOf(t)(e, ref);
+      return await inspect(t);
     } catch (err) {
       if (!isKind(err, "not-found")) throw err;
     }

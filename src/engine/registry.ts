@@ -6,6 +6,7 @@
 import {
   checkAuthFile,
   type Credentials,
+  credentialsFor,
   removeCredentials,
   saveCredentials,
 } from "../image/auth.ts";
@@ -64,22 +65,26 @@ export async function pullAllTags(
   return out;
 }
 
-/** Pushes local image `name` to `dest` (default: its own name). */
+/**
+ * Pushes local image `name` to `dest` (default: its own name); returns the
+ * pushed manifest's digest.
+ */
 export async function push(
   e: Engine,
   name: string,
   dest: string | undefined,
   opts: PushOptions = {},
-): Promise<void> {
+): Promise<string> {
   checkAuthFile(opts.authFile);
   const store = e.store(ImageStore);
-  await pushImage(store, name, dest, opts);
+  const digest = await pushImage(store, name, dest, opts);
   await emitEvent({
     type: "image",
     action: "push",
     id: store.find(name).id,
     name: dest ?? name,
   });
+  return digest;
 }
 
 /** A registry host from what login/logout were given (a host or an image). */
@@ -131,6 +136,14 @@ export async function logout(host?: string, authFile?: string): Promise<void> {
   if (!(await removeCredentials(host, authFile))) {
     throw notFound(`not logged into ${host}`);
   }
+}
+
+/** `login --get-login`: the user name stored for `host`. */
+export function loggedInUser(host: string, authFile?: string): string {
+  checkAuthFile(authFile, "checking authfile: ");
+  const creds = credentialsFor(host, authFile);
+  if (!creds) throw notFound(`not logged into ${host}`);
+  return creds.username;
 }
 
 /** `search`: repositories (or with `listTags`, tags) matching `term`. */

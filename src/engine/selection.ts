@@ -6,6 +6,7 @@
  * touched the others (unless --ignore drops the missing ones).
  */
 import type { ContainerConfig } from "../container/config.ts";
+import { dependentsOf } from "../container/dependencies.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
 import {
@@ -107,30 +108,18 @@ export async function selectContainers(
 }
 
 /**
- * `rm --depend`: the containers that share the network namespace of a
- * target come before it, theirs before them, each once; all named by id,
- * as Podman prints them then.
+ * `rm --depend`: the containers that depend on a target (dependencies.ts)
+ * come before it, theirs before them, each once; all named by id, as
+ * Podman prints them then.
  */
 export function withDependents(e: Engine, targets: Target[]): Target[] {
   const store = containerStore(e);
-  const all = store.list();
-  const dependsOn = (d: ContainerConfig, c: ContainerConfig) => {
-    const mode = d.host.networkMode;
-    if (mode.kind !== "container") return false;
-    try {
-      return store.find(mode.target!).id === c.id;
-    } catch {
-      return false;
-    }
-  };
   const out: Target[] = [];
   const seen = new Set<string>();
   const visit = (t: Target) => {
     if (seen.has(t.c.id)) return;
     seen.add(t.c.id);
-    for (const d of all) {
-      if (d.id !== t.c.id && dependsOn(d, t.c)) visit({ input: d.id, c: d });
-    }
+    for (const d of dependentsOf(store, t.c)) visit({ input: d.id, c: d });
     out.push({ input: t.c.id, c: t.c });
   };
   targets.forEach(visit);

@@ -17,7 +17,8 @@ import { pruneImages } from "./images.ts";
 import { pruneNetworks } from "./networks.ts";
 import { prunePods } from "./pods.ts";
 import { pruneContainers, removeContainer } from "./lifecycle.ts";
-import { containerStore, containersWithState } from "./listing.ts";
+import { containerStore, containersWithState, writtenSize } from "./listing.ts";
+import { withDependents } from "./selection.ts";
 import { pruneVolumesUnused } from "./volumes.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
 
@@ -255,6 +256,8 @@ export interface DiskUsage {
     id: string;
     name: string;
     image: string;
+    /** "" for a --rootfs container. */
+    imageId: string;
     command: string[];
     size: number;
     created: string;
@@ -290,16 +293,17 @@ export async function diskUsage(e: Engine): Promise<DiskUsage> {
     size: img.size,
     containers: cs.filter(({ c }) => c.imageId === img.id).length,
   }));
-  const containers = cs.map(({ c, state }) => ({
+  const containers = await Promise.all(cs.map(async ({ c, state }) => ({
     id: c.id,
     name: c.name,
     image: c.image,
+    imageId: c.imageId,
     command: [...c.entrypoint, ...c.cmd],
-    size: treeSize(`${containerStore(e).dir(c.id)}/upper`),
+    size: await writtenSize(e, c),
     created: c.created,
     status: state.status,
     volumes: volumeNames(c.mounts ?? []).length,
-  }));
+  })));
   const volumes = e.store(VolumeStore).list().map((v) => ({
     name: v.name,
     links: cs.filter(({ c }) => volumeNames(c.mounts ?? []).includes(v.name))
@@ -354,14 +358,16 @@ export interface SystemPruneReport {
  */
 export async function pruneSystem(
   e: Engine,
-  opts: { all?: boolean; volumes?: boolean },
+  opts: { all?: boolean; volumes?: boolean; filter?: string[] },
 ): Promise<SystemPruneReport> {
   const before = await usedBytes(e);
+  // --filter (label=, until=) narrows each kind, as Podman's does.
+  const filters = opts.filter ?? [];
   const pods = await prunePods(e);
-  const containers = await pruneContainers(e);
+  const containers = await pruneContainers(e, filters);
   const networks = pruneNetworks(e, []);
-  const images = await pruneImages(e, !!opts.all);
-  const volumes = opts.volumes ? await pruneVolumesUnused(e) : [];
+  const images = await pruneImages(e, !!opts.all, filters);
+  const volumes = opts.volumes ? await pruneVolumesUnused(e, filters) : [];
   return {
     pods: pods.removed,
     containers: containers.removed,
@@ -376,11 +382,13 @@ export async function pruneSystem(
 }
 
 /**
- * `system reset`: every container (running ones killed), then everything
- * ptd stored for this user: the store and its runtime directory.
+ * `system reset`: every container (running ones killed, dependents before
+ * what they depend on), then everything ptd stored for this user: the
+ * store and its runtime directory.
  */
 export async function resetStore(e: Engine): Promise<void> {
-  for (const c of containerStore(e).list()) {
+  const all = containerStore(e).list().map((c) => ({ input: c.id, c }));
+  for (const { c } of withDependents(e, all)) {
     try {
       await removeContainer(e, c.id, { force: true, volumes: true });
     } catch (err) {

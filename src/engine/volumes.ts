@@ -89,12 +89,41 @@ export function volumeListView(v: VolumeInspect): Record<string, unknown> {
   }, "*entities.VolumeListReport");
 }
 
-/** Creates a volume (a random name when none is given); returns its name. */
+/**
+ * `volume create --driver/--opt` as Podman answers them for what ptd has:
+ * the local driver, and none of its mount options (type=tmpfs, device=,
+ * o=, UID=, ...): ptd's volumes are plain directories.
+ */
+function checkDriver(name = "", driver: string, options: string[]) {
+  if (driver !== "local") {
+    throw invalid(
+      `volume ${name} uses volume plugin ${driver} but it could not be retrieved: no volume plugin with name ${driver} available: required plugin missing`,
+    );
+  }
+  const known = ["type", "o", "device", "uid", "gid", "size", "inodes"];
+  for (const o of options) {
+    const key = o.split("=")[0];
+    if (!known.includes(key.toLowerCase()) && key !== "nocopy") {
+      throw invalid(
+        `invalid mount option ${key} for driver 'local': invalid argument`,
+      );
+    }
+    throw invalid(`volume option ${o}: ptd's local volumes take no options`);
+  }
+}
+
+/**
+ * Creates a volume (a random name when none is given); returns its name.
+ * `driver` (default local) and `options` (--opt) are checked as Podman
+ * checks them.
+ */
 export async function createVolume(
   e: Engine,
   name?: string,
   labels: Record<string, string> = {},
+  how: { driver?: string; options?: string[] } = {},
 ): Promise<string> {
+  checkDriver(name, how.driver ?? "local", how.options ?? []);
   if (name !== undefined && !validName(name)) {
     throw invalid(
       `invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,

@@ -769,6 +769,9 @@ export interface ImportOptions {
   reference?: string;
   changes?: string[];
   message?: string;
+  /** --arch, --os: the platform the config claims (default: this host's). */
+  architecture?: string;
+  os?: string;
 }
 
 /**
@@ -798,8 +801,8 @@ export async function importRootfs(
     const created = new Date().toISOString();
     const config: ImageConfig = {
       created,
-      architecture: hostPlatform().architecture,
-      os: "linux",
+      architecture: opts.architecture ?? hostPlatform().architecture,
+      os: opts.os ?? "linux",
       config: defaults,
       rootfs: { type: "layers", diff_ids: [layer.diffId] },
       history: [{

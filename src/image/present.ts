@@ -12,8 +12,19 @@ import {
   humanDuration,
 } from "../runtime/gomap.ts";
 
-/** Podman's (go-units) HumanSizeWithPrecision(3): "2 MB", "12.3 kB". */
+/**
+ * Podman's `images` SIZE: go-units' HumanSizeWithPrecision(3) with a space
+ * before the unit, as Podman puts it there: "2 MB", "12.3 kB".
+ */
 export function humanSize(bytes: number): string {
+  return goUnitsSize(bytes, 3).replace(/([A-Za-z]+)$/, " $1");
+}
+
+/**
+ * go-units' HumanSizeWithPrecision, which Podman's `ps --size` (3 digits)
+ * and `system df` (HumanSize: 4) print: "48B", "1.98MB", no space.
+ */
+export function goUnitsSize(bytes: number, precision: number): string {
   const units = ["B", "kB", "MB", "GB", "TB", "PB"];
   let v = bytes;
   let i = 0;
@@ -21,7 +32,7 @@ export function humanSize(bytes: number): string {
     v /= 1000;
     i++;
   }
-  return `${Number(v.toPrecision(3))} ${units[i]}`;
+  return `${Number(v.toPrecision(precision))}${units[i]}`;
 }
 
 function splitName(name: string): { Repository: string; Tag: string } {

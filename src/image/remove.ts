@@ -5,7 +5,7 @@
  * more (blobs, layer trees) is collected — except layers containers use.
  */
 import { emitEvent } from "../events/emit.ts";
-import { conflict, invalid } from "../runtime/errors.ts";
+import { conflict, invalid, isKind } from "../runtime/errors.ts";
 import type { ImageRecord, ImageStore } from "./store.ts";
 
 /** What the container side tells image removal. */
@@ -27,6 +27,8 @@ export interface RemoveOptions {
   force?: boolean;
   /** Every image (rmi -a): an id with several names is no conflict. */
   all?: boolean;
+  /** rmi -i: a name that is not there is passed over. */
+  ignore?: boolean;
   onRemoved?: (r: Removed) => void;
 }
 
@@ -96,7 +98,13 @@ export async function removeImages(
     throw invalid("image name or ID must be specified");
   }
   try {
-    for (const ref of targets) await removeOne(store, ref, users, opts);
+    for (const ref of targets) {
+      try {
+        await removeOne(store, ref, users, opts);
+      } catch (e) {
+        if (!opts.ignore || !isKind(e, "not-found")) throw e;
+      }
+    }
   } finally {
     await store.collectGarbage(users.layersInUse());
   }

@@ -24,6 +24,7 @@ import {
   MS_STRICTATIME,
 } from "../../ffi/constants.ts";
 import { SysError } from "../../ffi/errno.ts";
+import { PtdError } from "./errors.ts";
 import {
   type CopyRootfs,
   DEFAULT_SHM_SIZE,
@@ -220,6 +221,26 @@ function mountSys(sys: Syscalls, spec: RuntimeSpec, sysFd: number) {
   bindFd(sys, sysFd, "/sys", true, NSN);
 }
 
+/**
+ * --sysctl: each knob under /proc/sys (dots are directories), set while
+ * /proc/sys is still writable; one the kernel does not have fails the start
+ * as runc's does (127, "no such file or directory").
+ */
+function setSysctls(sys: Syscalls, sysctls: Record<string, string>) {
+  for (const [key, value] of Object.entries(sysctls)) {
+    const path = `/proc/sys/${key.replaceAll(".", "/")}`;
+    try {
+      sys.writeFile(path, value);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      throw new PtdError(
+        "command-not-found",
+        `open ${path}: no such file or directory`,
+      );
+    }
+  }
+}
+
 function maskPaths(sys: Syscalls, spec: RuntimeSpec) {
   const paths = containerMasks(
     { masked: MASKED_PATHS, readonly: READONLY_PATHS },
@@ -277,6 +298,7 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
 
   sys.mkdirAll("/proc", 0o555);
   sys.mount("proc", "/proc", "proc", NSN);
+  setSysctls(sys, spec.sysctls ?? {});
   mountDev(sys, spec, devFds);
   mountIpc(sys, spec, hostIpc);
   mountSys(sys, spec, sysFd);

@@ -83,6 +83,8 @@ export interface RuntimeSpec {
   hostname: string;
   /** Host files bind-mounted over /etc/hostname, /etc/hosts, /etc/resolv.conf. */
   etcFiles: Record<string, string>;
+  /** --sysctl: /proc/sys knobs (net.ipv4.x) init sets, namespaced ones only. */
+  sysctls?: Record<string, string>;
   mounts: MountSpec[];
   process: ProcessSpec;
   /** True inside a user namespace: no mknod, userxattr overlay, gid 5 maybe unmapped. */

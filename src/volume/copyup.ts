@@ -142,6 +142,15 @@ function copyDir(src: string, dst: string, c: LayerCopy) {
     } else if (st.isSymlink) {
       removeEntry(to);
       Deno.symlinkSync(Deno.readLinkSync(from), to);
+      // The link's own owner and times (a vfs root is compared with its
+      // layers); an owner outside the maps keeps ours.
+      try {
+        fs.lchownat(fs.AT_FDCWD, to, st.uid!, st.gid!);
+      } catch { /* unmapped owner */ }
+      if (st.atime && st.mtime) {
+        const secs = (d: Date) => d.getTime() / 1000;
+        fs.lutimensat(fs.AT_FDCWD, to, secs(st.atime), secs(st.mtime));
+      }
     } else if (st.isFile) {
       removeEntry(to);
       if (st.nlink! > 1 && linkCopied(c, st, to)) continue;

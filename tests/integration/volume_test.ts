@@ -243,7 +243,7 @@ test("bad mount input: one line, exit 125, nothing created", async (w) => {
     ["--mount", "type=bind,src=dir,dst=/x"],
     ["--tmpfs", "/x:noexec"],
     ["-v", "newvol:/x", "-v", `${w.sb.dir}/host:/x`],
-    ["--read-only-tmpfs", "maybe"],
+    ["--read-only-tmpfs=maybe"],
   ];
   for (const flags of cases) {
     const r = await w.run(flags, "true");

@@ -81,7 +81,7 @@ const COMMANDER: [string, string[]][] = [
   ["run", ["--bogus", "img"]],
   ["run", ["--rm=true", "img"]],
   ["run", ["--name"]],
-  ["run", ["--read-only-tmpfs", "maybe", "img"]],
+  ["run", ["--read-only-tmpfs=maybe", "img"]],
   ["ps", ["-h"]],
   ["ps", ["extra"]],
   ["ps", ["-ax"]],
