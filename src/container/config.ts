@@ -159,6 +159,28 @@ export interface HostConfig extends CgroupSettings {
   sysctls?: Record<string, string>;
 }
 
+/**
+ * The settings of a container ptd makes for itself (a build step, a pod's
+ * infra container): what `run` gives when no flag says otherwise, less
+ * the network.
+ */
+export function plainHost(): Omit<HostConfig, "network" | "networkMode"> {
+  return {
+    autoRemove: false,
+    interactive: false,
+    tty: false,
+    capAdd: [],
+    capDrop: [],
+    privileged: false,
+    noNewPrivileges: false,
+    readOnly: false,
+    groupAdd: [],
+    restartPolicy: { name: "no", maximumRetryCount: 0 },
+    stopSignal: "SIGTERM",
+    stopTimeout: 10,
+  };
+}
+
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
 export interface RestartPolicy {
   name: "no" | "on-failure" | "always" | "unless-stopped";

@@ -11,7 +11,11 @@ import { parseContainerfile } from "../build/containerfile.ts";
 import { openContext, readContainerfile } from "../build/context.ts";
 import { annotateImage } from "../build/image_writer.ts";
 import { landLayer, writeUpperLayer } from "../build/layer_pack.ts";
-import type { ContainerConfig, ContainerMount } from "../container/config.ts";
+import {
+  type ContainerConfig,
+  type ContainerMount,
+  plainHost,
+} from "../container/config.ts";
 import { tarFrom } from "../container/cp.ts";
 import { removeStored } from "../container/volumes.ts";
 import { localName } from "../image/reference.ts";
@@ -71,19 +75,8 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
       mounts: spec.mounts,
       parent: true,
       host: {
-        autoRemove: false,
-        interactive: false,
-        tty: false,
-        capAdd: [],
-        capDrop: [],
-        privileged: false,
-        noNewPrivileges: false,
-        readOnly: false,
+        ...plainHost(),
         ...networkSettings(spec.network),
-        groupAdd: [],
-        restartPolicy: { name: "no", maximumRetryCount: 0 },
-        stopSignal: "SIGTERM",
-        stopTimeout: 10,
         // Podman runs no health checks during a build.
         healthcheck: { Test: ["NONE"] },
       },

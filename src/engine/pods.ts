@@ -7,7 +7,11 @@
  * pod's, which the other containers join (--network container:, --ipc
  * container:) and it is started before them and stopped after them.
  */
-import type { ContainerConfig, HostConfig } from "../container/config.ts";
+import {
+  type ContainerConfig,
+  type HostConfig,
+  plainHost,
+} from "../container/config.ts";
 import { randomName } from "../container/names.ts";
 import type { PortMapping } from "../network/ports.ts";
 import { type PodRecord, PodStore } from "../pod/store.ts";
@@ -90,22 +94,11 @@ function infraRoot(e: Engine): string {
 /** The infra container's settings, as `run` would make them. */
 function infraHost(req: PodCreateRequest): HostConfig {
   return {
-    autoRemove: false,
-    interactive: false,
-    tty: false,
-    capAdd: [],
-    capDrop: [],
-    privileged: false,
-    noNewPrivileges: false,
-    readOnly: false,
+    ...plainHost(),
     ...networkSettings(req.network ?? []),
     ports: req.ports ?? [],
     dns: { servers: req.dns ?? [], search: [], options: [] },
     addHosts: req.addHosts ?? [],
-    groupAdd: [],
-    restartPolicy: { name: "no", maximumRetryCount: 0 },
-    stopSignal: "SIGTERM",
-    stopTimeout: 10,
   };
 }
 
