@@ -160,13 +160,19 @@ Deno.test({
             '{"Name":"x","Options":{"com.docker.network.bridge.name":"b"}}',
             400,
           ],
-          ['{"Name":"dup"}', 201],
+          [
+            '{"Name":"dup","Options":{"com.docker.network.driver.mtu":"1400"}}',
+            201,
+          ],
           ['{"Name":"dup"}', 409],
         ] as const
       ) {
         const r = await http(api, "POST", "/networks/create", body);
         assertEquals(r.status, status, `${body}: ${r.body}`);
       }
+      assertEquals((await inspectNetwork(api, "dup")).Options, {
+        "com.docker.network.driver.mtu": "1400",
+      });
       await dockerOk(api, ["network", "create", "other"]);
       const pruned = await dockerOk(api, ["network", "prune", "-f"]);
       assertStringIncludes(pruned, "dup\nother\n");
