@@ -168,3 +168,17 @@ export async function http(
     body: rest.join("\r\n\r\n"),
   };
 }
+
+/**
+ * A compose project `proj` in the sandbox, of the file `yaml`: runs
+ * `docker-compose ARGS` in it.
+ */
+export function composeProject(
+  api: Api,
+  yaml: string,
+): (args: string[]) => Promise<Out> {
+  const dir = `${api.sb.dir}/proj`;
+  Deno.mkdirSync(dir);
+  Deno.writeTextFileSync(`${dir}/docker-compose.yml`, yaml);
+  return (args) => client(api, "docker-compose", args, { cwd: dir });
+}

@@ -13,7 +13,7 @@ import {
 } from "../assert.ts";
 import {
   type Api,
-  client,
+  composeProject,
   docker,
   dockerOk,
   has,
@@ -36,15 +36,9 @@ Deno.test({
   ignore: NO_DOCKER || !ROOTLESS,
   fn: () =>
     withApi(async (api) => {
-      const id = (await dockerOk(api, [
-        "network",
-        "create",
-        "--label",
-        "team=a",
-        "--subnet",
-        "10.99.7.0/24",
-        "appnet",
-      ])).trim();
+      const create =
+        "network create --label team=a --subnet 10.99.7.0/24 appnet";
+      const id = (await dockerOk(api, create.split(" "))).trim();
       assertMatch(id, /^[0-9a-f]{64}$/);
       assertEquals(
         await dockerOk(api, [
@@ -56,11 +50,11 @@ Deno.test({
         "appnet bridge local\npodman bridge local\n",
       );
       assertEquals(
-        await dockerOk(api, ["network", "ls", "-q", "-f", "label=team=a"]),
+        await dockerOk(api, "network ls -q -f label=team=a".split(" ")),
         `${id.slice(0, 12)}\n`,
       );
       assertEquals(
-        await dockerOk(api, ["network", "ls", "-q", "-f", "type=custom"]),
+        await dockerOk(api, "network ls -q -f type=custom".split(" ")),
         `${id.slice(0, 12)}\n`,
       );
       const net = await inspectNetwork(api, "appnet");
@@ -75,23 +69,11 @@ Deno.test({
       assertEquals(net.Containers, {});
 
       // EndpointsConfig's aliases reach the DNS; inspect shows the endpoint.
-      const web = (await dockerOk(api, [
-        "run",
-        "-d",
-        "--name",
-        "web",
-        "--network",
-        "appnet",
-        "--network-alias",
-        "www",
-        "busybox",
-        "httpd",
-        "-f",
-        "-p",
-        "80",
-        "-h",
-        "/etc",
-      ])).trim();
+      const web = (await dockerOk(
+        api,
+        "run -d --name web --network appnet --network-alias www busybox httpd -f -p 80 -h /etc"
+          .split(" "),
+      )).trim();
       const ctr = JSON.parse(await dockerOk(api, ["inspect", "web"]))[0];
       const ep = ctr.NetworkSettings.Networks.appnet;
       assertEquals(ep.NetworkID, id);
@@ -129,16 +111,12 @@ Deno.test({
         (await http(api, "DELETE", "/networks/appnet")).status,
         403,
       );
-      await dockerOk(api, ["network", "disconnect", "appnet", "web"]);
+      await dockerOk(api, "network disconnect appnet web".split(" "));
       assertEquals((await inspectNetwork(api, "appnet")).Containers, {});
-      await dockerOk(api, [
-        "network",
-        "connect",
-        "--alias",
-        "again",
-        "appnet",
-        "web",
-      ]);
+      await dockerOk(
+        api,
+        "network connect --alias again appnet web".split(" "),
+      );
       const back = JSON.parse(await dockerOk(api, ["inspect", "web"]))[0];
       assertEquals(back.NetworkSettings.Networks.appnet.Aliases, [
         "again",
@@ -177,7 +155,7 @@ Deno.test({
       const pruned = await dockerOk(api, ["network", "prune", "-f"]);
       assertStringIncludes(pruned, "dup\nother\n");
       assertEquals(
-        await dockerOk(api, ["network", "ls", "--format", "{{.Name}}"]),
+        await dockerOk(api, "network ls --format {{.Name}}".split(" ")),
         "podman\n",
       );
     }),
@@ -189,31 +167,19 @@ Deno.test({
   ignore: NO_DOCKER || !ROOTLESS || !has("docker-compose"),
   fn: () =>
     withApi(async (api) => {
-      const dir = `${api.sb.dir}/proj`;
-      Deno.mkdirSync(dir);
-      Deno.writeTextFileSync(
-        `${dir}/docker-compose.yml`,
-        [
-          'version: "3"',
-          "services:",
-          "  web:",
-          "    image: busybox",
-          "    command: httpd -f -p 80 -h /data",
-          "    volumes:",
-          "      - data:/data",
-          "  probe:",
-          "    image: busybox",
-          '    command: sh -c "echo from-web > /data/index.html; exec sleep 1000"',
-          "    stop_signal: SIGKILL",
-          "    volumes:",
-          "      - data:/data",
-          "volumes:",
-          "  data:",
-          "",
-        ].join("\n"),
+      const compose = composeProject(
+        api,
+        `version: "3"
+services:
+  web: {image: busybox, command: httpd -f -p 80 -h /data, volumes: [data:/data]}
+  probe:
+    image: busybox
+    command: sh -c "echo from-web > /data/index.html; exec sleep 1000"
+    stop_signal: SIGKILL
+    volumes: [data:/data]
+volumes: {data: {}}
+`,
       );
-      const compose = (args: string[]) =>
-        client(api, "docker-compose", args, { cwd: dir });
       const up = await compose(["up", "-d"]);
       assertEquals(up.code, 0, up.stderr);
       assertStringIncludes(up.stderr, 'Creating network "proj_default"');
@@ -243,7 +209,7 @@ Deno.test({
       assertEquals(await dockerOk(api, ["ps", "-aq"]), "");
       assertEquals(await dockerOk(api, ["volume", "ls", "-q"]), "");
       assertEquals(
-        await dockerOk(api, ["network", "ls", "--format", "{{.Name}}"]),
+        await dockerOk(api, "network ls --format {{.Name}}".split(" ")),
         "podman\n",
       );
     }),

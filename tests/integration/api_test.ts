@@ -24,6 +24,7 @@ import { removeTrees } from "../../src/storage/remove.ts";
 import {
   type Api,
   client,
+  composeProject,
   docker,
   dockerOk,
   has,
@@ -467,10 +468,8 @@ Deno.test({
   fn: () =>
     withApi(async (api) => {
       const port = freePort();
-      const dir = `${api.sb.dir}/proj`;
-      Deno.mkdirSync(dir);
-      Deno.writeTextFileSync(
-        `${dir}/docker-compose.yml`,
+      const compose = composeProject(
+        api,
         [
           'version: "3"',
           "services:",
@@ -494,8 +493,6 @@ Deno.test({
           "",
         ].join("\n"),
       );
-      const compose = (args: string[]) =>
-        client(api, "docker-compose", args, { cwd: dir });
       const up = await compose(["up", "-d"]);
       assertEquals(up.code, 0, up.stderr);
       assertEquals(
