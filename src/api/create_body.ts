@@ -148,12 +148,11 @@ function networks(
       }`,
     );
   }
-  const settings = networkSettings(named.map((n) => {
-    if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(n)) {
-      throw notFound(`network ${n} not found`);
-    }
-    return n;
-  }));
+  // A name is given to the --network parser, which reads ':' and ',' as
+  // options: no network's name has them.
+  const bad = named.find((n) => /[:,]/.test(n));
+  if (bad) throw notFound(`network ${bad} not found`);
+  const settings = networkSettings(named);
   settings.networkMode.networks = settings.networkMode.networks!.map((a) => {
     const ep = new Fields(
       (endpoints[a.name] ?? {}) as Obj,
