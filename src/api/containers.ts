@@ -28,6 +28,7 @@ import { isActive } from "../container/liveness.ts";
 import { invalid } from "../runtime/errors.ts";
 import { startWithClients } from "./attach.ts";
 import { createRequestOf } from "./create_body.ts";
+import { dockerEndpoints } from "./networks.ts";
 import { concat, type HttpRequest } from "./http.ts";
 import {
   filterArgs,
@@ -82,10 +83,7 @@ async function dockerInspect(
       NetworkMode: dockerNetworkMode(c.host.network),
       LogConfig: { Type: c.host.logDriver ?? "json-file", Config: {} },
     },
-    NetworkSettings: {
-      ...net,
-      Networks: net.Networks ?? {},
-    },
+    NetworkSettings: { ...net, Networks: await dockerEndpoints(e, c.id) },
   };
 }
 
@@ -98,7 +96,11 @@ async function list(e: Parameters<typeof listContainers>[0], req: HttpRequest) {
     size: flag(req, "size"),
     filters: parseContainerFilters(filterArgs(req)),
   });
-  return rows.reverse().map((r) => ({
+  rows.reverse();
+  const nets = await Promise.all(
+    rows.map((r) => r.Networks.length > 0 ? dockerEndpoints(e, r.Id) : {}),
+  );
+  return rows.map((r, i) => ({
     Id: r.Id,
     Names: r.Names.map((n) => `/${n}`),
     Image: r.Image,
@@ -118,8 +120,8 @@ async function list(e: Parameters<typeof listContainers>[0], req: HttpRequest) {
     State: r.State,
     // Docker says "Up 5 seconds"; Podman (and so the row) "... ago".
     Status: r.State === "running" ? r.Status.replace(/ ago$/, "") : r.Status,
-    HostConfig: { NetworkMode: "bridge" },
-    NetworkSettings: { Networks: {} },
+    HostConfig: { NetworkMode: r.Networks[0] ?? "bridge" },
+    NetworkSettings: { Networks: nets[i] },
     Mounts: [],
   }));
 }

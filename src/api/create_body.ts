@@ -120,15 +120,60 @@ function isSet(v: unknown): boolean {
   return true;
 }
 
-/** Docker's network modes as ptd's: bridge and default are its own stack. */
-function networkMode(mode: string | undefined): string {
-  if (mode === undefined || mode === "default" || mode === "bridge") {
-    return "private";
+const MODES = ["default", "bridge", "host", "none"];
+
+/** Whether a NetworkMode or EndpointsConfig key names a network. */
+const namesNetwork = (n: string) =>
+  !MODES.includes(n) && !n.startsWith("container:");
+
+/**
+ * Docker's network settings as ptd's: bridge and default are ptd's own
+ * stack; named networks (NetworkMode's, then EndpointsConfig's) take their
+ * endpoint's aliases and address.
+ */
+function networks(
+  mode: string | undefined,
+  endpoints: Obj,
+): ReturnType<typeof networkSettings> {
+  const named = [...new Set([mode ?? "", ...Object.keys(endpoints)])]
+    .filter((n) => n && namesNetwork(n));
+  if (named.length === 0) {
+    const own = mode === undefined || mode === "default" || mode === "bridge";
+    return networkSettings(own ? "private" : mode);
   }
-  if (["host", "none"].includes(mode) || mode.startsWith("container:")) {
-    return mode;
+  if (mode && !namesNetwork(mode) && mode !== "default" && mode !== "bridge") {
+    throw invalid(
+      `conflicting options: NetworkMode ${mode} and the networks ${
+        named.join(", ")
+      }`,
+    );
   }
-  throw notFound(`network ${mode} not found`);
+  // A name is given to the --network parser, which reads ':' and ',' as
+  // options: no network's name has them.
+  const bad = named.find((n) => /[:,]/.test(n));
+  if (bad) throw notFound(`network ${bad} not found`);
+  const settings = networkSettings(named);
+  settings.networkMode.networks = settings.networkMode.networks!.map((a) => {
+    const ep = new Fields(
+      (endpoints[a.name] ?? {}) as Obj,
+      "EndpointSettings",
+    );
+    if (ep.strs("Links").length > 0) {
+      throw invalid("EndpointSettings.Links is not supported by ptd");
+    }
+    const ipam = new Fields(ep.obj("IPAMConfig"), "EndpointIPAMConfig");
+    if (ipam.str("IPv6Address")) {
+      throw invalid("ptd's networks have no IPv6 addresses yet");
+    }
+    const ip = ipam.str("IPv4Address"), mac = ep.str("MacAddress");
+    return {
+      ...a,
+      aliases: ep.strs("Aliases"),
+      ...(ip ? { ip } : {}),
+      ...(mac ? { mac } : {}),
+    };
+  });
+  return settings;
 }
 
 /** `{"80/tcp": [{"HostIp": "", "HostPort": "8080"}]}` as -p values. */
@@ -228,7 +273,12 @@ export function createRequestOf(body: Obj, name?: string): CreateRequest {
       privileged: hc.bool("Privileged"),
       noNewPrivileges: securityOpt.length > 0,
       readOnly: hc.bool("ReadonlyRootfs"),
-      ...networkSettings(networkMode(hc.str("NetworkMode"))),
+      ...networks(
+        hc.str("NetworkMode"),
+        new Fields(cfg.obj("NetworkingConfig"), "NetworkingConfig").obj(
+          "EndpointsConfig",
+        ),
+      ),
       ipc: hc.str("IpcMode") === undefined
         ? undefined
         : parseIpc(hc.str("IpcMode")!),

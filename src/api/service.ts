@@ -16,6 +16,7 @@ import { containerRoutes } from "./containers.ts";
 import { execRoutes } from "./exec.ts";
 import { type RawConn, serveConnection } from "./http.ts";
 import { imageRoutes } from "./images.ts";
+import { networkRoutes } from "./networks.ts";
 import { API_VERSION, router } from "./router.ts";
 import { systemRoutes } from "./system.ts";
 import { volumeRoutes } from "./volumes.ts";
@@ -129,6 +130,7 @@ export async function runService(opts: ServiceOptions): Promise<number> {
     ...execRoutes,
     ...imageRoutes,
     ...volumeRoutes,
+    ...networkRoutes,
   ]);
   const common = {
     "Api-Version": API_VERSION,

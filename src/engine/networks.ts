@@ -33,11 +33,20 @@ import { containerStore } from "./listing.ts";
 
 const networks = (e: Engine) => e.store(NetworkStore);
 
-/** `network create`. */
+/** The bridge options ptd's networks take (Podman knows mtu, vlan, isolate...). */
+const OPTIONS = ["mtu", "isolate", "metric"];
+
+/** `network create`: its options checked first, whatever the front end. */
 export function createNetwork(
   e: Engine,
   req: NetworkCreateRequest,
 ): Promise<NetworkRecord> {
+  for (const [k, v] of Object.entries(req.options ?? {})) {
+    if (k === "mtu" && !/^\d+$/.test(v)) throw invalid(`invalid mtu "${v}"`);
+    if (!OPTIONS.includes(k)) {
+      throw invalid(`unsupported bridge network option ${k}`);
+    }
+  }
   return networks(e).create(req);
 }
 
@@ -93,6 +102,60 @@ export function networkDoc(n: NetworkRecord): NetworkRecord {
 /** `network inspect` of one network. */
 export function inspectNetworkRecord(e: Engine, ref: string): NetworkRecord {
   return networkDoc(networks(e).find(ref));
+}
+
+/** A container on a network and, while it runs, what it got there. */
+export interface NetworkMember {
+  c: ContainerConfig;
+  attachment: NetworkAttachment;
+  attached?: Attached;
+}
+
+/** What a container got on its networks, if it is running. */
+async function attachedNow(e: Engine, c: ContainerConfig): Promise<Attached[]> {
+  if (await runningPid(e, c) === undefined) return [];
+  return readNetworkInfo(containerStore(e).runDir(c.id))?.networks ?? [];
+}
+
+/** The containers on a network (the REST API's network inspect). */
+export async function networkMembers(
+  e: Engine,
+  ref: string,
+): Promise<{ network: NetworkRecord; members: NetworkMember[] }> {
+  const network = networks(e).find(ref);
+  const members = await Promise.all(
+    usersOf(e, network.name).map(async (c) => ({
+      c,
+      attachment: c.host.networkMode.networks!.find((a) =>
+        a.name === network.name
+      )!,
+      attached: (await attachedNow(e, c)).find((a) =>
+        a.network === network.name
+      ),
+    })),
+  );
+  return { network, members };
+}
+
+/**
+ * A container's named networks, in order, each with its record (the REST
+ * API's container inspect and list).
+ */
+export async function containerNetworks(
+  e: Engine,
+  ref: string,
+): Promise<{ network: NetworkRecord; member: NetworkMember }[]> {
+  const c = containerStore(e).find(ref);
+  const list = c.host.networkMode.networks ?? [];
+  if (list.length === 0) return [];
+  const got = await attachedNow(e, c);
+  const records = new Map(networks(e).list().map((n) => [n.name, n]));
+  return list.flatMap((attachment) => {
+    const network = records.get(attachment.name);
+    if (!network) return [];
+    const attached = got.find((a) => a.network === attachment.name);
+    return [{ network, member: { c, attachment, attached } }];
+  });
 }
 
 /** `network exists`. */

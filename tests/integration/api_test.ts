@@ -15,164 +15,26 @@ import {
   ptd,
   ptdArgv,
   ptdCommand,
-  type Sandbox,
   waitForPath,
   withSandbox,
 } from "../helpers.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
 import { ok, sandboxFor, startRegistry } from "../registry.ts";
 import { removeTrees } from "../../src/storage/remove.ts";
+import {
+  type Api,
+  client,
+  composeProject,
+  docker,
+  dockerOk,
+  has,
+  http,
+  NO_DOCKER,
+  startService,
+  withApi,
+} from "../api_client.ts";
 
 const dec = new TextDecoder();
-
-/** A running service and how to reach it. */
-interface Api {
-  sb: Sandbox;
-  socket: string;
-  child: Deno.ChildProcess;
-  /** The client environment: DOCKER_HOST and a config dir of its own. */
-  env: Record<string, string>;
-}
-
-function has(cmd: string): boolean {
-  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
-    try {
-      if (Deno.statSync(`${dir}/${cmd}`).isFile) return true;
-    } catch { /* not here */ }
-  }
-  return false;
-}
-
-const NO_DOCKER = !has("docker");
-
-/** Starts `ptd system service` on a socket in the sandbox. */
-async function startService(sb: Sandbox, extra: string[] = []): Promise<Api> {
-  const socket = `${sb.dir}/api/ptd.sock`;
-  const child = ptdCommand(sb, [
-    "system",
-    "service",
-    ...extra,
-    `unix://${socket}`,
-  ]).spawn();
-  await waitForPath(socket);
-  Deno.mkdirSync(`${sb.dir}/docker`, { recursive: true });
-  return {
-    sb,
-    socket,
-    child,
-    env: {
-      ...sb.env,
-      DOCKER_HOST: `unix://${socket}`,
-      DOCKER_CONFIG: `${sb.dir}/docker`,
-    },
-  };
-}
-
-/** Stops the service; returns what it wrote on stderr. */
-async function stopService(api: Api): Promise<string> {
-  try {
-    api.child.kill("SIGTERM");
-  } catch { /* gone already */ }
-  return dec.decode((await api.child.output()).stderr);
-}
-
-/** A sandbox with the busybox image and a service (`--time 0`). */
-function withApi(fn: (api: Api) => Promise<void>, sb?: () => Promise<Sandbox>) {
-  const body = async (s: Sandbox) => {
-    await storeBusyboxImage(s, "busybox");
-    const api = await startService(s, ["--time", "0"]);
-    try {
-      await fn(api);
-    } finally {
-      const err = await stopService(api);
-      assert(!/error:|panic/i.test(err), `service stderr: ${err}`);
-    }
-  };
-  if (!sb) return withSandbox(body);
-  return (async () => {
-    const s = await sb();
-    try {
-      await body(s);
-    } finally {
-      const ids = (await ptd(s, ["ps", "-aq"])).stdout.split("\n").filter(
-        Boolean,
-      );
-      if (ids.length > 0) await ptd(s, ["rm", "-f", ...ids]);
-      await s.cleanup();
-    }
-  })();
-}
-
-interface Out {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a client (`docker`, `docker-compose`, `curl`) against the service. */
-async function client(
-  api: Api,
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; stdin?: string } = {},
-): Promise<Out> {
-  const child = new Deno.Command(cmd, {
-    args,
-    cwd: opts.cwd,
-    env: api.env,
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
-}
-
-const docker = (api: Api, args: string[], stdin?: string) =>
-  client(api, "docker", args, { stdin });
-
-/** `docker ARGS`, which must succeed; its stdout. */
-async function dockerOk(api: Api, args: string[]): Promise<string> {
-  const r = await docker(api, args);
-  assertEquals(r.code, 0, `docker ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout;
-}
-
-/** A raw HTTP request over the socket: status and body. */
-async function http(
-  api: Api,
-  method: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; body: string; headers: string }> {
-  const args = [
-    "-s",
-    "-i",
-    "--unix-socket",
-    api.socket,
-    ...(method === "HEAD" ? ["-I"] : ["-X", method]),
-    ...(body === undefined
-      ? []
-      : ["-H", "Content-Type: application/json", "--data-binary", body]),
-    `http://ptd${path}`,
-  ];
-  const r = await client(api, "curl", args);
-  const [head, ...rest] = r.stdout.split("\r\n\r\n");
-  return {
-    status: Number(head.split(" ")[1]),
-    headers: head,
-    body: rest.join("\r\n\r\n"),
-  };
-}
 
 /** Free TCP port on the loopback. */
 function freePort(): number {
@@ -606,10 +468,8 @@ Deno.test({
   fn: () =>
     withApi(async (api) => {
       const port = freePort();
-      const dir = `${api.sb.dir}/proj`;
-      Deno.mkdirSync(dir);
-      Deno.writeTextFileSync(
-        `${dir}/docker-compose.yml`,
+      const compose = composeProject(
+        api,
         [
           'version: "3"',
           "services:",
@@ -633,8 +493,6 @@ Deno.test({
           "",
         ].join("\n"),
       );
-      const compose = (args: string[]) =>
-        client(api, "docker-compose", args, { cwd: dir });
       const up = await compose(["up", "-d"]);
       assertEquals(up.code, 0, up.stderr);
       assertEquals(

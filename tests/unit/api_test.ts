@@ -271,10 +271,47 @@ Deno.test("create body: wrong types and settings ptd lacks are 400s naming the f
     { Image: "x", HostConfig: { SecurityOpt: ["seccomp=x"] } },
     "SecurityOpt",
   );
-  const net = assertThrows(() =>
-    createRequestOf({ Image: "x", HostConfig: { NetworkMode: "mynet" } })
+  refuse(
+    {
+      Image: "x",
+      HostConfig: { NetworkMode: "host" },
+      NetworkingConfig: { EndpointsConfig: { mynet: {} } },
+    },
+    "conflicting options",
   );
-  assert(isKind(net, "not-found"));
+  refuse(
+    {
+      Image: "x",
+      HostConfig: { NetworkMode: "mynet" },
+      NetworkingConfig: { EndpointsConfig: { mynet: { Links: ["a:b"] } } },
+    },
+    "EndpointSettings.Links",
+  );
+});
+
+Deno.test("create body: a named network takes its endpoint's aliases and address", () => {
+  const r = createRequestOf({
+    Image: "x",
+    HostConfig: { NetworkMode: "mynet" },
+    NetworkingConfig: {
+      EndpointsConfig: {
+        mynet: { Aliases: ["web"], IPAMConfig: { IPv4Address: "10.9.0.5" } },
+        other: null,
+      },
+    },
+  });
+  assertEquals(r.host.network, "mynet,other");
+  assertEquals(r.host.networkMode.networks, [
+    { name: "mynet", aliases: ["web"], ip: "10.9.0.5" },
+    { name: "other", aliases: [] },
+  ]);
+  for (const mode of [undefined, "default", "bridge"]) {
+    const own = createRequestOf({
+      Image: "x",
+      HostConfig: { NetworkMode: mode },
+    });
+    assertEquals(own.host.networkMode.kind, "slirp4netns");
+  }
 });
 
 Deno.test("archive: the stat of a tar's first entry, as Go's FileMode", async () => {
