@@ -5,7 +5,14 @@
  * nothing of ptd left open in the container's process.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { busyboxRoot, ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  busyboxRoot,
+  ok,
+  ptd,
+  ROOTLESS,
+  type Sandbox,
+  withSandbox,
+} from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 const STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status";
@@ -352,6 +359,85 @@ Deno.test("no descriptor of ptd is open in the container, in exec either", async
     const init = ok(await ptd(sb, ["exec", "c", "ls", "/proc/1/fd"]));
     assertEquals(init.split(/\s+/), ["0", "1", "2"]);
   });
+});
+
+/** Host pids of fuse-overlayfs daemons serving a container of `sb`'s store. */
+function fuseDaemons(sb: Sandbox): number[] {
+  const pids: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      if (
+        argv.split("\0")[0].endsWith("fuse-overlayfs") &&
+        argv.includes(sb.env.PTD_ROOT)
+      ) pids.push(Number(e.name));
+    } catch { /* gone meanwhile */ }
+  }
+  return pids;
+}
+
+async function untilNoDaemon(sb: Sandbox, what: string) {
+  for (let i = 0; i < 100 && fuseDaemons(sb).length > 0; i++) {
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  assertEquals(fuseDaemons(sb), [], what);
+}
+
+Deno.test({
+  name:
+    "--rootfs / (fuse-overlayfs): the daemon serves the root from outside the container's PID namespace, and goes with it",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withSandbox(async (sb) => {
+      // Every process the container can see, by name; the root is FUSE's.
+      const look = [
+        "grep -c ' / / .* fuse.fuse-overlayfs ' /proc/self/mountinfo",
+        "cat /proc/[0-9]*/comm",
+        "echo served > /tmp/ptd-fuse-check && cat /tmp/ptd-fuse-check",
+      ].join("; ");
+      const out = ok(
+        await ptd(sb, ["run", "--rm", "--rootfs", "/", "sh", "-c", look]),
+      ).split("\n").filter(Boolean);
+      assertEquals(out[0], "1", out.join(" "));
+      assertEquals(out.at(-1), "served");
+      const seen = new Set(out.slice(1, -1));
+      assert(!seen.has("fuse-overlayfs"), out.join(" "));
+      assertEquals([...seen].filter((n) => n !== "sh" && n !== "cat"), []);
+      await untilNoDaemon(sb, "after run --rm");
+
+      const id = ok(
+        await ptd(sb, ["run", "-d", "--rootfs", "/", "sleep", "100"]),
+      );
+      const ps = ok(await ptd(sb, ["exec", id, "ps", "-e", "-o", "comm="]));
+      assertEquals(ps.split("\n").filter(Boolean).sort(), ["ps", "sleep"]);
+      // It is there, on the host's side, a child of the monitor.
+      const [daemon] = fuseDaemons(sb);
+      assert(daemon > 0);
+      const state = JSON.parse(
+        Deno.readTextFileSync(`${sb.env.PTD_ROOT}/containers/${id}/state.json`),
+      );
+      const ppid = Deno.readTextFileSync(`/proc/${daemon}/stat`)
+        .split(") ")[1].split(" ")[1];
+      assertEquals(Number(ppid), state.monitorPid);
+      ok(await ptd(sb, ["rm", "-f", id]));
+      await untilNoDaemon(sb, "after rm -f");
+
+      // A monitor killed with SIGKILL takes its container along, and the
+      // daemon, whose FUSE connection the kernel then aborts.
+      const other = ok(
+        await ptd(sb, ["run", "-d", "--rootfs", "/", "sleep", "100"]),
+      );
+      assertEquals(fuseDaemons(sb).length, 1);
+      const st = JSON.parse(
+        Deno.readTextFileSync(
+          `${sb.env.PTD_ROOT}/containers/${other}/state.json`,
+        ),
+      );
+      Deno.kill(st.monitorPid, "SIGKILL");
+      await untilNoDaemon(sb, "after kill -9 of the monitor");
+      ok(await ptd(sb, ["rm", "-f", other]));
+    }),
 });
 
 Deno.test("a working directory through /proc/self/fd never leads out of the root", async () => {
