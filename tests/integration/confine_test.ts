@@ -8,6 +8,7 @@ import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import {
   busyboxRoot,
   ok,
+  processesWith,
   ptd,
   ROOTLESS,
   type Sandbox,
@@ -363,18 +364,7 @@ Deno.test("no descriptor of ptd is open in the container, in exec either", async
 
 /** Host pids of fuse-overlayfs daemons serving a container of `sb`'s store. */
 function fuseDaemons(sb: Sandbox): number[] {
-  const pids: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const argv = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      if (
-        argv.split("\0")[0].endsWith("fuse-overlayfs") &&
-        argv.includes(sb.env.PTD_ROOT)
-      ) pids.push(Number(e.name));
-    } catch { /* gone meanwhile */ }
-  }
-  return pids;
+  return processesWith(`lowerdir=/,upperdir=${sb.env.PTD_ROOT}/`);
 }
 
 async function untilNoDaemon(sb: Sandbox, what: string) {

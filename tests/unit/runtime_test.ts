@@ -146,13 +146,19 @@ Deno.test("init: stdin is /dev/null without -i; the parent-death signal is set a
   assert(!kept.t.some((l) => l.startsWith("pdeathsig")));
 });
 
-Deno.test("init: native overlay refused rootless -> a FUSE mount whose descriptor goes to the parent", () => {
+/** Syscalls whose kernel refuses the native overlay (--rootfs / rootless). */
+function overlayRefused(): RecordingSyscalls {
   const sys = new RecordingSyscalls();
   sys.failures.push((c) =>
     c.name === "mount" && c.args[2] === "overlay"
       ? new SysError("mount", 22, "Invalid argument")
       : undefined
   );
+  return sys;
+}
+
+Deno.test("init: native overlay refused rootless -> a FUSE mount whose descriptor goes to the parent", () => {
+  const sys = overlayRefused();
   init(sys, spec({ fuseSocket: 7 }));
   const t = sys.trace();
   const open = t.indexOf("open_fuse");
@@ -182,12 +188,7 @@ Deno.test("init: a native overlay closes the FUSE socket unused", () => {
 });
 
 Deno.test("init: without a FUSE socket the refused overlay is the error", () => {
-  const sys = new RecordingSyscalls();
-  sys.failures.push((c) =>
-    c.name === "mount" && c.args[2] === "overlay"
-      ? new SysError("mount", 22, "Invalid argument")
-      : undefined
-  );
+  const sys = overlayRefused();
   assertThrows(() => init(sys, spec()), /Invalid argument/);
 });
 
