@@ -12,6 +12,7 @@ import {
   ptd,
   ROOTLESS,
   type Sandbox,
+  until,
   withSandbox,
 } from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
@@ -367,6 +368,30 @@ function fuseDaemons(sb: Sandbox): number[] {
   return processesWith(`lowerdir=/,upperdir=${sb.env.PTD_ROOT}/`);
 }
 
+/** The container's state.json. */
+function stateOf(sb: Sandbox, id: string) {
+  return JSON.parse(
+    Deno.readTextFileSync(`${sb.env.PTD_ROOT}/containers/${id}/state.json`),
+  );
+}
+
+/** fuse-overlayfs children of `pid` (any of its threads), zombies too. */
+function fuseChildren(pid: number): number[] {
+  const kids: number[] = [];
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const list = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/children`);
+    kids.push(...list.split(" ").filter(Boolean).map(Number));
+  }
+  return kids.filter((k) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${k}/comm`).trim() ===
+        "fuse-overlayfs";
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function untilNoDaemon(sb: Sandbox, what: string) {
   for (let i = 0; i < 100 && fuseDaemons(sb).length > 0; i++) {
     await new Promise((ok) => setTimeout(ok, 50));
@@ -404,9 +429,7 @@ Deno.test({
       // It is there, on the host's side, a child of the monitor.
       const [daemon] = fuseDaemons(sb);
       assert(daemon > 0);
-      const state = JSON.parse(
-        Deno.readTextFileSync(`${sb.env.PTD_ROOT}/containers/${id}/state.json`),
-      );
+      const state = stateOf(sb, id);
       const ppid = Deno.readTextFileSync(`/proc/${daemon}/stat`)
         .split(") ")[1].split(" ")[1];
       assertEquals(Number(ppid), state.monitorPid);
@@ -419,14 +442,30 @@ Deno.test({
         await ptd(sb, ["run", "-d", "--rootfs", "/", "sleep", "100"]),
       );
       assertEquals(fuseDaemons(sb).length, 1);
-      const st = JSON.parse(
-        Deno.readTextFileSync(
-          `${sb.env.PTD_ROOT}/containers/${other}/state.json`,
-        ),
-      );
-      Deno.kill(st.monitorPid, "SIGKILL");
+      Deno.kill(stateOf(sb, other).monitorPid, "SIGKILL");
       await untilNoDaemon(sb, "after kill -9 of the monitor");
       ok(await ptd(sb, ["rm", "-f", other]));
+
+      // Each run of a restarting container has a daemon of its own, and
+      // the monitor ends and reaps each one: no zombie piles up.
+      const again = ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--restart",
+          "always",
+          "--rootfs",
+          "/",
+          "sh",
+          "-c",
+          "sleep 1; exit 3",
+        ]),
+      );
+      const mon = stateOf(sb, again).monitorPid;
+      await until(() => (stateOf(sb, again).restartCount ?? 0) >= 2, 30_000);
+      assert(fuseChildren(mon).length <= 1, `${fuseChildren(mon)}`);
+      ok(await ptd(sb, ["rm", "-f", again]));
+      await untilNoDaemon(sb, "after rm -f of a restarting container");
     }),
 });
 
