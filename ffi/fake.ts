@@ -71,9 +71,6 @@ export class RecordingSyscalls implements Syscalls {
   getcwd() {
     return this.cwd;
   }
-  chroot(path: string) {
-    this.rec("chroot", path);
-  }
   sethostname(name: string) {
     this.rec("sethostname", name);
   }
@@ -109,8 +106,9 @@ export class RecordingSyscalls implements Syscalls {
   linkUp(name: string) {
     this.rec("link_up", name);
   }
-  fuseOverlay(data: string, target: string) {
-    this.rec("fuse_overlay", data, target);
+  openFuse() {
+    this.rec("open_fuse");
+    return this.nextFd++;
   }
   dropBoundingCap(cap: number) {
     this.rec("capbset_drop", cap);

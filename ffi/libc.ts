@@ -65,7 +65,6 @@ const symbols = {
   },
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   chdir: { parameters: ["buffer"], result: "i32" },
-  chroot: { parameters: ["buffer"], result: "i32" },
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
   prctl: {
     parameters: ["i32", "u64", "u64", "u64", "u64"],

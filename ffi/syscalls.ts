@@ -9,6 +9,7 @@ import {
   IFF_UP,
   O_CLOEXEC,
   O_RDONLY,
+  O_RDWR,
   PR_CAP_AMBIENT,
   PR_CAP_AMBIENT_RAISE,
   PR_CAPBSET_DROP,
@@ -49,7 +50,6 @@ export interface Syscalls {
   chdir(path: string): void;
   /** The working directory; "" when it lies outside the root. */
   getcwd(): string;
-  chroot(path: string): void;
   sethostname(name: string): void;
   /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
   openPath(path: string): number;
@@ -64,8 +64,11 @@ export interface Syscalls {
   writeFile(path: string, text: string): void;
   symlink(target: string, path: string): void;
   linkUp(name: string): void;
-  /** Mounts an overlay with the fuse-overlayfs helper (a FUSE daemon). */
-  fuseOverlay(data: string, target: string): void;
+  /**
+   * Opens /dev/fuse (close-on-exec): a FUSE connection to mount with
+   * `fd=N`, served by a daemon the descriptor is handed to.
+   */
+  openFuse(): number;
   dropBoundingCap(cap: number): void;
   setKeepCaps(on: boolean): void;
   setgroups(gids: number[]): void;
@@ -164,9 +167,6 @@ export class RealSyscalls implements Syscalls {
       return "";
     }
   }
-  chroot(path: string) {
-    check("chroot", libc().chroot(cstr(path)), path);
-  }
   sethostname(name: string) {
     const b = cstr(name);
     check("sethostname", libc().sethostname(b, BigInt(b.length - 1)));
@@ -231,30 +231,12 @@ export class RealSyscalls implements Syscalls {
       c.close(sock);
     }
   }
-  fuseOverlay(data: string, target: string) {
-    let out: Deno.CommandOutput;
-    try {
-      // The daemon it leaves behind keeps inherited pipes open: wait for
-      // the exit status only, never for EOF.
-      out = new Deno.Command("fuse-overlayfs", {
-        args: ["-o", data, target],
-        stdin: "null",
-        stdout: "null",
-        stderr: "null",
-      }).outputSync();
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) {
-        throw new Error(
-          "fuse-overlayfs not found: install the Debian package fuse-overlayfs",
-        );
-      }
-      throw e;
-    }
-    if (!out.success) {
-      throw new Error(
-        `fuse-overlayfs failed (exit ${out.code}) mounting ${target}`,
-      );
-    }
+  openFuse() {
+    return check(
+      "open",
+      libc().open(cstr("/dev/fuse"), O_RDWR | O_CLOEXEC, 0),
+      "/dev/fuse",
+    );
   }
   dropBoundingCap(cap: number) {
     check(

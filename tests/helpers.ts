@@ -240,3 +240,18 @@ export function alive(pid: number): boolean {
     return false;
   }
 }
+
+/** Pids of live processes whose command line holds `marker`. */
+export function processesWith(marker: string): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
+      if (cmd.includes(marker) && alive(Number(e.name))) {
+        out.push(Number(e.name));
+      }
+    } catch { /* gone, or not ours */ }
+  }
+  return out;
+}

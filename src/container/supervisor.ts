@@ -17,6 +17,7 @@ import { SIGKILL } from "../../ffi/constants.ts";
 import { readFd, setWindowSize, writeFd } from "../../ffi/pty.ts";
 import { receiveFd, socketPair } from "../../ffi/fd_passing.ts";
 import { signalProcess, startInit, waitExit } from "../runtime/create.ts";
+import type { OverlayRootfs } from "../runtime/spec.ts";
 import {
   asPtdError,
   type ErrorData,
@@ -245,7 +246,21 @@ async function runOnce(
   }
   spec.errorFd = fail.write;
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
-  const ours = [out.write, err.write, fail.write, ...consoleSocket ?? []];
+  // A rootless overlay may need a fuse-overlayfs daemon: init says so here.
+  const fuseSocket = spec.rootless && "lower" in spec.rootfs
+    ? socketPair()
+    : undefined;
+  if (fuseSocket) {
+    setCloexec(fuseSocket[0]);
+    spec.fuseSocket = fuseSocket[1];
+  }
+  const ours = [
+    out.write,
+    err.write,
+    fail.write,
+    ...consoleSocket ?? [],
+    ...fuseSocket ?? [],
+  ];
   const cgroup = cgroupPlan(c.id, c.host);
   let pid: number;
   try {
@@ -270,6 +285,7 @@ async function runOnce(
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);
+    if (fuseSocket) closeFd(fuseSocket[0]);
     if (cgroup) await removeCgroup(cgroup.dir);
     await net.detach();
     throw e;
@@ -277,7 +293,14 @@ async function runOnce(
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
     if (input) closeFd(input.read);
     if (consoleSocket) closeFd(consoleSocket[1]);
+    if (fuseSocket) closeFd(fuseSocket[1]);
   }
+  // Before the terminal: init mounts its root first.
+  const fuseFd = fuseSocket && await receiveFd(fuseSocket[0]);
+  if (fuseSocket) closeFd(fuseSocket[0]);
+  const fuse = fuseFd === undefined
+    ? undefined
+    : await fuseDaemon(fuseFd, pid, spec.rootfs as OverlayRootfs);
   // EOF instead when init failed before it had a terminal.
   const master = consoleSocket && await receiveFd(consoleSocket[0]);
   if (consoleSocket) closeFd(consoleSocket[0]);
@@ -323,6 +346,7 @@ async function runOnce(
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
+  await fuse?.stop();
   endChecks?.();
   if (timer) {
     clearTimeout(timer.id);
@@ -343,6 +367,17 @@ async function runOnce(
   if (failure === "") return { started: true, code, oomKilled: oom };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };
+}
+
+/**
+ * Serves a fuse-overlayfs root init mounted on `fd` (fuse_root.ts): its
+ * code loads only then.
+ */
+async function fuseDaemon(fd: number, pid: number, rootfs: OverlayRootfs) {
+  const { serveFuseRoot } = await lazy<
+    typeof import("../runtime/fuse_root.ts")
+  >(new URL("../runtime/fuse_root.ts", import.meta.url));
+  return await serveFuseRoot(fd, pid, rootfs);
 }
 
 /**

@@ -125,12 +125,13 @@ export function runInit(
 
 /**
  * Takes over the descriptors the parent passed: stdio onto 0/1/2, and the
- * error pipe and console socket close-on-exec, so that helpers init spawns
- * (fuse-overlayfs stays as a daemon) never hold the monitor's ends open.
+ * error pipe and the sockets close-on-exec, so that the command never holds
+ * the monitor's ends open.
  */
 function adoptDescriptors(spec: RuntimeSpec) {
   if (spec.errorFd !== undefined) setCloexec(spec.errorFd);
   if (spec.console) setCloexec(spec.console.socket);
+  if (spec.fuseSocket !== undefined) setCloexec(spec.fuseSocket);
   const fds = spec.stdio ?? [];
   fds.forEach((fd, target) => {
     if (fd !== target) dupOnto(fd, target);

@@ -14,6 +14,7 @@ import type { Syscalls } from "../../ffi/syscalls.ts";
 import {
   MNT_DETACH,
   MS_BIND,
+  MS_NOATIME,
   MS_NODEV,
   MS_NOEXEC,
   MS_NOSUID,
@@ -33,6 +34,7 @@ import {
   type RuntimeSpec,
 } from "./spec.ts";
 import { containerMasks } from "./masks.ts";
+import { requireTool } from "./tools.ts";
 
 /** Device nodes every container gets, bound from the host (mknod is not allowed rootless). */
 export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
@@ -97,35 +99,38 @@ const fdPath = (fd: number) => `/proc/self/fd/${fd}`;
  * lowerpath", e.g. --rootfs /), and then fuse-overlayfs, which reads the
  * lower tree as a plain process, does the job.
  *
- * pivot_root re-roots every process whose root is the caller's, and a
- * re-rooted fuse daemon deadlocks looking up paths through its own mount. So
- * the daemon is started from a recursive bind of "/" (a root of its own,
- * where its mount lands), and init goes back to the namespace's root before
- * pivoting: the overlay then becomes the namespace's root mount, with no
- * host tree above it for a nested chroot to climb into. Returns the path to
- * pivot into.
+ * The FUSE mount is made here, on a /dev/fuse descriptor init opens, and
+ * the descriptor goes to the parent (`fuseSocket`), which starts the daemon
+ * outside the container's PID and mount namespaces (fuse_root.ts): a daemon
+ * init started would be a process of the container, whose /proc/PID/root (a
+ * tree of the host) the container could reach. The options are those
+ * fuse-overlayfs mounts with.
  */
 function mountOverlay(
   sys: Syscalls,
   r: OverlayRootfs,
-  rootless: boolean,
+  spec: RuntimeSpec,
 ): string {
   try {
-    sys.mount("overlay", r.merged, "overlay", 0, overlayData(r, rootless));
+    sys.mount("overlay", r.merged, "overlay", 0, overlayData(r, spec.rootless));
     return r.merged;
   } catch (e) {
-    if (!rootless || !(e instanceof SysError) || e.code !== "EINVAL") throw e;
+    const refused = e instanceof SysError && e.code === "EINVAL";
+    if (!spec.rootless || !refused || spec.fuseSocket === undefined) throw e;
   }
-  const nsRoot = sys.openPath("/");
-  const daemonRoot = `${r.merged}.root`;
-  sys.mkdirAll(daemonRoot, 0o700);
-  sys.mount("/", daemonRoot, null, MS_BIND | MS_REC);
-  sys.chroot(daemonRoot);
-  sys.fuseOverlay(overlayData(r, false), r.merged);
-  sys.chdir(fdPath(nsRoot));
-  sys.chroot(".");
-  sys.close(nsRoot);
-  return `${daemonRoot}${r.merged}`;
+  // Said here, before a root no daemon would serve.
+  requireTool("fuse-overlayfs", "fuse-overlayfs");
+  const fd = sys.openFuse();
+  sys.mount(
+    "fuse-overlayfs",
+    r.merged,
+    "fuse.fuse-overlayfs",
+    MS_NODEV | MS_NOATIME,
+    `fd=${fd},rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other`,
+  );
+  sys.sendFd(spec.fuseSocket, fd);
+  sys.close(fd);
+  return r.merged;
 }
 
 /** Binds a vfs copy on its mount point: pivot_root wants a mount there. */
@@ -279,9 +284,9 @@ function mountUser(sys: Syscalls, m: MountSpec, fd: number | undefined) {
 export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.mount(null, "/", null, MS_REC | MS_PRIVATE);
   const r = spec.rootfs;
-  const newRoot = "copy" in r
-    ? bindCopy(sys, r)
-    : mountOverlay(sys, r, spec.rootless);
+  const newRoot = "copy" in r ? bindCopy(sys, r) : mountOverlay(sys, r, spec);
+  // Closed either way: EOF tells the parent that no daemon is wanted.
+  if (spec.fuseSocket !== undefined) sys.close(spec.fuseSocket);
 
   const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
   const sysFd = sys.openPath("/sys");

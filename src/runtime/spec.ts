@@ -141,4 +141,10 @@ export interface RuntimeSpec {
    * master back over the inherited unix socket `socket` (SCM_RIGHTS).
    */
   console?: { socket: number; size?: [number, number] };
+  /**
+   * Rootless overlay: an inherited unix socket on which init sends the
+   * /dev/fuse descriptor of a fuse-overlayfs root it mounted (the parent
+   * starts the daemon on it), or which it just closes.
+   */
+  fuseSocket?: number;
 }

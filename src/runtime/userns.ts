@@ -38,6 +38,34 @@ export async function runInUserNamespace(
 }
 
 /**
+ * Starts `argv` (its program at `path`) in the user namespace of the
+ * running process `pid`, as its root, and in the caller's other namespaces:
+ * the caller's child, running once this resolves. Descriptors meant for
+ * it may be closed right after.
+ */
+export async function startInUserNamespaceOf(
+  pid: number,
+  path: string,
+  argv: string[],
+): Promise<number> {
+  const user = openRaw(`/proc/${pid}/ns/user`);
+  let child;
+  try {
+    child = await cloneExec({
+      flags: 0,
+      path,
+      argv,
+      env: environ(),
+      join: [user],
+    });
+  } finally {
+    closeFd(user);
+  }
+  child.release();
+  return child.pid;
+}
+
+/**
  * Runs `ptd ARGS...` in the user namespace of the running process `pid`
  * (a container's), as its root: the one place its files, owners and FUSE
  * mounts are reachable as the container itself sees them. The child is
@@ -49,19 +77,10 @@ export async function runInUserNamespaceOf(
   args: string[],
 ): Promise<number> {
   const self = selfCommand();
-  const user = openRaw(`/proc/${pid}/ns/user`);
-  let child;
-  try {
-    child = await cloneExec({
-      flags: 0,
-      path: self.path,
-      argv: [self.path, ...self.args, ...args],
-      env: environ(),
-      join: [user],
-    });
-  } finally {
-    closeFd(user);
-  }
-  child.release();
-  return exitCode(await waitStatus(child.pid));
+  const child = await startInUserNamespaceOf(pid, self.path, [
+    self.path,
+    ...self.args,
+    ...args,
+  ]);
+  return exitCode(await waitStatus(child));
 }

@@ -5,7 +5,16 @@
  * nothing of ptd left open in the container's process.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { busyboxRoot, ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  busyboxRoot,
+  ok,
+  processesWith,
+  ptd,
+  ROOTLESS,
+  type Sandbox,
+  until,
+  withSandbox,
+} from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 const STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp)' /proc/self/status";
@@ -352,6 +361,112 @@ Deno.test("no descriptor of ptd is open in the container, in exec either", async
     const init = ok(await ptd(sb, ["exec", "c", "ls", "/proc/1/fd"]));
     assertEquals(init.split(/\s+/), ["0", "1", "2"]);
   });
+});
+
+/** Host pids of fuse-overlayfs daemons serving a container of `sb`'s store. */
+function fuseDaemons(sb: Sandbox): number[] {
+  return processesWith(`lowerdir=/,upperdir=${sb.env.PTD_ROOT}/`);
+}
+
+/** The container's state.json. */
+function stateOf(sb: Sandbox, id: string) {
+  return JSON.parse(
+    Deno.readTextFileSync(`${sb.env.PTD_ROOT}/containers/${id}/state.json`),
+  );
+}
+
+/** fuse-overlayfs children of `pid` (any of its threads), zombies too. */
+function fuseChildren(pid: number): number[] {
+  const kids: number[] = [];
+  for (const t of Deno.readDirSync(`/proc/${pid}/task`)) {
+    const list = Deno.readTextFileSync(`/proc/${pid}/task/${t.name}/children`);
+    kids.push(...list.split(" ").filter(Boolean).map(Number));
+  }
+  return kids.filter((k) => {
+    try {
+      return Deno.readTextFileSync(`/proc/${k}/comm`).trim() ===
+        "fuse-overlayfs";
+    } catch {
+      return false;
+    }
+  });
+}
+
+async function untilNoDaemon(sb: Sandbox, what: string) {
+  for (let i = 0; i < 100 && fuseDaemons(sb).length > 0; i++) {
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  assertEquals(fuseDaemons(sb), [], what);
+}
+
+Deno.test({
+  name:
+    "--rootfs / (fuse-overlayfs): the daemon serves the root from outside the container's PID namespace, and goes with it",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withSandbox(async (sb) => {
+      // Every process the container can see, by name; the root is FUSE's.
+      const look = [
+        "grep -c ' / / .* fuse.fuse-overlayfs ' /proc/self/mountinfo",
+        "cat /proc/[0-9]*/comm",
+        "echo served > /tmp/ptd-fuse-check && cat /tmp/ptd-fuse-check",
+      ].join("; ");
+      const out = ok(
+        await ptd(sb, ["run", "--rm", "--rootfs", "/", "sh", "-c", look]),
+      ).split("\n").filter(Boolean);
+      assertEquals(out[0], "1", out.join(" "));
+      assertEquals(out.at(-1), "served");
+      const seen = new Set(out.slice(1, -1));
+      assert(!seen.has("fuse-overlayfs"), out.join(" "));
+      assertEquals([...seen].filter((n) => n !== "sh" && n !== "cat"), []);
+      await untilNoDaemon(sb, "after run --rm");
+
+      const id = ok(
+        await ptd(sb, ["run", "-d", "--rootfs", "/", "sleep", "100"]),
+      );
+      const ps = ok(await ptd(sb, ["exec", id, "ps", "-e", "-o", "comm="]));
+      assertEquals(ps.split("\n").filter(Boolean).sort(), ["ps", "sleep"]);
+      // It is there, on the host's side, a child of the monitor.
+      const [daemon] = fuseDaemons(sb);
+      assert(daemon > 0);
+      const state = stateOf(sb, id);
+      const ppid = Deno.readTextFileSync(`/proc/${daemon}/stat`)
+        .split(") ")[1].split(" ")[1];
+      assertEquals(Number(ppid), state.monitorPid);
+      ok(await ptd(sb, ["rm", "-f", id]));
+      await untilNoDaemon(sb, "after rm -f");
+
+      // A monitor killed with SIGKILL takes its container along, and the
+      // daemon, whose FUSE connection the kernel then aborts.
+      const other = ok(
+        await ptd(sb, ["run", "-d", "--rootfs", "/", "sleep", "100"]),
+      );
+      assertEquals(fuseDaemons(sb).length, 1);
+      Deno.kill(stateOf(sb, other).monitorPid, "SIGKILL");
+      await untilNoDaemon(sb, "after kill -9 of the monitor");
+      ok(await ptd(sb, ["rm", "-f", other]));
+
+      // Each run of a restarting container has a daemon of its own, and
+      // the monitor ends and reaps each one: no zombie piles up.
+      const again = ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--restart",
+          "always",
+          "--rootfs",
+          "/",
+          "sh",
+          "-c",
+          "sleep 1; exit 3",
+        ]),
+      );
+      const mon = stateOf(sb, again).monitorPid;
+      await until(() => (stateOf(sb, again).restartCount ?? 0) >= 2, 30_000);
+      assert(fuseChildren(mon).length <= 1, `${fuseChildren(mon)}`);
+      ok(await ptd(sb, ["rm", "-f", again]));
+      await untilNoDaemon(sb, "after rm -f of a restarting container");
+    }),
 });
 
 Deno.test("a working directory through /proc/self/fd never leads out of the root", async () => {

@@ -14,6 +14,7 @@ import {
   alive,
   busyboxRoot,
   ok,
+  processesWith,
   ptd,
   ptdCommand,
   REPO,
@@ -190,21 +191,6 @@ Deno.test("kill -9 of a foreground run: the container dies, ps shows it exited, 
     );
   });
 });
-
-/** Pids of live processes whose command line holds `marker`. */
-function processesWith(marker: string): number[] {
-  const out: number[] = [];
-  for (const e of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(e.name)) continue;
-    try {
-      const cmd = Deno.readTextFileSync(`/proc/${e.name}/cmdline`);
-      if (cmd.includes(marker) && alive(Number(e.name))) {
-        out.push(Number(e.name));
-      }
-    } catch { /* gone, or not ours */ }
-  }
-  return out;
-}
 
 Deno.test("kill -9 of run --rm at any moment of its start leaves no process and no record", async () => {
   await withSandbox(async (sb) => {

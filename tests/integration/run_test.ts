@@ -46,7 +46,7 @@ Deno.test({
         new RegExp(`^1\\s+${subStart("/etc/subuid")}\\s+\\d+$`),
       );
       assertEquals(lines[4], "box1");
-      // sh, ls, grep, wc and (rootless --rootfs /) the fuse-overlayfs daemon: a handful, not the host's
+      // sh, ls, grep, wc (the fuse-overlayfs daemon lives outside): a handful, not the host's
       assert(Number(lines[5]) < 10, `saw ${lines[5]} pids`);
     }),
 });

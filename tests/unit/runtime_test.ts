@@ -146,32 +146,50 @@ Deno.test("init: stdin is /dev/null without -i; the parent-death signal is set a
   assert(!kept.t.some((l) => l.startsWith("pdeathsig")));
 });
 
-Deno.test("init: native overlay refused rootless -> fuse-overlayfs from a chroot of its own", () => {
+/** Syscalls whose kernel refuses the native overlay (--rootfs / rootless). */
+function overlayRefused(): RecordingSyscalls {
   const sys = new RecordingSyscalls();
   sys.failures.push((c) =>
     c.name === "mount" && c.args[2] === "overlay"
       ? new SysError("mount", 22, "Invalid argument")
       : undefined
   );
-  init(sys, spec());
+  return sys;
+}
+
+Deno.test("init: native overlay refused rootless -> a FUSE mount whose descriptor goes to the parent", () => {
+  const sys = overlayRefused();
+  init(sys, spec({ fuseSocket: 7 }));
   const t = sys.trace();
-  const fuse = t.findIndex((l) => l.startsWith("fuse_overlay lowerdir=/l"));
-  assert(fuse > 0 && !t[fuse].includes("userxattr"));
-  const nsRoot = t.findIndex((l) => l === "open_path /");
-  assert(nsRoot > 0 && nsRoot < fuse);
-  assertEquals(t.slice(nsRoot + 1, fuse), [
-    "mkdir /m.root 700",
-    `mount / /m.root null ${0x1000 | 0x4000} null`,
-    "chroot /m.root",
-  ]);
-  // back at the namespace's root before the pivot, into the daemon's mount
-  assertEquals(t.slice(fuse + 1, fuse + 4), [
-    "chdir /proc/self/fd/10",
-    "chroot .",
+  const open = t.indexOf("open_fuse");
+  assert(open > 0);
+  // no daemon of init's own: it mounts, hands the connection over, and
+  // pivots into the mount itself
+  assertEquals(t.slice(open + 1, open + 5), [
+    `mount fuse-overlayfs /m fuse.fuse-overlayfs ${
+      0x4 | 0x400
+    } fd=10,rootmode=40000,user_id=0,group_id=0,default_permissions,allow_other`,
+    "send_fd 7 10",
     "close 10",
+    "close 7",
   ]);
-  assert(t.includes("chdir /m.root/m"));
-  assert(t.indexOf("chdir /m.root/m") < t.indexOf("pivot_root . ."));
+  assert(t.indexOf("chdir /m") < t.indexOf("pivot_root . ."));
+  assert(!t.some((l) => l.startsWith("chroot")));
+});
+
+Deno.test("init: a native overlay closes the FUSE socket unused", () => {
+  const sys = new RecordingSyscalls();
+  init(sys, spec({ fuseSocket: 7 }));
+  const t = sys.trace();
+  assert(
+    t.indexOf("close 7") > t.findIndex((l) => l.startsWith("mount overlay")),
+  );
+  assert(!t.includes("open_fuse"));
+});
+
+Deno.test("init: without a FUSE socket the refused overlay is the error", () => {
+  const sys = overlayRefused();
+  assertThrows(() => init(sys, spec()), /Invalid argument/);
 });
 
 Deno.test("init: rootful keeps the overlay error, uses gid=5 for devpts", () => {
