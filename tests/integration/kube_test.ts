@@ -1,0 +1,271 @@
+/**
+ * Kubernetes YAML out and in (issue 20), rootless: a web pod played from a
+ * manifest (a ConfigMap env, a PersistentVolumeClaim, a published port),
+ * generated back with `generate kube -s`, checked against Kubernetes'
+ * schemas, run by Podman and by ptd again; Deployments with replicas;
+ * `--down`; Podman's own generated YAML under ptd; bad manifests refused
+ * with nothing left behind.
+ */
+import assert from "node:assert/strict";
+import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
+import {
+  freePort,
+  ok,
+  ptd,
+  type Sandbox,
+  until,
+  withSandbox,
+} from "../helpers.ts";
+import { hasPodman, podman, podmanOk, stopPodmanPause } from "../podman.ts";
+import { parseManifest } from "../../src/kube/schema.ts";
+
+const IMAGE = "localhost/kbox";
+
+/** The web pod's manifest: page text from a ConfigMap, kept in a PVC. */
+function webManifest(port: number): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  GREETING: hello-from-kube
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: webdata
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Mi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  containers:
+  - name: srv
+    image: ${IMAGE}
+    command: [/bin/sh, -c, 'echo "$GREETING" > /data/index.html && exec httpd -f -p 8080 -h /data']
+    env:
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef:
+          name: web-config
+          key: GREETING
+    ports:
+    - containerPort: 8080
+      hostPort: ${port}
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: webdata
+`;
+}
+
+/** The page at the port, once it answers. */
+async function page(port: number): Promise<string> {
+  let text = "";
+  await until(async () => {
+    try {
+      text = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 20_000);
+  return text.trim();
+}
+
+const lines = (text: string) => text.split("\n").filter(Boolean);
+
+async function nothingLeft(sb: Sandbox) {
+  assert.deepEqual(lines(ok(await ptd(sb, ["pod", "ps", "-q"]))), []);
+  assert.deepEqual(lines(ok(await ptd(sb, ["ps", "-aq"]))), []);
+  assert.deepEqual(lines(ok(await ptd(sb, ["volume", "ls", "-q"]))), []);
+}
+
+Deno.test({
+  name:
+    "a played web pod, generated with -s, validates and runs under Podman and ptd; --down --force removes it all",
+  ignore: !hasPodman(),
+  async fn() {
+    await withSandbox(async (sb) => {
+      try {
+        await storeBusyboxForBoth(sb, IMAGE);
+        const port = freePort();
+        const manifest = `${sb.dir}/web.yaml`;
+        Deno.writeTextFileSync(manifest, webManifest(port));
+        const played = ok(await ptd(sb, ["play", "kube", manifest]));
+        assert.match(
+          played,
+          /^Volume:\nwebdata\nPod:\n[0-9a-f]{64}\nContainer:\n[0-9a-f]{64}$/,
+        );
+        assert.equal(await page(port), "hello-from-kube");
+
+        const generated = `${sb.dir}/gen.yaml`;
+        ok(await ptd(sb, ["generate", "kube", "-s", "-f", generated, "web"]));
+        const yaml = Deno.readTextFileSync(generated);
+        assert.match(yaml, /^# Save the output of this file/);
+        const objs = await parseManifest(yaml, generated);
+        assert.deepEqual(objs.map((o) => o.kind), ["Service", "Pod"]);
+        const ctr = objs[1].spec.containers[0];
+        assert.deepEqual(ctr.env, [{
+          name: "GREETING",
+          value: "hello-from-kube",
+        }]);
+        assert.deepEqual(ctr.ports, [{ containerPort: 8080, hostPort: port }]);
+        assert.deepEqual(objs[1].spec.volumes, [{
+          name: "webdata-pvc",
+          persistentVolumeClaim: { claimName: "webdata" },
+        }]);
+        assert.equal(objs[0].spec.type, "NodePort");
+
+        ok(await ptd(sb, ["pod", "rm", "-f", "web"]));
+        await podmanOk(sb, ["volume", "create", "webdata"]);
+        const peer = await podman(sb, ["play", "kube", generated]);
+        assert.equal(peer.code, 0, new TextDecoder().decode(peer.stderr));
+        assert.equal(await page(port), "hello-from-kube");
+        await podmanOk(sb, ["play", "kube", "--down", generated]);
+
+        ok(await ptd(sb, ["play", "kube", generated]));
+        assert.equal(await page(port), "hello-from-kube");
+        const down = ok(
+          await ptd(sb, ["play", "kube", "--down", "--force", manifest]),
+        );
+        assert.match(
+          down,
+          /Pods removed:\n[0-9a-f]{64}\nVolumes removed:\nwebdata$/,
+        );
+        await nothingLeft(sb);
+      } finally {
+        await podman(sb, ["pod", "rm", "-fa"]);
+        stopPodmanPause(sb);
+      }
+    });
+  },
+});
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sleepy
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: sleepy
+  template:
+    metadata:
+      labels:
+        app: sleepy
+    spec:
+      nodeSelector:
+        disk: ssd
+      containers:
+      - name: main
+        image: ${IMAGE}
+        command: [sleep, "1000"]
+`;
+
+Deno.test("a Deployment with 2 replicas plays as two running pods; kube down removes them", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const r = await ptd(sb, ["kube", "play", "-"], { stdin: DEPLOYMENT });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /WARN: unsupported fields are ignored: Deployment sleepy: spec\.template\.spec\.nodeSelector/,
+    );
+    const pods = ok(
+      await ptd(sb, ["pod", "ps", "--format", "{{.Name}} {{.Status}}"]),
+    );
+    assert.deepEqual(lines(pods).sort(), [
+      "sleepy-pod-0 Running",
+      "sleepy-pod-1 Running",
+    ]);
+    const names = ok(await ptd(sb, ["ps", "--format", "{{.Names}}"]));
+    assert.ok(lines(names).includes("sleepy-pod-1-main"), names);
+    ok(await ptd(sb, ["kube", "down", "-"], { stdin: DEPLOYMENT }));
+    await nothingLeft(sb);
+  });
+});
+
+Deno.test({
+  name: "a manifest written by podman generate kube plays under ptd",
+  ignore: !hasPodman(),
+  async fn() {
+    await withSandbox(async (sb) => {
+      try {
+        await storeBusyboxForBoth(sb, IMAGE);
+        await podmanOk(sb, ["pod", "create", "--name", "pp"]);
+        await podmanOk(sb, [
+          "create",
+          "--pod",
+          "pp",
+          "--name",
+          "box",
+          "-e",
+          "WHO=podman",
+          "-w",
+          "/tmp",
+          IMAGE,
+          "sleep",
+          "1000",
+        ]);
+        const yaml = await podmanOk(sb, ["generate", "kube", "pp"]);
+        await podman(sb, ["pod", "rm", "-f", "pp"]);
+        const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
+        assert.equal(r.code, 0, r.stderr);
+        const env = ok(
+          await ptd(sb, ["exec", "pp-box", "sh", "-c", "echo $WHO $PWD"]),
+        );
+        assert.equal(env, "podman /tmp");
+        ok(await ptd(sb, ["play", "kube", "--down", "-"], { stdin: yaml }));
+        await nothingLeft(sb);
+      } finally {
+        stopPodmanPause(sb);
+      }
+    });
+  },
+});
+
+/** Manifests that must be refused: each with what its one line says. */
+const REFUSED: { yaml: string; says: RegExp }[] = [
+  { yaml: "kind: Pod\n  bad: [\n", says: /invalid YAML/ },
+  {
+    yaml: "apiVersion: v1\nkind: Widget\nmetadata:\n  name: w\n",
+    says: /kind "Widget" is not supported/,
+  },
+  {
+    yaml: "apiVersion: apps/v1\nkind: Pod\nmetadata:\n  name: w\n",
+    says: /Pod apiVersion: "apps\/v1" is not v1/,
+  },
+  {
+    // A valid PVC first: refusing the pod after it must not leave the volume.
+    yaml:
+      `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: keep\nspec: {}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w\nspec:\n  containers:\n  - name: c\n    image: ${IMAGE}\n    ports:\n    - containerPort: "eighty"\n`,
+    says:
+      /Pod spec\.containers\[0\]\.ports\[0\]\.containerPort: must be integer/,
+  },
+];
+
+Deno.test("bad manifests are refused in one line with exit 125 and leave nothing", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    for (const { yaml, says } of REFUSED) {
+      const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
+      assert.equal(r.code, 125, yaml);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, says);
+      await nothingLeft(sb);
+    }
+  });
+});
