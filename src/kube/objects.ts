@@ -5,6 +5,7 @@
  * ConfigMaps and Secrets.
  */
 import { Buffer } from "node:buffer";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import type { KubeObject } from "./schema.ts";
 
 /** The fields of each part ptd acts on; "*" takes everything below. */
@@ -129,8 +130,7 @@ export function unsupportedFields(obj: KubeObject): string[] {
 export interface PodPlan {
   name: string;
   labels: Record<string, string>;
-  // deno-lint-ignore no-explicit-any
-  spec: any;
+  spec: IPodSpec;
 }
 
 /**

@@ -29,6 +29,11 @@ import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { dataOf, type PodPlan, podsOf, unsupportedFields } from "./objects.ts";
 import { type KubeObject, parseManifest } from "./schema.ts";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
+import type { IProbe } from "kubernetes-models/v1/Probe";
+import type { IVolume } from "kubernetes-models/v1/Volume";
+import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 
 /** What `play kube` is asked for. */
 export interface PlayKubeRequest {
@@ -82,8 +87,7 @@ function lookup(
 }
 
 /** A container's environment from env and envFrom. */
-// deno-lint-ignore no-explicit-any
-function envOf(c: any, data: DataSources): string[] {
+function envOf(c: IContainer, data: DataSources): string[] {
   const out: string[] = [];
   for (const from of c.envFrom ?? []) {
     const ref = from.configMapRef ?? from.secretRef;
@@ -99,8 +103,8 @@ function envOf(c: any, data: DataSources): string[] {
       out.push(`${v.name}=${v.value ?? ""}`);
       continue;
     }
-    const kind = v.valueFrom.configMapKeyRef ? "ConfigMap" : "Secret";
-    const values = lookup(data, kind, ref.name, ref.optional);
+    const kind = v.valueFrom?.configMapKeyRef ? "ConfigMap" : "Secret";
+    const values = lookup(data, kind, ref.name ?? "", ref.optional);
     const value = values?.[ref.key];
     if (value === undefined && !ref.optional) {
       throw invalid(
@@ -128,11 +132,10 @@ interface VolumePlan {
   mkdir?: boolean;
 }
 
-// deno-lint-ignore no-explicit-any
 function volumePlan(
   e: Engine,
   pod: string,
-  v: any,
+  v: IVolume,
   data: DataSources,
 ): VolumePlan {
   if (v.persistentVolumeClaim) {
@@ -151,7 +154,7 @@ function volumePlan(
         `hostPath ${path}: no such ${wantDir ? "directory" : "file"}`,
       );
     }
-    if (isDir !== undefined && type && type !== "" && wantDir !== isDir) {
+    if (isDir !== undefined && type && wantDir !== isDir) {
       throw invalid(
         `hostPath ${path}: not a ${wantDir ? "directory" : "file"}`,
       );
@@ -170,7 +173,7 @@ function volumePlan(
   const ref = v.configMap ?? v.secret;
   if (ref) {
     const kind = v.configMap ? "ConfigMap" : "Secret";
-    const name = v.configMap ? ref.name : ref.secretName;
+    const name = (v.configMap ? v.configMap.name : v.secret?.secretName) ?? "";
     const values = lookup(data, kind, name, ref.optional) ?? {};
     const files: Record<string, string> = {};
     for (
@@ -203,8 +206,7 @@ function volumePlan(
 }
 
 /** Settings of a pod's container, as `run` would store them. */
-// deno-lint-ignore no-explicit-any
-function hostOf(c: any, spec: any): HostConfig {
+function hostOf(c: IContainer, spec: IPodSpec): HostConfig {
   const sc = c.securityContext ?? {};
   const strip = (list: string[] = []) =>
     list.map((x) => x.replace(/^CAP_/i, "").toUpperCase());
@@ -230,11 +232,10 @@ function hostOf(c: any, spec: any): HostConfig {
 }
 
 /** An exec liveness probe as a health check (Go durations, in ns). */
-// deno-lint-ignore no-explicit-any
-function probeOf(p: any): HostConfig["healthcheck"] {
+function probeOf(p: IProbe): HostConfig["healthcheck"] {
   const ns = (s?: number) => s === undefined ? undefined : s * 1e9;
   return {
-    Test: ["CMD", ...p.exec.command],
+    Test: ["CMD", ...p.exec?.command ?? []],
     StartPeriod: ns(p.initialDelaySeconds),
     Interval: ns(p.periodSeconds ?? 10),
     Timeout: ns(p.timeoutSeconds ?? 1),
@@ -269,7 +270,7 @@ function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
       });
     }
     const mounts = (c.volumeMounts ?? []).map(
-      (m: { name: string; mountPath: string; readOnly?: boolean }) => {
+      (m: IVolumeMount) => {
         const v = volumes.get(m.name);
         if (!v) {
           throw invalid(
@@ -284,7 +285,8 @@ function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
       },
     );
     return {
-      image: c.image,
+      // Required by the schema for a Pod's containers.
+      image: c.image!,
       pull: PULL[c.imagePullPolicy ?? "IfNotPresent"],
       name: `${plan.name}-${c.name}`,
       ...(c.command ? { entrypoint: c.command } : {}),
@@ -303,8 +305,7 @@ function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
   return { plan, ports, volumes, containers };
 }
 
-// deno-lint-ignore no-explicit-any
-const sc = (c: any) => c.securityContext ?? {};
+const sc = (c: IContainer) => c.securityContext ?? {};
 
 /** The manifest's objects; unsupported fields go to `warn`. */
 async function objectsOf(req: PlayKubeRequest): Promise<KubeObject[]> {
