@@ -4,7 +4,7 @@
  * first with --service), so that what ran under ptd deploys to a cluster
  * and plays back under ptd or Podman.
  */
-import { stringify } from "yaml";
+import { Scalar, stringify } from "yaml";
 import type { ContainerConfig, ContainerMount } from "../container/config.ts";
 import type { Engine } from "../engine/engine.ts";
 import { containerStore } from "../engine/listing.ts";
@@ -25,6 +25,14 @@ const HEADER =
 # it into Kubernetes.
 #
 # Created with podman-4.3.1
+`;
+
+/** Podman's note, written when the pods have volumes. */
+const VOLUME_NOTE = `
+# NOTE: If you generated this yaml from an unprivileged and rootless podman container on an SELinux
+# enabled system, check the podman generate kube man page for steps to follow to ensure that your pod/container
+# has the right permissions to access the volumes added.
+---
 `;
 
 /** Environment every container has: not the user's, so not generated. */
@@ -96,8 +104,11 @@ function securityContext(c: ContainerConfig): Obj | undefined {
   if (c.host.privileged) ctx.privileged = true;
   if (c.host.readOnly) ctx.readOnlyRootFilesystem = true;
   const [uid, gid] = c.user.split(":");
-  if (/^\d+$/.test(gid ?? "")) ctx.runAsGroup = Number(gid);
-  if (/^\d+$/.test(uid ?? "")) ctx.runAsUser = Number(uid);
+  if (/^\d+$/.test(uid ?? "")) {
+    // Podman names the group too: the user's primary group is 0 here.
+    ctx.runAsGroup = /^\d+$/.test(gid ?? "") ? Number(gid) : 0;
+    ctx.runAsUser = Number(uid);
+  }
   return Object.keys(ctx).length > 0 ? ctx : undefined;
 }
 
@@ -247,7 +258,7 @@ async function sources(e: Engine, refs: string[]): Promise<PodSource[]> {
 function objectsOf(
   src: PodSource,
   req: GenerateKubeRequest,
-  now: string,
+  now: Scalar,
 ): Obj[] {
   const volumes = new Map<string, Obj>();
   const containers = src.containers.map((c) => {
@@ -345,9 +356,14 @@ export async function generateKube(
       `invalid generated kube type "${req.type}": only pod and deployment are supported`,
     );
   }
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  const docs = (await sources(e, req.refs)).flatMap((s) =>
-    objectsOf(s, req, now)
+  // Quoted, as Go's YAML writes a string that would read as a timestamp.
+  const now = new Scalar(new Date().toISOString().replace(/\.\d+Z$/, "Z"));
+  now.type = "QUOTE_DOUBLE";
+  const srcs = await sources(e, req.refs);
+  const docs = srcs.flatMap((s) => objectsOf(s, req, now));
+  const volumes = srcs.some((s) =>
+    s.containers.some((c) => (c.mounts ?? []).length > 0)
   );
-  return HEADER + docs.map((d) => stringify(d)).join("---\n");
+  return HEADER + (volumes ? VOLUME_NOTE : "") +
+    docs.map((d) => stringify(d, { indentSeq: false })).join("---\n") + "\n";
 }
