@@ -255,6 +255,12 @@ const REFUSED: { yaml: string; says: RegExp }[] = [
     says:
       /Pod spec\.containers\[0\]\.ports\[0\]\.containerPort: must be integer/,
   },
+  {
+    // Refused only once the volume and the pod exist: both must go again.
+    yaml:
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: w\nspec:\n  containers:\n  - name: c\n    image: localhost/missing\n    imagePullPolicy: Never\n    volumeMounts:\n    - name: v\n      mountPath: /v\n  volumes:\n  - name: v\n    persistentVolumeClaim:\n      claimName: keep\n`,
+    says: /localhost\/missing/,
+  },
 ];
 
 Deno.test("bad manifests are refused in one line with exit 125 and leave nothing", async () => {
