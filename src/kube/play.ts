@@ -13,13 +13,8 @@ import {
   networkSettings,
 } from "../engine/create.ts";
 import type { Engine } from "../engine/engine.ts";
-import {
-  createPod,
-  podExists,
-  removePod,
-  startPod,
-  stopPod,
-} from "../engine/pods.ts";
+import { startContainer, waitContainer } from "../engine/lifecycle.ts";
+import { createPod, podExists, removePod, stopPod } from "../engine/pods.ts";
 import { createVolume, removeVolumesByName } from "../engine/volumes.ts";
 import type { PullPolicy } from "../image/resolve.ts";
 import type { PortMapping } from "../network/ports.ts";
@@ -61,6 +56,11 @@ const RESTART: Record<string, HostConfig["restartPolicy"]["name"]> = {
   Always: "always",
   OnFailure: "on-failure",
   Never: "no",
+};
+
+const NO_RESTART: HostConfig["restartPolicy"] = {
+  name: "no",
+  maximumRetryCount: 0,
 };
 
 const PULL: Record<string, PullPolicy> = {
@@ -248,6 +248,8 @@ interface PodBuild {
   plan: PodPlan;
   ports: PortMapping[];
   volumes: Map<string, VolumePlan>;
+  /** Run to completion, in order, before the others start. */
+  init: CreateRequest[];
   containers: CreateRequest[];
 }
 
@@ -258,8 +260,7 @@ function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
     volumes.set(v.name, volumePlan(e, plan.name, v, data));
   }
   const ports: PortMapping[] = [];
-  const all = [...spec.initContainers ?? [], ...spec.containers ?? []];
-  const containers = all.map((c): CreateRequest => {
+  const request = (c: IContainer): CreateRequest => {
     for (const p of c.ports ?? []) {
       if (!p.hostPort) continue;
       ports.push({
@@ -293,16 +294,22 @@ function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
       command: c.args ?? [],
       env: envOf(c, data),
       workdir: c.workingDir,
-      user: [sc(c).runAsUser, sc(c).runAsGroup].filter((x) =>
-        x !== undefined
-      ).join(":") || undefined,
+      user:
+        [sc(c).runAsUser, sc(c).runAsGroup].filter((x) => x !== undefined).join(
+          ":",
+        ) || undefined,
       labels: {},
       mounts,
       host: hostOf(c, spec),
     };
+  };
+  const init = (spec.initContainers ?? []).map((c) => {
+    const req = request(c);
+    return { ...req, host: { ...req.host, restartPolicy: NO_RESTART } };
   });
+  const containers = (spec.containers ?? []).map(request);
   if (containers.length === 0) throw invalid(`pod ${plan.name}: no containers`);
-  return { plan, ports, volumes, containers };
+  return { plan, ports, volumes, init, containers };
 }
 
 const sc = (c: IContainer) => c.securityContext ?? {};
@@ -418,11 +425,22 @@ async function makePod(
       }
     } else Deno.writeTextFileSync(v.mount.source, "");
   }
-  for (const c of b.containers) {
-    const made1 = await createContainer(e, { ...c, pod: pod.id });
-    made.containers.push(made1.id);
+  for (const c of b.init) {
+    const { id } = await createContainer(e, { ...c, pod: pod.id });
+    made.containers.push(id);
+    if (!start) continue;
+    await startContainer(e, id);
+    const code = await waitContainer(e, id);
+    if (code !== 0) {
+      throw invalid(`init container ${c.name} exited with code ${code}`);
+    }
   }
-  if (start) await startPod(e, pod);
+  const ids = [];
+  for (const c of b.containers) {
+    ids.push((await createContainer(e, { ...c, pod: pod.id })).id);
+  }
+  made.containers.push(...ids);
+  if (start) { for (const id of ids) await startContainer(e, id); }
 }
 
 /** Stops and removes the pods called `names` that exist, with their files. */

@@ -84,6 +84,29 @@ async function page(port: number): Promise<string> {
   return text.trim();
 }
 
+/**
+ * A test with Podman beside ptd (skipped without it): both hold the
+ * busybox image; Podman's pods and containers and its pause process go
+ * when it ends.
+ */
+function withPodman(name: string, fn: (sb: Sandbox) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: !hasPodman(),
+    fn: () =>
+      withSandbox(async (sb) => {
+        try {
+          await storeBusyboxForBoth(sb, IMAGE);
+          await fn(sb);
+        } finally {
+          await podman(sb, ["pod", "rm", "-fa"]);
+          await podman(sb, ["rm", "-fa"]);
+          stopPodmanPause(sb);
+        }
+      }),
+  });
+}
+
 const lines = (text: string) => text.split("\n").filter(Boolean);
 
 async function nothingLeft(sb: Sandbox) {
@@ -92,66 +115,56 @@ async function nothingLeft(sb: Sandbox) {
   assert.deepEqual(lines(ok(await ptd(sb, ["volume", "ls", "-q"]))), []);
 }
 
-Deno.test({
-  name:
-    "a played web pod, generated with -s, validates and runs under Podman and ptd; --down --force removes it all",
-  ignore: !hasPodman(),
-  async fn() {
-    await withSandbox(async (sb) => {
-      try {
-        await storeBusyboxForBoth(sb, IMAGE);
-        const port = freePort();
-        const manifest = `${sb.dir}/web.yaml`;
-        Deno.writeTextFileSync(manifest, webManifest(port));
-        const played = ok(await ptd(sb, ["play", "kube", manifest]));
-        assert.match(
-          played,
-          /^Volume:\nwebdata\nPod:\n[0-9a-f]{64}\nContainer:\n[0-9a-f]{64}$/,
-        );
-        assert.equal(await page(port), "hello-from-kube");
+withPodman(
+  "a played web pod, generated with -s, validates and runs under Podman and ptd; --down --force removes it all",
+  async (sb) => {
+    const port = freePort();
+    const manifest = `${sb.dir}/web.yaml`;
+    Deno.writeTextFileSync(manifest, webManifest(port));
+    const played = ok(await ptd(sb, ["play", "kube", manifest]));
+    assert.match(
+      played,
+      /^Volume:\nwebdata\nPod:\n[0-9a-f]{64}\nContainer:\n[0-9a-f]{64}$/,
+    );
+    assert.equal(await page(port), "hello-from-kube");
 
-        const generated = `${sb.dir}/gen.yaml`;
-        ok(await ptd(sb, ["generate", "kube", "-s", "-f", generated, "web"]));
-        const yaml = Deno.readTextFileSync(generated);
-        assert.match(yaml, /^# Save the output of this file/);
-        const objs = await parseManifest(yaml, generated);
-        assert.deepEqual(objs.map((o) => o.kind), ["Service", "Pod"]);
-        const ctr = objs[1].spec.containers[0];
-        assert.deepEqual(ctr.env, [{
-          name: "GREETING",
-          value: "hello-from-kube",
-        }]);
-        assert.deepEqual(ctr.ports, [{ containerPort: 8080, hostPort: port }]);
-        assert.deepEqual(objs[1].spec.volumes, [{
-          name: "webdata-pvc",
-          persistentVolumeClaim: { claimName: "webdata" },
-        }]);
-        assert.equal(objs[0].spec.type, "NodePort");
+    const generated = `${sb.dir}/gen.yaml`;
+    ok(await ptd(sb, ["generate", "kube", "-s", "-f", generated, "web"]));
+    const yaml = Deno.readTextFileSync(generated);
+    assert.match(yaml, /^# Save the output of this file/);
+    const objs = await parseManifest(yaml, generated);
+    assert.deepEqual(objs.map((o) => o.kind), ["Service", "Pod"]);
+    const ctr = objs[1].spec.containers[0];
+    assert.deepEqual(ctr.env, [{
+      name: "GREETING",
+      value: "hello-from-kube",
+    }]);
+    assert.deepEqual(ctr.ports, [{ containerPort: 8080, hostPort: port }]);
+    assert.deepEqual(objs[1].spec.volumes, [{
+      name: "webdata-pvc",
+      persistentVolumeClaim: { claimName: "webdata" },
+    }]);
+    assert.equal(objs[0].spec.type, "NodePort");
 
-        ok(await ptd(sb, ["pod", "rm", "-f", "web"]));
-        await podmanOk(sb, ["volume", "create", "webdata"]);
-        const peer = await podman(sb, ["play", "kube", generated]);
-        assert.equal(peer.code, 0, new TextDecoder().decode(peer.stderr));
-        assert.equal(await page(port), "hello-from-kube");
-        await podmanOk(sb, ["play", "kube", "--down", generated]);
+    ok(await ptd(sb, ["pod", "rm", "-f", "web"]));
+    await podmanOk(sb, ["volume", "create", "webdata"]);
+    const peer = await podman(sb, ["play", "kube", generated]);
+    assert.equal(peer.code, 0, new TextDecoder().decode(peer.stderr));
+    assert.equal(await page(port), "hello-from-kube");
+    await podmanOk(sb, ["play", "kube", "--down", generated]);
 
-        ok(await ptd(sb, ["play", "kube", generated]));
-        assert.equal(await page(port), "hello-from-kube");
-        const down = ok(
-          await ptd(sb, ["play", "kube", "--down", "--force", manifest]),
-        );
-        assert.match(
-          down,
-          /Pods removed:\n[0-9a-f]{64}\nVolumes removed:\nwebdata$/,
-        );
-        await nothingLeft(sb);
-      } finally {
-        await podman(sb, ["pod", "rm", "-fa"]);
-        stopPodmanPause(sb);
-      }
-    });
+    ok(await ptd(sb, ["play", "kube", generated]));
+    assert.equal(await page(port), "hello-from-kube");
+    const down = ok(
+      await ptd(sb, ["play", "kube", "--down", "--force", manifest]),
+    );
+    assert.match(
+      down,
+      /Pods removed:\n[0-9a-f]{64}\nVolumes removed:\nwebdata$/,
+    );
+    await nothingLeft(sb);
   },
-});
+);
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -169,10 +182,21 @@ spec:
     spec:
       nodeSelector:
         disk: ssd
+      initContainers:
+      - name: prep
+        image: ${IMAGE}
+        command: [/bin/sh, -c, "sleep 1; echo prepped > /shared/ready"]
+        volumeMounts:
+        - {name: shared, mountPath: /shared}
       containers:
       - name: main
         image: ${IMAGE}
-        command: [sleep, "1000"]
+        command: [/bin/sh, -c, "cp /shared/ready /shared/seen && exec sleep 1000"]
+        volumeMounts:
+        - {name: shared, mountPath: /shared}
+      volumes:
+      - name: shared
+        emptyDir: {}
 `;
 
 Deno.test("a Deployment with 2 replicas plays as two running pods; kube down removes them", async () => {
@@ -193,49 +217,46 @@ Deno.test("a Deployment with 2 replicas plays as two running pods; kube down rem
     ]);
     const names = ok(await ptd(sb, ["ps", "--format", "{{.Names}}"]));
     assert.ok(lines(names).includes("sleepy-pod-1-main"), names);
+    // The init container ran to its end before the main one started.
+    assert.equal(
+      ok(await ptd(sb, ["exec", "sleepy-pod-1-main", "cat", "/shared/seen"])),
+      "prepped",
+    );
     ok(await ptd(sb, ["kube", "down", "-"], { stdin: DEPLOYMENT }));
     await nothingLeft(sb);
   });
 });
 
-Deno.test({
-  name: "a manifest written by podman generate kube plays under ptd",
-  ignore: !hasPodman(),
-  async fn() {
-    await withSandbox(async (sb) => {
-      try {
-        await storeBusyboxForBoth(sb, IMAGE);
-        await podmanOk(sb, ["pod", "create", "--name", "pp"]);
-        await podmanOk(sb, [
-          "create",
-          "--pod",
-          "pp",
-          "--name",
-          "box",
-          "-e",
-          "WHO=podman",
-          "-w",
-          "/tmp",
-          IMAGE,
-          "sleep",
-          "1000",
-        ]);
-        const yaml = await podmanOk(sb, ["generate", "kube", "pp"]);
-        await podman(sb, ["pod", "rm", "-f", "pp"]);
-        const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
-        assert.equal(r.code, 0, r.stderr);
-        const env = ok(
-          await ptd(sb, ["exec", "pp-box", "sh", "-c", "echo $WHO $PWD"]),
-        );
-        assert.equal(env, "podman /tmp");
-        ok(await ptd(sb, ["play", "kube", "--down", "-"], { stdin: yaml }));
-        await nothingLeft(sb);
-      } finally {
-        stopPodmanPause(sb);
-      }
-    });
+withPodman(
+  "a manifest written by podman generate kube plays under ptd",
+  async (sb) => {
+    await podmanOk(sb, ["pod", "create", "--name", "pp"]);
+    await podmanOk(sb, [
+      "create",
+      "--pod",
+      "pp",
+      "--name",
+      "box",
+      "-e",
+      "WHO=podman",
+      "-w",
+      "/tmp",
+      IMAGE,
+      "sleep",
+      "1000",
+    ]);
+    const yaml = await podmanOk(sb, ["generate", "kube", "pp"]);
+    await podman(sb, ["pod", "rm", "-f", "pp"]);
+    const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
+    assert.equal(r.code, 0, r.stderr);
+    const env = ok(
+      await ptd(sb, ["exec", "pp-box", "sh", "-c", "echo $WHO $PWD"]),
+    );
+    assert.equal(env, "podman /tmp");
+    ok(await ptd(sb, ["play", "kube", "--down", "-"], { stdin: yaml }));
+    await nothingLeft(sb);
   },
-});
+);
 
 /** Manifests that must be refused: each with what its one line says. */
 const REFUSED: { yaml: string; says: RegExp }[] = [
@@ -310,48 +331,38 @@ function comparable(objs: any[]) {
   });
 }
 
-Deno.test({
-  name:
-    "generate kube -s of one container: Podman 4.3's header, note and fields",
-  ignore: !hasPodman(),
-  async fn() {
-    await withSandbox(async (sb) => {
-      try {
-        await storeBusyboxForBoth(sb, IMAGE);
-        const args = [
-          "create",
-          "--name",
-          "solo",
-          "-e",
-          "A=b",
-          "-w",
-          "/tmp",
-          "-p",
-          `${freePort()}:80`,
-          "-v",
-          "vv:/data",
-          "--cap-add",
-          "NET_ADMIN",
-          "-u",
-          "1000",
-          IMAGE,
-          "sleep",
-          "1000",
-        ];
-        await podmanOk(sb, args);
-        ok(await ptd(sb, args));
-        const theirs = await podmanOk(sb, ["generate", "kube", "-s", "solo"]);
-        const ours = ok(await ptd(sb, ["generate", "kube", "-s", "solo"]));
-        const head = (t: string) => t.slice(0, t.indexOf("apiVersion"));
-        assert.equal(head(ours), head(theirs));
-        assert.deepEqual(
-          comparable(await parseManifest(ours, "ptd")),
-          comparable(await parseManifest(theirs, "podman")),
-        );
-      } finally {
-        await podman(sb, ["rm", "-f", "solo"]);
-        stopPodmanPause(sb);
-      }
-    });
+withPodman(
+  "generate kube -s of one container: Podman 4.3's header, note and fields",
+  async (sb) => {
+    const args = [
+      "create",
+      "--name",
+      "solo",
+      "-e",
+      "A=b",
+      "-w",
+      "/tmp",
+      "-p",
+      `${freePort()}:80`,
+      "-v",
+      "vv:/data",
+      "--cap-add",
+      "NET_ADMIN",
+      "-u",
+      "1000",
+      IMAGE,
+      "sleep",
+      "1000",
+    ];
+    await podmanOk(sb, args);
+    ok(await ptd(sb, args));
+    const theirs = await podmanOk(sb, ["generate", "kube", "-s", "solo"]);
+    const ours = ok(await ptd(sb, ["generate", "kube", "-s", "solo"]));
+    const head = (t: string) => t.slice(0, t.indexOf("apiVersion"));
+    assert.equal(head(ours), head(theirs));
+    assert.deepEqual(
+      comparable(await parseManifest(ours, "ptd")),
+      comparable(await parseManifest(theirs, "podman")),
+    );
   },
-});
+);
