@@ -13,7 +13,11 @@ import {
   networkSettings,
 } from "../engine/create.ts";
 import type { Engine } from "../engine/engine.ts";
-import { startContainer, waitContainer } from "../engine/lifecycle.ts";
+import {
+  removeContainer,
+  startContainer,
+  waitContainer,
+} from "../engine/lifecycle.ts";
 import { createPod, podExists, removePod, stopPod } from "../engine/pods.ts";
 import { createVolume, removeVolumesByName } from "../engine/volumes.ts";
 import type { PullPolicy } from "../image/resolve.ts";
@@ -130,7 +134,12 @@ interface VolumePlan {
   claim?: string;
   /** A hostPath directory to make (DirectoryOrCreate). */
   mkdir?: boolean;
+  /** An emptyDir's volume: the pod's containers share it; it goes with the pod. */
+  scratch?: boolean;
 }
+
+/** The label of an emptyDir's volume: the pod it goes with. */
+const SCRATCH_LABEL = "io.ptd.kube.emptydir-of";
 
 function volumePlan(
   e: Engine,
@@ -168,7 +177,10 @@ function volumePlan(
   if (v.emptyDir) {
     return v.emptyDir.medium === "Memory"
       ? { mount: { type: "tmpfs", source: "" } }
-      : { mount: { type: "volume", source: "", anonymous: true } };
+      : {
+        mount: { type: "volume", source: `${pod}-${v.name}` },
+        scratch: true,
+      };
   }
   const ref = v.configMap ?? v.secret;
   if (ref) {
@@ -416,6 +428,9 @@ async function makePod(
   report.pods.push(made);
   for (const [name, v] of b.volumes) {
     if (v.mkdir) Deno.mkdirSync(v.mount.source, { recursive: true });
+    if (v.scratch) {
+      await createVolume(e, v.mount.source, { [SCRATCH_LABEL]: pod.name });
+    }
     if (!v.files) continue;
     if (v.mount.source.startsWith(filesDir(e, pod.name))) {
       const dir = ensureDir(`${filesDir(e, pod.name)}/${name}`);
@@ -434,6 +449,10 @@ async function makePod(
     if (code !== 0) {
       throw invalid(`init container ${c.name} exited with code ${code}`);
     }
+    // Run once, as Podman's "once" init containers: the pod's status and
+    // its later starts are its other containers'.
+    await removeContainer(e, id, { force: true });
+    made.containers.pop();
   }
   const ids = [];
   for (const c of b.containers) {
@@ -451,6 +470,13 @@ async function removePods(e: Engine, names: string[]): Promise<string[]> {
     const pod = e.store(PodStore).find(name);
     await stopPod(e, pod, 0).catch(() => {});
     removed.push(await removePod(e, pod, true));
+    await removeVolumesByName(
+      e,
+      e.store(VolumeStore).list().filter((v) =>
+        v.labels[SCRATCH_LABEL] === name
+      ).map((v) => v.name),
+      true,
+    );
     try {
       Deno.removeSync(filesDir(e, name), { recursive: true });
     } catch { /* the pod had no files */ }
