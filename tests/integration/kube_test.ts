@@ -145,6 +145,15 @@ withPodman(
       persistentVolumeClaim: { claimName: "webdata" },
     }]);
     assert.equal(objs[0].spec.type, "NodePort");
+    const deployment = await parseManifest(
+      ok(await ptd(sb, ["generate", "kube", "--type", "deployment", "web"])),
+      "deployment",
+    );
+    assert.deepEqual(deployment.map((o) => o.kind), ["Deployment"]);
+    assert.equal(
+      deployment[0].spec.template.spec.containers[0].image,
+      `${IMAGE}:latest`,
+    );
 
     ok(await ptd(sb, ["pod", "rm", "-f", "web"]));
     await podmanOk(sb, ["volume", "create", "webdata"]);
@@ -166,7 +175,14 @@ withPodman(
   },
 );
 
-const DEPLOYMENT = `apiVersion: apps/v1
+const DEPLOYMENT = `apiVersion: v1
+kind: Secret
+metadata:
+  name: sleepy-secret
+data:
+  mode: ${btoa("fast")}
+---
+apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: sleepy
@@ -192,11 +208,16 @@ spec:
       - name: main
         image: ${IMAGE}
         command: [/bin/sh, -c, "cp /shared/ready /shared/seen && exec sleep 1000"]
+        envFrom:
+        - secretRef: {name: sleepy-secret}
         volumeMounts:
         - {name: shared, mountPath: /shared}
+        - {name: conf, mountPath: /etc/conf}
       volumes:
       - name: shared
         emptyDir: {}
+      - name: conf
+        secret: {secretName: sleepy-secret}
 `;
 
 Deno.test("a Deployment with 2 replicas plays as two running pods; kube down removes them", async () => {
@@ -222,6 +243,30 @@ Deno.test("a Deployment with 2 replicas plays as two running pods; kube down rem
       ok(await ptd(sb, ["exec", "sleepy-pod-1-main", "cat", "/shared/seen"])),
       "prepped",
     );
+    // A Secret as env and as files.
+    assert.equal(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "sleepy-pod-0-main",
+          "sh",
+          "-c",
+          "echo $mode $(cat /etc/conf/mode)",
+        ]),
+      ),
+      "fast fast",
+    );
+    const taken = await ptd(sb, ["kube", "play", "-"], { stdin: DEPLOYMENT });
+    assert.equal(taken.code, 125);
+    assert.match(taken.stderr, /"sleepy-pod-0" is in use/);
+    const ids = ok(await ptd(sb, ["pod", "ps", "-q"]));
+    const again = await ptd(sb, ["play", "kube", "-q", "--replace", "-"], {
+      stdin: DEPLOYMENT,
+    });
+    assert.deepEqual([again.code, again.stdout], [0, ""], again.stderr);
+    const now = ok(await ptd(sb, ["pod", "ps", "-q"]));
+    assert.equal(lines(now).length, 2);
+    assert.ok(lines(now).every((id) => !ids.includes(id)), "replaced");
     ok(await ptd(sb, ["kube", "down", "-"], { stdin: DEPLOYMENT }));
     await nothingLeft(sb);
   });
