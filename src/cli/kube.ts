@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { collect } from "./options.ts";
+import { pullReporter } from "./progress.ts";
 
 type Generate = typeof import("../kube/generate.ts");
 type Play = typeof import("../kube/play.ts");
@@ -33,10 +34,8 @@ export function generateKubeCommand(name: string): Command {
           service: f.service,
           type: f.type as "pod",
         });
-        if (f.filename) {
-          Deno.writeTextFileSync(f.filename, yaml);
-          console.log(f.filename);
-        } else Deno.stdout.writeSync(new TextEncoder().encode(yaml));
+        if (f.filename) Deno.writeTextFileSync(f.filename, yaml);
+        else Deno.stdout.writeSync(new TextEncoder().encode(yaml));
       },
     );
 }
@@ -59,7 +58,7 @@ export function playKubeCommand(name: string): Command {
     .option("--force", "with --down, remove the volumes too")
     .option("--replace", "remove pods of the same names first")
     .option("--start [bool]", "start the pods", "true")
-    .option("-q, --quiet", "print nothing but errors")
+    .option("-q, --quiet", "no pull progress")
     .option(
       "--configmap <file>",
       "a YAML file of ConfigMaps (repeatable)",
@@ -75,8 +74,8 @@ export function playKubeCommand(name: string): Command {
         start: f.start !== "false",
         configMaps: await Promise.all(f.configmap.map(readManifest)),
         warn: (line) => console.error(`WARN: ${line}`),
+        onProgress: pullReporter(!!f.quiet),
       });
-      if (f.quiet) return;
       for (const v of report.volumes) console.log(`Volume:\n${v}`);
       for (const pod of report.pods) {
         console.log(`Pod:\n${pod.id}`);

@@ -20,6 +20,7 @@ import {
 } from "../engine/lifecycle.ts";
 import { createPod, podExists, removePod, stopPod } from "../engine/pods.ts";
 import { createVolume, removeVolumesByName } from "../engine/volumes.ts";
+import type { PullProgress } from "../image/pull.ts";
 import type { PullPolicy } from "../image/resolve.ts";
 import type { PortMapping } from "../network/ports.ts";
 import { PodStore } from "../pod/store.ts";
@@ -47,6 +48,8 @@ export interface PlayKubeRequest {
   configMaps?: { text: string; source: string }[];
   /** Hears each warning (unsupported fields). */
   warn?: (line: string) => void;
+  /** Hears of image pulls. */
+  onProgress?: (p: PullProgress) => void;
 }
 
 /** What `play kube` made. */
@@ -401,7 +404,7 @@ export async function playKube(
       await createVolume(e, claim);
       report.volumes.push(claim);
     }
-    for (const b of builds) await makePod(e, b, req.start ?? true, report);
+    for (const b of builds) await makePod(e, b, req, report);
   } catch (err) {
     await removePods(e, report.pods.map((p) => p.name)).catch(() => {});
     await removeVolumesByName(e, report.volumes, true).catch(() => {});
@@ -413,9 +416,11 @@ export async function playKube(
 async function makePod(
   e: Engine,
   b: PodBuild,
-  start: boolean,
+  req: PlayKubeRequest,
   report: PlayKubeReport,
 ) {
+  const start = req.start ?? true;
+  const hooks = { onProgress: req.onProgress };
   const hostNetwork = !!b.plan.spec.hostNetwork;
   const pod = await createPod(e, {
     name: b.plan.name,
@@ -441,7 +446,7 @@ async function makePod(
     } else Deno.writeTextFileSync(v.mount.source, "");
   }
   for (const c of b.init) {
-    const { id } = await createContainer(e, { ...c, pod: pod.id });
+    const { id } = await createContainer(e, { ...c, pod: pod.id }, hooks);
     made.containers.push(id);
     if (!start) continue;
     await startContainer(e, id);
@@ -456,7 +461,7 @@ async function makePod(
   }
   const ids = [];
   for (const c of b.containers) {
-    ids.push((await createContainer(e, { ...c, pod: pod.id })).id);
+    ids.push((await createContainer(e, { ...c, pod: pod.id }, hooks)).id);
   }
   made.containers.push(...ids);
   if (start) { for (const id of ids) await startContainer(e, id); }

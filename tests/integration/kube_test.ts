@@ -8,14 +8,8 @@
  */
 import assert from "node:assert/strict";
 import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
-import {
-  freePort,
-  ok,
-  ptd,
-  type Sandbox,
-  until,
-  withSandbox,
-} from "../helpers.ts";
+import { freePort, ok, ptd, until, withSandbox } from "../helpers.ts";
+import type { Sandbox } from "../helpers.ts";
 import { hasPodman, podman, podmanOk, stopPodmanPause } from "../podman.ts";
 import { parseManifest } from "../../src/kube/schema.ts";
 
@@ -260,10 +254,10 @@ Deno.test("a Deployment with 2 replicas plays as two running pods; kube down rem
     assert.equal(taken.code, 125);
     assert.match(taken.stderr, /"sleepy-pod-0" is in use/);
     const ids = ok(await ptd(sb, ["pod", "ps", "-q"]));
-    const again = await ptd(sb, ["play", "kube", "-q", "--replace", "-"], {
+    const again = await ptd(sb, ["play", "kube", "--replace", "-"], {
       stdin: DEPLOYMENT,
     });
-    assert.deepEqual([again.code, again.stdout], [0, ""], again.stderr);
+    assert.equal(again.code, 0, again.stderr);
     const now = ok(await ptd(sb, ["pod", "ps", "-q"]));
     assert.equal(lines(now).length, 2);
     assert.ok(lines(now).every((id) => !ids.includes(id)), "replaced");
