@@ -297,6 +297,47 @@ withPodman(
   },
 );
 
+Deno.test("--configmap FILE feeds a pod's env; --start=false only creates", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const conf = `${sb.dir}/conf.yaml`;
+    Deno.writeTextFileSync(
+      conf,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outside\ndata:\n  COLOR: blue\n",
+    );
+    const pod =
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: cm\nspec:\n  containers:\n  - name: c\n    image: ${IMAGE}\n    command: [sleep, "1000"]\n    envFrom:\n    - configMapRef: {name: outside}\n`;
+    const missing = await ptd(sb, ["play", "kube", "-"], { stdin: pod });
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /ConfigMap "outside" not found/);
+    ok(
+      await ptd(
+        sb,
+        ["play", "kube", "--configmap", conf, "--start=false", "-"],
+        {
+          stdin: pod,
+        },
+      ),
+    );
+    const state = ok(
+      await ptd(sb, [
+        "ps",
+        "-a",
+        "--filter",
+        "name=cm-c",
+        "--format",
+        "{{.State}}",
+      ]),
+    );
+    assert.equal(state, "Created");
+    ok(await ptd(sb, ["pod", "start", "cm"]));
+    assert.equal(
+      ok(await ptd(sb, ["exec", "cm-c", "sh", "-c", "echo $COLOR"])),
+      "blue",
+    );
+  });
+});
+
 /** Manifests that must be refused: each with what its one line says. */
 const REFUSED: { yaml: string; says: RegExp }[] = [
   { yaml: "kind: Pod\n  bad: [\n", says: /invalid YAML/ },
