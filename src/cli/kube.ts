@@ -47,6 +47,8 @@ interface PlayFlags {
   start: string;
   quiet?: boolean;
   configmap: string[];
+  network: string[];
+  logDriver?: string;
 }
 
 /** `play kube` (and `kube play`). */
@@ -65,6 +67,8 @@ export function playKubeCommand(name: string): Command {
       collect,
       [],
     )
+    .option("--network <mode>", "the pods' network", collect, [])
+    .option("--log-driver <driver>", "the containers' log driver")
     .action(async (file: string, f: PlayFlags) => {
       if (f.down) return await down(file, !!f.force);
       const { playKube, readManifest } = await kube<Play>("play");
@@ -75,6 +79,8 @@ export function playKubeCommand(name: string): Command {
         configMaps: await Promise.all(f.configmap.map(readManifest)),
         warn: (line) => console.error(`WARN: ${line}`),
         onProgress: pullReporter(!!f.quiet),
+        network: f.network.length > 0 ? f.network : undefined,
+        logDriver: f.logDriver,
       });
       for (const v of report.volumes) console.log(`Volume:\n${v}`);
       for (const pod of report.pods) {

@@ -48,6 +48,10 @@ export interface PlayKubeRequest {
   configMaps?: { text: string; source: string }[];
   /** Hears each warning (unsupported fields). */
   warn?: (line: string) => void;
+  /** --network: the pods' network (default: each its own stack). */
+  network?: string[];
+  /** --log-driver of every container. */
+  logDriver?: string;
   /** Hears of image pulls. */
   onProgress?: (p: PullProgress) => void;
 }
@@ -268,7 +272,12 @@ interface PodBuild {
   containers: CreateRequest[];
 }
 
-function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
+function buildPod(
+  e: Engine,
+  plan: PodPlan,
+  data: DataSources,
+  logDriver?: string,
+): PodBuild {
   const spec = plan.spec ?? {};
   const volumes = new Map<string, VolumePlan>();
   for (const v of spec.volumes ?? []) {
@@ -315,7 +324,7 @@ function buildPod(e: Engine, plan: PodPlan, data: DataSources): PodBuild {
         ) || undefined,
       labels: {},
       mounts,
-      host: hostOf(c, spec),
+      host: { ...hostOf(c, spec), logDriver },
     };
   };
   const init = (spec.initContainers ?? []).map((c) => {
@@ -367,7 +376,7 @@ export async function playKube(
       data.set(`${o.kind}/${o.metadata.name}`, dataOf(o));
     }
   }
-  const builds = planned(objs).map((p) => buildPod(e, p, data));
+  const builds = planned(objs).map((p) => buildPod(e, p, data, req.logDriver));
   if (
     builds.length === 0 && !objs.some((o) => o.kind === "PersistentVolumeClaim")
   ) {
@@ -427,7 +436,7 @@ async function makePod(
     labels: b.plan.labels,
     hostname: b.plan.spec.hostname,
     ports: hostNetwork ? [] : b.ports,
-    ...(hostNetwork ? { network: ["host"] } : {}),
+    network: hostNetwork ? ["host"] : req.network,
   });
   const made = { id: pod.id, name: pod.name, containers: [] as string[] };
   report.pods.push(made);

@@ -297,7 +297,7 @@ withPodman(
   },
 );
 
-Deno.test("--configmap FILE feeds a pod's env; --start=false only creates", async () => {
+Deno.test("--configmap FILE feeds a pod's env; --start=false only creates; --network, --log-driver", async () => {
   await withSandbox(async (sb) => {
     await storeBusyboxImage(sb, IMAGE);
     const conf = `${sb.dir}/conf.yaml`;
@@ -313,7 +313,18 @@ Deno.test("--configmap FILE feeds a pod's env; --start=false only creates", asyn
     ok(
       await ptd(
         sb,
-        ["play", "kube", "--configmap", conf, "--start=false", "-"],
+        [
+          "play",
+          "kube",
+          "--configmap",
+          conf,
+          "--start=false",
+          "--network",
+          "none",
+          "--log-driver",
+          "json-file",
+          "-",
+        ],
         {
           stdin: pod,
         },
@@ -335,6 +346,13 @@ Deno.test("--configmap FILE feeds a pod's env; --start=false only creates", asyn
       ok(await ptd(sb, ["exec", "cm-c", "sh", "-c", "echo $COLOR"])),
       "blue",
     );
+    // --network none: the pod has its loopback only.
+    assert.equal(
+      ok(await ptd(sb, ["exec", "cm-c", "ls", "/sys/class/net"])),
+      "lo",
+    );
+    const driver = ["inspect", "--format", "{{.HostConfig.LogConfig.Type}}"];
+    assert.equal(ok(await ptd(sb, [...driver, "cm-c"])), "json-file");
   });
 });
 
