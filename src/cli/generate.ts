@@ -12,6 +12,7 @@ import {
   UNIT_DEFAULTS,
   type UnitOptions,
 } from "../systemd/unit.ts";
+import { generateKubeCommand } from "./kube.ts";
 import { collect, uintArg } from "./options.ts";
 
 interface GenerateFlags {
@@ -120,5 +121,6 @@ export function generateCommand(): Command {
         }
       }
     });
+  group.addCommand(generateKubeCommand("kube"));
   return group;
 }

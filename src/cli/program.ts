@@ -18,6 +18,7 @@ import { imageCommands } from "./images.ts";
 import { inspectSpec, specs as inspecting } from "./inspect.ts";
 import { portCommand } from "./port.ts";
 import { generateCommand } from "./generate.ts";
+import { kubeCommand, playCommand } from "./kube.ts";
 import { statsCommand } from "./stats.ts";
 import { updateCommand } from "./update.ts";
 import {
@@ -100,11 +101,9 @@ const PODMAN_HELP: Record<string, string> = {
 const MISSING = [
   "auto-update",
   "init",
-  "kube",
   "machine",
   "manifest",
   "mount",
-  "play",
   "secret",
   "unmount",
   "unshare",
@@ -233,6 +232,8 @@ export function program(result: { code: number }): Command {
       statsCommand(),
       updateCommand(),
       generateCommand(),
+      kubeCommand(),
+      playCommand(),
     ]
   ) {
     const help = PODMAN_HELP[cmd.name()];

@@ -216,7 +216,10 @@ Deno.test("system: --root and --runroot before the command choose the store", ()
 Deno.test("system: a command ptd lacks says so in one line, --help too", () =>
   withSandbox(async (sb) => {
     for (
-      const args of [["machine", "--help"], ["kube", "play"], ["secret", "ls"]]
+      const args of [["machine", "--help"], ["manifest", "inspect"], [
+        "secret",
+        "ls",
+      ]]
     ) {
       const r = await ptd(sb, args);
       assertEquals([r.code, r.stdout], [125, ""], args.join(" "));

@@ -22,6 +22,8 @@ const LEVEL: Record<string, number> = {
   // The REST API is a front end beside the CLI; the CLI only starts it
   // (`system service`), so it sits above, and the API never imports it.
   "src/api": 6,
+  // Kubernetes YAML, out and in: a front end beside the API, over the engine.
+  "src/kube": 6,
   "src/cli": 7,
 };
 

@@ -1,0 +1,134 @@
+/**
+ * `generate kube`, `play kube`, `kube generate|play|down`: parsing, one
+ * call of src/kube each (loaded only when one of them runs: it brings the
+ * YAML parser and Kubernetes' schemas), printing in Podman 4.3's shape.
+ */
+import { Command } from "commander";
+import { userEngine } from "../engine/engine.ts";
+import { lazy } from "../runtime/lazy.ts";
+import { collect } from "./options.ts";
+import { pullReporter } from "./progress.ts";
+
+type Generate = typeof import("../kube/generate.ts");
+type Play = typeof import("../kube/play.ts");
+
+const kube = <T>(module: string) =>
+  lazy<T>(new URL(`../kube/${module}.ts`, import.meta.url));
+
+/** `generate kube` (and `kube generate`). */
+export function generateKubeCommand(name: string): Command {
+  return new Command(name)
+    .description("Generate Kubernetes YAML based on containers or pods")
+    .argument("<containers-or-pods...>", "names or ids")
+    .option("-s, --service", "generate a Service for the published ports")
+    .option("-f, --filename <file>", "write the YAML to a file")
+    .option("--type <type>", "the kind of object: pod or deployment", "pod")
+    .action(
+      async (
+        refs: string[],
+        f: { service?: boolean; filename?: string; type: string },
+      ) => {
+        const { generateKube } = await kube<Generate>("generate");
+        const yaml = await generateKube(userEngine(), {
+          refs,
+          service: f.service,
+          type: f.type as "pod",
+        });
+        if (f.filename) Deno.writeTextFileSync(f.filename, yaml);
+        else Deno.stdout.writeSync(new TextEncoder().encode(yaml));
+      },
+    );
+}
+
+interface PlayFlags {
+  down?: boolean;
+  force?: boolean;
+  replace?: boolean;
+  start: string;
+  quiet?: boolean;
+  configmap: string[];
+  network: string[];
+  logDriver?: string;
+}
+
+/** `play kube` (and `kube play`). */
+export function playKubeCommand(name: string): Command {
+  return new Command(name)
+    .description("Play a pod or volume based on Kubernetes YAML")
+    .argument("<file>", "the YAML file, - for stdin, or an http(s) URL")
+    .option("--down", "remove the pods the YAML made")
+    .option("--force", "with --down, remove the volumes too")
+    .option("--replace", "remove pods of the same names first")
+    .option("--start [bool]", "start the pods", "true")
+    .option("-q, --quiet", "no pull progress")
+    .option(
+      "--configmap <file>",
+      "a YAML file of ConfigMaps (repeatable)",
+      collect,
+      [],
+    )
+    .option("--network <mode>", "the pods' network", collect, [])
+    .option("--log-driver <driver>", "the containers' log driver")
+    .action(async (file: string, f: PlayFlags) => {
+      if (f.down) return await down(file, !!f.force);
+      const { playKube, readManifest } = await kube<Play>("play");
+      const report = await playKube(userEngine(), {
+        ...await readManifest(file),
+        replace: f.replace,
+        start: f.start !== "false",
+        configMaps: await Promise.all(f.configmap.map(readManifest)),
+        warn: (line) => console.error(`WARN: ${line}`),
+        onProgress: pullReporter(!!f.quiet),
+        network: f.network.length > 0 ? f.network : undefined,
+        logDriver: f.logDriver,
+      });
+      for (const v of report.volumes) console.log(`Volume:\n${v}`);
+      for (const pod of report.pods) {
+        console.log(`Pod:\n${pod.id}`);
+        const n = pod.containers.length;
+        console.log(n === 1 ? "Container:" : "Containers:");
+        for (const id of pod.containers) console.log(id);
+        console.log();
+      }
+    });
+}
+
+async function down(file: string, force: boolean) {
+  const { downKube, readManifest } = await kube<Play>("play");
+  const report = await downKube(userEngine(), {
+    ...await readManifest(file),
+    force,
+  });
+  if (report.pods.length > 0) {
+    console.log(`Pods stopped:\n${report.pods.join("\n")}`);
+    console.log(`Pods removed:\n${report.pods.join("\n")}`);
+  }
+  if (report.volumes.length > 0) {
+    console.log(`Volumes removed:\n${report.volumes.join("\n")}`);
+  }
+}
+
+/** `kube down`. */
+function downCommand(): Command {
+  return new Command("down")
+    .description("Remove pods based on Kubernetes YAML")
+    .argument("<file>", "the YAML file, - for stdin, or an http(s) URL")
+    .option("--force", "remove the volumes too")
+    .action((file: string, f: { force?: boolean }) => down(file, !!f.force));
+}
+
+/** The `kube` group: generate, play, down. */
+export function kubeCommand(): Command {
+  return new Command("kube")
+    .description("Play containers, pods or volumes from a structured file")
+    .addCommand(generateKubeCommand("generate"))
+    .addCommand(playKubeCommand("play"))
+    .addCommand(downCommand());
+}
+
+/** The `play` group: kube. */
+export function playCommand(): Command {
+  return new Command("play")
+    .description("Play containers, pods or volumes from a structured file")
+    .addCommand(playKubeCommand("kube"));
+}

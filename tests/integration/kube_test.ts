@@ -1,0 +1,466 @@
+/**
+ * Kubernetes YAML out and in (issue 20), rootless: a web pod played from a
+ * manifest (a ConfigMap env, a PersistentVolumeClaim, a published port),
+ * generated back with `generate kube -s`, checked against Kubernetes'
+ * schemas, run by Podman and by ptd again; Deployments with replicas;
+ * `--down`; Podman's own generated YAML under ptd; bad manifests refused
+ * with nothing left behind.
+ */
+import assert from "node:assert/strict";
+import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
+import { freePort, ok, ptd, until, withSandbox } from "../helpers.ts";
+import type { Sandbox } from "../helpers.ts";
+import { hasPodman, podman, podmanOk, stopPodmanPause } from "../podman.ts";
+import { parseManifest } from "../../src/kube/schema.ts";
+
+const IMAGE = "localhost/kbox";
+
+/** The web pod's manifest: page text from a ConfigMap, kept in a PVC. */
+function webManifest(port: number): string {
+  return `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web-config
+data:
+  GREETING: hello-from-kube
+---
+apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: webdata
+spec:
+  accessModes: [ReadWriteOnce]
+  resources:
+    requests:
+      storage: 1Mi
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  containers:
+  - name: srv
+    image: ${IMAGE}
+    command: [/bin/sh, -c, 'echo "$GREETING" > /data/index.html && exec httpd -f -p 8080 -h /data']
+    env:
+    - name: GREETING
+      valueFrom:
+        configMapKeyRef:
+          name: web-config
+          key: GREETING
+    ports:
+    - containerPort: 8080
+      hostPort: ${port}
+    volumeMounts:
+    - name: data
+      mountPath: /data
+  volumes:
+  - name: data
+    persistentVolumeClaim:
+      claimName: webdata
+`;
+}
+
+/** The page at the port, once it answers. */
+async function page(port: number): Promise<string> {
+  let text = "";
+  await until(async () => {
+    try {
+      text = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+      return true;
+    } catch {
+      return false;
+    }
+  }, 20_000);
+  return text.trim();
+}
+
+/**
+ * A test with Podman beside ptd (skipped without it): both hold the
+ * busybox image; Podman's pods and containers and its pause process go
+ * when it ends.
+ */
+function withPodman(name: string, fn: (sb: Sandbox) => Promise<void>) {
+  Deno.test({
+    name,
+    ignore: !hasPodman(),
+    fn: () =>
+      withSandbox(async (sb) => {
+        try {
+          await storeBusyboxForBoth(sb, IMAGE);
+          await fn(sb);
+        } finally {
+          await podman(sb, ["pod", "rm", "-fa"]);
+          await podman(sb, ["rm", "-fa"]);
+          stopPodmanPause(sb);
+        }
+      }),
+  });
+}
+
+const lines = (text: string) => text.split("\n").filter(Boolean);
+
+async function nothingLeft(sb: Sandbox) {
+  assert.deepEqual(lines(ok(await ptd(sb, ["pod", "ps", "-q"]))), []);
+  assert.deepEqual(lines(ok(await ptd(sb, ["ps", "-aq"]))), []);
+  assert.deepEqual(lines(ok(await ptd(sb, ["volume", "ls", "-q"]))), []);
+}
+
+withPodman(
+  "a played web pod, generated with -s, validates and runs under Podman and ptd; --down --force removes it all",
+  async (sb) => {
+    const port = freePort();
+    const manifest = `${sb.dir}/web.yaml`;
+    Deno.writeTextFileSync(manifest, webManifest(port));
+    const played = ok(await ptd(sb, ["play", "kube", manifest]));
+    assert.match(
+      played,
+      /^Volume:\nwebdata\nPod:\n[0-9a-f]{64}\nContainer:\n[0-9a-f]{64}$/,
+    );
+    assert.equal(await page(port), "hello-from-kube");
+
+    const generated = `${sb.dir}/gen.yaml`;
+    ok(await ptd(sb, ["generate", "kube", "-s", "-f", generated, "web"]));
+    const yaml = Deno.readTextFileSync(generated);
+    assert.match(yaml, /^# Save the output of this file/);
+    const objs = await parseManifest(yaml, generated);
+    assert.deepEqual(objs.map((o) => o.kind), ["Service", "Pod"]);
+    const ctr = objs[1].spec.containers[0];
+    assert.deepEqual(ctr.env, [{
+      name: "GREETING",
+      value: "hello-from-kube",
+    }]);
+    assert.deepEqual(ctr.ports, [{ containerPort: 8080, hostPort: port }]);
+    assert.deepEqual(objs[1].spec.volumes, [{
+      name: "webdata-pvc",
+      persistentVolumeClaim: { claimName: "webdata" },
+    }]);
+    assert.equal(objs[0].spec.type, "NodePort");
+    const deployment = await parseManifest(
+      ok(await ptd(sb, ["generate", "kube", "--type", "deployment", "web"])),
+      "deployment",
+    );
+    assert.deepEqual(deployment.map((o) => o.kind), ["Deployment"]);
+    assert.equal(
+      deployment[0].spec.template.spec.containers[0].image,
+      `${IMAGE}:latest`,
+    );
+
+    ok(await ptd(sb, ["pod", "rm", "-f", "web"]));
+    await podmanOk(sb, ["volume", "create", "webdata"]);
+    const peer = await podman(sb, ["play", "kube", generated]);
+    assert.equal(peer.code, 0, new TextDecoder().decode(peer.stderr));
+    assert.equal(await page(port), "hello-from-kube");
+    await podmanOk(sb, ["play", "kube", "--down", generated]);
+
+    ok(await ptd(sb, ["play", "kube", generated]));
+    assert.equal(await page(port), "hello-from-kube");
+    const down = ok(
+      await ptd(sb, ["play", "kube", "--down", "--force", manifest]),
+    );
+    assert.match(
+      down,
+      /Pods removed:\n[0-9a-f]{64}\nVolumes removed:\nwebdata$/,
+    );
+    await nothingLeft(sb);
+  },
+);
+
+const DEPLOYMENT = `apiVersion: v1
+kind: Secret
+metadata:
+  name: sleepy-secret
+data:
+  mode: ${btoa("fast")}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: sleepy
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: sleepy
+  template:
+    metadata:
+      labels:
+        app: sleepy
+    spec:
+      nodeSelector:
+        disk: ssd
+      initContainers:
+      - name: prep
+        image: ${IMAGE}
+        command: [/bin/sh, -c, "sleep 1; echo prepped > /shared/ready"]
+        volumeMounts:
+        - {name: shared, mountPath: /shared}
+      containers:
+      - name: main
+        image: ${IMAGE}
+        command: [/bin/sh, -c, "cp /shared/ready /shared/seen && exec sleep 1000"]
+        envFrom:
+        - secretRef: {name: sleepy-secret}
+        volumeMounts:
+        - {name: shared, mountPath: /shared}
+        - {name: conf, mountPath: /etc/conf}
+      volumes:
+      - name: shared
+        emptyDir: {}
+      - name: conf
+        secret: {secretName: sleepy-secret}
+`;
+
+Deno.test("a Deployment with 2 replicas plays as two running pods; kube down removes them", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const r = await ptd(sb, ["kube", "play", "-"], { stdin: DEPLOYMENT });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /WARN: unsupported fields are ignored: Deployment sleepy: spec\.template\.spec\.nodeSelector/,
+    );
+    const pods = ok(
+      await ptd(sb, ["pod", "ps", "--format", "{{.Name}} {{.Status}}"]),
+    );
+    assert.deepEqual(lines(pods).sort(), [
+      "sleepy-pod-0 Running",
+      "sleepy-pod-1 Running",
+    ]);
+    const names = ok(await ptd(sb, ["ps", "--format", "{{.Names}}"]));
+    assert.ok(lines(names).includes("sleepy-pod-1-main"), names);
+    // The init container ran to its end before the main one started.
+    assert.equal(
+      ok(await ptd(sb, ["exec", "sleepy-pod-1-main", "cat", "/shared/seen"])),
+      "prepped",
+    );
+    // A Secret as env and as files.
+    assert.equal(
+      ok(
+        await ptd(sb, [
+          "exec",
+          "sleepy-pod-0-main",
+          "sh",
+          "-c",
+          "echo $mode $(cat /etc/conf/mode)",
+        ]),
+      ),
+      "fast fast",
+    );
+    const taken = await ptd(sb, ["kube", "play", "-"], { stdin: DEPLOYMENT });
+    assert.equal(taken.code, 125);
+    assert.match(taken.stderr, /"sleepy-pod-0" is in use/);
+    const ids = ok(await ptd(sb, ["pod", "ps", "-q"]));
+    const again = await ptd(sb, ["play", "kube", "--replace", "-"], {
+      stdin: DEPLOYMENT,
+    });
+    assert.equal(again.code, 0, again.stderr);
+    const now = ok(await ptd(sb, ["pod", "ps", "-q"]));
+    assert.equal(lines(now).length, 2);
+    assert.ok(lines(now).every((id) => !ids.includes(id)), "replaced");
+    ok(await ptd(sb, ["kube", "down", "-"], { stdin: DEPLOYMENT }));
+    await nothingLeft(sb);
+  });
+});
+
+withPodman(
+  "a manifest written by podman generate kube plays under ptd",
+  async (sb) => {
+    await podmanOk(sb, ["pod", "create", "--name", "pp"]);
+    await podmanOk(sb, [
+      "create",
+      "--pod",
+      "pp",
+      "--name",
+      "box",
+      "-e",
+      "WHO=podman",
+      "-w",
+      "/tmp",
+      IMAGE,
+      "sleep",
+      "1000",
+    ]);
+    const yaml = await podmanOk(sb, ["generate", "kube", "pp"]);
+    await podman(sb, ["pod", "rm", "-f", "pp"]);
+    const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
+    assert.equal(r.code, 0, r.stderr);
+    const env = ok(
+      await ptd(sb, ["exec", "pp-box", "sh", "-c", "echo $WHO $PWD"]),
+    );
+    assert.equal(env, "podman /tmp");
+    ok(await ptd(sb, ["play", "kube", "--down", "-"], { stdin: yaml }));
+    await nothingLeft(sb);
+  },
+);
+
+Deno.test("--configmap FILE feeds a pod's env; --start=false only creates; --network, --log-driver", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const conf = `${sb.dir}/conf.yaml`;
+    Deno.writeTextFileSync(
+      conf,
+      "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: outside\ndata:\n  COLOR: blue\n",
+    );
+    const pod =
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: cm\nspec:\n  containers:\n  - name: c\n    image: ${IMAGE}\n    command: [sleep, "1000"]\n    envFrom:\n    - configMapRef: {name: outside}\n`;
+    const missing = await ptd(sb, ["play", "kube", "-"], { stdin: pod });
+    assert.equal(missing.code, 125);
+    assert.match(missing.stderr, /ConfigMap "outside" not found/);
+    ok(
+      await ptd(
+        sb,
+        [
+          "play",
+          "kube",
+          "--configmap",
+          conf,
+          "--start=false",
+          "--network",
+          "none",
+          "--log-driver",
+          "json-file",
+          "-",
+        ],
+        {
+          stdin: pod,
+        },
+      ),
+    );
+    const state = ok(
+      await ptd(sb, [
+        "ps",
+        "-a",
+        "--filter",
+        "name=cm-c",
+        "--format",
+        "{{.State}}",
+      ]),
+    );
+    assert.equal(state, "Created");
+    ok(await ptd(sb, ["pod", "start", "cm"]));
+    assert.equal(
+      ok(await ptd(sb, ["exec", "cm-c", "sh", "-c", "echo $COLOR"])),
+      "blue",
+    );
+    // --network none: the pod has its loopback only.
+    assert.equal(
+      ok(await ptd(sb, ["exec", "cm-c", "ls", "/sys/class/net"])),
+      "lo",
+    );
+    const driver = ["inspect", "--format", "{{.HostConfig.LogConfig.Type}}"];
+    assert.equal(ok(await ptd(sb, [...driver, "cm-c"])), "json-file");
+  });
+});
+
+/** Manifests that must be refused: each with what its one line says. */
+const REFUSED: { yaml: string; says: RegExp }[] = [
+  { yaml: "kind: Pod\n  bad: [\n", says: /invalid YAML/ },
+  {
+    yaml: "apiVersion: v1\nkind: Widget\nmetadata:\n  name: w\n",
+    says: /kind "Widget" is not supported/,
+  },
+  {
+    yaml: "apiVersion: apps/v1\nkind: Pod\nmetadata:\n  name: w\n",
+    says: /Pod apiVersion: "apps\/v1" is not v1/,
+  },
+  {
+    // A valid PVC first: refusing the pod after it must not leave the volume.
+    yaml:
+      `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: keep\nspec: {}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: w\nspec:\n  containers:\n  - name: c\n    image: ${IMAGE}\n    ports:\n    - containerPort: "eighty"\n`,
+    says:
+      /Pod spec\.containers\[0\]\.ports\[0\]\.containerPort: must be integer/,
+  },
+  {
+    // Refused only once the volume and the pod exist: both must go again.
+    yaml:
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: w\nspec:\n  containers:\n  - name: c\n    image: localhost/missing\n    imagePullPolicy: Never\n    volumeMounts:\n    - name: v\n      mountPath: /v\n  volumes:\n  - name: v\n    persistentVolumeClaim:\n      claimName: keep\n`,
+    says: /localhost\/missing/,
+  },
+];
+
+Deno.test("bad manifests are refused in one line with exit 125 and leave nothing", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    for (const { yaml, says } of REFUSED) {
+      const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
+      assert.equal(r.code, 125, yaml);
+      assert.equal(lines(r.stderr).length, 1, r.stderr);
+      assert.match(r.stderr, says);
+      await nothingLeft(sb);
+    }
+  });
+});
+
+/** The fields of a generated Pod both engines write alike. */
+// deno-lint-ignore no-explicit-any
+function comparable(objs: any[]) {
+  return objs.map((o) => {
+    const c = o.spec.containers?.[0] ?? {};
+    return {
+      kind: o.kind,
+      name: o.metadata.name,
+      labels: o.metadata.labels,
+      ...(o.kind === "Pod"
+        ? {
+          container: {
+            command: c.command,
+            env: c.env,
+            image: c.image,
+            name: c.name,
+            ports: c.ports,
+            workingDir: c.workingDir,
+            add: c.securityContext?.capabilities?.add,
+            runAsUser: c.securityContext?.runAsUser,
+            runAsGroup: c.securityContext?.runAsGroup,
+            mounts: c.volumeMounts?.filter((m: { name: string }) =>
+              m.name.endsWith("-pvc")
+            ),
+          },
+          pvcs: o.spec.volumes?.filter((v: { name: string }) =>
+            v.name.endsWith("-pvc")
+          ),
+        }
+        : { ports: o.spec.ports.map((p: { port: number }) => p.port) }),
+    };
+  });
+}
+
+withPodman(
+  "generate kube -s of one container: Podman 4.3's header, note and fields",
+  async (sb) => {
+    const args = [
+      "create",
+      "--name",
+      "solo",
+      "-e",
+      "A=b",
+      "-w",
+      "/tmp",
+      "-p",
+      `${freePort()}:80`,
+      "-v",
+      "vv:/data",
+      "--cap-add",
+      "NET_ADMIN",
+      "-u",
+      "1000",
+      IMAGE,
+      "sleep",
+      "1000",
+    ];
+    await podmanOk(sb, args);
+    ok(await ptd(sb, args));
+    const theirs = await podmanOk(sb, ["generate", "kube", "-s", "solo"]);
+    const ours = ok(await ptd(sb, ["generate", "kube", "-s", "solo"]));
+    const head = (t: string) => t.slice(0, t.indexOf("apiVersion"));
+    assert.equal(head(ours), head(theirs));
+    assert.deepEqual(
+      comparable(await parseManifest(ours, "ptd")),
+      comparable(await parseManifest(theirs, "podman")),
+    );
+  },
+);
