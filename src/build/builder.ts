@@ -73,6 +73,11 @@ export interface BuildHost {
   land(img: ImageRecord, files: string): Promise<string>;
   /** Writes the tree at `path` of image `img` to the new tar file `out`. */
   extract(img: ImageRecord, path: string, out: string): Promise<void>;
+  /**
+   * Deletes the images `ids` (step images a build without --layers made)
+   * and the layers and blobs nothing else uses.
+   */
+  discard(ids: string[]): Promise<void>;
   /** A fresh temp path beside the blobs. */
   tempPath(): string;
   /** A progress line (STEP ..., --> id). */
@@ -152,6 +157,8 @@ export class Builder {
   private readonly globals: Vars;
   private readonly built = new Map<number, ImageRecord | undefined>();
   private readonly stages: Stage[];
+  /** Ids of the images this build stored (--layers=false discards them). */
+  private readonly made: string[] = [];
   /** The step being run in the current stage, and how many it has. */
   private step = 0;
   private total = 0;
@@ -220,8 +227,23 @@ export class Builder {
     return stages.filter((s) => want.has(s.index));
   }
 
-  /** Runs the build; returns the target stage's image. */
+  /**
+   * Runs the build; returns the target stage's image. Without --layers,
+   * as Podman's, only that image is left: the stage's changes as one
+   * layer over its base, and no step image.
+   */
   async build(): Promise<ImageRecord> {
+    if (this.opts.layers) return await this.buildAll();
+    let last: ImageRecord | undefined;
+    try {
+      last = await this.buildAll();
+      return last;
+    } finally {
+      await this.host.discard(this.made.filter((id) => id !== last?.id));
+    }
+  }
+
+  private async buildAll(): Promise<ImageRecord> {
     let last: ImageRecord | undefined;
     let lastState: StageState | undefined;
     for (const s of this.stages) {
@@ -251,7 +273,9 @@ export class Builder {
       }, true);
       last = lastState.image;
     }
-    if (this.opts.squash) last = await this.squash(lastState);
+    const squash = this.opts.squash ??
+      (this.opts.layers || last === lastState.base ? undefined : "new");
+    if (squash) last = await this.squash(lastState, squash);
     if (!last) {
       throw invalid("the target stage is empty (FROM scratch with no content)");
     }
@@ -259,11 +283,12 @@ export class Builder {
   }
 
   /** The image of the whole target as one layer over its base (or alone). */
-  private async squash(s: StageState): Promise<ImageRecord> {
+  private async squash(
+    s: StageState,
+    how: "new" | "all",
+  ): Promise<ImageRecord> {
     const img = s.image!;
-    const keep = this.opts.squash === "all" || !s.base
-      ? 0
-      : s.base.manifest.layers.length;
+    const keep = how === "all" || !s.base ? 0 : s.base.manifest.layers.length;
     const out = new CopyTar(this.host.tempPath());
     try {
       for (const d of img.manifest.layers.slice(keep)) {
@@ -437,6 +462,7 @@ export class Builder {
       intermediate: true,
       created: this.opts.timestamp,
     });
+    this.made.push(img.id);
     if (this.opts.layers) this.cache.put(key, img);
     this.advance(s, img, false);
   }

@@ -20,6 +20,7 @@ import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import { createContainer, networkSettings, runContainer } from "./create.ts";
 import type { Engine } from "./engine.ts";
+import { imageUsers } from "./images.ts";
 import { containerStore } from "./listing.ts";
 
 /** What `build` is asked for (Podman's flags, parsed). */
@@ -49,10 +50,16 @@ export interface BuildRequest {
   timestamp?: Date;
   /** Hears each progress line (STEP ..., --> ID). */
   say?: (line: string) => void;
+  /** -q: RUN steps' standard output is not shown (their errors are). */
+  quiet?: boolean;
 }
 
 /** The BuildHost over engine `e`: steps run in real ptd containers. */
-function buildHost(e: Engine, say: (line: string) => void): BuildHost {
+function buildHost(
+  e: Engine,
+  say: (line: string) => void,
+  quiet: boolean,
+): BuildHost {
   const images = e.store(ImageStore);
   const store = containerStore(e);
   /** Runs `fn` with a new container of `img`, removed afterwards. */
@@ -103,6 +110,10 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
     store: images,
     say,
     tempPath: () => images.blobs.tempPath(),
+    discard: async (ids) => {
+      for (const id of ids) await images.delete(id);
+      await images.collectGarbage(imageUsers(e).layersInUse());
+    },
     baseImage: (ref, pull) =>
       ensureImage(
         images,
@@ -117,7 +128,10 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
             "build with the vfs storage driver is not supported: RUN steps are committed from an overlay upper dir",
           );
         }
-        const code = await runContainer(e, c, { kind: "foreground" });
+        const code = await runContainer(e, c, {
+          kind: "foreground",
+          streams: quiet ? ["stderr"] : undefined,
+        });
         return code === 0
           ? { code, layer: await upperLayer(c, true) }
           : { code };
@@ -167,23 +181,26 @@ export async function buildImage(
   try {
     const cf = await readContainerfile(ctx, req.file);
     const containerfile = parseContainerfile(cf.text, cf.name);
-    const builder = new Builder(buildHost(e, req.say ?? (() => {})), {
-      containerfile,
-      context: ctx,
-      buildArgs: req.buildArgs,
-      target: req.target,
-      noCache: !!req.noCache,
-      layers: req.layers ?? true,
-      pull: req.pull ?? "missing",
-      squash: req.squash,
-      labels: req.labels ?? {},
-      docker: !!req.docker,
-      network: req.network,
-      volumes: req.volumes ?? [],
-      secrets: req.secrets ?? new Map(),
-      cacheTtlMs: req.cacheTtlMs,
-      timestamp: req.timestamp,
-    });
+    const builder = new Builder(
+      buildHost(e, req.say ?? (() => {}), !!req.quiet),
+      {
+        containerfile,
+        context: ctx,
+        buildArgs: req.buildArgs,
+        target: req.target,
+        noCache: !!req.noCache,
+        layers: req.layers ?? true,
+        pull: req.pull ?? "missing",
+        squash: req.squash,
+        labels: req.labels ?? {},
+        docker: !!req.docker,
+        network: req.network,
+        volumes: req.volumes ?? [],
+        secrets: req.secrets ?? new Map(),
+        cacheTtlMs: req.cacheTtlMs,
+        timestamp: req.timestamp,
+      },
+    );
     let img = await builder.build();
     if (Object.keys(req.annotations ?? {}).length > 0) {
       img = await annotateImage(images, img, req.annotations!);

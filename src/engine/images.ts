@@ -250,7 +250,7 @@ export async function tagImage(
 }
 
 /** Which containers use which images and layers. */
-function imageUsers(e: Engine): ImageUsers {
+export function imageUsers(e: Engine): ImageUsers {
   const containers = e.store(ContainerStore);
   return {
     containersOf: (id) =>

@@ -6,7 +6,11 @@
  * nothing left behind; the image pushed, read by skopeo and run by podman.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { PATH, storeBusyboxImage } from "../busybox_image.ts";
+import {
+  PATH,
+  storeBusyboxForBoth,
+  storeBusyboxImage,
+} from "../busybox_image.ts";
 import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
 import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
 import {
@@ -14,6 +18,7 @@ import {
   hasPodman,
   podman,
   podmanOk,
+  type Runner,
   sideBySide,
   stopPodmanPause,
 } from "../podman.ts";
@@ -550,5 +555,56 @@ Deno.test("build on a vfs store: RUN refused in one line, nothing left", async (
       /^Error: Containerfile:2: build with the vfs storage driver is not supported/,
     );
     assertEquals(ok(await ptd(sb, [...vfs, "ps", "-aq"])), "");
+  });
+});
+
+/** Image ids `images -aq` lists, as a set. */
+async function allImages(run: Runner): Promise<Set<string>> {
+  const r = await run(["images", "-aq", "--no-trunc"]);
+  assertEquals(r.code, 0, r.stderr);
+  return new Set(r.stdout.split("\n").filter((l) => l));
+}
+
+Deno.test("build --layers=false leaves only the final image (the stage's changes as one layer); -q prints only its id, RUN's errors still shown", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    await storeBusyboxForBoth(sb, "localhost/bb:1");
+    const engines = bothEngines(sb);
+    const dir = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1\nRUN echo one > /one\nENV A=1\nRUN echo out; echo err >&2; echo two > /two\n",
+    });
+    await sideBySide(sb, engines, async () => {
+      const blobs = storeCounts(sb);
+      for (const [name, run] of Object.entries(engines)) {
+        const before = await allImages(run);
+        const r = await run(["build", "--layers=false", "-t", "lf", dir]);
+        assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+        const after = await allImages(run);
+        const added = [...after].filter((id) => !before.has(id));
+        assertEquals(added.length, 1, `${name}: ${added}`);
+        const layers = await run([
+          "image",
+          "inspect",
+          "--format",
+          "{{len .RootFS.Layers}}",
+          "lf",
+        ]);
+        assertEquals(layers.stdout.trim(), "2", name);
+        const files = await run(["run", "--rm", "lf", "cat", "/one", "/two"]);
+        assertEquals(files.stdout, "one\ntwo\n", `${name}: ${files.stderr}`);
+      }
+      // The step images' layers and blobs went with them: one layer dir,
+      // and the final image's layer, config and manifest.
+      const [layers, blobCount] = storeCounts(sb);
+      assertEquals([layers, blobCount], [blobs[0] + 1, blobs[1] + 3]);
+
+      for (const [name, run] of Object.entries(engines)) {
+        const q = await run(["build", "-q", "--no-cache", dir]);
+        assertEquals(q.code, 0, `${name}: ${q.stderr}`);
+        assertMatch(q.stdout, /^[0-9a-f]{64}\n$/, name);
+        assertEquals(q.stderr, "err\n", name);
+      }
+    });
   });
 });
