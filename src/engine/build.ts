@@ -14,7 +14,9 @@ import { landLayer, writeUpperLayer } from "../build/layer_pack.ts";
 import type { ContainerConfig, ContainerMount } from "../container/config.ts";
 import { tarFrom } from "../container/cp.ts";
 import { removeStored } from "../container/volumes.ts";
+import { MediaType } from "../image/oci.ts";
 import { localName } from "../image/reference.ts";
+import { unpackLayer } from "../image/unpack.ts";
 import { ensureImage, type PullPolicy } from "../image/resolve.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
 import { invalid } from "../runtime/errors.ts";
@@ -101,6 +103,21 @@ function buildHost(
       await removeStored(store, c, true);
     }
   };
+  /** Writes the tar of `path` in image `img` (`cp`'s or `export`'s) to `out`. */
+  const tarOf = (
+    img: ImageRecord,
+    mode: "out" | "export",
+    path: string,
+    out: string,
+  ) =>
+    withContainer(img, {}, async (c) => {
+      const f = await Deno.open(out, { write: true, createNew: true });
+      try {
+        await tarFrom(store, c, mode, path, f);
+      } finally {
+        f.close();
+      }
+    });
   const upperLayer = async (c: ContainerConfig, skipInit: boolean) => {
     const out = images.blobs.tempPath();
     await writeUpperLayer(`${store.dir(c.id)}/upper`, out, skipInit);
@@ -146,15 +163,22 @@ function buildHost(
       );
       return out;
     },
-    extract: (img, path, out) =>
-      withContainer(img, {}, async (c) => {
-        const f = await Deno.open(out, { write: true, createNew: true });
-        try {
-          await tarFrom(store, c, "out", path, f);
-        } finally {
-          f.close();
-        }
-      }),
+    extract: (img, path, out) => tarOf(img, "out", path, out),
+    snapshot: async (img, path) => {
+      const tar = images.blobs.tempPath();
+      const dir = images.blobs.tempPath();
+      const whole = path === "/";
+      try {
+        await tarOf(img, whole ? "export" : "out", path, tar);
+        await unpackLayer(tar, MediaType.ociLayer, dir);
+      } finally {
+        await Deno.remove(tar).catch(() => {});
+      }
+      return {
+        dir,
+        path: whole ? dir : `${dir}/${path.split("/").pop()}`,
+      };
+    },
   };
 }
 

@@ -608,3 +608,46 @@ Deno.test("build --layers=false leaves only the final image (the stage's changes
     });
   });
 });
+
+Deno.test("build: COPY --from=STAGE with globs and RUN --mount=type=bind,from=STAGE|IMAGE, as podman build; a changed stage misses the cache", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    await storeBusyboxForBoth(sb, "localhost/bb:1");
+    const engines = bothEngines(sb);
+    const file = (v: string) =>
+      `FROM localhost/bb:1 AS b
+RUN mkdir -p /out/sub && echo ${v} > /out/a.txt && echo b > /out/b.txt && echo c > /out/c.log && echo s > /out/sub/s.txt
+FROM localhost/bb:1
+RUN --mount=type=bind,from=b,source=/out,target=/mnt ls /mnt > /mounted && cat /mnt/a.txt >> /mounted
+RUN --mount=type=bind,from=localhost/bb:1,target=/bb ls /bb/bin/busybox > /img
+COPY --from=b /out/*.txt /dst/
+COPY --from=b /out/*/s.txt /dst2/
+RUN ls /dst /dst2; cat /dst/a.txt /mounted /img
+`;
+    const dir = context(sb, { "Containerfile": file("a") });
+    const want = (v: string) =>
+      `/dst:\na.txt\nb.txt\n\n/dst2:\ns.txt\n${v}\na.txt\nb.txt\nc.log\nsub\n${v}\n/bb/bin/busybox\n`;
+    await sideBySide(sb, engines, async () => {
+      for (const [name, run] of Object.entries(engines)) {
+        const r = await run(["build", "--pull=never", "-t", "g", dir]);
+        assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+        assert(r.stdout.includes(want("a")), `${name}: ${r.stdout}`);
+      }
+      const none = context(sb, {
+        "Containerfile":
+          "FROM localhost/bb:1 AS b\nFROM localhost/bb:1\nCOPY --from=b /nothing*.txt /dst/\n",
+      });
+      const codes = [];
+      for (const run of Object.values(engines)) {
+        codes.push((await run(["build", "--pull=never", none])).code);
+      }
+      assertEquals(codes[0], codes[1]);
+      assertEquals(await leftovers(sb), []);
+    });
+    // The mount's stage is part of the RUN's key: a change to it reruns.
+    Deno.writeTextFileSync(`${dir}/Containerfile`, file("z"));
+    const r = await ptd(sb, ["build", "-t", "g", dir]);
+    assertEquals(r.code, 0, r.stderr);
+    assert(r.stdout.includes(want("z")), r.stdout);
+  });
+});
