@@ -37,7 +37,7 @@ export interface BuildRequest {
   noCache?: boolean;
   /** --layers (default true): keep and reuse step images. */
   layers?: boolean;
-  /** --pull: always, missing, never or newer (as always). */
+  /** --pull: always, missing, never or newer. */
   pull?: string;
   squash?: "new" | "all";
   labels?: Record<string, string>;
@@ -131,12 +131,7 @@ function buildHost(
       for (const id of ids) await images.delete(id);
       await images.collectGarbage(imageUsers(e).layersInUse());
     },
-    baseImage: (ref, pull) =>
-      ensureImage(
-        images,
-        ref,
-        (pull === "newer" ? "always" : pull) as PullPolicy,
-      ),
+    baseImage: (ref, pull) => ensureImage(images, ref, pull as PullPolicy),
     run: (img, spec) =>
       withContainer(img, spec, async (c) => {
         if (c.storageDriver === "vfs") {

@@ -12,7 +12,7 @@ import {
   storeBusyboxImage,
 } from "../busybox_image.ts";
 import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
-import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
+import { ok, ptd, type Result, type Sandbox, withSandbox } from "../helpers.ts";
 import {
   bothEngines,
   hasPodman,
@@ -650,4 +650,63 @@ RUN ls /dst /dst2; cat /dst/a.txt /mounted /img
     assertEquals(r.code, 0, r.stderr);
     assert(r.stdout.includes(want("z")), r.stdout);
   });
+});
+
+Deno.test("build --pull newer: pulls when the registry's digest differs from the local image's, else (or unreachable) uses the local one, as Podman documents it", async () => {
+  if (!hasPodman()) return;
+  const reg = await startRegistry();
+  const sb = await sandboxFor(reg.host);
+  const base = `${reg.host}/t/base:1`;
+  const env = { CONTAINERS_REGISTRIES_CONF: sb.env.CONTAINERS_REGISTRIES_CONF };
+  const engines = bothEngines(sb, env);
+  try {
+    await storeBusyboxImage(sb, "localhost/bb:1");
+    const version = (v: string) =>
+      context(sb, {
+        "Containerfile": `FROM localhost/bb:1\nRUN echo ${v} > /v\n`,
+      });
+    ok(await ptd(sb, ["build", "-q", "-t", "local/x", version("x")]));
+    ok(await ptd(sb, ["push", "local/x", base]));
+    // Both engines hold x as pulled from the registry; then y replaces it
+    // there.
+    ok(await ptd(sb, ["pull", "-q", base]));
+    assertEquals((await engines.podman(["pull", "-q", base])).code, 0);
+    ok(await ptd(sb, ["build", "-q", "-t", "local/y", version("y")]));
+    ok(await ptd(sb, ["push", "local/y", base]));
+    const child = context(sb, {
+      "Containerfile": `FROM ${base}\nRUN cat /v\n`,
+    });
+    const build = async (policy: string) => {
+      const out: Record<string, Result> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        out[name] = await run(["build", `--pull=${policy}`, child]);
+      }
+      assertEquals(out.ptd.code, out.podman.code, out.ptd.stderr);
+      return out;
+    };
+    await sideBySide(sb, engines, async () => {
+      for (const r of Object.values(await build("missing"))) {
+        assertMatch(r.stdout, /\nx\n/, r.stderr);
+      }
+      // Podman documents newer as this; its 4.3 build runs it as missing
+      // (its debug log says "policy: missing"), so ptd is held to the
+      // documented behaviour here, and to Podman's where they agree.
+      const newer = await build("newer");
+      assertMatch(newer.ptd.stdout, /\ny\n/, newer.ptd.stderr);
+      // Same digest now: nothing is pulled (the record is not rewritten).
+      const [y] = JSON.parse(ok(await ptd(sb, ["image", "inspect", base])));
+      const record = `${sb.env.PTD_ROOT}/images/${y.Id}.json`;
+      const at = Deno.statSync(record).mtime;
+      for (const r of Object.values(await build("newer"))) {
+        assertEquals(r.code, 0, r.stderr);
+      }
+      assertEquals(Deno.statSync(record).mtime, at);
+      await reg.stop();
+      assertEquals((await build("newer")).ptd.code, 0);
+      assert((await build("always")).ptd.code !== 0);
+    });
+  } finally {
+    await sb.cleanup();
+    await reg.cleanup();
+  }
 });
