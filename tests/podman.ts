@@ -17,18 +17,18 @@ export function hasPodman(): boolean {
 }
 
 /**
- * Podman with its storage, run dir and pause process kept in the sandbox;
- * `stdin`, if given, is what it reads (else nothing: /dev/null).
+ * The podman command with its storage, run dir and pause process kept in
+ * the sandbox, runc as its runtime; stdin piped when `stdin`.
  */
-export async function podman(
+export function podmanCommand(
   sb: Sandbox,
   args: string[],
   env: Record<string, string> = {},
-  stdin?: string | Uint8Array,
-): Promise<Deno.CommandOutput> {
+  stdin = false,
+): Deno.Command {
   const run = `${sb.dir}/podman-run`;
   Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
-  const child = new Deno.Command("podman", {
+  return new Deno.Command("podman", {
     args: [
       "--root",
       `${sb.dir}/podman-root`,
@@ -41,10 +41,23 @@ export async function podman(
       ...args,
     ],
     env: { XDG_RUNTIME_DIR: run, ...env },
-    stdin: stdin === undefined ? "null" : "piped",
+    stdin: stdin ? "piped" : "null",
     stdout: "piped",
     stderr: "piped",
-  }).spawn();
+  });
+}
+
+/**
+ * Podman (see `podmanCommand`); `stdin`, if given, is what it reads (else
+ * nothing: /dev/null).
+ */
+export async function podman(
+  sb: Sandbox,
+  args: string[],
+  env: Record<string, string> = {},
+  stdin?: string | Uint8Array,
+): Promise<Deno.CommandOutput> {
+  const child = podmanCommand(sb, args, env, stdin !== undefined).spawn();
   if (stdin !== undefined) {
     const w = child.stdin.getWriter();
     await w.write(

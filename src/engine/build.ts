@@ -13,13 +13,16 @@ import { annotateImage } from "../build/image_writer.ts";
 import { landLayer, writeUpperLayer } from "../build/layer_pack.ts";
 import type { ContainerConfig, ContainerMount } from "../container/config.ts";
 import { tarFrom } from "../container/cp.ts";
+import { removeContainer } from "../container/lifecycle.ts";
+import { monitorAlive } from "../container/liveness.ts";
 import { removeStored } from "../container/volumes.ts";
 import { MediaType } from "../image/oci.ts";
 import { localName } from "../image/reference.ts";
 import { unpackLayer } from "../image/unpack.ts";
 import { ensureImage, type PullPolicy } from "../image/resolve.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
-import { invalid } from "../runtime/errors.ts";
+import { invalid, isKind } from "../runtime/errors.ts";
+import { ensureDir } from "../storage/paths.ts";
 import { createContainer, networkSettings, runContainer } from "./create.ts";
 import type { Engine } from "./engine.ts";
 import { imageUsers } from "./images.ts";
@@ -56,6 +59,37 @@ export interface BuildRequest {
   quiet?: boolean;
 }
 
+/**
+ * Where a build marks the step containers it made (an empty file each,
+ * named by id, while the step runs): a build killed outright leaves its
+ * mark, and the next build removes what it names (sweepDeadSteps).
+ */
+const stepsDir = (e: Engine) => `${e.paths.data}/build-steps`;
+
+/**
+ * Removes the step containers of builds that died (their parent, the
+ * build, is gone) and their marks. One small directory read when there
+ * are none: the cache-hit path stays as fast.
+ */
+async function sweepDeadSteps(e: Engine): Promise<void> {
+  let ids: string[];
+  try {
+    ids = [...Deno.readDirSync(stepsDir(e))].map((d) => d.name);
+  } catch {
+    return;
+  }
+  const store = containerStore(e);
+  for (const id of ids) {
+    if (monitorAlive(store.state(id))) continue;
+    try {
+      await removeContainer(store, store.find(id), true);
+    } catch (err) {
+      if (!isKind(err, "not-found")) throw err;
+    }
+    await Deno.remove(`${stepsDir(e)}/${id}`).catch(() => {});
+  }
+}
+
 /** The BuildHost over engine `e`: steps run in real ptd containers. */
 function buildHost(
   e: Engine,
@@ -71,6 +105,7 @@ function buildHost(
     fn: (c: ContainerConfig) => Promise<T>,
   ): Promise<T> => {
     const c = await createContainer(e, {
+      build: true,
       image: img.id,
       pull: "never",
       command: spec.argv ?? ["/bin/sh"],
@@ -97,10 +132,14 @@ function buildHost(
         healthcheck: { Test: ["NONE"] },
       },
     });
+    const mark = `${stepsDir(e)}/${c.id}`;
     try {
+      ensureDir(stepsDir(e));
+      Deno.writeFileSync(mark, new Uint8Array());
       return await fn(c);
     } finally {
       await removeStored(store, c, true);
+      await Deno.remove(mark).catch(() => {});
     }
   };
   /** Writes the tar of `path` in image `img` (`cp`'s or `export`'s) to `out`. */
@@ -187,6 +226,7 @@ export async function buildImage(
 ): Promise<ImageRecord> {
   const images = e.store(ImageStore);
   const names = req.tags.map(localName);
+  await sweepDeadSteps(e);
   if (req.context === "-" && req.file === "-") {
     throw invalid(
       "the context and the Containerfile cannot both come from stdin",

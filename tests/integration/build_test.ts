@@ -12,11 +12,21 @@ import {
   storeBusyboxImage,
 } from "../busybox_image.ts";
 import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
-import { ok, ptd, type Result, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  alive,
+  ok,
+  ptd,
+  ptdCommand,
+  type Result,
+  type Sandbox,
+  until,
+  withSandbox,
+} from "../helpers.ts";
 import {
   bothEngines,
   hasPodman,
   podman,
+  podmanCommand,
   podmanOk,
   type Runner,
   sideBySide,
@@ -709,4 +719,61 @@ Deno.test("build --pull newer: pulls when the registry's digest differs from the
     await sb.cleanup();
     await reg.cleanup();
   }
+});
+
+Deno.test("build killed outright (kill -9) in a RUN step: its container is listed only by ps -a --external, as podman's; rm or the next build removes it", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    await storeBusyboxForBoth(sb, "localhost/bb:1");
+    const engines = bothEngines(sb);
+    const dir = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1\nRUN touch /flag/started; sleep 600\n",
+    });
+    /** Starts a build of `dir` with `cmd`, kills it in its RUN step. */
+    const killInRun = async (cmd: (args: string[]) => Deno.Command) => {
+      const flag = `${sb.dir}/flag-${crypto.randomUUID().slice(0, 6)}`;
+      Deno.mkdirSync(flag, { mode: 0o777 });
+      const child = cmd(["build", "-v", `${flag}:/flag`, dir]).spawn();
+      await until(() => {
+        try {
+          return Deno.statSync(`${flag}/started`).isFile;
+        } catch {
+          return false;
+        }
+      }, 30_000);
+      child.kill("SIGKILL");
+      await child.output();
+    };
+    const listed = async (run: Runner, external: boolean) => {
+      const r = await run(["ps", "-aq", ...external ? ["--external"] : []]);
+      assertEquals(r.code, 0, r.stderr);
+      return r.stdout.split("\n").filter((l) => l);
+    };
+    await sideBySide(sb, engines, async () => {
+      const commands = {
+        podman: (args: string[]) => podmanCommand(sb, args),
+        ptd: (args: string[]) => ptdCommand(sb, args),
+      };
+      for (const [name, run] of Object.entries(engines)) {
+        await killInRun(commands[name as "ptd" | "podman"]);
+        assertEquals(await listed(run, false), [], name);
+        const [id] = await listed(run, true);
+        assert(id, `${name}: no build container left`);
+        const rm = await run(["rm", "-f", id]);
+        assertEquals(rm.code, 0, `${name}: ${rm.stderr}`);
+        assertEquals(await listed(run, true), [], name);
+      }
+      // The next build sweeps a dead build's step container (and its
+      // process is gone with it).
+      await killInRun(commands.ptd);
+      const [id] = await listed(engines.ptd, true);
+      const [doc] = JSON.parse(ok(await ptd(sb, ["inspect", id])));
+      const quick = context(sb, { "Containerfile": "FROM localhost/bb:1\n" });
+      ok(await ptd(sb, ["build", "-q", quick]));
+      assertEquals(await listed(engines.ptd, true), []);
+      assert(!alive(doc.State.Pid) || doc.State.Pid === 0);
+      assertEquals(files(`${sb.env.PTD_ROOT}/build-steps`), []);
+    });
+  });
 });
