@@ -11,7 +11,13 @@ import {
   storeBusyboxForBoth,
   storeBusyboxImage,
 } from "../busybox_image.ts";
-import { MINBASE_MISSING, minbaseTar } from "../fixtures.ts";
+import { lgetxattrBytes } from "../../ffi/fs.ts";
+import {
+  busyboxEntries,
+  makeTar,
+  MINBASE_MISSING,
+  minbaseTar,
+} from "../fixtures.ts";
 import {
   alive,
   ok,
@@ -775,5 +781,94 @@ Deno.test("build killed outright (kill -9) in a RUN step: its container is liste
       assert(!alive(doc.State.Pid) || doc.State.Pid === 0);
       assertEquals(files(`${sb.env.PTD_ROOT}/build-steps`), []);
     });
+  });
+});
+
+/** VFS_CAP_REVISION_2 | effective, permitted cap_net_raw (13), LE u32s. */
+const CAP_NET_RAW_V2 = new Uint8Array(
+  new Uint32Array([0x02000001, 1 << 13, 0, 0, 0]).buffer,
+);
+const USER_XATTR = new Uint8Array([0xff, 0x00, 0x0a, 0x3d, 0x80]);
+
+Deno.test("build and commit carry file capabilities and user xattrs into their layers (a RUN that copies a file up keeps them), as podman build", async () => {
+  if (!hasPodman()) return;
+  await withSandbox(async (sb) => {
+    const tar = `${sb.dir}/xcap.tar`;
+    Deno.writeFileSync(
+      tar,
+      await makeTar([...busyboxEntries(), { name: "opt", type: "directory" }, {
+        name: "opt/cat",
+        mode: 0o755,
+        data: Deno.readFileSync("/bin/busybox"),
+        xattrs: {
+          "security.capability": CAP_NET_RAW_V2,
+          "user.note": USER_XATTR,
+        },
+      }]),
+    );
+    const engines = bothEngines(sb);
+    const env = `ENV PATH=${PATH}`;
+    ok(await ptd(sb, ["import", "--change", env, tar, "localhost/xcap:1"]));
+    await podmanOk(sb, [
+      "import",
+      "-q",
+      "--change",
+      env,
+      tar,
+      "localhost/xcap:1",
+    ]);
+    const dir = context(sb, {
+      // chmod copies the file up into the step's upper dir.
+      "Containerfile": "FROM localhost/xcap:1\nRUN chmod 711 /opt/cat\n",
+    });
+    // uid 1000 has no capability but what the file gives it on exec.
+    const capEff = async (run: Runner, image: string) => {
+      const r = await run([
+        "run",
+        "--rm",
+        "--cap-add",
+        "NET_RAW",
+        "-u",
+        "1000",
+        image,
+        "/opt/cat",
+        "/proc/self/status",
+      ]);
+      assertEquals(r.code, 0, `${image}: ${r.stderr}`);
+      return r.stdout.match(/^CapEff:\s*(\w+)$/m)?.[1];
+    };
+    await sideBySide(sb, engines, async () => {
+      for (const [name, run] of Object.entries(engines)) {
+        const b = await run(["build", "-q", "-t", "built", dir]);
+        assertEquals(b.code, 0, `${name}: ${b.stderr}`);
+        assertEquals(await capEff(run, "built"), "0000000000002000", name);
+      }
+      ok(
+        await ptd(sb, [
+          "run",
+          "--name",
+          "c",
+          "localhost/xcap:1",
+          "chmod",
+          "711",
+          "/opt/cat",
+        ]),
+      );
+      ok(await ptd(sb, ["commit", "c", "committed"]));
+      assertEquals(await capEff(engines.ptd, "committed"), "0000000000002000");
+    });
+    // The user xattr too: in the base's layer, the build's and the commit's.
+    const layers = files(`${sb.env.PTD_ROOT}/layers`).filter((l) => {
+      try {
+        const v = lgetxattrBytes(
+          `${sb.env.PTD_ROOT}/layers/${l}/opt/cat`,
+          "user.note",
+        );
+        return v !== undefined && v.join() === USER_XATTR.join();
+      } catch {
+        return false;
+      }
+    });
+    assertEquals(layers.length, 3);
   });
 });
