@@ -4,7 +4,7 @@
  */
 import { ownClaim } from "./liveness.ts";
 import { emitContainerEvent } from "../events/emit.ts";
-import { invalid, PtdError } from "../runtime/errors.ts";
+import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
 import { containerSeccomp, seccompFile } from "./confine.ts";
