@@ -36,7 +36,7 @@ import {
   sourcesDigest,
   sourceTree,
 } from "./context.ts";
-import { CopyTar, type Owner } from "./copy_tar.ts";
+import { CopyTar, type Owner, tarXattrs } from "./copy_tar.ts";
 import { storeNewImage } from "./image_writer.ts";
 import {
   execForm,
@@ -312,10 +312,13 @@ export class Builder {
     try {
       for (const d of img.manifest.layers.slice(keep)) {
         const path = this.host.store.blobs.path(d.digest);
-        const src = sniffCompression(path) === "none"
-          ? createReadStream(path)
-          : layerTar(path, d.mediaType);
-        await out.from(src, (n) => n);
+        const open = () =>
+          sniffCompression(path) === "none"
+            ? createReadStream(path)
+            : layerTar(path, d.mediaType);
+        // Read twice: once for the xattrs, which tar-stream cannot read.
+        const xattrs = await tarXattrs(open());
+        await out.from(open(), (n) => n, undefined, undefined, xattrs);
       }
       await out.finish();
     } catch (e) {

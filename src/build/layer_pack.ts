@@ -23,7 +23,7 @@ import { errorFromJson, writeErrorReport } from "../runtime/errors.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
 import { isOverlayXattr, upperChanges } from "../storage/overlay_upper.ts";
 import { lgetxattrBytes, llistxattr } from "../../ffi/fs.ts";
-import { PAX_XATTR, paxEntry, paxRecords } from "../image/pax.ts";
+import { PAX_XATTR, pushXattrs } from "../image/pax.ts";
 import { writeAll } from "../storage/blobs.ts";
 
 /** The hidden subcommand that writes a layer tar in the user namespace. */
@@ -95,16 +95,10 @@ export async function packUpper(
       const path = `${upper}/${c.path}`;
       const h = header(c.path, st);
       /** `h` after the pax header of the node's xattrs, if it has any. */
-      const withXattrs = () => {
-        const xattrs = xattrRecords(path);
-        if (Object.keys(xattrs).length === 0) return h;
-        // The name goes in our pax header: tar-stream then writes a short
-        // one and no pax header of its own (which would replace ours in
-        // Go's reader).
-        const name = new TextEncoder().encode(c.path);
-        pack.push(paxEntry(paxRecords({ ...xattrs, path: name })));
-        return { ...h, name: "xattrs" };
-      };
+      const withXattrs = () => ({
+        ...h,
+        name: pushXattrs((b) => pack.push(b), c.path, xattrRecords(path)),
+      });
       if (st.isDirectory) await entry({ ...withXattrs(), type: "directory" });
       else if (st.isSymlink) {
         await entry({

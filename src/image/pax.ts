@@ -21,13 +21,7 @@ export function paxRecords(records: Record<string, Uint8Array>): Uint8Array {
     while (String(len).length + tail.length > len) len++;
     return new Uint8Array([...enc.encode(String(len)), ...tail]);
   });
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return new Uint8Array(parts.flatMap((p) => [...p]));
 }
 
 /**
@@ -51,4 +45,22 @@ export function paxEntry(body: Uint8Array): Uint8Array {
   field(148, `${sum.toString(8).padStart(6, "0")}\0 `);
   block.set(body, 512);
   return block;
+}
+
+/**
+ * Writes through `push` (a tar-stream pack's) the pax header of an entry
+ * named `name` with the extended attributes `xattrs` (pax keys), if it has
+ * any; returns the name to give tar-stream for the entry: a short one when
+ * the pax header carries the real one, so that tar-stream writes no pax
+ * header of its own (a second one would replace ours in Go's reader).
+ */
+export function pushXattrs(
+  push: (block: Uint8Array) => void,
+  name: string,
+  xattrs: Record<string, Uint8Array>,
+): string {
+  if (Object.keys(xattrs).length === 0) return name;
+  const path = new TextEncoder().encode(name);
+  push(paxEntry(paxRecords({ ...xattrs, path })));
+  return "xattrs";
 }

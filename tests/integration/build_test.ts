@@ -581,55 +581,61 @@ async function allImages(run: Runner): Promise<Set<string>> {
   return new Set(r.stdout.split("\n").filter((l) => l));
 }
 
-Deno.test("build --layers=false leaves only the final image (the stage's changes as one layer); -q prints only its id, RUN's errors still shown", async () => {
+/**
+ * A differential test: a sandbox with localhost/bb:1 in both engines'
+ * stores, `fn` given the engines side by side.
+ */
+async function bothWithBusybox(
+  fn: (sb: Sandbox, engines: Record<"podman" | "ptd", Runner>) => Promise<void>,
+): Promise<void> {
   if (!hasPodman()) return;
   await withSandbox(async (sb) => {
     await storeBusyboxForBoth(sb, "localhost/bb:1");
     const engines = bothEngines(sb);
+    await sideBySide(sb, engines, () => fn(sb, engines));
+  });
+}
+
+Deno.test("build --layers=false leaves only the final image (the stage's changes as one layer); -q prints only its id, RUN's errors still shown", () =>
+  bothWithBusybox(async (sb, engines) => {
     const dir = context(sb, {
       "Containerfile":
         "FROM localhost/bb:1\nRUN echo one > /one\nENV A=1\nRUN echo out; echo err >&2; echo two > /two\n",
     });
-    await sideBySide(sb, engines, async () => {
-      const blobs = storeCounts(sb);
-      for (const [name, run] of Object.entries(engines)) {
-        const before = await allImages(run);
-        const r = await run(["build", "--layers=false", "-t", "lf", dir]);
-        assertEquals(r.code, 0, `${name}: ${r.stderr}`);
-        const after = await allImages(run);
-        const added = [...after].filter((id) => !before.has(id));
-        assertEquals(added.length, 1, `${name}: ${added}`);
-        const layers = await run([
-          "image",
-          "inspect",
-          "--format",
-          "{{len .RootFS.Layers}}",
-          "lf",
-        ]);
-        assertEquals(layers.stdout.trim(), "2", name);
-        const files = await run(["run", "--rm", "lf", "cat", "/one", "/two"]);
-        assertEquals(files.stdout, "one\ntwo\n", `${name}: ${files.stderr}`);
-      }
-      // The step images' layers and blobs went with them: one layer dir,
-      // and the final image's layer, config and manifest.
-      const [layers, blobCount] = storeCounts(sb);
-      assertEquals([layers, blobCount], [blobs[0] + 1, blobs[1] + 3]);
+    const blobs = storeCounts(sb);
+    for (const [name, run] of Object.entries(engines)) {
+      const before = await allImages(run);
+      const r = await run(["build", "--layers=false", "-t", "lf", dir]);
+      assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+      const after = await allImages(run);
+      const added = [...after].filter((id) => !before.has(id));
+      assertEquals(added.length, 1, `${name}: ${[...before]} -> ${[...after]}`);
+      const layers = await run([
+        "image",
+        "inspect",
+        "--format",
+        "{{len .RootFS.Layers}}",
+        "lf",
+      ]);
+      assertEquals(layers.stdout.trim(), "2", name);
+      const files = await run(["run", "--rm", "lf", "cat", "/one", "/two"]);
+      assertEquals(files.stdout, "one\ntwo\n", `${name}: ${files.stderr}`);
+    }
+    // The step images' layers and blobs went with them: one layer dir,
+    // and the final image's layer, config and manifest.
+    const [layers, blobCount] = storeCounts(sb);
+    assertEquals([layers, blobCount], [blobs[0] + 1, blobs[1] + 3]);
 
-      for (const [name, run] of Object.entries(engines)) {
-        const q = await run(["build", "-q", "--no-cache", dir]);
-        assertEquals(q.code, 0, `${name}: ${q.stderr}`);
-        assertMatch(q.stdout, /^[0-9a-f]{64}\n$/, name);
-        assertEquals(q.stderr, "err\n", name);
-      }
-    });
-  });
-});
+    for (const [name, run] of Object.entries(engines)) {
+      const q = await run(["build", "-q", "--no-cache", dir]);
+      assertEquals(q.code, 0, `${name}: ${q.stderr}`);
+      assertMatch(q.stdout, /^[0-9a-f]{64}\n$/, name);
+      assertEquals(q.stderr, "err\n", name);
+    }
+  }));
 
-Deno.test("build: COPY --from=STAGE with globs and RUN --mount=type=bind,from=STAGE|IMAGE, as podman build; a changed stage misses the cache", async () => {
-  if (!hasPodman()) return;
-  await withSandbox(async (sb) => {
-    await storeBusyboxForBoth(sb, "localhost/bb:1");
-    const engines = bothEngines(sb);
+Deno.test("build: COPY --from=STAGE with globs and RUN --mount=type=bind,from=STAGE|IMAGE, as podman build; a changed stage misses the cache", () =>
+  bothWithBusybox(async (sb, engines) => {
     const file = (v: string) =>
       `FROM localhost/bb:1 AS b
 RUN mkdir -p /out/sub && echo ${v} > /out/a.txt && echo b > /out/b.txt && echo c > /out/c.log && echo s > /out/sub/s.txt
@@ -643,30 +649,27 @@ RUN ls /dst /dst2; cat /dst/a.txt /mounted /img
     const dir = context(sb, { "Containerfile": file("a") });
     const want = (v: string) =>
       `/dst:\na.txt\nb.txt\n\n/dst2:\ns.txt\n${v}\na.txt\nb.txt\nc.log\nsub\n${v}\n/bb/bin/busybox\n`;
-    await sideBySide(sb, engines, async () => {
-      for (const [name, run] of Object.entries(engines)) {
-        const r = await run(["build", "--pull=never", "-t", "g", dir]);
-        assertEquals(r.code, 0, `${name}: ${r.stderr}`);
-        assert(r.stdout.includes(want("a")), `${name}: ${r.stdout}`);
-      }
-      const none = context(sb, {
-        "Containerfile":
-          "FROM localhost/bb:1 AS b\nFROM localhost/bb:1\nCOPY --from=b /nothing*.txt /dst/\n",
-      });
-      const codes = [];
-      for (const run of Object.values(engines)) {
-        codes.push((await run(["build", "--pull=never", none])).code);
-      }
-      assertEquals(codes[0], codes[1]);
-      assertEquals(await leftovers(sb), []);
+    for (const [name, run] of Object.entries(engines)) {
+      const r = await run(["build", "--pull=never", "-t", "g", dir]);
+      assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+      assert(r.stdout.includes(want("a")), `${name}: ${r.stdout}`);
+    }
+    const none = context(sb, {
+      "Containerfile":
+        "FROM localhost/bb:1 AS b\nFROM localhost/bb:1\nCOPY --from=b /nothing*.txt /dst/\n",
     });
+    const codes = [];
+    for (const run of Object.values(engines)) {
+      codes.push((await run(["build", "--pull=never", none])).code);
+    }
+    assertEquals(codes[0], codes[1]);
+    assertEquals(await leftovers(sb), []);
     // The mount's stage is part of the RUN's key: a change to it reruns.
     Deno.writeTextFileSync(`${dir}/Containerfile`, file("z"));
     const r = await ptd(sb, ["build", "-t", "g", dir]);
     assertEquals(r.code, 0, r.stderr);
     assert(r.stdout.includes(want("z")), r.stdout);
-  });
-});
+  }));
 
 Deno.test("build --pull newer: pulls when the registry's digest differs from the local image's, else (or unreachable) uses the local one, as Podman documents it", async () => {
   if (!hasPodman()) return;
@@ -727,11 +730,8 @@ Deno.test("build --pull newer: pulls when the registry's digest differs from the
   }
 });
 
-Deno.test("build killed outright (kill -9) in a RUN step: its container is listed only by ps -a --external, as podman's; rm or the next build removes it", async () => {
-  if (!hasPodman()) return;
-  await withSandbox(async (sb) => {
-    await storeBusyboxForBoth(sb, "localhost/bb:1");
-    const engines = bothEngines(sb);
+Deno.test("build killed outright (kill -9) in a RUN step: its container is listed only by ps -a --external, as podman's; rm or the next build removes it", () =>
+  bothWithBusybox(async (sb, engines) => {
     const dir = context(sb, {
       "Containerfile":
         "FROM localhost/bb:1\nRUN touch /flag/started; sleep 600\n",
@@ -756,33 +756,30 @@ Deno.test("build killed outright (kill -9) in a RUN step: its container is liste
       assertEquals(r.code, 0, r.stderr);
       return r.stdout.split("\n").filter((l) => l);
     };
-    await sideBySide(sb, engines, async () => {
-      const commands = {
-        podman: (args: string[]) => podmanCommand(sb, args),
-        ptd: (args: string[]) => ptdCommand(sb, args),
-      };
-      for (const [name, run] of Object.entries(engines)) {
-        await killInRun(commands[name as "ptd" | "podman"]);
-        assertEquals(await listed(run, false), [], name);
-        const [id] = await listed(run, true);
-        assert(id, `${name}: no build container left`);
-        const rm = await run(["rm", "-f", id]);
-        assertEquals(rm.code, 0, `${name}: ${rm.stderr}`);
-        assertEquals(await listed(run, true), [], name);
-      }
-      // The next build sweeps a dead build's step container (and its
-      // process is gone with it).
-      await killInRun(commands.ptd);
-      const [id] = await listed(engines.ptd, true);
-      const [doc] = JSON.parse(ok(await ptd(sb, ["inspect", id])));
-      const quick = context(sb, { "Containerfile": "FROM localhost/bb:1\n" });
-      ok(await ptd(sb, ["build", "-q", quick]));
-      assertEquals(await listed(engines.ptd, true), []);
-      assert(!alive(doc.State.Pid) || doc.State.Pid === 0);
-      assertEquals(files(`${sb.env.PTD_ROOT}/build-steps`), []);
-    });
-  });
-});
+    const commands = {
+      podman: (args: string[]) => podmanCommand(sb, args),
+      ptd: (args: string[]) => ptdCommand(sb, args),
+    };
+    for (const [name, run] of Object.entries(engines)) {
+      await killInRun(commands[name as "ptd" | "podman"]);
+      assertEquals(await listed(run, false), [], name);
+      const [id] = await listed(run, true);
+      assert(id, `${name}: no build container left`);
+      const rm = await run(["rm", "-f", id]);
+      assertEquals(rm.code, 0, `${name}: ${rm.stderr}`);
+      assertEquals(await listed(run, true), [], name);
+    }
+    // The next build sweeps a dead build's step container (and its
+    // process is gone with it).
+    await killInRun(commands.ptd);
+    const [id] = await listed(engines.ptd, true);
+    const [doc] = JSON.parse(ok(await ptd(sb, ["inspect", id])));
+    const quick = context(sb, { "Containerfile": "FROM localhost/bb:1\n" });
+    ok(await ptd(sb, ["build", "-q", quick]));
+    assertEquals(await listed(engines.ptd, true), []);
+    assert(!alive(doc.State.Pid) || doc.State.Pid === 0);
+    assertEquals(files(`${sb.env.PTD_ROOT}/build-steps`), []);
+  }));
 
 /** VFS_CAP_REVISION_2 | effective, permitted cap_net_raw (13), LE u32s. */
 const CAP_NET_RAW_V2 = new Uint8Array(
@@ -790,7 +787,7 @@ const CAP_NET_RAW_V2 = new Uint8Array(
 );
 const USER_XATTR = new Uint8Array([0xff, 0x00, 0x0a, 0x3d, 0x80]);
 
-Deno.test("build and commit carry file capabilities and user xattrs into their layers (a RUN that copies a file up keeps them), as podman build", async () => {
+Deno.test("build and commit carry file capabilities and user xattrs into their layers (a RUN that copies a file up keeps them; --layers=false squashes them along), as podman build", async () => {
   if (!hasPodman()) return;
   await withSandbox(async (sb) => {
     const tar = `${sb.dir}/xcap.tar`;
@@ -821,7 +818,9 @@ Deno.test("build and commit carry file capabilities and user xattrs into their l
       // chmod copies the file up into the step's upper dir.
       "Containerfile": "FROM localhost/xcap:1\nRUN chmod 711 /opt/cat\n",
     });
-    // uid 1000 has no capability but what the file gives it on exec.
+    // --cap-add gives uid 1000 the capability as an ambient one too; the
+    // exec of a file with capabilities clears that (execve(2)), so only
+    // the file's capability leaves it effective and not ambient.
     const capEff = async (run: Runner, image: string) => {
       const r = await run([
         "run",
@@ -835,13 +834,22 @@ Deno.test("build and commit carry file capabilities and user xattrs into their l
         "/proc/self/status",
       ]);
       assertEquals(r.code, 0, `${image}: ${r.stderr}`);
-      return r.stdout.match(/^CapEff:\s*(\w+)$/m)?.[1];
+      const field = (f: string) =>
+        r.stdout.match(new RegExp(`^${f}:\\s*(\\w+)$`, "m"))?.[1];
+      return `${field("CapEff")} ${field("CapAmb")}`;
     };
     await sideBySide(sb, engines, async () => {
       for (const [name, run] of Object.entries(engines)) {
-        const b = await run(["build", "-q", "-t", "built", dir]);
-        assertEquals(b.code, 0, `${name}: ${b.stderr}`);
-        assertEquals(await capEff(run, "built"), "0000000000002000", name);
+        // --layers=false squashes the stage's layers into one.
+        for (const flags of [[], ["--layers=false"]]) {
+          const b = await run(["build", "-q", ...flags, "-t", "built", dir]);
+          assertEquals(b.code, 0, `${name}: ${b.stderr}`);
+          assertEquals(
+            await capEff(run, "built"),
+            "0000000000002000 0000000000000000",
+            name,
+          );
+        }
       }
       ok(
         await ptd(sb, [
@@ -855,9 +863,13 @@ Deno.test("build and commit carry file capabilities and user xattrs into their l
         ]),
       );
       ok(await ptd(sb, ["commit", "c", "committed"]));
-      assertEquals(await capEff(engines.ptd, "committed"), "0000000000002000");
+      assertEquals(
+        await capEff(engines.ptd, "committed"),
+        "0000000000002000 0000000000000000",
+      );
     });
-    // The user xattr too: in the base's layer, the build's and the commit's.
+    // The user xattr too: in the base's layer, the build's, the squashed
+    // one of --layers=false and the commit's.
     const layers = files(`${sb.env.PTD_ROOT}/layers`).filter((l) => {
       try {
         const v = lgetxattrBytes(
@@ -869,6 +881,6 @@ Deno.test("build and commit carry file capabilities and user xattrs into their l
         return false;
       }
     });
-    assertEquals(layers.length, 3);
+    assertEquals(layers.length, 4);
   });
 });
