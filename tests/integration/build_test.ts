@@ -679,31 +679,31 @@ Deno.test("build --pull newer: pulls when the registry's digest differs from the
   const env = { CONTAINERS_REGISTRIES_CONF: sb.env.CONTAINERS_REGISTRIES_CONF };
   const engines = bothEngines(sb, env);
   try {
-    await storeBusyboxImage(sb, "localhost/bb:1");
-    const version = (v: string) =>
-      context(sb, {
-        "Containerfile": `FROM localhost/bb:1\nRUN echo ${v} > /v\n`,
-      });
-    ok(await ptd(sb, ["build", "-q", "-t", "local/x", version("x")]));
-    ok(await ptd(sb, ["push", "local/x", base]));
-    // Both engines hold x as pulled from the registry; then y replaces it
-    // there.
-    ok(await ptd(sb, ["pull", "-q", base]));
-    assertEquals((await engines.podman(["pull", "-q", base])).code, 0);
-    ok(await ptd(sb, ["build", "-q", "-t", "local/y", version("y")]));
-    ok(await ptd(sb, ["push", "local/y", base]));
-    const child = context(sb, {
-      "Containerfile": `FROM ${base}\nRUN cat /v\n`,
-    });
-    const build = async (policy: string) => {
-      const out: Record<string, Result> = {};
-      for (const [name, run] of Object.entries(engines)) {
-        out[name] = await run(["build", `--pull=${policy}`, child]);
-      }
-      assertEquals(out.ptd.code, out.podman.code, out.ptd.stderr);
-      return out;
-    };
     await sideBySide(sb, engines, async () => {
+      await storeBusyboxImage(sb, "localhost/bb:1");
+      const version = (v: string) =>
+        context(sb, {
+          "Containerfile": `FROM localhost/bb:1\nRUN echo ${v} > /v\n`,
+        });
+      ok(await ptd(sb, ["build", "-q", "-t", "local/x", version("x")]));
+      ok(await ptd(sb, ["push", "local/x", base]));
+      // Both engines hold x as pulled from the registry; then y replaces it
+      // there.
+      ok(await ptd(sb, ["pull", "-q", base]));
+      assertEquals((await engines.podman(["pull", "-q", base])).code, 0);
+      ok(await ptd(sb, ["build", "-q", "-t", "local/y", version("y")]));
+      ok(await ptd(sb, ["push", "local/y", base]));
+      const child = context(sb, {
+        "Containerfile": `FROM ${base}\nRUN cat /v\n`,
+      });
+      const build = async (policy: string) => {
+        const out: Record<string, Result> = {};
+        for (const [name, run] of Object.entries(engines)) {
+          out[name] = await run(["build", `--pull=${policy}`, child]);
+        }
+        assertEquals(out.ptd.code, out.podman.code, out.ptd.stderr);
+        return out;
+      };
       for (const r of Object.values(await build("missing"))) {
         assertMatch(r.stdout, /\nx\n/, r.stderr);
       }
@@ -734,12 +734,16 @@ Deno.test("build killed outright (kill -9) in a RUN step: its container is liste
   bothWithBusybox(async (sb, engines) => {
     const dir = context(sb, {
       "Containerfile":
-        "FROM localhost/bb:1\nRUN touch /flag/started; sleep 600\n",
+        "FROM localhost/bb:1\nRUN touch /flag/started; while [ -e /flag/started ] && [ ! -e /flag/stop ]; do sleep 0.1; done\n",
     });
+    // Podman's step container outlives its build (and its rm -f): the stop
+    // file, or the flag dir going with the sandbox, ends what is left.
+    const flags: string[] = [];
     /** Starts a build of `dir` with `cmd`, kills it in its RUN step. */
     const killInRun = async (cmd: (args: string[]) => Deno.Command) => {
       const flag = `${sb.dir}/flag-${crypto.randomUUID().slice(0, 6)}`;
       Deno.mkdirSync(flag, { mode: 0o777 });
+      flags.push(flag);
       const child = cmd(["build", "-v", `${flag}:/flag`, dir]).spawn();
       await until(() => {
         try {
@@ -760,25 +764,29 @@ Deno.test("build killed outright (kill -9) in a RUN step: its container is liste
       podman: (args: string[]) => podmanCommand(sb, args),
       ptd: (args: string[]) => ptdCommand(sb, args),
     };
-    for (const [name, run] of Object.entries(engines)) {
-      await killInRun(commands[name as "ptd" | "podman"]);
-      assertEquals(await listed(run, false), [], name);
-      const [id] = await listed(run, true);
-      assert(id, `${name}: no build container left`);
-      const rm = await run(["rm", "-f", id]);
-      assertEquals(rm.code, 0, `${name}: ${rm.stderr}`);
-      assertEquals(await listed(run, true), [], name);
+    try {
+      for (const [name, run] of Object.entries(engines)) {
+        await killInRun(commands[name as "ptd" | "podman"]);
+        assertEquals(await listed(run, false), [], name);
+        const [id] = await listed(run, true);
+        assert(id, `${name}: no build container left`);
+        const rm = await run(["rm", "-f", id]);
+        assertEquals(rm.code, 0, `${name}: ${rm.stderr}`);
+        assertEquals(await listed(run, true), [], name);
+      }
+      // The next build sweeps a dead build's step container (and its
+      // process is gone with it).
+      await killInRun(commands.ptd);
+      const [id] = await listed(engines.ptd, true);
+      const [doc] = JSON.parse(ok(await ptd(sb, ["inspect", id])));
+      const quick = context(sb, { "Containerfile": "FROM localhost/bb:1\n" });
+      ok(await ptd(sb, ["build", "-q", quick]));
+      assertEquals(await listed(engines.ptd, true), []);
+      assert(!alive(doc.State.Pid) || doc.State.Pid === 0);
+      assertEquals(files(`${sb.env.PTD_ROOT}/build-steps`), []);
+    } finally {
+      for (const f of flags) Deno.writeTextFileSync(`${f}/stop`, "");
     }
-    // The next build sweeps a dead build's step container (and its
-    // process is gone with it).
-    await killInRun(commands.ptd);
-    const [id] = await listed(engines.ptd, true);
-    const [doc] = JSON.parse(ok(await ptd(sb, ["inspect", id])));
-    const quick = context(sb, { "Containerfile": "FROM localhost/bb:1\n" });
-    ok(await ptd(sb, ["build", "-q", quick]));
-    assertEquals(await listed(engines.ptd, true), []);
-    assert(!alive(doc.State.Pid) || doc.State.Pid === 0);
-    assertEquals(files(`${sb.env.PTD_ROOT}/build-steps`), []);
   }));
 
 /** VFS_CAP_REVISION_2 | effective, permitted cap_net_raw (13), LE u32s. */
