@@ -17,19 +17,46 @@ export function hasPodman(): boolean {
 }
 
 /**
- * The podman command with its storage, run dir and pause process kept in
- * the sandbox, runc as its runtime; stdin piped when `stdin`.
+ * Podman with its storage, run dir and pause process kept in the sandbox;
+ * `stdin`, if given, is what it reads (else nothing: /dev/null).
  */
-export function podmanCommand(
+export async function podman(
   sb: Sandbox,
   args: string[],
   env: Record<string, string> = {},
-  stdin = false,
-): Deno.Command {
+  stdin?: string | Uint8Array,
+): Promise<Deno.CommandOutput> {
+  const line = podmanLine(sb, args);
+  const child = new Deno.Command(line.argv[0], {
+    args: line.argv.slice(1),
+    env: { ...line.env, ...env },
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(
+      typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
+    );
+    await w.close();
+  }
+  return await child.output();
+}
+
+/**
+ * The command line and environment of `podman ARGS` in the sandbox, for
+ * a test that starts it its own way (through a shell, say).
+ */
+export function podmanLine(
+  sb: Sandbox,
+  args: string[],
+): { argv: string[]; env: Record<string, string> } {
   const run = `${sb.dir}/podman-run`;
   Deno.mkdirSync(run, { recursive: true, mode: 0o700 });
-  return new Deno.Command("podman", {
-    args: [
+  return {
+    argv: [
+      "podman",
       "--root",
       `${sb.dir}/podman-root`,
       "--runroot",
@@ -40,32 +67,8 @@ export function podmanCommand(
       "runc",
       ...args,
     ],
-    env: { XDG_RUNTIME_DIR: run, ...env },
-    stdin: stdin ? "piped" : "null",
-    stdout: "piped",
-    stderr: "piped",
-  });
-}
-
-/**
- * Podman (see `podmanCommand`); `stdin`, if given, is what it reads (else
- * nothing: /dev/null).
- */
-export async function podman(
-  sb: Sandbox,
-  args: string[],
-  env: Record<string, string> = {},
-  stdin?: string | Uint8Array,
-): Promise<Deno.CommandOutput> {
-  const child = podmanCommand(sb, args, env, stdin !== undefined).spawn();
-  if (stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(
-      typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin,
-    );
-    await w.close();
-  }
-  return await child.output();
+    env: { XDG_RUNTIME_DIR: run },
+  };
 }
 
 /** Ends the sandbox's podman pause process (it would outlive the test). */

@@ -32,7 +32,7 @@ import {
   bothEngines,
   hasPodman,
   podman,
-  podmanCommand,
+  podmanLine,
   podmanOk,
   type Runner,
   sideBySide,
@@ -761,7 +761,15 @@ Deno.test("build killed outright (kill -9) in a RUN step: its container is liste
       return r.stdout.split("\n").filter((l) => l);
     };
     const commands = {
-      podman: (args: string[]) => podmanCommand(sb, args),
+      podman: (args: string[]) => {
+        const line = podmanLine(sb, args);
+        return new Deno.Command(line.argv[0], {
+          args: line.argv.slice(1),
+          env: line.env,
+          stdout: "piped",
+          stderr: "piped",
+        });
+      },
       ptd: (args: string[]) => ptdCommand(sb, args),
     };
     try {
