@@ -168,7 +168,8 @@ function buildHost(
     tempPath: () => images.blobs.tempPath(),
     discard: async (ids) => {
       for (const id of ids) await images.delete(id);
-      await images.collectGarbage(imageUsers(e).layersInUse());
+      // Not the temp files: a build running beside this one has its own.
+      await images.collectGarbage(imageUsers(e).layersInUse(), false);
     },
     baseImage: (ref, pull) => ensureImage(images, ref, pull as PullPolicy),
     run: (img, spec) =>
