@@ -5,6 +5,7 @@
  * tar writer the hostile-layer corpus uses.
  */
 import tar, { type Header } from "tar-stream";
+import { PAX_XATTR, paxEntry, paxRecords } from "../src/image/pax.ts";
 
 /**
  * One entry of a tarball built in a test; `data` for regular files,
@@ -15,22 +16,6 @@ export type TarEntry = Partial<Header> & {
   data?: Uint8Array;
   xattrs?: Record<string, Uint8Array>;
 };
-
-/**
- * The body of a pax header: records "LEN KEY=VALUE\n", LEN counting the
- * whole record, itself included; values are bytes (tar-stream's own pax
- * writer takes only text).
- */
-export function paxRecords(records: Record<string, Uint8Array>): Uint8Array {
-  const enc = new TextEncoder();
-  const parts = Object.entries(records).map(([key, value]) => {
-    const tail = new Uint8Array([...enc.encode(` ${key}=`), ...value, 0x0a]);
-    let len = tail.length + 1;
-    while (String(len).length + tail.length > len) len++;
-    return new Uint8Array([...enc.encode(String(len)), ...tail]);
-  });
-  return new Uint8Array(parts.flatMap((p) => [...p]));
-}
 
 /** The archive tar-stream writes for `entries`, without its end blocks. */
 async function packed(entries: TarEntry[]): Promise<Uint8Array> {
@@ -56,29 +41,6 @@ function concat(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/**
- * A pax header entry (typeflag "x") holding `body`, which tar-stream
- * cannot write: it takes no body for any type but a file.
- */
-function paxEntry(body: Uint8Array): Uint8Array {
-  const block = new Uint8Array(512 + Math.ceil(body.length / 512) * 512);
-  const enc = new TextEncoder();
-  const field = (at: number, text: string) => block.set(enc.encode(text), at);
-  field(0, "PaxHeader");
-  field(100, "0000644\0");
-  field(108, "0000000\0");
-  field(116, "0000000\0");
-  field(124, `${body.length.toString(8).padStart(11, "0")}\0`);
-  field(136, "00000000000\0");
-  field(148, "        ");
-  field(156, "x");
-  field(257, "ustar\x0000");
-  const sum = block.subarray(0, 512).reduce((n, b) => n + b, 0);
-  field(148, `${sum.toString(8).padStart(6, "0")}\0 `);
-  block.set(body, 512);
-  return block;
-}
-
 /** A tar archive of `entries`, in order, exactly as given: names are not
  * cleaned, so hostile ones stay hostile. */
 export async function makeTar(entries: TarEntry[]): Promise<Uint8Array> {
@@ -93,7 +55,7 @@ export async function makeTar(entries: TarEntry[]): Promise<Uint8Array> {
     run = [e];
     const records = Object.entries(e.xattrs).map((
       [k, v],
-    ) => [`SCHILY.xattr.${k}`, v]);
+    ) => [`${PAX_XATTR}${k}`, v]);
     parts.push(paxEntry(paxRecords(Object.fromEntries(records))));
   }
   parts.push(await packed(run), new Uint8Array(1024));

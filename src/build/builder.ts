@@ -15,6 +15,9 @@ import type { ContainerDefaults, HistoryEntry } from "../image/oci.ts";
 import type { ImageRecord, ImageStore } from "../image/store.ts";
 import { digestHex, digestOf } from "../storage/blobs.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
+import { globMatch } from "../runtime/glob.ts";
+import { isOpaque, isWhiteout } from "../storage/overlay_upper.ts";
+import { removeTrees } from "../storage/remove.ts";
 import { BuildCache } from "./cache.ts";
 import { applyConfigStep, DEFAULT_SHELL, resolvePath } from "./config_steps.ts";
 import {
@@ -33,7 +36,7 @@ import {
   sourcesDigest,
   sourceTree,
 } from "./context.ts";
-import { CopyTar, type Owner } from "./copy_tar.ts";
+import { CopyTar, type Owner, tarXattrs } from "./copy_tar.ts";
 import { storeNewImage } from "./image_writer.ts";
 import {
   execForm,
@@ -73,6 +76,20 @@ export interface BuildHost {
   land(img: ImageRecord, files: string): Promise<string>;
   /** Writes the tree at `path` of image `img` to the new tar file `out`. */
   extract(img: ImageRecord, path: string, out: string): Promise<void>;
+  /**
+   * A new directory holding a copy of the tree at `path` of image `img`,
+   * owners kept (what `RUN --mount=type=bind,from=` binds); the path of
+   * the copy of `path` in it. `removeTrees` of the directory undoes it.
+   */
+  snapshot(
+    img: ImageRecord,
+    path: string,
+  ): Promise<{ dir: string; path: string }>;
+  /**
+   * Deletes the images `ids` (step images a build without --layers made)
+   * and the layers and blobs nothing else uses.
+   */
+  discard(ids: string[]): Promise<void>;
   /** A fresh temp path beside the blobs. */
   tempPath(): string;
   /** A progress line (STEP ..., --> id). */
@@ -152,6 +169,8 @@ export class Builder {
   private readonly globals: Vars;
   private readonly built = new Map<number, ImageRecord | undefined>();
   private readonly stages: Stage[];
+  /** Ids of the images this build stored (--layers=false discards them). */
+  private readonly made: string[] = [];
   /** The step being run in the current stage, and how many it has. */
   private step = 0;
   private total = 0;
@@ -211,17 +230,39 @@ export class Builder {
       const from = this.stageOf(this.fromRef(s), s.index);
       if (from) visit(from);
       for (const inst of s.steps) {
-        const ref = flag(inst, "from");
-        const dep = ref === undefined ? undefined : this.stageOf(ref, s.index);
-        if (dep) visit(dep);
+        const refs = [
+          flag(inst, "from"),
+          ...mountOptions(inst).map((o) => o.get("from")),
+        ];
+        for (const ref of refs) {
+          const dep = ref === undefined
+            ? undefined
+            : this.stageOf(ref, s.index);
+          if (dep) visit(dep);
+        }
       }
     };
     visit(target);
     return stages.filter((s) => want.has(s.index));
   }
 
-  /** Runs the build; returns the target stage's image. */
+  /**
+   * Runs the build; returns the target stage's image. Without --layers,
+   * as Podman's, only that image is left: the stage's changes as one
+   * layer over its base, and no step image.
+   */
   async build(): Promise<ImageRecord> {
+    if (this.opts.layers) return await this.buildAll();
+    let last: ImageRecord | undefined;
+    try {
+      last = await this.buildAll();
+      return last;
+    } finally {
+      await this.host.discard(this.made.filter((id) => id !== last?.id));
+    }
+  }
+
+  private async buildAll(): Promise<ImageRecord> {
     let last: ImageRecord | undefined;
     let lastState: StageState | undefined;
     for (const s of this.stages) {
@@ -251,7 +292,9 @@ export class Builder {
       }, true);
       last = lastState.image;
     }
-    if (this.opts.squash) last = await this.squash(lastState);
+    const squash = this.opts.squash ??
+      (this.opts.layers || last === lastState.base ? undefined : "new");
+    if (squash) last = await this.squash(lastState, squash);
     if (!last) {
       throw invalid("the target stage is empty (FROM scratch with no content)");
     }
@@ -259,19 +302,23 @@ export class Builder {
   }
 
   /** The image of the whole target as one layer over its base (or alone). */
-  private async squash(s: StageState): Promise<ImageRecord> {
+  private async squash(
+    s: StageState,
+    how: "new" | "all",
+  ): Promise<ImageRecord> {
     const img = s.image!;
-    const keep = this.opts.squash === "all" || !s.base
-      ? 0
-      : s.base.manifest.layers.length;
+    const keep = how === "all" || !s.base ? 0 : s.base.manifest.layers.length;
     const out = new CopyTar(this.host.tempPath());
     try {
       for (const d of img.manifest.layers.slice(keep)) {
         const path = this.host.store.blobs.path(d.digest);
-        const src = sniffCompression(path) === "none"
-          ? createReadStream(path)
-          : layerTar(path, d.mediaType);
-        await out.from(src, (n) => n);
+        const open = () =>
+          sniffCompression(path) === "none"
+            ? createReadStream(path)
+            : layerTar(path, d.mediaType);
+        // Read twice: once for the xattrs, which tar-stream cannot read.
+        const xattrs = await tarXattrs(open());
+        await out.from(open(), (n) => n, undefined, undefined, xattrs);
       }
       await out.finish();
     } catch (e) {
@@ -437,6 +484,7 @@ export class Builder {
       intermediate: true,
       created: this.opts.timestamp,
     });
+    this.made.push(img.id);
     if (this.opts.layers) this.cache.put(key, img);
     this.advance(s, img, false);
   }
@@ -464,19 +512,41 @@ export class Builder {
     await this.configStep(s, { ...inst, text: `ARG ${names || inst.args}` });
   }
 
-  /** `RUN`'s mounts from --mount flags and the build's --volume. */
-  private runMounts(inst: Instruction): ContainerMount[] {
+  /**
+   * The image a `from=` (of COPY or a RUN mount) names: a stage built
+   * before, else an image pulled as the build's policy says.
+   */
+  private async fromImage(
+    s: StageState,
+    ref: string,
+    fail: (why: string) => Error,
+  ): Promise<ImageRecord> {
+    const st = this.stageOf(
+      expandWord(ref, s.vars, this.file.escape),
+      s.stage.index,
+    );
+    const img = st
+      ? this.built.get(st.index)
+      : await this.host.baseImage(ref, this.opts.pull);
+    if (!img) throw fail(`--from=${ref}: that stage has no content`);
+    return img;
+  }
+
+  /**
+   * `RUN`'s mounts from --mount flags and the build's --volume. A bind
+   * `from=` a stage or an image is a copy of its tree, made only when
+   * `snap` (a cache hit needs no mount); its image id goes in `deps`, the
+   * copies in `dirs`.
+   */
+  private async runMounts(
+    s: StageState,
+    inst: Instruction,
+    snap: boolean,
+    deps: string[],
+    dirs: string[],
+  ): Promise<ContainerMount[]> {
     const out = [...this.opts.volumes];
-    for (const f of inst.flags.filter((f) => f.name === "mount")) {
-      const o = new Map(
-        f.value.split(",").map((kv) => {
-          const i = kv.indexOf("=");
-          return [
-            i < 0 ? kv : kv.slice(0, i),
-            i < 0 ? "true" : kv.slice(i + 1),
-          ];
-        }),
-      );
+    for (const o of mountOptions(inst)) {
       const type = o.get("type") ?? "bind";
       const target = o.get("target") ?? o.get("dst") ?? o.get("destination");
       if (type === "secret") {
@@ -497,7 +567,8 @@ export class Builder {
         });
         continue;
       }
-      if (!target) throw invalid(`--mount=${f.value}: no target`);
+      const text = [...o].map(([k, v]) => `${k}=${v}`).join(",");
+      if (!target) throw invalid(`--mount=${text}: no target`);
       if (type === "cache") {
         const id = o.get("id") ?? target;
         const name = `ptd-build-cache-${this.cache.key([id]).slice(0, 16)}`;
@@ -508,19 +579,28 @@ export class Builder {
           readonly: false,
         });
       } else if (type === "bind") {
-        const src = o.get("source") ?? o.get("src") ?? ".";
-        const [source] = contextSources(
-          this.opts.context,
-          [src],
-          (why) => invalid(why),
-        );
         const rw = o.get("rw") === "true" || o.get("readwrite") === "true";
-        out.push({
-          type: "bind",
-          source: source.abs,
-          destination: target,
-          readonly: !rw,
-        });
+        const from = o.get("from");
+        const src = o.get("source") ?? o.get("src");
+        let source: string;
+        if (from !== undefined) {
+          const img = await this.fromImage(s, from, (why) => invalid(why));
+          deps.push(img.id);
+          if (!snap) continue;
+          const copy = await this.host.snapshot(
+            img,
+            resolvePath("/", src ?? "/"),
+          );
+          dirs.push(copy.dir);
+          source = copy.path;
+        } else {
+          [{ abs: source }] = contextSources(
+            this.opts.context,
+            [src ?? "."],
+            (why) => invalid(why),
+          );
+        }
+        out.push({ type: "bind", source, destination: target, readonly: !rw });
       } else if (type === "tmpfs") {
         out.push({
           type: "tmpfs",
@@ -559,21 +639,32 @@ export class Builder {
       !(s.config.Env ?? []).some((e) => e.startsWith(`${k}=`))
     )
       .map(([k, v]) => `${k}=${v}`);
-    const mounts = this.runMounts(inst);
+    const deps: string[] = [];
+    const dirs: string[] = [];
+    await this.runMounts(s, inst, false, deps, []);
     const network = flag(inst, "network") ?? this.opts.network;
-    const key = this.key(s, ["RUN", argv, env, inst.flags, network ?? null]);
+    const key = this.key(s, [
+      "RUN",
+      argv,
+      env,
+      inst.flags,
+      network ?? null,
+      ...deps,
+    ]);
     const hit = this.cached(key);
     if (hit) return this.advance(s, hit, true);
     const argText = [...s.args].map(([k, v]) => `${k}=${v}`);
     const createdBy = `${
       argText.length ? `|${argText.length} ${argText.join(" ")} ` : ""
     }/bin/sh -c ${onlyDoc || inst.heredocs.length ? full : inst.args}`;
-    const { code, layer } = await this.host.run(s.image, {
-      argv,
-      env,
-      network,
-      mounts,
-    });
+    let result: { code: number; layer?: string };
+    try {
+      const mounts = await this.runMounts(s, inst, true, [], dirs);
+      result = await this.host.run(s.image, { argv, env, network, mounts });
+    } finally {
+      await removeTrees(dirs);
+    }
+    const { code, layer } = result;
     if (code !== 0) {
       const shown = execForm(inst.args)?.join(" ") ?? inst.args;
       throw new PtdError(
@@ -646,6 +737,40 @@ export class Builder {
     return false;
   }
 
+  /**
+   * The names in the directory `path` of image `img`: its layers' dirs
+   * merged as overlay merges them (a whiteout hides, an opaque dir ends).
+   */
+  private imageDir(img: ImageRecord, path: string): string[] {
+    const seen = new Map<string, boolean>();
+    for (const dir of this.host.store.lowerDirs(img)) {
+      const at = `${dir}${path}`;
+      try {
+        for (const e of Deno.readDirSync(at)) {
+          if (seen.has(e.name)) continue;
+          seen.set(e.name, !isWhiteout(Deno.lstatSync(`${at}/${e.name}`)));
+        }
+      } catch {
+        continue;
+      }
+      if (isOpaque(at)) break;
+    }
+    return [...seen].filter(([, live]) => live).map(([n]) => n).sort();
+  }
+
+  /** The absolute paths in image `img` the glob `pattern` matches. */
+  private imageGlob(img: ImageRecord, pattern: string): string[] {
+    let paths = [""];
+    for (const part of pattern.split("/").filter((p) => p)) {
+      // Each name is looked up, so `*/x` keeps only the dirs that hold x.
+      paths = paths.flatMap((p) =>
+        this.imageDir(img, p || "/").filter((n) => globMatch(part, n))
+          .map((n) => `${p}/${n}`)
+      );
+    }
+    return paths;
+  }
+
   private async copyInstruction(s: StageState, inst: Instruction) {
     const add = inst.keyword === "ADD";
     const words = inst.heredocs.length
@@ -695,16 +820,7 @@ export class Builder {
         ]),
       );
     } else if (fromRef !== undefined) {
-      const st = this.stageOf(
-        expandWord(fromRef, s.vars, this.file.escape),
-        s.stage.index,
-      );
-      fromImage = st
-        ? this.built.get(st.index)
-        : await this.host.baseImage(fromRef, this.opts.pull);
-      if (!fromImage) {
-        throw fail(`--from=${fromRef}: that stage has no content`);
-      }
+      fromImage = await this.fromImage(s, fromRef, fail);
       digest = fromImage.id;
     } else {
       const local = srcs.filter((u) => !urls.includes(u));
@@ -752,7 +868,15 @@ export class Builder {
         }
       } else if (fromImage) {
         what = "dir";
-        for (const src of srcs) {
+        const paths = srcs.flatMap((src) => {
+          if (!/[*?[]/.test(src)) return [src];
+          const found = this.imageGlob(fromImage!, resolvePath("/", src));
+          if (found.length === 0) {
+            throw fail(`--from=${fromRef} ${src}: no such file or directory`);
+          }
+          return found;
+        });
+        for (const src of paths) {
           const tmp = this.host.tempPath();
           try {
             await this.host.extract(fromImage, src, tmp);
@@ -833,6 +957,18 @@ export class Builder {
       }
     }
   }
+}
+
+/** The options of each `--mount=` of an instruction, as a map. */
+function mountOptions(inst: Instruction): Map<string, string>[] {
+  return inst.flags.filter((f) => f.name === "mount").map((f) =>
+    new Map(
+      f.value.split(",").map((kv) => {
+        const i = kv.indexOf("=");
+        return [i < 0 ? kv : kv.slice(0, i), i < 0 ? "true" : kv.slice(i + 1)];
+      }),
+    )
+  );
 }
 
 /** Whether ADD unpacks the local file at `path`: a tar, plain or compressed. */

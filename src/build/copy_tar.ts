@@ -9,7 +9,35 @@ import { Buffer } from "node:buffer";
 import { createReadStream } from "node:fs";
 import type { Readable } from "node:stream";
 import tar from "tar-stream";
+import { PAX_XATTR, pushXattrs } from "../image/pax.ts";
+import { TarReader } from "../image/tar_reader.ts";
 import { writeAll } from "../storage/blobs.ts";
+
+/**
+ * The extended attributes of the entries of the tar `source` that have
+ * any, by entry name (pax keys): what `CopyTar.from` carries over.
+ */
+export async function tarXattrs(
+  source: Readable,
+): Promise<Map<string, Record<string, Uint8Array>>> {
+  const out = new Map<string, Record<string, Uint8Array>>();
+  const reader = new TarReader({
+    entry: (h) => {
+      if (h.xattrs.size === 0) return;
+      out.set(
+        h.name,
+        Object.fromEntries(
+          [...h.xattrs].map(([k, v]) => [`${PAX_XATTR}${k}`, v]),
+        ),
+      );
+    },
+    data: () => {},
+    end: () => {},
+  });
+  for await (const chunk of source) reader.write(chunk as Uint8Array);
+  reader.finish();
+  return out;
+}
 
 /** Who owns what a COPY writes; -1 keeps the source's (ADD of archives). */
 export interface Owner {
@@ -110,13 +138,16 @@ export class CopyTar {
 
   /**
    * The entries of the tar `source`, each renamed by `rename` (undefined
-   * drops it), owned by `owner` when given, else as the tar has them.
+   * drops it), owned by `owner` when given, else as the tar has them;
+   * `xattrs` (see tarXattrs) are the extended attributes of its entries,
+   * which tar-stream cannot read.
    */
   async from(
     source: Readable,
     rename: (name: string, type?: string) => string | undefined,
     owner?: Owner,
     chmod?: number,
+    xattrs?: Map<string, Record<string, Uint8Array>>,
   ) {
     const extract = tar.extract();
     source.on("error", (e) => extract.destroy(e));
@@ -131,9 +162,10 @@ export class CopyTar {
         e.resume();
         continue;
       }
+      const x = h.type === "link" ? undefined : xattrs?.get(h.name);
       const header: Partial<tar.Header> = {
         ...h,
-        name,
+        name: x ? pushXattrs((b) => this.pack.push(b), name, x) : name,
         linkname: linkname ?? undefined,
         ...(owner ? { uid: owner.uid, gid: owner.gid } : {}),
         ...(chmod !== undefined && h.type !== "symlink" ? { mode: chmod } : {}),

@@ -21,7 +21,9 @@ import { landTree } from "../container/cp_tree.ts";
 import { removeTrees } from "../storage/remove.ts";
 import { errorFromJson, writeErrorReport } from "../runtime/errors.ts";
 import { runInUserNamespace } from "../runtime/userns.ts";
-import { upperChanges } from "../storage/overlay_upper.ts";
+import { isOverlayXattr, upperChanges } from "../storage/overlay_upper.ts";
+import { lgetxattrBytes, llistxattr } from "../../ffi/fs.ts";
+import { PAX_XATTR, pushXattrs } from "../image/pax.ts";
 import { writeAll } from "../storage/blobs.ts";
 
 /** The hidden subcommand that writes a layer tar in the user namespace. */
@@ -36,6 +38,28 @@ function header(name: string, st: Deno.FileInfo): Partial<tar.Header> {
     gid: st.gid!,
     mtime: st.mtime ?? new Date(0),
   };
+}
+
+/**
+ * The extended attributes of `path` a layer carries, as pax records: file
+ * capabilities (read here in the user namespace, the kernel gives them in
+ * the v2 form images hold) and `user.*` ones other than overlay's own.
+ */
+function xattrRecords(path: string): Record<string, Uint8Array> {
+  const out: Record<string, Uint8Array> = {};
+  let names: string[];
+  try {
+    names = llistxattr(path);
+  } catch {
+    return out; // a file system without xattrs
+  }
+  for (const name of names) {
+    const kept = name === "security.capability" ||
+      (name.startsWith("user.") && !isOverlayXattr(name));
+    const value = kept ? lgetxattrBytes(path, name) : undefined;
+    if (value) out[`${PAX_XATTR}${name}`] = value;
+  }
+  return out;
 }
 
 /**
@@ -68,9 +92,14 @@ export async function packUpper(
         continue;
       }
       const st = c.info!;
-      const h = header(c.path, st);
       const path = `${upper}/${c.path}`;
-      if (st.isDirectory) await entry({ ...h, type: "directory" });
+      const h = header(c.path, st);
+      /** `h` after the pax header of the node's xattrs, if it has any. */
+      const withXattrs = () => ({
+        ...h,
+        name: pushXattrs((b) => pack.push(b), c.path, xattrRecords(path)),
+      });
+      if (st.isDirectory) await entry({ ...withXattrs(), type: "directory" });
       else if (st.isSymlink) {
         await entry({
           ...h,
@@ -87,7 +116,7 @@ export async function packUpper(
         links.set(key, c.path);
         await new Promise<void>((ok, fail) => {
           const sink = pack.entry(
-            { ...h, size: st.size } as tar.Header,
+            { ...withXattrs(), size: st.size } as tar.Header,
             (e) => e ? fail(e) : ok(),
           );
           const src = createReadStream(path);

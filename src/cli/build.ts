@@ -236,6 +236,7 @@ export function buildCommand(name = "build"): Command {
           ? undefined
           : new Date(Number(f.timestamp) * 1000),
         say: quiet ? undefined : (line) => console.log(line),
+        quiet,
       });
       if (!quiet) {
         if (f.tag.length) console.log(`COMMIT ${f.tag[0]}`);

@@ -14,6 +14,7 @@ import type { CommandSpec } from "./spec.ts";
 
 interface PsFlags {
   all?: boolean;
+  external?: boolean;
   quiet?: boolean;
   last?: string;
   latest?: boolean;
@@ -35,7 +36,7 @@ const psSpec: CommandSpec = {
     },
     {
       flags: "--external",
-      description: "show containers in storage not controlled by ptd (none)",
+      description: "show build containers too (ptd build's RUN steps)",
     },
     repeatable(
       "-f, --filter <filter>",
@@ -70,6 +71,7 @@ const psSpec: CommandSpec = {
       filters: parseContainerFilters(f.filter),
       sort: f.sort as PsSort | undefined,
       size: f.size,
+      external: f.external,
     });
     const noTrunc = f.trunc === false;
     if (f.quiet) {

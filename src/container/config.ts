@@ -31,6 +31,11 @@ export interface ContainerConfig extends Omit<RootSource, "volumes"> {
   mounts?: ContainerMount[];
   /** The ptd command line that created it, without the executable. */
   createCommand?: string[];
+  /**
+   * A build's RUN step: `ps` lists it only with --external, as Podman's
+   * buildah containers; the next build removes it if its build died.
+   */
+  build?: boolean;
 }
 
 /** A mount of the container: from -v, --mount, --tmpfs or an image VOLUME. */

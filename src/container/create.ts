@@ -70,6 +70,8 @@ export interface CreateOptions {
    * container's host claims it leaves a --rm container to be removed.
    */
   parent?: boolean;
+  /** A build's RUN step container (ContainerConfig.build). */
+  build?: boolean;
 }
 
 /** A --rootfs directory as a root source: absolute, existing, used read-only. */
@@ -304,6 +306,7 @@ export async function createContainer(
       },
       mounts,
       ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
+      ...(opts.build ? { build: true } : {}),
     },
     opts.name,
     opts.parent ? ownClaim(true) : {},

@@ -17,13 +17,19 @@ import {
   plainHost,
 } from "../container/config.ts";
 import { tarFrom } from "../container/cp.ts";
+import { removeContainer } from "../container/lifecycle.ts";
+import { monitorAlive } from "../container/liveness.ts";
 import { removeStored } from "../container/volumes.ts";
+import { MediaType } from "../image/oci.ts";
 import { localName } from "../image/reference.ts";
+import { unpackLayer } from "../image/unpack.ts";
 import { ensureImage, type PullPolicy } from "../image/resolve.ts";
 import { type ImageRecord, ImageStore } from "../image/store.ts";
-import { invalid } from "../runtime/errors.ts";
+import { invalid, isKind } from "../runtime/errors.ts";
+import { ensureDir } from "../storage/paths.ts";
 import { createContainer, networkSettings, runContainer } from "./create.ts";
 import type { Engine } from "./engine.ts";
+import { imageUsers } from "./images.ts";
 import { containerStore } from "./listing.ts";
 
 /** What `build` is asked for (Podman's flags, parsed). */
@@ -38,7 +44,7 @@ export interface BuildRequest {
   noCache?: boolean;
   /** --layers (default true): keep and reuse step images. */
   layers?: boolean;
-  /** --pull: always, missing, never or newer (as always). */
+  /** --pull: always, missing, never or newer. */
   pull?: string;
   squash?: "new" | "all";
   labels?: Record<string, string>;
@@ -53,10 +59,47 @@ export interface BuildRequest {
   timestamp?: Date;
   /** Hears each progress line (STEP ..., --> ID). */
   say?: (line: string) => void;
+  /** -q: RUN steps' standard output is not shown (their errors are). */
+  quiet?: boolean;
+}
+
+/**
+ * Where a build marks the step containers it made (an empty file each,
+ * named by id, while the step runs): a build killed outright leaves its
+ * mark, and the next build removes what it names (sweepDeadSteps).
+ */
+const stepsDir = (e: Engine) => `${e.paths.data}/build-steps`;
+
+/**
+ * Removes the step containers of builds that died (their parent, the
+ * build, is gone) and their marks. One small directory read when there
+ * are none: the cache-hit path stays as fast.
+ */
+async function sweepDeadSteps(e: Engine): Promise<void> {
+  let ids: string[];
+  try {
+    ids = [...Deno.readDirSync(stepsDir(e))].map((d) => d.name);
+  } catch {
+    return;
+  }
+  const store = containerStore(e);
+  for (const id of ids) {
+    if (monitorAlive(store.state(id))) continue;
+    try {
+      await removeContainer(store, store.find(id), true);
+    } catch (err) {
+      if (!isKind(err, "not-found")) throw err;
+    }
+    await Deno.remove(`${stepsDir(e)}/${id}`).catch(() => {});
+  }
 }
 
 /** The BuildHost over engine `e`: steps run in real ptd containers. */
-function buildHost(e: Engine, say: (line: string) => void): BuildHost {
+function buildHost(
+  e: Engine,
+  say: (line: string) => void,
+  quiet: boolean,
+): BuildHost {
   const images = e.store(ImageStore);
   const store = containerStore(e);
   /** Runs `fn` with a new container of `img`, removed afterwards. */
@@ -66,6 +109,7 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
     fn: (c: ContainerConfig) => Promise<T>,
   ): Promise<T> => {
     const c = await createContainer(e, {
+      build: true,
       image: img.id,
       pull: "never",
       command: spec.argv ?? ["/bin/sh"],
@@ -81,12 +125,31 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
         healthcheck: { Test: ["NONE"] },
       },
     });
+    const mark = `${stepsDir(e)}/${c.id}`;
     try {
+      ensureDir(stepsDir(e));
+      Deno.writeFileSync(mark, new Uint8Array());
       return await fn(c);
     } finally {
       await removeStored(store, c, true);
+      await Deno.remove(mark).catch(() => {});
     }
   };
+  /** Writes the tar of `path` in image `img` (`cp`'s or `export`'s) to `out`. */
+  const tarOf = (
+    img: ImageRecord,
+    mode: "out" | "export",
+    path: string,
+    out: string,
+  ) =>
+    withContainer(img, {}, async (c) => {
+      const f = await Deno.open(out, { write: true, createNew: true });
+      try {
+        await tarFrom(store, c, mode, path, f);
+      } finally {
+        f.close();
+      }
+    });
   const upperLayer = async (c: ContainerConfig, skipInit: boolean) => {
     const out = images.blobs.tempPath();
     await writeUpperLayer(`${store.dir(c.id)}/upper`, out, skipInit);
@@ -96,12 +159,12 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
     store: images,
     say,
     tempPath: () => images.blobs.tempPath(),
-    baseImage: (ref, pull) =>
-      ensureImage(
-        images,
-        ref,
-        (pull === "newer" ? "always" : pull) as PullPolicy,
-      ),
+    discard: async (ids) => {
+      for (const id of ids) await images.delete(id);
+      // Not the temp files: a build running beside this one has its own.
+      await images.collectGarbage(imageUsers(e).layersInUse(), false);
+    },
+    baseImage: (ref, pull) => ensureImage(images, ref, pull as PullPolicy),
     run: (img, spec) =>
       withContainer(img, spec, async (c) => {
         if (c.storageDriver === "vfs") {
@@ -110,7 +173,10 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
             "build with the vfs storage driver is not supported: RUN steps are committed from an overlay upper dir",
           );
         }
-        const code = await runContainer(e, c, { kind: "foreground" });
+        const code = await runContainer(e, c, {
+          kind: "foreground",
+          streams: quiet ? ["stderr"] : undefined,
+        });
         return code === 0
           ? { code, layer: await upperLayer(c, true) }
           : { code };
@@ -125,15 +191,22 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
       );
       return out;
     },
-    extract: (img, path, out) =>
-      withContainer(img, {}, async (c) => {
-        const f = await Deno.open(out, { write: true, createNew: true });
-        try {
-          await tarFrom(store, c, "out", path, f);
-        } finally {
-          f.close();
-        }
-      }),
+    extract: (img, path, out) => tarOf(img, "out", path, out),
+    snapshot: async (img, path) => {
+      const tar = images.blobs.tempPath();
+      const dir = images.blobs.tempPath();
+      const whole = path === "/";
+      try {
+        await tarOf(img, whole ? "export" : "out", path, tar);
+        await unpackLayer(tar, MediaType.ociLayer, dir);
+      } finally {
+        await Deno.remove(tar).catch(() => {});
+      }
+      return {
+        dir,
+        path: whole ? dir : `${dir}/${path.split("/").pop()}`,
+      };
+    },
   };
 }
 
@@ -147,6 +220,7 @@ export async function buildImage(
 ): Promise<ImageRecord> {
   const images = e.store(ImageStore);
   const names = req.tags.map(localName);
+  await sweepDeadSteps(e);
   if (req.context === "-" && req.file === "-") {
     throw invalid(
       "the context and the Containerfile cannot both come from stdin",
@@ -160,23 +234,26 @@ export async function buildImage(
   try {
     const cf = await readContainerfile(ctx, req.file);
     const containerfile = parseContainerfile(cf.text, cf.name);
-    const builder = new Builder(buildHost(e, req.say ?? (() => {})), {
-      containerfile,
-      context: ctx,
-      buildArgs: req.buildArgs,
-      target: req.target,
-      noCache: !!req.noCache,
-      layers: req.layers ?? true,
-      pull: req.pull ?? "missing",
-      squash: req.squash,
-      labels: req.labels ?? {},
-      docker: !!req.docker,
-      network: req.network,
-      volumes: req.volumes ?? [],
-      secrets: req.secrets ?? new Map(),
-      cacheTtlMs: req.cacheTtlMs,
-      timestamp: req.timestamp,
-    });
+    const builder = new Builder(
+      buildHost(e, req.say ?? (() => {}), !!req.quiet),
+      {
+        containerfile,
+        context: ctx,
+        buildArgs: req.buildArgs,
+        target: req.target,
+        noCache: !!req.noCache,
+        layers: req.layers ?? true,
+        pull: req.pull ?? "missing",
+        squash: req.squash,
+        labels: req.labels ?? {},
+        docker: !!req.docker,
+        network: req.network,
+        volumes: req.volumes ?? [],
+        secrets: req.secrets ?? new Map(),
+        cacheTtlMs: req.cacheTtlMs,
+        timestamp: req.timestamp,
+      },
+    );
     let img = await builder.build();
     if (Object.keys(req.annotations ?? {}).length > 0) {
       img = await annotateImage(images, img, req.annotations!);

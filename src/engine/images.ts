@@ -268,7 +268,7 @@ export async function untagImage(
 }
 
 /** Which containers use which images and layers. */
-function imageUsers(e: Engine): ImageUsers {
+export function imageUsers(e: Engine): ImageUsers {
   const containers = e.store(ContainerStore);
   return {
     containersOf: (id) =>

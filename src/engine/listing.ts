@@ -239,6 +239,8 @@ export interface PsQuery {
   sort?: PsSort;
   /** The bytes each container wrote, and its image's. */
   size?: boolean;
+  /** Build step containers too (`--external`). */
+  external?: boolean;
 }
 
 /** Bytes of the files under `dir` (not following links). */
@@ -308,7 +310,9 @@ export async function listContainers(
 ): Promise<PsRow[]> {
   const filters = q.filters ?? new Map();
   const last = q.last !== undefined && q.last > 0 ? q.last : undefined;
-  let listed = await filterContainers(e, filters);
+  let listed = (await filterContainers(e, filters)).filter((x) =>
+    q.external || !x.c.build
+  );
   // Podman: without -a, only running containers, unless status= says.
   if (!q.all && last === undefined && !filters.has("status")) {
     listed = listed.filter((x) => isActive(x.state));

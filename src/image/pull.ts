@@ -262,6 +262,44 @@ async function pullFrom(
 }
 
 /**
+ * Whether a registry `name` resolves to holds another image under that
+ * name than the local `img` (Podman's `newer`: digests compared, not
+ * times). A registry that cannot be reached, or does not have it, has
+ * nothing newer: the local image serves, as Podman suppresses the error.
+ */
+export async function registryHasNewer(
+  name: string,
+  img: ImageRecord,
+  opts: PullOptions = {},
+): Promise<boolean> {
+  const conf = loadRegistriesConf();
+  const local = new Set([
+    img.digest,
+    ...img.repoDigests.map((d) => d.slice(d.indexOf("@") + 1)),
+  ]);
+  let refs: Reference[];
+  try {
+    refs = resolveName(name, conf);
+  } catch {
+    return false;
+  }
+  for (const ref of refs) {
+    for (const ep of endpoints(ref, conf)) {
+      const client = new RegistryClient(ep, opts);
+      try {
+        const top = await client.manifest(ref.digest ?? ref.tag ?? "latest");
+        return !local.has(top.digest);
+      } catch {
+        // Not there, or not reachable: try the next one.
+      } finally {
+        client.close();
+      }
+    }
+  }
+  return false;
+}
+
+/**
  * Pulls `name` into `store`. A short name tries each search registry in
  * turn; each registry tries its mirrors first. Returns the stored image.
  */

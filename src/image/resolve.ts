@@ -9,8 +9,11 @@ import { lazy } from "../runtime/lazy.ts";
 import type { PullOptions } from "./pull.ts";
 import { type ImageRecord, type ImageStore, NoSuchImage } from "./store.ts";
 
-/** When `run`/`create` pull: Podman's --pull values. */
-export type PullPolicy = "always" | "missing" | "never";
+/**
+ * When `run`/`create`/`build` pull: Podman's --pull values ("newer": when
+ * the registry's digest differs from the local image's).
+ */
+export type PullPolicy = "always" | "missing" | "never" | "newer";
 
 /** Parses a --pull value ("true"/"false" as Docker's older spelling). */
 export function parsePullPolicy(value: string): PullPolicy {
@@ -31,7 +34,14 @@ export async function ensureImage(
   policy: PullPolicy,
   opts: PullOptions = {},
 ): Promise<ImageRecord> {
-  if (policy !== "always") {
+  let local = policy !== "always";
+  if (policy === "newer") {
+    const img = store.lookup(name);
+    if (img) {
+      local = !await (await pullCode()).registryHasNewer(name, img, opts);
+    }
+  }
+  if (local) {
     const img = store.lookup(name);
     // A layer tree removed behind ptd's back is unpacked again, not handed
     // to overlay as a missing lower dir. The pull code (and the Node layer

@@ -255,12 +255,14 @@ export class ImageStore {
   }
 
   /**
-   * Removes blobs and layer trees no image references (and temp files of
-   * interrupted writers). `keepLayers` are layer dirs containers still use.
-   * Waits for running pulls (see `writing`) to finish first.
+   * Removes blobs and layer trees no image references (and, with `temps`,
+   * temp files of interrupted writers). `keepLayers` are layer dirs
+   * containers still use. Waits for running pulls (see `writing`) to
+   * finish first.
    */
   async collectGarbage(
     keepLayers: Set<string> = new Set(),
+    temps = true,
   ): Promise<{ blobs: string[]; layers: string[] }> {
     return await this.#gcLock(true, () =>
       this.locked(async () => {
@@ -274,7 +276,7 @@ export class ImageStore {
         }
         const blobs = this.blobs.list().filter((d) => !blobsUsed.has(d));
         this.blobs.remove(blobs);
-        this.blobs.removeTemps();
+        if (temps) this.blobs.removeTemps();
         let layers: string[] = [];
         try {
           layers = [...Deno.readDirSync(this.layersRoot)]

@@ -15,6 +15,7 @@
  * Like Go's archive/tar (what Podman unpacks with), the size of a link,
  * symlink, device, directory or fifo entry is taken as 0.
  */
+import { PAX_XATTR } from "./pax.ts";
 
 /** An entry's kind, as tar-stream named them; other typeflags are kept. */
 export type EntryType =
@@ -54,7 +55,7 @@ export interface TarVisitor {
 const BLOCK = 512;
 /** The largest pax or GNU long-name header taken (tar-stream's limit). */
 const MAX_EXTENSION = 4 * 1024 * 1024;
-const XATTR = "SCHILY.xattr.";
+const XATTR = PAX_XATTR;
 const TYPES: Record<string, EntryType> = {
   "0": "file",
   "\0": "file",
