@@ -43,6 +43,8 @@ export interface EnterRequest {
    * sock_filter entries; absent, no filter.
    */
   seccomp?: Uint8Array;
+  /** --preserve-fds: descriptors 3..3+N-1 stay open in the command. */
+  preserveFds?: number;
 }
 
 /** The started command, or the exit code that says why it did not start. */
@@ -52,7 +54,7 @@ export type EnterResult = { pid: number } | { failure: number };
 export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   const pidPipe = pipeFromChild(true), errPipe = pipeFromChild(true);
   const mem = new Arena({
-    slots: 22,
+    slots: 23,
     strings: [...req.paths, ...req.argv, ...req.env, req.cwd],
     lists: [req.paths.length, req.argv.length, req.env.length],
     ints: [req.nsFds.length, req.groups?.length ?? 0],
@@ -80,6 +82,7 @@ export async function enterExec(req: EnterRequest): Promise<EnterResult> {
   let ambient = 0n;
   for (const c of req.ambient ?? []) ambient |= 1n << BigInt(c);
   mem.slot(21, ambient);
+  mem.slot(22, 3 + (req.preserveFds ?? 0));
   if (req.seccomp) {
     mem.slot(19, mem.sockFprog(req.seccomp.subarray(4)));
     mem.slot(

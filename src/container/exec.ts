@@ -13,7 +13,6 @@ import { enterExec } from "../../ffi/enter.ts";
 import {
   closeFd,
   inheritablePipe,
-  isInherited,
   openRaw,
   pipeFromChild,
   setCloexec,
@@ -57,18 +56,6 @@ export interface ExecOptions {
   privileged?: boolean;
   /** --preserve-fds: descriptors 3..3+N-1 of ours go to the command. */
   preserveFds?: number;
-}
-
-/**
- * Descriptors this process inherited past 3..3+keep-1 stay out of the
- * command (close-on-exec), as with Podman's exec: a shell's open files do
- * not leak into the container unless --preserve-fds passes them.
- */
-function passOnly(keep: number) {
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    const fd = Number(e.name);
-    if (fd >= 3 + keep && isInherited(fd)) setCloexec(fd);
-  }
 }
 
 /** setns order: user first (it grants the rights for the rest), pid last. */
@@ -175,7 +162,6 @@ export async function execInContainer(
     c.host.capDrop,
     c.host.privileged || !!opts.privileged,
   );
-  if (!opts.stdio) passOnly(opts.preserveFds ?? 0);
   const nsFds = namespaceFds(s.pid);
   const rootFd = openRaw(`/proc/${s.pid}/root`, "path");
   let result;
@@ -199,6 +185,7 @@ export async function execInContainer(
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
       seccomp: storedSeccomp(store, c),
+      preserveFds: opts.preserveFds,
       rootFd,
       stdio: opts.stdio ??
         (pty
