@@ -14,6 +14,30 @@ import { ensureDir } from "../storage/paths.ts";
 /** Podman's default profile, as Debian's golang-github-containers-common installs it. */
 export const DEFAULT_SECCOMP_PROFILE = "/usr/share/containers/seccomp.json";
 
+/**
+ * The same rules, kept by ptd (scripts/gen_default_seccomp.ts), for a host
+ * without containers-common: Podman uses the copy built into it then.
+ */
+const BUILT_IN = new URL("./default_seccomp.json", import.meta.url).pathname;
+
+/**
+ * The file to read for `profile`: ptd's copy of the default rules when
+ * the default file (`defaultFile`) is missing, else the profile itself.
+ */
+export function profileFile(
+  profile: string,
+  defaultFile = DEFAULT_SECCOMP_PROFILE,
+): string {
+  if (profile !== defaultFile) return profile;
+  try {
+    Deno.statSync(profile);
+    return profile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return BUILT_IN;
+    throw e;
+  }
+}
+
 /** The profile value that means no filter. */
 export const UNCONFINED = "unconfined";
 
@@ -25,10 +49,7 @@ function unreadable(file: string, e: unknown): Error {
   const why = e instanceof Deno.errors.NotFound
     ? "no such file or directory"
     : (e as Error).message;
-  const hint = file === DEFAULT_SECCOMP_PROFILE
-    ? " (install the Debian package golang-github-containers-common)"
-    : "";
-  return invalid(`opening seccomp profile failed: open ${file}: ${why}${hint}`);
+  return invalid(`opening seccomp profile failed: open ${file}: ${why}`);
 }
 
 async function sha256Hex(data: Uint8Array<ArrayBuffer>): Promise<string> {
@@ -59,6 +80,7 @@ export async function seccompProgram(
   const dir = `${dataDir}/seccomp`;
   let st: Deno.FileInfo;
   try {
+    profile = profileFile(profile);
     st = Deno.statSync(profile);
   } catch (e) {
     throw unreadable(profile, e);

@@ -8,6 +8,7 @@ import { compileSeccomp } from "../../src/security/compile.ts";
 import { syscallNumbers } from "../../src/security/bpf.ts";
 import {
   DEFAULT_SECCOMP_PROFILE,
+  profileFile,
   seccompProgram,
 } from "../../src/security/seccomp.ts";
 import { DEFAULT_CAPS } from "../../src/runtime/caps.ts";
@@ -256,4 +257,19 @@ Deno.test("a compiled program is cached by profile digest and capabilities", asy
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
+});
+
+Deno.test("without containers-common, ptd's copy of the default rules is read", () => {
+  const missing = "/nonexistent/containers/seccomp.json";
+  const file = profileFile(missing, missing);
+  assert.notEqual(file, missing);
+  // The same rules as the package's file, where the package is there.
+  assert.deepEqual(
+    JSON.parse(Deno.readTextFileSync(file)),
+    JSON.parse(Deno.readTextFileSync(DEFAULT_SECCOMP_PROFILE)),
+  );
+  assert.equal(
+    profileFile("/some/profile.json", missing),
+    "/some/profile.json",
+  );
 });
