@@ -67,6 +67,7 @@ const symbols = {
   chdir: { parameters: ["buffer"], result: "i32" },
   chroot: { parameters: ["buffer"], result: "i32" },
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  unshare: { parameters: ["i32"], result: "i32" },
   prctl: {
     parameters: ["i32", "u64", "u64", "u64", "u64"],
     result: "i32",

@@ -45,11 +45,9 @@ import { keepsLog, logSource } from "./log_driver.ts";
 import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { cgroupPlan } from "../cgroup/policy.ts";
+import { cgroupPlan, enterPlan } from "../cgroup/policy.ts";
 import { SdNotify } from "./sdnotify.ts";
 import {
-  createCgroup,
-  enterCgroup,
   oomKilled,
   removeCgroup,
 } from "../cgroup/cgroupfs.ts";
@@ -249,22 +247,19 @@ async function runOnce(
   const cgroup = cgroupPlan(c.id, c.host);
   let pid: number;
   try {
-    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
+    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, async (pid) => {
       // The child has its copies; the network helpers must not hold them.
       for (const fd of ours) setCloexec(fd);
       // In its cgroup before it execs: all it starts is counted there, and
       // this parent and the network helpers stay outside its limits.
-      if (cgroup) {
-        createCgroup(cgroup.delegation, cgroup.dir, c.host.resources ?? {});
-        enterCgroup(cgroup.dir, pid);
-      }
+      if (cgroup) await enterPlan(cgroup, pid, c.host.resources ?? {});
       if (c.host.oomScoreAdj !== undefined) {
         Deno.writeTextFileSync(
           `/proc/${pid}/oom_score_adj`,
           String(c.host.oomScoreAdj),
         );
       }
-      return net.attach(pid);
+      await net.attach(pid);
     });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();

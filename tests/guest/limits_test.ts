@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { busyboxRoot, ok, ptd, sleep, withSandbox } from "../helpers.ts";
-import { guestTest } from "./guest.ts";
+import { guestTest, sh } from "./guest.ts";
 
 /** The cgroup directory of process `pid`. */
 function cgroupOf(pid: number): string {
@@ -19,7 +19,7 @@ function cgroupOf(pid: number): string {
 const read = (dir: string, file: string) =>
   Deno.readTextFileSync(`${dir}/${file}`).trim();
 
-const APPLETS = ["sleep", "dd", "seq", "true"];
+const APPLETS = ["sleep", "dd", "seq", "true", "cat"];
 
 /** `run NAME` with `opts`, no network, on `root` (options after it are the command's). */
 const runIn = (root: string, name: string, ...opts: string[]) => [
@@ -47,7 +47,15 @@ guestTest(
       ).trim();
       const info = JSON.parse(ok(await ptd(sb, ["inspect", "lim"])))[0];
       const cg = cgroupOf(info.State.Pid);
-      assertMatch(cg, new RegExp(`/user@\\d+\\.service/ptd/ptd-${id}$`));
+      // The default manager is systemd: a transient scope of the user's.
+      assertMatch(
+        cg,
+        new RegExp(`/user@\\d+\\.service/user\\.slice/ptd-${id}\\.scope$`),
+      );
+      assertMatch(
+        (await sh(`systemctl --user show -P Delegate ptd-${id}.scope`)).out,
+        /^yes/,
+      );
       assertEquals(read(cg, "memory.max"), "67108864");
       assertEquals(info.HostConfig.Memory, 67108864);
       // The monitor stays outside the limit.
@@ -96,6 +104,35 @@ guestTest(
       assertEquals(stats[0].pids, "1");
       ok(await ptd(sb, ["rm", "-f", "-t", "0", "lim"]));
       assertThrows(() => Deno.statSync(cg), /No such file/);
+
+      // stop thaws a paused container first: its TERM handler runs.
+      ok(
+        await ptd(sb, [
+          ...runIn(root, "pz", "-d"),
+          "sh",
+          "-c",
+          "trap 'exit 3' TERM; sleep 600 & wait",
+        ]),
+      );
+      ok(await ptd(sb, ["pause", "pz"]));
+      ok(await ptd(sb, ["stop", "-t", "20", "pz"]));
+      const pz = JSON.parse(ok(await ptd(sb, ["inspect", "pz"])))[0].State;
+      assertEquals([pz.ExitCode, pz.Paused], [3, false]);
+
+      // --cgroupns private (the default on v2): the container's own cgroup
+      // is the root of its view, and the one mounted on /sys/fs/cgroup;
+      // cgroupfs still places it by hand, from inside the delegation.
+      const own = ok(
+        await ptd(sb, [
+          "--cgroup-manager",
+          "cgroupfs",
+          ...runIn(root, "ns", "--rm", "--pids-limit", "30"),
+          "sh",
+          "-c",
+          "cat /proc/self/cgroup /sys/fs/cgroup/pids.max",
+        ]),
+      );
+      assertEquals(own.trim().split("\n"), ["0::/", "30"]);
     }),
 );
 
@@ -115,6 +152,17 @@ guestTest(
       assertEquals(r.code, 137, r.stderr);
       const st = JSON.parse(ok(await ptd(sb, ["inspect", "oom"])))[0].State;
       assertEquals([st.OOMKilled, st.ExitCode], [true, 137]);
+      const events = ok(
+        await ptd(sb, [
+          "events",
+          "--stream=false",
+          "--filter",
+          "event=oom",
+          "--format",
+          "{{.Status}} {{.Name}}",
+        ]),
+      );
+      assertEquals(events.trim().split("\n"), ["oom oom"]);
     }),
 );
 
