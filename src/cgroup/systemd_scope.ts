@@ -45,11 +45,14 @@ export async function startScope(
   const { Bus } = await lazy<typeof import("./dbus.ts")>(
     new URL("./dbus.ts", import.meta.url),
   );
-  const bus = await Bus.connect(busPath);
+  let bus: Bus | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
-      runJob(bus, plan, pid, description),
+      (async () => {
+        bus = await Bus.connect(busPath);
+        await runJob(bus, plan, pid, description);
+      })(),
       new Promise<never>((_, fail) =>
         timer = setTimeout(
           () => fail(new Error("systemd did not answer within 30 s")),
@@ -65,7 +68,7 @@ export async function startScope(
     );
   } finally {
     clearTimeout(timer);
-    bus.close();
+    (bus as Bus | undefined)?.close();
   }
 }
 

@@ -47,10 +47,7 @@ import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { cgroupPlan, enterPlan } from "../cgroup/policy.ts";
 import { SdNotify } from "./sdnotify.ts";
-import {
-  oomKilled,
-  removeCgroup,
-} from "../cgroup/cgroupfs.ts";
+import { oomKilled, removeCgroup } from "../cgroup/cgroupfs.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -247,20 +244,24 @@ async function runOnce(
   const cgroup = cgroupPlan(c.id, c.host);
   let pid: number;
   try {
-    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, async (pid) => {
-      // The child has its copies; the network helpers must not hold them.
-      for (const fd of ours) setCloexec(fd);
-      // In its cgroup before it execs: all it starts is counted there, and
-      // this parent and the network helpers stay outside its limits.
-      if (cgroup) await enterPlan(cgroup, pid, c.host.resources ?? {});
-      if (c.host.oomScoreAdj !== undefined) {
-        Deno.writeTextFileSync(
-          `/proc/${pid}/oom_score_adj`,
-          String(c.host.oomScoreAdj),
-        );
-      }
-      await net.attach(pid);
-    });
+    pid = await startInit(
+      spec,
+      `${store.runDir(c.id)}/spec.json`,
+      async (pid) => {
+        // The child has its copies; the network helpers must not hold them.
+        for (const fd of ours) setCloexec(fd);
+        // In its cgroup before it execs: all it starts is counted there, and
+        // this parent and the network helpers stay outside its limits.
+        if (cgroup) await enterPlan(cgroup, pid, c.host.resources ?? {});
+        if (c.host.oomScoreAdj !== undefined) {
+          Deno.writeTextFileSync(
+            `/proc/${pid}/oom_score_adj`,
+            String(c.host.oomScoreAdj),
+          );
+        }
+        await net.attach(pid);
+      },
+    );
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);

@@ -4,10 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
-import {
-  checkCgroupSettings,
-  chooseCgroupManager,
-} from "../cgroup/policy.ts";
+import { checkCgroupSettings, chooseCgroupManager } from "../cgroup/policy.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
