@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { busyboxRoot, ok, ptd, sleep, withSandbox } from "../helpers.ts";
-import { guestTest, sh } from "./guest.ts";
+import { guestTest, sessionTest, sh } from "./guest.ts";
 
 /** The cgroup directory of process `pid`. */
 function cgroupOf(pid: number): string {
@@ -213,5 +213,40 @@ guestTest(
       const current = Number(read(bomb, "pids.current"));
       assert(current >= 15 && current <= 20, `${current} processes`);
       assertMatch(read(bomb, "pids.events"), /^max [1-9]/);
+    }),
+);
+
+sessionTest(
+  "guest session: from a login session's scope, the default systemd manager still gives a limited scope; cgroupfs cannot",
+  () =>
+    withSandbox(async (sb) => {
+      const root = busyboxRoot(sb.dir, APPLETS);
+      const self = cgroupOf(Deno.pid);
+      assert(!/\/user@\d+\.service\//.test(self), `ptd runs in ${self}`);
+      const id = ok(
+        await ptd(sb, [
+          ...runIn(root, "sess", "-d", "--memory", "64m"),
+          "sleep",
+          "600",
+        ]),
+      ).trim();
+      const pid =
+        JSON.parse(ok(await ptd(sb, ["inspect", "sess"])))[0].State.Pid;
+      const cg = cgroupOf(pid);
+      assertMatch(
+        cg,
+        new RegExp(`/user@\\d+\\.service/user\\.slice/ptd-${id}\\.scope$`),
+      );
+      assertEquals(read(cg, "memory.max"), "67108864");
+      ok(await ptd(sb, ["rm", "-f", "-t", "0", "sess"]));
+      assertThrows(() => Deno.statSync(cg), /No such file/);
+      const r = await ptd(sb, [
+        "--cgroup-manager",
+        "cgroupfs",
+        ...runIn(root, "fs", "--memory", "64m"),
+        "true",
+      ]);
+      assertEquals(r.code, 125);
+      assertMatch(r.stderr, /ptd runs outside your delegated cgroup/);
     }),
 );
