@@ -235,6 +235,23 @@ export interface Message {
   body: unknown[];
 }
 
+/** A method call: where it goes, and its arguments of signature `sig`. */
+export interface MethodCall {
+  dest: string;
+  path: string;
+  iface: string;
+  member: string;
+  sig?: string;
+  args?: unknown[];
+}
+
+/** The bus itself, as a destination. */
+const DBUS = {
+  dest: "org.freedesktop.DBus",
+  path: "/org/freedesktop/DBus",
+  iface: "org.freedesktop.DBus",
+};
+
 const METHOD_CALL = 1, METHOD_RETURN = 2, ERROR = 3, SIGNAL = 4;
 
 /** A connection to a bus, authenticated and said Hello to. */
@@ -252,18 +269,13 @@ export class Bus {
       const hex = [...uid].map((b) => b.toString(16).padStart(2, "0")).join(
         "",
       );
-      await conn.write(enc.encode(`\0AUTH EXTERNAL ${hex}\r\n`));
+      await bus.write(enc.encode(`\0AUTH EXTERNAL ${hex}\r\n`));
       const answer = await bus.line();
       if (!answer.startsWith("OK ")) {
         throw new Error(`D-Bus authentication refused: ${answer}`);
       }
-      await conn.write(enc.encode("BEGIN\r\n"));
-      await bus.call(
-        "org.freedesktop.DBus",
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus",
-        "Hello",
-      );
+      await bus.write(enc.encode("BEGIN\r\n"));
+      await bus.call({ ...DBUS, member: "Hello" });
     } catch (e) {
       conn.close();
       throw e;
@@ -327,23 +339,22 @@ export class Bus {
     };
   }
 
+  /** Asks the bus for the signals `rule` matches. */
+  async addMatch(rule: string): Promise<void> {
+    await this.call({ ...DBUS, member: "AddMatch", sig: "s", args: [rule] });
+  }
+
   /** Sends a method call; its serial. */
-  async send(
-    dest: string,
-    path: string,
-    iface: string,
-    member: string,
-    sig = "",
-    args: unknown[] = [],
-  ): Promise<number> {
+  async send(c: MethodCall): Promise<number> {
+    const sig = c.sig ?? "";
     const body = new Writer();
-    types(sig).forEach((t, i) => body.write(t, args[i]));
+    types(sig).forEach((t, i) => body.write(t, c.args?.[i]));
     const serial = ++this.serial;
     const fields: [number, Variant][] = [
-      [1, ["o", path]],
-      [2, ["s", iface]],
-      [3, ["s", member]],
-      [6, ["s", dest]],
+      [1, ["o", c.path]],
+      [2, ["s", c.iface]],
+      [3, ["s", c.member]],
+      [6, ["s", c.dest]],
     ];
     if (sig) fields.push([8, ["g", sig]]);
     const head = new Writer();
@@ -353,8 +364,14 @@ export class Bus {
     head.write("a(yv)", fields);
     head.align(8);
     head.bytes(body.buf.subarray(0, body.len));
-    await this.conn.write(head.buf.subarray(0, head.len));
+    await this.write(head.buf.subarray(0, head.len));
     return serial;
+  }
+
+  private async write(bytes: Uint8Array): Promise<void> {
+    for (let at = 0; at < bytes.length;) {
+      at += await this.conn.write(bytes.subarray(at));
+    }
   }
 
   /**
@@ -362,15 +379,10 @@ export class Bus {
    * Signals that come meanwhile go to `onSignal`.
    */
   async call(
-    dest: string,
-    path: string,
-    iface: string,
-    member: string,
-    sig = "",
-    args: unknown[] = [],
+    c: MethodCall,
     onSignal?: (m: Message) => void,
   ): Promise<unknown[]> {
-    const serial = await this.send(dest, path, iface, member, sig, args);
+    const serial = await this.send(c);
     for (;;) {
       const m = await this.receive();
       if (m.type === SIGNAL) onSignal?.(m);

@@ -78,15 +78,8 @@ async function runJob(
   pid: number,
   description: string,
 ): Promise<void> {
-  await bus.call(
-    "org.freedesktop.DBus",
-    "/org/freedesktop/DBus",
-    "org.freedesktop.DBus",
-    "AddMatch",
-    "s",
-    [
-      `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
-    ],
+  await bus.addMatch(
+    `type='signal',sender='${SYSTEMD}',interface='${MANAGER}',member='JobRemoved'`,
   );
   const removed = new Map<string, string>();
   const onSignal = (m: Message) => {
@@ -103,15 +96,14 @@ async function runJob(
     // A scope that failed (an OOM kill) goes too, not left for reset-failed.
     ["CollectMode", ["s", "inactive-or-failed"]],
   ];
-  const [job] = await bus.call(
-    SYSTEMD,
-    "/org/freedesktop/systemd1",
-    MANAGER,
-    "StartTransientUnit",
-    "ssa(sv)a(sa(sv))",
-    [plan.name, "fail", props, []],
-    onSignal,
-  ) as [string];
+  const [job] = await bus.call({
+    dest: SYSTEMD,
+    path: "/org/freedesktop/systemd1",
+    iface: MANAGER,
+    member: "StartTransientUnit",
+    sig: "ssa(sv)a(sa(sv))",
+    args: [plan.name, "fail", props, []],
+  }, onSignal) as [string];
   while (!removed.has(job)) onSignal(await bus.receive());
   const result = removed.get(job);
   if (result !== "done") throw new Error(`the job ended "${result}"`);

@@ -7,6 +7,12 @@
  */
 import { assert, assertEquals, assertRejects } from "../assert.ts";
 import { Bus } from "../../src/cgroup/dbus.ts";
+
+const DBUS = {
+  dest: "org.freedesktop.DBus",
+  path: "/org/freedesktop/DBus",
+  iface: "org.freedesktop.DBus",
+};
 import {
   containerScope,
   slicePath,
@@ -46,21 +52,16 @@ Deno.test("dbus: a call and its reply; StartTransientUnit is a valid message", (
   withBus(async (path) => {
     const bus = await Bus.connect(path);
     try {
-      const [names] = await bus.call(
-        "org.freedesktop.DBus",
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus",
-        "ListNames",
-      ) as [string[]];
+      const [names] = await bus.call({ ...DBUS, member: "ListNames" }) as [
+        string[],
+      ];
       assert(names.includes("org.freedesktop.DBus"), String(names));
-      const [owner] = await bus.call(
-        "org.freedesktop.DBus",
-        "/org/freedesktop/DBus",
-        "org.freedesktop.DBus",
-        "NameHasOwner",
-        "s",
-        ["org.freedesktop.systemd1"],
-      );
+      const [owner] = await bus.call({
+        ...DBUS,
+        member: "NameHasOwner",
+        sig: "s",
+        args: ["org.freedesktop.systemd1"],
+      });
       assertEquals(owner, false);
     } finally {
       bus.close();
