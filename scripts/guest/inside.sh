@@ -21,6 +21,8 @@ if [ "$phase" = 1 ]; then
   mkdir -p /usr/local/lib/systemd/user-generators
   ln -sf "$home/src/bin/ptd" /usr/local/lib/systemd/user-generators/ptd-user-generator
 fi
+[ -e /usr/share/containers/seccomp.json ] ||
+  install -D -m 0644 "$share/seccomp.json" /usr/share/containers/seccomp.json
 for _ in $(seq 1 120); do
   [ -S /run/user/1000/bus ] && break
   sleep 1

@@ -34,6 +34,9 @@ for lock in --lock --no-lock; do
 done
 cp -a "$cache/deno-dir" "$share/deno"
 printf '%s\n' "${@:-tests/guest/}" >"$share/tests"
+# Podman's default seccomp profile (containers-common), which every run
+# reads; the cached image predates that need, so it travels with the tree.
+cp /usr/share/containers/seccomp.json "$share/seccomp.json"
 chmod -R a+rwX "$share"
 
 # KVM only where it boots Debian's kernel (not on PVM hosts): opt in.
