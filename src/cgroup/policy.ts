@@ -11,6 +11,8 @@ import {
   createCgroup,
   enterCgroup,
   missingControllers,
+  oomKilled,
+  readKeyed,
   setResources,
 } from "./cgroupfs.ts";
 import {
@@ -213,4 +215,21 @@ export async function enterPlan(
   await startScope(bus, plan.scope, pid, `ptd container ${plan.scope.name}`);
   // systemd made it with Delegate=yes: the limits are ours to write.
   setResources(plan.dir, r);
+}
+
+/**
+ * Tells, once the container ended with `code`, whether the OOM killer
+ * killed one of its processes; made when it starts. A cgroupfs directory
+ * is ours until we remove it. A scope's, systemd removes as soon as it is
+ * empty, often before its parent reads it: then the slice above it, whose
+ * counts include its children's, must have counted a kill while it ran,
+ * and the container must have died of SIGKILL.
+ */
+export function oomWitness(plan: CgroupPlan): (code: number) => boolean {
+  const slice = plan.dir.slice(0, plan.dir.lastIndexOf("/"));
+  const kills = () => readKeyed(slice, "memory.events").oom_kill ?? 0;
+  const before = plan.scope ? kills() : 0;
+  return (code) =>
+    oomKilled(plan.dir) ||
+    (plan.scope !== undefined && code === 137 && kills() > before);
 }

@@ -45,9 +45,9 @@ import { keepsLog, logSource } from "./log_driver.ts";
 import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { cgroupPlan, enterPlan } from "../cgroup/policy.ts";
+import { cgroupPlan, enterPlan, oomWitness } from "../cgroup/policy.ts";
 import { SdNotify } from "./sdnotify.ts";
-import { oomKilled, removeCgroup } from "../cgroup/cgroupfs.ts";
+import { removeCgroup } from "../cgroup/cgroupfs.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -242,6 +242,7 @@ async function runOnce(
   if (sv.preserveFds) spec.process.preserveFds = sv.preserveFds;
   const ours = [out.write, err.write, fail.write, ...consoleSocket ?? []];
   const cgroup = cgroupPlan(c.id, c.host);
+  let oomSeen: ((code: number) => boolean) | undefined;
   let pid: number;
   try {
     pid = await startInit(
@@ -252,7 +253,10 @@ async function runOnce(
         for (const fd of ours) setCloexec(fd);
         // In its cgroup before it execs: all it starts is counted there, and
         // this parent and the network helpers stay outside its limits.
-        if (cgroup) await enterPlan(cgroup, pid, c.host.resources ?? {});
+        if (cgroup) {
+          await enterPlan(cgroup, pid, c.host.resources ?? {});
+          oomSeen = oomWitness(cgroup);
+        }
         if (c.host.oomScoreAdj !== undefined) {
           Deno.writeTextFileSync(
             `/proc/${pid}/oom_score_adj`,
@@ -322,7 +326,7 @@ async function runOnce(
   }
   if (failure === "") await emitContainerEvent(c, "died", { exitCode: code });
   input?.close();
-  const oom = cgroup !== undefined && oomKilled(cgroup.dir);
+  const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");
   if (cgroup) await removeCgroup(cgroup.dir);
   await net.detach();
