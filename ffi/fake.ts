@@ -74,6 +74,9 @@ export class RecordingSyscalls implements Syscalls {
   sethostname(name: string) {
     this.rec("sethostname", name);
   }
+  unshareCgroup() {
+    this.rec("unshare_cgroup");
+  }
   openPath(path: string) {
     this.rec("open_path", path);
     return this.nextFd++;

@@ -66,6 +66,7 @@ const symbols = {
   umount2: { parameters: ["buffer", "i32"], result: "i32" },
   chdir: { parameters: ["buffer"], result: "i32" },
   sethostname: { parameters: ["buffer", "usize"], result: "i32" },
+  unshare: { parameters: ["i32"], result: "i32" },
   prctl: {
     parameters: ["i32", "u64", "u64", "u64", "u64"],
     result: "i32",

@@ -5,6 +5,7 @@
  */
 import {
   AF_INET,
+  CLONE_NEWCGROUP,
   CLOSE_RANGE_CLOEXEC,
   IFF_UP,
   O_CLOEXEC,
@@ -51,6 +52,11 @@ export interface Syscalls {
   /** The working directory; "" when it lies outside the root. */
   getcwd(): string;
   sethostname(name: string): void;
+  /**
+   * A cgroup namespace rooted at the caller's current cgroup (the one
+   * unshare flag a multi-threaded process may use: it implies no other).
+   */
+  unshareCgroup(): void;
   /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
   openPath(path: string): number;
   close(fd: number): void;
@@ -170,6 +176,9 @@ export class RealSyscalls implements Syscalls {
   sethostname(name: string) {
     const b = cstr(name);
     check("sethostname", libc().sethostname(b, BigInt(b.length - 1)));
+  }
+  unshareCgroup() {
+    check("unshare", libc().unshare(CLONE_NEWCGROUP));
   }
   openPath(path: string) {
     return check(

@@ -21,6 +21,8 @@ if [ "$phase" = 1 ]; then
   mkdir -p /usr/local/lib/systemd/user-generators
   ln -sf "$home/src/bin/ptd" /usr/local/lib/systemd/user-generators/ptd-user-generator
 fi
+[ -e /usr/share/containers/seccomp.json ] ||
+  install -D -m 0644 "$share/seccomp.json" /usr/share/containers/seccomp.json
 for _ in $(seq 1 120); do
   [ -S /run/user/1000/bus ] && break
   sleep 1
@@ -35,6 +37,15 @@ runuser -u ptd -- env XDG_RUNTIME_DIR=/run/user/1000 \
   -E PTD_GUEST=1 -E PTD_GUEST_PHASE=$phase -E HOME="$home" \
   deno test -A --no-check --quiet "${tests[@]}" >/tmp/tests.log 2>&1
 echo "ptd-guest: tests ended ($?)"
+if [ "$phase" = 1 ] && (cd "$home/src" && grep -rqs sessionTest "${tests[@]}"); then
+  # The same files again from a login session of the user (pam_systemd
+  # makes its scope): only sessionTest()s run, outside the delegation.
+  su -l ptd -c "cd $home/src && env NO_COLOR=1 PTD_GUEST=1 PTD_GUEST_SESSION=1 \
+    PTD_GUEST_PHASE=1 XDG_RUNTIME_DIR=/run/user/1000 \
+    DBUS_SESSION_BUS_ADDRESS=unix:path=/run/user/1000/bus \
+    deno test -A --no-check --quiet ${tests[*]}" >>/tmp/tests.log 2>&1
+  echo "ptd-guest: session tests ended ($?)"
+fi
 cp /tmp/tests.log "$share/out/tests.log"
 # A test of phase 1 asked for a reboot (see tests/guest/guest.ts).
 [ "$phase" = 1 ] && [ -e "$home/.ptd-guest-reboot" ] && touch "$share/out/reboot"

@@ -34,6 +34,9 @@ for lock in --lock --no-lock; do
 done
 cp -a "$cache/deno-dir" "$share/deno"
 printf '%s\n' "${@:-tests/guest/}" >"$share/tests"
+# Podman's default seccomp profile (containers-common), which every run
+# reads; the cached image predates that need, so it travels with the tree.
+cp /usr/share/containers/seccomp.json "$share/seccomp.json"
 chmod -R a+rwX "$share"
 
 # KVM only where it boots Debian's kernel (not on PVM hosts): opt in.
@@ -49,12 +52,14 @@ boot() {
     -append "root=/dev/vda rw console=ttyS0 quiet panic=-1" \
     </dev/null >>"$work/console.log" 2>&1
 }
-# The counts of one phase's log: "PASSED FAILED" (failed 1 without a summary).
+# The counts of one phase's log, summed over its passes (the user's service,
+# then a login session): "PASSED FAILED" (failed 1 without a summary).
 counts() {
   local summary
-  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" 2>/dev/null | tail -1)
+  summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$1" 2>/dev/null)
   [ -n "$summary" ] || { echo "0 1"; return; }
-  sed -E 's/.*\| ([0-9]+) passed \| ([0-9]+) failed.*/\1 \2/' <<<"$summary"
+  sed -E 's/.*\| ([0-9]+) passed \| ([0-9]+) failed.*/\1 \2/' <<<"$summary" |
+    awk '{ p += $1; f += $2 } END { print p, f }'
 }
 show() {
   if [ -s "$1" ]; then cat "$1"; else

@@ -32,6 +32,9 @@ export interface NoDelegation {
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
 
+/** Carries the global --cgroup-manager to the engine (and its children). */
+export const CGROUP_MANAGER_ENV = "PTD_CGROUP_MANAGER";
+
 /** The delegated subtree of user `uid`'s systemd manager. */
 export function userServiceCgroup(uid: number): string {
   return `${CGROUP_ROOT}/user.slice/user-${uid}.slice/user@${uid}.service`;
@@ -44,8 +47,15 @@ export function cgroupOf(host: CgroupHost, pid: number | "self" = "self") {
   return line === undefined ? undefined : `${CGROUP_ROOT}${line.slice(3)}`;
 }
 
-/** The delegation this process may use, or why there is none. */
-export function delegation(host: CgroupHost): Delegation | NoDelegation {
+/**
+ * The delegation this process may use, or why there is none. With
+ * `viaSystemd`, the user's systemd makes the cgroups, so ptd itself may run
+ * outside the subtree.
+ */
+export function delegation(
+  host: CgroupHost,
+  viaSystemd = false,
+): Delegation | NoDelegation {
   if (!host.stat(`${CGROUP_ROOT}/cgroup.controllers`)) {
     const hybrid = host.stat(`${CGROUP_ROOT}/unified`) !== undefined;
     return {
@@ -65,7 +75,7 @@ export function delegation(host: CgroupHost): Delegation | NoDelegation {
     };
   }
   const own = cgroupOf(host);
-  if (own === undefined || !own.startsWith(`${root}/`)) {
+  if (!viaSystemd && (own === undefined || !own.startsWith(`${root}/`))) {
     return {
       reason:
         `ptd runs outside your delegated cgroup (user@${host.uid}.service)`,
@@ -74,7 +84,7 @@ export function delegation(host: CgroupHost): Delegation | NoDelegation {
   }
   const controllers = (host.read(`${root}/cgroup.subtree_control`) ?? "")
     .trim().split(/\s+/).filter(Boolean);
-  return { root, controllers, own };
+  return { root, controllers, own: own ?? "" };
 }
 
 /** True for a delegation, false for the reason there is none. */
@@ -101,4 +111,14 @@ export function realCgroupHost(): CgroupHost {
     },
     uid: Deno.uid() ?? 0,
   };
+}
+
+/**
+ * --cgroupns when none is given, as Podman chooses it: a namespace of the
+ * container's own on cgroup v2, the host's on v1 or hybrid.
+ */
+export function defaultCgroupns(): "private" | "host" {
+  return realCgroupHost().stat(`${CGROUP_ROOT}/cgroup.controllers`)
+    ? "private"
+    : "host";
 }

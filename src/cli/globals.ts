@@ -7,6 +7,7 @@
  * local only.
  */
 import { BACKEND_ENV } from "../events/record.ts";
+import { CGROUP_MANAGER_ENV } from "../cgroup/host.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { storePaths, useStoreRoots } from "../storage/paths.ts";
@@ -111,8 +112,9 @@ const LOG_LEVELS = [
  * children. --log-level, --events-backend, --cgroup-manager and --tmpdir are
  * checked as Podman checks them; --events-backend file or none holds for
  * this command and the monitors it starts (journald is refused: ptd keeps
- * events in a file); the others change nothing: ptd logs only errors,
- * places no cgroups by manager and keeps no libpod state of its own.
+ * events in a file); --cgroup-manager chooses who makes the cgroups of the
+ * containers this command creates; the others change nothing: ptd logs
+ * only errors and keeps no libpod state of its own.
  */
 export async function applyGlobals(f: GlobalFlags): Promise<void> {
   if (f.remote || f.url !== undefined) {
@@ -157,6 +159,8 @@ export async function applyGlobals(f: GlobalFlags): Promise<void> {
       "configuring runtime: cgroup manager must be one of cgroupfs and systemd: invalid argument",
     );
   }
+  // The engine chooses each new container's manager by it.
+  if (f.cgroupManager) Deno.env.set(CGROUP_MANAGER_ENV, f.cgroupManager);
   useStoreRoots({ data: f.root, runtime: f.runroot });
   if (f.storageDriver !== undefined) {
     const { selectDriver } = await lazy<

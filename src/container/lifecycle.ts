@@ -287,6 +287,9 @@ export async function stopContainer(
 ): Promise<void> {
   const s = await markStopped(store, c.id);
   if (!monitorAlive(s)) return;
+  // A frozen process takes no signal but SIGKILL: Podman thaws it first, so
+  // the stop signal reaches it and its handler runs.
+  if (s.paused) await setPaused(store, c, false, "stop");
   await emitContainerEvent(c, "stop");
   if (s.pid) signalProcess(s.pid, parseSignal(c.host.stopSignal));
   if (await monitorGone(store, c.id, timeout * 1000)) return;
@@ -468,6 +471,16 @@ export async function freezeContainer(
       }, can't ${verb}: container state improper`,
     );
   }
+  await setPaused(store, c, freeze, verb);
+}
+
+/** Freezes or thaws the container's cgroup and records it. */
+async function setPaused(
+  store: ContainerStore,
+  c: ContainerConfig,
+  freeze: boolean,
+  verb: string,
+): Promise<void> {
   const plan = cgroupPlan(c.id, c.host);
   if (!plan) {
     const why = hostDelegation();

@@ -28,6 +28,7 @@ import {
 import { parseSignal } from "./signals.ts";
 import type { UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
+import { defaultCgroupns } from "../cgroup/host.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -352,7 +353,7 @@ function inspectResources(c: ContainerConfig): Record<string, unknown> {
     OomScoreAdj: c.host.oomScoreAdj ?? 0,
     CgroupParent: c.host.cgroupParent ?? "",
     Cgroups: c.host.cgroups === "disabled" ? "disabled" : "default",
-    CgroupMode: c.host.cgroupns ?? "private",
+    CgroupMode: c.host.cgroupns ?? defaultCgroupns(),
   };
 }
 

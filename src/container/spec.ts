@@ -30,6 +30,7 @@ import {
   userCapabilities,
 } from "./confine.ts";
 import { DEVICES } from "../runtime/rootfs.ts";
+import { defaultCgroupns } from "../cgroup/host.ts";
 
 /** A file error in Go's words, as Podman's messages quote them. */
 function errnoText(e: unknown): string {
@@ -286,6 +287,12 @@ export async function runtimeSpec(
     idMaps: store.paths.rootless && h.userns
       ? usernsMaps(h.userns, userMaps())
       : undefined,
+    // ns: and container: are not joined yet: a namespace of its own.
+    cgroupns: h.cgroupns === "host"
+      ? "host"
+      : h.cgroupns === undefined
+      ? defaultCgroupns()
+      : "private",
     ipc: h.ipc === "host" || h.ipc === "none" ? h.ipc : "private",
     joinIpc: ipcPid === undefined ? undefined : `/proc/${ipcPid}/ns/ipc`,
     shmSize: h.shmSize ?? DEFAULT_SHM_SIZE,

@@ -46,14 +46,9 @@ import { keepsLog, logSource } from "./log_driver.ts";
 import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { cgroupPlan } from "../cgroup/policy.ts";
+import { cgroupPlan, enterPlan, oomWitness } from "../cgroup/policy.ts";
 import { SdNotify } from "./sdnotify.ts";
-import {
-  createCgroup,
-  enterCgroup,
-  oomKilled,
-  removeCgroup,
-} from "../cgroup/cgroupfs.ts";
+import { removeCgroup } from "../cgroup/cgroupfs.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -262,26 +257,31 @@ async function runOnce(
     ...fuseSocket ?? [],
   ];
   const cgroup = cgroupPlan(c.id, c.host);
+  let oomSeen: ((code: number) => boolean) | undefined;
   let pid: number;
   try {
     spec.joinUserns = await net.prepare();
-    pid = await startInit(spec, `${store.runDir(c.id)}/spec.json`, (pid) => {
-      // The child has its copies; the network helpers must not hold them.
-      for (const fd of ours) setCloexec(fd);
-      // In its cgroup before it execs: all it starts is counted there, and
-      // this parent and the network helpers stay outside its limits.
-      if (cgroup) {
-        createCgroup(cgroup.delegation, cgroup.dir, c.host.resources ?? {});
-        enterCgroup(cgroup.dir, pid);
-      }
-      if (c.host.oomScoreAdj !== undefined) {
-        Deno.writeTextFileSync(
-          `/proc/${pid}/oom_score_adj`,
-          String(c.host.oomScoreAdj),
-        );
-      }
-      return net.attach(pid);
-    });
+    pid = await startInit(
+      spec,
+      `${store.runDir(c.id)}/spec.json`,
+      async (pid) => {
+        // The child has its copies; the network helpers must not hold them.
+        for (const fd of ours) setCloexec(fd);
+        // In its cgroup before it execs: all it starts is counted there, and
+        // this parent and the network helpers stay outside its limits.
+        if (cgroup) {
+          await enterPlan(cgroup, pid, c.host.resources ?? {});
+          oomSeen = oomWitness(cgroup);
+        }
+        if (c.host.oomScoreAdj !== undefined) {
+          Deno.writeTextFileSync(
+            `/proc/${pid}/oom_score_adj`,
+            String(c.host.oomScoreAdj),
+          );
+        }
+        await net.attach(pid);
+      },
+    );
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);
@@ -354,7 +354,7 @@ async function runOnce(
   }
   if (failure === "") await emitContainerEvent(c, "died", { exitCode: code });
   input?.close();
-  const oom = cgroup !== undefined && oomKilled(cgroup.dir);
+  const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");
   if (cgroup) await removeCgroup(cgroup.dir);
   await net.detach();

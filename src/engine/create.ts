@@ -4,7 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
-import { checkCgroupSettings } from "../cgroup/policy.ts";
+import { checkCgroupSettings, chooseCgroupManager } from "../cgroup/policy.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
@@ -117,6 +117,16 @@ export async function createContainer(
     req = await podMember(e, req.pod, { ...req, pod: undefined });
   }
   // A limit this host cannot enforce is refused before anything is made.
+  // The manager is chosen once, here: the container's parent uses it.
+  req = {
+    ...req,
+    host: {
+      ...req.host,
+      cgroupManager: req.host.cgroups === "disabled"
+        ? undefined
+        : chooseCgroupManager(),
+    },
+  };
   checkCgroupSettings(req.host);
   let root;
   if (req.rootfs) root = rootfsSource(req.image);

@@ -3,6 +3,7 @@
  * prune and reset, `exists`, and inspect by object type. They only read the
  * stores and the host, or call the other areas' operations in turn.
  */
+import { chooseCgroupManager } from "../cgroup/policy.ts";
 import { isActive } from "../container/liveness.ts";
 import { loadRegistriesConf } from "../image/reference.ts";
 import { ImageStore } from "../image/store.ts";
@@ -131,7 +132,7 @@ export async function systemInfo(e: Engine): Promise<Record<string, unknown>> {
   return {
     host: {
       arch: goArch(),
-      cgroupManager: "cgroupfs",
+      cgroupManager: chooseCgroupManager(),
       cgroupVersion: safeExists("/sys/fs/cgroup/cgroup.controllers")
         ? "v2"
         : "v1",

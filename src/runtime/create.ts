@@ -5,7 +5,6 @@
  */
 import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
 import {
-  CLONE_NEWCGROUP,
   CLONE_NEWIPC,
   CLONE_NEWNET,
   CLONE_NEWNS,
@@ -42,7 +41,9 @@ export function userMaps(): IdMaps {
  * that one, whose maps exist already.
  */
 export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
-  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWCGROUP;
+  // No cgroup namespace here: it would be rooted at the parent's cgroup,
+  // before the child is moved into its own (init makes it).
+  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
   if (spec.ipc !== "host" && spec.joinIpc === undefined) flags |= CLONE_NEWIPC;
   if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
   if (spec.privateNetwork && spec.joinNetns === undefined) {

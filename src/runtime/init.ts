@@ -95,6 +95,7 @@ export function runInit(
   lastCap: number,
   write: FileWriter = writeFile,
 ): never {
+  if (spec.cgroupns === "private") sys.unshareCgroup();
   buildRootfs(sys, spec);
   trace("init-mounted");
   if (spec.console) setUpConsole(sys, spec.console);

@@ -219,11 +219,21 @@ function mountSys(sys: Syscalls, spec: RuntimeSpec, sysFd: number) {
       "sysfs",
       NSN | (spec.privileged ? 0 : MS_RDONLY),
     );
-    return;
+  } else {
+    // Without a network namespace of our own the kernel refuses a new
+    // sysfs: show the host's, read-only.
+    bindFd(sys, sysFd, "/sys", true, NSN);
   }
-  // Without a network namespace of our own the kernel refuses a new sysfs:
-  // show the host's, read-only.
-  bindFd(sys, sysFd, "/sys", true, NSN);
+  // The container's own cgroup as the root of the hierarchy, as Podman
+  // mounts it with a private cgroup namespace.
+  if (spec.cgroupns === "private") {
+    sys.mount(
+      "cgroup2",
+      "/sys/fs/cgroup",
+      "cgroup2",
+      NSN | (spec.privileged ? 0 : MS_RDONLY),
+    );
+  }
 }
 
 /**

@@ -107,6 +107,12 @@ export interface RuntimeSpec {
    * parent writes them; init never reads them.
    */
   idMaps?: { uid: IdRange[]; gid: IdRange[] };
+  /**
+   * private: a cgroup namespace rooted at the container's own cgroup (init
+   * makes it, once its parent has moved it there), with that cgroup
+   * mounted on /sys/fs/cgroup; host: the parent's.
+   */
+  cgroupns?: "private" | "host";
   /** host: the host's IPC namespace and /dev/shm; none: no /dev/shm. */
   ipc?: "private" | "host" | "none";
   /**

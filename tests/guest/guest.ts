@@ -11,13 +11,24 @@ export const IN_GUEST = Deno.env.get("PTD_GUEST") === "1";
 
 const PHASE = Number(Deno.env.get("PTD_GUEST_PHASE") ?? "1");
 
+/**
+ * True in the guest's second pass of a boot, run from a login session of
+ * the user (su -l): outside user@UID.service's delegated subtree.
+ */
+const IN_SESSION = Deno.env.get("PTD_GUEST_SESSION") === "1";
+
 /** Deno.test, run only in the guest, in boot `phase`. */
 export function guestTest(
   name: string,
   fn: () => Promise<void>,
   phase = 1,
 ): void {
-  Deno.test({ name, ignore: !IN_GUEST || phase !== PHASE, fn });
+  Deno.test({ name, ignore: !IN_GUEST || IN_SESSION || phase !== PHASE, fn });
+}
+
+/** Deno.test, run only in the guest's login-session pass of boot 1. */
+export function sessionTest(name: string, fn: () => Promise<void>): void {
+  Deno.test({ name, ignore: !IN_GUEST || !IN_SESSION || PHASE !== 1, fn });
 }
 
 /** Asks scripts/guest for a second boot, with the tests of phase 2. */

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch, assertThrows } from "../assert.ts";
 import { busyboxRoot, ok, ptd, sleep, withSandbox } from "../helpers.ts";
-import { guestTest } from "./guest.ts";
+import { guestTest, sessionTest, sh } from "./guest.ts";
 
 /** The cgroup directory of process `pid`. */
 function cgroupOf(pid: number): string {
@@ -47,7 +47,15 @@ guestTest(
       ).trim();
       const info = JSON.parse(ok(await ptd(sb, ["inspect", "lim"])))[0];
       const cg = cgroupOf(info.State.Pid);
-      assertMatch(cg, new RegExp(`/user@\\d+\\.service/ptd/ptd-${id}$`));
+      // The default manager is systemd: a transient scope of the user's.
+      assertMatch(
+        cg,
+        new RegExp(`/user@\\d+\\.service/user\\.slice/ptd-${id}\\.scope$`),
+      );
+      assertMatch(
+        (await sh(`systemctl --user show -P Delegate ptd-${id}.scope`)).out,
+        /^yes/,
+      );
       assertEquals(read(cg, "memory.max"), "67108864");
       assertEquals(info.HostConfig.Memory, 67108864);
       // The monitor stays outside the limit.
@@ -96,6 +104,35 @@ guestTest(
       assertEquals(stats[0].pids, "1");
       ok(await ptd(sb, ["rm", "-f", "-t", "0", "lim"]));
       assertThrows(() => Deno.statSync(cg), /No such file/);
+
+      // stop thaws a paused container first: its TERM handler runs.
+      ok(
+        await ptd(sb, [
+          ...runIn(root, "pz", "-d"),
+          "sh",
+          "-c",
+          "trap 'exit 3' TERM; sleep 600 & wait",
+        ]),
+      );
+      ok(await ptd(sb, ["pause", "pz"]));
+      ok(await ptd(sb, ["stop", "-t", "20", "pz"]));
+      const pz = JSON.parse(ok(await ptd(sb, ["inspect", "pz"])))[0].State;
+      assertEquals([pz.ExitCode, pz.Paused], [3, false]);
+
+      // --cgroupns private (the default on v2): the container's own cgroup
+      // is the root of its view, and the one mounted on /sys/fs/cgroup;
+      // cgroupfs still places it by hand, from inside the delegation.
+      const own = ok(
+        await ptd(sb, [
+          "--cgroup-manager",
+          "cgroupfs",
+          ...runIn(root, "ns", "--rm", "--pids-limit", "30"),
+          "sh",
+          "-c",
+          "cat /proc/self/cgroup /sys/fs/cgroup/pids.max",
+        ]),
+      );
+      assertEquals(own.trim().split("\n"), ["0::/", "30"]);
     }),
 );
 
@@ -115,6 +152,17 @@ guestTest(
       assertEquals(r.code, 137, r.stderr);
       const st = JSON.parse(ok(await ptd(sb, ["inspect", "oom"])))[0].State;
       assertEquals([st.OOMKilled, st.ExitCode], [true, 137]);
+      const events = ok(
+        await ptd(sb, [
+          "events",
+          "--stream=false",
+          "--filter",
+          "event=oom",
+          "--format",
+          "{{.Status}} {{.Name}}",
+        ]),
+      );
+      assertEquals(events.trim().split("\n"), ["oom oom"]);
     }),
 );
 
@@ -165,5 +213,40 @@ guestTest(
       const current = Number(read(bomb, "pids.current"));
       assert(current >= 15 && current <= 20, `${current} processes`);
       assertMatch(read(bomb, "pids.events"), /^max [1-9]/);
+    }),
+);
+
+sessionTest(
+  "guest session: from a login session's scope, the default systemd manager still gives a limited scope; cgroupfs cannot",
+  () =>
+    withSandbox(async (sb) => {
+      const root = busyboxRoot(sb.dir, APPLETS);
+      const self = cgroupOf(Deno.pid);
+      assert(!/\/user@\d+\.service\//.test(self), `ptd runs in ${self}`);
+      const id = ok(
+        await ptd(sb, [
+          ...runIn(root, "sess", "-d", "--memory", "64m"),
+          "sleep",
+          "600",
+        ]),
+      ).trim();
+      const pid =
+        JSON.parse(ok(await ptd(sb, ["inspect", "sess"])))[0].State.Pid;
+      const cg = cgroupOf(pid);
+      assertMatch(
+        cg,
+        new RegExp(`/user@\\d+\\.service/user\\.slice/ptd-${id}\\.scope$`),
+      );
+      assertEquals(read(cg, "memory.max"), "67108864");
+      ok(await ptd(sb, ["rm", "-f", "-t", "0", "sess"]));
+      assertThrows(() => Deno.statSync(cg), /No such file/);
+      const r = await ptd(sb, [
+        "--cgroup-manager",
+        "cgroupfs",
+        ...runIn(root, "fs", "--memory", "64m"),
+        "true",
+      ]);
+      assertEquals(r.code, 125);
+      assertMatch(r.stderr, /ptd runs outside your delegated cgroup/);
     }),
 );

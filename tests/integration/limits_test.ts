@@ -143,3 +143,36 @@ Deno.test("limits: bad values in Podman's words; settings that need no cgroup ar
     ]);
     assert(host.PidsLimit === 0);
   }));
+
+Deno.test({
+  name:
+    "cgroupns: private is a namespace of the container's own with cgroup2 on /sys/fs/cgroup; host, the default on v1, is ours",
+  ignore: delegated,
+  fn: () =>
+    withSandbox(async (sb) => {
+      const root = busyboxRoot(sb.dir);
+      const ours = Deno.readLinkSync("/proc/self/ns/cgroup");
+      const view = async (...opts: string[]) =>
+        ok(
+          await ptd(sb, [
+            "run",
+            "--rm",
+            ...opts,
+            "--rootfs",
+            root,
+            "sh",
+            "-c",
+            "readlink /proc/self/ns/cgroup; grep ' /sys/fs/cgroup ' /proc/self/mounts | cut -d' ' -f3,4 | cut -d, -f1; true",
+          ]),
+        ).trim().split("\n");
+      const [ns, mounted] = await view("--cgroupns", "private");
+      assert(ns !== ours, "no cgroup namespace of its own");
+      assertEquals(mounted, "cgroup2 ro");
+      assertEquals(await view("--cgroupns", "host"), [ours]);
+      assertEquals(await view(), [ours]);
+      ok(await ptd(sb, ["create", "--name", "dflt", "--rootfs", root, "true"]));
+      const host =
+        JSON.parse(ok(await ptd(sb, ["inspect", "dflt"])))[0].HostConfig;
+      assertEquals(host.CgroupMode, "host");
+    }),
+});

@@ -517,3 +517,22 @@ Deno.test("init -t: a pty of the container's devpts, sized, on stdio and /dev/co
   ]);
   assert(from < t.findIndex((c) => c.startsWith("execve")));
 });
+
+Deno.test("init: --cgroupns private is made before any mount and mounted on /sys/fs/cgroup; host makes none", () => {
+  const sys = new RecordingSyscalls();
+  init(sys, spec({ cgroupns: "private" }));
+  const t = sys.trace();
+  // Before the mounts: cgroup2 can be mounted only from inside it.
+  assertEquals(t[0], "unshare_cgroup");
+  const sysfs = t.findIndex((l) => l.startsWith("mount sysfs /sys"));
+  const cg = t.indexOf(
+    `mount cgroup2 /sys/fs/cgroup cgroup2 ${NSN | MS_RDONLY} null`,
+  );
+  assert(sysfs >= 0 && cg > sysfs, "cgroup2 is not mounted over /sys");
+
+  const host = new RecordingSyscalls();
+  init(host, spec({ cgroupns: "host" }));
+  const h = host.trace();
+  assert(!h.includes("unshare_cgroup"));
+  assert(!h.some((l) => l.startsWith("mount cgroup2")));
+});
