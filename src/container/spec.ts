@@ -11,7 +11,7 @@ import {
 import type { NetworkMode } from "../network/mode.ts";
 import { privateNetwork } from "../network/mode.ts";
 import { resolveCaps } from "../runtime/caps.ts";
-import type { MountSpec, RuntimeSpec } from "../runtime/spec.ts";
+import { DEVICES, type MountSpec, type RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
@@ -29,7 +29,6 @@ import {
   storedSeccomp,
   userCapabilities,
 } from "./confine.ts";
-import { DEVICES } from "../runtime/rootfs.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
 
 /** A file error in Go's words, as Podman's messages quote them. */

@@ -29,15 +29,13 @@ import { PtdError } from "./errors.ts";
 import {
   type CopyRootfs,
   DEFAULT_SHM_SIZE,
+  DEVICES,
   type MountSpec,
   type OverlayRootfs,
   type RuntimeSpec,
 } from "./spec.ts";
 import { containerMasks } from "./masks.ts";
 import { requireTool } from "./tools.ts";
-
-/** Device nodes every container gets, bound from the host (mknod is not allowed rootless). */
-export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];
 
 const DEV_LINKS: [string, string][] = [
   ["/proc/self/fd", "/dev/fd"],

@@ -154,3 +154,10 @@ export interface RuntimeSpec {
    */
   fuseSocket?: number;
 }
+
+/**
+ * Device nodes every container gets, bound from the host (mknod is not
+ * allowed rootless). Here, not in rootfs.ts, so that the CLI and the
+ * monitor, which name them, do not load init's mount code.
+ */
+export const DEVICES = ["null", "zero", "full", "random", "urandom", "tty"];

@@ -4,7 +4,11 @@ import { spec } from "./init_spec.ts";
 import { SysError } from "../../ffi/errno.ts";
 import { runInit } from "../../src/runtime/init.ts";
 import { type PathProbe } from "../../src/runtime/process.ts";
-import type { MountSpec, RuntimeSpec } from "../../src/runtime/spec.ts";
+import {
+  DEVICES,
+  type MountSpec,
+  type RuntimeSpec,
+} from "../../src/runtime/spec.ts";
 import { PtdError } from "../../src/runtime/errors.ts";
 import {
   capNumber,
@@ -13,7 +17,6 @@ import {
 } from "../../src/runtime/caps.ts";
 import { resolveUser, withUserEntries } from "../../src/runtime/user.ts";
 import { idMapsFor, subRanges, toHost } from "../../src/runtime/idmap.ts";
-import { DEVICES } from "../../src/runtime/rootfs.ts";
 import {
   MS_BIND,
   MS_NODEV,
