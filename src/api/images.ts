@@ -60,8 +60,8 @@ function progressMessage(p: PullProgress): Record<string, unknown> | undefined {
  * result is the last line, or a failure is (`error`), as Docker reports it
  * once the stream began.
  */
-async function* progressStream(
-  first: Record<string, unknown>,
+export async function* progressStream(
+  first: Record<string, unknown> | undefined,
   op: (report: (m: Record<string, unknown>) => void) => Promise<unknown>,
 ): AsyncGenerator<Uint8Array> {
   const queue: Uint8Array[] = [];
@@ -80,7 +80,7 @@ async function* progressStream(
     finished = true;
     wake();
   });
-  yield line(first);
+  if (first) yield line(first);
   while (!finished || queue.length > 0) {
     if (queue.length > 0) yield queue.shift()!;
     else await new Promise<void>((ok) => wake = ok);

@@ -49,10 +49,18 @@ export interface BuildRequest {
   timestamp?: Date;
   /** Hears each progress line (STEP ..., --> ID). */
   say?: (line: string) => void;
+  /** Takes what RUN steps print (default: this process's stdout, stderr). */
+  output?: (chunk: Uint8Array) => Promise<void>;
+  /** `file` is a path in the context, not in the working directory. */
+  fileInContext?: boolean;
 }
 
 /** The BuildHost over engine `e`: steps run in real ptd containers. */
-function buildHost(e: Engine, say: (line: string) => void): BuildHost {
+function buildHost(
+  e: Engine,
+  say: (line: string) => void,
+  output?: (chunk: Uint8Array) => Promise<void>,
+): BuildHost {
   const images = e.store(ImageStore);
   const store = containerStore(e);
   /** Runs `fn` with a new container of `img`, removed afterwards. */
@@ -117,7 +125,10 @@ function buildHost(e: Engine, say: (line: string) => void): BuildHost {
             "build with the vfs storage driver is not supported: RUN steps are committed from an overlay upper dir",
           );
         }
-        const code = await runContainer(e, c, { kind: "foreground" });
+        const code = await runContainer(e, c, {
+          kind: "foreground",
+          output: output && ((_, chunk) => output(chunk)),
+        });
         return code === 0
           ? { code, layer: await upperLayer(c, true) }
           : { code };
@@ -162,28 +173,34 @@ export async function buildImage(
   const ctx = await openContext(
     req.context,
     `${images.blobs.root}/tmp`,
-    req.file,
+    req.fileInContext ? undefined : req.file,
   );
   try {
-    const cf = await readContainerfile(ctx, req.file);
+    const cf = await readContainerfile(
+      ctx,
+      req.fileInContext && req.file ? `${ctx.dir}/${req.file}` : req.file,
+    );
     const containerfile = parseContainerfile(cf.text, cf.name);
-    const builder = new Builder(buildHost(e, req.say ?? (() => {})), {
-      containerfile,
-      context: ctx,
-      buildArgs: req.buildArgs,
-      target: req.target,
-      noCache: !!req.noCache,
-      layers: req.layers ?? true,
-      pull: req.pull ?? "missing",
-      squash: req.squash,
-      labels: req.labels ?? {},
-      docker: !!req.docker,
-      network: req.network,
-      volumes: req.volumes ?? [],
-      secrets: req.secrets ?? new Map(),
-      cacheTtlMs: req.cacheTtlMs,
-      timestamp: req.timestamp,
-    });
+    const builder = new Builder(
+      buildHost(e, req.say ?? (() => {}), req.output),
+      {
+        containerfile,
+        context: ctx,
+        buildArgs: req.buildArgs,
+        target: req.target,
+        noCache: !!req.noCache,
+        layers: req.layers ?? true,
+        pull: req.pull ?? "missing",
+        squash: req.squash,
+        labels: req.labels ?? {},
+        docker: !!req.docker,
+        network: req.network,
+        volumes: req.volumes ?? [],
+        secrets: req.secrets ?? new Map(),
+        cacheTtlMs: req.cacheTtlMs,
+        timestamp: req.timestamp,
+      },
+    );
     let img = await builder.build();
     if (Object.keys(req.annotations ?? {}).length > 0) {
       img = await annotateImage(images, img, req.annotations!);
