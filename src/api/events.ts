@@ -79,7 +79,10 @@ export const eventRoutes: Route[] = [
       f.startsWith("event=") ? `event=${storedAction(f.slice(6))}` : f
     );
     const since = req.query.get("since") || undefined;
-    const until = req.query.get("until") || undefined;
+    // Docker's client sends `--until 0s` as now in whole seconds: the
+    // events of that second are kept, not cut at its start.
+    const raw = req.query.get("until") || undefined;
+    const until = raw && /^\d+$/.test(raw) ? `${raw}.999999999` : raw;
     // An until already past: the events up to it, then the end.
     const stream = until === undefined || parseTime(until) > Date.now();
     const events = await readEngineEvents(e, {
