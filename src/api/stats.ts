@@ -25,7 +25,7 @@ function systemCpuNano(): number {
 }
 
 /** One reading: the container's figures and the host's CPU time. */
-interface Reading {
+export interface Reading {
   at: string;
   system: number;
   s?: ContainerStats;
@@ -66,7 +66,7 @@ const cpuStats = (r: Reading | undefined) => ({
 });
 
 /** Docker's stats document of reading `r` after `prev`. */
-function statsDoc(id: string, name: string, r: Reading, prev?: Reading) {
+export function statsDoc(id: string, name: string, r: Reading, prev?: Reading) {
   const s = r.s;
   return {
     id,

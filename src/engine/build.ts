@@ -58,8 +58,7 @@ export interface BuildRequest {
 /** The BuildHost over engine `e`: steps run in real ptd containers. */
 function buildHost(
   e: Engine,
-  say: (line: string) => void,
-  output?: (chunk: Uint8Array) => Promise<void>,
+  { say = () => {}, output }: Pick<BuildRequest, "say" | "output">,
 ): BuildHost {
   const images = e.store(ImageStore);
   const store = containerStore(e);
@@ -181,26 +180,23 @@ export async function buildImage(
       req.fileInContext && req.file ? `${ctx.dir}/${req.file}` : req.file,
     );
     const containerfile = parseContainerfile(cf.text, cf.name);
-    const builder = new Builder(
-      buildHost(e, req.say ?? (() => {}), req.output),
-      {
-        containerfile,
-        context: ctx,
-        buildArgs: req.buildArgs,
-        target: req.target,
-        noCache: !!req.noCache,
-        layers: req.layers ?? true,
-        pull: req.pull ?? "missing",
-        squash: req.squash,
-        labels: req.labels ?? {},
-        docker: !!req.docker,
-        network: req.network,
-        volumes: req.volumes ?? [],
-        secrets: req.secrets ?? new Map(),
-        cacheTtlMs: req.cacheTtlMs,
-        timestamp: req.timestamp,
-      },
-    );
+    const builder = new Builder(buildHost(e, req), {
+      containerfile,
+      context: ctx,
+      buildArgs: req.buildArgs,
+      target: req.target,
+      noCache: !!req.noCache,
+      layers: req.layers ?? true,
+      pull: req.pull ?? "missing",
+      squash: req.squash,
+      labels: req.labels ?? {},
+      docker: !!req.docker,
+      network: req.network,
+      volumes: req.volumes ?? [],
+      secrets: req.secrets ?? new Map(),
+      cacheTtlMs: req.cacheTtlMs,
+      timestamp: req.timestamp,
+    });
     let img = await builder.build();
     if (Object.keys(req.annotations ?? {}).length > 0) {
       img = await annotateImage(images, img, req.annotations!);

@@ -1139,6 +1139,19 @@ Deno.test({
         "run",
         "-d",
         "--name",
+        "slow",
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "1h",
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      await dockerOk(api, [
+        "run",
+        "-d",
+        "--name",
         "plain",
         "busybox",
         "sleep",
@@ -1155,9 +1168,12 @@ Deno.test({
       const h = await health();
       assertEquals([h.Status, h.FailingStreak], ["healthy", 0]);
       assertEquals(h.Log[0].ExitCode, 0);
-      const [checked, plain] = await status();
+      const [checked, plain, slow] = await status();
+      // Docker's words: no "ago", "health: starting" before the first check.
       assertMatch(checked, /^checked Up .* \(healthy\)$/);
       assertMatch(plain, /^plain Up [^()]*$/);
+      assertMatch(slow, /^slow Up .* \(health: starting\)$/);
+      assert(!/ ago/.test(checked + plain + slow), checked);
       assertEquals(
         await dockerOk(api, [
           "ps",
@@ -1193,7 +1209,7 @@ Deno.test({
       }
       assertEquals((await health()).Status, "unhealthy");
       assertMatch((await status())[0], /^checked Up .* \(unhealthy\)$/);
-      await dockerOk(api, ["rm", "-f", "checked", "plain"]);
+      await dockerOk(api, ["rm", "-f", "checked", "plain", "slow"]);
     }),
 });
 
