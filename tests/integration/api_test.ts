@@ -849,8 +849,11 @@ function dockerLines(api: Api, args: string[]) {
         buf += next.value;
       }
     },
+    /** Ends the client. */
     async stop() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch { /* ended already */ }
       await child.status;
       await lines.return?.();
     },
