@@ -7,21 +7,12 @@
  */
 import type { Engine } from "../engine/engine.ts";
 import { localName } from "../image/reference.ts";
-import { lazy } from "../runtime/lazy.ts";
+import { buildCode, commitCode } from "../engine/build_code.ts";
 import { invalid } from "../runtime/errors.ts";
 import type { HttpRequest } from "./http.ts";
-import { progressStream } from "./images.ts";
+import { bodyToTemp, progressStream } from "./images.ts";
 import { flag, json } from "./reply.ts";
 import type { Route } from "./router.ts";
-
-const buildCode = () =>
-  lazy<typeof import("../engine/build.ts")>(
-    new URL("../engine/build.ts", import.meta.url),
-  );
-const commitCode = () =>
-  lazy<typeof import("../engine/commit.ts")>(
-    new URL("../engine/commit.ts", import.meta.url),
-  );
 
 /** A query parameter holding a JSON map of strings (buildargs, labels). */
 function jsonMap(req: HttpRequest, name: string): Record<string, string> {
@@ -123,14 +114,7 @@ export const buildRoutes: Route[] = [
   ["POST", "/build", async ({ e, req }) => {
     refuseUnsupported(req);
     const dockerfile = dockerfileIn(req);
-    const tmp = await Deno.makeTempFile({ prefix: "ptd-api-build-" });
-    try {
-      using f = await Deno.open(tmp, { write: true });
-      for await (const chunk of req.stream()) await f.write(chunk);
-    } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
-      throw err;
-    }
+    const tmp = await bodyToTemp(req, "ptd-api-build-");
     return {
       status: 200,
       headers: { "Content-Type": "application/json" },

@@ -106,6 +106,25 @@ function registryAuth(req: HttpRequest): Credentials | undefined {
   }
 }
 
+/**
+ * The request's body in a new temp file (an archive or a build context):
+ * its path; nothing is left when the body fails.
+ */
+export async function bodyToTemp(
+  req: HttpRequest,
+  prefix: string,
+): Promise<string> {
+  const tmp = await Deno.makeTempFile({ prefix });
+  try {
+    using f = await Deno.open(tmp, { write: true });
+    for await (const chunk of req.stream()) await f.write(chunk);
+    return tmp;
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
 /** A temp file's bytes as a reply body, the file removed once sent. */
 async function* fileThenGone(path: string): AsyncGenerator<Uint8Array> {
   try {
@@ -190,12 +209,8 @@ export const imageRoutes: Route[] = [
   }],
   ["GET", "/images/get", ({ e, req }) => save(e, req.query.getAll("names"))],
   ["POST", "/images/load", async ({ e, req }) => {
-    const tmp = await Deno.makeTempFile({ prefix: "ptd-api-load-" });
+    const tmp = await bodyToTemp(req, "ptd-api-load-");
     try {
-      {
-        using f = await Deno.open(tmp, { write: true });
-        for await (const chunk of req.stream()) await f.write(chunk);
-      }
       const loaded = await loadImages(e, tmp);
       const names = loaded.flatMap((i) => i.names.length ? i.names : [i.id]);
       return {
