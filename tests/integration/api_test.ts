@@ -147,6 +147,10 @@ async function dockerOk(api: Api, args: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** `docker run -d --name NAME ARGS`, which must succeed. */
+const dockerDetached = (api: Api, name: string, args: string[]) =>
+  dockerOk(api, ["run", "-d", "--name", name, ...args]);
+
 /** A raw HTTP request over the socket: status and body. */
 async function http(
   api: Api,
@@ -1076,11 +1080,7 @@ Deno.test({
       // No step container is left behind.
       assertEquals(await dockerOk(api, ["ps", "-aq"]), "");
 
-      await dockerOk(api, [
-        "run",
-        "-d",
-        "--name",
-        "tocommit",
+      await dockerDetached(api, "tocommit", [
         "busybox",
         "sh",
         "-c",
@@ -1122,11 +1122,7 @@ Deno.test({
   ignore: NO_DOCKER,
   fn: () =>
     withApi(async (api) => {
-      await dockerOk(api, [
-        "run",
-        "-d",
-        "--name",
-        "checked",
+      await dockerDetached(api, "checked", [
         "--health-cmd",
         "test -f /tmp/ok",
         "--health-interval",
@@ -1138,11 +1134,7 @@ Deno.test({
         "-c",
         "touch /tmp/ok; sleep 100",
       ]);
-      await dockerOk(api, [
-        "run",
-        "-d",
-        "--name",
-        "slow",
+      await dockerDetached(api, "slow", [
         "--health-cmd",
         "true",
         "--health-interval",
@@ -1151,15 +1143,7 @@ Deno.test({
         "sleep",
         "100",
       ]);
-      await dockerOk(api, [
-        "run",
-        "-d",
-        "--name",
-        "plain",
-        "busybox",
-        "sleep",
-        "100",
-      ]);
+      await dockerDetached(api, "plain", ["busybox", "sleep", "100"]);
       const health = async () =>
         JSON.parse(await dockerOk(api, ["inspect", "checked"]))[0].State.Health;
       const status = async () =>
