@@ -237,7 +237,8 @@ Deno.test("create body: Docker's fields as the engine's request", () => {
     name: "on-failure",
     maximumRetryCount: 3,
   });
-  assertEquals(r.host.logMaxSize, 1024 ** 2);
+  // go-units FromHumanSize, as Docker and Podman read max-size: decimal.
+  assertEquals(r.host.logMaxSize, 1000 ** 2);
   assertEquals(
     r.mounts?.map((m) => [m.type, m.source, m.destination, m.readonly]),
     [["bind", "/tmp", "/host", true], ["volume", "data", "/data", false]],
