@@ -8,6 +8,7 @@
 import { readEngineEvents } from "../engine/events.ts";
 import { parseTime } from "../engine/filters.ts";
 import type { EventRecord } from "../events/record.ts";
+import type { HttpRequest } from "./http.ts";
 import { filterArgs } from "./reply.ts";
 import type { Route } from "./router.ts";
 
@@ -35,6 +36,18 @@ function dockerAction(e: EventRecord): string {
 /** A Docker `event=` filter value as the stored name. */
 const storedAction = (docker: string) =>
   NAMES.find(([, d]) => d === docker)?.[0] ?? docker;
+
+/**
+ * Docker's `filters` as the engine's, event names stored ones; every ptd
+ * event is of the local scope, so that filter selects them all.
+ */
+function eventFilters(req: HttpRequest): string[] {
+  return filterArgs(req)
+    .filter((f) => f !== "scope=local")
+    .map((f) =>
+      f.startsWith("event=") ? `event=${storedAction(f.slice(6))}` : f
+    );
+}
 
 /** An event's time as Unix nanoseconds (a bigint: past 2^53). */
 function timeNano(e: EventRecord): bigint {
@@ -75,9 +88,7 @@ const enc = new TextEncoder();
 /** The events routes. */
 export const eventRoutes: Route[] = [
   ["GET", "/events", async ({ e, req }) => {
-    const filters = filterArgs(req).map((f) =>
-      f.startsWith("event=") ? `event=${storedAction(f.slice(6))}` : f
-    );
+    const filters = eventFilters(req);
     const since = req.query.get("since") || undefined;
     // Docker's client sends `--until 0s` as now in whole seconds: the
     // events of that second are kept, not cut at its start.

@@ -887,6 +887,8 @@ Deno.test({
       assertEquals(
         await past([
           "--filter",
+          "scope=local",
+          "--filter",
           "container=ev",
           "--format",
           "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
