@@ -109,12 +109,12 @@ export async function client(
   api: Api,
   cmd: string,
   args: string[],
-  opts: { cwd?: string; stdin?: string } = {},
+  opts: { cwd?: string; stdin?: string; env?: Record<string, string> } = {},
 ): Promise<Out> {
   const child = new Deno.Command(cmd, {
     args,
     cwd: opts.cwd,
-    env: api.env,
+    env: { ...api.env, ...opts.env },
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

@@ -1,6 +1,6 @@
 /**
  * Container routes: create, list, inspect, the lifecycle verbs, wait,
- * logs, top, stats, changes, export and prune, each one engine call,
+ * logs, top, changes, export and prune, each one engine call,
  * answered in Docker's shapes and status codes.
  */
 import { diffObject, exportContainer } from "../engine/changes.ts";
@@ -24,6 +24,10 @@ import {
   listContainers,
   parseContainerFilters,
 } from "../engine/listing.ts";
+import {
+  hasHealthcheck,
+  type HealthState,
+} from "../container/health_config.ts";
 import { isActive } from "../container/liveness.ts";
 import { invalid } from "../runtime/errors.ts";
 import { startWithClients } from "./attach.ts";
@@ -67,10 +71,16 @@ async function dockerInspect(
   const { c } = await containerWithState(e, ref);
   const net = doc.NetworkSettings as Record<string, unknown>;
   // Docker has no Health without a healthcheck (clients show it if present).
-  const { Health: _, ...state } = doc.State as Record<string, unknown>;
+  const { Health: health, ...state } = doc.State as Record<string, unknown>;
+  const checked = hasHealthcheck(c.host.healthcheck);
   return {
     ...doc,
-    State: state,
+    State: checked
+      ? {
+        ...state,
+        Health: { ...health as object, Log: (health as HealthState).Log ?? [] },
+      }
+      : state,
     Name: `/${c.name}`,
     Config: {
       ...config,
@@ -86,6 +96,17 @@ async function dockerInspect(
     NetworkSettings: { ...net, Networks: await dockerEndpoints(e, c.id) },
   };
 }
+
+/**
+ * A running container's status as Docker words it: "Up 5 seconds
+ * (health: starting)" where Podman (and so the row) says "Up 5 seconds
+ * ago (starting)".
+ */
+const dockerStatus = (status: string) =>
+  status.replace(/ ago( \(|$)/, "$1").replace(
+    "(starting)",
+    "(health: starting)",
+  );
 
 /** `GET /containers/json`: Docker's list entries. */
 async function list(e: Parameters<typeof listContainers>[0], req: HttpRequest) {
@@ -118,8 +139,7 @@ async function list(e: Parameters<typeof listContainers>[0], req: HttpRequest) {
     ...(r.Size ? { SizeRw: r.Size.rwSize, SizeRootFs: r.Size.rootFsSize } : {}),
     Labels: r.Labels ?? {},
     State: r.State,
-    // Docker says "Up 5 seconds"; Podman (and so the row) "... ago".
-    Status: r.State === "running" ? r.Status.replace(/ ago$/, "") : r.Status,
+    Status: r.State === "running" ? dockerStatus(r.Status) : r.Status,
     HostConfig: { NetworkMode: r.Networks[0] ?? "bridge" },
     NetworkSettings: { Networks: nets[i] },
     Mounts: [],
@@ -159,40 +179,6 @@ async function* logStream(
     );
     yield c.host.tty ? line : muxFrame(STREAM_IDS[r.stream], line);
   }
-}
-
-let statsWarned = false;
-
-/**
- * Docker's stats document. ptd reads no cgroup figures yet (rootless
- * limits need a delegated cgroup v2 subtree): the counters are zeros, and
- * the service says so once.
- */
-function statsDoc(id: string, name: string, pids: number) {
-  if (!statsWarned) {
-    console.error(
-      "WARNING: ptd reads no cgroup figures yet: container stats are zeros",
-    );
-    statsWarned = true;
-  }
-  const cpu = {
-    cpu_usage: { total_usage: 0, usage_in_kernelmode: 0, usage_in_usermode: 0 },
-    system_cpu_usage: 0,
-    online_cpus: navigator.hardwareConcurrency,
-    throttling_data: { periods: 0, throttled_periods: 0, throttled_time: 0 },
-  };
-  return {
-    id,
-    name: `/${name}`,
-    read: new Date().toISOString(),
-    preread: "0001-01-01T00:00:00Z",
-    pids_stats: { current: pids },
-    cpu_stats: cpu,
-    precpu_stats: cpu,
-    memory_stats: { usage: 0, limit: Deno.systemMemoryInfo().total },
-    blkio_stats: {},
-    networks: {},
-  };
 }
 
 /** The container routes. */
@@ -320,23 +306,6 @@ export const containerRoutes: Route[] = [
       status: 200,
       headers: { "Content-Type": "application/x-tar" },
       body: produced((sink) => exportContainer(e, c.id, sink)),
-    };
-  }],
-  ["GET", "/containers/:id/stats", async ({ e, req, params }) => {
-    const { c, state } = await containerWithState(e, params.id);
-    const pids = isActive(state) ? 1 : 0;
-    const once = req.query.get("stream") === "0" ||
-      req.query.get("stream") === "false" || flag(req, "one-shot");
-    if (once) return json(statsDoc(c.id, c.name, pids));
-    return {
-      status: 200,
-      headers: { "Content-Type": "application/json" },
-      body: (async function* () {
-        while (!req.signal.aborted) {
-          yield enc.encode(JSON.stringify(statsDoc(c.id, c.name, pids)) + "\n");
-          await new Promise((ok) => setTimeout(ok, 1000));
-        }
-      })(),
     };
   }],
   ["POST", "/containers/prune", async ({ e, req }) => {

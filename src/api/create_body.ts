@@ -6,6 +6,7 @@
  * silently dropped.
  */
 import { parseDevice } from "../container/devices.ts";
+import { chooseHealthcheck } from "../container/health_config.ts";
 import { parseUlimit } from "../container/limits.ts";
 import { parseLogOpts } from "../container/log_driver.ts";
 import { parseMountFlags } from "../container/mounts.ts";
@@ -217,6 +218,26 @@ function logSettings(log: Fields): { logDriver?: string; logMaxSize?: number } {
   };
 }
 
+/**
+ * Config.Healthcheck as the container's check: Docker's zero durations
+ * mean its defaults, as the image's HEALTHCHECK's do; none: the image's.
+ */
+function healthcheckOf(cfg: Fields) {
+  if (cfg.o.Healthcheck === undefined || cfg.o.Healthcheck === null) {
+    return undefined;
+  }
+  const h = new Fields(cfg.obj("Healthcheck"), "Config.Healthcheck");
+  const test = h.strs("Test");
+  if (test.length === 0) return undefined;
+  return chooseHealthcheck(undefined, {
+    Test: test,
+    Interval: h.num("Interval"),
+    Timeout: h.num("Timeout"),
+    StartPeriod: h.num("StartPeriod"),
+    Retries: h.num("Retries") || 3,
+  });
+}
+
 /** The engine's create request for a Docker create body. */
 export function createRequestOf(body: Obj, name?: string): CreateRequest {
   const cfg = new Fields(body, "Config");
@@ -314,6 +335,7 @@ export function createRequestOf(body: Obj, name?: string): CreateRequest {
       init: hc.bool("Init"),
       stopSignal: cfg.str("StopSignal") ?? "SIGTERM",
       stopTimeout: cfg.num("StopTimeout") ?? 10,
+      healthcheck: healthcheckOf(cfg),
       ...logSettings(new Fields(hc.obj("LogConfig"), "LogConfig")),
     },
   };

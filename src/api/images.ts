@@ -60,8 +60,8 @@ function progressMessage(p: PullProgress): Record<string, unknown> | undefined {
  * result is the last line, or a failure is (`error`), as Docker reports it
  * once the stream began.
  */
-async function* progressStream(
-  first: Record<string, unknown>,
+export async function* progressStream(
+  first: Record<string, unknown> | undefined,
   op: (report: (m: Record<string, unknown>) => void) => Promise<unknown>,
 ): AsyncGenerator<Uint8Array> {
   const queue: Uint8Array[] = [];
@@ -80,7 +80,7 @@ async function* progressStream(
     finished = true;
     wake();
   });
-  yield line(first);
+  if (first) yield line(first);
   while (!finished || queue.length > 0) {
     if (queue.length > 0) yield queue.shift()!;
     else await new Promise<void>((ok) => wake = ok);
@@ -103,6 +103,25 @@ function registryAuth(req: HttpRequest): Credentials | undefined {
       : undefined;
   } catch {
     throw invalid("X-Registry-Auth: not base64 JSON");
+  }
+}
+
+/**
+ * The request's body in a new temp file (an archive or a build context):
+ * its path; nothing is left when the body fails.
+ */
+export async function bodyToTemp(
+  req: HttpRequest,
+  prefix: string,
+): Promise<string> {
+  const tmp = await Deno.makeTempFile({ prefix });
+  try {
+    using f = await Deno.open(tmp, { write: true });
+    for await (const chunk of req.stream()) await f.write(chunk);
+    return tmp;
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
   }
 }
 
@@ -190,12 +209,8 @@ export const imageRoutes: Route[] = [
   }],
   ["GET", "/images/get", ({ e, req }) => save(e, req.query.getAll("names"))],
   ["POST", "/images/load", async ({ e, req }) => {
-    const tmp = await Deno.makeTempFile({ prefix: "ptd-api-load-" });
+    const tmp = await bodyToTemp(req, "ptd-api-load-");
     try {
-      {
-        using f = await Deno.open(tmp, { write: true });
-        for await (const chunk of req.stream()) await f.write(chunk);
-      }
       const loaded = await loadImages(e, tmp);
       const names = loaded.flatMap((i) => i.names.length ? i.names : [i.id]);
       return {

@@ -12,12 +12,15 @@ import { ensureDir } from "../storage/paths.ts";
 import { activatedListener } from "./activation.ts";
 import { archiveRoutes } from "./archive.ts";
 import { attachRoutes } from "./attach.ts";
+import { buildRoutes } from "./build.ts";
 import { containerRoutes } from "./containers.ts";
+import { eventRoutes } from "./events.ts";
 import { execRoutes } from "./exec.ts";
 import { type RawConn, serveConnection } from "./http.ts";
 import { imageRoutes } from "./images.ts";
 import { networkRoutes } from "./networks.ts";
 import { API_VERSION, router } from "./router.ts";
+import { statsRoutes } from "./stats.ts";
 import { systemRoutes } from "./system.ts";
 import { volumeRoutes } from "./volumes.ts";
 
@@ -124,11 +127,14 @@ export async function runService(opts: ServiceOptions): Promise<number> {
   }
   const handler = router(e, [
     ...systemRoutes,
+    ...eventRoutes,
     ...containerRoutes,
+    ...statsRoutes,
     ...attachRoutes,
     ...archiveRoutes,
     ...execRoutes,
     ...imageRoutes,
+    ...buildRoutes,
     ...volumeRoutes,
     ...networkRoutes,
   ]);

@@ -4,20 +4,11 @@
  */
 import { Command, Option } from "commander";
 import { parseVolumeFlag } from "../container/mounts.ts";
+import { buildCode, commitCode } from "../engine/build_code.ts";
 import { userEngine } from "../engine/engine.ts";
 import { localName } from "../image/reference.ts";
-import { lazy } from "../runtime/lazy.ts";
 import { invalid } from "../runtime/errors.ts";
 import { boolArg, collect } from "./options.ts";
-
-const buildCode = () =>
-  lazy<typeof import("../engine/build.ts")>(
-    new URL("../engine/build.ts", import.meta.url),
-  );
-const commitCode = () =>
-  lazy<typeof import("../engine/commit.ts")>(
-    new URL("../engine/commit.ts", import.meta.url),
-  );
 
 interface BuildFlags {
   tag: string[];

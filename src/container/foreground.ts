@@ -58,6 +58,8 @@ export interface ForegroundOptions {
   streams?: Stream[];
   /** --preserve-fds: descriptors 3..3+N-1 of this process go to the command. */
   preserveFds?: number;
+  /** Takes the output instead of this process's stdout and stderr. */
+  output?: (stream: Stream, chunk: Uint8Array) => Promise<void>;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function runForeground(
   try {
     code = await supervise(store, c, {
       foreground: true,
-      relay: out.relay,
+      relay: opts.output ?? out.relay,
       preserveFds: opts.preserveFds,
       answer: (h) => {
         if (h.ok) stopSignals = relaySignals(h.pid!);

@@ -61,6 +61,10 @@ export interface BuildRequest {
   say?: (line: string) => void;
   /** -q: RUN steps' standard output is not shown (their errors are). */
   quiet?: boolean;
+  /** Takes what RUN steps print (default: this process's stdout, stderr). */
+  output?: (chunk: Uint8Array) => Promise<void>;
+  /** `file` is a path in the context, not in the working directory. */
+  fileInContext?: boolean;
 }
 
 /**
@@ -97,8 +101,10 @@ async function sweepDeadSteps(e: Engine): Promise<void> {
 /** The BuildHost over engine `e`: steps run in real ptd containers. */
 function buildHost(
   e: Engine,
-  say: (line: string) => void,
-  quiet: boolean,
+  { say = () => {}, output, quiet = false }: Pick<
+    BuildRequest,
+    "say" | "output" | "quiet"
+  >,
 ): BuildHost {
   const images = e.store(ImageStore);
   const store = containerStore(e);
@@ -176,6 +182,7 @@ function buildHost(
         const code = await runContainer(e, c, {
           kind: "foreground",
           streams: quiet ? ["stderr"] : undefined,
+          output: output && ((_, chunk) => output(chunk)),
         });
         return code === 0
           ? { code, layer: await upperLayer(c, true) }
@@ -229,31 +236,31 @@ export async function buildImage(
   const ctx = await openContext(
     req.context,
     `${images.blobs.root}/tmp`,
-    req.file,
+    req.fileInContext ? undefined : req.file,
   );
   try {
-    const cf = await readContainerfile(ctx, req.file);
-    const containerfile = parseContainerfile(cf.text, cf.name);
-    const builder = new Builder(
-      buildHost(e, req.say ?? (() => {}), !!req.quiet),
-      {
-        containerfile,
-        context: ctx,
-        buildArgs: req.buildArgs,
-        target: req.target,
-        noCache: !!req.noCache,
-        layers: req.layers ?? true,
-        pull: req.pull ?? "missing",
-        squash: req.squash,
-        labels: req.labels ?? {},
-        docker: !!req.docker,
-        network: req.network,
-        volumes: req.volumes ?? [],
-        secrets: req.secrets ?? new Map(),
-        cacheTtlMs: req.cacheTtlMs,
-        timestamp: req.timestamp,
-      },
+    const cf = await readContainerfile(
+      ctx,
+      req.fileInContext && req.file ? `${ctx.dir}/${req.file}` : req.file,
     );
+    const containerfile = parseContainerfile(cf.text, cf.name);
+    const builder = new Builder(buildHost(e, req), {
+      containerfile,
+      context: ctx,
+      buildArgs: req.buildArgs,
+      target: req.target,
+      noCache: !!req.noCache,
+      layers: req.layers ?? true,
+      pull: req.pull ?? "missing",
+      squash: req.squash,
+      labels: req.labels ?? {},
+      docker: !!req.docker,
+      network: req.network,
+      volumes: req.volumes ?? [],
+      secrets: req.secrets ?? new Map(),
+      cacheTtlMs: req.cacheTtlMs,
+      timestamp: req.timestamp,
+    });
     let img = await builder.build();
     if (Object.keys(req.annotations ?? {}).length > 0) {
       img = await annotateImage(images, img, req.annotations!);

@@ -36,6 +36,10 @@ import {
 
 const dec = new TextDecoder();
 
+/** `docker run -d --name NAME ARGS`, which must succeed. */
+const dockerDetached = (api: Api, name: string, args: string[]) =>
+  dockerOk(api, ["run", "-d", "--name", name, ...args]);
+
 /** Free TCP port on the loopback. */
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -676,6 +680,383 @@ Deno.test({
       assertEquals(bad.code, 125);
       assertStringIncludes(bad.stderr, "not a valid listening URI");
       await removeTrees([`${sb.dir}/docker`]);
+    }),
+});
+
+/** Runs `docker ARGS` in the background; its stdout, line by line. */
+function dockerLines(api: Api, args: string[]) {
+  const child = new Deno.Command("docker", {
+    args,
+    env: api.env,
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).values();
+  let buf = "";
+  return {
+    /** The lines up to the first one that includes `want`. */
+    async until(want: string): Promise<string[]> {
+      for (;;) {
+        const at = buf.indexOf(want);
+        if (at >= 0) {
+          const end = buf.indexOf("\n", at);
+          if (end >= 0) {
+            const out = buf.slice(0, end).split("\n");
+            buf = buf.slice(end + 1);
+            return out;
+          }
+        }
+        const next = await lines.next();
+        if (next.done) throw new Error(`no ${want} in ${buf}`);
+        buf += next.value;
+      }
+    },
+    /** Ends the client. */
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* ended already */ }
+      await child.status;
+      await lines.return?.();
+    },
+  };
+}
+
+Deno.test({
+  name:
+    "api: docker events --since/--until in Docker's shape and names, filtered, and streaming",
+  ignore: NO_DOCKER,
+  fn: () =>
+    withApi(async (api) => {
+      const exited = await docker(api, [
+        "run",
+        "--name",
+        "ev",
+        "busybox",
+        "sh",
+        "-c",
+        "exit 3",
+      ]);
+      assertEquals(exited.code, 3, exited.stderr);
+      await dockerOk(api, ["rm", "ev"]);
+      await dockerOk(api, ["volume", "create", "evvol"]);
+      const past = (args: string[]) =>
+        dockerOk(api, ["events", "--since", "1m", "--until", "0s", ...args]);
+      assertEquals(
+        await past([
+          "--filter",
+          "scope=local",
+          "--filter",
+          "container=ev",
+          "--format",
+          "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+        ]),
+        ["create", "init", "start", "die", "destroy"].map((a) =>
+          `container ${a} ev\n`
+        )
+          .join(""),
+      );
+      // Docker's names filter; the exit code is an attribute of die.
+      assertEquals(
+        await past([
+          "--filter",
+          "event=die",
+          "--format",
+          '{{.Actor.Attributes.name}} {{index .Actor.Attributes "exitCode"}} {{.From}}',
+        ]),
+        "ev 3 localhost/busybox:latest\n",
+      );
+      assertEquals(
+        await past([
+          "--filter",
+          "type=volume",
+          "--format",
+          "{{.Action}} {{.Actor.ID}}",
+        ]),
+        "create evvol\n",
+      );
+      const [msg] = (await past([
+        "--filter",
+        "event=start",
+        "--format",
+        "{{json .}}",
+      ])).trim().split("\n").map((l) => JSON.parse(l));
+      assertEquals(
+        [msg.Type, msg.Action, msg.status, msg.id, msg.from, msg.scope],
+        [
+          "container",
+          "start",
+          "start",
+          msg.Actor.ID,
+          "localhost/busybox:latest",
+          "local",
+        ],
+      );
+      assertMatch(msg.Actor.ID, /^[0-9a-f]{64}$/);
+      assert(
+        Math.abs(msg.time - Date.now() / 1000) < 120 &&
+          Math.floor(msg.timeNano / 1e9) === msg.time,
+        `time ${msg.time}, timeNano ${msg.timeNano}`,
+      );
+      // An until in the past ends the reply; past events outside it are not there.
+      assertEquals(
+        await dockerOk(api, [
+          "events",
+          "--since",
+          "10m",
+          "--until",
+          "5m",
+        ]),
+        "",
+      );
+      const bad = await docker(api, [
+        "events",
+        "--until",
+        "0s",
+        "--filter",
+        "nosuch=x",
+      ]);
+      assertEquals(bad.code, 1);
+      assertStringIncludes(bad.stderr, "nosuch is an invalid filter");
+
+      // Streaming: only what happens from now on, as it happens.
+      const live = dockerLines(api, [
+        "events",
+        "--filter",
+        "type=container",
+        "--format",
+        "{{.Action}} {{.Actor.Attributes.name}}",
+      ]);
+      try {
+        // The client has its stream once the service has seen the request.
+        await new Promise((ok) => setTimeout(ok, 1000));
+        await dockerOk(api, [
+          "run",
+          "--rm",
+          "--name",
+          "later",
+          "busybox",
+          "true",
+        ]);
+        assertEquals(await live.until("destroy later"), [
+          "create later",
+          "init later",
+          "start later",
+          "die later",
+          "destroy later",
+        ]);
+      } finally {
+        await live.stop();
+      }
+      assertEquals(
+        await dockerOk(api, ["run", "--rm", "busybox", "echo", "still"]),
+        "still\n",
+      );
+    }),
+});
+
+Deno.test({
+  name:
+    "api: docker build with the legacy builder (args, labels, target, -f, -q, a failing RUN), and commit",
+  ignore: NO_DOCKER,
+  fn: () =>
+    withApi(async (api) => {
+      const ctx = `${api.sb.dir}/ctx`;
+      Deno.mkdirSync(`${ctx}/sub`, { recursive: true });
+      Deno.writeTextFileSync(`${ctx}/data.txt`, "from the context\n");
+      Deno.writeTextFileSync(
+        `${ctx}/Dockerfile`,
+        [
+          "FROM busybox AS base",
+          "ARG GREETING=hi",
+          "COPY data.txt /data.txt",
+          "RUN echo built-$GREETING | tee /greeting",
+          'CMD ["cat", "/greeting", "/data.txt"]',
+          "FROM base AS other",
+          "RUN echo other > /greeting",
+          "",
+        ].join("\n"),
+      );
+      Deno.writeTextFileSync(
+        `${ctx}/sub/Fails.dockerfile`,
+        "FROM busybox\nRUN echo failing; exit 7\n",
+      );
+      const build = (args: string[]) =>
+        client(api, "docker", ["build", ...args], {
+          cwd: ctx,
+          env: { DOCKER_BUILDKIT: "0" },
+        });
+      const b = await build([
+        "-t",
+        "built",
+        "--build-arg",
+        "GREETING=there",
+        "--label",
+        "made=by-api",
+        "--target",
+        "base",
+        ".",
+      ]);
+      assertEquals(b.code, 0, b.stderr);
+      // The RUN step's output comes in the stream.
+      assertStringIncludes(b.stdout, "built-there\n");
+      assertMatch(b.stdout, /Successfully built [0-9a-f]{12}\n/);
+      assertStringIncludes(
+        b.stdout,
+        "Successfully tagged localhost/built:latest",
+      );
+      assertEquals(
+        await dockerOk(api, ["run", "--rm", "built"]),
+        "built-there\nfrom the context\n",
+      );
+      assertEquals(
+        await dockerOk(api, [
+          "inspect",
+          "--format",
+          "{{.Config.Labels.made}}",
+          "built",
+        ]),
+        "by-api\n",
+      );
+      // -q prints the id only; the whole file builds the last stage.
+      const q = await build(["-q", "-t", "other", "."]);
+      assertEquals(q.code, 0, q.stderr);
+      assertMatch(q.stdout, /^sha256:[0-9a-f]{64}\n$/);
+      assertEquals(
+        await dockerOk(api, ["inspect", "--format", "{{.Id}}", "other"]),
+        q.stdout,
+      );
+      assertEquals(
+        await dockerOk(api, ["run", "--rm", "other"]),
+        "other\nfrom the context\n",
+      );
+      const fail = await build(["-f", "sub/Fails.dockerfile", "."]);
+      assertEquals(fail.code, 1);
+      assertStringIncludes(fail.stdout, "failing");
+      assertStringIncludes(fail.stderr + fail.stdout, "exit status 7");
+      const escape = await http(api, "POST", "/build?dockerfile=../x", "");
+      assertEquals(escape.status, 400, escape.body);
+      assertStringIncludes(escape.body, "must be within the build context");
+      // No step container is left behind.
+      assertEquals(await dockerOk(api, ["ps", "-aq"]), "");
+
+      await dockerDetached(api, "tocommit", [
+        "busybox",
+        "sh",
+        "-c",
+        "echo made > /made; sleep 100",
+      ]);
+      await dockerOk(api, ["exec", "tocommit", "test", "-f", "/made"]);
+      const id = await dockerOk(api, [
+        "commit",
+        "-c",
+        'CMD ["cat", "/made"]',
+        "-m",
+        "a message",
+        "tocommit",
+        "committed:v1",
+      ]);
+      assertMatch(id, /^sha256:[0-9a-f]{64}\n$/);
+      assertEquals(
+        await dockerOk(api, ["run", "--rm", "committed:v1"]),
+        "made\n",
+      );
+      assertStringIncludes(
+        await dockerOk(api, [
+          "history",
+          "--format",
+          "{{.Comment}}",
+          "committed:v1",
+        ]),
+        "a message",
+      );
+      const none = await docker(api, ["commit", "nosuch", "x"]);
+      assertEquals(none.code, 1);
+      await dockerOk(api, ["rm", "-f", "tocommit"]);
+    }),
+});
+
+Deno.test({
+  name:
+    "api: a container's health in docker inspect and ps, as Docker shows it",
+  ignore: NO_DOCKER,
+  fn: () =>
+    withApi(async (api) => {
+      await dockerDetached(api, "checked", [
+        "--health-cmd",
+        "test -f /tmp/ok",
+        "--health-interval",
+        "1s",
+        "--health-retries",
+        "1",
+        "busybox",
+        "sh",
+        "-c",
+        "touch /tmp/ok; sleep 100",
+      ]);
+      await dockerDetached(api, "slow", [
+        "--health-cmd",
+        "true",
+        "--health-interval",
+        "1h",
+        "busybox",
+        "sleep",
+        "100",
+      ]);
+      await dockerDetached(api, "plain", ["busybox", "sleep", "100"]);
+      const health = async () =>
+        JSON.parse(await dockerOk(api, ["inspect", "checked"]))[0].State.Health;
+      const status = async () =>
+        (await dockerOk(api, ["ps", "--format", "{{.Names}} {{.Status}}"]))
+          .trim().split("\n").sort();
+      for (let i = 0; i < 100 && (await health()).Status !== "healthy"; i++) {
+        await new Promise((ok) => setTimeout(ok, 100));
+      }
+      const h = await health();
+      assertEquals([h.Status, h.FailingStreak], ["healthy", 0]);
+      assertEquals(h.Log[0].ExitCode, 0);
+      const [checked, plain, slow] = await status();
+      // Docker's words: no "ago", "health: starting" before the first check.
+      assertMatch(checked, /^checked Up .* \(healthy\)$/);
+      assertMatch(plain, /^plain Up [^()]*$/);
+      assertMatch(slow, /^slow Up .* \(health: starting\)$/);
+      assert(!/ ago/.test(checked + plain + slow), checked);
+      assertEquals(
+        await dockerOk(api, [
+          "ps",
+          "--filter",
+          "health=healthy",
+          "--format",
+          "{{.Names}}",
+        ]),
+        "checked\n",
+      );
+      assertEquals(
+        await dockerOk(api, [
+          "inspect",
+          "--format",
+          "{{.Config.Healthcheck.Test}}",
+          "checked",
+        ]),
+        "[CMD-SHELL test -f /tmp/ok]\n",
+      );
+      // Docker shows no Health without a check.
+      assertEquals(
+        await dockerOk(api, [
+          "inspect",
+          "--format",
+          "{{.State.Health}}",
+          "plain",
+        ]),
+        "<nil>\n",
+      );
+      await dockerOk(api, ["exec", "checked", "rm", "/tmp/ok"]);
+      for (let i = 0; i < 100 && (await health()).Status !== "unhealthy"; i++) {
+        await new Promise((ok) => setTimeout(ok, 100));
+      }
+      assertEquals((await health()).Status, "unhealthy");
+      assertMatch((await status())[0], /^checked Up .* \(unhealthy\)$/);
+      await dockerOk(api, ["rm", "-f", "checked", "plain", "slow"]);
     }),
 });
 

@@ -2,7 +2,8 @@
  * The REST API's parts without a service: its HTTP server over a scripted
  * connection (keep-alive, both body framings, HEAD, hijack), the router's
  * version prefixes and error bodies, Docker's create body as the engine's
- * request, the path stat read from a tar's head, and listening URIs.
+ * request, the path stat read from a tar's head, listening URIs, and
+ * Docker's stats and event documents.
  */
 import { assert, assertEquals, assertThrows } from "../assert.ts";
 import {
@@ -15,6 +16,8 @@ import { router } from "../../src/api/router.ts";
 import { createRequestOf } from "../../src/api/create_body.ts";
 import { statOfTar } from "../../src/api/archive.ts";
 import { parseEndpoint } from "../../src/api/service.ts";
+import { type Reading, statsDoc } from "../../src/api/stats.ts";
+import { dockerEventJson } from "../../src/api/events.ts";
 import { Engine } from "../../src/engine/engine.ts";
 import { conflict } from "../../src/runtime/errors.ts";
 import { isKind } from "../../src/runtime/errors.ts";
@@ -359,4 +362,119 @@ Deno.test("service: listening URIs", () => {
   for (const bad of ["http://x", "unix://rel", "tcp://host", "tcp://h:99999"]) {
     assertThrows(() => parseEndpoint(bad, "/r"));
   }
+});
+
+Deno.test("api: a stats document from cgroup figures, as Docker's client reads it", () => {
+  const figures = (cpuNano: number) => ({
+    id: "c",
+    name: "web",
+    running: true,
+    at: 0,
+    cpuNano,
+    memUsage: 5e6,
+    memLimit: 1e9,
+    pids: 3,
+    blockInput: 7,
+    blockOutput: 9,
+    cpuPercent: 0,
+    avgCpu: 0,
+    memPercent: 0.5,
+    netInput: 11,
+    netOutput: 13,
+  });
+  const prev: Reading = { at: "t0", system: 8e9, s: figures(1e9), pids: 3 };
+  const now: Reading = { at: "t1", system: 10e9, s: figures(2e9), pids: 3 };
+  const doc = statsDoc("c", "web", now, prev);
+  // The docker client's CPU %: container delta over host delta, times CPUs.
+  const cpu = doc.cpu_stats, pre = doc.precpu_stats;
+  assertEquals(
+    (cpu.cpu_usage.total_usage - pre.cpu_usage.total_usage) /
+      (cpu.system_cpu_usage - pre.system_cpu_usage),
+    0.5,
+  );
+  assertEquals(doc.preread, "t0");
+  assertEquals(
+    [doc.memory_stats.usage, doc.memory_stats.limit, doc.pids_stats.current],
+    [5e6, 1e9, 3],
+  );
+  assertEquals(
+    doc.blkio_stats.io_service_bytes_recursive?.map((b) => [b.op, b.value]),
+    [["read", 7], ["write", 9]],
+  );
+  assertEquals(doc.networks, { eth0: { rx_bytes: 11, tx_bytes: 13 } });
+  // No figures (no delegation): zeros, the host's memory as the limit.
+  const zero = statsDoc("c", "web", { at: "t", system: 0, pids: 1 });
+  assertEquals(zero.cpu_stats.cpu_usage.total_usage, 0);
+  assertEquals(zero.memory_stats.limit, Deno.systemMemoryInfo().total);
+});
+
+Deno.test("api: an event as Docker's message, its names and exact timeNano", () => {
+  const died = JSON.parse(dockerEventJson({
+    ContainerExitCode: 3,
+    ID: "abc",
+    Image: "busybox",
+    Name: "web",
+    Status: "died",
+    Time: "2026-12-06T09:18:10.468142091Z",
+    Type: "container",
+    Attributes: { l: "v" },
+  }));
+  assertEquals(died, {
+    status: "die",
+    id: "abc",
+    from: "busybox",
+    Type: "container",
+    Action: "die",
+    Actor: {
+      ID: "abc",
+      Attributes: { l: "v", image: "busybox", name: "web", exitCode: "3" },
+    },
+    scope: "local",
+    time: 1796548690,
+    timeNano: 1796548690468142091,
+  });
+  assert(
+    dockerEventJson({
+      Status: "create",
+      Time: "2026-12-06T09:18:10.4Z",
+      Type: "volume",
+      Name: "v",
+      Attributes: null,
+    }).endsWith('"timeNano":1796548690400000000}'),
+  );
+  const names = (Status: string, Type: "container" | "image") =>
+    JSON.parse(
+      dockerEventJson({
+        Status,
+        Type,
+        Time: "2026-12-06T09:18:10Z",
+        Attributes: null,
+      }),
+    )
+      .Action;
+  assertEquals(
+    [
+      names("remove", "container"),
+      names("remove", "image"),
+      names("exec_died", "container"),
+    ],
+    ["destroy", "delete", "exec_die"],
+  );
+});
+
+Deno.test("api: Config.Healthcheck as the container's check, Docker's zeros as defaults", () => {
+  const req = createRequestOf({
+    Image: "busybox",
+    Healthcheck: { Test: ["CMD-SHELL", "true"], Interval: 0, Timeout: 2e9 },
+  });
+  assertEquals(req.host.healthcheck, {
+    Test: ["CMD-SHELL", "true"],
+    Interval: 30e9,
+    Timeout: 2e9,
+    Retries: 3,
+  });
+  assertEquals(
+    createRequestOf({ Image: "busybox" }).host.healthcheck,
+    undefined,
+  );
 });
