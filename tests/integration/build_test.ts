@@ -885,7 +885,9 @@ Deno.test("build and commit carry file capabilities and user xattrs into their l
       );
     });
     // The user xattr too: in the base's layer, the build's, the squashed
-    // one of --layers=false and the commit's.
+    // one of --layers=false and the commit's. The one-step build's layer
+    // and its squash can be the same bytes, and so one content-addressed
+    // directory: three or four directories, never fewer.
     const layers = files(`${sb.env.PTD_ROOT}/layers`).filter((l) => {
       try {
         const v = lgetxattrBytes(
@@ -897,6 +899,6 @@ Deno.test("build and commit carry file capabilities and user xattrs into their l
         return false;
       }
     });
-    assertEquals(layers.length, 4);
+    assert(layers.length >= 3, `the xattr is in ${layers.length} layers`);
   });
 });
