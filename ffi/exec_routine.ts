@@ -10,8 +10,8 @@
  * the intermediate writes the sibling's pid to the pid pipe and exits. The
  * sibling puts its stdio fds on 0/1/2 (with a terminal: a new session whose
  * controlling terminal is fd 0, TIOCSCTTY), takes the container's root (fchdir to
- * an fd of it and chroot: the mount namespace's own root may be the host's
- * copy, see rootfs.ts's fuse-overlayfs path), chdir()s, drops the bounding
+ * an fd of /proc/PID/root of its init and chroot: the root that process
+ * sees, whatever the mount namespace's root is), chdir()s, drops the bounding
  * capabilities the container does not have, loads the container's seccomp
  * filter (while it is still root of the user namespace, as a filter without
  * no_new_privs needs), sets groups (skipped when the
