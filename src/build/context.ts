@@ -16,6 +16,7 @@ import { LayerWriter } from "../image/layer_writer.ts";
 import { TarReader } from "../image/tar_reader.ts";
 import { invalid, notFound } from "../runtime/errors.ts";
 import { globMatch } from "../runtime/glob.ts";
+import { tempPrefix } from "../storage/blobs.ts";
 import { removeTrees } from "../storage/remove.ts";
 
 /** The package's CommonJS default export, typed as what it is. */
@@ -110,7 +111,10 @@ export async function openContext(
     };
   }
   Deno.mkdirSync(tempRoot, { recursive: true, mode: 0o700 });
-  const dir = Deno.makeTempDirSync({ dir: tempRoot, prefix: "context-" });
+  const dir = Deno.makeTempDirSync({
+    dir: tempRoot,
+    prefix: `${tempPrefix()}context-`,
+  });
   try {
     const src = arg === "-"
       ? Readable.fromWeb(Deno.stdin.readable as never)

@@ -243,10 +243,13 @@ export class ImageStore {
   /**
    * Runs a writer of blobs and layers (a pull, a load) holding the shared
    * side of the garbage-collection lock: what it stored before committing
-   * its image is not garbage yet.
+   * its image is not garbage yet. Temps of killed writers go first.
    */
   async writing<T>(fn: () => Promise<T>): Promise<T> {
-    return await this.#gcLock(false, fn);
+    return await this.#gcLock(false, async () => {
+      await this.blobs.removeTemps(true);
+      return await fn();
+    });
   }
 
   async #gcLock<T>(exclusive: boolean, fn: () => Promise<T>): Promise<T> {
@@ -276,7 +279,7 @@ export class ImageStore {
         }
         const blobs = this.blobs.list().filter((d) => !blobsUsed.has(d));
         this.blobs.remove(blobs);
-        if (temps) this.blobs.removeTemps();
+        if (temps) await this.blobs.removeTemps();
         let layers: string[] = [];
         try {
           layers = [...Deno.readDirSync(this.layersRoot)]

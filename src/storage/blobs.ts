@@ -3,12 +3,13 @@
  * temp file in blobs/tmp/ while its digest is computed, and renamed into
  * place only when the digest matched, so a file under sha256/ is always the
  * content its name says; a killed writer leaves only a temp file, which
- * `prune` removes.
+ * the next writer (or `prune`) removes.
  */
 import { invalid } from "../runtime/errors.ts";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { ensureDir } from "./paths.ts";
+import { removeTrees } from "./remove.ts";
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -214,21 +215,48 @@ export class BlobStore {
     }
   }
 
-  /** Removes temp files that interrupted writers left; returns how many. */
-  removeTemps(): number {
-    let n = 0;
+  /**
+   * Removes temp files and trees that interrupted writers left: every one
+   * (under the store's exclusive lock, when no writer runs) or, with
+   * `deadOnly`, those whose writer is gone (safe beside live writers: a
+   * temp's name starts with its writer's pid). Returns how many.
+   */
+  async removeTemps(deadOnly = false): Promise<number> {
+    const dir = `${this.root}/tmp`;
+    let names: string[];
     try {
-      for (const e of Deno.readDirSync(`${this.root}/tmp`)) {
-        Deno.removeSync(`${this.root}/tmp/${e.name}`, { recursive: true });
-        n++;
-      }
-    } catch { /* no temp dir */ }
-    return n;
+      names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    } catch {
+      return 0; // no temp dir
+    }
+    if (deadOnly) names = names.filter((n) => !writerAlive(n));
+    await removeTrees(names.map((n) => `${dir}/${n}`));
+    return names.length;
   }
 
-  /** A fresh temp path beside the blobs (same file system, so rename works). */
+  /**
+   * A fresh temp path beside the blobs (same file system, so rename works),
+   * named after this process (see `removeTemps`).
+   */
   tempPath(): string {
     ensureDir(`${this.root}/tmp`, 0o700);
-    return `${this.root}/tmp/${crypto.randomUUID()}`;
+    return `${this.root}/tmp/${tempPrefix()}${crypto.randomUUID()}`;
+  }
+}
+
+/** The start of the name of every temp this process makes in blobs/tmp. */
+export function tempPrefix(): string {
+  return `${Deno.pid}-`;
+}
+
+/** Whether the process that named temp `name` still runs. */
+function writerAlive(name: string): boolean {
+  const pid = /^(\d+)-/.exec(name)?.[1];
+  if (!pid) return false;
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
   }
 }

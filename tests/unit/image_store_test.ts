@@ -132,6 +132,22 @@ Deno.test("garbage: blobs and layers of deleted images go, kept layers stay", as
   Deno.removeSync(dir, { recursive: true });
 });
 
+Deno.test("a writer removes the temps of killed writers, never a live one's", async () => {
+  const { store, dir } = tempStore();
+  const dead = new Deno.Command("true").spawn();
+  await dead.status;
+  const tmp = `${dir}/blobs/tmp`;
+  Deno.mkdirSync(`${tmp}/${dead.pid}-context-x/sub`, { recursive: true });
+  Deno.writeTextFileSync(`${tmp}/${dead.pid}-blob`, "half a blob");
+  const live = store.blobs.tempPath();
+  Deno.writeTextFileSync(live, "being written");
+  await store.writing(() => Promise.resolve());
+  assertEquals([...Deno.readDirSync(tmp)].map((e) => `${tmp}/${e.name}`), [
+    live,
+  ]);
+  Deno.removeSync(dir, { recursive: true });
+});
+
 Deno.test("an image as a container root: layers top first, the config's defaults", async () => {
   const { store, dir } = tempStore();
   const img = await addImage(store, ["localhost/a:1"], "a");
