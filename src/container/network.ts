@@ -50,35 +50,44 @@ export async function networkTarget(
 }
 
 /**
- * Refuses what cannot go with a joined namespace (Docker's messages: the
- * other container owns the ports, resolver and hosts file) and checks that
+ * Refuses what cannot go with a joined namespace (Podman's messages: the
+ * other container owns the resolver and hosts file) and checks that
  * the namespace is there to join.
  */
 async function checkJoin(
   store: ContainerStore,
   host: HostConfig,
   mode: NetworkMode,
-  ports: PortMapping[],
 ) {
   if (mode.kind === "ns") {
     netnsId(mode.target!);
     return;
   }
-  if (ports.length > 0) {
-    throw invalid(
-      "conflicting options: port publishing and the container type network mode",
-    );
-  }
-  const dns = host.dns;
-  if (dns && dns.servers.length + dns.search.length + dns.options.length > 0) {
-    throw invalid("conflicting options: dns and the network mode");
-  }
   if ((host.addHosts ?? []).length > 0) {
     throw invalid(
-      "conflicting options: custom host-to-IP mapping and the network mode",
+      "invalid config provided: cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration",
     );
   }
   await networkTarget(store, mode.target!);
+}
+
+/**
+ * --dns and its kin need a resolv.conf of the container's own: none with
+ * --network none or a joined namespace (Podman's words and mode names).
+ */
+function checkDns(host: HostConfig, mode: NetworkMode) {
+  const dns = host.dns;
+  if (
+    !dns || dns.servers.length + dns.search.length + dns.options.length === 0
+  ) {
+    return;
+  }
+  const name = { none: "none", container: "container", ns: "path" }[
+    mode.kind as string
+  ];
+  if (name) {
+    throw invalid(`conflicting options: dns and the network mode: ${name}`);
+  }
 }
 
 /**
@@ -152,12 +161,15 @@ export async function resolveNetwork(
     ...asked,
     ...exposedMappings(exposed).filter((m) => !taken.has(key(m))),
   ];
-  if (joinsNetwork(mode)) await checkJoin(store, host, mode, wanted);
+  checkDns(host, mode);
+  if (joinsNetwork(mode)) await checkJoin(store, host, mode);
   if (mode.networks) await checkNamed(store, host, mode.networks);
   if (wanted.length > 0 && !hasStack(mode)) {
-    throw invalid(
-      `publishing ports needs a network of the container's own (slirp4netns or pasta), not --network ${host.network}`,
+    // Podman goes on without them, saying so.
+    console.error(
+      "Port mappings have been discarded as one of the Host, Container, Pod, and None network modes are in use",
     );
+    return { ...host, ports: [] };
   }
   return { ...host, ports: await reservePorts(wanted) };
 }

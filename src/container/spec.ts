@@ -136,17 +136,21 @@ export function writeEtcFiles(
       return own();
     }
   };
+  // Podman writes the name without a newline, and no resolv.conf at all
+  // for a container without a network.
   const files: Record<string, string> = {
-    "/etc/hostname": `${host}\n`,
+    "/etc/hostname": host,
     "/etc/hosts": shared("hosts", () => hosts(c, names)),
     "/run/.containerenv": containerEnvFile(c),
-    "/etc/resolv.conf": shared("resolv.conf", () =>
+  };
+  if (c.host.networkMode.kind !== "none") {
+    files["/etc/resolv.conf"] = shared("resolv.conf", () =>
       resolvConf(
         c.host.networkMode,
         hostFile("/etc/resolv.conf"),
         c.host.dns ?? { servers: [], search: [], options: [] },
-      )),
-  };
+      ));
+  }
   const out: Record<string, string> = {};
   for (const [dst, text] of Object.entries(files)) {
     const path = `${dir}/${dst.slice(dst.lastIndexOf("/") + 1)}`;

@@ -22,14 +22,13 @@ export interface DnsConfig {
 
 /** The resolver the container should ask, given its network mode. */
 function stackResolver(mode: NetworkMode): string | undefined {
-  if (mode.kind === "slirp4netns") return SLIRP_DNS;
   // Containers on named networks go out through pasta too.
   if (mode.kind === "pasta" || mode.kind === "bridge") return PASTA_DNS;
 }
 
 /**
  * resolv.conf for the container: the user's --dns servers, else the stack's
- * resolver, else the host's; search and options from the flags, else the
+ * resolver (slirp4netns's followed by the host's), else the host's; search and options from the flags, else the
  * host's.
  */
 export function resolvConf(
@@ -42,11 +41,15 @@ export function resolvConf(
     lines.filter((l) => l.split(/\s+/)[0] === key)
       .flatMap((l) => l.split(/\s+/).slice(1));
   const stack = stackResolver(mode);
+  const hostServers = keyed("nameserver");
   const servers = dns.servers.length > 0
     ? dns.servers
+    : mode.kind === "slirp4netns"
+    // Podman lists the host's reachable resolvers after slirp4netns's.
+    ? [SLIRP_DNS, ...hostServers.filter((s) => !isLoopback(s))]
     : stack
     ? [stack]
-    : keyed("nameserver");
+    : hostServers;
   const search = dns.search.length > 0 ? dns.search : keyed("search");
   const options = dns.options.length > 0 ? dns.options : keyed("options");
   return [
@@ -57,6 +60,11 @@ export function resolvConf(
     ...(options.length > 0 ? [`options ${options.join(" ")}`] : []),
     "",
   ].join("\n");
+}
+
+/** A loopback resolver of the host, which no container namespace reaches. */
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1";
 }
 
 /**

@@ -308,6 +308,11 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
 
   sys.chdir(newRoot);
   sys.pivotRoot(".", ".");
+  // As Podman: `mount` inside reads /etc/mtab, which few images ship. In
+  // the root itself, under what the user mounts on /etc.
+  if (sys.exists("/etc") && !sys.exists("/etc/mtab")) {
+    sys.symlink("/proc/mounts", "/etc/mtab");
+  }
 
   sys.mkdirAll("/proc", 0o555);
   sys.mount("proc", "/proc", "proc", NSN);

@@ -174,20 +174,31 @@ async function joinRefused(
   }
 }
 
-Deno.test("--network container: refuses -p, --dns, --add-host; the other must exist", async () => {
+Deno.test("-p without a network of the container's own is discarded, as Podman", async () => {
+  const dir = await Deno.makeTempDir();
+  const store = new ContainerStore({ data: dir, runtime: dir, rootless: true });
+  const host = await resolveNetwork(
+    store,
+    { ...networkSettings("host"), ports: [tcp("", 8080, 80)] } as HostConfig,
+    [],
+  );
+  assertEquals(host.ports, []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("--network container: refuses --dns, --add-host; the other must exist", async () => {
+  const dns = { servers: [], search: ["a.test"], options: [] };
   assertEquals(
-    await joinRefused({ ports: [tcp("", 8080, 80)] }),
-    "conflicting options: port publishing and the container type network mode",
+    await joinRefused({ dns }),
+    "conflicting options: dns and the network mode: container",
   );
   assertEquals(
-    await joinRefused({
-      dns: { servers: ["1.1.1.1"], search: [], options: [] },
-    }),
-    "conflicting options: dns and the network mode",
+    await joinRefused({ dns }, "none"),
+    "conflicting options: dns and the network mode: none",
   );
   assertEquals(
     await joinRefused({ addHosts: ["db:10.0.0.2"] }),
-    "conflicting options: custom host-to-IP mapping and the network mode",
+    "invalid config provided: cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration",
   );
   assertMatch(await joinRefused({}), /no container with name or ID "web"/);
   assertMatch(
@@ -206,7 +217,16 @@ Deno.test("resolv.conf: the stack's resolver unless --dns says otherwise", () =>
   const none = { servers: [], search: [], options: [] };
   assertEquals(
     resolvConf(parseNetworkMode("slirp4netns"), host, none),
-    "nameserver 10.0.2.3\nsearch example.org\noptions ndots:2\n",
+    "nameserver 10.0.2.3\nnameserver 10.255.255.53\n" +
+      "search example.org\noptions ndots:2\n",
+  );
+  assertEquals(
+    resolvConf(
+      parseNetworkMode("slirp4netns"),
+      "nameserver 127.0.0.53\nnameserver ::1\n",
+      none,
+    ),
+    "nameserver 10.0.2.3\n",
   );
   assertEquals(
     resolvConf(parseNetworkMode("host"), host, none),

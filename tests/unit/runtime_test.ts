@@ -413,6 +413,21 @@ Deno.test("init: no mount point is made inside a read-only user mount", () => {
   assert(!binds.includes("/etc/hosts"));
 });
 
+Deno.test("init: /etc/mtab links to /proc/mounts when the image has none, before the user's mounts", () => {
+  const sys = new RecordingSyscalls();
+  sys.dirs.add("/etc");
+  bindTargets([etcVolume], sys);
+  const trace = sys.trace();
+  const link = trace.indexOf("symlink /proc/mounts /etc/mtab");
+  assert(link > trace.findIndex((l) => l.startsWith("pivot_root")));
+  assert(link < trace.findIndex((l) => l.includes(" /etc ")));
+  const own = new RecordingSyscalls();
+  own.dirs.add("/etc");
+  own.files.add("/etc/mtab");
+  bindTargets([], own);
+  assert(!own.trace().includes("symlink /proc/mounts /etc/mtab"));
+});
+
 Deno.test("idmap: every subordinate range is mapped, one after the other", () => {
   const files: Record<string, string> = {
     "/etc/passwd": "bob:x:1000:1000::/home/bob:/bin/sh\n",
