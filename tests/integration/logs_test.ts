@@ -202,7 +202,7 @@ Deno.test(
             const [c, script] of [
               [
                 "a",
-                "echo a1; sleep 0.2; echo a2 >&2; sleep 0.2; printf part; sleep 0.6; echo a3",
+                "echo a1; sleep 0.2; echo a2 >&2; sleep 0.2; printf part; sleep 1.5; echo a3",
               ],
               ["b", "echo b1; echo b2"],
             ]
