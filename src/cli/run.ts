@@ -468,10 +468,12 @@ const runSpec = createSpec(
       );
     }
     const preserveFds = parseCount(f.preserveFds, "--preserve-fds");
+    const req = createRequest(image, command, f);
+    trace("cli-request");
     let id = "";
     const code = await runNewContainer(
       userEngine(),
-      createRequest(image, command, f),
+      req,
       f.detach
         ? { kind: "detach", preserveFds }
         : f.tty

@@ -3,6 +3,7 @@
  * `ptd run` and `ptd create`, usable without the CLI.
  */
 import { ownClaim } from "./liveness.ts";
+import { trace } from "../runtime/trace.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
@@ -263,6 +264,7 @@ export async function createContainer(
     imageVolumesTmpfs: opts.imageVolume === "tmpfs",
   });
   checkHostPaths(mounts);
+  trace("create-checked");
   const workdir = opts.workdir ?? root.workdir;
   const users = userSettings(opts, workdir || "/");
   const host = await resolveNetwork(
@@ -270,8 +272,10 @@ export async function createContainer(
     { ...opts.host, ...users.host },
     opts.publishAll ? root.exposed ?? [] : [],
   );
+  trace("create-network");
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
   const seccomp = await containerSeccomp(store.paths.data, host);
+  trace("create-seccomp");
   const vfs = storeDriver(store.paths.data) === "vfs";
   const c = await store.create(
     {
@@ -311,6 +315,7 @@ export async function createContainer(
     opts.name,
     opts.parent ? ownClaim(true) : {},
   );
+  trace("create-stored");
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
@@ -321,6 +326,7 @@ export async function createContainer(
     await store.remove(c.id);
     throw e;
   }
+  trace("create-filled");
   await emitContainerEvent(c, "create");
   return c;
 }

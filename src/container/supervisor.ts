@@ -46,6 +46,7 @@ import { keepsLog, logSource } from "./log_driver.ts";
 import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { trace } from "../runtime/trace.ts";
 import { cgroupPlan, enterPlan, oomWitness } from "../cgroup/policy.ts";
 import { SdNotify } from "./sdnotify.ts";
 import { removeCgroup } from "../cgroup/cgroupfs.ts";
@@ -217,6 +218,7 @@ async function runOnce(
   notify?: SdNotify,
 ): Promise<RunResult> {
   const spec = await runtimeSpec(store, c);
+  trace("start-spec");
   notify?.prepare(spec, store.runDir(c.id));
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const net = new ContainerNetwork(store, c);

@@ -33,6 +33,7 @@ import { ImageStore } from "../image/store.ts";
 import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
 import { isKind } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { trace } from "../runtime/trace.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
@@ -128,6 +129,7 @@ export async function createContainer(
     },
   };
   checkCgroupSettings(req.host);
+  trace("create-cgroup");
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {
@@ -138,9 +140,11 @@ export async function createContainer(
       onProgress,
       authFile: req.authFile,
     });
+    trace("create-image");
     // Podman tells of a pull even when the image was there already.
     await emitEvent({ type: "image", action: "pull", name: req.image });
     root = imageSource(images, req.image, img);
+    trace("create-image-event");
   }
   if (req.replace && req.name) {
     await replaceNamed(containerStore(e), req.name, hooks.replaced);
@@ -150,6 +154,7 @@ export async function createContainer(
     root,
     await cachedContainersConf(`${e.paths.runtime}/containers-conf.json`),
   );
+  trace("create-defaults");
   return await storeContainer(
     containerStore(e),
     e.store(VolumeStore),
