@@ -4,7 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
-import { checkCgroupSettings, chooseCgroupManager } from "../cgroup/policy.ts";
+import { createNeedsCgroups } from "../cgroup/needed.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
@@ -16,7 +16,6 @@ import {
   type ForegroundOptions,
   runForeground,
 } from "../container/foreground.ts";
-import { checkPreservedFds } from "../container/preserved_fds.ts";
 import {
   removeContainer,
   runAttached,
@@ -24,7 +23,7 @@ import {
   startRequired,
 } from "../container/lifecycle.ts";
 import { checkPassthrough } from "../container/log_driver.ts";
-import type { ContainerStore } from "../container/store.ts";
+import { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
 import { checkAuthFile } from "../image/auth.ts";
 import type { PullOptions, PullProgress } from "../image/pull.ts";
@@ -38,7 +37,10 @@ import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
 import { emitEvent } from "../events/emit.ts";
-import { containerStore } from "./listing.ts";
+
+// Not listing.ts's: that module (with inspect's and ps's presentation) is
+// no part of a run.
+const containerStore = (e: Engine) => e.store(ContainerStore);
 
 /**
  * The network settings of a request from a `--network` value. The one
@@ -119,16 +121,21 @@ export async function createContainer(
   }
   // A limit this host cannot enforce is refused before anything is made.
   // The manager is chosen once, here: the container's parent uses it.
+  const policy = createNeedsCgroups(req.host)
+    ? await lazy<typeof import("../cgroup/policy.ts")>(
+      new URL("../cgroup/policy.ts", import.meta.url),
+    )
+    : undefined;
   req = {
     ...req,
     host: {
       ...req.host,
       cgroupManager: req.host.cgroups === "disabled"
         ? undefined
-        : chooseCgroupManager(),
+        : policy?.chooseCgroupManager() ?? "cgroupfs",
     },
   };
-  checkCgroupSettings(req.host);
+  policy?.checkCgroupSettings(req.host);
   trace("create-cgroup");
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
@@ -153,6 +160,7 @@ export async function createContainer(
     req,
     root,
     await cachedContainersConf(`${e.paths.runtime}/containers-conf.json`),
+    policy?.limitRefusal,
   );
   trace("create-defaults");
   return await storeContainer(
@@ -175,6 +183,9 @@ export async function runNewContainer(
   hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
   if (how.kind !== "attach" && how.preserveFds) {
+    const { checkPreservedFds } = await lazy<
+      typeof import("../container/preserved_fds.ts")
+    >(new URL("../container/preserved_fds.ts", import.meta.url));
     checkPreservedFds(how.preserveFds);
   }
   const c = await createContainer(e, { ...req, parent: true }, hooks);
