@@ -8,7 +8,7 @@ import { emitContainerEvent } from "../events/emit.ts";
 import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
-import { containerSeccomp, seccompFile } from "./confine.ts";
+import { containerSeccomp } from "./confine.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
 import { fillFromImage } from "../volume/copyup.ts";
@@ -283,7 +283,7 @@ export async function createContainer(
   );
   trace("create-network");
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
-  const seccomp = await containerSeccomp(store.paths.data, host);
+  host.seccompProgram = await containerSeccomp(store.paths.data, host);
   trace("create-seccomp");
   const vfs = storeDriver(store.paths.data) === "vfs";
   // The health code, for a container with a check of its own or its image's.
@@ -333,7 +333,6 @@ export async function createContainer(
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
-    if (seccomp) Deno.writeFileSync(seccompFile(store, c.id), seccomp);
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {

@@ -184,7 +184,8 @@ export async function execInContainer(
           .map(capNumber),
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
-      seccomp: storedSeccomp(store, c),
+      // Podman's privileged exec: every capability, and no filter.
+      seccomp: opts.privileged ? undefined : storedSeccomp(store, c),
       preserveFds: opts.preserveFds,
       rootFd,
       stdio: opts.stdio ??

@@ -347,6 +347,7 @@ async function runOnce(
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
+  trace("ended");
   await fuse?.stop();
   endChecks?.();
   if (timer) {
@@ -557,6 +558,7 @@ export async function supervise(
       // in an exit file for a later `wait` or an attached CLI.
       store.writeExitFile(c.id, lastCode);
     }
+    trace("removing");
     await removeStored(store, c, true);
   }
   return lastCode;
