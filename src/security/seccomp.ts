@@ -43,7 +43,7 @@ export function profileFile(
 export const UNCONFINED = "unconfined";
 
 // Part of the cache key: a compiler that changes its output bumps it.
-const VERSION = "1";
+const VERSION = "2";
 
 /** Podman's error for a profile that cannot be read. */
 function unreadable(file: string, e: unknown): Error {
