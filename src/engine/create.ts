@@ -25,7 +25,6 @@ import {
 import { checkPassthrough } from "../container/log_driver.ts";
 import { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
-import { checkAuthFile } from "../image/auth.ts";
 import type { PullOptions, PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
@@ -141,7 +140,12 @@ export async function createContainer(
   if (req.rootfs) root = rootfsSource(req.image);
   else {
     const images = e.store(ImageStore);
-    checkAuthFile(req.authFile);
+    if (req.authFile !== undefined) {
+      const { checkAuthFile } = await lazy<typeof import("../image/auth.ts")>(
+        new URL("../image/auth.ts", import.meta.url),
+      );
+      checkAuthFile(req.authFile);
+    }
     const img = await ensureImage(images, req.image, req.pull ?? "missing", {
       ...req.pullOptions,
       onProgress,
