@@ -184,8 +184,7 @@ export async function execInContainer(
           .map(capNumber),
       lastCap: Number(readOrEmpty("/proc/sys/kernel/cap_last_cap").trim()),
       noNewPrivs: c.host.noNewPrivileges,
-      // Podman's privileged exec: every capability, and no filter.
-      seccomp: opts.privileged ? undefined : storedSeccomp(store, c),
+      seccomp: storedSeccomp(store, c),
       preserveFds: opts.preserveFds,
       rootFd,
       stdio: opts.stdio ??
