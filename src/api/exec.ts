@@ -71,7 +71,7 @@ async function run(e: Engine, s: Session, io?: Hijacked): Promise<void> {
   s.running = true;
   let streams: ExecStreams | undefined;
   try {
-    streams = execSession(e, s.containerId, {
+    streams = await execSession(e, s.containerId, {
       command: s.command,
       env: s.env,
       user: s.user,

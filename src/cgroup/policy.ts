@@ -6,6 +6,7 @@
  * parent's, and a limit asked for is refused rather than ignored.
  */
 import { invalid, PtdError } from "../runtime/errors.ts";
+export { removeCgroup, setFrozen } from "./cgroupfs.ts";
 import {
   containerCgroup,
   createCgroup,

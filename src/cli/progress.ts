@@ -3,7 +3,7 @@
  * image already here loads none of the registry code.
  */
 import type { PullProgress } from "../image/pull.ts";
-import { humanSize } from "../image/present.ts";
+import { humanSize } from "../runtime/sizes.ts";
 
 const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
 

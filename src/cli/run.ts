@@ -5,13 +5,8 @@
 import { parseLogOpts } from "../container/log_driver.ts";
 import { parseMountFlags } from "../container/mounts.ts";
 import { parseRestart } from "../container/restart.ts";
-import {
-  type HealthFlags,
-  parseHealthFlags,
-} from "../container/health_config.ts";
+import type { HealthFlags } from "../container/health_config.ts";
 import { parseShmSize, parseUlimit } from "../container/limits.ts";
-import { parseDevice } from "../container/devices.ts";
-import { parseSdNotify } from "../container/sdnotify.ts";
 import {
   checkSubidName,
   parseIpc,
@@ -28,7 +23,6 @@ import {
 import { parsePullPolicy } from "../image/resolve.ts";
 import { parsePublish } from "../network/ports.ts";
 import { conflict, invalid } from "../runtime/errors.ts";
-import { parseSecurityOpts } from "../security/options.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { trace } from "../runtime/trace.ts";
 import { pullReporter } from "./progress.ts";
@@ -50,7 +44,6 @@ import {
 } from "./create_flags.ts";
 
 import { LIMIT_OPTIONS, type LimitFlags, limitsOf } from "./limits.ts";
-import { parseCgroupns, parseCgroupsMode } from "../cgroup/policy.ts";
 
 interface RunFlags extends HealthFlags, LimitFlags, CreateFlags {
   oomScoreAdj?: string;
@@ -174,8 +167,20 @@ function writeCidFile(path: string, id: string) {
   }
 }
 
+/**
+ * The module of a flag's parser, loaded only by a run that gives the flag:
+ * most runs give none of them.
+ */
+function parser<T>(path: string): Promise<T> {
+  return lazy<T>(new URL(path, import.meta.url));
+}
+
 /** --security-opt values as the container's settings. */
-function securityOpts(items: string[]) {
+async function securityOpts(items: string[]) {
+  if (items.length === 0) return { noNewPrivileges: false };
+  const { parseSecurityOpts } = await parser<
+    typeof import("../security/options.ts")
+  >("../security/options.ts");
   const o = parseSecurityOpts(items);
   return {
     noNewPrivileges: o.noNewPrivileges,
@@ -468,10 +473,12 @@ const runSpec = createSpec(
       );
     }
     const preserveFds = parseCount(f.preserveFds, "--preserve-fds");
+    const req = await createRequest(image, command, f);
+    trace("cli-request");
     let id = "";
     const code = await runNewContainer(
       userEngine(),
-      createRequest(image, command, f),
+      req,
       f.detach
         ? { kind: "detach", preserveFds }
         : f.tty
@@ -510,7 +517,7 @@ const createCommandSpec = createSpec(
   async (image: string, command: string[], f: RunFlags) => {
     const c = await createContainer(
       userEngine(),
-      createRequest(image, command, f),
+      await createRequest(image, command, f),
       { onProgress: pullReporter(!!f.quiet), replaced: (n) => console.log(n) },
     );
     if (f.cidfile) writeCidFile(f.cidfile, c.id);
@@ -518,12 +525,59 @@ const createCommandSpec = createSpec(
   },
 );
 
+/** The --health-* flags as settings; none given, no module is loaded. */
+async function healthSettings(f: HealthFlags) {
+  const given = f.healthcheck === false || [
+    f.healthCmd,
+    f.healthInterval,
+    f.healthRetries,
+    f.healthStartPeriod,
+    f.healthTimeout,
+    f.healthOnFailure,
+  ].some((v) => v !== undefined);
+  if (!given) return {};
+  const { parseHealthFlags } = await parser<
+    typeof import("../container/health_config.ts")
+  >("../container/health_config.ts");
+  return parseHealthFlags(f);
+}
+
+/** --cgroups and --cgroupns, parsed by the cgroup code when given. */
+async function cgroupSettings(f: RunFlags) {
+  if (f.cgroups === undefined && f.cgroupns === undefined) return {};
+  const { parseCgroupns, parseCgroupsMode } = await parser<
+    typeof import("../cgroup/policy.ts")
+  >("../cgroup/policy.ts");
+  return {
+    cgroups: f.cgroups === undefined ? undefined : parseCgroupsMode(f.cgroups),
+    cgroupns: f.cgroupns === undefined ? undefined : parseCgroupns(f.cgroupns),
+  };
+}
+
+/** --sdnotify, parsed by the notify code when given. */
+async function sdnotifySetting(value: string | undefined) {
+  if (value === undefined) return undefined;
+  const { parseSdNotify } = await parser<
+    typeof import("../container/sdnotify.ts")
+  >("../container/sdnotify.ts");
+  return parseSdNotify(value);
+}
+
+/** --device flags, parsed by the device code when given. */
+async function deviceSettings(items: string[]) {
+  if (items.length === 0) return undefined;
+  const { parseDevice } = await parser<
+    typeof import("../container/devices.ts")
+  >("../container/devices.ts");
+  return items.flatMap(parseDevice);
+}
+
 /** The engine's request for what `run`/`create` flags describe. */
-function createRequest(
+async function createRequest(
   image: string,
   command: string[],
   f: RunFlags,
-): CreateRequest {
+): Promise<CreateRequest> {
   if (f.subuidname !== undefined) checkSubidName(f.subuidname, "/etc/subuid");
   if (f.subgidname !== undefined) checkSubidName(f.subgidname, "/etc/subgid");
   return {
@@ -554,7 +608,7 @@ function createRequest(
       capAdd: f.capAdd,
       capDrop: f.capDrop,
       privileged: !!f.privileged,
-      ...securityOpts(f.securityOpt),
+      ...await securityOpts(f.securityOpt),
       readOnly: !!f.readOnly,
       ...networkSettings([...f.network, ...f.net], {
         aliases: f.networkAlias,
@@ -571,7 +625,7 @@ function createRequest(
       timeout: parseCount(f.timeout, "--timeout"),
       passwd: f.passwd,
       detachKeys: f.detachKeys,
-      devices: f.device.length > 0 ? f.device.flatMap(parseDevice) : undefined,
+      devices: await deviceSettings(f.device),
       ports: f.publish.flatMap(parsePublish),
       dns: { servers: f.dns, search: f.dnsSearch, options: f.dnsOption },
       addHosts: f.addHost,
@@ -582,19 +636,12 @@ function createRequest(
       stopTimeout: Number(f.stopTimeout),
       logDriver: f.logDriver,
       ...parseLogOpts(f.logOpt),
-      ...parseHealthFlags(f),
+      ...await healthSettings(f),
       resources: limitsOf(f),
       oomScoreAdj: parseOomScoreAdj(f.oomScoreAdj),
       cgroupParent: f.cgroupParent,
-      cgroups: f.cgroups === undefined
-        ? undefined
-        : parseCgroupsMode(f.cgroups),
-      sdnotify: f.sdnotify === undefined
-        ? undefined
-        : parseSdNotify(f.sdnotify),
-      cgroupns: f.cgroupns === undefined
-        ? undefined
-        : parseCgroupns(f.cgroupns),
+      ...await cgroupSettings(f),
+      sdnotify: await sdnotifySetting(f.sdnotify),
       ...createFlagsHost(f),
     },
   };

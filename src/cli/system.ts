@@ -4,7 +4,7 @@
  * src/engine/system.ts or objects.ts, printing in Podman's layout.
  */
 import { Command } from "commander";
-import { goUnitsSize } from "../image/present.ts";
+import { goUnitsSize } from "../runtime/sizes.ts";
 import { askToContinue } from "./confirm.ts";
 import { collect } from "./options.ts";
 import { humanDuration } from "../runtime/gomap.ts";

@@ -68,10 +68,16 @@ export interface HostConfig extends CgroupSettings {
   noNewPrivileges: boolean;
   /**
    * The seccomp profile: a file, or "unconfined"; absent in records older
-   * than seccomp (no filter). Compiled at create into the container's
-   * directory (seccomp.bpf).
+   * than seccomp (no filter). Compiled at create (or found compiled).
    */
   seccompProfile?: string;
+  /**
+   * The compiled program, a file of the store's cache that is never
+   * changed (named after the profile's digest and the container's
+   * capabilities); absent in records that have their own copy in the
+   * container's directory (seccomp.bpf).
+   */
+  seccompProgram?: string;
   /** --security-opt mask=: paths masked besides the default ones. */
   mask?: string[];
   /** --security-opt unmask=: default masked paths left visible, or "ALL". */

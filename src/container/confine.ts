@@ -1,16 +1,16 @@
 /**
  * A container's confinement as Podman sets it: the seccomp program compiled
- * once, at create, into the container's directory (start and exec read it,
- * as Podman's OCI spec carries the profile), and the capability sets of
- * its process.
+ * once, at create, into the store's cache (the container names it; start
+ * and exec read it, as Podman's OCI spec carries the profile), and the
+ * capability sets of its process.
  */
 import { ALL_CAPS, normalizeCap, resolveCaps } from "../runtime/caps.ts";
 import { seccompProgram, UNCONFINED } from "../security/seccomp.ts";
 import type { ContainerConfig, HostConfig } from "./config.ts";
 import type { ContainerStore } from "./store.ts";
 
-/** Where a container keeps its compiled seccomp program. */
-export function seccompFile(store: ContainerStore, id: string): string {
+/** Where a container created before the cache was named kept its program. */
+function ownCopy(store: ContainerStore, id: string): string {
   return `${store.dir(id)}/seccomp.bpf`;
 }
 
@@ -21,14 +21,14 @@ function confined(host: HostConfig): boolean {
 }
 
 /**
- * The container's seccomp program, compiled (or found in the cache) before
- * anything is created, so that a bad profile leaves nothing behind; none
- * when unconfined or privileged.
+ * The file of the container's seccomp program, compiled (or found in the
+ * cache) before anything is created, so that a bad profile leaves nothing
+ * behind; none when unconfined or privileged.
  */
 export function containerSeccomp(
   dataDir: string,
   host: HostConfig,
-): Promise<Uint8Array> | undefined {
+): Promise<string> | undefined {
   if (!confined(host)) return undefined;
   return seccompProgram(
     dataDir,
@@ -43,7 +43,7 @@ export function storedSeccomp(
   c: ContainerConfig,
 ): Uint8Array | undefined {
   return confined(c.host)
-    ? Deno.readFileSync(seccompFile(store, c.id))
+    ? Deno.readFileSync(c.host.seccompProgram ?? ownCopy(store, c.id))
     : undefined;
 }
 

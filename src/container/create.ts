@@ -3,11 +3,12 @@
  * `ptd run` and `ptd create`, usable without the CLI.
  */
 import { ownClaim } from "./liveness.ts";
+import { trace } from "../runtime/trace.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { invalid } from "../runtime/errors.ts";
 import { normalizeCap } from "../runtime/caps.ts";
 import { DEFAULT_SECCOMP_PROFILE } from "../security/seccomp.ts";
-import { containerSeccomp, seccompFile } from "./confine.ts";
+import { containerSeccomp } from "./confine.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { ensureVolumes } from "../volume/ops.ts";
 import { fillFromImage } from "../volume/copyup.ts";
@@ -18,8 +19,7 @@ import { checkHostPaths, planMounts } from "./mounts.ts";
 import { resolveNetwork } from "./network.ts";
 import { initBinary } from "./spec.ts";
 import { checkLogDriver, checkLogPath } from "./log_driver.ts";
-import { parseDetachKeys } from "./detach_keys.ts";
-import { chooseHealthcheck } from "./health_config.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
@@ -182,8 +182,13 @@ function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
   }
 }
 
+/** Loads a module of this folder that only some containers need. */
+function load<T>(path: string): Promise<T> {
+  return lazy<T>(new URL(path, import.meta.url));
+}
+
 /** Checks flags whose mistakes must fail before anything is created. */
-function validate(opts: CreateOptions) {
+async function validate(opts: CreateOptions) {
   for (const c of [...opts.host.capAdd, ...opts.host.capDrop]) normalizeCap(c);
   if (opts.host.init) initBinary(opts.host.initPath);
   checkLogDriver(opts.host.logDriver);
@@ -193,7 +198,12 @@ function validate(opts: CreateOptions) {
   if (opts.host.noHosts && (opts.host.addHosts ?? []).length > 0) {
     throw invalid("--no-hosts and --add-host cannot be set together");
   }
-  if (opts.host.detachKeys !== undefined) parseDetachKeys(opts.host.detachKeys);
+  if (opts.host.detachKeys !== undefined) {
+    const { parseDetachKeys } = await load<typeof import("./detach_keys.ts")>(
+      "./detach_keys.ts",
+    );
+    parseDetachKeys(opts.host.detachKeys);
+  }
   if (opts.host.ipc === "host") {
     try {
       Deno.statSync("/dev/mqueue");
@@ -240,7 +250,7 @@ export async function createContainer(
   root: RootSource,
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
-  validate(opts);
+  await validate(opts);
   checkIpcTarget(store, opts.host.ipc);
   checkRequired(store, opts.host.requires);
   if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
@@ -263,6 +273,7 @@ export async function createContainer(
     imageVolumesTmpfs: opts.imageVolume === "tmpfs",
   });
   checkHostPaths(mounts);
+  trace("create-checked");
   const workdir = opts.workdir ?? root.workdir;
   const users = userSettings(opts, workdir || "/");
   const host = await resolveNetwork(
@@ -270,9 +281,16 @@ export async function createContainer(
     { ...opts.host, ...users.host },
     opts.publishAll ? root.exposed ?? [] : [],
   );
+  trace("create-network");
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
-  const seccomp = await containerSeccomp(store.paths.data, host);
+  host.seccompProgram = await containerSeccomp(store.paths.data, host);
+  trace("create-seccomp");
   const vfs = storeDriver(store.paths.data) === "vfs";
+  // The health code, for a container with a check of its own or its image's.
+  const healthcheck = opts.host.healthcheck || root.healthcheck
+    ? (await load<typeof import("./health_config.ts")>("./health_config.ts"))
+      .chooseHealthcheck(opts.host.healthcheck, root.healthcheck)
+    : undefined;
   const c = await store.create(
     {
       image: root.image,
@@ -302,7 +320,7 @@ export async function createContainer(
       exposed: root.exposed,
       host: {
         ...host,
-        healthcheck: chooseHealthcheck(opts.host.healthcheck, root.healthcheck),
+        healthcheck,
       },
       mounts,
       ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
@@ -311,16 +329,17 @@ export async function createContainer(
     opts.name,
     opts.parent ? ownClaim(true) : {},
   );
+  trace("create-stored");
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
-    if (seccomp) Deno.writeFileSync(seccompFile(store, c.id), seccomp);
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);
     throw e;
   }
+  trace("create-filled");
   await emitContainerEvent(c, "create");
   return c;
 }

@@ -9,17 +9,15 @@ import { waitStatus } from "../../ffi/clone.ts";
 import { signalProcess } from "../runtime/create.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { conflict, PtdError } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import type { ContainerConfig, ContainerState } from "./config.ts";
-import { cgroupPlan, hostDelegation } from "../cgroup/policy.ts";
-import { setFrozen } from "../cgroup/cgroupfs.ts";
 import {
   isActive,
   monitorAlive,
   reconcile,
   reconcileKept,
 } from "./liveness.ts";
-import { refuseIfDepended } from "./dependencies.ts";
 import { type Handshake, MONITOR_COMMAND } from "./handshake.ts";
 import { openAttach, relayAttach } from "./attach.ts";
 import { parseSignal } from "./signals.ts";
@@ -316,6 +314,10 @@ export async function removeContainer(
       `cannot remove container ${c.id} as it is ${s.status} - running or paused containers cannot be removed without force: container state improper`,
     );
   }
+  // Loaded by removal, not by every command that loads this module (run).
+  const { refuseIfDepended } = await lazy<typeof import("./dependencies.ts")>(
+    new URL("./dependencies.ts", import.meta.url),
+  );
   refuseIfDepended(store, c);
   if (monitorAlive(s)) {
     await markStopped(store, c.id);
@@ -481,6 +483,10 @@ async function setPaused(
   freeze: boolean,
   verb: string,
 ): Promise<void> {
+  // The cgroup code, loaded by pause and unpause alone.
+  const { cgroupPlan, hostDelegation, setFrozen } = await lazy<
+    typeof import("../cgroup/policy.ts")
+  >(new URL("../cgroup/policy.ts", import.meta.url));
   const plan = cgroupPlan(c.id, c.host);
   if (!plan) {
     const why = hostDelegation();

@@ -18,7 +18,7 @@ import type { ContainerStore } from "./store.ts";
 import type { VolumeStore } from "../volume/store.ts";
 import { inspectMounts, userVolumes } from "./volumes.ts";
 import { formatPorts, portRuns } from "../network/ports.ts";
-import { goUnitsSize } from "../image/present.ts";
+import { goUnitsSize } from "../runtime/sizes.ts";
 import {
   goMap,
   goStruct,

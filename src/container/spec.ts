@@ -22,7 +22,7 @@ import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import { ipcTarget, usernsMaps } from "./namespaces.ts";
 import { zoneFile } from "./timezone.ts";
-import { readImageFile } from "./image_file.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { userMaps } from "../runtime/create.ts";
 import {
   privilegedDevices,
@@ -52,7 +52,7 @@ function hostFile(path: string): string {
  * host's /etc/hosts by default. A configured file that cannot be read
  * fails the start, as in Podman.
  */
-function baseHosts(c: ContainerConfig): string {
+function baseHosts(c: ContainerConfig, imageHosts?: string): string {
   const file = c.host.baseHostsFile;
   if (file === "none") return "";
   if (!file) return hostFile("/etc/hosts");
@@ -63,11 +63,10 @@ function baseHosts(c: ContainerConfig): string {
         `hosts file: open ${path}: ${errnoText(e)}`,
     );
   if (file === "image") {
-    const text = readImageFile(c.layers, "/etc/hosts");
-    if (text === undefined) {
+    if (imageHosts === undefined) {
       throw unreadable(`${c.layers[0]}/etc/hosts`, new Deno.errors.NotFound());
     }
-    return text;
+    return imageHosts;
   }
   try {
     return Deno.readTextFileSync(file);
@@ -84,13 +83,25 @@ function ownAddress(mode: NetworkMode, hostIp?: string): string | undefined {
   return "127.0.0.1";
 }
 
+/**
+ * The image's own /etc/hosts, for base_hosts_file=image: the code that
+ * reads an image's files loads only then.
+ */
+async function imageHostsFile(c: ContainerConfig): Promise<string | undefined> {
+  if (c.host.baseHostsFile !== "image") return undefined;
+  const { readImageFile } = await lazy<typeof import("./image_file.ts")>(
+    new URL("./image_file.ts", import.meta.url),
+  );
+  return readImageFile(c.layers, "/etc/hosts");
+}
+
 /** The container's /etc/hosts, laid out as Podman does. */
-function hosts(c: ContainerConfig, names: string[]): string {
+function hosts(c: ContainerConfig, names: string[], imageHosts?: string) {
   const hostIp = hostAddress();
   const ip = ownAddress(c.host.networkMode, hostIp);
   return hostsFile({
     addHosts: c.host.addHosts ?? [],
-    base: baseHosts(c),
+    base: baseHosts(c, imageHosts),
     hostIp,
     self: ip === undefined ? undefined : { ip, names },
   });
@@ -121,11 +132,12 @@ function containerEnvFile(c: ContainerConfig): string {
  * joined, hosts and resolv.conf are copies of that one's (Docker's
  * container: mode); the hostname stays its own.
  */
-export function writeEtcFiles(
+export async function writeEtcFiles(
   dir: string,
   c: ContainerConfig,
   shareFrom?: string,
-) {
+): Promise<Record<string, string>> {
+  const imageHosts = await imageHostsFile(c);
   const host = hostnameOf(c);
   const names = host === c.name ? [host] : [host, c.name];
   const shared = (name: string, own: () => string) => {
@@ -140,7 +152,7 @@ export function writeEtcFiles(
   // for a container without a network.
   const files: Record<string, string> = {
     "/etc/hostname": host,
-    "/etc/hosts": shared("hosts", () => hosts(c, names)),
+    "/etc/hosts": shared("hosts", () => hosts(c, names, imageHosts)),
     "/run/.containerenv": containerEnvFile(c),
   };
   if (c.host.networkMode.kind !== "none") {
@@ -246,7 +258,7 @@ export async function runtimeSpec(
     });
     args = [INIT_PATH, "--", ...args];
   }
-  const etcFiles = writeEtcFiles(run, c, join?.etcDir);
+  const etcFiles = await writeEtcFiles(run, c, join?.etcDir);
   if (c.host.noHosts) delete etcFiles["/etc/hosts"];
   const ipcFrom = ipcTarget(c.host.ipc);
   const ipcPid = ipcFrom === undefined

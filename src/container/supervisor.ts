@@ -43,12 +43,12 @@ import { runtimeSpec } from "./spec.ts";
 import type { ContainerStore } from "./store.ts";
 import { removeStored } from "./volumes.ts";
 import { keepsLog, logSource } from "./log_driver.ts";
-import { hasHealthcheck } from "./health_config.ts";
 import { emitContainerEvent } from "../events/emit.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { cgroupPlan, enterPlan, oomWitness } from "../cgroup/policy.ts";
-import { SdNotify } from "./sdnotify.ts";
-import { removeCgroup } from "../cgroup/cgroupfs.ts";
+import { trace } from "../runtime/trace.ts";
+import type { CgroupPlan } from "../cgroup/policy.ts";
+import { startNeedsCgroups } from "../cgroup/needed.ts";
+import type { SdNotify, SdNotifyMode } from "./sdnotify.ts";
 
 /** How the hosting process takes part in the loop. */
 export interface Supervision {
@@ -217,6 +217,7 @@ async function runOnce(
   notify?: SdNotify,
 ): Promise<RunResult> {
   const spec = await runtimeSpec(store, c);
+  trace("start-spec");
   notify?.prepare(spec, store.runDir(c.id));
   const out = pipeFromChild(), err = pipeFromChild(), fail = pipeFromChild();
   const net = new ContainerNetwork(store, c);
@@ -256,7 +257,7 @@ async function runOnce(
     ...consoleSocket ?? [],
     ...fuseSocket ?? [],
   ];
-  const cgroup = cgroupPlan(c.id, c.host);
+  const cgroup = await cgroupOf(c);
   let oomSeen: ((code: number) => boolean) | undefined;
   let pid: number;
   try {
@@ -270,8 +271,8 @@ async function runOnce(
         // In its cgroup before it execs: all it starts is counted there, and
         // this parent and the network helpers stay outside its limits.
         if (cgroup) {
-          await enterPlan(cgroup, pid, c.host.resources ?? {});
-          oomSeen = oomWitness(cgroup);
+          await cgroup.policy.enterPlan(cgroup, pid, c.host.resources ?? {});
+          oomSeen = cgroup.policy.oomWitness(cgroup);
         }
         if (c.host.oomScoreAdj !== undefined) {
           Deno.writeTextFileSync(
@@ -286,7 +287,7 @@ async function runOnce(
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);
     if (fuseSocket) closeFd(fuseSocket[0]);
-    if (cgroup) await removeCgroup(cgroup.dir);
+    if (cgroup) await cgroup.policy.removeCgroup(cgroup.dir);
     await net.detach();
     throw e;
   } finally {
@@ -346,6 +347,7 @@ async function runOnce(
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
+  trace("ended");
   await fuse?.stop();
   endChecks?.();
   if (timer) {
@@ -356,7 +358,7 @@ async function runOnce(
   input?.close();
   const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");
-  if (cgroup) await removeCgroup(cgroup.dir);
+  if (cgroup) await cgroup.policy.removeCgroup(cgroup.dir);
   await net.detach();
   await pumps;
   if (master !== undefined) {
@@ -367,6 +369,23 @@ async function runOnce(
   if (failure === "") return { started: true, code, oomKilled: oom };
   const error = errorFromJson(failure).toData();
   return { started: false, code: error.exitCode, error };
+}
+
+/**
+ * Where container `c` runs, with the cgroup code that makes it: none
+ * where no container gets a cgroup, and the code is not loaded then.
+ */
+async function cgroupOf(
+  c: ContainerConfig,
+): Promise<
+  (CgroupPlan & { policy: typeof import("../cgroup/policy.ts") }) | undefined
+> {
+  if (!startNeedsCgroups(c.host)) return undefined;
+  const policy = await lazy<typeof import("../cgroup/policy.ts")>(
+    new URL("../cgroup/policy.ts", import.meta.url),
+  );
+  const plan = policy.cgroupPlan(c.id, c.host);
+  return plan && { ...plan, policy };
 }
 
 /**
@@ -388,11 +407,29 @@ async function healthWatch(
   store: ContainerStore,
   c: ContainerConfig,
 ): Promise<(() => void) | undefined> {
+  if (c.host.healthcheck === undefined) return undefined;
+  const [{ hasHealthcheck }, { watchHealth }] = await Promise.all([
+    lazy<typeof import("./health_config.ts")>(
+      new URL("./health_config.ts", import.meta.url),
+    ),
+    lazy<typeof import("./health_timer.ts")>(
+      new URL("./health_timer.ts", import.meta.url),
+    ),
+  ]);
   if (!hasHealthcheck(c.host.healthcheck)) return undefined;
-  const { watchHealth } = await lazy<typeof import("./health_timer.ts")>(
-    new URL("./health_timer.ts", import.meta.url),
-  );
   return await watchHealth(store, c);
+}
+
+/**
+ * The container's link to systemd, when a unit listens (NOTIFY_SOCKET):
+ * the notify code loads only then.
+ */
+async function notifier(mode?: SdNotifyMode): Promise<SdNotify | undefined> {
+  if (!Deno.env.get("NOTIFY_SOCKET") || mode === "ignore") return undefined;
+  const { SdNotify } = await lazy<typeof import("./sdnotify.ts")>(
+    new URL("./sdnotify.ts", import.meta.url),
+  );
+  return SdNotify.open(mode);
 }
 
 /**
@@ -452,7 +489,7 @@ export async function supervise(
   let restarts = sv.restarts ?? 0;
   let lastCode = EXIT_ENGINE;
   let handedOff = false, gone = false;
-  const notify = SdNotify.open(c.host.sdnotify);
+  const notify = await notifier(c.host.sdnotify);
   try {
     let go = restarts === 0 || await restartPause(store, c.id, restarts);
     while (go) {
@@ -521,6 +558,7 @@ export async function supervise(
       // in an exit file for a later `wait` or an attached CLI.
       store.writeExitFile(c.id, lastCode);
     }
+    trace("removing");
     await removeStored(store, c, true);
   }
   return lastCode;

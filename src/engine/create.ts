@@ -4,7 +4,7 @@
  * pulled as the pull policy says, the container stored, then started in
  * the way the front end asks.
  */
-import { checkCgroupSettings, chooseCgroupManager } from "../cgroup/policy.ts";
+import { createNeedsCgroups } from "../cgroup/needed.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
 import type { ContainerConfig, HostConfig } from "../container/config.ts";
 import {
@@ -16,7 +16,6 @@ import {
   type ForegroundOptions,
   runForeground,
 } from "../container/foreground.ts";
-import { checkPreservedFds } from "../container/preserved_fds.ts";
 import {
   removeContainer,
   runAttached,
@@ -24,20 +23,23 @@ import {
   startRequired,
 } from "../container/lifecycle.ts";
 import { checkPassthrough } from "../container/log_driver.ts";
-import type { ContainerStore } from "../container/store.ts";
+import { ContainerStore } from "../container/store.ts";
 import { removeStored } from "../container/volumes.ts";
-import { checkAuthFile } from "../image/auth.ts";
 import type { PullOptions, PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
 import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
 import { isKind } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { trace } from "../runtime/trace.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
 import type { Engine } from "./engine.ts";
 import { emitEvent } from "../events/emit.ts";
-import { containerStore } from "./listing.ts";
+
+// Not listing.ts's: that module (with inspect's and ps's presentation) is
+// no part of a run.
+const containerStore = (e: Engine) => e.store(ContainerStore);
 
 /**
  * The network settings of a request from a `--network` value. The one
@@ -118,29 +120,42 @@ export async function createContainer(
   }
   // A limit this host cannot enforce is refused before anything is made.
   // The manager is chosen once, here: the container's parent uses it.
+  const policy = createNeedsCgroups(req.host)
+    ? await lazy<typeof import("../cgroup/policy.ts")>(
+      new URL("../cgroup/policy.ts", import.meta.url),
+    )
+    : undefined;
   req = {
     ...req,
     host: {
       ...req.host,
       cgroupManager: req.host.cgroups === "disabled"
         ? undefined
-        : chooseCgroupManager(),
+        : policy?.chooseCgroupManager() ?? "cgroupfs",
     },
   };
-  checkCgroupSettings(req.host);
+  policy?.checkCgroupSettings(req.host);
+  trace("create-cgroup");
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {
     const images = e.store(ImageStore);
-    checkAuthFile(req.authFile);
+    if (req.authFile !== undefined) {
+      const { checkAuthFile } = await lazy<typeof import("../image/auth.ts")>(
+        new URL("../image/auth.ts", import.meta.url),
+      );
+      checkAuthFile(req.authFile);
+    }
     const img = await ensureImage(images, req.image, req.pull ?? "missing", {
       ...req.pullOptions,
       onProgress,
       authFile: req.authFile,
     });
+    trace("create-image");
     // Podman tells of a pull even when the image was there already.
     await emitEvent({ type: "image", action: "pull", name: req.image });
     root = imageSource(images, req.image, img);
+    trace("create-image-event");
   }
   if (req.replace && req.name) {
     await replaceNamed(containerStore(e), req.name, hooks.replaced);
@@ -149,7 +164,9 @@ export async function createContainer(
     req,
     root,
     await cachedContainersConf(`${e.paths.runtime}/containers-conf.json`),
+    policy?.limitRefusal,
   );
+  trace("create-defaults");
   return await storeContainer(
     containerStore(e),
     e.store(VolumeStore),
@@ -170,6 +187,9 @@ export async function runNewContainer(
   hooks: CreateHooks & { created?: (c: ContainerConfig) => void } = {},
 ): Promise<number> {
   if (how.kind !== "attach" && how.preserveFds) {
+    const { checkPreservedFds } = await lazy<
+      typeof import("../container/preserved_fds.ts")
+    >(new URL("../container/preserved_fds.ts", import.meta.url));
     checkPreservedFds(how.preserveFds);
   }
   const c = await createContainer(e, { ...req, parent: true }, hooks);

@@ -7,7 +7,7 @@
  * v2 host): rootless Podman on a cgroup v1 host ignores it silently too
  * (its inspect shows PidsLimit 0), and a refusal would break every container.
  */
-import { limitRefusal } from "../cgroup/policy.ts";
+import type { limitRefusal } from "../cgroup/policy.ts";
 import type { ContainersConf } from "../config/containers_conf.ts";
 import type { CreateOptions } from "../container/create.ts";
 import { joinsNetwork } from "../network/mode.ts";
@@ -16,11 +16,16 @@ import { parseUlimit } from "../container/limits.ts";
 import { parseVolumeFlag } from "../container/mounts.ts";
 import type { RootSource } from "../storage/root_source.ts";
 
-/** `req` and `root` with the configuration's defaults filled in. */
+/**
+ * `req` and `root` with the configuration's defaults filled in.
+ * `refusal` is the host's check of limits (cgroup/policy.ts), where the
+ * container may get a cgroup; without it no limit can apply.
+ */
 export function withConfDefaults<T extends CreateOptions>(
   req: T,
   root: RootSource,
   conf: ContainersConf,
+  refusal?: typeof limitRefusal,
 ): [T, RootSource] {
   const host = { ...req.host };
   // A configured `env` replaces the built-in one (TERM=xterm); the image's
@@ -50,7 +55,7 @@ export function withConfDefaults<T extends CreateOptions>(
   const pids = { ...host.resources, pidsLimit: conf.pidsLimit ?? 2048 };
   if (
     pids.pidsLimit > 0 && host.resources?.pidsLimit === undefined &&
-    !limitRefusal({ ...host, resources: pids })
+    refusal !== undefined && !refusal({ ...host, resources: pids })
   ) host.resources = pids;
   if (host.logMaxSize === undefined && (conf.logSizeMax ?? -1) > 0) {
     host.logMaxSize = conf.logSizeMax;

@@ -7,12 +7,7 @@
  */
 import type { ContainerConfig } from "../container/config.ts";
 import { openAttach } from "../container/attach.ts";
-import {
-  execInContainer,
-  type ExecOptions,
-  type ExecStreams,
-  execStreams,
-} from "../container/exec.ts";
+import type { ExecOptions, ExecStreams } from "../container/exec.ts";
 import { refuseIfDepended } from "../container/dependencies.ts";
 import * as life from "../container/lifecycle.ts";
 import { monitorAlive, reconcile } from "../container/liveness.ts";
@@ -22,7 +17,6 @@ import { checkKeepsLog, logSource } from "../container/log_driver.ts";
 import { parseDetachKeys } from "../container/detach_keys.ts";
 import { portsOf } from "../container/network.ts";
 import { parseSignal } from "../container/signals.ts";
-import { containerTop } from "../container/top.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { portLines, portsFor } from "../network/ports.ts";
 import { notFound } from "../runtime/errors.ts";
@@ -278,6 +272,7 @@ export async function execContainer(
   opts: ExecOptions,
 ): Promise<number> {
   const [s, c] = target(e, ref);
+  const { execInContainer } = await execCode();
   const code = await execInContainer(s, c, {
     ...opts,
     started: async (pid) => {
@@ -294,12 +289,24 @@ export async function execContainer(
  * Runs a command in the running container with its stdio relayed by the
  * caller (the REST API's exec start), not by this process's own stdio.
  */
-export function execSession(
+export async function execSession(
   e: Engine,
   ref: string,
   opts: ExecOptions,
-): ExecStreams {
-  return execStreams(...target(e, ref), opts);
+): Promise<ExecStreams> {
+  const [s, c] = target(e, ref);
+  return (await execCode()).execStreams(s, c, opts);
+}
+
+/**
+ * The exec code (the routine that enters a container, credentials,
+ * seccomp), loaded by exec and top only: rm, stop, kill and start share
+ * this module and need none of it.
+ */
+function execCode() {
+  return lazy<typeof import("../container/exec.ts")>(
+    new URL("../container/exec.ts", import.meta.url),
+  );
 }
 
 /**
@@ -399,6 +406,9 @@ export async function topContainer(
   args: string[],
 ): Promise<string[]> {
   const [s, c] = target(e, ref);
+  const { containerTop } = await lazy<typeof import("../container/top.ts")>(
+    new URL("../container/top.ts", import.meta.url),
+  );
   return await containerTop(s, c, args);
 }
 

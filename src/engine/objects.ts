@@ -1,22 +1,27 @@
 /**
  * Containers, images and volumes as one kind of thing: whether one exists,
  * and inspect by type (`inspect --type`). Loads only the read side of each
- * area, since `inspect` is a hot command.
+ * area, since `inspect` is a hot command, and of containers (inspect's
+ * first guess) alone until another type is asked for.
  */
 import { invalid, isKind, notFound } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import type { Engine } from "./engine.ts";
-import { inspectImageRef } from "./images.ts";
 import { inspectContainer } from "./listing.ts";
-import { inspectVolume } from "./volumes.ts";
 
 /** The kinds of object `exists` and `inspect --type` know. */
 export type ObjectType = "container" | "image" | "volume";
 
 const INSPECT: Record<ObjectType, (e: Engine, ref: string) => unknown> = {
   container: inspectContainer,
-  image: inspectImageRef,
-  volume: inspectVolume,
+  image: async (e, ref) =>
+    (await lazy<typeof import("./images.ts")>(
+      new URL("./images.ts", import.meta.url),
+    )).inspectImageRef(e, ref),
+  volume: async (e, ref) =>
+    (await lazy<typeof import("./volumes.ts")>(
+      new URL("./volumes.ts", import.meta.url),
+    )).inspectVolume(e, ref),
 };
 
 /** Whether a container, image or volume `ref` exists. */

@@ -7,9 +7,10 @@
  * limit the file is renamed to events.log.1 (the one older generation
  * kept) under a lock; a writer still holding the old file adds its line
  * there, where the reader finds it too. Cheap on the hot path: no module
- * of weight, the backend resolved once per process.
+ * of weight, the backend resolved once per process tree (the processes a
+ * command starts, its monitors and checks, find it in their environment).
  */
-import { cachedContainersConf } from "../config/conf_cache.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { ensureDir, storePaths } from "../storage/paths.ts";
 import {
   BACKEND_ENV,
@@ -23,6 +24,9 @@ export type EventsBackend = "file" | "none" | "journald";
 
 /** Podman's default events_logfile_max_size: 1 MiB. */
 const DEFAULT_MAX_SIZE = 1024 * 1024;
+
+/** Carries the resolved events_logfile_max_size beside BACKEND_ENV. */
+const MAX_SIZE_ENV = "PTD_EVENTS_MAX_SIZE";
 
 /** The events file of the store whose runtime directory is `runtime`. */
 export function eventsFile(runtime = storePaths().runtime): string {
@@ -39,20 +43,29 @@ export interface EventsSetup {
 let setup: Promise<EventsSetup> | undefined;
 
 /**
- * The backend in force: --events-backend (passed on in the environment,
- * so a monitor writes where its CLI was told), else containers.conf's
- * events_logger and events_logfile_max_size, else a file.
+ * The backend in force: --events-backend, else containers.conf's
+ * events_logger and events_logfile_max_size, else a file. Once resolved,
+ * it is passed on in the environment, so that a monitor writes where its
+ * CLI was told, and reads no configuration for it.
  */
 export function eventsSetup(): Promise<EventsSetup> {
   setup ??= (async () => {
     const forced = Deno.env.get(BACKEND_ENV) as EventsBackend | undefined;
+    const size = Number(Deno.env.get(MAX_SIZE_ENV));
+    if (forced && size > 0) return { backend: forced, maxSize: size };
+    const { cachedContainersConf } = await lazy<
+      typeof import("../config/conf_cache.ts")
+    >(new URL("../config/conf_cache.ts", import.meta.url));
     const conf = await cachedContainersConf(
       `${storePaths().runtime}/containers-conf.json`,
     ).catch(() => undefined);
-    return {
+    const resolved = {
       backend: forced || (conf?.eventsLogger as EventsBackend) || "file",
       maxSize: conf?.eventsMaxSize ?? DEFAULT_MAX_SIZE,
     };
+    Deno.env.set(BACKEND_ENV, resolved.backend);
+    Deno.env.set(MAX_SIZE_ENV, String(resolved.maxSize));
+    return resolved;
   })();
   return setup;
 }

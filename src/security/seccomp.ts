@@ -4,7 +4,8 @@
  * `--security-opt seccomp=FILE`, compiled for the container's bounding set.
  * A compiled program is cached under the store, keyed by the profile's
  * digest, the capability set, the machine and the kernel, so that a `run`
- * reads one small file instead of compiling.
+ * finds it by one look-up instead of compiling, and its container names
+ * the cached file (never changed once written) instead of keeping a copy.
  */
 import { capNumber } from "../runtime/caps.ts";
 import { invalid } from "../runtime/errors.ts";
@@ -42,7 +43,7 @@ export function profileFile(
 export const UNCONFINED = "unconfined";
 
 // Part of the cache key: a compiler that changes its output bumps it.
-const VERSION = "1";
+const VERSION = "2";
 
 /** Podman's error for a profile that cannot be read. */
 function unreadable(file: string, e: unknown): Error {
@@ -65,18 +66,19 @@ function context(bounding: string[]): string {
 }
 
 /**
- * The program for `profile` (a file) and a container whose bounding set is
- * `bounding`: from the cache in `dataDir`, else compiled and cached. The
- * cache is keyed by the profile's digest; a link named after the file's
- * identity (device, inode, size, change time) leads to it, so that a `run`
- * with a known profile reads one file and hashes nothing (a cold process
- * pays milliseconds for a digest of the default profile's 30 kB).
+ * The file of the program for `profile` (a file) and a container whose
+ * bounding set is `bounding`: in the cache in `dataDir`, compiled first
+ * when it is not there. The cache is keyed by the profile's digest; a
+ * link named after the file's identity (device, inode, size, change time)
+ * leads to it, so that a `run` with a known profile resolves one link and
+ * reads and hashes nothing (a cold process pays milliseconds for a digest
+ * of the default profile's 30 kB).
  */
 export async function seccompProgram(
   dataDir: string,
   profile: string,
   bounding: string[],
-): Promise<Uint8Array> {
+): Promise<string> {
   const dir = `${dataDir}/seccomp`;
   let st: Deno.FileInfo;
   try {
@@ -89,7 +91,9 @@ export async function seccompProgram(
   const link =
     `${dir}/file-${st.dev}-${st.ino}-${st.size}-${st.ctime?.getTime()}-${ctx}`;
   try {
-    return Deno.readFileSync(link);
+    // Programs are never removed (but with the whole store): the link's
+    // target is there.
+    return `${dir}/${Deno.readLinkSync(link)}`;
   } catch { /* a profile file not seen yet */ }
   let text: Uint8Array<ArrayBuffer>;
   try {
@@ -99,14 +103,13 @@ export async function seccompProgram(
   }
   const key = await sha256Hex(text);
   const cached = `${dir}/${key}-${ctx}.bpf`;
-  let program: Uint8Array;
   try {
-    program = Deno.readFileSync(cached);
+    Deno.statSync(cached);
   } catch {
     const { compileSeccomp } = await lazy<typeof import("./compile.ts")>(
       new URL("./compile.ts", import.meta.url),
     );
-    program = compileSeccomp(
+    const program = compileSeccomp(
       new TextDecoder().decode(text),
       profile,
       bounding,
@@ -119,5 +122,5 @@ export async function seccompProgram(
   try {
     Deno.symlinkSync(cached.slice(dir.length + 1), link);
   } catch { /* another process linked it first */ }
-  return program;
+  return cached;
 }

@@ -62,6 +62,15 @@ export interface ResolvedProfile {
 
 const EPERM = 1;
 
+/**
+ * The errno of the default action, whatever the profile's defaultErrnoRet
+ * says: Podman 4.3 writes defaultErrnoRet 38 into every container's OCI
+ * spec (seen with profiles saying 5 and saying none), so a call the
+ * profile does not name, such as one newer than the profile, fails with
+ * ENOSYS and glibc falls back to an older call (clone3 to clone).
+ */
+const DEFAULT_ERRNO = 38;
+
 /** seccomp return values by libseccomp action name, without their data. */
 const ACTIONS: Record<string, number> = {
   SCMP_ACT_KILL: 0x00000000,
@@ -216,7 +225,7 @@ export function resolveProfile(
   }
   return {
     arches: profileArches(p, native.scmp),
-    defaultAction: actionValue(p.defaultAction, p.defaultErrnoRet),
+    defaultAction: actionValue(p.defaultAction, DEFAULT_ERRNO),
     rules,
     flags,
   };
