@@ -5,7 +5,7 @@
  * containers, the image's volumes. Declared here, merged into the request
  * run.ts builds.
  */
-import type { HostConfig } from "../container/config.ts";
+import type { HostConfig, InitCtrType } from "../container/config.ts";
 import type { CreateRequest } from "../engine/create.ts";
 import { parsePlatform } from "../image/oci.ts";
 import { parseSysctls } from "../container/sysctls.ts";
@@ -33,6 +33,9 @@ export interface CreateFlags {
   httpProxy: boolean;
   hosts: boolean;
   sysctl: string[];
+  /** --pod and create's --init-ctr. */
+  pod?: string;
+  initCtr?: string;
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -121,6 +124,23 @@ export const CREATE_FLAGS: OptionSpec[] = [
   ...ACCEPTED,
 ];
 
+/** `create`'s own flag: Podman's `run` has no --init-ctr. */
+export const INIT_CTR_FLAG: OptionSpec = {
+  flags: "--init-ctr <type>",
+  description:
+    "make this a pod init container: always (at each pod start) or once",
+};
+
+/** --init-ctr, checked in Podman's order: a pod first, then the value. */
+function initCtrType(f: CreateFlags): InitCtrType | undefined {
+  if (f.initCtr === undefined) return undefined;
+  if (!f.pod) throw invalid("must specify pod value with init-ctr");
+  if (f.initCtr !== "always" && f.initCtr !== "once") {
+    throw invalid("init-ctr value must be 'always' or 'once'");
+  }
+  return f.initCtr;
+}
+
 /** Lines of a --label-file: KEY=VALUE, blank lines and # comments skipped. */
 function readLabelFile(path: string): string[] {
   let text: string;
@@ -184,5 +204,7 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   if (f.initPath !== undefined) host.initPath = f.initPath;
   if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
   if (!f.hosts) host.noHosts = true;
+  const initCtr = initCtrType(f);
+  if (initCtr) host.initCtr = initCtr;
   return host;
 }

@@ -152,6 +152,12 @@ export interface HostConfig extends CgroupSettings {
   oomScoreAdj?: number;
   /** The id of the pod the container is in (--pod). */
   pod?: string;
+  /**
+   * --init-ctr: a pod's init container, run to its end before the pod's
+   * other containers start, at every pod start ("always") or at the
+   * first only, then removed ("once").
+   */
+  initCtr?: InitCtrType;
   /** --requires: containers started before this one, which it depends on. */
   requires?: string[];
   /** --annotation: key=value annotations inspect shows. */
@@ -185,6 +191,9 @@ export function plainHost(): Omit<HostConfig, "network" | "networkMode"> {
     stopTimeout: 10,
   };
 }
+
+/** The kinds of a pod's init containers (Podman's --init-ctr values). */
+export type InitCtrType = "always" | "once";
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
 export interface RestartPolicy {

@@ -261,25 +261,31 @@ function objectsOf(
   now: Scalar,
 ): Obj[] {
   const volumes = new Map<string, Obj>();
-  const containers = src.containers.map((c) => {
-    const [spec, vols] = containerSpec(
-      c,
-      src.id ? src.ports : c.host.ports,
-      c.name,
-    );
-    for (const v of vols) volumes.set(v.name as string, v);
-    return spec;
-  });
+  const specs = (list: ContainerConfig[]) =>
+    list.map((c) => {
+      const [spec, vols] = containerSpec(
+        c,
+        src.id ? src.ports : c.host.ports,
+        c.name,
+      );
+      for (const v of vols) volumes.set(v.name as string, v);
+      return spec;
+    });
+  // --init-ctr containers are the pod's initContainers, as Podman writes them.
+  const apps = src.containers.filter((c) => !c.host.initCtr);
+  const containers = specs(apps);
+  const initContainers = specs(src.containers.filter((c) => c.host.initCtr));
   if (containers.length === 0) {
     throw invalid(`pod ${src.name} has no containers to generate`);
   }
-  const restart = RESTART[src.containers[0].host.restartPolicy.name];
+  const restart = RESTART[apps[0].host.restartPolicy.name];
   const labels = { ...src.labels, app: src.name };
   const podSpec: Obj = {
     automountServiceAccountToken: false,
     containers,
     enableServiceLinks: false,
     ...(src.hostname ? { hostname: src.hostname } : {}),
+    ...(initContainers.length ? { initContainers } : {}),
     ...(restart ? { restartPolicy: restart } : {}),
     ...(volumes.size ? { volumes: [...volumes.values()] } : {}),
   };
@@ -340,7 +346,8 @@ function objectsOf(
       kind: "Pod",
       metadata,
       spec: podSpec,
-      status: {},
+      // Podman writes an empty status for a pod, none for loose containers.
+      ...(src.id ? { status: {} } : {}),
     });
   }
   return out;
@@ -364,6 +371,10 @@ export async function generateKube(
   const volumes = srcs.some((s) =>
     s.containers.some((c) => (c.mounts ?? []).length > 0)
   );
+  // Keys sorted: Podman's YAML goes through JSON to sigs.k8s.io/yaml, which
+  // sorts them.
   return HEADER + (volumes ? VOLUME_NOTE : "") +
-    docs.map((d) => stringify(d, { indentSeq: false })).join("---\n") + "\n";
+    docs.map((d) => stringify(d, { indentSeq: false, sortMapEntries: true }))
+      .join("---\n") +
+    "\n";
 }

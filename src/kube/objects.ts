@@ -126,10 +126,11 @@ export function unsupportedFields(obj: KubeObject): string[] {
   return out.map((p) => `${obj.kind} ${obj.metadata.name}: ${p}`);
 }
 
-/** A pod a workload makes: its name, labels and spec. */
+/** A pod a workload makes: its name, labels, annotations and spec. */
 export interface PodPlan {
   name: string;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   spec: IPodSpec;
 }
 
@@ -142,18 +143,25 @@ export function podsOf(obj: KubeObject): PodPlan[] {
     return [{
       name: obj.metadata.name!,
       labels: obj.metadata.labels ?? {},
+      annotations: obj.metadata.annotations ?? {},
       spec: obj.spec ?? {},
     }];
   }
   const template = obj.spec?.template ?? {};
-  const labels = { ...template.metadata?.labels, ...obj.metadata.labels };
+  const meta = {
+    labels: { ...template.metadata?.labels, ...obj.metadata.labels },
+    annotations: {
+      ...template.metadata?.annotations,
+      ...obj.metadata.annotations,
+    },
+  };
   if (obj.kind === "DaemonSet") {
-    return [{ name: `${obj.metadata.name}-pod`, labels, spec: template.spec }];
+    return [{ name: `${obj.metadata.name}-pod`, ...meta, spec: template.spec }];
   }
   const replicas = obj.spec?.replicas ?? 1;
   return Array.from({ length: replicas }, (_, i) => ({
     name: `${obj.metadata.name}-pod-${i}`,
-    labels,
+    ...meta,
     spec: template.spec,
   }));
 }
