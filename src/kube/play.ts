@@ -555,7 +555,7 @@ async function startPlayed(e: Engine, m: MadePod): Promise<void> {
       await startContainer(e, id);
     } catch (err) {
       m.played.errors.push(
-        `error starting container ${id}: ${(err as Error).message}`,
+        `starting container ${id}: ${(err as Error).message}`,
       );
     }
   }

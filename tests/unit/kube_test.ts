@@ -4,6 +4,7 @@
  * pods a workload makes, ConfigMap and Secret data.
  */
 import assert from "node:assert/strict";
+import { buildDirName } from "../../src/kube/build.ts";
 import { dataOf, podsOf, unsupportedFields } from "../../src/kube/objects.ts";
 import {
   fieldPath,
@@ -108,4 +109,10 @@ Deno.test("a Secret's data is decoded, a ConfigMap's taken as it is", () => {
     dataOf({ ...secret, kind: "ConfigMap", data: { k: "v" } }),
     { user: "me", k: "v" },
   );
+});
+
+Deno.test("play kube --build looks for the directory of the image's last name", () => {
+  assert.equal(buildDirName("foo"), "foo");
+  assert.equal(buildDirName("localhost:5000/team/web:1.2"), "web");
+  assert.equal(buildDirName("quay.io/app@sha256:abc"), "app");
 });
