@@ -8,15 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
-import {
-  freePort,
-  ok,
-  ptd,
-  ptdArgv,
-  type Result,
-  until,
-  withSandbox,
-} from "../helpers.ts";
+import { freePort, ok, ptd, until, withSandbox } from "../helpers.ts";
 import type { Sandbox } from "../helpers.ts";
 import {
   bothEngines,
@@ -485,25 +477,18 @@ withPodman(
   },
 );
 
-/** `ptd ARGS` from source, run in the directory `cwd`. */
-async function ptdIn(
-  sb: Sandbox,
-  cwd: string,
-  args: string[],
-): Promise<Result> {
-  const [cmd, ...rest] = ptdArgv(args);
-  const out = await new Deno.Command(cmd, {
-    args: rest,
-    cwd,
-    env: sb.env,
-    stdin: "null",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+/**
+ * `ptd ARGS` from source, started in the directory `cwd` (play kube looks
+ * for image directories there); the tests of a file run one at a time.
+ */
+async function ptdIn(sb: Sandbox, cwd: string, args: string[]) {
+  const back = Deno.cwd();
+  Deno.chdir(cwd);
+  try {
+    return await ptd(sb, args);
+  } finally {
+    Deno.chdir(back);
+  }
 }
 
 Deno.test("play kube builds an image from NAME/Containerfile: when missing, always with --build, never with --build=false", async () => {
