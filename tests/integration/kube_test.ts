@@ -322,10 +322,22 @@ Deno.test("--configmap FILE feeds a pod's env; --start=false only creates; --net
     const missing = await ptd(sb, ["play", "kube", "-"], { stdin: pod });
     assert.equal(missing.code, 125);
     assert.match(missing.stderr, /ConfigMap "outside" not found/);
-    ok(
-      await ptd(
-        sb,
-        [
+    // The manifest from a URL, as Podman reads one.
+    const port = freePort();
+    const server = Deno.serve(
+      { port, hostname: "127.0.0.1", onListen: () => {} },
+      (r) =>
+        new URL(r.url).pathname === "/pod.yaml"
+          ? new Response(pod)
+          : new Response("not here", { status: 404 }),
+    );
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const lost = await ptd(sb, ["play", "kube", `${url}/lost.yaml`]);
+      assert.equal(lost.code, 125);
+      assert.match(lost.stderr, /lost\.yaml: 404 Not Found/);
+      ok(
+        await ptd(sb, [
           "play",
           "kube",
           "--configmap",
@@ -335,13 +347,12 @@ Deno.test("--configmap FILE feeds a pod's env; --start=false only creates; --net
           "none",
           "--log-driver",
           "json-file",
-          "-",
-        ],
-        {
-          stdin: pod,
-        },
-      ),
-    );
+          `${url}/pod.yaml`,
+        ]),
+      );
+    } finally {
+      await server.shutdown();
+    }
     const state = ok(
       await ptd(sb, [
         "ps",
@@ -460,6 +471,12 @@ withPodman(
       "NET_ADMIN",
       "-u",
       "1000",
+      "--health-cmd",
+      "test -d /data",
+      "--health-interval",
+      "30s",
+      "--restart",
+      "on-failure",
       IMAGE,
       "sleep",
       "1000",
@@ -470,9 +487,32 @@ withPodman(
     const ours = ok(await ptd(sb, ["generate", "kube", "-s", "solo"]));
     const head = (t: string) => t.slice(0, t.indexOf("apiVersion"));
     assert.equal(head(ours), head(theirs));
+    const objs = await parseManifest(ours, "ptd");
     assert.deepEqual(
-      comparable(await parseManifest(ours, "ptd")),
+      comparable(objs),
       comparable(await parseManifest(theirs, "podman")),
+    );
+    // Beyond Podman 4.3, which drops both: the health check as a liveness
+    // probe and the restart policy; played back, they are the container's.
+    const pod = objs[1].spec;
+    assert.deepEqual(pod.containers[0].livenessProbe, {
+      exec: { command: ["/bin/sh", "-c", "test -d /data"] },
+      periodSeconds: 30,
+      timeoutSeconds: 30,
+      failureThreshold: 3,
+    });
+    assert.equal(pod.restartPolicy, "OnFailure");
+    ok(await ptd(sb, ["rm", "solo"]));
+    ok(await ptd(sb, ["play", "kube", "--start=false", "-"], { stdin: ours }));
+    const settings = [
+      "inspect",
+      "--format",
+      "{{.Config.Healthcheck.Test}} {{.HostConfig.RestartPolicy.Name}}",
+      "solo-pod-solo",
+    ];
+    assert.equal(
+      ok(await ptd(sb, settings)),
+      "[CMD /bin/sh -c test -d /data] on-failure",
     );
   },
 );
