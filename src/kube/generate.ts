@@ -10,6 +10,7 @@ import type { Engine } from "../engine/engine.ts";
 import { containerStore } from "../engine/listing.ts";
 import { podContainers } from "../engine/pods.ts";
 import { PodStore } from "../pod/store.ts";
+import { INIT_CTR_ANNOTATION } from "./objects.ts";
 import { invalid, isKind } from "../runtime/errors.ts";
 
 /** What `generate kube` is asked for. */
@@ -274,7 +275,8 @@ function objectsOf(
   // --init-ctr containers are the pod's initContainers, as Podman writes them.
   const apps = src.containers.filter((c) => !c.host.initCtr);
   const containers = specs(apps);
-  const initContainers = specs(src.containers.filter((c) => c.host.initCtr));
+  const inits = src.containers.filter((c) => c.host.initCtr);
+  const initContainers = specs(inits);
   if (containers.length === 0) {
     throw invalid(`pod ${src.name} has no containers to generate`);
   }
@@ -293,6 +295,11 @@ function objectsOf(
     annotations: Object.assign(
       {},
       ...src.containers.map((c) => annotations(c, c.name, src.id)),
+      // Played back (by ptd or Podman), init containers are "once" unless
+      // the pod says otherwise: one annotation says it for all of them.
+      inits.length > 0 && inits.every((c) => c.host.initCtr === "always")
+        ? { [INIT_CTR_ANNOTATION]: "always" }
+        : {},
     ),
     creationTimestamp: now,
     labels,

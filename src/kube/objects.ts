@@ -126,6 +126,12 @@ export function unsupportedFields(obj: KubeObject): string[] {
   return out.map((p) => `${obj.kind} ${obj.metadata.name}: ${p}`);
 }
 
+/**
+ * Podman's pod annotation naming the kind of its init containers (absent:
+ * "once"), which `play kube` reads.
+ */
+export const INIT_CTR_ANNOTATION = "io.podman.annotations.init.container.type";
+
 /** A pod a workload makes: its name, labels, annotations and spec. */
 export interface PodPlan {
   name: string;

@@ -813,5 +813,25 @@ Deno.test("create --init-ctr: pod start runs always and once init containers fir
     ok(await ptd(sb, ["pod", "restart", "p"]));
     assert.equal(ok(await seen()), "a1\no1\na1");
     assert.deepEqual(await states(), ["a1 Exited (0)", "m1 Up"]);
+
+    // Its init containers all "always" now: the YAML says so, and plays so.
+    const yaml = ok(await ptd(sb, ["generate", "kube", "p"]));
+    assert.match(
+      yaml,
+      /io\.podman\.annotations\.init\.container\.type: always/,
+    );
+    ok(await ptd(sb, ["pod", "rm", "-f", "p"]));
+    ok(await ptd(sb, ["play", "kube", "-"], { stdin: yaml }));
+    const kept = ok(
+      await ptd(sb, [
+        "ps",
+        "-a",
+        "--filter",
+        "name=p-a1",
+        "--format",
+        "{{.Status}}",
+      ]),
+    );
+    assert.match(kept, /^Exited \(0\)/);
   });
 });
