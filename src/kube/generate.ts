@@ -11,7 +11,7 @@ import { containerStore } from "../engine/listing.ts";
 import { podContainers } from "../engine/pods.ts";
 import { PodStore } from "../pod/store.ts";
 import { INIT_CTR_ANNOTATION } from "./objects.ts";
-import { invalid, isKind } from "../runtime/errors.ts";
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
 
 /** What `generate kube` is asked for. */
 export interface GenerateKubeRequest {
@@ -231,7 +231,16 @@ async function sources(e: Engine, refs: string[]): Promise<PodSource[]> {
       });
       continue;
     }
-    const c = containerStore(e).find(ref);
+    let c;
+    try {
+      c = containerStore(e).find(ref);
+    } catch (err) {
+      // Neither a pod nor a container: Podman's line says so.
+      if (isKind(err, "not-found")) {
+        throw notFound(`name or ID ${JSON.stringify(ref)} not found`);
+      }
+      throw err;
+    }
     if (c.host.pod) {
       throw invalid(
         `container ${c.id} is associated with pod ${c.host.pod}: use generate on the pod itself`,

@@ -592,19 +592,6 @@ Deno.test("play kube builds an image from NAME/Containerfile: when missing, alwa
     assert.match(never.stderr, /foo/);
     assert.doesNotMatch(never.stdout, /STEP/);
     assert.deepEqual(lines(ok(await ptd(sb, ["pod", "ps", "-q"]))), []);
-
-    const alone = await ptd(sb, [
-      "play",
-      "kube",
-      "--context-dir",
-      app,
-      "x.yaml",
-    ]);
-    assert.equal(alone.code, 125);
-    assert.equal(
-      alone.stderr.trim(),
-      "Error: --build must be specified when using --context-dir option",
-    );
   });
 });
 
@@ -723,7 +710,8 @@ Deno.test("play kube: a container that does not start is reported, the others ru
 });
 
 Deno.test({
-  name: "create --init-ctr: Podman's errors without a pod and for a bad kind",
+  name:
+    "Podman's errors: --init-ctr without a pod or of a bad kind, generate kube of nothing, down of no file, --context-dir alone",
   ignore: !hasPodman(),
   fn: () =>
     withSandbox(async (sb) => {
@@ -741,6 +729,15 @@ Deno.test({
           [
             ["run", "--pod", "nopod", "--init-ctr", "once", IMAGE, "true"],
             "unknown flag: --init-ctr",
+          ],
+          [["generate", "kube", "nosuch"], 'name or ID "nosuch" not found'],
+          [
+            ["kube", "down", "nosuch.yaml"],
+            "open nosuch.yaml: no such file or directory",
+          ],
+          [
+            ["play", "kube", "--context-dir", "/tmp", "nosuch.yaml"],
+            "--build must be specified when using --context-dir option",
           ],
         ] as const
       ) {
