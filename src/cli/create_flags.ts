@@ -15,6 +15,9 @@ import type { OptionSpec } from "./spec.ts";
 
 /** What the flags below put in the options object. */
 export interface CreateFlags {
+  /** --pod and create's --init-ctr. */
+  pod?: string;
+  initCtr?: string;
   quiet?: boolean;
   labelFile: string[];
   annotation: string[];
@@ -33,9 +36,6 @@ export interface CreateFlags {
   httpProxy: boolean;
   hosts: boolean;
   sysctl: string[];
-  /** --pod and create's --init-ctr. */
-  pod?: string;
-  initCtr?: string;
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -197,6 +197,8 @@ export function createFlagsRequest(
 /** The host settings these flags make. */
 export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   const host: Partial<HostConfig> = {};
+  const initCtr = initCtrType(f);
+  if (initCtr) host.initCtr = initCtr;
   if (f.annotation.length > 0) host.annotations = parseLabels(f.annotation);
   if (f.pidfile !== undefined) host.pidFile = f.pidfile;
   const requires = f.requires.flatMap((r) => r.split(",")).filter(Boolean);
@@ -204,7 +206,5 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   if (f.initPath !== undefined) host.initPath = f.initPath;
   if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
   if (!f.hosts) host.noHosts = true;
-  const initCtr = initCtrType(f);
-  if (initCtr) host.initCtr = initCtr;
   return host;
 }

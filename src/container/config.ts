@@ -150,14 +150,14 @@ export interface HostConfig extends CgroupSettings {
   sdnotify?: SdNotifyMode;
   /** --oom-score-adj: written for the container's first process. */
   oomScoreAdj?: number;
-  /** The id of the pod the container is in (--pod). */
-  pod?: string;
   /**
    * --init-ctr: a pod's init container, run to its end before the pod's
    * other containers start, at every pod start ("always") or at the
    * first only, then removed ("once").
    */
   initCtr?: InitCtrType;
+  /** The id of the pod the container is in (--pod). */
+  pod?: string;
   /** --requires: containers started before this one, which it depends on. */
   requires?: string[];
   /** --annotation: key=value annotations inspect shows. */
