@@ -60,11 +60,14 @@ const SUPPORTED: Record<string, string[]> = {
   ],
   livenessProbe: [
     "exec",
+    "httpGet",
+    "tcpSocket",
     "initialDelaySeconds",
     "periodSeconds",
     "timeoutSeconds",
     "failureThreshold",
   ],
+  httpGet: ["path", "port", "host", "scheme"],
   deployment: ["replicas", "selector", "template", "strategy"],
   daemonset: ["selector", "template"],
 };
@@ -100,9 +103,12 @@ function unsupportedInPod(spec: any, path: string, out: string[]) {
       for (const [j, m] of (c.volumeMounts ?? []).entries()) {
         unknownKeys(m, "volumeMount", `${at}.volumeMounts[${j}]`, out);
       }
-      if (c.livenessProbe && !c.livenessProbe.exec) {
-        out.push(`${at}.livenessProbe (only exec probes)`);
-      }
+      unknownKeys(
+        c.livenessProbe?.httpGet,
+        "httpGet",
+        `${at}.livenessProbe.httpGet`,
+        out,
+      );
     }
   }
   for (const [i, v] of (spec.volumes ?? []).entries()) {

@@ -262,20 +262,64 @@ function hostOf(c: IContainer, spec: IPodSpec): HostConfig {
     },
     stopSignal: "SIGTERM",
     stopTimeout: spec.terminationGracePeriodSeconds ?? 10,
-    ...(c.livenessProbe?.exec ? { healthcheck: probeOf(c.livenessProbe) } : {}),
+    ...livenessOf(c, spec),
   };
 }
 
-/** An exec liveness probe as a health check (Go durations, in ns). */
-function probeOf(p: IProbe): HostConfig["healthcheck"] {
+/**
+ * A liveness probe as a health check (Go durations, in ns): an exec
+ * probe's command, or as Podman 4.3 turns an httpGet or tcpSocket probe,
+ * curl or nc run in the container (whose image must have them). A failed
+ * check restarts the container when the pod's policy restarts it, as the
+ * kubelet would (Podman kills its PID 1 for that).
+ */
+function livenessOf(
+  c: IContainer,
+  spec: IPodSpec,
+): Pick<HostConfig, "healthcheck" | "healthOnFailure"> {
+  const p = c.livenessProbe;
+  const test = p && probeTest(c, p);
+  if (!p || !test) return {};
   const ns = (s?: number) => s === undefined ? undefined : s * 1e9;
   return {
-    Test: ["CMD", ...p.exec?.command ?? []],
-    StartPeriod: ns(p.initialDelaySeconds),
-    Interval: ns(p.periodSeconds ?? 10),
-    Timeout: ns(p.timeoutSeconds ?? 1),
-    Retries: p.failureThreshold ?? 3,
+    healthcheck: {
+      Test: test,
+      StartPeriod: ns(p.initialDelaySeconds),
+      Interval: ns(p.periodSeconds ?? 10),
+      Timeout: ns(p.timeoutSeconds ?? 1),
+      Retries: p.failureThreshold ?? 3,
+    },
+    ...(spec.restartPolicy === "Never" ? {} : { healthOnFailure: "restart" }),
   };
+}
+
+/** The check's command (undefined for a probe ptd cannot run: gRPC). */
+function probeTest(c: IContainer, p: IProbe): string[] | undefined {
+  const port = (v: number | string) => {
+    const n = typeof v === "number"
+      ? v
+      : c.ports?.find((x) => x.name === v)?.containerPort;
+    if (n === undefined) {
+      throw invalid(
+        `container ${c.name}: livenessProbe: no port named ${
+          JSON.stringify(v)
+        }`,
+      );
+    }
+    return n;
+  };
+  if (p.exec) return ["CMD", ...p.exec.command ?? []];
+  if (p.httpGet) {
+    const g = p.httpGet;
+    const scheme = (g.scheme ?? "HTTP").toLowerCase();
+    const where = `${g.host ?? "localhost"}:${port(g.port)}`;
+    return ["CMD-SHELL", `curl -f ${scheme}://${where}${g.path ?? "/"}`];
+  }
+  if (p.tcpSocket) {
+    const t = p.tcpSocket;
+    return ["CMD-SHELL", `nc -z -v ${t.host ?? "localhost"} ${port(t.port)}`];
+  }
+  return undefined;
 }
 
 /** One pod to make: its pod request, volumes and containers. */

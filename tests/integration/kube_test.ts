@@ -832,3 +832,55 @@ Deno.test("create --init-ctr: pod start runs always and once init containers fir
     assert.match(kept, /^Exited \(0\)/);
   });
 });
+
+Deno.test("play kube: exec, tcpSocket and httpGet liveness probes are health checks; a failed one restarts the container under its pod's policy", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const ctr = (name: string, command: string, probe: string) =>
+      `  - name: ${name}\n    image: ${IMAGE}\n    command: ${command}\n    ports:\n    - {name: web, containerPort: 8080}\n    livenessProbe:\n      ${probe}\n      periodSeconds: 30\n      failureThreshold: 1\n`;
+    const sleeper = "[sleep, '1000']";
+    const yaml = `apiVersion: v1
+kind: Pod
+metadata:
+  name: pr
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+${ctr("tcp", sleeper, "tcpSocket: {port: web}")}${
+      ctr("http", sleeper, "httpGet: {path: /x, port: 8081}")
+    }${
+      ctr(
+        "cmd",
+        `[sh, -c, "touch /tmp/ok; exec sleep 1000"]`,
+        "exec: {command: [test, -e, /tmp/ok]}",
+      )
+    }`;
+    const r = await ptd(sb, ["play", "kube", "-"], { stdin: yaml });
+    assert.equal(r.code, 0, r.stderr);
+    const settings = (name: string) =>
+      ptd(sb, [
+        "inspect",
+        "--format",
+        "{{.Config.Healthcheck.Test}} {{.Config.HealthcheckOnFailureAction}}",
+        `pr-${name}`,
+      ]);
+    assert.equal(
+      ok(await settings("tcp")),
+      "[CMD-SHELL nc -z -v localhost 8080] restart",
+    );
+    assert.equal(
+      ok(await settings("http")),
+      "[CMD-SHELL curl -f http://localhost:8081/x] restart",
+    );
+    assert.equal(ok(await settings("cmd")), "[CMD test -e /tmp/ok] restart");
+    const check = async () =>
+      (await ptd(sb, ["healthcheck", "run", "pr-cmd"])).code;
+    assert.equal(await check(), 0);
+    ok(await ptd(sb, ["exec", "pr-cmd", "rm", "/tmp/ok"]));
+    assert.equal(await check(), 1);
+    // Restarted, as the kubelet restarts a container that fails its probe.
+    const count = ["inspect", "--format", "{{.RestartCount}}", "pr-cmd"];
+    await until(async () => ok(await ptd(sb, count)) === "1");
+    await until(async () => await check() === 0);
+  });
+});

@@ -67,12 +67,21 @@ Deno.test("unsupported fields are named by path", () => {
     metadata: { name: "p" },
     spec: {
       nodeSelector: { a: "b" },
-      containers: [{ name: "c", image: "i", readinessProbe: {} }],
+      containers: [{ name: "c", image: "i", readinessProbe: {} }, {
+        name: "d",
+        image: "i",
+        livenessProbe: {
+          httpGet: { port: 80, httpHeaders: [] },
+          grpc: { port: 9 },
+        },
+      }],
     },
   } as KubeObject;
   assert.deepEqual(unsupportedFields(pod), [
     "Pod p: spec.nodeSelector",
     "Pod p: spec.containers[0].readinessProbe",
+    "Pod p: spec.containers[1].livenessProbe.grpc",
+    "Pod p: spec.containers[1].livenessProbe.httpGet.httpHeaders",
   ]);
 });
 
