@@ -68,6 +68,9 @@ const SUPPORTED: Record<string, string[]> = {
     "failureThreshold",
   ],
   httpGet: ["path", "port", "host", "scheme"],
+  resources: ["limits", "requests"],
+  limits: ["memory", "cpu"],
+  requests: ["memory"],
   deployment: ["replicas", "selector", "template", "strategy"],
   daemonset: ["selector", "template"],
 };
@@ -102,6 +105,11 @@ function unsupportedInPod(spec: any, path: string, out: string[]) {
       unknownKeys(c.livenessProbe, "livenessProbe", `${at}.livenessProbe`, out);
       for (const [j, m] of (c.volumeMounts ?? []).entries()) {
         unknownKeys(m, "volumeMount", `${at}.volumeMounts[${j}]`, out);
+      }
+      unknownKeys(c.resources, "resources", `${at}.resources`, out);
+      for (const part of ["limits", "requests"]) {
+        const list = c.resources?.[part];
+        unknownKeys(list, part, `${at}.resources.${part}`, out);
       }
       unknownKeys(
         c.livenessProbe?.httpGet,

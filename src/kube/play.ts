@@ -22,6 +22,7 @@ import { startContainer } from "../engine/lifecycle.ts";
 import { runInitContainers } from "../engine/pod_init.ts";
 import { createPod, podExists, removePod, stopPod } from "../engine/pods.ts";
 import { createVolume, removeVolumesByName } from "../engine/volumes.ts";
+import { limitRefusal } from "../cgroup/policy.ts";
 import type { PullProgress } from "../image/pull.ts";
 import type { PullPolicy } from "../image/resolve.ts";
 import type { PortMapping } from "../network/ports.ts";
@@ -30,6 +31,7 @@ import { invalid } from "../runtime/errors.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { buildImages, type BuildPolicy } from "./build.ts";
+import { resourcesOf } from "./resources.ts";
 import { dataOf, type PodPlan, podsOf, unsupportedFields } from "./objects.ts";
 import { type KubeObject, parseManifest } from "./schema.ts";
 import type { IContainer } from "kubernetes-models/v1/Container";
@@ -384,7 +386,7 @@ function buildPod(
         ) || undefined,
       labels: {},
       mounts,
-      host: { ...hostOf(c, spec), logDriver },
+      host: { ...hostOf(c, spec), logDriver, resources: resourcesOf(c) },
     };
   };
   const names = new Set<string>();
@@ -452,6 +454,22 @@ async function objectsOf(req: PlayKubeRequest): Promise<KubeObject[]> {
   return objs;
 }
 
+/**
+ * Resource limits this host cannot enforce (no delegated cgroup v2) are
+ * dropped, and said so in one warning: Podman 4.3 plays a cluster's
+ * manifests on such a host too, without their limits.
+ */
+function unenforceable(
+  requests: CreateRequest[],
+  warn: PlayKubeRequest["warn"],
+) {
+  const limited = requests.filter((r) => r.host.resources);
+  const refusal = limited.length > 0 && limitRefusal(limited[0].host);
+  if (!refusal) return;
+  warn?.(`resource limits are ignored: ${refusal.message}`);
+  for (const r of limited) delete r.host.resources;
+}
+
 /** The pods the manifest's workloads make. */
 const planned = (objs: KubeObject[]) =>
   objs.flatMap((o) =>
@@ -495,6 +513,7 @@ export async function playKube(
     if (gone.length > 0) req.replaced?.(gone);
   }
   const requests = builds.flatMap((b) => [...b.init, ...b.containers]);
+  unenforceable(requests, req.warn);
   const built = await buildImages(
     e,
     requests.map((r) => r.image),

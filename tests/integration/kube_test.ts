@@ -884,3 +884,29 @@ ${ctr("tcp", sleeper, "tcpSocket: {port: web}")}${
     await until(async () => await check() === 0);
   });
 });
+
+Deno.test("play kube: resources.limits are the container's limits, or, where this host cannot enforce them, a warning says they are ignored", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    const yaml =
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: rs\nspec:\n  containers:\n  - name: c\n    image: ${IMAGE}\n    command: [sleep, "1000"]\n    resources:\n      limits: {memory: 128Mi, cpu: 500m}\n`;
+    const r = await ptd(sb, ["play", "kube", "--start=false", "-"], {
+      stdin: yaml,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const limits = ok(
+      await ptd(sb, [
+        "inspect",
+        "--format",
+        "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}",
+        "rs-c",
+      ]),
+    );
+    if (/resource limits are ignored: --memory needs/.test(r.stderr)) {
+      assert.equal(limits, "0 0");
+    } else {
+      assert.equal(r.stderr, "");
+      assert.equal(limits, `${128 * 2 ** 20} 500000000`);
+    }
+  });
+});
