@@ -8,18 +8,40 @@
  */
 import assert from "node:assert/strict";
 import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
-import { freePort, ok, ptd, until, withSandbox } from "../helpers.ts";
+import {
+  freePort,
+  ok,
+  ptd,
+  until,
+  withSandbox as withStore,
+} from "../helpers.ts";
 import type { Sandbox } from "../helpers.ts";
 import {
   bothEngines,
   hasPodman,
   podman,
   podmanOk,
+  sideBySide,
   stopPodmanPause,
 } from "../podman.ts";
 import { parseManifest } from "../../src/kube/schema.ts";
 
 const IMAGE = "localhost/kbox";
+
+/**
+ * A sandbox whose pods go before its store: the plain one removes
+ * containers in `ps` order, and a pod's infra container, refused while
+ * its pod's others exist, would outlive the store and keep running.
+ */
+function withSandbox(fn: (sb: Sandbox) => Promise<void>): Promise<void> {
+  return withStore(async (sb) => {
+    try {
+      await fn(sb);
+    } finally {
+      await ptd(sb, ["pod", "rm", "-fa"]);
+    }
+  });
+}
 
 /** The web pod's manifest: page text from a ConfigMap, kept in a PVC. */
 function webManifest(port: number): string {
@@ -716,38 +738,48 @@ Deno.test({
   fn: () =>
     withSandbox(async (sb) => {
       const engines = bothEngines(sb);
-      for (
-        const [args, says] of [
-          [
-            ["create", "--init-ctr", "always", IMAGE, "true"],
-            "must specify pod value with init-ctr",
-          ],
-          [
-            ["create", "--pod", "nopod", "--init-ctr", "bogus", IMAGE, "true"],
-            "init-ctr value must be 'always' or 'once'",
-          ],
-          [
-            ["run", "--pod", "nopod", "--init-ctr", "once", IMAGE, "true"],
-            "unknown flag: --init-ctr",
-          ],
-          [["generate", "kube", "nosuch"], 'name or ID "nosuch" not found'],
-          [
-            ["kube", "down", "nosuch.yaml"],
-            "open nosuch.yaml: no such file or directory",
-          ],
-          [
-            ["play", "kube", "--context-dir", "/tmp", "nosuch.yaml"],
-            "--build must be specified when using --context-dir option",
-          ],
-        ] as const
-      ) {
-        for (const [name, run] of Object.entries(engines)) {
-          const r = await run([...args]);
-          assert.equal(r.code, 125, `${name} ${args.join(" ")}`);
-          assert.equal(lines(r.stderr)[0], `Error: ${says}`, name);
+      // Podman's pause process goes whatever happens.
+      await sideBySide(sb, engines, async () => {
+        for (
+          const [args, says] of [
+            [
+              ["create", "--init-ctr", "always", IMAGE, "true"],
+              "must specify pod value with init-ctr",
+            ],
+            [
+              [
+                "create",
+                "--pod",
+                "nopod",
+                "--init-ctr",
+                "bogus",
+                IMAGE,
+                "true",
+              ],
+              "init-ctr value must be 'always' or 'once'",
+            ],
+            [
+              ["run", "--pod", "nopod", "--init-ctr", "once", IMAGE, "true"],
+              "unknown flag: --init-ctr",
+            ],
+            [["generate", "kube", "nosuch"], 'name or ID "nosuch" not found'],
+            [
+              ["kube", "down", "nosuch.yaml"],
+              "open nosuch.yaml: no such file or directory",
+            ],
+            [
+              ["play", "kube", "--context-dir", "/tmp", "nosuch.yaml"],
+              "--build must be specified when using --context-dir option",
+            ],
+          ] as const
+        ) {
+          for (const [name, run] of Object.entries(engines)) {
+            const r = await run([...args]);
+            assert.equal(r.code, 125, `${name} ${args.join(" ")}`);
+            assert.equal(lines(r.stderr)[0], `Error: ${says}`, name);
+          }
         }
-      }
-      stopPodmanPause(sb);
+      });
     }),
 });
 
