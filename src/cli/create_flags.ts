@@ -5,7 +5,7 @@
  * containers, the image's volumes. Declared here, merged into the request
  * run.ts builds.
  */
-import type { HostConfig } from "../container/config.ts";
+import type { HostConfig, InitCtrType } from "../container/config.ts";
 import type { CreateRequest } from "../engine/create.ts";
 import { parsePlatform } from "../image/oci.ts";
 import { parseSysctls } from "../container/sysctls.ts";
@@ -15,6 +15,9 @@ import type { OptionSpec } from "./spec.ts";
 
 /** What the flags below put in the options object. */
 export interface CreateFlags {
+  /** --pod and create's --init-ctr. */
+  pod?: string;
+  initCtr?: string;
   quiet?: boolean;
   labelFile: string[];
   annotation: string[];
@@ -121,6 +124,23 @@ export const CREATE_FLAGS: OptionSpec[] = [
   ...ACCEPTED,
 ];
 
+/** `create`'s own flag: Podman's `run` has no --init-ctr. */
+export const INIT_CTR_FLAG: OptionSpec = {
+  flags: "--init-ctr <type>",
+  description:
+    "make this a pod init container: always (at each pod start) or once",
+};
+
+/** --init-ctr, checked in Podman's order: a pod first, then the value. */
+function initCtrType(f: CreateFlags): InitCtrType | undefined {
+  if (f.initCtr === undefined) return undefined;
+  if (!f.pod) throw invalid("must specify pod value with init-ctr");
+  if (f.initCtr !== "always" && f.initCtr !== "once") {
+    throw invalid("init-ctr value must be 'always' or 'once'");
+  }
+  return f.initCtr;
+}
+
 /** Lines of a --label-file: KEY=VALUE, blank lines and # comments skipped. */
 function readLabelFile(path: string): string[] {
   let text: string;
@@ -177,6 +197,8 @@ export function createFlagsRequest(
 /** The host settings these flags make. */
 export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   const host: Partial<HostConfig> = {};
+  const initCtr = initCtrType(f);
+  if (initCtr) host.initCtr = initCtr;
   if (f.annotation.length > 0) host.annotations = parseLabels(f.annotation);
   if (f.pidfile !== undefined) host.pidFile = f.pidfile;
   const requires = f.requires.flatMap((r) => r.split(",")).filter(Boolean);

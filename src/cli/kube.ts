@@ -6,11 +6,13 @@
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { collect } from "./options.ts";
+import { invalid } from "../runtime/errors.ts";
+import { boolArg, collect } from "./options.ts";
 import { pullReporter } from "./progress.ts";
 
 type Generate = typeof import("../kube/generate.ts");
 type Play = typeof import("../kube/play.ts");
+type PlayKubeReport = import("../kube/play.ts").PlayKubeReport;
 
 const kube = <T>(module: string) =>
   lazy<T>(new URL(`../kube/${module}.ts`, import.meta.url));
@@ -44,11 +46,13 @@ interface PlayFlags {
   down?: boolean;
   force?: boolean;
   replace?: boolean;
-  start: string;
+  start: boolean;
   quiet?: boolean;
   configmap: string[];
   network: string[];
   logDriver?: string;
+  build?: boolean;
+  contextDir?: string;
 }
 
 /** `play kube` (and `kube play`). */
@@ -59,8 +63,17 @@ export function playKubeCommand(name: string): Command {
     .option("--down", "remove the pods the YAML made")
     .option("--force", "with --down, remove the volumes too")
     .option("--replace", "remove pods of the same names first")
-    .option("--start [bool]", "start the pods", "true")
+    .option("--start [=bool]", "start the pods", boolArg("--start"), true)
     .option("-q, --quiet", "no pull progress")
+    .option(
+      "--build [=bool]",
+      "build images from Containerfiles in directories of their names (default: the missing ones)",
+      boolArg("--build"),
+    )
+    .option(
+      "--context-dir <dir>",
+      "where those directories are (default: the working directory)",
+    )
     .option(
       "--configmap <file>",
       "a YAML file of ConfigMaps (repeatable)",
@@ -70,27 +83,58 @@ export function playKubeCommand(name: string): Command {
     .option("--network <mode>", "the pods' network", collect, [])
     .option("--log-driver <driver>", "the containers' log driver")
     .action(async (file: string, f: PlayFlags) => {
+      if (f.contextDir !== undefined && f.build !== true) {
+        throw invalid(
+          "--build must be specified when using --context-dir option",
+        );
+      }
       if (f.down) return await down(file, !!f.force);
       const { playKube, readManifest } = await kube<Play>("play");
       const report = await playKube(userEngine(), {
         ...await readManifest(file),
         replace: f.replace,
-        start: f.start !== "false",
+        start: f.start,
         configMaps: await Promise.all(f.configmap.map(readManifest)),
         warn: (line) => console.error(`WARN: ${line}`),
         onProgress: pullReporter(!!f.quiet),
         network: f.network.length > 0 ? f.network : undefined,
         logDriver: f.logDriver,
+        build: {
+          build: f.build,
+          contextDir: f.contextDir,
+          say: (line) => console.log(line),
+        },
+        replaced: printRemoved,
       });
-      for (const v of report.volumes) console.log(`Volume:\n${v}`);
-      for (const pod of report.pods) {
-        console.log(`Pod:\n${pod.id}`);
-        const n = pod.containers.length;
-        console.log(n === 1 ? "Container:" : "Containers:");
-        for (const id of pod.containers) console.log(id);
-        console.log();
-      }
+      printPlayed(report);
     });
+}
+
+/** The report in Podman's shape; containers that did not start fail it. */
+function printPlayed(report: PlayKubeReport) {
+  if (report.volumes.length > 0) {
+    console.log(["Volumes:", ...report.volumes].join("\n"));
+  }
+  let failed = 0;
+  for (const pod of report.pods) {
+    console.log(`Pod:\n${pod.id}`);
+    const n = pod.containers.length;
+    if (n === 0) continue;
+    console.log(n === 1 ? "Container:" : "Containers:");
+    for (const id of pod.containers) console.log(id);
+    if (pod.errors.length > 0) console.log();
+    for (const err of pod.errors) console.error(err);
+    failed += pod.errors.length;
+    console.log();
+  }
+  if (failed > 0) throw invalid(`failed to start ${failed} containers`);
+}
+
+/** Podman's report of pods stopped and removed (--down, --replace). */
+function printRemoved(pods: string[]) {
+  for (const head of ["Pods stopped:", "Pods removed:"]) {
+    console.log([head, ...pods].join("\n"));
+  }
 }
 
 async function down(file: string, force: boolean) {
@@ -99,10 +143,7 @@ async function down(file: string, force: boolean) {
     ...await readManifest(file),
     force,
   });
-  if (report.pods.length > 0) {
-    console.log(`Pods stopped:\n${report.pods.join("\n")}`);
-    console.log(`Pods removed:\n${report.pods.join("\n")}`);
-  }
+  printRemoved(report.pods);
   if (report.volumes.length > 0) {
     console.log(`Volumes removed:\n${report.volumes.join("\n")}`);
   }

@@ -41,6 +41,7 @@ import {
   type CreateFlags,
   createFlagsHost,
   createFlagsRequest,
+  INIT_CTR_FLAG,
 } from "./create_flags.ts";
 
 import { LIMIT_OPTIONS, type LimitFlags, limitsOf } from "./limits.ts";
@@ -513,7 +514,7 @@ const runSpec = createSpec(
 const createCommandSpec = createSpec(
   "create",
   "Create a new container without starting it",
-  [RM, ...CREATE_OPTIONS],
+  [RM, ...CREATE_OPTIONS, INIT_CTR_FLAG],
   async (image: string, command: string[], f: RunFlags) => {
     const c = await createContainer(
       userEngine(),

@@ -156,6 +156,12 @@ export interface HostConfig extends CgroupSettings {
   sdnotify?: SdNotifyMode;
   /** --oom-score-adj: written for the container's first process. */
   oomScoreAdj?: number;
+  /**
+   * --init-ctr: a pod's init container, run to its end before the pod's
+   * other containers start, at every pod start ("always") or at the
+   * first only, then removed ("once").
+   */
+  initCtr?: InitCtrType;
   /** The id of the pod the container is in (--pod). */
   pod?: string;
   /** --requires: containers started before this one, which it depends on. */
@@ -191,6 +197,9 @@ export function plainHost(): Omit<HostConfig, "network" | "networkMode"> {
     stopTimeout: 10,
   };
 }
+
+/** The kinds of a pod's init containers (Podman's --init-ctr values). */
+export type InitCtrType = "always" | "once";
 
 /** Docker's --restart: no, on-failure[:N], always, unless-stopped. */
 export interface RestartPolicy {

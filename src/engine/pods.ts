@@ -38,6 +38,7 @@ import {
   stopContainer,
 } from "./lifecycle.ts";
 import { containersWithState, type Listed } from "./listing.ts";
+import { runInitContainers } from "./pod_init.ts";
 
 const pods = (e: Engine) => e.store(PodStore);
 
@@ -212,9 +213,17 @@ export function selectPods(
   return refs.map((r) => pods(e).find(r));
 }
 
-/** `pod start`: the infra container first, then the others. */
+/**
+ * `pod start`: the infra container first, then the init containers, each
+ * to its end, then the others.
+ */
 export async function startPod(e: Engine, pod: PodRecord): Promise<void> {
-  for (const x of await members(e, pod)) await startContainer(e, x.c.id);
+  const list = await members(e, pod);
+  if (list[0]?.c.id === pod.infraId) await startContainer(e, list[0].c.id);
+  await runInitContainers(e, list.map((x) => x.c));
+  for (const x of list) {
+    if (!x.c.host.initCtr) await startContainer(e, x.c.id);
+  }
 }
 
 /** Runs `fn` on each running container of the pod, the infra one last. */
@@ -300,8 +309,9 @@ export async function prunePods(e: Engine): Promise<PruneReport<string>> {
   return report;
 }
 
-/** Podman's pod status from its containers' states. */
-function podStatus(list: Listed[]): string {
+/** Podman's pod status from its containers' states (init ones aside). */
+function podStatus(all: Listed[]): string {
+  const list = all.filter((x) => !x.c.host.initCtr);
   if (list.length === 0) return "Created";
   const running = list.filter((x) => x.state.status === "running").length;
   if (running === list.length) return "Running";

@@ -10,7 +10,8 @@ import type { Engine } from "../engine/engine.ts";
 import { containerStore } from "../engine/listing.ts";
 import { podContainers } from "../engine/pods.ts";
 import { PodStore } from "../pod/store.ts";
-import { invalid, isKind } from "../runtime/errors.ts";
+import { INIT_CTR_ANNOTATION } from "./objects.ts";
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
 
 /** What `generate kube` is asked for. */
 export interface GenerateKubeRequest {
@@ -230,7 +231,16 @@ async function sources(e: Engine, refs: string[]): Promise<PodSource[]> {
       });
       continue;
     }
-    const c = containerStore(e).find(ref);
+    let c;
+    try {
+      c = containerStore(e).find(ref);
+    } catch (err) {
+      // Neither a pod nor a container: Podman's line says so.
+      if (isKind(err, "not-found")) {
+        throw notFound(`name or ID ${JSON.stringify(ref)} not found`);
+      }
+      throw err;
+    }
     if (c.host.pod) {
       throw invalid(
         `container ${c.id} is associated with pod ${c.host.pod}: use generate on the pod itself`,
@@ -261,25 +271,32 @@ function objectsOf(
   now: Scalar,
 ): Obj[] {
   const volumes = new Map<string, Obj>();
-  const containers = src.containers.map((c) => {
-    const [spec, vols] = containerSpec(
-      c,
-      src.id ? src.ports : c.host.ports,
-      c.name,
-    );
-    for (const v of vols) volumes.set(v.name as string, v);
-    return spec;
-  });
+  const specs = (list: ContainerConfig[]) =>
+    list.map((c) => {
+      const [spec, vols] = containerSpec(
+        c,
+        src.id ? src.ports : c.host.ports,
+        c.name,
+      );
+      for (const v of vols) volumes.set(v.name as string, v);
+      return spec;
+    });
+  // --init-ctr containers are the pod's initContainers, as Podman writes them.
+  const apps = src.containers.filter((c) => !c.host.initCtr);
+  const containers = specs(apps);
+  const inits = src.containers.filter((c) => c.host.initCtr);
+  const initContainers = specs(inits);
   if (containers.length === 0) {
     throw invalid(`pod ${src.name} has no containers to generate`);
   }
-  const restart = RESTART[src.containers[0].host.restartPolicy.name];
+  const restart = RESTART[apps[0].host.restartPolicy.name];
   const labels = { ...src.labels, app: src.name };
   const podSpec: Obj = {
     automountServiceAccountToken: false,
     containers,
     enableServiceLinks: false,
     ...(src.hostname ? { hostname: src.hostname } : {}),
+    ...(initContainers.length ? { initContainers } : {}),
     ...(restart ? { restartPolicy: restart } : {}),
     ...(volumes.size ? { volumes: [...volumes.values()] } : {}),
   };
@@ -287,6 +304,11 @@ function objectsOf(
     annotations: Object.assign(
       {},
       ...src.containers.map((c) => annotations(c, c.name, src.id)),
+      // Played back (by ptd or Podman), init containers are "once" unless
+      // the pod says otherwise: one annotation says it for all of them.
+      inits.length > 0 && inits.every((c) => c.host.initCtr === "always")
+        ? { [INIT_CTR_ANNOTATION]: "always" }
+        : {},
     ),
     creationTimestamp: now,
     labels,
@@ -340,7 +362,8 @@ function objectsOf(
       kind: "Pod",
       metadata,
       spec: podSpec,
-      status: {},
+      // Podman writes an empty status for a pod, none for loose containers.
+      ...(src.id ? { status: {} } : {}),
     });
   }
   return out;
@@ -364,6 +387,10 @@ export async function generateKube(
   const volumes = srcs.some((s) =>
     s.containers.some((c) => (c.mounts ?? []).length > 0)
   );
+  // Keys sorted: Podman's YAML goes through JSON to sigs.k8s.io/yaml, which
+  // sorts them.
   return HEADER + (volumes ? VOLUME_NOTE : "") +
-    docs.map((d) => stringify(d, { indentSeq: false })).join("---\n") + "\n";
+    docs.map((d) => stringify(d, { indentSeq: false, sortMapEntries: true }))
+      .join("---\n") +
+    "\n";
 }

@@ -60,11 +60,17 @@ const SUPPORTED: Record<string, string[]> = {
   ],
   livenessProbe: [
     "exec",
+    "httpGet",
+    "tcpSocket",
     "initialDelaySeconds",
     "periodSeconds",
     "timeoutSeconds",
     "failureThreshold",
   ],
+  httpGet: ["path", "port", "host", "scheme"],
+  resources: ["limits", "requests"],
+  limits: ["memory", "cpu"],
+  requests: ["memory"],
   deployment: ["replicas", "selector", "template", "strategy"],
   daemonset: ["selector", "template"],
 };
@@ -100,9 +106,17 @@ function unsupportedInPod(spec: any, path: string, out: string[]) {
       for (const [j, m] of (c.volumeMounts ?? []).entries()) {
         unknownKeys(m, "volumeMount", `${at}.volumeMounts[${j}]`, out);
       }
-      if (c.livenessProbe && !c.livenessProbe.exec) {
-        out.push(`${at}.livenessProbe (only exec probes)`);
+      unknownKeys(c.resources, "resources", `${at}.resources`, out);
+      for (const part of ["limits", "requests"]) {
+        const list = c.resources?.[part];
+        unknownKeys(list, part, `${at}.resources.${part}`, out);
       }
+      unknownKeys(
+        c.livenessProbe?.httpGet,
+        "httpGet",
+        `${at}.livenessProbe.httpGet`,
+        out,
+      );
     }
   }
   for (const [i, v] of (spec.volumes ?? []).entries()) {
@@ -126,10 +140,17 @@ export function unsupportedFields(obj: KubeObject): string[] {
   return out.map((p) => `${obj.kind} ${obj.metadata.name}: ${p}`);
 }
 
-/** A pod a workload makes: its name, labels and spec. */
+/**
+ * Podman's pod annotation naming the kind of its init containers (absent:
+ * "once"), which `play kube` reads.
+ */
+export const INIT_CTR_ANNOTATION = "io.podman.annotations.init.container.type";
+
+/** A pod a workload makes: its name, labels, annotations and spec. */
 export interface PodPlan {
   name: string;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   spec: IPodSpec;
 }
 
@@ -142,18 +163,25 @@ export function podsOf(obj: KubeObject): PodPlan[] {
     return [{
       name: obj.metadata.name!,
       labels: obj.metadata.labels ?? {},
+      annotations: obj.metadata.annotations ?? {},
       spec: obj.spec ?? {},
     }];
   }
   const template = obj.spec?.template ?? {};
-  const labels = { ...template.metadata?.labels, ...obj.metadata.labels };
+  const meta = {
+    labels: { ...template.metadata?.labels, ...obj.metadata.labels },
+    annotations: {
+      ...template.metadata?.annotations,
+      ...obj.metadata.annotations,
+    },
+  };
   if (obj.kind === "DaemonSet") {
-    return [{ name: `${obj.metadata.name}-pod`, labels, spec: template.spec }];
+    return [{ name: `${obj.metadata.name}-pod`, ...meta, spec: template.spec }];
   }
   const replicas = obj.spec?.replicas ?? 1;
   return Array.from({ length: replicas }, (_, i) => ({
     name: `${obj.metadata.name}-pod-${i}`,
-    labels,
+    ...meta,
     spec: template.spec,
   }));
 }

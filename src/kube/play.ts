@@ -6,20 +6,23 @@
  * fails, so a refused manifest leaves nothing behind.
  */
 import { dirname } from "node:path";
-import type { ContainerMount, HostConfig } from "../container/config.ts";
+import type {
+  ContainerConfig,
+  ContainerMount,
+  HostConfig,
+  InitCtrType,
+} from "../container/config.ts";
 import {
   createContainer,
   type CreateRequest,
   networkSettings,
 } from "../engine/create.ts";
 import type { Engine } from "../engine/engine.ts";
-import {
-  removeContainer,
-  startContainer,
-  waitContainer,
-} from "../engine/lifecycle.ts";
+import { startContainer } from "../engine/lifecycle.ts";
+import { runInitContainers } from "../engine/pod_init.ts";
 import { createPod, podExists, removePod, stopPod } from "../engine/pods.ts";
 import { createVolume, removeVolumesByName } from "../engine/volumes.ts";
+import { limitRefusal } from "../cgroup/policy.ts";
 import type { PullProgress } from "../image/pull.ts";
 import type { PullPolicy } from "../image/resolve.ts";
 import type { PortMapping } from "../network/ports.ts";
@@ -27,6 +30,8 @@ import { PodStore } from "../pod/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
+import { buildImages, type BuildPolicy } from "./build.ts";
+import { resourcesOf } from "./resources.ts";
 import { dataOf, type PodPlan, podsOf, unsupportedFields } from "./objects.ts";
 import { type KubeObject, parseManifest } from "./schema.ts";
 import type { IContainer } from "kubernetes-models/v1/Container";
@@ -54,11 +59,24 @@ export interface PlayKubeRequest {
   logDriver?: string;
   /** Hears of image pulls. */
   onProgress?: (p: PullProgress) => void;
+  /** --build, --context-dir: images built from directories of their names. */
+  build?: BuildPolicy;
+  /** Hears the ids of the pods --replace removed. */
+  replaced?: (ids: string[]) => void;
+}
+
+/** A pod `play kube` made: its containers (init ones aside). */
+export interface PlayedPod {
+  id: string;
+  name: string;
+  containers: string[];
+  /** Why containers did not start, as Podman reports it. */
+  errors: string[];
 }
 
 /** What `play kube` made. */
 export interface PlayKubeReport {
-  pods: { id: string; name: string; containers: string[] }[];
+  pods: PlayedPod[];
   volumes: string[];
 }
 
@@ -246,20 +264,64 @@ function hostOf(c: IContainer, spec: IPodSpec): HostConfig {
     },
     stopSignal: "SIGTERM",
     stopTimeout: spec.terminationGracePeriodSeconds ?? 10,
-    ...(c.livenessProbe?.exec ? { healthcheck: probeOf(c.livenessProbe) } : {}),
+    ...livenessOf(c, spec),
   };
 }
 
-/** An exec liveness probe as a health check (Go durations, in ns). */
-function probeOf(p: IProbe): HostConfig["healthcheck"] {
+/**
+ * A liveness probe as a health check (Go durations, in ns): an exec
+ * probe's command, or as Podman 4.3 turns an httpGet or tcpSocket probe,
+ * curl or nc run in the container (whose image must have them). A failed
+ * check restarts the container when the pod's policy restarts it, as the
+ * kubelet would (Podman kills its PID 1 for that).
+ */
+function livenessOf(
+  c: IContainer,
+  spec: IPodSpec,
+): Pick<HostConfig, "healthcheck" | "healthOnFailure"> {
+  const p = c.livenessProbe;
+  const test = p && probeTest(c, p);
+  if (!p || !test) return {};
   const ns = (s?: number) => s === undefined ? undefined : s * 1e9;
   return {
-    Test: ["CMD", ...p.exec?.command ?? []],
-    StartPeriod: ns(p.initialDelaySeconds),
-    Interval: ns(p.periodSeconds ?? 10),
-    Timeout: ns(p.timeoutSeconds ?? 1),
-    Retries: p.failureThreshold ?? 3,
+    healthcheck: {
+      Test: test,
+      StartPeriod: ns(p.initialDelaySeconds),
+      Interval: ns(p.periodSeconds ?? 10),
+      Timeout: ns(p.timeoutSeconds ?? 1),
+      Retries: p.failureThreshold ?? 3,
+    },
+    ...(spec.restartPolicy === "Never" ? {} : { healthOnFailure: "restart" }),
   };
+}
+
+/** The check's command (undefined for a probe ptd cannot run: gRPC). */
+function probeTest(c: IContainer, p: IProbe): string[] | undefined {
+  const port = (v: number | string) => {
+    const n = typeof v === "number"
+      ? v
+      : c.ports?.find((x) => x.name === v)?.containerPort;
+    if (n === undefined) {
+      throw invalid(
+        `container ${c.name}: livenessProbe: no port named ${
+          JSON.stringify(v)
+        }`,
+      );
+    }
+    return n;
+  };
+  if (p.exec) return ["CMD", ...p.exec.command ?? []];
+  if (p.httpGet) {
+    const g = p.httpGet;
+    const scheme = (g.scheme ?? "HTTP").toLowerCase();
+    const where = `${g.host ?? "localhost"}:${port(g.port)}`;
+    return ["CMD-SHELL", `curl -f ${scheme}://${where}${g.path ?? "/"}`];
+  }
+  if (p.tcpSocket) {
+    const t = p.tcpSocket;
+    return ["CMD-SHELL", `nc -z -v ${t.host ?? "localhost"} ${port(t.port)}`];
+  }
+  return undefined;
 }
 
 /** One pod to make: its pod request, volumes and containers. */
@@ -324,16 +386,50 @@ function buildPod(
         ) || undefined,
       labels: {},
       mounts,
-      host: { ...hostOf(c, spec), logDriver },
+      host: { ...hostOf(c, spec), logDriver, resources: resourcesOf(c) },
     };
   };
+  const names = new Set<string>();
+  for (const c of [...spec.initContainers ?? [], ...spec.containers ?? []]) {
+    if (names.has(c.name)) {
+      throw invalid(
+        `the pod "${plan.name}" is invalid; duplicate container name "${c.name}" detected`,
+      );
+    }
+    names.add(c.name);
+  }
+  const initCtr = initCtrType(plan);
   const init = (spec.initContainers ?? []).map((c) => {
+    if (c.lifecycle || c.livenessProbe || c.readinessProbe || c.startupProbe) {
+      throw invalid(
+        "cannot create an init container that has either of lifecycle, livenessProbe, readinessProbe, or startupProbe set",
+      );
+    }
     const req = request(c);
-    return { ...req, host: { ...req.host, restartPolicy: NO_RESTART } };
+    return {
+      ...req,
+      host: { ...req.host, restartPolicy: NO_RESTART, initCtr },
+    };
   });
   const containers = (spec.containers ?? []).map(request);
   if (containers.length === 0) throw invalid(`pod ${plan.name}: no containers`);
   return { plan, ports, volumes, init, containers };
+}
+
+/** Podman's annotation naming the kind of a pod's init containers. */
+const INIT_CTR_ANNOTATION = "io.podman.annotations.init.container.type";
+
+/** The kind of the pod's init containers: "once" unless annotated. */
+function initCtrType(plan: PodPlan): InitCtrType {
+  const v = plan.annotations[INIT_CTR_ANNOTATION] ?? "once";
+  if (v !== "always" && v !== "once") {
+    throw invalid(
+      `pod ${plan.name}: ${INIT_CTR_ANNOTATION}: ${
+        JSON.stringify(v)
+      } is neither always nor once`,
+    );
+  }
+  return v;
 }
 
 const sc = (c: IContainer) => c.securityContext ?? {};
@@ -356,6 +452,22 @@ async function objectsOf(req: PlayKubeRequest): Promise<KubeObject[]> {
     req.warn?.(`unsupported fields are ignored: ${unsupported.join(", ")}`);
   }
   return objs;
+}
+
+/**
+ * Resource limits this host cannot enforce (no delegated cgroup v2) are
+ * dropped, and said so in one warning: Podman 4.3 plays a cluster's
+ * manifests on such a host too, without their limits.
+ */
+function unenforceable(
+  requests: CreateRequest[],
+  warn: PlayKubeRequest["warn"],
+) {
+  const limited = requests.filter((r) => r.host.resources);
+  const refusal = limited.length > 0 && limitRefusal(limited[0].host);
+  if (!refusal) return;
+  warn?.(`resource limits are ignored: ${refusal.message}`);
+  for (const r of limited) delete r.host.resources;
 }
 
 /** The pods the manifest's workloads make. */
@@ -396,6 +508,19 @@ export async function playKube(
       );
     }
   }
+  if (req.replace) {
+    const gone = await removePods(e, [...names]);
+    if (gone.length > 0) req.replaced?.(gone);
+  }
+  const requests = builds.flatMap((b) => [...b.init, ...b.containers]);
+  unenforceable(requests, req.warn);
+  const built = await buildImages(
+    e,
+    requests.map((r) => r.image),
+    req.build ?? {},
+  );
+  // A built image is used as it is: its name is nowhere to pull from.
+  for (const r of requests) if (built.has(r.image)) r.pull = "never";
   const report: PlayKubeReport = { pods: [], volumes: [] };
   const claims = new Set([
     ...objs.filter((o) => o.kind === "PersistentVolumeClaim").map((o) =>
@@ -405,21 +530,31 @@ export async function playKube(
       [...b.volumes.values()].flatMap((v) => v.claim ? [v.claim] : [])
     ),
   ]);
+  const made: MadePod[] = [];
   try {
-    if (req.replace) await removePods(e, [...names]);
     const existing = new Set(e.store(VolumeStore).list().map((v) => v.name));
     for (const claim of claims) {
       if (existing.has(claim)) continue;
       await createVolume(e, claim);
       report.volumes.push(claim);
     }
-    for (const b of builds) await makePod(e, b, req, report);
+    for (const b of builds) made.push(await makePod(e, b, req, report));
   } catch (err) {
     await removePods(e, report.pods.map((p) => p.name)).catch(() => {});
     await removeVolumesByName(e, report.volumes, true).catch(() => {});
     throw err;
   }
+  // Made in full: a pod that fails to start stays, as Podman leaves it,
+  // for its logs to be read.
+  if (req.start ?? true) { for (const m of made) await startPlayed(e, m); }
   return report;
+}
+
+/** A pod made: what `play kube` reports, and its init containers. */
+interface MadePod {
+  played: PlayedPod;
+  infra?: string;
+  init: ContainerConfig[];
 }
 
 async function makePod(
@@ -427,8 +562,7 @@ async function makePod(
   b: PodBuild,
   req: PlayKubeRequest,
   report: PlayKubeReport,
-) {
-  const start = req.start ?? true;
+): Promise<MadePod> {
   const hooks = { onProgress: req.onProgress };
   const hostNetwork = !!b.plan.spec.hostNetwork;
   const pod = await createPod(e, {
@@ -438,8 +572,13 @@ async function makePod(
     ports: hostNetwork ? [] : b.ports,
     network: hostNetwork ? ["host"] : req.network,
   });
-  const made = { id: pod.id, name: pod.name, containers: [] as string[] };
-  report.pods.push(made);
+  const played: PlayedPod = {
+    id: pod.id,
+    name: pod.name,
+    containers: [],
+    errors: [],
+  };
+  report.pods.push(played);
   for (const [name, v] of b.volumes) {
     if (v.mkdir) Deno.mkdirSync(v.mount.source, { recursive: true });
     if (v.scratch) {
@@ -454,26 +593,35 @@ async function makePod(
       }
     } else Deno.writeTextFileSync(v.mount.source, "");
   }
+  // Init containers are made first: they run in the order they were made.
+  const init = [];
   for (const c of b.init) {
-    const { id } = await createContainer(e, { ...c, pod: pod.id }, hooks);
-    made.containers.push(id);
-    if (!start) continue;
-    await startContainer(e, id);
-    const code = await waitContainer(e, id);
-    if (code !== 0) {
-      throw invalid(`init container ${c.name} exited with code ${code}`);
-    }
-    // Run once, as Podman's "once" init containers: the pod's status and
-    // its later starts are its other containers'.
-    await removeContainer(e, id, { force: true });
-    made.containers.pop();
+    init.push(await createContainer(e, { ...c, pod: pod.id }, hooks));
   }
-  const ids = [];
   for (const c of b.containers) {
-    ids.push((await createContainer(e, { ...c, pod: pod.id }, hooks)).id);
+    const { id } = await createContainer(e, { ...c, pod: pod.id }, hooks);
+    played.containers.push(id);
   }
-  made.containers.push(...ids);
-  if (start) { for (const id of ids) await startContainer(e, id); }
+  return { played, infra: pod.infraId, init };
+}
+
+/**
+ * Starts a pod `play kube` made, as `pod start` does: a failing init
+ * container stops it with Podman's error; a container that does not start
+ * is reported and the others start all the same, as Podman reports them.
+ */
+async function startPlayed(e: Engine, m: MadePod): Promise<void> {
+  if (m.infra) await startContainer(e, m.infra);
+  await runInitContainers(e, m.init);
+  for (const id of m.played.containers) {
+    try {
+      await startContainer(e, id);
+    } catch (err) {
+      m.played.errors.push(
+        `starting container ${id}: ${(err as Error).message}`,
+      );
+    }
+  }
 }
 
 /** Stops and removes the pods called `names` that exist, with their files. */
@@ -513,7 +661,10 @@ export async function downKube(
   req: { text: string; source: string; force?: boolean },
 ): Promise<DownReport> {
   const objs = await parseManifest(req.text, req.source);
-  const pods = await removePods(e, planned(objs).map((p) => p.name));
+  const names = planned(objs).map((p) => p.name);
+  // Podman looks every pod up before it stops any: one missing, none goes.
+  for (const name of names) e.store(PodStore).find(name);
+  const pods = await removePods(e, names);
   const volumes: string[] = [];
   if (req.force) {
     const have = new Set(e.store(VolumeStore).list().map((v) => v.name));

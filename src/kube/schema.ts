@@ -15,7 +15,11 @@ import { invalid } from "../runtime/errors.ts";
 export interface KubeObject {
   apiVersion: string;
   kind: string;
-  metadata: { name?: string; labels?: Record<string, string> };
+  metadata: {
+    name?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   // deno-lint-ignore no-explicit-any
   [field: string]: any;
 }

@@ -4,7 +4,9 @@
  * pods a workload makes, ConfigMap and Secret data.
  */
 import assert from "node:assert/strict";
+import { buildDirName } from "../../src/kube/build.ts";
 import { dataOf, podsOf, unsupportedFields } from "../../src/kube/objects.ts";
+import { quantity, resourcesOf } from "../../src/kube/resources.ts";
 import {
   fieldPath,
   type KubeObject,
@@ -66,12 +68,21 @@ Deno.test("unsupported fields are named by path", () => {
     metadata: { name: "p" },
     spec: {
       nodeSelector: { a: "b" },
-      containers: [{ name: "c", image: "i", readinessProbe: {} }],
+      containers: [{ name: "c", image: "i", readinessProbe: {} }, {
+        name: "d",
+        image: "i",
+        livenessProbe: {
+          httpGet: { port: 80, httpHeaders: [] },
+          grpc: { port: 9 },
+        },
+      }],
     },
   } as KubeObject;
   assert.deepEqual(unsupportedFields(pod), [
     "Pod p: spec.nodeSelector",
     "Pod p: spec.containers[0].readinessProbe",
+    "Pod p: spec.containers[1].livenessProbe.grpc",
+    "Pod p: spec.containers[1].livenessProbe.httpGet.httpHeaders",
   ]);
 });
 
@@ -108,4 +119,32 @@ Deno.test("a Secret's data is decoded, a ConfigMap's taken as it is", () => {
     dataOf({ ...secret, kind: "ConfigMap", data: { k: "v" } }),
     { user: "me", k: "v" },
   );
+});
+
+Deno.test("play kube --build looks for the directory of the image's last name", () => {
+  assert.equal(buildDirName("foo"), "foo");
+  assert.equal(buildDirName("localhost:5000/team/web:1.2"), "web");
+  assert.equal(buildDirName("quay.io/app@sha256:abc"), "app");
+});
+
+Deno.test("resources: Kubernetes quantities as bytes and CPUs", () => {
+  assert.equal(quantity("128Mi", "x"), 128 * 2 ** 20);
+  assert.equal(quantity("1G", "x"), 1e9);
+  assert.equal(quantity("500m", "x"), 0.5);
+  assert.equal(quantity(2, "x"), 2);
+  assert.throws(
+    () => quantity("1.2.3", "at"),
+    /^PtdError: at: "1.2.3" is not a quantity$/,
+  );
+  assert.deepEqual(
+    resourcesOf({
+      name: "c",
+      resources: {
+        limits: { memory: "1Gi", cpu: "1.5" },
+        requests: { memory: "256Mi", cpu: "1" },
+      },
+    }),
+    { memory: 2 ** 30, nanoCpus: 1.5e9, memoryReservation: 256 * 2 ** 20 },
+  );
+  assert.equal(resourcesOf({ name: "c" }), undefined);
 });
