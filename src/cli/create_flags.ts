@@ -10,6 +10,8 @@ import type { CreateRequest } from "../engine/create.ts";
 import { parsePlatform } from "../image/oci.ts";
 import { parseSysctls } from "../container/sysctls.ts";
 import { invalid } from "../runtime/errors.ts";
+import { parseSharedNs } from "../container/shared_ns.ts";
+import { parsePersonality, parseUmask } from "../container/process_opts.ts";
 import { boolArg, parseLabels, repeatable } from "./options.ts";
 import type { OptionSpec } from "./spec.ts";
 
@@ -33,6 +35,14 @@ export interface CreateFlags {
   httpProxy: boolean;
   hosts: boolean;
   sysctl: string[];
+  umask?: string;
+  pid?: string;
+  uts?: string;
+  personality?: string;
+  passwdEntry?: string;
+  envMerge: string[];
+  conmonPidfile?: string;
+  chrootdirs: string[];
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -105,6 +115,41 @@ export const CREATE_FLAGS: OptionSpec[] = [
   },
   repeatable("--sysctl <key=value>", "a namespaced kernel parameter"),
   {
+    flags: "--umask <umask>",
+    description: 'set umask in container (default "0022")',
+  },
+  {
+    flags: "--pid <mode>",
+    description:
+      "PID namespace: private (default), host, container:NAME, ns:PATH",
+  },
+  {
+    flags: "--uts <mode>",
+    description:
+      "UTS namespace: private (default), host, container:NAME, ns:PATH",
+  },
+  {
+    flags: "--personality <domain>",
+    description: "execution domain: LINUX or LINUX32",
+  },
+  {
+    flags: "--passwd-entry <entry>",
+    description:
+      "the /etc/passwd entry for a numeric user ($USERNAME, $UID, $GID, $NAME, $HOME)",
+  },
+  repeatable(
+    "--env-merge <key=value>",
+    "change a default or image variable: PATH=/opt:${PATH}",
+  ),
+  {
+    flags: "--conmon-pidfile <path>",
+    description: "write the pid of the container's monitor to this file",
+  },
+  repeatable(
+    "--chrootdirs <dirs>",
+    "chroot directories inside the container that get /etc/hosts, resolv.conf and hostname too",
+  ),
+  {
     flags: "--no-hosts",
     description: "do not create /etc/hosts: the image's stays",
   },
@@ -159,6 +204,7 @@ export function createFlagsRequest(
   | "imageVolume"
   | "volumesFrom"
   | "proxyEnv"
+  | "envMerge"
 > {
   return {
     labels: { ...parseLabels(f.labelFile.flatMap(readLabelFile)), ...labels },
@@ -171,6 +217,7 @@ export function createFlagsRequest(
     imageVolume: imageVolumeMode(f.imageVolume),
     volumesFrom: f.volumesFrom,
     proxyEnv: proxyEnv(f.httpProxy),
+    envMerge: f.envMerge,
   };
 }
 
@@ -184,5 +231,15 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   if (f.initPath !== undefined) host.initPath = f.initPath;
   if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
   if (!f.hosts) host.noHosts = true;
+  if (f.umask !== undefined) host.umask = parseUmask(f.umask);
+  if (f.pid !== undefined) host.pid = parseSharedNs(f.pid);
+  if (f.uts !== undefined) host.uts = parseSharedNs(f.uts);
+  if (f.personality !== undefined) {
+    host.personality = parsePersonality(f.personality);
+  }
+  if (f.passwdEntry !== undefined) host.passwdEntry = f.passwdEntry;
+  if (f.conmonPidfile !== undefined) host.conmonPidFile = f.conmonPidfile;
+  const chroots = f.chrootdirs.flatMap((d) => d.split(",")).filter(Boolean);
+  if (chroots.length > 0) host.chrootDirs = chroots;
   return host;
 }

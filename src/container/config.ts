@@ -16,6 +16,7 @@ import type {
 import type { Ulimit } from "./limits.ts";
 import type { SdNotifyMode } from "./sdnotify.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
+import type { SharedNsMode } from "./shared_ns.ts";
 
 /** What the user asked for: fixed when the container is created. */
 export interface ContainerConfig extends Omit<RootSource, "volumes"> {
@@ -162,6 +163,19 @@ export interface HostConfig extends CgroupSettings {
   noHosts?: boolean;
   /** --sysctl: namespaced /proc/sys knobs init sets (sysctls.ts). */
   sysctls?: Record<string, string>;
+  /** --pid, --uts (shared_ns.ts); absent, namespaces of its own. */
+  pid?: SharedNsMode;
+  uts?: SharedNsMode;
+  /** --umask, octal as given ("0077"); absent, 0022. */
+  umask?: string;
+  /** --personality: LINUX or LINUX32. */
+  personality?: string;
+  /** --conmon-pidfile: where each start writes the pid of its parent. */
+  conmonPidFile?: string;
+  /** --chrootdirs: directories that get the /etc files ptd binds too. */
+  chrootDirs?: string[];
+  /** --passwd-entry: the template of the /etc/passwd line --passwd adds. */
+  passwdEntry?: string;
 }
 
 /**
@@ -235,8 +249,12 @@ export function createdState(): ContainerState {
   };
 }
 
-/** The container's hostname: its own, or the first 12 hex digits of its id. */
+/**
+ * The container's hostname: the host's with --uts host, else its own, or
+ * the first 12 hex digits of its id.
+ */
 export function hostnameOf(c: ContainerConfig): string {
+  if (c.host.uts === "host") return Deno.hostname();
   return c.hostname || c.id.slice(0, 12);
 }
 

@@ -25,6 +25,8 @@ import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
 import { checkUserns, ipcTarget } from "./namespaces.ts";
+import { checkNsTarget, checkSharedNs } from "./shared_ns.ts";
+import { envMerge } from "./process_opts.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
@@ -64,6 +66,8 @@ export interface CreateOptions {
   volumesFrom?: string[];
   /** --http-proxy: the caller's proxy variables, over the image's. */
   proxyEnv?: string[];
+  /** --env-merge: KEY=VALUE over the defaults and the image's, expanded. */
+  envMerge?: string[];
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -167,19 +171,12 @@ function volumesFrom(
   return out;
 }
 
-/** --ipc container:NAME needs that container (Podman's error otherwise). */
-function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
-  const target = ipcTarget(mode);
-  if (target === undefined) return;
-  try {
-    store.find(target);
-  } catch (e) {
-    throw invalid(
-      `looking up container to share ipc namespace with: ${
-        (e as Error).message
-      }`,
-    );
-  }
+/** --ipc, --pid, --uts container:NAME need that container, and so on. */
+function checkNamespaces(store: ContainerStore, opts: CreateOptions) {
+  const target = ipcTarget(opts.host.ipc);
+  if (target !== undefined) checkNsTarget(store, "ipc", target);
+  checkSharedNs(store, "pid", opts.host.pid, undefined);
+  checkSharedNs(store, "uts", opts.host.uts, opts.hostname);
 }
 
 /** Checks flags whose mistakes must fail before anything is created. */
@@ -241,7 +238,7 @@ export async function createContainer(
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
   validate(opts);
-  checkIpcTarget(store, opts.host.ipc);
+  checkNamespaces(store, opts);
   checkRequired(store, opts.host.requires);
   if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
@@ -273,6 +270,14 @@ export async function createContainer(
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
   const seccomp = await containerSeccomp(store.paths.data, host);
   const vfs = storeDriver(store.paths.data) === "vfs";
+  const base = withoutUnset(
+    mergeEnv(
+      opts.defaultEnv ?? DEFAULT_ENV,
+      root.rootfs ? [] : CONTAINER_ENV,
+      root.env,
+    ),
+    opts,
+  );
   const c = await store.create(
     {
       image: root.image,
@@ -283,14 +288,8 @@ export async function createContainer(
       entrypoint,
       cmd,
       env: mergeEnv(
-        withoutUnset(
-          mergeEnv(
-            opts.defaultEnv ?? DEFAULT_ENV,
-            root.rootfs ? [] : CONTAINER_ENV,
-            root.env,
-          ),
-          opts,
-        ),
+        base,
+        envMerge(base, opts.envMerge ?? []),
         opts.envHost ? hostEnv() : [],
         opts.proxyEnv ?? [],
         opts.env,

@@ -30,6 +30,8 @@ import {
   userCapabilities,
 } from "./confine.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
+import { sharedNsSpec } from "./shared_ns.ts";
+import { PERSONALITIES } from "./process_opts.ts";
 
 /** A file error in Go's words, as Podman's messages quote them. */
 function errnoText(e: unknown): string {
@@ -244,17 +246,26 @@ export async function runtimeSpec(
   }
   const etcFiles = writeEtcFiles(run, c, join?.etcDir);
   if (c.host.noHosts) delete etcFiles["/etc/hosts"];
+  const pidOf = async (ref: string, what: string) =>
+    (await networkTarget(store, ref, what)).pid;
   const ipcFrom = ipcTarget(c.host.ipc);
   const ipcPid = ipcFrom === undefined
     ? undefined
-    : (await networkTarget(store, ipcFrom, "IPC namespace")).pid;
+    : await pidOf(ipcFrom, "IPC namespace");
   if (c.host.tz) {
     // A copy, so that it is root's inside, as Podman writes it.
     etcFiles["/etc/localtime"] = `${run}/localtime`;
     Deno.copyFileSync(zoneFile(c.host.tz), etcFiles["/etc/localtime"]);
   }
   const h = c.host;
+  for (const dir of h.chrootDirs ?? []) {
+    for (const [dst, src] of Object.entries(etcFiles)) {
+      if (dst.startsWith("/etc/")) etcFiles[`${dir}${dst}`] = src;
+    }
+  }
   return {
+    ...await sharedNsSpec("pid", h.pid, pidOf),
+    ...await sharedNsSpec("uts", h.uts, pidOf),
     id: c.id,
     rootfs: c.storageDriver === "vfs"
       ? { copy: vfsRoot(store, c), merged }
@@ -282,6 +293,11 @@ export async function runtimeSpec(
       passwdEntries: h.passwdEntries,
       groupEntries: h.groupEntries,
       passwd: h.passwd ?? true,
+      passwdEntry: h.passwdEntry,
+      umask: h.umask === undefined ? undefined : parseInt(h.umask, 8),
+      personality: h.personality === undefined
+        ? undefined
+        : PERSONALITIES[h.personality],
     },
     idMaps: store.paths.rootless && h.userns
       ? usernsMaps(h.userns, userMaps())

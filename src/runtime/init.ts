@@ -47,7 +47,9 @@ function addUserEntries(
   read: FileReader,
   write: FileWriter,
 ) {
-  const numeric = !!proc.passwd && /^\d/.test(proc.user);
+  // A --passwd-entry template asks for the entry even with --passwd=false.
+  const wanted = !!proc.passwd || proc.passwdEntry !== undefined;
+  const numeric = wanted && /^\d/.test(proc.user);
   if (!numeric && !proc.passwdEntries?.length && !proc.groupEntries?.length) {
     return;
   }
@@ -57,8 +59,9 @@ function addUserEntries(
     {
       passwd: proc.passwdEntries ?? [],
       group: proc.groupEntries ?? [],
-      numeric: !!proc.passwd,
+      numeric: wanted,
       home: proc.cwd,
+      entry: proc.passwdEntry,
     },
   );
   for (const [name, text] of Object.entries(changed)) {
@@ -99,7 +102,8 @@ export function runInit(
   buildRootfs(sys, spec);
   trace("init-mounted");
   if (spec.console) setUpConsole(sys, spec.console);
-  sys.sethostname(spec.hostname);
+  // A UTS namespace of the host or of another container keeps its name.
+  if (!spec.uts && !spec.joinUts) sys.sethostname(spec.hostname);
   if (spec.privateNetwork) sys.linkUp("lo");
   const proc = spec.process;
   addUserEntries(proc, read, write);

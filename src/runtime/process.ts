@@ -168,6 +168,8 @@ export function execProcess(
 ): never {
   if (!proc.stdin) sys.dupTo(sys.openRead("/dev/null"), 0);
   const path = lookPath(proc.args[0], env, probe);
+  sys.umask(proc.umask ?? 0o022);
+  if (proc.personality !== undefined) sys.personality(proc.personality);
   setLimits(sys, proc.rlimits ?? []);
   // Loading a filter takes CAP_SYS_ADMIN or no_new_privs: without the
   // latter it goes before the credentials drop it (as runc does), with it

@@ -298,6 +298,7 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
 
   const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
   const sysFd = sys.openPath("/sys");
+  const hostProc = spec.pid === "host" ? sys.cloneTree("/proc") : undefined;
   const hostIpc = ipcSources(sys, spec);
   const etc = Object.entries(spec.etcFiles).map(([dst, src]) =>
     [dst, sys.openPath(src)] as const
@@ -310,7 +311,8 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.pivotRoot(".", ".");
 
   sys.mkdirAll("/proc", 0o555);
-  sys.mount("proc", "/proc", "proc", NSN);
+  if (hostProc === undefined) sys.mount("proc", "/proc", "proc", NSN);
+  else sys.attachTree(hostProc, "/proc");
   setSysctls(sys, spec.sysctls ?? {});
   mountDev(sys, spec, devFds);
   mountIpc(sys, spec, hostIpc);
@@ -333,7 +335,13 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.umount(".", MNT_DETACH);
   // Each host path opened above is a way out of the root while it is open
   // (a working directory of /proc/self/fd/N: runc's CVE-2024-21626).
-  const opened = [...devFds, sysFd, ...hostIpc, ...etc.map(([, fd]) => fd)];
+  const opened = [
+    ...devFds,
+    sysFd,
+    ...hostIpc,
+    ...etc.map(([, fd]) => fd),
+    hostProc,
+  ];
   for (const fd of [...opened, ...userFds]) if (fd !== undefined) sys.close(fd);
   sys.chdir("/");
   if (spec.readonlyRootfs) {

@@ -69,8 +69,14 @@ export interface ProcessSpec {
   groupEntries?: string[];
   /** A numeric user unknown to /etc/passwd gets an entry (--passwd). */
   passwd?: boolean;
+  /** --passwd-entry: that entry's template (user.ts fillPasswdEntry). */
+  passwdEntry?: string;
   /** --preserve-fds: descriptors 3..3+N-1, inherited, stay open. */
   preserveFds?: number;
+  /** --umask: the command's file mode creation mask; absent, 0022. */
+  umask?: number;
+  /** --personality: the execution domain (PER_LINUX32 = 8); absent, as is. */
+  personality?: number;
 }
 
 /** /dev/shm's size when none is asked: Podman's "65536k", read as decimal. */
@@ -122,6 +128,20 @@ export interface RuntimeSpec {
   joinIpc?: string;
   /** Bytes of /dev/shm. */
   shmSize?: number;
+  /**
+   * --pid host: no PID namespace of its own, and the host's /proc bound
+   * (a user namespace may not mount a proc of a PID namespace it does not
+   * own); joinPid: a PID namespace file to be born in, entered like
+   * `joinNetns`.
+   */
+  pid?: "host";
+  joinPid?: string;
+  /**
+   * --uts host, or a UTS namespace file to join (entered like
+   * `joinNetns`): either way the hostname is not the container's to set.
+   */
+  uts?: "host";
+  joinUts?: string;
   privileged: boolean;
   /** --security-opt mask=: paths masked besides the defaults. */
   mask?: string[];
