@@ -153,6 +153,9 @@ export class RecordingSyscalls implements Syscalls {
   attachTree(fd: number, target: string) {
     this.rec("move_mount", fd, target);
   }
+  setOwner(path: string, uid: number, gid: number, mode: number) {
+    this.rec("set_owner", path, uid, gid, mode);
+  }
   umask(mask: number) {
     this.rec("umask", mask);
   }

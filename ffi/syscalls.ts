@@ -81,6 +81,8 @@ export interface Syscalls {
   ensureFile(path: string): void;
   /** Writes `text` to the existing file `path` (a /proc/sys knob). */
   writeFile(path: string, text: string): void;
+  /** Gives `path` an owner and permission bits (a mounted secret). */
+  setOwner(path: string, uid: number, gid: number, mode: number): void;
   symlink(target: string, path: string): void;
   linkUp(name: string): void;
   /**
@@ -246,6 +248,10 @@ export class RealSyscalls implements Syscalls {
   ensureFile(path: string) {
     if (this.exists(path)) return;
     Deno.writeFileSync(path, new Uint8Array(), { mode: 0o644 });
+  }
+  setOwner(path: string, uid: number, gid: number, mode: number) {
+    Deno.chownSync(path, uid, gid);
+    Deno.chmodSync(path, mode);
   }
   writeFile(path: string, text: string) {
     Deno.writeTextFileSync(path, text, { create: false });

@@ -10,8 +10,7 @@ import type { CreateRequest } from "../engine/create.ts";
 import { parsePlatform } from "../image/oci.ts";
 import { parseSysctls } from "../container/sysctls.ts";
 import { invalid } from "../runtime/errors.ts";
-import { parseSharedNs } from "../container/shared_ns.ts";
-import { parsePersonality, parseUmask } from "../container/process_opts.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { boolArg, parseLabels, repeatable } from "./options.ts";
 import type { OptionSpec } from "./spec.ts";
 
@@ -43,6 +42,7 @@ export interface CreateFlags {
   envMerge: string[];
   conmonPidfile?: string;
   chrootdirs: string[];
+  secret: string[];
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -145,6 +145,7 @@ export const CREATE_FLAGS: OptionSpec[] = [
     flags: "--conmon-pidfile <path>",
     description: "write the pid of the container's monitor to this file",
   },
+  repeatable("--secret <secret>", "add secret to container"),
   repeatable(
     "--chrootdirs <dirs>",
     "chroot directories inside the container that get /etc/hosts, resolv.conf and hostname too",
@@ -221,8 +222,41 @@ export function createFlagsRequest(
   };
 }
 
+/**
+ * The host settings of the flags that need more code than a copy: their
+ * parsers load only when one of them is given (`run` is a hot command).
+ */
+async function processHost(f: CreateFlags): Promise<Partial<HostConfig>> {
+  const host: Partial<HostConfig> = {};
+  if (f.pid !== undefined || f.uts !== undefined) {
+    const { parseSharedNs } = await lazy<
+      typeof import("../container/shared_ns.ts")
+    >(new URL("../container/shared_ns.ts", import.meta.url));
+    if (f.pid !== undefined) host.pid = parseSharedNs(f.pid);
+    if (f.uts !== undefined) host.uts = parseSharedNs(f.uts);
+  }
+  if (f.umask !== undefined || f.personality !== undefined) {
+    const { parsePersonality, parseUmask } = await lazy<
+      typeof import("../container/process_opts.ts")
+    >(new URL("../container/process_opts.ts", import.meta.url));
+    if (f.umask !== undefined) host.umask = parseUmask(f.umask);
+    if (f.personality !== undefined) {
+      host.personality = parsePersonality(f.personality);
+    }
+  }
+  if (f.secret.length > 0) {
+    const { parseSecret } = await lazy<typeof import("../secret/use.ts")>(
+      new URL("../secret/use.ts", import.meta.url),
+    );
+    host.secrets = f.secret.map(parseSecret);
+  }
+  return host;
+}
+
 /** The host settings these flags make. */
-export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
+export async function createFlagsHost(
+  f: CreateFlags,
+): Promise<Partial<HostConfig>> {
   const host: Partial<HostConfig> = {};
   if (f.annotation.length > 0) host.annotations = parseLabels(f.annotation);
   if (f.pidfile !== undefined) host.pidFile = f.pidfile;
@@ -231,15 +265,9 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   if (f.initPath !== undefined) host.initPath = f.initPath;
   if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
   if (!f.hosts) host.noHosts = true;
-  if (f.umask !== undefined) host.umask = parseUmask(f.umask);
-  if (f.pid !== undefined) host.pid = parseSharedNs(f.pid);
-  if (f.uts !== undefined) host.uts = parseSharedNs(f.uts);
-  if (f.personality !== undefined) {
-    host.personality = parsePersonality(f.personality);
-  }
   if (f.passwdEntry !== undefined) host.passwdEntry = f.passwdEntry;
   if (f.conmonPidfile !== undefined) host.conmonPidFile = f.conmonPidfile;
   const chroots = f.chrootdirs.flatMap((d) => d.split(",")).filter(Boolean);
   if (chroots.length > 0) host.chrootDirs = chroots;
-  return host;
+  return { ...host, ...await processHost(f) };
 }

@@ -471,7 +471,7 @@ const runSpec = createSpec(
     let id = "";
     const code = await runNewContainer(
       userEngine(),
-      createRequest(image, command, f),
+      await createRequest(image, command, f),
       f.detach
         ? { kind: "detach", preserveFds }
         : f.tty
@@ -510,7 +510,7 @@ const createCommandSpec = createSpec(
   async (image: string, command: string[], f: RunFlags) => {
     const c = await createContainer(
       userEngine(),
-      createRequest(image, command, f),
+      await createRequest(image, command, f),
       { onProgress: pullReporter(!!f.quiet), replaced: (n) => console.log(n) },
     );
     if (f.cidfile) writeCidFile(f.cidfile, c.id);
@@ -519,11 +519,11 @@ const createCommandSpec = createSpec(
 );
 
 /** The engine's request for what `run`/`create` flags describe. */
-function createRequest(
+async function createRequest(
   image: string,
   command: string[],
   f: RunFlags,
-): CreateRequest {
+): Promise<CreateRequest> {
   if (f.subuidname !== undefined) checkSubidName(f.subuidname, "/etc/subuid");
   if (f.subgidname !== undefined) checkSubidName(f.subgidname, "/etc/subgid");
   return {
@@ -595,7 +595,7 @@ function createRequest(
       cgroupns: f.cgroupns === undefined
         ? undefined
         : parseCgroupns(f.cgroupns),
-      ...createFlagsHost(f),
+      ...await createFlagsHost(f),
     },
   };
 }

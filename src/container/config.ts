@@ -17,6 +17,7 @@ import type { Ulimit } from "./limits.ts";
 import type { SdNotifyMode } from "./sdnotify.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
 import type { SharedNsMode } from "./shared_ns.ts";
+import type { SecretUse } from "../secret/use.ts";
 
 /** What the user asked for: fixed when the container is created. */
 export interface ContainerConfig extends Omit<RootSource, "volumes"> {
@@ -176,6 +177,8 @@ export interface HostConfig extends CgroupSettings {
   chrootDirs?: string[];
   /** --passwd-entry: the template of the /etc/passwd line --passwd adds. */
   passwdEntry?: string;
+  /** --secret: files and variables from the secret store. */
+  secrets?: SecretUse[];
 }
 
 /**

@@ -24,9 +24,8 @@ import { type ContainerStore, vfsRoot } from "./store.ts";
 import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
-import { checkUserns, ipcTarget } from "./namespaces.ts";
-import { checkNsTarget, checkSharedNs } from "./shared_ns.ts";
-import { envMerge } from "./process_opts.ts";
+import { checkNsTarget, checkUserns, ipcTarget } from "./namespaces.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
@@ -171,12 +170,19 @@ function volumesFrom(
   return out;
 }
 
-/** --ipc, --pid, --uts container:NAME need that container, and so on. */
-function checkNamespaces(store: ContainerStore, opts: CreateOptions) {
+/**
+ * --ipc, --pid, --uts container:NAME need that container, and so on; the
+ * code for --pid and --uts loads only for them.
+ */
+async function checkNamespaces(store: ContainerStore, opts: CreateOptions) {
   const target = ipcTarget(opts.host.ipc);
   if (target !== undefined) checkNsTarget(store, "ipc", target);
-  checkSharedNs(store, "pid", opts.host.pid, undefined);
-  checkSharedNs(store, "uts", opts.host.uts, opts.hostname);
+  if (opts.host.pid || opts.host.uts) {
+    const { checkSharedNamespaces } = await lazy<
+      typeof import("./shared_ns.ts")
+    >(new URL("./shared_ns.ts", import.meta.url));
+    checkSharedNamespaces(store, opts.host, opts.hostname);
+  }
 }
 
 /** Checks flags whose mistakes must fail before anything is created. */
@@ -238,7 +244,7 @@ export async function createContainer(
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
   validate(opts);
-  checkNamespaces(store, opts);
+  await checkNamespaces(store, opts);
   checkRequired(store, opts.host.requires);
   if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
@@ -262,9 +268,21 @@ export async function createContainer(
   checkHostPaths(mounts);
   const workdir = opts.workdir ?? root.workdir;
   const users = userSettings(opts, workdir || "/");
+  const secrets = opts.host.secrets?.length
+    ? await lazy<typeof import("../secret/use.ts")>(
+      new URL("../secret/use.ts", import.meta.url),
+    )
+    : undefined;
+  const secretStore = secrets && new secrets.SecretStore(store.paths);
   const host = await resolveNetwork(
     store,
-    { ...opts.host, ...users.host },
+    {
+      ...opts.host,
+      ...users.host,
+      ...(secrets
+        ? { secrets: secrets.resolveSecrets(secretStore!, opts.host.secrets!) }
+        : {}),
+    },
     opts.publishAll ? root.exposed ?? [] : [],
   );
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
@@ -289,7 +307,11 @@ export async function createContainer(
       cmd,
       env: mergeEnv(
         base,
-        envMerge(base, opts.envMerge ?? []),
+        opts.envMerge?.length
+          ? (await lazy<typeof import("./process_opts.ts")>(
+            new URL("./process_opts.ts", import.meta.url),
+          )).envMerge(base, opts.envMerge)
+          : [],
         opts.envHost ? hostEnv() : [],
         opts.proxyEnv ?? [],
         opts.env,
@@ -314,6 +336,9 @@ export async function createContainer(
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
     if (seccomp) Deno.writeFileSync(seccompFile(store, c.id), seccomp);
+    if (secrets) {
+      secrets.copySecrets(secretStore!, store.dir(c.id), c.host.secrets!);
+    }
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {

@@ -29,7 +29,7 @@ import { parseSignal } from "./signals.ts";
 import type { UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
-import { sharedNsTarget } from "./shared_ns.ts";
+import { ipcTarget } from "./namespaces.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -207,7 +207,7 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
 
 /** --pid/--uts as Podman shows them: container:ID for a container's. */
 function sharedNsMode(store: ContainerStore, mode?: string): string {
-  const target = sharedNsTarget(mode);
+  const target = ipcTarget(mode);
   if (target === undefined) return mode ?? "private";
   try {
     return `container:${store.find(target).id}`;
@@ -292,6 +292,20 @@ export function inspectDoc(
       ...(c.host.healthcheck ? { Healthcheck: c.host.healthcheck } : {}),
       HealthcheckOnFailureAction: c.host.healthOnFailure ?? "none",
       Umask: c.host.umask ?? "0022",
+      // Podman lists the mounted secrets only.
+      ...(c.host.secrets?.some((u) => u.type === "mount")
+        ? {
+          Secrets: c.host.secrets.filter((u) => u.type === "mount").map((
+            u,
+          ) => ({
+            Name: u.name,
+            ID: u.id,
+            UID: u.uid,
+            GID: u.gid,
+            Mode: u.mode,
+          })),
+        }
+        : {}),
     },
     HostConfig: {
       Binds: (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) =>

@@ -3,13 +3,7 @@
  * --umask, --personality and --env-merge.
  */
 import { invalid } from "../runtime/errors.ts";
-import { DEFAULT_PATH } from "../runtime/process.ts";
-
-/** The execution domains the OCI spec names, as personality(2) numbers. */
-export const PERSONALITIES: Record<string, number> = {
-  LINUX: 0x0000,
-  LINUX32: 0x0008,
-};
+import { DEFAULT_PATH, PERSONALITIES } from "../runtime/process.ts";
 
 /** --umask: one to four octal digits, as Podman checks them. */
 export function parseUmask(value: string): string {

@@ -7,6 +7,7 @@
 import { invalid } from "../runtime/errors.ts";
 import type { RuntimeSpec } from "../runtime/spec.ts";
 import type { ContainerStore } from "./store.ts";
+import { checkNsTarget, ipcTarget } from "./namespaces.ts";
 
 /** A parsed --pid or --uts. */
 export type SharedNsMode =
@@ -38,16 +39,21 @@ export function parseSharedNs(value: string): SharedNsMode {
   throw invalid(`unrecognized namespace mode ${value} passed`);
 }
 
-/** The container a container:NAME mode names, if it is one. */
-export function sharedNsTarget(mode?: string): string | undefined {
-  return mode?.startsWith("container:") ? mode.slice(10) : undefined;
+/** Checks --pid and --uts at create (see checkSharedNs). */
+export function checkSharedNamespaces(
+  store: ContainerStore,
+  host: { pid?: SharedNsMode; uts?: SharedNsMode },
+  hostname: string | undefined,
+) {
+  checkSharedNs(store, "pid", host.pid, undefined);
+  checkSharedNs(store, "uts", host.uts, hostname);
 }
 
 /**
  * What create checks, with Podman's errors: the container named exists, a
  * path is there; --uts host leaves no hostname to set.
  */
-export function checkSharedNs(
+function checkSharedNs(
   store: ContainerStore,
   kind: SharedNsKind,
   mode: SharedNsMode | undefined,
@@ -59,7 +65,7 @@ export function checkSharedNs(
       "invalid config provided: cannot set hostname when running in the host UTS namespace: invalid configuration",
     );
   }
-  const target = sharedNsTarget(mode);
+  const target = ipcTarget(mode);
   if (target !== undefined) checkNsTarget(store, kind, target);
   else if (mode.startsWith("ns:")) {
     const path = mode.slice(3);
@@ -75,28 +81,22 @@ export function checkSharedNs(
   }
 }
 
-/** container:NAME needs that container (Podman's error otherwise). */
-export function checkNsTarget(
-  store: ContainerStore,
-  kind: string,
-  target: string,
-) {
-  try {
-    store.find(target);
-  } catch (e) {
-    throw invalid(
-      `looking up container to share ${kind} namespace with: ${
-        (e as Error).message
-      }`,
-    );
-  }
+/** The spec's part for --pid and --uts. */
+export async function sharedNamespacesSpec(
+  host: { pid?: SharedNsMode; uts?: SharedNsMode },
+  pidOf: (ref: string, what: string) => Promise<number>,
+): Promise<Partial<RuntimeSpec>> {
+  return {
+    ...await sharedNsSpec("pid", host.pid, pidOf),
+    ...await sharedNsSpec("uts", host.uts, pidOf),
+  };
 }
 
 /**
  * The spec's part for one mode: nothing for private, "host", or the file
  * of the namespace to join (`pidOf` finds a running container's pid).
  */
-export async function sharedNsSpec(
+async function sharedNsSpec(
   kind: SharedNsKind,
   mode: SharedNsMode | undefined,
   pidOf: (ref: string, what: string) => Promise<number>,
@@ -104,7 +104,7 @@ export async function sharedNsSpec(
   if (mode === undefined || mode === "private") return {};
   const join = kind === "pid" ? "joinPid" : "joinUts";
   if (mode === "host") return { [kind]: "host" };
-  const target = sharedNsTarget(mode);
+  const target = ipcTarget(mode);
   if (target === undefined) return { [join]: mode.slice(3) };
   const pid = await pidOf(target, `${kind.toUpperCase()} namespace`);
   return { [join]: `/proc/${pid}/ns/${kind}` };

@@ -30,8 +30,7 @@ import {
   userCapabilities,
 } from "./confine.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
-import { sharedNsSpec } from "./shared_ns.ts";
-import { PERSONALITIES } from "./process_opts.ts";
+import { lazy } from "../runtime/lazy.ts";
 
 /** A file error in Go's words, as Podman's messages quote them. */
 function errnoText(e: unknown): string {
@@ -205,6 +204,18 @@ export function initBinary(path?: string): string {
   return path;
 }
 
+/** --secret's part of the spec; the secret code loads only for them. */
+async function secretParts(store: ContainerStore, c: ContainerConfig) {
+  const { secretSpec, SecretStore } = await lazy<
+    typeof import("../secret/use.ts")
+  >(new URL("../secret/use.ts", import.meta.url));
+  return secretSpec(
+    new SecretStore(store.paths),
+    store.dir(c.id),
+    c.host.secrets!,
+  );
+}
+
 /**
  * Prepares the runtime directory and returns the spec for `ptd init`. A
  * container that joins another's network finds it here, at each start: it
@@ -258,14 +269,21 @@ export async function runtimeSpec(
     Deno.copyFileSync(zoneFile(c.host.tz), etcFiles["/etc/localtime"]);
   }
   const h = c.host;
+  const secrets = h.secrets?.length ? await secretParts(store, c) : undefined;
+  mounts.push(...secrets?.mounts ?? []);
   for (const dir of h.chrootDirs ?? []) {
     for (const [dst, src] of Object.entries(etcFiles)) {
       if (dst.startsWith("/etc/")) etcFiles[`${dir}${dst}`] = src;
     }
   }
+  // The code for --pid and --uts loads only for them.
+  const shared = h.pid || h.uts
+    ? await (await lazy<typeof import("./shared_ns.ts")>(
+      new URL("./shared_ns.ts", import.meta.url),
+    )).sharedNamespacesSpec(h, pidOf)
+    : {};
   return {
-    ...await sharedNsSpec("pid", h.pid, pidOf),
-    ...await sharedNsSpec("uts", h.uts, pidOf),
+    ...shared,
     id: c.id,
     rootfs: c.storageDriver === "vfs"
       ? { copy: vfsRoot(store, c), merged }
@@ -274,9 +292,10 @@ export async function runtimeSpec(
     etcFiles,
     sysctls: c.host.sysctls,
     mounts,
+    owners: secrets?.owners,
     process: {
       args,
-      env: c.env,
+      env: [...c.env, ...secrets?.env ?? []],
       cwd: c.workdir || "/",
       user: c.user,
       groups: c.host.groupAdd,
@@ -295,9 +314,7 @@ export async function runtimeSpec(
       passwd: h.passwd ?? true,
       passwdEntry: h.passwdEntry,
       umask: h.umask === undefined ? undefined : parseInt(h.umask, 8),
-      personality: h.personality === undefined
-        ? undefined
-        : PERSONALITIES[h.personality],
+      personality: h.personality,
     },
     idMaps: store.paths.rootless && h.userns
       ? usernsMaps(h.userns, userMaps())

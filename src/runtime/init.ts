@@ -100,6 +100,7 @@ export function runInit(
 ): never {
   if (spec.cgroupns === "private") sys.unshareCgroup();
   buildRootfs(sys, spec);
+  for (const o of spec.owners ?? []) sys.setOwner(o.path, o.uid, o.gid, o.mode);
   trace("init-mounted");
   if (spec.console) setUpConsole(sys, spec.console);
   // A UTS namespace of the host or of another container keeps its name.

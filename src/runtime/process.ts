@@ -11,6 +11,12 @@ import { PtdError } from "./errors.ts";
 import type { ProcessSpec } from "./spec.ts";
 import type { ResolvedUser } from "./user.ts";
 
+/** The execution domains the OCI spec names, as personality(2) numbers. */
+export const PERSONALITIES: Record<string, number> = {
+  LINUX: 0x0000,
+  LINUX32: 0x0008,
+};
+
 /** Looks for the file system facts lookPath needs. */
 export interface PathProbe {
   /** "file" (with its mode), "dir", or undefined when nothing is there. */
@@ -169,7 +175,9 @@ export function execProcess(
   if (!proc.stdin) sys.dupTo(sys.openRead("/dev/null"), 0);
   const path = lookPath(proc.args[0], env, probe);
   sys.umask(proc.umask ?? 0o022);
-  if (proc.personality !== undefined) sys.personality(proc.personality);
+  if (proc.personality !== undefined) {
+    sys.personality(PERSONALITIES[proc.personality]);
+  }
   setLimits(sys, proc.rlimits ?? []);
   // Loading a filter takes CAP_SYS_ADMIN or no_new_privs: without the
   // latter it goes before the credentials drop it (as runc does), with it

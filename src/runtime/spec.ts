@@ -75,8 +75,8 @@ export interface ProcessSpec {
   preserveFds?: number;
   /** --umask: the command's file mode creation mask; absent, 0022. */
   umask?: number;
-  /** --personality: the execution domain (PER_LINUX32 = 8); absent, as is. */
-  personality?: number;
+  /** --personality: the execution domain, LINUX or LINUX32; absent, as is. */
+  personality?: string;
 }
 
 /** /dev/shm's size when none is asked: Podman's "65536k", read as decimal. */
@@ -92,6 +92,8 @@ export interface RuntimeSpec {
   /** --sysctl: /proc/sys knobs (net.ipv4.x) init sets, namespaced ones only. */
   sysctls?: Record<string, string>;
   mounts: MountSpec[];
+  /** Owners and modes init gives mounted files (secrets), inside the root. */
+  owners?: { path: string; uid: number; gid: number; mode: number }[];
   process: ProcessSpec;
   /** True inside a user namespace: no mknod, userxattr overlay, gid 5 maybe unmapped. */
   rootless: boolean;
