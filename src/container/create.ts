@@ -26,6 +26,7 @@ import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
 import { checkNsTarget, checkUserns, ipcTarget } from "./namespaces.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { KEEP_GROUPS } from "../runtime/user.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
@@ -197,6 +198,12 @@ function validate(opts: CreateOptions) {
     throw invalid("--no-hosts and --add-host cannot be set together");
   }
   if (opts.host.detachKeys !== undefined) parseDetachKeys(opts.host.detachKeys);
+  const groups = opts.host.groupAdd;
+  if (groups.includes(KEEP_GROUPS) && groups.length > 1) {
+    throw invalid(
+      "the '--group-add keep-groups' option is not allowed with any other --group-add options",
+    );
+  }
   if (opts.host.ipc === "host") {
     try {
       Deno.statSync("/dev/mqueue");

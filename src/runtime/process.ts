@@ -9,7 +9,7 @@ import { SIGKILL } from "../../ffi/constants.ts";
 import { capNumber } from "./caps.ts";
 import { PtdError } from "./errors.ts";
 import type { ProcessSpec } from "./spec.ts";
-import type { ResolvedUser } from "./user.ts";
+import { KEEP_GROUPS, type ResolvedUser } from "./user.ts";
 
 /** The execution domains the OCI spec names, as personality(2) numbers. */
 export const PERSONALITIES: Record<string, number> = {
@@ -111,7 +111,7 @@ export function applyCredentials(
   const keep = new Set(proc.capabilities.map(capNumber));
   for (let c = 0; c <= lastCap; c++) if (!keep.has(c)) sys.dropBoundingCap(c);
   sys.setKeepCaps(true);
-  sys.setgroups(user.groups);
+  if (!proc.groups.includes(KEEP_GROUPS)) sys.setgroups(user.groups);
   sys.setresgid(user.gid);
   sys.setresuid(user.uid);
   sys.setKeepCaps(false);

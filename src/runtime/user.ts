@@ -38,6 +38,12 @@ function parseGroup(text: string) {
 const isId = (s: string) => /^\d+$/.test(s);
 
 /**
+ * --group-add keep-groups: the process keeps the supplementary groups it
+ * was started with (the user's, on the host) instead of the container's.
+ */
+export const KEEP_GROUPS = "keep-groups";
+
+/**
  * Resolves `spec` ("" means root) with the container's passwd and group text.
  * Numeric ids need no entry (Docker's rule); names must exist.
  */
@@ -75,7 +81,8 @@ export function resolveUser(
   const supplementary = groupPart === undefined && entry
     ? groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid)
     : [];
-  const all = [...new Set([...supplementary, ...extraGroups.map(findGroup)])]
+  const extra = extraGroups.filter((g) => g !== KEEP_GROUPS).map(findGroup);
+  const all = [...new Set([...supplementary, ...extra])]
     .filter((g) => g !== gid);
   return { uid, gid, groups: all, home: entry?.home ?? "/" };
 }
