@@ -116,7 +116,7 @@ export function secretCommand(setCode: (code: number) => void): Command {
       },
     ) => {
       const data = await secretData(source, !!f.env);
-      if (data.length >= MAX_SIZE) {
+      if (data.length === 0 || data.length >= MAX_SIZE) {
         throw invalid(
           "secret data must be larger than 0 and less than 512000 bytes",
         );

@@ -252,12 +252,8 @@ export function createdState(): ContainerState {
   };
 }
 
-/**
- * The container's hostname: the host's with --uts host, else its own, or
- * the first 12 hex digits of its id.
- */
+/** The container's hostname: its own, or the first 12 hex digits of its id. */
 export function hostnameOf(c: ContainerConfig): string {
-  if (c.host.uts === "host") return Deno.hostname();
   return c.hostname || c.id.slice(0, 12);
 }
 

@@ -138,7 +138,8 @@ export function writeEtcFiles(
     }
   };
   const files: Record<string, string> = {
-    "/etc/hostname": `${host}\n`,
+    // Podman writes no newline with --uts host (where it is not the name).
+    "/etc/hostname": c.host.uts === "host" ? host : `${host}\n`,
     "/etc/hosts": shared("hosts", () => hosts(c, names)),
     "/run/.containerenv": containerEnvFile(c),
     "/etc/resolv.conf": shared("resolv.conf", () =>
@@ -288,7 +289,8 @@ export async function runtimeSpec(
     rootfs: c.storageDriver === "vfs"
       ? { copy: vfsRoot(store, c), merged }
       : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
-    hostname: hostnameOf(c),
+    // With the host's UTS namespace, $HOSTNAME is the host's name.
+    hostname: h.uts === "host" ? Deno.hostname() : hostnameOf(c),
     etcFiles,
     sysctls: c.host.sysctls,
     mounts,

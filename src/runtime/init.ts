@@ -47,9 +47,7 @@ function addUserEntries(
   read: FileReader,
   write: FileWriter,
 ) {
-  // A --passwd-entry template asks for the entry even with --passwd=false.
-  const wanted = !!proc.passwd || proc.passwdEntry !== undefined;
-  const numeric = wanted && /^\d/.test(proc.user);
+  const numeric = !!proc.passwd && /^\d/.test(proc.user);
   if (!numeric && !proc.passwdEntries?.length && !proc.groupEntries?.length) {
     return;
   }
@@ -59,7 +57,7 @@ function addUserEntries(
     {
       passwd: proc.passwdEntries ?? [],
       group: proc.groupEntries ?? [],
-      numeric: wanted,
+      numeric: !!proc.passwd,
       home: proc.cwd,
       entry: proc.passwdEntry,
     },

@@ -75,9 +75,11 @@ export function resolveSecrets(
     try {
       return { ...u, id: store.find(u.name).id };
     } catch (e) {
-      throw invalid(
-        `running container create option: ${(e as Error).message}`,
-      );
+      // Podman's words differ by type: an env secret is looked up later.
+      const prefix = u.type === "env"
+        ? "running container create option: "
+        : "";
+      throw invalid(`${prefix}${(e as Error).message}`);
     }
   });
 }

@@ -5,7 +5,13 @@
  * the root (Podman writes /etc files into a --rootfs directory).
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
-import { busyboxRoot, REPO, type Sandbox, withSandbox } from "../helpers.ts";
+import {
+  busyboxRoot,
+  ptd,
+  REPO,
+  type Sandbox,
+  withSandbox,
+} from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 interface Case {
@@ -74,6 +80,44 @@ const CASES: Case[] = [
   {
     opts: ["--device", "/dev/null:/dev/mynull"],
     cmd: "ls -l /dev/mynull | awk '{print $1, $5, $6}'; echo x > /dev/mynull",
+  },
+  { opts: [], cmd: "umask" },
+  { opts: ["--umask", "0077"], cmd: "umask; touch /tmp/f; stat -c %a /tmp/f" },
+  { opts: ["--pid", "private"], cmd: "echo $$" },
+  // The host's PID namespace and /proc: the same inode for both engines.
+  {
+    opts: ["--pid", "host"],
+    cmd: "readlink /proc/self/ns/pid; test -d /proc/1",
+  },
+  {
+    opts: ["--uts", "host"],
+    cmd: "hostname; stat -c %s /etc/hostname; readlink /proc/self/ns/uts",
+  },
+  { opts: ["--env-merge", "PATH=/opt/x:${PATH}"], cmd: "echo $PATH" },
+  {
+    opts: ["--env-merge", "TERM=${TERM}-256", "--env-merge", "NOPE=x"],
+    cmd: "echo $TERM ${NOPE:-unset}",
+  },
+  {
+    opts: ["-e", "FOO=1", "--env-merge", "FOO=x${FOO}"],
+    cmd: "echo $FOO",
+  },
+  // Last: Podman writes the entry into the --rootfs directory itself.
+  {
+    opts: [
+      "-u",
+      "4321:56",
+      "-w",
+      "/tmp",
+      "--passwd-entry",
+      "$USERNAME:x:$UID:$GID:$NAME:$HOME:/bin/false",
+    ],
+    cmd: "tail -1 /etc/passwd; tail -1 /etc/group",
+  },
+  {
+    opts: ["-u", "4322", "--passwd=false", "--passwd-entry", "u$UID:$HOME:$X"],
+    // --passwd=false: no entry, template or not.
+    cmd: "grep -c u4322 /etc/passwd || true",
   },
 ];
 
@@ -163,6 +207,43 @@ const REFUSED: [string[], number, string][] = [
   ],
   [["--add-host", "nocolon"], 125, 'bad format for add-host: "nocolon"'],
   [["--hostuser", "nosuchuser"], 126, "unknown user nosuchuser"],
+  [
+    ["--umask", "999"],
+    125,
+    "running container create option: invalid umask string 999: invalid argument",
+  ],
+  [["--pid", "bogus"], 125, "unrecognized namespace mode bogus passed"],
+  [["--uts", "bogus"], 125, "unrecognized namespace mode bogus passed"],
+  [
+    ["--pid", "ns:/nonexistent"],
+    125,
+    "cannot find specified PID namespace path: stat /nonexistent: no such file or directory",
+  ],
+  [
+    ["--uts", "ns:/nonexistent"],
+    125,
+    "cannot find specified UTS namespace path: stat /nonexistent: no such file or directory",
+  ],
+  [
+    ["--pid", "container:nosuch"],
+    125,
+    'looking up container to share pid namespace with: no container with name or ID "nosuch" found: no such container',
+  ],
+  [
+    ["--uts", "container:nosuch"],
+    125,
+    'looking up container to share uts namespace with: no container with name or ID "nosuch" found: no such container',
+  ],
+  [
+    ["--uts", "host", "--hostname", "h"],
+    125,
+    "invalid config provided: cannot set hostname when running in the host UTS namespace: invalid configuration",
+  ],
+  [
+    ["--group-add", "keep-groups", "--group-add", "5"],
+    125,
+    "the '--group-add keep-groups' option is not allowed with any other --group-add options",
+  ],
 ];
 
 const runners = (sb: Sandbox) =>
@@ -339,5 +420,195 @@ Deno.test("run --ipc container:NAME shares that container's IPC namespace", {
         await run(["rm", "-f", "isrc"]);
       }
     });
+  });
+});
+
+Deno.test("run --pid/--uts container:NAME share that container's namespaces", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const engines = runners(sb);
+    await sideBySide(sb, engines, async () => {
+      for (const [name, run] of Object.entries(engines)) {
+        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+        const src = await run([
+          "run",
+          "-d",
+          "--name",
+          "nsrc",
+          "--hostname",
+          "srchost",
+          "--rootfs",
+          root,
+          "sleep",
+          "1000",
+        ]);
+        assertEquals(src.code, 0, `${name}: ${src.stderr}`);
+        const probe = "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts";
+        const own = await run(["exec", "nsrc", "sh", "-c", probe]);
+        const joined = await run([
+          "run",
+          "--rm",
+          "--pid",
+          "container:nsrc",
+          "--uts",
+          "container:nsrc",
+          "--rootfs",
+          root,
+          "sh",
+          "-c",
+          `${probe}; hostname; cat /proc/1/cmdline | head -c 5`,
+        ]);
+        assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
+        assertEquals(joined.stdout, `${own.stdout}srchost\nsleep`, name);
+        // PidMode and UTSMode name it by id, as Podman does.
+        const made = await run([
+          "create",
+          "--name",
+          "nsjoin",
+          "--pid",
+          "container:nsrc",
+          "--uts",
+          "container:nsrc",
+          "--umask",
+          "0027",
+          "--rootfs",
+          root,
+          "true",
+        ]);
+        assertEquals(made.code, 0, `${name}: ${made.stderr}`);
+        const id = (await run(["inspect", "--format", "{{.Id}}", "nsrc"]))
+          .stdout.trim();
+        const modes = await run([
+          "inspect",
+          "--format",
+          "{{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.Config.Umask}}",
+          "nsjoin",
+        ]);
+        assertEquals(
+          modes.stdout,
+          `container:${id} container:${id} 0027\n`,
+          name,
+        );
+        await run(["rm", "-f", "nsjoin"]);
+        await run(["rm", "-f", "-t", "0", "nsrc"]);
+      }
+    });
+  });
+});
+
+Deno.test(
+  "run --pidfile and --conmon-pidfile: the command's pid and its parent's",
+  {
+    ignore: !hasPodman(),
+  },
+  async () => {
+    await withSandbox(async (sb) => {
+      const engines = runners(sb);
+      await sideBySide(sb, engines, async () => {
+        for (const [name, run] of Object.entries(engines)) {
+          const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
+          const pidfile = `${sb.dir}/${name}.pid`;
+          const monitor = `${sb.dir}/${name}.conmon`;
+          const r = await run([
+            "run",
+            "-d",
+            "--name",
+            "pf",
+            "--pidfile",
+            pidfile,
+            "--conmon-pidfile",
+            monitor,
+            "--rootfs",
+            root,
+            "sleep",
+            "1000",
+          ]);
+          assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+          const pid = Number(Deno.readTextFileSync(pidfile));
+          const parent = Number(Deno.readTextFileSync(monitor));
+          const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+          const ppid = Number(
+            stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1],
+          );
+          assertEquals(ppid, parent, name);
+          const shown = await run([
+            "inspect",
+            "--format",
+            "{{.ConmonPidFile}} {{.PidFile}}",
+            "pf",
+          ]);
+          assertEquals(shown.stdout, `${monitor} ${pidfile}\n`, name);
+          await run(["rm", "-f", "-t", "0", "pf"]);
+        }
+      });
+    });
+  },
+);
+
+Deno.test("run --personality LINUX32: the command sees a 32-bit machine", {
+  ignore: Deno.build.arch !== "x86_64",
+}, async () => {
+  // Podman 4.3 with runc leaves the personality as it is; crun sets it.
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, ["uname"]);
+    const args = ["run", "--rm", "--rootfs", root, "uname", "-m"];
+    const plain = await ptd(sb, args);
+    assertEquals(plain.stdout, "x86_64\n", plain.stderr);
+    const r = await ptd(sb, [
+      "run",
+      "--rm",
+      "--personality",
+      "linux32",
+      ...args.slice(2),
+    ]);
+    assertEquals(r.stdout, "i686\n", r.stderr);
+    const bad = await ptd(sb, [
+      ...args.slice(0, 2),
+      "--personality",
+      "bogus",
+      ...args.slice(2),
+    ]);
+    assertEquals(bad.code, 125);
+    assertStringIncludes(bad.stderr, "invalid personality bogus");
+  });
+});
+
+Deno.test("run --chrootdirs: the /etc files ptd binds go into each directory too", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir);
+    Deno.mkdirSync(`${root}/jail/etc`, { recursive: true });
+    const r = await ptd(sb, [
+      "run",
+      "--rm",
+      "--hostname",
+      "jailed",
+      "--chrootdirs",
+      "/jail",
+      "--rootfs",
+      root,
+      "sh",
+      "-c",
+      "cat /jail/etc/hostname; cat /jail/etc/resolv.conf >/dev/null && echo dns",
+    ]);
+    assertEquals(r.stdout, "jailed\ndns\n", r.stderr);
+  });
+});
+
+Deno.test("run --group-add keep-groups: the groups it was started with stay", async () => {
+  await withSandbox(async (sb) => {
+    const root = busyboxRoot(sb.dir, ["grep"]);
+    const cmd = ["--rootfs", root, "grep", "^Groups", "/proc/self/status"];
+    const dropped = await ptd(sb, ["run", "--rm", ...cmd]);
+    assertEquals(dropped.stdout.trim(), "Groups:", dropped.stderr);
+    const kept = await ptd(sb, [
+      "run",
+      "--rm",
+      "--group-add",
+      "keep-groups",
+      ...cmd,
+    ]);
+    // The user's own group is root's inside.
+    assertStringIncludes(kept.stdout, "Groups:\t0", kept.stderr);
   });
 });
