@@ -12,7 +12,7 @@ import {
   type Sandbox,
   withSandbox,
 } from "../helpers.ts";
-import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
+import { bothEngines, hasPodman, type Runner, sideBySide } from "../podman.ts";
 
 interface Case {
   /** Options before --rootfs. */
@@ -212,28 +212,22 @@ const REFUSED: [string[], number, string][] = [
     125,
     "running container create option: invalid umask string 999: invalid argument",
   ],
-  [["--pid", "bogus"], 125, "unrecognized namespace mode bogus passed"],
-  [["--uts", "bogus"], 125, "unrecognized namespace mode bogus passed"],
-  [
-    ["--pid", "ns:/nonexistent"],
-    125,
-    "cannot find specified PID namespace path: stat /nonexistent: no such file or directory",
-  ],
-  [
-    ["--uts", "ns:/nonexistent"],
-    125,
-    "cannot find specified UTS namespace path: stat /nonexistent: no such file or directory",
-  ],
-  [
-    ["--pid", "container:nosuch"],
-    125,
-    'looking up container to share pid namespace with: no container with name or ID "nosuch" found: no such container',
-  ],
-  [
-    ["--uts", "container:nosuch"],
-    125,
-    'looking up container to share uts namespace with: no container with name or ID "nosuch" found: no such container',
-  ],
+  // --pid and --uts: the same errors, each naming its namespace.
+  ...(["pid", "uts"] as const).flatMap((
+    kind,
+  ): [string[], number, string][] => [
+    [[`--${kind}`, "bogus"], 125, "unrecognized namespace mode bogus passed"],
+    [
+      [`--${kind}`, "ns:/nonexistent"],
+      125,
+      `cannot find specified ${kind.toUpperCase()} namespace path: stat /nonexistent: no such file or directory`,
+    ],
+    [
+      [`--${kind}`, "container:nosuch"],
+      125,
+      `looking up container to share ${kind} namespace with: no container with name or ID "nosuch" found: no such container`,
+    ],
+  ]),
   [
     ["--uts", "host", "--hostname", "h"],
     125,
@@ -248,6 +242,24 @@ const REFUSED: [string[], number, string][] = [
 
 const runners = (sb: Sandbox) =>
   bothEngines(sb, { RUNOPTS_PROBE: "from-the-host" });
+
+/**
+ * Runs `fn` for each engine on one sandbox, each with a busybox root of
+ * its own (Podman writes into a --rootfs directory); what Podman leaves
+ * is gone afterwards.
+ */
+function eachEngine(
+  fn: (name: string, run: Runner, root: string, sb: Sandbox) => Promise<void>,
+): Promise<void> {
+  return withSandbox(async (sb) => {
+    const engines = runners(sb);
+    await sideBySide(sb, engines, async () => {
+      for (const [name, run] of Object.entries(engines)) {
+        await fn(name, run, busyboxRoot(`${sb.dir}/${name}`, APPLETS), sb);
+      }
+    });
+  });
+}
 
 Deno.test("run options: what the container sees is what Podman's sees", {
   ignore: !hasPodman(),
@@ -287,34 +299,28 @@ Deno.test("run options: what the container sees is what Podman's sees", {
 Deno.test("run --replace: a container of that name goes first", {
   ignore: !hasPodman(),
 }, async () => {
-  await withSandbox(async (sb) => {
-    const engines = runners(sb);
-    await sideBySide(sb, engines, async () => {
-      for (const [name, run] of Object.entries(engines)) {
-        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
-        const create = ["create", "--name", "r", "--rootfs", root, "true"];
-        const first = await run(create);
-        assertEquals(first.code, 0, first.stderr);
-        const taken = await run(create);
-        assertEquals(taken.code, 125, `${name}: ${taken.stderr}`);
-        const again = await run([
-          "run",
-          "--replace",
-          "--name",
-          "r",
-          "--rootfs",
-          root,
-          "sh",
-          "-c",
-          "echo replaced",
-        ]);
-        assertEquals(again.code, 0, `${name}: ${again.stderr}`);
-        // Podman names the container it replaced.
-        assertEquals(again.stdout, "r\nreplaced\n");
-        const ids = await run(["ps", "-aq", "--filter", "name=r"]);
-        assertEquals(ids.stdout.trim().split("\n").length, 1, name);
-      }
-    });
+  await eachEngine(async (name, run, root) => {
+    const create = ["create", "--name", "r", "--rootfs", root, "true"];
+    const first = await run(create);
+    assertEquals(first.code, 0, first.stderr);
+    const taken = await run(create);
+    assertEquals(taken.code, 125, `${name}: ${taken.stderr}`);
+    const again = await run([
+      "run",
+      "--replace",
+      "--name",
+      "r",
+      "--rootfs",
+      root,
+      "sh",
+      "-c",
+      "echo replaced",
+    ]);
+    assertEquals(again.code, 0, `${name}: ${again.stderr}`);
+    // Podman names the container it replaced.
+    assertEquals(again.stdout, "r\nreplaced\n");
+    const ids = await run(["ps", "-aq", "--filter", "name=r"]);
+    assertEquals(ids.stdout.trim().split("\n").length, 1, name);
   });
 });
 
@@ -381,119 +387,107 @@ Deno.test("inspect: UsernsMode, IpcMode, ShmSize as Podman shows them", {
 Deno.test("run --ipc container:NAME shares that container's IPC namespace", {
   ignore: !hasPodman(),
 }, async () => {
-  await withSandbox(async (sb) => {
-    const engines = runners(sb);
-    await sideBySide(sb, engines, async () => {
-      for (const [name, run] of Object.entries(engines)) {
-        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
-        const ipc = "readlink /proc/self/ns/ipc";
-        const src = await run([
-          "run",
-          "-d",
-          "--name",
-          "isrc",
-          "--rootfs",
-          root,
-          "sleep",
-          "1000",
-        ]);
-        assertEquals(src.code, 0, `${name}: ${src.stderr}`);
-        const own = await run(["exec", "isrc", "sh", "-c", ipc]);
-        const opts = ["--rm", "--rootfs", root, "sh", "-c", ipc];
-        const joined = await run(["run", "--ipc", "container:isrc", ...opts]);
-        assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
-        assertEquals(joined.stdout, own.stdout, name);
-        const apart = await run(["run", ...opts]);
-        assert(apart.stdout !== own.stdout, name);
-        const missing = await run([
-          "run",
-          "--ipc",
-          "container:nosuch",
-          ...opts,
-        ]);
-        assertEquals(missing.code, 125, name);
-        assertStringIncludes(
-          missing.stderr,
-          'looking up container to share ipc namespace with: no container with name or ID "nosuch" found',
-        );
-        await run(["kill", "isrc"]);
-        await run(["rm", "-f", "isrc"]);
-      }
-    });
+  await eachEngine(async (name, run, root) => {
+    const ipc = "readlink /proc/self/ns/ipc";
+    const src = await run([
+      "run",
+      "-d",
+      "--name",
+      "isrc",
+      "--rootfs",
+      root,
+      "sleep",
+      "1000",
+    ]);
+    assertEquals(src.code, 0, `${name}: ${src.stderr}`);
+    const own = await run(["exec", "isrc", "sh", "-c", ipc]);
+    const opts = ["--rm", "--rootfs", root, "sh", "-c", ipc];
+    const joined = await run(["run", "--ipc", "container:isrc", ...opts]);
+    assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
+    assertEquals(joined.stdout, own.stdout, name);
+    const apart = await run(["run", ...opts]);
+    assert(apart.stdout !== own.stdout, name);
+    const missing = await run([
+      "run",
+      "--ipc",
+      "container:nosuch",
+      ...opts,
+    ]);
+    assertEquals(missing.code, 125, name);
+    assertStringIncludes(
+      missing.stderr,
+      'looking up container to share ipc namespace with: no container with name or ID "nosuch" found',
+    );
+    await run(["kill", "isrc"]);
+    await run(["rm", "-f", "isrc"]);
   });
 });
 
 Deno.test("run --pid/--uts container:NAME share that container's namespaces", {
   ignore: !hasPodman(),
 }, async () => {
-  await withSandbox(async (sb) => {
-    const engines = runners(sb);
-    await sideBySide(sb, engines, async () => {
-      for (const [name, run] of Object.entries(engines)) {
-        const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
-        const src = await run([
-          "run",
-          "-d",
-          "--name",
-          "nsrc",
-          "--hostname",
-          "srchost",
-          "--rootfs",
-          root,
-          "sleep",
-          "1000",
-        ]);
-        assertEquals(src.code, 0, `${name}: ${src.stderr}`);
-        const probe = "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts";
-        const own = await run(["exec", "nsrc", "sh", "-c", probe]);
-        const joined = await run([
-          "run",
-          "--rm",
-          "--pid",
-          "container:nsrc",
-          "--uts",
-          "container:nsrc",
-          "--rootfs",
-          root,
-          "sh",
-          "-c",
-          `${probe}; hostname; cat /proc/1/cmdline | head -c 5`,
-        ]);
-        assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
-        assertEquals(joined.stdout, `${own.stdout}srchost\nsleep`, name);
-        // PidMode and UTSMode name it by id, as Podman does.
-        const made = await run([
-          "create",
-          "--name",
-          "nsjoin",
-          "--pid",
-          "container:nsrc",
-          "--uts",
-          "container:nsrc",
-          "--umask",
-          "0027",
-          "--rootfs",
-          root,
-          "true",
-        ]);
-        assertEquals(made.code, 0, `${name}: ${made.stderr}`);
-        const id = (await run(["inspect", "--format", "{{.Id}}", "nsrc"]))
-          .stdout.trim();
-        const modes = await run([
-          "inspect",
-          "--format",
-          "{{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.Config.Umask}}",
-          "nsjoin",
-        ]);
-        assertEquals(
-          modes.stdout,
-          `container:${id} container:${id} 0027\n`,
-          name,
-        );
-        await run(["rm", "-f", "nsjoin"]);
-        await run(["rm", "-f", "-t", "0", "nsrc"]);
-      }
-    });
+  await eachEngine(async (name, run, root) => {
+    const src = await run([
+      "run",
+      "-d",
+      "--name",
+      "nsrc",
+      "--hostname",
+      "srchost",
+      "--rootfs",
+      root,
+      "sleep",
+      "1000",
+    ]);
+    assertEquals(src.code, 0, `${name}: ${src.stderr}`);
+    const probe = "readlink /proc/self/ns/pid; readlink /proc/self/ns/uts";
+    const own = await run(["exec", "nsrc", "sh", "-c", probe]);
+    const joined = await run([
+      "run",
+      "--rm",
+      "--pid",
+      "container:nsrc",
+      "--uts",
+      "container:nsrc",
+      "--rootfs",
+      root,
+      "sh",
+      "-c",
+      `${probe}; hostname; cat /proc/1/cmdline | head -c 5`,
+    ]);
+    assertEquals(joined.code, 0, `${name}: ${joined.stderr}`);
+    assertEquals(joined.stdout, `${own.stdout}srchost\nsleep`, name);
+    // PidMode and UTSMode name it by id, as Podman does.
+    const made = await run([
+      "create",
+      "--name",
+      "nsjoin",
+      "--pid",
+      "container:nsrc",
+      "--uts",
+      "container:nsrc",
+      "--umask",
+      "0027",
+      "--rootfs",
+      root,
+      "true",
+    ]);
+    assertEquals(made.code, 0, `${name}: ${made.stderr}`);
+    const id = (await run(["inspect", "--format", "{{.Id}}", "nsrc"]))
+      .stdout.trim();
+    const modes = await run([
+      "inspect",
+      "--format",
+      "{{.HostConfig.PidMode}} {{.HostConfig.UTSMode}} {{.Config.Umask}}",
+      "nsjoin",
+    ]);
+    assertEquals(
+      modes.stdout,
+      `container:${id} container:${id} 0027\n`,
+      name,
+    );
+    await run(["rm", "-f", "nsjoin"]);
+    await run(["rm", "-f", "-t", "0", "nsrc"]);
   });
 });
 
@@ -503,45 +497,39 @@ Deno.test(
     ignore: !hasPodman(),
   },
   async () => {
-    await withSandbox(async (sb) => {
-      const engines = runners(sb);
-      await sideBySide(sb, engines, async () => {
-        for (const [name, run] of Object.entries(engines)) {
-          const root = busyboxRoot(`${sb.dir}/${name}`, APPLETS);
-          const pidfile = `${sb.dir}/${name}.pid`;
-          const monitor = `${sb.dir}/${name}.conmon`;
-          const r = await run([
-            "run",
-            "-d",
-            "--name",
-            "pf",
-            "--pidfile",
-            pidfile,
-            "--conmon-pidfile",
-            monitor,
-            "--rootfs",
-            root,
-            "sleep",
-            "1000",
-          ]);
-          assertEquals(r.code, 0, `${name}: ${r.stderr}`);
-          const pid = Number(Deno.readTextFileSync(pidfile));
-          const parent = Number(Deno.readTextFileSync(monitor));
-          const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-          const ppid = Number(
-            stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1],
-          );
-          assertEquals(ppid, parent, name);
-          const shown = await run([
-            "inspect",
-            "--format",
-            "{{.ConmonPidFile}} {{.PidFile}}",
-            "pf",
-          ]);
-          assertEquals(shown.stdout, `${monitor} ${pidfile}\n`, name);
-          await run(["rm", "-f", "-t", "0", "pf"]);
-        }
-      });
+    await eachEngine(async (name, run, root, sb) => {
+      const pidfile = `${sb.dir}/${name}.pid`;
+      const monitor = `${sb.dir}/${name}.conmon`;
+      const r = await run([
+        "run",
+        "-d",
+        "--name",
+        "pf",
+        "--pidfile",
+        pidfile,
+        "--conmon-pidfile",
+        monitor,
+        "--rootfs",
+        root,
+        "sleep",
+        "1000",
+      ]);
+      assertEquals(r.code, 0, `${name}: ${r.stderr}`);
+      const pid = Number(Deno.readTextFileSync(pidfile));
+      const parent = Number(Deno.readTextFileSync(monitor));
+      const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+      const ppid = Number(
+        stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1],
+      );
+      assertEquals(ppid, parent, name);
+      const shown = await run([
+        "inspect",
+        "--format",
+        "{{.ConmonPidFile}} {{.PidFile}}",
+        "pf",
+      ]);
+      assertEquals(shown.stdout, `${monitor} ${pidfile}\n`, name);
+      await run(["rm", "-f", "-t", "0", "pf"]);
     });
   },
 );
