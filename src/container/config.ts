@@ -42,8 +42,11 @@ export interface ContainerConfig extends Omit<RootSource, "volumes"> {
 
 /** A mount of the container: from -v, --mount, --tmpfs or an image VOLUME. */
 export interface ContainerMount {
-  type: "bind" | "volume" | "tmpfs";
-  /** The host path (bind), the volume's name (volume) or "" (tmpfs). */
+  type: "bind" | "volume" | "tmpfs" | "devpts" | "image";
+  /**
+   * The host path (bind), the volume's name (volume), the image's
+   * reference (image) or "" (tmpfs, devpts).
+   */
   source: string;
   /** Absolute and clean, inside the container. */
   destination: string;
@@ -52,8 +55,10 @@ export interface ContainerMount {
   anonymous?: boolean;
   /** Do not fill an empty volume from the image. */
   noCopy?: boolean;
-  /** tmpfs mount data, e.g. "size=64m,mode=1777". */
+  /** tmpfs or devpts mount data, e.g. "size=64m,mode=1777". */
   data?: string;
+  /** image: its layer directories, top first (found at create). */
+  layers?: string[];
 }
 
 /**

@@ -158,7 +158,8 @@ function volumesFrom(
       );
     }
     for (const m of other.mounts ?? []) {
-      if (m.type === "tmpfs" || taken.has(m.destination)) continue;
+      const shared = m.type === "bind" || m.type === "volume";
+      if (!shared || taken.has(m.destination)) continue;
       taken.add(m.destination);
       // Its anonymous volumes stay its own: rm -v of this one keeps them.
       out.push({

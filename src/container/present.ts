@@ -308,9 +308,9 @@ export function inspectDoc(
         : {}),
     },
     HostConfig: {
-      Binds: (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) =>
-        `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`
-      ),
+      Binds: (c.mounts ?? []).filter((m) =>
+        m.type === "bind" || m.type === "volume"
+      ).map((m) => `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`),
       LogConfig: {
         Type: c.host.logDriver ?? "k8s-file",
         Config: null,

@@ -16,7 +16,12 @@ import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
-import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
+import {
+  commandOf,
+  type ContainerConfig,
+  type ContainerMount,
+  hostnameOf,
+} from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
@@ -160,19 +165,22 @@ export function writeEtcFiles(
 
 /**
  * The container's mounts as init mounts them: volumes become binds of their
- * data directory; a parent destination comes before what is mounted inside
- * it, or it would hide it.
+ * data directory, images overlays under the container's directory `dir`;
+ * a parent destination comes before what is mounted inside it, or it
+ * would hide it.
  */
 export function mountSpecs(
   volumes: VolumeStore,
   c: ContainerConfig,
+  dir: string,
 ): MountSpec[] {
   const depth = (p: string) => p.split("/").length;
   return [...(c.mounts ?? [])]
     .sort((a, b) => depth(a.destination) - depth(b.destination))
-    .map((m) => {
+    .map((m, i) => {
+      if (m.type === "image") return imageMount(m, `${dir}/image-mounts/${i}`);
       const spec: MountSpec = {
-        type: m.type === "tmpfs" ? "tmpfs" : "bind",
+        type: m.type === "tmpfs" || m.type === "devpts" ? m.type : "bind",
         source: m.type === "volume"
           ? volumes.find(m.source).mountpoint
           : m.source,
@@ -182,6 +190,28 @@ export function mountSpecs(
       if (m.data) spec.data = m.data;
       return spec;
     });
+}
+
+/**
+ * --mount type=image: an overlay of the image's layers, mounted on
+ * `dir`/merged; read-only, it has an empty bottom layer (an overlay
+ * without an upper wants two), writable, an upper of the container's own.
+ */
+function imageMount(m: ContainerMount, dir: string): MountSpec {
+  const merged = ensureDir(`${dir}/merged`);
+  const spec: MountSpec = {
+    type: "overlay",
+    source: merged,
+    destination: m.destination,
+    readonly: m.readonly,
+    lower: [...m.layers!],
+  };
+  if (m.readonly) spec.lower!.push(ensureDir(`${dir}/empty`));
+  else {
+    spec.upper = ensureDir(`${dir}/upper`);
+    spec.work = ensureDir(`${dir}/work`);
+  }
+  return spec;
 }
 
 /** Where --init's reaper is mounted inside the container. */
@@ -231,7 +261,7 @@ export async function runtimeSpec(
   const run = ensureDir(store.runDir(c.id));
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
-  const mounts = mountSpecs(new VolumeStore(store.paths), c);
+  const mounts = mountSpecs(new VolumeStore(store.paths), c, dir);
   if (c.host.privileged && store.paths.rootless) {
     const own = DEVICES.map((d) => `/dev/${d}`);
     for (const dev of privilegedDevices(own)) {

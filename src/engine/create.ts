@@ -6,7 +6,11 @@
  */
 import { checkCgroupSettings, chooseCgroupManager } from "../cgroup/policy.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
-import type { ContainerConfig, HostConfig } from "../container/config.ts";
+import type {
+  ContainerConfig,
+  ContainerMount,
+  HostConfig,
+} from "../container/config.ts";
 import {
   createContainer as storeContainer,
   type CreateOptions,
@@ -31,7 +35,7 @@ import type { PullOptions, PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
 import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
-import { isKind } from "../runtime/errors.ts";
+import { isKind, PtdError } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { withConfDefaults } from "./defaults.ts";
@@ -93,6 +97,31 @@ async function replaceNamed(
   replaced?.(name);
 }
 
+/**
+ * --mount type=image: the layer directories of each image named, found
+ * now, with Podman's words (and start's exit code) for a missing one.
+ */
+function imageMounts(
+  e: Engine,
+  mounts: ContainerMount[] | undefined,
+): ContainerMount[] | undefined {
+  if (!mounts?.some((m) => m.type === "image")) return mounts;
+  const images = e.store(ImageStore);
+  return mounts.map((m) => {
+    if (m.type !== "image") return m;
+    try {
+      return { ...m, layers: images.lowerDirs(images.find(m.source)) };
+    } catch (err) {
+      throw new PtdError(
+        "cannot-invoke",
+        `creating image volume "${m.source}":"${m.destination}": ${
+          (err as Error).message
+        }`,
+      );
+    }
+  });
+}
+
 /** What a front end hears of while a container is created. */
 export interface CreateHooks {
   onProgress?: (p: PullProgress) => void;
@@ -128,6 +157,7 @@ export async function createContainer(
     },
   };
   checkCgroupSettings(req.host);
+  req = { ...req, mounts: imageMounts(e, req.mounts) };
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {

@@ -23,16 +23,24 @@ export interface CopyRootfs {
   merged: string;
 }
 
-/** A mount the user asked for (volume, bind or tmpfs). */
+/** A mount the user asked for (volume, bind, tmpfs, devpts or an image). */
 export interface MountSpec {
-  type: "bind" | "tmpfs";
-  /** Host path for binds (already resolved by the CLI); unused for tmpfs. */
+  type: "bind" | "tmpfs" | "devpts" | "overlay";
+  /**
+   * Host path for binds (already resolved by the CLI); for an overlay (an
+   * image's root) the host directory it is mounted on before pivot_root,
+   * then bound like a bind; unused for tmpfs and devpts.
+   */
   source: string;
   /** Absolute path inside the container. */
   destination: string;
   readonly: boolean;
-  /** Extra mount data for tmpfs, e.g. "size=64m,mode=1777". */
+  /** Extra mount data for tmpfs or devpts, e.g. "size=64m,mode=1777". */
   data?: string;
+  /** overlay: its lower directories, top first; upper and work if writable. */
+  lower?: string[];
+  upper?: string;
+  work?: string;
 }
 
 /** The process to exec inside the container. */

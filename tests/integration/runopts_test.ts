@@ -600,3 +600,69 @@ Deno.test("run --group-add keep-groups: the groups it was started with stay", as
     assertStringIncludes(kept.stdout, "Groups:\t0", kept.stderr);
   });
 });
+
+Deno.test(
+  "run --mount type=image and type=devpts: what the container sees is what Podman's sees",
+  {
+    ignore: !hasPodman(),
+  },
+  async () => {
+    const cases: [string, string, number, string?][] = [
+      [
+        "type=image,source=localhost/mnt:1,destination=/img",
+        "ls /img/bin/busybox; touch /img/x",
+        1,
+      ],
+      [
+        "type=image,source=localhost/mnt:1,destination=/img,rw=true",
+        "touch /img/x && echo wrote",
+        0,
+      ],
+      [
+        "type=image,source=nope,destination=/img",
+        "true",
+        126,
+        'creating image volume "nope":"/img": nope: image not known',
+      ],
+      [
+        "type=devpts,destination=/dev/pts2,mode=620",
+        "grep pts2 /proc/mounts | awk '{print $1, $2, $3}'",
+        0,
+      ],
+      [
+        "type=ramfs,destination=/r",
+        "true",
+        125,
+        'invalid filesystem type "ramfs"',
+      ],
+    ];
+    const outs: Record<string, string[]> = {};
+    await eachEngine(async (name, run, root, sb) => {
+      const tar = `${sb.dir}/${name}-root.tar`;
+      const made = await new Deno.Command("tar", {
+        args: ["-C", root, "-cf", tar, "."],
+      }).output();
+      assert(made.success);
+      const imported = await run(["import", tar, "localhost/mnt:1"]);
+      assertEquals(imported.code, 0, `${name}: ${imported.stderr}`);
+      outs[name] = [];
+      for (const [mount, cmd, code, says] of cases) {
+        const r = await run([
+          "run",
+          "--rm",
+          "--mount",
+          mount,
+          "--rootfs",
+          root,
+          "sh",
+          "-c",
+          cmd,
+        ]);
+        assertEquals(r.code, code, `${name} ${mount}: ${r.stderr}`);
+        if (says) assertStringIncludes(r.stderr, says);
+        outs[name].push(r.stdout);
+      }
+    });
+    assertEquals(outs.ptd, outs.podman);
+  },
+);
