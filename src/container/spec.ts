@@ -143,8 +143,7 @@ export function writeEtcFiles(
     }
   };
   const files: Record<string, string> = {
-    // Podman writes no newline with --uts host (where it is not the name).
-    "/etc/hostname": c.host.uts === "host" ? host : `${host}\n`,
+    "/etc/hostname": `${host}\n`,
     "/etc/hosts": shared("hosts", () => hosts(c, names)),
     "/run/.containerenv": containerEnvFile(c),
     "/etc/resolv.conf": shared("resolv.conf", () =>
