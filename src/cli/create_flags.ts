@@ -148,7 +148,7 @@ export const CREATE_FLAGS: OptionSpec[] = [
   repeatable("--secret <secret>", "add secret to container"),
   repeatable(
     "--chrootdirs <dirs>",
-    "chroot directories inside the container that get /etc/hosts, resolv.conf and hostname too",
+    "chroot directories inside the container that get /etc/hosts and /etc/resolv.conf too",
   ),
   {
     flags: "--no-hosts",

@@ -178,7 +178,7 @@ export interface HostConfig extends CgroupSettings {
   personality?: string;
   /** --conmon-pidfile: where each start writes the pid of its parent. */
   conmonPidFile?: string;
-  /** --chrootdirs: directories that get the /etc files ptd binds too. */
+  /** --chrootdirs: directories that get /etc/hosts and resolv.conf too. */
   chrootDirs?: string[];
   /** --passwd-entry: the template of the /etc/passwd line --passwd adds. */
   passwdEntry?: string;

@@ -301,9 +301,10 @@ export async function runtimeSpec(
   const h = c.host;
   const secrets = h.secrets?.length ? await secretParts(store, c) : undefined;
   mounts.push(...secrets?.mounts ?? []);
+  // --chrootdirs get the name-resolution files, as Podman's do.
   for (const dir of h.chrootDirs ?? []) {
-    for (const [dst, src] of Object.entries(etcFiles)) {
-      if (dst.startsWith("/etc/")) etcFiles[`${dir}${dst}`] = src;
+    for (const dst of ["/etc/hosts", "/etc/resolv.conf"]) {
+      if (etcFiles[dst]) etcFiles[`${dir}${dst}`] = etcFiles[dst];
     }
   }
   // The code for --pid and --uts loads only for them.
