@@ -105,6 +105,13 @@ export function secretTarget(u: SecretUse): string {
   return u.target.startsWith("/") ? u.target : `/run/secrets/${u.target}`;
 }
 
+/** The env secrets' variables, read now (a start's, an exec's). */
+export function secretEnv(store: SecretStore, uses: SecretUse[]): string[] {
+  return uses.filter((u) => u.type === "env").map((u) =>
+    `${u.target}=${new TextDecoder().decode(store.data(u.id))}`
+  );
+}
+
 /**
  * What a start adds for the secrets: binds of the copies, the owners and
  * modes init gives them, and the env secrets' variables (read now).
@@ -123,12 +130,9 @@ export function secretSpec(
     owners: [] as { path: string; uid: number; gid: number; mode: number }[],
     env: [] as string[],
   };
+  out.env = secretEnv(store, uses);
   uses.forEach((u, i) => {
-    if (u.type === "env") {
-      const value = new TextDecoder().decode(store.data(u.id));
-      out.env.push(`${u.target}=${value}`);
-      return;
-    }
+    if (u.type === "env") return;
     const path = secretTarget(u);
     out.mounts.push({
       type: "bind",

@@ -260,7 +260,11 @@ Deno.test("run --secret: the container sees what Podman's sees", {
     await sideBySide(sb, engines, async () => {
       const roots: Record<string, string> = {};
       for (const [name, run] of Object.entries(engines)) {
-        roots[name] = busyboxRoot(`${sb.dir}/${name}`, ["awk", "tail"]);
+        roots[name] = busyboxRoot(`${sb.dir}/${name}`, [
+          "awk",
+          "sleep",
+          "tail",
+        ]);
         const r = await run(["secret", "create", "sec", `${sb.dir}/s`]);
         assertEquals(r.code, 0, `${name}: ${r.stderr}`);
       }
@@ -275,6 +279,25 @@ Deno.test("run --secret: the container sees what Podman's sees", {
           out[name] = r.stdout;
         }
         assertEquals(out.ptd, out.podman, opts.join(" "));
+      }
+      // An exec'd command gets the env secrets too.
+      for (const [name, run] of Object.entries(engines)) {
+        const up = await run([
+          "run",
+          "-d",
+          "--name",
+          "envsec",
+          "--secret",
+          "sec,type=env,target=TOKEN",
+          "--rootfs",
+          roots[name],
+          "sleep",
+          "1000",
+        ]);
+        assertEquals(up.code, 0, `${name}: ${up.stderr}`);
+        const seen = await run(["exec", "envsec", "sh", "-c", "echo $TOKEN"]);
+        assertEquals(seen.stdout, "topsecret\n", `${name}: ${seen.stderr}`);
+        await run(["rm", "-f", "-t", "0", "envsec"]);
       }
       // A mounted secret is the container's own copy: it outlives the secret.
       for (const [name, run] of Object.entries(engines)) {
