@@ -2,10 +2,11 @@
  * `push --format` and `--compression-format` against a real registry: the
  * manifest and layers are of the kind asked for, skopeo reads them, Podman
  * pulls and runs them, ptd pulls them back; bad values fail as Podman's.
+ * And `login -v`/`logout -a` side by side with Podman's.
  */
 import { assert, assertEquals, assertStringIncludes } from "../assert.ts";
 import { ptd } from "../helpers.ts";
-import { hasPodman, podman } from "../podman.ts";
+import { bothEngines, hasPodman, podman, sideBySide } from "../podman.ts";
 import { ok, sandboxFor, startRegistry } from "../registry.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
 import { MediaType } from "../../src/image/oci.ts";
@@ -172,3 +173,55 @@ Deno.test("push: bad --format and --compression-format values fail as Podman's",
     await reg.cleanup();
   }
 });
+
+Deno.test(
+  "login -v names the auth file; logout -a succeeds with nothing stored",
+  {
+    ignore: !hasPodman(),
+  },
+  async () => {
+    const reg = await startRegistry();
+    const sb = await sandboxFor(reg.host);
+    try {
+      const auth = `${sb.dir}/auth.json`;
+      const engines = bothEngines(sb, {
+        CONTAINERS_REGISTRIES_CONF: sb.env.CONTAINERS_REGISTRIES_CONF,
+        REGISTRY_AUTH_FILE: auth,
+      });
+      const other = `${sb.dir}/other.json`;
+      const lines = [
+        ["login", "-v", "-u", "u", "-p", "p", reg.host],
+        [
+          "login",
+          "--verbose",
+          "--authfile",
+          other,
+          "-u",
+          "u",
+          "-p",
+          "p",
+          reg.host,
+        ],
+        ["login", "--get-login", reg.host],
+        ["logout", "-a"],
+        ["logout", "-a"],
+        ["logout", reg.host],
+      ];
+      const seen: Record<string, string[]> = {};
+      await sideBySide(sb, engines, async () => {
+        for (const [name, run] of Object.entries(engines)) {
+          seen[name] = [];
+          for (const args of lines) {
+            const r = await run(args);
+            seen[name].push(`${r.code} ${r.stdout}`);
+          }
+        }
+      });
+      assertEquals(seen.ptd, seen.podman);
+      assertEquals(seen.ptd[0], `0 Used:  ${auth}\nLogin Succeeded!\n`);
+    } finally {
+      await sb.cleanup();
+      await reg.cleanup();
+    }
+  },
+);
