@@ -103,7 +103,10 @@ export function secretCommand(setCode: (code: number) => void): Command {
       collect,
       [],
     )
-    .option("--env", "read the secret's data from this environment variable")
+    .option(
+      "-e, --env",
+      "read the secret's data from this environment variable",
+    )
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
     .action(async (
       name: string,
