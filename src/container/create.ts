@@ -26,7 +26,7 @@ import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
 import { checkNsTarget, checkUserns, ipcTarget } from "./namespaces.ts";
 import { lazy } from "../runtime/lazy.ts";
-import { KEEP_GROUPS } from "../runtime/user.ts";
+import { KEEP_GROUPS } from "../runtime/spec.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 

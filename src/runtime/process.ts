@@ -8,8 +8,8 @@ import { SysError } from "../../ffi/errno.ts";
 import { SIGKILL } from "../../ffi/constants.ts";
 import { capNumber } from "./caps.ts";
 import { PtdError } from "./errors.ts";
-import type { ProcessSpec } from "./spec.ts";
-import { KEEP_GROUPS, type ResolvedUser } from "./user.ts";
+import { KEEP_GROUPS, type ProcessSpec } from "./spec.ts";
+import type { ResolvedUser } from "./user.ts";
 
 /** The execution domains the OCI spec names, as personality(2) numbers. */
 export const PERSONALITIES: Record<string, number> = {

@@ -87,6 +87,12 @@ export interface ProcessSpec {
   personality?: string;
 }
 
+/**
+ * --group-add keep-groups: the process keeps the supplementary groups it
+ * was started with (the user's, on the host) instead of the container's.
+ */
+export const KEEP_GROUPS = "keep-groups";
+
 /** /dev/shm's size when none is asked: Podman's "65536k", read as decimal. */
 export const DEFAULT_SHM_SIZE = 65536000;
 

@@ -3,6 +3,7 @@
  * container's own /etc/passwd and /etc/group, as read from inside its root.
  */
 import { invalid } from "./errors.ts";
+import { KEEP_GROUPS } from "./spec.ts";
 
 /** The credentials and home of the container's process. */
 export interface ResolvedUser {
@@ -36,12 +37,6 @@ function parseGroup(text: string) {
 }
 
 const isId = (s: string) => /^\d+$/.test(s);
-
-/**
- * --group-add keep-groups: the process keeps the supplementary groups it
- * was started with (the user's, on the host) instead of the container's.
- */
-export const KEEP_GROUPS = "keep-groups";
 
 /**
  * Resolves `spec` ("" means root) with the container's passwd and group text.
