@@ -489,6 +489,12 @@ Deno.test("run --pid/--uts container:NAME share that container's namespaces", {
       `container:${id} container:${id} 0027\n`,
       name,
     );
+    // Starting it starts the container whose namespaces it joins first.
+    await run(["stop", "-t", "0", "nsrc"]);
+    const started = await run(["start", "nsjoin"]);
+    assertEquals(started.code, 0, `${name}: ${started.stderr}`);
+    const up = await run(["inspect", "--format", "{{.State.Running}}", "nsrc"]);
+    assertEquals(up.stdout, "true\n", name);
     await run(["rm", "-f", "nsjoin"]);
     await run(["rm", "-f", "-t", "0", "nsrc"]);
   });
