@@ -72,6 +72,8 @@ export interface SyscallNumbers {
   close_range: number;
   openat2: number;
   seccomp: number;
+  open_tree: number;
+  move_mount: number;
 }
 
 const X86_64: SyscallNumbers = {
@@ -84,6 +86,8 @@ const X86_64: SyscallNumbers = {
   close_range: 436,
   openat2: 437,
   seccomp: 317,
+  open_tree: 428,
+  move_mount: 429,
 };
 
 const AARCH64: SyscallNumbers = {
@@ -96,6 +100,8 @@ const AARCH64: SyscallNumbers = {
   close_range: 436,
   openat2: 437,
   seccomp: 277,
+  open_tree: 428,
+  move_mount: 429,
 };
 
 /** The syscall numbers of the architecture ptd runs on. */

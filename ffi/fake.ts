@@ -146,6 +146,22 @@ export class RecordingSyscalls implements Syscalls {
   parentDeathSignal(sig: number) {
     this.rec("pdeathsig", sig);
   }
+  cloneTree(path: string) {
+    this.rec("open_tree", path);
+    return this.nextFd++;
+  }
+  attachTree(fd: number, target: string) {
+    this.rec("move_mount", fd, target);
+  }
+  setOwner(path: string, uid: number, gid: number, mode: number) {
+    this.rec("set_owner", path, uid, gid, mode);
+  }
+  umask(mask: number) {
+    this.rec("umask", mask);
+  }
+  personality(persona: number) {
+    this.rec("personality", persona);
+  }
   resetForExec(keep = 0) {
     this.rec("reset_for_exec", ...(keep ? [keep] : []));
   }

@@ -104,6 +104,7 @@ const symbols = {
   },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
   umask: { parameters: ["u32"], result: "u32" },
+  personality: { parameters: ["u64"], result: "i32" },
   setsid: { parameters: [], result: "i32" },
   syscall: {
     name: "syscall",

@@ -25,6 +25,7 @@ import {
 } from "./constants.ts";
 import { check, cstr, cstrOrNull, libc, rawSyscall } from "./libc.ts";
 import { sendFd } from "./fd_passing.ts";
+import { AT_FDCWD } from "./fs.ts";
 import {
   openPty,
   type Pty,
@@ -33,6 +34,10 @@ import {
 } from "./pty.ts";
 
 const O_PATH = 0o10000000;
+const AT_RECURSIVE = 0x8000;
+const OPEN_TREE_CLONE = 1;
+const OPEN_TREE_CLOEXEC = O_CLOEXEC;
+const MOVE_MOUNT_F_EMPTY_PATH = 0x4;
 const O_NOFOLLOW = 0o400000;
 const CAP_VERSION_3 = 0x20080522;
 const SECCOMP_SET_MODE_FILTER = 1;
@@ -59,6 +64,14 @@ export interface Syscalls {
   unshareCgroup(): void;
   /** An O_PATH descriptor, for bind sources that must outlive pivot_root. */
   openPath(path: string): number;
+  /**
+   * A detached copy of the mount tree at `path` (open_tree), attached
+   * later with attachTree: it needs no /proc to be named, as a bind of an
+   * O_PATH descriptor does.
+   */
+  cloneTree(path: string): number;
+  /** Attaches a cloneTree copy at `target` (move_mount). */
+  attachTree(fd: number, target: string): void;
   close(fd: number): void;
   /** Whether a path exists (without following a final symlink). */
   exists(path: string): boolean;
@@ -68,6 +81,8 @@ export interface Syscalls {
   ensureFile(path: string): void;
   /** Writes `text` to the existing file `path` (a /proc/sys knob). */
   writeFile(path: string, text: string): void;
+  /** Gives `path` an owner and permission bits (a mounted secret). */
+  setOwner(path: string, uid: number, gid: number, mode: number): void;
   symlink(target: string, path: string): void;
   linkUp(name: string): void;
   /**
@@ -96,6 +111,10 @@ export interface Syscalls {
   /** setrlimit(2); -1 stands for RLIM_INFINITY. */
   setrlimit(resource: number, soft: number, hard: number): void;
   parentDeathSignal(sig: number): void;
+  /** The file mode creation mask the command starts with (--umask). */
+  umask(mask: number): void;
+  /** The execution domain (--personality): PER_LINUX, PER_LINUX32. */
+  personality(persona: number): void;
   /**
    * Puts default signal dispositions and mask back, closes stray fds on
    * exec: all from 3, or past the `keep` descriptors from 3 (--preserve-fds).
@@ -190,6 +209,24 @@ export class RealSyscalls implements Syscalls {
   close(fd: number) {
     check("close", libc().close(fd));
   }
+  cloneTree(path: string) {
+    return rawSyscall(
+      "open_tree",
+      AT_FDCWD,
+      Deno.UnsafePointer.of(cstr(path)),
+      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE,
+    );
+  }
+  attachTree(fd: number, target: string) {
+    rawSyscall(
+      "move_mount",
+      fd,
+      Deno.UnsafePointer.of(cstr("")),
+      AT_FDCWD,
+      Deno.UnsafePointer.of(cstr(target)),
+      MOVE_MOUNT_F_EMPTY_PATH,
+    );
+  }
   exists(path: string) {
     try {
       Deno.lstatSync(path);
@@ -211,6 +248,10 @@ export class RealSyscalls implements Syscalls {
   ensureFile(path: string) {
     if (this.exists(path)) return;
     Deno.writeFileSync(path, new Uint8Array(), { mode: 0o644 });
+  }
+  setOwner(path: string, uid: number, gid: number, mode: number) {
+    Deno.chownSync(path, uid, gid);
+    Deno.chmodSync(path, mode);
   }
   writeFile(path: string, text: string) {
     Deno.writeTextFileSync(path, text, { create: false });
@@ -328,6 +369,12 @@ export class RealSyscalls implements Syscalls {
       "prctl PR_SET_PDEATHSIG",
       libc().prctl(PR_SET_PDEATHSIG, BigInt(sig), 0n, 0n, 0n),
     );
+  }
+  umask(mask: number) {
+    libc().umask(mask);
+  }
+  personality(persona: number) {
+    check("personality", libc().personality(BigInt(persona)));
   }
   resetForExec(keep = 0) {
     const c = libc();

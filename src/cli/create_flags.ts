@@ -10,6 +10,7 @@ import type { CreateRequest } from "../engine/create.ts";
 import { parsePlatform } from "../image/oci.ts";
 import { parseSysctls } from "../container/sysctls.ts";
 import { invalid } from "../runtime/errors.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { boolArg, parseLabels, repeatable } from "./options.ts";
 import type { OptionSpec } from "./spec.ts";
 
@@ -36,6 +37,15 @@ export interface CreateFlags {
   httpProxy: boolean;
   hosts: boolean;
   sysctl: string[];
+  umask?: string;
+  pid?: string;
+  uts?: string;
+  personality?: string;
+  passwdEntry?: string;
+  envMerge: string[];
+  conmonPidfile?: string;
+  chrootdirs: string[];
+  secret: string[];
 }
 
 /** Flags Podman ignores on a local build; accepted for its scripts. */
@@ -108,6 +118,42 @@ export const CREATE_FLAGS: OptionSpec[] = [
   },
   repeatable("--sysctl <key=value>", "a namespaced kernel parameter"),
   {
+    flags: "--umask <umask>",
+    description: 'set umask in container (default "0022")',
+  },
+  {
+    flags: "--pid <mode>",
+    description:
+      "PID namespace: private (default), host, container:NAME, ns:PATH",
+  },
+  {
+    flags: "--uts <mode>",
+    description:
+      "UTS namespace: private (default), host, container:NAME, ns:PATH",
+  },
+  {
+    flags: "--personality <domain>",
+    description: "execution domain: LINUX or LINUX32",
+  },
+  {
+    flags: "--passwd-entry <entry>",
+    description:
+      "the /etc/passwd entry for a numeric user ($USERNAME, $UID, $GID, $NAME, $HOME)",
+  },
+  repeatable(
+    "--env-merge <key=value>",
+    "change a default or image variable: PATH=/opt:${PATH}",
+  ),
+  {
+    flags: "--conmon-pidfile <path>",
+    description: "write the pid of the container's monitor to this file",
+  },
+  repeatable("--secret <secret>", "add secret to container"),
+  repeatable(
+    "--chrootdirs <dirs>",
+    "chroot directories inside the container that get /etc/hosts and /etc/resolv.conf too",
+  ),
+  {
     flags: "--no-hosts",
     description: "do not create /etc/hosts: the image's stays",
   },
@@ -179,6 +225,7 @@ export function createFlagsRequest(
   | "imageVolume"
   | "volumesFrom"
   | "proxyEnv"
+  | "envMerge"
 > {
   return {
     labels: { ...parseLabels(f.labelFile.flatMap(readLabelFile)), ...labels },
@@ -191,11 +238,45 @@ export function createFlagsRequest(
     imageVolume: imageVolumeMode(f.imageVolume),
     volumesFrom: f.volumesFrom,
     proxyEnv: proxyEnv(f.httpProxy),
+    envMerge: f.envMerge,
   };
 }
 
+/**
+ * The host settings of the flags that need more code than a copy: their
+ * parsers load only when one of them is given (`run` is a hot command).
+ */
+async function processHost(f: CreateFlags): Promise<Partial<HostConfig>> {
+  const host: Partial<HostConfig> = {};
+  if (f.pid !== undefined || f.uts !== undefined) {
+    const { parseSharedNs } = await lazy<
+      typeof import("../container/shared_ns.ts")
+    >(new URL("../container/shared_ns.ts", import.meta.url));
+    if (f.pid !== undefined) host.pid = parseSharedNs(f.pid);
+    if (f.uts !== undefined) host.uts = parseSharedNs(f.uts);
+  }
+  if (f.umask !== undefined || f.personality !== undefined) {
+    const { parsePersonality, parseUmask } = await lazy<
+      typeof import("../container/process_opts.ts")
+    >(new URL("../container/process_opts.ts", import.meta.url));
+    if (f.umask !== undefined) host.umask = parseUmask(f.umask);
+    if (f.personality !== undefined) {
+      host.personality = parsePersonality(f.personality);
+    }
+  }
+  if (f.secret.length > 0) {
+    const { parseSecret } = await lazy<typeof import("../secret/use.ts")>(
+      new URL("../secret/use.ts", import.meta.url),
+    );
+    host.secrets = f.secret.map(parseSecret);
+  }
+  return host;
+}
+
 /** The host settings these flags make. */
-export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
+export async function createFlagsHost(
+  f: CreateFlags,
+): Promise<Partial<HostConfig>> {
   const host: Partial<HostConfig> = {};
   const initCtr = initCtrType(f);
   if (initCtr) host.initCtr = initCtr;
@@ -206,5 +287,9 @@ export function createFlagsHost(f: CreateFlags): Partial<HostConfig> {
   if (f.initPath !== undefined) host.initPath = f.initPath;
   if (f.sysctl.length > 0) host.sysctls = parseSysctls(f.sysctl);
   if (!f.hosts) host.noHosts = true;
-  return host;
+  if (f.passwdEntry !== undefined) host.passwdEntry = f.passwdEntry;
+  if (f.conmonPidfile !== undefined) host.conmonPidFile = f.conmonPidfile;
+  const chroots = f.chrootdirs.flatMap((d) => d.split(",")).filter(Boolean);
+  if (chroots.length > 0) host.chrootDirs = chroots;
+  return { ...host, ...await processHost(f) };
 }

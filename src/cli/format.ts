@@ -120,16 +120,18 @@ export async function printJson(
 /**
  * `inspect` of containers, images or volumes: a JSON array (Podman's
  * five-space indent) unless --format is a template, which sees each
- * document with its times as Go's time.Time.
+ * document with its times as Go's time.Time. `indent`: that of Podman's
+ * code for the objects (secrets have four spaces).
  */
 export async function printInspect(
   format: string | undefined,
   docs: unknown[],
+  indent = "     ",
 ): Promise<void> {
   const { withTimes } = await valueModule();
   await printReport(format || "json", docs, {
     name: "inspect",
-    indent: "     ",
+    indent,
     errorPrefix: "inspecting object: printing inspect output: ",
     view: withTimes,
   });

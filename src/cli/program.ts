@@ -36,6 +36,7 @@ import { podmanParsing } from "./cobra.ts";
 import { volumeCommand } from "./volume.ts";
 import { networkCommand } from "./network.ts";
 import { podCommand } from "./pod.ts";
+import { secretCommand } from "./secret.ts";
 
 /** ptd's version, as `ptd --version` prints it. */
 export const VERSION = PTD_VERSION;
@@ -91,6 +92,7 @@ const PODMAN_HELP: Record<string, string> = {
   volume: "Manage volumes",
   network: "Manage networks",
   pod: "Manage pods",
+  secret: "Manage secrets",
   wait: "Block on one or more containers",
 };
 
@@ -104,7 +106,6 @@ const MISSING = [
   "machine",
   "manifest",
   "mount",
-  "secret",
   "unmount",
   "unshare",
 ];
@@ -221,6 +222,7 @@ export function program(result: { code: number }): Command {
       volumes,
       networkCommand(set),
       podCommand(set),
+      secretCommand(set),
       diffCommand(),
       exportCommand(),
       portCommand(),

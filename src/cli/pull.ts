@@ -18,6 +18,7 @@ import type { SearchResult } from "../image/search.ts";
 import { headers, printReport } from "./format.ts";
 import { parsePlatform } from "../image/oci.ts";
 import type { RegistryOptions } from "../image/registry.ts";
+import { checkPushOptions } from "../image/push.ts";
 import { invalid } from "../runtime/errors.ts";
 import { boolArg } from "./options.ts";
 import { pullReporter } from "./progress.ts";
@@ -110,6 +111,18 @@ export function pushCommand(_setCode: (code: number) => void): Command {
       .option("-q, --quiet", "print nothing on success")
       .option("--digestfile <file>", "write the pushed manifest's digest here")
       .option(
+        "-f, --format <format>",
+        "manifest type (oci or v2s2) to use in the destination (default is the image's)",
+      )
+      .option(
+        "--compression-format <format>",
+        "compression format of the layers: gzip or zstd (default is the image's)",
+      )
+      .option(
+        "--compress",
+        "accepted: layers pushed to a registry are always compressed",
+      )
+      .option(
         "--remove-signatures",
         "accepted: ptd stores no signatures to copy",
       )
@@ -121,12 +134,19 @@ export function pushCommand(_setCode: (code: number) => void): Command {
     async (
       name: string,
       dest: string | undefined,
-      f: TlsFlags & { quiet?: boolean; digestfile?: string },
+      f: TlsFlags & {
+        quiet?: boolean;
+        digestfile?: string;
+        format?: string;
+        compressionFormat?: string;
+      },
     ) => {
+      const checked = checkPushOptions(f.format, f.compressionFormat);
       const say = (s: string) => f.quiet || console.error(s);
       say("Getting image source signatures");
       const digest = await push(userEngine(), name, dest, {
         ...registryOptions(f),
+        ...checked,
         onProgress: (p) => {
           if (p.kind === "blob") {
             say(
@@ -196,7 +216,8 @@ export function loginCommand(_setCode: (code: number) => void): Command {
       .option("-u, --username <name>", "user name")
       .option("-p, --password <password>", "password")
       .option("--password-stdin", "read the password from stdin")
-      .option("--get-login", "print the user name stored for the registry"),
+      .option("--get-login", "print the user name stored for the registry")
+      .option("-v, --verbose", "write more detailed information to stdout"),
   ).action(
     async (
       arg: string,
@@ -205,6 +226,7 @@ export function loginCommand(_setCode: (code: number) => void): Command {
         password?: string;
         passwordStdin?: boolean;
         getLogin?: boolean;
+        verbose?: boolean;
       },
     ) => {
       const host = registryHost(arg);
@@ -214,7 +236,8 @@ export function loginCommand(_setCode: (code: number) => void): Command {
         ? await readStdin()
         : f.password ?? await ask("Password", true);
       const { credentials: _, ...opts } = registryOptions(f);
-      await login(host, { username, password }, opts);
+      const used = await login(host, { username, password }, opts);
+      if (f.verbose) console.log(`Used:  ${used}`);
       console.log("Login Succeeded!");
     },
   );

@@ -643,7 +643,7 @@ async function createRequest(
       cgroupParent: f.cgroupParent,
       ...await cgroupSettings(f),
       sdnotify: await sdnotifySetting(f.sdnotify),
-      ...createFlagsHost(f),
+      ...await createFlagsHost(f),
     },
   };
 }

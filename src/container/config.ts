@@ -16,6 +16,8 @@ import type {
 import type { Ulimit } from "./limits.ts";
 import type { SdNotifyMode } from "./sdnotify.ts";
 import type { IpcMode, UsernsMode } from "./namespaces.ts";
+import type { SharedNsMode } from "./shared_ns.ts";
+import type { SecretUse } from "../secret/use.ts";
 
 /** What the user asked for: fixed when the container is created. */
 export interface ContainerConfig extends Omit<RootSource, "volumes"> {
@@ -40,8 +42,11 @@ export interface ContainerConfig extends Omit<RootSource, "volumes"> {
 
 /** A mount of the container: from -v, --mount, --tmpfs or an image VOLUME. */
 export interface ContainerMount {
-  type: "bind" | "volume" | "tmpfs";
-  /** The host path (bind), the volume's name (volume) or "" (tmpfs). */
+  type: "bind" | "volume" | "tmpfs" | "devpts" | "image";
+  /**
+   * The host path (bind), the volume's name (volume), the image's
+   * reference (image) or "" (tmpfs, devpts).
+   */
   source: string;
   /** Absolute and clean, inside the container. */
   destination: string;
@@ -50,8 +55,10 @@ export interface ContainerMount {
   anonymous?: boolean;
   /** Do not fill an empty volume from the image. */
   noCopy?: boolean;
-  /** tmpfs mount data, e.g. "size=64m,mode=1777". */
+  /** tmpfs or devpts mount data, e.g. "size=64m,mode=1777". */
   data?: string;
+  /** image: its layer directories, top first (found at create). */
+  layers?: string[];
 }
 
 /**
@@ -174,6 +181,21 @@ export interface HostConfig extends CgroupSettings {
   noHosts?: boolean;
   /** --sysctl: namespaced /proc/sys knobs init sets (sysctls.ts). */
   sysctls?: Record<string, string>;
+  /** --pid, --uts (shared_ns.ts); absent, namespaces of its own. */
+  pid?: SharedNsMode;
+  uts?: SharedNsMode;
+  /** --umask, octal as given ("0077"); absent, 0022. */
+  umask?: string;
+  /** --personality: LINUX or LINUX32. */
+  personality?: string;
+  /** --conmon-pidfile: where each start writes the pid of its parent. */
+  conmonPidFile?: string;
+  /** --chrootdirs: directories that get /etc/hosts and resolv.conf too. */
+  chrootDirs?: string[];
+  /** --passwd-entry: the template of the /etc/passwd line --passwd adds. */
+  passwdEntry?: string;
+  /** --secret: files and variables from the secret store. */
+  secrets?: SecretUse[];
 }
 
 /**

@@ -24,7 +24,8 @@ import { type ContainerStore, vfsRoot } from "./store.ts";
 import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
-import { checkUserns, ipcTarget } from "./namespaces.ts";
+import { checkNsTarget, checkUserns, ipcTarget } from "./namespaces.ts";
+import { KEEP_GROUPS } from "../runtime/spec.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
@@ -64,6 +65,8 @@ export interface CreateOptions {
   volumesFrom?: string[];
   /** --http-proxy: the caller's proxy variables, over the image's. */
   proxyEnv?: string[];
+  /** --env-merge: KEY=VALUE over the defaults and the image's, expanded. */
+  envMerge?: string[];
   /**
    * Created to be run by this process (`run`): it is recorded as the
    * container's parent from the start, so that its death before the
@@ -154,7 +157,8 @@ function volumesFrom(
       );
     }
     for (const m of other.mounts ?? []) {
-      if (m.type === "tmpfs" || taken.has(m.destination)) continue;
+      const shared = m.type === "bind" || m.type === "volume";
+      if (!shared || taken.has(m.destination)) continue;
       taken.add(m.destination);
       // Its anonymous volumes stay its own: rm -v of this one keeps them.
       out.push({
@@ -167,18 +171,18 @@ function volumesFrom(
   return out;
 }
 
-/** --ipc container:NAME needs that container (Podman's error otherwise). */
-function checkIpcTarget(store: ContainerStore, mode: HostConfig["ipc"]) {
-  const target = ipcTarget(mode);
-  if (target === undefined) return;
-  try {
-    store.find(target);
-  } catch (e) {
-    throw invalid(
-      `looking up container to share ipc namespace with: ${
-        (e as Error).message
-      }`,
-    );
+/**
+ * --ipc, --pid, --uts container:NAME need that container, and so on; the
+ * code for --pid and --uts loads only for them.
+ */
+async function checkNamespaces(store: ContainerStore, opts: CreateOptions) {
+  const target = ipcTarget(opts.host.ipc);
+  if (target !== undefined) checkNsTarget(store, "ipc", target);
+  if (opts.host.pid || opts.host.uts) {
+    const { checkSharedNamespaces } = await lazy<
+      typeof import("./shared_ns.ts")
+    >(new URL("./shared_ns.ts", import.meta.url));
+    checkSharedNamespaces(store, opts.host, opts.hostname);
   }
 }
 
@@ -203,6 +207,12 @@ async function validate(opts: CreateOptions) {
       "./detach_keys.ts",
     );
     parseDetachKeys(opts.host.detachKeys);
+  }
+  const groups = opts.host.groupAdd;
+  if (groups.includes(KEEP_GROUPS) && groups.length > 1) {
+    throw invalid(
+      "the '--group-add keep-groups' option is not allowed with any other --group-add options",
+    );
   }
   if (opts.host.ipc === "host") {
     try {
@@ -251,7 +261,7 @@ export async function createContainer(
   opts: CreateOptions,
 ): Promise<ContainerConfig> {
   await validate(opts);
-  checkIpcTarget(store, opts.host.ipc);
+  await checkNamespaces(store, opts);
   checkRequired(store, opts.host.requires);
   if (store.paths.rootless) checkUserns(opts.host.userns, userMaps());
   const entrypoint = opts.entrypoint ?? root.entrypoint;
@@ -276,9 +286,21 @@ export async function createContainer(
   trace("create-checked");
   const workdir = opts.workdir ?? root.workdir;
   const users = userSettings(opts, workdir || "/");
+  const secrets = opts.host.secrets?.length
+    ? await lazy<typeof import("../secret/use.ts")>(
+      new URL("../secret/use.ts", import.meta.url),
+    )
+    : undefined;
+  const secretStore = secrets && new secrets.SecretStore(store.paths);
   const host = await resolveNetwork(
     store,
-    { ...opts.host, ...users.host },
+    {
+      ...opts.host,
+      ...users.host,
+      ...(secrets
+        ? { secrets: secrets.resolveSecrets(secretStore!, opts.host.secrets!) }
+        : {}),
+    },
     opts.publishAll ? root.exposed ?? [] : [],
   );
   trace("create-network");
@@ -291,6 +313,14 @@ export async function createContainer(
     ? (await load<typeof import("./health_config.ts")>("./health_config.ts"))
       .chooseHealthcheck(opts.host.healthcheck, root.healthcheck)
     : undefined;
+  const base = withoutUnset(
+    mergeEnv(
+      opts.defaultEnv ?? DEFAULT_ENV,
+      root.rootfs ? [] : CONTAINER_ENV,
+      root.env,
+    ),
+    opts,
+  );
   const c = await store.create(
     {
       image: root.image,
@@ -301,14 +331,12 @@ export async function createContainer(
       entrypoint,
       cmd,
       env: mergeEnv(
-        withoutUnset(
-          mergeEnv(
-            opts.defaultEnv ?? DEFAULT_ENV,
-            root.rootfs ? [] : CONTAINER_ENV,
-            root.env,
-          ),
-          opts,
-        ),
+        base,
+        opts.envMerge?.length
+          ? (await lazy<typeof import("./process_opts.ts")>(
+            new URL("./process_opts.ts", import.meta.url),
+          )).envMerge(base, opts.envMerge)
+          : [],
         opts.envHost ? hostEnv() : [],
         opts.proxyEnv ?? [],
         opts.env,
@@ -333,6 +361,9 @@ export async function createContainer(
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
+    if (secrets) {
+      secrets.copySecrets(secretStore!, store.dir(c.id), c.host.secrets!);
+    }
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {

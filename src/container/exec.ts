@@ -22,6 +22,7 @@ import { exitCode, waitStatus } from "../../ffi/clone.ts";
 import { capNumber, resolveCaps } from "../runtime/caps.ts";
 import { containerEnv, envPath } from "../runtime/process.ts";
 import { resolveUser } from "../runtime/user.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import type { Stream } from "./log.ts";
@@ -98,6 +99,21 @@ export function readContainerFile(
   return "";
 }
 
+/**
+ * The container's env secrets, which an exec'd command gets too, as in
+ * Podman; the secret code loads only for a container that has them.
+ */
+async function envSecrets(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<string[]> {
+  if (!c.host.secrets?.some((u) => u.type === "env")) return [];
+  const { secretEnv, SecretStore } = await lazy<
+    typeof import("../secret/use.ts")
+  >(new URL("../secret/use.ts", import.meta.url));
+  return secretEnv(new SecretStore(store.paths), c.host.secrets);
+}
+
 /** Later KEY=... entries replace earlier ones. */
 function overlayEnv(base: string[], extra: string[]): string[] {
   const key = (e: string) => e.split("=", 1)[0];
@@ -145,7 +161,11 @@ export async function execInContainer(
     readContainerFile(store, c, "/etc/group"),
     c.host.groupAdd,
   );
-  const env = containerEnv(overlayEnv(c.env, opts.env), user, hostnameOf(c));
+  const env = containerEnv(
+    overlayEnv([...c.env, ...await envSecrets(store, c)], opts.env),
+    user,
+    hostnameOf(c),
+  );
   const cmd = opts.command[0];
   const paths = cmd.includes("/")
     ? [cmd]

@@ -4,6 +4,7 @@
  * parent (its monitor, or a foreground `ptd run`: supervisor.ts); these
  * functions talk to it through signals and state.json.
  */
+import { ipcTarget } from "./namespaces.ts";
 import { readText, spawn } from "../../ffi/spawn.ts";
 import { waitStatus } from "../../ffi/clone.ts";
 import { signalProcess } from "../runtime/create.ts";
@@ -71,11 +72,14 @@ export async function startContainer(
 }
 
 /**
- * --requires: the containers `c` requires are started first, those they
- * require before them, as Podman does; running ones are left alone.
+ * --requires, and the containers whose PID or UTS namespace `c` joins: they
+ * are started first, those they require before them, as Podman does;
+ * running ones are left alone.
  */
 export async function startRequired(store: ContainerStore, c: ContainerConfig) {
-  for (const ref of c.host.requires ?? []) {
+  const joined = [c.host.pid, c.host.uts].map(ipcTarget)
+    .filter((t): t is string => t !== undefined);
+  for (const ref of [...c.host.requires ?? [], ...joined]) {
     await startContainer(store, store.find(ref));
   }
 }

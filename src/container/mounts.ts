@@ -129,7 +129,29 @@ function boolValue(key: string, value: string | undefined, what: string) {
   throw invalid(`${what}: invalid value for ${key}: "${value}"`);
 }
 
-/** Docker's `--mount type=bind|volume|tmpfs,src=,dst=,ro,...`. */
+/** The --mount types: Podman 4.3's (it refuses ramfs and glob too). */
+const MOUNT_TYPES = ["bind", "volume", "tmpfs", "devpts", "image"];
+
+/** Options of a devpts mount, passed to the kernel as mount data. */
+const DEVPTS_VALUES: Record<string, RegExp> = {
+  uid: /^\d+$/,
+  gid: /^\d+$/,
+  mode: /^[0-7]{3,4}$/,
+  max: /^\d+$/,
+};
+
+function devptsOption(key: string, value: string, what: string): string {
+  if (!DEVPTS_VALUES[key].test(value)) {
+    throw invalid(`${what}: invalid ${key} "${value}"`);
+  }
+  return `${key}=${value}`;
+}
+
+/**
+ * Docker's `--mount type=bind|volume|tmpfs,src=,dst=,ro,...`, and
+ * Podman's `type=devpts[,uid=,gid=,mode=,max=]` (a new instance) and
+ * `type=image,src=IMAGE[,rw=true]` (the image's root, read-only unless rw).
+ */
 export function parseMountFlag(spec: string): ContainerMount {
   const what = `invalid --mount "${spec}"`;
   let type = "volume";
@@ -138,7 +160,9 @@ export function parseMountFlag(spec: string): ContainerMount {
   let readonly = false;
   let noCopy = false;
   const tmpfs: string[] = [];
+  const devpts: string[] = [];
   const typed: string[] = [];
+  let rwGiven = false;
   for (const item of spec.split(",")) {
     if (item === "") continue;
     const i = item.indexOf("=");
@@ -177,19 +201,41 @@ export function parseMountFlag(spec: string): ContainerMount {
         tmpfs.push(tmpfsOption("mode", need(), what));
         typed.push("tmpfs");
         break;
+      case "uid":
+      case "gid":
+      case "mode":
+      case "max":
+        devpts.push(devptsOption(key, need(), what));
+        typed.push("devpts");
+        break;
+      case "rw":
+      case "readwrite":
+        readonly = !boolValue(key, value, what);
+        rwGiven = true;
+        break;
       default:
         throw invalid(`${what}: unknown mount option "${key}"`);
     }
   }
-  if (!["bind", "volume", "tmpfs"].includes(type)) {
-    throw invalid(`${what}: unknown mount type "${type}"`);
+  if (!MOUNT_TYPES.includes(type)) {
+    throw invalid(`invalid filesystem type "${type}"`);
   }
+  // An image's root is read-only unless rw says otherwise.
+  if (type === "image" && !rwGiven) readonly = true;
   const foreign = typed.find((t) => t !== type);
   if (foreign) {
     throw invalid(`${what}: ${foreign} options do not apply to type ${type}`);
   }
   if (dst === "") throw invalid(`${what}: target is required`);
   const destination = cleanDestination(dst, what);
+  if (type === "devpts") {
+    if (src !== "") throw invalid(`${what}: a devpts has no source`);
+    return { type, source: "", destination, readonly, data: devpts.join(",") };
+  }
+  if (type === "image") {
+    if (src === "") throw invalid(`${what}: an image mount needs a source`);
+    return { type, source: src, destination, readonly };
+  }
   if (type === "tmpfs") {
     if (src !== "") throw invalid(`${what}: a tmpfs has no source`);
     return tmpfsMount(destination, readonly, tmpfs);

@@ -10,6 +10,7 @@ import {
   mapSize,
   subRanges,
 } from "../runtime/idmap.ts";
+import type { ContainerStore } from "./store.ts";
 
 /**
  * A parsed --ipc: the container's IPC namespace and /dev/shm; for
@@ -34,9 +35,29 @@ export function parseIpc(value: string): IpcMode {
   throw invalid(`unrecognized namespace mode ${value} passed`);
 }
 
-/** The container whose IPC namespace --ipc container:NAME joins, if any. */
-export function ipcTarget(mode: IpcMode | undefined): string | undefined {
+/**
+ * The container whose namespace a container:NAME mode (--ipc, --pid,
+ * --uts) joins, if any.
+ */
+export function ipcTarget(mode: string | undefined): string | undefined {
   return mode?.startsWith("container:") ? mode.slice(10) : undefined;
+}
+
+/** container:NAME needs that container, with Podman's error for `kind`. */
+export function checkNsTarget(
+  store: ContainerStore,
+  kind: string,
+  target: string,
+) {
+  try {
+    store.find(target);
+  } catch (e) {
+    throw invalid(
+      `looking up container to share ${kind} namespace with: ${
+        (e as Error).message
+      }`,
+    );
+  }
 }
 
 /** A parsed --userns (with --uidmap and --gidmap). */

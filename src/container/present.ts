@@ -29,6 +29,7 @@ import { parseSignal } from "./signals.ts";
 import type { UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
+import { ipcTarget } from "./namespaces.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -204,6 +205,17 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
   }, "containers.psReporter");
 }
 
+/** --pid/--uts as Podman shows them: container:ID for a container's. */
+function sharedNsMode(store: ContainerStore, mode?: string): string {
+  const target = ipcTarget(mode);
+  if (target === undefined) return mode ?? "private";
+  try {
+    return `container:${store.find(target).id}`;
+  } catch {
+    return mode!;
+  }
+}
+
 /** The container as `inspect` shows it: Docker's field names and shape. */
 export function inspectDoc(
   store: ContainerStore,
@@ -242,6 +254,10 @@ export function inspectDoc(
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
     Pod: "",
+    // The monitor writes its pid in the run dir, as conmon does in userdata.
+    ConmonPidFile: c.host.conmonPidFile ??
+      `${store.runDir(c.id)}/monitor.pid`,
+    PidFile: c.host.pidFile ?? "",
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
@@ -275,11 +291,26 @@ export function inspectDoc(
       StopTimeout: c.host.stopTimeout,
       ...(c.host.healthcheck ? { Healthcheck: c.host.healthcheck } : {}),
       HealthcheckOnFailureAction: c.host.healthOnFailure ?? "none",
+      Umask: c.host.umask ?? "0022",
+      // Podman lists the mounted secrets only.
+      ...(c.host.secrets?.some((u) => u.type === "mount")
+        ? {
+          Secrets: c.host.secrets.filter((u) => u.type === "mount").map((
+            u,
+          ) => ({
+            Name: u.name,
+            ID: u.id,
+            UID: u.uid,
+            GID: u.gid,
+            Mode: u.mode,
+          })),
+        }
+        : {}),
     },
     HostConfig: {
-      Binds: (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) =>
-        `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`
-      ),
+      Binds: (c.mounts ?? []).filter((m) =>
+        m.type === "bind" || m.type === "volume"
+      ).map((m) => `${m.source}:${m.destination}:${m.readonly ? "ro" : "rw"}`),
       LogConfig: {
         Type: c.host.logDriver ?? "k8s-file",
         Config: null,
@@ -315,7 +346,7 @@ export function inspectDoc(
       DnsSearch: c.host.dns?.search ?? [],
       ExtraHosts: c.host.addHosts ?? [],
       GroupAdd: c.host.groupAdd,
-      PidMode: "private",
+      PidMode: sharedNsMode(store, c.host.pid),
       Privileged: c.host.privileged,
       ReadonlyRootfs: c.host.readOnly,
       SecurityOpt: inspectSecurityOpt(c.host),
@@ -324,7 +355,7 @@ export function inspectDoc(
           m,
         ) => [m.destination, m.data ?? ""]),
       )),
-      UTSMode: "private",
+      UTSMode: sharedNsMode(store, c.host.uts),
       // Podman's spellings: "" for the user's own map, "private" for
       // another, ns:PATH for a joined one.
       UsernsMode: usernsMode(c.host.userns),

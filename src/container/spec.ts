@@ -16,7 +16,12 @@ import { ensureDir } from "../storage/paths.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
-import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
+import {
+  commandOf,
+  type ContainerConfig,
+  type ContainerMount,
+  hostnameOf,
+} from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
@@ -174,19 +179,22 @@ export async function writeEtcFiles(
 
 /**
  * The container's mounts as init mounts them: volumes become binds of their
- * data directory; a parent destination comes before what is mounted inside
- * it, or it would hide it.
+ * data directory, images overlays under the container's directory `dir`;
+ * a parent destination comes before what is mounted inside it, or it
+ * would hide it.
  */
 export function mountSpecs(
   volumes: VolumeStore,
   c: ContainerConfig,
+  dir: string,
 ): MountSpec[] {
   const depth = (p: string) => p.split("/").length;
   return [...(c.mounts ?? [])]
     .sort((a, b) => depth(a.destination) - depth(b.destination))
-    .map((m) => {
+    .map((m, i) => {
+      if (m.type === "image") return imageMount(m, `${dir}/image-mounts/${i}`);
       const spec: MountSpec = {
-        type: m.type === "tmpfs" ? "tmpfs" : "bind",
+        type: m.type === "tmpfs" || m.type === "devpts" ? m.type : "bind",
         source: m.type === "volume"
           ? volumes.find(m.source).mountpoint
           : m.source,
@@ -196,6 +204,28 @@ export function mountSpecs(
       if (m.data) spec.data = m.data;
       return spec;
     });
+}
+
+/**
+ * --mount type=image: an overlay of the image's layers, mounted on
+ * `dir`/merged; read-only, it has an empty bottom layer (an overlay
+ * without an upper wants two), writable, an upper of the container's own.
+ */
+function imageMount(m: ContainerMount, dir: string): MountSpec {
+  const merged = ensureDir(`${dir}/merged`);
+  const spec: MountSpec = {
+    type: "overlay",
+    source: merged,
+    destination: m.destination,
+    readonly: m.readonly,
+    lower: [...m.layers!],
+  };
+  if (m.readonly) spec.lower!.push(ensureDir(`${dir}/empty`));
+  else {
+    spec.upper = ensureDir(`${dir}/upper`);
+    spec.work = ensureDir(`${dir}/work`);
+  }
+  return spec;
 }
 
 /** Where --init's reaper is mounted inside the container. */
@@ -219,6 +249,18 @@ export function initBinary(path?: string): string {
   return path;
 }
 
+/** --secret's part of the spec; the secret code loads only for them. */
+async function secretParts(store: ContainerStore, c: ContainerConfig) {
+  const { secretSpec, SecretStore } = await lazy<
+    typeof import("../secret/use.ts")
+  >(new URL("../secret/use.ts", import.meta.url));
+  return secretSpec(
+    new SecretStore(store.paths),
+    store.dir(c.id),
+    c.host.secrets!,
+  );
+}
+
 /**
  * Prepares the runtime directory and returns the spec for `ptd init`. A
  * container that joins another's network finds it here, at each start: it
@@ -233,7 +275,7 @@ export async function runtimeSpec(
   const run = ensureDir(store.runDir(c.id));
   const merged = ensureDir(`${run}/merged`);
   const dir = store.dir(c.id);
-  const mounts = mountSpecs(new VolumeStore(store.paths), c);
+  const mounts = mountSpecs(new VolumeStore(store.paths), c, dir);
   if (c.host.privileged && store.paths.rootless) {
     const own = DEVICES.map((d) => `/dev/${d}`);
     for (const dev of privilegedDevices(own)) {
@@ -260,28 +302,47 @@ export async function runtimeSpec(
   }
   const etcFiles = await writeEtcFiles(run, c, join?.etcDir);
   if (c.host.noHosts) delete etcFiles["/etc/hosts"];
+  const pidOf = async (ref: string, what: string) =>
+    (await networkTarget(store, ref, what)).pid;
   const ipcFrom = ipcTarget(c.host.ipc);
   const ipcPid = ipcFrom === undefined
     ? undefined
-    : (await networkTarget(store, ipcFrom, "IPC namespace")).pid;
+    : await pidOf(ipcFrom, "IPC namespace");
   if (c.host.tz) {
     // A copy, so that it is root's inside, as Podman writes it.
     etcFiles["/etc/localtime"] = `${run}/localtime`;
     Deno.copyFileSync(zoneFile(c.host.tz), etcFiles["/etc/localtime"]);
   }
   const h = c.host;
+  const secrets = h.secrets?.length ? await secretParts(store, c) : undefined;
+  mounts.push(...secrets?.mounts ?? []);
+  // --chrootdirs get the name-resolution files, as Podman's do.
+  for (const dir of h.chrootDirs ?? []) {
+    for (const dst of ["/etc/hosts", "/etc/resolv.conf"]) {
+      if (etcFiles[dst]) etcFiles[`${dir}${dst}`] = etcFiles[dst];
+    }
+  }
+  // The code for --pid and --uts loads only for them.
+  const shared = h.pid || h.uts
+    ? await (await lazy<typeof import("./shared_ns.ts")>(
+      new URL("./shared_ns.ts", import.meta.url),
+    )).sharedNamespacesSpec(h, pidOf)
+    : {};
   return {
+    ...shared,
     id: c.id,
     rootfs: c.storageDriver === "vfs"
       ? { copy: vfsRoot(store, c), merged }
       : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
-    hostname: hostnameOf(c),
+    // With the host's UTS namespace, $HOSTNAME is the host's name.
+    hostname: h.uts === "host" ? Deno.hostname() : hostnameOf(c),
     etcFiles,
     sysctls: c.host.sysctls,
     mounts,
+    owners: secrets?.owners,
     process: {
       args,
-      env: c.env,
+      env: [...c.env, ...secrets?.env ?? []],
       cwd: c.workdir || "/",
       user: c.user,
       groups: c.host.groupAdd,
@@ -298,6 +359,9 @@ export async function runtimeSpec(
       passwdEntries: h.passwdEntries,
       groupEntries: h.groupEntries,
       passwd: h.passwd ?? true,
+      passwdEntry: h.passwdEntry,
+      umask: h.umask === undefined ? undefined : parseInt(h.umask, 8),
+      personality: h.personality,
     },
     idMaps: store.paths.rootless && h.userns
       ? usernsMaps(h.userns, userMaps())

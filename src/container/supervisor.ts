@@ -339,6 +339,10 @@ async function runOnce(
     }));
     // --pidfile: what a script waits on, written as Podman's conmon does.
     if (c.host.pidFile) Deno.writeTextFileSync(c.host.pidFile, String(pid));
+    // --conmon-pidfile: the container's parent here is this process.
+    if (c.host.conmonPidFile) {
+      Deno.writeTextFileSync(c.host.conmonPidFile, String(Deno.pid));
+    }
     if (sv.foreground) await emitContainerEvent(c, "attach");
     endChecks = await healthWatch(store, c);
     // Before the answer: a `run -d` under systemd leaves once it has it.

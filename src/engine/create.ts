@@ -6,7 +6,11 @@
  */
 import { createNeedsCgroups } from "../cgroup/needed.ts";
 import { cachedContainersConf } from "../config/conf_cache.ts";
-import type { ContainerConfig, HostConfig } from "../container/config.ts";
+import type {
+  ContainerConfig,
+  ContainerMount,
+  HostConfig,
+} from "../container/config.ts";
 import {
   createContainer as storeContainer,
   type CreateOptions,
@@ -29,7 +33,7 @@ import type { PullOptions, PullProgress } from "../image/pull.ts";
 import { ensureImage, imageSource, type PullPolicy } from "../image/resolve.ts";
 import { ImageStore } from "../image/store.ts";
 import { type AttachmentFlags, parseNetworks } from "../network/mode.ts";
-import { isKind } from "../runtime/errors.ts";
+import { isKind, PtdError } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { trace } from "../runtime/trace.ts";
 import { VolumeStore } from "../volume/store.ts";
@@ -95,6 +99,31 @@ async function replaceNamed(
   replaced?.(name);
 }
 
+/**
+ * --mount type=image: the layer directories of each image named, found
+ * now, with Podman's words (and start's exit code) for a missing one.
+ */
+function imageMounts(
+  e: Engine,
+  mounts: ContainerMount[] | undefined,
+): ContainerMount[] | undefined {
+  if (!mounts?.some((m) => m.type === "image")) return mounts;
+  const images = e.store(ImageStore);
+  return mounts.map((m) => {
+    if (m.type !== "image") return m;
+    try {
+      return { ...m, layers: images.lowerDirs(images.find(m.source)) };
+    } catch (err) {
+      throw new PtdError(
+        "cannot-invoke",
+        `creating image volume "${m.source}":"${m.destination}": ${
+          (err as Error).message
+        }`,
+      );
+    }
+  });
+}
+
 /** What a front end hears of while a container is created. */
 export interface CreateHooks {
   onProgress?: (p: PullProgress) => void;
@@ -136,6 +165,7 @@ export async function createContainer(
   };
   policy?.checkCgroupSettings(req.host);
   trace("create-cgroup");
+  req = { ...req, mounts: imageMounts(e, req.mounts) };
   let root;
   if (req.rootfs) root = rootfsSource(req.image);
   else {

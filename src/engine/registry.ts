@@ -4,6 +4,7 @@
  * (the CLI asks on the terminal); the engine checks and stores them.
  */
 import {
+  authFilePath,
   checkAuthFile,
   type Credentials,
   credentialsFor,
@@ -97,15 +98,17 @@ export function registryHost(arg: string): string {
 
 /**
  * Checks `creds` against the registry `host` (as registries.conf maps it)
- * and stores them for later pulls and pushes.
+ * and stores them for later pulls and pushes; returns the auth file they
+ * went to (`login -v` names it).
  */
 export async function login(
   host: string,
   creds: Credentials,
   opts: Omit<RegistryOptions, "credentials"> = {},
-): Promise<void> {
+): Promise<string> {
   await checkLogin(host, creds, opts);
   await saveCredentials(host, creds, opts.authFile);
+  return authFilePath(opts.authFile);
 }
 
 /**
@@ -133,9 +136,9 @@ export async function checkLogin(
  */
 export async function logout(host?: string, authFile?: string): Promise<void> {
   checkAuthFile(authFile, "checking authfile: ");
-  if (!(await removeCredentials(host, authFile))) {
-    throw notFound(`not logged into ${host}`);
-  }
+  // Logging out of every registry succeeds with none to forget.
+  const removed = await removeCredentials(host, authFile);
+  if (!removed && host !== undefined) throw notFound(`not logged into ${host}`);
 }
 
 /** `login --get-login`: the user name stored for `host`. */

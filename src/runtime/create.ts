@@ -43,7 +43,9 @@ export function userMaps(): IdMaps {
 export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   // No cgroup namespace here: it would be rooted at the parent's cgroup,
   // before the child is moved into its own (init makes it).
-  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
+  let flags = CLONE_NEWNS;
+  if (spec.pid !== "host" && spec.joinPid === undefined) flags |= CLONE_NEWPID;
+  if (spec.uts !== "host" && spec.joinUts === undefined) flags |= CLONE_NEWUTS;
   if (spec.ipc !== "host" && spec.joinIpc === undefined) flags |= CLONE_NEWIPC;
   if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
   if (spec.privateNetwork && spec.joinNetns === undefined) {
@@ -52,13 +54,21 @@ export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   return flags;
 }
 
-/** Opens the namespaces to enter for `spec.joinNetns` and `joinIpc`, if any. */
+/** The namespaces `spec` joins besides a user namespace, as paths. */
+function joinedPaths(spec: RuntimeSpec): (string | undefined)[] {
+  return [spec.joinNetns, spec.joinIpc, spec.joinUts, spec.joinPid];
+}
+
+/** Opens the namespaces to enter for `spec.joinNetns` and the like, if any. */
 function joinFor(spec: RuntimeSpec): JoinFds | undefined {
   if (spec.joinUserns !== undefined) {
     return { fds: [openRaw(spec.joinUserns)], user: true };
   }
-  if (spec.joinNetns === undefined && spec.joinIpc === undefined) return;
-  return joinFds(spec.joinNetns, spec.joinIpc);
+  if (joinedPaths(spec).every((p) => p === undefined)) return;
+  return joinFds(spec.joinNetns, spec.joinIpc, {
+    uts: spec.joinUts,
+    pid: spec.joinPid,
+  });
 }
 
 /**
@@ -91,7 +101,7 @@ export async function startInit(
     if (!join) throw e;
     throw new Error(
       `cannot join namespace ${
-        spec.joinUserns ?? spec.joinNetns ?? spec.joinIpc
+        spec.joinUserns ?? joinedPaths(spec).find((p) => p !== undefined)
       }: ${(e as Error).message}`,
     );
   } finally {

@@ -59,6 +59,7 @@ function addUserEntries(
       group: proc.groupEntries ?? [],
       numeric: !!proc.passwd,
       home: proc.cwd,
+      entry: proc.passwdEntry,
     },
   );
   for (const [name, text] of Object.entries(changed)) {
@@ -97,9 +98,11 @@ export function runInit(
 ): never {
   if (spec.cgroupns === "private") sys.unshareCgroup();
   buildRootfs(sys, spec);
+  for (const o of spec.owners ?? []) sys.setOwner(o.path, o.uid, o.gid, o.mode);
   trace("init-mounted");
   if (spec.console) setUpConsole(sys, spec.console);
-  sys.sethostname(spec.hostname);
+  // A UTS namespace of the host or of another container keeps its name.
+  if (!spec.uts && !spec.joinUts) sys.sethostname(spec.hostname);
   if (spec.privateNetwork) sys.linkUp("lo");
   const proc = spec.process;
   addUserEntries(proc, read, write);

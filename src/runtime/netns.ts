@@ -5,7 +5,12 @@
  * owner, then the network namespace itself.
  */
 import { invalid } from "./errors.ts";
-import { CLONE_NEWIPC, CLONE_NEWNET } from "../../ffi/constants.ts";
+import {
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
+} from "../../ffi/constants.ts";
 import {
   closeFd,
   namespaceOwner,
@@ -57,32 +62,50 @@ export function isOwnNetns(path: string): boolean {
   return netnsId(path) === identity("/proc/self/ns/net");
 }
 
-/** Opens the IPC namespace at `path` (--ipc container:). */
-function openIpcns(path: string): number {
+/** Namespaces a container may join besides the network's. */
+const KINDS = {
+  ipc: [CLONE_NEWIPC, "IPC"],
+  uts: [CLONE_NEWUTS, "UTS"],
+  pid: [CLONE_NEWPID, "PID"],
+} as const;
+
+/** Opens the namespace of `kind` at `path` (--ipc/--uts/--pid container:). */
+function openNs(path: string, kind: keyof typeof KINDS): number {
+  const [type, label] = KINDS[kind];
   let fd: number;
   try {
     fd = openRaw(path);
   } catch {
-    throw invalid(`IPC namespace ${path}: cannot be opened`);
+    throw invalid(`${label} namespace ${path}: cannot be opened`);
   }
-  if (namespaceType(fd) !== CLONE_NEWIPC) {
+  if (namespaceType(fd) !== type) {
     closeFd(fd);
-    throw invalid(`${path} is not an IPC namespace`);
+    throw invalid(
+      `${path} is not a${kind === "ipc" ? "n" : ""} ${label} namespace`,
+    );
   }
   return fd;
 }
 
 /**
- * Opens what to enter to join the network namespace at `net` and the IPC
- * namespace at `ipc` (either may be absent): the user namespace owning
- * them (unless that is ours: rootful, or the host's), then them. The
- * caller closes the fds.
+ * Opens what to enter to join the network namespace at `net` and the
+ * others `more` names (any may be absent): the user namespace owning the
+ * first (unless that is ours: rootful, or the host's), then them, the PID
+ * namespace last (it only counts for children). The caller closes the fds.
  */
-export function joinFds(net?: string, ipc?: string): JoinFds {
+export function joinFds(
+  net?: string,
+  ipc?: string,
+  more: { uts?: string; pid?: string } = {},
+): JoinFds {
   const fds: number[] = [];
+  const others = { ipc, ...more };
   try {
     if (net !== undefined) fds.push(openNetns(net));
-    if (ipc !== undefined) fds.push(openIpcns(ipc));
+    for (const kind of ["ipc", "uts", "pid"] as const) {
+      const path = others[kind];
+      if (path !== undefined) fds.push(openNs(path, kind));
+    }
   } catch (e) {
     fds.forEach(closeFd);
     throw e;
@@ -93,9 +116,9 @@ export function joinFds(net?: string, ipc?: string): JoinFds {
   } catch (e) {
     fds.forEach(closeFd);
     throw new Error(
-      `namespace ${net ?? ipc}: its owner is out of reach (${
-        (e as Error).message
-      })`,
+      `namespace ${
+        net ?? ipc ?? more.uts ?? more.pid
+      }: its owner is out of reach (${(e as Error).message})`,
     );
   }
   if (fdIdentity(owner) === identity("/proc/self/ns/user")) {

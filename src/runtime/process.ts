@@ -8,8 +8,14 @@ import { SysError } from "../../ffi/errno.ts";
 import { SIGKILL } from "../../ffi/constants.ts";
 import { capNumber } from "./caps.ts";
 import { PtdError } from "./errors.ts";
-import type { ProcessSpec } from "./spec.ts";
+import { KEEP_GROUPS, type ProcessSpec } from "./spec.ts";
 import type { ResolvedUser } from "./user.ts";
+
+/** The execution domains the OCI spec names, as personality(2) numbers. */
+export const PERSONALITIES: Record<string, number> = {
+  LINUX: 0x0000,
+  LINUX32: 0x0008,
+};
 
 /** Looks for the file system facts lookPath needs. */
 export interface PathProbe {
@@ -105,7 +111,7 @@ export function applyCredentials(
   const keep = new Set(proc.capabilities.map(capNumber));
   for (let c = 0; c <= lastCap; c++) if (!keep.has(c)) sys.dropBoundingCap(c);
   sys.setKeepCaps(true);
-  sys.setgroups(user.groups);
+  if (!proc.groups.includes(KEEP_GROUPS)) sys.setgroups(user.groups);
   sys.setresgid(user.gid);
   sys.setresuid(user.uid);
   sys.setKeepCaps(false);
@@ -168,6 +174,10 @@ export function execProcess(
 ): never {
   if (!proc.stdin) sys.dupTo(sys.openRead("/dev/null"), 0);
   const path = lookPath(proc.args[0], env, probe);
+  sys.umask(proc.umask ?? 0o022);
+  if (proc.personality !== undefined) {
+    sys.personality(PERSONALITIES[proc.personality]);
+  }
   setLimits(sys, proc.rlimits ?? []);
   // Loading a filter takes CAP_SYS_ADMIN or no_new_privs: without the
   // latter it goes before the credentials drop it (as runc does), with it

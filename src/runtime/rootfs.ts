@@ -274,7 +274,24 @@ function maskPaths(sys: Syscalls, spec: RuntimeSpec) {
   }
 }
 
+/** The mount data of an image's overlay (--mount type=image). */
+function imageOverlayData(m: MountSpec, rootless: boolean): string {
+  if (m.upper !== undefined && m.work !== undefined) {
+    const r = { lower: m.lower!, upper: m.upper, work: m.work, merged: "" };
+    return overlayData(r, rootless);
+  }
+  const opts = [`lowerdir=${m.lower!.map(escapeOverlay).join(":")}`];
+  if (rootless) opts.push("userxattr");
+  return opts.join(",");
+}
+
 function mountUser(sys: Syscalls, m: MountSpec, fd: number | undefined) {
+  if (m.type === "devpts") {
+    sys.mkdirAll(m.destination, 0o755);
+    const data = ["newinstance", ...(m.data ? [m.data] : [])].join(",");
+    sys.mount("devpts", m.destination, "devpts", 0, data);
+    return;
+  }
   if (m.type === "tmpfs") {
     sys.mkdirAll(m.destination, 0o755);
     const flags = MS_NOSUID | MS_NODEV | (m.readonly ? MS_RDONLY : 0);
@@ -298,12 +315,27 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
 
   const devFds = DEVICES.map((d) => sys.openPath(`/dev/${d}`));
   const sysFd = sys.openPath("/sys");
+  const hostProc = spec.pid === "host" ? sys.cloneTree("/proc") : undefined;
   const hostIpc = ipcSources(sys, spec);
   const etc = Object.entries(spec.etcFiles).map(([dst, src]) =>
     [dst, sys.openPath(src)] as const
   );
+  // An image's overlay takes host paths: mounted here, bound after.
+  for (const m of spec.mounts) {
+    if (m.type !== "overlay") continue;
+    const flags = m.readonly ? MS_RDONLY : 0;
+    sys.mount(
+      "overlay",
+      m.source,
+      "overlay",
+      flags,
+      imageOverlayData(m, spec.rootless),
+    );
+  }
   const userFds = spec.mounts.map((m) =>
-    m.type === "bind" ? sys.openPath(m.source) : undefined
+    m.type === "bind" || m.type === "overlay"
+      ? sys.openPath(m.source)
+      : undefined
   );
 
   sys.chdir(newRoot);
@@ -315,7 +347,8 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   }
 
   sys.mkdirAll("/proc", 0o555);
-  sys.mount("proc", "/proc", "proc", NSN);
+  if (hostProc === undefined) sys.mount("proc", "/proc", "proc", NSN);
+  else sys.attachTree(hostProc, "/proc");
   setSysctls(sys, spec.sysctls ?? {});
   mountDev(sys, spec, devFds);
   mountIpc(sys, spec, hostIpc);
@@ -338,7 +371,13 @@ export function buildRootfs(sys: Syscalls, spec: RuntimeSpec): void {
   sys.umount(".", MNT_DETACH);
   // Each host path opened above is a way out of the root while it is open
   // (a working directory of /proc/self/fd/N: runc's CVE-2024-21626).
-  const opened = [...devFds, sysFd, ...hostIpc, ...etc.map(([, fd]) => fd)];
+  const opened = [
+    ...devFds,
+    sysFd,
+    ...hostIpc,
+    ...etc.map(([, fd]) => fd),
+    hostProc,
+  ];
   for (const fd of [...opened, ...userFds]) if (fd !== undefined) sys.close(fd);
   sys.chdir("/");
   if (spec.readonlyRootfs) {

@@ -23,16 +23,24 @@ export interface CopyRootfs {
   merged: string;
 }
 
-/** A mount the user asked for (volume, bind or tmpfs). */
+/** A mount the user asked for (volume, bind, tmpfs, devpts or an image). */
 export interface MountSpec {
-  type: "bind" | "tmpfs";
-  /** Host path for binds (already resolved by the CLI); unused for tmpfs. */
+  type: "bind" | "tmpfs" | "devpts" | "overlay";
+  /**
+   * Host path for binds (already resolved by the CLI); for an overlay (an
+   * image's root) the host directory it is mounted on before pivot_root,
+   * then bound like a bind; unused for tmpfs and devpts.
+   */
   source: string;
   /** Absolute path inside the container. */
   destination: string;
   readonly: boolean;
-  /** Extra mount data for tmpfs, e.g. "size=64m,mode=1777". */
+  /** Extra mount data for tmpfs or devpts, e.g. "size=64m,mode=1777". */
   data?: string;
+  /** overlay: its lower directories, top first; upper and work if writable. */
+  lower?: string[];
+  upper?: string;
+  work?: string;
 }
 
 /** The process to exec inside the container. */
@@ -69,9 +77,21 @@ export interface ProcessSpec {
   groupEntries?: string[];
   /** A numeric user unknown to /etc/passwd gets an entry (--passwd). */
   passwd?: boolean;
+  /** --passwd-entry: that entry's template (user.ts fillPasswdEntry). */
+  passwdEntry?: string;
   /** --preserve-fds: descriptors 3..3+N-1, inherited, stay open. */
   preserveFds?: number;
+  /** --umask: the command's file mode creation mask; absent, 0022. */
+  umask?: number;
+  /** --personality: the execution domain, LINUX or LINUX32; absent, as is. */
+  personality?: string;
 }
+
+/**
+ * --group-add keep-groups: the process keeps the supplementary groups it
+ * was started with (the user's, on the host) instead of the container's.
+ */
+export const KEEP_GROUPS = "keep-groups";
 
 /** /dev/shm's size when none is asked: Podman's "65536k", read as decimal. */
 export const DEFAULT_SHM_SIZE = 65536000;
@@ -86,6 +106,8 @@ export interface RuntimeSpec {
   /** --sysctl: /proc/sys knobs (net.ipv4.x) init sets, namespaced ones only. */
   sysctls?: Record<string, string>;
   mounts: MountSpec[];
+  /** Owners and modes init gives mounted files (secrets), inside the root. */
+  owners?: { path: string; uid: number; gid: number; mode: number }[];
   process: ProcessSpec;
   /** True inside a user namespace: no mknod, userxattr overlay, gid 5 maybe unmapped. */
   rootless: boolean;
@@ -122,6 +144,20 @@ export interface RuntimeSpec {
   joinIpc?: string;
   /** Bytes of /dev/shm. */
   shmSize?: number;
+  /**
+   * --pid host: no PID namespace of its own, and the host's /proc bound
+   * (a user namespace may not mount a proc of a PID namespace it does not
+   * own); joinPid: a PID namespace file to be born in, entered like
+   * `joinNetns`.
+   */
+  pid?: "host";
+  joinPid?: string;
+  /**
+   * --uts host, or a UTS namespace file to join (entered like
+   * `joinNetns`): either way the hostname is not the container's to set.
+   */
+  uts?: "host";
+  joinUts?: string;
   privileged: boolean;
   /** --security-opt mask=: paths masked besides the defaults. */
   mask?: string[];

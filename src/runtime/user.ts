@@ -3,6 +3,7 @@
  * container's own /etc/passwd and /etc/group, as read from inside its root.
  */
 import { invalid } from "./errors.ts";
+import { KEEP_GROUPS } from "./spec.ts";
 
 /** The credentials and home of the container's process. */
 export interface ResolvedUser {
@@ -75,30 +76,75 @@ export function resolveUser(
   const supplementary = groupPart === undefined && entry
     ? groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid)
     : [];
-  const all = [...new Set([...supplementary, ...extraGroups.map(findGroup)])]
+  const extra = extraGroups.filter((g) => g !== KEEP_GROUPS).map(findGroup);
+  const all = [...new Set([...supplementary, ...extra])]
     .filter((g) => g !== gid);
   return { uid, gid, groups: all, home: entry?.home ?? "/" };
 }
 
 /**
+ * --passwd-entry: Podman's template with $USERNAME, $UID, $GID, $NAME and
+ * $HOME filled in (any other $WORD stays as written).
+ */
+export function fillPasswdEntry(
+  template: string,
+  v: { uid: string; gid: string; home: string },
+): string {
+  const values: Record<string, string> = {
+    USERNAME: v.uid,
+    UID: v.uid,
+    GID: v.gid,
+    NAME: "container user",
+    HOME: v.home,
+  };
+  return template.replace(
+    /\$(USERNAME|UID|GID|NAME|HOME)/g,
+    (_, k: string) => values[k],
+  );
+}
+
+/**
  * The container's /etc/passwd and /etc/group with the lines Podman adds:
  * `entries` (--hostuser, keep-id's user) whose uid or name is not there
- * yet, and with `numeric` an entry for a numeric --user the file lacks.
+ * yet, and with `numeric` an entry for a numeric --user the file lacks
+ * (made from the --passwd-entry template `entry`, if given).
  * Undefined where nothing changes.
  */
 export function withUserEntries(
   spec: string,
   text: { passwd: string; group: string },
-  add: { passwd: string[]; group: string[]; numeric: boolean; home: string },
+  add: {
+    passwd: string[];
+    group: string[];
+    numeric: boolean;
+    home: string;
+    entry?: string;
+  },
 ): { passwd?: string; group?: string } {
   const lines = [...add.passwd];
   const groupLines = [...add.group];
+  // A templated line need not have the uid in the third field: it is
+  // added when the uid is missing, whatever its own fields say.
+  const templated: string[] = [];
   const [user, group = "0"] = spec.split(":", 2);
   if (add.numeric && isId(user) && isId(group)) {
-    lines.push(`${user}:*:${user}:${group}:container user:${add.home}:/bin/sh`);
+    if (add.entry === undefined) {
+      lines.push(
+        `${user}:*:${user}:${group}:container user:${add.home}:/bin/sh`,
+      );
+    } else if (!text.passwd.split("\n").some((l) => l.split(":")[2] === user)) {
+      templated.push(
+        fillPasswdEntry(add.entry, { uid: user, gid: group, home: add.home }),
+      );
+    }
     groupLines.push(`${group}:x:${group}:${user}`);
   }
-  const append = (current: string, extra: string[], idField: number) => {
+  const append = (
+    current: string,
+    extra: string[],
+    idField: number,
+    forced: string[] = [],
+  ) => {
     const have = current.split("\n").map((l) => l.split(":"));
     const fresh: string[] = [];
     for (const l of extra) {
@@ -109,6 +155,7 @@ export function withUserEntries(
       have.push(f);
       fresh.push(l);
     }
+    fresh.push(...forced);
     if (fresh.length === 0) return undefined;
     const base = current === "" || current.endsWith("\n")
       ? current
@@ -116,7 +163,7 @@ export function withUserEntries(
     return base + fresh.map((l) => `${l}\n`).join("");
   };
   return {
-    passwd: append(text.passwd, lines, 2),
+    passwd: append(text.passwd, lines, 2, templated),
     group: append(text.group, groupLines, 2),
   };
 }

@@ -83,12 +83,37 @@ Deno.test("--mount: Docker's keys and aliases", () => {
   );
 });
 
+Deno.test("--mount type=devpts and type=image, as Podman takes them", () => {
+  assertEquals(parseMountFlag("type=devpts,dst=/dev/p2,mode=620,max=9"), {
+    type: "devpts",
+    source: "",
+    destination: "/dev/p2",
+    readonly: false,
+    data: "mode=620,max=9",
+  });
+  assertEquals(parseMountFlag("type=image,src=alpine,dst=/img"), {
+    type: "image",
+    source: "alpine",
+    destination: "/img",
+    readonly: true,
+  });
+  assertEquals(
+    parseMountFlag("type=image,src=alpine,dst=/img,rw=true").readonly,
+    false,
+  );
+});
+
 Deno.test("--mount: bad input is refused", () => {
   const bad: [string, RegExp][] = [
     ["type=bind,src=rel,dst=/x", /relative host path/],
     ["type=bind,dst=/x", /needs a source/],
     ["type=tmpfs,src=/a,dst=/x", /no source/],
-    ["type=nfs,dst=/x", /unknown mount type "nfs"/],
+    ["type=nfs,dst=/x", /^invalid filesystem type "nfs"$/],
+    ["type=ramfs,dst=/x", /^invalid filesystem type "ramfs"$/],
+    ["type=devpts,src=/a,dst=/x", /no source/],
+    ["type=devpts,dst=/x,mode=abc", /invalid mode/],
+    ["type=bind,src=/a,dst=/x,max=4", /devpts options do not apply/],
+    ["type=image,dst=/x", /needs a source/],
     ["type=volume,dst=/x,color=red", /unknown mount option "color"/],
     ["type=volume,src=v", /target is required/],
     ["type=bind,src=/a,dst=/x,tmpfs-size=1m", /tmpfs options do not apply/],

@@ -554,3 +554,38 @@ Deno.test("init: --cgroupns private is made before any mount and mounted on /sys
   assert(!h.includes("unshare_cgroup"));
   assert(!h.some((l) => l.startsWith("mount cgroup2")));
 });
+
+Deno.test("init: --pid host binds the host's /proc, --uts keeps the host's name, --umask and --personality before exec", () => {
+  const sys = new RecordingSyscalls();
+  init(
+    sys,
+    spec({
+      pid: "host",
+      uts: "host",
+      owners: [{ path: "/run/secrets/s", uid: 5, gid: 6, mode: 0o400 }],
+      process: {
+        ...spec().process,
+        umask: 0o077,
+        personality: "LINUX32",
+        groups: ["keep-groups"],
+      },
+    }),
+  );
+  const t = sys.trace();
+  const at = (line: string) => t.findIndex((l) => l.startsWith(line));
+  assert(
+    at("open_tree /proc") >= 0 && at("open_tree /proc") < at("pivot_root"),
+  );
+  assert(at("move_mount") > at("pivot_root"));
+  assert(t.some((l) => /^move_mount \d+ \/proc$/.test(l)));
+  assert(!t.some((l) => l.startsWith("mount proc /proc")));
+  assert(!t.some((l) => l.startsWith("sethostname")));
+  assert(at("set_owner /run/secrets/s 5 6 256") > at("umount . 2"));
+  assert(t.includes("umask 63") && t.includes("personality 8"));
+  assert(at("personality 8") < at("execve"));
+  assert(!t.some((l) => l.startsWith("setgroups")));
+  const plain = new RecordingSyscalls();
+  init(plain, spec());
+  assert(plain.trace().includes("umask 18"));
+  assert(!plain.trace().some((l) => l.startsWith("personality")));
+});
