@@ -24,8 +24,9 @@ import { type ContainerStore, vfsRoot } from "./store.ts";
 import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
-import { checkUserns, ipcTarget } from "./namespaces.ts";
+import { checkUserns, ipcTarget, reownMaps } from "./namespaces.ts";
 import { userMaps } from "../runtime/create.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
 
 /** What the user asked for with `run`/`create` flags. */
@@ -233,6 +234,12 @@ function userSettings(
   };
 }
 
+/** The code for roots re-owned to a --userns, loaded only for those. */
+const reowning = () =>
+  lazy<typeof import("./reowned_root.ts")>(
+    new URL("./reowned_root.ts", import.meta.url),
+  );
+
 /** Stores a new container built from `root` and `opts`. */
 export async function createContainer(
   store: ContainerStore,
@@ -273,49 +280,69 @@ export async function createContainer(
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
   const seccomp = await containerSeccomp(store.paths.data, host);
   const vfs = storeDriver(store.paths.data) === "vfs";
-  const c = await store.create(
-    {
-      image: root.image,
-      imageId: root.imageId,
-      layers: root.layers,
-      rootfs: root.rootfs,
-      ...(vfs ? { storageDriver: "vfs" as const } : {}),
-      entrypoint,
-      cmd,
-      env: mergeEnv(
-        withoutUnset(
-          mergeEnv(
-            opts.defaultEnv ?? DEFAULT_ENV,
-            root.rootfs ? [] : CONTAINER_ENV,
-            root.env,
+  const make = () =>
+    store.create(
+      {
+        image: root.image,
+        imageId: root.imageId,
+        layers: root.layers,
+        rootfs: root.rootfs,
+        ...(vfs ? { storageDriver: "vfs" as const } : {}),
+        entrypoint,
+        cmd,
+        env: mergeEnv(
+          withoutUnset(
+            mergeEnv(
+              opts.defaultEnv ?? DEFAULT_ENV,
+              root.rootfs ? [] : CONTAINER_ENV,
+              root.env,
+            ),
+            opts,
           ),
-          opts,
+          opts.envHost ? hostEnv() : [],
+          opts.proxyEnv ?? [],
+          opts.env,
         ),
-        opts.envHost ? hostEnv() : [],
-        opts.proxyEnv ?? [],
-        opts.env,
-      ),
-      workdir,
-      user: opts.user ?? users.user ?? root.user,
-      hostname: opts.hostname ?? "",
-      labels: opts.labels,
-      exposed: root.exposed,
-      host: {
-        ...host,
-        healthcheck: chooseHealthcheck(opts.host.healthcheck, root.healthcheck),
+        workdir,
+        user: opts.user ?? users.user ?? root.user,
+        hostname: opts.hostname ?? "",
+        labels: opts.labels,
+        exposed: root.exposed,
+        host: {
+          ...host,
+          healthcheck: chooseHealthcheck(
+            opts.host.healthcheck,
+            root.healthcheck,
+          ),
+        },
+        mounts,
+        ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
+        ...(opts.build ? { build: true } : {}),
       },
-      mounts,
-      ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
-      ...(opts.build ? { build: true } : {}),
-    },
-    opts.name,
-    opts.parent ? ownClaim(true) : {},
-  );
+      opts.name,
+      opts.parent ? ownClaim(true) : {},
+    );
+  const auto = store.paths.rootless && host.userns?.kind === "auto";
+  const c = auto
+    ? await (await reowning()).withAutoRange(store, host, root.layers, make)
+    : await make();
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).
     if (seccomp) Deno.writeFileSync(seccompFile(store, c.id), seccomp);
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
+    const maps = store.paths.rootless && !root.rootfs
+      ? reownMaps(c.host.userns, userMaps())
+      : undefined;
+    if (maps) {
+      const r = await reowning();
+      if (!vfs) await r.reownedImage(root.layers, maps);
+      await r.ownContainerDirs(
+        store.dir(c.id),
+        maps,
+        vfs ? vfsRoot(store, c) : undefined,
+      );
+    }
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);

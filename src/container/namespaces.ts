@@ -45,16 +45,21 @@ export interface UsernsMode {
    * host/private: the user's own map (its id is root, the subordinate
    * ranges follow); keep-id: the user's id is itself (or `uid`) inside;
    * nomap: only the subordinate ranges; custom: --uidmap/--gidmap;
+   * auto: a range of its own, chosen at create (then in uidmap/gidmap);
    * ns: the user namespace at `path`.
    */
-  kind: "host" | "keep-id" | "nomap" | "custom" | "ns";
+  kind: "host" | "keep-id" | "nomap" | "custom" | "auto" | "ns";
   path?: string;
   /** keep-id: the container ids the user's uid and gid become. */
   uid?: number;
   gid?: number;
-  /** custom: ranges over the user's id space (0 is the user itself). */
+  /** custom, auto: ranges over the user's id space (0 is the user itself). */
   uidmap?: IdRange[];
   gidmap?: IdRange[];
+  /** auto: size=, 0 for the image's; uidmapping=/gidmapping= forced ranges. */
+  size?: number;
+  uidmapping?: IdRange[];
+  gidmapping?: IdRange[];
 }
 
 function keepIdOptions(opts: string): { uid?: number; gid?: number } {
@@ -70,14 +75,16 @@ function keepIdOptions(opts: string): { uid?: number; gid?: number } {
   return out;
 }
 
-/** Checks auto's options as Podman does: size, uidmapping, gidmapping. */
-function checkAutoOptions(opts: string) {
+/** Parses auto's options as Podman does: size, uidmapping, gidmapping. */
+function autoOptions(opts: string): UsernsMode {
+  const mode: UsernsMode = { kind: "auto" };
   for (const o of opts.split(",")) {
     const [k, v = ""] = o.split("=", 2);
     if (k === "size") {
       if (!/^\d+$/.test(v)) {
         throw invalid(`strconv.ParseUint: parsing "${v}": invalid syntax`);
       }
+      mode.size = Number(v);
     } else if (k === "uidmapping" || k === "gidmapping") {
       // Podman's parser says UID for both.
       if (!/^\d+:\d+:\d+$/.test(v)) {
@@ -85,10 +92,13 @@ function checkAutoOptions(opts: string) {
           `failed to create ParseUIDMap UID=[${v}]: initializing ID mappings: UID setting is malformed expected ["uint32:uint32:uint32"]: ["${v}"]`,
         );
       }
+      const [container, host, size] = v.split(":").map(Number);
+      (mode[k] ??= []).push({ container, host, size });
     } else {
       throw invalid(`unknown option specified: "${k}"`);
     }
   }
+  return mode;
 }
 
 /**
@@ -125,8 +135,7 @@ export function parseIdMap(value: string, flag: string): IdRange {
 
 /**
  * Parses --userns with --uidmap/--gidmap (a gid map defaults to the uid
- * map, as in Podman). `auto` needs what a rootless user lacks here: its
- * options are checked, then it is refused.
+ * map, as in Podman). auto's range is chosen at create (autoRanges).
  */
 export function parseUserns(
   value: string,
@@ -158,11 +167,7 @@ export function parseUserns(
     case "keep-id":
       return { kind: "keep-id", ...(opts ? keepIdOptions(opts) : {}) };
     case "auto":
-      if (opts) checkAutoOptions(opts);
-      throw new PtdError(
-        "cannot-invoke",
-        "--userns auto: no subordinate ids are set aside for automatic user namespaces",
-      );
+      return opts ? autoOptions(opts) : { kind: "auto" };
     case "ns":
       if (opts) return joinedUserns(opts);
       if (opts === "") {
@@ -226,11 +231,15 @@ export function checkUserns(mode: UsernsMode | undefined, base: Maps) {
 /**
  * The host maps for a --userns over `base`, the user's own maps (0 the
  * user, 1.. its subordinate ids); undefined where base itself is meant.
- * What cannot start fails with 126, as rootless Podman's start does.
+ * A --rootfs directory (`ownRoot`) holds the user's own files, which a
+ * namespace without the user cannot open; an image's root is a re-owned
+ * copy (reownMaps). What cannot start fails with 126, as rootless
+ * Podman's start does.
  */
 export function usernsMaps(
   mode: UsernsMode | undefined,
   base: Maps,
+  ownRoot = true,
 ): Maps | undefined {
   if (!mode || mode.kind === "host") return undefined;
   if (mode.kind === "ns") {
@@ -242,14 +251,34 @@ export function usernsMaps(
     );
   }
   const { wanted, uid, gid } = composed(mode, base);
-  const mapsUser = (r: IdRange[]) => r.some((x) => x.host === 0);
-  if (!mapsUser(wanted.uid) || !mapsUser(wanted.gid)) {
-    // The container's storage and spec are the user's own files: a
-    // namespace without the user in it cannot open them (Podman's start
-    // fails the same way on a --rootfs directory).
+  if (ownRoot && !(mapsUser(wanted.uid) && mapsUser(wanted.gid))) {
+    // Podman's start fails the same way on a --rootfs directory.
     throw new PtdError("cannot-invoke", `${NOT_MAPPED}: permission denied`);
   }
   return { uid, gid };
+}
+
+/** Whether ranges over the user's id space hold the user itself. */
+export function mapsUser(r: IdRange[]): boolean {
+  return r.some((x) => x.host === 0);
+}
+
+/**
+ * The ranges (over the user's id space) an image's files must be re-owned
+ * to for a --userns, or undefined when the layers as unpacked (the user's
+ * own map, id for id) are right as they are.
+ */
+export function reownMaps(
+  mode: UsernsMode | undefined,
+  base: Maps,
+): Maps | undefined {
+  if (!mode || mode.kind === "host" || mode.kind === "ns") return undefined;
+  const wanted = wantedRanges(mode, base);
+  const same = (r: IdRange[], b: IdRange[]) =>
+    r.length === 1 && r[0].container === 0 && r[0].host === 0 &&
+    r[0].size === mapSize(b);
+  if (same(wanted.uid, base.uid) && same(wanted.gid, base.gid)) return;
+  return wanted;
 }
 
 /** A --userns's ranges over the user's own id space. */
@@ -266,5 +295,77 @@ function wantedRanges(mode: UsernsMode, base: Maps): Maps {
       gid: keepIdRanges(mode.gid ?? Deno.gid()!, mapSize(base.gid)),
     };
   }
-  return { uid: mode.uidmap!, gid: mode.gidmap! };
+  return { uid: mode.uidmap ?? [], gid: mode.gidmap ?? [] };
+}
+
+/** The size auto takes without size=: Podman's minimum. */
+const AUTO_MIN_SIZE = 1024;
+
+/**
+ * auto: the ranges of a new container, over the user's subordinate ids
+ * (never the user itself), the first free stretch not in `taken` (the
+ * ranges other auto containers hold). Container ids of uidmapping= and
+ * gidmapping= go where those say; the others, `size` of them (or the
+ * image's `needed`, at least 1024), follow one another from the stretch's
+ * start, as in Podman.
+ */
+export function autoRanges(
+  mode: UsernsMode,
+  base: Maps,
+  taken: IdRange[],
+  needed: number,
+): UsernsMode {
+  const size = mode.size || Math.max(AUTO_MIN_SIZE, needed);
+  const free = (forced: IdRange[] = []) => {
+    const out: { from: number; size: number }[] = [];
+    let from = 0;
+    for (const f of [...forced].sort((a, b) => a.container - b.container)) {
+      if (f.container > from) out.push({ from, size: f.container - from });
+      from = Math.max(from, f.container + f.size);
+    }
+    if (from < size) out.push({ from, size: size - from });
+    return out;
+  };
+  const uids = free(mode.uidmapping), gids = free(mode.gidmapping);
+  const total = (p: { size: number }[]) => p.reduce((n, x) => n + x.size, 0);
+  const need = Math.max(total(uids), total(gids));
+  const limit = Math.min(mapSize(base.uid), mapSize(base.gid));
+  let start = 1;
+  for (const t of [...taken].sort((a, b) => a.host - b.host)) {
+    if (t.host >= start + need) break;
+    start = Math.max(start, t.host + t.size);
+  }
+  if (start + need > limit) {
+    throw invalid(
+      "creating container storage: could not find enough available IDs",
+    );
+  }
+  const place = (parts: { from: number; size: number }[]) => {
+    let next = start;
+    return parts.map((p) => {
+      const r = { container: p.from, host: next, size: p.size };
+      next += p.size;
+      return r;
+    });
+  };
+  return {
+    ...mode,
+    uidmap: [...place(uids), ...(mode.uidmapping ?? [])],
+    gidmap: [...place(gids), ...(mode.gidmapping ?? [])],
+  };
+}
+
+/**
+ * The ids an image's /etc/passwd and /etc/group name (but nobody's), plus
+ * one: what auto sizes the namespace to without size=.
+ */
+export function idsNamed(passwd = "", group = ""): number {
+  let top = 0;
+  for (const [text, field] of [[passwd, 2], [group, 2]] as const) {
+    for (const line of text.split("\n")) {
+      const id = Number(line.split(":")[field]);
+      if (Number.isInteger(id) && id !== 65534) top = Math.max(top, id + 1);
+    }
+  }
+  return top;
 }

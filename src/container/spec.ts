@@ -20,7 +20,8 @@ import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
-import { ipcTarget, usernsMaps } from "./namespaces.ts";
+import { ipcTarget, reownMaps, usernsMaps } from "./namespaces.ts";
+import { lazy } from "../runtime/lazy.ts";
 import { zoneFile } from "./timezone.ts";
 import { readImageFile } from "./image_file.ts";
 import { userMaps } from "../runtime/create.ts";
@@ -204,6 +205,28 @@ export function initBinary(path?: string): string {
 }
 
 /**
+ * An image's root re-owned to the container's --userns (reowned_root.ts,
+ * loaded only for one): its lower layer (the copy, made again if it went)
+ * and its mount point; undefined for the layers as they are.
+ */
+async function reownedRoot(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<{ lower: string[]; merged: string } | undefined> {
+  const maps = store.paths.rootless && !c.rootfs
+    ? reownMaps(c.host.userns, userMaps())
+    : undefined;
+  if (!maps) return undefined;
+  const r = await lazy<typeof import("./reowned_root.ts")>(
+    new URL("./reowned_root.ts", import.meta.url),
+  );
+  const lower = c.storageDriver === "vfs"
+    ? []
+    : [await r.reownedImage(c.layers, maps)];
+  return { lower, merged: r.mountPoint(store.dir(c.id)) };
+}
+
+/**
  * Prepares the runtime directory and returns the spec for `ptd init`. A
  * container that joins another's network finds it here, at each start: it
  * must be running now.
@@ -254,11 +277,17 @@ export async function runtimeSpec(
     Deno.copyFileSync(zoneFile(c.host.tz), etcFiles["/etc/localtime"]);
   }
   const h = c.host;
+  const root = await reownedRoot(store, c);
   return {
     id: c.id,
     rootfs: c.storageDriver === "vfs"
-      ? { copy: vfsRoot(store, c), merged }
-      : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
+      ? { copy: vfsRoot(store, c), merged: root?.merged ?? merged }
+      : {
+        lower: root?.lower ?? c.layers,
+        upper: `${dir}/upper`,
+        work: `${dir}/work`,
+        merged: root?.merged ?? merged,
+      },
     hostname: hostnameOf(c),
     etcFiles,
     sysctls: c.host.sysctls,
@@ -284,7 +313,7 @@ export async function runtimeSpec(
       passwd: h.passwd ?? true,
     },
     idMaps: store.paths.rootless && h.userns
-      ? usernsMaps(h.userns, userMaps())
+      ? usernsMaps(h.userns, userMaps(), c.rootfs)
       : undefined,
     // ns: and container: are not joined yet: a namespace of its own.
     cgroupns: h.cgroupns === "host"

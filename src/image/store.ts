@@ -6,6 +6,7 @@
  * written only once everything it references is in place, so a failed pull
  * leaves no half image, only unreferenced blobs that `prune` collects.
  */
+import { copiedLayer } from "../storage/reown.ts";
 import { PtdError } from "../runtime/errors.ts";
 import { BlobStore, digestHex } from "../storage/blobs.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
@@ -281,7 +282,8 @@ export class ImageStore {
         try {
           layers = [...Deno.readDirSync(this.layersRoot)]
             .map((e) => `${this.layersRoot}/${e.name}`)
-            .filter((p) => !layersUsed.has(p));
+            // A re-owned copy (storage/reown.ts) goes with its layer.
+            .filter((p) => !layersUsed.has(copiedLayer(p)));
         } catch { /* no layers yet */ }
         await removeTrees(layers);
         return { blobs, layers };

@@ -1,0 +1,103 @@
+/**
+ * The root of a container whose user namespace maps ids otherwise than the
+ * layers were unpacked for (see storage/reown.ts): a re-owned copy of the
+ * image, made once per image and mapping and shared by the containers that
+ * use it, under the container's own upper and work directories, which
+ * belong to its root. Loaded only for such containers.
+ */
+import { fillFromImage } from "../volume/copyup.ts";
+import { withLock } from "../storage/json.ts";
+import { ensureDir } from "../storage/paths.ts";
+import { removeTrees } from "../storage/remove.ts";
+import {
+  copyPath,
+  type OwnerMaps,
+  reownTrees,
+  sweepTemps,
+  tempFor,
+} from "../storage/reown.ts";
+import { userMaps } from "../runtime/create.ts";
+import type { HostConfig } from "./config.ts";
+import { readImageFile } from "./image_file.ts";
+import { autoRanges, idsNamed } from "./namespaces.ts";
+import type { ContainerStore } from "./store.ts";
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The re-owned copy of the image whose layers are `layers` (top first) for
+ * `maps`, made if missing: built under a temp name, renamed into place.
+ */
+export async function reownedImage(
+  layers: string[],
+  maps: OwnerMaps,
+): Promise<string> {
+  const final = await copyPath(layers[0], maps);
+  if (exists(final)) return final;
+  await sweepTemps(final.slice(0, final.lastIndexOf("/")));
+  const temp = ensureDir(tempFor(final), 0o755);
+  try {
+    await fillFromImage(temp, "/", layers);
+    await reownTrees(maps, [temp]);
+    Deno.renameSync(temp, final);
+  } catch (e) {
+    await removeTrees([temp]);
+    // Another command made it meanwhile: theirs is as good.
+    if (!exists(final)) throw e;
+  }
+  return final;
+}
+
+/** Where such a container's root is mounted: a directory its root owns. */
+export function mountPoint(dir: string): string {
+  return `${dir}/mnt/merged`;
+}
+
+/**
+ * Gives the container's root the directories init writes and mounts on
+ * (the overlay's upper and work, or the vfs copy, and the mount point):
+ * its namespace may not hold the user, who owns them as made.
+ */
+export async function ownContainerDirs(
+  dir: string,
+  maps: OwnerMaps,
+  vfsCopy?: string,
+): Promise<void> {
+  ensureDir(mountPoint(dir), 0o755);
+  const own = [`${dir}/mnt`, ...(vfsCopy ? [vfsCopy] : [])];
+  if (!vfsCopy) own.push(`${dir}/upper`, `${dir}/work`);
+  await reownTrees(maps, own);
+}
+
+/**
+ * --userns auto: runs `make` (which stores the container) with `host`'s
+ * userns given a range no other auto container holds, under a lock, so
+ * that two creates at once cannot take the same ids.
+ */
+export async function withAutoRange<T>(
+  store: ContainerStore,
+  host: HostConfig,
+  layers: string[],
+  make: () => Promise<T>,
+): Promise<T> {
+  return await withLock(`${store.paths.data}/userns-auto.lock`, async () => {
+    const taken = store.list().flatMap((c) =>
+      c.host.userns?.kind === "auto"
+        ? [...c.host.userns.uidmap ?? [], ...c.host.userns.gidmap ?? []]
+        : []
+    );
+    const needed = idsNamed(
+      readImageFile(layers, "/etc/passwd"),
+      readImageFile(layers, "/etc/group"),
+    );
+    host.userns = autoRanges(host.userns!, userMaps(), taken, needed);
+    return await make();
+  });
+}
