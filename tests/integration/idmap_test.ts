@@ -1,5 +1,9 @@
-/** The single-id mapping (no subuid range) and newuidmap ranges, on real cloned children. */
-import { assertEquals, assertMatch } from "../assert.ts";
+/**
+ * The single-id mapping (no subuid range) and newuidmap ranges, on real
+ * cloned children; --userns modes whose maps differ from the user's own on
+ * an image, side by side with Podman.
+ */
+import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
 import { CLONE_NEWUSER } from "../../ffi/constants.ts";
 import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
 import {
@@ -7,7 +11,9 @@ import {
   idMapsFor,
   writeIdMaps,
 } from "../../src/runtime/idmap.ts";
-import { ROOTLESS } from "../helpers.ts";
+import { ptd, ROOTLESS, withSandbox } from "../helpers.ts";
+import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
+import { bothEngines, hasPodman, type Runner, sideBySide } from "../podman.ts";
 
 async function mapsSeenInside(maps: IdMaps): Promise<string> {
   const out = await Deno.makeTempFile();
@@ -61,4 +67,144 @@ Deno.test({
       ),
     );
   },
+});
+
+/** Columns 1 and 3 of the maps: host ids differ (Podman nests its own). */
+const MAP = "awk '{print $1, $3}' /proc/self/uid_map /proc/self/gid_map";
+/** What a container sees of its ids and of the image's files' owners. */
+const SEEN =
+  `id -u; id -g; ${MAP}; ls -ln /bin/busybox /etc/passwd | awk '{print $3, $4, $NF}'; stat -c '%u %g' / /tmp`;
+
+/** --userns values whose namespace is not the user's own map, on an image. */
+const REMAPPED = [
+  ["--userns", "nomap"],
+  ["--userns", "auto"],
+  ["--userns", "auto:size=1000"],
+  ["--userns", "auto:uidmapping=0:5000:10"],
+  ["--userns", "keep-id"],
+  ["--uidmap", "0:1:1000"],
+  ["--uidmap", "0:2:500", "--gidmap", "0:0:500"],
+];
+
+Deno.test({
+  name:
+    "userns: nomap, auto, keep-id and --uidmap on an image see the image's owners as Podman does",
+  ignore: !ROOTLESS || !hasPodman(),
+  fn: () =>
+    withSandbox(async (sb) => {
+      await storeBusyboxForBoth(sb, "localhost/bb");
+      const engines = bothEngines(sb);
+      await sideBySide(sb, engines, async () => {
+        for (const opts of REMAPPED) {
+          const args = ["run", "--rm", ...opts, "localhost/bb", "sh", "-c"];
+          const p = await engines.podman([...args, SEEN]);
+          const t = await engines.ptd([...args, SEEN]);
+          assertEquals(p.code, 0, `podman ${opts}: ${p.stderr}`);
+          assertEquals(
+            { code: t.code, out: t.stdout },
+            { code: 0, out: p.stdout },
+            `${opts.join(" ")}: ${t.stderr}`,
+          );
+        }
+      });
+    }),
+});
+
+/** The host ranges of a running container's uid map, over the user's ids. */
+async function ranges(run: Runner, name: string): Promise<number[][]> {
+  const out = await run(["exec", name, "cat", "/proc/self/uid_map"]);
+  return out.stdout.trim().split("\n").map((l) =>
+    l.trim().split(/\s+/).map(Number)
+  );
+}
+
+Deno.test({
+  name:
+    "userns: two auto containers get disjoint ranges, first fit, as in Podman; too big a size is refused",
+  ignore: !ROOTLESS || !hasPodman(),
+  fn: () =>
+    withSandbox(async (sb) => {
+      await storeBusyboxForBoth(sb, "localhost/bb");
+      const engines = bothEngines(sb);
+      await sideBySide(sb, engines, async () => {
+        const seen: Record<string, number[][][]> = {};
+        for (const [name, run] of Object.entries(engines)) {
+          for (const [c, size] of [["a1", "auto"], ["a2", "auto:size=500"]]) {
+            const r = await run([
+              "run",
+              "-d",
+              "--name",
+              c,
+              "--userns",
+              size,
+              "localhost/bb",
+              "sleep",
+              "60",
+            ]);
+            assertEquals(r.code, 0, r.stderr);
+          }
+          seen[name] = [await ranges(run, "a1"), await ranges(run, "a2")];
+          const big = await run([
+            "run",
+            "--rm",
+            "--userns",
+            "auto:size=70000",
+            "localhost/bb",
+            "true",
+          ]);
+          assertEquals(big.code, 125);
+          assertStringIncludes(
+            big.stderr,
+            "could not find enough available IDs",
+          );
+          await run(["rm", "-f", "-t", "0", "a1", "a2"]);
+        }
+        for (const [a1, a2] of Object.values(seen)) {
+          assertEquals([a1.length, a2.length], [1, 1]);
+          assertEquals([a1[0][2], a2[0][2]], [1024, 500]);
+          // a2 starts where a1 ends.
+          assertEquals(a2[0][1], a1[0][1] + a1[0][2]);
+        }
+        // Over the user's ids, the same ranges (Podman's column 2 counts
+        // from its own namespace, where 1 is the first subordinate id).
+        const base = idMapsFor(Deno.uid()!, Deno.gid()!).uid[1].host - 1;
+        assertEquals(
+          seen.ptd.map((r) => r[0][1] - base),
+          seen.podman.map((r) => r[0][1]),
+        );
+      });
+    }),
+});
+
+Deno.test({
+  name:
+    "userns: a copy left half-made is swept by the next one, and image rm removes the copies",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withSandbox(async (sb) => {
+      await storeBusyboxImage(sb, "localhost/bb");
+      const layers = `${sb.env.PTD_ROOT}/layers`;
+      const [layer] = [...Deno.readDirSync(layers)].map((e) => e.name);
+      // What a build killed with SIGKILL leaves: a temp of a dead process.
+      const dead = `${layers}/${layer}.reowned-0123456789abcdef.tmp-999999999`;
+      Deno.mkdirSync(`${dead}/bin`, { recursive: true });
+      const run = await ptd(sb, [
+        "run",
+        "--rm",
+        "--userns",
+        "nomap",
+        "localhost/bb",
+        "true",
+      ]);
+      assertEquals(run.code, 0, run.stderr);
+      const copies = () =>
+        [...Deno.readDirSync(layers)].filter((e) => e.name !== layer).map((
+          e,
+        ) => e.name);
+      assertEquals(copies().length, 1);
+      assertMatch(copies()[0], /\.reowned-[0-9a-f]{16}$/);
+      const rm = await ptd(sb, ["rmi", "localhost/bb"]);
+      assertEquals(rm.code, 0, rm.stderr);
+      assertEquals(copies(), []);
+    }),
 });
