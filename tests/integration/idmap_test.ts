@@ -203,6 +203,11 @@ Deno.test({
         ) => e.name);
       assertEquals(copies().length, 1);
       assertMatch(copies()[0], /\.reowned-[0-9a-f]{16}$/);
+      // Collected with its layer, not before: removing another image of
+      // the same layer leaves it.
+      await storeBusyboxImage(sb, "localhost/other", { changes: ["USER 1"] });
+      assertEquals((await ptd(sb, ["rmi", "localhost/other"])).code, 0);
+      assertEquals(copies().length, 1);
       const rm = await ptd(sb, ["rmi", "localhost/bb"]);
       assertEquals(rm.code, 0, rm.stderr);
       assertEquals(copies(), []);
