@@ -85,12 +85,12 @@ export async function startInit(
   beforeRelease?: (pid: number) => Promise<void>,
 ): Promise<number> {
   Deno.writeTextFileSync(specPath, JSON.stringify(spec));
+  const self = selfCommand();
   if (leavesUserOut(spec)) {
     (await lazy<typeof import("./reach.ts")>(
       new URL("./reach.ts", import.meta.url),
-    )).openPaths(spec, specPath);
+    )).openPaths(spec, specPath, [self.path]);
   }
-  const self = selfCommand();
   const join = joinFor(spec);
   const newUser = spec.rootless && !join?.user;
   trace("clone");

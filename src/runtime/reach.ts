@@ -94,14 +94,20 @@ function openWay(path: string, uid: number, done: Set<string>) {
 }
 
 /**
- * Opens the way to every host path of `spec` and to the spec file at
- * `specPath` (which its root must read) for the container's root.
+ * Opens the way to every host path of `spec`, to the spec file at
+ * `specPath` (which its root must read) and to `programs` (what it
+ * executes) for the container's root.
  */
-export function openPaths(spec: RuntimeSpec, specPath: string): void {
+export function openPaths(
+  spec: RuntimeSpec,
+  specPath: string,
+  programs: string[],
+): void {
   const root = spec.idMaps!.uid.find((r) => r.container === 0)!.host;
   const r = spec.rootfs;
   const paths = [
     specPath,
+    ...programs,
     r.merged,
     ...("copy" in r ? [r.copy] : [...r.lower, r.upper, r.work]),
     ...Object.values(spec.etcFiles),
