@@ -22,10 +22,10 @@ import { readImageFile } from "./image_file.ts";
 import { autoRanges, idsNamed } from "./namespaces.ts";
 import type { ContainerStore } from "./store.ts";
 
-function exists(path: string): boolean {
+/** Whether the copy at `path` is there: only a whole one has that name. */
+function made(path: string): boolean {
   try {
-    Deno.lstatSync(path);
-    return true;
+    return Deno.lstatSync(path).isDirectory;
   } catch {
     return false;
   }
@@ -40,7 +40,7 @@ export async function reownedImage(
   maps: OwnerMaps,
 ): Promise<string> {
   const final = await copyPath(layers[0], maps);
-  if (exists(final)) return final;
+  if (made(final)) return final;
   await sweepTemps(final.slice(0, final.lastIndexOf("/")));
   const temp = ensureDir(tempFor(final), 0o755);
   try {
@@ -50,7 +50,7 @@ export async function reownedImage(
   } catch (e) {
     await removeTrees([temp]);
     // Another command made it meanwhile: theirs is as good.
-    if (!exists(final)) throw e;
+    if (!made(final)) throw e;
   }
   return final;
 }

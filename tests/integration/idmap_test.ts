@@ -86,27 +86,34 @@ const REMAPPED = [
   ["--uidmap", "0:2:500", "--gidmap", "0:0:500"],
 ];
 
+/** Runs `fn` with both engines on a sandbox holding the busybox image. */
+function withBusybox(
+  fn: (engines: Record<"podman" | "ptd", Runner>) => Promise<void>,
+): Promise<void> {
+  return withSandbox(async (sb) => {
+    await storeBusyboxForBoth(sb, "localhost/bb");
+    const engines = bothEngines(sb);
+    await sideBySide(sb, engines, () => fn(engines));
+  });
+}
+
 Deno.test({
   name:
     "userns: nomap, auto, keep-id and --uidmap on an image see the image's owners as Podman does",
   ignore: !ROOTLESS || !hasPodman(),
   fn: () =>
-    withSandbox(async (sb) => {
-      await storeBusyboxForBoth(sb, "localhost/bb");
-      const engines = bothEngines(sb);
-      await sideBySide(sb, engines, async () => {
-        for (const opts of REMAPPED) {
-          const args = ["run", "--rm", ...opts, "localhost/bb", "sh", "-c"];
-          const p = await engines.podman([...args, SEEN]);
-          const t = await engines.ptd([...args, SEEN]);
-          assertEquals(p.code, 0, `podman ${opts}: ${p.stderr}`);
-          assertEquals(
-            { code: t.code, out: t.stdout },
-            { code: 0, out: p.stdout },
-            `${opts.join(" ")}: ${t.stderr}`,
-          );
-        }
-      });
+    withBusybox(async (engines) => {
+      for (const opts of REMAPPED) {
+        const args = ["run", "--rm", ...opts, "localhost/bb", "sh", "-c"];
+        const p = await engines.podman([...args, SEEN]);
+        const t = await engines.ptd([...args, SEEN]);
+        assertEquals(p.code, 0, `podman ${opts}: ${p.stderr}`);
+        assertEquals(
+          { code: t.code, out: t.stdout },
+          { code: 0, out: p.stdout },
+          `${opts.join(" ")}: ${t.stderr}`,
+        );
+      }
     }),
 });
 
@@ -123,56 +130,52 @@ Deno.test({
     "userns: two auto containers get disjoint ranges, first fit, as in Podman; too big a size is refused",
   ignore: !ROOTLESS || !hasPodman(),
   fn: () =>
-    withSandbox(async (sb) => {
-      await storeBusyboxForBoth(sb, "localhost/bb");
-      const engines = bothEngines(sb);
-      await sideBySide(sb, engines, async () => {
-        const seen: Record<string, number[][][]> = {};
-        for (const [name, run] of Object.entries(engines)) {
-          for (const [c, size] of [["a1", "auto"], ["a2", "auto:size=500"]]) {
-            const r = await run([
-              "run",
-              "-d",
-              "--name",
-              c,
-              "--userns",
-              size,
-              "localhost/bb",
-              "sleep",
-              "60",
-            ]);
-            assertEquals(r.code, 0, r.stderr);
-          }
-          seen[name] = [await ranges(run, "a1"), await ranges(run, "a2")];
-          const big = await run([
+    withBusybox(async (engines) => {
+      const seen: Record<string, number[][][]> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        for (const [c, size] of [["a1", "auto"], ["a2", "auto:size=500"]]) {
+          const r = await run([
             "run",
-            "--rm",
+            "-d",
+            "--name",
+            c,
             "--userns",
-            "auto:size=70000",
+            size,
             "localhost/bb",
-            "true",
+            "sleep",
+            "60",
           ]);
-          assertEquals(big.code, 125);
-          assertStringIncludes(
-            big.stderr,
-            "could not find enough available IDs",
-          );
-          await run(["rm", "-f", "-t", "0", "a1", "a2"]);
+          assertEquals(r.code, 0, r.stderr);
         }
-        for (const [a1, a2] of Object.values(seen)) {
-          assertEquals([a1.length, a2.length], [1, 1]);
-          assertEquals([a1[0][2], a2[0][2]], [1024, 500]);
-          // a2 starts where a1 ends.
-          assertEquals(a2[0][1], a1[0][1] + a1[0][2]);
-        }
-        // Over the user's ids, the same ranges (Podman's column 2 counts
-        // from its own namespace, where 1 is the first subordinate id).
-        const base = idMapsFor(Deno.uid()!, Deno.gid()!).uid[1].host - 1;
-        assertEquals(
-          seen.ptd.map((r) => r[0][1] - base),
-          seen.podman.map((r) => r[0][1]),
+        seen[name] = [await ranges(run, "a1"), await ranges(run, "a2")];
+        const big = await run([
+          "run",
+          "--rm",
+          "--userns",
+          "auto:size=70000",
+          "localhost/bb",
+          "true",
+        ]);
+        assertEquals(big.code, 125);
+        assertStringIncludes(
+          big.stderr,
+          "could not find enough available IDs",
         );
-      });
+        await run(["rm", "-f", "-t", "0", "a1", "a2"]);
+      }
+      for (const [a1, a2] of Object.values(seen)) {
+        assertEquals([a1.length, a2.length], [1, 1]);
+        assertEquals([a1[0][2], a2[0][2]], [1024, 500]);
+        // a2 starts where a1 ends.
+        assertEquals(a2[0][1], a1[0][1] + a1[0][2]);
+      }
+      // Over the user's ids, the same ranges (Podman's column 2 counts
+      // from its own namespace, where 1 is the first subordinate id).
+      const base = idMapsFor(Deno.uid()!, Deno.gid()!).uid[1].host - 1;
+      assertEquals(
+        seen.ptd.map((r) => r[0][1] - base),
+        seen.podman.map((r) => r[0][1]),
+      );
     }),
 });
 

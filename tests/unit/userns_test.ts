@@ -1,18 +1,18 @@
 /** --userns auto's ranges and the ACL that lets a container's root search a directory. */
 import { assertEquals, assertThrows } from "../assert.ts";
 import { autoRanges, idsNamed } from "../../src/container/namespaces.ts";
+import { idMapsFor } from "../../src/runtime/idmap.ts";
 import { withSearch } from "../../src/runtime/reach.ts";
 
-const BASE = {
-  uid: [
-    { container: 0, host: 1001, size: 1 },
-    { container: 1, host: 100000, size: 65536 },
-  ],
-  gid: [
-    { container: 0, host: 1001, size: 1 },
-    { container: 1, host: 100000, size: 65536 },
-  ],
-};
+/** A user 1001 with 65536 subordinate ids from 100000. */
+const BASE = idMapsFor(
+  1001,
+  1001,
+  (path) =>
+    path === "/etc/passwd"
+      ? "me:x:1001:1001::/home/me:/bin/sh\n"
+      : "me:100000:65536\n",
+);
 
 Deno.test("--userns auto: first fit after the ranges taken, forced ids apart", () => {
   const first = autoRanges({ kind: "auto" }, BASE, [], 0);
