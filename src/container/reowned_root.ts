@@ -17,6 +17,7 @@ import {
   tempFor,
 } from "../storage/reown.ts";
 import { userMaps } from "../runtime/create.ts";
+import { toHost } from "../runtime/idmap.ts";
 import type { HostConfig } from "./config.ts";
 import { readImageFile } from "./image_file.ts";
 import { autoRanges, idsNamed } from "./namespaces.ts";
@@ -45,7 +46,7 @@ export async function reownedImage(
   const temp = ensureDir(tempFor(final), 0o755);
   try {
     await fillFromImage(temp, "/", layers);
-    await reownTrees(maps, [temp]);
+    await reownTrees("shift", maps, [temp]);
     Deno.renameSync(temp, final);
   } catch (e) {
     await removeTrees([temp]);
@@ -62,18 +63,26 @@ export function mountPoint(dir: string): string {
 
 /**
  * Gives the container's root the directories init writes and mounts on
- * (the overlay's upper and work, or the vfs copy, and the mount point):
- * its namespace may not hold the user, who owns them as made.
+ * (the overlay's upper and work, and the mount point): its namespace may
+ * not hold the user, who made them. Checked at each start too (cheaply: the
+ * mount point's owner), so that a create killed before this is mended; a
+ * vfs copy (`vfsCopy`, at create only) is re-owned as a whole.
  */
 export async function ownContainerDirs(
   dir: string,
   maps: OwnerMaps,
   vfsCopy?: string,
 ): Promise<void> {
-  ensureDir(mountPoint(dir), 0o755);
-  const own = [`${dir}/mnt`, ...(vfsCopy ? [vfsCopy] : [])];
+  const merged = mountPoint(dir);
+  const root = toHost(userMaps().uid, toHost(maps.uid, 0) ?? -1);
+  try {
+    if (!vfsCopy && Deno.lstatSync(merged).uid === root) return;
+  } catch { /* not made yet */ }
+  ensureDir(merged, 0o755);
+  if (vfsCopy) await reownTrees("shift", maps, [vfsCopy]);
+  const own = [`${dir}/mnt`, merged];
   if (!vfsCopy) own.push(`${dir}/upper`, `${dir}/work`);
-  await reownTrees(maps, own);
+  await reownTrees("root", maps, own);
 }
 
 /**

@@ -206,8 +206,8 @@ export function initBinary(path?: string): string {
 
 /**
  * An image's root re-owned to the container's --userns (reowned_root.ts,
- * loaded only for one): its lower layer (the copy, made again if it went)
- * and its mount point; undefined for the layers as they are.
+ * loaded only for one): its lower layer and its mount point, each made
+ * again if missing; undefined for the layers as they are.
  */
 async function reownedRoot(
   store: ContainerStore,
@@ -223,6 +223,7 @@ async function reownedRoot(
   const lower = c.storageDriver === "vfs"
     ? []
     : [await r.reownedImage(c.layers, maps)];
+  await r.ownContainerDirs(store.dir(c.id), maps);
   return { lower, merged: r.mountPoint(store.dir(c.id)) };
 }
 

@@ -6,11 +6,10 @@
  * written only once everything it references is in place, so a failed pull
  * leaves no half image, only unreferenced blobs that `prune` collects.
  */
-import { copiedLayer } from "../storage/reown.ts";
 import { PtdError } from "../runtime/errors.ts";
 import { BlobStore, digestHex } from "../storage/blobs.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
-import { ensureDir, type StorePaths } from "../storage/paths.ts";
+import { copiedLayer, ensureDir, type StorePaths } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
 import { chainIds, type ImageConfig, type Manifest } from "./oci.ts";
 import {

@@ -16,9 +16,10 @@
 import { runInUserNamespace } from "../runtime/userns.ts";
 import { type IdRange, toHost } from "../runtime/idmap.ts";
 import * as fs from "../../ffi/fs.ts";
+import { REOWNED } from "./paths.ts";
 import { removeTrees } from "./remove.ts";
 
-/** The hidden subcommand `ptd storage-reown MAPS PATH...`. */
+/** The hidden subcommand `ptd storage-reown shift|root MAPS PATH...`. */
 export const REOWN_COMMAND = "storage-reown";
 
 /** uid and gid ranges over the user's id space (0 the user itself). */
@@ -30,7 +31,6 @@ export type OwnerMaps = { uid: IdRange[]; gid: IdRange[] };
  */
 const OVERFLOW = 65534;
 
-const SUFFIX = ".reowned-";
 const TEMP = ".tmp-";
 
 /** The path of `layer`'s copy for `maps`. */
@@ -44,13 +44,7 @@ export async function copyPath(
     sum.slice(0, 8),
     (b) => b.toString(16).padStart(2, "0"),
   );
-  return `${layer.replace(/\/+$/, "")}${SUFFIX}${hex.join("")}`;
-}
-
-/** The layer a copy (or its temp) was made from; other paths as they are. */
-export function copiedLayer(path: string): string {
-  const at = path.lastIndexOf(SUFFIX);
-  return at < 0 ? path : path.slice(0, at);
+  return `${layer.replace(/\/+$/, "")}${REOWNED}${hex.join("")}`;
 }
 
 /** A temp name for building `final` in this process. */
@@ -121,12 +115,21 @@ function reownTree(path: string, maps: OwnerMaps, seen: Set<string>) {
   if (caps !== undefined) fs.lsetxattr(path, "security.capability", caps);
 }
 
-/** Entry of `ptd storage-reown MAPS PATH...` (run inside the user namespace). */
+/**
+ * Entry of `ptd storage-reown shift|root MAPS PATH...` (run inside the user
+ * namespace): shift re-owns the trees at PATH (reownTree); root gives each
+ * PATH itself to the container's root, which may be done again.
+ */
 export function reownMain(args: string[]): number {
-  const [json, ...paths] = args;
+  const [op, json, ...paths] = args;
   try {
     const maps = JSON.parse(json) as OwnerMaps;
-    for (const p of paths) reownTree(p, maps, new Set());
+    for (const p of paths) {
+      if (op === "shift") reownTree(p, maps, new Set());
+      else {
+        fs.lchownat(fs.AT_FDCWD, p, shifted(maps.uid, 0), shifted(maps.gid, 0));
+      }
+    }
     return 0;
   } catch (e) {
     console.error(`Error: ${e instanceof Error ? e.message : e}`);
@@ -135,16 +138,19 @@ export function reownMain(args: string[]): number {
 }
 
 /**
- * Re-owns the trees at `paths` for `maps`, as root of a user namespace
+ * Re-owns the trees at `paths` for `maps` ("shift"), or gives the paths
+ * themselves to the container's root ("root"), as root of a user namespace
  * with the user's maps (the only place a rootless user may chown to its
  * subordinate ids).
  */
 export async function reownTrees(
+  op: "shift" | "root",
   maps: OwnerMaps,
   paths: string[],
 ): Promise<void> {
   const code = await runInUserNamespace([
     REOWN_COMMAND,
+    op,
     JSON.stringify(maps),
     ...paths,
   ]);
