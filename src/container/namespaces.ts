@@ -301,58 +301,87 @@ function wantedRanges(mode: UsernsMode, base: Maps): Maps {
 /** The size auto takes without size=: Podman's minimum. */
 const AUTO_MIN_SIZE = 1024;
 
+/** Container ids (from, size) that still need host ids. */
+type Span = { from: number; size: number };
+
+/** The spans of [0, size) outside `forced`'s container ids. */
+function unforced(size: number, forced: IdRange[] = []): Span[] {
+  const out: Span[] = [];
+  let from = 0;
+  for (const f of [...forced].sort((a, b) => a.container - b.container)) {
+    if (f.container > from) out.push({ from, size: f.container - from });
+    from = Math.max(from, f.container + f.size);
+  }
+  if (from < size) out.push({ from, size: size - from });
+  return out;
+}
+
 /**
- * auto: the ranges of a new container, over the user's subordinate ids
- * (never the user itself), the first free stretch not in `taken` (the
- * ranges other auto containers hold). Container ids of uidmapping= and
- * gidmapping= go where those say; the others, `size` of them (or the
- * image's `needed`, at least 1024), follow one another from the stretch's
- * start, as in Podman.
+ * Host ids for `wanted`, first fit over [1, limit) less `taken`, split
+ * where a free stretch ends.
+ */
+function firstFit(wanted: Span[], taken: IdRange[], limit: number): IdRange[] {
+  const free: Span[] = [];
+  let at = 1;
+  for (const t of [...taken].sort((a, b) => a.host - b.host)) {
+    if (t.host > at) free.push({ from: at, size: t.host - at });
+    at = Math.max(at, t.host + t.size);
+  }
+  if (at < limit) free.push({ from: at, size: limit - at });
+  const out: IdRange[] = [];
+  for (const w of wanted) {
+    for (let done = 0; done < w.size;) {
+      const f = free.find((x) => x.size > 0);
+      if (!f) {
+        throw invalid(
+          "creating container storage: could not find enough available IDs",
+        );
+      }
+      const n = Math.min(f.size, w.size - done);
+      out.push({ container: w.from + done, host: f.from, size: n });
+      f.from += n;
+      f.size -= n;
+      done += n;
+    }
+  }
+  return out;
+}
+
+/**
+ * auto: the ranges of a new container over the user's subordinate ids
+ * (never the user itself), uids and gids each the first free ones not in
+ * `taken` (what other containers with maps of their own hold), as Podman
+ * allocates them. Container ids of uidmapping= and gidmapping= go where
+ * those say; the others, `size` of them (or the image's `needed`, at
+ * least 1024), follow one another.
  */
 export function autoRanges(
   mode: UsernsMode,
   base: Maps,
-  taken: IdRange[],
+  taken: Maps,
   needed: number,
 ): UsernsMode {
   const size = mode.size || Math.max(AUTO_MIN_SIZE, needed);
-  const free = (forced: IdRange[] = []) => {
-    const out: { from: number; size: number }[] = [];
-    let from = 0;
-    for (const f of [...forced].sort((a, b) => a.container - b.container)) {
-      if (f.container > from) out.push({ from, size: f.container - from });
-      from = Math.max(from, f.container + f.size);
-    }
-    if (from < size) out.push({ from, size: size - from });
-    return out;
-  };
-  const uids = free(mode.uidmapping), gids = free(mode.gidmapping);
-  const total = (p: { size: number }[]) => p.reduce((n, x) => n + x.size, 0);
-  const need = Math.max(total(uids), total(gids));
-  const limit = Math.min(mapSize(base.uid), mapSize(base.gid));
-  let start = 1;
-  for (const t of [...taken].sort((a, b) => a.host - b.host)) {
-    if (t.host >= start + need) break;
-    start = Math.max(start, t.host + t.size);
-  }
-  if (start + need > limit) {
-    throw invalid(
-      "creating container storage: could not find enough available IDs",
-    );
-  }
-  const place = (parts: { from: number; size: number }[]) => {
-    let next = start;
-    return parts.map((p) => {
-      const r = { container: p.from, host: next, size: p.size };
-      next += p.size;
-      return r;
-    });
-  };
+  const pick = (forced: IdRange[] | undefined, kind: "uid" | "gid") => [
+    ...firstFit(unforced(size, forced), taken[kind], mapSize(base[kind])),
+    ...forced ?? [],
+  ];
   return {
     ...mode,
-    uidmap: [...place(uids), ...(mode.uidmapping ?? [])],
-    gidmap: [...place(gids), ...(mode.gidmapping ?? [])],
+    uidmap: pick(mode.uidmapping, "uid"),
+    gidmap: pick(mode.gidmapping, "gid"),
   };
+}
+
+/**
+ * The ranges over the user's ids that a container's --userns holds, for
+ * auto to keep clear of: none for the user's own map or another namespace.
+ */
+export function heldRanges(mode: UsernsMode | undefined, base: Maps): Maps {
+  if (!mode || mode.kind === "host" || mode.kind === "ns") {
+    return { uid: [], gid: [] };
+  }
+  return wantedRanges(mode, base);
 }
 
 /**

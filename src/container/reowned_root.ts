@@ -20,7 +20,7 @@ import { userMaps } from "../runtime/create.ts";
 import { toHost } from "../runtime/idmap.ts";
 import type { HostConfig } from "./config.ts";
 import { readImageFile } from "./image_file.ts";
-import { autoRanges, idsNamed } from "./namespaces.ts";
+import { autoRanges, heldRanges, idsNamed } from "./namespaces.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** Whether the copy at `path` is there: only a whole one has that name. */
@@ -87,8 +87,9 @@ export async function ownContainerDirs(
 
 /**
  * --userns auto: runs `make` (which stores the container) with `host`'s
- * userns given a range no other auto container holds, under a lock, so
- * that two creates at once cannot take the same ids.
+ * userns given ids no other container's own map holds (a --rootfs
+ * directory's are not counted, as in Podman), under a lock, so that two
+ * creates at once cannot take the same ids.
  */
 export async function withAutoRange<T>(
   store: ContainerStore,
@@ -97,16 +98,19 @@ export async function withAutoRange<T>(
   make: () => Promise<T>,
 ): Promise<T> {
   return await withLock(`${store.paths.data}/userns-auto.lock`, async () => {
-    const taken = store.list().flatMap((c) =>
-      c.host.userns?.kind === "auto"
-        ? [...c.host.userns.uidmap ?? [], ...c.host.userns.gidmap ?? []]
-        : []
+    const base = userMaps();
+    const held = store.list().filter((c) => !c.rootfs).map((c) =>
+      heldRanges(c.host.userns, base)
     );
+    const taken = {
+      uid: held.flatMap((h) => h.uid),
+      gid: held.flatMap((h) => h.gid),
+    };
     const needed = idsNamed(
       readImageFile(layers, "/etc/passwd"),
       readImageFile(layers, "/etc/group"),
     );
-    host.userns = autoRanges(host.userns!, userMaps(), taken, needed);
+    host.userns = autoRanges(host.userns!, base, taken, needed);
     return await make();
   });
 }

@@ -11,7 +11,7 @@ import {
   idMapsFor,
   writeIdMaps,
 } from "../../src/runtime/idmap.ts";
-import { ptd, ROOTLESS, withSandbox } from "../helpers.ts";
+import { ptd, type Result, ROOTLESS, withSandbox } from "../helpers.ts";
 import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
 import { bothEngines, hasPodman, type Runner, sideBySide } from "../podman.ts";
 
@@ -117,6 +117,8 @@ Deno.test({
     }),
 });
 
+const BB = "localhost/bb";
+
 /** The host ranges of a running container's uid map, over the user's ids. */
 async function ranges(run: Runner, name: string): Promise<number[][]> {
   const out = await run(["exec", name, "cat", "/proc/self/uid_map"]);
@@ -125,43 +127,48 @@ async function ranges(run: Runner, name: string): Promise<number[][]> {
   );
 }
 
+/** What an auto container sees of its maps while `held` exists. */
+async function autoBeside(run: Runner, held: string[]): Promise<Result> {
+  assertEquals((await run(["create", "--name", "held", ...held])).code, 0);
+  const r = await run(["run", "--rm", "--userns", "auto", BB, "sh", "-c", MAP]);
+  await run(["rm", "-f", "held"]);
+  return r;
+}
+
 Deno.test({
   name:
-    "userns: two auto containers get disjoint ranges, first fit, as in Podman; too big a size is refused",
+    "userns: auto containers get the first ids no other container's map holds, as in Podman; too big a size is refused",
   ignore: !ROOTLESS || !hasPodman(),
   fn: () =>
     withBusybox(async (engines) => {
       const seen: Record<string, number[][][]> = {};
+      const beside: Record<string, Result[]> = {};
       for (const [name, run] of Object.entries(engines)) {
         for (const [c, size] of [["a1", "auto"], ["a2", "auto:size=500"]]) {
-          const r = await run([
-            "run",
-            "-d",
-            "--name",
-            c,
-            "--userns",
-            size,
-            "localhost/bb",
-            "sleep",
-            "60",
-          ]);
+          const r = await run(
+            ["run", "-d", "--name", c, "--userns", size, BB, "sleep", "60"],
+          );
           assertEquals(r.code, 0, r.stderr);
         }
         seen[name] = [await ranges(run, "a1"), await ranges(run, "a2")];
-        const big = await run([
-          "run",
-          "--rm",
-          "--userns",
-          "auto:size=70000",
-          "localhost/bb",
-          "true",
-        ]);
-        assertEquals(big.code, 125);
-        assertStringIncludes(
-          big.stderr,
-          "could not find enough available IDs",
+        const big = await run(
+          ["run", "--rm", "--userns", "auto:size=70000", BB, "true"],
         );
+        assertEquals(big.code, 125);
+        assertStringIncludes(big.stderr, "could not find enough available IDs");
         await run(["rm", "-f", "-t", "0", "a1", "a2"]);
+        // gids go around the held ones; nomap holds every id.
+        beside[name] = [
+          await autoBeside(run, [
+            "--uidmap",
+            "0:1:100",
+            "--gidmap",
+            "0:200:50",
+            BB,
+            "true",
+          ]),
+          await autoBeside(run, ["--userns", "nomap", BB, "true"]),
+        ];
       }
       for (const [a1, a2] of Object.values(seen)) {
         assertEquals([a1.length, a2.length], [1, 1]);
@@ -176,6 +183,10 @@ Deno.test({
         seen.ptd.map((r) => r[0][1] - base),
         seen.podman.map((r) => r[0][1]),
       );
+      const shown = (rs: Result[]) => rs.map((r) => [r.code, r.stdout]);
+      assertEquals(shown(beside.ptd), shown(beside.podman));
+      assertEquals(beside.ptd[0].stdout, "0 1024\n0 199\n199 825\n");
+      assertEquals(beside.ptd[1].code, 125);
     }),
 });
 

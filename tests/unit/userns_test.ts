@@ -1,6 +1,10 @@
 /** --userns auto's ranges and the ACL that lets a container's root search a directory. */
 import { assertEquals, assertThrows } from "../assert.ts";
-import { autoRanges, idsNamed } from "../../src/container/namespaces.ts";
+import {
+  autoRanges,
+  heldRanges,
+  idsNamed,
+} from "../../src/container/namespaces.ts";
 import { idMapsFor } from "../../src/runtime/idmap.ts";
 import { withSearch } from "../../src/runtime/reach.ts";
 
@@ -14,36 +18,61 @@ const BASE = idMapsFor(
       : "me:100000:65536\n",
 );
 
-Deno.test("--userns auto: first fit after the ranges taken, forced ids apart", () => {
-  const first = autoRanges({ kind: "auto" }, BASE, [], 0);
+Deno.test("--userns auto: uids and gids each first fit around what is held, forced ids apart", () => {
+  const none = { uid: [], gid: [] };
+  const first = autoRanges({ kind: "auto" }, BASE, none, 0);
   assertEquals(first.uidmap, [{ container: 0, host: 1, size: 1024 }]);
-  const taken = [...first.uidmap!, { container: 0, host: 2000, size: 10 }];
-  const second = autoRanges({ kind: "auto", size: 500 }, BASE, taken, 0);
+  const second = autoRanges(
+    { kind: "auto", size: 500 },
+    BASE,
+    heldRanges(first, BASE),
+    0,
+  );
   assertEquals(second.gidmap, [{ container: 0, host: 1025, size: 500 }]);
-  // Between the two taken ranges there is no room for 1024: after both.
-  const third = autoRanges(
+  // Podman's layout with --uidmap 0:1:100 --gidmap 0:200:50 held: the gids
+  // split around the held stretch.
+  const held = heldRanges({
+    kind: "custom",
+    uidmap: [{ container: 0, host: 1, size: 100 }],
+    gidmap: [{ container: 0, host: 200, size: 50 }],
+  }, BASE);
+  const split = autoRanges({ kind: "auto" }, BASE, held, 0);
+  assertEquals(split.uidmap, [{ container: 0, host: 101, size: 1024 }]);
+  assertEquals(split.gidmap, [
+    { container: 0, host: 1, size: 199 },
+    { container: 199, host: 250, size: 825 },
+  ]);
+  const forced = autoRanges(
     {
       kind: "auto",
       uidmapping: [{ container: 0, host: 5000, size: 10 }],
     },
     BASE,
-    taken,
+    none,
     0,
   );
-  assertEquals(third.uidmap, [
-    { container: 10, host: 2010, size: 1014 },
+  assertEquals(forced.uidmap, [
+    { container: 10, host: 1, size: 1014 },
     { container: 0, host: 5000, size: 10 },
   ]);
-  assertEquals(third.gidmap, [{ container: 0, host: 2010, size: 1024 }]);
   // The image's ids, when more than the minimum.
   assertEquals(
-    autoRanges({ kind: "auto" }, BASE, [], 3000).uidmap![0].size,
+    autoRanges({ kind: "auto" }, BASE, none, 3000).uidmap![0].size,
     3000,
   );
-  assertThrows(
-    () => autoRanges({ kind: "auto", size: 70000 }, BASE, [], 0),
-    /^creating container storage: could not find enough available IDs$/,
-  );
+  // nomap holds every subordinate id.
+  for (const size of [70000, 1]) {
+    assertThrows(
+      () =>
+        autoRanges(
+          { kind: "auto", size },
+          BASE,
+          size === 1 ? heldRanges({ kind: "nomap" }, BASE) : none,
+          0,
+        ),
+      /^creating container storage: could not find enough available IDs$/,
+    );
+  }
 });
 
 Deno.test("--userns auto: the image's ids, nobody left out", () => {
