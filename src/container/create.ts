@@ -222,7 +222,8 @@ function userSettings(
   let user: string | undefined;
   if (ns?.kind === "keep-id") {
     const inside = { uid: ns.uid ?? Deno.uid()!, gid: ns.gid ?? Deno.gid()! };
-    const own = keepIdEntries(inside, home);
+    const chosen = ns.uid !== undefined || ns.gid !== undefined;
+    const own = keepIdEntries(inside, home, chosen);
     added.passwd.push(own.passwd);
     added.group.push(own.group);
     user = `${inside.uid}:${inside.gid}`;

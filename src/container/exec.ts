@@ -23,6 +23,7 @@ import { capNumber, resolveCaps } from "../runtime/caps.ts";
 import { containerEnv, envPath } from "../runtime/process.ts";
 import { resolveUser } from "../runtime/user.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
+import { usernsGroups } from "./namespaces.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import type { Stream } from "./log.ts";
 import { relaySignals } from "./signals.ts";
@@ -143,7 +144,7 @@ export async function execInContainer(
     opts.user ?? c.user,
     readContainerFile(store, c, "/etc/passwd"),
     readContainerFile(store, c, "/etc/group"),
-    c.host.groupAdd,
+    [...c.host.groupAdd, ...usernsGroups(c.host.userns)],
   );
   const env = containerEnv(overlayEnv(c.env, opts.env), user, hostnameOf(c));
   const cmd = opts.command[0];

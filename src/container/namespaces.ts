@@ -258,6 +258,16 @@ export function usernsMaps(
   return { uid, gid };
 }
 
+/**
+ * The group Podman adds to the processes of a keep-id or nomap container
+ * (its default user's), whatever -u says.
+ */
+export function usernsGroups(mode: UsernsMode | undefined): string[] {
+  if (mode?.kind === "nomap") return ["0"];
+  if (mode?.kind === "keep-id") return [String(mode.gid ?? Deno.gid())];
+  return [];
+}
+
 /** Whether ranges over the user's id space hold the user itself. */
 export function mapsUser(r: IdRange[]): boolean {
   return r.some((x) => x.host === 0);

@@ -20,7 +20,12 @@ import { commandOf, type ContainerConfig, hostnameOf } from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
-import { ipcTarget, reownMaps, usernsMaps } from "./namespaces.ts";
+import {
+  ipcTarget,
+  reownMaps,
+  usernsGroups,
+  usernsMaps,
+} from "./namespaces.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { zoneFile } from "./timezone.ts";
 import { readImageFile } from "./image_file.ts";
@@ -298,7 +303,7 @@ export async function runtimeSpec(
       env: c.env,
       cwd: c.workdir || "/",
       user: c.user,
-      groups: c.host.groupAdd,
+      groups: [...c.host.groupAdd, ...usernsGroups(h.userns)],
       stdin: c.host.interactive,
       capabilities: resolveCaps(
         c.host.capAdd,

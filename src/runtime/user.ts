@@ -75,8 +75,14 @@ export function resolveUser(
   const supplementary = groupPart === undefined && entry
     ? groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid)
     : [];
-  const all = [...new Set([...supplementary, ...extraGroups.map(findGroup)])]
-    .filter((g) => g !== gid);
+  // The primary group stays out of what membership adds, not of what is
+  // asked for (Podman's --group-add of it lists it).
+  const all = [
+    ...new Set([
+      ...supplementary.filter((g) => g !== gid),
+      ...extraGroups.map(findGroup),
+    ]),
+  ];
   return { uid, gid, groups: all, home: entry?.home ?? "/" };
 }
 

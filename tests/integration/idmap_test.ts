@@ -72,9 +72,10 @@ Deno.test({
 
 /** Columns 1 and 3 of the maps: host ids differ (Podman nests its own). */
 const MAP = "awk '{print $1, $3}' /proc/self/uid_map /proc/self/gid_map";
-/** What a container sees of its ids and of the image's files' owners. */
-const SEEN =
-  `id -u; id -g; ${MAP}; ls -ln /bin/busybox /etc/passwd | awk '{print $3, $4, $NF}'; stat -c '%u %g' / /tmp`;
+/** What a container sees of its ids, users and the image's files' owners. */
+const SEEN = `id; ${MAP}; tail -1 /etc/passwd; tail -1 /etc/group; ` +
+  "ls -ln /bin/busybox /etc/passwd | awk '{print $3, $4, $NF}'; " +
+  "stat -c '%u %g' / /tmp";
 
 /** --userns values whose namespace is not the user's own map, on an image. */
 const REMAPPED = [
@@ -83,6 +84,9 @@ const REMAPPED = [
   ["--userns", "auto:size=1000"],
   ["--userns", "auto:uidmapping=0:5000:10"],
   ["--userns", "keep-id"],
+  ["--userns", "keep-id:uid=7,gid=8"],
+  ["--userns", "keep-id:gid=8"],
+  ["--userns", "nomap", "--group-add", "9"],
   ["--uidmap", "0:1:1000"],
   ["--uidmap", "0:2:500", "--gidmap", "0:0:500"],
 ];

@@ -320,8 +320,9 @@ Deno.test("user: Docker's --user forms", () => {
   });
   assertEquals(resolveUser("bob:wheel", passwd, group).gid, 10);
   assertEquals(resolveUser("bob", passwd, group, ["root"]).groups, [10, 0]);
-  // the primary group is not repeated among the supplementary ones
-  assertEquals(resolveUser("bob", passwd, group, ["bob"]).groups, [10]);
+  // Membership does not repeat the primary group; --group-add of it does
+  // (Podman lists it).
+  assertEquals(resolveUser("bob", passwd, group, ["bob"]).groups, [10, 1000]);
   assertThrows(
     () => resolveUser("alice", passwd, group),
     /unable to find user alice/,
