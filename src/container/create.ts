@@ -281,52 +281,49 @@ export async function createContainer(
   host.seccompProfile ??= DEFAULT_SECCOMP_PROFILE;
   const seccomp = await containerSeccomp(store.paths.data, host);
   const vfs = storeDriver(store.paths.data) === "vfs";
-  const make = () =>
-    store.create(
-      {
-        image: root.image,
-        imageId: root.imageId,
-        layers: root.layers,
-        rootfs: root.rootfs,
-        ...(vfs ? { storageDriver: "vfs" as const } : {}),
-        entrypoint,
-        cmd,
-        env: mergeEnv(
-          withoutUnset(
-            mergeEnv(
-              opts.defaultEnv ?? DEFAULT_ENV,
-              root.rootfs ? [] : CONTAINER_ENV,
-              root.env,
-            ),
-            opts,
+  const user = opts.user ?? users.user ?? root.user;
+  // auto: its ids are chosen, and held under a lock, until it is stored.
+  using _held = store.paths.rootless && host.userns?.kind === "auto"
+    ? await (await reowning()).holdAutoRange(store, host, root.layers, user)
+    : undefined;
+  const c = await store.create(
+    {
+      image: root.image,
+      imageId: root.imageId,
+      layers: root.layers,
+      rootfs: root.rootfs,
+      ...(vfs ? { storageDriver: "vfs" as const } : {}),
+      entrypoint,
+      cmd,
+      env: mergeEnv(
+        withoutUnset(
+          mergeEnv(
+            opts.defaultEnv ?? DEFAULT_ENV,
+            root.rootfs ? [] : CONTAINER_ENV,
+            root.env,
           ),
-          opts.envHost ? hostEnv() : [],
-          opts.proxyEnv ?? [],
-          opts.env,
+          opts,
         ),
-        workdir,
-        user: opts.user ?? users.user ?? root.user,
-        hostname: opts.hostname ?? "",
-        labels: opts.labels,
-        exposed: root.exposed,
-        host: {
-          ...host,
-          healthcheck: chooseHealthcheck(
-            opts.host.healthcheck,
-            root.healthcheck,
-          ),
-        },
-        mounts,
-        ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
-        ...(opts.build ? { build: true } : {}),
+        opts.envHost ? hostEnv() : [],
+        opts.proxyEnv ?? [],
+        opts.env,
+      ),
+      workdir,
+      user,
+      hostname: opts.hostname ?? "",
+      labels: opts.labels,
+      exposed: root.exposed,
+      host: {
+        ...host,
+        healthcheck: chooseHealthcheck(opts.host.healthcheck, root.healthcheck),
       },
-      opts.name,
-      opts.parent ? ownClaim(true) : {},
-    );
-  const auto = store.paths.rootless && host.userns?.kind === "auto";
-  const c = auto
-    ? await (await reowning()).withAutoRange(store, host, root.layers, make)
-    : await make();
+      mounts,
+      ...(opts.createCommand ? { createCommand: opts.createCommand } : {}),
+      ...(opts.build ? { build: true } : {}),
+    },
+    opts.name,
+    opts.parent ? ownClaim(true) : {},
+  );
   try {
     // vfs: the container's root is its own copy of the layers, made once,
     // as root of the user namespace (owners and whiteouts as the layers say).

@@ -144,7 +144,10 @@ export async function execInContainer(
     opts.user ?? c.user,
     readContainerFile(store, c, "/etc/passwd"),
     readContainerFile(store, c, "/etc/group"),
-    [...c.host.groupAdd, ...usernsGroups(c.host.userns)],
+    // Podman's exec -u drops the group keep-id and nomap add.
+    opts.user === undefined
+      ? [...c.host.groupAdd, ...usernsGroups(c.host.userns)]
+      : c.host.groupAdd,
   );
   const env = containerEnv(overlayEnv(c.env, opts.env), user, hostnameOf(c));
   const cmd = opts.command[0];

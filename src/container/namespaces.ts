@@ -395,16 +395,16 @@ export function heldRanges(mode: UsernsMode | undefined, base: Maps): Maps {
 }
 
 /**
- * The ids an image's /etc/passwd and /etc/group name (but nobody's), plus
- * one: what auto sizes the namespace to without size=.
+ * The ids an image's /etc/passwd and /etc/group name, and the numeric ones
+ * of `user` (-u), but nobody's, plus one: what auto sizes the namespace to
+ * without size=.
  */
-export function idsNamed(passwd = "", group = ""): number {
-  let top = 0;
-  for (const [text, field] of [[passwd, 2], [group, 2]] as const) {
-    for (const line of text.split("\n")) {
-      const id = Number(line.split(":")[field]);
-      if (Number.isInteger(id) && id !== 65534) top = Math.max(top, id + 1);
-    }
-  }
-  return top;
+export function idsNamed(passwd = "", group = "", user = ""): number {
+  const ids = [
+    ...[passwd, group].flatMap((t) =>
+      t.split("\n").map((l) => l.split(":")[2])
+    ),
+    ...user.split(":"),
+  ].filter((f) => /^\d+$/.test(f ?? "")).map(Number);
+  return Math.max(0, ...ids.filter((id) => id !== 65534).map((id) => id + 1));
 }

@@ -6,7 +6,6 @@
  * belong to its root. Loaded only for such containers.
  */
 import { fillFromImage } from "../volume/copyup.ts";
-import { withLock } from "../storage/json.ts";
 import { ensureDir } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
 import {
@@ -86,18 +85,25 @@ export async function ownContainerDirs(
 }
 
 /**
- * --userns auto: runs `make` (which stores the container) with `host`'s
- * userns given ids no other container's own map holds (a --rootfs
- * directory's are not counted, as in Podman), under a lock, so that two
+ * --userns auto: gives `host`'s userns ids no other container's own map
+ * holds (a --rootfs directory's are not counted, as in Podman), enough
+ * for the image's users and `user` (its -u), and holds a lock until the
+ * result is disposed of (once the container is stored), so that two
  * creates at once cannot take the same ids.
  */
-export async function withAutoRange<T>(
+export async function holdAutoRange(
   store: ContainerStore,
   host: HostConfig,
   layers: string[],
-  make: () => Promise<T>,
-): Promise<T> {
-  return await withLock(`${store.paths.data}/userns-auto.lock`, async () => {
+  user: string,
+): Promise<Disposable> {
+  const lock = await Deno.open(`${store.paths.data}/userns-auto.lock`, {
+    create: true,
+    write: true,
+    mode: 0o600,
+  });
+  try {
+    await lock.lock(true);
     const base = userMaps();
     const held = store.list().filter((c) => !c.rootfs).map((c) =>
       heldRanges(c.host.userns, base)
@@ -109,8 +115,12 @@ export async function withAutoRange<T>(
     const needed = idsNamed(
       readImageFile(layers, "/etc/passwd"),
       readImageFile(layers, "/etc/group"),
+      user,
     );
     host.userns = autoRanges(host.userns!, base, taken, needed);
-    return await make();
-  });
+  } catch (e) {
+    lock.close();
+    throw e;
+  }
+  return { [Symbol.dispose]: () => lock.close() };
 }

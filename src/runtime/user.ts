@@ -39,13 +39,15 @@ const isId = (s: string) => /^\d+$/.test(s);
 
 /**
  * Resolves `spec` ("" means root) with the container's passwd and group text.
- * Numeric ids need no entry (Docker's rule); names must exist.
+ * Numeric ids need no entry (Docker's rule); names must exist. `primaryToo`
+ * puts a given user's primary group among its groups.
  */
 export function resolveUser(
   spec: string,
   passwdText: string,
   groupText: string,
   extraGroups: string[] = [],
+  primaryToo = false,
 ): ResolvedUser {
   const [userPart, groupPart] = spec === ""
     ? ["0", undefined]
@@ -75,11 +77,13 @@ export function resolveUser(
   const supplementary = groupPart === undefined && entry
     ? groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid)
     : [];
-  // The primary group stays out of what membership adds, not of what is
-  // asked for (Podman's --group-add of it lists it).
+  // As Podman's run (`primaryToo`; not its exec): a user given (-u, the
+  // image's USER) has its primary group among its groups too; --group-add
+  // of it lists it either way.
   const all = [
     ...new Set([
-      ...supplementary.filter((g) => g !== gid),
+      ...(primaryToo && spec !== "" ? [gid] : []),
+      ...supplementary,
       ...extraGroups.map(findGroup),
     ]),
   ];

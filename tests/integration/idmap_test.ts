@@ -70,6 +70,8 @@ Deno.test({
   },
 });
 
+const BB = "localhost/bb";
+
 /** Columns 1 and 3 of the maps: host ids differ (Podman nests its own). */
 const MAP = "awk '{print $1, $3}' /proc/self/uid_map /proc/self/gid_map";
 /** What a container sees of its ids, users and the image's files' owners. */
@@ -87,6 +89,9 @@ const REMAPPED = [
   ["--userns", "keep-id:uid=7,gid=8"],
   ["--userns", "keep-id:gid=8"],
   ["--userns", "nomap", "--group-add", "9"],
+  ["--userns", "nomap", "-u", "5:6"],
+  ["--userns", "auto:size=2000", "-u", "1500:1600"],
+  ["--userns", "auto", "-u", "5:2000"],
   ["--uidmap", "0:1:1000"],
   ["--uidmap", "0:2:500", "--gidmap", "0:0:500"],
 ];
@@ -109,7 +114,7 @@ Deno.test({
   fn: () =>
     withBusybox(async (engines) => {
       for (const opts of REMAPPED) {
-        const args = ["run", "--rm", ...opts, "localhost/bb", "sh", "-c"];
+        const args = ["run", "--rm", ...opts, BB, "sh", "-c"];
         const p = await engines.podman([...args, SEEN]);
         const t = await engines.ptd([...args, SEEN]);
         assertEquals(p.code, 0, `podman ${opts}: ${p.stderr}`);
@@ -119,10 +124,36 @@ Deno.test({
           `${opts.join(" ")}: ${t.stderr}`,
         );
       }
+      // exec adds the mode's group, not the primary one of its -u.
+      const execs: Record<string, string[]> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        const d = ["run", "-d", "--name", "e", "--userns", "nomap", BB];
+        assertEquals((await run([...d, "sleep", "60"])).code, 0);
+        execs[name] = [
+          (await run(["exec", "e", "id"])).stdout,
+          (await run(["exec", "-u", "5:6", "e", "id"])).stdout,
+        ];
+        await run(["rm", "-f", "-t", "0", "e"]);
+      }
+      assertEquals(execs.ptd, execs.podman);
+      // A user the namespace does not map: refused before it runs.
+      for (
+        const opts of [["auto", "-u", "nobody"], [
+          "auto:size=100",
+          "-u",
+          "5:200",
+        ]]
+      ) {
+        const args = ["run", "--rm", "--userns", ...opts, BB, "id"];
+        const [p, t] = [await engines.podman(args), await engines.ptd(args)];
+        assertEquals([t.code, t.stdout], [p.code, p.stdout]);
+        assertEquals(t.code, 126);
+        const kind = opts[2] === "nobody" ? "UID 65534" : "GID 200";
+        assertStringIncludes(t.stderr, `but doesn't map ${kind}`);
+        assertStringIncludes(p.stderr, `but doesn't map ${kind}`);
+      }
     }),
 });
-
-const BB = "localhost/bb";
 
 /** The host ranges of a running container's uid map, over the user's ids. */
 async function ranges(run: Runner, name: string): Promise<number[][]> {

@@ -84,6 +84,9 @@ Deno.test("--userns auto: the image's ids, nobody left out", () => {
     1701,
   );
   assertEquals(idsNamed(undefined, undefined), 0);
+  // -u's numeric ids count; a name is the image's to know.
+  assertEquals(idsNamed("", "", "5:2000"), 2001);
+  assertEquals(idsNamed("", "", "bob"), 0);
 });
 
 /** The ACL entries of a blob: [tag, perm, id]. */
