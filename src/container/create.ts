@@ -334,7 +334,10 @@ export async function createContainer(
       : undefined;
     if (maps) {
       const r = await reowning();
-      if (!vfs) await r.reownedImage(root.layers, maps);
+      if (!vfs) {
+        const copy = await r.reownedImage(root.layers, maps);
+        await r.dropUnusedCopies(store, copy.slice(0, copy.lastIndexOf("/")));
+      }
       await r.ownContainerDirs(
         store.dir(c.id),
         maps,

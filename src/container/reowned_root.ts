@@ -19,7 +19,7 @@ import { userMaps } from "../runtime/create.ts";
 import { toHost } from "../runtime/idmap.ts";
 import type { HostConfig } from "./config.ts";
 import { readImageFile } from "./image_file.ts";
-import { autoRanges, heldRanges, idsNamed } from "./namespaces.ts";
+import { autoRanges, heldRanges, idsNamed, reownMaps } from "./namespaces.ts";
 import type { ContainerStore } from "./store.ts";
 
 /** Whether the copy at `path` is there: only a whole one has that name. */
@@ -53,6 +53,26 @@ export async function reownedImage(
     if (!made(final)) throw e;
   }
   return final;
+}
+
+/**
+ * Removes the re-owned copies in `layersDir` no container of `store` uses
+ * now: an auto container's map is its own, so its copy would otherwise
+ * outlive it until its image goes. Temps are the sweep's business.
+ */
+export async function dropUnusedCopies(
+  store: ContainerStore,
+  layersDir: string,
+): Promise<void> {
+  const used = new Set<string>();
+  for (const c of store.list()) {
+    const maps = c.rootfs ? undefined : reownMaps(c.host.userns, userMaps());
+    if (maps) used.add(await copyPath(c.layers[0], maps));
+  }
+  const unused = [...Deno.readDirSync(layersDir)]
+    .map((e) => `${layersDir}/${e.name}`)
+    .filter((p) => /\.reowned-[0-9a-f]+$/.test(p) && !used.has(p));
+  await removeTrees(unused);
 }
 
 /** Where such a container's root is mounted: a directory its root owns. */

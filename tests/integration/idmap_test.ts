@@ -3,7 +3,12 @@
  * cloned children; --userns modes whose maps differ from the user's own on
  * an image, side by side with Podman.
  */
-import { assertEquals, assertMatch, assertStringIncludes } from "../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertMatch,
+  assertStringIncludes,
+} from "../assert.ts";
 import { CLONE_NEWUSER } from "../../ffi/constants.ts";
 import { cloneExec, exitCode, waitStatus } from "../../ffi/clone.ts";
 import {
@@ -251,7 +256,14 @@ Deno.test({
           e,
         ) => e.name);
       assertEquals(copies().length, 1);
-      assertMatch(copies()[0], /\.reowned-[0-9a-f]{16}$/);
+      const [nomap] = copies();
+      assertMatch(nomap, /\.reowned-[0-9a-f]{16}$/);
+      // The next copy made drops those no container uses (auto maps are
+      // each container's own).
+      const auto = ["run", "--rm", "--userns", "auto:size=100", BB, "true"];
+      assertEquals((await ptd(sb, auto)).code, 0);
+      assertEquals(copies().length, 1);
+      assert(copies()[0] !== nomap);
       // Collected with its layer, not before: removing another image of
       // the same layer leaves it.
       await storeBusyboxImage(sb, "localhost/other", { changes: ["USER 1"] });
