@@ -78,9 +78,12 @@ export function withSearch(
   return serialize(entries);
 }
 
-/** Lets host id `uid` search the user's directories above `path`. */
+/**
+ * Lets host id `uid` search the user's directories above `path` (its real
+ * path: a symlink on the way is walked to its target).
+ */
 function openWay(path: string, uid: number, done: Set<string>) {
-  const parts = path.split("/").filter(Boolean);
+  const parts = Deno.realPathSync(path).split("/").filter(Boolean);
   for (let i = 1; i < parts.length; i++) {
     const dir = `/${parts.slice(0, i).join("/")}`;
     if (done.has(dir)) continue;

@@ -65,8 +65,10 @@ export async function sweepTemps(dir: string): Promise<void> {
   const dead: string[] = [];
   try {
     for (const e of Deno.readDirSync(dir)) {
-      const m = e.name.match(/\.reowned-[0-9a-f]+\.tmp-(\d+)$/);
-      if (m && !alive(Number(m[1]))) dead.push(`${dir}/${e.name}`);
+      const m = e.name.match(/\.tmp-(\d+)$/);
+      if (m && e.name.includes(REOWNED) && !alive(Number(m[1]))) {
+        dead.push(`${dir}/${e.name}`);
+      }
     }
   } catch { /* no directory yet */ }
   if (dead.length > 0) await removeTrees(dead);
