@@ -35,6 +35,11 @@ if (verb === "init") {
     "./src/storage/remove.ts",
   );
   Deno.exit(removeMain(rest));
+} else if (verb === "storage-reown") {
+  const { reownMain } = await load<typeof import("./src/storage/reown.ts")>(
+    "./src/storage/reown.ts",
+  );
+  Deno.exit(reownMain(rest));
 } else if (verb === "storage-unpack") {
   const { unpackMain } = await load<typeof import("./src/image/unpack.ts")>(
     "./src/image/unpack.ts",

@@ -260,7 +260,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
   {
     flags: "--userns <mode>",
     description:
-      "user namespace: host (default), keep-id[:uid=N,gid=N], nomap, auto, ns:PATH",
+      "user namespace: host (default), keep-id[:uid=N,gid=N], nomap, auto[:size=N], ns:PATH",
   },
   repeatable(
     "--uidmap <map>",

@@ -199,6 +199,11 @@ async function helper(
 ): Promise<void> {
   const root = rootSpec(store, c);
   const err = pipeFromChild();
+  if (root.fd !== undefined) {
+    // The helper reopens its pipe ends as the container's root, which
+    // may not be the user (--userns nomap): the pipes must let it.
+    for (const fd of [dataFd, err.write]) fs.fchmod(fd, 0o666);
+  }
   const exit = root.run([
     CP_COMMAND,
     args.mode,

@@ -24,7 +24,12 @@ import { type ContainerStore, vfsRoot } from "./store.ts";
 import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
-import { checkNsTarget, checkUserns, ipcTarget } from "./namespaces.ts";
+import {
+  checkNsTarget,
+  checkUserns,
+  ipcTarget,
+  reownMaps,
+} from "./namespaces.ts";
 import { KEEP_GROUPS } from "../runtime/spec.ts";
 import { userMaps } from "../runtime/create.ts";
 import { hostUserEntries, keepIdEntries } from "./users.ts";
@@ -241,7 +246,8 @@ function userSettings(
   let user: string | undefined;
   if (ns?.kind === "keep-id") {
     const inside = { uid: ns.uid ?? Deno.uid()!, gid: ns.gid ?? Deno.gid()! };
-    const own = keepIdEntries(inside, home);
+    const chosen = ns.uid !== undefined || ns.gid !== undefined;
+    const own = keepIdEntries(inside, home, chosen);
     added.passwd.push(own.passwd);
     added.group.push(own.group);
     user = `${inside.uid}:${inside.gid}`;
@@ -252,6 +258,12 @@ function userSettings(
     user,
   };
 }
+
+/** The code for roots re-owned to a --userns, loaded only for those. */
+const reowning = () =>
+  lazy<typeof import("./reowned_root.ts")>(
+    new URL("./reowned_root.ts", import.meta.url),
+  );
 
 /** Stores a new container built from `root` and `opts`. */
 export async function createContainer(
@@ -321,6 +333,11 @@ export async function createContainer(
     ),
     opts,
   );
+  const user = opts.user ?? users.user ?? root.user;
+  // auto: its ids are chosen, and held under a lock, until it is stored.
+  using _held = store.paths.rootless && host.userns?.kind === "auto"
+    ? await (await reowning()).holdAutoRange(store, host, root.layers, user)
+    : undefined;
   const c = await store.create(
     {
       image: root.image,
@@ -342,7 +359,7 @@ export async function createContainer(
         opts.env,
       ),
       workdir,
-      user: opts.user ?? users.user ?? root.user,
+      user,
       hostname: opts.hostname ?? "",
       labels: opts.labels,
       exposed: root.exposed,
@@ -365,6 +382,21 @@ export async function createContainer(
       secrets.copySecrets(secretStore!, store.dir(c.id), c.host.secrets!);
     }
     if (vfs) await fillFromImage(vfsRoot(store, c), "/", root.layers);
+    const maps = store.paths.rootless && !root.rootfs
+      ? reownMaps(c.host.userns, userMaps())
+      : undefined;
+    if (maps) {
+      const r = await reowning();
+      if (!vfs) {
+        const copy = await r.reownedImage(root.layers, maps);
+        await r.dropUnusedCopies(store, copy.slice(0, copy.lastIndexOf("/")));
+      }
+      await r.ownContainerDirs(
+        store.dir(c.id),
+        maps,
+        vfs ? vfsRoot(store, c) : undefined,
+      );
+    }
     await ensureVolumes(volumes, mounts, root.layers);
   } catch (e) {
     await store.remove(c.id);

@@ -24,6 +24,7 @@ import { containerEnv, envPath } from "../runtime/process.ts";
 import { resolveUser } from "../runtime/user.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { type ContainerConfig, hostnameOf } from "./config.ts";
+import { usernsGroups } from "./namespaces.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import type { Stream } from "./log.ts";
 import { relaySignals } from "./signals.ts";
@@ -159,7 +160,10 @@ export async function execInContainer(
     opts.user ?? c.user,
     readContainerFile(store, c, "/etc/passwd"),
     readContainerFile(store, c, "/etc/group"),
-    c.host.groupAdd,
+    // Podman's exec -u drops the group keep-id and nomap add.
+    opts.user === undefined
+      ? [...c.host.groupAdd, ...usernsGroups(c.host.userns)]
+      : c.host.groupAdd,
   );
   const env = containerEnv(
     overlayEnv([...c.env, ...await envSecrets(store, c)], opts.env),

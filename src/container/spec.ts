@@ -25,9 +25,14 @@ import {
 import { networkJoin, networkTarget } from "./network.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
-import { ipcTarget, usernsMaps } from "./namespaces.ts";
-import { zoneFile } from "./timezone.ts";
+import {
+  ipcTarget,
+  reownMaps,
+  usernsGroups,
+  usernsMaps,
+} from "./namespaces.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { zoneFile } from "./timezone.ts";
 import { userMaps } from "../runtime/create.ts";
 import {
   privilegedDevices,
@@ -262,6 +267,29 @@ async function secretParts(store: ContainerStore, c: ContainerConfig) {
 }
 
 /**
+ * An image's root re-owned to the container's --userns (reowned_root.ts,
+ * loaded only for one): its lower layer and its mount point, each made
+ * again if missing; undefined for the layers as they are.
+ */
+async function reownedRoot(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<{ lower: string[]; merged: string } | undefined> {
+  const maps = store.paths.rootless && !c.rootfs
+    ? reownMaps(c.host.userns, userMaps())
+    : undefined;
+  if (!maps) return undefined;
+  const r = await lazy<typeof import("./reowned_root.ts")>(
+    new URL("./reowned_root.ts", import.meta.url),
+  );
+  const lower = c.storageDriver === "vfs"
+    ? []
+    : [await r.reownedImage(c.layers, maps)];
+  await r.ownContainerDirs(store.dir(c.id), maps);
+  return { lower, merged: r.mountPoint(store.dir(c.id)) };
+}
+
+/**
  * Prepares the runtime directory and returns the spec for `ptd init`. A
  * container that joins another's network finds it here, at each start: it
  * must be running now.
@@ -328,12 +356,18 @@ export async function runtimeSpec(
       new URL("./shared_ns.ts", import.meta.url),
     )).sharedNamespacesSpec(h, pidOf)
     : {};
+  const root = await reownedRoot(store, c);
   return {
     ...shared,
     id: c.id,
     rootfs: c.storageDriver === "vfs"
-      ? { copy: vfsRoot(store, c), merged }
-      : { lower: c.layers, upper: `${dir}/upper`, work: `${dir}/work`, merged },
+      ? { copy: vfsRoot(store, c), merged: root?.merged ?? merged }
+      : {
+        lower: root?.lower ?? c.layers,
+        upper: `${dir}/upper`,
+        work: `${dir}/work`,
+        merged: root?.merged ?? merged,
+      },
     // With the host's UTS namespace, $HOSTNAME is the host's name.
     hostname: h.uts === "host" ? Deno.hostname() : hostnameOf(c),
     etcFiles,
@@ -345,7 +379,7 @@ export async function runtimeSpec(
       env: [...c.env, ...secrets?.env ?? []],
       cwd: c.workdir || "/",
       user: c.user,
-      groups: c.host.groupAdd,
+      groups: [...c.host.groupAdd, ...usernsGroups(h.userns)],
       stdin: c.host.interactive,
       capabilities: resolveCaps(
         c.host.capAdd,
@@ -364,7 +398,7 @@ export async function runtimeSpec(
       personality: h.personality,
     },
     idMaps: store.paths.rootless && h.userns
-      ? usernsMaps(h.userns, userMaps())
+      ? usernsMaps(h.userns, userMaps(), c.rootfs)
       : undefined,
     // ns: and container: are not joined yet: a namespace of its own.
     cgroupns: h.cgroupns === "host"

@@ -46,10 +46,19 @@ export function hostUserEntries(
   return { passwd: all.map((e) => e.passwd), group: all.map((e) => e.group) };
 }
 
-/** keep-id: the calling user's entries, with its ids as `uid:gid` inside. */
+/**
+ * keep-id: the calling user's entries, with its ids as `uid:gid` inside;
+ * with uid= or gid= (`chosen`), Podman's generic "container user" ones.
+ */
 export function keepIdEntries(
   inside: { uid: number; gid: number },
   home: string,
+  chosen = false,
 ): { passwd: string; group: string } {
-  return entriesFor(String(Deno.uid()), home, inside);
+  if (!chosen) return entriesFor(String(Deno.uid()), home, inside);
+  const { uid, gid } = inside;
+  return {
+    passwd: `${uid}:*:${uid}:${gid}:container user:${home}:/bin/sh`,
+    group: `${gid}:x:${gid}:${uid}`,
+  };
 }

@@ -9,7 +9,7 @@
 import { PtdError } from "../runtime/errors.ts";
 import { BlobStore, digestHex } from "../storage/blobs.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
-import { ensureDir, type StorePaths } from "../storage/paths.ts";
+import { copiedLayer, ensureDir, type StorePaths } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
 import { chainIds, type ImageConfig, type Manifest } from "./oci.ts";
 import {
@@ -284,7 +284,8 @@ export class ImageStore {
         try {
           layers = [...Deno.readDirSync(this.layersRoot)]
             .map((e) => `${this.layersRoot}/${e.name}`)
-            .filter((p) => !layersUsed.has(p));
+            // A re-owned copy (storage/reown.ts) goes with its layer.
+            .filter((p) => !layersUsed.has(copiedLayer(p)));
         } catch { /* no layers yet */ }
         await removeTrees(layers);
         return { blobs, layers };

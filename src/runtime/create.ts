@@ -16,6 +16,7 @@ import { closeFd, openRaw } from "../../ffi/fd.ts";
 import { libc } from "../../ffi/libc.ts";
 import { type IdMaps, idMapsFor, writeIdMaps } from "./idmap.ts";
 import { type JoinFds, joinFds } from "./netns.ts";
+import { lazy } from "./lazy.ts";
 import { selfCommand } from "./self.ts";
 import type { RuntimeSpec } from "./spec.ts";
 import { trace } from "./trace.ts";
@@ -72,6 +73,16 @@ function joinFor(spec: RuntimeSpec): JoinFds | undefined {
 }
 
 /**
+ * Whether the container's namespace leaves the user out: it then reaches
+ * the user's files only where reach.ts opens the way.
+ */
+function leavesUserOut(spec: RuntimeSpec): boolean {
+  const uid = Deno.uid()!;
+  return spec.idMaps !== undefined &&
+    !spec.idMaps.uid.some((r) => uid >= r.host && uid < r.host + r.size);
+}
+
+/**
  * Writes the spec and starts `ptd init` in new namespaces; returns its pid.
  * `beforeRelease` runs once the namespaces and maps exist but before init
  * runs (the network is attached there, so the command starts with it); if
@@ -85,6 +96,11 @@ export async function startInit(
 ): Promise<number> {
   Deno.writeTextFileSync(specPath, JSON.stringify(spec));
   const self = selfCommand();
+  if (leavesUserOut(spec)) {
+    (await lazy<typeof import("./reach.ts")>(
+      new URL("./reach.ts", import.meta.url),
+    )).openPaths(spec, specPath, [self.path]);
+  }
   const join = joinFor(spec);
   const newUser = spec.rootless && !join?.user;
   trace("clone");

@@ -87,6 +87,34 @@ function setUpConsole(sys: Syscalls, c: NonNullable<RuntimeSpec["console"]>) {
   sys.takeTerminal(0);
 }
 
+/**
+ * Refuses, in Podman's words and with its 126, a user or group the
+ * namespace does not map (setresuid would fail with EINVAL). Where the
+ * maps cannot be read (a fake reader) there is nothing to check.
+ */
+function checkMapped(user: { uid: number; gid: number }, read: FileReader) {
+  const hex = (n: number) => `0x${n.toString(16)}`;
+  for (const [kind, id] of [["UID", user.uid], ["GID", user.gid]] as const) {
+    const text = read(`/proc/self/${kind.toLowerCase()}_map`).trim();
+    if (text === "") continue;
+    const ranges = text.split("\n").map((l) =>
+      l.trim().split(/\s+/).map(Number)
+    );
+    if (ranges.some(([c, , n]) => id >= c && id < c + n)) continue;
+    const shown = ranges.map(([c, h, n]) =>
+      `specs.LinuxIDMapping{ContainerID:${hex(c)}, HostID:${hex(h)}, Size:${
+        hex(n)
+      }}`
+    );
+    throw new PtdError(
+      "cannot-invoke",
+      `container uses ID mappings ([]specs.LinuxIDMapping{${
+        shown.join(", ")
+      }}), but doesn't map ${kind} ${id}`,
+    );
+  }
+}
+
 /** The whole init sequence; returns only by throwing (execve replaces us). */
 export function runInit(
   sys: Syscalls,
@@ -111,7 +139,9 @@ export function runInit(
     read("/etc/passwd"),
     read("/etc/group"),
     proc.groups,
+    true,
   );
+  checkMapped(user, read);
   const env = containerEnv(proc.env, user, spec.hostname);
   sys.mkdirAll(proc.cwd, 0o755);
   sys.chdir(proc.cwd);

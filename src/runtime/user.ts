@@ -40,13 +40,15 @@ const isId = (s: string) => /^\d+$/.test(s);
 
 /**
  * Resolves `spec` ("" means root) with the container's passwd and group text.
- * Numeric ids need no entry (Docker's rule); names must exist.
+ * Numeric ids need no entry (Docker's rule); names must exist. `primaryToo`
+ * puts a given user's primary group among its groups.
  */
 export function resolveUser(
   spec: string,
   passwdText: string,
   groupText: string,
   extraGroups: string[] = [],
+  primaryToo = false,
 ): ResolvedUser {
   const [userPart, groupPart] = spec === ""
     ? ["0", undefined]
@@ -76,9 +78,16 @@ export function resolveUser(
   const supplementary = groupPart === undefined && entry
     ? groups.filter((g) => g.members.includes(entry.name)).map((g) => g.gid)
     : [];
-  const extra = extraGroups.filter((g) => g !== KEEP_GROUPS).map(findGroup);
-  const all = [...new Set([...supplementary, ...extra])]
-    .filter((g) => g !== gid);
+  // As Podman's run (`primaryToo`; not its exec): a user given (-u, the
+  // image's USER) has its primary group among its groups too; --group-add
+  // of it lists it either way.
+  const all = [
+    ...new Set([
+      ...(primaryToo && spec !== "" ? [gid] : []),
+      ...supplementary,
+      ...extraGroups.filter((g) => g !== KEEP_GROUPS).map(findGroup),
+    ]),
+  ];
   return { uid, gid, groups: all, home: entry?.home ?? "/" };
 }
 

@@ -65,3 +65,15 @@ export function ensureDir(path: string, mode = 0o700): string {
   Deno.mkdirSync(path, { recursive: true, mode });
   return path;
 }
+
+/**
+ * What follows a layer's path in the name of a copy re-owned for a user
+ * namespace (reown.ts), kept here for the layer collector.
+ */
+export const REOWNED = ".reowned-";
+
+/** The layer a re-owned copy (or its temp) was made from; others as they are. */
+export function copiedLayer(path: string): string {
+  const at = path.lastIndexOf(REOWNED);
+  return at < 0 ? path : path.slice(0, at);
+}

@@ -98,6 +98,10 @@ Deno.test("--userns keep-id: Podman's layout, over host ids", () => {
     () => usernsMaps({ kind: "nomap" }, BASE),
     /without your own uid and gid.*: permission denied$/,
   );
+  // An image's root is re-owned instead.
+  assertEquals(usernsMaps({ kind: "nomap" }, BASE, false)!.uid, [
+    { container: 0, host: 100000, size: 65536 },
+  ]);
 });
 
 Deno.test("--userns at create: the ranges are checked, the rest waits for start", () => {

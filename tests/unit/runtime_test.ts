@@ -298,7 +298,7 @@ Deno.test("init: -u bob gets bob's ids, groups and home", () => {
   const capset = t.findIndex((l) => l.startsWith("capset "));
   assertEquals(t[capset + 1], "no_new_privs");
   assert(
-    t.includes("setgroups [10]") && t.includes("setresgid 1000") &&
+    t.includes("setgroups [1000,10]") && t.includes("setresgid 1000") &&
       t.includes("setresuid 1000"),
   );
   assert(exec.env.includes("HOME=/home/bob"));
@@ -312,16 +312,21 @@ Deno.test("user: Docker's --user forms", () => {
     home: "/root",
   });
   assertEquals(resolveUser("1000", passwd, group).groups, [10]);
-  assertEquals(resolveUser("4242:4343", passwd, group), {
+  // As Podman's run (not its exec), a user given has its primary group
+  // among its groups.
+  assertEquals(resolveUser("1000", passwd, group, [], true).groups, [1000, 10]);
+  assertEquals(resolveUser("4242:4343", passwd, group, [], true), {
     uid: 4242,
     gid: 4343,
-    groups: [],
+    groups: [4343],
     home: "/",
   });
+  assertEquals(resolveUser("", passwd, group, [], true).groups, []);
   assertEquals(resolveUser("bob:wheel", passwd, group).gid, 10);
   assertEquals(resolveUser("bob", passwd, group, ["root"]).groups, [10, 0]);
-  // the primary group is not repeated among the supplementary ones
-  assertEquals(resolveUser("bob", passwd, group, ["bob"]).groups, [10]);
+  // --group-add of the primary group lists it (Podman does).
+  assertEquals(resolveUser("bob", passwd, group, ["bob"]).groups, [10, 1000]);
+  assertEquals(resolveUser("", passwd, group, ["root"]).groups, [0]);
   assertThrows(
     () => resolveUser("alice", passwd, group),
     /unable to find user alice/,
