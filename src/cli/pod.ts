@@ -83,14 +83,25 @@ export function podCommand(setCode: (code: number) => void): Command {
   const group = new Command("pod").description("Manage pods");
   group.command("create")
     .description("Create a new empty pod")
-    .option("--name <name>", "pod name")
+    // -h is --hostname, as in Podman.
+    .helpOption("--help", "display help for command")
+    .option("-n, --name <name>", "pod name")
     .option("-p, --publish <port>", "publish a port of the pod", collect, [])
     .option("--network <mode>", "the pod's network", collect, [])
-    .option("--share <namespaces>", "namespaces to share: net,ipc,uts")
+    .option(
+      "--share <namespaces>",
+      "namespaces to share: ipc,net,pid,uts, none, or +NS to add to ipc,net,uts",
+    )
     .option("--infra [bool]", "create an infra container", "true")
-    .option("--infra-image <image>", "accepted: ptd's infra is catatonit")
+    .option("--infra-image <image>", "the infra container's image")
+    .option("--infra-command <command>", "the infra container's entrypoint")
+    .option("--infra-name <name>", "the infra container's name")
+    .option(
+      "--infra-conmon-pidfile <file>",
+      "where the infra container's monitor writes its pid",
+    )
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
-    .option("--hostname <name>", "the pod's hostname")
+    .option("-h, --hostname <name>", "the pod's hostname")
     .option("--add-host <host:ip>", "a line of /etc/hosts", collect, [])
     .option("--dns <ip>", "DNS server", collect, [])
     .argument("[name]")
@@ -100,6 +111,10 @@ export function podCommand(setCode: (code: number) => void): Command {
       network: string[];
       share?: string;
       infra: string;
+      infraImage?: string;
+      infraCommand?: string;
+      infraName?: string;
+      infraConmonPidfile?: string;
       label: string[];
       hostname?: string;
       addHost: string[];
@@ -109,8 +124,12 @@ export function podCommand(setCode: (code: number) => void): Command {
         name: f.name ?? arg,
         ports: f.publish.flatMap(parsePublish),
         network: f.network,
-        share: f.share?.split(",").filter(Boolean),
+        share: f.share,
         infra: f.infra !== "false",
+        infraImage: f.infraImage,
+        infraCommand: f.infraCommand,
+        infraName: f.infraName,
+        infraMonitorPidFile: f.infraConmonPidfile,
         labels: parseLabels(f.label),
         hostname: f.hostname,
         addHosts: f.addHost,

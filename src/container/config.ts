@@ -152,12 +152,20 @@ export interface HostConfig extends CgroupSettings {
   oomScoreAdj?: number;
   /** The id of the pod the container is in (--pod). */
   pod?: string;
+  /**
+   * A pod member's UTS and PID namespaces: its infra container's
+   * (container:ID) when the pod shares them; absent, its own.
+   */
+  uts?: `container:${string}`;
+  pidns?: `container:${string}`;
   /** --requires: containers started before this one, which it depends on. */
   requires?: string[];
   /** --annotation: key=value annotations inspect shows. */
   annotations?: Record<string, string>;
   /** --pidfile: where each start writes the container's pid. */
   pidFile?: string;
+  /** Where each start writes its monitor's pid (a pod's --infra-conmon-pidfile). */
+  monitorPidFile?: string;
   /** --no-hosts: the image's /etc/hosts stays, ptd binds none over it. */
   noHosts?: boolean;
   /** --sysctl: namespaced /proc/sys knobs init sets (sysctls.ts). */

@@ -1,7 +1,8 @@
 /**
  * Containers that depend on others, as Podman counts them: one that joins
  * another's network (--network container:X) or IPC namespace (--ipc
- * container:X), or that --requires it. A container with dependents, in
+ * container:X), a pod member joining its infra container's UTS or PID
+ * namespace, or one that --requires it. A container with dependents, in
  * whatever state they are, cannot be removed, even with -f; `rm --depend`
  * removes them first.
  */
@@ -15,8 +16,10 @@ export function dependencyRefs(c: ContainerConfig): string[] {
   const refs: string[] = [];
   const net = c.host.networkMode;
   if (net.kind === "container") refs.push(net.target!);
-  const ipc = ipcTarget(c.host.ipc);
-  if (ipc !== undefined) refs.push(ipc);
+  for (const mode of [c.host.ipc, c.host.uts, c.host.pidns]) {
+    const target = ipcTarget(mode);
+    if (target !== undefined) refs.push(target);
+  }
   return [...refs, ...(c.host.requires ?? [])];
 }
 

@@ -34,8 +34,11 @@ export function parseIpc(value: string): IpcMode {
   throw invalid(`unrecognized namespace mode ${value} passed`);
 }
 
-/** The container whose IPC namespace --ipc container:NAME joins, if any. */
-export function ipcTarget(mode: IpcMode | undefined): string | undefined {
+/**
+ * The container whose namespace a container:NAME mode joins (--ipc, a pod
+ * member's UTS and PID namespaces), if any.
+ */
+export function ipcTarget(mode: string | undefined): string | undefined {
   return mode?.startsWith("container:") ? mode.slice(10) : undefined;
 }
 

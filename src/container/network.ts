@@ -78,7 +78,8 @@ async function checkJoin(
       "conflicting options: custom host-to-IP mapping and the network mode",
     );
   }
-  await networkTarget(store, mode.target!);
+  // A pod's infra container starts with its first container (--requires).
+  if (host.pod === undefined) await networkTarget(store, mode.target!);
 }
 
 /**

@@ -26,7 +26,7 @@ import {
   humanDuration,
 } from "../runtime/gomap.ts";
 import { parseSignal } from "./signals.ts";
-import type { UsernsMode } from "./namespaces.ts";
+import { ipcTarget, type UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
 
@@ -204,6 +204,21 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
   }, "containers.psReporter");
 }
 
+/** A joined namespace as Podman shows it (container:ID), else `own`. */
+function joinedMode(
+  store: ContainerStore,
+  mode: string | undefined,
+  own: string,
+): string {
+  const target = ipcTarget(mode);
+  if (target === undefined) return own;
+  try {
+    return `container:${store.find(target).id}`;
+  } catch {
+    return mode!;
+  }
+}
+
 /** The container as `inspect` shows it: Docker's field names and shape. */
 export function inspectDoc(
   store: ContainerStore,
@@ -241,7 +256,7 @@ export function inspectDoc(
     Image: c.imageId,
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
-    Pod: "",
+    Pod: c.host.pod ?? "",
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
     Driver: "overlay",
@@ -295,8 +310,11 @@ export function inspectDoc(
         ? "bridge"
         : c.host.network,
       PortBindings: inspectNetwork(store, c, false).Ports,
-      // Podman 4.3 shows "shareable" whatever --ipc said (none included).
-      IpcMode: c.host.ipc === "host" ? "host" : "shareable",
+      // Podman 4.3 shows "shareable" for its own namespace, whatever --ipc
+      // said (none included).
+      IpcMode: c.host.ipc === "host"
+        ? "host"
+        : joinedMode(store, c.host.ipc, "shareable"),
       ShmSize: c.host.shmSize ?? DEFAULT_SHM_SIZE,
       Ulimits: (c.host.ulimits ?? []).map((u) => ({
         Name: `RLIMIT_${u.name.toUpperCase()}`,
@@ -315,7 +333,7 @@ export function inspectDoc(
       DnsSearch: c.host.dns?.search ?? [],
       ExtraHosts: c.host.addHosts ?? [],
       GroupAdd: c.host.groupAdd,
-      PidMode: "private",
+      PidMode: joinedMode(store, c.host.pidns, "private"),
       Privileged: c.host.privileged,
       ReadonlyRootfs: c.host.readOnly,
       SecurityOpt: inspectSecurityOpt(c.host),
@@ -324,7 +342,7 @@ export function inspectDoc(
           m,
         ) => [m.destination, m.data ?? ""]),
       )),
-      UTSMode: "private",
+      UTSMode: joinedMode(store, c.host.uts, "private"),
       // Podman's spellings: "" for the user's own map, "private" for
       // another, ns:PATH for a joined one.
       UsernsMode: usernsMode(c.host.userns),

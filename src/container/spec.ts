@@ -244,10 +244,12 @@ export async function runtimeSpec(
   }
   const etcFiles = writeEtcFiles(run, c, join?.etcDir);
   if (c.host.noHosts) delete etcFiles["/etc/hosts"];
-  const ipcFrom = ipcTarget(c.host.ipc);
-  const ipcPid = ipcFrom === undefined
-    ? undefined
-    : (await networkTarget(store, ipcFrom, "IPC namespace")).pid;
+  const joined = async (mode: string | undefined, kind: string) => {
+    const from = ipcTarget(mode);
+    if (from === undefined) return undefined;
+    const { pid } = await networkTarget(store, from, `${kind} namespace`);
+    return `/proc/${pid}/ns/${kind.toLowerCase()}`;
+  };
   if (c.host.tz) {
     // A copy, so that it is root's inside, as Podman writes it.
     etcFiles["/etc/localtime"] = `${run}/localtime`;
@@ -293,7 +295,9 @@ export async function runtimeSpec(
       ? defaultCgroupns()
       : "private",
     ipc: h.ipc === "host" || h.ipc === "none" ? h.ipc : "private",
-    joinIpc: ipcPid === undefined ? undefined : `/proc/${ipcPid}/ns/ipc`,
+    joinIpc: await joined(h.ipc, "IPC"),
+    joinUts: await joined(h.uts, "UTS"),
+    joinPid: await joined(h.pidns, "PID"),
     shmSize: h.shmSize ?? DEFAULT_SHM_SIZE,
     rootless: store.paths.rootless,
     privateNetwork: join ? join.netns !== undefined : privateNetwork(mode),

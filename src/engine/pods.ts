@@ -55,10 +55,18 @@ export interface PodCreateRequest {
   network?: string[];
   addHosts?: string[];
   dns?: string[];
-  /** net, ipc, uts (Podman's default). */
-  share?: string[];
+  /** --share as given; absent, ipc,net,uts (Podman's default). */
+  share?: string;
   /** --infra=false: no infra container, nothing shared. */
   infra?: boolean;
+  /** --infra-image: the infra container's image instead of catatonit's root. */
+  infraImage?: string;
+  /** --infra-command: its entrypoint, split at spaces as Podman does. */
+  infraCommand?: string;
+  /** --infra-name: its name; absent, ID12-infra. */
+  infraName?: string;
+  /** --infra-conmon-pidfile: where each start writes its monitor's pid. */
+  infraMonitorPidFile?: string;
 }
 
 /** The infra container's root: catatonit and the mount points init needs. */
@@ -102,21 +110,73 @@ function infraHost(req: PodCreateRequest): HostConfig {
   };
 }
 
-const SHARES = ["net", "ipc", "uts"];
+const DEFAULT_SHARES = ["ipc", "net", "uts"];
+
+/**
+ * --share as Podman reads it: a list of namespaces, or with a leading `+`
+ * ones added to the default; `none` anywhere shares nothing, `user` is
+ * taken and ignored (one user namespace is shared anyway). Sharing the
+ * cgroup namespace needs Podman's --share-parent=false, which ptd lacks:
+ * refused with the error Podman gives without it.
+ */
+export function parseShare(value: string | undefined): string[] {
+  if (value === undefined) return DEFAULT_SHARES;
+  const plus = value.startsWith("+");
+  const given = (plus ? value.slice(1) : value).split(",").filter(Boolean);
+  const out = new Set(plus ? DEFAULT_SHARES : []);
+  for (const ns of given) {
+    if (ns === "none") return [];
+    if (ns === "mnt") {
+      throw invalid("mount sharing functionality not supported on pod level");
+    }
+    if (ns === "cgroup") {
+      throw invalid(
+        "cannot define the pod as the cgroup parent at the same time as joining the infra container's cgroupNS: invalid argument",
+      );
+    }
+    if (!["ipc", "net", "pid", "uts", "user"].includes(ns)) {
+      throw invalid(
+        `invalid kernel namespace to share: ${ns}. Options are: cgroup, ipc, net, pid, uts or none`,
+      );
+    }
+    if (ns !== "user") out.add(ns);
+  }
+  return [...out].sort();
+}
+
+/**
+ * The infra container: catatonit on ptd's own root (or --infra-image with
+ * its entrypoint and command, or --infra-command), holding the pod's
+ * network settings.
+ */
+function infraRequest(
+  e: Engine,
+  pod: PodRecord,
+  req: PodCreateRequest,
+): CreateRequest {
+  const command = req.infraCommand?.split(" ");
+  return {
+    ...(req.infraImage === undefined
+      ? { image: infraRoot(e), rootfs: true, command: command ?? [PAUSE, "-P"] }
+      : { image: req.infraImage, command: [], entrypoint: command }),
+    name: req.infraName ?? `${pod.id.slice(0, 12)}-infra`,
+    env: [],
+    hostname: pod.hostname,
+    labels: {},
+    host: {
+      ...infraHost(req),
+      pod: pod.id,
+      monitorPidFile: req.infraMonitorPidFile,
+    },
+  };
+}
 
 /** `pod create`: the pod and its infra container (created, not started). */
 export async function createPod(
   e: Engine,
   req: PodCreateRequest,
 ): Promise<PodRecord> {
-  const share = req.share ?? SHARES;
-  for (const s of share) {
-    if (!SHARES.includes(s) && s !== "none") {
-      throw invalid(
-        `invalid kernel namespace to share: ${s}. Options are: cgroup, ipc, net, pid, uts or none`,
-      );
-    }
-  }
+  const share = parseShare(req.share);
   const infra = req.infra ?? true;
   if (!infra && (req.ports ?? []).length > 0) {
     throw invalid(
@@ -129,20 +189,11 @@ export async function createPod(
     name,
     labels: req.labels ?? {},
     hostname: req.hostname ?? name,
-    share: infra ? share.filter((x) => x !== "none") : [],
+    share: infra ? share : [],
   });
   if (!infra) return pod;
   try {
-    const c = await createContainer(e, {
-      image: infraRoot(e),
-      rootfs: true,
-      name: `${pod.id.slice(0, 12)}-infra`,
-      command: [PAUSE, "-P"],
-      env: [],
-      hostname: pod.hostname,
-      labels: {},
-      host: { ...infraHost(req), pod: pod.id },
-    });
+    const c = await createContainer(e, infraRequest(e, pod, req));
     const done = { ...pod, infraId: c.id };
     pods(e).update(done);
     return done;
@@ -154,8 +205,8 @@ export async function createPod(
 
 /**
  * What a container created with `--pod REF` (or `new:NAME`) gets: the
- * pod's namespaces, through its infra container, which is started here
- * since the namespaces must exist to be joined.
+ * pod's namespaces, through its infra container, which it requires: the
+ * infra container starts first, as in Podman.
  */
 export async function podMember(
   e: Engine,
@@ -166,25 +217,35 @@ export async function podMember(
     ? await createPod(e, { name: ref.slice(4) })
     : pods(e).find(ref);
   if (!pod.infraId) return { ...req, host: { ...req.host, pod: pod.id } };
-  const nonDefault = req.host.network !== "private";
-  if (pod.share.includes("net") && nonDefault) {
+  if (
+    pod.share.includes("net") &&
+    ((req.host.ports ?? []).length > 0 || req.publishAll)
+  ) {
     throw invalid(
-      "invalid config provided: networks and ports can only be set on the pod, not on a container of it",
+      "invalid config provided: published or exposed ports must be defined when the pod is created: network cannot be configured when it is shared with a pod",
     );
   }
-  await startContainer(e, pod.infraId);
-  const infra = `container:${pod.infraId}`;
+  if (pod.share.includes("uts") && req.hostname !== undefined) {
+    throw invalid(
+      "invalid config provided: cannot set hostname when joining the pod UTS namespace: invalid configuration",
+    );
+  }
+  const infra = `container:${pod.infraId}` as const;
+  const shared = (ns: string) => pod.share.includes(ns) ? infra : undefined;
+  // A --network or --ipc of the container's own wins, as in Podman.
+  const ownNetwork = req.host.network !== "private";
   return {
     ...req,
-    hostname: req.hostname ??
-      (pod.share.includes("uts") ? pod.hostname : undefined),
+    hostname: shared("uts") ? pod.hostname : req.hostname,
     host: {
       ...req.host,
-      ...(pod.share.includes("net") ? networkSettings(infra) : {}),
-      ...(pod.share.includes("ipc")
-        ? { ipc: infra as `container:${string}` }
-        : {}),
+      ...(shared("net") && !ownNetwork ? networkSettings(infra) : {}),
+      ipc: req.host.ipc ?? shared("ipc"),
+      uts: shared("uts"),
+      pidns: shared("pid"),
       pod: pod.id,
+      // The namespaces are made when the first container starts.
+      requires: [pod.infraId, ...(req.host.requires ?? [])],
     },
   };
 }

@@ -43,7 +43,9 @@ export function userMaps(): IdMaps {
 export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   // No cgroup namespace here: it would be rooted at the parent's cgroup,
   // before the child is moved into its own (init makes it).
-  let flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS;
+  let flags = CLONE_NEWNS;
+  if (spec.joinUts === undefined) flags |= CLONE_NEWUTS;
+  if (spec.joinPid === undefined) flags |= CLONE_NEWPID;
   if (spec.ipc !== "host" && spec.joinIpc === undefined) flags |= CLONE_NEWIPC;
   if (spec.rootless && !joinsUser) flags |= CLONE_NEWUSER;
   if (spec.privateNetwork && spec.joinNetns === undefined) {
@@ -52,13 +54,24 @@ export function cloneFlags(spec: RuntimeSpec, joinsUser = false): number {
   return flags;
 }
 
-/** Opens the namespaces to enter for `spec.joinNetns` and `joinIpc`, if any. */
+/** The namespace files to join besides the network one. */
+const otherJoins = (spec: RuntimeSpec) => ({
+  ipc: spec.joinIpc,
+  uts: spec.joinUts,
+  pid: spec.joinPid,
+});
+
+/** Opens the namespaces to enter for `spec.joinNetns` and the others, if any. */
 function joinFor(spec: RuntimeSpec): JoinFds | undefined {
   if (spec.joinUserns !== undefined) {
     return { fds: [openRaw(spec.joinUserns)], user: true };
   }
-  if (spec.joinNetns === undefined && spec.joinIpc === undefined) return;
-  return joinFds(spec.joinNetns, spec.joinIpc);
+  const others = otherJoins(spec);
+  if (
+    spec.joinNetns === undefined &&
+    Object.values(others).every((p) => p === undefined)
+  ) return;
+  return joinFds(spec.joinNetns, others);
 }
 
 /**
@@ -91,7 +104,8 @@ export async function startInit(
     if (!join) throw e;
     throw new Error(
       `cannot join namespace ${
-        spec.joinUserns ?? spec.joinNetns ?? spec.joinIpc
+        spec.joinUserns ?? spec.joinNetns ??
+          Object.values(otherJoins(spec)).find(Boolean)
       }: ${(e as Error).message}`,
     );
   } finally {

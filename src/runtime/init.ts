@@ -99,7 +99,8 @@ export function runInit(
   buildRootfs(sys, spec);
   trace("init-mounted");
   if (spec.console) setUpConsole(sys, spec.console);
-  sys.sethostname(spec.hostname);
+  // A pod's shared UTS namespace keeps the name its members gave it.
+  if (spec.joinUts === undefined) sys.sethostname(spec.hostname);
   if (spec.privateNetwork) sys.linkUp("lo");
   const proc = spec.process;
   addUserEntries(proc, read, write);

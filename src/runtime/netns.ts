@@ -5,7 +5,12 @@
  * owner, then the network namespace itself.
  */
 import { invalid } from "./errors.ts";
-import { CLONE_NEWIPC, CLONE_NEWNET } from "../../ffi/constants.ts";
+import {
+  CLONE_NEWIPC,
+  CLONE_NEWNET,
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
+} from "../../ffi/constants.ts";
 import {
   closeFd,
   namespaceOwner,
@@ -57,32 +62,42 @@ export function isOwnNetns(path: string): boolean {
   return netnsId(path) === identity("/proc/self/ns/net");
 }
 
-/** Opens the IPC namespace at `path` (--ipc container:). */
-function openIpcns(path: string): number {
+/** The kinds of namespace besides the network one that a container may join. */
+const OTHERS = { ipc: CLONE_NEWIPC, uts: CLONE_NEWUTS, pid: CLONE_NEWPID };
+
+/** Namespace files to join besides the network one (--ipc container:, a pod's). */
+export type OtherJoins = Partial<Record<keyof typeof OTHERS, string>>;
+
+/** Opens the namespace of kind `kind` at `path`. */
+function openNs(path: string, kind: keyof typeof OTHERS): number {
   let fd: number;
+  const what = `${kind.toUpperCase()} namespace`;
   try {
     fd = openRaw(path);
   } catch {
-    throw invalid(`IPC namespace ${path}: cannot be opened`);
+    throw invalid(`${what} ${path}: cannot be opened`);
   }
-  if (namespaceType(fd) !== CLONE_NEWIPC) {
+  if (namespaceType(fd) !== OTHERS[kind]) {
     closeFd(fd);
-    throw invalid(`${path} is not an IPC namespace`);
+    throw invalid(`${path} is not ${kind === "ipc" ? "an" : "a"} ${what}`);
   }
   return fd;
 }
 
 /**
- * Opens what to enter to join the network namespace at `net` and the IPC
- * namespace at `ipc` (either may be absent): the user namespace owning
- * them (unless that is ours: rootful, or the host's), then them. The
- * caller closes the fds.
+ * Opens what to enter to join the network namespace at `net` and the
+ * `others` (any may be absent): the user namespace owning them (unless
+ * that is ours: rootful, or the host's), then them, the PID namespace
+ * last (it acts on the children made after it). The caller closes the fds.
  */
-export function joinFds(net?: string, ipc?: string): JoinFds {
+export function joinFds(net?: string, others: OtherJoins = {}): JoinFds {
   const fds: number[] = [];
   try {
     if (net !== undefined) fds.push(openNetns(net));
-    if (ipc !== undefined) fds.push(openIpcns(ipc));
+    for (const kind of ["ipc", "uts", "pid"] as const) {
+      const path = others[kind];
+      if (path !== undefined) fds.push(openNs(path, kind));
+    }
   } catch (e) {
     fds.forEach(closeFd);
     throw e;
@@ -93,9 +108,9 @@ export function joinFds(net?: string, ipc?: string): JoinFds {
   } catch (e) {
     fds.forEach(closeFd);
     throw new Error(
-      `namespace ${net ?? ipc}: its owner is out of reach (${
-        (e as Error).message
-      })`,
+      `namespace ${
+        net ?? Object.values(others)[0]
+      }: its owner is out of reach (${(e as Error).message})`,
     );
   }
   if (fdIdentity(owner) === identity("/proc/self/ns/user")) {

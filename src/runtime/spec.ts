@@ -120,6 +120,13 @@ export interface RuntimeSpec {
    * `joinNetns` (with its owning user namespace).
    */
   joinIpc?: string;
+  /**
+   * A pod's UTS and PID namespace files to join (its infra container's),
+   * entered like `joinIpc`; with a joined UTS namespace init leaves the
+   * hostname as it is.
+   */
+  joinUts?: string;
+  joinPid?: string;
   /** Bytes of /dev/shm. */
   shmSize?: number;
   privileged: boolean;
