@@ -338,8 +338,11 @@ const rmBulk = perContainer(
     TIME,
     { flags: "-v, --volumes", description: "remove anonymous volumes too" },
   ],
-  (e, id, f: RmFlags) => engine.removeContainer(e, id, f),
-  (f) => ({ policy: REMOVAL, depend: f.depend }),
+  // --all: a container before those it depends on, a pod's infra
+  // container last, with its pod, as Podman does.
+  (e, id, f: RmFlags) =>
+    engine.removeContainer(e, id, { ...f, infra: f.all ? "pod" : undefined }),
+  (f) => ({ policy: REMOVAL, depend: f.depend || f.all }),
 );
 
 const rmSpec: CommandSpec = {

@@ -146,6 +146,12 @@ export interface RemoveOptions {
   volumes?: boolean;
   /** With `force`: stop it first, killing it after this many seconds. */
   time?: number;
+  /**
+   * A pod's infra container: `pod` removes its pod with it (rm --all,
+   * once the pod's other containers went), `infra` is the pod's own
+   * removal; neither: refused, as Podman does.
+   */
+  infra?: "pod" | "infra";
 }
 
 /**
@@ -158,6 +164,12 @@ export async function removeContainer(
   opts: RemoveOptions = {},
 ): Promise<void> {
   const [s, c] = target(e, ref);
+  if (c.host.pod !== undefined && opts.infra !== "infra") {
+    const { removeWithPod } = await lazy<typeof import("./pods.ts")>(
+      new URL("./pods.ts", import.meta.url),
+    );
+    if (await removeWithPod(e, c, opts)) return;
+  }
   if (opts.force && opts.time !== undefined) {
     // Refused before it is stopped, as Podman does.
     refuseIfDepended(s, c);

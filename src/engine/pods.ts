@@ -34,6 +34,7 @@ import {
   killContainer,
   pauseContainer,
   removeContainer,
+  type RemoveOptions,
   startContainer,
   stopContainer,
 } from "./lifecycle.ts";
@@ -340,10 +341,31 @@ export async function removePod(
     );
   }
   for (const x of list.reverse()) {
-    await removeContainer(e, x.c.id, { force: true });
+    await removeContainer(e, x.c.id, { force: true, infra: "infra" });
   }
   pods(e).remove(pod.id);
   return pod.id;
+}
+
+/**
+ * `rm` of a pod's infra container: refused (Podman's error), unless
+ * `opts.infra` says its pod goes with it; true when the pod was removed.
+ */
+export async function removeWithPod(
+  e: Engine,
+  c: ContainerConfig,
+  opts: Pick<RemoveOptions, "infra">,
+): Promise<boolean> {
+  const pod = pods(e).list().find((p) => p.infraId === c.id);
+  if (!pod) return false;
+  if (opts.infra !== "pod") {
+    throw invalid(
+      `container ${c.id} is the infra container of pod ${pod.id} and cannot be removed without removing the pod`,
+    );
+  }
+  // Podman's rm --all takes a running infra container too, -f or not.
+  await removePod(e, pod, true);
+  return true;
 }
 
 /** `pod prune`: pods none of whose containers runs. */
