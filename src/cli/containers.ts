@@ -368,7 +368,8 @@ function logTime(flag: string, value: string | undefined) {
   }
 }
 
-const logsSpec: CommandSpec = {
+/** `logs` (`pod logs` shows its containers' logs through it). */
+export const logsSpec: CommandSpec = {
   name: "logs",
   description: "Fetch the logs of one or more containers",
   options: [

@@ -15,7 +15,7 @@ import {
 import { randomName } from "../container/names.ts";
 import type { PortMapping } from "../network/ports.ts";
 import { type PodRecord, PodStore } from "../pod/store.ts";
-import { conflict, invalid } from "../runtime/errors.ts";
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
 import { goMap, goStruct } from "../runtime/gomap.ts";
 import { ensureDir } from "../storage/paths.ts";
 import {
@@ -28,7 +28,9 @@ import {
   compileFilters,
   FORM_ERROR,
   labelsMatch,
+  type Matcher,
   parseFilters,
+  parseTime,
 } from "./filters.ts";
 import {
   killContainer,
@@ -68,6 +70,8 @@ export interface PodCreateRequest {
   infraName?: string;
   /** --infra-conmon-pidfile: where each start writes its monitor's pid. */
   infraMonitorPidFile?: string;
+  /** --replace: a pod of the same name is removed first, even running. */
+  replace?: boolean;
 }
 
 /** The infra container's root: catatonit and the mount points init needs. */
@@ -184,6 +188,8 @@ export async function createPod(
       "you must have an infra container to publish port bindings to the host",
     );
   }
+  const old = pods(e).list().find((p) => p.name === req.name);
+  if (req.replace && old) await removePod(e, old, true);
   const taken = new Set(pods(e).list().map((p) => p.name));
   const name = req.name ?? randomName((n) => taken.has(n));
   const pod = await pods(e).create({
@@ -251,44 +257,74 @@ export async function podMember(
   };
 }
 
-/** The pod's containers with their states, infra first. */
+/** The pod's containers with their states, infra first, then oldest first. */
 async function members(e: Engine, pod: PodRecord): Promise<Listed[]> {
   const all = (await containersWithState(e)).filter((x) =>
     x.c.host.pod === pod.id
   );
-  return all.sort((a, b) =>
-    Number(b.c.id === pod.infraId) - Number(a.c.id === pod.infraId)
+  const rank = (x: Listed) => x.c.id === pod.infraId ? "" : x.c.created;
+  return all.sort((a, b) => rank(a).localeCompare(rank(b)));
+}
+
+/** The pod's containers as Podman lists them: newest first. */
+async function newestFirst(e: Engine, pod: PodRecord): Promise<Listed[]> {
+  return (await members(e, pod)).sort((a, b) =>
+    b.c.created.localeCompare(a.c.created)
   );
 }
 
-/** The pods `refs` name (all of them with `all`). */
+/**
+ * The pods `refs` name (all of them with `all`, the newest with
+ * `latest`); with `ignore`, names of no pod are left out.
+ */
 export function selectPods(
   e: Engine,
   refs: string[],
-  all = false,
+  opts: { all?: boolean; latest?: boolean; ignore?: boolean } = {},
 ): PodRecord[] {
-  if (all) return pods(e).list();
+  const list = pods(e).list();
+  if (opts.all) return list;
+  if (opts.latest) return list.slice(-1);
   if (refs.length === 0) {
     throw invalid("you must provide at least one name or id");
   }
-  return refs.map((r) => pods(e).find(r));
+  return refs.flatMap((r) => {
+    try {
+      return [pods(e).find(r)];
+    } catch (err) {
+      if (opts.ignore && isKind(err, "not-found")) return [];
+      throw err;
+    }
+  });
 }
 
-/** `pod start`: the infra container first, then the others. */
+/**
+ * `pod start`: the infra container first, then the others; a pod with
+ * no container is Podman's error.
+ */
 export async function startPod(e: Engine, pod: PodRecord): Promise<void> {
-  for (const x of await members(e, pod)) await startContainer(e, x.c.id);
+  const list = await members(e, pod);
+  if (list.length === 0) {
+    throw notFound(
+      `no containers in pod ${pod.id} have no dependencies, cannot start pod: no such container`,
+    );
+  }
+  for (const x of list) await startContainer(e, x.c.id);
 }
 
-/** Runs `fn` on each running container of the pod, the infra one last. */
-async function eachRunning(
+/** Runs `fn` on each container of the pod in `state`, the infra one last. */
+async function eachIn(
   e: Engine,
   pod: PodRecord,
+  state: (x: Listed) => boolean,
   fn: (id: string) => Promise<void>,
 ): Promise<void> {
   for (const x of (await members(e, pod)).reverse()) {
-    if (x.state.status === "running") await fn(x.c.id);
+    if (state(x)) await fn(x.c.id);
   }
 }
+
+const running = (x: Listed) => x.state.status === "running";
 
 /** `pod stop`: the others first, the infra container last. */
 export function stopPod(
@@ -296,7 +332,7 @@ export function stopPod(
   pod: PodRecord,
   timeout?: number,
 ): Promise<void> {
-  return eachRunning(e, pod, (id) => stopContainer(e, id, timeout));
+  return eachIn(e, pod, running, (id) => stopContainer(e, id, timeout));
 }
 
 /** `pod kill`: every running container of the pod. */
@@ -305,16 +341,24 @@ export function killPod(
   pod: PodRecord,
   signal: string,
 ): Promise<void> {
-  return eachRunning(e, pod, (id) => killContainer(e, id, signal));
+  return eachIn(e, pod, running, (id) => killContainer(e, id, signal));
 }
 
-/** `pod pause`/`unpause`: every running container (needs the freezer). */
+/**
+ * `pod pause`: every running container (needs the freezer); `unpause`:
+ * every paused one (none is no error, as in Podman).
+ */
 export function freezePod(
   e: Engine,
   pod: PodRecord,
   freeze: boolean,
 ): Promise<void> {
-  return eachRunning(e, pod, (id) => pauseContainer(e, id, freeze));
+  return eachIn(
+    e,
+    pod,
+    (x) => running(x) && !x.state.paused === freeze,
+    (id) => pauseContainer(e, id, freeze),
+  );
 }
 
 /** `pod restart`. */
@@ -324,8 +368,8 @@ export async function restartPod(e: Engine, pod: PodRecord): Promise<void> {
 }
 
 /**
- * `pod rm`: a pod with running containers is refused without `force`;
- * its containers go with it.
+ * `pod rm`: a pod with running containers (its infra container aside) is
+ * refused without `force`, in Podman's words; its containers go with it.
  */
 export async function removePod(
   e: Engine,
@@ -333,11 +377,10 @@ export async function removePod(
   force: boolean,
 ): Promise<string> {
   const list = await members(e, pod);
-  if (!force && list.some((x) => x.state.status === "running")) {
-    throw conflict(
-      `pod ${pod.id} has containers that are not ready to be removed: cannot remove container ${
-        list.find((x) => x.state.status === "running")!.c.id
-      } as it is running - running or paused containers cannot be removed without force: container state improper`,
+  const busy = list.find((x) => running(x) && x.c.id !== pod.infraId);
+  if (!force && busy) {
+    throw invalid(
+      `removing container ${busy.c.id} from pod ${pod.id}: cannot remove container ${busy.c.id} as it is running - running or paused containers cannot be removed without force: container state improper`,
     );
   }
   for (const x of list.reverse()) {
@@ -368,12 +411,11 @@ export async function removeWithPod(
   return true;
 }
 
-/** `pod prune`: pods none of whose containers runs. */
+/** `pod prune`: the pods whose containers all exited (Podman's Exited). */
 export async function prunePods(e: Engine): Promise<PruneReport<string>> {
   const report: PruneReport<string> = { removed: [], errors: [] };
   for (const pod of pods(e).list()) {
-    const list = await members(e, pod);
-    if (list.some((x) => x.state.status === "running")) continue;
+    if (podStatus(await members(e, pod)) !== "Exited") continue;
     try {
       report.removed.push(await removePod(e, pod, true));
     } catch (err) {
@@ -407,33 +449,94 @@ export interface PodListing {
   Labels: Record<string, string>;
 }
 
-const PS_KEYS = ["name", "id", "label", "status", "ctr-names", "ctr-ids"];
+const PS_KEYS = [
+  "name",
+  "id",
+  "label",
+  "status",
+  "ctr-names",
+  "ctr-ids",
+  "ctr-status",
+  "ctr-number",
+  "network",
+  "until",
+];
 
-/** `pod ps`, with Podman's filters (name, id, label, status, ctr-names, ctr-ids). */
+const POD_STATES = [
+  "stopped",
+  "running",
+  "paused",
+  "exited",
+  "dead",
+  "created",
+  "degraded",
+];
+
+/** Whether some container of `p` matches `test`. */
+const anyContainer = (
+  p: PodListing,
+  test: (c: PodListing["Containers"][number]) => boolean,
+) => p.Containers.some(test);
+
+/** Podman's pod filters over a listed pod. */
+const POD_MATCHERS: Record<string, Matcher<PodListing>> = {
+  name: (vs) => (p) => vs.some((v) => new RegExp(v).test(p.Name)),
+  id: (vs) => (p) => vs.some((v) => p.Id.startsWith(v)),
+  label: (vs) => (p) => labelsMatch(vs, p.Labels),
+  status: (vs) => {
+    const bad = vs.find((v) => !POD_STATES.includes(v));
+    if (bad !== undefined) throw invalid(`${bad} is not a valid pod status`);
+    return (p) => vs.includes(p.Status.toLowerCase());
+  },
+  "ctr-names": (vs) => (p) =>
+    anyContainer(p, (c) => vs.some((v) => new RegExp(v).test(c.Names))),
+  "ctr-ids": (vs) => (p) =>
+    anyContainer(p, (c) => vs.some((v) => c.Id.startsWith(v))),
+  "ctr-status": (vs) => (p) => anyContainer(p, (c) => vs.includes(c.Status)),
+  "ctr-number": (vs) => (p) =>
+    vs.some((v) => Number(v) === p.Containers.length),
+  network: (vs) => (p) => p.Networks.some((n) => vs.includes(n)),
+  until: (vs) => {
+    const times = vs.map((v) => parseTime(v));
+    return (p) => times.some((t) => Date.parse(p.Created) < t);
+  },
+};
+
+/** `pod ps --sort` keys and what they compare. */
+const SORTS: Record<string, (a: PodListing, b: PodListing) => number> = {
+  created: (a, b) => b.Created.localeCompare(a.Created),
+  id: (a, b) => a.Id.localeCompare(b.Id),
+  name: (a, b) => a.Name.localeCompare(b.Name),
+  number: (a, b) => a.Containers.length - b.Containers.length,
+  status: (a, b) => a.Status.localeCompare(b.Status),
+};
+
+/**
+ * `pod ps`, with Podman's filters and sort keys (newest first by
+ * default), containers newest first.
+ */
 export async function listPods(
   e: Engine,
   filters: string[] = [],
+  sort = "created",
 ): Promise<PodListing[]> {
+  const order = SORTS[sort];
+  if (!order) {
+    throw invalid(
+      "invalid option for --sort, options are: id, names, or number",
+    );
+  }
   const matches = compileFilters<PodListing>(
     parseFilters(filters, {
       keys: PS_KEYS,
       unknown: (k) => `${k} is an invalid filter`,
       malformed: FORM_ERROR,
     }),
-    {
-      name: (vs) => (p) => vs.some((v) => new RegExp(v).test(p.Name)),
-      id: (vs) => (p) => vs.some((v) => p.Id.startsWith(v)),
-      label: (vs) => (p) => labelsMatch(vs, p.Labels),
-      status: (vs) => (p) => vs.includes(p.Status.toLowerCase()),
-      "ctr-names": (vs) => (p) =>
-        p.Containers.some((c) => vs.some((v) => new RegExp(v).test(c.Names))),
-      "ctr-ids": (vs) => (p) =>
-        p.Containers.some((c) => vs.some((v) => c.Id.startsWith(v))),
-    },
+    POD_MATCHERS,
   );
   const out: PodListing[] = [];
   for (const pod of pods(e).list()) {
-    const list = await members(e, pod);
+    const list = await newestFirst(e, pod);
     const infra = list.find((x) => x.c.id === pod.infraId)?.c;
     out.push(goStruct({
       Cgroup: "",
@@ -454,7 +557,7 @@ export async function listPods(
       Labels: goMap(pod.labels),
     }, "entities.ListPodsReport"));
   }
-  return out.filter(matches);
+  return out.filter(matches).sort(order);
 }
 
 /** `pod inspect`: Podman's InspectPodData, the fields ptd has. */
@@ -531,10 +634,10 @@ export function podExists(e: Engine, ref: string): boolean {
   }
 }
 
-/** The containers of a pod, for top and logs. */
+/** The containers of a pod, newest first, for top and logs. */
 export async function podContainers(
   e: Engine,
   ref: string,
 ): Promise<ContainerConfig[]> {
-  return (await members(e, pods(e).find(ref))).map((x) => x.c);
+  return (await newestFirst(e, pods(e).find(ref))).map((x) => x.c);
 }
