@@ -84,8 +84,8 @@ async function eachPod(
   }
   for (const pod of selected) {
     try {
-      await fn(pod);
-      console.log(pod.id);
+      // false: the verb had nothing to do with it (Podman is silent then).
+      if (await fn(pod) !== false) console.log(pod.id);
     } catch (err) {
       errors.push(err);
     }
@@ -338,7 +338,7 @@ function topCommand(): Command {
         let list;
         try {
           const [pod] = selectPods(e, ref ? [ref] : [], f);
-          list = await podContainers(e, pod.id);
+          list = await podContainers(e, pod.id, true);
         } catch (err) {
           throw isKind(err, "not-found")
             ? invalid(
@@ -381,7 +381,7 @@ function logsCommand(setCode: (code: number) => void): Command {
     ) => {
       const e = userEngine();
       const [pod] = selectPods(e, ref ? [ref] : [], f);
-      let list = await podContainers(e, pod.id);
+      let list = await podContainers(e, pod.id, true);
       if (f.container !== undefined) {
         const want = f.container;
         list = list.filter((c) => c.name === want || c.id.startsWith(want));

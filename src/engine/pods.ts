@@ -346,19 +346,23 @@ export function killPod(
 
 /**
  * `pod pause`: every running container (needs the freezer); `unpause`:
- * every paused one (none is no error, as in Podman).
+ * every paused one of a paused or degraded pod, else (false) nothing, as
+ * in Podman.
  */
-export function freezePod(
+export async function freezePod(
   e: Engine,
   pod: PodRecord,
   freeze: boolean,
-): Promise<void> {
-  return eachIn(
+): Promise<boolean> {
+  const status = podStatus(await members(e, pod));
+  if (!freeze && status !== "Paused" && status !== "Degraded") return false;
+  await eachIn(
     e,
     pod,
     (x) => running(x) && !x.state.paused === freeze,
     (id) => pauseContainer(e, id, freeze),
   );
+  return true;
 }
 
 /** `pod restart`. */
@@ -429,6 +433,7 @@ export async function prunePods(e: Engine): Promise<PruneReport<string>> {
 function podStatus(list: Listed[]): string {
   if (list.length === 0) return "Created";
   const running = list.filter((x) => x.state.status === "running").length;
+  if (list.every((x) => x.state.paused)) return "Paused";
   if (running === list.length) return "Running";
   if (running > 0) return "Degraded";
   if (list.every((x) => x.state.status === "created")) return "Created";
@@ -634,10 +639,15 @@ export function podExists(e: Engine, ref: string): boolean {
   }
 }
 
-/** The containers of a pod, newest first, for top and logs. */
+/**
+ * The containers of a pod: the infra container and then the others in
+ * the order they were made, or (top and logs, as Podman) newest first.
+ */
 export async function podContainers(
   e: Engine,
   ref: string,
+  newest = false,
 ): Promise<ContainerConfig[]> {
-  return (await newestFirst(e, pods(e).find(ref))).map((x) => x.c);
+  const pod = pods(e).find(ref);
+  return (await (newest ? newestFirst : members)(e, pod)).map((x) => x.c);
 }
