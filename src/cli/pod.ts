@@ -386,7 +386,9 @@ function logsCommand(setCode: (code: number) => void): Command {
         const want = f.container;
         list = list.filter((c) => c.name === want || c.id.startsWith(want));
         if (list.length === 0) {
-          throw invalid(`container ${want} is not in pod ${pod.name}`);
+          throw invalid(
+            `container ${want} is not in pod ${pod.name}: no such container`,
+          );
         }
       }
       if (list.length === 0) return;

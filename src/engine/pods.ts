@@ -12,6 +12,7 @@ import {
   type HostConfig,
   plainHost,
 } from "../container/config.ts";
+import { cgroupPlan, hostDelegation } from "../cgroup/policy.ts";
 import { randomName } from "../container/names.ts";
 import type { PortMapping } from "../network/ports.ts";
 import { type PodRecord, PodStore } from "../pod/store.ts";
@@ -345,6 +346,21 @@ export function killPod(
 }
 
 /**
+ * Refuses to pause a pod with a container that has no cgroup of its own,
+ * whatever state it is in, as Podman does (in its words on a v1 host).
+ */
+function checkFreezer(list: Listed[]) {
+  if (list.every((x) => cgroupPlan(x.c.id, x.c.host))) return;
+  const why = hostDelegation();
+  const reason = "reason" in why ? why.reason : "--cgroups disabled";
+  throw invalid(
+    reason.includes("v1")
+      ? "can not pause pods containing rootless containers with cgroup V1: this container does not have a cgroup"
+      : `can not pause pods containing containers without a cgroup of their own: ${reason}`,
+  );
+}
+
+/**
  * `pod pause`: every running container (needs the freezer); `unpause`:
  * every paused one of a paused or degraded pod, else (false) nothing, as
  * in Podman.
@@ -354,8 +370,10 @@ export async function freezePod(
   pod: PodRecord,
   freeze: boolean,
 ): Promise<boolean> {
-  const status = podStatus(await members(e, pod));
+  const list = await members(e, pod);
+  const status = podStatus(list);
   if (!freeze && status !== "Paused" && status !== "Degraded") return false;
+  if (freeze) checkFreezer(list);
   await eachIn(
     e,
     pod,

@@ -151,6 +151,16 @@ differential(
   },
 );
 
+/** Whether this host has no cgroup v2 hierarchy of its own. */
+function v1Host(): boolean {
+  try {
+    Deno.statSync("/sys/fs/cgroup/cgroup.controllers");
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /** Bad pod command lines: Podman's exit code and words on both. */
 const CASES: { args: string[]; code: number; says?: string }[] = [
   {
@@ -246,6 +256,20 @@ const CASES: { args: string[]; code: number; says?: string }[] = [
     code: 125,
     says: 'name "pp" is in use: pod already exists',
   },
+  {
+    args: ["pod", "logs", "-c", "nope", "pp"],
+    code: 125,
+    says: "container nope is not in pod pp: no such container",
+  },
+  // No freezer for rootless containers on a cgroup v1 (or hybrid) host.
+  ...(v1Host()
+    ? [{
+      args: ["pod", "pause", "pp"],
+      code: 125,
+      says:
+        "can not pause pods containing rootless containers with cgroup V1: this container does not have a cgroup",
+    }]
+    : []),
   {
     args: ["rm", "-f", "pp-infra"],
     code: 125,
