@@ -416,6 +416,8 @@ differential(
       "renamed",
     ]);
     await same(engines, ["exec", "s1", "hostname"]);
+    // The infra container's hosts file, and the member's own name.
+    await same(engines, ["exec", "s1", "cat", "/etc/hosts"]);
     await same(engines, [
       "run",
       "--rm",
