@@ -339,6 +339,24 @@ differential(
     ]);
     // Created members do not start the infra container.
     await same(engines, status);
+    const inPod = "{{.Names}} {{.Pod}} {{.PodName}} {{.IsInfra}}";
+    await same(engines, [
+      "ps",
+      "-a",
+      "--filter",
+      "pod=life",
+      "--format",
+      inPod,
+    ]);
+    await same(engines, [
+      "ps",
+      "-a",
+      "--pod",
+      "--sort",
+      "names",
+      "--format",
+      inPod,
+    ]);
     await same(engines, ["pod", "start", "life"]);
     await same(engines, status);
     await same(engines, [
