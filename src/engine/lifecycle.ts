@@ -446,7 +446,8 @@ export async function pruneContainers(
   const report: PruneReport<string> = { removed: [], errors: [] };
   const chosen = await filterContainers(e, parsePruneFilters(filters));
   for (const { c, state } of chosen) {
-    if (monitorAlive(state)) continue;
+    // A pod's containers go with their pod (pod prune), as in Podman.
+    if (monitorAlive(state) || c.host.pod !== undefined) continue;
     try {
       await life.removeContainer(s, c, false);
       report.removed.push(c.id);

@@ -391,6 +391,8 @@ differential(
     await same(engines, status);
     await same(engines, ["pod", "stop", "-t", "0", "life"]);
     await same(engines, status);
+    // A pod's containers go with their pod, not with container prune.
+    await same(engines, ["container", "prune", "-f"]);
     // Only exited pods go; a created one stays.
     await same(engines, ["pod", "prune", "-f"]);
     await same(engines, status);
@@ -599,5 +601,16 @@ Deno.test("rm -fa takes the pods along: no monitor, infra process or mount is le
     ok(await ptd(sb, ["pod", "rm", "-fa"]));
     const mounts = Deno.readTextFileSync("/proc/self/mountinfo");
     assert(!mounts.includes(sb.dir), "no mount of the store is left");
+  });
+});
+
+Deno.test("system reset -f with a running pod: nothing is left", async () => {
+  await withSandbox(async (sb) => {
+    await storeBusyboxImage(sb, IMAGE);
+    ok(await ptd(sb, ["run", "-d", "--pod", "new:r", IMAGE, "sleep", "1000"]));
+    assert(processesOf(sb).length >= 2, "the pod runs");
+    ok(await ptd(sb, ["system", "reset", "-f"]));
+    await until(() => processesOf(sb).length === 0);
+    assertEquals(ok(await ptd(sb, ["pod", "ps", "-q"])), "");
   });
 });
