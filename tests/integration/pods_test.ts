@@ -614,3 +614,20 @@ Deno.test("system reset -f with a running pod: nothing is left", async () => {
     assertEquals(ok(await ptd(sb, ["pod", "ps", "-q"])), "");
   });
 });
+
+Deno.test("network rm -f removes the pods on the network, as Podman's does", async () => {
+  await withSandbox(async (sb) => {
+    const net = `podnet${crypto.randomUUID().slice(0, 6)}`;
+    ok(await ptd(sb, ["network", "create", net]));
+    try {
+      ok(await ptd(sb, ["pod", "create", "--name", "np", "--network", net]));
+      ok(await ptd(sb, ["pod", "start", "np"]));
+      assertEquals((await ptd(sb, ["network", "rm", net])).code, 2);
+      ok(await ptd(sb, ["network", "rm", "-f", net]));
+      assertEquals(ok(await ptd(sb, ["pod", "ps", "-q"])), "");
+      await until(() => processesOf(sb).length === 0);
+    } finally {
+      await ptd(sb, ["network", "rm", "-f", net]);
+    }
+  });
+});
