@@ -60,10 +60,12 @@ async function onBoth(
   return out;
 }
 
-/** Ids (64 or 12 hex digits) and ages out of a command's output. */
+/** Ids (64 or 12 hex digits), ages and column widths out of an output. */
 const normal = (text: string) =>
   text.replace(/\b[0-9a-f]{64}\b|\b[0-9a-f]{12}\b/g, "ID")
-    .replace(/(Less than a second|\d+ seconds?) ago/g, "AGE");
+    .replace(/(Less than a second|\d+ seconds?) ago/g, "AGE")
+    // Table columns are as wide as what they hold (an age's words).
+    .replace(/ {2,}/g, "  ");
 
 /** The same lines on both engines: same exit code and normalized output. */
 async function same(
