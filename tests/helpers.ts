@@ -121,8 +121,10 @@ export async function ptd(
 }
 
 /**
- * Runs `fn` in a fresh sandbox. Whatever containers it leaves (a failed
- * test's too) are force-removed before the store goes.
+ * Runs `fn` in a fresh sandbox. Whatever containers and pods it leaves (a
+ * failed test's too) are force-removed before the store goes: `rm -fa`
+ * takes containers before those they depend on and a pod's infra
+ * container with its pod (`rm -f` of the ids refuses the infra container).
  */
 export async function withSandbox(
   fn: (sb: Sandbox) => Promise<void>,
@@ -131,9 +133,7 @@ export async function withSandbox(
   try {
     await fn(sb);
   } finally {
-    const ids = (await ptd(sb, ["ps", "-aq", "--no-trunc"])).stdout.split("\n")
-      .filter(Boolean);
-    if (ids.length > 0) await ptd(sb, ["rm", "-f", ...ids]);
+    await ptd(sb, ["rm", "-fa"]);
     await sb.cleanup();
   }
 }

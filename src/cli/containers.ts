@@ -321,6 +321,9 @@ interface RmFlags extends SelectFlags {
   time?: number;
 }
 
+/** --all without a --filter: every container there is. */
+const everything = (f: SelectFlags) => !!f.all && !f.filter?.length;
+
 const rmBulk = perContainer(
   "rm",
   "Remove one or more containers",
@@ -338,8 +341,14 @@ const rmBulk = perContainer(
     TIME,
     { flags: "-v, --volumes", description: "remove anonymous volumes too" },
   ],
-  (e, id, f: RmFlags) => engine.removeContainer(e, id, f),
-  (f) => ({ policy: REMOVAL, depend: f.depend }),
+  // Every container (--all, no --filter): each before those it depends
+  // on, a pod's infra container last, with its pod, as Podman does.
+  (e, id, f: RmFlags) =>
+    engine.removeContainer(e, id, {
+      ...f,
+      infra: everything(f) ? "pod" : undefined,
+    }),
+  (f) => ({ policy: REMOVAL, depend: f.depend || everything(f) }),
 );
 
 const rmSpec: CommandSpec = {
@@ -365,7 +374,8 @@ function logTime(flag: string, value: string | undefined) {
   }
 }
 
-const logsSpec: CommandSpec = {
+/** `logs` (`pod logs` shows its containers' logs through it). */
+export const logsSpec: CommandSpec = {
   name: "logs",
   description: "Fetch the logs of one or more containers",
   options: [

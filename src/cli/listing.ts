@@ -21,6 +21,7 @@ interface PsFlags {
   trunc?: boolean;
   noheading?: boolean;
   size?: boolean;
+  pod?: boolean;
   sort?: string;
   filter: string[];
   format?: string;
@@ -50,6 +51,10 @@ const psSpec: CommandSpec = {
     { flags: "-l, --latest", description: "show the latest created container" },
     { flags: "--no-trunc", description: "do not truncate output" },
     { flags: "--noheading", description: "do not print headers" },
+    {
+      flags: "-p, --pod",
+      description: "print the pod id and name of each container",
+    },
     { flags: "-q, --quiet", description: "print only the ids" },
     { flags: "-s, --size", description: "display the total file sizes" },
     {
@@ -72,6 +77,7 @@ const psSpec: CommandSpec = {
       sort: f.sort as PsSort | undefined,
       size: f.size,
       external: f.external,
+      pod: f.pod,
     });
     const noTrunc = f.trunc === false;
     if (f.quiet) {
@@ -86,7 +92,11 @@ const psSpec: CommandSpec = {
       });
     } else {
       const views = rows.map((r) => psView(r, noTrunc));
-      const columns = [...PS_COLUMNS, ...(f.size ? ["Size"] : [])];
+      const columns = [
+        ...PS_COLUMNS,
+        ...(f.size ? ["Size"] : []),
+        ...(f.pod ? ["Pod", "PodName"] : []),
+      ];
       const body = views.map((v) => columns.map((c) => String(v[c])));
       const out = table(
         f.noheading ? body : [columns.map((c) => PS_HEADERS[c]), ...body],

@@ -177,11 +177,16 @@ export interface HostConfig extends CgroupSettings {
   annotations?: Record<string, string>;
   /** --pidfile: where each start writes the container's pid. */
   pidFile?: string;
+  /** Where each start writes its monitor's pid (a pod's --infra-conmon-pidfile). */
+  monitorPidFile?: string;
   /** --no-hosts: the image's /etc/hosts stays, ptd binds none over it. */
   noHosts?: boolean;
   /** --sysctl: namespaced /proc/sys knobs init sets (sysctls.ts). */
   sysctls?: Record<string, string>;
-  /** --pid, --uts (shared_ns.ts); absent, namespaces of its own. */
+  /**
+   * --pid, --uts (shared_ns.ts); a pod member's are its infra container's
+   * (container:ID) when the pod shares them; absent, namespaces of its own.
+   */
   pid?: SharedNsMode;
   uts?: SharedNsMode;
   /** --umask, octal as given ("0077"); absent, 0022. */

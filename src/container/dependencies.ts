@@ -1,7 +1,8 @@
 /**
  * Containers that depend on others, as Podman counts them: one that joins
  * another's network (--network container:X) or IPC, PID or UTS namespace
- * (--ipc/--pid/--uts container:X), or that --requires it. A container with dependents, in
+ * (--ipc/--pid/--uts container:X, a pod member's of its infra), or that
+ * --requires it. A container with dependents, in
  * whatever state they are, cannot be removed, even with -f; `rm --depend`
  * removes them first.
  */

@@ -47,10 +47,9 @@ export async function monitorMain(args: string[]): Promise<number> {
     await claim(store, c.id, false, restarts > 0);
     // A unit of `generate systemd` (Type=forking) finds its main process here.
     Deno.mkdirSync(store.runDir(c.id), { recursive: true });
-    Deno.writeTextFileSync(
-      `${store.runDir(c.id)}/monitor.pid`,
-      `${Deno.pid}\n`,
-    );
+    for (
+      const file of [`${store.runDir(c.id)}/monitor.pid`, c.host.monitorPidFile]
+    ) if (file) Deno.writeTextFileSync(file, `${Deno.pid}\n`);
     // Taking over: the CLI that handed the container over may go now.
     if (restarts > 0) answer({ ok: true });
     await supervise(store, c, {

@@ -37,7 +37,7 @@ export function parseIpc(value: string): IpcMode {
 
 /**
  * The container whose namespace a container:NAME mode (--ipc, --pid,
- * --uts) joins, if any.
+ * --uts, a pod member's) joins, if any.
  */
 export function ipcTarget(mode: string | undefined): string | undefined {
   return mode?.startsWith("container:") ? mode.slice(10) : undefined;

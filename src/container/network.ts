@@ -68,7 +68,8 @@ async function checkJoin(
       "invalid config provided: cannot set extra host entries when the container is joined to another containers network namespace: invalid configuration",
     );
   }
-  await networkTarget(store, mode.target!);
+  // A pod's infra container starts with its first container (--requires).
+  if (host.pod === undefined) await networkTarget(store, mode.target!);
 }
 
 /**

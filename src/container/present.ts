@@ -26,10 +26,9 @@ import {
   humanDuration,
 } from "../runtime/gomap.ts";
 import { parseSignal } from "./signals.ts";
-import type { UsernsMode } from "./namespaces.ts";
+import { ipcTarget, type UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
-import { ipcTarget } from "./namespaces.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -205,10 +204,17 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
   }, "containers.psReporter");
 }
 
-/** --pid/--uts as Podman shows them: container:ID for a container's. */
-function sharedNsMode(store: ContainerStore, mode?: string): string {
+/**
+ * --ipc/--pid/--uts as Podman shows them: container:ID for a container's,
+ * else `own`.
+ */
+function sharedNsMode(
+  store: ContainerStore,
+  mode?: string,
+  own = mode ?? "private",
+): string {
   const target = ipcTarget(mode);
-  if (target === undefined) return mode ?? "private";
+  if (target === undefined) return own;
   try {
     return `container:${store.find(target).id}`;
   } catch {
@@ -253,7 +259,7 @@ export function inspectDoc(
     Image: c.imageId,
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
-    Pod: "",
+    Pod: c.host.pod ?? "",
     // The monitor writes its pid in the run dir, as conmon does in userdata.
     ConmonPidFile: c.host.conmonPidFile ??
       `${store.runDir(c.id)}/monitor.pid`,
@@ -326,8 +332,11 @@ export function inspectDoc(
         ? "bridge"
         : c.host.network,
       PortBindings: inspectNetwork(store, c, false).Ports,
-      // Podman 4.3 shows "shareable" whatever --ipc said (none included).
-      IpcMode: c.host.ipc === "host" ? "host" : "shareable",
+      // Podman 4.3 shows "shareable" for its own namespace, whatever --ipc
+      // said (none included).
+      IpcMode: c.host.ipc === "host"
+        ? "host"
+        : sharedNsMode(store, c.host.ipc, "shareable"),
       ShmSize: c.host.shmSize ?? DEFAULT_SHM_SIZE,
       Ulimits: (c.host.ulimits ?? []).map((u) => ({
         Name: `RLIMIT_${u.name.toUpperCase()}`,

@@ -136,6 +136,21 @@ function containerEnvFile(c: ContainerConfig): string {
 }
 
 /**
+ * A joined network's hosts file with a loopback line for those of `names`
+ * it lacks, as Podman adds it (a pod member's own name; with --network
+ * container:, its hostname and name).
+ */
+function withOwnNames(text: string, names: string[]): string {
+  const known = new Set(
+    text.split("\n").flatMap((l) => l.split(/\s+/).slice(1)),
+  );
+  const missing = names.filter((n) => !known.has(n));
+  return missing.length === 0
+    ? text
+    : `${text}127.0.0.1\t${missing.join(" ")}\n`;
+}
+
+/**
  * Writes /etc/hostname, /etc/hosts, /etc/resolv.conf and /run/.containerenv
  * for the container.
  * With `shareFrom`, the runtime dir of the container whose network it
@@ -162,7 +177,9 @@ export async function writeEtcFiles(
   // for a container without a network.
   const files: Record<string, string> = {
     "/etc/hostname": host,
-    "/etc/hosts": shared("hosts", () => hosts(c, names, imageHosts)),
+    "/etc/hosts": shareFrom === undefined
+      ? hosts(c, names, imageHosts)
+      : withOwnNames(shared("hosts", () => hosts(c, names, imageHosts)), names),
     "/run/.containerenv": containerEnvFile(c),
   };
   if (c.host.networkMode.kind !== "none") {

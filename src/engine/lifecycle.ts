@@ -140,6 +140,12 @@ export interface RemoveOptions {
   volumes?: boolean;
   /** With `force`: stop it first, killing it after this many seconds. */
   time?: number;
+  /**
+   * A pod's infra container: `pod` removes its pod with it (rm --all,
+   * once the pod's other containers went), `infra` is the pod's own
+   * removal; neither: refused, as Podman does.
+   */
+  infra?: "pod" | "infra";
 }
 
 /**
@@ -152,6 +158,12 @@ export async function removeContainer(
   opts: RemoveOptions = {},
 ): Promise<void> {
   const [s, c] = target(e, ref);
+  if (c.host.pod !== undefined && opts.infra !== "infra") {
+    const { removeWithPod } = await lazy<typeof import("./pods.ts")>(
+      new URL("./pods.ts", import.meta.url),
+    );
+    if (await removeWithPod(e, c, opts)) return;
+  }
   if (opts.force && opts.time !== undefined) {
     // Refused before it is stopped, as Podman does.
     refuseIfDepended(s, c);
@@ -444,7 +456,8 @@ export async function pruneContainers(
   const report: PruneReport<string> = { removed: [], errors: [] };
   const chosen = await filterContainers(e, parsePruneFilters(filters));
   for (const { c, state } of chosen) {
-    if (monitorAlive(state)) continue;
+    // A pod's containers go with their pod (pod prune), as in Podman.
+    if (monitorAlive(state) || c.host.pod !== undefined) continue;
     try {
       await life.removeContainer(s, c, false);
       report.removed.push(c.id);

@@ -7,6 +7,7 @@ import type { ContainerConfig, ContainerState } from "../container/config.ts";
 import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
 import { inspectDoc, type PsRow, psRow } from "../container/present.ts";
 import { ContainerStore, vfsRoot } from "../container/store.ts";
+import { PodStore } from "../pod/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { VolumeStore } from "../volume/store.ts";
@@ -169,7 +170,10 @@ function containerMatchers(e: Engine): Record<string, Matcher<Listed>> {
       x.state.status === "running" && vs.includes(x.state.health?.Status ?? ""),
     // ptd has no named networks or pods yet: nothing is in one.
     network: () => () => false,
-    pod: () => () => false,
+    pod: (vs) => {
+      const ids = podsNamed(e, vs);
+      return (x) => ids.has(x.c.host.pod ?? "");
+    },
   };
 }
 
@@ -241,6 +245,33 @@ export interface PsQuery {
   size?: boolean;
   /** Build step containers too (`--external`). */
   external?: boolean;
+  /** `--pod`: each row names its pod (PodName). */
+  pod?: boolean;
+}
+
+/** The ids of the pods named (by name or id prefix) in `refs`. */
+function podsNamed(e: Engine, refs: string[]): Set<string> {
+  return new Set(
+    e.store(PodStore).list().filter((p) =>
+      refs.some((r) => p.name === r || p.id.startsWith(r))
+    ).map((p) => p.id),
+  );
+}
+
+/**
+ * Marks the rows of pods' infra containers (IsInfra) and, with `names`,
+ * tells each row its pod's name; the pods are read only when some
+ * container is in one.
+ */
+function withPods(e: Engine, shown: Shown[], names = false) {
+  if (!shown.some((s) => s.x.c.host.pod)) return;
+  const pods = new Map(e.store(PodStore).list().map((p) => [p.id, p]));
+  for (const { x, row } of shown) {
+    const pod = pods.get(x.c.host.pod ?? "");
+    if (!pod) continue;
+    row.IsInfra = pod.infraId === x.c.id;
+    if (names) row.PodName = pod.name;
+  }
 }
 
 /** Bytes of the files under `dir` (not following links). */
@@ -324,6 +355,7 @@ export async function listContainers(
     if (q.size) row.Size = await sizeOf(e, x.c);
     shown.push({ x, row });
   }
+  withPods(e, shown, q.pod);
   return shown.sort(ORDERS[q.sort ?? "created"]).map((s) => s.row);
 }
 

@@ -183,7 +183,10 @@ export async function removeNetwork(
       2,
     );
   }
-  for (const c of users) await removeContainer(e, c.id, { force: true });
+  // A pod's infra container takes its pod along, as Podman's -f does.
+  for (const c of users) {
+    await removeContainer(e, c.id, { force: true, infra: "pod" });
+  }
   networks(e).remove(n.name);
   return n.name;
 }

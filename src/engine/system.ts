@@ -391,7 +391,11 @@ export async function resetStore(e: Engine): Promise<void> {
   const all = containerStore(e).list().map((c) => ({ input: c.id, c }));
   for (const { c } of withDependents(e, all)) {
     try {
-      await removeContainer(e, c.id, { force: true, volumes: true });
+      await removeContainer(e, c.id, {
+        force: true,
+        volumes: true,
+        infra: "pod",
+      });
     } catch (err) {
       if (!isKind(err, "not-found")) throw err;
     }

@@ -17,7 +17,10 @@ import {
 } from "../../src/runtime/caps.ts";
 import { resolveUser, withUserEntries } from "../../src/runtime/user.ts";
 import { idMapsFor, subRanges, toHost } from "../../src/runtime/idmap.ts";
+import { cloneFlags } from "../../src/runtime/create.ts";
 import {
+  CLONE_NEWPID,
+  CLONE_NEWUTS,
   MS_BIND,
   MS_NODEV,
   MS_NOEXEC,
@@ -593,4 +596,22 @@ Deno.test("init: --pid host binds the host's /proc, --uts keeps the host's name,
   init(plain, spec());
   assert(plain.trace().includes("umask 18"));
   assert(!plain.trace().some((l) => l.startsWith("personality")));
+});
+
+Deno.test("a pod member's joined UTS and PID namespaces: not made by clone, and init leaves the shared hostname alone", () => {
+  const made = cloneFlags(spec());
+  assert(made & CLONE_NEWUTS && made & CLONE_NEWPID);
+  const joined = cloneFlags({
+    ...spec(),
+    joinUts: "/proc/9/ns/uts",
+    joinPid: "/proc/9/ns/pid",
+  });
+  assertEquals(joined & (CLONE_NEWUTS | CLONE_NEWPID), 0);
+  assertEquals(joined | CLONE_NEWUTS | CLONE_NEWPID, made);
+  const sys = new RecordingSyscalls();
+  init(sys, { ...spec(), joinUts: "/proc/9/ns/uts" });
+  assert(!sys.trace().some((l) => l.startsWith("sethostname")));
+  const own = new RecordingSyscalls();
+  init(own, spec());
+  assert(own.trace().includes("sethostname box"));
 });
