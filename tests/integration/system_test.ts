@@ -217,8 +217,8 @@ Deno.test("system: a command ptd lacks says so in one line, --help too", () =>
   withSandbox(async (sb) => {
     for (
       const args of [["machine", "--help"], ["manifest", "inspect"], [
-        "secret",
-        "ls",
+        "auto-update",
+        "--dry-run",
       ]]
     ) {
       const r = await ptd(sb, args);
