@@ -30,7 +30,12 @@ import {
 } from "./pull.ts";
 import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
-import { type CommandSpec, inlineBools } from "./spec.ts";
+import {
+  bindArgs,
+  type CommandSpec,
+  inlineBools,
+  optionalArgs,
+} from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
 import { podmanParsing } from "./cobra.ts";
 import { volumeCommand } from "./volume.ts";
@@ -144,6 +149,14 @@ function containerGroup(set: (code: number) => void): Command {
   return group;
 }
 
+/**
+ * The arguments commander is told: for a command --latest may name, all
+ * optional, and a hook that asks for them as declared when it is not given.
+ */
+function latestArgs(spec: CommandSpec): [string, string?][] {
+  return spec.latest ? optionalArgs(spec.args) : spec.args;
+}
+
 /** A commander command built from a spec; its exit code goes to `setCode`. */
 export function toCommand(
   spec: CommandSpec,
@@ -157,10 +170,17 @@ export function toCommand(
       cmd.option(o.flags, o.description, parse, o.default);
     } else cmd.option(o.flags, o.description, o.default as string);
   }
-  for (const [syntax, description] of spec.args) {
+  for (const [syntax, description] of latestArgs(spec)) {
     cmd.argument(syntax, description);
   }
   if (spec.passThrough) cmd.passThroughOptions();
+  if (spec.latest) {
+    cmd.hook("preAction", (c) => {
+      if (!c.opts().latest && !bindArgs(spec.args, c.args)) {
+        c.error("missing argument", { code: "commander.missingArgument" });
+      }
+    });
+  }
   const parseOptions = cmd.parseOptions.bind(cmd);
   cmd.parseOptions = (argv) => parseOptions(inlineBools(spec, argv));
   // commander passes the Command itself last; actions take args and options.

@@ -100,6 +100,34 @@ export interface PsRow {
   Created: number;
 }
 
+/**
+ * The namespaces of process `pid` as `ps --ns` gives them: each one's
+ * inode number, in Podman's keys and order; none for no process.
+ */
+export function namespacesOf(pid: number): Record<string, string> {
+  if (pid <= 0) return {};
+  const kinds = [
+    ["Mnt", "mnt"],
+    ["Cgroup", "cgroup"],
+    ["Ipc", "ipc"],
+    ["Net", "net"],
+    ["Pidns", "pid"],
+    ["Uts", "uts"],
+    ["User", "user"],
+  ];
+  const out: Record<string, string> = {};
+  for (const [key, ns] of kinds) {
+    try {
+      // "net:[4026532470]" -> "4026532470"
+      out[key] = /\[(\d+)\]/.exec(Deno.readLinkSync(`/proc/${pid}/ns/${ns}`))
+        ?.[1] ?? "";
+    } catch {
+      return {};
+    }
+  }
+  return out;
+}
+
 /** The `ps` entry of a container. */
 export function psRow(
   c: ContainerConfig,
@@ -151,14 +179,15 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
   const id = (x: string) => noTrunc ? x : x.slice(0, 12);
   const cmd = r.Command.join(" ");
   const created = goTimeString(new Date(r.Created * 1000).toISOString());
+  const n = r.Namespaces;
   const ns = goStruct({
-    Cgroup: "",
-    IPC: "",
-    MNT: "",
-    NET: "",
-    PIDNS: "",
-    User: "",
-    UTS: "",
+    Cgroup: n.Cgroup ?? "",
+    IPC: n.Ipc ?? "",
+    MNT: n.Mnt ?? "",
+    NET: n.Net ?? "",
+    PIDNS: n.Pidns ?? "",
+    User: n.User ?? "",
+    UTS: n.Uts ?? "",
   }, "entities.ListContainerNamespaces");
   return goStruct({
     AutoRemove: r.AutoRemove,

@@ -5,7 +5,12 @@
  */
 import type { ContainerConfig, ContainerState } from "../container/config.ts";
 import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
-import { inspectDoc, type PsRow, psRow } from "../container/present.ts";
+import {
+  inspectDoc,
+  namespacesOf,
+  type PsRow,
+  psRow,
+} from "../container/present.ts";
 import { ContainerStore, vfsRoot } from "../container/store.ts";
 import { invalid } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
@@ -241,6 +246,8 @@ export interface PsQuery {
   size?: boolean;
   /** Build step containers too (`--external`). */
   external?: boolean;
+  /** The namespaces of each running container (`ps --ns`). */
+  namespaces?: boolean;
 }
 
 /** Bytes of the files under `dir` (not following links). */
@@ -322,6 +329,7 @@ export async function listContainers(
   for (const x of listed) {
     const row: PsRow = psRow(x.c, x.state);
     if (q.size) row.Size = await sizeOf(e, x.c);
+    if (q.namespaces) row.Namespaces = namespacesOf(row.Pid);
     shown.push({ x, row });
   }
   return shown.sort(ORDERS[q.sort ?? "created"]).map((s) => s.row);
