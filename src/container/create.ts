@@ -21,7 +21,13 @@ import { checkLogDriver, checkLogPath } from "./log_driver.ts";
 import { parseDetachKeys } from "./detach_keys.ts";
 import { chooseHealthcheck } from "./health_config.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
-import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
+import {
+  CONTAINER_ENV,
+  DEFAULT_ENV,
+  hostEnv,
+  mergeEnv,
+  PATH_ENV,
+} from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
 import { checkUserns, ipcTarget } from "./namespaces.ts";
@@ -285,6 +291,7 @@ export async function createContainer(
       env: mergeEnv(
         withoutUnset(
           mergeEnv(
+            PATH_ENV,
             opts.defaultEnv ?? DEFAULT_ENV,
             root.rootfs ? [] : CONTAINER_ENV,
             root.env,

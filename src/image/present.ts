@@ -93,7 +93,8 @@ export function imageSummary(
     Containers: containers,
     Names: img.names,
     Digest: img.digest,
-    History: img.names,
+    // containers/storage's NamesHistory: the newest name first.
+    History: img.names.toReversed(),
     Created: created,
     CreatedAt: new Date(created * 1000).toISOString().replace(/\.000Z$/, "Z"),
   };
@@ -204,7 +205,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     ManifestType: img.manifestMediaType,
     User: c.config?.User ?? "",
     History: history,
-    NamesHistory: img.names,
+    NamesHistory: img.names.toReversed(),
   };
 }
 
