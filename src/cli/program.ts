@@ -112,15 +112,37 @@ const MISSING = [
   "secret",
   "unmount",
   "unshare",
+  ...[
+    "checkpoint",
+    "cleanup",
+    "clone",
+    "init",
+    "mount",
+    "restore",
+    "runlabel",
+    "unmount",
+  ].map((v) => `container ${v}`),
+  ...["mount", "scp", "sign", "tree", "trust", "unmount"].map((v) =>
+    `image ${v}`
+  ),
+  ...["export", "import", "mount", "reload", "unmount"].map((v) =>
+    `volume ${v}`
+  ),
+  "system connection",
+  "system migrate",
+  "system renumber",
+  "generate spec",
+  "pod clone",
+  "pod stats",
 ];
 
-function missingCommand(name: string): Command {
-  return new Command(name)
+function missingCommand(path: string): Command {
+  return new Command(path.split(" ").at(-1)!)
     .allowUnknownOption()
     .allowExcessArguments()
     .argument("[args...]")
     .action(() => {
-      throw new PtdError("invalid", `ptd does not implement \`${name}\``);
+      throw new PtdError("invalid", `ptd does not implement \`${path}\``);
     });
 }
 
@@ -146,6 +168,8 @@ function containerGroup(set: (code: number) => void): Command {
   group.addCommand(diffCommand("container"));
   group.addCommand(exportCommand());
   group.addCommand(commitCommand());
+  group.addCommand(statsCommand());
+  group.addCommand(updateCommand());
   return group;
 }
 
@@ -262,10 +286,14 @@ export function program(result: { code: number }): Command {
     p.addCommand(cmd.copyInheritedSettings(p));
     for (const sub of cmd.commands) sub.copyInheritedSettings(cmd);
   }
-  for (const name of MISSING) {
+  for (const path of MISSING) {
+    const group = path.includes(" ")
+      ? p.commands.find((c) => c.name() === path.split(" ")[0])!
+      : p;
     // After copyInheritedSettings, which would give it --help back.
-    const cmd = missingCommand(name).copyInheritedSettings(p).helpOption(false);
-    p.addCommand(cmd, { hidden: true });
+    const cmd = missingCommand(path).copyInheritedSettings(group)
+      .helpOption(false);
+    group.addCommand(cmd, { hidden: true });
   }
   podmanParsing(p);
   return p;

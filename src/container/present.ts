@@ -29,6 +29,8 @@ import { parseSignal } from "./signals.ts";
 import type { UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
+import { resolveCaps } from "../runtime/caps.ts";
+import { userCapabilities } from "./confine.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -266,14 +268,23 @@ export function inspectDoc(
       Health: s.health
         ? { ...s.health, Log: s.health.Log.length > 0 ? s.health.Log : null }
         : { Status: "", FailingStreak: 0, Log: null },
+      CheckpointedAt: ZERO_TIME,
+      RestoredAt: ZERO_TIME,
     }, "define.InspectContainerState"),
     Image: c.imageId,
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
     Pod: "",
+    ...inspectPaths(store, c),
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
-    Driver: "overlay",
+    Driver: c.storageDriver ?? "overlay",
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: "",
+    ...inspectCaps(c),
+    ExecIDs: [],
+    GraphDriver: graphDriver(store, c),
     Mounts: inspectMounts(volumes, c),
     Dependencies: dependencyIds(store, c),
     NetworkSettings: inspectNetwork(store, c, running),
@@ -360,6 +371,87 @@ export function inspectDoc(
       ...(c.host.init ? { Init: true } : {}),
       ConsoleSize: [0, 0],
       ...inspectResources(c),
+      ...UNSET_HOST_CONFIG,
+    },
+  };
+}
+
+/** The files of a container as Podman names them (conmon's: the monitor's). */
+function inspectPaths(store: ContainerStore, c: ContainerConfig) {
+  const run = store.runDir(c.id);
+  return {
+    ResolvConfPath: `${run}/resolv.conf`,
+    HostnamePath: `${run}/hostname`,
+    HostsPath: `${run}/hosts`,
+    StaticDir: store.dir(c.id),
+    OCIConfigPath: `${run}/spec.json`,
+    OCIRuntime: "ptd",
+    ConmonPidFile: `${run}/monitor.pid`,
+    PidFile: c.host.pidFile ?? "",
+  };
+}
+
+/**
+ * HostConfig's fields for what ptd has no option for, as Podman shows
+ * them unset: a script reading one finds it, with its zero value.
+ */
+const UNSET_HOST_CONFIG = {
+  ContainerIDFile: "",
+  VolumeDriver: "",
+  VolumesFrom: null,
+  Cgroup: "",
+  Links: null,
+  PublishAllPorts: false,
+  Runtime: "oci",
+  Isolation: "",
+  BlkioWeightDevice: null,
+  BlkioDeviceReadBps: null,
+  BlkioDeviceWriteBps: null,
+  BlkioDeviceReadIOps: null,
+  BlkioDeviceWriteIOps: null,
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  DiskQuota: 0,
+  KernelMemory: 0,
+  MemorySwappiness: 0,
+  OomKillDisable: false,
+  CpuCount: 0,
+  CpuPercent: 0,
+  IOMaximumIOps: 0,
+  IOMaximumBandwidth: 0,
+  CgroupConf: null,
+};
+
+/**
+ * The capability sets, as Podman shows them: the bounding set, and what
+ * the container's user has of it (root all, another user its --cap-add).
+ */
+function inspectCaps(c: ContainerConfig) {
+  const bounding = resolveCaps(
+    c.host.capAdd,
+    c.host.capDrop,
+    c.host.privileged,
+  ).toSorted();
+  const root = ["", "0", "root"].includes(c.user.split(":")[0]);
+  return {
+    EffectiveCaps: root ? bounding : userCapabilities(c.host).toSorted(),
+    BoundingCaps: bounding,
+  };
+}
+
+/** The storage of the container's root, in containers/storage's terms. */
+function graphDriver(store: ContainerStore, c: ContainerConfig) {
+  if (c.storageDriver === "vfs" || c.rootfs) {
+    return { Name: c.storageDriver ?? "overlay", Data: null };
+  }
+  const dir = store.dir(c.id);
+  return {
+    Name: "overlay",
+    Data: {
+      LowerDir: c.layers.join(":"),
+      MergedDir: `${store.runDir(c.id)}/merged`,
+      UpperDir: `${dir}/upper`,
+      WorkDir: `${dir}/work`,
     },
   };
 }

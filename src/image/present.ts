@@ -13,6 +13,17 @@ import {
 } from "../runtime/gomap.ts";
 
 /**
+ * REPO@DIGEST of each of the image's repositories, as containers/storage
+ * derives them from its names and manifest digest, after those recorded
+ * at pull (a list's digest among them).
+ */
+export function repoDigestsOf(img: ImageRecord): string[] {
+  const repos = img.names.map((n) => n.replace(/:[^:/]*$/, ""));
+  const derived = repos.map((r) => `${r}@${img.digest}`);
+  return [...new Set([...img.repoDigests, ...derived])];
+}
+
+/**
  * Podman's `images` SIZE: go-units' HumanSizeWithPrecision(3) with a space
  * before the unit, as Podman puts it there: "2 MB", "12.3 kB".
  */
@@ -85,7 +96,7 @@ export function imageSummary(
     Id: img.id,
     ParentId: "",
     RepoTags: null,
-    RepoDigests: img.repoDigests,
+    RepoDigests: repoDigestsOf(img),
     Size: img.size,
     SharedSize: 0,
     VirtualSize: img.size,
@@ -186,7 +197,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     Id: img.id,
     Digest: img.digest,
     RepoTags: img.names,
-    RepoDigests: img.repoDigests,
+    RepoDigests: repoDigestsOf(img),
     Parent: "",
     Comment: history.at(-1)?.comment ?? "",
     Created: createdOf(img),
