@@ -36,6 +36,14 @@ const LATEST = new Set([
   "container wait",
 ]);
 
+/** Podman's own line for too many arguments, by command path. */
+const TOO_MANY: Record<string, (path: string) => string> = {
+  "attach": (path) => `\`${path}\` accepts at most one argument`,
+  "container attach": (path) => `\`${path}\` accepts at most one argument`,
+  "port": () => "`port` accepts at most 2 arguments",
+  "container port": () => "`port` accepts at most 2 arguments",
+};
+
 /** "ptd container ls" for `cmd`: its names from the root down. */
 function commandPath(cmd: Command): string[] {
   const names: string[] = [];
@@ -49,6 +57,7 @@ function argCountError(cmd: Command): string {
   const sub = path.slice(1).join(" ");
   const got = cmd.args.length;
   if (got === 0 && NO_NAME[sub]) return NO_NAME[sub];
+  if (got > 0 && TOO_MANY[sub]) return TOO_MANY[sub](path.join(" "));
   if (got === 0 && LATEST.has(sub)) {
     return `"${path.join(" ")}" requires a name, id, or the "--latest" flag`;
   }

@@ -110,7 +110,7 @@ function imagesCommand(name: string): Command {
           const report = imagesReport(noTrunc);
           return isJson(f.format)
             ? printJson([...new Set(rows.map((r) => r.image))], report)
-            : printReport(f.format, rows, report);
+            : printReport(f.format, rows, report, f.noheading);
         }
         const columns = [
           ...IMAGE_COLUMNS.slice(0, 2),

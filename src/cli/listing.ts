@@ -125,7 +125,7 @@ async function ps(f: PsFlags, filters: Filters) {
       jsoniter: true,
       headers: PS_HEADERS,
       view: (r) => psView(r, noTrunc),
-    });
+    }, f.noheading);
   } else {
     const views = rows.map((r) => psView(r, noTrunc));
     const columns = f.ns ? NS_COLUMNS : [

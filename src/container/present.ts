@@ -275,7 +275,7 @@ export function inspectDoc(
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
     Pod: "",
-    ...inspectPaths(store, c),
+    ...inspectPaths(store, c, s),
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
     Driver: c.storageDriver ?? "overlay",
@@ -377,14 +377,19 @@ export function inspectDoc(
 }
 
 /** The files of a container as Podman names them (conmon's: the monitor's). */
-function inspectPaths(store: ContainerStore, c: ContainerConfig) {
+function inspectPaths(
+  store: ContainerStore,
+  c: ContainerConfig,
+  s: ContainerState,
+) {
   const run = store.runDir(c.id);
   return {
     ResolvConfPath: `${run}/resolv.conf`,
     HostnamePath: `${run}/hostname`,
     HostsPath: `${run}/hosts`,
     StaticDir: store.dir(c.id),
-    OCIConfigPath: `${run}/spec.json`,
+    // Podman has none until the container was first set up.
+    ...(s.status === "created" ? {} : { OCIConfigPath: `${run}/spec.json` }),
     OCIRuntime: "ptd",
     ConmonPidFile: `${run}/monitor.pid`,
     PidFile: c.host.pidFile ?? "",
