@@ -15,6 +15,7 @@ import {
   freezePod,
   inspectPod,
   killPod,
+  latestPod,
   listPods,
   podContainers,
   podExists,
@@ -33,7 +34,7 @@ import { askToContinue } from "./confirm.ts";
 import { headers, printInspect, printReport, printTable } from "./format.ts";
 import { collect, parseLabels } from "./options.ts";
 import { ENGINE_ERROR, REMOVAL, reportFailures } from "./targets.ts";
-import { isKind, PtdError } from "../runtime/errors.ts";
+import { invalid, isKind, notFound, PtdError } from "../runtime/errors.ts";
 import { printLog } from "./containers.ts";
 
 const POD_HEADERS = headers(
@@ -42,9 +43,17 @@ const POD_HEADERS = headers(
 );
 
 /** Runs `fn` for each pod selected, printing its id; failures after. */
+/** The selection flags of the pod verbs. */
+interface PodSelection {
+  all?: boolean;
+  latest?: boolean;
+}
+
+const LATEST = "act on the latest pod ptd is aware of";
+
 async function eachPod(
   refs: string[],
-  all: boolean | undefined,
+  sel: { all?: boolean; latest?: boolean },
   fn: (pod: PodRecord) => Promise<unknown>,
   setCode: (code: number) => void,
   policy = REMOVAL,
@@ -53,7 +62,7 @@ async function eachPod(
   const errors: unknown[] = [];
   let selected: PodRecord[] = [];
   try {
-    selected = selectPods(e, refs, all);
+    selected = selectPods(e, refs, sel.all, sel.latest);
   } catch (err) {
     errors.push(err);
   }
@@ -132,14 +141,19 @@ export function podCommand(setCode: (code: number) => void): Command {
       collect,
       [],
     )
+    .option("-l, --latest", LATEST)
     .action(async (f: {
       filter: string[];
       format?: string;
       noheading?: boolean;
       quiet?: boolean;
       trunc?: boolean;
+      latest?: boolean;
     }) => {
-      const ps = await listPods(userEngine(), f.filter);
+      const e = userEngine();
+      const latest = f.latest ? latestPod(e).id : undefined;
+      const ps = (await listPods(e, f.filter))
+        .filter((p) => latest === undefined || p.Id === latest);
       const id = (x: string) => f.trunc === false ? x : x.slice(0, 12);
       if (f.quiet) return ps.forEach((p) => console.log(id(p.Id)));
       if (f.format !== undefined) {
@@ -148,7 +162,7 @@ export function podCommand(setCode: (code: number) => void): Command {
           indent: "  ",
           headers: POD_HEADERS,
           view: podView,
-        });
+        }, f.noheading);
       }
       const body = ps.map((p) => [
         id(p.Id),
@@ -168,11 +182,23 @@ export function podCommand(setCode: (code: number) => void): Command {
   group.command("inspect")
     .description("Show a pod as JSON")
     .option("-f, --format <format>", "json, or a Go template")
-    .argument("<pod>")
-    .action(async (ref: string, f: { format?: string }) => {
+    .option("-l, --latest", LATEST)
+    .argument("[pod]")
+    .action(async (
+      ref: string | undefined,
+      f: { format?: string; latest?: boolean },
+    ) => {
+      if (ref !== undefined && f.latest) {
+        throw invalid("--latest and arguments cannot be used together");
+      }
+      if (ref === undefined && !f.latest) {
+        throw invalid("no names or ids specified");
+      }
+      const e = userEngine();
+      ref ??= latestPod(e).id;
       let doc;
       try {
-        doc = await inspectPod(userEngine(), ref);
+        doc = await inspectPod(e, ref);
       } catch (err) {
         if (!isKind(err, "not-found")) throw err;
         console.log("[]");
@@ -198,20 +224,22 @@ export function podCommand(setCode: (code: number) => void): Command {
     group.command(verb)
       .description(what)
       .option("-a, --all", "all pods")
+      .option("-l, --latest", LATEST)
       .argument("[pods...]")
-      .action((refs: string[], f: { all?: boolean }) =>
-        eachPod(refs, f.all, (p) => fn(userEngine(), p), setCode, ENGINE_ERROR)
+      .action((refs: string[], f: PodSelection) =>
+        eachPod(refs, f, (p) => fn(userEngine(), p), setCode, ENGINE_ERROR)
       );
   }
   for (const [verb, freeze] of [["pause", true], ["unpause", false]] as const) {
     group.command(verb)
       .description(`${freeze ? "Pause" : "Unpause"} one or more pods`)
       .option("-a, --all", "all pods")
+      .option("-l, --latest", LATEST)
       .argument("[pods...]")
-      .action((refs: string[], f: { all?: boolean }) =>
+      .action((refs: string[], f: PodSelection) =>
         eachPod(
           refs,
-          f.all,
+          f,
           (p) => freezePod(userEngine(), p, freeze),
           setCode,
           ENGINE_ERROR,
@@ -221,13 +249,14 @@ export function podCommand(setCode: (code: number) => void): Command {
   group.command("kill")
     .description("Send the specified signal or SIGKILL to containers in a pod")
     .option("-a, --all", "all pods")
+    .option("-l, --latest", LATEST)
     .option("-s, --signal <signal>", "signal to send", "KILL")
     .argument("[pods...]")
-    .action((refs: string[], f: { all?: boolean; signal: string }) => {
+    .action((refs: string[], f: PodSelection & { signal: string }) => {
       checkSignal(f.signal);
       return eachPod(
         refs,
-        f.all,
+        f,
         (p) => killPod(userEngine(), p, f.signal),
         setCode,
         ENGINE_ERROR,
@@ -236,6 +265,7 @@ export function podCommand(setCode: (code: number) => void): Command {
   group.command("rm")
     .description("Remove one or more stopped pods and containers")
     .option("-a, --all", "all pods")
+    .option("-l, --latest", LATEST)
     .option("-f, --force", "stop running containers first")
     .option("-i, --ignore", "no error for pods that do not exist")
     .option("-t, --time <seconds>", "ignored: ptd kills the containers")
@@ -243,15 +273,15 @@ export function podCommand(setCode: (code: number) => void): Command {
     .action(
       (
         refs: string[],
-        f: { all?: boolean; force?: boolean; ignore?: boolean },
+        f: PodSelection & { force?: boolean; ignore?: boolean },
       ) => {
         const known = f.ignore
           ? refs.filter((r) => podExists(userEngine(), r))
           : refs;
-        if (f.ignore && known.length === 0 && !f.all) return;
+        if (f.ignore && known.length === 0 && !f.all && !f.latest) return;
         return eachPod(
           known,
-          f.all,
+          f,
           (p) => removePod(userEngine(), p, !!f.force),
           setCode,
         );
@@ -277,10 +307,23 @@ export function podCommand(setCode: (code: number) => void): Command {
     .action((ref: string) => setCode(podExists(userEngine(), ref) ? 0 : 1));
   group.command("top")
     .description("Display the running processes of containers in a pod")
-    .argument("<pod>")
+    .option("-l, --latest", LATEST)
+    .argument("[pod]")
     .allowExcessArguments()
-    .action(async (ref: string) => {
+    .action(async (ref: string | undefined, f: { latest?: boolean }) => {
       const e = userEngine();
+      if (f.latest) {
+        try {
+          ref = latestPod(e).id;
+        } catch (err) {
+          throw notFound(
+            `unable to look up requested container: ${(err as Error).message}`,
+          );
+        }
+      }
+      if (ref === undefined) {
+        throw invalid("you must provide the name or id of a running pod");
+      }
       let header = true;
       for (const c of await podContainers(e, ref)) {
         try {

@@ -15,7 +15,7 @@ import {
 import { randomName } from "../container/names.ts";
 import type { PortMapping } from "../network/ports.ts";
 import { type PodRecord, PodStore } from "../pod/store.ts";
-import { conflict, invalid } from "../runtime/errors.ts";
+import { conflict, invalid, notFound } from "../runtime/errors.ts";
 import { goMap, goStruct } from "../runtime/gomap.ts";
 import { ensureDir } from "../storage/paths.ts";
 import {
@@ -199,12 +199,25 @@ async function members(e: Engine, pod: PodRecord): Promise<Listed[]> {
   );
 }
 
-/** The pods `refs` name (all of them with `all`). */
+/** The newest pod (Podman's --latest); with none, "no such pod". */
+export function latestPod(e: Engine): PodRecord {
+  const last = pods(e).list()
+    .sort((a, b) => Date.parse(a.created) - Date.parse(b.created)).at(-1);
+  if (!last) throw notFound("no such pod");
+  return last;
+}
+
+/** The pods `refs` name (all of them with `all`, the newest with `latest`). */
 export function selectPods(
   e: Engine,
   refs: string[],
   all = false,
+  latest = false,
 ): PodRecord[] {
+  if (latest && refs.length > 0) {
+    throw invalid("--latest and containers cannot be used together");
+  }
+  if (latest) return [latestPod(e)];
   if (all) return pods(e).list();
   if (refs.length === 0) {
     throw invalid("you must provide at least one name or id");

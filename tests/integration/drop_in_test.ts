@@ -125,6 +125,25 @@ const MISTAKES: Case[] = [
   ),
   refused("size and namespace options conflict", "ps", "--ns", "-s"),
   refused("quiet conflicts with size and namespace", "ps", "-q", "--ns"),
+  // The pod verbs' --latest: the newest pod.
+  refused("no such pod", "pod", "start", "-l"),
+  refused("no such pod", "pod", "inspect", "-l"),
+  refused("no such pod", "pod", "ps", "-l"),
+  { args: ["pod", "rm", "-l"], code: 1, says: "no such pod" },
+  refused(
+    "unable to look up requested container: no such pod",
+    "pod",
+    "top",
+    "-l",
+  ),
+  refused(
+    "--latest and containers cannot be used together",
+    "pod",
+    "kill",
+    "-l",
+    "x",
+  ),
+  refused("no names or ids specified", "pod", "inspect"),
   // No answer to reset's question: a log line, exit 1.
   { args: ["system", "reset"], code: 1, says: "level=error msg=EOF" },
   { args: ["ps", "--bogus=1"], code: 125, says: "unknown flag: --bogus" },
