@@ -1106,6 +1106,11 @@ const LATEST: Case[] = [
     says:
       "volume options size and inodes not supported. Filesystem does not support Project Quota",
   },
+  {
+    args: ["network", "ls", "--no-trunc", "-f", "name=^podman$", "--noheading"],
+    code: 0,
+    out: /^[0-9a-f]{64} +podman +bridge\n$/,
+  },
   // PATH is one of the defaults --unsetenv takes away.
   {
     args: ["run", "--rm", "--unsetenv", "PATH", "bb", "/bin/env"],
