@@ -60,7 +60,7 @@ const PODMAN_HELP: Record<string, string> = {
   events: "Show podman events",
   exec: "Run a process in a running container",
   healthcheck: "Manage health checks on containers",
-  generate: "Generate structured data based on containers, volumes, or pods",
+  generate: "Generate structured data based on containers, pods or volumes",
   history: "Show history of a specified image",
   image: "Manage images",
   images: "List images in local storage",
@@ -90,13 +90,15 @@ const PODMAN_HELP: Record<string, string> = {
   tag: "Add an additional name to a local image",
   top: "Display the running processes of a container",
   unpause: "Unpause the processes in one or more containers",
-  update: "Update an existing container",
+  update: "update an existing container",
   untag: "Remove a name from a local image",
   version: "Display the Podman version information",
   volume: "Manage volumes",
   network: "Manage networks",
   pod: "Manage pods",
   wait: "Block on one or more containers",
+  export: "Export container's filesystem contents as a tar archive",
+  search: "Search registry for image",
 };
 
 /**
@@ -221,7 +223,8 @@ export function program(result: { code: number }): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: () => {} })
-    .configureHelp({ sortSubcommands: true });
+    .configureHelp({ sortSubcommands: true })
+    .helpCommand("help [command]", "Help about any command");
   for (const o of GLOBAL_OPTIONS) p.option(o.flags, o.description);
   p.hook("preAction", (root) => applyGlobals(root.opts()));
   const set = (code: number) => (result.code = code);
