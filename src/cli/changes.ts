@@ -2,7 +2,8 @@
 import { Command } from "commander";
 import { userEngine } from "../engine/engine.ts";
 import { diffObject, exportContainer } from "../engine/changes.ts";
-import { invalid } from "../runtime/errors.ts";
+import { invalid, notFound } from "../runtime/errors.ts";
+import { latestContainer } from "../engine/selection.ts";
 
 /** The `diff` command; `container diff` or `image diff` with `only`. */
 export function diffCommand(only?: "container" | "image"): Command {
@@ -12,13 +13,30 @@ export function diffCommand(only?: "container" | "image"): Command {
         ? `Inspect changes to the ${only}'s file systems`
         : "Display the changes to the object's file system",
     )
-    .argument(only ? `<${only}>` : "<container|image>", "name or id")
+    .argument(only ? `[${only}]` : "[container|image]", "name or id")
     .option("--format <format>", "change the output format (json)")
-    .action((ref: string, f: { format?: string }) => {
+    .option("-l, --latest", "act on the latest container ptd is aware of")
+    .action(async (
+      ref: string | undefined,
+      f: { format?: string; latest?: boolean },
+      cmd: Command,
+    ) => {
+      if (ref === undefined && !f.latest) {
+        cmd.error("", { code: "commander.missingArgument" });
+      }
+      if (ref !== undefined && f.latest) {
+        throw invalid("--latest and containers cannot be used together");
+      }
       if (f.format !== undefined && f.format !== "json") {
         throw invalid("only supported value for '--format' is 'json'");
       }
-      const changes = diffObject(userEngine(), ref, only);
+      const e = userEngine();
+      if (f.latest) {
+        ref = (await latestContainer(e).catch((err) => {
+          throw notFound(`unable to get latest container: ${err.message}`);
+        })).id;
+      }
+      const changes = diffObject(e, ref!, only);
       if (f.format === undefined) {
         for (const c of changes) console.log(`${c.kind} ${c.path}`);
         return;

@@ -7,6 +7,7 @@
  * missing name; the exit code stays 125, only the text changes.
  */
 import type { Command } from "commander";
+import { isKind } from "../runtime/errors.ts";
 import { inlineBoolFlags } from "./spec.ts";
 
 /** Podman's own line for a command given no name at all, by command path. */
@@ -35,6 +36,14 @@ const LATEST = new Set([
   "container wait",
 ]);
 
+/** Podman's own line for too many arguments, by command path. */
+const TOO_MANY: Record<string, (path: string) => string> = {
+  "attach": (path) => `\`${path}\` accepts at most one argument`,
+  "container attach": (path) => `\`${path}\` accepts at most one argument`,
+  "port": () => "`port` accepts at most 2 arguments",
+  "container port": () => "`port` accepts at most 2 arguments",
+};
+
 /** "ptd container ls" for `cmd`: its names from the root down. */
 function commandPath(cmd: Command): string[] {
   const names: string[] = [];
@@ -48,6 +57,7 @@ function argCountError(cmd: Command): string {
   const sub = path.slice(1).join(" ");
   const got = cmd.args.length;
   if (got === 0 && NO_NAME[sub]) return NO_NAME[sub];
+  if (got > 0 && TOO_MANY[sub]) return TOO_MANY[sub](path.join(" "));
   if (got === 0 && LATEST.has(sub)) {
     return `"${path.join(" ")}" requires a name, id, or the "--latest" flag`;
   }
@@ -86,20 +96,61 @@ function flagNeedsValue(cmd: Command, message: string): string {
     : `flag needs an argument: ${long}`;
 }
 
-/** Podman's text for one commander error raised by `cmd`. */
+/** cobra's edit distance of two command names (insert, delete, swap). */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const swap = row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1);
+      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, swap);
+    }
+    row = next;
+  }
+  return row[b.length];
+}
+
+/**
+ * cobra's "Did you mean this?" lines for an unknown command `typed`; only
+ * the root suggests (Podman's command groups say no more than the name).
+ */
+function suggestions(cmd: Command, typed: string): string {
+  if (cmd.parent) return "";
+  const near = cmd.commands
+    .filter((c) => !(c as unknown as { _hidden: boolean })._hidden)
+    .map((c) => c.name())
+    .filter((n) =>
+      distance(typed.toLowerCase(), n.toLowerCase()) <= 2 ||
+      n.toLowerCase().startsWith(typed.toLowerCase())
+    );
+  return near.length === 0
+    ? ""
+    : `\n\nDid you mean this?\n${near.map((n) => `\t${n}\n`).join("")}`;
+}
+
+/**
+ * Podman's text for one commander error raised by `cmd`, with the line
+ * cobra adds under a flag's error ("See 'podman ps --help'") or an
+ * unknown command's.
+ */
 function podmanText(cmd: Command, message: string, code?: string): string {
+  const path = commandPath(cmd).join(" ");
+  const see = `\nSee '${path} --help'`;
   switch (code) {
     case "commander.unknownOption":
-      return unknownFlag(quoted(message));
+      return unknownFlag(quoted(message)) + see;
     case "commander.optionMissingArgument":
-      return flagNeedsValue(cmd, message);
+      return flagNeedsValue(cmd, message) + see;
+    case "ptd.invalidFlagValue":
+      return message + see;
     case "commander.missingArgument":
     case "commander.excessArguments":
       return argCountError(cmd);
-    case "commander.unknownCommand":
-      return `unrecognized command \`${
-        [...commandPath(cmd), quoted(message)].join(" ")
-      }\``;
+    case "commander.unknownCommand": {
+      const typed = quoted(message);
+      return `unrecognized command \`${path} ${typed}\`` +
+        `${suggestions(cmd, typed)}\nTry '${path} --help' for more information`;
+    }
     default:
       return message;
   }
@@ -117,8 +168,15 @@ export function podmanParsing(root: Command): void {
     const flags = cmd.options.map((o) => o.flags);
     const passThrough =
       (cmd as unknown as { _passThroughOptions: boolean })._passThroughOptions;
-    cmd.parseOptions = (argv) =>
-      parseOptions(inlineBoolFlags(flags, passThrough, argv));
+    // A flag's value refused by its parser: cobra's flag error.
+    cmd.parseOptions = (argv) => {
+      try {
+        return parseOptions(inlineBoolFlags(flags, passThrough, argv));
+      } catch (e) {
+        if (!isKind(e, "invalid")) throw e;
+        cmd.error(e.message, { code: "ptd.invalidFlagValue" });
+      }
+    };
     const error = cmd.error.bind(cmd);
     cmd.error = (message, options) =>
       error(podmanText(cmd, message, options?.code), options);

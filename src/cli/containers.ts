@@ -9,11 +9,11 @@ import { userEngine } from "../engine/engine.ts";
 import * as engine from "../engine/lifecycle.ts";
 import type { Engine } from "../engine/engine.ts";
 import type { Listed } from "../engine/listing.ts";
-import type { Selection } from "../engine/selection.ts";
+import { latestContainer, type Selection } from "../engine/selection.ts";
 import { displayTime, type LogRecord } from "../container/log.ts";
 import type { LogFilter } from "../container/log_reader.ts";
 import { parseTime } from "../engine/filters.ts";
-import { invalid, isKind } from "../runtime/errors.ts";
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
 import { checkPreservedFds } from "../container/preserved_fds.ts";
 import {
   checkConditions,
@@ -103,6 +103,29 @@ const SELECT = {
     description: "act on the latest container ptd is aware of",
   },
 } satisfies Record<string, OptionSpec | ((what: string) => OptionSpec)>;
+
+/**
+ * The container a command with --latest acts on and the arguments after
+ * it: with --latest, the newest container, and every argument is one of
+ * the rest (`exec -l CMD`).
+ */
+async function latestOr(
+  e: Engine,
+  latest: boolean | undefined,
+  ref: string | undefined,
+  rest: string[] = [],
+): Promise<[string, string[]]> {
+  if (!latest) return [ref!, rest];
+  const c = await latestContainer(e);
+  return [c.id, ref === undefined ? rest : [ref, ...rest]];
+}
+
+/** Podman's refusal of --latest beside container names. */
+function latestAlone(latest: boolean | undefined, refs: unknown[]) {
+  if (latest && refs.some((r) => r !== undefined)) {
+    throw invalid("--latest and containers cannot be used together");
+  }
+}
 
 /** Accepted: an attached client always relays signals to the container. */
 const SIG_PROXY: OptionSpec = {
@@ -417,6 +440,7 @@ export const logsSpec: CommandSpec = {
     if (refs.length === 0 && !f.latest) {
       throw invalid("specify at least one container name or ID to log");
     }
+    latestAlone(f.latest, refs);
     const filter: LogFilter = {
       since: logTime("--since", f.since),
       until: logTime("--until", f.until),
@@ -450,6 +474,7 @@ const waitSpec: CommandSpec = {
       "--condition <state>",
       "state to wait for: stopped (default), exited, running, created",
     ),
+    SELECT.latest,
     {
       flags: "-i, --interval <duration>",
       description: "time between polls for a --condition",
@@ -457,12 +482,16 @@ const waitSpec: CommandSpec = {
     },
   ],
   args: [["<containers...>"]],
+  latest: true,
   action: async (
     refs: string[],
-    f: { condition: string[]; interval: string },
+    f: { condition: string[]; interval: string; latest?: boolean },
   ) => {
     checkConditions(f.condition);
     const interval = parseInterval(f.interval);
+    latestAlone(f.latest, refs);
+    const e = userEngine();
+    if (f.latest) refs = [(await latestContainer(e)).id];
     return await eachRef(refs, async (e, ref) => {
       console.log(await waitForCondition(e, ref, f.condition, interval));
     });
@@ -481,19 +510,32 @@ const renameSpec: CommandSpec = {
 const topSpec: CommandSpec = {
   name: "top",
   description: "Show the processes of a container",
-  options: [],
+  options: [SELECT.latest],
   args: [["<container>"], [
     "[descriptors...]",
     "format descriptors, or ps(1) options",
   ]],
   passThrough: true,
-  action: async (ref: string, args: string[]) => {
-    const lines = await engine.topContainer(userEngine(), ref, args);
+  latest: true,
+  action: async (
+    first: string | undefined,
+    rest: string[],
+    f: { latest?: boolean },
+  ) => {
+    const e = userEngine();
+    const [ref, args] = await latestOr(e, f.latest, first, rest).catch(
+      (err) => {
+        if (!isKind(err, "not-found")) throw err;
+        throw notFound(`unable to look up requested container: ${err.message}`);
+      },
+    );
+    const lines = await engine.topContainer(e, ref, args);
     console.log(lines.join("\n"));
   },
 };
 
 interface ExecFlags {
+  latest?: boolean;
   privileged?: boolean;
   preserveFds?: number;
   interactive?: boolean;
@@ -527,15 +569,23 @@ const execSpec: CommandSpec = {
       parse: uintArg("--preserve-fds"),
     },
     DETACH_KEYS,
+    SELECT.latest,
   ],
-  args: [["<container>"], ["<command...>"]],
+  args: [["<container>"], ["[command...]"]],
   passThrough: true,
-  action: (ref: string, command: string[], f: ExecFlags) => {
+  latest: true,
+  action: async (
+    first: string | undefined,
+    rest: string[],
+    f: ExecFlags,
+  ) => {
     if (f.preserveFds) checkPreservedFds(f.preserveFds);
     const env = mergeEnv(parseEnv(f.env), ...f.envFile.map(readEnvFile));
+    const e = userEngine();
+    const [ref, command] = await latestOr(e, f.latest, first, rest);
     // Podman: exec in a container that is not running ends with 255.
-    return execPolicy(() =>
-      engine.execContainer(userEngine(), ref, {
+    return await execPolicy(() =>
+      engine.execContainer(e, ref, {
         command,
         env,
         user: f.user,
@@ -557,11 +607,20 @@ const attachSpec: CommandSpec = {
   options: [
     { flags: "--no-stdin", description: "do not attach stdin" },
     DETACH_KEYS,
+    SELECT.latest,
     SIG_PROXY,
   ],
   args: [["<container>"]],
-  action: (ref: string, f: { stdin: boolean; detachKeys?: string }) =>
-    engine.attachContainer(userEngine(), ref, f.stdin, f.detachKeys),
+  latest: true,
+  action: async (
+    first: string | undefined,
+    f: { stdin: boolean; detachKeys?: string; latest?: boolean },
+  ) => {
+    latestAlone(f.latest, [first]);
+    const e = userEngine();
+    const [ref] = await latestOr(e, f.latest, first);
+    return await engine.attachContainer(e, ref, f.stdin, f.detachKeys);
+  },
 };
 
 /** "NAME:PATH" -> the container part, or undefined for a host path. */

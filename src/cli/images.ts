@@ -69,6 +69,7 @@ function imagesCommand(name: string): Command {
       [],
     )
     .option("--format <format>", "json or a Go template")
+    .option("--history", "show the names each image has had")
     .option("--no-trunc", "do not truncate ids")
     .option("-n, --noheading", "do not print column headings")
     .option(
@@ -82,6 +83,7 @@ function imagesCommand(name: string): Command {
         f: {
           quiet?: boolean;
           digests?: boolean;
+          history?: boolean;
           trunc: boolean;
           format?: string;
           filter: string[];
@@ -108,11 +110,14 @@ function imagesCommand(name: string): Command {
           const report = imagesReport(noTrunc);
           return isJson(f.format)
             ? printJson([...new Set(rows.map((r) => r.image))], report)
-            : printReport(f.format, rows, report);
+            : printReport(f.format, rows, report, f.noheading);
         }
-        const columns = f.digests
-          ? [...IMAGE_COLUMNS.slice(0, 2), "Digest", ...IMAGE_COLUMNS.slice(2)]
-          : IMAGE_COLUMNS;
+        const columns = [
+          ...IMAGE_COLUMNS.slice(0, 2),
+          ...(f.digests ? ["Digest"] : []),
+          ...IMAGE_COLUMNS.slice(2),
+          ...(f.history ? ["History"] : []),
+        ];
         const views = rows.map((r) => imageView(r, noTrunc));
         const body = views.map((v) => columns.map((c) => String(v[c])));
         const out = table(

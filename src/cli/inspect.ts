@@ -4,7 +4,9 @@
  * read side of each area.
  */
 import { checkInspectType, inspectObject } from "../engine/objects.ts";
-import { PtdError } from "../runtime/errors.ts";
+import { invalid, isKind, notFound, PtdError } from "../runtime/errors.ts";
+import { userEngine } from "../engine/engine.ts";
+import { latestContainer } from "../engine/selection.ts";
 import { printInspect } from "./format.ts";
 import type { CommandSpec } from "./spec.ts";
 import { eachRef } from "./targets.ts";
@@ -22,6 +24,10 @@ export function inspectSpec(name: string, type?: "container"): CommandSpec {
         flags: "-s, --size",
         description: "display total file size (containers)",
       },
+      {
+        flags: "-l, --latest",
+        description: "act on the latest container ptd is aware of",
+      },
       ...(type ? [] : [{
         flags: "-t, --type <type>",
         description: "Specify inspect-object type (container, image, volume)",
@@ -29,12 +35,14 @@ export function inspectSpec(name: string, type?: "container"): CommandSpec {
       }]),
     ],
     args: [["<names...>"]],
+    latest: true,
     action: async (
       refs: string[],
-      f: { format?: string; type?: string; size?: boolean },
+      f: { format?: string; type?: string; size?: boolean; latest?: boolean },
     ) => {
       const kind = checkInspectType(type ?? f.type ?? "all");
       const docs: unknown[] = [];
+      if (f.latest) refs = await latestRefs(kind, refs, f.format);
       const code = await eachRef(refs, async (e, ref) => {
         try {
           docs.push(await inspectObject(e, kind, ref, !!f.size));
@@ -47,6 +55,32 @@ export function inspectSpec(name: string, type?: "container"): CommandSpec {
       return code;
     },
   };
+}
+
+/**
+ * What --latest names: the newest container, alone. With none, Podman
+ * prints an empty list before it says so.
+ */
+async function latestRefs(
+  kind: string,
+  refs: string[],
+  format: string | undefined,
+): Promise<string[]> {
+  if (refs.length > 0) {
+    throw invalid("--latest and arguments cannot be used together");
+  }
+  if (kind !== "all" && kind !== "container") {
+    throw invalid(`latest is not supported for type "${kind}"`);
+  }
+  try {
+    return [(await latestContainer(userEngine())).id];
+  } catch (err) {
+    if (!isKind(err, "not-found")) throw err;
+    await printInspect(format, []);
+    throw notFound(
+      "inspecting object: no containers to inspect: no such container",
+    );
+  }
 }
 
 /** `inspect`, the hot command. */

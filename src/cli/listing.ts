@@ -8,20 +8,24 @@ import {
   type PsSort,
 } from "../engine/listing.ts";
 import { psView } from "../container/present.ts";
+import type { Filters } from "../engine/filters.ts";
 import { headers, printReport, table } from "./format.ts";
-import { repeatable } from "./options.ts";
+import { intArg, repeatable, uintArg } from "./options.ts";
+import { invalid } from "../runtime/errors.ts";
 import type { CommandSpec } from "./spec.ts";
 
 interface PsFlags {
   all?: boolean;
   external?: boolean;
   quiet?: boolean;
-  last?: string;
+  last?: number;
   latest?: boolean;
+  ns?: boolean;
+  pod?: boolean;
+  watch?: number;
   trunc?: boolean;
   noheading?: boolean;
   size?: boolean;
-  pod?: boolean;
   sort?: string;
   filter: string[];
   format?: string;
@@ -47,13 +51,15 @@ const psSpec: CommandSpec = {
     {
       flags: "-n, --last <n>",
       description: "show the n last created containers",
+      parse: intArg("-n, --last"),
     },
     { flags: "-l, --latest", description: "show the latest created container" },
     { flags: "--no-trunc", description: "do not truncate output" },
     { flags: "--noheading", description: "do not print headers" },
+    { flags: "--ns", description: "display namespace information" },
     {
       flags: "-p, --pod",
-      description: "print the pod id and name of each container",
+      description: "print the ID and name of each container's pod",
     },
     { flags: "-q, --quiet", description: "print only the ids" },
     { flags: "-s, --size", description: "display the total file sizes" },
@@ -66,45 +72,75 @@ const psSpec: CommandSpec = {
       description: `sort by: ${PS_SORT_KEYS.join(", ")}`,
       parse: parsePsSort,
     },
+    {
+      flags: "-w, --watch <seconds>",
+      description: "list again every N seconds",
+      parse: uintArg("-w, --watch"),
+    },
   ],
   args: [],
   action: async (f: PsFlags) => {
-    const n = f.latest ? 1 : f.last === undefined ? -1 : Number(f.last);
-    const rows = await listContainers(userEngine(), {
-      all: f.all,
-      last: n > 0 ? n : undefined,
-      filters: parseContainerFilters(f.filter),
-      sort: f.sort as PsSort | undefined,
-      size: f.size,
-      external: f.external,
-      pod: f.pod,
-    });
-    const noTrunc = f.trunc === false;
-    if (f.quiet) {
-      for (const r of rows) console.log(noTrunc ? r.Id : r.Id.slice(0, 12));
-    } else if (f.format !== undefined) {
-      await printReport(f.format, rows, {
-        name: "ps",
-        indent: "  ",
-        jsoniter: true,
-        headers: PS_HEADERS,
-        view: (r) => psView(r, noTrunc),
-      });
-    } else {
-      const views = rows.map((r) => psView(r, noTrunc));
-      const columns = [
-        ...PS_COLUMNS,
-        ...(f.size ? ["Size"] : []),
-        ...(f.pod ? ["Pod", "PodName"] : []),
-      ];
-      const body = views.map((v) => columns.map((c) => String(v[c])));
-      const out = table(
-        f.noheading ? body : [columns.map((c) => PS_HEADERS[c]), ...body],
-      );
-      if (out) console.log(out);
+    checkPsFlags(f);
+    const filters = parseContainerFilters(f.filter);
+    if (f.quiet || !f.watch) return await ps(f, filters);
+    const clear = Deno.stdout.isTerminal() ? "\x1b[2J\x1b[1;1H" : "";
+    while (true) {
+      if (clear) Deno.stdout.writeSync(new TextEncoder().encode(clear));
+      await ps(f, filters);
+      await new Promise((ok) => setTimeout(ok, f.watch! * 1000));
     }
   },
 };
+
+/** Podman's refusals of flags that do not go together. */
+function checkPsFlags(f: PsFlags) {
+  if (f.watch && f.latest) {
+    throw invalid("the watch and latest flags cannot be used together");
+  }
+  if (f.quiet && (f.size || f.ns)) {
+    throw invalid("quiet conflicts with size and namespace");
+  }
+  if (f.size && f.ns) throw invalid("size and namespace options conflict");
+}
+
+/** One listing, as the flags ask for it. */
+async function ps(f: PsFlags, filters: Filters) {
+  const n = f.latest ? 1 : f.last ?? -1;
+  const rows = await listContainers(userEngine(), {
+    all: f.all,
+    last: n > 0 ? n : undefined,
+    filters,
+    sort: f.sort as PsSort | undefined,
+    size: f.size,
+    external: f.external,
+    pod: f.pod,
+    namespaces: f.ns,
+  });
+  const noTrunc = f.trunc === false;
+  if (f.quiet) {
+    for (const r of rows) console.log(noTrunc ? r.Id : r.Id.slice(0, 12));
+  } else if (f.format !== undefined) {
+    await printReport(f.format, rows, {
+      name: "ps",
+      indent: "  ",
+      jsoniter: true,
+      headers: PS_HEADERS,
+      view: (r) => psView(r, noTrunc),
+    }, f.noheading);
+  } else {
+    const views = rows.map((r) => psView(r, noTrunc));
+    const columns = f.ns ? NS_COLUMNS : [
+      ...PS_COLUMNS,
+      ...(f.size ? ["Size"] : []),
+      ...(f.pod ? ["Pod", "PodName"] : []),
+    ];
+    const body = views.map((v) => columns.map((c) => String(v[c])));
+    const out = table(
+      f.noheading ? body : [columns.map((c) => PS_HEADERS[c]), ...body],
+    );
+    if (out) console.log(out);
+  }
+}
 
 /** The columns of Podman's default `ps` table. */
 const PS_COLUMNS = [
@@ -115,6 +151,20 @@ const PS_COLUMNS = [
   "Status",
   "Ports",
   "Names",
+];
+
+/** The columns of `ps --ns`: each namespace's inode number. */
+const NS_COLUMNS = [
+  "ID",
+  "Names",
+  "Pid",
+  "Cgroup",
+  "IPC",
+  "MNT",
+  "NET",
+  "PIDNS",
+  "User",
+  "UTS",
 ];
 
 /** `ps` table headers: Podman's, from ListContainer's fields. */

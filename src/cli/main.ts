@@ -67,8 +67,11 @@ async function viaCommander(args: string[]): Promise<number> {
     await program(result).parseAsync(args, { from: "user" });
     return result.code;
   } catch (e) {
-    if (e instanceof CommanderError && e.exitCode === 0) return 0;
-    throw e;
+    if (!(e instanceof CommanderError)) throw e;
+    if (e.exitCode === 0) return 0;
+    // cobra.ts's text, with the line cobra puts under some ("See ...").
+    console.error(`Error: ${e.message.replace(/^error: /, "")}`);
+    return EXIT_ENGINE;
   }
 }
 

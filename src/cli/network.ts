@@ -113,29 +113,29 @@ export function networkCommand(setCode: (code: number) => void): Command {
     .option("--format <format>", "json, or a Go template such as {{.Name}}")
     .option("--noheading", "do not print headers")
     .option("-q, --quiet", "print only network names")
+    .option("--no-trunc", "do not truncate the network ID")
     .action(async (f: {
       filter: string[];
       format?: string;
       noheading?: boolean;
       quiet?: boolean;
+      trunc: boolean;
     }) => {
       const ns = listNetworks(userEngine(), f.filter);
+      const id = (n: NetworkRecord) => f.trunc ? n.id.slice(0, 12) : n.id;
       if (f.quiet) return ns.forEach((n) => console.log(n.name));
       if (f.format !== undefined) {
         return await printReport(f.format, ns, {
           name: "ls",
           indent: "  ",
           headers: NETWORK_HEADERS,
-          view: (n: NetworkRecord) => ({
-            ...goFields(n),
-            ID: n.id.slice(0, 12),
-          }),
-        });
+          view: (n: NetworkRecord) => ({ ...goFields(n), ID: id(n) }),
+        }, f.noheading);
       }
       const h = NETWORK_HEADERS;
       printTable(
         [h.ID, h.Name, h.Driver],
-        ns.map((n) => [n.id.slice(0, 12), n.name, n.driver]),
+        ns.map((n) => [id(n), n.name, n.driver]),
         f.noheading,
       );
     });

@@ -4,6 +4,7 @@ import { userEngine } from "../engine/engine.ts";
 import { containerPorts } from "../engine/lifecycle.ts";
 import { containersWithState } from "../engine/listing.ts";
 import { invalid } from "../runtime/errors.ts";
+import { latestContainer } from "../engine/selection.ts";
 
 /** The `port` command. */
 export function portCommand(): Command {
@@ -12,8 +13,20 @@ export function portCommand(): Command {
     .argument("[container]", "name or id")
     .argument("[port]", "only this container port, e.g. 80/tcp")
     .option("-a, --all", "display port information for all containers")
-    .action(async (ref?: string, port?: string, f: { all?: boolean } = {}) => {
+    .option("-l, --latest", "act on the latest container ptd is aware of")
+    .action(async (
+      ref?: string,
+      port?: string,
+      f: { all?: boolean; latest?: boolean } = {},
+    ) => {
       const e = userEngine();
+      if (f.all && f.latest) {
+        throw invalid("--all and --latest cannot be used together");
+      }
+      if (f.latest) {
+        // The one argument is the port (`port -l 80`).
+        [ref, port] = [(await latestContainer(e)).id, ref];
+      }
       if (f.all) {
         if (ref !== undefined) {
           throw invalid("no arguments are needed with --all");

@@ -30,7 +30,12 @@ import {
 } from "./pull.ts";
 import { specs as listing } from "./listing.ts";
 import { specs as creating } from "./run.ts";
-import { type CommandSpec, inlineBools } from "./spec.ts";
+import {
+  bindArgs,
+  type CommandSpec,
+  inlineBools,
+  optionalArgs,
+} from "./spec.ts";
 import { existsSpec, systemCommands } from "./system.ts";
 import { podmanParsing } from "./cobra.ts";
 import { volumeCommand } from "./volume.ts";
@@ -56,7 +61,7 @@ const PODMAN_HELP: Record<string, string> = {
   events: "Show podman events",
   exec: "Run a process in a running container",
   healthcheck: "Manage health checks on containers",
-  generate: "Generate structured data based on containers, volumes, or pods",
+  generate: "Generate structured data based on containers, pods or volumes",
   history: "Show history of a specified image",
   image: "Manage images",
   images: "List images in local storage",
@@ -86,7 +91,7 @@ const PODMAN_HELP: Record<string, string> = {
   tag: "Add an additional name to a local image",
   top: "Display the running processes of a container",
   unpause: "Unpause the processes in one or more containers",
-  update: "Update an existing container",
+  update: "update an existing container",
   untag: "Remove a name from a local image",
   version: "Display the Podman version information",
   volume: "Manage volumes",
@@ -94,6 +99,8 @@ const PODMAN_HELP: Record<string, string> = {
   pod: "Manage pods",
   secret: "Manage secrets",
   wait: "Block on one or more containers",
+  export: "Export container's filesystem contents as a tar archive",
+  search: "Search registry for image",
 };
 
 /**
@@ -108,15 +115,37 @@ const MISSING = [
   "mount",
   "unmount",
   "unshare",
+  ...[
+    "checkpoint",
+    "cleanup",
+    "clone",
+    "init",
+    "mount",
+    "restore",
+    "runlabel",
+    "unmount",
+  ].map((v) => `container ${v}`),
+  ...["mount", "scp", "sign", "tree", "trust", "unmount"].map((v) =>
+    `image ${v}`
+  ),
+  ...["export", "import", "mount", "reload", "unmount"].map((v) =>
+    `volume ${v}`
+  ),
+  "system connection",
+  "system migrate",
+  "system renumber",
+  "generate spec",
+  "pod clone",
+  "pod stats",
 ];
 
-function missingCommand(name: string): Command {
-  return new Command(name)
+function missingCommand(path: string): Command {
+  return new Command(path.split(" ").at(-1)!)
     .allowUnknownOption()
     .allowExcessArguments()
     .argument("[args...]")
     .action(() => {
-      throw new PtdError("invalid", `ptd does not implement \`${name}\``);
+      throw new PtdError("invalid", `ptd does not implement \`${path}\``);
     });
 }
 
@@ -142,7 +171,17 @@ function containerGroup(set: (code: number) => void): Command {
   group.addCommand(diffCommand("container"));
   group.addCommand(exportCommand());
   group.addCommand(commitCommand());
+  group.addCommand(statsCommand());
+  group.addCommand(updateCommand());
   return group;
+}
+
+/**
+ * The arguments commander is told: for a command --latest may name, all
+ * optional, and a hook that asks for them as declared when it is not given.
+ */
+function latestArgs(spec: CommandSpec): [string, string?][] {
+  return spec.latest ? optionalArgs(spec.args) : spec.args;
 }
 
 /** A commander command built from a spec; its exit code goes to `setCode`. */
@@ -158,10 +197,17 @@ export function toCommand(
       cmd.option(o.flags, o.description, parse, o.default);
     } else cmd.option(o.flags, o.description, o.default as string);
   }
-  for (const [syntax, description] of spec.args) {
+  for (const [syntax, description] of latestArgs(spec)) {
     cmd.argument(syntax, description);
   }
   if (spec.passThrough) cmd.passThroughOptions();
+  if (spec.latest) {
+    cmd.hook("preAction", (c) => {
+      if (!c.opts().latest && !bindArgs(spec.args, c.args)) {
+        c.error("missing argument", { code: "commander.missingArgument" });
+      }
+    });
+  }
   const parseOptions = cmd.parseOptions.bind(cmd);
   cmd.parseOptions = (argv) => parseOptions(inlineBools(spec, argv));
   // commander passes the Command itself last; actions take args and options.
@@ -178,7 +224,8 @@ export function program(result: { code: number }): Command {
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: () => {} })
-    .configureHelp({ sortSubcommands: true });
+    .configureHelp({ sortSubcommands: true })
+    .helpCommand("help [command]", "Help about any command");
   for (const o of GLOBAL_OPTIONS) p.option(o.flags, o.description);
   p.hook("preAction", (root) => applyGlobals(root.opts()));
   const set = (code: number) => (result.code = code);
@@ -244,10 +291,14 @@ export function program(result: { code: number }): Command {
     p.addCommand(cmd.copyInheritedSettings(p));
     for (const sub of cmd.commands) sub.copyInheritedSettings(cmd);
   }
-  for (const name of MISSING) {
+  for (const path of MISSING) {
+    const group = path.includes(" ")
+      ? p.commands.find((c) => c.name() === path.split(" ")[0])!
+      : p;
     // After copyInheritedSettings, which would give it --help back.
-    const cmd = missingCommand(name).copyInheritedSettings(p).helpOption(false);
-    p.addCommand(cmd, { hidden: true });
+    const cmd = missingCommand(path).copyInheritedSettings(group)
+      .helpOption(false);
+    group.addCommand(cmd, { hidden: true });
   }
   podmanParsing(p);
   return p;

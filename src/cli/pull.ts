@@ -20,7 +20,7 @@ import { parsePlatform } from "../image/oci.ts";
 import type { RegistryOptions } from "../image/registry.ts";
 import { checkPushOptions } from "../image/push.ts";
 import { invalid } from "../runtime/errors.ts";
-import { boolArg } from "./options.ts";
+import { boolArg, intArg } from "./options.ts";
 import { pullReporter } from "./progress.ts";
 
 interface TlsFlags {
@@ -307,11 +307,7 @@ export function searchCommand(): Command {
       .description("Search a registry for an image")
       .argument("<term>", "HOST/TERM, or a term for the search registries")
       .option("--format <format>", "json, or a Go template")
-      .option("--limit <n>", "at most this many results", (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n) || n < 0) throw invalid(`invalid limit ${v}`);
-        return n;
-      })
+      .option("--limit <n>", "at most this many results", intArg("--limit"))
       .option("--list-tags", "list the tags of the repository named")
       .option("--no-trunc", "accepted: descriptions are never shortened")
       .option("-f, --filter <filter>", "accepted: registries have no stars")
@@ -323,7 +319,8 @@ export function searchCommand(): Command {
     ) => {
       const rows = await search(term, {
         ...registryOptions(f),
-        limit: f.limit,
+        // 0 or less: the default, as containers/image reads it.
+        limit: f.limit !== undefined && f.limit > 0 ? f.limit : undefined,
         listTags: f.listTags,
       });
       for (const line of await searchOutput(rows, f)) console.log(line);

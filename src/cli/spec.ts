@@ -36,6 +36,12 @@ export interface CommandSpec {
   args: [string, string?][];
   /** Options after the first argument belong to it (run IMAGE CMD -x). */
   passThrough?: boolean;
+  /**
+   * `-l, --latest` may stand for the container argument: with it every
+   * argument is optional (the action reads them shifted), without it they
+   * are required as declared.
+   */
+  latest?: boolean;
   /** Flags of the help option when -h means something else. */
   help?: string;
   /** Resolves to the exit code (nothing: 0). */
@@ -92,8 +98,13 @@ function defaults(known: Known[]): Record<string, unknown> {
   return opts;
 }
 
+/** `args` with every argument optional: what --latest leaves out. */
+export function optionalArgs(args: [string, string?][]): [string, string?][] {
+  return args.map(([syntax, d]) => [`[${syntax.slice(1, -1)}]`, d]);
+}
+
 /** Binds positionals to the declared arguments; undefined when they do not fit. */
-function bindArgs(
+export function bindArgs(
   declared: [string, string?][],
   positionals: string[],
 ): unknown[] | undefined {
@@ -236,6 +247,9 @@ export function quickParse(
   } catch {
     return undefined;
   }
-  const bound = bindArgs(cmd.args, positionals);
+  const declared = cmd.latest && opts.latest
+    ? optionalArgs(cmd.args)
+    : cmd.args;
+  const bound = bindArgs(declared, positionals);
   return bound && [...bound, opts];
 }

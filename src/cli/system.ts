@@ -288,7 +288,23 @@ function pruneCommand(setCode: (code: number) => void): Command {
     );
 }
 
-function resetCommand(): Command {
+/**
+ * Podman's reset with no answer to its question: a log line (logrus's,
+ * not "Error: "), exit 1. Any other failure to ask is an ordinary error.
+ */
+function askOrEnd(warning: string, setCode: (code: number) => void) {
+  try {
+    return askToContinue(warning);
+  } catch (e) {
+    if (!(e instanceof Error) || e.message !== "EOF") throw e;
+    const now = new Date().toISOString().slice(0, 19);
+    console.error(`time="${now}Z" level=error msg=EOF`);
+    setCode(1);
+    return false;
+  }
+}
+
+function resetCommand(setCode: (code: number) => void): Command {
   return new Command("reset")
     .description("Reset podman storage")
     .option("-f, --force", "Do not prompt for confirmation")
@@ -308,7 +324,7 @@ function resetCommand(): Command {
       const warning = ["WARNING! This will remove:", ...items].join(
         "\n        - ",
       );
-      if (!f.force && !askToContinue(warning)) return;
+      if (!f.force && !askOrEnd(warning, setCode)) return;
       await resetStore(e);
     });
 }
@@ -343,7 +359,7 @@ export function systemCommands(setCode: (code: number) => void): Command[] {
       dfCommand(),
       infoCommand(),
       pruneCommand(setCode),
-      resetCommand(),
+      resetCommand(setCode),
       serviceCommand(setCode),
     ]
   ) {

@@ -36,7 +36,7 @@ export function volumeCommand(setCode: (code: number) => void): Command {
     .option("--driver <driver>", "volume driver: local", "local")
     .option(
       "-o, --opt <option>",
-      "driver option (ptd's local volumes take none)",
+      "driver option: type=tmpfs with o=OPTIONS (others need root)",
       collect,
       [],
     )
@@ -84,7 +84,7 @@ export function volumeCommand(setCode: (code: number) => void): Command {
             jsoniter: true,
             headers: VOLUME_HEADERS,
             view: volumeListView,
-          });
+          }, f.noheading);
         }
         const body = vs.map((v) => [v.Driver, v.Name]);
         const out = table(

@@ -21,7 +21,13 @@ import { initBinary } from "./spec.ts";
 import { checkLogDriver, checkLogPath } from "./log_driver.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
-import { CONTAINER_ENV, DEFAULT_ENV, hostEnv, mergeEnv } from "./env.ts";
+import {
+  CONTAINER_ENV,
+  DEFAULT_ENV,
+  hostEnv,
+  mergeEnv,
+  PATH_ENV,
+} from "./env.ts";
 import { zoneFile } from "./timezone.ts";
 import { checkSysctls } from "./sysctls.ts";
 import {
@@ -327,6 +333,7 @@ export async function createContainer(
     : undefined;
   const base = withoutUnset(
     mergeEnv(
+      PATH_ENV,
       opts.defaultEnv ?? DEFAULT_ENV,
       root.rootfs ? [] : CONTAINER_ENV,
       root.env,

@@ -3,9 +3,17 @@
  * image's, the host's with --env-host, then the user's; a later KEY=
  * replaces an earlier one.
  */
+import { DEFAULT_PATH } from "../runtime/process.ts";
 
 /** What every container gets unless something later says otherwise. */
 export const DEFAULT_ENV = ["TERM=xterm"];
+
+/**
+ * Podman's default PATH, under every other default (a configured `env`
+ * does not replace it): a default like the others, so --unsetenv PATH and
+ * --unsetenv-all leave a container without one, as in Podman.
+ */
+export const PATH_ENV = [`PATH=${DEFAULT_PATH}`];
 
 /**
  * Podman's mark of a container made from an image (not of a --rootfs

@@ -29,6 +29,8 @@ import { parseSignal } from "./signals.ts";
 import { ipcTarget, type UsernsMode } from "./namespaces.ts";
 import { inspectSecurityOpt } from "../security/options.ts";
 import { defaultCgroupns } from "../cgroup/host.ts";
+import { resolveCaps } from "../runtime/caps.ts";
+import { userCapabilities } from "./confine.ts";
 
 const since = (iso: string, now: number) =>
   humanDuration(now - Date.parse(iso));
@@ -100,6 +102,34 @@ export interface PsRow {
   Created: number;
 }
 
+/**
+ * The namespaces of process `pid` as `ps --ns` gives them: each one's
+ * inode number, in Podman's keys and order; none for no process.
+ */
+export function namespacesOf(pid: number): Record<string, string> {
+  if (pid <= 0) return {};
+  const kinds = [
+    ["Mnt", "mnt"],
+    ["Cgroup", "cgroup"],
+    ["Ipc", "ipc"],
+    ["Net", "net"],
+    ["Pidns", "pid"],
+    ["Uts", "uts"],
+    ["User", "user"],
+  ];
+  const out: Record<string, string> = {};
+  for (const [key, ns] of kinds) {
+    try {
+      // "net:[4026532470]" -> "4026532470"
+      out[key] = /\[(\d+)\]/.exec(Deno.readLinkSync(`/proc/${pid}/ns/${ns}`))
+        ?.[1] ?? "";
+    } catch {
+      return {};
+    }
+  }
+  return out;
+}
+
 /** The `ps` entry of a container. */
 export function psRow(
   c: ContainerConfig,
@@ -151,14 +181,15 @@ export function psView(r: PsRow, noTrunc: boolean): Record<string, unknown> {
   const id = (x: string) => noTrunc ? x : x.slice(0, 12);
   const cmd = r.Command.join(" ");
   const created = goTimeString(new Date(r.Created * 1000).toISOString());
+  const n = r.Namespaces;
   const ns = goStruct({
-    Cgroup: "",
-    IPC: "",
-    MNT: "",
-    NET: "",
-    PIDNS: "",
-    User: "",
-    UTS: "",
+    Cgroup: n.Cgroup ?? "",
+    IPC: n.Ipc ?? "",
+    MNT: n.Mnt ?? "",
+    NET: n.Net ?? "",
+    PIDNS: n.Pidns ?? "",
+    User: n.User ?? "",
+    UTS: n.Uts ?? "",
   }, "entities.ListContainerNamespaces");
   return goStruct({
     AutoRemove: r.AutoRemove,
@@ -255,18 +286,23 @@ export function inspectDoc(
       Health: s.health
         ? { ...s.health, Log: s.health.Log.length > 0 ? s.health.Log : null }
         : { Status: "", FailingStreak: 0, Log: null },
+      CheckpointedAt: ZERO_TIME,
+      RestoredAt: ZERO_TIME,
     }, "define.InspectContainerState"),
     Image: c.imageId,
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
     Pod: c.host.pod ?? "",
-    // The monitor writes its pid in the run dir, as conmon does in userdata.
-    ConmonPidFile: c.host.conmonPidFile ??
-      `${store.runDir(c.id)}/monitor.pid`,
-    PidFile: c.host.pidFile ?? "",
+    ...inspectPaths(store, c, s),
     Name: c.name,
     RestartCount: s.restartCount ?? 0,
-    Driver: "overlay",
+    Driver: c.storageDriver ?? "overlay",
+    MountLabel: "",
+    ProcessLabel: "",
+    AppArmorProfile: "",
+    ...inspectCaps(c),
+    ExecIDs: [],
+    GraphDriver: graphDriver(store, c),
     Mounts: inspectMounts(volumes, c),
     Dependencies: dependencyIds(store, c),
     NetworkSettings: inspectNetwork(store, c, running),
@@ -371,6 +407,93 @@ export function inspectDoc(
       ...(c.host.init ? { Init: true } : {}),
       ConsoleSize: [0, 0],
       ...inspectResources(c),
+      ...UNSET_HOST_CONFIG,
+    },
+  };
+}
+
+/** The files of a container as Podman names them (conmon's: the monitor's). */
+function inspectPaths(
+  store: ContainerStore,
+  c: ContainerConfig,
+  s: ContainerState,
+) {
+  const run = store.runDir(c.id);
+  return {
+    ResolvConfPath: `${run}/resolv.conf`,
+    HostnamePath: `${run}/hostname`,
+    HostsPath: `${run}/hosts`,
+    StaticDir: store.dir(c.id),
+    // Podman has none until the container was first set up.
+    ...(s.status === "created" ? {} : { OCIConfigPath: `${run}/spec.json` }),
+    OCIRuntime: "ptd",
+    // The monitor writes its pid in the run dir, as conmon does in userdata.
+    ConmonPidFile: c.host.conmonPidFile ?? `${run}/monitor.pid`,
+    PidFile: c.host.pidFile ?? "",
+  };
+}
+
+/**
+ * HostConfig's fields for what ptd has no option for, as Podman shows
+ * them unset: a script reading one finds it, with its zero value.
+ */
+const UNSET_HOST_CONFIG = {
+  ContainerIDFile: "",
+  VolumeDriver: "",
+  VolumesFrom: null,
+  Cgroup: "",
+  Links: null,
+  PublishAllPorts: false,
+  Runtime: "oci",
+  Isolation: "",
+  BlkioWeightDevice: null,
+  BlkioDeviceReadBps: null,
+  BlkioDeviceWriteBps: null,
+  BlkioDeviceReadIOps: null,
+  BlkioDeviceWriteIOps: null,
+  CpuRealtimePeriod: 0,
+  CpuRealtimeRuntime: 0,
+  DiskQuota: 0,
+  KernelMemory: 0,
+  MemorySwappiness: 0,
+  OomKillDisable: false,
+  CpuCount: 0,
+  CpuPercent: 0,
+  IOMaximumIOps: 0,
+  IOMaximumBandwidth: 0,
+  CgroupConf: null,
+};
+
+/**
+ * The capability sets, as Podman shows them: the bounding set, and what
+ * the container's user has of it (root all, another user its --cap-add).
+ */
+function inspectCaps(c: ContainerConfig) {
+  const bounding = resolveCaps(
+    c.host.capAdd,
+    c.host.capDrop,
+    c.host.privileged,
+  ).toSorted();
+  const root = ["", "0", "root"].includes(c.user.split(":")[0]);
+  return {
+    EffectiveCaps: root ? bounding : userCapabilities(c.host).toSorted(),
+    BoundingCaps: bounding,
+  };
+}
+
+/** The storage of the container's root, in containers/storage's terms. */
+function graphDriver(store: ContainerStore, c: ContainerConfig) {
+  if (c.storageDriver === "vfs" || c.rootfs) {
+    return { Name: c.storageDriver ?? "overlay", Data: null };
+  }
+  const dir = store.dir(c.id);
+  return {
+    Name: "overlay",
+    Data: {
+      LowerDir: c.layers.join(":"),
+      MergedDir: `${store.runDir(c.id)}/merged`,
+      UpperDir: `${dir}/upper`,
+      WorkDir: `${dir}/work`,
     },
   };
 }

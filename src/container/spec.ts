@@ -13,7 +13,7 @@ import { privateNetwork } from "../network/mode.ts";
 import { resolveCaps } from "../runtime/caps.ts";
 import { DEVICES, type MountSpec, type RuntimeSpec } from "../runtime/spec.ts";
 import { ensureDir } from "../storage/paths.ts";
-import { VolumeStore } from "../volume/store.ts";
+import { type VolumeRecord, VolumeStore } from "../volume/store.ts";
 import { requireTool } from "../runtime/tools.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import {
@@ -24,6 +24,7 @@ import {
 } from "./config.ts";
 import { networkJoin, networkTarget } from "./network.ts";
 import { type ContainerStore, vfsRoot } from "./store.ts";
+import { parseTmpfsFlag } from "./mounts.ts";
 import { DEFAULT_SHM_SIZE, RLIMITS } from "./limits.ts";
 import {
   ipcTarget,
@@ -215,6 +216,10 @@ export function mountSpecs(
     .sort((a, b) => depth(a.destination) - depth(b.destination))
     .map((m, i) => {
       if (m.type === "image") return imageMount(m, `${dir}/image-mounts/${i}`);
+      if (m.type === "volume") {
+        const v = volumes.find(m.source);
+        if (v.options) return volumeMount(c, v, m.destination, m.readonly);
+      }
       const spec: MountSpec = {
         type: m.type === "tmpfs" || m.type === "devpts" ? m.type : "bind",
         source: m.type === "volume"
@@ -248,6 +253,38 @@ function imageMount(m: ContainerMount, dir: string): MountSpec {
     spec.work = ensureDir(`${dir}/work`);
   }
   return spec;
+}
+
+/**
+ * A volume made with the local driver's options: `type=tmpfs` is a tmpfs
+ * with its `o=` options; any other mount (a device, a bind, uid=/gid=)
+ * needs privileges a rootless user lacks, and fails as Podman's does.
+ */
+function volumeMount(
+  c: ContainerConfig,
+  v: VolumeRecord,
+  destination: string,
+  readonly: boolean,
+): MountSpec {
+  const o = v.options ?? {};
+  const rest = Object.keys(o).filter((k) =>
+    !["type", "device", "o"].includes(k)
+  );
+  if (o.type !== "tmpfs" || rest.length > 0) {
+    throw new PtdError(
+      "cannot-invoke",
+      `mounting volume ${v.name} for container ${c.id}: mount: ${v.mountpoint}: permission denied.`,
+    );
+  }
+  // o= reads as --tmpfs's options: flags apart, the rest as mount data.
+  const t = parseTmpfsFlag(o.o ? `${destination}:${o.o}` : destination);
+  return {
+    type: "tmpfs",
+    source: "tmpfs",
+    destination,
+    readonly: readonly || t.readonly,
+    ...(t.data ? { data: t.data } : {}),
+  };
 }
 
 /** Where --init's reaper is mounted inside the container. */

@@ -24,23 +24,20 @@ export function inspectMounts(
   volumes: VolumeStore,
   c: ContainerConfig,
 ): Record<string, unknown>[] {
-  return (c.mounts ?? []).map((m) => {
-    const doc: Record<string, unknown> = {
-      Type: m.type,
-      Source: m.type === "volume"
-        ? volumes.get(m.source)?.mountpoint ?? ""
-        : m.source,
-      Destination: m.destination,
-      Mode: "",
-      RW: !m.readonly,
-      Propagation: m.type === "bind" ? "rprivate" : "",
-    };
-    if (m.type === "volume") {
-      doc.Name = m.source;
-      doc.Driver = "local";
-    }
-    return doc;
-  });
+  // Podman leaves --tmpfs mounts out (HostConfig.Tmpfs has them).
+  return (c.mounts ?? []).filter((m) => m.type !== "tmpfs").map((m) => ({
+    Type: m.type,
+    ...(m.type === "volume" ? { Name: m.source } : {}),
+    Source: m.type === "volume"
+      ? volumes.get(m.source)?.mountpoint ?? ""
+      : m.source,
+    Destination: m.destination,
+    Driver: m.type === "volume" ? "local" : "",
+    Mode: "",
+    Options: m.type === "volume" ? ["nosuid", "nodev", "rbind"] : ["rbind"],
+    RW: !m.readonly,
+    Propagation: "rprivate",
+  }));
 }
 
 /** `ps`'s Mounts: where volumes and binds are mounted, as Podman lists them. */

@@ -13,7 +13,7 @@ import {
   imageSummary,
   inspectImage,
 } from "../image/present.ts";
-import { localName, parseName } from "../image/reference.ts";
+import { localName } from "../image/reference.ts";
 import {
   type ImageUsers,
   pruneImages as pruneStore,
@@ -36,15 +36,6 @@ import {
 } from "./filters.ts";
 
 const images = (e: Engine) => e.store(ImageStore);
-
-/** Whether a row shows what `ref` names: a repository, with a tag if given. */
-function rowMatches(ref: string): (r: ImageRow) => boolean {
-  const n = parseName(ref);
-  const repo = n.registry
-    ? (r: string) => r === `${n.registry}/${n.repository}`
-    : (r: string) => r.endsWith(`/${n.repository}`);
-  return (r) => repo(r.Repository) && (n.tag === undefined || r.Tag === n.tag);
-}
 
 /** `images --filter` as Podman 4.3 reads it (no `digest` yet). */
 const IMAGE_FILTERS: FilterSyntax = {
@@ -210,17 +201,18 @@ export function listImages(e: Engine, q: ImageQuery = {}): ImageRow[] {
   for (const c of e.store(ContainerStore).list()) {
     users.set(c.imageId, (users.get(c.imageId) ?? 0) + 1);
   }
+  // Podman 4.3 reads `images REF` as a reference filter: every name of
+  // each image it matches is listed, not only the one given.
   const filters = [
     ...q.all ? [] : ["intermediate=false"],
     ...q.filters ?? [],
+    ...q.reference === undefined ? [] : [`reference=${q.reference}`],
   ];
   const rows = imageRows(
     images(e).list().filter(imageFilter(e, filters))
       .map((i) => imageSummary(i, users.get(i.id) ?? 0)),
   ).sort(IMAGE_ORDERS[parseImageSort(q.sort ?? "created")]);
-  return q.reference === undefined
-    ? rows
-    : rows.filter(rowMatches(q.reference));
+  return rows;
 }
 
 /** The inspect document of one image. */

@@ -19,7 +19,7 @@ import { portsOf } from "../container/network.ts";
 import { parseSignal } from "../container/signals.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { portLines, portsFor } from "../network/ports.ts";
-import { notFound } from "../runtime/errors.ts";
+import { notFound, PtdError } from "../runtime/errors.ts";
 import { removeAnonymousVolumes } from "../volume/ops.ts";
 import { VolumeStore } from "../volume/store.ts";
 import { lazy } from "../runtime/lazy.ts";
@@ -284,6 +284,13 @@ export async function execContainer(
   opts: ExecOptions,
 ): Promise<number> {
   const [s, c] = target(e, ref);
+  if (opts.command.length === 0) {
+    throw new PtdError(
+      "invalid",
+      "must provide a non-empty command to start an exec session: invalid argument",
+      255,
+    );
+  }
   const { execInContainer } = await execCode();
   const code = await execInContainer(s, c, {
     ...opts,

@@ -5,7 +5,12 @@
  */
 import type { ContainerConfig, ContainerState } from "../container/config.ts";
 import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
-import { inspectDoc, type PsRow, psRow } from "../container/present.ts";
+import {
+  inspectDoc,
+  namespacesOf,
+  type PsRow,
+  psRow,
+} from "../container/present.ts";
 import { ContainerStore, vfsRoot } from "../container/store.ts";
 import { PodStore } from "../pod/store.ts";
 import { invalid } from "../runtime/errors.ts";
@@ -247,6 +252,8 @@ export interface PsQuery {
   external?: boolean;
   /** `--pod`: each row names its pod (PodName). */
   pod?: boolean;
+  /** The namespaces of each running container (`ps --ns`). */
+  namespaces?: boolean;
 }
 
 /** The ids of the pods named (by name or id prefix) in `refs`. */
@@ -274,27 +281,38 @@ function withPods(e: Engine, shown: Shown[], names = false) {
   }
 }
 
-/** Bytes of the files under `dir` (not following links). */
-function treeSize(dir: string): number {
+/**
+ * Bytes of the files under `dir` as containers/storage counts them: every
+ * non-directory's own size (a link's is its target's length), a file with
+ * several hard links once, directories none.
+ */
+function treeSize(dir: string, seen = new Set<string>()): number {
   let total = 0;
   try {
     for (const entry of Deno.readDirSync(dir)) {
       const path = `${dir}/${entry.name}`;
-      total += entry.isDirectory ? treeSize(path) : Deno.lstatSync(path).size;
+      if (entry.isDirectory) {
+        total += treeSize(path, seen);
+        continue;
+      }
+      const info = Deno.lstatSync(path);
+      const key = `${info.dev}:${info.ino}`;
+      if (info.nlink! > 1 && seen.has(key)) continue;
+      seen.add(key);
+      total += info.size;
     }
   } catch { /* gone meanwhile, or unreadable: counts nothing */ }
   return total;
 }
 
-/** `ps -s`: what the container wrote, and its image; loads the images. */
+/**
+ * `ps -s` and `inspect -s`: what the container wrote, and what its layers
+ * hold (Podman sums each layer's diff, not the image's archive size).
+ */
 async function sizeOf(e: Engine, c: ContainerConfig) {
-  const { ImageStore } = await lazy<typeof import("../image/store.ts")>(
-    new URL("../image/store.ts", import.meta.url),
-  );
-  const img = c.imageId ? e.store(ImageStore).get(c.imageId) : undefined;
   return {
     rwSize: await writtenSize(e, c),
-    rootFsSize: img?.size ?? 0,
+    rootFsSize: c.layers.reduce((sum, l) => sum + treeSize(l), 0),
   };
 }
 
@@ -353,6 +371,7 @@ export async function listContainers(
   for (const x of listed) {
     const row: PsRow = psRow(x.c, x.state);
     if (q.size) row.Size = await sizeOf(e, x.c);
+    if (q.namespaces) row.Namespaces = namespacesOf(row.Pid);
     shown.push({ x, row });
   }
   withPods(e, shown, q.pod);

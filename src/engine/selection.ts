@@ -7,7 +7,7 @@
  */
 import type { ContainerConfig } from "../container/config.ts";
 import { dependentsOf } from "../container/dependencies.ts";
-import { invalid, isKind } from "../runtime/errors.ts";
+import { invalid, isKind, notFound } from "../runtime/errors.ts";
 import type { Engine } from "./engine.ts";
 import {
   containerStore,
@@ -46,14 +46,23 @@ function validate(sel: Selection) {
   if (sel.all && sel.latest) {
     throw invalid("--all and --latest cannot be used together");
   }
-  if (named && (sel.all || sel.latest)) {
-    throw invalid(
-      `no arguments are needed with ${sel.all ? "--all" : "--latest"}`,
-    );
+  if (named && sel.all) throw invalid("no arguments are needed with --all");
+  if (named && sel.latest) {
+    throw invalid("--latest and containers cannot be used together");
   }
   if (!named && !sel.all && !sel.latest && !(sel.filters ?? []).length) {
     throw invalid("you must provide at least one name or id");
   }
+}
+
+/**
+ * The newest container, which Podman's --latest names; with none at all,
+ * Podman's "no such container".
+ */
+export async function latestContainer(e: Engine): Promise<ContainerConfig> {
+  const last = (await containersWithState(e)).at(-1);
+  if (!last) throw notFound("no such container");
+  return last.c;
 }
 
 function readCidfile(path: string): string {
@@ -86,8 +95,8 @@ export async function selectContainers(
     return (await filterContainers(e, filters)).filter(scope).map(byId);
   }
   if (sel.latest) {
-    const last = (await containersWithState(e)).at(-1);
-    return last ? [byId(last)] : [];
+    const c = await latestContainer(e);
+    return [{ input: c.id, c }];
   }
   const store = containerStore(e);
   const named: Target[] = [];

@@ -45,12 +45,21 @@ function isEmpty(dir: string): boolean {
   return true;
 }
 
-/** The names of the volumes some container mounts. */
-function usedVolumes(e: Engine): Set<string> {
+/** Go's zero time, which a container never started keeps as startedAt. */
+const isZeroTime = (t: string) => !t || t.startsWith("0001-01-01");
+
+/**
+ * The names of the volumes some container mounts; with `started`, only
+ * containers that have run (mounted them) count.
+ */
+function usedVolumes(e: Engine, started = false): Set<string> {
+  const store = containerStore(e);
   return new Set(
-    containerStore(e).list().flatMap((c) =>
-      (c.mounts ?? []).filter((m) => m.type === "volume").map((m) => m.source)
-    ),
+    store.list()
+      .filter((c) => !started || !isZeroTime(store.state(c.id).startedAt))
+      .flatMap((c) =>
+        (c.mounts ?? []).filter((m) => m.type === "volume").map((m) => m.source)
+      ),
   );
 }
 
@@ -58,9 +67,9 @@ function usedVolumes(e: Engine): Set<string> {
  * A volume's inspect document. Podman clears NeedsCopyUp when a first
  * container fills the volume and NeedsChown when one first mounts it;
  * ptd keeps no such flags, so an empty volume needs its copy-up, and one
- * that no container mounts its chown.
+ * that no container has mounted (`mounted`) its chown.
  */
-function inspectShape(v: VolumeRecord, used: Set<string>): VolumeInspect {
+function inspectShape(v: VolumeRecord, mounted: Set<string>): VolumeInspect {
   return {
     Name: v.name,
     Driver: v.driver,
@@ -68,11 +77,11 @@ function inspectShape(v: VolumeRecord, used: Set<string>): VolumeInspect {
     CreatedAt: v.created,
     Labels: goMap(v.labels),
     Scope: "local",
-    Options: goMap({}),
+    Options: goMap(v.options ?? {}),
     ...(v.anonymous ? { Anonymous: true } : {}),
     MountCount: 0,
     NeedsCopyUp: isEmpty(v.mountpoint),
-    ...(used.has(v.name) ? {} : { NeedsChown: true }),
+    ...(mounted.has(v.name) ? {} : { NeedsChown: true }),
   };
 }
 
@@ -91,25 +100,41 @@ export function volumeListView(v: VolumeInspect): Record<string, unknown> {
 
 /**
  * `volume create --driver/--opt` as Podman answers them for what ptd has:
- * the local driver, and none of its mount options (type=tmpfs, device=,
- * o=, UID=, ...): ptd's volumes are plain directories.
+ * the local driver and its options (type, device, o, ...), as a record;
+ * a size or inode quota ptd cannot enforce, refused in Podman's words.
  */
-function checkDriver(name = "", driver: string, options: string[]) {
+function checkDriver(
+  name = "",
+  driver: string,
+  options: string[],
+): Record<string, string> | undefined {
   if (driver !== "local") {
     throw invalid(
       `volume ${name} uses volume plugin ${driver} but it could not be retrieved: no volume plugin with name ${driver} available: required plugin missing`,
     );
   }
+  if (options.length === 0) return undefined;
   const known = ["type", "o", "device", "uid", "gid", "size", "inodes"];
+  const out: Record<string, string> = {};
   for (const o of options) {
-    const key = o.split("=")[0];
-    if (!known.includes(key.toLowerCase()) && key !== "nocopy") {
+    const i = o.indexOf("=");
+    const key = (i < 0 ? o : o.slice(0, i)).toLowerCase();
+    const value = i < 0 ? "" : o.slice(i + 1);
+    if (!known.includes(key) && key !== "nocopy") {
       throw invalid(
         `invalid mount option ${key} for driver 'local': invalid argument`,
       );
     }
-    throw invalid(`volume option ${o}: ptd's local volumes take no options`);
+    const quota = key === "size" || key === "inodes" ||
+      (key === "o" && /(^|,)(size|inodes)=/.test(value));
+    if (quota) {
+      throw invalid(
+        "volume options size and inodes not supported. Filesystem does not support Project Quota",
+      );
+    }
+    out[key] = value;
   }
+  return out;
 }
 
 /**
@@ -123,13 +148,16 @@ export async function createVolume(
   labels: Record<string, string> = {},
   how: { driver?: string; options?: string[] } = {},
 ): Promise<string> {
-  checkDriver(name, how.driver ?? "local", how.options ?? []);
+  const options = checkDriver(name, how.driver ?? "local", how.options ?? []);
   if (name !== undefined && !validName(name)) {
     throw invalid(
       `invalid volume name "${name}": only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`,
     );
   }
-  const v = await e.store(VolumeStore).create(name ?? randomId(), { labels });
+  const v = await e.store(VolumeStore).create(name ?? randomId(), {
+    labels,
+    options,
+  });
   return v.name;
 }
 
@@ -152,8 +180,14 @@ function volumeMatchers(e: Engine): Record<string, Matcher<VolumeRecord>> {
     label: (vs) => (v) => labelsMatch(vs, v.labels),
     driver: (vs) => (v) => vs.includes(v.driver),
     scope: (vs) => () => vs.includes("local"),
-    // ptd's volumes take no driver options: none has the one asked for.
-    opt: () => () => false,
+    // opt=KEY or opt=KEY=VALUE: a driver option the volume was given.
+    opt: (vs) => (v) =>
+      vs.some((x) => {
+        const [k, ...rest] = x.split("=");
+        const val = v.options?.[k];
+        return val !== undefined &&
+          (rest.length === 0 || rest.join("=") === val);
+      }),
     dangling: (vs) => {
       const want = vs.map((x) => {
         if (x !== "true" && x !== "false") {
@@ -186,13 +220,13 @@ export function listVolumes(
   e: Engine,
   filters: string[] = [],
 ): VolumeInspect[] {
-  const used = usedVolumes(e);
-  return filteredVolumes(e, filters).map((v) => inspectShape(v, used));
+  const mounted = usedVolumes(e, true);
+  return filteredVolumes(e, filters).map((v) => inspectShape(v, mounted));
 }
 
 /** One volume (not-found when there is none of that name). */
 export function inspectVolume(e: Engine, name: string): VolumeInspect {
-  return inspectShape(e.store(VolumeStore).find(name), usedVolumes(e));
+  return inspectShape(e.store(VolumeStore).find(name), usedVolumes(e, true));
 }
 
 /**

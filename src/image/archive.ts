@@ -807,8 +807,11 @@ export async function importRootfs(
       rootfs: { type: "layers", diff_ids: [layer.diffId] },
       history: [{
         created,
-        created_by: "ptd import",
-        ...(opts.message ? { comment: opts.message } : {}),
+        // Podman's (buildah's) words for an imported tarball.
+        created_by: `/bin/sh -c #(nop) ADD file:${
+          layer.diffId.slice("sha256:".length)
+        } in /`,
+        comment: opts.message ?? "imported from tarball",
       }],
     };
     const manifest = await storeManifest(store, json(config), [layer.desc]);

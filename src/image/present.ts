@@ -13,6 +13,17 @@ import {
 } from "../runtime/gomap.ts";
 import { humanSize } from "../runtime/sizes.ts";
 
+/**
+ * REPO@DIGEST of each of the image's repositories, as containers/storage
+ * derives them from its names and manifest digest, after those recorded
+ * at pull (a list's digest among them).
+ */
+export function repoDigestsOf(img: ImageRecord): string[] {
+  const repos = img.names.map((n) => n.replace(/:[^:/]*$/, ""));
+  const derived = repos.map((r) => `${r}@${img.digest}`);
+  return [...new Set([...img.repoDigests, ...derived])];
+}
+
 function splitName(name: string): { Repository: string; Tag: string } {
   const i = name.lastIndexOf(":");
   return i > name.lastIndexOf("/")
@@ -63,7 +74,7 @@ export function imageSummary(
     Id: img.id,
     ParentId: "",
     RepoTags: null,
-    RepoDigests: img.repoDigests,
+    RepoDigests: repoDigestsOf(img),
     Size: img.size,
     SharedSize: 0,
     VirtualSize: img.size,
@@ -71,7 +82,8 @@ export function imageSummary(
     Containers: containers,
     Names: img.names,
     Digest: img.digest,
-    History: img.names,
+    // containers/storage's NamesHistory: the newest name first.
+    History: img.names.toReversed(),
     Created: created,
     CreatedAt: new Date(created * 1000).toISOString().replace(/\.000Z$/, "Z"),
   };
@@ -163,7 +175,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     Id: img.id,
     Digest: img.digest,
     RepoTags: img.names,
-    RepoDigests: img.repoDigests,
+    RepoDigests: repoDigestsOf(img),
     Parent: "",
     Comment: history.at(-1)?.comment ?? "",
     Created: createdOf(img),
@@ -182,7 +194,7 @@ export function inspectImage(img: ImageRecord): Record<string, unknown> {
     ManifestType: img.manifestMediaType,
     User: c.config?.User ?? "",
     History: history,
-    NamesHistory: img.names,
+    NamesHistory: img.names.toReversed(),
   };
 }
 

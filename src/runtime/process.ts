@@ -81,7 +81,10 @@ export function lookPath(cmd: string, env: string[], probe: PathProbe): string {
   );
 }
 
-/** The container's environment with HOME and PATH filled in, Docker's way. */
+/**
+ * The container's environment with HOSTNAME and HOME filled in, Docker's
+ * way; PATH is the container's own (its defaults have one unless unset).
+ */
 export function containerEnv(
   env: string[],
   user: ResolvedUser,
@@ -89,9 +92,8 @@ export function containerEnv(
 ): string[] {
   const out = [...env];
   const has = (k: string) => out.some((e) => e.startsWith(`${k}=`));
-  if (!has("PATH")) out.unshift(`PATH=${DEFAULT_PATH}`);
-  if (!has("HOSTNAME")) out.push(`HOSTNAME=${hostname}`);
   if (!has("HOME")) out.push(`HOME=${user.home}`);
+  if (!has("HOSTNAME")) out.push(`HOSTNAME=${hostname}`);
   return out;
 }
 

@@ -19,6 +19,8 @@ export interface VolumeRecord {
   mountpoint: string;
   /** Named by ptd for one container (-v /path, image VOLUME). */
   anonymous: boolean;
+  /** The local driver's options (`-o type=tmpfs -o o=mode=700`). */
+  options?: Record<string, string>;
 }
 
 /** A volume name nothing matches. */
@@ -77,6 +79,7 @@ export class VolumeStore {
       labels?: Record<string, string>;
       anonymous?: boolean;
       reuse?: boolean;
+      options?: Record<string, string>;
     } = {},
   ): Promise<VolumeRecord> {
     ensureDir(this.root);
@@ -97,6 +100,7 @@ export class VolumeStore {
         created: new Date().toISOString(),
         mountpoint: ensureDir(`${dir}/_data`, 0o755),
         anonymous: !!opts.anonymous,
+        ...(opts.options ? { options: opts.options } : {}),
       };
       writeJsonAtomic(this.recordPath(name), v);
       made = true;

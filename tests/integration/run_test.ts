@@ -139,7 +139,7 @@ Deno.test({
         [
           ["run", "--bogus", "--rootfs", root, "true"],
           125,
-          /^Error: unknown flag: --bogus\n$/,
+          /^Error: unknown flag: --bogus\nSee 'ptd run --help'\n$/,
         ],
         [
           ["run", "--rm", "--rootfs", "/no/such/dir", "true"],

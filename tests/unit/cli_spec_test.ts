@@ -59,6 +59,12 @@ const QUICK_LINES: [string, string[]][] = [
   ["exec", ["-i", "web", "sh", "-c", "ls -l"]],
   ["exec", ["-e", "A=1", "-u", "0", "web", "ps", "-ef"]],
   ["attach", ["--no-stdin", "web"]],
+  // --latest stands for the container: every argument is the rest.
+  ["exec", ["-l", "echo", "hi"]],
+  ["top", ["-l", "pid"]],
+  ["wait", ["--latest"]],
+  ["inspect", ["-l", "-f", "{{.Id}}"]],
+  ["attach", ["-l"]],
   ["top", ["web", "--", "-eo", "pid"]],
   ["top", ["web", "-eo", "pid"]],
   ["cp", ["web:/etc/hosts", "."]],
@@ -89,7 +95,9 @@ const COMMANDER: [string, string[]][] = [
   ["ps", ["--sort"]],
   ["inspect", ["-f"]],
   ["rename", ["a"]],
-  ["exec", ["web"]],
+  // No container and no --latest: commander says which is missing.
+  ["exec", []],
+  ["top", []],
   ["stop", ["-1", "web"]],
 ];
 

@@ -113,7 +113,8 @@ Deno.test("init: mounts in order, pivots before /proc, detaches the old root las
   assertEquals(t[t.length - 1], "execve /bin/sh [sh,-c,true]");
   assert(exec.env.includes("A=1") && exec.env.includes("HOME=/root"));
   assert(exec.env.includes("HOSTNAME=box"));
-  assert(exec.env.some((e) => e.startsWith("PATH=")));
+  // PATH is the container's own: a default at create, gone if unset.
+  assert(!exec.env.some((e) => e.startsWith("PATH=")));
 });
 
 /** Runs init with `over`; the trace and the fd its /dev/null got, if any. */
