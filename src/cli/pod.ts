@@ -254,6 +254,9 @@ function psCommand(): Command {
       if (f.latest) {
         ps = ps.toSorted((a, b) => b.Created.localeCompare(a.Created))
           .slice(0, 1);
+        if (ps.length === 0) {
+          throw new PtdError("not-found", "no such pod", 125);
+        }
       }
       const noTrunc = f.trunc === false;
       if (f.quiet) {
@@ -290,7 +293,13 @@ function inspectCommand(): Command {
       async (refs: string[], f: { format?: string; latest?: boolean }) => {
         const e = userEngine();
         if (f.latest) {
-          refs = selectPods(e, [], { latest: true }).map((p) => p.id);
+          try {
+            refs = selectPods(e, refs, { latest: true }).map((p) => p.id);
+          } catch (err) {
+            throw isKind(err, "not-found")
+              ? new PtdError("not-found", "no such pod", 125)
+              : err;
+          }
         }
         if (refs.length === 0) throw invalid("no names or ids specified");
         const docs = [];

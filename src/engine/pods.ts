@@ -286,7 +286,16 @@ export function selectPods(
 ): PodRecord[] {
   const list = pods(e).list();
   if (opts.all) return list;
-  if (opts.latest) return list.slice(-1);
+  if (opts.latest) {
+    if (refs.length > 0) {
+      throw invalid("--latest and containers cannot be used together");
+    }
+    const last = list.toSorted((a, b) =>
+      Date.parse(a.created) - Date.parse(b.created)
+    ).at(-1);
+    if (!last) throw notFound("no such pod");
+    return [last];
+  }
   if (refs.length === 0) {
     throw invalid("you must provide at least one name or id");
   }
