@@ -61,21 +61,31 @@ export function networkCommand(setCode: (code: number) => void): Command {
   const group = new Command("network").description("Manage networks");
   group.command("create")
     .description("Create a network")
-    .option("--subnet <cidr>", "subnet, e.g. 10.90.0.0/24")
-    .option("--gateway <ip>", "gateway address in the subnet")
-    .option("--ip-range <cidr>", "addresses for containers, inside the subnet")
+    .option(
+      "--subnet <cidr>",
+      "subnet, e.g. 10.90.0.0/24 or fd00:1::/64 (repeatable)",
+      collect,
+      [],
+    )
+    .option("--gateway <ip>", "gateway address in the subnet", collect, [])
+    .option(
+      "--ip-range <cidr>",
+      "addresses for containers, inside the subnet",
+      collect,
+      [],
+    )
     .option("--internal", "no traffic to or from outside the network")
     .option("--disable-dns", "no DNS server on the network")
     .option("-d, --driver <driver>", "driver (bridge)", "bridge")
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
     .option("-o, --opt <option>", "driver option (mtu=N)", collect, [])
-    .option("--ipv6", "IPv6 addresses too")
+    .option("--ipv6", "IPv6 addresses too (dual stack)")
     .option("--ignore", "no error when the network exists")
     .argument("[name]", "network name (podmanN if omitted)")
     .action(async (name: string | undefined, f: {
-      subnet?: string;
-      gateway?: string;
-      ipRange?: string;
+      subnet: string[];
+      gateway: string[];
+      ipRange: string[];
       internal?: boolean;
       disableDns?: boolean;
       driver: string;

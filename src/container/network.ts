@@ -25,6 +25,7 @@ import type { ContainerConfig, HostConfig } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
 import type { Membership } from "../network/attach.ts";
+import type { Attached } from "../network/holder.ts";
 import { lazy } from "../runtime/lazy.ts";
 
 /** The ports a container publishes. */
@@ -223,7 +224,7 @@ export class ContainerNetwork {
   };
 
   /** hosts and resolv.conf now that the addresses are known. */
-  async #writeEtc(m: Membership, attached: { ip: string }[]) {
+  async #writeEtc(m: Membership, attached: Attached[]) {
     const { hostsWithAddress, networkResolvConf } = await attachModule();
     const run = this.store.runDir(this.c.id);
     let host = "";
@@ -242,7 +243,7 @@ export class ContainerNetwork {
     const hosts = Deno.readTextFileSync(`${run}/hosts`);
     Deno.writeTextFileSync(
       `${run}/hosts`,
-      hostsWithAddress(hosts, attached[0].ip),
+      hostsWithAddress(hosts, attached[0].ip || attached[0].ipv6!),
     );
   }
 

@@ -6,6 +6,7 @@
  * them. Closing the connection takes the container off the networks.
  */
 import type { StorePaths } from "../storage/paths.ts";
+import { isV6 } from "./address.ts";
 import { type NetworkRecord, NetworkStore } from "./config.ts";
 import { DNS_DOMAIN } from "./dns.ts";
 import { type DnsConfig, resolvConf } from "./etc.ts";
@@ -77,8 +78,10 @@ export function networkResolvConf(
   hostText: string,
   dns: DnsConfig,
 ): string {
+  // Each gateway of theirs answers, IPv4 first.
   const servers = records.filter((r) => r.dns_enabled)
-    .map((r) => r.subnets[0].gateway!);
+    .flatMap((r) => r.subnets.map((s) => s.gateway!))
+    .sort((a, b) => Number(isV6(a)) - Number(isV6(b)));
   if (dns.servers.length > 0 || servers.length === 0) {
     return resolvConf(mode, hostText, dns);
   }

@@ -17,12 +17,15 @@ import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
 import { closeFd, dupOnto } from "../../ffi/fd.ts";
 import { joinFds } from "../runtime/netns.ts";
 import {
+  type Cidr,
+  cidrSize,
+  formatIp,
   inSubnet,
-  ipNumber,
-  ipText,
-  type NetworkRecord,
+  isV6,
   parseCidr,
-} from "./config.ts";
+  parseIp,
+} from "./address.ts";
+import type { NetworkRecord, Subnet } from "./config.ts";
 import { answer, DNS_DOMAIN, parseQuery, tableName } from "./dns.ts";
 import { SLIRP_DNS } from "./etc.ts";
 
@@ -40,9 +43,14 @@ export interface AttachRequest {
 /** What a container got on one network. */
 export interface Attached {
   network: string;
+  /** IPv4: address, prefix length, gateway ("" and 0 on an IPv6-only network). */
   ip: string;
   prefixLen: number;
   gateway: string;
+  /** IPv6, on networks that have it. */
+  ipv6?: string;
+  ipv6PrefixLen?: number;
+  ipv6Gateway?: string;
   mac: string;
   ifname: string;
   aliases: string[];
@@ -69,13 +77,27 @@ interface Member extends Attached {
   veth: string;
 }
 
+/** One subnet of a network, on its bridge. */
+interface Lan {
+  subnet: Subnet;
+  cidr: Cidr;
+  gateway: string;
+}
+
 interface Net {
   rec: NetworkRecord;
   bridge: string;
-  gateway: string;
-  prefix: number;
+  lans: Lan[];
   members: Map<string, Member>;
-  dns?: Socket;
+  dns: Socket[];
+}
+
+/** The address and prefix of each family a member has, for `ip addr add`. */
+function addressesOf(m: Attached): string[] {
+  return [
+    ...(m.ip ? [`${m.ip}/${m.prefixLen}`] : []),
+    ...(m.ipv6 ? [`${m.ipv6}/${m.ipv6PrefixLen} nodad`] : []),
+  ];
 }
 
 const nets = new Map<string, Net>();
@@ -120,39 +142,49 @@ async function bridgeOf(rec: NetworkRecord): Promise<Net> {
       await dropNet(n);
     }
   }
-  const { prefix } = parseCidr(rec.subnets[0].subnet);
-  const gateway = rec.subnets[0].gateway ??
-    ipText(parseCidr(rec.subnets[0].subnet).base + 1);
+  const lans = rec.subnets.map((subnet) => {
+    const cidr = parseCidr(subnet.subnet);
+    const gateway = subnet.gateway ?? formatIp(cidr.base + 1n, cidr.v6);
+    return { subnet, cidr, gateway };
+  });
   const mtu = rec.options?.mtu ? ` mtu ${Number(rec.options.mtu)}` : "";
   const net: Net = {
     rec,
     bridge: rec.network_interface,
-    gateway,
-    prefix,
+    lans,
     members: new Map(),
+    dns: [],
   };
   await ip([
     `link add ${net.bridge} type bridge${mtu}`,
-    `addr add ${gateway}/${prefix} dev ${net.bridge}`,
+    // nodad: an IPv6 address is usable at once, not after duplicate
+    // address detection (a second or more), so the DNS server can bind it.
+    ...lans.map((l) =>
+      `addr add ${l.gateway}/${l.cidr.prefix} dev ${net.bridge}${
+        l.cidr.v6 ? " nodad" : ""
+      }`
+    ),
     `link set ${net.bridge} up`,
   ]);
   nets.set(rec.name, net);
-  if (rec.dns_enabled) net.dns = await dnsServer(net);
+  if (rec.dns_enabled) {
+    for (const l of lans) net.dns.push(await dnsServer(net, l));
+  }
   return net;
 }
 
 async function dropNet(net: Net) {
-  net.dns?.close();
+  for (const s of net.dns) s.close();
   nets.delete(net.rec.name);
   await ip([`link del ${net.bridge}`]).catch(() => {});
 }
 
-/** The addresses of `name` on `net`. */
+/** The addresses (either family) of `name` on `net`. */
 function lookup(net: Net, name: string): string[] {
   const n = tableName(name);
   return [...net.members.values()]
     .filter((m) => m.names.includes(n) || m.aliases.includes(n))
-    .map((m) => m.ip);
+    .flatMap((m) => [m.ip, m.ipv6 ?? ""].filter((x) => x));
 }
 
 /** Asks the host's resolvers (through slirp4netns) and relays the answer. */
@@ -175,10 +207,10 @@ function forward(
   up.send(msg, 53, SLIRP_DNS);
 }
 
-/** The DNS server of one network, on its gateway address. */
-async function dnsServer(net: Net): Promise<Socket> {
+/** The DNS server of one network on the gateway address of `lan`. */
+async function dnsServer(net: Net, lan: Lan): Promise<Socket> {
   const dgram = await import("node:dgram");
-  const sock = dgram.createSocket("udp4");
+  const sock = dgram.createSocket(lan.cidr.v6 ? "udp6" : "udp4");
   sock.on("message", (m, from) => {
     const msg = new Uint8Array(m);
     const q = parseQuery(msg);
@@ -195,24 +227,18 @@ async function dnsServer(net: Net): Promise<Socket> {
   });
   await new Promise<void>((ok, fail) => {
     sock.once("error", fail);
-    sock.bind(53, net.gateway, () => ok());
+    sock.bind(53, lan.gateway, () => ok());
   });
   return sock;
 }
 
-/** The next free address of `net`, or the one asked for if it is free. */
-function address(net: Net, asked?: string): string {
+/** The next free address of `lan` on `net`, or the one asked for if it is free. */
+function address(net: Net, lan: Lan, asked?: string): string {
   const used = new Set([
-    net.gateway,
-    ...[...net.members.values()].map((m) => m.ip),
+    lan.gateway,
+    ...[...net.members.values()].map((m) => lan.cidr.v6 ? m.ipv6 : m.ip),
   ]);
-  const subnet = net.rec.subnets[0];
   if (asked) {
-    if (!inSubnet(asked, subnet.subnet)) {
-      throw new Error(
-        `requested ip address ${asked} is not in a subnet of network ${net.rec.name}`,
-      );
-    }
     if (used.has(asked)) {
       throw new Error(
         `requested ip address ${asked} is already allocated to another container`,
@@ -220,17 +246,46 @@ function address(net: Net, asked?: string): string {
     }
     return asked;
   }
-  const { base } = parseCidr(subnet.subnet);
-  const first = subnet.lease_range
-    ? ipNumber(subnet.lease_range.start_ip)
-    : base + 1;
-  const last = subnet.lease_range
-    ? ipNumber(subnet.lease_range.end_ip)
-    : base + 2 ** (32 - net.prefix) - 2;
+  const { cidr, subnet } = lan;
+  const range = subnet.lease_range;
+  const first = range ? parseIp(range.start_ip).n : cidr.base + 1n;
+  // IPv4 keeps its broadcast address free.
+  const last = range
+    ? parseIp(range.end_ip).n
+    : cidr.base + cidrSize(cidr) - (cidr.v6 ? 1n : 2n);
   for (let n = first; n <= last; n++) {
-    if (!used.has(ipText(n))) return ipText(n);
+    const text = formatIp(n, cidr.v6);
+    if (!used.has(text)) return text;
   }
   throw new Error(`no free address left on network ${net.rec.name}`);
+}
+
+/** The container's addresses on `net`: one per subnet (family). */
+function addressesOn(net: Net, asked?: string) {
+  if (asked && !net.lans.some((l) => inSubnet(asked, l.subnet.subnet))) {
+    throw new Error(
+      `requested ip address ${asked} is not in a subnet of network ${net.rec.name}`,
+    );
+  }
+  const pick = (v6: boolean) => {
+    const lan = net.lans.find((l) => l.cidr.v6 === v6);
+    if (!lan) return undefined;
+    const ip = address(
+      net,
+      lan,
+      asked && isV6(asked) === v6 ? asked : undefined,
+    );
+    return { ip, prefixLen: lan.cidr.prefix, gateway: lan.gateway };
+  };
+  const v4 = pick(false), v6 = pick(true);
+  return {
+    ip: v4?.ip ?? "",
+    prefixLen: v4?.prefixLen ?? 0,
+    gateway: v4?.gateway ?? "",
+    ...(v6
+      ? { ipv6: v6.ip, ipv6PrefixLen: v6.prefixLen, ipv6Gateway: v6.gateway }
+      : {}),
+  };
 }
 
 /** A MAC address of our own (locally administered, unicast). */
@@ -268,9 +323,7 @@ async function attachOne(
     id,
     names,
     network: net.rec.name,
-    ip: address(net, a.ip),
-    prefixLen: net.prefix,
-    gateway: net.gateway,
+    ...addressesOn(net, a.ip),
     mac: a.mac ?? randomMac(),
     ifname: ifnameFor(id),
     aliases: a.aliases.map((x) => x.toLowerCase()),
@@ -283,7 +336,7 @@ async function attachOne(
   ]);
   try {
     await ip([
-      `addr add ${m.ip}/${m.prefixLen} dev ${m.ifname}`,
+      ...addressesOf(m).map((a) => `addr add ${a} dev ${m.ifname}`),
       `link set ${m.ifname} up`,
     ], pid);
   } catch (e) {

@@ -165,21 +165,16 @@ export function readNetworkInfo(runDir: string): NetworkInfo | undefined {
 }
 
 /** The address fields Docker's NetworkSettings and each network share. */
-function addressDoc(
-  gateway = "",
-  ip = "",
-  prefixLen = 0,
-  mac = "",
-) {
+function addressDoc(a: Partial<Attached> = {}) {
   return {
     EndpointID: "",
-    Gateway: gateway,
-    IPAddress: ip,
-    IPPrefixLen: prefixLen,
-    IPv6Gateway: "",
-    GlobalIPv6Address: "",
-    GlobalIPv6PrefixLen: 0,
-    MacAddress: mac,
+    Gateway: a.gateway ?? "",
+    IPAddress: a.ip ?? "",
+    IPPrefixLen: a.prefixLen ?? 0,
+    IPv6Gateway: a.ipv6Gateway ?? "",
+    GlobalIPv6Address: a.ipv6 ?? "",
+    GlobalIPv6PrefixLen: a.ipv6PrefixLen ?? 0,
+    MacAddress: a.mac ?? "",
   };
 }
 
@@ -198,12 +193,12 @@ export function networkSettings(
   // Podman's keys and order. Networks (no named networks here) is an
   // empty map to a template and absent from JSON, as in Podman.
   const doc = {
-    ...addressDoc(
-      info?.gateway,
-      info?.ipAddress,
-      info?.prefixLen,
-      info?.networks?.[0]?.mac,
-    ),
+    ...addressDoc({
+      ...info?.networks?.[0],
+      gateway: info?.gateway,
+      ip: info?.ipAddress,
+      prefixLen: info?.prefixLen,
+    }),
     Bridge: "",
     SandboxID: "",
     HairpinMode: false,
@@ -219,7 +214,7 @@ export function networkSettings(
       Networks: goMap(Object.fromEntries(networks.map((n) => {
         const a = got.get(n.name);
         return [n.name, {
-          ...addressDoc(a?.gateway, a?.ip, a?.prefixLen, a?.mac),
+          ...addressDoc(a),
           NetworkID: n.name,
           DriverOpts: null,
           IPAMConfig: null,
