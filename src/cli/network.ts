@@ -12,6 +12,7 @@ import {
   listNetworks,
   networkExists,
   pruneNetworks,
+  reloadNetworks,
   removeNetwork,
 } from "../engine/networks.ts";
 import type { NetworkRecord } from "../network/config.ts";
@@ -238,9 +239,15 @@ export function networkCommand(setCode: (code: number) => void): Command {
       disconnectNetwork(userEngine(), net, ctr)
     );
   group.command("reload")
-    .description("Reload the network of containers (a no-op: nothing is lost)")
+    .description(
+      "Make the networking of running containers again (after the holder or their pasta died)",
+    )
     .option("-a, --all", "all containers")
     .argument("[containers...]")
-    .action(() => {});
+    .action(async (refs: string[], f: { all?: boolean }) => {
+      const r = await reloadNetworks(userEngine(), { refs, all: f.all });
+      r.filter((x) => x.error === undefined).forEach((x) => console.log(x.id));
+      setCode(reportFailures(r.map((x) => x.error)));
+    });
   return group;
 }

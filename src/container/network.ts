@@ -18,6 +18,7 @@ import {
 import {
   type NetworkHandle,
   networkSettings,
+  readNetworkInfo,
   startNetwork,
 } from "../network/stack.ts";
 import { isOwnNetns, netnsId } from "../runtime/netns.ts";
@@ -205,6 +206,39 @@ export class ContainerNetwork {
     const { Membership } = await attachModule();
     this.#member = await Membership.open(this.store.paths, networks);
     return this.#member.userns;
+  }
+
+  /**
+   * `network reload`: makes the running container's networking again,
+   * whatever of it died (the holder and with it the veths, pasta and the
+   * ports, the UDP proxy): same addresses, same ports, DNS entries back.
+   */
+  async reload(pid: number): Promise<void> {
+    const networks = this.c.host.networkMode.networks;
+    if (!networks) return;
+    const had = new Map(
+      readNetworkInfo(this.store.runDir(this.c.id))?.networks?.map((
+        a,
+      ) => [a.network, a]),
+    );
+    await this.#handle?.stop();
+    this.#handle = undefined;
+    this.#member?.close();
+    this.#member = undefined;
+    // The addresses it had, unless the user fixed them (the veths are new).
+    const wanted = networks.map((n) => {
+      const a = had.get(n.name);
+      return a
+        ? { ...n, ip: n.ip ?? (a.ip || a.ipv6), mac: n.mac ?? a.mac }
+        : n;
+    });
+    const { Membership } = await attachModule();
+    this.#member = await Membership.open(
+      this.store.paths,
+      wanted,
+      `/proc/${pid}/ns/user`,
+    );
+    await this.attach(pid);
   }
 
   /** Connects the namespace of `pid` and publishes the ports. */

@@ -343,6 +343,7 @@ async function runOnce(
     // Before the answer: a `run -d` under systemd leaves once it has it.
     notify?.started();
     sv.answer({ ok: true, pid });
+    attach.reload = () => net.reload(pid);
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
@@ -357,6 +358,7 @@ async function runOnce(
   const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");
   if (cgroup) await removeCgroup(cgroup.dir);
+  attach.reload = undefined;
   await net.detach();
   await pumps;
   if (master !== undefined) {

@@ -22,14 +22,22 @@ export class Membership {
     readonly wanted: NetworkAttachment[],
   ) {}
 
-  /** Looks the networks up and connects to the holder. */
+  /**
+   * Looks the networks up and connects to the holder (of `userns`, the
+   * running container's, when its networking is made again).
+   */
   static async open(
     paths: StorePaths,
     wanted: NetworkAttachment[],
+    userns?: string,
   ): Promise<Membership> {
     const store = new NetworkStore(paths);
     const records = wanted.map((w) => store.find(w.name));
-    return new Membership(await connectHolder(paths.runtime), records, wanted);
+    return new Membership(
+      await connectHolder(paths.runtime, userns),
+      records,
+      wanted,
+    );
   }
 
   /** The user namespace the container must be born in. */

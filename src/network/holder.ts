@@ -397,6 +397,9 @@ async function handle(
   if (!req.owner && !owners.has(req.id)) {
     throw new Error(`container ${req.id} is not running`);
   }
+  // A new owner (network reload) takes the container over: what it had
+  // goes first, and the old connection's end no longer takes it off.
+  if (req.owner && owners.has(req.id)) await forget(req.id);
   const done: Attached[] = [];
   try {
     for (const a of req.networks) {

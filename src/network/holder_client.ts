@@ -92,25 +92,49 @@ function logTail(dir: string): string {
   }
 }
 
+/** Which namespace the file at `path` is ("dev:ino"). */
+function nsIdentity(path: string): string {
+  const st = Deno.statSync(path);
+  return `${st.dev}:${st.ino}`;
+}
+
 /**
  * A connection to the holder of the store whose runtime directory is
- * `runtime`, started if need be.
+ * `runtime`, started if need be. With `userns` (a running container's,
+ * for network reload), the holder must be one of that user namespace: a
+ * holder started now joins it rather than making a new one, so the
+ * container's veths can be made again.
  */
 export async function connectHolder(
   runtime: string,
+  userns?: string,
 ): Promise<HolderConnection> {
   const dir = ensureDir(`${runtime}/network`);
   const path = `${dir}/${SOCKET}`;
+  const checked = (h: HolderConnection) => {
+    if (userns && nsIdentity(h.userns) !== nsIdentity(userns)) {
+      h.close();
+      throw new Error(
+        "the network holder was started again for other containers: restart this one to put it back on its networks",
+      );
+    }
+    return h;
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     const h = await tryConnect(path);
-    if (h) return h;
+    if (h) return checked(h);
     await withLock(`${dir}/lock`, async () => {
       // Another command may have started it while we waited for the lock.
       const other = await tryConnect(path);
       if (other) return other.close();
       const self = selfCommand();
       const child = spawn(
-        [...[self.path, ...self.args], DAEMON_COMMAND, dir],
+        [
+          ...[self.path, ...self.args],
+          DAEMON_COMMAND,
+          dir,
+          ...(userns ? [userns] : []),
+        ],
         1,
       );
       // Reaped when it ends; a pending wait does not keep us alive.
@@ -129,11 +153,13 @@ export async function connectHolder(
 }
 
 /**
- * Entry of `ptd network-daemon DIR`: starts the holder in new user and
- * network namespaces with slirp4netns, and lives as long as it does.
+ * Entry of `ptd network-daemon DIR [USERNS]`: starts the holder in new
+ * user and network namespaces (or, given USERNS, in a new network
+ * namespace of that user namespace) with slirp4netns, and lives as long
+ * as it does.
  */
 export async function daemonMain(args: string[]): Promise<number> {
-  const [dir] = args;
+  const [dir, userns] = args;
   newSession();
   // The starter's descriptors (a container's output pipes, whose EOF its
   // monitor waits for) must not live on in us and the holder.
@@ -146,15 +172,23 @@ export async function daemonMain(args: string[]): Promise<number> {
   Deno.writeTextFileSync(`${dir}/${LOG}`, "", { mode: 0o600 });
   dupOnto(openRaw(`${dir}/${LOG}`, "readwrite"), 2);
   const self = selfCommand();
-  const child = await cloneExec({
-    flags: CLONE_NEWUSER | CLONE_NEWNET,
-    path: self.path,
-    argv: [self.path, ...self.args, HOLDER_COMMAND, `${dir}/${SOCKET}`],
-    env: environ(),
-  });
+  // The user namespace to join is held open until the child is in it.
+  const join = userns ? openRaw(userns) : undefined;
+  let child;
+  try {
+    child = await cloneExec({
+      flags: join === undefined ? CLONE_NEWUSER | CLONE_NEWNET : CLONE_NEWNET,
+      path: self.path,
+      argv: [self.path, ...self.args, HOLDER_COMMAND, `${dir}/${SOCKET}`],
+      env: environ(),
+      join: join === undefined ? undefined : [join],
+    });
+  } finally {
+    if (join !== undefined) closeFd(join);
+  }
   let slirp;
   try {
-    await writeIdMaps(child.pid, userMaps());
+    if (join === undefined) await writeIdMaps(child.pid, userMaps());
     slirp = await startSlirp(
       child.pid,
       { kind: "slirp4netns", allowHostLoopback: false, mtu: 0 },
