@@ -266,6 +266,114 @@ Deno.test({
 
 Deno.test({
   name:
+    "networks: --ipv6 gives containers IPv6 addresses that reach each other, and the DNS answers AAAA",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      ok(await ptd(sb, ["network", "create", "--ipv6", "six"]));
+      const doc = JSON.parse(ok(await ptd(sb, ["network", "inspect", "six"])));
+      const v6 = doc[0].subnets[1].subnet;
+      assertMatch(v6, /^fd[0-9a-f:]+\/64$/);
+      ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--name",
+          "web",
+          "--network",
+          "six",
+          "--rootfs",
+          root,
+          ...HTTPD,
+        ]),
+      );
+      const ins = JSON.parse(ok(await ptd(sb, ["inspect", "web"])))[0];
+      const ip6 = ins.NetworkSettings.Networks.six.GlobalIPv6Address;
+      assert(ip6.startsWith(v6.replace("::/64", ":")), ip6);
+      const r = await client(
+        sb,
+        root,
+        "six",
+        "ip=$(nslookup -type=AAAA web | grep '^Address: ' | tail -n1 | cut -d' ' -f2) && " +
+          'echo "$ip" && wget -qO- "http://[$ip]/"',
+      );
+      assertEquals(r.stdout, `${ip6}\n${BODY}`, r.stderr);
+    }),
+});
+
+Deno.test({
+  name:
+    "networks: network reload wires containers again after their holder or pasta was killed",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      ok(await ptd(sb, ["network", "create", "n"]));
+      const port = freePort();
+      const web = ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--name",
+          "web",
+          "--network",
+          "n",
+          "-p",
+          `127.0.0.1:${port}:80`,
+          "--rootfs",
+          root,
+          ...HTTPD,
+        ]),
+      );
+      const cli = ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--name",
+          "cli",
+          "--network",
+          "n",
+          "--rootfs",
+          root,
+          "sleep",
+          "120",
+        ]),
+      );
+      const byName = () =>
+        ptd(sb, ["exec", "cli", "sh", "-c", fetchByName("web")]);
+      const published = () =>
+        fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => "");
+      assertEquals((await byName()).stdout, BODY);
+      // The holder goes, and the bridge, the veths and the names with it.
+      const holder = (await leftovers(sb)).find((pid) =>
+        Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes(
+          "network-holder",
+        )
+      )!;
+      Deno.kill(holder, "SIGKILL");
+      await until(() => Promise.resolve(!alive(holder)));
+      assert((await byName()).code !== 0);
+      assertEquals(
+        ok(await ptd(sb, ["network", "reload", "web", "cli"])),
+        `${web}\n${cli}`,
+      );
+      assertEquals((await byName()).stdout, BODY);
+      // A container's pasta goes: its published port with it.
+      const pasta = Number(
+        Deno.readTextFileSync(`${sb.dir}/run/containers/${web}/pasta.pid`),
+      );
+      Deno.kill(pasta, "SIGKILL");
+      await until(async () => (await published()) === "");
+      assertEquals(
+        ok(await ptd(sb, ["network", "reload", "--all"])),
+        `${web}\n${cli}`,
+      );
+      assertEquals(await published(), BODY);
+      assertEquals((await byName()).stdout, BODY);
+    }),
+});
+
+Deno.test({
+  name:
     "networks: podman-compose --podman-path ptd brings up web + client by name, and takes them down",
   ignore: !ROOTLESS,
   fn: () =>
