@@ -7,7 +7,8 @@
  * Options: --runs N (timed runs per command, default 20), --warmup N (3),
  * --pull-runs N (10), --idle N (idle containers for memory, 10), --many N
  * (running containers for ps/inspect, 100), --out DIR (default bench/),
- * --render (only redraw RESULTS.md and the SVG from DIR/results.json).
+ * --render (only redraw RESULTS.md and the SVG from DIR/results.json),
+ * --only network (only the network metrics, printed, nothing written).
  */
 import { parseArgs } from "node:util";
 import { busyboxLayer, minbaseTar } from "../tests/fixtures.ts";
@@ -33,6 +34,7 @@ import {
   runRmNetwork,
 } from "./suite.ts";
 import { apiRunRm } from "./api.ts";
+import { networkMetrics } from "./network.ts";
 import { barChart } from "./svg.ts";
 import { phases, tracedRuns } from "./trace.ts";
 
@@ -193,6 +195,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
           "or tests/make-minbase.sh as root).",
       });
     }
+    metrics.push(...await networkMetrics(sb, plan));
     metrics.push(...await manyContainers(sb, image, plan));
     const breakdowns = await breakdown(sb, image, plan, `${dir}/trace`);
     const how = `\`deno task bench\` as uid ${Deno.uid()}, ` +
@@ -222,6 +225,21 @@ async function bench(plan: Plan, out: string): Promise<void> {
   }
 }
 
+/** `--only network`: the network metrics alone, printed as a table. */
+async function networkOnly(plan: Plan): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ptd-bench-" });
+  // No registry: the network metrics run no image.
+  const sb = await makeSandbox(dir, "127.0.0.1:1");
+  try {
+    const metrics = await networkMetrics(sb, plan);
+    console.log(
+      renderResults(await host(sb), metrics, [], "", "--only network"),
+    );
+  } finally {
+    await sb.cleanup();
+  }
+}
+
 /** As root: the same bench as the test user, results copied back here. */
 async function asTestUser(args: string[], out: string): Promise<number> {
   const tmp = await Deno.makeTempDir({ prefix: "ptd-bench-out-" });
@@ -230,7 +248,8 @@ async function asTestUser(args: string[], out: string): Promise<number> {
     args: ["deno", "run", "-A", "bench/main.ts", ...args, "--out", tmp],
     env: { PTD_COPY_NAME: "ptd-bench-src" },
   }).spawn().status;
-  if (status.success) {
+  // --only prints its figures and writes nothing.
+  if (status.success && !args.some((a) => a.startsWith("--only"))) {
     for (const f of ["RESULTS.md", "results.svg", "results.json"]) {
       await Deno.copyFile(`${tmp}/${f}`, `${out}/${f}`);
     }
@@ -250,6 +269,7 @@ if (import.meta.main) {
       many: { type: "string", default: "100" },
       out: { type: "string", default: `${REPO}/bench` },
       render: { type: "boolean", default: false },
+      only: { type: "string" },
     },
   });
   const out = values.out;
@@ -271,6 +291,10 @@ if (import.meta.main) {
       idle: Number(values.idle),
       many: Math.max(Number(values.many), Number(values.idle)),
     };
+    if (values.only === "network") {
+      await networkOnly(plan);
+      Deno.exit(0);
+    }
     // Fail now, not after ten minutes of measuring.
     try {
       await Deno.remove(await Deno.makeTempFile({ dir: out }));
