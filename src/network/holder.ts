@@ -92,6 +92,17 @@ interface Net {
   dns: Socket[];
 }
 
+/**
+ * The MTU of a network's bridge and veths: `-o mtu=N`, else 65520 (as
+ * pasta's and slirp4netns's links). Only containers of the network are on
+ * the bridge, and they leave it through pasta, so no link of 1500 bytes
+ * lies on any path: large frames carry bulk traffic between containers
+ * with a fraction of the per-packet work.
+ */
+function mtuOf(rec: NetworkRecord): number {
+  return Number(rec.options?.mtu ?? 65520);
+}
+
 /** The address and prefix of each family a member has, for `ip addr add`. */
 function addressesOf(m: Attached): string[] {
   return [
@@ -147,7 +158,7 @@ async function bridgeOf(rec: NetworkRecord): Promise<Net> {
     const gateway = subnet.gateway ?? formatIp(cidr.base + 1n, cidr.v6);
     return { subnet, cidr, gateway };
   });
-  const mtu = rec.options?.mtu ? ` mtu ${Number(rec.options.mtu)}` : "";
+  const mtu = ` mtu ${mtuOf(rec)}`;
   const net: Net = {
     rec,
     bridge: rec.network_interface,
@@ -156,7 +167,7 @@ async function bridgeOf(rec: NetworkRecord): Promise<Net> {
     dns: [],
   };
   await ip([
-    `link add ${net.bridge} type bridge${mtu}`,
+    `link add ${net.bridge}${mtu} type bridge`,
     // nodad: an IPv6 address is usable at once, not after duplicate
     // address detection (a second or more), so the DNS server can bind it.
     ...lans.map((l) =>
@@ -329,7 +340,7 @@ async function attachOne(
     aliases: a.aliases.map((x) => x.toLowerCase()),
     veth: `veth${crypto.randomUUID().slice(0, 8)}`,
   };
-  const mtu = net.rec.options?.mtu ? ` mtu ${Number(net.rec.options.mtu)}` : "";
+  const mtu = ` mtu ${mtuOf(net.rec)}`;
   await ip([
     `link add ${m.veth}${mtu} type veth peer name ${m.ifname}${mtu} address ${m.mac} netns ${pid}`,
     `link set ${m.veth} master ${net.bridge} up`,
