@@ -28,6 +28,7 @@ import type { ContainerStore } from "./store.ts";
 import type { Membership } from "../network/attach.ts";
 import type { Attached } from "../network/holder.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { trace } from "../runtime/trace.ts";
 
 /** The ports a container publishes. */
 export function portsOf(c: ContainerConfig): PortMapping[] {
@@ -93,7 +94,9 @@ async function checkNamed(
   host: HostConfig,
   networks: NetworkAttachment[],
 ) {
-  // Only containers on named networks load the network records.
+  // Only containers on named networks load the network records, and (in
+  // the background, while the container is made) the membership code.
+  attachModule().catch(() => {});
   const { NetworkStore } = await lazy<typeof import("../network/config.ts")>(
     new URL("../network/config.ts", import.meta.url),
   );
@@ -204,7 +207,9 @@ export class ContainerNetwork {
     const networks = this.c.host.networkMode.networks;
     if (!networks) return undefined;
     const { Membership } = await attachModule();
+    trace("net-loaded");
     this.#member = await Membership.open(this.store.paths, networks);
+    trace("net-holder");
     return this.#member.userns;
   }
 
@@ -244,10 +249,14 @@ export class ContainerNetwork {
   /** Connects the namespace of `pid` and publishes the ports. */
   attach = async (pid: number): Promise<void> => {
     const m = this.#member;
-    const attached = m
-      ? await m.attach(pid, this.c.id, [this.c.name])
-      : undefined;
-    if (m && attached) await this.#writeEtc(m, attached);
+    // The holder wires the veths while pasta starts: neither needs the other.
+    const attached = m?.attach(pid, this.c.id, [this.c.name]).then(
+      async (a) => {
+        trace("net-attached");
+        await this.#writeEtc(m, a);
+        return a;
+      },
+    );
     this.#handle = await startNetwork(pid, {
       mode: this.c.host.networkMode,
       ports: portsOf(this.c),
@@ -255,6 +264,7 @@ export class ContainerNetwork {
       attached,
       internalOnly: m?.internalOnly,
     });
+    trace("net-started");
   };
 
   /** hosts and resolv.conf now that the addresses are known. */
@@ -283,9 +293,11 @@ export class ContainerNetwork {
 
   /** Stops the stack; safe to call when attach never ran or failed. */
   async detach(): Promise<void> {
+    trace("net-detach");
     await this.#handle?.stop();
     this.#handle = undefined;
     this.#member?.close();
     this.#member = undefined;
+    trace("net-detached");
   }
 }

@@ -352,7 +352,6 @@ async function attachOne(
     ], pid);
   } catch (e) {
     await ip([`link del ${m.veth}`]).catch(() => {});
-    if (net.members.size === 0) await dropNet(net);
     throw e;
   }
   net.members.set(id, m);
@@ -367,19 +366,18 @@ async function detachOne(id: string, network: string) {
   }
   net.members.delete(id);
   await ip([`link del ${m.veth}`]).catch(() => {});
-  if (net.members.size === 0) await dropNet(net);
 }
 
 /** Takes a container off every network (its parent is gone). */
-async function forget(id: string) {
+function forget(id: string) {
   owners.delete(id);
   for (const net of [...nets.values()]) {
     const m = net.members.get(id);
     if (!m) continue;
     net.members.delete(id);
-    // Its namespace usually went with it, and the veth with that.
-    await ip([`link del ${m.veth}`]).catch(() => {});
-    if (net.members.size === 0) await dropNet(net);
+    // Its namespace usually went with it, and the veth with that; the
+    // next container's attach need not wait for this.
+    ip([`link del ${m.veth}`]).catch(() => {});
   }
 }
 
@@ -410,7 +408,7 @@ async function handle(
   }
   // A new owner (network reload) takes the container over: what it had
   // goes first, and the old connection's end no longer takes it off.
-  if (req.owner && owners.has(req.id)) await forget(req.id);
+  if (req.owner && owners.has(req.id)) forget(req.id);
   const done: Attached[] = [];
   try {
     for (const a of req.networks) {
@@ -479,7 +477,9 @@ async function serve(conn: Deno.Conn) {
       conn.close();
     } catch { /* closed */ }
     for (const id of owned) {
-      if (owners.get(id) === conn) await serial(() => forget(id));
+      if (owners.get(id) === conn) {
+        await serial(() => Promise.resolve(forget(id)));
+      }
     }
     connections--;
     maybeExit();

@@ -1,36 +1,21 @@
 /**
  * Reaching the network holder (holder.ts) and starting it when it is not
- * there. The holder lives in a user namespace of its own, so something in
- * the host's namespaces must clone it, write its maps and give it
- * slirp4netns (the way out for the DNS server's forwarded questions):
- * `ptd network-daemon DIR`, started detached, its parent for life. The
- * holder dies with it (parent-death signal), and slirp4netns with it
- * (--exit-fd), so a kill -9 of either leaves only a socket file, which the
- * next start replaces.
+ * there, through `ptd network-daemon` (daemon.ts). What every container on
+ * a network loads: the daemon's own code stays out of it.
  */
-import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
-import { CLONE_NEWNET, CLONE_NEWUSER } from "../../ffi/constants.ts";
-import {
-  closeFd,
-  dupOnto,
-  isInherited,
-  newSession,
-  openRaw,
-} from "../../ffi/fd.ts";
+import { waitStatus } from "../../ffi/clone.ts";
 import { readText, spawn } from "../../ffi/spawn.ts";
-import { userMaps } from "../runtime/create.ts";
-import { writeIdMaps } from "../runtime/idmap.ts";
 import { selfCommand } from "../runtime/self.ts";
 import { withLock } from "../storage/json.ts";
 import { ensureDir } from "../storage/paths.ts";
-import { HOLDER_COMMAND, type HolderRequest } from "./holder.ts";
-import { startSlirp, stopSlirp } from "./slirp.ts";
+import type { HolderRequest } from "./holder.ts";
 
-/** The hidden subcommand of the holder's parent. */
+/** The hidden subcommand of the holder's parent (daemon.ts). */
 export const DAEMON_COMMAND = "network-daemon";
 
-const SOCKET = "holder.sock";
-const LOG = "holder.log";
+/** The holder's socket and log, in the store's runtime network dir. */
+export const SOCKET = "holder.sock";
+export const LOG = "holder.log";
 
 /** An open connection to the holder; one request at a time. */
 export class HolderConnection {
@@ -150,61 +135,4 @@ export async function connectHolder(
     });
   }
   throw new Error("the network holder does not answer");
-}
-
-/**
- * Entry of `ptd network-daemon DIR [USERNS]`: starts the holder in new
- * user and network namespaces (or, given USERNS, in a new network
- * namespace of that user namespace) with slirp4netns, and lives as long
- * as it does.
- */
-export async function daemonMain(args: string[]): Promise<number> {
-  const [dir, userns] = args;
-  newSession();
-  // The starter's descriptors (a container's output pipes, whose EOF its
-  // monitor waits for) must not live on in us and the holder.
-  for (const e of Deno.readDirSync("/proc/self/fd")) {
-    const fd = Number(e.name);
-    if (fd > 2 && isInherited(fd)) closeFd(fd);
-  }
-  Deno.chdir(dir);
-  // What the holder and `ip` say goes to the log, for the starter's error.
-  Deno.writeTextFileSync(`${dir}/${LOG}`, "", { mode: 0o600 });
-  dupOnto(openRaw(`${dir}/${LOG}`, "readwrite"), 2);
-  const self = selfCommand();
-  // The user namespace to join is held open until the child is in it.
-  const join = userns ? openRaw(userns) : undefined;
-  let child;
-  try {
-    child = await cloneExec({
-      flags: join === undefined ? CLONE_NEWUSER | CLONE_NEWNET : CLONE_NEWNET,
-      path: self.path,
-      argv: [self.path, ...self.args, HOLDER_COMMAND, `${dir}/${SOCKET}`],
-      env: environ(),
-      join: join === undefined ? undefined : [join],
-    });
-  } finally {
-    if (join !== undefined) closeFd(join);
-  }
-  let slirp;
-  try {
-    if (join === undefined) await writeIdMaps(child.pid, userMaps());
-    slirp = await startSlirp(
-      child.pid,
-      { kind: "slirp4netns", allowHostLoopback: false, mtu: 0 },
-      [],
-      dir,
-    );
-  } catch (e) {
-    child.abort();
-    await waitStatus(child.pid);
-    console.error(`network daemon: ${(e as Error).message}`);
-    return 1;
-  }
-  child.release();
-  // The holder answers the starter; our copy of its pipe must not hold it.
-  dupOnto(0, 1);
-  const code = exitCode(await waitStatus(child.pid));
-  await stopSlirp(slirp, dir);
-  return code;
 }

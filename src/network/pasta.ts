@@ -92,8 +92,11 @@ export async function startPasta(
   return { pid: daemon, watchdog };
 }
 
-/** Stops pasta and waits until its ports are released. */
-export async function stopPasta(p: Pasta): Promise<void> {
+/**
+ * Stops pasta and, when it publishes ports, waits until they are released
+ * (a next start may want them at once); without ports nothing waits on it.
+ */
+export async function stopPasta(p: Pasta, ports: boolean): Promise<void> {
   // The watchdog first, so it never signals a pid that was reused.
   try {
     p.watchdog.child.kill("SIGKILL");
@@ -102,7 +105,7 @@ export async function stopPasta(p: Pasta): Promise<void> {
   try {
     Deno.kill(p.pid, "SIGTERM");
   } catch { /* gone */ }
-  for (let i = 0; i < 200 && alive(p.pid); i++) {
+  for (let i = 0; ports && i < 200 && alive(p.pid); i++) {
     await new Promise((ok) => setTimeout(ok, 10));
   }
 }

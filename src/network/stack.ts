@@ -38,8 +38,11 @@ export interface NetworkOptions {
   ports: PortMapping[];
   /** The container's runtime directory: API socket, logs, network.json. */
   runDir: string;
-  /** On named networks: what it got on each (attach.ts). */
-  attached?: Attached[];
+  /**
+   * On named networks: what it gets on each (attach.ts), wired while the
+   * stack starts.
+   */
+  attached?: Promise<Attached[]>;
   /** On internal networks only: no way out, so no slirp4netns. */
   internalOnly?: boolean;
 }
@@ -112,13 +115,22 @@ export async function startNetwork(
     : [];
   const forwarded = ports.filter((m) => !proxied.includes(m));
   let stopStack = () => Promise.resolve();
+  // Until it is awaited below, a failed attach must not go unhandled.
+  opts.attached?.catch(() => {});
   if (stack === "slirp4netns") {
     const h = await startSlirp(pid, mode, forwarded, runDir);
     stopStack = () => stopSlirp(h, runDir);
   } else if (stack === "pasta") {
     // The veths are eth0, eth1...: pasta's interface keeps out of their way.
     const p = await startPasta(pid, mode, forwarded, runDir, "tap0");
-    stopStack = () => stopPasta(p);
+    stopStack = () => stopPasta(p, forwarded.length > 0);
+  }
+  let attached: Attached[] | undefined;
+  try {
+    attached = await opts.attached;
+  } catch (e) {
+    await stopStack();
+    throw e;
   }
   if (proxied.length > 0) {
     let proxy: UdpProxy;
@@ -126,7 +138,7 @@ export async function startNetwork(
       proxy = await startUdpProxy(
         pid,
         proxied,
-        opts.attached?.[0]?.ip ?? SLIRP_IP,
+        attached?.[0]?.ip ?? SLIRP_IP,
       );
     } catch (e) {
       await stopStack();
@@ -138,7 +150,7 @@ export async function startNetwork(
       await stopOnly();
     };
   }
-  const info = infoFor(mode, hasStack(mode) ? ports : [], opts.attached);
+  const info = infoFor(mode, hasStack(mode) ? ports : [], attached);
   const infoPath = `${runDir}/${INFO_FILE}`;
   Deno.writeTextFileSync(infoPath, JSON.stringify(info));
   let stopped: Promise<void> | undefined;
