@@ -8,7 +8,8 @@
  * --pull-runs N (10), --idle N (idle containers for memory, 10), --many N
  * (running containers for ps/inspect, 100), --out DIR (default bench/),
  * --render (only redraw RESULTS.md and the SVG from DIR/results.json),
- * --only network (only the network metrics, printed, nothing written).
+ * --only network (only the network metrics, printed, nothing written:
+ * `run --rm --network NAME`, iperf3, name resolution).
  */
 import { parseArgs } from "node:util";
 import { busyboxLayer, minbaseTar } from "../tests/fixtures.ts";
@@ -108,7 +109,7 @@ async function render(out: string, r: Results): Promise<void> {
 }
 
 /**
- * Pushes busybox (and minbase when the test cache has it) to the registry
+ * Pushes busybox (and, `withMinbase`, minbase when the test cache has it) to the registry
  * and pulls busybox into both engines. Returns what `run` takes and the
  * minbase reference. `run IMAGE` falls back to `--rootfs DIR` on both
  * engines while ptd cannot run images.
@@ -116,13 +117,14 @@ async function render(out: string, r: Results): Promise<void> {
 async function images(
   sb: Sandbox,
   registry: string,
+  withMinbase = true,
 ): Promise<{ image: Image; minbase?: string; mode: string }> {
   const tar = await busyboxLayer(`${sb.dir}/busybox.tar`);
   await ociLayout(`${sb.dir}/busybox-oci`, tar, ["sh"]);
   const busybox = `${registry}/bench/busybox:latest`;
   await pushLayout(`${sb.dir}/busybox-oci`, busybox);
   let minbase: string | undefined;
-  const minTar = minbaseTar();
+  const minTar = withMinbase ? minbaseTar() : undefined;
   if (minTar) {
     console.log("packing the Debian minbase image (gzip)");
     await ociLayout(`${sb.dir}/minbase-oci`, minTar, ["bash"]);
@@ -225,18 +227,28 @@ async function bench(plan: Plan, out: string): Promise<void> {
   }
 }
 
-/** `--only network`: the network metrics alone, printed as a table. */
+/**
+ * `--only network`: the network metrics alone (`run --rm --network NAME`
+ * with busybox, as in the full bench, then network.ts's), printed.
+ */
 async function networkOnly(plan: Plan): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "ptd-bench-" });
-  // No registry: the network metrics run no image.
-  const sb = await makeSandbox(dir, "127.0.0.1:1");
+  await Deno.mkdir(`${dir}/registry`);
+  const registry = await startRegistry(`${dir}/registry`);
+  const sb = await makeSandbox(dir, registry.host);
   try {
-    const metrics = await networkMetrics(sb, plan);
+    const { image } = await images(sb, registry.host, false);
+    const metrics = [
+      await runRmNetwork(sb, image, plan),
+      ...await networkMetrics(sb, plan),
+    ];
     console.log(
       renderResults(await host(sb), metrics, [], "", "--only network"),
     );
   } finally {
     await sb.cleanup();
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
 
