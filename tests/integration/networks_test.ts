@@ -74,6 +74,31 @@ async function client(
   ]);
 }
 
+/** `run -d --name NAME --network NET [ARGS] --rootfs ROOT CMD`: its id. */
+async function detached(
+  sb: Sandbox,
+  root: string,
+  name: string,
+  network: string,
+  cmd: string[],
+  args: string[] = [],
+): Promise<string> {
+  return ok(
+    await ptd(sb, [
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      network,
+      ...args,
+      "--rootfs",
+      root,
+      ...cmd,
+    ]),
+  );
+}
+
 Deno.test({
   name:
     "networks: by name, alias and short id; not from another network; -p on 127.0.0.1; connect and disconnect at once",
@@ -83,23 +108,12 @@ Deno.test({
       ok(await ptd(sb, ["network", "create", "front"]));
       ok(await ptd(sb, ["network", "create", "back"]));
       const port = freePort();
-      const id = ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "web",
-          "--network",
-          "front",
-          "--network-alias",
-          "www",
-          "-p",
-          `127.0.0.1:${port}:80`,
-          "--rootfs",
-          root,
-          ...HTTPD,
-        ]),
-      );
+      const id = await detached(sb, root, "web", "front", HTTPD, [
+        "--network-alias",
+        "www",
+        "-p",
+        `127.0.0.1:${port}:80`,
+      ]);
       for (const name of ["web", "www", id.slice(0, 12)]) {
         const r = await client(sb, root, "front", fetchByName(name));
         assertEquals(r.stdout, BODY, `${name}: ${r.stderr}`);
@@ -122,20 +136,7 @@ Deno.test({
       assert(!other.stdout.includes(ip), other.stdout);
 
       // A running client sees the connect and the disconnect at once.
-      ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "cli",
-          "--network",
-          "back",
-          "--rootfs",
-          root,
-          "sleep",
-          "60",
-        ]),
-      );
+      await detached(sb, root, "cli", "back", ["sleep", "60"]);
       ok(
         await ptd(sb, ["network", "connect", "--alias", "api", "back", "web"]),
       );
@@ -204,18 +205,7 @@ Deno.test({
   fn: () =>
     withRoot(async (sb, root) => {
       ok(await ptd(sb, ["network", "create", "n"]));
-      const run = (name: string) =>
-        ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          name,
-          "--network",
-          "n",
-          "--rootfs",
-          root,
-          ...HTTPD,
-        ]);
+      const run = (name: string) => detached(sb, root, name, "n", HTTPD);
       const roles = async () => {
         const out: Record<string, number> = {};
         for (const pid of await leftovers(sb)) {
@@ -234,7 +224,7 @@ Deno.test({
         return out;
       };
       for (const victim of ["network-holder", "network-daemon", "monitor"]) {
-        ok(await run("a"));
+        await run("a");
         const before = await roles();
         assert(before[victim] > 0, JSON.stringify(before));
         Deno.kill(before[victim], "SIGKILL");
@@ -244,7 +234,7 @@ Deno.test({
         ok(await ptd(sb, ["rm", "-f", "a"]));
         await until(async () => (await leftovers(sb)).length === 0);
         // And the next container gets a working network again.
-        ok(await run("b"));
+        await run("b");
         const r = await client(sb, root, "n", fetchByName("b"));
         assertEquals(r.stdout, BODY, `after killing ${victim}: ${r.stderr}`);
         const stale = await client(sb, root, "n", "nslookup a");
@@ -253,8 +243,8 @@ Deno.test({
       }
       // While the holder lives on for others, a container whose monitor
       // was killed leaves the DNS at once.
-      ok(await run("b"));
-      ok(await run("a"));
+      await run("b");
+      await run("a");
       Deno.kill((await roles()).monitor, "SIGKILL");
       await until(async () => {
         const r = await client(sb, root, "n", "nslookup a; nslookup b");
@@ -274,19 +264,7 @@ Deno.test({
       const doc = JSON.parse(ok(await ptd(sb, ["network", "inspect", "six"])));
       const v6 = doc[0].subnets[1].subnet;
       assertMatch(v6, /^fd[0-9a-f:]+\/64$/);
-      ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "web",
-          "--network",
-          "six",
-          "--rootfs",
-          root,
-          ...HTTPD,
-        ]),
-      );
+      await detached(sb, root, "web", "six", HTTPD);
       const ins = JSON.parse(ok(await ptd(sb, ["inspect", "web"])))[0];
       const ip6 = ins.NetworkSettings.Networks.six.GlobalIPv6Address;
       assert(ip6.startsWith(v6.replace("::/64", ":")), ip6);
@@ -309,35 +287,11 @@ Deno.test({
     withRoot(async (sb, root) => {
       ok(await ptd(sb, ["network", "create", "n"]));
       const port = freePort();
-      const web = ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "web",
-          "--network",
-          "n",
-          "-p",
-          `127.0.0.1:${port}:80`,
-          "--rootfs",
-          root,
-          ...HTTPD,
-        ]),
-      );
-      const cli = ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "cli",
-          "--network",
-          "n",
-          "--rootfs",
-          root,
-          "sleep",
-          "120",
-        ]),
-      );
+      const web = await detached(sb, root, "web", "n", HTTPD, [
+        "-p",
+        `127.0.0.1:${port}:80`,
+      ]);
+      const cli = await detached(sb, root, "cli", "n", ["sleep", "120"]);
       const byName = () =>
         ptd(sb, ["exec", "cli", "sh", "-c", fetchByName("web")]);
       const published = () =>
