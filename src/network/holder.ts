@@ -368,17 +368,21 @@ async function detachOne(id: string, network: string) {
   await ip([`link del ${m.veth}`]).catch(() => {});
 }
 
-/** Takes a container off every network (its parent is gone). */
-function forget(id: string) {
+/**
+ * Takes a container off every network (its parent is gone, or a new one
+ * takes it over); resolves when its veths are deleted.
+ */
+function forget(id: string): Promise<unknown> {
   owners.delete(id);
+  const gone = [];
   for (const net of [...nets.values()]) {
     const m = net.members.get(id);
     if (!m) continue;
     net.members.delete(id);
-    // Its namespace usually went with it, and the veth with that; the
-    // next container's attach need not wait for this.
-    ip([`link del ${m.veth}`]).catch(() => {});
+    // Its namespace usually went with it, and the veth with that.
+    gone.push(ip([`link del ${m.veth}`]).catch(() => {}));
   }
+  return Promise.all(gone);
 }
 
 let queue: Promise<unknown> = Promise.resolve();
@@ -408,7 +412,7 @@ async function handle(
   }
   // A new owner (network reload) takes the container over: what it had
   // goes first, and the old connection's end no longer takes it off.
-  if (req.owner && owners.has(req.id)) forget(req.id);
+  if (req.owner && owners.has(req.id)) await forget(req.id);
   const done: Attached[] = [];
   try {
     for (const a of req.networks) {
@@ -478,7 +482,8 @@ async function serve(conn: Deno.Conn) {
     } catch { /* closed */ }
     for (const id of owned) {
       if (owners.get(id) === conn) {
-        await serial(() => Promise.resolve(forget(id)));
+        // The next container's attach need not wait for the veth to go.
+        await serial(() => Promise.resolve(void forget(id)));
       }
     }
     connections--;
