@@ -328,6 +328,50 @@ Deno.test({
 
 Deno.test({
   name:
+    "networks: a port taken since create fails the start in one line; init, waiting for the network, goes too",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      ok(await ptd(sb, ["network", "create", "n"]));
+      const port = freePort();
+      ok(
+        await ptd(sb, [
+          "create",
+          "--name",
+          "web",
+          "--network",
+          "n",
+          "-p",
+          `127.0.0.1:${port}:80`,
+          "--rootfs",
+          root,
+          ...HTTPD,
+        ]),
+      );
+      const taken = Deno.listen({ hostname: "127.0.0.1", port });
+      try {
+        const r = await ptd(sb, ["start", "web"]);
+        assertEquals(r.code, 125, r.stderr);
+        assertEquals(
+          r.stderr,
+          `Error: cannot publish 127.0.0.1:${port}/tcp: address already in use\n`,
+        );
+      } finally {
+        taken.close();
+      }
+      // Nothing of it runs (withRoot checks the rest once it is removed).
+      const ps = ok(await ptd(sb, ["ps", "-a", "--format", "{{.Status}}"]));
+      assertMatch(ps, /^Exited \(125\)/);
+      ok(await ptd(sb, ["start", "web"]));
+      assertEquals(
+        await (await fetch(`http://127.0.0.1:${port}/`)).text(),
+        BODY,
+      );
+    }),
+});
+
+Deno.test({
+  name:
     "networks: podman-compose --podman-path ptd brings up web + client by name, and takes them down",
   ignore: !ROOTLESS,
   fn: () =>
