@@ -221,28 +221,17 @@ export class ContainerNetwork {
   async reload(pid: number): Promise<void> {
     const networks = this.c.host.networkMode.networks;
     if (!networks) return;
-    const had = new Map(
-      readNetworkInfo(this.store.runDir(this.c.id))?.networks?.map((
-        a,
-      ) => [a.network, a]),
-    );
+    // What it had: the same addresses and MACs where they are free.
+    const had = readNetworkInfo(this.store.runDir(this.c.id))?.networks ?? [];
     await this.#handle?.stop();
     this.#handle = undefined;
     this.#member?.close();
     this.#member = undefined;
-    // The addresses it had, unless the user fixed them (the veths are new).
-    const wanted = networks.map((n) => {
-      const a = had.get(n.name);
-      return a
-        ? { ...n, ip: n.ip ?? (a.ip || a.ipv6), mac: n.mac ?? a.mac }
-        : n;
-    });
     const { Membership } = await attachModule();
-    this.#member = await Membership.open(
-      this.store.paths,
-      wanted,
-      `/proc/${pid}/ns/user`,
-    );
+    this.#member = await Membership.open(this.store.paths, networks, {
+      userns: `/proc/${pid}/ns/user`,
+      had,
+    });
     await this.attach(pid);
   }
 

@@ -20,23 +20,27 @@ export class Membership {
     readonly holder: HolderConnection,
     readonly records: NetworkRecord[],
     readonly wanted: NetworkAttachment[],
+    readonly had: Attached[],
   ) {}
 
   /**
-   * Looks the networks up and connects to the holder (of `userns`, the
-   * running container's, when its networking is made again).
+   * Looks the networks up and connects to the holder. When a running
+   * container's networking is made again (network reload): the holder of
+   * its user namespace, `userns`, and `had`, what it had, whose addresses
+   * it keeps where they are free.
    */
   static async open(
     paths: StorePaths,
     wanted: NetworkAttachment[],
-    userns?: string,
+    again?: { userns: string; had: Attached[] },
   ): Promise<Membership> {
     const store = new NetworkStore(paths);
     const records = wanted.map((w) => store.find(w.name));
     return new Membership(
-      await connectHolder(paths.runtime, userns),
+      await connectHolder(paths.runtime, again?.userns),
       records,
       wanted,
+      again?.had ?? [],
     );
   }
 
@@ -62,7 +66,9 @@ export class Membership {
         network: this.records[i],
         aliases: w.aliases,
         ip: w.ip,
-        mac: w.mac,
+        mac: w.mac ?? this.had.find((a) => a.network === w.name)?.mac,
+        prefer: this.had.filter((a) => a.network === w.name)
+          .flatMap((a) => [a.ip, a.ipv6 ?? ""]).filter((x) => x),
       })),
     });
     return r.attached;

@@ -19,15 +19,33 @@ import {
 import { userMaps } from "../runtime/create.ts";
 import { writeIdMaps } from "../runtime/idmap.ts";
 import { selfCommand } from "../runtime/self.ts";
-import { HOLDER_COMMAND } from "./holder.ts";
+import { HOLDER_COMMAND, MEMBERS_FILE, startTime } from "./holder.ts";
 import { LOG, SOCKET } from "./holder_client.ts";
 import { startSlirp, stopSlirp } from "./slirp.ts";
 
 /**
+ * The user namespace of a container a killed holder left running (its
+ * members file, in the working directory), opened; undefined if none.
+ * A new holder joins it, so old and new containers share one again.
+ */
+function survivorUserns(): number | undefined {
+  let list: { pid: number; start?: string }[] = [];
+  try {
+    list = JSON.parse(Deno.readTextFileSync(MEMBERS_FILE));
+  } catch { /* none: the first holder, or the last one ended idle */ }
+  for (const { pid, start } of list) {
+    if (start === undefined || startTime(pid) !== start) continue;
+    try {
+      return openRaw(`/proc/${pid}/ns/user`);
+    } catch { /* gone meanwhile */ }
+  }
+}
+
+/**
  * Entry of `ptd network-daemon DIR [USERNS]`: starts the holder in new
- * user and network namespaces (or, given USERNS, in a new network
- * namespace of that user namespace) with slirp4netns, and lives as long
- * as it does.
+ * user and network namespaces (or, given USERNS or left by a killed
+ * holder's members, in a new network namespace of that user namespace)
+ * with slirp4netns, and lives as long as it does.
  */
 export async function daemonMain(args: string[]): Promise<number> {
   const [dir, userns] = args;
@@ -44,7 +62,7 @@ export async function daemonMain(args: string[]): Promise<number> {
   dupOnto(openRaw(`${dir}/${LOG}`, "readwrite"), 2);
   const self = selfCommand();
   // The user namespace to join is held open until the child is in it.
-  const join = userns ? openRaw(userns) : undefined;
+  const join = userns ? openRaw(userns) : survivorUserns();
   let child;
   try {
     child = await cloneExec({

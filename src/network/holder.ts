@@ -38,6 +38,8 @@ export interface AttachRequest {
   aliases: string[];
   ip?: string;
   mac?: string;
+  /** Addresses it had (network reload): kept if still free. */
+  prefer?: string[];
 }
 
 /** What a container got on one network. */
@@ -114,6 +116,35 @@ function addressesOf(m: Attached): string[] {
 const nets = new Map<string, Net>();
 /** Container id -> the connection that owns its membership. */
 const owners = new Map<string, Deno.Conn>();
+/** Container id -> the pid of its init (the members file). */
+const pids = new Map<string, number>();
+
+/** The file that names the members' processes (see survivorUserns). */
+export const MEMBERS_FILE = "members.json";
+
+/** A process's start time (clock ticks since boot): tells a reused pid. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes which processes are members: should this holder die while they
+ * run, the next one joins their user namespace (daemon.ts), so that
+ * `network reload` can wire them again.
+ */
+function recordMembers() {
+  const list = [...pids.values()].map((pid) => ({
+    pid,
+    start: startTime(pid),
+  }));
+  Deno.writeTextFileSync(`${MEMBERS_FILE}.tmp`, JSON.stringify(list));
+  Deno.renameSync(`${MEMBERS_FILE}.tmp`, MEMBERS_FILE);
+}
 let connections = 0;
 let ipPath = "";
 
@@ -272,7 +303,7 @@ function address(net: Net, lan: Lan, asked?: string): string {
 }
 
 /** The container's addresses on `net`: one per subnet (family). */
-function addressesOn(net: Net, asked?: string) {
+function addressesOn(net: Net, asked?: string, prefer: string[] = []) {
   if (asked && !net.lans.some((l) => inSubnet(asked, l.subnet.subnet))) {
     throw new Error(
       `requested ip address ${asked} is not in a subnet of network ${net.rec.name}`,
@@ -281,10 +312,14 @@ function addressesOn(net: Net, asked?: string) {
   const pick = (v6: boolean) => {
     const lan = net.lans.find((l) => l.cidr.v6 === v6);
     if (!lan) return undefined;
+    const taken = (x: string) =>
+      x === lan.gateway ||
+      [...net.members.values()].some((m) => m.ip === x || m.ipv6 === x);
+    const had = prefer.find((x) => inSubnet(x, lan.subnet.subnet) && !taken(x));
     const ip = address(
       net,
       lan,
-      asked && isV6(asked) === v6 ? asked : undefined,
+      asked && isV6(asked) === v6 ? asked : had,
     );
     return { ip, prefixLen: lan.cidr.prefix, gateway: lan.gateway };
   };
@@ -334,7 +369,7 @@ async function attachOne(
     id,
     names,
     network: net.rec.name,
-    ...addressesOn(net, a.ip),
+    ...addressesOn(net, a.ip, a.prefer),
     mac: a.mac ?? randomMac(),
     ifname: ifnameFor(id),
     aliases: a.aliases.map((x) => x.toLowerCase()),
@@ -374,6 +409,7 @@ async function detachOne(id: string, network: string) {
  */
 function forget(id: string): Promise<unknown> {
   owners.delete(id);
+  if (pids.delete(id)) recordMembers();
   const gone = [];
   for (const net of [...nets.values()]) {
     const m = net.members.get(id);
@@ -425,6 +461,8 @@ async function handle(
   if (req.owner) {
     owners.set(req.id, conn);
     owned.add(req.id);
+    pids.set(req.id, req.pid);
+    recordMembers();
   }
   return { attached: done };
 }

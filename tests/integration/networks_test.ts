@@ -306,11 +306,22 @@ Deno.test({
       Deno.kill(holder, "SIGKILL");
       await until(() => Promise.resolve(!alive(holder)));
       assert((await byName()).code !== 0);
+      // A container started meanwhile gets a new holder, in the user
+      // namespace of those left running, so that reload can wire them.
+      const lateId = await detached(sb, root, "late", "n", ["sleep", "120"]);
       assertEquals(
         ok(await ptd(sb, ["network", "reload", "web", "cli"])),
         `${web}\n${cli}`,
       );
       assertEquals((await byName()).stdout, BODY);
+      const late = await ptd(sb, [
+        "exec",
+        "late",
+        "sh",
+        "-c",
+        fetchByName("web"),
+      ]);
+      assertEquals(late.stdout, BODY, late.stderr);
       // A container's pasta goes: its published port with it.
       const pasta = Number(
         Deno.readTextFileSync(`${sb.dir}/run/containers/${web}/pasta.pid`),
@@ -319,7 +330,7 @@ Deno.test({
       await until(async () => (await published()) === "");
       assertEquals(
         ok(await ptd(sb, ["network", "reload", "--all"])),
-        `${web}\n${cli}`,
+        `${web}\n${cli}\n${lateId}`,
       );
       assertEquals(await published(), BODY);
       assertEquals((await byName()).stdout, BODY);
