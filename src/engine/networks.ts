@@ -8,6 +8,7 @@ import { emitEvent } from "../events/emit.ts";
 import { reloadNetwork } from "../container/attach.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { isActive, reconcileKept } from "../container/liveness.ts";
+import { isV6 } from "../network/address.ts";
 import { dnsNames } from "../network/attach.ts";
 import {
   DEFAULT_NETWORK,
@@ -49,7 +50,23 @@ export function createNetwork(
       throw invalid(`unsupported bridge network option ${k}`);
     }
   }
+  const v6 = req.ipv6 || (req.subnet ?? []).some(isV6);
+  if (v6 && !hostHasIpv6()) {
+    throw invalid(
+      "cannot create an IPv6 network: this host's kernel has no IPv6 (no /proc/sys/net/ipv6)",
+    );
+  }
   return networks(e).create(req);
+}
+
+/** Whether the kernel has IPv6 (network namespaces then have it too). */
+function hostHasIpv6(): boolean {
+  try {
+    Deno.statSync("/proc/sys/net/ipv6");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The containers whose configuration puts them on `name`. */
