@@ -178,9 +178,14 @@ async function ip(lines: string[], pid?: number): Promise<void> {
 async function bridgeOf(rec: NetworkRecord): Promise<Net> {
   const have = nets.get(rec.name);
   if (have && have.rec.id === rec.id) return have;
-  // A network removed and made again: its old bridge goes first.
+  // A network removed (its bridge stays while the holder lives) and one
+  // made with its name, bridge or a gateway of its: the old bridge goes.
+  const gateways = rec.subnets.map((x) => x.gateway);
   for (const n of [...nets.values()]) {
-    if (n.rec.name === rec.name || n.bridge === rec.network_interface) {
+    if (
+      n.rec.name === rec.name || n.bridge === rec.network_interface ||
+      n.lans.some((l) => gateways.includes(l.gateway))
+    ) {
       await dropNet(n);
     }
   }
