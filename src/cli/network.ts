@@ -224,11 +224,20 @@ export function networkCommand(setCode: (code: number) => void): Command {
     .description("Connect a container to a network")
     .option("--alias <name>", "another DNS name on the network", collect, [])
     .option("--ip <address>", "the IPv4 address on the network")
+    .option("--ip6 <address>", "the IPv6 address on the network")
     .argument("<network>")
     .argument("<container>")
     .action(
-      (net: string, ctr: string, f: { alias: string[]; ip?: string }) =>
-        connectNetwork(userEngine(), net, ctr, { aliases: f.alias, ip: f.ip }),
+      (
+        net: string,
+        ctr: string,
+        f: { alias: string[]; ip?: string; ip6?: string },
+      ) =>
+        connectNetwork(userEngine(), net, ctr, {
+          aliases: f.alias,
+          ip: f.ip,
+          ip6: f.ip6,
+        }),
     );
   group.command("disconnect")
     .description("Disconnect a container from a network")

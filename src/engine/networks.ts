@@ -289,7 +289,7 @@ export async function connectNetwork(
   e: Engine,
   ref: string,
   container: string,
-  opts: { aliases?: string[]; ip?: string },
+  opts: { aliases?: string[]; ip?: string; ip6?: string },
 ): Promise<void> {
   const c = containerStore(e).find(container);
   const n = networks(e).find(ref);
@@ -311,6 +311,7 @@ export async function connectNetwork(
     name: n.name,
     aliases: opts.aliases ?? [],
     ...(opts.ip ? { ip: opts.ip } : {}),
+    ...(opts.ip6 ? { ip6: opts.ip6 } : {}),
   };
   const pid = await runningPid(e, c);
   if (pid !== undefined) {
@@ -322,7 +323,12 @@ export async function connectNetwork(
         names: dnsNames(c.id, [c.name]),
         pid,
         owner: false,
-        networks: [{ network: n, aliases: wanted.aliases, ip: wanted.ip }],
+        networks: [{
+          network: n,
+          aliases: wanted.aliases,
+          ip: wanted.ip,
+          ip6: wanted.ip6,
+        }],
       });
       recordAttached(e, c, (a) => [...a, ...r.attached]);
     } finally {

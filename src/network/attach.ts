@@ -66,6 +66,7 @@ export class Membership {
         network: this.records[i],
         aliases: w.aliases,
         ip: w.ip,
+        ip6: w.ip6,
         mac: w.mac ?? this.had.find((a) => a.network === w.name)?.mac,
         prefer: this.had.filter((a) => a.network === w.name)
           .flatMap((a) => [a.ip, a.ipv6 ?? ""]).filter((x) => x),

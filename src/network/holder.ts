@@ -37,6 +37,7 @@ export interface AttachRequest {
   network: NetworkRecord;
   aliases: string[];
   ip?: string;
+  ip6?: string;
   mac?: string;
   /** Addresses it had (network reload): kept if still free. */
   prefer?: string[];
@@ -308,11 +309,15 @@ function address(net: Net, lan: Lan, asked?: string): string {
 }
 
 /** The container's addresses on `net`: one per subnet (family). */
-function addressesOn(net: Net, asked?: string, prefer: string[] = []) {
-  if (asked && !net.lans.some((l) => inSubnet(asked, l.subnet.subnet))) {
-    throw new Error(
-      `requested ip address ${asked} is not in a subnet of network ${net.rec.name}`,
-    );
+function addressesOn(net: Net, a: AttachRequest) {
+  const prefer = a.prefer ?? [];
+  const wanted = [a.ip, a.ip6].filter((x) => x !== undefined);
+  for (const x of wanted) {
+    if (!net.lans.some((l) => inSubnet(x, l.subnet.subnet))) {
+      throw new Error(
+        `requested ip address ${x} is not in a subnet of network ${net.rec.name}`,
+      );
+    }
   }
   const pick = (v6: boolean) => {
     const lan = net.lans.find((l) => l.cidr.v6 === v6);
@@ -324,7 +329,7 @@ function addressesOn(net: Net, asked?: string, prefer: string[] = []) {
     const ip = address(
       net,
       lan,
-      asked && isV6(asked) === v6 ? asked : had,
+      wanted.find((x) => isV6(x) === v6) ?? had,
     );
     return { ip, prefixLen: lan.cidr.prefix, gateway: lan.gateway };
   };
@@ -374,7 +379,7 @@ async function attachOne(
     id,
     names,
     network: net.rec.name,
-    ...addressesOn(net, a.ip, a.prefer),
+    ...addressesOn(net, a),
     mac: a.mac ?? randomMac(),
     ifname: ifnameFor(id),
     aliases: a.aliases.map((x) => x.toLowerCase()),

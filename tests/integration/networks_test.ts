@@ -276,6 +276,26 @@ Deno.test({
           'echo "$ip" && wget -qO- "http://[$ip]/"',
       );
       assertEquals(r.stdout, `${ip6}\n${BODY}`, r.stderr);
+      // --ip6 fixes the IPv6 address, as --ip the IPv4 one.
+      const fixed = v6.replace("::/64", "::99");
+      const own = await ptd(sb, [
+        "run",
+        "--rm",
+        "--network",
+        "six",
+        "--ip",
+        "10.89.0.99",
+        "--ip6",
+        fixed,
+        "--rootfs",
+        root,
+        "ip",
+        "addr",
+        "show",
+        "eth0",
+      ]);
+      assertMatch(own.stdout, new RegExp(`inet6 ${fixed}/64 `));
+      assertMatch(own.stdout, /inet 10\.89\.0\.99\/24 /);
     }),
 });
 

@@ -45,6 +45,12 @@ Deno.test("--network NAME: names, options, several networks, the flags that go w
   assertEquals(parseNetworks(["bridge"]).networks?.[0].name, "podman");
   const one = parseNetworks(["n"], { aliases: ["w"], ip: "10.1.0.5" });
   assertEquals(one.networks, [{ name: "n", aliases: ["w"], ip: "10.1.0.5" }]);
+  assertEquals(parseNetworks(["n:ip6=fd00::5"], { ip: "10.1.0.5" }).networks, [
+    { name: "n", aliases: [], ip: "10.1.0.5", ip6: "fd00::5" },
+  ]);
+  assertEquals(parseNetworks(["n"], { ip6: "fd00::6" }).networks, [
+    { name: "n", aliases: [], ip6: "fd00::6" },
+  ]);
   assertEquals(parseNetworks([]).kind, "slirp4netns");
   assertEquals(parseNetworks(["host"]).kind, "host");
   assertThrows(
