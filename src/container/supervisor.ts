@@ -365,6 +365,8 @@ async function runOnce(
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
+  // Nothing to wire again once it is gone.
+  attach.reload = undefined;
   await fuse?.stop();
   endChecks?.();
   if (timer) {
@@ -376,7 +378,6 @@ async function runOnce(
   const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");
   if (cgroup) await removeCgroup(cgroup.dir);
-  attach.reload = undefined;
   await net.detach();
   await pumps;
   if (master !== undefined) {
