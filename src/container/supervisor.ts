@@ -365,8 +365,6 @@ async function runOnce(
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
-  // Nothing to wire again once it is gone.
-  attach.reload = undefined;
   await fuse?.stop();
   endChecks?.();
   if (timer) {
@@ -374,6 +372,8 @@ async function runOnce(
     if (timer.fired) code = EXIT_TIMEOUT;
   }
   if (failure === "") await emitContainerEvent(c, "died", { exitCode: code });
+  // Nothing to wire again once it is gone.
+  attach.reload = undefined;
   input?.close();
   const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");
