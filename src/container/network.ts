@@ -223,7 +223,7 @@ export class ContainerNetwork {
     if (!networks) return;
     // What it had: the same addresses and MACs where they are free.
     const had = readNetworkInfo(this.store.runDir(this.c.id))?.networks ?? [];
-    await this.#handle?.stop();
+    await this.#handle?.stop(true);
     this.#handle = undefined;
     this.#member?.close();
     this.#member = undefined;

@@ -428,8 +428,18 @@ function forget(id: string): Promise<unknown> {
     // Its namespace usually went with it, and the veth with that.
     gone.push(ip([`link del ${m.veth}`]).catch(() => {}));
   }
-  return Promise.all(gone);
+  const all = Promise.all(gone);
+  // The same container back (reload, restart) waits for them: its eth0
+  // would clash with the old one's while that is still there.
+  deleting.set(id, all);
+  all.then(() => {
+    if (deleting.get(id) === all) deleting.delete(id);
+  });
+  return all;
 }
+
+/** Container id -> its old veths being deleted. */
+const deleting = new Map<string, Promise<unknown>>();
 
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -458,7 +468,8 @@ async function handle(
   }
   // A new owner (network reload) takes the container over: what it had
   // goes first, and the old connection's end no longer takes it off.
-  if (req.owner && owners.has(req.id)) await forget(req.id);
+  if (req.owner && owners.has(req.id)) forget(req.id);
+  await deleting.get(req.id);
   const done: Attached[] = [];
   try {
     for (const a of req.networks) {

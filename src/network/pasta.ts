@@ -93,10 +93,10 @@ export async function startPasta(
 }
 
 /**
- * Stops pasta and, when it publishes ports, waits until they are released
- * (a next start may want them at once); without ports nothing waits on it.
+ * Stops pasta and, with `wait` (it publishes ports, which a next start may
+ * want at once; or its interface is made again), waits until it is gone.
  */
-export async function stopPasta(p: Pasta, ports: boolean): Promise<void> {
+export async function stopPasta(p: Pasta, wait: boolean): Promise<void> {
   // The watchdog first, so it never signals a pid that was reused.
   try {
     p.watchdog.child.kill("SIGKILL");
@@ -105,7 +105,7 @@ export async function stopPasta(p: Pasta, ports: boolean): Promise<void> {
   try {
     Deno.kill(p.pid, "SIGTERM");
   } catch { /* gone */ }
-  for (let i = 0; ports && i < 200 && alive(p.pid); i++) {
+  for (let i = 0; wait && i < 200 && alive(p.pid); i++) {
     await new Promise((ok) => setTimeout(ok, 10));
   }
 }

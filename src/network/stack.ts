@@ -25,10 +25,14 @@ export interface NetworkInfo {
   networks?: Attached[];
 }
 
-/** A started network; `stop()` frees its ports (safe to call twice). */
+/**
+ * A started network; `stop()` frees its ports (safe to call twice); with
+ * `all`, it also waits until the helpers are gone (their interfaces with
+ * them), for a network made again at once in the same namespace.
+ */
 export interface NetworkHandle {
   info: NetworkInfo;
-  stop(): Promise<void>;
+  stop(all?: boolean): Promise<void>;
 }
 
 /** How to network one container. */
@@ -114,7 +118,7 @@ export async function startNetwork(
     ? ports.filter((m) => m.protocol === "udp")
     : [];
   const forwarded = ports.filter((m) => !proxied.includes(m));
-  let stopStack = () => Promise.resolve();
+  let stopStack = (_all: boolean) => Promise.resolve();
   // Until it is awaited below, a failed attach must not go unhandled.
   opts.attached?.catch(() => {});
   if (stack === "slirp4netns") {
@@ -123,13 +127,13 @@ export async function startNetwork(
   } else if (stack === "pasta") {
     // The veths are eth0, eth1...: pasta's interface keeps out of their way.
     const p = await startPasta(pid, mode, forwarded, runDir, "tap0");
-    stopStack = () => stopPasta(p, forwarded.length > 0);
+    stopStack = (all) => stopPasta(p, all || forwarded.length > 0);
   }
   let attached: Attached[] | undefined;
   try {
     attached = await opts.attached;
   } catch (e) {
-    await stopStack();
+    await stopStack(false);
     throw e;
   }
   if (proxied.length > 0) {
@@ -141,13 +145,13 @@ export async function startNetwork(
         attached?.[0]?.ip ?? SLIRP_IP,
       );
     } catch (e) {
-      await stopStack();
+      await stopStack(false);
       throw e;
     }
     const stopOnly = stopStack;
-    stopStack = async () => {
+    stopStack = async (all) => {
       await proxy.stop();
-      await stopOnly();
+      await stopOnly(all);
     };
   }
   const info = infoFor(mode, hasStack(mode) ? ports : [], attached);
@@ -156,8 +160,8 @@ export async function startNetwork(
   let stopped: Promise<void> | undefined;
   return {
     info,
-    stop() {
-      stopped ??= stopStack().finally(() => {
+    stop(all = false) {
+      stopped ??= stopStack(all).finally(() => {
         try {
           Deno.removeSync(infoPath);
         } catch { /* the runtime dir is gone already */ }
