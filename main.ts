@@ -63,9 +63,9 @@ if (verb === "init") {
   );
   Deno.exit(await udpProxyMain(rest));
 } else if (verb === "network-daemon") {
-  const { daemonMain } = await load<
-    typeof import("./src/network/holder_client.ts")
-  >("./src/network/holder_client.ts");
+  const { daemonMain } = await load<typeof import("./src/network/daemon.ts")>(
+    "./src/network/daemon.ts",
+  );
   Deno.exit(await daemonMain(rest));
 } else if (verb === "network-holder") {
   const { holderMain } = await load<typeof import("./src/network/holder.ts")>(

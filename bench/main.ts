@@ -7,7 +7,9 @@
  * Options: --runs N (timed runs per command, default 20), --warmup N (3),
  * --pull-runs N (10), --idle N (idle containers for memory, 10), --many N
  * (running containers for ps/inspect, 100), --out DIR (default bench/),
- * --render (only redraw RESULTS.md and the SVG from DIR/results.json).
+ * --render (only redraw RESULTS.md and the SVG from DIR/results.json),
+ * --only network (only the network metrics, printed, nothing written:
+ * `run --rm --network NAME`, iperf3, name resolution).
  */
 import { parseArgs } from "node:util";
 import { busyboxLayer, minbaseTar } from "../tests/fixtures.ts";
@@ -33,6 +35,7 @@ import {
   runRmNetwork,
 } from "./suite.ts";
 import { apiRunRm } from "./api.ts";
+import { networkMetrics } from "./network.ts";
 import { barChart } from "./svg.ts";
 import { phases, tracedRuns } from "./trace.ts";
 
@@ -106,7 +109,7 @@ async function render(out: string, r: Results): Promise<void> {
 }
 
 /**
- * Pushes busybox (and minbase when the test cache has it) to the registry
+ * Pushes busybox (and, `withMinbase`, minbase when the test cache has it) to the registry
  * and pulls busybox into both engines. Returns what `run` takes and the
  * minbase reference. `run IMAGE` falls back to `--rootfs DIR` on both
  * engines while ptd cannot run images.
@@ -114,13 +117,14 @@ async function render(out: string, r: Results): Promise<void> {
 async function images(
   sb: Sandbox,
   registry: string,
+  withMinbase = true,
 ): Promise<{ image: Image; minbase?: string; mode: string }> {
   const tar = await busyboxLayer(`${sb.dir}/busybox.tar`);
   await ociLayout(`${sb.dir}/busybox-oci`, tar, ["sh"]);
   const busybox = `${registry}/bench/busybox:latest`;
   await pushLayout(`${sb.dir}/busybox-oci`, busybox);
   let minbase: string | undefined;
-  const minTar = minbaseTar();
+  const minTar = withMinbase ? minbaseTar() : undefined;
   if (minTar) {
     console.log("packing the Debian minbase image (gzip)");
     await ociLayout(`${sb.dir}/minbase-oci`, minTar, ["bash"]);
@@ -193,6 +197,7 @@ async function bench(plan: Plan, out: string): Promise<void> {
           "or tests/make-minbase.sh as root).",
       });
     }
+    metrics.push(...await networkMetrics(sb, plan));
     metrics.push(...await manyContainers(sb, image, plan));
     const breakdowns = await breakdown(sb, image, plan, `${dir}/trace`);
     const how = `\`deno task bench\` as uid ${Deno.uid()}, ` +
@@ -222,6 +227,31 @@ async function bench(plan: Plan, out: string): Promise<void> {
   }
 }
 
+/**
+ * `--only network`: the network metrics alone (`run --rm --network NAME`
+ * with busybox, as in the full bench, then network.ts's), printed.
+ */
+async function networkOnly(plan: Plan): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "ptd-bench-" });
+  await Deno.mkdir(`${dir}/registry`);
+  const registry = await startRegistry(`${dir}/registry`);
+  const sb = await makeSandbox(dir, registry.host);
+  try {
+    const { image } = await images(sb, registry.host, false);
+    const metrics = [
+      await runRmNetwork(sb, image, plan),
+      ...await networkMetrics(sb, plan),
+    ];
+    console.log(
+      renderResults(await host(sb), metrics, [], "", "--only network"),
+    );
+  } finally {
+    await sb.cleanup();
+    await registry.stop();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
 /** As root: the same bench as the test user, results copied back here. */
 async function asTestUser(args: string[], out: string): Promise<number> {
   const tmp = await Deno.makeTempDir({ prefix: "ptd-bench-out-" });
@@ -230,7 +260,8 @@ async function asTestUser(args: string[], out: string): Promise<number> {
     args: ["deno", "run", "-A", "bench/main.ts", ...args, "--out", tmp],
     env: { PTD_COPY_NAME: "ptd-bench-src" },
   }).spawn().status;
-  if (status.success) {
+  // --only prints its figures and writes nothing.
+  if (status.success && !args.some((a) => a.startsWith("--only"))) {
     for (const f of ["RESULTS.md", "results.svg", "results.json"]) {
       await Deno.copyFile(`${tmp}/${f}`, `${out}/${f}`);
     }
@@ -250,6 +281,7 @@ if (import.meta.main) {
       many: { type: "string", default: "100" },
       out: { type: "string", default: `${REPO}/bench` },
       render: { type: "boolean", default: false },
+      only: { type: "string" },
     },
   });
   const out = values.out;
@@ -271,6 +303,10 @@ if (import.meta.main) {
       idle: Number(values.idle),
       many: Math.max(Number(values.many), Number(values.idle)),
     };
+    if (values.only === "network") {
+      await networkOnly(plan);
+      Deno.exit(0);
+    }
     // Fail now, not after ten minutes of measuring.
     try {
       await Deno.remove(await Deno.makeTempFile({ dir: out }));

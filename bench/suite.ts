@@ -87,6 +87,14 @@ export function detachCycle(
   );
 }
 
+/** Creates the network `name` with `engine` unless it exists. */
+export async function ensureNetwork(engine: string[], name: string) {
+  // Podman 4.3's create has no --ignore: a network left by an earlier
+  // bench in this sandbox is fine.
+  const have = (await sh([...engine, "network", "ls", "-q"])).split("\n");
+  if (!have.includes(name)) await sh([...engine, "network", "create", name]);
+}
+
 /**
  * `run --rm --network NAME IMAGE true`: a container on a user-defined
  * network (ptd: the holder's user namespace, a veth, DNS; Podman: its
@@ -97,17 +105,7 @@ export async function runRmNetwork(
   image: Image,
   p: Plan,
 ): Promise<Metric> {
-  for (const e of [sb.ptd, sb.podman]) {
-    // Podman 4.3's create has no --ignore: a network left by an earlier
-    // bench in this sandbox is fine.
-    if (
-      !(await sh([...e, "network", "ls", "-q"])).split("\n").includes(
-        "benchnet",
-      )
-    ) {
-      await sh([...e, "network", "create", "benchnet"]);
-    }
-  }
+  for (const e of [sb.ptd, sb.podman]) await ensureNetwork(e, "benchnet");
   return await timed(
     "run --rm --network NAME IMAGE true",
     both(

@@ -63,8 +63,8 @@ function dockerNetwork(n: NetworkRecord, members: NetworkMember[] = []) {
         Name: c.name,
         EndpointID: endpointId(c.id, n.id),
         MacAddress: a!.mac,
-        IPv4Address: `${a!.ip}/${a!.prefixLen}`,
-        IPv6Address: "",
+        IPv4Address: a!.ip ? `${a!.ip}/${a!.prefixLen}` : "",
+        IPv6Address: a!.ipv6 ? `${a!.ipv6}/${a!.ipv6PrefixLen}` : "",
       }]),
     ),
     Options: renameKeys(n.options ?? {}, "mtu", DOCKER_MTU),
@@ -94,9 +94,9 @@ export async function dockerEndpoints(
         Gateway: a?.gateway ?? "",
         IPAddress: a?.ip ?? "",
         IPPrefixLen: a?.prefixLen ?? 0,
-        IPv6Gateway: "",
-        GlobalIPv6Address: "",
-        GlobalIPv6PrefixLen: 0,
+        IPv6Gateway: a?.ipv6Gateway ?? "",
+        GlobalIPv6Address: a?.ipv6 ?? "",
+        GlobalIPv6PrefixLen: a?.ipv6PrefixLen ?? 0,
         MacAddress: a?.mac ?? "",
         DriverOpts: null,
       },
@@ -152,16 +152,17 @@ function createRequest(body: Obj) {
     throw invalid(`IPAM driver ${ipam.Driver} is not supported by ptd`);
   }
   const configs = Array.isArray(ipam.Config) ? ipam.Config as Obj[] : [];
-  if (configs.length > 1) {
-    throw invalid("ptd's networks have one subnet: IPAM.Config has several");
-  }
-  const cfg = configs[0] ?? {};
-  const str = (v: unknown) => typeof v === "string" && v ? v : undefined;
+  const str = (v: unknown) => typeof v === "string" ? v : "";
+  // The n-th gateway and range go with the n-th subnet ("": none).
+  const list = (key: string) => {
+    const l = configs.map((c) => str(c[key]));
+    return l.some((v) => v) ? l : [];
+  };
   return {
     name: body.Name,
-    subnet: str(cfg.Subnet),
-    gateway: str(cfg.Gateway),
-    ipRange: str(cfg.IPRange),
+    subnet: list("Subnet"),
+    gateway: list("Gateway"),
+    ipRange: list("IPRange"),
     internal: body.Internal === true,
     ipv6: body.EnableIPv6 === true,
     labels: stringMap(body, "Labels"),

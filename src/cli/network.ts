@@ -12,6 +12,7 @@ import {
   listNetworks,
   networkExists,
   pruneNetworks,
+  reloadNetworks,
   removeNetwork,
 } from "../engine/networks.ts";
 import type { NetworkRecord } from "../network/config.ts";
@@ -61,21 +62,31 @@ export function networkCommand(setCode: (code: number) => void): Command {
   const group = new Command("network").description("Manage networks");
   group.command("create")
     .description("Create a network")
-    .option("--subnet <cidr>", "subnet, e.g. 10.90.0.0/24")
-    .option("--gateway <ip>", "gateway address in the subnet")
-    .option("--ip-range <cidr>", "addresses for containers, inside the subnet")
+    .option(
+      "--subnet <cidr>",
+      "subnet, e.g. 10.90.0.0/24 or fd00:1::/64 (repeatable)",
+      collect,
+      [],
+    )
+    .option("--gateway <ip>", "gateway address in the subnet", collect, [])
+    .option(
+      "--ip-range <cidr>",
+      "addresses for containers, inside the subnet",
+      collect,
+      [],
+    )
     .option("--internal", "no traffic to or from outside the network")
     .option("--disable-dns", "no DNS server on the network")
     .option("-d, --driver <driver>", "driver (bridge)", "bridge")
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
     .option("-o, --opt <option>", "driver option (mtu=N)", collect, [])
-    .option("--ipv6", "IPv6 addresses too")
+    .option("--ipv6", "IPv6 addresses too (dual stack)")
     .option("--ignore", "no error when the network exists")
     .argument("[name]", "network name (podmanN if omitted)")
     .action(async (name: string | undefined, f: {
-      subnet?: string;
-      gateway?: string;
-      ipRange?: string;
+      subnet: string[];
+      gateway: string[];
+      ipRange: string[];
       internal?: boolean;
       disableDns?: boolean;
       driver: string;
@@ -213,11 +224,20 @@ export function networkCommand(setCode: (code: number) => void): Command {
     .description("Connect a container to a network")
     .option("--alias <name>", "another DNS name on the network", collect, [])
     .option("--ip <address>", "the IPv4 address on the network")
+    .option("--ip6 <address>", "the IPv6 address on the network")
     .argument("<network>")
     .argument("<container>")
     .action(
-      (net: string, ctr: string, f: { alias: string[]; ip?: string }) =>
-        connectNetwork(userEngine(), net, ctr, { aliases: f.alias, ip: f.ip }),
+      (
+        net: string,
+        ctr: string,
+        f: { alias: string[]; ip?: string; ip6?: string },
+      ) =>
+        connectNetwork(userEngine(), net, ctr, {
+          aliases: f.alias,
+          ip: f.ip,
+          ip6: f.ip6,
+        }),
     );
   group.command("disconnect")
     .description("Disconnect a container from a network")
@@ -228,9 +248,15 @@ export function networkCommand(setCode: (code: number) => void): Command {
       disconnectNetwork(userEngine(), net, ctr)
     );
   group.command("reload")
-    .description("Reload the network of containers (a no-op: nothing is lost)")
+    .description(
+      "Make the networking of running containers again (after the holder or their pasta died)",
+    )
     .option("-a, --all", "all containers")
     .argument("[containers...]")
-    .action(() => {});
+    .action(async (refs: string[], f: { all?: boolean }) => {
+      const r = await reloadNetworks(userEngine(), { refs, all: f.all });
+      r.filter((x) => x.error === undefined).forEach((x) => console.log(x.id));
+      setCode(reportFailures(r.map((x) => x.error)));
+    });
   return group;
 }

@@ -100,6 +100,7 @@ interface RunFlags extends HealthFlags, LimitFlags, CreateFlags {
   networkAlias: string[];
   pod?: string;
   ip?: string;
+  ip6?: string;
   macAddress?: string;
   publish: string[];
   publishAll?: boolean;
@@ -248,6 +249,7 @@ const CREATE_OPTIONS: OptionSpec[] = [
   repeatable("--network-alias <alias>", "another DNS name on the network"),
   { flags: "--pod <pod>", description: "run in a pod (new:NAME makes one)" },
   { flags: "--ip <address>", description: "the IPv4 address on the network" },
+  { flags: "--ip6 <address>", description: "the IPv6 address on the network" },
   {
     flags: "--mac-address <mac>",
     description: "the MAC address on the network",
@@ -614,6 +616,7 @@ async function createRequest(
       ...networkSettings([...f.network, ...f.net], {
         aliases: f.networkAlias,
         ip: f.ip,
+        ip6: f.ip6,
         mac: f.macAddress,
       }),
       ipc: f.ipc === undefined ? undefined : parseIpc(f.ipc),

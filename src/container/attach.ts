@@ -4,7 +4,9 @@
  * attach` connects to it. Frames are [kind u8][length u32 BE][bytes]:
  * output kinds are 1 (stdout) and 2 (stderr); input kinds are 0 (stdin
  * bytes), 3 (stdin closed) and 4 (terminal size: rows, cols as u16 BE);
- * the last frame a client gets is 5 (exit code, one byte).
+ * the last frame a client gets is 5 (exit code, one byte). Kind 6 asks
+ * the monitor to make the container's networking again (network reload);
+ * the client alone gets a 6 back, empty when done, else the error.
  */
 import { conflict } from "../runtime/errors.ts";
 import { parseDetachKeys, scanDetach } from "./detach_keys.ts";
@@ -18,7 +20,8 @@ export const STDIN = 0,
   STDERR = 2,
   STDIN_CLOSED = 3,
   RESIZE = 4,
-  EXIT = 5;
+  EXIT = 5,
+  RELOAD = 6;
 
 const SOCKET = "attach";
 
@@ -79,6 +82,8 @@ export class AttachServer {
     kind: number,
     data: Uint8Array<ArrayBuffer>,
   ) => void | Promise<void> = () => {};
+  /** Makes the running container's networking again (set per run). */
+  reload?: () => Promise<void>;
 
   constructor(dir: string) {
     ensureDir(dir);
@@ -117,6 +122,14 @@ export class AttachServer {
   private async serve(conn: Deno.UnixConn) {
     try {
       for await (const [kind, data] of frames(conn.readable)) {
+        if (kind === RELOAD) {
+          const why = await (this.reload ?? notRunning)().then(
+            () => "",
+            (e) => (e as Error).message,
+          );
+          await conn.write(frame(RELOAD, new TextEncoder().encode(why)));
+          continue;
+        }
         try {
           await this.input(kind, data);
         } catch { /* the container no longer reads: its input is dropped */ }
@@ -147,6 +160,35 @@ export class AttachServer {
     await this.broadcast(EXIT, new Uint8Array([exitCode & 0xff]));
     this.listener.close();
     for (const conn of this.clients) this.drop(conn);
+  }
+}
+
+function notRunning(): Promise<void> {
+  return Promise.reject(new Error("the container is not running"));
+}
+
+/**
+ * Asks the container's monitor to make its networking again; throws what
+ * went wrong there.
+ */
+export async function reloadNetwork(
+  store: ContainerStore,
+  c: ContainerConfig,
+): Promise<void> {
+  const conn = await openAttach(store, c);
+  try {
+    await conn.write(frame(RELOAD));
+    for await (const [kind, data] of frames(conn.readable)) {
+      if (kind !== RELOAD) continue;
+      const why = new TextDecoder().decode(data);
+      if (why) throw new Error(why);
+      return;
+    }
+    throw new Error("the container's monitor went away");
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
   }
 }
 

@@ -18,6 +18,7 @@ import {
 import {
   type NetworkHandle,
   networkSettings,
+  readNetworkInfo,
   startNetwork,
 } from "../network/stack.ts";
 import { isOwnNetns, netnsId } from "../runtime/netns.ts";
@@ -25,7 +26,9 @@ import type { ContainerConfig, HostConfig } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
 import type { Membership } from "../network/attach.ts";
+import type { Attached } from "../network/holder.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { trace } from "../runtime/trace.ts";
 
 /** The ports a container publishes. */
 export function portsOf(c: ContainerConfig): PortMapping[] {
@@ -101,7 +104,9 @@ async function checkNamed(
   host: HostConfig,
   networks: NetworkAttachment[],
 ) {
-  // Only containers on named networks load the network records.
+  // Only containers on named networks load the network records, and (in
+  // the background, while the container is made) the membership code.
+  attachModule().catch(() => {});
   const { NetworkStore } = await lazy<typeof import("../network/config.ts")>(
     new URL("../network/config.ts", import.meta.url),
   );
@@ -215,17 +220,45 @@ export class ContainerNetwork {
     const networks = this.c.host.networkMode.networks;
     if (!networks) return undefined;
     const { Membership } = await attachModule();
+    trace("net-loaded");
     this.#member = await Membership.open(this.store.paths, networks);
+    trace("net-holder");
     return this.#member.userns;
+  }
+
+  /**
+   * `network reload`: makes the running container's networking again,
+   * whatever of it died (the holder and with it the veths, pasta and the
+   * ports, the UDP proxy): same addresses, same ports, DNS entries back.
+   */
+  async reload(pid: number): Promise<void> {
+    const networks = this.c.host.networkMode.networks;
+    if (!networks) return;
+    // What it had: the same addresses and MACs where they are free.
+    const had = readNetworkInfo(this.store.runDir(this.c.id))?.networks ?? [];
+    await this.#handle?.stop(true);
+    this.#handle = undefined;
+    this.#member?.close();
+    this.#member = undefined;
+    const { Membership } = await attachModule();
+    this.#member = await Membership.open(this.store.paths, networks, {
+      userns: `/proc/${pid}/ns/user`,
+      had,
+    });
+    await this.attach(pid);
   }
 
   /** Connects the namespace of `pid` and publishes the ports. */
   attach = async (pid: number): Promise<void> => {
     const m = this.#member;
-    const attached = m
-      ? await m.attach(pid, this.c.id, [this.c.name])
-      : undefined;
-    if (m && attached) await this.#writeEtc(m, attached);
+    // The holder wires the veths while pasta starts: neither needs the other.
+    const attached = m?.attach(pid, this.c.id, [this.c.name]).then(
+      async (a) => {
+        trace("net-attached");
+        await this.#writeEtc(m, a);
+        return a;
+      },
+    );
     this.#handle = await startNetwork(pid, {
       mode: this.c.host.networkMode,
       ports: portsOf(this.c),
@@ -233,10 +266,11 @@ export class ContainerNetwork {
       attached,
       internalOnly: m?.internalOnly,
     });
+    trace("net-started");
   };
 
   /** hosts and resolv.conf now that the addresses are known. */
-  async #writeEtc(m: Membership, attached: { ip: string }[]) {
+  async #writeEtc(m: Membership, attached: Attached[]) {
     const { hostsWithAddress, networkResolvConf } = await attachModule();
     const run = this.store.runDir(this.c.id);
     let host = "";
@@ -255,15 +289,17 @@ export class ContainerNetwork {
     const hosts = Deno.readTextFileSync(`${run}/hosts`);
     Deno.writeTextFileSync(
       `${run}/hosts`,
-      hostsWithAddress(hosts, attached[0].ip),
+      hostsWithAddress(hosts, attached[0].ip || attached[0].ipv6!),
     );
   }
 
   /** Stops the stack; safe to call when attach never ran or failed. */
   async detach(): Promise<void> {
+    trace("net-detach");
     await this.#handle?.stop();
     this.#handle = undefined;
     this.#member?.close();
     this.#member = undefined;
+    trace("net-detached");
   }
 }

@@ -250,12 +250,20 @@ async function runOnce(
     setCloexec(fuseSocket[0]);
     spec.fuseSocket = fuseSocket[1];
   }
+  // Named networks are wired while init sets up: it waits at its exec.
+  const gate = c.host.networkMode.networks ? inheritablePipe() : undefined;
+  if (gate) {
+    setCloexec(gate[1]);
+    spec.networkGate = gate[0];
+  }
+  let networked: Promise<void> | undefined;
   const ours = [
     out.write,
     err.write,
     fail.write,
     ...consoleSocket ?? [],
     ...fuseSocket ?? [],
+    ...gate ?? [],
   ];
   const cgroup = await cgroupOf(c);
   let oomSeen: ((code: number) => boolean) | undefined;
@@ -280,9 +288,18 @@ async function runOnce(
             String(c.host.oomScoreAdj),
           );
         }
-        await net.attach(pid);
+        if (!gate) return await net.attach(pid);
+        networked = net.attach(pid).then(() =>
+          writeFd(gate[1], new Uint8Array([1]))
+        );
+        networked.catch(() => {});
       },
     );
+    await networked?.catch(async (e) => {
+      signalProcess(pid, SIGKILL);
+      await waitExit(pid);
+      throw e;
+    });
   } catch (e) {
     for (const f of [out.file, err.file, fail.file]) f.close();
     if (consoleSocket) closeFd(consoleSocket[0]);
@@ -292,6 +309,7 @@ async function runOnce(
     throw e;
   } finally {
     for (const fd of [out.write, err.write, fail.write]) closeFd(fd);
+    for (const fd of gate ?? []) closeFd(fd);
     if (input) closeFd(input.read);
     if (consoleSocket) closeFd(consoleSocket[1]);
     if (fuseSocket) closeFd(fuseSocket[1]);
@@ -348,6 +366,7 @@ async function runOnce(
     // Before the answer: a `run -d` under systemd leaves once it has it.
     notify?.started();
     sv.answer({ ok: true, pid });
+    attach.reload = () => net.reload(pid);
   }
   const timer = killAfter(pid, c.host.timeout);
   let code = await waitExit(pid);
@@ -359,6 +378,8 @@ async function runOnce(
     if (timer.fired) code = EXIT_TIMEOUT;
   }
   if (failure === "") await emitContainerEvent(c, "died", { exitCode: code });
+  // Nothing to wire again once it is gone.
+  attach.reload = undefined;
   input?.close();
   const oom = oomSeen?.(code) ?? false;
   if (oom) await emitContainerEvent(c, "oom");

@@ -5,8 +5,10 @@
  * wiring: the holder (src/network/holder.ts).
  */
 import { emitEvent } from "../events/emit.ts";
+import { reloadNetwork } from "../container/attach.ts";
 import type { ContainerConfig } from "../container/config.ts";
 import { isActive, reconcileKept } from "../container/liveness.ts";
+import { isV6 } from "../network/address.ts";
 import { dnsNames } from "../network/attach.ts";
 import {
   DEFAULT_NETWORK,
@@ -30,6 +32,7 @@ import {
 } from "./filters.ts";
 import { removeContainer } from "./lifecycle.ts";
 import { containerStore } from "./listing.ts";
+import { selectContainers } from "./selection.ts";
 
 const networks = (e: Engine) => e.store(NetworkStore);
 
@@ -47,7 +50,23 @@ export function createNetwork(
       throw invalid(`unsupported bridge network option ${k}`);
     }
   }
+  const v6 = req.ipv6 || (req.subnet ?? []).some(isV6);
+  if (v6 && !hostHasIpv6()) {
+    throw invalid(
+      "cannot create an IPv6 network: this host's kernel has no IPv6 (no /proc/sys/net/ipv6)",
+    );
+  }
   return networks(e).create(req);
+}
+
+/** Whether the kernel has IPv6 (network namespaces then have it too). */
+function hostHasIpv6(): boolean {
+  try {
+    Deno.statSync("/proc/sys/net/ipv6");
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The containers whose configuration puts them on `name`. */
@@ -266,21 +285,24 @@ function recordAttached(
 /**
  * `network connect`: puts the container on the network; a running one is
  * wired at once, DNS included. Only containers on named networks can join
- * another (the others live in a user namespace of their own).
+ * another (the others live in a user namespace of their own), as in
+ * Podman, where rootless slirp4netns containers cannot either.
  */
 export async function connectNetwork(
   e: Engine,
   ref: string,
   container: string,
-  opts: { aliases?: string[]; ip?: string },
+  opts: { aliases?: string[]; ip?: string; ip6?: string },
 ): Promise<void> {
   const c = containerStore(e).find(container);
   const n = networks(e).find(ref);
   const mode = c.host.networkMode;
   if (!mode.networks) {
-    throw invalid(
-      `container ${c.name} is not on a named network (--network ${c.host.network}): it cannot join one`,
-    );
+    // Podman 4.3's words: the mode's name for slirp4netns, "" for others.
+    const name = mode.kind === "slirp4netns" || mode.kind === "pasta"
+      ? mode.kind
+      : "";
+    throw invalid(`"${name}" is not supported: invalid network mode`);
   }
   if (mode.networks.some((x) => x.name === n.name)) {
     throw new PtdError(
@@ -292,6 +314,7 @@ export async function connectNetwork(
     name: n.name,
     aliases: opts.aliases ?? [],
     ...(opts.ip ? { ip: opts.ip } : {}),
+    ...(opts.ip6 ? { ip6: opts.ip6 } : {}),
   };
   const pid = await runningPid(e, c);
   if (pid !== undefined) {
@@ -303,7 +326,12 @@ export async function connectNetwork(
         names: dnsNames(c.id, [c.name]),
         pid,
         owner: false,
-        networks: [{ network: n, aliases: wanted.aliases, ip: wanted.ip }],
+        networks: [{
+          network: n,
+          aliases: wanted.aliases,
+          ip: wanted.ip,
+          ip6: wanted.ip6,
+        }],
       });
       recordAttached(e, c, (a) => [...a, ...r.attached]);
     } finally {
@@ -343,6 +371,55 @@ export async function disconnectNetwork(
     (list) => list.filter((x) => x.name !== n.name),
   );
   await networkEvent(c, "disconnect", n.name);
+}
+
+/**
+ * Why `network reload` cannot act on `c` (Podman's errors; --all passes
+ * over such containers): not running, or not on named networks.
+ */
+function notReloadable(
+  c: ContainerConfig,
+  pid: number | undefined,
+): PtdError | undefined {
+  if (pid === undefined) {
+    return conflict(
+      "cannot reload network unless container network has been configured: container state improper",
+    );
+  }
+  const kind = c.host.networkMode.kind;
+  if (kind === "slirp4netns" || kind === "pasta") {
+    return invalid(`"${kind}" is not supported: invalid network mode`);
+  }
+  if (!c.host.networkMode.networks) {
+    return conflict(
+      `container ${c.id} network is not configured, refusing to reload: container state improper`,
+    );
+  }
+}
+
+/**
+ * `network reload`: the monitor of each running container on named
+ * networks makes its networking again (veths, addresses and DNS entries
+ * in the holder, started anew if it died; pasta with the published ports).
+ * Returns each container's id, with its error if it failed.
+ */
+export async function reloadNetworks(
+  e: Engine,
+  sel: { refs: string[]; all?: boolean },
+): Promise<{ id: string; error?: unknown }[]> {
+  const out: { id: string; error?: unknown }[] = [];
+  for (const { c } of await selectContainers(e, sel)) {
+    const refused = notReloadable(c, await runningPid(e, c));
+    if (refused && sel.all) continue;
+    try {
+      if (refused) throw refused;
+      await reloadNetwork(containerStore(e), c);
+      out.push({ id: c.id });
+    } catch (error) {
+      out.push({ id: c.id, error });
+    }
+  }
+  return out;
 }
 
 /** Podman's network event: the container's id and name, and the network. */

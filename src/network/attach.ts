@@ -6,6 +6,7 @@
  * them. Closing the connection takes the container off the networks.
  */
 import type { StorePaths } from "../storage/paths.ts";
+import { isV6 } from "./address.ts";
 import { type NetworkRecord, NetworkStore } from "./config.ts";
 import { DNS_DOMAIN } from "./dns.ts";
 import { type DnsConfig, resolvConf } from "./etc.ts";
@@ -19,16 +20,28 @@ export class Membership {
     readonly holder: HolderConnection,
     readonly records: NetworkRecord[],
     readonly wanted: NetworkAttachment[],
+    readonly had: Attached[],
   ) {}
 
-  /** Looks the networks up and connects to the holder. */
+  /**
+   * Looks the networks up and connects to the holder. When a running
+   * container's networking is made again (network reload): the holder of
+   * its user namespace, `userns`, and `had`, what it had, whose addresses
+   * it keeps where they are free.
+   */
   static async open(
     paths: StorePaths,
     wanted: NetworkAttachment[],
+    again?: { userns: string; had: Attached[] },
   ): Promise<Membership> {
     const store = new NetworkStore(paths);
     const records = wanted.map((w) => store.find(w.name));
-    return new Membership(await connectHolder(paths.runtime), records, wanted);
+    return new Membership(
+      await connectHolder(paths.runtime, again?.userns),
+      records,
+      wanted,
+      again?.had ?? [],
+    );
   }
 
   /** The user namespace the container must be born in. */
@@ -53,7 +66,10 @@ export class Membership {
         network: this.records[i],
         aliases: w.aliases,
         ip: w.ip,
-        mac: w.mac,
+        ip6: w.ip6,
+        mac: w.mac ?? this.had.find((a) => a.network === w.name)?.mac,
+        prefer: this.had.filter((a) => a.network === w.name)
+          .flatMap((a) => [a.ip, a.ipv6 ?? ""]).filter((x) => x),
       })),
     });
     return r.attached;
@@ -77,8 +93,10 @@ export function networkResolvConf(
   hostText: string,
   dns: DnsConfig,
 ): string {
+  // Each gateway of theirs answers, IPv4 first.
   const servers = records.filter((r) => r.dns_enabled)
-    .map((r) => r.subnets[0].gateway!);
+    .flatMap((r) => r.subnets.map((s) => s.gateway!))
+    .sort((a, b) => Number(isV6(a)) - Number(isV6(b)));
   if (dns.servers.length > 0 || servers.length === 0) {
     return resolvConf(mode, hostText, dns);
   }

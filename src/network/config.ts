@@ -5,6 +5,15 @@
  * Podman, ptd makes it up on each read.
  */
 import { invalid, notFound, PtdError } from "../runtime/errors.ts";
+import {
+  cidrSize,
+  cidrText,
+  formatIp,
+  inSubnet,
+  isV6,
+  overlaps,
+  parseCidr,
+} from "./address.ts";
 import { readJsonDir, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { ensureDir, type StorePaths } from "../storage/paths.ts";
 
@@ -38,9 +47,13 @@ const DEFAULT_SUBNET = "10.88.0.0/16";
 /** What `network create` asks for. */
 export interface NetworkCreateRequest {
   name?: string;
-  subnet?: string;
-  gateway?: string;
-  ipRange?: string;
+  /**
+   * --subnet, --gateway, --ip-range: the n-th gateway and range go with
+   * the n-th subnet ("" for none).
+   */
+  subnet?: string[];
+  gateway?: string[];
+  ipRange?: string[];
   internal?: boolean;
   disableDns?: boolean;
   labels?: Record<string, string>;
@@ -48,44 +61,6 @@ export interface NetworkCreateRequest {
   ipv6?: boolean;
   /** --ignore: an existing network of that name is no error. */
   ignore?: boolean;
-}
-
-/** An IPv4 address as a number. */
-export function ipNumber(ip: string): number {
-  const p = ip.split(".");
-  if (p.length !== 4 || !p.every((x) => /^\d{1,3}$/.test(x) && +x < 256)) {
-    throw invalid(`${JSON.stringify(ip)} is not an IPv4 address`);
-  }
-  return p.reduce((n, x) => n * 256 + Number(x), 0);
-}
-
-/** A number as an IPv4 address. */
-export function ipText(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
-}
-
-/** A CIDR's network address and prefix length. */
-export function parseCidr(cidr: string): { base: number; prefix: number } {
-  const [ip, len] = cidr.split("/");
-  const prefix = Number(len);
-  if (!/^\d+$/.test(len ?? "") || prefix > 30 || prefix < 8) {
-    throw invalid(`invalid CIDR address: ${cidr}`);
-  }
-  const size = 2 ** (32 - prefix);
-  return { base: ipNumber(ip) - (ipNumber(ip) % size), prefix };
-}
-
-/** Whether `ip` lies in `cidr`. */
-export function inSubnet(ip: string, cidr: string): boolean {
-  const { base, prefix } = parseCidr(cidr);
-  const n = ipNumber(ip);
-  return n >= base && n < base + 2 ** (32 - prefix);
-}
-
-function overlaps(a: string, b: string): boolean {
-  const x = parseCidr(a), y = parseCidr(b);
-  const end = (c: typeof x) => c.base + 2 ** (32 - c.prefix);
-  return x.base < end(y) && y.base < end(x);
 }
 
 /** A 64-hex id; Podman's default network's id is sha256("podman"). */
@@ -184,17 +159,15 @@ export class NetworkStore {
           `network name ${name} already used: network already exists`,
         );
       }
-      if (req.ipv6) {
-        throw invalid("--ipv6: ptd's networks have no IPv6 addresses yet");
-      }
+      const subnets = this.#subnets(req, all);
       const r: NetworkRecord = {
         name,
         id: await sha256Hex(`${name}${crypto.randomUUID()}`),
         driver: "bridge",
         network_interface: this.#freeBridge(all),
         created: new Date().toISOString(),
-        subnets: [this.#subnet(req, all)],
-        ipv6_enabled: false,
+        subnets,
+        ipv6_enabled: subnets.some((x) => isV6(x.subnet)),
         internal: !!req.internal,
         dns_enabled: !req.disableDns,
         ...(req.labels && Object.keys(req.labels).length > 0
@@ -224,45 +197,44 @@ export class NetworkStore {
     }
   }
 
-  #subnet(req: NetworkCreateRequest, all: NetworkRecord[]): Subnet {
+  /**
+   * The subnets of a new network, as Podman picks them: those asked for,
+   * else a free 10.89.N.0/24; with --ipv6, dual stack, the missing family
+   * added (IPv6: a random ULA /64, RFC 4193).
+   */
+  #subnets(req: NetworkCreateRequest, all: NetworkRecord[]): Subnet[] {
+    const given = req.subnet ?? [];
+    const gateways = req.gateway ?? [], ranges = req.ipRange ?? [];
+    if (given.length === 0 && (gateways.length > 0 || ranges.length > 0)) {
+      throw invalid("cannot set gateway or range without subnet");
+    }
+    if (gateways.length > given.length) {
+      throw invalid("cannot set more gateways than subnets");
+    }
+    if (ranges.length > given.length) {
+      throw invalid("cannot set more ranges than subnets");
+    }
     const used = all.flatMap((n) => n.subnets.map((s) => s.subnet));
-    let subnet = req.subnet;
-    if (subnet === undefined) {
-      if (req.gateway || req.ipRange) {
-        throw invalid("cannot set gateway or range without subnet");
-      }
-      for (let i = 0; i < 256 && subnet === undefined; i++) {
-        const s = `10.89.${i}.0/24`;
-        if (!used.some((u) => overlaps(u, s))) subnet = s;
-      }
-      if (subnet === undefined) throw invalid("no free subnet left");
-    } else {
-      const { base, prefix } = parseCidr(subnet);
-      subnet = `${ipText(base)}/${prefix}`;
-      const clash = all.find((n) =>
-        n.subnets.some((s) => overlaps(s.subnet, subnet!))
-      );
-      if (clash) {
+    const out: Subnet[] = [];
+    for (const [i, s] of given.entries()) {
+      const subnet = cidrText(parseCidr(s));
+      if (
+        [...used, ...out.map((x) => x.subnet)].some((u) => overlaps(u, subnet))
+      ) {
         throw invalid(
           `subnet ${subnet} is already used on the host or by another config`,
         );
       }
+      out.push(
+        subnetOf(subnet, gateways[i] || undefined, ranges[i] || undefined),
+      );
     }
-    const gateway = req.gateway ?? ipText(parseCidr(subnet).base + 1);
-    if (!inSubnet(gateway, subnet)) {
-      throw invalid(`gateway ${gateway} not in subnet ${subnet}`);
+    // An IPv6 subnet alone makes an IPv6-only network; --ipv6 dual stack.
+    if (out.length === 0 || (req.ipv6 && !out.some((x) => !isV6(x.subnet)))) {
+      out.push(subnetOf(freeV4(used)));
     }
-    const out: Subnet = { subnet, gateway };
-    if (req.ipRange) {
-      const r = parseCidr(req.ipRange);
-      const end = r.base + 2 ** (32 - r.prefix) - 1;
-      if (!inSubnet(ipText(r.base), subnet) || !inSubnet(ipText(end), subnet)) {
-        throw invalid(`ip range ${req.ipRange} not in subnet ${subnet}`);
-      }
-      out.lease_range = {
-        start_ip: ipText(r.base + 1),
-        end_ip: ipText(end - 1),
-      };
+    if (req.ipv6 && !out.some((x) => isV6(x.subnet))) {
+      out.push(subnetOf(randomUla()));
     }
     return out;
   }
@@ -274,4 +246,53 @@ export class NetworkStore {
     }
     Deno.removeSync(this.#path(name));
   }
+}
+
+/** The first 10.89.N.0/24 that no network uses. */
+function freeV4(used: string[]): string {
+  for (let i = 0; i < 256; i++) {
+    const s = `10.89.${i}.0/24`;
+    if (!used.some((u) => overlaps(u, s))) return s;
+  }
+  throw invalid("no free subnet left");
+}
+
+/** A random unique local /64 (fdXX:XXXX:XXXX:XXXX::/64), as Podman makes one. */
+function randomUla(): string {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  b[0] = 0xfd;
+  const n = b.reduce((n, x) => (n << 8n) | BigInt(x), 0n) << 64n;
+  return `${formatIp(n, true)}/64`;
+}
+
+/**
+ * One subnet: its gateway (the first address unless given) and lease
+ * range (--ip-range: its first address but one to its last, without the
+ * broadcast address on IPv4).
+ */
+function subnetOf(subnet: string, gw?: string, range?: string): Subnet {
+  const c = parseCidr(subnet);
+  const gateway = gw ?? formatIp(c.base + 1n, c.v6);
+  if (!inSubnet(gateway, subnet)) {
+    throw invalid(`gateway ${gateway} not in subnet ${subnet}`);
+  }
+  const out: Subnet = { subnet, gateway };
+  if (range) {
+    const r = parseCidr(range);
+    const end = r.base + cidrSize(r) - (r.v6 ? 1n : 2n);
+    const first = formatIp(r.base + 1n, r.v6);
+    if (!inSubnet(first, subnet) || !inSubnet(formatIp(end, r.v6), subnet)) {
+      throw invalid(`ip range ${range} not in subnet ${subnet}`);
+    }
+    out.lease_range = { start_ip: first, end_ip: formatIp(end, r.v6) };
+  }
+  return out;
+}
+
+/** A network's subnet of one family, if it has one. */
+export function subnetOfFamily(
+  rec: NetworkRecord,
+  v6: boolean,
+): Subnet | undefined {
+  return rec.subnets.find((s) => isV6(s.subnet) === v6);
 }

@@ -3,6 +3,7 @@
  * it answers A and AAAA questions for the names of containers on one
  * network from its own table, and hands every other question on as it came.
  */
+import { parseIp } from "./address.ts";
 
 /** The question of a query. */
 export interface Question {
@@ -53,9 +54,10 @@ export function tableName(name: string): string {
 }
 
 /**
- * The answer to `q` (from `query`) with the IPv4 `addresses`; none and
- * `known` false is NXDOMAIN, none and `known` true an empty answer (a
- * container without IPv6 asked for AAAA).
+ * The answer to `q` (from `query`) with those of `addresses` (IPv4 and
+ * IPv6) the question's type asks for; none and `known` false is NXDOMAIN,
+ * none and `known` true an empty answer (a container without IPv6 asked
+ * for AAAA).
  */
 export function answer(
   query: Uint8Array,
@@ -63,8 +65,13 @@ export function answer(
   addresses: string[],
   known: boolean,
 ): Uint8Array {
-  const ips = q.type === TYPE_A ? addresses : [];
-  const out = new Uint8Array(q.end + ips.length * 16);
+  const ips = q.type === TYPE_A || q.type === TYPE_AAAA
+    ? addresses.map((a) => parseIp(a)).filter((a) =>
+      a.v6 === (q.type === TYPE_AAAA)
+    )
+    : [];
+  const size = q.type === TYPE_AAAA ? 16 : 4;
+  const out = new Uint8Array(q.end + ips.length * (12 + size));
   out.set(query.subarray(0, q.end));
   const v = new DataView(out.buffer);
   // QR, opcode and RD as asked, RA; no authority or extra records.
@@ -77,12 +84,14 @@ export function answer(
   let o = q.end;
   for (const ip of ips) {
     v.setUint16(o, 0xc00c); // the name: a pointer to the question's
-    v.setUint16(o + 2, TYPE_A);
+    v.setUint16(o + 2, q.type);
     v.setUint16(o + 4, 1); // IN
     v.setUint32(o + 6, 60); // TTL, as aardvark-dns
-    v.setUint16(o + 10, 4);
-    ip.split(".").forEach((b, k) => (out[o + 12 + k] = Number(b)));
-    o += 16;
+    v.setUint16(o + 10, size);
+    for (let k = 0; k < size; k++) {
+      out[o + 12 + k] = Number((ip.n >> BigInt(8 * (size - 1 - k))) & 255n);
+    }
+    o += 12 + size;
   }
   return out;
 }

@@ -17,12 +17,15 @@ import { cloneExec, environ, exitCode, waitStatus } from "../../ffi/clone.ts";
 import { closeFd, dupOnto } from "../../ffi/fd.ts";
 import { joinFds } from "../runtime/netns.ts";
 import {
+  type Cidr,
+  cidrSize,
+  formatIp,
   inSubnet,
-  ipNumber,
-  ipText,
-  type NetworkRecord,
+  isV6,
   parseCidr,
-} from "./config.ts";
+  parseIp,
+} from "./address.ts";
+import type { NetworkRecord, Subnet } from "./config.ts";
 import { answer, DNS_DOMAIN, parseQuery, tableName } from "./dns.ts";
 import { SLIRP_DNS } from "./etc.ts";
 
@@ -34,15 +37,23 @@ export interface AttachRequest {
   network: NetworkRecord;
   aliases: string[];
   ip?: string;
+  ip6?: string;
   mac?: string;
+  /** Addresses it had (network reload): kept if still free. */
+  prefer?: string[];
 }
 
 /** What a container got on one network. */
 export interface Attached {
   network: string;
+  /** IPv4: address, prefix length, gateway ("" and 0 on an IPv6-only network). */
   ip: string;
   prefixLen: number;
   gateway: string;
+  /** IPv6, on networks that have it. */
+  ipv6?: string;
+  ipv6PrefixLen?: number;
+  ipv6Gateway?: string;
   mac: string;
   ifname: string;
   aliases: string[];
@@ -69,18 +80,72 @@ interface Member extends Attached {
   veth: string;
 }
 
+/** One subnet of a network, on its bridge. */
+interface Lan {
+  subnet: Subnet;
+  cidr: Cidr;
+  gateway: string;
+}
+
 interface Net {
   rec: NetworkRecord;
   bridge: string;
-  gateway: string;
-  prefix: number;
+  lans: Lan[];
   members: Map<string, Member>;
-  dns?: Socket;
+  dns: Socket[];
+}
+
+/**
+ * The MTU of a network's bridge and veths: `-o mtu=N`, else 65520 (as
+ * pasta's and slirp4netns's links). Only containers of the network are on
+ * the bridge, and they leave it through pasta, so no link of 1500 bytes
+ * lies on any path: large frames carry bulk traffic between containers
+ * with a fraction of the per-packet work.
+ */
+function mtuOf(rec: NetworkRecord): number {
+  return Number(rec.options?.mtu ?? 65520);
+}
+
+/** The address and prefix of each family a member has, for `ip addr add`. */
+function addressesOf(m: Attached): string[] {
+  return [
+    ...(m.ip ? [`${m.ip}/${m.prefixLen}`] : []),
+    ...(m.ipv6 ? [`${m.ipv6}/${m.ipv6PrefixLen} nodad`] : []),
+  ];
 }
 
 const nets = new Map<string, Net>();
 /** Container id -> the connection that owns its membership. */
 const owners = new Map<string, Deno.Conn>();
+/** Container id -> the pid of its init (the members file). */
+const pids = new Map<string, number>();
+
+/** The file that names the members' processes (see survivorUserns). */
+export const MEMBERS_FILE = "members.json";
+
+/** A process's start time (clock ticks since boot): tells a reused pid. */
+export function startTime(pid: number): string | undefined {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Writes which processes are members: should this holder die while they
+ * run, the next one joins their user namespace (daemon.ts), so that
+ * `network reload` can wire them again.
+ */
+function recordMembers() {
+  const list = [...pids.values()].map((pid) => ({
+    pid,
+    start: startTime(pid),
+  }));
+  Deno.writeTextFileSync(`${MEMBERS_FILE}.tmp`, JSON.stringify(list));
+  Deno.renameSync(`${MEMBERS_FILE}.tmp`, MEMBERS_FILE);
+}
 let connections = 0;
 let ipPath = "";
 
@@ -114,45 +179,60 @@ async function ip(lines: string[], pid?: number): Promise<void> {
 async function bridgeOf(rec: NetworkRecord): Promise<Net> {
   const have = nets.get(rec.name);
   if (have && have.rec.id === rec.id) return have;
-  // A network removed and made again: its old bridge goes first.
+  // A network removed (its bridge stays while the holder lives) and one
+  // made with its name, bridge or a gateway of its: the old bridge goes.
+  const gateways = rec.subnets.map((x) => x.gateway);
   for (const n of [...nets.values()]) {
-    if (n.rec.name === rec.name || n.bridge === rec.network_interface) {
+    if (
+      n.rec.name === rec.name || n.bridge === rec.network_interface ||
+      n.lans.some((l) => gateways.includes(l.gateway))
+    ) {
       await dropNet(n);
     }
   }
-  const { prefix } = parseCidr(rec.subnets[0].subnet);
-  const gateway = rec.subnets[0].gateway ??
-    ipText(parseCidr(rec.subnets[0].subnet).base + 1);
-  const mtu = rec.options?.mtu ? ` mtu ${Number(rec.options.mtu)}` : "";
+  const lans = rec.subnets.map((subnet) => {
+    const cidr = parseCidr(subnet.subnet);
+    const gateway = subnet.gateway ?? formatIp(cidr.base + 1n, cidr.v6);
+    return { subnet, cidr, gateway };
+  });
+  const mtu = ` mtu ${mtuOf(rec)}`;
   const net: Net = {
     rec,
     bridge: rec.network_interface,
-    gateway,
-    prefix,
+    lans,
     members: new Map(),
+    dns: [],
   };
   await ip([
-    `link add ${net.bridge} type bridge${mtu}`,
-    `addr add ${gateway}/${prefix} dev ${net.bridge}`,
+    `link add ${net.bridge}${mtu} type bridge`,
+    // nodad: an IPv6 address is usable at once, not after duplicate
+    // address detection (a second or more), so the DNS server can bind it.
+    ...lans.map((l) =>
+      `addr add ${l.gateway}/${l.cidr.prefix} dev ${net.bridge}${
+        l.cidr.v6 ? " nodad" : ""
+      }`
+    ),
     `link set ${net.bridge} up`,
   ]);
   nets.set(rec.name, net);
-  if (rec.dns_enabled) net.dns = await dnsServer(net);
+  if (rec.dns_enabled) {
+    for (const l of lans) net.dns.push(await dnsServer(net, l));
+  }
   return net;
 }
 
 async function dropNet(net: Net) {
-  net.dns?.close();
+  for (const s of net.dns) s.close();
   nets.delete(net.rec.name);
   await ip([`link del ${net.bridge}`]).catch(() => {});
 }
 
-/** The addresses of `name` on `net`. */
+/** The addresses (either family) of `name` on `net`. */
 function lookup(net: Net, name: string): string[] {
   const n = tableName(name);
   return [...net.members.values()]
     .filter((m) => m.names.includes(n) || m.aliases.includes(n))
-    .map((m) => m.ip);
+    .flatMap((m) => [m.ip, m.ipv6 ?? ""].filter((x) => x));
 }
 
 /** Asks the host's resolvers (through slirp4netns) and relays the answer. */
@@ -175,10 +255,10 @@ function forward(
   up.send(msg, 53, SLIRP_DNS);
 }
 
-/** The DNS server of one network, on its gateway address. */
-async function dnsServer(net: Net): Promise<Socket> {
+/** The DNS server of one network on the gateway address of `lan`. */
+async function dnsServer(net: Net, lan: Lan): Promise<Socket> {
   const dgram = await import("node:dgram");
-  const sock = dgram.createSocket("udp4");
+  const sock = dgram.createSocket(lan.cidr.v6 ? "udp6" : "udp4");
   sock.on("message", (m, from) => {
     const msg = new Uint8Array(m);
     const q = parseQuery(msg);
@@ -195,24 +275,18 @@ async function dnsServer(net: Net): Promise<Socket> {
   });
   await new Promise<void>((ok, fail) => {
     sock.once("error", fail);
-    sock.bind(53, net.gateway, () => ok());
+    sock.bind(53, lan.gateway, () => ok());
   });
   return sock;
 }
 
-/** The next free address of `net`, or the one asked for if it is free. */
-function address(net: Net, asked?: string): string {
+/** The next free address of `lan` on `net`, or the one asked for if it is free. */
+function address(net: Net, lan: Lan, asked?: string): string {
   const used = new Set([
-    net.gateway,
-    ...[...net.members.values()].map((m) => m.ip),
+    lan.gateway,
+    ...[...net.members.values()].map((m) => lan.cidr.v6 ? m.ipv6 : m.ip),
   ]);
-  const subnet = net.rec.subnets[0];
   if (asked) {
-    if (!inSubnet(asked, subnet.subnet)) {
-      throw new Error(
-        `requested ip address ${asked} is not in a subnet of network ${net.rec.name}`,
-      );
-    }
     if (used.has(asked)) {
       throw new Error(
         `requested ip address ${asked} is already allocated to another container`,
@@ -220,17 +294,54 @@ function address(net: Net, asked?: string): string {
     }
     return asked;
   }
-  const { base } = parseCidr(subnet.subnet);
-  const first = subnet.lease_range
-    ? ipNumber(subnet.lease_range.start_ip)
-    : base + 1;
-  const last = subnet.lease_range
-    ? ipNumber(subnet.lease_range.end_ip)
-    : base + 2 ** (32 - net.prefix) - 2;
+  const { cidr, subnet } = lan;
+  const range = subnet.lease_range;
+  const first = range ? parseIp(range.start_ip).n : cidr.base + 1n;
+  // IPv4 keeps its broadcast address free.
+  const last = range
+    ? parseIp(range.end_ip).n
+    : cidr.base + cidrSize(cidr) - (cidr.v6 ? 1n : 2n);
   for (let n = first; n <= last; n++) {
-    if (!used.has(ipText(n))) return ipText(n);
+    const text = formatIp(n, cidr.v6);
+    if (!used.has(text)) return text;
   }
   throw new Error(`no free address left on network ${net.rec.name}`);
+}
+
+/** The container's addresses on `net`: one per subnet (family). */
+function addressesOn(net: Net, a: AttachRequest) {
+  const prefer = a.prefer ?? [];
+  const wanted = [a.ip, a.ip6].filter((x) => x !== undefined);
+  for (const x of wanted) {
+    if (!net.lans.some((l) => inSubnet(x, l.subnet.subnet))) {
+      throw new Error(
+        `requested ip address ${x} is not in a subnet of network ${net.rec.name}`,
+      );
+    }
+  }
+  const pick = (v6: boolean) => {
+    const lan = net.lans.find((l) => l.cidr.v6 === v6);
+    if (!lan) return undefined;
+    const taken = (x: string) =>
+      x === lan.gateway ||
+      [...net.members.values()].some((m) => m.ip === x || m.ipv6 === x);
+    const had = prefer.find((x) => inSubnet(x, lan.subnet.subnet) && !taken(x));
+    const ip = address(
+      net,
+      lan,
+      wanted.find((x) => isV6(x) === v6) ?? had,
+    );
+    return { ip, prefixLen: lan.cidr.prefix, gateway: lan.gateway };
+  };
+  const v4 = pick(false), v6 = pick(true);
+  return {
+    ip: v4?.ip ?? "",
+    prefixLen: v4?.prefixLen ?? 0,
+    gateway: v4?.gateway ?? "",
+    ...(v6
+      ? { ipv6: v6.ip, ipv6PrefixLen: v6.prefixLen, ipv6Gateway: v6.gateway }
+      : {}),
+  };
 }
 
 /** A MAC address of our own (locally administered, unicast). */
@@ -268,27 +379,24 @@ async function attachOne(
     id,
     names,
     network: net.rec.name,
-    ip: address(net, a.ip),
-    prefixLen: net.prefix,
-    gateway: net.gateway,
+    ...addressesOn(net, a),
     mac: a.mac ?? randomMac(),
     ifname: ifnameFor(id),
     aliases: a.aliases.map((x) => x.toLowerCase()),
     veth: `veth${crypto.randomUUID().slice(0, 8)}`,
   };
-  const mtu = net.rec.options?.mtu ? ` mtu ${Number(net.rec.options.mtu)}` : "";
+  const mtu = ` mtu ${mtuOf(net.rec)}`;
   await ip([
     `link add ${m.veth}${mtu} type veth peer name ${m.ifname}${mtu} address ${m.mac} netns ${pid}`,
     `link set ${m.veth} master ${net.bridge} up`,
   ]);
   try {
     await ip([
-      `addr add ${m.ip}/${m.prefixLen} dev ${m.ifname}`,
+      ...addressesOf(m).map((a) => `addr add ${a} dev ${m.ifname}`),
       `link set ${m.ifname} up`,
     ], pid);
   } catch (e) {
     await ip([`link del ${m.veth}`]).catch(() => {});
-    if (net.members.size === 0) await dropNet(net);
     throw e;
   }
   net.members.set(id, m);
@@ -303,21 +411,35 @@ async function detachOne(id: string, network: string) {
   }
   net.members.delete(id);
   await ip([`link del ${m.veth}`]).catch(() => {});
-  if (net.members.size === 0) await dropNet(net);
 }
 
-/** Takes a container off every network (its parent is gone). */
-async function forget(id: string) {
+/**
+ * Takes a container off every network (its parent is gone, or a new one
+ * takes it over); resolves when its veths are deleted.
+ */
+function forget(id: string): Promise<unknown> {
   owners.delete(id);
+  if (pids.delete(id)) recordMembers();
+  const gone = [];
   for (const net of [...nets.values()]) {
     const m = net.members.get(id);
     if (!m) continue;
     net.members.delete(id);
     // Its namespace usually went with it, and the veth with that.
-    await ip([`link del ${m.veth}`]).catch(() => {});
-    if (net.members.size === 0) await dropNet(net);
+    gone.push(ip([`link del ${m.veth}`]).catch(() => {}));
   }
+  const all = Promise.all(gone);
+  // The same container back (reload, restart) waits for them: its eth0
+  // would clash with the old one's while that is still there.
+  deleting.set(id, all);
+  all.then(() => {
+    if (deleting.get(id) === all) deleting.delete(id);
+  });
+  return all;
 }
+
+/** Container id -> its old veths being deleted. */
+const deleting = new Map<string, Promise<unknown>>();
 
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -344,6 +466,10 @@ async function handle(
   if (!req.owner && !owners.has(req.id)) {
     throw new Error(`container ${req.id} is not running`);
   }
+  // A new owner (network reload) takes the container over: what it had
+  // goes first, and the old connection's end no longer takes it off.
+  if (req.owner && owners.has(req.id)) forget(req.id);
+  await deleting.get(req.id);
   const done: Attached[] = [];
   try {
     for (const a of req.networks) {
@@ -356,6 +482,8 @@ async function handle(
   if (req.owner) {
     owners.set(req.id, conn);
     owned.add(req.id);
+    pids.set(req.id, req.pid);
+    recordMembers();
   }
   return { attached: done };
 }
@@ -412,7 +540,10 @@ async function serve(conn: Deno.Conn) {
       conn.close();
     } catch { /* closed */ }
     for (const id of owned) {
-      if (owners.get(id) === conn) await serial(() => forget(id));
+      if (owners.get(id) === conn) {
+        // The next container's attach need not wait for the veth to go.
+        await serial(() => Promise.resolve(void forget(id)));
+      }
     }
     connections--;
     maybeExit();

@@ -36,8 +36,10 @@ export interface NetworkMode {
 export interface NetworkAttachment {
   name: string;
   aliases: string[];
-  /** A static address; absent, the network picks one. */
+  /** A static address (either family); absent, the network picks one. */
   ip?: string;
+  /** A static IPv6 address (--ip6, ip6=), beside an IPv4 one in `ip`. */
+  ip6?: string;
   mac?: string;
 }
 
@@ -73,6 +75,7 @@ function parseAttachment(value: string): NetworkAttachment {
     const [key, v = ""] = o.split("=", 2);
     if (key === "alias" && v) a.aliases.push(v);
     else if (key === "ip" && v) a.ip = v;
+    else if (key === "ip6" && v) a.ip6 = v;
     else if (key === "mac" && v) a.mac = v;
     else throw invalid(`unknown network option ${JSON.stringify(o)}`);
   }
@@ -83,6 +86,7 @@ function parseAttachment(value: string): NetworkAttachment {
 export interface AttachmentFlags {
   aliases?: string[];
   ip?: string;
+  ip6?: string;
   mac?: string;
 }
 
@@ -97,14 +101,15 @@ export function parseNetworks(
   flags: AttachmentFlags = {},
 ): NetworkMode {
   const named = values.filter(namesNetwork).flatMap(splitNames);
-  const extra = (flags.aliases ?? []).length > 0 || flags.ip || flags.mac;
+  const extra = (flags.aliases ?? []).length > 0 || flags.ip || flags.ip6 ||
+    flags.mac;
   if (named.length === 0) {
     if (values.length > 1) {
       throw invalid(`--network ${values[1]}: only one network mode is allowed`);
     }
     if (extra) {
       throw invalid(
-        "--network-alias, --ip and --mac-address need a network (--network NAME)",
+        "--network-alias, --ip, --ip6 and --mac-address need a network (--network NAME)",
       );
     }
     return parseNetworkMode(values[0] ?? "");
@@ -118,11 +123,12 @@ export function parseNetworks(
   if (extra) {
     if (networks.length > 1) {
       throw invalid(
-        "--network-alias, --ip and --mac-address go with one network only: use --network NAME:alias=A,ip=IP",
+        "--network-alias, --ip, --ip6 and --mac-address go with one network only: use --network NAME:alias=A,ip=IP",
       );
     }
     networks[0].aliases.push(...flags.aliases ?? []);
     if (flags.ip) networks[0].ip = flags.ip;
+    if (flags.ip6) networks[0].ip6 = flags.ip6;
     if (flags.mac) networks[0].mac = flags.mac;
   }
   return { kind: "bridge", allowHostLoopback: false, mtu: 0, networks };

@@ -92,8 +92,11 @@ export async function startPasta(
   return { pid: daemon, watchdog };
 }
 
-/** Stops pasta and waits until its ports are released. */
-export async function stopPasta(p: Pasta): Promise<void> {
+/**
+ * Stops pasta and, with `wait` (it publishes ports, which a next start may
+ * want at once; or its interface is made again), waits until it is gone.
+ */
+export async function stopPasta(p: Pasta, wait: boolean): Promise<void> {
   // The watchdog first, so it never signals a pid that was reused.
   try {
     p.watchdog.child.kill("SIGKILL");
@@ -102,7 +105,7 @@ export async function stopPasta(p: Pasta): Promise<void> {
   try {
     Deno.kill(p.pid, "SIGTERM");
   } catch { /* gone */ }
-  for (let i = 0; i < 200 && alive(p.pid); i++) {
+  for (let i = 0; wait && i < 200 && alive(p.pid); i++) {
     await new Promise((ok) => setTimeout(ok, 10));
   }
 }

@@ -25,10 +25,14 @@ export interface NetworkInfo {
   networks?: Attached[];
 }
 
-/** A started network; `stop()` frees its ports (safe to call twice). */
+/**
+ * A started network; `stop()` frees its ports (safe to call twice); with
+ * `all`, it also waits until the helpers are gone (their interfaces with
+ * them), for a network made again at once in the same namespace.
+ */
 export interface NetworkHandle {
   info: NetworkInfo;
-  stop(): Promise<void>;
+  stop(all?: boolean): Promise<void>;
 }
 
 /** How to network one container. */
@@ -38,8 +42,11 @@ export interface NetworkOptions {
   ports: PortMapping[];
   /** The container's runtime directory: API socket, logs, network.json. */
   runDir: string;
-  /** On named networks: what it got on each (attach.ts). */
-  attached?: Attached[];
+  /**
+   * On named networks: what it gets on each (attach.ts), wired while the
+   * stack starts.
+   */
+  attached?: Promise<Attached[]>;
   /** On internal networks only: no way out, so no slirp4netns. */
   internalOnly?: boolean;
 }
@@ -111,14 +118,23 @@ export async function startNetwork(
     ? ports.filter((m) => m.protocol === "udp")
     : [];
   const forwarded = ports.filter((m) => !proxied.includes(m));
-  let stopStack = () => Promise.resolve();
+  let stopStack = (_all: boolean) => Promise.resolve();
+  // Until it is awaited below, a failed attach must not go unhandled.
+  opts.attached?.catch(() => {});
   if (stack === "slirp4netns") {
     const h = await startSlirp(pid, mode, forwarded, runDir);
     stopStack = () => stopSlirp(h, runDir);
   } else if (stack === "pasta") {
     // The veths are eth0, eth1...: pasta's interface keeps out of their way.
     const p = await startPasta(pid, mode, forwarded, runDir, "tap0");
-    stopStack = () => stopPasta(p);
+    stopStack = (all) => stopPasta(p, all || forwarded.length > 0);
+  }
+  let attached: Attached[] | undefined;
+  try {
+    attached = await opts.attached;
+  } catch (e) {
+    await stopStack(false);
+    throw e;
   }
   if (proxied.length > 0) {
     let proxy: UdpProxy;
@@ -126,26 +142,26 @@ export async function startNetwork(
       proxy = await startUdpProxy(
         pid,
         proxied,
-        opts.attached?.[0]?.ip ?? SLIRP_IP,
+        attached?.[0]?.ip ?? SLIRP_IP,
       );
     } catch (e) {
-      await stopStack();
+      await stopStack(false);
       throw e;
     }
     const stopOnly = stopStack;
-    stopStack = async () => {
+    stopStack = async (all) => {
       await proxy.stop();
-      await stopOnly();
+      await stopOnly(all);
     };
   }
-  const info = infoFor(mode, hasStack(mode) ? ports : [], opts.attached);
+  const info = infoFor(mode, hasStack(mode) ? ports : [], attached);
   const infoPath = `${runDir}/${INFO_FILE}`;
   Deno.writeTextFileSync(infoPath, JSON.stringify(info));
   let stopped: Promise<void> | undefined;
   return {
     info,
-    stop() {
-      stopped ??= stopStack().finally(() => {
+    stop(all = false) {
+      stopped ??= stopStack(all).finally(() => {
         try {
           Deno.removeSync(infoPath);
         } catch { /* the runtime dir is gone already */ }
@@ -165,21 +181,16 @@ export function readNetworkInfo(runDir: string): NetworkInfo | undefined {
 }
 
 /** The address fields Docker's NetworkSettings and each network share. */
-function addressDoc(
-  gateway = "",
-  ip = "",
-  prefixLen = 0,
-  mac = "",
-) {
+function addressDoc(a: Partial<Attached> = {}) {
   return {
     EndpointID: "",
-    Gateway: gateway,
-    IPAddress: ip,
-    IPPrefixLen: prefixLen,
-    IPv6Gateway: "",
-    GlobalIPv6Address: "",
-    GlobalIPv6PrefixLen: 0,
-    MacAddress: mac,
+    Gateway: a.gateway ?? "",
+    IPAddress: a.ip ?? "",
+    IPPrefixLen: a.prefixLen ?? 0,
+    IPv6Gateway: a.ipv6Gateway ?? "",
+    GlobalIPv6Address: a.ipv6 ?? "",
+    GlobalIPv6PrefixLen: a.ipv6PrefixLen ?? 0,
+    MacAddress: a.mac ?? "",
   };
 }
 
@@ -198,12 +209,12 @@ export function networkSettings(
   // Podman's keys and order. Networks (no named networks here) is an
   // empty map to a template and absent from JSON, as in Podman.
   const doc = {
-    ...addressDoc(
-      info?.gateway,
-      info?.ipAddress,
-      info?.prefixLen,
-      info?.networks?.[0]?.mac,
-    ),
+    ...addressDoc({
+      ...info?.networks?.[0],
+      gateway: info?.gateway,
+      ip: info?.ipAddress,
+      prefixLen: info?.prefixLen,
+    }),
     Bridge: "",
     SandboxID: "",
     HairpinMode: false,
@@ -219,7 +230,7 @@ export function networkSettings(
       Networks: goMap(Object.fromEntries(networks.map((n) => {
         const a = got.get(n.name);
         return [n.name, {
-          ...addressDoc(a?.gateway, a?.ip, a?.prefixLen, a?.mac),
+          ...addressDoc(a),
           NetworkID: n.name,
           DriverOpts: null,
           IPAMConfig: null,

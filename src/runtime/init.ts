@@ -153,8 +153,17 @@ export function runInit(
       "current working directory is outside of container mount namespace root -- possible container breakout detected",
     );
   }
+  if (spec.networkGate !== undefined) awaitNetwork(spec.networkGate);
   trace("init-exec");
   return execProcess(sys, proc, user, env, probe, spec.dieWithParent, lastCap);
+}
+
+/** Blocks until the parent says the network is up (spec.networkGate). */
+function awaitNetwork(fd: number) {
+  if (Number(libc().read(fd, new Uint8Array(1), 1n)) !== 1) {
+    throw new PtdError("internal", "the container's network was not set up");
+  }
+  closeFd(fd);
 }
 
 /**
@@ -166,6 +175,7 @@ function adoptDescriptors(spec: RuntimeSpec) {
   if (spec.errorFd !== undefined) setCloexec(spec.errorFd);
   if (spec.console) setCloexec(spec.console.socket);
   if (spec.fuseSocket !== undefined) setCloexec(spec.fuseSocket);
+  if (spec.networkGate !== undefined) setCloexec(spec.networkGate);
   const fds = spec.stdio ?? [];
   fds.forEach((fd, target) => {
     if (fd !== target) dupOnto(fd, target);

@@ -189,6 +189,13 @@ export interface RuntimeSpec {
    * starts the daemon on it), or which it just closes.
    */
   fuseSocket?: number;
+  /**
+   * Named networks: the read end of a pipe on which the parent writes one
+   * byte once the container's network is up (it is wired while init sets
+   * the container up). Init waits for it right before it execs the
+   * command; EOF means the network failed and the parent ends the child.
+   */
+  networkGate?: number;
 }
 
 /**

@@ -3,7 +3,7 @@
  * must be Podman's and the error must say the same thing.
  */
 import { assertEquals, assertStringIncludes } from "../assert.ts";
-import { withSandbox } from "../helpers.ts";
+import { webRoot, withSandbox } from "../helpers.ts";
 import { bothEngines, hasPodman, sideBySide } from "../podman.ts";
 
 /**
@@ -74,6 +74,53 @@ const CASES: { args: string[]; code: number; says?: string }[] = [
     says: 'no container with name or ID "nope" found',
   },
   {
+    args: ["network", "create", "--subnet", "fd00:1::/129", "x"],
+    code: 125,
+    says: "invalid CIDR address: fd00:1::/129",
+  },
+  {
+    args: [
+      "network",
+      "create",
+      "--subnet",
+      "fd00:5::/64",
+      "--gateway",
+      "10.0.0.1",
+      "x",
+    ],
+    code: 125,
+    says: "gateway 10.0.0.1 not in subnet fd00:5::/64",
+  },
+  // A container on the default (slirp4netns) network joins no network.
+  {
+    args: ["network", "connect", DUP, "cc"],
+    code: 125,
+    says: '"slirp4netns" is not supported: invalid network mode',
+  },
+  {
+    args: ["network", "reload", "cc"],
+    code: 125,
+    says:
+      "cannot reload network unless container network has been configured: container state improper",
+  },
+  {
+    args: ["network", "reload"],
+    code: 125,
+    says: "you must provide at least one name or id",
+  },
+  {
+    args: ["network", "reload", "-a", "cc"],
+    code: 125,
+    says: "no arguments are needed with --all",
+  },
+  {
+    args: ["network", "reload", "nope"],
+    code: 125,
+    says: 'no container with name or ID "nope" found',
+  },
+  // --all passes over containers it cannot reload.
+  { args: ["network", "reload", "-a"], code: 0 },
+  {
     args: ["pod", "inspect", "nope"],
     code: 125,
     says: "inspecting object: no such pod nope",
@@ -113,12 +160,12 @@ Deno.test("network and pod: Podman's exit codes and errors", {
   await withSandbox(async (sb) => {
     const engines = bothEngines(sb);
     await sideBySide(sb, engines, async () => {
-      const setup = [["network", "create", DUP], [
-        "pod",
-        "create",
-        "--name",
-        "pp",
-      ]];
+      const root = webRoot(sb.dir, "");
+      const setup = [
+        ["network", "create", DUP],
+        ["pod", "create", "--name", "pp"],
+        ["create", "--name", "cc", "--rootfs", root, "true"],
+      ];
       try {
         for (const [name, run] of Object.entries(engines)) {
           for (const args of setup) {

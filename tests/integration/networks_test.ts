@@ -74,6 +74,31 @@ async function client(
   ]);
 }
 
+/** `run -d --name NAME --network NET [ARGS] --rootfs ROOT CMD`: its id. */
+async function detached(
+  sb: Sandbox,
+  root: string,
+  name: string,
+  network: string,
+  cmd: string[],
+  args: string[] = [],
+): Promise<string> {
+  return ok(
+    await ptd(sb, [
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--network",
+      network,
+      ...args,
+      "--rootfs",
+      root,
+      ...cmd,
+    ]),
+  );
+}
+
 Deno.test({
   name:
     "networks: by name, alias and short id; not from another network; -p on 127.0.0.1; connect and disconnect at once",
@@ -83,23 +108,12 @@ Deno.test({
       ok(await ptd(sb, ["network", "create", "front"]));
       ok(await ptd(sb, ["network", "create", "back"]));
       const port = freePort();
-      const id = ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "web",
-          "--network",
-          "front",
-          "--network-alias",
-          "www",
-          "-p",
-          `127.0.0.1:${port}:80`,
-          "--rootfs",
-          root,
-          ...HTTPD,
-        ]),
-      );
+      const id = await detached(sb, root, "web", "front", HTTPD, [
+        "--network-alias",
+        "www",
+        "-p",
+        `127.0.0.1:${port}:80`,
+      ]);
       for (const name of ["web", "www", id.slice(0, 12)]) {
         const r = await client(sb, root, "front", fetchByName(name));
         assertEquals(r.stdout, BODY, `${name}: ${r.stderr}`);
@@ -122,20 +136,7 @@ Deno.test({
       assert(!other.stdout.includes(ip), other.stdout);
 
       // A running client sees the connect and the disconnect at once.
-      ok(
-        await ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          "cli",
-          "--network",
-          "back",
-          "--rootfs",
-          root,
-          "sleep",
-          "60",
-        ]),
-      );
+      await detached(sb, root, "cli", "back", ["sleep", "60"]);
       ok(
         await ptd(sb, ["network", "connect", "--alias", "api", "back", "web"]),
       );
@@ -204,18 +205,7 @@ Deno.test({
   fn: () =>
     withRoot(async (sb, root) => {
       ok(await ptd(sb, ["network", "create", "n"]));
-      const run = (name: string) =>
-        ptd(sb, [
-          "run",
-          "-d",
-          "--name",
-          name,
-          "--network",
-          "n",
-          "--rootfs",
-          root,
-          ...HTTPD,
-        ]);
+      const run = (name: string) => detached(sb, root, name, "n", HTTPD);
       const roles = async () => {
         const out: Record<string, number> = {};
         for (const pid of await leftovers(sb)) {
@@ -234,7 +224,7 @@ Deno.test({
         return out;
       };
       for (const victim of ["network-holder", "network-daemon", "monitor"]) {
-        ok(await run("a"));
+        await run("a");
         const before = await roles();
         assert(before[victim] > 0, JSON.stringify(before));
         Deno.kill(before[victim], "SIGKILL");
@@ -244,7 +234,7 @@ Deno.test({
         ok(await ptd(sb, ["rm", "-f", "a"]));
         await until(async () => (await leftovers(sb)).length === 0);
         // And the next container gets a working network again.
-        ok(await run("b"));
+        await run("b");
         const r = await client(sb, root, "n", fetchByName("b"));
         assertEquals(r.stdout, BODY, `after killing ${victim}: ${r.stderr}`);
         const stale = await client(sb, root, "n", "nslookup a");
@@ -253,14 +243,161 @@ Deno.test({
       }
       // While the holder lives on for others, a container whose monitor
       // was killed leaves the DNS at once.
-      ok(await run("b"));
-      ok(await run("a"));
+      await run("b");
+      await run("a");
       Deno.kill((await roles()).monitor, "SIGKILL");
       await until(async () => {
         const r = await client(sb, root, "n", "nslookup a; nslookup b");
         const found = r.stdout.match(/^Address: .*/mg) ?? [];
         return found.length === 1;
       });
+    }),
+});
+
+Deno.test({
+  name:
+    "networks: --ipv6 gives containers IPv6 addresses that reach each other, and the DNS answers AAAA",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      ok(await ptd(sb, ["network", "create", "--ipv6", "six"]));
+      const doc = JSON.parse(ok(await ptd(sb, ["network", "inspect", "six"])));
+      const v6 = doc[0].subnets[1].subnet;
+      assertMatch(v6, /^fd[0-9a-f:]+\/64$/);
+      await detached(sb, root, "web", "six", HTTPD);
+      const ins = JSON.parse(ok(await ptd(sb, ["inspect", "web"])))[0];
+      const ip6 = ins.NetworkSettings.Networks.six.GlobalIPv6Address;
+      assert(ip6.startsWith(v6.replace("::/64", ":")), ip6);
+      const r = await client(
+        sb,
+        root,
+        "six",
+        "ip=$(nslookup -type=AAAA web | grep '^Address: ' | tail -n1 | cut -d' ' -f2) && " +
+          'echo "$ip" && wget -qO- "http://[$ip]/"',
+      );
+      assertEquals(r.stdout, `${ip6}\n${BODY}`, r.stderr);
+      // --ip6 fixes the IPv6 address, as --ip the IPv4 one.
+      const fixed = v6.replace("::/64", "::99");
+      const own = await ptd(sb, [
+        "run",
+        "--rm",
+        "--network",
+        "six",
+        "--ip",
+        "10.89.0.99",
+        "--ip6",
+        fixed,
+        "--rootfs",
+        root,
+        "ip",
+        "addr",
+        "show",
+        "eth0",
+      ]);
+      assertMatch(own.stdout, new RegExp(`inet6 ${fixed}/64 `));
+      assertMatch(own.stdout, /inet 10\.89\.0\.99\/24 /);
+    }),
+});
+
+Deno.test({
+  name:
+    "networks: network reload wires containers again after their holder or pasta was killed",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      ok(await ptd(sb, ["network", "create", "n"]));
+      const port = freePort();
+      const web = await detached(sb, root, "web", "n", HTTPD, [
+        "-p",
+        `127.0.0.1:${port}:80`,
+      ]);
+      const cli = await detached(sb, root, "cli", "n", ["sleep", "120"]);
+      const byName = () =>
+        ptd(sb, ["exec", "cli", "sh", "-c", fetchByName("web")]);
+      const published = () =>
+        fetch(`http://127.0.0.1:${port}/`).then((r) => r.text(), () => "");
+      assertEquals((await byName()).stdout, BODY);
+      // The holder goes, and the bridge, the veths and the names with it.
+      const holder = (await leftovers(sb)).find((pid) =>
+        Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").includes(
+          "network-holder",
+        )
+      )!;
+      Deno.kill(holder, "SIGKILL");
+      await until(() => Promise.resolve(!alive(holder)));
+      assert((await byName()).code !== 0);
+      // A container started meanwhile gets a new holder, in the user
+      // namespace of those left running, so that reload can wire them.
+      const lateId = await detached(sb, root, "late", "n", ["sleep", "120"]);
+      assertEquals(
+        ok(await ptd(sb, ["network", "reload", "web", "cli"])),
+        `${web}\n${cli}`,
+      );
+      assertEquals((await byName()).stdout, BODY);
+      const late = await ptd(sb, [
+        "exec",
+        "late",
+        "sh",
+        "-c",
+        fetchByName("web"),
+      ]);
+      assertEquals(late.stdout, BODY, late.stderr);
+      // A container's pasta goes: its published port with it.
+      const pasta = Number(
+        Deno.readTextFileSync(`${sb.dir}/run/containers/${web}/pasta.pid`),
+      );
+      Deno.kill(pasta, "SIGKILL");
+      await until(async () => (await published()) === "");
+      assertEquals(
+        ok(await ptd(sb, ["network", "reload", "--all"])),
+        `${web}\n${cli}\n${lateId}`,
+      );
+      assertEquals(await published(), BODY);
+      assertEquals((await byName()).stdout, BODY);
+    }),
+});
+
+Deno.test({
+  name:
+    "networks: a port taken since create fails the start in one line; init, waiting for the network, goes too",
+  ignore: !ROOTLESS,
+  fn: () =>
+    withRoot(async (sb, root) => {
+      ok(await ptd(sb, ["network", "create", "n"]));
+      const port = freePort();
+      ok(
+        await ptd(sb, [
+          "create",
+          "--name",
+          "web",
+          "--network",
+          "n",
+          "-p",
+          `127.0.0.1:${port}:80`,
+          "--rootfs",
+          root,
+          ...HTTPD,
+        ]),
+      );
+      const taken = Deno.listen({ hostname: "127.0.0.1", port });
+      try {
+        const r = await ptd(sb, ["start", "web"]);
+        assertEquals(r.code, 125, r.stderr);
+        assertEquals(
+          r.stderr,
+          `Error: cannot publish 127.0.0.1:${port}/tcp: address already in use\n`,
+        );
+      } finally {
+        taken.close();
+      }
+      // Nothing of it runs (withRoot checks the rest once it is removed).
+      const ps = ok(await ptd(sb, ["ps", "-a", "--format", "{{.Status}}"]));
+      assertMatch(ps, /^Exited \(125\)/);
+      ok(await ptd(sb, ["start", "web"]));
+      assertEquals(
+        await (await fetch(`http://127.0.0.1:${port}/`)).text(),
+        BODY,
+      );
     }),
 });
 

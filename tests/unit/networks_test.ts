@@ -5,6 +5,7 @@
 import {
   assert,
   assertEquals,
+  assertMatch,
   assertRejects,
   assertThrows,
 } from "../assert.ts";
@@ -12,7 +13,14 @@ import {
   hostsWithAddress,
   networkResolvConf,
 } from "../../src/network/attach.ts";
-import { inSubnet, NetworkStore } from "../../src/network/config.ts";
+import {
+  formatIp,
+  inSubnet,
+  parseCidr,
+  parseIp,
+  readIp,
+} from "../../src/network/address.ts";
+import { NetworkStore } from "../../src/network/config.ts";
 import {
   answer,
   parseQuery,
@@ -37,6 +45,12 @@ Deno.test("--network NAME: names, options, several networks, the flags that go w
   assertEquals(parseNetworks(["bridge"]).networks?.[0].name, "podman");
   const one = parseNetworks(["n"], { aliases: ["w"], ip: "10.1.0.5" });
   assertEquals(one.networks, [{ name: "n", aliases: ["w"], ip: "10.1.0.5" }]);
+  assertEquals(parseNetworks(["n:ip6=fd00::5"], { ip: "10.1.0.5" }).networks, [
+    { name: "n", aliases: [], ip: "10.1.0.5", ip6: "fd00::5" },
+  ]);
+  assertEquals(parseNetworks(["n"], { ip6: "fd00::6" }).networks, [
+    { name: "n", aliases: [], ip6: "fd00::6" },
+  ]);
   assertEquals(parseNetworks([]).kind, "slirp4netns");
   assertEquals(parseNetworks(["host"]).kind, "host");
   assertThrows(
@@ -64,8 +78,8 @@ Deno.test("network records: free subnets and bridges, Podman's errors, the defau
     assert(a.dns_enabled && !a.internal);
     const c = await s.create({
       name: "c",
-      subnet: "10.90.3.7/16",
-      ipRange: "10.90.8.0/24",
+      subnet: ["10.90.3.7/16"],
+      ipRange: ["10.90.8.0/24"],
       internal: true,
     });
     assertEquals(c.subnets[0], {
@@ -76,12 +90,16 @@ Deno.test("network records: free subnets and bridges, Podman's errors, the defau
     assertEquals((await s.create({ name: "a", ignore: true })).id, a.id);
     await assertRejects(() => s.create({ name: "a" }), /already used/);
     await assertRejects(
-      () => s.create({ name: "d", subnet: "10.89.0.128/25" }),
+      () => s.create({ name: "d", subnet: ["10.89.0.128/25"] }),
       /already used/,
     );
     await assertRejects(
       () =>
-        s.create({ name: "d", subnet: "10.91.0.0/24", gateway: "10.5.0.1" }),
+        s.create({
+          name: "d",
+          subnet: ["10.91.0.0/24"],
+          gateway: ["10.5.0.1"],
+        }),
       /not in subnet/,
     );
     await assertRejects(() => s.create({ name: "bad name" }), /invalid/);
@@ -98,6 +116,100 @@ Deno.test("network records: free subnets and bridges, Podman's errors, the defau
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("IPv6 networks: dual stack with --ipv6, a ULA /64 when none is given, IPv6 alone, ranges", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const s = new NetworkStore({ data: dir, runtime: dir, rootless: true });
+    const dual = await s.create({ name: "d", ipv6: true });
+    assert(dual.ipv6_enabled);
+    assertEquals(dual.subnets[0], {
+      subnet: "10.89.0.0/24",
+      gateway: "10.89.0.1",
+    });
+    assertMatch(
+      dual.subnets[1].subnet,
+      /^fd[0-9a-f]{2}(:[0-9a-f]{1,4}){3}::\/64$/,
+    );
+    assertEquals(
+      dual.subnets[1].gateway,
+      dual.subnets[1].subnet.replace("/64", "1"),
+    );
+    // An IPv6 subnet alone: an IPv6-only network, as Podman's.
+    const only = await s.create({ name: "o", subnet: ["fd00:beef::5/64"] });
+    assert(only.ipv6_enabled);
+    assertEquals(only.subnets, [{
+      subnet: "fd00:beef::/64",
+      gateway: "fd00:beef::1",
+    }]);
+    const ranged = await s.create({
+      name: "r",
+      ipv6: true,
+      subnet: ["fd00:cafe::/64"],
+      gateway: ["fd00:cafe::5"],
+      ipRange: ["fd00:cafe::/80"],
+    });
+    assertEquals(ranged.subnets, [
+      {
+        subnet: "fd00:cafe::/64",
+        gateway: "fd00:cafe::5",
+        lease_range: {
+          start_ip: "fd00:cafe::1",
+          end_ip: "fd00:cafe::ffff:ffff:ffff",
+        },
+      },
+      { subnet: "10.89.1.0/24", gateway: "10.89.1.1" },
+    ]);
+    await assertRejects(
+      () => s.create({ name: "x", subnet: ["fd00:beef:0:0:1::/80"] }),
+      /already used/,
+    );
+    await assertRejects(
+      () => s.create({ name: "x", subnet: ["fd00:1::/129"] }),
+      /invalid CIDR address: fd00:1::\/129/,
+    );
+    await assertRejects(
+      () =>
+        s.create({ name: "x", subnet: ["fd00:2::/64"], gateway: ["10.0.0.1"] }),
+      /gateway 10.0.0.1 not in subnet fd00:2::\/64/,
+    );
+    await assertRejects(
+      () =>
+        s.create({
+          name: "x",
+          subnet: ["fd00:3::/64"],
+          gateway: ["fd00:3::1", "fd00:3::2"],
+        }),
+      /more gateways than subnets/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("addresses: IPv6 read and written as Go prints them", () => {
+  for (
+    const [text, back] of [
+      ["fd00::1", "fd00::1"],
+      ["FD00:0:0:1:0:0:0:1", "fd00:0:0:1::1"],
+      ["::", "::"],
+      ["1:0:2:0:3:0:4:0", "1:0:2:0:3:0:4:0"],
+      ["fd12:3456:789a:1::", "fd12:3456:789a:1::"],
+    ]
+  ) {
+    assertEquals(formatIp(parseIp(text).n, true), back, text);
+  }
+  for (const bad of ["fd00:::1", "1:2:3:4:5:6:7:8:9", "fd00::g", "1.2.3"]) {
+    assertEquals(readIp(bad), undefined, bad);
+  }
+  assertEquals(
+    formatIp(parseCidr("fd00:1:2:3:4::/64").base, true),
+    "fd00:1:2:3::",
+  );
+  assert(inSubnet("fd00:1::ffff", "fd00:1::/64"));
+  assert(!inSubnet("fd00:2::1", "fd00:1::/64"));
+  assert(!inSubnet("10.0.0.1", "fd00:1::/64"));
 });
 
 /** A query as a resolver sends it: id 0x1234, RD, one question. */
@@ -128,7 +240,7 @@ function query(name: string, type: number): Uint8Array {
   ]);
 }
 
-Deno.test("DNS: a question read, an A answer, an empty AAAA, NXDOMAIN", () => {
+Deno.test("DNS: a question read, an A answer, an empty AAAA, an AAAA answer, NXDOMAIN", () => {
   const q = query("Web.dns.podman", TYPE_A);
   const parsed = parseQuery(q)!;
   assertEquals(parsed.name, "web.dns.podman");
@@ -145,6 +257,16 @@ Deno.test("DNS: a question read, an A answer, an empty AAAA, NXDOMAIN", () => {
   const q6 = query("web", TYPE_AAAA);
   const none = answer(q6, parseQuery(q6)!, ["10.89.0.2"], true);
   assertEquals([none[3] & 0x0f, none[7]], [0, 0]);
+  // AAAA: the IPv6 addresses only, 16 bytes each.
+  const six = answer(q6, parseQuery(q6)!, ["10.89.0.2", "fd00::2"], true);
+  assertEquals([six[7], six[q6.length + 3], six[q6.length + 11]], [1, 28, 16]);
+  assertEquals([...six.subarray(six.length - 16)], [
+    0xfd,
+    ...Array(14).fill(0),
+    2,
+  ]);
+  const four = answer(q, parsed, ["10.89.0.2", "fd00::2"], true);
+  assertEquals(four.length, a.length);
   const nx = answer(q, parsed, [], false);
   assertEquals(nx[3] & 0x0f, 3);
 
