@@ -34,9 +34,11 @@ async function withBus(fn: (path: string) => Promise<void>) {
     stderr: "null",
   }).spawn();
   try {
+    // Until it accepts: the socket file appears at bind, before listen.
     for (let i = 0; i < 200; i++) {
       try {
-        if (Deno.statSync(path).isSocket) break;
+        (await Deno.connect({ transport: "unix", path })).close();
+        break;
       } catch { /* not yet */ }
       await new Promise((ok) => setTimeout(ok, 10));
     }
