@@ -34,7 +34,13 @@ export function mergeEnv(...lists: string[][]): string[] {
   return [...map.values()];
 }
 
-/** The host's environment, for --env-host. */
+/**
+ * The host's environment, for --env-host, without ptd's own settings
+ * (PTD_*: the store, the events backend the CLI hands its children), as
+ * Podman keeps its internal variables out.
+ */
 export function hostEnv(): string[] {
-  return Object.entries(Deno.env.toObject()).map(([k, v]) => `${k}=${v}`);
+  return Object.entries(Deno.env.toObject())
+    .filter(([k]) => !k.startsWith("PTD_"))
+    .map(([k, v]) => `${k}=${v}`);
 }

@@ -1,6 +1,6 @@
-import { assertEquals, assertThrows } from "../assert.ts";
+import { assert, assertEquals, assertThrows } from "../assert.ts";
 import { cachedContainersConf } from "../../src/config/conf_cache.ts";
-import { DEFAULT_ENV, mergeEnv } from "../../src/container/env.ts";
+import { DEFAULT_ENV, hostEnv, mergeEnv } from "../../src/container/env.ts";
 import {
   containersConfFiles,
   emptyContainersConf,
@@ -291,5 +291,18 @@ Deno.test("containers.conf is parsed again only when a file changes", async () =
     assertEquals((await cachedContainersConf(cache, [file])).env, ["A=22"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--env-host: the host's variables, none of ptd's own settings", () => {
+  Deno.env.set("PTD_HOST_ENV_PROBE", "1");
+  Deno.env.set("HOST_ENV_PROBE", "2");
+  try {
+    const env = hostEnv();
+    assert(env.includes("HOST_ENV_PROBE=2"));
+    assert(!env.some((e) => e.startsWith("PTD_")));
+  } finally {
+    Deno.env.delete("PTD_HOST_ENV_PROBE");
+    Deno.env.delete("HOST_ENV_PROBE");
   }
 });
