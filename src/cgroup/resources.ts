@@ -5,6 +5,7 @@
  * Podman).
  */
 import { invalid } from "../runtime/errors.ts";
+import { ramInBytes } from "../runtime/sizes.ts";
 
 /** Limits as given (bytes, counts; absent: not set). */
 export interface Resources {
@@ -58,25 +59,6 @@ export const CONTROLLER: Record<keyof Resources, string> = {
 export function setLimits(r: Resources): (keyof Resources)[] {
   return (Object.keys(LIMIT_FLAGS) as (keyof Resources)[])
     .filter((k) => r[k] !== undefined);
-}
-
-const UNITS: Record<string, number> = {
-  "": 1,
-  b: 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-  p: 1024 ** 5,
-};
-
-/**
- * A size as Podman reads --memory and --shm-size ("64m", "1g", "1024",
- * binary units); undefined when it is not one.
- */
-export function ramInBytes(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
-  return m ? Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]) : undefined;
 }
 
 /** --memory, --memory-reservation, --memory-swap (which takes -1 too). */

@@ -2,13 +2,8 @@
  * The resource-limit flags `run`, `create` and `update` share, and the
  * limits they describe (src/cgroup/resources.ts parses each value).
  */
-import {
-  parseCpus,
-  parseCpuset,
-  parseInteger,
-  parseMemory,
-  type Resources,
-} from "../cgroup/resources.ts";
+import type { Resources } from "../cgroup/resources.ts";
+import { lazy } from "../runtime/lazy.ts";
 import type { OptionSpec } from "./spec.ts";
 
 /** The flags' values as commander hands them over. */
@@ -25,6 +20,21 @@ export interface LimitFlags {
   pidsLimit?: string;
   blkioWeight?: string;
 }
+
+/** The flags that set a limit (`f` may hold a whole command's flags). */
+const LIMIT_KEYS: (keyof LimitFlags)[] = [
+  "memory",
+  "memorySwap",
+  "memoryReservation",
+  "cpus",
+  "cpuShares",
+  "cpuQuota",
+  "cpuPeriod",
+  "cpusetCpus",
+  "cpusetMems",
+  "pidsLimit",
+  "blkioWeight",
+];
 
 /** The options, in Podman's words. */
 export const LIMIT_OPTIONS: OptionSpec[] = [
@@ -66,7 +76,14 @@ export const LIMIT_OPTIONS: OptionSpec[] = [
 ];
 
 /** The limits the flags set; undefined when none is given. */
-export function limitsOf(f: LimitFlags): Resources | undefined {
+export async function limitsOf(
+  f: LimitFlags,
+): Promise<Resources | undefined> {
+  // The parsers load only for a run that sets a limit (run's hot path).
+  if (LIMIT_KEYS.every((k) => f[k] === undefined)) return undefined;
+  const { parseCpus, parseCpuset, parseInteger, parseMemory } = await lazy<
+    typeof import("../cgroup/resources.ts")
+  >(new URL("../cgroup/resources.ts", import.meta.url));
   const r: Resources = {};
   if (f.memory !== undefined) r.memory = parseMemory(f.memory);
   if (f.memorySwap !== undefined) {

@@ -641,7 +641,7 @@ async function createRequest(
       logDriver: f.logDriver,
       ...parseLogOpts(f.logOpt),
       ...await healthSettings(f),
-      resources: limitsOf(f),
+      resources: await limitsOf(f),
       oomScoreAdj: parseOomScoreAdj(f.oomScoreAdj),
       cgroupParent: f.cgroupParent,
       ...await cgroupSettings(f),

@@ -11,6 +11,8 @@ export function updateCommand(): Command {
     .argument("<container>", "name or id");
   for (const o of LIMIT_OPTIONS) cmd.option(o.flags, o.description);
   return cmd.action(async (ref: string, f: LimitFlags) => {
-    console.log(await updateContainer(userEngine(), ref, limitsOf(f) ?? {}));
+    console.log(
+      await updateContainer(userEngine(), ref, await limitsOf(f) ?? {}),
+    );
   });
 }

@@ -3,7 +3,7 @@
  * (setrlimit in init) and --shm-size (the size of /dev/shm). Parsed here,
  * so that defaults from a configuration file go through the same checks.
  */
-import { ramInBytes } from "../cgroup/resources.ts";
+import { ramInBytes } from "../runtime/sizes.ts";
 import { invalid } from "../runtime/errors.ts";
 
 /** One --ulimit: a resource, soft and hard limits (-1: unlimited). */

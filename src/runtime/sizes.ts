@@ -1,6 +1,6 @@
 /**
- * Sizes as Podman prints them (go-units), apart from the presentation
- * modules that use them, so that pull progress and `ps` load no more.
+ * Sizes as Podman prints and reads them (go-units), apart from the
+ * modules that use them, so that pull progress, `ps` and `run` load no more.
  */
 
 /**
@@ -24,4 +24,23 @@ export function goUnitsSize(bytes: number, precision: number): string {
     i++;
   }
   return `${Number(v.toPrecision(precision))}${units[i]}`;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  b: 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+  p: 1024 ** 5,
+};
+
+/**
+ * A size as Podman reads --memory and --shm-size ("64m", "1g", "1024",
+ * binary units); undefined when it is not one.
+ */
+export function ramInBytes(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?$/i.exec(text.trim());
+  return m ? Math.floor(Number(m[1]) * UNITS[m[2].toLowerCase()]) : undefined;
 }
