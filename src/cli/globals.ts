@@ -10,6 +10,7 @@ import { BACKEND_ENV } from "../events/record.ts";
 import { CGROUP_MANAGER_ENV } from "../cgroup/host.ts";
 import { invalid, PtdError } from "../runtime/errors.ts";
 import { lazy } from "../runtime/lazy.ts";
+import { which } from "../runtime/tools.ts";
 import { storePaths, useStoreRoots } from "../storage/paths.ts";
 import { type CommandSpec, type OptionSpec, quickParse } from "./spec.ts";
 
@@ -24,8 +25,17 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
     description: "Connection to use for remote Podman service",
   },
   {
+    flags: "--conmon <path>",
+    description: "Path of the conmon binary (accepted: ptd is its own monitor)",
+  },
+  {
     flags: "--events-backend <backend>",
     description: 'Events backend to use ("file"|"journald"|"none")',
+  },
+  {
+    flags: "--hooks-dir <path>",
+    description:
+      "Set the OCI hooks directory path (accepted: ptd runs no OCI hooks)",
   },
   {
     flags: "--log-level <level>",
@@ -45,6 +55,16 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
       "Path to the 'run directory' where all state information is stored",
   },
   {
+    flags: "--runtime <path>",
+    description:
+      "Path to the OCI-compatible binary used to run containers (checked as Podman does; ptd runs containers itself)",
+  },
+  {
+    flags: "--runtime-flag <flag>",
+    description:
+      "add global flags for the container runtime (accepted: ptd is its own runtime)",
+  },
+  {
     flags: "--storage-driver <driver>",
     description:
       "Select which storage driver is used to manage storage of images and containers",
@@ -60,12 +80,16 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
 export interface GlobalFlags {
   cgroupManager?: string;
   connection?: string;
+  conmon?: string;
   eventsBackend?: string;
+  hooksDir?: string;
   logLevel?: string;
   noout?: boolean;
   remote?: boolean;
   root?: string;
   runroot?: string;
+  runtime?: string;
+  runtimeFlag?: string;
   storageDriver?: string;
   tmpdir?: string;
   url?: string;
@@ -96,6 +120,33 @@ export function splitGlobals(
   };
 }
 
+const RUNTIME_DIRS = [
+  "/usr/local/bin",
+  "/usr/local/sbin",
+  "/usr/bin",
+  "/usr/sbin",
+  "/bin",
+  "/sbin",
+];
+
+/**
+ * Whether --runtime names a program: a path, or a name on PATH or in the
+ * directories containers.conf's runtime table lists (runc is in /usr/sbin).
+ */
+function runtimeExists(runtime: string): boolean {
+  if (!runtime.includes("/") && which(runtime)) return true;
+  const paths = runtime.includes("/")
+    ? [runtime]
+    : RUNTIME_DIRS.map((d) => `${d}/${runtime}`);
+  return paths.some((p) => {
+    try {
+      return Deno.statSync(p).isFile;
+    } catch {
+      return false;
+    }
+  });
+}
+
 const LOG_LEVELS = [
   "trace",
   "debug",
@@ -114,7 +165,8 @@ const LOG_LEVELS = [
  * this command and the monitors it starts (journald is refused: ptd keeps
  * events in a file); --cgroup-manager chooses who makes the cgroups of the
  * containers this command creates; the others change nothing: ptd logs
- * only errors and keeps no libpod state of its own.
+ * only errors, keeps no libpod state of its own and is its own runtime and
+ * monitor (--runtime, --runtime-flag, --conmon, --hooks-dir).
  */
 export async function applyGlobals(f: GlobalFlags): Promise<void> {
   if (f.remote || f.url !== undefined) {
@@ -125,6 +177,13 @@ export async function applyGlobals(f: GlobalFlags): Promise<void> {
   if (f.connection !== undefined) {
     throw invalid(
       `failed to resolve active destination: "${f.connection}" service destination not found`,
+    );
+  }
+  // Scripts written for Podman name the runtime it should use (runc, crun):
+  // ptd is its own, but a runtime that is not there fails as in Podman.
+  if (f.runtime !== undefined && !runtimeExists(f.runtime)) {
+    throw invalid(
+      `default OCI runtime "${f.runtime}" not found: invalid argument`,
     );
   }
   if (f.logLevel !== undefined && !LOG_LEVELS.includes(f.logLevel)) {

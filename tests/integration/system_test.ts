@@ -93,6 +93,24 @@ Deno.test({
             125,
             "cgroup manager must be one of cgroupfs and systemd",
           ],
+          [
+            ["--runtime", "nosuch", "ps"],
+            125,
+            'default OCI runtime "nosuch" not found: invalid argument',
+          ],
+          [[
+            "--runtime",
+            "runc",
+            "--conmon",
+            "/nonexistent",
+            "--hooks-dir",
+            "/nonexistent",
+            "--runtime-flag",
+            "debug",
+            "volume",
+            "exists",
+            "vol",
+          ], 0],
         ];
         for (const [args, code, says] of cases) {
           const r = await both(sb, args);
