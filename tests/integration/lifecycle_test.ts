@@ -220,7 +220,9 @@ Deno.test("logs -f follows until the container exits; --tail, -t, stderr apart",
       "/",
       "sh",
       "-c",
-      "for i in 1 2 3; do echo out $i; sleep 0.3; done; echo err >&2; printf partial",
+      // The pause orders the stderr line before the partial one in the log:
+      // two pipes written at once are read in either order.
+      "for i in 1 2 3; do echo out $i; sleep 0.3; done; echo err >&2; sleep 0.3; printf partial",
     );
     const t = Date.now();
     const f = await ptd(sb, ["logs", "-f", "talk"]);
