@@ -146,6 +146,30 @@ async function pump(
   log?.write(stream, null);
 }
 
+/**
+ * A pipe's chunks until EOF, then the pipe closed. Read with read(), not
+ * through `readable`: Deno loads its web streams (and Response for text)
+ * on first use, ~4 ms of every container's start.
+ */
+async function* pipeChunks(f: Deno.FsFile) {
+  const buf = new Uint8Array(65536);
+  try {
+    for (let n; (n = await f.read(buf)) !== null;) yield buf.slice(0, n);
+  } finally {
+    f.close();
+  }
+}
+
+/** All a pipe says until EOF, as text. */
+async function pipeText(f: Deno.FsFile): Promise<string> {
+  const dec = new TextDecoder();
+  let text = "";
+  for await (const chunk of pipeChunks(f)) {
+    text += dec.decode(chunk, { stream: true });
+  }
+  return text + dec.decode();
+}
+
 /** A pty master as a stream; it ends (EIO) once no slave is open. */
 async function* masterStream(master: number) {
   const buf = new Uint8Array(65536);
@@ -332,15 +356,15 @@ async function runOnce(
   }
   const pumps = Promise.all([
     pump(
-      master !== undefined ? masterStream(master) : out.file.readable,
+      master !== undefined ? masterStream(master) : pipeChunks(out.file),
       "stdout",
       log,
       attach,
       sv.relay,
     ),
-    pump(err.file.readable, "stderr", log, attach, sv.relay),
+    pump(pipeChunks(err.file), "stderr", log, attach, sv.relay),
   ]);
-  const failure = await new Response(fail.file.readable).text();
+  const failure = await pipeText(fail.file);
   let endChecks: (() => void) | undefined;
   if (failure === "") {
     // Told before it shows as running, as its end is before it shows exited.
@@ -407,7 +431,7 @@ async function cgroupOf(
 > {
   if (!startNeedsCgroups(c.host)) return undefined;
   const policy = await lazy<typeof import("../cgroup/policy.ts")>(
-    new URL("../cgroup/policy.ts", import.meta.url),
+    "src/cgroup/policy.ts",
   );
   const plan = policy.cgroupPlan(c.id, c.host);
   return plan && { ...plan, policy };
@@ -420,7 +444,7 @@ async function cgroupOf(
 async function fuseDaemon(fd: number, pid: number, rootfs: OverlayRootfs) {
   const { serveFuseRoot } = await lazy<
     typeof import("../runtime/fuse_root.ts")
-  >(new URL("../runtime/fuse_root.ts", import.meta.url));
+  >("src/runtime/fuse_root.ts");
   return await serveFuseRoot(fd, pid, rootfs);
 }
 
@@ -435,10 +459,10 @@ async function healthWatch(
   if (c.host.healthcheck === undefined) return undefined;
   const [{ hasHealthcheck }, { watchHealth }] = await Promise.all([
     lazy<typeof import("./health_config.ts")>(
-      new URL("./health_config.ts", import.meta.url),
+      "src/container/health_config.ts",
     ),
     lazy<typeof import("./health_timer.ts")>(
-      new URL("./health_timer.ts", import.meta.url),
+      "src/container/health_timer.ts",
     ),
   ]);
   if (!hasHealthcheck(c.host.healthcheck)) return undefined;
@@ -452,7 +476,7 @@ async function healthWatch(
 async function notifier(mode?: SdNotifyMode): Promise<SdNotify | undefined> {
   if (!Deno.env.get("NOTIFY_SOCKET") || mode === "ignore") return undefined;
   const { SdNotify } = await lazy<typeof import("./sdnotify.ts")>(
-    new URL("./sdnotify.ts", import.meta.url),
+    "src/container/sdnotify.ts",
   );
   return SdNotify.open(mode);
 }
