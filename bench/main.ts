@@ -257,7 +257,16 @@ async function asTestUser(args: string[], out: string): Promise<number> {
   const tmp = await Deno.makeTempDir({ prefix: "ptd-bench-out-" });
   await Deno.chmod(tmp, 0o777);
   const status = await new Deno.Command(`${REPO}/scripts/as-test-user.sh`, {
-    args: ["deno", "run", "-A", "bench/main.ts", ...args, "--out", tmp],
+    // As scripts/setup.sh leaves it: ptd loading from its bundle.
+    args: [
+      "sh",
+      "-c",
+      'deno run -A scripts/bundle.ts && exec deno run -A bench/main.ts "$@"',
+      "sh",
+      ...args,
+      "--out",
+      tmp,
+    ],
     env: { PTD_COPY_NAME: "ptd-bench-src" },
   }).spawn().status;
   // --only prints its figures and writes nothing.

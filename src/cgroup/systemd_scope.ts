@@ -43,7 +43,7 @@ export async function startScope(
 ): Promise<void> {
   // Loaded only by a parent that starts a container under systemd.
   const { Bus } = await lazy<typeof import("./dbus.ts")>(
-    new URL("./dbus.ts", import.meta.url),
+    "src/cgroup/dbus.ts",
   );
   let bus: Bus | undefined;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -251,14 +251,14 @@ async function processHost(f: CreateFlags): Promise<Partial<HostConfig>> {
   if (f.pid !== undefined || f.uts !== undefined) {
     const { parseSharedNs } = await lazy<
       typeof import("../container/shared_ns.ts")
-    >(new URL("../container/shared_ns.ts", import.meta.url));
+    >("src/container/shared_ns.ts");
     if (f.pid !== undefined) host.pid = parseSharedNs(f.pid);
     if (f.uts !== undefined) host.uts = parseSharedNs(f.uts);
   }
   if (f.umask !== undefined || f.personality !== undefined) {
     const { parsePersonality, parseUmask } = await lazy<
       typeof import("../container/process_opts.ts")
-    >(new URL("../container/process_opts.ts", import.meta.url));
+    >("src/container/process_opts.ts");
     if (f.umask !== undefined) host.umask = parseUmask(f.umask);
     if (f.personality !== undefined) {
       host.personality = parsePersonality(f.personality);
@@ -266,7 +266,7 @@ async function processHost(f: CreateFlags): Promise<Partial<HostConfig>> {
   }
   if (f.secret.length > 0) {
     const { parseSecret } = await lazy<typeof import("../secret/use.ts")>(
-      new URL("../secret/use.ts", import.meta.url),
+      "src/secret/use.ts",
     );
     host.secrets = f.secret.map(parseSecret);
   }

@@ -99,8 +99,7 @@ export interface Report<T> {
 }
 
 type ValueModule = typeof import("./template/value.ts");
-const valueModule = () =>
-  lazy<ValueModule>(new URL("./template/value.ts", import.meta.url));
+const valueModule = () => lazy<ValueModule>("src/cli/template/value.ts");
 
 type JsonStyle = Pick<Report<unknown>, "indent" | "jsoniter">;
 
@@ -143,8 +142,7 @@ export function isJson(format: string): boolean {
 }
 
 type TemplateModule = typeof import("./template/exec.ts");
-const templateModule = () =>
-  lazy<TemplateModule>(new URL("./template/exec.ts", import.meta.url));
+const templateModule = () => lazy<TemplateModule>("src/cli/template/exec.ts");
 
 /**
  * The text of `items` under a --format: a JSON array, or a template

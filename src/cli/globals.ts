@@ -224,13 +224,13 @@ export async function applyGlobals(f: GlobalFlags): Promise<void> {
   if (f.storageDriver !== undefined) {
     const { selectDriver } = await lazy<
       typeof import("../storage/driver.ts")
-    >(new URL("../storage/driver.ts", import.meta.url));
+    >("src/storage/driver.ts");
     selectDriver(f.storageDriver, storePaths().data);
   }
   if (f.noout) {
     const { discardStdout } = await lazy<
       typeof import("../runtime/quiet.ts")
-    >(new URL("../runtime/quiet.ts", import.meta.url));
+    >("src/runtime/quiet.ts");
     discardStdout();
   }
 }

@@ -14,9 +14,6 @@ type Generate = typeof import("../kube/generate.ts");
 type Play = typeof import("../kube/play.ts");
 type PlayKubeReport = import("../kube/play.ts").PlayKubeReport;
 
-const kube = <T>(module: string) =>
-  lazy<T>(new URL(`../kube/${module}.ts`, import.meta.url));
-
 /** `generate kube` (and `kube generate`). */
 export function generateKubeCommand(name: string): Command {
   return new Command(name)
@@ -30,7 +27,7 @@ export function generateKubeCommand(name: string): Command {
         refs: string[],
         f: { service?: boolean; filename?: string; type: string },
       ) => {
-        const { generateKube } = await kube<Generate>("generate");
+        const { generateKube } = await lazy<Generate>("src/kube/generate.ts");
         const yaml = await generateKube(userEngine(), {
           refs,
           service: f.service,
@@ -89,7 +86,7 @@ export function playKubeCommand(name: string): Command {
         );
       }
       if (f.down) return await down(file, !!f.force);
-      const { playKube, readManifest } = await kube<Play>("play");
+      const { playKube, readManifest } = await lazy<Play>("src/kube/play.ts");
       const report = await playKube(userEngine(), {
         ...await readManifest(file),
         replace: f.replace,
@@ -138,7 +135,7 @@ function printRemoved(pods: string[]) {
 }
 
 async function down(file: string, force: boolean) {
-  const { downKube, readManifest } = await kube<Play>("play");
+  const { downKube, readManifest } = await lazy<Play>("src/kube/play.ts");
   const report = await downKube(userEngine(), {
     ...await readManifest(file),
     force,

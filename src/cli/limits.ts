@@ -83,7 +83,7 @@ export async function limitsOf(
   if (LIMIT_KEYS.every((k) => f[k] === undefined)) return undefined;
   const { parseCpus, parseCpuset, parseInteger, parseMemory } = await lazy<
     typeof import("../cgroup/resources.ts")
-  >(new URL("../cgroup/resources.ts", import.meta.url));
+  >("src/cgroup/resources.ts");
   const r: Resources = {};
   if (f.memory !== undefined) r.memory = parseMemory(f.memory);
   if (f.memorySwap !== undefined) {

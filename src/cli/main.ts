@@ -12,16 +12,16 @@ import { EXIT_ENGINE, PtdError } from "../runtime/errors.ts";
 import { applyGlobals, splitGlobals } from "./globals.ts";
 import { type CommandSpec, quickParse } from "./spec.ts";
 
-const LIFECYCLE = "./containers.ts";
+const LIFECYCLE = "src/cli/containers.ts";
 /**
  * The module that declares each hot command (as `specs`): a command loads
  * only its own, e.g. `ps` none of the code that creates containers.
  */
 export const QUICK: Record<string, string> = {
-  run: "./run.ts",
-  create: "./run.ts",
-  ps: "./listing.ts",
-  inspect: "./inspect.ts",
+  run: "src/cli/run.ts",
+  create: "src/cli/run.ts",
+  ps: "src/cli/listing.ts",
+  inspect: "src/cli/inspect.ts",
   ...Object.fromEntries(
     [
       "start",
@@ -47,9 +47,7 @@ export async function quickSpec(
   name: string | undefined,
 ): Promise<CommandSpec | undefined> {
   if (name === undefined || !Object.hasOwn(QUICK, name)) return undefined;
-  const { specs } = await lazy<{ specs: CommandSpec[] }>(
-    new URL(QUICK[name], import.meta.url),
-  );
+  const { specs } = await lazy<{ specs: CommandSpec[] }>(QUICK[name]);
   return specs.find((s) => s.name === name);
 }
 
@@ -61,7 +59,7 @@ function oneLine(e: unknown): string {
 async function viaCommander(args: string[]): Promise<number> {
   const { CommanderError, program } = await lazy<
     typeof import("./program.ts")
-  >(new URL("./program.ts", import.meta.url));
+  >("src/cli/program.ts");
   const result = { code: 0 };
   try {
     await program(result).parseAsync(args, { from: "user" });
@@ -89,7 +87,7 @@ export async function main(args: string[]): Promise<number> {
   } catch (e) {
     const { endIfOutputClosed } = await lazy<
       typeof import("../runtime/closed_output.ts")
-    >(new URL("../runtime/closed_output.ts", import.meta.url));
+    >("src/runtime/closed_output.ts");
     endIfOutputClosed(e);
     console.error(`Error: ${oneLine(e)}`);
     return e instanceof PtdError ? e.exitCode : EXIT_ENGINE;

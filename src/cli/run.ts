@@ -169,20 +169,12 @@ function writeCidFile(path: string, id: string) {
   }
 }
 
-/**
- * The module of a flag's parser, loaded only by a run that gives the flag:
- * most runs give none of them.
- */
-function parser<T>(path: string): Promise<T> {
-  return lazy<T>(new URL(path, import.meta.url));
-}
-
 /** --security-opt values as the container's settings. */
 async function securityOpts(items: string[]) {
   if (items.length === 0) return { noNewPrivileges: false };
-  const { parseSecurityOpts } = await parser<
+  const { parseSecurityOpts } = await lazy<
     typeof import("../security/options.ts")
-  >("../security/options.ts");
+  >("src/security/options.ts");
   const o = parseSecurityOpts(items);
   return {
     noNewPrivileges: o.noNewPrivileges,
@@ -539,18 +531,18 @@ async function healthSettings(f: HealthFlags) {
     f.healthOnFailure,
   ].some((v) => v !== undefined);
   if (!given) return {};
-  const { parseHealthFlags } = await parser<
+  const { parseHealthFlags } = await lazy<
     typeof import("../container/health_config.ts")
-  >("../container/health_config.ts");
+  >("src/container/health_config.ts");
   return parseHealthFlags(f);
 }
 
 /** --cgroups and --cgroupns, parsed by the cgroup code when given. */
 async function cgroupSettings(f: RunFlags) {
   if (f.cgroups === undefined && f.cgroupns === undefined) return {};
-  const { parseCgroupns, parseCgroupsMode } = await parser<
+  const { parseCgroupns, parseCgroupsMode } = await lazy<
     typeof import("../cgroup/policy.ts")
-  >("../cgroup/policy.ts");
+  >("src/cgroup/policy.ts");
   return {
     cgroups: f.cgroups === undefined ? undefined : parseCgroupsMode(f.cgroups),
     cgroupns: f.cgroupns === undefined ? undefined : parseCgroupns(f.cgroupns),
@@ -560,18 +552,18 @@ async function cgroupSettings(f: RunFlags) {
 /** --sdnotify, parsed by the notify code when given. */
 async function sdnotifySetting(value: string | undefined) {
   if (value === undefined) return undefined;
-  const { parseSdNotify } = await parser<
+  const { parseSdNotify } = await lazy<
     typeof import("../container/sdnotify.ts")
-  >("../container/sdnotify.ts");
+  >("src/container/sdnotify.ts");
   return parseSdNotify(value);
 }
 
 /** --device flags, parsed by the device code when given. */
 async function deviceSettings(items: string[]) {
   if (items.length === 0) return undefined;
-  const { parseDevice } = await parser<
+  const { parseDevice } = await lazy<
     typeof import("../container/devices.ts")
-  >("../container/devices.ts");
+  >("src/container/devices.ts");
   return items.flatMap(parseDevice);
 }
 
@@ -657,7 +649,7 @@ async function createRequest(
  */
 async function removeImageAfter(image: string) {
   const { removeImages } = await lazy<typeof import("../engine/images.ts")>(
-    new URL("../engine/images.ts", import.meta.url),
+    "src/engine/images.ts",
   );
   try {
     await removeImages(userEngine(), [image]);

@@ -345,7 +345,7 @@ function serviceCommand(setCode: (code: number) => void): Command {
     .action(async (uri: string | undefined, f: { time: string }) => {
       const idleSeconds = uintArg("--time")(f.time);
       const { runService } = await lazy<typeof import("../api/service.ts")>(
-        new URL("../api/service.ts", import.meta.url),
+        "src/api/service.ts",
       );
       setCode(await runService({ uri, idleSeconds }));
     });

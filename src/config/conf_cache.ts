@@ -7,12 +7,12 @@
  * own module is part of the key: a ptd that reads more of the file must not
  * take an older ptd's result.
  */
-import { lazy } from "../runtime/lazy.ts";
+import { lazy, repoPath } from "../runtime/lazy.ts";
 import { readJson, writeJsonAtomic } from "../storage/json.ts";
 import { containersConfFiles } from "./conf_files.ts";
 import type { ContainersConf } from "./containers_conf.ts";
 
-const PARSER = new URL("./containers_conf.ts", import.meta.url);
+const PARSER = "src/config/containers_conf.ts";
 
 /** What identifies the files' contents without reading them. */
 function fingerprint(files: string[]): string {
@@ -31,7 +31,7 @@ export async function cachedContainersConf(
   cacheFile: string,
   files: string[] = containersConfFiles(),
 ): Promise<ContainersConf> {
-  const key = fingerprint([...files, PARSER.pathname]);
+  const key = fingerprint([...files, repoPath(PARSER)]);
   try {
     const hit = readJson<{ key: string; conf: ContainersConf }>(cacheFile);
     if (hit?.key === key) return hit.conf;

@@ -192,14 +192,9 @@ async function checkNamespaces(store: ContainerStore, opts: CreateOptions) {
   if (opts.host.pid || opts.host.uts) {
     const { checkSharedNamespaces } = await lazy<
       typeof import("./shared_ns.ts")
-    >(new URL("./shared_ns.ts", import.meta.url));
+    >("src/container/shared_ns.ts");
     checkSharedNamespaces(store, opts.host, opts.hostname);
   }
-}
-
-/** Loads a module of this folder that only some containers need. */
-function load<T>(path: string): Promise<T> {
-  return lazy<T>(new URL(path, import.meta.url));
 }
 
 /** Checks flags whose mistakes must fail before anything is created. */
@@ -214,8 +209,8 @@ async function validate(opts: CreateOptions) {
     throw invalid("--no-hosts and --add-host cannot be set together");
   }
   if (opts.host.detachKeys !== undefined) {
-    const { parseDetachKeys } = await load<typeof import("./detach_keys.ts")>(
-      "./detach_keys.ts",
+    const { parseDetachKeys } = await lazy<typeof import("./detach_keys.ts")>(
+      "src/container/detach_keys.ts",
     );
     parseDetachKeys(opts.host.detachKeys);
   }
@@ -268,7 +263,7 @@ function userSettings(
 /** The code for roots re-owned to a --userns, loaded only for those. */
 const reowning = () =>
   lazy<typeof import("./reowned_root.ts")>(
-    new URL("./reowned_root.ts", import.meta.url),
+    "src/container/reowned_root.ts",
   );
 
 /** Stores a new container built from `root` and `opts`. */
@@ -306,7 +301,7 @@ export async function createContainer(
   const users = userSettings(opts, workdir || "/");
   const secrets = opts.host.secrets?.length
     ? await lazy<typeof import("../secret/use.ts")>(
-      new URL("../secret/use.ts", import.meta.url),
+      "src/secret/use.ts",
     )
     : undefined;
   const secretStore = secrets && new secrets.SecretStore(store.paths);
@@ -328,7 +323,9 @@ export async function createContainer(
   const vfs = storeDriver(store.paths.data) === "vfs";
   // The health code, for a container with a check of its own or its image's.
   const healthcheck = opts.host.healthcheck || root.healthcheck
-    ? (await load<typeof import("./health_config.ts")>("./health_config.ts"))
+    ? (await lazy<typeof import("./health_config.ts")>(
+      "src/container/health_config.ts",
+    ))
       .chooseHealthcheck(opts.host.healthcheck, root.healthcheck)
     : undefined;
   const base = withoutUnset(
@@ -358,7 +355,7 @@ export async function createContainer(
         base,
         opts.envMerge?.length
           ? (await lazy<typeof import("./process_opts.ts")>(
-            new URL("./process_opts.ts", import.meta.url),
+            "src/container/process_opts.ts",
           )).envMerge(base, opts.envMerge)
           : [],
         opts.envHost ? hostEnv() : [],

@@ -111,7 +111,7 @@ async function envSecrets(
   if (!c.host.secrets?.some((u) => u.type === "env")) return [];
   const { secretEnv, SecretStore } = await lazy<
     typeof import("../secret/use.ts")
-  >(new URL("../secret/use.ts", import.meta.url));
+  >("src/secret/use.ts");
   return secretEnv(new SecretStore(store.paths), c.host.secrets);
 }
 

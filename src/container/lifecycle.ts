@@ -320,7 +320,7 @@ export async function removeContainer(
   }
   // Loaded by removal, not by every command that loads this module (run).
   const { refuseIfDepended } = await lazy<typeof import("./dependencies.ts")>(
-    new URL("./dependencies.ts", import.meta.url),
+    "src/container/dependencies.ts",
   );
   refuseIfDepended(store, c);
   if (monitorAlive(s)) {
@@ -490,7 +490,7 @@ async function setPaused(
   // The cgroup code, loaded by pause and unpause alone.
   const { cgroupPlan, hostDelegation, setFrozen } = await lazy<
     typeof import("../cgroup/policy.ts")
-  >(new URL("../cgroup/policy.ts", import.meta.url));
+  >("src/cgroup/policy.ts");
   const plan = cgroupPlan(c.id, c.host);
   if (!plan) {
     const why = hostDelegation();

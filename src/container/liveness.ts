@@ -82,7 +82,7 @@ export async function reconcile(
   store.writeExitFile(id, now.exitCode);
   // Loaded only here: ps and inspect need none of the removal code.
   const { removeStored } = await lazy<typeof import("./volumes.ts")>(
-    new URL("./volumes.ts", import.meta.url),
+    "src/container/volumes.ts",
   );
   await removeStored(store, c, true);
   throw new NoSuchContainer(id);

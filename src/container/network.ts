@@ -108,7 +108,7 @@ async function checkNamed(
   // the background, while the container is made) the membership code.
   attachModule().catch(() => {});
   const { NetworkStore } = await lazy<typeof import("../network/config.ts")>(
-    new URL("../network/config.ts", import.meta.url),
+    "src/network/config.ts",
   );
   const known = new NetworkStore(store.paths);
   for (const n of networks) known.find(n.name);
@@ -197,7 +197,7 @@ export function inspectNetwork(
 /** The membership code, loaded only by containers on named networks. */
 function attachModule() {
   return lazy<typeof import("../network/attach.ts")>(
-    new URL("../network/attach.ts", import.meta.url),
+    "src/network/attach.ts",
   );
 }
 

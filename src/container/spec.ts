@@ -101,7 +101,7 @@ function ownAddress(mode: NetworkMode, hostIp?: string): string | undefined {
 async function imageHostsFile(c: ContainerConfig): Promise<string | undefined> {
   if (c.host.baseHostsFile !== "image") return undefined;
   const { readImageFile } = await lazy<typeof import("./image_file.ts")>(
-    new URL("./image_file.ts", import.meta.url),
+    "src/container/image_file.ts",
   );
   return readImageFile(c.layers, "/etc/hosts");
 }
@@ -312,7 +312,7 @@ export function initBinary(path?: string): string {
 async function secretParts(store: ContainerStore, c: ContainerConfig) {
   const { secretSpec, SecretStore } = await lazy<
     typeof import("../secret/use.ts")
-  >(new URL("../secret/use.ts", import.meta.url));
+  >("src/secret/use.ts");
   return secretSpec(
     new SecretStore(store.paths),
     store.dir(c.id),
@@ -334,7 +334,7 @@ async function reownedRoot(
     : undefined;
   if (!maps) return undefined;
   const r = await lazy<typeof import("./reowned_root.ts")>(
-    new URL("./reowned_root.ts", import.meta.url),
+    "src/container/reowned_root.ts",
   );
   const lower = c.storageDriver === "vfs"
     ? []
@@ -407,7 +407,7 @@ export async function runtimeSpec(
   // The code for --pid and --uts loads only for them.
   const shared = h.pid || h.uts
     ? await (await lazy<typeof import("./shared_ns.ts")>(
-      new URL("./shared_ns.ts", import.meta.url),
+      "src/container/shared_ns.ts",
     )).sharedNamespacesSpec(h, pidOf)
     : {};
   const root = await reownedRoot(store, c);

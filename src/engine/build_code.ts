@@ -7,8 +7,8 @@ import { lazy } from "../runtime/lazy.ts";
 
 /** The build code (src/engine/build.ts). */
 export const buildCode = () =>
-  lazy<typeof import("./build.ts")>(new URL("./build.ts", import.meta.url));
+  lazy<typeof import("./build.ts")>("src/engine/build.ts");
 
 /** The commit code (src/engine/commit.ts). */
 export const commitCode = () =>
-  lazy<typeof import("./commit.ts")>(new URL("./commit.ts", import.meta.url));
+  lazy<typeof import("./commit.ts")>("src/engine/commit.ts");

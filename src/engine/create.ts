@@ -143,7 +143,7 @@ export async function createContainer(
   const { onProgress } = hooks;
   if (req.pod) {
     const { podMember } = await lazy<typeof import("./pods.ts")>(
-      new URL("./pods.ts", import.meta.url),
+      "src/engine/pods.ts",
     );
     req = await podMember(e, req.pod, { ...req, pod: undefined });
   }
@@ -151,7 +151,7 @@ export async function createContainer(
   // The manager is chosen once, here: the container's parent uses it.
   const policy = createNeedsCgroups(req.host)
     ? await lazy<typeof import("../cgroup/policy.ts")>(
-      new URL("../cgroup/policy.ts", import.meta.url),
+      "src/cgroup/policy.ts",
     )
     : undefined;
   req = {
@@ -172,7 +172,7 @@ export async function createContainer(
     const images = e.store(ImageStore);
     if (req.authFile !== undefined) {
       const { checkAuthFile } = await lazy<typeof import("../image/auth.ts")>(
-        new URL("../image/auth.ts", import.meta.url),
+        "src/image/auth.ts",
       );
       checkAuthFile(req.authFile);
     }
@@ -219,7 +219,7 @@ export async function runNewContainer(
   if (how.kind !== "attach" && how.preserveFds) {
     const { checkPreservedFds } = await lazy<
       typeof import("../container/preserved_fds.ts")
-    >(new URL("../container/preserved_fds.ts", import.meta.url));
+    >("src/container/preserved_fds.ts");
     checkPreservedFds(how.preserveFds);
   }
   const c = await createContainer(e, { ...req, parent: true }, hooks);

@@ -160,7 +160,7 @@ export async function removeContainer(
   const [s, c] = target(e, ref);
   if (c.host.pod !== undefined && opts.infra !== "infra") {
     const { removeWithPod } = await lazy<typeof import("./pods.ts")>(
-      new URL("./pods.ts", import.meta.url),
+      "src/engine/pods.ts",
     );
     if (await removeWithPod(e, c, opts)) return;
   }
@@ -324,7 +324,7 @@ export async function execSession(
  */
 function execCode() {
   return lazy<typeof import("../container/exec.ts")>(
-    new URL("../container/exec.ts", import.meta.url),
+    "src/container/exec.ts",
   );
 }
 
@@ -353,7 +353,7 @@ export async function attachContainer(
  */
 const cpModule = () =>
   lazy<typeof import("../container/cp.ts")>(
-    new URL("../container/cp.ts", import.meta.url),
+    "src/container/cp.ts",
   );
 
 /** Copies `path` out of the container to `hostDest`. */
@@ -426,7 +426,7 @@ export async function topContainer(
 ): Promise<string[]> {
   const [s, c] = target(e, ref);
   const { containerTop } = await lazy<typeof import("../container/top.ts")>(
-    new URL("../container/top.ts", import.meta.url),
+    "src/container/top.ts",
   );
   return await containerTop(s, c, args);
 }

@@ -328,7 +328,7 @@ export async function writtenSize(
   if (c.storageDriver !== "vfs") return treeSize(`${store.dir(c.id)}/upper`);
   const { vfsWrittenSize } = await lazy<
     typeof import("../container/vfs_diff.ts")
-  >(new URL("../container/vfs_diff.ts", import.meta.url));
+  >("src/container/vfs_diff.ts");
   return vfsWrittenSize(vfsRoot(store, c), c.layers);
 }
 

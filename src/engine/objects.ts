@@ -16,11 +16,11 @@ const INSPECT: Record<ObjectType, (e: Engine, ref: string) => unknown> = {
   container: inspectContainer,
   image: async (e, ref) =>
     (await lazy<typeof import("./images.ts")>(
-      new URL("./images.ts", import.meta.url),
+      "src/engine/images.ts",
     )).inspectImageRef(e, ref),
   volume: async (e, ref) =>
     (await lazy<typeof import("./volumes.ts")>(
-      new URL("./volumes.ts", import.meta.url),
+      "src/engine/volumes.ts",
     )).inspectVolume(e, ref),
 };
 
@@ -56,11 +56,11 @@ export const INSPECT_TYPES = [
 const INSPECT_MORE: Record<string, (e: Engine, ref: string) => unknown> = {
   network: async (e, ref) =>
     (await lazy<typeof import("./networks.ts")>(
-      new URL("./networks.ts", import.meta.url),
+      "src/engine/networks.ts",
     )).inspectNetworkRecord(e, ref),
   pod: async (e, ref) =>
     await (await lazy<typeof import("./pods.ts")>(
-      new URL("./pods.ts", import.meta.url),
+      "src/engine/pods.ts",
     )).inspectPod(e, ref),
 };
 

@@ -55,7 +55,7 @@ export function eventsSetup(): Promise<EventsSetup> {
     if (forced && size > 0) return { backend: forced, maxSize: size };
     const { cachedContainersConf } = await lazy<
       typeof import("../config/conf_cache.ts")
-    >(new URL("../config/conf_cache.ts", import.meta.url));
+    >("src/config/conf_cache.ts");
     const conf = await cachedContainersConf(
       `${storePaths().runtime}/containers-conf.json`,
     ).catch(() => undefined);

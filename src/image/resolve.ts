@@ -24,8 +24,7 @@ export function parsePullPolicy(value: string): PullPolicy {
   );
 }
 
-const pullCode = () =>
-  lazy<typeof import("./pull.ts")>(new URL("./pull.ts", import.meta.url));
+const pullCode = () => lazy<typeof import("./pull.ts")>("src/image/pull.ts");
 
 /** The local image for `name`, pulling it as `policy` says. */
 export async function ensureImage(

@@ -98,7 +98,7 @@ export async function startInit(
   const self = selfCommand();
   if (leavesUserOut(spec)) {
     (await lazy<typeof import("./reach.ts")>(
-      new URL("./reach.ts", import.meta.url),
+      "src/runtime/reach.ts",
     )).openPaths(spec, specPath, [self.path]);
   }
   const join = joinFor(spec);

@@ -9,8 +9,12 @@ const target = Deno.env.get("PTD_TRACE") === "1"
   : undefined;
 
 // Opened at the first mark and kept: init pivots into the container's root
-// after its first mark, where the file's path no longer resolves.
-let out: { writeSync(p: Uint8Array): number } | undefined;
+// after its first mark, where the file's path no longer resolves. Kept on
+// globalThis: the bundle (lazy.ts) has a copy of this module of its own.
+const OUT = Symbol.for("ptd.trace");
+const shared = globalThis as {
+  [OUT]?: { writeSync(p: Uint8Array): number };
+};
 
 /** Records that `phase` happened at `at` (default now), when tracing. */
 export function trace(
@@ -18,7 +22,7 @@ export function trace(
   at = performance.timeOrigin + performance.now(),
 ): void {
   if (target === undefined) return;
-  out ??= target === "stderr"
+  const out = shared[OUT] ??= target === "stderr"
     ? Deno.stderr
     : Deno.openSync(target, { append: true, create: true });
   out.writeSync(

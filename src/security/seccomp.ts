@@ -9,7 +9,7 @@
  */
 import { capNumber } from "../runtime/caps.ts";
 import { invalid } from "../runtime/errors.ts";
-import { lazy } from "../runtime/lazy.ts";
+import { lazy, repoPath } from "../runtime/lazy.ts";
 import { ensureDir } from "../storage/paths.ts";
 
 /** Podman's default profile, as Debian's golang-github-containers-common installs it. */
@@ -19,7 +19,7 @@ export const DEFAULT_SECCOMP_PROFILE = "/usr/share/containers/seccomp.json";
  * The same rules, kept by ptd (scripts/gen_default_seccomp.ts), for a host
  * without containers-common: Podman uses the copy built into it then.
  */
-const BUILT_IN = new URL("./default_seccomp.json", import.meta.url).pathname;
+const BUILT_IN = repoPath("src/security/default_seccomp.json");
 
 /**
  * The file to read for `profile`: ptd's copy of the default rules when
@@ -107,7 +107,7 @@ export async function seccompProgram(
     Deno.statSync(cached);
   } catch {
     const { compileSeccomp } = await lazy<typeof import("./compile.ts")>(
-      new URL("./compile.ts", import.meta.url),
+      "src/security/compile.ts",
     );
     const program = compileSeccomp(
       new TextDecoder().decode(text),

@@ -1,3 +1,5 @@
+import { repoPath } from "../runtime/lazy.ts";
+
 /**
  * The path a systemd unit runs ptd by: the binary itself when compiled,
  * else the repository's bin/ptd (Deno.execPath() is deno, which would need
@@ -5,5 +7,5 @@
  */
 export function ptdExecutable(): string {
   if (Deno.build.standalone) return Deno.execPath();
-  return new URL("../../bin/ptd", import.meta.url).pathname;
+  return repoPath("bin/ptd");
 }

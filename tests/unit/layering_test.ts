@@ -1,8 +1,9 @@
 /**
  * The dependency direction of DESIGN.md, checked on the source: each folder
- * imports only folders below it (static imports, `import()` and the
- * `new URL(..., import.meta.url)` specifiers lazy loading uses), so each
- * part can be read and tested without the ones above it.
+ * imports only folders below it (static imports, `import()`, `new URL(...,
+ * import.meta.url)` and the paths from the root that lazy loading names,
+ * "src/x/y.ts"), so each part can be read and tested without the ones above
+ * it.
  */
 import assert from "node:assert/strict";
 import { dirname, join, relative } from "node:path";
@@ -30,6 +31,9 @@ const LEVEL: Record<string, number> = {
 const SPECIFIER =
   /(?:from\s+|import\(\s*|new URL\(\s*)"(\.{1,2}\/[^"]+)"(?:,\s*import\.meta\.url)?/g;
 
+/** A module named from the repository's root, as lazy() takes it. */
+const ROOTED = /"((?:src|ffi)\/[\w/]+\.ts)"/g;
+
 function* sources(dir: string): Generator<string> {
   for (const e of Deno.readDirSync(dir)) {
     const path = join(dir, e.name);
@@ -49,8 +53,13 @@ function violations(): string[] {
   for (const folder of Object.keys(LEVEL)) {
     for (const file of sources(join(REPO, folder))) {
       const text = Deno.readTextFileSync(file);
-      for (const [, spec] of text.matchAll(SPECIFIER)) {
-        const target = relative(REPO, join(dirname(file), spec));
+      const targets = [
+        ...[...text.matchAll(SPECIFIER)].map(([, spec]) =>
+          relative(REPO, join(dirname(file), spec))
+        ),
+        ...[...text.matchAll(ROOTED)].map(([, path]) => path),
+      ];
+      for (const target of targets) {
         const to = folderOf(target);
         if (to === undefined || to === folder) continue;
         if (LEVEL[to] >= LEVEL[folder]) {
