@@ -50,15 +50,15 @@ export interface Result {
   stderr: string;
 }
 
-/** The argv that runs `ptd ARGS` from source. */
-export function ptdArgv(args: string[]): string[] {
+/** The argv that runs `ptd ARGS` from source (the tree at `tree`). */
+export function ptdArgv(args: string[], tree = REPO): string[] {
   return [
     Deno.execPath(),
     "run",
     "-A",
     "--quiet",
-    `--config=${REPO}/deno.json`,
-    `${REPO}/main.ts`,
+    `--config=${tree}/deno.json`,
+    `${tree}/main.ts`,
     ...args,
   ];
 }

@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals } from "../assert.ts";
 import { storeBusyboxImage } from "../busybox_image.ts";
-import { REPO, type Sandbox, withSandbox } from "../helpers.ts";
+import { ptdArgv, REPO, type Sandbox, withSandbox } from "../helpers.ts";
 
 async function copyTree(dir: string) {
   for (const part of ["main.ts", "deno.json", "src", "ffi", "scripts"]) {
@@ -20,17 +20,16 @@ async function copyTree(dir: string) {
 }
 
 /** `ptd ARGS` from the tree at `dir`, traced: its stdout and trace marks. */
-async function traced(sb: Sandbox, dir: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--quiet",
-      `--config=${dir}/deno.json`,
-      `${dir}/main.ts`,
-      ...args,
-    ],
-    env: { ...sb.env, PTD_TRACE: "1" },
+async function traced(
+  sb: Sandbox,
+  dir: string,
+  args: string[],
+  env: Record<string, string> = {},
+) {
+  const [cmd, ...argv] = ptdArgv(args, dir);
+  const out = await new Deno.Command(cmd, {
+    args: argv,
+    env: { ...sb.env, ...env, PTD_TRACE: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -61,6 +60,11 @@ Deno.test("a fresh bundle is loaded by the CLI and init, a stale one never", asy
     assertEquals([fresh.code, fresh.stdout], [0, "hi\n"], fresh.stderr);
     assert(fresh.marks.includes("cli-bundle"), fresh.marks.join(" "));
     assert(fresh.marks.includes("init-bundle"), fresh.marks.join(" "));
+
+    // A parent's choice (PTD_BUNDLE, "" for source) is taken unchecked.
+    const told = await traced(sb, dir, run, { PTD_BUNDLE: "" });
+    assertEquals([told.code, told.stdout], [0, "hi\n"], told.stderr);
+    assertEquals(told.marks.filter((m) => m.endsWith("-bundle")), []);
 
     // An edit (even one that keeps the size) makes it stale.
     const file = `${dir}/src/cli/run.ts`;
