@@ -16,33 +16,9 @@ import {
   MANIFEST,
 } from "../src/runtime/bundle.ts";
 import { bundledName } from "../src/runtime/lazy.ts";
+import { lazyModules, ROOT as root, sourceFiles } from "./sources.ts";
 
-const root = new URL("../", import.meta.url).pathname;
-
-function* files(dir: string): Generator<string> {
-  for (const e of Deno.readDirSync(`${root}${dir}`)) {
-    const path = `${dir}/${e.name}`;
-    if (e.isDirectory) yield* files(path);
-    else if (/\.(ts|json)$/.test(e.name)) yield path;
-  }
-}
-
-/**
- * Each module some code loads lazily, by the literal that names it (a
- * source file: comments name examples too).
- */
-function entries(sources: string[]): string[] {
-  const found = new Set<string>();
-  for (const file of sources.filter((f) => f.endsWith(".ts"))) {
-    const text = Deno.readTextFileSync(`${root}${file}`);
-    for (const [, path] of text.matchAll(/"(src\/[\w/]+\.ts)"/g)) {
-      found.add(path);
-    }
-  }
-  return [...found].filter((p) => sources.includes(p)).sort();
-}
-
-const sources = ["main.ts", ...files("src"), ...files("ffi")];
+const sources = sourceFiles();
 const manifest: BundleManifest = {
   deno: Deno.version.deno,
   files: Object.fromEntries(
@@ -51,7 +27,7 @@ const manifest: BundleManifest = {
     ) => [f, fileStamp(`${root}${f}`)]),
   ),
 };
-const targets = entries(sources);
+const targets = lazyModules(sources);
 // npm packages stay Deno's to resolve and load (through deno.json's
 // imports), as from source: --packages=external keeps only bare npm:
 // specifiers out of the bundle, not those the import map names.

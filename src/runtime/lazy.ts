@@ -5,8 +5,8 @@
  * Deno loads the whole module graph behind every string-literal import(),
  * dynamic ones included, before the importing module runs: measured here,
  * 5-15 ms for a module whose lazy import was never taken. So lazy imports
- * go through a computed specifier. deno compile cannot follow those: the
- * compile task names each such module with --include.
+ * go through a computed specifier. deno compile cannot follow those:
+ * scripts/compile.ts names each such module to it.
  *
  * A lazily loaded module is named by its path from the repository's root
  * (`src/cli/run.ts`), not relative to its importer: in the bundle the
