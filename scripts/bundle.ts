@@ -6,20 +6,27 @@
  * code they share in chunks, npm packages left to Deno's resolver. The
  * manifest records every file of src/ and ffi/ and deno.json as they were
  * before bundling, so a file changed meanwhile makes the bundle stale, not
- * wrong. The new bundle replaces the old by renames: a ptd starting
- * meanwhile loads one or the other whole, or falls back to source.
+ * wrong. Each bundle is a version of its own (src/runtime/bundle.ts): it is
+ * written whole, then named current by a rename, so a ptd starting
+ * meanwhile loads the old or the new one, and versions that no process
+ * holds any more are removed.
  */
 import {
-  BUNDLE_DIR,
   type BundleManifest,
+  BUNDLES_DIR,
+  CURRENT,
   fileStamp,
-  MANIFEST,
+  LOCK,
 } from "../src/runtime/bundle.ts";
 import { bundledName } from "../src/runtime/lazy.ts";
 import { lazyModules, ROOT as root, sourceFiles } from "./sources.ts";
 
 const sources = sourceFiles();
+// Named so that versions sort by age; the pid tells a builder's unfinished
+// directory (VERSION.tmp) from a dead one's.
+const version = `${Date.now().toString(36)}-${Deno.pid}`;
 const manifest: BundleManifest = {
+  version,
   deno: Deno.version.deno,
   files: Object.fromEntries(
     [...sources.filter((f) => f !== "main.ts"), "deno.json"].map((
@@ -35,9 +42,9 @@ const config = JSON.parse(Deno.readTextFileSync(`${root}deno.json`));
 const external = Object.keys(config.imports ?? {}).map((k) =>
   `--external=${k.endsWith("/") ? `${k}*` : k}`
 );
-const dir = `${root}${BUNDLE_DIR.replace(/\/$/, "")}`;
-const tmp = `${dir}.tmp-${Deno.pid}`;
-const old = `${dir}.old-${Deno.pid}`;
+const dir = `${root}${BUNDLES_DIR}`;
+const tmp = `${dir}${version}.tmp`;
+Deno.mkdirSync(dir, { recursive: true });
 
 const out = await new Deno.Command(Deno.execPath(), {
   args: [
@@ -71,10 +78,48 @@ if (missing.length) {
   console.error(`bundle: no output for ${missing.join(", ")}`);
   Deno.exit(1);
 }
-Deno.writeTextFileSync(`${tmp}/${MANIFEST}`, JSON.stringify(manifest));
-try {
-  Deno.renameSync(dir, old);
-} catch { /* no bundle yet */ }
-Deno.renameSync(tmp, dir);
-await Deno.remove(old, { recursive: true }).catch(() => {});
-console.log(`bundle: ${targets.length} modules in ${BUNDLE_DIR}`);
+Deno.writeTextFileSync(`${tmp}/${LOCK}`, "");
+Deno.renameSync(tmp, `${dir}${version}`);
+Deno.writeTextFileSync(`${dir}${version}.${CURRENT}`, JSON.stringify(manifest));
+Deno.renameSync(`${dir}${version}.${CURRENT}`, `${dir}${CURRENT}`);
+prune();
+console.log(`bundle: ${targets.length} modules in ${BUNDLES_DIR}${version}`);
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes every older version no process holds (a ptd holds a shared lock
+ * on the version it loads from for its whole life), unfinished ones of
+ * builders that died, and what else is not a bundle (an older layout).
+ * The exclusive lock is held while the version goes, so that a process
+ * told to load from it sees it gone once it has its lock, and chooses
+ * again.
+ */
+function prune() {
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.name === version || e.name === CURRENT) continue;
+    const path = `${dir}${e.name}`;
+    const builder = e.name.match(/^[0-9a-z]+-(\d+)\.(tmp|current\.json)$/);
+    if (builder && alive(Number(builder[1]))) continue;
+    let lock: Deno.FsFile | undefined;
+    try {
+      lock = Deno.openSync(`${path}/${LOCK}`, { read: true });
+      if (!lock.tryLockSync(true)) {
+        lock.close();
+        continue;
+      }
+    } catch { /* no lock file: not a finished version */ }
+    try {
+      Deno.removeSync(path, { recursive: true });
+    } finally {
+      lock?.close();
+    }
+  }
+}

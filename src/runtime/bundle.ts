@@ -9,17 +9,28 @@
  * through the environment and load from the same place without checking.
  */
 
-/** The bundle's directory, from the repository's root. */
-export const BUNDLE_DIR = "dist/bundle/";
+/**
+ * Where bundles live, from the repository's root. Each is a directory of
+ * its own, named by its version, never changed once written; `current.json`
+ * names the newest and holds its manifest. A process keeps loading from the
+ * version it started with, however often the bundle is made again, and
+ * scripts/bundle.ts removes a version only once no process uses it.
+ */
+export const BUNDLES_DIR = "dist/bundle/";
 
-/** What the bundle was made from: Deno's version, and each file's [mtime ms, size]. */
+/** The file naming the current version, inside BUNDLES_DIR. */
+export const CURRENT = "current.json";
+
+/** The file of a version a process holds a shared lock on while it uses it. */
+export const LOCK = "lock";
+
+/** What a bundle was made from: Deno's version, and each file's [mtime ms, size]. */
 export interface BundleManifest {
+  /** The version's directory name inside BUNDLES_DIR. */
+  version: string;
   deno: string;
   files: Record<string, [number, number]>;
 }
-
-/** The manifest's name inside the bundle's directory. */
-export const MANIFEST = "manifest.json";
 
 /** A file's [mtime ms, size] as the manifest records it. */
 export function fileStamp(path: string): [number, number] {
@@ -28,14 +39,14 @@ export function fileStamp(path: string): [number, number] {
 }
 
 /**
- * The bundle's directory URL under `root` when it is there and every file
- * it was made from is as it was; undefined otherwise.
+ * The current bundle's directory URL under `root` when it is there and
+ * every file it was made from is as it was; undefined otherwise.
  */
 export function freshBundle(root: URL): URL | undefined {
-  const dir = new URL(BUNDLE_DIR, root);
+  const dir = new URL(BUNDLES_DIR, root);
   try {
     const m = JSON.parse(
-      Deno.readTextFileSync(new URL(MANIFEST, dir)),
+      Deno.readTextFileSync(new URL(CURRENT, dir)),
     ) as BundleManifest;
     if (m.deno !== Deno.version.deno) return undefined;
     // Paths joined as strings: a URL parse per file doubles the check.
@@ -44,7 +55,7 @@ export function freshBundle(root: URL): URL | undefined {
       const [now, bytes] = fileStamp(base + file);
       if (now !== mtime || bytes !== size) return undefined;
     }
-    return dir;
+    return new URL(`${m.version}/`, dir);
   } catch {
     return undefined;
   }
@@ -58,16 +69,44 @@ export function freshBundle(root: URL): URL | undefined {
 export const BUNDLE_ENV = "PTD_BUNDLE";
 
 /**
- * The bundle this process loads from: the one its parent chose, else the
- * fresh one under `root` if any; the choice is passed on to children.
+ * Takes a shared lock on the version at `dir` for this process's life,
+ * false when that version is gone: scripts/bundle.ts removes a version
+ * under an exclusive lock, so a version still there once locked stays.
+ * The file is never closed: Deno's resource table keeps it, and the lock,
+ * until the process ends (close-on-exec: no child inherits it).
+ */
+function hold(dir: URL): boolean {
+  try {
+    const f = Deno.openSync(new URL(LOCK, dir), { read: true });
+    f.lockSync(false);
+    try {
+      Deno.statSync(dir);
+    } catch {
+      f.close();
+      return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The bundle this process loads from: the version its parent chose while
+ * it is there, else the fresh current one under `root` if any (again if a
+ * newer one replaced it meanwhile); the choice is passed on to children.
  */
 export function chooseBundle(root: URL): URL | undefined {
   const told = Deno.env.get(BUNDLE_ENV);
-  const bundle = told === undefined
-    ? freshBundle(root)
-    : told === ""
-    ? undefined
-    : new URL(told);
+  let bundle = told ? new URL(told) : undefined;
+  if (told === undefined || (bundle && !hold(bundle))) {
+    bundle = undefined;
+    for (let tries = 0; tries < 2 && !bundle; tries++) {
+      const fresh = freshBundle(root);
+      if (!fresh) break;
+      if (hold(fresh)) bundle = fresh;
+    }
+  }
   Deno.env.set(BUNDLE_ENV, bundle?.href ?? "");
   return bundle;
 }
