@@ -7,7 +7,7 @@ import {
   PS_SORT_KEYS,
   type PsSort,
 } from "../engine/listing.ts";
-import { psView } from "../container/present.ts";
+import { psView } from "../container/ps_row.ts";
 import type { Filters } from "../engine/filters.ts";
 import { headers, printReport, table } from "./format.ts";
 import { intArg, repeatable, uintArg } from "./options.ts";

@@ -286,3 +286,14 @@ export function hostnameOf(c: ContainerConfig): string {
 export function commandOf(c: ContainerConfig): string[] {
   return [...c.entrypoint, ...c.cmd];
 }
+
+/** The ports a container publishes. */
+export function portsOf(c: ContainerConfig): PortMapping[] {
+  return c.host.ports ?? [];
+}
+
+/** `ps`'s Mounts: where volumes and binds are mounted, as Podman lists them. */
+export function userVolumes(c: ContainerConfig): string[] {
+  return (c.mounts ?? []).filter((m) => m.type !== "tmpfs")
+    .map((m) => m.destination);
+}

@@ -22,18 +22,13 @@ import {
   startNetwork,
 } from "../network/stack.ts";
 import { isOwnNetns, netnsId } from "../runtime/netns.ts";
-import type { ContainerConfig, HostConfig } from "./config.ts";
+import { type ContainerConfig, type HostConfig, portsOf } from "./config.ts";
 import { monitorAlive, reconcile } from "./liveness.ts";
 import type { ContainerStore } from "./store.ts";
 import type { Membership } from "../network/attach.ts";
 import type { Attached } from "../network/holder.ts";
 import { lazy } from "../runtime/lazy.ts";
 import { trace } from "../runtime/trace.ts";
-
-/** The ports a container publishes. */
-export function portsOf(c: ContainerConfig): PortMapping[] {
-  return c.host.ports ?? [];
-}
 
 /**
  * The running container whose network `--network container:REF` joins (or

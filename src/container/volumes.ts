@@ -39,9 +39,3 @@ export function inspectMounts(
     Propagation: "rprivate",
   }));
 }
-
-/** `ps`'s Mounts: where volumes and binds are mounted, as Podman lists them. */
-export function userVolumes(c: ContainerConfig): string[] {
-  return (c.mounts ?? []).filter((m) => m.type !== "tmpfs")
-    .map((m) => m.destination);
-}

@@ -5,7 +5,6 @@
  * each failure its way). The work is src/container's; here a reference
  * becomes a container of the engine's store.
  */
-import type { ContainerConfig } from "../container/config.ts";
 import { openAttach } from "../container/attach.ts";
 import type { ExecOptions, ExecStreams } from "../container/exec.ts";
 import { refuseIfDepended } from "../container/dependencies.ts";
@@ -15,7 +14,7 @@ import type { LogRecord } from "../container/log.ts";
 import { followLog, type LogFilter } from "../container/log_reader.ts";
 import { checkKeepsLog, logSource } from "../container/log_driver.ts";
 import { parseDetachKeys } from "../container/detach_keys.ts";
-import { portsOf } from "../container/network.ts";
+import { type ContainerConfig, portsOf } from "../container/config.ts";
 import { parseSignal } from "../container/signals.ts";
 import type { ContainerStore } from "../container/store.ts";
 import { portLines, portsFor } from "../network/ports.ts";

@@ -5,12 +5,7 @@
  */
 import type { ContainerConfig, ContainerState } from "../container/config.ts";
 import { isActive, reconcile, reconcileKept } from "../container/liveness.ts";
-import {
-  inspectDoc,
-  namespacesOf,
-  type PsRow,
-  psRow,
-} from "../container/present.ts";
+import { namespacesOf, type PsRow, psRow } from "../container/ps_row.ts";
 import { ContainerStore, vfsRoot } from "../container/store.ts";
 import { PodStore } from "../pod/store.ts";
 import { invalid } from "../runtime/errors.ts";
@@ -386,6 +381,10 @@ export async function inspectContainer(
 ): Promise<Record<string, unknown>> {
   const s = containerStore(e);
   const c = s.find(ref);
+  // Loaded here: ps shares this module and needs none of it.
+  const { inspectDoc } = await lazy<typeof import("../container/present.ts")>(
+    "src/container/present.ts",
+  );
   const doc = inspectDoc(s, e.store(VolumeStore), c, await reconcile(s, c.id));
   if (!size) return doc;
   // inspect -s: Podman's two sizes, where it puts them (before Mounts).

@@ -3,7 +3,7 @@
  * files belong to subordinate uids the user cannot touch from the host, so
  * removal falls back to a helper run as root of a user namespace.
  */
-import { runInUserNamespace } from "../runtime/userns.ts";
+import { lazy } from "../runtime/lazy.ts";
 
 /** The hidden subcommand that removes paths from inside a user namespace. */
 export const REMOVE_COMMAND = "storage-rm";
@@ -34,6 +34,11 @@ export async function removeTrees(paths: string[]): Promise<void> {
     }
   }
   if (left.length === 0 || Deno.uid() === 0) return;
+  // Loaded only then: every store imports this module, and the user
+  // namespace code (clone, the id maps) is most of what ps would load.
+  const { runInUserNamespace } = await lazy<
+    typeof import("../runtime/userns.ts")
+  >("src/runtime/userns.ts");
   const code = await runInUserNamespace([REMOVE_COMMAND, ...left]);
   if (code !== 0) throw new Error(`cannot remove ${left.join(", ")}`);
 }

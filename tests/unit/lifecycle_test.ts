@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "../assert.ts";
 import { parseTime } from "../../src/engine/filters.ts";
-import { statusText } from "../../src/container/present.ts";
+import { statusText } from "../../src/container/ps_row.ts";
 import { humanDuration } from "../../src/runtime/gomap.ts";
 import { parseRestart, shouldRestart } from "../../src/container/restart.ts";
 import { parseSignal } from "../../src/container/signals.ts";
