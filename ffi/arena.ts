@@ -20,18 +20,18 @@ const pages = new Map<Uint8Array, Deno.PointerObject>();
 
 /** Anonymous private memory, which a clone()d child gets a copy of. */
 export function mapAnon(size: number, prot: number): Deno.PointerObject {
-  const p = libc().mmap(
-    null,
-    BigInt(size),
-    prot,
-    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
-    -1,
-    0n,
+  const addr = check(
+    "mmap",
+    libc().mmap(
+      null,
+      size,
+      prot,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+      -1,
+      0,
+    ),
   );
-  if (p === null || Deno.UnsafePointer.value(p) === -1n) {
-    throw new Error("mmap failed");
-  }
-  return p;
+  return Deno.UnsafePointer.create(addr)!;
 }
 
 /** An executable page holding `code` (one page per routine, kept). */

@@ -5,7 +5,7 @@
  * out of it; the final component is then acted on with the *at calls and
  * never followed. Every call throws a SysError naming its subject.
  */
-import { O_CLOEXEC, SYS } from "./constants.ts";
+import { O_CLOEXEC } from "./constants.ts";
 import { check, cstr, errno, libc } from "./libc.ts";
 
 const ENODATA = 61;
@@ -51,19 +51,11 @@ export function openat2(
     BigInt(mode),
     BigInt(resolve),
   ]);
-  const p = cstr(path);
-  return Number(check(
+  return check(
     "openat2",
-    libc().syscall(
-      BigInt(SYS.openat2),
-      BigInt(dirfd),
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(p))),
-      BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(how))),
-      BigInt(how.byteLength),
-      0n,
-    ),
+    libc().openat2(dirfd, cstr(path), how, how.byteLength),
     path,
-  ));
+  );
 }
 
 /** openat(2) of `name` in `dirfd`; O_CLOEXEC is always added. */
@@ -171,7 +163,7 @@ export function fchmod(fd: number, mode: number): void {
  * the caller has just created and knows is not one.
  */
 export function fchmodat(dirfd: number, name: string, mode: number): void {
-  check("fchmodat", libc().fchmodat(dirfd, cstr(name), mode, 0), name);
+  check("fchmodat", libc().fchmodat(dirfd, cstr(name), mode), name);
 }
 
 function timespecs(atime: number, mtime: number): Uint8Array<ArrayBuffer> {

@@ -4,7 +4,6 @@
  * or Go program does on a write to a closed pipe, must first restore the
  * default action.
  */
-import { SIG_DFL } from "./constants.ts";
 import { libc } from "./libc.ts";
 
 /**
@@ -13,7 +12,7 @@ import { libc } from "./libc.ts";
  */
 export function dieBy(sig: number): never {
   const c = libc();
-  c.signal(sig, Deno.UnsafePointer.create(BigInt(SIG_DFL)));
+  c.signal_default(sig);
   c.kill(Deno.pid, sig);
   // The signal goes to whichever thread does not block it; if that is not
   // this one it lands a moment later. An exit is the same status to a shell.

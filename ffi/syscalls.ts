@@ -17,7 +17,6 @@ import {
   PR_SET_KEEPCAPS,
   PR_SET_NO_NEW_PRIVS,
   PR_SET_PDEATHSIG,
-  SIG_DFL,
   SIGPIPE,
   SIOCGIFFLAGS,
   SIOCSIFFLAGS,
@@ -379,9 +378,8 @@ export class RealSyscalls implements Syscalls {
   resetForExec(keep = 0) {
     const c = libc();
     // Deno's runtime ignores SIGPIPE; an ignored disposition survives execve.
-    c.signal(SIGPIPE, Deno.UnsafePointer.create(BigInt(SIG_DFL)));
-    const empty = new Uint8Array(128);
-    c.sigprocmask(2, /* SIG_SETMASK */ empty, null);
+    c.signal_default(SIGPIPE);
+    c.sigprocmask(2, /* SIG_SETMASK */ new Uint8Array(8), null);
     rawSyscall("close_range", 3 + keep, 0xffffffff, CLOSE_RANGE_CLOEXEC);
   }
   dupTo(fd: number, target: number) {

@@ -1,7 +1,15 @@
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../assert.ts";
 import { NotOnPath, spawnWait } from "../../ffi/spawn.ts";
-import { libc } from "../../ffi/libc.ts";
-import { closeFd, dupOnto, inheritablePipe } from "../../ffi/fd.ts";
+import { check, cstr, libc, rawSyscall } from "../../ffi/libc.ts";
+import { closeFd, dupOnto, inheritablePipe, readerGone } from "../../ffi/fd.ts";
+import { SYSCALL_NUMBERS } from "../../ffi/constants.ts";
+import { readFd } from "../../ffi/pty.ts";
+import { syscallNumbers } from "../../src/security/bpf.ts";
 import { receiveFrom, sendTo, sockaddrIn, udpBound } from "../../ffi/socket.ts";
 
 Deno.test("spawnWait: exit code, stderr captured, stdout discarded", async () => {
@@ -71,5 +79,74 @@ Deno.test("socket: a raw UDP socket sends, and receives with the sender's addres
   } finally {
     peer.close();
     closeFd(fd);
+  }
+});
+
+Deno.test("libc: the syscall numbers are the kernel's, on both architectures", () => {
+  for (const [arch, numbers] of Object.entries(SYSCALL_NUMBERS)) {
+    const kernel = syscallNumbers(arch);
+    for (const [name, nr] of Object.entries(numbers)) {
+      assertEquals(nr, kernel.get(name), `${arch} ${name}`);
+    }
+  }
+});
+
+Deno.test("libc: calls through syscall() return and fail as glibc's do", () => {
+  const c = libc();
+  assertThrows(() => check("close", c.close(-1)), /EBADF/);
+  const [r, w] = inheritablePipe();
+  try {
+    // dup2 onto itself: the fd if it is open (dup3 would say EINVAL).
+    assertEquals(c.dup2(w, w), w);
+    assertThrows(() => check("dup2", c.dup2(1000, 1000)), /EBADF/);
+    // 64-bit arguments and results, a buffer at an offset.
+    const data = new TextEncoder().encode("xhello");
+    assertEquals(c.write(w, data.subarray(1), 5n), 5n);
+    const got = new Uint8Array(8);
+    assertEquals(c.read(r, got.subarray(2), 8n), 5n);
+    assertEquals(new TextDecoder().decode(got.subarray(2, 7)), "hello");
+    // glibc refuses a dev_t the kernel's 32 bits cannot hold.
+    assertThrows(() =>
+      check(
+        "mknodat",
+        c.mknodat(-100, cstr("/nonexistent-ptd/x"), 0, 1n << 32n),
+      ), /EINVAL/);
+    assertThrows(() => check("futimens", c.futimens(-100, null)), /EBADF/);
+    closeFd(r);
+    assert(readerGone(w));
+  } finally {
+    closeFd(w);
+  }
+});
+
+Deno.test("libc: a call that waits runs on a worker and fills its buffer", async () => {
+  const [r, w] = inheritablePipe();
+  try {
+    const buf = new Uint8Array(4);
+    const reading = readFd(r, buf);
+    libc().write(w, new Uint8Array([7, 8]), 2n);
+    assertEquals(await reading, 2);
+    assertEquals([...buf.subarray(0, 2)], [7, 8]);
+  } finally {
+    [r, w].forEach(closeFd);
+  }
+});
+
+Deno.test("libc: signal_default restores SIGPIPE's default action", () => {
+  const SIGPIPE = 13;
+  const ignored = () =>
+    (BigInt(
+      "0x" + Deno.readTextFileSync("/proc/self/status").match(
+        /SigIgn:\s*(\w+)/,
+      )![1],
+    ) >> BigInt(SIGPIPE - 1)) & 1n;
+  assertEquals(ignored(), 1n); // Deno's runtime ignores it
+  libc().signal_default(SIGPIPE);
+  try {
+    assertEquals(ignored(), 0n);
+  } finally {
+    // struct sigaction with SIG_IGN (1), as Deno had it.
+    const act = new BigUint64Array([1n, 0n, 0n, 0n]);
+    rawSyscall("rt_sigaction", SIGPIPE, act, null, 8);
   }
 });
