@@ -5,12 +5,22 @@
  * Docker and Podman. Every change happens under images/.lock; a record is
  * written only once everything it references is in place, so a failed pull
  * leaves no half image, only unreferenced blobs that `prune` collects.
+ * Names are found through an index of them (name_index.ts), a hint that
+ * every answer is checked against.
  */
 import { PtdError } from "../runtime/errors.ts";
 import { BlobStore, digestHex } from "../storage/blobs.ts";
 import { readJson, withLock, writeJsonAtomic } from "../storage/json.ts";
 import { copiedLayer, ensureDir, type StorePaths } from "../storage/paths.ts";
 import { removeTrees } from "../storage/remove.ts";
+import {
+  type NameEntry,
+  nameEntry,
+  readNameIndex,
+  rewritingIndex,
+  sameNames,
+  writeNameIndex,
+} from "./name_index.ts";
 import { chainIds, type ImageConfig, type Manifest } from "./oci.ts";
 import {
   formatReference,
@@ -121,25 +131,55 @@ export class ImageStore {
   /**
    * Finds an image by full name, short name (through registries.conf's
    * search list, then any registry with a unique match), id or id prefix.
+   * The names index answers, and the one record it points at must say the
+   * same names; otherwise (no index, a stale one, a name it lacks) every
+   * record is read, and the index written again.
    */
   lookup(
     ref: string,
     conf: RegistriesConf = loadRegistriesConf(),
   ): ImageRecord | undefined {
-    const all = this.list();
-    const hex = ref.startsWith("sha256:") ? ref.slice(7) : ref;
-    if (/^[a-f0-9]{3,64}$/.test(hex)) {
-      const hits = all.filter((i) => i.id.startsWith(hex));
-      if (hits.length === 1) return hits[0];
+    const index = readNameIndex(this.root);
+    if (index) {
+      const hint = pick(index, ref, conf);
+      if (!hint) {
+        // Trusted, the index knows no such image; a scan costs little next
+        // to what follows a miss (a pull, an error), and mends a wrong one.
+        const found = pick(this.list(), ref, conf);
+        if (found) this.#reindex();
+        return found;
+      }
+      const img = this.#peek(hint.id);
+      if (img && sameNames(img, hint)) return img;
     }
-    for (const pass of [exactNames, suffixNames]) {
-      const match = pass(ref, conf);
-      const hits = all.filter((i) =>
-        [...i.names, ...i.repoDigests].some(match)
-      );
-      if (hits.length > 0) return hits.length === 1 ? hits[0] : undefined;
+    return pick(this.#reindex(), ref, conf);
+  }
+
+  /** A record, or undefined where it is missing or unreadable. */
+  #peek(id: string): ImageRecord | undefined {
+    try {
+      return this.get(id);
+    } catch {
+      return undefined;
     }
-    return undefined;
+  }
+
+  /**
+   * Every image; read under the store lock (its shared side: readers do
+   * not exclude each other) when no writer holds it, and then written as
+   * the names index. A reader never waits for a writer: while one works,
+   * it only reads.
+   */
+  #reindex(): ImageRecord[] {
+    const lock = tryLock(`${this.root}/.lock`);
+    if (!lock) return this.list();
+    try {
+      const all = this.list();
+      writeNameIndex(this.root, all.map(nameEntry));
+      return all;
+    } finally {
+      lock.close();
+    }
   }
 
   /** Which of `img`'s names `ref` denotes (undefined for an id). */
@@ -165,17 +205,42 @@ export class ImageStore {
     return await withLock(`${this.root}/.lock`, fn);
   }
 
-  #write(img: ImageRecord) {
+  /**
+   * Runs `fn`, which changes records, under the store lock, with the names
+   * of every image (from the index when it holds, else from the records)
+   * for it to keep up to date; they become the new index.
+   */
+  async #change<T>(fn: (index: Map<string, NameEntry>) => T): Promise<T> {
+    return await this.locked(() => {
+      const entries = readNameIndex(this.root) ?? this.list().map(nameEntry);
+      const index = new Map(entries.map((e) => [e.id, e]));
+      return rewritingIndex(
+        this.root,
+        () => fn(index),
+        () => [...index.values()],
+      );
+    });
+  }
+
+  #write(img: ImageRecord, index: Map<string, NameEntry>) {
     writeJsonAtomic(`${this.root}/${img.id}.json`, img);
+    index.set(img.id, nameEntry(img));
   }
 
   /** Takes `names` away from every image but `keepId` (a tag names one image). */
-  #release(names: string[], keepId: string) {
-    for (const other of this.list()) {
-      if (other.id === keepId) continue;
+  #release(names: string[], keepId: string, index: Map<string, NameEntry>) {
+    for (const entry of index.values()) {
+      if (entry.id === keepId || !entry.names.some((n) => names.includes(n))) {
+        continue;
+      }
+      const other = this.get(entry.id);
+      if (!other) {
+        index.delete(entry.id);
+        continue;
+      }
       const left = other.names.filter((n) => !names.includes(n));
       if (left.length !== other.names.length) {
-        this.#write({ ...other, names: left });
+        this.#write({ ...other, names: left }, index);
       }
     }
   }
@@ -185,7 +250,7 @@ export class ImageStore {
    * and digests with an existing record of the same id.
    */
   async commit(img: ImageRecord): Promise<ImageRecord> {
-    return await this.locked(() => {
+    return await this.#change((index) => {
       const old = this.get(img.id);
       const merged: ImageRecord = {
         ...img,
@@ -194,27 +259,27 @@ export class ImageStore {
           ...new Set([...(old?.repoDigests ?? []), ...img.repoDigests]),
         ],
       };
-      this.#release(img.names, img.id);
-      this.#write(merged);
+      this.#release(img.names, img.id, index);
+      this.#write(merged, index);
       return merged;
     });
   }
 
   /** Adds a name to an image (moving it off any other image). */
   async tag(id: string, name: string): Promise<void> {
-    await this.locked(() => {
+    await this.#change((index) => {
       const img = this.get(id);
       if (!img) throw new NoSuchImage(id);
-      this.#release([name], id);
+      this.#release([name], id, index);
       if (!img.names.includes(name)) {
-        this.#write({ ...img, names: [...img.names, name] });
+        this.#write({ ...img, names: [...img.names, name] }, index);
       }
     });
   }
 
   /** Removes a name; returns the image, which may now have none left. */
   async untag(id: string, name: string): Promise<ImageRecord> {
-    return await this.locked(() => {
+    return await this.#change((index) => {
       const img = this.get(id);
       if (!img) throw new NoSuchImage(id);
       const next = {
@@ -224,19 +289,20 @@ export class ImageStore {
           img.names.some((n) => n !== name && d.startsWith(`${repoOf(n)}@`))
         ),
       };
-      this.#write(next);
+      this.#write(next, index);
       return next;
     });
   }
 
   /** Deletes an image record (blobs and layers go with `prune`). */
   async delete(id: string): Promise<void> {
-    await this.locked(() => {
+    await this.#change((index) => {
       try {
         Deno.removeSync(`${this.root}/${id}.json`);
       } catch (e) {
         if (!(e instanceof Deno.errors.NotFound)) throw e;
       }
+      index.delete(id);
     });
   }
 
@@ -291,6 +357,42 @@ export class ImageStore {
         return { blobs, layers };
       }));
   }
+}
+
+/**
+ * The one image `ref` names: an id prefix only one id has, else the images
+ * with a name `ref` resolves to, else those with a name ending as a short
+ * `ref` does; several at one step are no answer.
+ */
+function pick<T extends NameEntry>(
+  all: T[],
+  ref: string,
+  conf: RegistriesConf,
+): T | undefined {
+  const hex = ref.startsWith("sha256:") ? ref.slice(7) : ref;
+  if (/^[a-f0-9]{3,64}$/.test(hex)) {
+    const hits = all.filter((i) => i.id.startsWith(hex));
+    if (hits.length === 1) return hits[0];
+  }
+  for (const pass of [exactNames, suffixNames]) {
+    const match = pass(ref, conf);
+    const hits = all.filter((i) => [...i.names, ...i.repoDigests].some(match));
+    if (hits.length > 0) return hits.length === 1 ? hits[0] : undefined;
+  }
+  return undefined;
+}
+
+/** The shared side of the lock at `path`, unless a writer holds it now. */
+function tryLock(path: string): Deno.FsFile | undefined {
+  let f: Deno.FsFile;
+  try {
+    f = Deno.openSync(path, { create: true, write: true, mode: 0o600 });
+  } catch {
+    return undefined; // no store yet, or not ours to write
+  }
+  if (f.tryLockSync(false)) return f;
+  f.close();
+  return undefined;
 }
 
 /** Matches the names `ref` resolves to through registries.conf. */

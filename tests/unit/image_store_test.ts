@@ -1,8 +1,15 @@
 /** The image store: names, lookups, atomic blobs and garbage collection. */
-import { assert, assertEquals, assertRejects } from "../assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertRejects,
+  assertThrows,
+} from "../assert.ts";
 import { BlobStore, digestOf } from "../../src/storage/blobs.ts";
 import { chainIds, MediaType } from "../../src/image/oci.ts";
 import { imageSource } from "../../src/image/resolve.ts";
+import { readNameIndex, rewritingIndex } from "../../src/image/name_index.ts";
+import { writeJsonAtomic } from "../../src/storage/json.ts";
 import { type ImageRecord, ImageStore } from "../../src/image/store.ts";
 import type { RegistriesConf } from "../../src/image/reference.ts";
 
@@ -184,5 +191,118 @@ Deno.test("an image as a container root: layers top first, the config's defaults
       healthcheck: { Test: ["CMD", "/check"], Interval: 5e9 },
     },
   );
+  Deno.removeSync(dir, { recursive: true });
+});
+
+/** Spoils a record in place, as a disk or a hand might: reading it throws. */
+function corrupt(store: ImageStore, id: string) {
+  Deno.writeTextFileSync(`${store.root}/${id}.json`, "{ not json");
+  assertThrows(() => store.list());
+}
+
+const indexFile = (store: ImageStore) => `${store.root}/index/names.json`;
+
+Deno.test("names index: missing, lying or stale, it costs a scan, never a wrong answer", async () => {
+  const { store, dir } = tempStore();
+  const a = await addImage(store, ["docker.io/library/busybox:latest"], "a");
+  const b = await addImage(store, ["localhost/b:1"], "b");
+
+  // No index (an older ptd's store): a scan, which writes one.
+  Deno.removeSync(indexFile(store));
+  assertEquals(store.lookup("busybox", CONF)?.id, a.id);
+  assertEquals(readNameIndex(store.root)?.length, 2);
+
+  // An index that points a name at the wrong image (edited in place, so
+  // its stamp still holds): the record it names says otherwise.
+  const lie = readNameIndex(store.root)!.map((e) => ({
+    ...e,
+    names: e.id === b.id ? [...e.names, ...a.names] : [],
+  }));
+  const file = JSON.parse(Deno.readTextFileSync(indexFile(store)));
+  Deno.writeTextFileSync(
+    indexFile(store),
+    JSON.stringify({ ...file, images: lie }),
+  );
+  assertEquals(store.lookup("busybox", CONF)?.id, a.id);
+  assertEquals(store.lookup("localhost/b:1", CONF)?.id, b.id);
+
+  // A record written by something that does not know the index (an older
+  // ptd): an image whose id starts as a's makes that prefix ambiguous.
+  // One clock tick later, as any other command would come.
+  await new Promise((r) => setTimeout(r, 20));
+  const twin = a.id.slice(0, 4) +
+    [...a.id.slice(4)].map((ch) => ch === "0" ? "1" : "0").join("");
+  writeJsonAtomic(`${store.root}/${twin}.json`, { ...b, id: twin, names: [] });
+  assertEquals(store.lookup(a.id.slice(0, 4), CONF), undefined);
+  assertEquals(store.lookup(a.id.slice(0, 5), CONF)?.id, a.id);
+
+  // A record removed behind its back.
+  Deno.removeSync(`${store.root}/${a.id}.json`);
+  assertEquals(store.lookup("busybox", CONF), undefined);
+  assertEquals(store.lookup("localhost/b:1", CONF)?.id, b.id);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("names index: a lookup reads it and the one record it names; tag, untag and delete keep it", async () => {
+  const { store, dir } = tempStore();
+  const a = await addImage(store, ["docker.io/library/busybox:latest"], "a");
+  const b = await addImage(store, ["quay.io/x/app:1"], "b");
+  const bystander = await addImage(store, ["localhost/other:1"], "c");
+  // Every lookup below would fail if it read this record.
+  corrupt(store, bystander.id);
+  assertEquals(store.lookup("busybox", CONF)?.id, a.id);
+  assertEquals(store.lookup("x/app:1", CONF)?.id, b.id);
+  assertEquals(store.lookup(b.id.slice(0, 5), CONF)?.id, b.id);
+
+  await store.tag(b.id, "docker.io/library/busybox:latest");
+  assertEquals(store.lookup("busybox", CONF)?.id, b.id);
+  await store.tag(a.id, "localhost/a:2");
+  assertEquals(store.lookup("a:2", CONF)?.id, a.id);
+  await store.untag(b.id, "quay.io/x/app:1");
+  assertEquals(store.lookup("busybox", CONF)?.id, b.id);
+  await store.delete(b.id);
+  assertEquals(store.lookup("a:2", CONF)?.id, a.id);
+  const d = await addImage(store, ["docker.io/library/busybox:latest"], "d");
+  assertEquals(store.lookup("busybox", CONF)?.id, d.id);
+  assertEquals(store.lookup(a.id, CONF)?.id, a.id);
+
+  // A name the index lacks is looked for in every record: mended in place,
+  // the bystander can be read again.
+  Deno.writeTextFileSync(
+    `${store.root}/${bystander.id}.json`,
+    JSON.stringify(bystander),
+  );
+  assertEquals(store.lookup("x/app:1", CONF), undefined);
+  assertEquals(store.lookup(b.id, CONF), undefined);
+  assertEquals(store.get(a.id)?.names, ["localhost/a:2"]);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("names index: a writer that fails half-way leaves no index to believe", async () => {
+  const { store, dir } = tempStore();
+  const a = await addImage(store, ["localhost/a:1"], "a");
+  assert(readNameIndex(store.root));
+  assertThrows(
+    () =>
+      rewritingIndex(store.root, () => {
+        throw new Error("killed");
+      }, () => []),
+    /killed/,
+  );
+  assertEquals(readNameIndex(store.root), undefined);
+  assertEquals(store.lookup("a:1", CONF)?.id, a.id);
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("names index: a lookup while a writer holds the lock neither waits nor writes it", async () => {
+  const { store, dir } = tempStore();
+  const a = await addImage(store, ["localhost/a:1"], "a");
+  Deno.removeSync(indexFile(store));
+  await store.locked(() => {
+    assertEquals(store.lookup("a:1", CONF)?.id, a.id);
+    assertEquals(readNameIndex(store.root), undefined);
+  });
+  assertEquals(store.lookup("a:1", CONF)?.id, a.id);
+  assert(readNameIndex(store.root));
   Deno.removeSync(dir, { recursive: true });
 });
