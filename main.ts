@@ -16,8 +16,9 @@ trace(`${role}-main`);
 // Each role loads only its own modules (see lazy.ts for why not import()),
 // from the bundle when it was made from the sources as they are.
 if (!Deno.build.standalone) {
-  const bundle = chooseBundle(new URL("./", import.meta.url));
-  useOrigin(new URL("./", import.meta.url), bundle);
+  const root = new URL("./", import.meta.url);
+  const bundle = chooseBundle(root);
+  useOrigin(root, bundle);
   if (bundle) trace(`${role}-bundle`);
 }
 

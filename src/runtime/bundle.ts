@@ -4,7 +4,7 @@
  * it was made from; a bundle is used only while each of them is unchanged
  * and Deno is the one that made it, so an edited, checked out or missing
  * file means source again, never stale code. The check is a stat per file
- * (~2 ms for the tree), against the ~10 ms the bundle saves a CLI command;
+ * (~3 ms for the tree), against the ~10 ms the bundle saves a CLI command;
  * the processes ptd starts (monitor, init, helpers) are told the answer
  * through the environment and load from the same place without checking.
  */
