@@ -346,6 +346,7 @@ export async function createContainer(
     {
       image: root.image,
       imageId: root.imageId,
+      ...(root.imageDigest ? { imageDigest: root.imageDigest } : {}),
       layers: root.layers,
       rootfs: root.rootfs,
       ...(vfs ? { storageDriver: "vfs" as const } : {}),

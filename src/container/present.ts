@@ -24,6 +24,9 @@ import { defaultCgroupns } from "../cgroup/host.ts";
 import { resolveCaps } from "../runtime/caps.ts";
 import { userCapabilities } from "./confine.ts";
 
+/** The OCI runtime spec version Podman 4.3 reports (its runtime-spec's). */
+const OCI_VERSION = "1.0.2-dev";
+
 /** Go's zero time in RFC 3339. */
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -62,6 +65,7 @@ export function inspectDoc(
     // Podman repeats a lone command as its argument.
     Args: cmd.length > 1 ? cmd.slice(1) : cmd,
     State: goStruct({
+      OciVersion: OCI_VERSION,
       Status: running && s.paused ? "paused" : s.status,
       Running: running,
       Paused: running && !!s.paused,
@@ -82,6 +86,7 @@ export function inspectDoc(
       RestoredAt: ZERO_TIME,
     }, "define.InspectContainerState"),
     Image: c.imageId,
+    ImageDigest: c.imageDigest ?? "",
     ImageName: c.rootfs ? "" : c.image,
     Rootfs: c.rootfs ? c.image : "",
     Pod: c.host.pod ?? "",
@@ -121,11 +126,18 @@ export function inspectDoc(
       OnBuild: null,
       Labels: goMap(Object.keys(c.labels).length > 0 ? c.labels : null),
       Annotations: goMap(c.host.annotations ?? {}),
+      // As Podman records os.Args: the executable's name, then the line.
+      ...(c.createCommand
+        ? { CreateCommand: ["ptd", ...c.createCommand] }
+        : {}),
       StopSignal: signalNumber(c.host.stopSignal),
       StopTimeout: c.host.stopTimeout,
       ...(c.host.healthcheck ? { Healthcheck: c.host.healthcheck } : {}),
       HealthcheckOnFailureAction: c.host.healthOnFailure ?? "none",
       Umask: c.host.umask ?? "0022",
+      Timeout: c.host.timeout ?? 0,
+      Passwd: c.host.passwd ?? true,
+      sdNotifyMode: c.host.sdnotify ?? "container",
       // Podman lists the mounted secrets only.
       ...(c.host.secrets?.some((u) => u.type === "mount")
         ? {
@@ -308,7 +320,13 @@ function inspectResources(c: ContainerConfig): Record<string, unknown> {
     OomScoreAdj: c.host.oomScoreAdj ?? 0,
     CgroupParent: c.host.cgroupParent ?? "",
     Cgroups: c.host.cgroups === "disabled" ? "disabled" : "default",
+    // The manager chosen at create; none with --cgroups=disabled, where
+    // Podman still names its configured one.
+    CgroupManager: c.host.cgroupManager ?? "cgroupfs",
     CgroupMode: c.host.cgroupns ?? defaultCgroupns(),
+    // Rootless Podman lists no device here: --device nodes are bound in,
+    // not made, as ptd does too.
+    Devices: [],
   };
 }
 

@@ -70,6 +70,7 @@ export function imageSource(
     // Podman records the image's full name (with its tag), not a short one.
     image: store.nameFor(name, img) ?? name,
     imageId: img.id,
+    imageDigest: img.digest,
     layers: store.lowerDirs(img),
     rootfs: false,
     entrypoint: c.Entrypoint ?? [],

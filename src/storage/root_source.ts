@@ -9,6 +9,8 @@ export interface RootSource {
   /** The image reference as the user gave it, or the --rootfs directory. */
   image: string;
   imageId: string;
+  /** The image's manifest digest (inspect's ImageDigest); absent for --rootfs. */
+  imageDigest?: string;
   /** Read-only lower layers, top first (a --rootfs dir is one layer). */
   layers: string[];
   /** True when `image` is a --rootfs directory. */

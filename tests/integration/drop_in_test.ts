@@ -1198,18 +1198,9 @@ function documents(text: string): unknown[] {
  * conmon's details, what containers.conf adds by default.
  */
 const KNOWN_MISSING = new Set([
-  "[].State.OciVersion:string",
   "[].State.CgroupPath:string",
-  "[].ImageDigest:string",
   "[].Config.Annotations.*:string",
-  "[].Config.CreateCommand:array",
-  "[].Config.CreateCommand[]:string",
   "[].Config.Umask:string",
-  "[].Config.Timeout:number",
-  "[].Config.Passwd:boolean",
-  "[].Config.sdNotifyMode:string",
-  "[].HostConfig.CgroupManager:string",
-  "[].HostConfig.Devices:array",
   "[].HostConfig.Ulimits[]:object",
   "[].HostConfig.Ulimits[].Name:string",
   "[].HostConfig.Ulimits[].Soft:number",
@@ -1315,3 +1306,38 @@ async function shapesAlike(engines: Record<string, Runner>) {
     );
   }
 }
+
+Deno.test("inspect's create-time fields carry Podman's values", {
+  ignore: !hasPodman(),
+}, async () => {
+  await withSandbox(async (sb) => {
+    const both = bothEngines(sb);
+    const engines: Record<string, Runner> = both;
+    await sideBySide(sb, both, async () => {
+      await importImage(sb, engines, "localhost/bb");
+      const line = ["create", "--name", "vals", "localhost/bb", "true"];
+      const seen: Record<string, unknown> = {};
+      for (const [name, run] of Object.entries(engines)) {
+        assertEquals((await run(line)).code, 0, name);
+        const doc = JSON.parse((await run(["inspect", "vals"])).stdout)[0];
+        const image =
+          JSON.parse((await run(["image", "inspect", "bb"])).stdout)[0];
+        const cmd: string[] = doc.Config.CreateCommand;
+        // The executable's name first, as typed; global flags may follow.
+        assertEquals(cmd[0].split("/").pop(), name);
+        assertEquals(cmd.slice(-line.length), line, name);
+        assertEquals(doc.ImageDigest, image.Digest, name);
+        seen[name] = {
+          oci: doc.State.OciVersion,
+          timeout: doc.Config.Timeout,
+          passwd: doc.Config.Passwd,
+          notify: doc.Config.sdNotifyMode,
+          manager: doc.HostConfig.CgroupManager,
+          devices: doc.HostConfig.Devices,
+        };
+        await run(["rm", "vals"]);
+      }
+      assertEquals(seen.ptd, seen.podman);
+    });
+  });
+});
