@@ -405,7 +405,9 @@ export async function restartPod(e: Engine, pod: PodRecord): Promise<void> {
 
 /**
  * `pod rm`: a pod with running containers (its infra container aside) is
- * refused without `force`, in Podman's words; its containers go with it.
+ * refused without `force`, in Podman's words; its containers go with it,
+ * their anonymous volumes too (as Podman's: a pod of `play kube` takes its
+ * emptyDir volumes); named volumes stay.
  */
 export async function removePod(
   e: Engine,
@@ -420,7 +422,11 @@ export async function removePod(
     );
   }
   for (const x of list.reverse()) {
-    await removeContainer(e, x.c.id, { force: true, infra: "infra" });
+    await removeContainer(e, x.c.id, {
+      force: true,
+      infra: "infra",
+      volumes: true,
+    });
   }
   pods(e).remove(pod.id);
   return pod.id;

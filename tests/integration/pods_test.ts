@@ -633,3 +633,28 @@ Deno.test("network rm -f removes the pods on the network, as Podman's does", asy
     }
   });
 });
+
+differential(
+  "pod rm takes its containers' anonymous volumes, not the named ones, as Podman's",
+  async (engines) => {
+    await same(engines, ["volume", "create", "kept"]);
+    await same(engines, ["pod", "create", "--name", "vpod"]);
+    await same(engines, [
+      "create",
+      "--pod",
+      "vpod",
+      "--name",
+      "vmember",
+      "-v",
+      "/anon",
+      "-v",
+      "kept:/kept",
+      IMAGE,
+      "true",
+    ]);
+    await same(engines, ["pod", "rm", "-f", "vpod"]);
+    const left = await same(engines, ["volume", "ls", "--format", "{{.Name}}"]);
+    assertEquals(left.trim(), "kept");
+    await same(engines, ["volume", "rm", "kept"]);
+  },
+);
