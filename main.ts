@@ -82,6 +82,13 @@ if (verb === "init") {
     "src/volume/copyup.ts",
   );
   Deno.exit(copyMain(rest));
+} else if (verb === "exec-hold") {
+  const { holdMain } = await lazy<
+    typeof import("./src/container/exec_hold.ts")
+  >(
+    "src/container/exec_hold.ts",
+  );
+  Deno.exit(await holdMain(rest));
 } else if (verb === "quadlet-generator") {
   const { quadletMain } = await lazy<
     typeof import("./src/systemd/quadlet.ts")

@@ -235,12 +235,17 @@ export async function execInContainer(
   const stop = opts.stdio ? () => {} : relaySignals(result.pid);
   const detached = Promise.withResolvers<number>();
   const endRelay = pty
-    ? relayTerminal(
-      pty.master,
-      opts.interactive,
-      keys,
-      () => detached.resolve(0),
-    )
+    ? relayTerminal(pty.master, opts.interactive, keys, async () => {
+      // The command goes on without us: something must hold its terminal.
+      try {
+        const { holdTerminal } = await lazy<typeof import("./exec_hold.ts")>(
+          "src/container/exec_hold.ts",
+        );
+        holdTerminal(pty.master);
+      } finally {
+        detached.resolve(0);
+      }
+    })
     : null;
   try {
     return await Promise.race([

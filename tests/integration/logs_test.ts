@@ -402,3 +402,38 @@ Deno.test("--detach-keys leave run -it and attach, the container running; piped 
     }
   });
 });
+
+Deno.test("exec -it left by its detach keys: the command goes on, as Podman's exec session", async () => {
+  await withSandbox(async (sb) => {
+    const pane = tmuxPane(sb);
+    try {
+      ok(
+        await ptd(sb, [
+          "run",
+          "-d",
+          "--name",
+          "host",
+          "--rootfs",
+          "/",
+          "sleep",
+          "1000",
+        ]),
+      );
+      await pane.start(
+        `PTD exec -it --detach-keys ctrl-a,d host sh -c 'echo ready; sleep 4242'`,
+      );
+      await pane.until(/^ready/m);
+      await pane.keys("C-a", "d");
+      await pane.until(/EXIT=0/);
+      await pane.kill();
+      // A hang-up would have ended it by now.
+      await new Promise((ok) => setTimeout(ok, 500));
+      const top = await ptd(sb, ["top", "host"]);
+      assertEquals(top.code, 0, top.stderr);
+      assertMatch(top.stdout, /sleep 4242/);
+    } finally {
+      await pane.kill();
+      await ptd(sb, ["rm", "-f", "-t", "0", "host"]);
+    }
+  });
+});
