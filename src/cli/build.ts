@@ -265,6 +265,7 @@ export function commitCommand(): Command {
       ]).default("oci"),
     )
     .option("--squash", "the whole file system as one layer")
+    .option("--include-volumes", "include container volumes as image volumes")
     .option("-q, --quiet", "print only the image id")
     .option("--iidfile <file>", "write the image id to the file")
     .action(
@@ -277,6 +278,7 @@ export function commitCommand(): Command {
           author?: string;
           format: string;
           squash?: boolean;
+          includeVolumes?: boolean;
           iidfile?: string;
         },
       ) => {
@@ -288,6 +290,7 @@ export function commitCommand(): Command {
           author: f.author,
           docker: f.format === "docker",
           squash: !!f.squash,
+          includeVolumes: !!f.includeVolumes,
         });
         console.log(img.id);
         if (f.iidfile) Deno.writeTextFileSync(f.iidfile, `sha256:${img.id}`);

@@ -41,10 +41,10 @@ function goDuration(ns: number): string {
   return h ? `${h}h${m}m${sec}` : m ? `${m}m${sec}` : sec;
 }
 
-/** A reading as Podman's template and JSON see it. */
-function view(s: ContainerStats) {
+/** A reading as Podman's template and JSON see it; ids short unless `full`. */
+function view(s: ContainerStats, full = false) {
   return {
-    ID: s.id.slice(0, 12),
+    ID: full ? s.id : s.id.slice(0, 12),
     Name: s.name,
     CPUPerc: percent(s.cpuPercent),
     MemUsage: pair(s.memUsage, s.memLimit),
@@ -59,8 +59,8 @@ function view(s: ContainerStats) {
 }
 
 /** `--format json`: Podman's own keys for each reading. */
-function jsonView(s: ContainerStats) {
-  const v = view(s);
+function jsonView(s: ContainerStats, full: boolean) {
+  const v = view(s, full);
   return {
     id: v.ID,
     name: v.Name,
@@ -102,6 +102,8 @@ interface StatsFlags {
   stream: boolean;
   /** false with --no-reset. */
   reset: boolean;
+  /** false with --no-trunc: full ids. */
+  trunc: boolean;
   interval: number;
   filter: string[];
 }
@@ -116,6 +118,7 @@ export function statsCommand(): Command {
     .option("--format <format>", "json, or a Go template such as {{.MemUsage}}")
     .option("--no-stream", "print one reading and exit")
     .option("--no-reset", "do not clear the screen between readings")
+    .option("--no-trunc", "do not truncate output")
     .option(
       "-i, --interval <seconds>",
       "seconds between readings",
@@ -129,18 +132,22 @@ export function statsCommand(): Command {
       const json = isJson(format);
       const previous = new Map<string, ContainerStats>();
       const sel = { refs, all: f.all, latest: f.latest, filters: f.filter };
+      const full = !f.trunc;
       for (;;) {
         const all = await containerStats(e, sel, previous);
         for (const s of all) previous.set(s.id, s);
         if (f.stream && f.reset) console.log("\x1b[2J\x1b[H");
         // Podman marshals a struct: its keys in their order, not sorted.
-        if (json) console.log(JSON.stringify(all.map(jsonView), null, " "));
-        else {
+        if (json) {
+          console.log(
+            JSON.stringify(all.map((s) => jsonView(s, full)), null, " "),
+          );
+        } else {
           await printReport(format, all, {
             name: "stats",
             indent: " ",
             headers: STATS_HEADERS,
-            view,
+            view: (s) => view(s, full),
           });
         }
         if (!f.stream) return;

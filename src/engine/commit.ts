@@ -28,6 +28,8 @@ export interface CommitRequest {
   docker?: boolean;
   /** --squash: one layer with the whole tree. */
   squash?: boolean;
+  /** --include-volumes: every volume and bind of the container as a VOLUME. */
+  includeVolumes?: boolean;
 }
 
 /** The commit -c keywords (Podman's list). */
@@ -73,11 +75,26 @@ export function applyChanges(
 /** The image defaults a container was created with. */
 function containerDefaults(
   c: ContainerConfig,
-  img?: ImageRecord,
+  img: ImageRecord | undefined,
+  includeVolumes: boolean,
 ): ContainerDefaults {
   const base = img?.config.config ?? {};
+  // As Podman commits: the container's anonymous volumes become VOLUMEs,
+  // with --include-volumes every volume and bind the user gave.
+  const volumes = (c.mounts ?? []).filter((m) =>
+    (m.type === "volume" && m.anonymous) ||
+    (includeVolumes && (m.type === "volume" || m.type === "bind"))
+  ).map((m) => m.destination);
   return {
     ...base,
+    ...(volumes.length > 0
+      ? {
+        Volumes: {
+          ...base.Volumes,
+          ...Object.fromEntries(volumes.map((d) => [d, {}])),
+        },
+      }
+      : {}),
     Env: c.env,
     Cmd: c.cmd.length ? c.cmd : null,
     Entrypoint: c.entrypoint.length ? c.entrypoint : null,
@@ -106,7 +123,10 @@ export async function commitContainer(
   }
   const images = e.store(ImageStore);
   const base = images.get(c.imageId);
-  const config = applyChanges(containerDefaults(c, base), req.changes ?? []);
+  const config = applyChanges(
+    containerDefaults(c, base, !!req.includeVolumes),
+    req.changes ?? [],
+  );
   const store = containerStore(e);
   const layer = images.blobs.tempPath();
   try {

@@ -100,6 +100,20 @@ guestTest(
         "pids",
       ]);
       assertEquals(stats[0].id, id.slice(0, 12));
+      // --no-trunc: the whole id, as Podman's stats gives it then.
+      assertEquals(
+        ok(
+          await ptd(sb, [
+            "stats",
+            "--no-stream",
+            "--no-trunc",
+            "--format",
+            "{{.ID}}",
+            "lim",
+          ]),
+        ).trim(),
+        id,
+      );
       assertMatch(stats[0].mem_usage, / \/ 134.2MB$/);
       assertEquals(stats[0].pids, "1");
       ok(await ptd(sb, ["rm", "-f", "-t", "0", "lim"]));

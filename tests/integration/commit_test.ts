@@ -4,7 +4,7 @@
  * and --squash; the image pushed is read by skopeo and runs under podman.
  */
 import { assert, assertEquals, assertMatch } from "../assert.ts";
-import { storeBusyboxImage } from "../busybox_image.ts";
+import { storeBusyboxForBoth, storeBusyboxImage } from "../busybox_image.ts";
 import { ok, ptd, type Sandbox, withSandbox } from "../helpers.ts";
 import {
   bothEngines,
@@ -138,3 +138,51 @@ Deno.test("commit: a missing container as podman says it; the image pushed runs 
     await reg.cleanup();
   }
 });
+
+Deno.test(
+  "commit takes the anonymous volumes as VOLUMEs, --include-volumes every volume and bind, as Podman",
+  {
+    ignore: !hasPodman(),
+  },
+  async () => {
+    await withSandbox(async (sb) => {
+      await storeBusyboxForBoth(sb, "localhost/vbox");
+      const bound = `${sb.dir}/bound`;
+      Deno.mkdirSync(bound);
+      const engines = bothEngines(sb);
+      await sideBySide(sb, engines, async () => {
+        const seen: Record<string, string[][]> = {};
+        for (const [name, run] of Object.entries(engines)) {
+          const line = [
+            "create",
+            "--name",
+            "vc",
+            "-v",
+            "/anon",
+            "-v",
+            "named:/named",
+            "-v",
+            `${bound}:/bound`,
+            "localhost/vbox",
+            "true",
+          ];
+          assertEquals((await run(line)).code, 0, name);
+          seen[name] = [];
+          for (const extra of [[], ["--include-volumes"]]) {
+            const c = await run(["commit", "-q", ...extra, "vc", "vimg"]);
+            assertEquals(c.code, 0, `${name}: ${c.stderr}`);
+            const img = JSON.parse(
+              (await run(["image", "inspect", "vimg"])).stdout,
+            );
+            seen[name].push(Object.keys(img[0].Config.Volumes ?? {}).sort());
+            await run(["rmi", "-f", "vimg"]);
+          }
+          await run(["rm", "-v", "vc"]);
+          await run(["volume", "rm", "named"]);
+        }
+        assertEquals(seen.ptd, [["/anon"], ["/anon", "/bound", "/named"]]);
+        assertEquals(seen.ptd, seen.podman);
+      });
+    });
+  },
+);
