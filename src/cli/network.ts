@@ -78,6 +78,11 @@ export function networkCommand(setCode: (code: number) => void): Command {
     .option("--internal", "no traffic to or from outside the network")
     .option("--disable-dns", "no DNS server on the network")
     .option("-d, --driver <driver>", "driver (bridge)", "bridge")
+    .option(
+      "--ipam-driver <driver>",
+      "IP Address Management Driver (host-local)",
+      "host-local",
+    )
     .option("-l, --label <label>", "set metadata (key=value)", collect, [])
     .option("-o, --opt <option>", "driver option (mtu=N)", collect, [])
     .option("--ipv6", "IPv6 addresses too (dual stack)")
@@ -90,6 +95,7 @@ export function networkCommand(setCode: (code: number) => void): Command {
       internal?: boolean;
       disableDns?: boolean;
       driver: string;
+      ipamDriver: string;
       label: string[];
       opt: string[];
       ipv6?: boolean;
@@ -97,6 +103,11 @@ export function networkCommand(setCode: (code: number) => void): Command {
     }) => {
       if (f.driver !== "bridge") {
         throw invalid(`unsupported driver ${f.driver}: invalid argument`);
+      }
+      // Podman's netavark also knows none and dhcp (macvlan): ptd's
+      // bridges hand out their own addresses only.
+      if (f.ipamDriver !== "host-local") {
+        throw invalid(`unsupported ipam driver "${f.ipamDriver}"`);
       }
       const r = await createNetwork(userEngine(), {
         name,

@@ -49,6 +49,11 @@ const CASES: { args: string[]; code: number; says?: string }[] = [
     says: "gateway 10.5.0.1 not in subnet 10.201.0.0/24",
   },
   {
+    args: ["network", "create", "--ipam-driver", "foo", "x"],
+    code: 125,
+    says: 'unsupported ipam driver "foo"',
+  },
+  {
     args: ["network", "create", "bad name!"],
     code: 125,
     says: "names must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
