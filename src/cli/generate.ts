@@ -18,6 +18,7 @@ import { collect, uintArg } from "./options.ts";
 interface GenerateFlags {
   name?: boolean;
   new?: boolean;
+  template?: boolean;
   files?: boolean;
   format?: string;
   restartPolicy: string;
@@ -45,7 +46,9 @@ function unitOptions(f: GenerateFlags): UnitOptions {
   return {
     ...UNIT_DEFAULTS,
     useName: !!f.name,
-    new: !!f.new,
+    // A template is always a --new unit, as Podman's.
+    new: !!f.new || !!f.template,
+    template: !!f.template,
     restartPolicy: f.restartPolicy,
     restartSec: f.restartSec,
     stopTimeout: f.stopTimeout ?? f.time,
@@ -70,6 +73,10 @@ export function generateCommand(): Command {
     .argument("<container>", "name or id")
     .option("-n, --name", "use the container's name instead of its id")
     .option("--new", "create the container at start, remove it at stop")
+    .option(
+      "--template",
+      "make it a template file and use %i and %I specifiers",
+    )
     .option("-f, --files", "write .service files in the current directory")
     .option("--format <format>", "json: print the units as a JSON object")
     .option(
