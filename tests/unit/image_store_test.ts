@@ -179,6 +179,7 @@ Deno.test("an image as a container root: layers top first, the config's defaults
       // The image's full name, as Podman's ImageName.
       image: "localhost/a:1",
       imageId: img.id,
+      imageDigest: img.digest,
       layers: [],
       rootfs: false,
       entrypoint: ["/init"],
