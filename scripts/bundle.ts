@@ -19,6 +19,7 @@ import {
   LOCK,
 } from "../src/runtime/bundle.ts";
 import { bundledName } from "../src/runtime/lazy.ts";
+import { pidExists } from "../src/runtime/pids.ts";
 import { lazyModules, ROOT as root, sourceFiles } from "./sources.ts";
 
 const sources = sourceFiles();
@@ -85,15 +86,6 @@ Deno.renameSync(`${dir}${version}.${CURRENT}`, `${dir}${CURRENT}`);
 prune();
 console.log(`bundle: ${targets.length} modules in ${BUNDLES_DIR}${version}`);
 
-function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Removes every older version no process holds (a ptd holds a shared lock
  * on the version it loads from for its whole life), unfinished ones of
@@ -107,7 +99,7 @@ function prune() {
     if (e.name === version || e.name === CURRENT) continue;
     const path = `${dir}${e.name}`;
     const builder = e.name.match(/^[0-9a-z]+-(\d+)\.(tmp|current\.json)$/);
-    if (builder && alive(Number(builder[1]))) continue;
+    if (builder && pidExists(Number(builder[1]))) continue;
     let lock: Deno.FsFile | undefined;
     try {
       lock = Deno.openSync(`${path}/${LOCK}`, { read: true });

@@ -10,6 +10,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { ensureDir } from "./paths.ts";
 import { removeTrees } from "./remove.ts";
+import { pidExists } from "../runtime/pids.ts";
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
@@ -252,11 +253,5 @@ export function tempPrefix(): string {
 /** Whether the process that named temp `name` still runs. */
 function writerAlive(name: string): boolean {
   const pid = /^(\d+)-/.exec(name)?.[1];
-  if (!pid) return false;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
+  return !!pid && pidExists(Number(pid));
 }

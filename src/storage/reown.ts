@@ -18,6 +18,7 @@ import { type IdRange, toHost } from "../runtime/idmap.ts";
 import * as fs from "../../ffi/fs.ts";
 import { REOWNED } from "./paths.ts";
 import { removeTrees } from "./remove.ts";
+import { pidExists } from "../runtime/pids.ts";
 
 /** The hidden subcommand `ptd storage-reown shift|root MAPS PATH...`. */
 export const REOWN_COMMAND = "storage-reown";
@@ -52,21 +53,13 @@ export function tempFor(final: string): string {
   return `${final}${TEMP}${Deno.pid}`;
 }
 
-function alive(pid: number): boolean {
-  try {
-    return Deno.statSync(`/proc/${pid}`).isDirectory;
-  } catch {
-    return false;
-  }
-}
-
 /** Removes the temps of copies in `dir` whose builders are gone. */
 export async function sweepTemps(dir: string): Promise<void> {
   const dead: string[] = [];
   try {
     for (const e of Deno.readDirSync(dir)) {
       const m = e.name.match(/\.tmp-(\d+)$/);
-      if (m && e.name.includes(REOWNED) && !alive(Number(m[1]))) {
+      if (m && e.name.includes(REOWNED) && !pidExists(Number(m[1]))) {
         dead.push(`${dir}/${e.name}`);
       }
     }
